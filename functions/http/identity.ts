@@ -1,0 +1,32 @@
+import { table } from '../../packages/db/client';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../packages/domain/auth/api-key-service';
+import { exitAssist, startAssist } from '../../packages/domain/auth/assist';
+import { changePassword, describeMe } from '../../packages/domain/auth/sessions';
+import { httpHandler } from '../../packages/http/handler';
+import { agencyUser } from '../../packages/http/principals';
+import { json, noContent } from '../../packages/http/response';
+
+table();
+
+export const handler = httpHandler({
+  'GET /v1/me': async ({ principal, account }) => json(200, await describeMe(principal, account)),
+  'POST /v1/auth/password': async ({ principal, body }) => {
+    await changePassword(principal, body);
+    return noContent();
+  },
+  'POST /v1/api-keys': async ({ principal, body }) => {
+    const user = agencyUser(principal);
+    return json(201, await createApiKey(user.agencyId, user.userId, body));
+  },
+  'GET /v1/api-keys': async ({ principal, query }) => json(200, await listApiKeys(agencyUser(principal).agencyId, query)),
+  'DELETE /v1/api-keys/{apiKeyId}': async ({ principal, params }) => {
+    await revokeApiKey(agencyUser(principal).agencyId, params.apiKeyId ?? '');
+    return noContent();
+  },
+  'POST /v1/sub-accounts/{subAccountId}/assist': async ({ principal, account }) =>
+    json(201, await startAssist(principal, account!)),
+  'POST /v1/assist/exit': async ({ principal }) => {
+    await exitAssist(principal);
+    return noContent();
+  },
+});

@@ -1,0 +1,23 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { SQSEvent, SQSRecord, SQSBatchResponse, Context } from 'aws-lambda';
+import { z } from 'zod';
+import { requireEnv } from '../../packages/core/env';
+import { table } from '../../packages/db/client';
+import { deliverOutboxEvent } from '../../packages/domain/notifications/deliver';
+
+table();
+requireEnv('EMAIL_FROM');
+requireEnv('APP_LOGIN_URL');
+
+const processor = new BatchProcessor(EventType.SQS);
+const message = z.object({ outboxId: z.string().min(1).max(64) });
+
+/** Notifications queue consumer; a failing record is reported alone and retried, then DLQ'd. */
+async function recordHandler(record: SQSRecord): Promise<void> {
+  const { outboxId } = message.parse(JSON.parse(record.body));
+  await deliverOutboxEvent(outboxId);
+}
+
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  return processPartialResponse(event, recordHandler, processor, { context });
+}

@@ -1,0 +1,37 @@
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { requireEnv } from '../../packages/core/env';
+import { logger } from '../../packages/core/logger';
+
+const sqs = new SQSClient({});
+const queueUrl = requireEnv('NOTIFICATIONS_QUEUE_URL');
+
+/**
+ * Table stream → notifications queue. Only committed outbox inserts arrive here (the event
+ * source filter). Each becomes a message carrying the outbox id alone: the secret parts stay
+ * sealed in the table. Failed sends are reported per record so Lambda retries from there.
+ */
+export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+  const messages = event.Records.flatMap((record) => {
+    const id = record.dynamodb?.NewImage?.id?.S;
+    const type = record.dynamodb?.NewImage?.event?.M?.type?.S;
+    if (record.eventName !== 'INSERT' || !id) return [];
+    return [{ sequence: record.dynamodb?.SequenceNumber ?? '', body: JSON.stringify({ outboxId: id, type }) }];
+  });
+
+  for (let i = 0; i < messages.length; i += 10) {
+    const chunk = messages.slice(i, i + 10);
+    const out = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: chunk.map((m, n) => ({ Id: String(n), MessageBody: m.body })),
+      }),
+    );
+    if (out.Failed?.length) {
+      const first = Math.min(...out.Failed.map((f) => Number(f.Id)));
+      logger.warn('forwarding failed; Lambda retries from the first failed record', { failed: out.Failed.length });
+      return { batchItemFailures: [{ itemIdentifier: chunk[first]!.sequence }] };
+    }
+  }
+  return { batchItemFailures: [] };
+}

@@ -1,0 +1,53 @@
+/**
+ * Every error the API can answer with, defined once: the stable `code` clients switch on,
+ * its HTTP status and the problem title. Handlers throw `AppError`; one middleware turns
+ * it into RFC 9457 problem JSON.
+ */
+export const errorCodes = {
+  invalid_request: { status: 400, title: 'Invalid request' },
+  idempotency_key_missing: { status: 400, title: 'Idempotency-Key header required' },
+  unauthenticated: { status: 401, title: 'Authentication required' },
+  insufficient_credits: { status: 402, title: 'Insufficient credits' },
+  credit_limit_reached: { status: 402, title: 'Monthly credit limit reached' },
+  forbidden: { status: 403, title: 'Forbidden' },
+  feature_not_available: { status: 403, title: 'Feature not available on this plan' },
+  feature_not_enabled: { status: 403, title: 'Feature not enabled for this account' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  email_taken: { status: 409, title: 'Email already registered' },
+  idempotency_key_reused: { status: 409, title: 'Idempotency key reused with another request' },
+  conflict: { status: 409, title: 'Conflict' },
+  payload_too_large: { status: 413, title: 'Payload too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  internal_error: { status: 500, title: 'Internal error' },
+  try_again: { status: 503, title: 'Temporarily unavailable, try again' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export interface FieldIssue {
+  /** Dotted path of the offending field, e.g. `faqs.2.question`; `body` for the body itself. */
+  field: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    readonly errors?: FieldIssue[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(detail ?? errorCodes[code].title);
+    this.name = 'AppError';
+    this.status = errorCodes[code].status;
+  }
+}
+
+export const notFound = (what = 'Resource') => new AppError('not_found', `${what} not found`);
+export const forbidden = (detail = 'Not allowed for this principal') => new AppError('forbidden', detail);
+export const unauthenticated = (detail = 'Missing, invalid or expired credentials') =>
+  new AppError('unauthenticated', detail);
+export const invalidField = (field: string, message: string) =>
+  new AppError('invalid_request', `${field}: ${message}`, [{ field, message }]);

@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Opaque, type-prefixed, time-ordered ids (`sub_01jd…`): 10 chars of millisecond time in
+ * Crockford base32 then 16 random chars, so ids sort by creation and list queries on them
+ * come back in creation order.
+ */
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+export const idPrefixes = {
+  agency: 'agc',
+  subAccount: 'sub',
+  user: 'usr',
+  apiKey: 'key',
+  transaction: 'txn',
+  campaign: 'cmp',
+  outbox: 'evt',
+  session: 'ses',
+} as const;
+
+export type IdKind = keyof typeof idPrefixes;
+
+function encodeTime(ms: number): string {
+  let out = '';
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[ms % 32] + out;
+    ms = Math.floor(ms / 32);
+  }
+  return out;
+}
+
+function randomChars(n: number): string {
+  const bytes = randomBytes(n);
+  let out = '';
+  for (const b of bytes) out += ALPHABET[b & 31];
+  return out;
+}
+
+export function newId(kind: IdKind, now = Date.now()): string {
+  return `${idPrefixes[kind]}_${encodeTime(now)}${randomChars(16)}`;
+}
+
+export function hasPrefix(id: string, kind: IdKind): boolean {
+  return id.startsWith(`${idPrefixes[kind]}_`);
+}

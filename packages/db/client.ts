@@ -1,0 +1,16 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { requireEnv } from '../core/env';
+
+/** One client per container; the endpoint comes from AWS_ENDPOINT_URL_DYNAMODB when local. */
+export const dynamo = new DynamoDBClient({ maxAttempts: 3 });
+export const db = DynamoDBDocumentClient.from(dynamo, {
+  marshallOptions: { removeUndefinedValues: true },
+});
+
+let tableName: string | undefined;
+/** The table name, read once; throws at first use when TABLE_NAME is missing. */
+export function table(): string {
+  tableName ??= requireEnv('TABLE_NAME');
+  return tableName;
+}

@@ -1,0 +1,84 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { AppError, forbidden, invalidField, unauthenticated } from '../../core/errors';
+import { db, table } from '../../db/client';
+import { getAccount, getItem, getUser, queryIndexAll, type AccountItem } from '../../db/accounts';
+import { keys } from '../../db/schema';
+import type { ChangePasswordBody, LoginBody } from '../accounts/schemas';
+import { switcherEntry } from '../accounts/views';
+import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords';
+import type { Principal } from './principal';
+import { issueToken, SESSION_TTL_SECONDS } from './tokens';
+
+const badLogin = () => unauthenticated('Email or password is incorrect');
+
+/** Login answers the same 401 for an unknown email, a wrong password and a closed account. */
+export async function logIn(body: LoginBody) {
+  const guard = await getItem<{ userId: string }>(keys.email(body.email.trim()));
+  const user = guard && (await getUser(guard.userId));
+  if (!user) {
+    await burnPasswordCheck(body.password);
+    throw badLogin();
+  }
+  if (!(await verifyPassword(body.password, user.passwordHash))) throw badLogin();
+  if (user.accountType === 'sub_account') {
+    const account = await getAccount(user.accountId);
+    if (!account || account.status !== 'active') throw badLogin();
+  }
+  const session = await issueToken(
+    { userId: user.id, accountId: user.accountId, accountType: user.accountType, agencyId: user.agencyId },
+    SESSION_TTL_SECONDS,
+  );
+  return {
+    token: session.token,
+    expiresAt: session.expiresAt.toISOString(),
+    principal: { userId: user.id, accountId: user.accountId, accountType: user.accountType },
+  };
+}
+
+/** Other sessions of the user stay valid until they expire (API.md); the hash check guards a race. */
+export async function changePassword(principal: Principal, body: ChangePasswordBody): Promise<void> {
+  if (principal.kind !== 'agency_user' && principal.kind !== 'sub_account_user') throw forbidden();
+  const user = await getUser(principal.userId);
+  if (!user) throw unauthenticated();
+  if (!(await verifyPassword(body.currentPassword, user.passwordHash))) {
+    throw new AppError('invalid_request', 'currentPassword: does not match', [
+      { field: 'currentPassword', message: 'does not match' },
+    ]);
+  }
+  if (body.newPassword === body.currentPassword) throw invalidField('newPassword', 'must differ from the current password');
+  await db.send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: keys.user(user.id),
+      UpdateExpression: 'SET passwordHash = :next, passwordChangedAt = :now',
+      ConditionExpression: 'passwordHash = :prev',
+      ExpressionAttributeValues: { ':next': await hashPassword(body.newPassword), ':prev': user.passwordHash, ':now': new Date().toISOString() },
+    }),
+  );
+}
+
+/** The account switcher: an agency sees itself and every sub-account; a sub-account only itself. */
+export async function describeMe(principal: Principal, ownAccount: AccountItem | undefined) {
+  if (principal.kind === 'platform' || principal.kind === 'api_key') throw forbidden();
+  const base = {
+    accountId: principal.accountId,
+    accountType: principal.kind === 'agency_user' ? 'agency' : 'sub_account',
+    agencyId: principal.agencyId,
+    ...(principal.kind === 'assist'
+      ? { userId: principal.actorUserId, actingAs: principal.accountId, actor: { userId: principal.actorUserId }, assist: true }
+      : { userId: principal.userId }),
+  };
+  if (principal.kind !== 'agency_user') {
+    const own = ownAccount ?? (await getAccount(principal.accountId));
+    return { principal: base, accounts: own ? [switcherEntry(own)] : [] };
+  }
+  const [agency, subs] = await Promise.all([
+    getAccount(principal.agencyId),
+    queryIndexAll<AccountItem>(keys.subAccountsOf(principal.agencyId)),
+  ]);
+  // Closed sub-accounts leave the switcher; their history stays reachable by id.
+  const accounts = [agency, ...subs.filter((s) => s.status === 'active')]
+    .filter((a): a is AccountItem => !!a)
+    .map(switcherEntry);
+  return { principal: base, accounts };
+}

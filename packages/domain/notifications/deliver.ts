@@ -1,0 +1,47 @@
+import { SendEmailCommand, SESClient } from '@aws-sdk/client-ses';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { requireEnv } from '../../core/env';
+import { logger } from '../../core/logger';
+import { open } from '../../crypto/secret-box';
+import { db, table } from '../../db/client';
+import { getItem } from '../../db/accounts';
+import { keys } from '../../db/schema';
+import type { OutboxItem } from '../outbox';
+import { credentialsEmail } from './credentials-email';
+
+export const ses = new SESClient({});
+
+/**
+ * Carries out one outbox event. The outbox item is the delivery record: present = not yet
+ * done, absent = done. So a redelivered message (stream retries, queue redelivery) finds
+ * nothing and sends nothing; a send that fails leaves the item for the next attempt.
+ */
+export async function deliverOutboxEvent(outboxId: string): Promise<'sent' | 'already_done'> {
+  const item = await getItem<OutboxItem>(keys.outbox(outboxId));
+  if (!item) return 'already_done';
+
+  switch (item.event.type) {
+    case 'sub_account.credentials': {
+      const password = await open(item.event.sealedPassword, outboxId);
+      const mail = credentialsEmail(item.event, password, requireEnv('APP_LOGIN_URL'));
+      await ses.send(
+        new SendEmailCommand({
+          Source: requireEnv('EMAIL_FROM'),
+          Destination: { ToAddresses: [item.event.to] },
+          Message: {
+            Subject: { Data: mail.subject, Charset: 'UTF-8' },
+            Body: { Text: { Data: mail.text, Charset: 'UTF-8' }, Html: { Data: mail.html, Charset: 'UTF-8' } },
+          },
+        }),
+      );
+      break;
+    }
+    default:
+      throw new Error(`Unknown outbox event type ${(item.event as { type: string }).type}`);
+  }
+
+  // Deleting the item removes the sealed password and records the delivery.
+  await db.send(new DeleteCommand({ TableName: table(), Key: keys.outbox(outboxId) }));
+  logger.info('outbox event delivered', { outboxId, type: item.event.type });
+  return 'sent';
+}

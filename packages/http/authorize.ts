@@ -1,0 +1,49 @@
+import { AppError, forbidden, notFound } from '../core/errors';
+import { getAccount, type AccountItem } from '../db/accounts';
+import type { Principal } from '../domain/auth/principal';
+import type { RouteDef } from './routes';
+
+/**
+ * The one authorization step every route goes through, driven by its route-table entry:
+ * principal kind (403), the account named in the path (404 unless reachable: no id of
+ * another tenant is ever confirmed to exist), then the route's feature (403).
+ * Returns the account in scope so the use case need not read it again.
+ */
+export async function authorize(
+  route: RouteDef,
+  principal: Principal | undefined,
+  params: Record<string, string>,
+  ownAccount: AccountItem | undefined,
+): Promise<AccountItem | undefined> {
+  if (route.allow.length === 0) return undefined;
+  if (!principal) throw new AppError('unauthenticated');
+  if (!route.allow.includes(principal.kind)) throw forbidden();
+
+  let account: AccountItem | undefined = ownAccount;
+  if (route.scope) {
+    const id = params[route.scope.param] ?? '';
+    account = id === ownAccount?.id ? ownAccount : await getAccount(id);
+    if (!account || !canReach(principal, account, route.scope.kind)) throw notFound('Account');
+  }
+
+  if (route.feature) {
+    const target = account ?? (principal.kind === 'platform' ? undefined : await getAccount(principal.accountId));
+    if (target && !target.features.includes(route.feature)) {
+      throw new AppError('feature_not_enabled', `The ${route.feature} feature is not enabled for this account`);
+    }
+  }
+  return account;
+}
+
+function canReach(principal: Principal, account: AccountItem, kind: 'account' | 'subAccount'): boolean {
+  if (kind === 'subAccount' && account.type !== 'sub_account') return false;
+  switch (principal.kind) {
+    case 'platform':
+      return true;
+    case 'agency_user':
+    case 'api_key':
+      return account.agencyId === principal.agencyId;
+    default:
+      return account.id === principal.accountId;
+  }
+}

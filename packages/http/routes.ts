@@ -1,0 +1,106 @@
+/**
+ * The route table, written once. CDK creates the API Gateway routes and the Lambda functions
+ * from it; the local gateway matches requests with it; the HTTP pipeline reads each route's
+ * auth, scope, feature and schemas from it; the OpenAPI document is generated from it.
+ */
+import type { z } from 'zod';
+import { allow, type PrincipalKind } from '../domain/auth/principal';
+import type { Feature } from '../domain/features';
+import {
+  changePasswordBody,
+  createApiKeyBody,
+  createSubAccountBody,
+  listQuery,
+  loginBody,
+  patchSubAccountBody,
+  signupBody,
+} from '../domain/accounts/schemas';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** The Lambda functions that serve the API; each handles a group of related routes. */
+export const httpFunctions = ['public', 'identity', 'sub-accounts', 'fallback'] as const;
+export type HttpFunction = (typeof httpFunctions)[number];
+
+export interface RouteDef {
+  method: HttpMethod;
+  path: string;
+  fn: HttpFunction;
+  summary: string;
+  /** Principal kinds allowed; empty = no authentication. Others get 403, none 401. */
+  allow: PrincipalKind[];
+  /**
+   * Which path parameter names an account the caller must be able to reach (404 otherwise):
+   * `accountId` — the agency itself or one of its sub-accounts (a sub-account: only itself);
+   * `subAccountId` — only the agency's sub-accounts.
+   */
+  scope?: { param: string; kind: 'account' | 'subAccount' };
+  /** A feature the account in scope (or the caller's own account) must have. */
+  feature?: Feature;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  /** Money-moving calls: an Idempotency-Key header is required. */
+  idempotent?: boolean;
+  status: number;
+}
+
+const r = (def: RouteDef) => def;
+
+export const routes = [
+  r({ method: 'GET', path: '/v1/health', fn: 'public', summary: 'Liveness check', allow: allow.anyone, status: 200 }),
+  r({ method: 'GET', path: '/v1/openapi.json', fn: 'public', summary: 'This API as OpenAPI 3.1', allow: allow.anyone, status: 200 }),
+  r({ method: 'POST', path: '/v1/agencies', fn: 'public', summary: 'Sign up an agency and its first user', allow: allow.anyone, body: signupBody, status: 201 }),
+  r({ method: 'POST', path: '/v1/auth/login', fn: 'public', summary: 'Log in with email and password', allow: allow.anyone, body: loginBody, status: 200 }),
+
+  r({ method: 'POST', path: '/v1/auth/password', fn: 'identity', summary: 'Change your password', allow: ['agency_user', 'sub_account_user'], body: changePasswordBody, status: 204 }),
+  r({ method: 'GET', path: '/v1/me', fn: 'identity', summary: 'The caller and the accounts it can switch to', allow: allow.users, status: 200 }),
+  r({ method: 'POST', path: '/v1/api-keys', fn: 'identity', summary: 'Create an agency API key (shown once)', allow: allow.agencyUser, body: createApiKeyBody, status: 201 }),
+  r({ method: 'GET', path: '/v1/api-keys', fn: 'identity', summary: "List the agency's API keys", allow: allow.agencyUser, query: listQuery, status: 200 }),
+  r({ method: 'DELETE', path: '/v1/api-keys/{apiKeyId}', fn: 'identity', summary: 'Revoke an API key', allow: allow.agencyUser, status: 204 }),
+  r({ method: 'POST', path: '/v1/sub-accounts/{subAccountId}/assist', fn: 'identity', summary: 'Enter assist mode: act as the sub-account', allow: allow.agencyUser, scope: { param: 'subAccountId', kind: 'subAccount' }, status: 201 }),
+  r({ method: 'POST', path: '/v1/assist/exit', fn: 'identity', summary: 'Return to agency: revoke this assist token', allow: allow.assist, status: 204 }),
+
+  r({ method: 'POST', path: '/v1/sub-accounts', fn: 'sub-accounts', summary: 'Create a sub-account; the client is emailed its login', allow: allow.agency, body: createSubAccountBody, status: 201 }),
+  r({ method: 'GET', path: '/v1/sub-accounts', fn: 'sub-accounts', summary: "List the agency's sub-accounts", allow: allow.agency, query: listQuery, status: 200 }),
+  r({ method: 'GET', path: '/v1/sub-accounts/{subAccountId}', fn: 'sub-accounts', summary: 'Get a sub-account', allow: allow.agency, scope: { param: 'subAccountId', kind: 'subAccount' }, status: 200 }),
+  r({ method: 'PATCH', path: '/v1/sub-accounts/{subAccountId}', fn: 'sub-accounts', summary: 'Update a sub-account', allow: allow.agency, scope: { param: 'subAccountId', kind: 'subAccount' }, body: patchSubAccountBody, status: 200 }),
+  r({ method: 'DELETE', path: '/v1/sub-accounts/{subAccountId}', fn: 'sub-accounts', summary: 'Close a sub-account (its history stays)', allow: allow.agency, scope: { param: 'subAccountId', kind: 'subAccount' }, status: 204 }),
+] as const satisfies readonly RouteDef[];
+
+export type Route = (typeof routes)[number];
+export type RouteKey = `${Route['method']} ${Route['path']}`;
+
+export const routeKey = (route: Pick<RouteDef, 'method' | 'path'>) => `${route.method} ${route.path}` as RouteKey;
+
+const byKey = new Map<string, RouteDef>(routes.map((route) => [routeKey(route), route]));
+export function findRoute(key: string): RouteDef | undefined {
+  return byKey.get(key);
+}
+
+/** Path template → regular expression with named groups, for the local gateway and the fallback. */
+export function pathPattern(path: string): RegExp {
+  const source = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{(\w+)\\?\}/g, '(?<$1>[^/]+)');
+  return new RegExp(`^${source}$`);
+}
+
+export interface RouteMatch {
+  route?: RouteDef;
+  params: Record<string, string>;
+  /** Methods that exist for this path when the method did not match (→ 405). */
+  allowedMethods: HttpMethod[];
+}
+
+const compiled = routes.map((route) => ({ route: route as RouteDef, pattern: pathPattern(route.path) }));
+export function matchRoute(method: string, path: string): RouteMatch {
+  const allowedMethods: HttpMethod[] = [];
+  for (const { route, pattern } of compiled) {
+    const m = pattern.exec(path);
+    if (!m) continue;
+    if (route.method === method) {
+      const params = Object.fromEntries(Object.entries(m.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
+      return { route, params, allowedMethods: [] };
+    }
+    allowedMethods.push(route.method);
+  }
+  return { params: {}, allowedMethods };
+}

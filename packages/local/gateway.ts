@@ -1,0 +1,123 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { matchRoute, type HttpFunction } from '../http/routes';
+import { lambdaContext } from './lambda-context';
+
+type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const TEXT_TYPES = /^(application\/(.+\+)?(json|xml|x-www-form-urlencoded)|text\/)/i;
+
+/** Loads a function module the way Lambda would: once, on first use (its "cold start"). */
+const modules = new Map<string, Promise<HttpHandler>>();
+function loadFunction(fn: HttpFunction): Promise<HttpHandler> {
+  let mod = modules.get(fn);
+  if (!mod) {
+    mod = import(`../../functions/http/${fn}.ts`).then((m: { handler: HttpHandler }) => m.handler);
+    modules.set(fn, mod);
+  }
+  return mod;
+}
+
+/**
+ * A local API Gateway (HTTP API, payload 2.0): matches the request against the route table,
+ * builds the same event API Gateway would and invokes the same handler module. Unmatched
+ * requests go to the `$default` (fallback) function, as deployed.
+ */
+export async function startGateway(port: number, log: (line: string) => void = () => {}): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const started = performance.now();
+    handle(req, res)
+      .catch((err: Error) => {
+        log(`gateway error: ${err.stack ?? err.message}`);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/problem+json' });
+        res.end(JSON.stringify({ title: 'Internal error', status: 500, code: 'internal_error' }));
+      })
+      .finally(() => log(`${req.method} ${req.url} → ${res.statusCode} ${(performance.now() - started).toFixed(0)}ms`));
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readBody(req);
+  if (body === 'too_large') {
+    res.writeHead(413, { 'content-type': 'application/problem+json' });
+    res.end(JSON.stringify({ title: 'Payload too large', status: 413, code: 'payload_too_large' }));
+    return;
+  }
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const method = req.method ?? 'GET';
+  const match = matchRoute(method, url.pathname);
+  const fn: HttpFunction = match.route?.fn ?? 'fallback';
+  const routeKey = match.route ? `${match.route.method} ${match.route.path}` : '$default';
+  const event = toEvent(req, url, routeKey, match.route ? match.params : undefined, body);
+  const handler = await loadFunction(fn);
+  const result = await handler(event, lambdaContext(fn));
+  res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+  res.end(result.body === undefined ? undefined : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8'));
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | 'too_large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > MAX_BODY_BYTES ? 'too_large' : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  routeKey: string,
+  pathParameters: Record<string, string> | undefined,
+  body: Buffer,
+): APIGatewayProxyEventV2 {
+  // API Gateway lower-cases header names and joins repeated headers and query values with commas.
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const isText = body.length === 0 || TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    cookies: req.headers.cookie?.split(';').map((c) => c.trim()),
+    headers,
+    queryStringParameters: Object.keys(query).length ? query : undefined,
+    pathParameters,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'local',
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    body: body.length ? body.toString(isText ? 'utf8' : 'base64') : undefined,
+    isBase64Encoded: !isText,
+  };
+}

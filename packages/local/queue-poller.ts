@@ -1,0 +1,90 @@
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { localAccountId, localCredentials, localRegion } from './aws-env';
+import { lambdaContext } from './lambda-context';
+
+type QueueHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+
+/**
+ * Does for a local queue what Lambda's SQS event source does: receives batches, hands the
+ * handler an `SQSEvent`, deletes what succeeded and leaves the `batchItemFailures` (or the
+ * whole batch, when the handler throws) to come back after the visibility timeout, until the
+ * queue's redrive policy moves them to the DLQ.
+ */
+export function startQueuePoller(opts: {
+  endpoint: string;
+  queueUrl: string;
+  queueName: string;
+  batchSize: number;
+  handler: QueueHandler;
+  functionName: string;
+  log: (line: string) => void;
+}): { stop(): Promise<void> } {
+  const client = new SQSClient({ endpoint: opts.endpoint, region: localRegion, credentials: localCredentials });
+  const arn = `arn:aws:sqs:${localRegion}:${localAccountId}:${opts.queueName}`;
+  let running = true;
+
+  async function pollOnce(): Promise<number> {
+    const out = await client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: opts.queueUrl,
+        MaxNumberOfMessages: opts.batchSize,
+        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    const messages = out.Messages ?? [];
+    if (!messages.length) return 0;
+    const records: SQSRecord[] = messages.map((m) => ({
+      messageId: m.MessageId!,
+      receiptHandle: m.ReceiptHandle!,
+      body: m.Body ?? '',
+      attributes: m.Attributes as unknown as SQSRecord['attributes'],
+      messageAttributes: {},
+      md5OfBody: m.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: arn,
+      awsRegion: localRegion,
+    }));
+    let failed: Set<string>;
+    try {
+      const result = await opts.handler({ Records: records }, lambdaContext(opts.functionName));
+      failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    } catch (err) {
+      opts.log(`queue handler threw: ${(err as Error).message}`);
+      failed = new Set(records.map((r) => r.messageId));
+    }
+    const done = messages.filter((m) => !failed.has(m.MessageId!));
+    if (done.length) {
+      await client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: opts.queueUrl,
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      );
+    }
+    if (failed.size) opts.log(`${opts.functionName}: ${failed.size} message(s) failed, left for retry`);
+    return messages.length;
+  }
+
+  const loop = (async () => {
+    while (running) {
+      let received = 0;
+      try {
+        received = await pollOnce();
+      } catch (err) {
+        if (running) opts.log(`queue poller: ${(err as Error).message}`);
+      }
+      if (!received) await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      client.destroy();
+    },
+  };
+}

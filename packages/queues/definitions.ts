@@ -1,0 +1,46 @@
+/**
+ * The queues, defined once: CDK creates them from here, the local runtime starts local-aws-sqs
+ * with the same names and redrive policy. `visibilityTimeoutSeconds` is six times the
+ * consumer's timeout, as AWS advises for Lambda event sources.
+ */
+export const queueDefinitions = {
+  notifications: {
+    name: 'agency-accounts-notifications',
+    dlqName: 'agency-accounts-notifications-dlq',
+    maxReceiveCount: 5,
+    consumerTimeoutSeconds: 30,
+    visibilityTimeoutSeconds: 180,
+    retentionDays: 14,
+    batchSize: 10,
+  },
+} as const;
+
+export type QueueName = keyof typeof queueDefinitions;
+
+/**
+ * Stream records worth forwarding: inserted outbox items only. CDK passes this as the event
+ * source's filter criteria; the local stream poller applies the same pattern.
+ */
+export const outboxStreamFilter = {
+  eventName: ['INSERT'],
+  dynamodb: { NewImage: { kind: { S: ['outbox'] } } },
+} as const;
+
+/** The subset of EventBridge-style patterns used above: nested objects, arrays of allowed values. */
+export function matchesFilter(pattern: unknown, value: unknown): boolean {
+  if (Array.isArray(pattern)) return pattern.includes(value as never);
+  if (pattern && typeof pattern === 'object') {
+    if (!value || typeof value !== 'object') return false;
+    return Object.entries(pattern).every(([k, p]) => matchesFilter(p, (value as Record<string, unknown>)[k]));
+  }
+  return pattern === value;
+}
+
+/** The stream → forwarder event source, read by CDK and mirrored by the local stream poller. */
+export const streamSourceDefinition = {
+  batchSize: 100,
+  maxBatchingWindowSeconds: 1,
+  retryAttempts: 5,
+  bisectBatchOnError: true,
+  reportBatchItemFailures: true,
+} as const;

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { stack } from './stack';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+  text: string;
+}
+
+export interface CallOptions {
+  token?: string;
+  body?: unknown;
+  /** Sent as is, for malformed-body tests. */
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+/** One HTTP call to the local gateway. */
+export async function api<T = any>(method: string, path: string, opts: CallOptions = {}): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let body: string | undefined = opts.rawBody;
+  if (opts.body !== undefined) body = JSON.stringify(opts.body);
+  if (body !== undefined) headers['content-type'] ??= 'application/json';
+  const res = await fetch(`${stack.apiUrl}${path}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // non-JSON (CSV) bodies stay text
+  }
+  return { status: res.status, body: parsed as T, headers: res.headers, text };
+}
+
+export const uniq = (label = 'x') => `${label}-${randomBytes(5).toString('hex')}`;
+export const uniqueEmail = (label = 'user') => `${uniq(label)}@example.test`;
+
+export interface AgencyFixture {
+  agencyId: string;
+  userId: string;
+  email: string;
+  password: string;
+  token: string;
+}
+
+export async function signUpAgency(plan: 'starter' | 'pro' | 'agency' = 'agency'): Promise<AgencyFixture> {
+  const email = uniqueEmail('owner');
+  const password = `pw-${randomBytes(8).toString('hex')}`;
+  const res = await api('POST', '/v1/agencies', { body: { agencyName: uniq('Agency'), name: 'Owner', email, password, plan } });
+  if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.text}`);
+  return { agencyId: res.body.agency.id, userId: res.body.user.id, email, password, token: res.body.token };
+}
+
+export interface SubAccountFixture {
+  subAccountId: string;
+  email: string;
+  password: string;
+  /** A session token of the client user. */
+  token: string;
+}
+
+export async function createSubAccount(agencyToken: string, name = uniq('Client')): Promise<SubAccountFixture> {
+  const email = uniqueEmail('client');
+  const res = await api('POST', '/v1/sub-accounts', { token: agencyToken, body: { name, email } });
+  if (res.status !== 201) throw new Error(`create sub-account failed: ${res.status} ${res.text}`);
+  const login = await api('POST', '/v1/auth/login', { body: { email, password: res.body.password } });
+  if (login.status !== 200) throw new Error(`client login failed: ${login.status} ${login.text}`);
+  return { subAccountId: res.body.subAccount.id, email, password: res.body.password, token: login.body.token };
+}
+
+export async function assistToken(agencyToken: string, subAccountId: string): Promise<string> {
+  const res = await api('POST', `/v1/sub-accounts/${subAccountId}/assist`, { token: agencyToken });
+  if (res.status !== 201) throw new Error(`assist failed: ${res.status} ${res.text}`);
+  return res.body.token;
+}
+
+export interface SentEmail {
+  messageId: string;
+  destination: { to: string[] };
+  subject: string;
+  body: { text?: string; html?: string };
+}
+
+/** Emails the SES emulator holds for one address. */
+export async function emailsTo(address: string): Promise<SentEmail[]> {
+  const res = await fetch(`${stack.sesUrl}/store`);
+  const store = (await res.json()) as { emails: SentEmail[] };
+  return store.emails.filter((e) => e.destination.to.includes(address));
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 15_000, label = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,29 @@
+import type { TestProject } from 'vitest/node';
+import { checkJava } from '../../packages/local/dynamodb';
+import { startLocalStack, type LocalStack } from '../../packages/local/stack';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: Omit<LocalStack, 'stop'>;
+  }
+}
+
+let stack: LocalStack | undefined;
+
+export async function setup(project: TestProject) {
+  const javaProblem = checkJava();
+  if (javaProblem) throw new Error(javaProblem);
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+  stack = await startLocalStack({
+    queueVisibilitySeconds: 1,
+    log: (line) => {
+      if (process.env.STACK_LOG) console.log(line);
+    },
+  });
+  const { stop: _stop, ...info } = stack;
+  project.provide('stack', info);
+}
+
+export async function teardown() {
+  await stack?.stop();
+}

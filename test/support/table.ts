@@ -1,0 +1,37 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { stack } from './stack';
+
+/** Direct table access, to check what a request did (or did not) write. */
+export const testDb = DynamoDBDocumentClient.from(
+  new DynamoDBClient({ endpoint: stack.dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+);
+
+export async function getRaw(pk: string, sk: string) {
+  const out = await testDb.send(new GetCommand({ TableName: stack.tableName, Key: { pk, sk }, ConsistentRead: true }));
+  return out.Item;
+}
+
+/** Every item that mentions `needle` anywhere (ids are unique per test, so this finds a tenant's items). */
+export async function itemsMentioning(needle: string): Promise<Record<string, unknown>[]> {
+  const found: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await testDb.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start, ConsistentRead: true }));
+    for (const item of out.Items ?? []) if (JSON.stringify(item).includes(needle)) found.push(item);
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return found;
+}
+
+/** A count of all items, for "nothing was written" checks. */
+export async function countItems(): Promise<number> {
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await testDb.send(new ScanCommand({ TableName: stack.tableName, Select: 'COUNT', ExclusiveStartKey: start, ConsistentRead: true }));
+    count += out.Count ?? 0;
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return count;
+}
