@@ -17,6 +17,8 @@ export const errorCodes = {
   email_taken: { status: 409, title: 'Email already registered' },
   idempotency_key_reused: { status: 409, title: 'Idempotency key reused with another request' },
   conflict: { status: 409, title: 'Conflict' },
+  account_closed: { status: 409, title: 'Account closed' },
+  wrong_credit_mode: { status: 409, title: 'Not allowed in this credit mode' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   internal_error: { status: 500, title: 'Internal error' },

@@ -33,6 +33,12 @@ export interface AccountItem {
   features: Feature[];
   status: AccountStatus;
   creditMode?: CreditMode;
+  /** Sub-accounts in manual mode: credits they may draw from the pool per UTC month. */
+  monthlyCreditLimit?: number;
+  /** The monthly meter: the month it counts, credits used, and limit − used while a limit is set. */
+  meterMonth?: string;
+  meterUsed?: number;
+  meterRemaining?: number;
   createdAt: string;
   updatedAt: string;
   closedAt?: string;

@@ -43,6 +43,29 @@ export const keys = {
 
   /** Outbox: a side effect (email, webhook) committed with the change that causes it. */
   outbox: (eventId: string): Key => ({ pk: `OUTBOX#${eventId}`, sk: 'OUTBOX' }),
+
+  /** The agency's shared credit pool: balance, version (optimistic concurrency), totals. */
+  pool: (agencyId: string): Key => ({ pk: `ACCOUNT#${agencyId}`, sk: 'POOL' }),
+  /** A reselling sub-account's own wallet. */
+  wallet: (subAccountId: string): Key => ({ pk: `ACCOUNT#${subAccountId}`, sk: 'WALLET' }),
+  /**
+   * A ledger entry, keyed by its idempotency key so the key's uniqueness is the entry's own
+   * write condition; listed newest first on gsi1 by its time-ordered id.
+   */
+  ledgerEntry: (agencyId: string, operation: string, scopeId: string, idempotencyKey: string): Key => ({
+    pk: `LEDGER#${agencyId}`,
+    sk: `IDEM#${operation}#${scopeId}#${idempotencyKey}`,
+  }),
+  ledgerIndex: (agencyId: string, entryId: string) => ({ gsi1pk: `LEDGER#${agencyId}`, gsi1sk: entryId }),
+  ledgerOf: (agencyId: string) => ({ gsi1pk: `LEDGER#${agencyId}` }),
+  /** Usage counters per account per UTC day; one Query over a date range feeds the dashboards. */
+  usageDay: (agencyId: string, date: string, accountId: string): Key => ({ pk: `USAGE#${agencyId}`, sk: `${date}#${accountId}` }),
+  usageOf: (agencyId: string) => ({ pk: `USAGE#${agencyId}` }),
+
+  /** A campaign lives in its account's partition; ids are time ordered, so a Query lists by creation. */
+  campaign: (accountId: string, campaignId: string): Key => ({ pk: `ACCOUNT#${accountId}`, sk: `CAMPAIGN#${campaignId}` }),
+  /** Query an account's campaigns with begins_with(sk, skPrefix): the partition also holds the account item. */
+  campaignsOf: (accountId: string) => ({ pk: `ACCOUNT#${accountId}`, skPrefix: 'CAMPAIGN#' }),
 } as const;
 
 /** Item kinds, stored as `kind` on every item so stream consumers can tell them apart. */
@@ -53,6 +76,10 @@ export const itemKinds = {
   apiKey: 'api_key',
   revokedToken: 'revoked_token',
   outbox: 'outbox',
+  balance: 'balance',
+  ledgerEntry: 'ledger_entry',
+  usageDay: 'usage_day',
+  campaign: 'campaign',
 } as const;
 
 export function createTableInput(tableName: string): CreateTableCommandInput {

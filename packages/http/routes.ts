@@ -15,11 +15,13 @@ import {
   patchSubAccountBody,
   signupBody,
 } from '../domain/accounts/schemas';
+import { copyCampaignBody, createCampaignBody, patchCampaignBody } from '../domain/campaigns/schemas';
+import { grantBody, topUpBody, transactionsQuery, usageBody, usageQuery } from '../domain/ledger/schemas';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 /** The Lambda functions that serve the API; each handles a group of related routes. */
-export const httpFunctions = ['public', 'identity', 'sub-accounts', 'fallback'] as const;
+export const httpFunctions = ['public', 'identity', 'sub-accounts', 'campaigns', 'usage', 'credits', 'fallback'] as const;
 export type HttpFunction = (typeof httpFunctions)[number];
 
 export interface RouteDef {
@@ -65,6 +67,25 @@ export const routes = [
   r({ method: 'GET', path: '/v1/sub-accounts/{subAccountId}', fn: 'sub-accounts', summary: 'Get a sub-account', allow: allow.agency, scope: { param: 'subAccountId', kind: 'subAccount' }, status: 200 }),
   r({ method: 'PATCH', path: '/v1/sub-accounts/{subAccountId}', fn: 'sub-accounts', summary: 'Update a sub-account', allow: allow.agency, scope: { param: 'subAccountId', kind: 'subAccount' }, body: patchSubAccountBody, status: 200 }),
   r({ method: 'DELETE', path: '/v1/sub-accounts/{subAccountId}', fn: 'sub-accounts', summary: 'Close a sub-account (its history stays)', allow: allow.agency, scope: { param: 'subAccountId', kind: 'subAccount' }, status: 204 }),
+
+  // Campaigns: account-scoped (switching/assist reach a sub-account's), feature checked on the account in scope.
+  r({ method: 'POST', path: '/v1/accounts/{accountId}/campaigns', fn: 'campaigns', summary: 'Create a campaign; 201 {campaign}. A closed account → 409', allow: allow.accountMembers, scope: { param: 'accountId', kind: 'account' }, feature: 'campaigns', body: createCampaignBody, status: 201 }),
+  r({ method: 'GET', path: '/v1/accounts/{accountId}/campaigns', fn: 'campaigns', summary: "List the account's campaigns, oldest first", allow: allow.accountMembers, scope: { param: 'accountId', kind: 'account' }, feature: 'campaigns', query: listQuery, status: 200 }),
+  r({ method: 'GET', path: '/v1/accounts/{accountId}/campaigns/{campaignId}', fn: 'campaigns', summary: 'Get a campaign; 200 {campaign}', allow: allow.accountMembers, scope: { param: 'accountId', kind: 'account' }, feature: 'campaigns', status: 200 }),
+  r({ method: 'PATCH', path: '/v1/accounts/{accountId}/campaigns/{campaignId}', fn: 'campaigns', summary: 'Update a campaign; each field given replaces the stored one whole. 200 {campaign}', allow: allow.accountMembers, scope: { param: 'accountId', kind: 'account' }, feature: 'campaigns', body: patchCampaignBody, status: 200 }),
+  r({ method: 'DELETE', path: '/v1/accounts/{accountId}/campaigns/{campaignId}', fn: 'campaigns', summary: 'Delete a campaign', allow: allow.accountMembers, scope: { param: 'accountId', kind: 'account' }, feature: 'campaigns', status: 204 }),
+  r({ method: 'POST', path: '/v1/accounts/{accountId}/campaigns/{campaignId}/copy', fn: 'campaigns', summary: 'Copy a campaign to the agency or its sub-accounts, all or none. {targetAccountId} → 201 {campaign}; {targetAccountIds:[…1–25]} → 201 {campaigns} in request order. A target not reachable → 404, closed → 409, without the campaigns feature → 403; then nothing is written. A sub-account may only copy to itself', allow: allow.accountMembers, scope: { param: 'accountId', kind: 'account' }, feature: 'campaigns', body: copyCampaignBody, status: 201 }),
+
+  // Credits. The debit path has its own small function and no scope read: the debit's own
+  // transaction conditions prove the account exists, is active and may spend.
+  r({ method: 'POST', path: '/v1/accounts/{accountId}/usage', fn: 'usage', summary: 'Charge usage (platform services; or an agency user assisting the account). 201 {entry}; 402 insufficient_credits or credit_limit_reached; 409 account_closed', allow: ['platform', 'assist'], body: usageBody, idempotent: true, status: 201 }),
+  r({ method: 'POST', path: '/v1/admin/agencies/{agencyId}/credits', fn: 'credits', summary: "Platform top-up of an agency's pool. 201 {entry, balance}", allow: allow.platform, scope: { param: 'agencyId', kind: 'account' }, body: topUpBody, idempotent: true, status: 201 }),
+  r({ method: 'POST', path: '/v1/sub-accounts/{subAccountId}/credits/grants', fn: 'credits', summary: "Grant credits to a reselling sub-account's wallet. 201 {entry, balance}; manual mode → 409 wrong_credit_mode", allow: allow.agency, scope: { param: 'subAccountId', kind: 'subAccount' }, body: grantBody, idempotent: true, status: 201 }),
+  r({ method: 'GET', path: '/v1/credits/balance', fn: 'credits', summary: "The agency pool's balance (agency only)", allow: allow.agency, status: 200 }),
+  r({ method: 'GET', path: '/v1/credits/transactions', fn: 'credits', summary: 'Ledger entries, newest first, filterable; Accept: text/csv exports CSV (usage_export feature)', allow: allow.agency, query: transactionsQuery, status: 200 }),
+  r({ method: 'GET', path: '/v1/credits/usage', fn: 'credits', summary: 'Agency usage: total, per sub-account, daily series', allow: allow.agency, query: usageQuery, status: 200 }),
+  r({ method: 'GET', path: '/v1/accounts/{accountId}/usage', fn: 'credits', summary: "An account's own usage: total, by type, daily series (never a balance)", allow: allow.accountMembers, scope: { param: 'accountId', kind: 'account' }, query: usageQuery, status: 200 }),
+  r({ method: 'GET', path: '/v1/accounts/{accountId}/wallet', fn: 'credits', summary: "A reselling sub-account's wallet; manual mode → 404", allow: allow.accountMembers, scope: { param: 'accountId', kind: 'account' }, status: 200 }),
 ] as const satisfies readonly RouteDef[];
 
 export type Route = (typeof routes)[number];

@@ -28,6 +28,10 @@ export async function startDynamoLocal(port: number, dataDir: string | undefined
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdout?.resume();
+  // Never leave a Java process behind, however this process ends.
+  const killChild = () => child.kill('SIGKILL');
+  process.once('exit', killChild);
+  child.once('exit', () => process.removeListener('exit', killChild));
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials });
   const deadline = Date.now() + 30_000;

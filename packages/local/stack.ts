@@ -36,6 +36,15 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** Fails fast with a clear message when a configured port is taken. */
+export async function assertPortFree(port: number, name: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', () => reject(new Error(`port ${port} (${name}) is already in use; set ${name} to another port`)));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
+  });
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -62,6 +71,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
+
+  const fixed = { PORT: opts.ports?.api, SES_PORT: opts.ports?.ses, DYNAMODB_PORT: opts.ports?.dynamodb, SQS_PORT: opts.ports?.sqs };
+  for (const [name, port] of Object.entries(fixed)) if (port) await assertPortFree(port, name);
 
   try {
     const dynamo = await startDynamoLocal(

@@ -52,6 +52,9 @@ export const patchSubAccountBody = z
   .strictObject({
     name: z.string().trim().min(1).max(120).optional(),
     features: z.array(feature).max(features.length).optional(),
+    creditMode: z.enum(['manual', 'reselling']).optional(),
+    /** Manual mode: credits the sub-account may draw from the pool per UTC month; null removes the limit. */
+    monthlyCreditLimit: z.int().min(0).max(1_000_000_000).nullable().optional(),
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' });
 export type PatchSubAccountBody = z.infer<typeof patchSubAccountBody>;

@@ -44,6 +44,8 @@ export async function createSubAccount(agencyId: string, body: CreateSubAccountB
     features: [...planFeatures[agency.plan ?? 'starter']],
     status: 'active',
     creditMode: 'manual',
+    meterMonth: iso.slice(0, 7),
+    meterUsed: 0,
     createdAt: iso,
     updatedAt: iso,
   };
@@ -87,32 +89,46 @@ export async function listSubAccounts(agencyId: string, query: ListQuery) {
 }
 
 export async function patchSubAccount(agency: AccountItem, sub: AccountItem, body: PatchSubAccountBody) {
-  if (body.features) {
-    const beyond = featuresBeyondPlan(agency.plan ?? 'starter', body.features);
-    if (beyond.length) {
-      throw new AppError('feature_not_available', `features: ${beyond.join(', ')} not in the ${agency.plan} plan`, [
-        { field: 'features', message: `not in the plan: ${beyond.join(', ')}` },
-      ]);
-    }
+  const plan = agency.plan ?? 'starter';
+  const wanted = [...(body.features ?? []), ...(body.creditMode === 'reselling' ? (['reselling'] as const) : [])];
+  const beyond = featuresBeyondPlan(plan, wanted);
+  if (beyond.length) {
+    const field = body.features && featuresBeyondPlan(plan, body.features).length ? 'features' : 'creditMode';
+    throw new AppError('feature_not_available', `${field}: ${beyond.join(', ')} not in the ${plan} plan`, [
+      { field, message: `not in the plan: ${beyond.join(', ')}` },
+    ]);
   }
   const set: Record<string, unknown> = { updatedAt: new Date().toISOString() };
   if (body.name !== undefined) set.name = body.name;
   if (body.features !== undefined) set.features = [...new Set(body.features)];
+  if (body.creditMode !== undefined) set.creditMode = body.creditMode;
   const names = Object.keys(set);
-  const out = await db.send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: keys.account(sub.id),
-      UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}`,
-      ConditionExpression: '#status = :active',
-      ExpressionAttributeNames: { '#status': 'status', ...Object.fromEntries(names.map((n) => [`#${n}`, n])) },
-      ExpressionAttributeValues: { ':active': 'active', ...Object.fromEntries(names.map((n) => [`:${n}`, set[n]])) },
-      ReturnValues: 'ALL_NEW',
-    }),
-  ).catch((err: Error) => {
-    if (err.name === 'ConditionalCheckFailedException') throw closedAccount();
-    throw err;
-  });
+  const clauses = names.map((n) => `#${n} = :${n}`);
+  const values: Record<string, unknown> = Object.fromEntries(names.map((n) => [`:${n}`, set[n]]));
+  let remove = '';
+  if (typeof body.monthlyCreditLimit === 'number') {
+    // remaining = limit − used, computed by DynamoDB from the meter as it is at this write.
+    clauses.push('monthlyCreditLimit = :limit', 'meterRemaining = :limit - if_not_exists(meterUsed, :zero)');
+    Object.assign(values, { ':limit': body.monthlyCreditLimit, ':zero': 0 });
+  } else if (body.monthlyCreditLimit === null) {
+    remove = ' REMOVE monthlyCreditLimit, meterRemaining';
+  }
+  const out = await db
+    .send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.account(sub.id),
+        UpdateExpression: `SET ${clauses.join(', ')}${remove}`,
+        ConditionExpression: '#status = :active',
+        ExpressionAttributeNames: { '#status': 'status', ...Object.fromEntries(names.map((n) => [`#${n}`, n])) },
+        ExpressionAttributeValues: { ':active': 'active', ...values },
+        ReturnValues: 'ALL_NEW',
+      }),
+    )
+    .catch((err: Error) => {
+      if (err.name === 'ConditionalCheckFailedException') throw closedAccount();
+      throw err;
+    });
   return { subAccount: subAccountView(out.Attributes as AccountItem) };
 }
 
@@ -131,4 +147,4 @@ export async function closeSubAccount(sub: AccountItem): Promise<void> {
   );
 }
 
-export const closedAccount = () => new AppError('conflict', 'The sub-account is closed');
+export const closedAccount = () => new AppError('account_closed', 'The sub-account is closed');

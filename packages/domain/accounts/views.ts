@@ -1,4 +1,5 @@
 import type { AccountItem } from '../../db/accounts';
+import { creditsUsedThisMonth } from '../ledger/queries';
 
 /** What the API shows of accounts: never keys, hashes or internal markers. */
 export function agencyView(a: AccountItem) {
@@ -17,6 +18,8 @@ export function subAccountView(a: AccountItem) {
     address: a.address,
     status: a.status,
     creditMode: a.creditMode ?? 'manual',
+    monthlyCreditLimit: a.monthlyCreditLimit ?? null,
+    creditsUsedThisMonth: creditsUsedThisMonth(a),
     features: a.features,
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,

@@ -1,0 +1,15 @@
+import { table } from '../../packages/db/client';
+import { usageEntryView } from '../../packages/domain/ledger/entries';
+import { recordUsage } from '../../packages/domain/ledger/usage';
+import { httpHandler } from '../../packages/http/handler';
+import { json } from '../../packages/http/response';
+
+table();
+
+/** The hot path: one function, one use case, one DynamoDB call when warm. */
+export const handler = httpHandler({
+  'POST /v1/accounts/{accountId}/usage': async ({ principal, params, body, idempotencyKey }) => {
+    const { entry, replayed } = await recordUsage(principal, params.accountId!, body, idempotencyKey!);
+    return json(201, { entry: usageEntryView(entry) }, replayed ? { 'idempotent-replayed': 'true' } : {});
+  },
+});

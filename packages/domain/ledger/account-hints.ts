@@ -1,0 +1,38 @@
+import type { AccountItem, CreditMode } from '../../db/accounts';
+import { getAccount } from '../../db/accounts';
+
+/**
+ * This container's memory of accounts, for the debit path: which agency an account belongs
+ * to never changes; its mode, limit and meter month may, so those are hints that the write's
+ * conditions verify (and that a failed condition refreshes from the returned item).
+ */
+export interface AccountHint {
+  type: AccountItem['type'];
+  agencyId: string;
+  status: AccountItem['status'];
+  creditMode: CreditMode;
+  hasLimit: boolean;
+  meterMonth?: string;
+}
+
+const hints = new Map<string, AccountHint>();
+
+export function rememberAccount(item: AccountItem): AccountHint {
+  const hint: AccountHint = {
+    type: item.type,
+    agencyId: item.agencyId,
+    status: item.status,
+    creditMode: item.creditMode ?? 'manual',
+    hasLimit: typeof item.monthlyCreditLimit === 'number',
+    meterMonth: item.meterMonth,
+  };
+  hints.set(item.id, hint);
+  return hint;
+}
+
+export async function accountHint(accountId: string): Promise<AccountHint | undefined> {
+  const cached = hints.get(accountId);
+  if (cached) return cached;
+  const item = await getAccount(accountId);
+  return item ? rememberAccount(item) : undefined;
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** Credits are whole, positive and bounded: one call moves at most a million. */
+const credits = z.int('must be a whole number').min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000');
+const ref = z.string().trim().min(1).max(200);
+
+export const usageTypes = ['ai_response', 'campaign_message'] as const;
+export type UsageType = (typeof usageTypes)[number];
+/** Credits per unit of each usage type (API.md: 1 per AI response, 1 per campaign message). */
+export const creditsPerUnit: Record<UsageType, number> = { ai_response: 1, campaign_message: 1 };
+
+export const usageBody = z.strictObject({
+  type: z.enum(usageTypes),
+  quantity: credits,
+  contactId: ref.optional(),
+  campaignId: ref.optional(),
+  conversationId: ref.optional(),
+});
+export type UsageBody = z.infer<typeof usageBody>;
+
+export const topUpBody = z.strictObject({ credits, reference: ref });
+export type TopUpBody = z.infer<typeof topUpBody>;
+
+export const grantBody = z.strictObject({ credits, reference: ref.optional(), requestId: ref.optional() });
+export type GrantBody = z.infer<typeof grantBody>;
+
+export const entryTypes = ['top_up', 'grant', ...usageTypes] as const;
+export type EntryType = (typeof entryTypes)[number];
+
+/** `from`/`to`: a date (YYYY-MM-DD, whole UTC day) or an ISO timestamp. */
+const instant = z.string().max(40).refine((s) => !Number.isNaN(Date.parse(s)), 'must be a date or ISO timestamp');
+
+export const transactionsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(2048).optional(),
+  subAccountId: z.string().max(64).optional(),
+  campaignId: ref.optional(),
+  contactId: ref.optional(),
+  type: z.enum(entryTypes).optional(),
+  from: instant.optional(),
+  to: instant.optional(),
+});
+export type TransactionsQuery = z.infer<typeof transactionsQuery>;
+
+export const usageQuery = z.strictObject({ from: instant.optional(), to: instant.optional() });
+export type UsageQuery = z.infer<typeof usageQuery>;

@@ -1,0 +1,93 @@
+/**
+ * `npm run demo`: the product spec's own example, replayed against a running `npm start`.
+ * An agency with 1,000 credits; Client A's campaign reaches 50 contacts; Client B's AI bot
+ * answers 30 conversations; the agency has 920 left and sees who used what; each client sees
+ * its own usage and never a balance.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+
+const api = process.env.API_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
+const platformKey =
+  process.env.PLATFORM_API_KEY ||
+  (existsSync('.data/local-secrets.json') ? (JSON.parse(readFileSync('.data/local-secrets.json', 'utf8')) as { platformApiKey: string }).platformApiKey : undefined);
+if (!platformKey) throw new Error('No platform key: start the stack with `npm start` first (or set PLATFORM_API_KEY).');
+
+const run = randomBytes(3).toString('hex');
+let step = 0;
+
+async function call(method: string, path: string, opts: { token?: string; body?: unknown; idempotencyKey?: string } = {}) {
+  const res = await fetch(`${api}${path}`, {
+    method,
+    headers: {
+      ...(opts.body ? { 'content-type': 'application/json' } : {}),
+      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+      ...(opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}),
+    },
+    body: opts.body ? JSON.stringify(opts.body) : undefined,
+  });
+  const body = (await res.json().catch(() => undefined)) as any;
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+function say(text: string, detail?: unknown) {
+  console.log(`\n${++step}. ${text}`);
+  if (detail !== undefined) console.log(`   ${JSON.stringify(detail)}`);
+}
+
+const agency = await call('POST', '/v1/agencies', {
+  body: { agencyName: `Demo Agency ${run}`, name: 'Dana', email: `dana-${run}@demo.test`, password: 'demo-password-123', plan: 'agency' },
+});
+const token: string = agency.token;
+say(`Signed up "${agency.agency.name}" (${agency.agency.id}), plan ${agency.agency.plan}`);
+
+const topUp = await call('POST', `/v1/admin/agencies/${agency.agency.id}/credits`, {
+  token: platformKey,
+  idempotencyKey: `demo-${run}-topup`,
+  body: { credits: 1000, reference: `demo-invoice-${run}` },
+});
+say('The platform tops up the agency pool with 1,000 credits', { balance: topUp.balance });
+
+const clientA = await call('POST', '/v1/sub-accounts', { token, body: { name: 'Client A', email: `client-a-${run}@demo.test` } });
+const clientB = await call('POST', '/v1/sub-accounts', { token, body: { name: 'Client B', email: `client-b-${run}@demo.test` } });
+say('Created two sub-accounts; each client got an email with its login', {
+  clientA: clientA.subAccount.id,
+  clientB: clientB.subAccount.id,
+});
+
+await call('POST', `/v1/accounts/${clientA.subAccount.id}/usage`, {
+  token: platformKey,
+  idempotencyKey: `demo-${run}-a`,
+  body: { type: 'campaign_message', quantity: 50, campaignId: 'cmp_spring_sale', contactId: 'contact_list_spring' },
+});
+say("Client A's campaign reaches 50 contacts (50 credits)");
+
+for (let i = 0; i < 30; i++) {
+  await call('POST', `/v1/accounts/${clientB.subAccount.id}/usage`, {
+    token: platformKey,
+    idempotencyKey: `demo-${run}-b-${i}`,
+    body: { type: 'ai_response', quantity: 1, conversationId: `conv_${i + 1}`, contactId: `contact_${i + 1}` },
+  });
+}
+say("Client B's AI bot answers 30 conversations (30 credits)");
+
+const balance = await call('GET', '/v1/credits/balance', { token });
+say('The agency balance', balance);
+
+const history = await call('GET', '/v1/credits/transactions?limit=3', { token });
+say('Newest transactions (sub-account, contact, campaign behind each charge)');
+for (const e of history.items) {
+  console.log(`   ${e.createdAt}  ${e.type.padEnd(16)} ${String(e.credits).padStart(6)}  after ${e.balanceAfter}  sub=${e.subAccountId} contact=${e.contactId} campaign=${e.campaignId}`);
+}
+
+const usage = await call('GET', '/v1/credits/usage', { token });
+say('Usage per sub-account', usage.bySubAccount);
+say('Daily series (last 3 days)', usage.series.slice(-3));
+
+const login = await call('POST', '/v1/auth/login', { body: { email: clientA.subAccount.email, password: clientA.password } });
+const own = await call('GET', `/v1/accounts/${clientA.subAccount.id}/usage`, { token: login.token });
+say('Client A logs in and sees its own usage, no balance', { total: own.total, byType: own.byType });
+const denied = await fetch(`${api}/v1/credits/balance`, { headers: { authorization: `Bearer ${login.token}` } });
+say(`Client A asking for the pool balance gets ${denied.status}`);
+console.log('\nDone.');
