@@ -21,7 +21,11 @@ export interface Plan {
 /** A final outcome decided from a failed condition, or `retry` after refreshing a hint. */
 export type Verdict = 'retry';
 
-const MAX_ATTEMPTS = 40;
+/**
+ * Version conflicts are normal under load on one pool (another container committed first);
+ * each retry costs one call, no read. The cap only stops a pathological starvation.
+ */
+const MAX_ATTEMPTS = 100;
 
 /**
  * Commits one credit movement as ONE TransactWriteItems: the balance item (optimistic version
@@ -57,8 +61,9 @@ export async function commit(
       if (balance) {
         const now = balance.item as Partial<BalanceState> | undefined;
         if (plan.delta < 0 && (now?.balance ?? 0) < -plan.delta) throw insufficientCredits();
-        // Another container moved this balance; past a few rounds, spread the contenders out.
-        if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+        // Another container moved this balance. Past a few rounds, a random pause breaks a
+        // rhythm in which the same container keeps committing first.
+        if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt, 20)));
         continue;
       }
       throw err;

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 
-/** Credits are whole, positive and bounded: one call moves at most a million. */
-const credits = z.int('must be a whole number').min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000');
+/** Credits are whole, positive and bounded: usage moves at most a million per call, top-ups and grants a billion. */
+const amount = (max: number) => z.int('must be a whole number').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
+const quantity = amount(1_000_000);
+const credits = amount(1_000_000_000);
 const ref = z.string().trim().min(1).max(200);
 
 export const usageTypes = ['ai_response', 'campaign_message'] as const;
@@ -11,7 +13,7 @@ export const creditsPerUnit: Record<UsageType, number> = { ai_response: 1, campa
 
 export const usageBody = z.strictObject({
   type: z.enum(usageTypes),
-  quantity: credits,
+  quantity,
   contactId: ref.optional(),
   campaignId: ref.optional(),
   conversationId: ref.optional(),

@@ -1,0 +1,272 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dynamo } from '../../packages/db/client';
+import { handler as usageHandler } from '../../functions/http/usage';
+import { api, createSubAccount, signUpAgency, uniq, type AgencyFixture } from '../support/api';
+import { invoke } from '../support/invoke';
+import { entriesOf, poolBalance, sumFor, walletBalance } from '../support/ledger-table';
+import { stack } from '../support/stack';
+
+/**
+ * The ledger's money properties under concurrency: never below zero, every movement an entry,
+ * every money call idempotent, conflicts retried or refused with nothing written. Requests
+ * come from two "containers" at once — the local gateway's process (over HTTP) and this test
+ * process (the same handler module, invoked in-process) — so their optimistic version checks
+ * really race each other.
+ */
+const platform = stack.platformApiKey;
+
+async function topUp(agencyId: string, credits: number) {
+  const res = await api('POST', `/v1/admin/agencies/${agencyId}/credits`, {
+    token: platform,
+    headers: { 'idempotency-key': uniq('topup') },
+    body: { credits, reference: 'test top-up' },
+  });
+  expect(res.status).toBe(201);
+}
+
+/** n one-credit debits, alternating between HTTP (gateway process) and in-process invocation. */
+async function debitConcurrently(accountId: string, n: number) {
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const key = `${uniq('debit')}-${i}`;
+      const body = { type: 'ai_response', quantity: 1, conversationId: `conv-${i}` };
+      if (i % 2 === 0) {
+        const res = await api('POST', `/v1/accounts/${accountId}/usage`, { token: platform, headers: { 'idempotency-key': key }, body });
+        return { status: res.status, code: res.body?.code as string | undefined };
+      }
+      const res = await invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
+        params: { accountId },
+        token: platform,
+        headers: { 'idempotency-key': key },
+        body,
+      });
+      return { status: res.status, code: res.body?.code as string | undefined };
+    }),
+  );
+}
+
+function tally(results: { status: number; code?: string }[]) {
+  const count = (pred: (r: { status: number; code?: string }) => boolean) => results.filter(pred).length;
+  return {
+    ok: count((r) => r.status === 201),
+    insufficient: count((r) => r.status === 402 && r.code === 'insufficient_credits'),
+    limited: count((r) => r.status === 402 && r.code === 'credit_limit_reached'),
+    other: results.filter((r) => r.status !== 201 && r.status !== 402),
+  };
+}
+
+describe('concurrent debits', () => {
+  let agency: AgencyFixture;
+  beforeAll(async () => {
+    agency = await signUpAgency('agency');
+  });
+
+  it('200 parallel 1-credit debits against a pool of 100: exactly 100 succeed, balance 0, entries sum to it', async () => {
+    const a = await signUpAgency('agency');
+    await topUp(a.agencyId, 100);
+    const sub = await createSubAccount(a.token);
+    const results = await debitConcurrently(sub.subAccountId, 200);
+    expect(tally(results)).toEqual({ ok: 100, insufficient: 100, limited: 0, other: [] });
+    expect(await poolBalance(a.agencyId)).toBe(0);
+    const entries = await entriesOf(a.agencyId);
+    expect(entries).toHaveLength(101);
+    expect(sumFor(entries, { pool: true })).toBe(0);
+    // balanceAfter values are a permutation-free countdown: each balance was seen exactly once.
+    const after = entries.filter((e) => e.type === 'ai_response').map((e) => e.balanceAfter).sort((x, y) => x - y);
+    expect(after).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('the same against a reselling wallet', async () => {
+    const sub = await createSubAccount(agency.token);
+    expect((await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: agency.token, body: { creditMode: 'reselling' } })).status).toBe(200);
+    const grant = await api('POST', `/v1/sub-accounts/${sub.subAccountId}/credits/grants`, {
+      token: agency.token,
+      headers: { 'idempotency-key': uniq('grant') },
+      body: { credits: 100, reference: 'paid invoice' },
+    });
+    expect(grant.status).toBe(201);
+    const results = await debitConcurrently(sub.subAccountId, 200);
+    expect(tally(results)).toEqual({ ok: 100, insufficient: 100, limited: 0, other: [] });
+    expect(await walletBalance(sub.subAccountId)).toBe(0);
+    expect(sumFor(await entriesOf(agency.agencyId), { wallet: sub.subAccountId })).toBe(0);
+  });
+
+  it('the same against a monthly limit: 100 within the limit, the rest refused, the pool keeps the difference', async () => {
+    const a = await signUpAgency('agency');
+    await topUp(a.agencyId, 1000);
+    const sub = await createSubAccount(a.token);
+    expect((await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, body: { monthlyCreditLimit: 100 } })).status).toBe(200);
+    const results = await debitConcurrently(sub.subAccountId, 200);
+    expect(tally(results)).toEqual({ ok: 100, insufficient: 0, limited: 100, other: [] });
+    expect(await poolBalance(a.agencyId)).toBe(900);
+    expect(sumFor(await entriesOf(a.agencyId), { pool: true })).toBe(900);
+    const listed = await api('GET', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token });
+    expect(listed.body.subAccount.creditsUsedThisMonth).toBe(100);
+  });
+});
+
+describe('idempotency', () => {
+  let agency: AgencyFixture;
+  let subAccountId: string;
+  beforeAll(async () => {
+    agency = await signUpAgency('agency');
+    await topUp(agency.agencyId, 1000);
+    subAccountId = (await createSubAccount(agency.token)).subAccountId;
+  });
+
+  const usage = (key: string, body: unknown) =>
+    api('POST', `/v1/accounts/${subAccountId}/usage`, { token: platform, headers: { 'idempotency-key': key }, body });
+
+  it('the same key sequentially returns the first response and moves nothing more', async () => {
+    const key = uniq('seq');
+    const body = { type: 'campaign_message', quantity: 5, campaignId: 'cmp_1', contactId: 'c_1' };
+    const first = await usage(key, body);
+    const second = await usage(key, body);
+    const third = await usage(key, { contactId: 'c_1', quantity: 5, campaignId: 'cmp_1', type: 'campaign_message' });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.body).toEqual(first.body);
+    expect(third.body).toEqual(first.body);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    const entries = (await entriesOf(agency.agencyId)).filter((e) => e.idempotencyKey === key);
+    expect(entries).toHaveLength(1);
+  });
+
+  it('the same key 20 times concurrently: one entry, identical bodies', async () => {
+    const key = uniq('burst');
+    const body = { type: 'ai_response', quantity: 3, conversationId: 'conv-burst' };
+    const before = await poolBalance(agency.agencyId);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        i % 2 === 0
+          ? usage(key, body).then((r) => ({ status: r.status, body: r.body }))
+          : invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
+              params: { accountId: subAccountId },
+              token: platform,
+              headers: { 'idempotency-key': key },
+              body,
+            }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(201));
+    for (const r of results) expect(r.body).toEqual(results[0]!.body);
+    expect((await entriesOf(agency.agencyId)).filter((e) => e.idempotencyKey === key)).toHaveLength(1);
+    expect(await poolBalance(agency.agencyId)).toBe(before - 3);
+  });
+
+  it('the same key with another body is 409 idempotency_key_reused and moves nothing', async () => {
+    const key = uniq('reuse');
+    expect((await usage(key, { type: 'ai_response', quantity: 1 })).status).toBe(201);
+    const before = await poolBalance(agency.agencyId);
+    const other = await usage(key, { type: 'ai_response', quantity: 2 });
+    expect(other.status).toBe(409);
+    expect(other.body.code).toBe('idempotency_key_reused');
+    expect(await poolBalance(agency.agencyId)).toBe(before);
+  });
+
+  it('a retry after the response was lost (fault after the commit) returns the first result', async () => {
+    const key = uniq('lost');
+    const body = { type: 'ai_response', quantity: 7 };
+    const before = await poolBalance(agency.agencyId);
+    let dropped = 0;
+    const name = 'drop-transact-response';
+    dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (context.commandName === 'TransactWriteItemsCommand' && dropped === 0) {
+          dropped++;
+          throw Object.assign(new Error('socket hang up after commit'), { name: 'LostResponse' });
+        }
+        return out;
+      },
+      { step: 'initialize', name },
+    );
+    let first;
+    try {
+      first = await invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
+        params: { accountId: subAccountId },
+        token: platform,
+        headers: { 'idempotency-key': key },
+        body,
+      });
+    } finally {
+      dynamo.middlewareStack.remove(name);
+    }
+    expect(dropped).toBe(1);
+    expect(first.status).toBe(500);
+    expect(await poolBalance(agency.agencyId)).toBe(before - 7); // it did commit
+
+    const retry = await usage(key, body);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    const [entry] = (await entriesOf(agency.agencyId)).filter((e) => e.idempotencyKey === key);
+    expect(retry.body.entry.id).toBe(entry!.id);
+    expect(await poolBalance(agency.agencyId)).toBe(before - 7);
+  });
+});
+
+describe('transaction conflicts (injected: DynamoDB Local never raises them)', () => {
+  let agency: AgencyFixture;
+  let subAccountId: string;
+  const name = 'inject-transaction-conflict';
+  beforeAll(async () => {
+    agency = await signUpAgency('agency');
+    await topUp(agency.agencyId, 100);
+    subAccountId = (await createSubAccount(agency.token)).subAccountId;
+  });
+  afterEach(() => {
+    dynamo.middlewareStack.remove(name);
+  });
+
+  function injectConflicts(times: number) {
+    let injected = 0;
+    dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand' && injected < times) {
+          injected++;
+          throw new TransactionCanceledException({
+            message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]',
+            $metadata: {},
+            CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }],
+          });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    return () => injected;
+  }
+
+  const call = (key: string) =>
+    invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
+      params: { accountId: subAccountId },
+      token: platform,
+      headers: { 'idempotency-key': key },
+      body: { type: 'ai_response', quantity: 2 },
+    });
+
+  it('a conflict is retried with backoff and the debit succeeds once', async () => {
+    const injected = injectConflicts(2);
+    const before = await poolBalance(agency.agencyId);
+    const key = uniq('conflict');
+    const res = await call(key);
+    expect(injected()).toBe(2);
+    expect(res.status).toBe(201);
+    expect(await poolBalance(agency.agencyId)).toBe(before - 2);
+    expect((await entriesOf(agency.agencyId)).filter((e) => e.idempotencyKey === key)).toHaveLength(1);
+  });
+
+  it('a persistent conflict answers 503 try_again with nothing written', async () => {
+    const injected = injectConflicts(Number.POSITIVE_INFINITY);
+    const before = await poolBalance(agency.agencyId);
+    const entriesBefore = (await entriesOf(agency.agencyId)).length;
+    const res = await call(uniq('stuck'));
+    expect(injected()).toBeGreaterThan(1);
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe('try_again');
+    expect(res.headers['retry-after']).toBe('1');
+    expect(await poolBalance(agency.agencyId)).toBe(before);
+    expect((await entriesOf(agency.agencyId)).length).toBe(entriesBefore);
+  });
+});

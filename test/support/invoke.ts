@@ -1,0 +1,55 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { lambdaContext } from '../../packages/local/lambda-context';
+import { findRoute, type RouteKey } from '../../packages/http/routes';
+
+type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/**
+ * Calls a handler module in this test process, as Lambda would: a second "container" beside
+ * the local gateway's, with its own module state, and a place to inject faults into its SDK
+ * clients.
+ */
+export async function invoke(
+  handler: Handler,
+  key: RouteKey,
+  opts: { params?: Record<string, string>; body?: unknown; token?: string; headers?: Record<string, string> },
+): Promise<{ status: number; body: any; headers: Record<string, string> }> {
+  const route = findRoute(key);
+  if (!route) throw new Error(`no route ${key}`);
+  const rawPath = route.path.replace(/\{(\w+)\}/g, (_, name: string) => opts.params?.[name] ?? '');
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+    ...opts.headers,
+  };
+  const now = new Date();
+  const event: APIGatewayProxyEventV2 = {
+    version: '2.0',
+    routeKey: key,
+    rawPath,
+    rawQueryString: '',
+    headers,
+    pathParameters: opts.params,
+    requestContext: {
+      accountId: 'test',
+      apiId: 'test',
+      domainName: 'test',
+      domainPrefix: 'test',
+      http: { method: route.method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
+      requestId: randomUUID(),
+      routeKey: key,
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    isBase64Encoded: false,
+  };
+  const result = await handler(event, lambdaContext('test'));
+  return {
+    status: result.statusCode ?? 200,
+    body: result.body ? JSON.parse(result.body) : undefined,
+    headers: (result.headers ?? {}) as Record<string, string>,
+  };
+}
