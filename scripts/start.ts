@@ -6,6 +6,8 @@ import { resolve } from 'node:path';
 import { checkJava } from '../packages/local/dynamodb';
 import { startLocalStack } from '../packages/local/stack';
 
+// Node 20 is this project's local baseline; the SDK's notice about its future Node 22 floor is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const javaProblem = checkJava();
 if (javaProblem) {
   console.error(javaProblem);

@@ -2,7 +2,7 @@ import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb
 import type { Feature, Plan } from '../domain/features';
 import { db, table } from './client';
 import { itemKinds, keys, tableDefinition, type Key } from './schema';
-import { decodeCursor, encodeCursor, rejectForeignCursor } from './cursor';
+import { decodeCursor, encodeCursor, foreignCursor, rejectForeignCursor } from './cursor';
 
 export type AccountStatus = 'active' | 'closed';
 export type CreditMode = 'manual' | 'reselling';
@@ -92,6 +92,9 @@ export async function queryIndexPage<T>(
   opts: { limit: number; cursor?: string; newestFirst?: boolean; beginsWith?: string },
 ): Promise<Page<T>> {
   const ix = tableDefinition.indexes[0];
+  const startKey = decodeCursor(opts.cursor);
+  // A cursor must come from this very list: refuse one from another partition outright.
+  if (startKey && startKey[ix.partitionKey] !== partition.gsi1pk) throw foreignCursor();
   const out = await db.send(
     new QueryCommand({
       TableName: table(),
@@ -101,7 +104,7 @@ export async function queryIndexPage<T>(
       ExpressionAttributeValues: { ':pk': partition.gsi1pk, ...(opts.beginsWith ? { ':prefix': opts.beginsWith } : {}) },
       Limit: opts.limit,
       ScanIndexForward: !opts.newestFirst,
-      ExclusiveStartKey: decodeCursor(opts.cursor),
+      ExclusiveStartKey: startKey,
     }),
   ).catch(rejectForeignCursor(opts.cursor));
   return { items: (out.Items ?? []) as T[], nextCursor: encodeCursor(out.LastEvaluatedKey) };

@@ -44,7 +44,7 @@ async function buildContext(event: APIGatewayProxyEventV2, route: RouteDef): Pro
 
   let body: unknown;
   if (route.body) {
-    if ((event.body?.length ?? 0) > MAX_BODY_BYTES) throw new AppError('payload_too_large', 'body: larger than 256 KiB');
+    if (Buffer.byteLength(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8') > MAX_BODY_BYTES) throw new AppError('payload_too_large', 'body: larger than 256 KiB');
     const type = headers['content-type'];
     if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
       throw new AppError('unsupported_media_type', 'body: send application/json');

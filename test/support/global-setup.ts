@@ -14,6 +14,7 @@ export async function setup(project: TestProject) {
   const javaProblem = checkJava();
   if (javaProblem) throw new Error(javaProblem);
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   stack = await startLocalStack({
     queueVisibilitySeconds: 1,
     log: (line) => {

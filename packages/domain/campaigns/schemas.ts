@@ -40,8 +40,9 @@ const accountId = z.string().min(1).max(64);
 export const copyCampaignBody = z
   .strictObject({
     targetAccountId: accountId.optional(),
-    targetAccountIds: z.array(accountId).min(1).max(MAX_COPY_TARGETS).optional(),
+    targetAccountIds: z.array(accountId).min(1).max(MAX_COPY_TARGETS).meta({ uniqueItems: true }).optional(),
   })
+  .meta({ description: 'Exactly one of targetAccountId (→ {campaign}) or targetAccountIds (→ {campaigns})' })
   .superRefine((b, ctx) => {
     if ((b.targetAccountId === undefined) === (b.targetAccountIds === undefined)) {
       const both = b.targetAccountId !== undefined;

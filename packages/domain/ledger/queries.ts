@@ -2,7 +2,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AppError, invalidField, notFound } from '../../core/errors';
 import { db, table } from '../../db/client';
 import { getItem, queryIndexAll, type AccountItem } from '../../db/accounts';
-import { decodeCursor, encodeCursor, rejectForeignCursor } from '../../db/cursor';
+import { decodeCursor, encodeCursor, foreignCursor, rejectForeignCursor } from '../../db/cursor';
 import { keys, tableDefinition } from '../../db/schema';
 import type { BalanceState } from './balance-state';
 import { entryView, type LedgerEntryItem } from './entries';
@@ -70,6 +70,7 @@ export async function listTransactions(agencyId: string, q: TransactionsQuery) {
   }
   const items: LedgerEntryItem[] = [];
   let startKey = decodeCursor(q.cursor);
+  if (startKey && startKey[ix.partitionKey] !== values[':pk']) throw foreignCursor();
   for (let page = 0; page < MAX_PAGES_PER_CALL && items.length < q.limit; page++) {
     const out = await db
       .send(

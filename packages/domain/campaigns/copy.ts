@@ -1,0 +1,98 @@
+import { AppError, notFound } from '../../core/errors';
+import { newId } from '../../core/ids';
+import { table } from '../../db/client';
+import { getItems, itemId, type AccountItem } from '../../db/accounts';
+import { itemKinds, keys } from '../../db/schema';
+import { ConditionsFailed, transact, type TransactItem } from '../../db/transact';
+import { actorOf, type Principal } from '../auth/principal';
+import { assertWritable, findCampaign } from './campaigns';
+import { campaignView, type CampaignItem } from './items';
+import type { CopyCampaignBody } from './schemas';
+
+const FEATURE = 'campaigns';
+
+/**
+ * Copies a campaign into one or more accounts of the same agency, all or none: one BatchGet
+ * reads the targets, one TransactWriteItems writes every copy together with a check on each
+ * target account, so a target closed or stripped of the feature meanwhile fails the lot.
+ * Errors come in a fixed order over ALL targets: 404 (unreachable) before 409 (closed)
+ * before 403 (feature), so nothing about a foreign account is ever told apart.
+ */
+export async function copyCampaign(principal: Principal, source: AccountItem, campaignId: string, body: CopyCampaignBody) {
+  const targetIds = body.targetAccountIds ?? [body.targetAccountId!];
+  const original = await findCampaign(source.id, campaignId);
+  const targets = await readTargets(targetIds);
+  targets.forEach((target, i) => {
+    if (!target || !canCopyTo(principal, source, target)) throw notFound(`Account ${targetIds[i]}`);
+  });
+  const reachable = targets as AccountItem[];
+  assertUsable(reachable);
+
+  const now = new Date().toISOString();
+  const actor = actorOf(principal);
+  const copies: CampaignItem[] = reachable.map((target) => ({
+    ...original,
+    kind: itemKinds.campaign,
+    id: newId('campaign'),
+    accountId: target.id,
+    agencyId: target.agencyId,
+    // The content is immutable strings (JSON text for the objects) and fresh FAQ objects: a deep copy.
+    faqs: original.faqs.map(({ question, answer }) => ({ question, answer })),
+    copiedFrom: { campaignId: original.id, accountId: source.id },
+    createdBy: actor,
+    updatedBy: actor,
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  }));
+  const items: TransactItem[] = [
+    ...copies.map((c) => ({
+      Put: { TableName: table(), Item: { ...c, ...keys.campaign(c.accountId, c.id) }, ConditionExpression: 'attribute_not_exists(pk)' },
+    })),
+    ...reachable.map((t) => ({
+      ConditionCheck: {
+        TableName: table(),
+        Key: keys.account(t.id),
+        ConditionExpression: '#status = :active AND contains(#features, :feature) AND agencyId = :agencyId',
+        ExpressionAttributeNames: { '#status': 'status', '#features': 'features' },
+        ExpressionAttributeValues: { ':active': 'active', ':feature': FEATURE, ':agencyId': source.agencyId },
+      },
+    })),
+  ];
+  try {
+    await transact(items);
+  } catch (err) {
+    if (!(err instanceof ConditionsFailed)) throw err;
+    // A target changed between the read and the write: answer what it is now.
+    assertUsable((await readTargets(targetIds)).filter((t): t is AccountItem => !!t));
+    throw new AppError('conflict', 'A target account changed during the copy; nothing was copied, retry');
+  }
+  const views = copies.map(campaignView);
+  return body.targetAccountIds ? { campaigns: views } : { campaign: views[0]! };
+}
+
+async function readTargets(ids: string[]): Promise<Array<AccountItem | undefined>> {
+  const found = await getItems(ids.map((id) => keys.account(id)));
+  return ids.map((id) => found.get(itemId(keys.account(id))) as AccountItem | undefined);
+}
+
+/** An agency may copy to itself or any of its sub-accounts; a sub-account only to itself. */
+function canCopyTo(principal: Principal, source: AccountItem, target: AccountItem): boolean {
+  if (target.agencyId !== source.agencyId) return false;
+  switch (principal.kind) {
+    case 'agency_user':
+    case 'api_key':
+      return target.agencyId === principal.agencyId;
+    case 'sub_account_user':
+    case 'assist':
+      return target.id === principal.accountId;
+    default:
+      return false;
+  }
+}
+
+function assertUsable(targets: AccountItem[]): void {
+  for (const t of targets) assertWritable(t, 'target account');
+  const lacking = targets.find((t) => !t.features.includes(FEATURE));
+  if (lacking) throw new AppError('feature_not_enabled', `The ${FEATURE} feature is not enabled for account ${lacking.id}`);
+}

@@ -1,0 +1,68 @@
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type * as Accounts from '../../packages/db/accounts';
+import { api, createSubAccount, signUpAgency, type AgencyFixture } from '../support/api';
+import { campaignItemsIn } from '../support/campaigns';
+
+/**
+ * The transaction's own guards: a target that is closed or loses the feature AFTER the copy
+ * read it must still fail the whole copy. We make the copy's one BatchGet see a stale, usable
+ * target, so only the ConditionCheck in the TransactWriteItems can stop it.
+ */
+const stale = vi.hoisted(() => ({ ids: new Set<string>() }));
+vi.mock('../../packages/db/accounts', async (importOriginal) => {
+  const real = await importOriginal<typeof Accounts>();
+  return {
+    ...real,
+    getItems: async (list: Parameters<typeof real.getItems>[0]) => {
+      const found = await real.getItems(list);
+      if (stale.ids.size === 0) return found;
+      for (const [k, item] of found) {
+        if (stale.ids.has(item.id as string)) found.set(k, { ...item, status: 'active', features: ['campaigns'] });
+      }
+      stale.ids.clear(); // only the first read is stale; the re-read after the failure is real
+      return found;
+    },
+  };
+});
+
+const { copyCampaign } = await import('../../packages/domain/campaigns/copy');
+const { getAccount } = await import('../../packages/db/accounts');
+
+describe('copy transaction guards', () => {
+  let agency: AgencyFixture;
+  let sourceId: string;
+  beforeAll(async () => {
+    agency = await signUpAgency('agency');
+    const res = await api('POST', `/v1/accounts/${agency.agencyId}/campaigns`, { token: agency.token, body: { name: 'Race' } });
+    sourceId = res.body.campaign.id;
+  });
+
+  const copyAs = async (targetAccountIds: string[]) => {
+    const principal = { kind: 'agency_user' as const, userId: agency.userId, agencyId: agency.agencyId, accountId: agency.agencyId, tokenId: 't' };
+    return copyCampaign(principal, (await getAccount(agency.agencyId))!, sourceId, { targetAccountIds });
+  };
+
+  it('fails the whole copy when a target was closed after it was read (409)', async () => {
+    const [ok, closing] = await Promise.all([createSubAccount(agency.token), createSubAccount(agency.token)]);
+    expect((await api('DELETE', `/v1/sub-accounts/${closing.subAccountId}`, { token: agency.token })).status).toBe(204);
+    stale.ids.add(closing.subAccountId);
+    await expect(copyAs([ok.subAccountId, closing.subAccountId])).rejects.toMatchObject({ code: 'conflict', status: 409 });
+    expect(await campaignItemsIn(ok.subAccountId)).toEqual([]);
+    expect(await campaignItemsIn(closing.subAccountId)).toEqual([]);
+  });
+
+  it('fails the whole copy when a target lost the campaigns feature after it was read (403)', async () => {
+    const [ok, stripped] = await Promise.all([createSubAccount(agency.token), createSubAccount(agency.token)]);
+    const off = await api('PATCH', `/v1/sub-accounts/${stripped.subAccountId}`, { token: agency.token, body: { features: ['ai_bot'] } });
+    expect(off.status).toBe(200);
+    stale.ids.add(stripped.subAccountId);
+    await expect(copyAs([ok.subAccountId, stripped.subAccountId])).rejects.toMatchObject({ code: 'feature_not_enabled', status: 403 });
+    expect(await campaignItemsIn(ok.subAccountId)).toEqual([]);
+    expect(await campaignItemsIn(stripped.subAccountId)).toEqual([]);
+
+    // The same call with nothing stale goes through: the guards pass for usable targets.
+    const done = await copyAs([ok.subAccountId]);
+    expect('campaigns' in done && done.campaigns).toHaveLength(1);
+    expect(await campaignItemsIn(ok.subAccountId)).toHaveLength(1);
+  });
+});
