@@ -20,8 +20,8 @@ export interface RequestContext<K extends RouteKey = RouteKey> {
   params: Record<string, string>;
   body: Inferred<RouteOf<K>, 'body'>;
   query: Inferred<RouteOf<K>, 'query'>;
-  /** Undefined only on public routes. */
-  principal: K extends RouteKey ? Principal : never;
+  /** Set on every authenticated route (public routes do not read it). */
+  principal: Principal;
   /** The account named by the route's scope parameter (or the caller's own, when read). */
   account?: AccountItem;
   headers: Record<string, string | undefined>;

@@ -1,0 +1,41 @@
+import { fileURLToPath } from 'node:url';
+import type { Construct } from 'constructs';
+
+/** The repository root: function entries, the lock file and tsconfig are found from here. */
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** Shown in logs and traces; also the prefix of every stack name. */
+export const serviceName = 'agency-accounts';
+
+/** Deploy-time settings: `npx cdk deploy -c emailFrom=no-reply@mail.example.org …`. */
+export interface AppConfig {
+  /** Sender of the credential emails; must be a verified SES identity (address or domain). */
+  emailFrom: string;
+  /** The login page linked from the credential emails. */
+  appLoginUrl: string;
+  /** Stage-wide steady-state request rate and burst, per second. */
+  apiRateLimit: number;
+  apiBurstLimit: number;
+}
+
+const defaults: AppConfig = {
+  emailFrom: 'no-reply@example.com',
+  appLoginUrl: 'https://app.example.com/login',
+  apiRateLimit: 50,
+  apiBurstLimit: 100,
+};
+
+export function readConfig(scope: Construct): AppConfig {
+  const get = (key: keyof AppConfig) => scope.node.tryGetContext(key) as string | number | undefined;
+  return {
+    emailFrom: String(get('emailFrom') ?? defaults.emailFrom),
+    appLoginUrl: String(get('appLoginUrl') ?? defaults.appLoginUrl),
+    apiRateLimit: Number(get('apiRateLimit') ?? defaults.apiRateLimit),
+    apiBurstLimit: Number(get('apiBurstLimit') ?? defaults.apiBurstLimit),
+  };
+}
+
+/** `Name <a@b.c>` or `a@b.c` → `a@b.c`: the address SES checks against its verified identities. */
+export function senderAddress(emailFrom: string): string {
+  return (/<([^>]+)>/.exec(emailFrom)?.[1] ?? emailFrom).trim();
+}

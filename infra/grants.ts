@@ -1,0 +1,73 @@
+import { Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { tableDefinition } from '../packages/db/schema';
+import type { AppFunction } from './constructs/app-function';
+import { senderAddress } from './config';
+
+/**
+ * Least-privilege grants, written out instead of the L2 `grant*` helpers where those are
+ * broader than the code needs: `grantReadWriteData` adds Scan and DescribeTable and
+ * `<table>/index/*`; `grantRead` on a secret adds DescribeSecret.
+ */
+const itemReads = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
+const itemWrites = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  // TransactWriteItems is authorized per item: Put/Update/Delete above, and this one.
+  'dynamodb:ConditionCheckItem',
+];
+
+/** Item reads and writes on the table and queries on its named indexes. */
+export function grantTableReadWrite(target: AppFunction, table: dynamodb.ITable): void {
+  target.addToRolePolicy(
+    new iam.PolicyStatement({ actions: [...itemReads, ...itemWrites], resources: [table.tableArn] }),
+  );
+  target.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['dynamodb:Query'],
+      resources: tableDefinition.indexes.map((ix) => `${table.tableArn}/index/${ix.name}`),
+    }),
+  );
+}
+
+/** Read one item, delete it: the notifier's whole use of the table. */
+export function grantTableGetDelete(target: AppFunction, table: dynamodb.ITable): void {
+  target.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'], resources: [table.tableArn] }),
+  );
+}
+
+export function grantSecretValues(target: AppFunction, secrets: secretsmanager.ISecret[]): void {
+  if (secrets.length === 0) return;
+  target.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secrets.map((s) => s.secretArn) }),
+  );
+}
+
+export function grantKey(target: AppFunction, key: kms.IKey, action: 'kms:Encrypt' | 'kms:Decrypt'): void {
+  target.addToRolePolicy(new iam.PolicyStatement({ actions: [action], resources: [key.keyArn] }));
+}
+
+/**
+ * SES sending as EMAIL_FROM only: on the sender's identities (the address or its domain,
+ * whichever is verified) and only with that From address. In the SES sandbox SES also
+ * authorizes against each recipient's identity; production access needs nothing more.
+ */
+export function grantSendEmail(target: AppFunction, emailFrom: string): void {
+  const address = senderAddress(emailFrom);
+  const domain = address.split('@')[1] ?? address;
+  const identity = (name: string) =>
+    Stack.of(target).formatArn({ service: 'ses', resource: 'identity', resourceName: name });
+  target.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+      resources: [identity(address), identity(domain)],
+      conditions: { StringEquals: { 'ses:FromAddress': address } },
+    }),
+  );
+}

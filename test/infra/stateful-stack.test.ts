@@ -1,0 +1,82 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tableDefinition } from '../../packages/db/schema';
+import { queueDefinitions } from '../../packages/queues/definitions';
+import { synthApp, type Synthesized } from './synth-app';
+
+describe('stateful stack', () => {
+  let synth: Synthesized;
+  beforeAll(() => {
+    synth = synthApp({ bundle: false, cfnValidation: false });
+  });
+
+  it('builds the table from tableDefinition: keys, GSIs, TTL, stream, PITR, on-demand', () => {
+    const d = tableDefinition;
+    const keySchema = (pk: string, sk: string) => [
+      { AttributeName: pk, KeyType: 'HASH' },
+      { AttributeName: sk, KeyType: 'RANGE' },
+    ];
+    synth.stateful.resourceCountIs('AWS::DynamoDB::Table', 1);
+    synth.stateful.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: keySchema(d.partitionKey, d.sortKey),
+      BillingMode: 'PAY_PER_REQUEST',
+      GlobalSecondaryIndexes: d.indexes.map((ix) => ({
+        IndexName: ix.name,
+        KeySchema: keySchema(ix.partitionKey, ix.sortKey),
+        Projection: { ProjectionType: 'ALL' },
+      })),
+      TimeToLiveSpecification: { AttributeName: d.timeToLiveAttribute, Enabled: true },
+      StreamSpecification: { StreamViewType: d.streamView },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+  });
+
+  it('retains every stateful resource when it leaves the template', () => {
+    for (const type of ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::KMS::Key', 'AWS::SecretsManager::Secret']) {
+      const all = synth.stateful.findResources(type);
+      expect(Object.keys(all).length, type).toBeGreaterThan(0);
+      for (const [id, r] of Object.entries(all)) {
+        expect([id, r.DeletionPolicy, r.UpdateReplacePolicy]).toEqual([id, 'Retain', 'Retain']);
+      }
+    }
+  });
+
+  it('creates the notifications queue with redrive to its DLQ, TLS only and SQS-managed encryption', () => {
+    const def = queueDefinitions.notifications;
+    const dlqId = synth.stacks.stateful.getLogicalId(synth.stacks.stateful.notificationsDlq.node.defaultChild as never);
+    synth.stateful.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: def.name,
+      VisibilityTimeout: def.visibilityTimeoutSeconds,
+      MessageRetentionPeriod: def.retentionDays * 86_400,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: def.maxReceiveCount },
+    });
+    synth.stateful.hasResourceProperties('AWS::SQS::Queue', { QueueName: def.dlqName });
+
+    const queues = synth.stateful.findResources('AWS::SQS::Queue');
+    for (const [id, q] of Object.entries(queues)) {
+      expect([id, q.Properties.SqsManagedSseEnabled]).toEqual([id, true]);
+      synth.stateful.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('rotates the sealing key', () => {
+    synth.stateful.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('has CloudFormation generate both secrets: no value in the template', () => {
+    const secrets = synth.stateful.findResources('AWS::SecretsManager::Secret');
+    expect(Object.keys(secrets)).toHaveLength(2);
+    for (const s of Object.values(secrets)) {
+      expect(s.Properties.GenerateSecretString).toBeDefined();
+      expect(s.Properties.SecretString).toBeUndefined();
+    }
+  });
+});
