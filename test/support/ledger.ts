@@ -1,0 +1,207 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { api, uniqueEmail, uniq, type ApiResponse } from './api';
+import { stack } from './stack';
+import { getRaw, testDb } from './table';
+
+/**
+ * Ledger helpers for tests: the money-moving calls over HTTP (each with a fresh
+ * Idempotency-Key unless one is given), and the ledger as the table holds it, so a test can
+ * check what a request did (or did not) move without trusting the API's own views.
+ */
+
+export type UsageType = 'ai_response' | 'campaign_message';
+
+export interface UsageBody {
+  type: UsageType;
+  quantity: number;
+  contactId?: string;
+  campaignId?: string;
+  conversationId?: string;
+}
+
+const idem = (key?: string) => ({ 'idempotency-key': key ?? `test-${randomUUID()}` });
+
+/** Platform top-up of an agency's pool (platform key). */
+export function topUp(agencyId: string, credits: number, opts: { key?: string; reference?: string } = {}): Promise<ApiResponse> {
+  return api('POST', `/v1/admin/agencies/${agencyId}/credits`, {
+    token: stack.platformApiKey,
+    headers: idem(opts.key),
+    body: { credits, reference: opts.reference ?? uniq('topup') },
+  });
+}
+
+/** Usage on an account: by the platform key unless another token (an assist token) is given. */
+export function chargeUsage(accountId: string, body: unknown, opts: { key?: string; token?: string } = {}): Promise<ApiResponse> {
+  return api('POST', `/v1/accounts/${accountId}/usage`, { token: opts.token ?? stack.platformApiKey, headers: idem(opts.key), body });
+}
+
+/** An agency grant into a reselling sub-account's wallet. */
+export function grant(agencyToken: string, subAccountId: string, credits: number, opts: { key?: string } = {}): Promise<ApiResponse> {
+  return api('POST', `/v1/sub-accounts/${subAccountId}/credits/grants`, { token: agencyToken, headers: idem(opts.key), body: { credits } });
+}
+
+export function patchSub(agencyToken: string, subAccountId: string, body: Record<string, unknown>): Promise<ApiResponse> {
+  return api('PATCH', `/v1/sub-accounts/${subAccountId}`, { token: agencyToken, body });
+}
+
+/** A sub-account without logging its client in (one password hash fewer than `createSubAccount`). */
+export async function createSubAccountOnly(agencyToken: string, name = uniq('Client')): Promise<string> {
+  const res = await api('POST', '/v1/sub-accounts', { token: agencyToken, body: { name, email: uniqueEmail('client') } });
+  if (res.status !== 201) throw new Error(`create sub-account failed: ${res.status} ${res.text}`);
+  return res.body.subAccount.id;
+}
+
+/** Fails with the response in the message, so a broken setup step says what happened. */
+export function expectStatus(res: ApiResponse, status: number, what = 'request'): ApiResponse {
+  if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status} ${res.text}`);
+  return res;
+}
+
+/** Every item of one partition, strongly consistent. */
+async function partition(pk: string): Promise<Record<string, any>[]> {
+  const items: Record<string, any>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await testDb.send(
+      new QueryCommand({
+        TableName: stack.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+export interface StoredEntry {
+  id: string;
+  type: 'top_up' | 'grant' | UsageType;
+  credits: number;
+  balanceAfter: number;
+  balanceKind: 'pool' | 'wallet';
+  accountId: string;
+  subAccountId: string | null;
+  [field: string]: unknown;
+}
+
+/** The agency's ledger entries as stored (items with pk `LEDGER#<agencyId>`), oldest first by id. */
+export async function ledgerEntries(agencyId: string): Promise<StoredEntry[]> {
+  const items = (await partition(`LEDGER#${agencyId}`)) as StoredEntry[];
+  return items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+export interface UsageDayRow {
+  date: string;
+  accountId: string;
+  total: number;
+  ai_response?: number;
+  campaign_message?: number;
+}
+
+/** The dashboards' counters as stored (items with pk `USAGE#<agencyId>`). */
+export async function usageDayRows(agencyId: string): Promise<UsageDayRow[]> {
+  return (await partition(`USAGE#${agencyId}`)) as UsageDayRow[];
+}
+
+export interface BalanceRow {
+  balance: number;
+  version: number;
+  purchased?: number;
+  consumed?: number;
+}
+
+export const poolItem = (agencyId: string) => getRaw(`ACCOUNT#${agencyId}`, 'POOL') as Promise<BalanceRow | undefined>;
+export const walletItem = (subAccountId: string) => getRaw(`ACCOUNT#${subAccountId}`, 'WALLET') as Promise<BalanceRow | undefined>;
+export const accountItem = (accountId: string) => getRaw(`ACCOUNT#${accountId}`, 'ACCOUNT') as Promise<Record<string, any> | undefined>;
+
+/** What "nothing was charged" compares: balances, entries and usage counters of one agency. */
+export interface LedgerSnapshot {
+  pool: number;
+  entries: number;
+  usageTotal: number;
+  wallets: Record<string, number>;
+}
+
+export async function ledgerSnapshot(agencyId: string, walletsOf: string[] = []): Promise<LedgerSnapshot> {
+  const [pool, entries, days, wallets] = await Promise.all([
+    poolItem(agencyId),
+    ledgerEntries(agencyId),
+    usageDayRows(agencyId),
+    Promise.all(walletsOf.map(async (id) => [id, (await walletItem(id))?.balance ?? 0] as const)),
+  ]);
+  return {
+    pool: pool?.balance ?? 0,
+    entries: entries.length,
+    usageTotal: days.reduce((n, d) => n + (d.total ?? 0), 0),
+    wallets: Object.fromEntries(wallets),
+  };
+}
+
+/** Every path in a JSON value where one of `names` is used as an object key (arrays included). */
+export function keyPaths(value: unknown, names: readonly string[], path = '$'): string[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => keyPaths(v, names, `${path}[${i}]`));
+  if (value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) => [
+      ...(names.includes(k) ? [`${path}.${k}`] : []),
+      ...keyPaths(v, names, `${path}.${k}`),
+    ]);
+  }
+  return [];
+}
+
+/** Walks a cursor-paginated list to its end; returns every page (at most `maxPages`). */
+export async function allPages<T = any>(path: string, token: string, query: Record<string, string> = {}, maxPages = 100): Promise<T[][]> {
+  const pages: T[][] = [];
+  let cursor: string | null | undefined;
+  do {
+    const qs = new URLSearchParams({ ...query, ...(cursor ? { cursor } : {}) }).toString();
+    const res = await api(`GET`, qs ? `${path}?${qs}` : path, { token });
+    expectStatus(res, 200, `GET ${path}?${qs}`);
+    pages.push(res.body.items);
+    cursor = res.body.nextCursor;
+    if (pages.length > maxPages) throw new Error(`${path}: more than ${maxPages} pages`);
+  } while (cursor);
+  return pages;
+}
+
+/** A CSV of fully quoted cells (as the export writes it), parsed into rows of cells. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') {
+        quoted = false;
+      } else {
+        cell += c;
+      }
+    } else if (c === '"') {
+      quoted = true;
+    } else if (c === ',' || c === '\n') {
+      row.push(cell);
+      cell = '';
+      if (c === '\n') {
+        rows.push(row);
+        row = [];
+      }
+    } else if (c !== '\r') {
+      cell += c;
+    }
+  }
+  if (cell || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
+  return rows;
+}
