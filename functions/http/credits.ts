@@ -4,6 +4,7 @@ import {
   accountUsage,
   agencyUsage,
   csvNeedsFeature,
+  exportTransactions,
   listTransactions,
   poolBalance,
   toCsv,
@@ -33,10 +34,10 @@ export const handler = httpHandler({
     if (!/\btext\/csv\b/i.test(headers.accept ?? '')) return json(200, await listTransactions(agencyId, query));
     const agency = await getAccount(agencyId);
     if (!agency?.features.includes('usage_export')) throw csvNeedsFeature();
-    const page = await listTransactions(agencyId, query);
-    return text(200, toCsv(page.items), 'text/csv; charset=utf-8', {
+    const { rows, nextCursor } = await exportTransactions(agencyId, query);
+    return text(200, toCsv(rows), 'text/csv; charset=utf-8', {
       'content-disposition': 'attachment; filename="transactions.csv"',
-      ...(page.nextCursor ? { 'x-next-cursor': page.nextCursor } : {}),
+      ...(nextCursor ? { 'x-next-cursor': nextCursor } : {}),
     });
   },
   'GET /v1/credits/usage': async ({ principal, query }) => json(200, await agencyUsage(agencyOf(principal), query)),

@@ -35,9 +35,11 @@ export interface AccountItem {
   creditMode?: CreditMode;
   /** Sub-accounts in manual mode: credits they may draw from the pool per UTC month. */
   monthlyCreditLimit?: number;
-  /** The monthly meter: the month it counts, credits used, and limit − used while a limit is set. */
+  /** The monthly meter: the month it counts, credits used, and limit − pool credits used while a limit is set. */
   meterMonth?: string;
   meterUsed?: number;
+  /** The part of meterUsed drawn from the agency pool (manual mode): what the limit counts. */
+  meterPoolUsed?: number;
   meterRemaining?: number;
   createdAt: string;
   updatedAt: string;

@@ -26,7 +26,8 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * status + assist revocation), so a closed sub-account or a returned assist token stops at once.
  */
 export async function authenticate(authorization: string | undefined): Promise<Authenticated> {
-  const match = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(authorization ?? '');
+  // The auth scheme is case-insensitive (RFC 9110 §11.1): `bearer x` is the same credential.
+  const match = /^Bearer ([\x21-\x7e]{1,4096})$/i.exec(authorization ?? '');
   const credential = match?.[1];
   if (!credential) throw unauthenticated();
 

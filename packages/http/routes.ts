@@ -118,10 +118,20 @@ export function matchRoute(method: string, path: string): RouteMatch {
     const m = pattern.exec(path);
     if (!m) continue;
     if (route.method === method) {
-      const params = Object.fromEntries(Object.entries(m.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]));
+      const params = decodeParams(m.groups ?? {});
+      // Malformed percent-encoding (`%E0%A4%A`) names no resource: a 404, not a URIError (500).
+      if (!params) return { params: {}, allowedMethods: [] };
       return { route, params, allowedMethods: [] };
     }
     allowedMethods.push(route.method);
   }
   return { params: {}, allowedMethods };
+}
+
+function decodeParams(groups: Record<string, string>): Record<string, string> | undefined {
+  try {
+    return Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, decodeURIComponent(v)]));
+  } catch {
+    return undefined;
+  }
 }

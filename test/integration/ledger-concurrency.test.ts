@@ -165,6 +165,25 @@ describe('idempotency', () => {
     expect(await poolBalance(agency.agencyId)).toBe(before);
   });
 
+  it('a refusal is remembered too: the same key stays refused after a top-up, a new key succeeds', async () => {
+    const a = await signUpAgency('agency');
+    await topUp(a.agencyId, 5);
+    const sub = await createSubAccount(a.token);
+    const key = uniq('refused');
+    const body = { type: 'ai_response', quantity: 10 };
+    const send = (k: string) => api('POST', `/v1/accounts/${sub.subAccountId}/usage`, { token: platform, headers: { 'idempotency-key': k }, body });
+    const first = await send(key);
+    expect(first.status).toBe(402);
+    await topUp(a.agencyId, 100);
+    const again = await send(key);
+    expect(again.status).toBe(402);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await poolBalance(a.agencyId)).toBe(105);
+    expect((await send(uniq('fresh'))).status).toBe(201);
+    expect(await poolBalance(a.agencyId)).toBe(95);
+  });
+
   it('a retry after the response was lost (fault after the commit) returns the first result', async () => {
     const key = uniq('lost');
     const body = { type: 'ai_response', quantity: 7 };

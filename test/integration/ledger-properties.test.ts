@@ -11,16 +11,16 @@
  *  4. the usage counters (pk `USAGE#<agencyId>`) equal the usage entries per account and type;
  *  5. 402s happen exactly when the model says so: `insufficient_credits` when the balance the
  *     charge draws on (pool in manual mode and for the agency, wallet in reselling mode) is too
- *     small, `credit_limit_reached` when a manual-mode charge would take the month's meter past
- *     the limit (checked first); never otherwise;
- *  6. a retry (same Idempotency-Key, same body) of a request that succeeded returns the same
- *     status and body and changes nothing, whatever happened in between (mode switches, limits,
- *     spent balances).
+ *     small, `credit_limit_reached` when a manual-mode charge would take the month's pool
+ *     credits past the limit (checked first); never otherwise;
+ *  6. a retry (same Idempotency-Key, same body) returns the first answer — entry or refusal —
+ *     word for word and changes nothing, whatever happened in between (mode switches, limits,
+ *     top-ups, spent balances).
  *
- * Design notes the model encodes (as the code behaves today):
- *  - the monthly meter counts ALL of a sub-account's usage, also what it spent from its wallet
- *    in reselling mode; the limit is only enforced in manual mode;
- *  - a refused request stores nothing, so re-sending it is a new attempt, judged afresh.
+ * Design notes the model encodes:
+ *  - the monthly meter counts all of a sub-account's usage (creditsUsedThisMonth) and apart
+ *    what it drew from the pool; the limit counts only the pool part, and only in manual mode;
+ *  - a refusal that depends on the ledger's state (402, 409) is remembered under its key.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -112,8 +112,10 @@ interface Model {
   wallet: number[];
   mode: ('manual' | 'reselling')[];
   limit: (number | null)[];
-  /** The month's meter of each sub-account: all its usage, in either mode. */
+  /** The month's meter of each sub-account: all its usage, in either mode... */
   used: number[];
+  /** ...and the part drawn from the pool (manual mode), which the limit counts. */
+  poolUsed: number[];
   /** Usage per account id and type. */
   usage: Map<string, Record<UsageType, number>>;
   entries: number;
@@ -146,11 +148,12 @@ function expected(m: Model, op: MoneyOp): Outcome {
       const i = op.on;
       if (m.mode[i] === 'manual') {
         const limit = m.limit[i];
-        if (limit !== null && limit !== undefined && m.used[i]! + q > limit) return { status: 402, code: 'credit_limit_reached' };
+        if (limit !== null && limit !== undefined && m.poolUsed[i]! + q > limit) return { status: 402, code: 'credit_limit_reached' };
         if (m.pool < q) return { status: 402, code: 'insufficient_credits' };
         const apply = (x: Model) => {
           x.pool -= q;
           x.used[i]! += q;
+          x.poolUsed[i]! += q;
         };
         return { status: 201, apply, balanceAfter: (x) => x.pool };
       }
@@ -188,14 +191,14 @@ function send(w: World, op: MoneyOp, key: string): Promise<ApiResponse> {
 }
 
 /** Sends a money move, checks the answer against the model, and advances the model. */
-async function moveMoney(w: World, m: Model, op: MoneyOp, key: string, sent?: Sent): Promise<void> {
+async function moveMoney(w: World, m: Model, op: MoneyOp, key: string): Promise<void> {
   const want = expected(m, op);
   const res = await send(w, op, key);
   outcomes.add(`${op.kind} ${res.status}${res.body?.code ? ` ${res.body.code}` : ''}${op.kind === 'usage' && op.on !== 'agency' ? ` ${m.mode[op.on]}` : ''}`);
   expect(res.status, res.text).toBe(want.status);
+  m.sent.push({ op, key, status: res.status, body: res.body });
   if (want.status !== 201) {
     expect(res.body.code).toBe(want.code);
-    if (!sent) m.sent.push({ op, key, status: res.status, body: res.body });
     return;
   }
   want.apply(m);
@@ -207,9 +210,6 @@ async function moveMoney(w: World, m: Model, op: MoneyOp, key: string, sent?: Se
     expect(res.body.balance).toBe(want.balanceAfter(m));
     expect(res.body.entry).toMatchObject({ type: op.kind === 'topUp' ? 'top_up' : 'grant', credits: op.credits, balanceAfter: want.balanceAfter(m) });
   }
-  // A first failure that now succeeds becomes the outcome later retries must replay.
-  if (sent) Object.assign(sent, { status: res.status, body: res.body });
-  else m.sent.push({ op, key, status: res.status, body: res.body });
   // The stored entry must say what the model's balance is after it.
   const stored = (await ledgerEntries(w.agencyId)).find((e) => e.id === res.body.entry.id);
   expect(stored?.balanceAfter).toBe(want.balanceAfter(m));
@@ -239,17 +239,12 @@ async function step(w: World, m: Model, op: Op, key: string): Promise<void> {
     case 'retry': {
       if (m.sent.length === 0) return;
       const previous = m.sent[op.pick % m.sent.length]!;
-      if (previous.status === 201) {
-        // A replay: the first answer, word for word, and not one credit moved.
-        const res = await send(w, previous.op, previous.key);
-        expect(res.status, res.text).toBe(201);
-        expect(res.body).toEqual(previous.body);
-        expect(res.headers.get('idempotent-replayed')).toBe('true');
-        outcomes.add('replay');
-      } else {
-        // Nothing was stored for a refusal: the retry is judged on today's state.
-        await moveMoney(w, m, previous.op, previous.key, previous);
-      }
+      // A replay: the first answer (entry or refusal), word for word, and not one credit moved.
+      const res = await send(w, previous.op, previous.key);
+      expect(res.status, res.text).toBe(previous.status);
+      expect(res.body).toEqual(previous.body);
+      expect(res.headers.get('idempotent-replayed')).toBe('true');
+      outcomes.add(previous.status === 201 ? 'replay' : 'replayed refusal');
       return;
     }
   }
@@ -316,7 +311,8 @@ async function checkInvariants(w: World, m: Model): Promise<void> {
     expect(a.creditMode, `sub ${i} mode`).toBe(m.mode[i]);
     expect(a.monthlyCreditLimit ?? null, `sub ${i} limit`).toBe(m.limit[i]);
     expect(a.meterUsed ?? 0, `sub ${i} meter used`).toBe(m.used[i]);
-    if (m.limit[i] !== null) expect(a.meterRemaining, `sub ${i} meter remaining`).toBe(m.limit[i]! - m.used[i]!);
+    expect(a.meterPoolUsed ?? 0, `sub ${i} meter pool used`).toBe(m.poolUsed[i]);
+    if (m.limit[i] !== null) expect(a.meterRemaining, `sub ${i} meter remaining`).toBe(m.limit[i]! - m.poolUsed[i]!);
     else expect(a.meterRemaining, `sub ${i} meter remaining`).toBeUndefined();
   });
 }
@@ -355,6 +351,7 @@ describe('ledger properties', () => {
             mode: w.subs.map(() => 'manual' as const),
             limit: w.subs.map(() => null),
             used: w.subs.map(() => 0),
+            poolUsed: w.subs.map(() => 0),
             usage: new Map(),
             entries: 0,
             sent: [],
@@ -366,7 +363,7 @@ describe('ledger properties', () => {
               await step(w, m, op, `${w.agencyId}-${i}`);
               await checkInvariants(w, m);
             } catch (err) {
-              const model = { pool: m.pool, wallet: m.wallet, mode: m.mode, limit: m.limit, used: m.used };
+              const model = { pool: m.pool, wallet: m.wallet, mode: m.mode, limit: m.limit, used: m.used, poolUsed: m.poolUsed };
               (err as Error).message = `${(err as Error).message}\nagency ${w.agencyId}, model ${JSON.stringify(model)}\nsteps:\n${trace.join('\n')}`;
               throw err;
             }

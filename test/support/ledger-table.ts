@@ -26,7 +26,8 @@ export async function entriesOf(agencyId: string): Promise<RawEntry[]> {
         ExclusiveStartKey: start,
       }),
     );
-    out.push(...((page.Items ?? []) as RawEntry[]));
+    // Refusals remembered under idempotency keys live in the same partition; they moved nothing.
+    out.push(...((page.Items ?? []).filter((i) => i.kind === 'ledger_entry') as RawEntry[]));
     start = page.LastEvaluatedKey;
   } while (start);
   return out;

@@ -91,7 +91,8 @@ export interface StoredEntry {
 
 /** The agency's ledger entries as stored (items with pk `LEDGER#<agencyId>`), oldest first by id. */
 export async function ledgerEntries(agencyId: string): Promise<StoredEntry[]> {
-  const items = (await partition(`LEDGER#${agencyId}`)) as StoredEntry[];
+  // Only entries: refusals remembered under idempotency keys share the partition but move nothing.
+  const items = (await partition(`LEDGER#${agencyId}`)).filter((i) => i.kind === 'ledger_entry') as StoredEntry[];
   return items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 

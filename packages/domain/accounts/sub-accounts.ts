@@ -46,6 +46,7 @@ export async function createSubAccount(agencyId: string, body: CreateSubAccountB
     creditMode: 'manual',
     meterMonth: iso.slice(0, 7),
     meterUsed: 0,
+    meterPoolUsed: 0,
     createdAt: iso,
     updatedAt: iso,
   };
@@ -90,7 +91,8 @@ export async function listSubAccounts(agencyId: string, query: ListQuery) {
 
 export async function patchSubAccount(agency: AccountItem, sub: AccountItem, body: PatchSubAccountBody) {
   const plan = agency.plan ?? 'starter';
-  const wanted = [...(body.features ?? []), ...(body.creditMode === 'reselling' ? (['reselling'] as const) : [])];
+  // Reselling is an Agency-plan feature gated behind white-labeling (the product spec).
+  const wanted = [...(body.features ?? []), ...(body.creditMode === 'reselling' ? (['reselling', 'white_label'] as const) : [])];
   const beyond = featuresBeyondPlan(plan, wanted);
   if (beyond.length) {
     const field = body.features && featuresBeyondPlan(plan, body.features).length ? 'features' : 'creditMode';
@@ -107,8 +109,8 @@ export async function patchSubAccount(agency: AccountItem, sub: AccountItem, bod
   const values: Record<string, unknown> = Object.fromEntries(names.map((n) => [`:${n}`, set[n]]));
   let remove = '';
   if (typeof body.monthlyCreditLimit === 'number') {
-    // remaining = limit − used, computed by DynamoDB from the meter as it is at this write.
-    clauses.push('monthlyCreditLimit = :limit', 'meterRemaining = :limit - if_not_exists(meterUsed, :zero)');
+    // remaining = limit − pool credits used, computed by DynamoDB from the meter as it is at this write.
+    clauses.push('monthlyCreditLimit = :limit', 'meterRemaining = :limit - if_not_exists(meterPoolUsed, :zero)');
     Object.assign(values, { ':limit': body.monthlyCreditLimit, ':zero': 0 });
   } else if (body.monthlyCreditLimit === null) {
     remove = ' REMOVE monthlyCreditLimit, meterRemaining';

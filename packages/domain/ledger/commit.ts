@@ -1,5 +1,7 @@
 import { AppError } from '../../core/errors';
-import { table } from '../../db/client';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { db, table } from '../../db/client';
+import { getItem } from '../../db/accounts';
 import type { Key } from '../../db/schema';
 import { ConditionsFailed, transact, type TransactItem } from '../../db/transact';
 import { keys } from '../../db/schema';
@@ -32,8 +34,10 @@ const MAX_ATTEMPTS = 100;
  * check + never-below-zero check), the immutable entry (whose key is the idempotency key, so
  * its put is also the idempotency record), and the plan's extras. On a failed condition the
  * cancellation reasons carry the items as they are, which tell apart: idempotent replay (the
- * entry exists), a final error decided by `judge` (limits, closed accounts), insufficient
- * credits, or a stale version (refresh and go again).
+ * key's first outcome exists), a refusal decided by `judge` (limits, closed accounts) or by
+ * the balance (insufficient credits) — remembered under the key — or a stale hint or version
+ * (refresh from the returned item and go again). `makePlan` runs per attempt, so an entry's
+ * id and time are those of the attempt that commits.
  */
 export async function commit(
   makePlan: () => Promise<Plan>,
@@ -51,34 +55,95 @@ export async function commit(
     } catch (err) {
       if (!(err instanceof ConditionsFailed)) throw err;
       const existing = err.failed(ENTRY_ITEM);
-      if (existing) return { entry: replay(existing.item as LedgerEntryItem | undefined, entry), replayed: true };
-      const verdict = judge(err, plan);
+      if (existing) return { entry: replay(existing.item as StoredOutcome | undefined, entry), replayed: true };
       const balance = err.failed(BALANCE_ITEM);
       if (balance) rememberBalance(plan.balanceKey, balance.item as Partial<BalanceState> | undefined);
-      // A stale guard (mode switched, month rolled over) may also mean the wrong balance was
-      // tried: re-plan before judging that balance.
-      if (verdict === 'retry') continue;
-      if (balance) {
-        const now = balance.item as Partial<BalanceState> | undefined;
-        if (plan.delta < 0 && (now?.balance ?? 0) < -plan.delta) throw insufficientCredits();
+      const outcome = judgeFailure(err, plan, judge);
+      if (outcome instanceof AppError) return { entry: await storeRefusal(entry, outcome), replayed: false };
+      if (outcome === 'stale_version' && attempt > 2) {
         // Another container moved this balance. Past a few rounds, a random pause breaks a
         // rhythm in which the same container keeps committing first.
-        if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt, 20)));
-        continue;
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt, 20)));
       }
-      throw err;
     }
   }
   throw new AppError('try_again', 'The balance is busy; retry with the same Idempotency-Key', undefined, { 'retry-after': '1' });
 }
 
+/**
+ * What a failed condition means: a refusal (the plan's own verdict on limits or closed
+ * accounts, else too few credits), or a stale hint to retry with. A plan's `retry` (its guard
+ * saw a mode switch or a new month) means the wrong balance may have been tried, so nothing
+ * is concluded about the balance then.
+ */
+function judgeFailure(
+  err: ConditionsFailed,
+  plan: Plan,
+  judge: (f: ConditionsFailed, p: Plan) => Verdict | undefined,
+): AppError | 'stale_hint' | 'stale_version' {
+  let verdict: Verdict | undefined;
+  try {
+    verdict = judge(err, plan);
+  } catch (refused) {
+    if (refused instanceof AppError && refusable.has(refused.code)) return refused;
+    throw refused;
+  }
+  if (verdict === 'retry') return 'stale_hint';
+  const balance = err.failed(BALANCE_ITEM);
+  if (!balance) throw err; // a condition no plan expects to fail: a bug, not a retry
+  const now = balance.item as Partial<BalanceState> | undefined;
+  if (plan.delta < 0 && (now?.balance ?? 0) < -plan.delta) return insufficientCredits();
+  return 'stale_version';
+}
+
+/** Refusals that depend on the ledger's state are remembered under the key, as Stripe does. */
+const refusable = new Set(['insufficient_credits', 'credit_limit_reached', 'account_closed', 'wrong_credit_mode']);
+const REFUSAL_TTL_SECONDS = 24 * 3600;
+
+interface RefusalItem {
+  kind: 'ledger_refusal';
+  requestHash: string;
+  code: AppError['code'];
+  detail?: string;
+  createdAt: string;
+  ttl: number;
+}
+type StoredOutcome = LedgerEntryItem | RefusalItem;
+
+/**
+ * Records the refusal under the idempotency key (no credits moved, so it is not a ledger
+ * entry and is not listed; it expires after a day) so that a retry of the same request gets
+ * the same answer, then throws it. If a concurrent request with the same key got there
+ * first, its outcome is the answer.
+ */
+async function storeRefusal(entry: LedgerEntryItem, refusal: AppError): Promise<never> {
+  const key = entryKey(entry);
+  const item: RefusalItem = {
+    kind: 'ledger_refusal',
+    requestHash: entry.requestHash,
+    code: refusal.code,
+    detail: refusal.detail,
+    createdAt: entry.createdAt,
+    ttl: Math.floor(Date.parse(entry.createdAt) / 1000) + REFUSAL_TTL_SECONDS,
+  };
+  try {
+    await db.send(new PutCommand({ TableName: table(), Item: { ...key, ...item }, ConditionExpression: 'attribute_not_exists(pk)' }));
+  } catch (err) {
+    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    replay(await getItem<StoredOutcome>(key), entry);
+  }
+  throw refusal;
+}
+
 export const insufficientCredits = () => new AppError('insufficient_credits', 'Not enough credits for this charge');
 
-function replay(stored: LedgerEntryItem | undefined, attempted: LedgerEntryItem): LedgerEntryItem {
+/** The first outcome under this key: its entry again, or its refusal again; another body → 409. */
+function replay(stored: StoredOutcome | undefined, attempted: LedgerEntryItem): LedgerEntryItem {
   if (!stored) throw new Error('Idempotency record failed its condition but was not returned');
   if (stored.requestHash !== attempted.requestHash) {
     throw new AppError('idempotency_key_reused', 'Idempotency-Key was already used with a different request');
   }
+  if (stored.kind === 'ledger_refusal') throw new AppError(stored.code, stored.detail, undefined, { 'idempotent-replayed': 'true' });
   return stored;
 }
 
@@ -126,7 +191,7 @@ function entryPut(entry: LedgerEntryItem): TransactItem {
     Put: {
       TableName: table(),
       Item: {
-        ...keys.ledgerEntry(entry.agencyId, operationOf(entry), scopeOf(entry), entry.idempotencyKey),
+        ...entryKey(entry),
         ...keys.ledgerIndex(entry.agencyId, entry.id),
         ...entry,
       },
@@ -135,6 +200,8 @@ function entryPut(entry: LedgerEntryItem): TransactItem {
     },
   };
 }
+
+const entryKey = (e: LedgerEntryItem) => keys.ledgerEntry(e.agencyId, operationOf(e), scopeOf(e), e.idempotencyKey);
 
 /** Idempotency keys are scoped by operation and by the account they act on. */
 export const operationOf = (e: Pick<LedgerEntryItem, 'type'>) =>

@@ -58,7 +58,8 @@ export function entryView(e: LedgerEntryItem) {
     type: e.type,
     credits: e.credits,
     balanceAfter: e.balanceAfter,
-    balance: e.balanceKind,
+    /** Which balance moved: the agency `pool` or the sub-account's `wallet`. */
+    balanceType: e.balanceKind,
     accountId: e.accountId,
     subAccountId: e.subAccountId,
     contactId: e.contactId ?? null,

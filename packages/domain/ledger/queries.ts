@@ -42,7 +42,7 @@ function idBound(ms: number, end: boolean): string {
 /** `from` inclusive, `to` inclusive; a bare date covers its whole UTC day. */
 export function timeRange(from: string | undefined, to: string | undefined, defaultDays?: number) {
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/;
-  const end = to ? Date.parse(dateOnly.test(to) ? `${to}T23:59:59.999Z` : to) : Date.now();
+  const end = to ? Date.parse(dateOnly.test(to) ? `${to}T23:59:59.999Z` : to) : Math.max(Date.now(), from ? Date.parse(from) : 0);
   const start = from ? Date.parse(from) : defaultDays ? end - defaultDays * 86400_000 : 0;
   if (start > end) throw invalidField('from', 'must not be after to');
   return { start, end };
@@ -94,7 +94,24 @@ export async function listTransactions(agencyId: string, q: TransactionsQuery) {
   return { items: items.map(entryView), nextCursor: encodeCursor(startKey) };
 }
 
-const csvColumns = ['id', 'createdAt', 'type', 'credits', 'balanceAfter', 'balance', 'accountId', 'subAccountId', 'contactId', 'campaignId', 'conversationId', 'reference', 'actor'] as const;
+const EXPORT_MAX_ROWS = 10_000;
+
+/**
+ * The CSV export: every matching entry, newest first, from the cursor on, up to 10,000 rows
+ * per download (`x-next-cursor` carries on from there).
+ */
+export async function exportTransactions(agencyId: string, q: TransactionsQuery) {
+  const rows: ReturnType<typeof entryView>[] = [];
+  let cursor = q.cursor;
+  do {
+    const page = await listTransactions(agencyId, { ...q, cursor, limit: 200 });
+    rows.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && rows.length < EXPORT_MAX_ROWS);
+  return { rows, nextCursor: cursor ?? null };
+}
+
+const csvColumns = ['id', 'createdAt', 'type', 'credits', 'balanceAfter', 'balanceType', 'accountId', 'subAccountId', 'contactId', 'campaignId', 'conversationId', 'reference', 'actor'] as const;
 
 export function toCsv(rows: ReturnType<typeof entryView>[]): string {
   const cell = (v: unknown) => {

@@ -25,33 +25,38 @@ export async function recordUsage(principal: Principal, accountId: string, body:
   if (!first) throw notFound('Account');
 
   const credits = body.quantity * creditsPerUnit[body.type];
-  const now = new Date();
-  const iso = now.toISOString();
-  const month = iso.slice(0, 7);
-  const entry = {
-    kind: itemKinds.ledgerEntry,
-    id: newId('transaction', now.getTime()),
-    agencyId: first.agencyId,
-    createdAt: iso,
-    type: body.type,
-    credits: -credits,
-    accountId,
-    subAccountId: first.type === 'sub_account' ? accountId : null,
-    contactId: body.contactId,
-    campaignId: body.campaignId,
-    conversationId: body.conversationId,
-    actor: actorFrom(principal),
-    idempotencyKey,
-    requestHash: requestHash('usage', accountId, body),
-  };
+  const requestFingerprint = requestHash('usage', accountId, body);
+  let month = '';
 
   const makePlan = async (): Promise<Plan> => {
     const hint = (await accountHint(accountId))!;
+    const now = new Date();
+    const iso = now.toISOString();
+    month = iso.slice(0, 7);
     const fromWallet = hint.type === 'sub_account' && hint.creditMode === 'reselling';
-    const balanceKey = fromWallet ? keys.wallet(accountId) : keys.pool(hint.agencyId);
     const day = usageDayUpdate(hint.agencyId, accountId, iso, body.type, credits);
-    const extras = hint.type === 'sub_account' ? [meterUpdate(accountId, hint, month, credits), day] : [day];
-    return { balanceKey, delta: -credits, entry: { ...entry, balanceKind: fromWallet ? 'wallet' : 'pool' }, extras };
+    return {
+      balanceKey: fromWallet ? keys.wallet(accountId) : keys.pool(hint.agencyId),
+      delta: -credits,
+      entry: {
+        kind: itemKinds.ledgerEntry,
+        id: newId('transaction', now.getTime()),
+        agencyId: hint.agencyId,
+        createdAt: iso,
+        type: body.type,
+        credits: -credits,
+        balanceKind: fromWallet ? 'wallet' : 'pool',
+        accountId,
+        subAccountId: hint.type === 'sub_account' ? accountId : null,
+        contactId: body.contactId,
+        campaignId: body.campaignId,
+        conversationId: body.conversationId,
+        actor: actorFrom(principal),
+        idempotencyKey,
+        requestHash: requestFingerprint,
+      },
+      extras: hint.type === 'sub_account' ? [meterUpdate(accountId, hint, month, credits), day] : [day],
+    };
   };
 
   const judge = (failure: { failed(i: number): { item?: Record<string, unknown> } | undefined }) => {
@@ -77,14 +82,17 @@ export async function recordUsage(principal: Principal, accountId: string, body:
 /**
  * The sub-account's guard and meter in one update: it must be active and in the mode the plan
  * assumed, the meter must be on this month (else it rolls over), and in manual mode a limit
- * must have room. The meter runs in both modes (remaining = limit − used is kept exact), but
- * only manual mode is limited: reselling-mode credits were bought by the client.
+ * must have room. The meter counts all usage (`meterUsed`, shown as creditsUsedThisMonth) and
+ * apart what was drawn from the pool (`meterPoolUsed`): the limit guards the agency's pool, so
+ * `meterRemaining = limit − meterPoolUsed`. Wallet credits were bought by the client and are
+ * not limited.
  */
 function meterUpdate(accountId: string, hint: AccountHint, month: string, credits: number): TransactItem {
   const rollover = hint.meterMonth !== month;
-  const enforced = hint.hasLimit && hint.creditMode === 'manual';
+  const fromPool = hint.creditMode === 'manual';
+  const poolCredits = fromPool ? credits : 0;
   const conditions = ['#status = :active', 'creditMode = :mode'];
-  const values: Record<string, unknown> = { ':active': 'active', ':mode': hint.creditMode, ':q': credits, ':month': month };
+  const values: Record<string, unknown> = { ':active': 'active', ':mode': hint.creditMode, ':q': credits, ':month': month, ':poolQ': poolCredits };
 
   if (!rollover) {
     conditions.push('meterMonth = :month');
@@ -96,16 +104,14 @@ function meterUpdate(accountId: string, hint: AccountHint, month: string, credit
   }
 
   if (!hint.hasLimit) conditions.push('attribute_not_exists(monthlyCreditLimit)');
-  else if (!enforced) conditions.push('attribute_exists(monthlyCreditLimit)');
+  else if (!fromPool) conditions.push('attribute_exists(monthlyCreditLimit)');
   else conditions.push(rollover ? 'monthlyCreditLimit >= :q' : 'meterRemaining >= :q');
 
-  let update: string;
-  if (rollover) {
-    update = `SET meterMonth = :month, meterUsed = :q${hint.hasLimit ? ', meterRemaining = monthlyCreditLimit - :q' : ''}`;
-  } else {
-    update = `ADD meterUsed :q${hint.hasLimit ? ', meterRemaining :negative' : ''}`;
-    if (hint.hasLimit) values[':negative'] = -credits;
-  }
+  const remaining = hint.hasLimit ? (rollover ? ', meterRemaining = monthlyCreditLimit - :poolQ' : ', meterRemaining :negativePoolQ') : '';
+  if (hint.hasLimit && !rollover) values[':negativePoolQ'] = -poolCredits;
+  const update = rollover
+    ? `SET meterMonth = :month, meterUsed = :q, meterPoolUsed = :poolQ${remaining}`
+    : `ADD meterUsed :q, meterPoolUsed :poolQ${remaining}`;
   return {
     Update: {
       TableName: table(),
