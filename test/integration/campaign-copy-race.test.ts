@@ -46,7 +46,7 @@ describe('copy transaction guards', () => {
     const [ok, closing] = await Promise.all([createSubAccount(agency.token), createSubAccount(agency.token)]);
     expect((await api('DELETE', `/v1/sub-accounts/${closing.subAccountId}`, { token: agency.token })).status).toBe(204);
     stale.ids.add(closing.subAccountId);
-    await expect(copyAs([ok.subAccountId, closing.subAccountId])).rejects.toMatchObject({ code: 'conflict', status: 409 });
+    await expect(copyAs([ok.subAccountId, closing.subAccountId])).rejects.toMatchObject({ code: 'account_closed', status: 409 });
     expect(await campaignItemsIn(ok.subAccountId)).toEqual([]);
     expect(await campaignItemsIn(closing.subAccountId)).toEqual([]);
   });

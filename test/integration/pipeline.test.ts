@@ -1,0 +1,222 @@
+/**
+ * The outbox pipeline (table → stream → forwarder → queue → notifier → SES) keeps its promise:
+ * every committed outbox event is carried out exactly once, a failure is retried without
+ * duplicates, a poison message ends in the DLQ, and a request that fails sends nothing.
+ *
+ * Determinism: the stack's own pollers forward EVERY inserted outbox item and deliver it
+ * concurrently with anything this file does. Where the test must control each delivery (the
+ * injected failure), the item is written with a `kind` outside the stream filter, so only the
+ * in-process invocations below ever see it; where the real pipeline is under test, the test
+ * only asserts end states after a later email proves the pipeline has moved past.
+ */
+import { stack } from '../support/stack';
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SendEmailCommandInput, SESClient } from '@aws-sdk/client-ses';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../../packages/core/ids';
+import { seal } from '../../packages/crypto/secret-box';
+import { keys } from '../../packages/db/schema';
+import { createSubAccount as createSubAccountInProcess } from '../../packages/domain/accounts/sub-accounts';
+import { newOutboxId, putOutbox } from '../../packages/domain/outbox';
+import { queueDefinitions } from '../../packages/queues/definitions';
+import { lambdaContext } from '../../packages/local/lambda-context';
+import { api, emailsTo, signUpAgency, uniq, uniqueEmail, waitFor } from '../support/api';
+import { getRaw, testDb } from '../support/table';
+import { settleOutbox } from '../support/tenants';
+
+type Notifier = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+let notifier: Notifier;
+let ses: SESClient;
+
+const sqs = new SQSClient({ endpoint: stack.sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  // Imported after support/stack has pointed this process at the stack (the modules read env on import).
+  ({ handler: notifier } = (await import('../../functions/queue/notifier')) as { handler: Notifier });
+  ({ ses } = await import('../../packages/domain/notifications/deliver'));
+});
+
+/**
+ * A credentials outbox item written as the domain writes it (putOutbox + seal). `held` gives it
+ * a kind the stream filter ignores, so the stack's pollers never deliver it: this test does.
+ */
+async function writeOutbox(to: string, { held }: { held: boolean }) {
+  const id = newOutboxId();
+  const password = uniq('pw');
+  const event = {
+    type: 'sub_account.credentials' as const,
+    subAccountId: newId('subAccount'),
+    agencyId: newId('agency'),
+    agencyName: 'Pipeline Agency',
+    clientName: 'Pipeline Client',
+    to,
+    sealedPassword: await seal(password, id),
+  };
+  const item = putOutbox(id, event, new Date()).Put!.Item!;
+  await testDb.send(new PutCommand({ TableName: stack.tableName, Item: held ? { ...item, kind: 'outbox_held_by_test' } : item }));
+  return { id, password };
+}
+
+const outboxItem = (id: string) => getRaw(keys.outbox(id).pk, keys.outbox(id).sk);
+const messageFor = (outboxId: string) => JSON.stringify({ outboxId, type: 'sub_account.credentials' });
+
+function sqsEvent(...bodies: string[]): SQSEvent {
+  const now = String(Date.now());
+  return {
+    Records: bodies.map((body) => ({
+      messageId: randomUUID(),
+      receiptHandle: randomUUID(),
+      body,
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, SenderId: 'test', ApproximateFirstReceiveTimestamp: now },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:${queueDefinitions.notifications.name}`,
+      awsRegion: 'us-east-1',
+    })),
+  };
+}
+
+/** Makes this process's SES client fail the next send to `address`, once, before it leaves. */
+function failNextSendTo(address: string) {
+  const name = `fail-next-send-${address}`;
+  let armed = true;
+  ses.middlewareStack.add(
+    (next) => async (args) => {
+      const input = args.input as SendEmailCommandInput;
+      if (armed && input.Destination?.ToAddresses?.includes(address)) {
+        armed = false;
+        throw Object.assign(new Error('injected SES outage'), { name: 'ServiceUnavailableException' });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  return { fired: () => !armed, remove: () => ses.middlewareStack.remove(name) };
+}
+
+describe('outbox pipeline', () => {
+  it('retries a failed send, reports it alone, and sends the email exactly once', async () => {
+    const retried = uniqueEmail('retried');
+    const sibling = uniqueEmail('sibling');
+    const h = await writeOutbox(retried, { held: true });
+    const g = await writeOutbox(sibling, { held: true });
+
+    // 1st delivery: SES fails for one record → only that record is reported; nothing sent for it.
+    const fault = failNextSendTo(retried);
+    const first = sqsEvent(messageFor(h.id), messageFor(g.id));
+    let result: SQSBatchResponse;
+    try {
+      result = await notifier(first, lambdaContext('notifier'));
+    } finally {
+      fault.remove();
+    }
+    expect(fault.fired()).toBe(true);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: first.Records[0]!.messageId }]);
+    expect(await emailsTo(retried)).toEqual([]);
+    expect(await outboxItem(h.id), 'a failed event stays pending').toBeDefined();
+    expect(await emailsTo(sibling), 'its batch sibling is not held back').toHaveLength(1);
+    expect(await outboxItem(g.id)).toBeUndefined();
+
+    // 2nd delivery (the retry): sent, with the sealed password opened; the item is gone.
+    expect((await notifier(sqsEvent(messageFor(h.id)), lambdaContext('notifier'))).batchItemFailures).toEqual([]);
+    const mails = await emailsTo(retried);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.body.text).toContain(h.password);
+    expect(await outboxItem(h.id)).toBeUndefined();
+
+    // 3rd delivery (a redelivery): nothing more.
+    expect((await notifier(sqsEvent(messageFor(h.id)), lambdaContext('notifier'))).batchItemFailures).toEqual([]);
+    expect(await emailsTo(retried)).toHaveLength(1);
+
+    // Redeliveries through the real queue, then an ordinary event through the whole pipeline:
+    // once that one's email is out (and a margin passed), the duplicates have been consumed.
+    for (let i = 0; i < 2; i++) await sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrls.notifications, MessageBody: messageFor(h.id) }));
+    const sentinel = uniqueEmail('sentinel');
+    const s = await writeOutbox(sentinel, { held: false });
+    await waitFor(async () => (await emailsTo(sentinel)).length > 0, 30_000, 'the sentinel email');
+    await waitFor(async () => !(await outboxItem(s.id)), 10_000, 'the sentinel outbox item to be deleted');
+    await sleep(1500);
+    expect(await emailsTo(retried)).toHaveLength(1);
+    expect(await emailsTo(sentinel), 'the real pipeline sends once too').toHaveLength(1);
+  });
+
+  it('moves a poison message to the DLQ after maxReceiveCount failed receives', async () => {
+    // In-process first: a malformed record fails alone, its well-formed neighbour goes through.
+    const good = await writeOutbox(uniqueEmail('neighbour'), { held: true });
+    const mixed = sqsEvent('not json', JSON.stringify({ outboxId: 42 }), messageFor(good.id));
+    const result = await notifier(mixed, lambdaContext('notifier'));
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([mixed.Records[0]!.messageId, mixed.Records[1]!.messageId].sort());
+    expect(await outboxItem(good.id)).toBeUndefined();
+
+    // Through the real queue: the stack's poller fails it on every receive until SQS redrives it.
+    const poison = `not json ${uniq('poison')}`;
+    await sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrls.notifications, MessageBody: poison }));
+    const dead = await waitFor(
+      async () => {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: stack.queueUrls.notificationsDlq, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
+        );
+        return out.Messages?.find((m) => m.Body === poison);
+      },
+      // maxReceiveCount receives at a 1 s visibility timeout, with room to spare.
+      (queueDefinitions.notifications.maxReceiveCount + 1) * 1000 + 30_000,
+      'the poison message in the DLQ',
+    );
+    expect(dead.Body).toBe(poison);
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: stack.queueUrls.notificationsDlq, ReceiptHandle: dead.ReceiptHandle! }));
+  });
+
+  it('sends nothing for a request that fails, and only the winner of a race is mailed', async () => {
+    const agency = await signUpAgency('starter');
+
+    // The owner's address has never been mailed (signup sends nothing); a sub-account with it is refused.
+    const taken = await api('POST', '/v1/sub-accounts', { token: agency.token, body: { name: 'Taken', email: agency.email } });
+    expect(taken.status).toBe(409);
+    expect(taken.body.code).toBe('email_taken');
+    // A refused body with a fresh address.
+    const fresh = uniqueEmail('refused');
+    expect((await api('POST', '/v1/sub-accounts', { token: agency.token, body: { name: '', email: fresh } })).status).toBe(400);
+
+    // Two creates racing for one address: one wins; the loser's password must never be mailed.
+    const contested = uniqueEmail('contested');
+    const race = await Promise.all(
+      ['Racer 1', 'Racer 2'].map((name) => api('POST', '/v1/sub-accounts', { token: agency.token, body: { name, email: contested } })),
+    );
+    const winners = race.filter((r) => r.status === 201);
+    expect(winners).toHaveLength(1);
+    const loser = race.find((r) => r.status !== 201)!;
+    expect([409, 503]).toContain(loser.status);
+
+    // A later create whose email arrives, then every outbox item of the agency delivered.
+    const later = uniqueEmail('later');
+    expect((await api('POST', '/v1/sub-accounts', { token: agency.token, body: { name: 'Later', email: later } })).status).toBe(201);
+    await waitFor(async () => (await emailsTo(later)).length > 0, 30_000, 'the later email');
+    await settleOutbox(agency.agencyId);
+    await sleep(1000);
+
+    expect(await emailsTo(agency.email)).toEqual([]);
+    expect(await emailsTo(fresh)).toEqual([]);
+    const contestedMails = await emailsTo(contested);
+    expect(contestedMails).toHaveLength(1);
+    expect(contestedMails[0]!.body.text).toContain(winners[0]!.body.password);
+    expect(await emailsTo(later)).toHaveLength(1);
+  });
+
+  it('sends the email of a committed change even when the request never answers', async () => {
+    // The use case commits and its caller goes away (as if the Lambda died after the write):
+    // the email is driven by the committed outbox item, not by the request.
+    const agency = await signUpAgency('starter');
+    const email = uniqueEmail('orphan');
+    const created = await createSubAccountInProcess(agency.agencyId, { name: 'Orphan', email });
+    const [mail] = await waitFor(async () => {
+      const mails = await emailsTo(email);
+      return mails.length ? mails : undefined;
+    }, 30_000, 'the orphaned request email');
+    expect(mail!.body.text).toContain(created.password);
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * Session/assist tokens: what issueToken signs, verifyToken reads back; anything else (expired,
+ * another audience or issuer, another algorithm incl. `alg: none`, another key, a missing or
+ * ill-typed claim, a tampered payload) is refused as 401 `unauthenticated`, never another error.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../packages/core/errors';
+import { issueToken, verifyToken } from '../../packages/domain/auth/tokens';
+import { forgeToken, otherSecret, unsignedToken, type ForgeClaims } from '../support/tokens';
+
+const SECRET = 'unit-test-token-secret-0123456789abcdef';
+const claims: ForgeClaims = { userId: 'usr_1', accountId: 'agc_1', accountType: 'agency', agencyId: 'agc_1' };
+
+beforeAll(() => {
+  // Read lazily on first use; this worker is not pointed at the local stack.
+  process.env.TOKEN_SECRET = SECRET;
+});
+
+async function expectRefused(token: string) {
+  const err = await verifyToken(token).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AppError);
+  expect((err as AppError).code).toBe('unauthenticated');
+}
+
+describe('tokens', () => {
+  it('verifies what it issued: session and assist tokens', async () => {
+    const session = await issueToken(claims, 600);
+    expect(await verifyToken(session.token)).toEqual({ ...claims, actorUserId: undefined, jti: session.jti, expiresAt: session.expiresAt });
+    const assist = await issueToken({ userId: 'sub_1', accountId: 'sub_1', accountType: 'sub_account', agencyId: 'agc_1', actorUserId: 'usr_1' }, 600);
+    expect(await verifyToken(assist.token)).toMatchObject({ accountType: 'sub_account', actorUserId: 'usr_1', accountId: 'sub_1' });
+    expect(session.jti).toMatch(/^ses_/);
+  });
+
+  it('accepts a correctly forged token (the forgeries below differ in one way each)', async () => {
+    await expect(verifyToken(await forgeToken(claims, { secret: SECRET }))).resolves.toMatchObject(claims);
+  });
+
+  it('refuses expired tokens', async () => {
+    await expectRefused(await forgeToken(claims, { secret: SECRET, expiresIn: -1 }));
+    await expectRefused((await issueToken(claims, -10)).token);
+  });
+
+  it('refuses another audience or issuer', async () => {
+    await expectRefused(await forgeToken(claims, { secret: SECRET, audience: 'other-api' }));
+    await expectRefused(await forgeToken(claims, { secret: SECRET, issuer: 'someone-else' }));
+  });
+
+  it('refuses other algorithms, alg:none and other keys', async () => {
+    await expectRefused(await forgeToken(claims, { secret: SECRET, alg: 'HS512' }));
+    await expectRefused(await forgeToken(claims, { secret: SECRET, alg: 'HS384' }));
+    await expectRefused(unsignedToken(claims));
+    await expectRefused(await forgeToken(claims, { secret: otherSecret() }));
+  });
+
+  it('refuses a missing or ill-typed claim', async () => {
+    for (const omit of ['sub', 'acc', 'typ', 'agc', 'jti', 'exp'] as const) {
+      await expectRefused(await forgeToken(claims, { secret: SECRET, omit }));
+    }
+    await expectRefused(await forgeToken({ ...claims, accountType: 'admin' as never }, { secret: SECRET }));
+  });
+
+  it('refuses a tampered payload and garbage', async () => {
+    const [header, payload, signature] = (await forgeToken(claims, { secret: SECRET })).split('.');
+    const changed = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), acc: 'agc_other' })).toString('base64url');
+    await expectRefused(`${header}.${changed}.${signature}`);
+    for (const garbage of ['', 'x', 'a.b.c', `${header}.${payload}`]) await expectRefused(garbage);
+  });
+});
