@@ -56,8 +56,10 @@ const viaApi = async () => {
   await res.arrayBuffer();
   if (res.status !== 201) throw new Error(`usage → ${res.status}`);
 };
+let lastRawKey = '';
 const direct = async () => {
-  await recordUsage({ kind: 'platform' }, subAccountId, body as never, `raw-${run}-${seq++}`);
+  lastRawKey = `raw-${run}-${seq++}`;
+  await recordUsage({ kind: 'platform' }, subAccountId, body as never, lastRawKey);
 };
 
 async function measure(op: () => Promise<void>, concurrency: number) {
@@ -82,12 +84,32 @@ async function measure(op: () => Promise<void>, concurrency: number) {
 }
 
 console.log(`\nUsage debits against one pool, ${seconds}s per level (DynamoDB Local, in memory)\n`);
+console.log('raw = the same use case without HTTP: one TransactWriteItems per debit, serialized per pool as in the API');
 console.log('concurrency  api debits/s  p50 ms  p99 ms  calls/debit | raw debits/s  p50 ms  p99 ms  calls/debit | api/raw');
 for (const c of levels) {
   const a = await measure(viaApi, c);
   const r = await measure(direct, c);
   const f = (n: number, w = 8, d = 1) => n.toFixed(d).padStart(w);
   console.log(`${String(c).padStart(11)}  ${f(a.rate, 12)} ${f(a.p50, 7)} ${f(a.p99, 7)} ${f(a.calls, 12, 2)} | ${f(r.rate, 12)} ${f(r.p50, 7)} ${f(r.p99, 7)} ${f(r.calls, 12, 2)} | ${f(a.rate / r.rate, 7, 2)}`);
+}
+
+// For context, the engine's own ceiling: bare TransactWriteItems of four items shaped like a
+// debit's, on keys no other call touches (so nothing serializes them), at the same concurrency.
+const { TransactWriteCommand } = await import('@aws-sdk/lib-dynamodb');
+console.log('\nEngine ceiling (bare 4-item TransactWriteItems on distinct keys, no shared pool):');
+for (const c of levels) {
+  const bare = async () => {
+    const n = seq++;
+    await db.send(
+      new TransactWriteCommand({
+        TransactItems: ['pool', 'meter', 'entry', 'day'].map((part) => ({
+          Put: { TableName: table(), Item: { pk: `BENCH#${run}#${n}`, sk: part, balance: n, kind: 'bench' } },
+        })),
+      }),
+    );
+  };
+  const b = await measure(bare, c);
+  console.log(`${String(c).padStart(11)}  ${b.rate.toFixed(1).padStart(12)} tx/s  p50 ${b.p50.toFixed(1)} ms  p99 ${b.p99.toFixed(1)} ms`);
 }
 
 // Write units: the items one debit writes, as stored now.
@@ -97,7 +119,7 @@ const today = new Date().toISOString().slice(0, 10);
 const pool = await get(keys.pool(agencyId).pk, keys.pool(agencyId).sk);
 const account = await get(keys.account(subAccountId).pk, keys.account(subAccountId).sk);
 const day = await get(keys.usageDay(agencyId, today, subAccountId).pk, keys.usageDay(agencyId, today, subAccountId).sk);
-const entryKey = keys.ledgerEntry(agencyId, 'usage', subAccountId, `raw-${run}-${seq - 1}`);
+const entryKey = keys.ledgerEntry(agencyId, 'usage', subAccountId, lastRawKey);
 const entry = await get(entryKey.pk, entryKey.sk);
 const wu = writeUnitsPerDebit([
   { name: 'pool balance', size: itemSize(pool), indexed: false },
