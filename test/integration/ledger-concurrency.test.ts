@@ -4,7 +4,7 @@ import { dynamo } from '../../packages/db/client';
 import { handler as usageHandler } from '../../functions/http/usage';
 import { api, createSubAccount, signUpAgency, uniq, type AgencyFixture } from '../support/api';
 import { invoke } from '../support/invoke';
-import { entriesOf, poolBalance, sumFor, walletBalance } from '../support/ledger-table';
+import { ledgerEntries as entriesOf, poolBalance, sumFor, walletBalance } from '../support/ledger';
 import { stack } from '../support/stack';
 
 /**

@@ -206,3 +206,13 @@ export function parseCsv(text: string): string[][] {
   }
   return rows;
 }
+
+/** Sum of the entries that moved one balance: the pool, or one sub-account's wallet. */
+export function sumFor(entries: StoredEntry[], balance: { pool: true } | { wallet: string }): number {
+  return entries
+    .filter((e) => ('pool' in balance ? e.balanceKind === 'pool' : e.balanceKind === 'wallet' && e.accountId === balance.wallet))
+    .reduce((n, e) => n + e.credits, 0);
+}
+
+export const poolBalance = async (agencyId: string) => (await poolItem(agencyId))?.balance ?? 0;
+export const walletBalance = async (subAccountId: string) => (await walletItem(subAccountId))?.balance ?? 0;

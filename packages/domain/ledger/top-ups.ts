@@ -11,31 +11,52 @@ import { commit, type Plan } from './commit';
 import { actorFrom, entryView, requestHash } from './entries';
 import type { GrantBody, TopUpBody } from './schemas';
 
+/** What a credit into a balance writes; built per attempt so the entry carries the committing time. */
+function creditPlan(
+  principal: Principal,
+  target: { agencyId: string; accountId: string; subAccountId: string | null; balance: 'pool' | 'wallet' },
+  entry: { type: 'top_up' | 'grant'; credits: number; reference?: string; requestId?: string; body: unknown },
+  idempotencyKey: string,
+  extras: Plan['extras'] = [],
+): () => Promise<Plan> {
+  const balanceKey = target.balance === 'pool' ? keys.pool(target.agencyId) : keys.wallet(target.accountId);
+  const fingerprint = requestHash(entry.type, target.accountId, entry.body);
+  return async () => {
+    const now = new Date();
+    return {
+      balanceKey,
+      delta: entry.credits,
+      entry: {
+        kind: itemKinds.ledgerEntry,
+        id: newId('transaction', now.getTime()),
+        agencyId: target.agencyId,
+        createdAt: now.toISOString(),
+        type: entry.type,
+        credits: entry.credits,
+        balanceKind: target.balance,
+        accountId: target.accountId,
+        subAccountId: target.subAccountId,
+        reference: entry.reference,
+        requestId: entry.requestId,
+        actor: actorFrom(principal),
+        idempotencyKey,
+        requestHash: fingerprint,
+      },
+      extras,
+    };
+  };
+}
+
 /** Platform top-up: credits enter the agency's shared pool. */
 export async function topUpAgency(principal: Principal, agency: AccountItem, body: TopUpBody, idempotencyKey: string) {
   if (agency.type !== 'agency') throw notFound('Agency');
-  const now = new Date();
-  const plan: Plan = {
-    balanceKey: keys.pool(agency.id),
-    delta: body.credits,
-    entry: {
-      kind: itemKinds.ledgerEntry,
-      id: newId('transaction', now.getTime()),
-      agencyId: agency.id,
-      createdAt: now.toISOString(),
-      type: 'top_up',
-      credits: body.credits,
-      balanceKind: 'pool',
-      accountId: agency.id,
-      subAccountId: null,
-      reference: body.reference,
-      actor: actorFrom(principal),
-      idempotencyKey,
-      requestHash: requestHash('top_up', agency.id, body),
-    },
-    extras: [],
-  };
-  const { entry, replayed } = await oneAtATime(plan.balanceKey, () => commit(async () => plan, () => undefined));
+  const makePlan = creditPlan(
+    principal,
+    { agencyId: agency.id, accountId: agency.id, subAccountId: null, balance: 'pool' },
+    { type: 'top_up', credits: body.credits, reference: body.reference, body },
+    idempotencyKey,
+  );
+  const { entry, replayed } = await oneAtATime(keys.pool(agency.id), () => commit(makePlan, () => undefined));
   return { body: { entry: entryView(entry), balance: entry.balanceAfter }, replayed };
 }
 
@@ -48,40 +69,23 @@ const GUARD_ITEM = 2;
 export async function grantCredits(principal: Principal, sub: AccountItem, body: GrantBody, idempotencyKey: string) {
   // The mode is checked inside the transaction (after idempotency), so a retry of a grant
   // that landed before a mode switch still returns its first result.
-  const now = new Date();
-  const plan: Plan = {
-    balanceKey: keys.wallet(sub.id),
-    delta: body.credits,
-    entry: {
-      kind: itemKinds.ledgerEntry,
-      id: newId('transaction', now.getTime()),
-      agencyId: sub.agencyId,
-      createdAt: now.toISOString(),
-      type: 'grant',
-      credits: body.credits,
-      balanceKind: 'wallet',
-      accountId: sub.id,
-      subAccountId: sub.id,
-      reference: body.reference,
-      requestId: body.requestId,
-      actor: actorFrom(principal),
-      idempotencyKey,
-      requestHash: requestHash('grant', sub.id, body),
+  const activeAndReselling = {
+    ConditionCheck: {
+      TableName: table(),
+      Key: keys.account(sub.id),
+      ConditionExpression: '#status = :active AND creditMode = :reselling',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':active': 'active', ':reselling': 'reselling' },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     },
-    // The account must still be active and reselling when the credits land.
-    extras: [
-      {
-        ConditionCheck: {
-          TableName: table(),
-          Key: keys.account(sub.id),
-          ConditionExpression: '#status = :active AND creditMode = :reselling',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':active': 'active', ':reselling': 'reselling' },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      },
-    ],
   };
+  const makePlan = creditPlan(
+    principal,
+    { agencyId: sub.agencyId, accountId: sub.id, subAccountId: sub.id, balance: 'wallet' },
+    { type: 'grant', credits: body.credits, reference: body.reference, requestId: body.requestId, body },
+    idempotencyKey,
+    [activeAndReselling],
+  );
   const judge = (failure: ConditionsFailed) => {
     const guard = failure.failed(GUARD_ITEM);
     if (!guard) return undefined;
@@ -90,7 +94,7 @@ export async function grantCredits(principal: Principal, sub: AccountItem, body:
     if (account?.status !== 'active') throw new AppError('account_closed', 'The sub-account is closed');
     throw wrongMode();
   };
-  const { entry, replayed } = await oneAtATime(plan.balanceKey, () => commit(async () => plan, judge));
+  const { entry, replayed } = await oneAtATime(keys.wallet(sub.id), () => commit(makePlan, judge));
   return { body: { entry: entryView(entry), balance: entry.balanceAfter }, replayed };
 }
 
