@@ -1,6 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSEvent, SQSRecord, SQSBatchResponse, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { requireEnv } from '../../packages/core/env';
 import { table } from '../../packages/db/client';
 import { deliverOutboxEvent } from '../../packages/domain/notifications/deliver';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { features, plans } from '../features';
 
 /** Request and response shapes for identity and sub-accounts; types are inferred, never restated. */

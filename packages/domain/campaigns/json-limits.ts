@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Limits on the free-form JSON documents a campaign carries (`settings`, `configuration`). */
 export const MAX_JSON_DEPTH = 8;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { boundedJsonObject } from './json-limits';
 
 /** Campaign request shapes; the types are inferred from them, never restated. */

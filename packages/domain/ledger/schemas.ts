@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Credits are whole, positive and bounded: usage moves at most a million per call, top-ups and grants a billion. */
 const amount = (max: number) => z.int('must be a whole number').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
