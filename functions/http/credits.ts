@@ -1,15 +1,8 @@
 import { table } from '../../packages/db/client';
 import { getAccount } from '../../packages/db/accounts';
-import {
-  accountUsage,
-  agencyUsage,
-  csvNeedsFeature,
-  exportTransactions,
-  listTransactions,
-  poolBalance,
-  toCsv,
-  walletView,
-} from '../../packages/domain/ledger/queries';
+import { poolBalance, walletView } from '../../packages/domain/ledger/balances';
+import { accountUsage, agencyUsage } from '../../packages/domain/ledger/dashboards';
+import { csvNeedsFeature, exportTransactions, listTransactions, toCsv } from '../../packages/domain/ledger/history';
 import { grantCredits, topUpAgency } from '../../packages/domain/ledger/top-ups';
 import { httpHandler } from '../../packages/http/handler';
 import { agencyOf } from '../../packages/http/principals';

@@ -40,6 +40,14 @@ export function newId(kind: IdKind, now = Date.now()): string {
   return `${idPrefixes[kind]}_${encodeTime(now)}${randomChars(16)}`;
 }
 
+/**
+ * The smallest (`end` false) or largest (`end` true) id of a kind at a millisecond: since ids
+ * sort by time, a time range is an id range (DynamoDB key conditions on time-ordered ids).
+ */
+export function idBoundAt(kind: IdKind, ms: number, end: boolean): string {
+  return `${idPrefixes[kind]}_${encodeTime(Math.max(0, ms))}${(end ? 'z' : '').repeat(16)}`;
+}
+
 export function hasPrefix(id: string, kind: IdKind): boolean {
   return id.startsWith(`${idPrefixes[kind]}_`);
 }

@@ -2,6 +2,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AppError } from '../core/errors';
+import { problem } from '../http/response';
 import { matchRoute, type HttpFunction } from '../http/routes';
 import { lambdaContext } from './lambda-context';
 
@@ -32,8 +34,8 @@ export async function startGateway(port: number, log: (line: string) => void = (
     handle(req, res)
       .catch((err: Error) => {
         log(`gateway error: ${err.stack ?? err.message}`);
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/problem+json' });
-        res.end(JSON.stringify({ title: 'Internal error', status: 500, code: 'internal_error' }));
+        if (res.headersSent) return void res.end();
+        send(res, problem(new AppError('internal_error')));
       })
       .finally(() => log(`${req.method} ${req.url} → ${res.statusCode} ${(performance.now() - started).toFixed(0)}ms`));
   });
@@ -45,8 +47,8 @@ export async function startGateway(port: number, log: (line: string) => void = (
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readBody(req);
   if (body === 'too_large') {
-    res.writeHead(413, { 'content-type': 'application/problem+json' });
-    res.end(JSON.stringify({ title: 'Payload too large', status: 413, code: 'payload_too_large' }));
+    // API Gateway refuses bodies over its own limit before any function runs.
+    send(res, problem(new AppError('payload_too_large', 'body: larger than 1 MiB')));
     return;
   }
   const url = new URL(req.url ?? '/', 'http://localhost');
@@ -56,7 +58,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const routeKey = match.route ? `${match.route.method} ${match.route.path}` : '$default';
   const event = toEvent(req, url, routeKey, match.route ? match.params : undefined, body);
   const handler = await loadFunction(fn);
-  const result = await handler(event, lambdaContext(fn));
+  send(res, await handler(event, lambdaContext(fn)));
+}
+
+function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
   res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
   res.end(result.body === undefined ? undefined : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8'));
 }

@@ -1,5 +1,5 @@
 import type { AccountItem } from '../../db/accounts';
-import { creditsUsedThisMonth } from '../ledger/queries';
+import { creditsUsedThisMonth } from '../ledger/balances';
 
 /** What the API shows of accounts: never keys, hashes or internal markers. */
 export function agencyView(a: AccountItem) {
