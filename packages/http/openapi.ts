@@ -29,8 +29,8 @@ const problemSchema = {
   },
 };
 
-function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   return rest;
 }
 
@@ -52,7 +52,10 @@ function operation(route: RouteDef) {
   }
   const problemRef = { description: 'Problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
   const responses: Record<string, unknown> = {
-    [String(route.status)]: route.status === 204 ? { description: 'No content' } : { description: 'OK', content: { 'application/json': { schema: { type: 'object' } } } },
+    [String(route.status)]:
+      route.status === 204
+        ? { description: 'No content' }
+        : { description: 'OK', content: { 'application/json': { schema: route.response ? jsonSchema(route.response, 'output') : { type: 'object' } } } },
     '400': problemRef,
   };
   if (route.allow.length) Object.assign(responses, { '401': problemRef, '403': problemRef });

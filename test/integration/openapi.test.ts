@@ -77,6 +77,13 @@ describe('GET /v1/openapi.json', () => {
       expect(Boolean(idempotency?.required)).toBe(Boolean(route.idempotent));
 
       expect(op!.responses?.[String(route.status)]).toBeDefined();
+      // Every route that answers with a body declares its shape, and the document publishes it.
+      if (route.status !== 204) {
+        expect(route.response, `${keyOf(route)} declares a response schema`).toBeDefined();
+        const published = (op!.responses?.[String(route.status)] as { content?: Record<string, { schema?: { properties?: object } }> })
+          .content?.['application/json']?.schema;
+        expect(published?.properties ?? (published as { anyOf?: unknown })?.anyOf).toBeDefined();
+      }
       if (route.allow.length) {
         expect(op!.security).toEqual([{ bearer: [] }]);
         expect(op!.responses?.['401']).toBeDefined();
