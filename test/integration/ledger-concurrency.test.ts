@@ -289,3 +289,37 @@ describe('transaction conflicts (injected: DynamoDB Local never raises them)', (
     expect((await entriesOf(agency.agencyId)).length).toBe(entriesBefore);
   });
 });
+
+describe('the monthly meter rolls over', () => {
+  it('a meter left on last month restarts at this charge, with the limit applied afresh', async () => {
+    const a = await signUpAgency('agency');
+    await topUp(a.agencyId, 1000);
+    const sub = await createSubAccount(a.token);
+    expect((await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, body: { monthlyCreditLimit: 50 } })).status).toBe(200);
+    const charge = (quantity: number) =>
+      api('POST', `/v1/accounts/${sub.subAccountId}/usage`, { token: platform, headers: { 'idempotency-key': uniq('m') }, body: { type: 'ai_response', quantity } });
+    expect((await charge(40)).status).toBe(201); // the gateway now remembers this month's meter
+
+    // As if those 40 were spent last month: the stored meter is on the previous month.
+    const { testDb } = await import('../support/table');
+    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    await testDb.send(
+      new UpdateCommand({
+        TableName: stack.tableName,
+        Key: { pk: `ACCOUNT#${sub.subAccountId}`, sk: 'ACCOUNT' },
+        UpdateExpression: 'SET meterMonth = :last',
+        ExpressionAttributeValues: { ':last': '2000-01' },
+      }),
+    );
+
+    // The limit is fresh: 45 fits although 40 + 45 > 50 within one month.
+    expect((await charge(45)).status).toBe(201);
+    const after = await api('GET', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token });
+    expect(after.body.subAccount.creditsUsedThisMonth).toBe(45);
+    const over = await charge(6);
+    expect(over.status).toBe(402);
+    expect(over.body.code).toBe('credit_limit_reached');
+    expect((await charge(5)).status).toBe(201);
+    expect(await poolBalance(a.agencyId)).toBe(1000 - 40 - 45 - 5);
+  });
+});

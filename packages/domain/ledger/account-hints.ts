@@ -36,3 +36,9 @@ export async function accountHint(accountId: string): Promise<AccountHint | unde
   const item = await getAccount(accountId);
   return item ? rememberAccount(item) : undefined;
 }
+
+/** After a debit committed, the meter is on that month: the next debit need not roll it over. */
+export function noteMeterMonth(accountId: string, month: string): void {
+  const hint = hints.get(accountId);
+  if (hint) hint.meterMonth = month;
+}

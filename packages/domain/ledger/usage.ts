@@ -5,7 +5,7 @@ import type { AccountItem } from '../../db/accounts';
 import { itemKinds, keys } from '../../db/schema';
 import type { TransactItem } from '../../db/transact';
 import type { Principal } from '../auth/principal';
-import { accountHint, rememberAccount, type AccountHint } from './account-hints';
+import { accountHint, noteMeterMonth, rememberAccount, type AccountHint } from './account-hints';
 import { oneAtATime } from './balance-state';
 import { commit, type Plan } from './commit';
 import { actorFrom, requestHash } from './entries';
@@ -76,7 +76,9 @@ export async function recordUsage(principal: Principal, accountId: string, body:
   };
 
   const initialKey = first.type === 'sub_account' && first.creditMode === 'reselling' ? keys.wallet(accountId) : keys.pool(first.agencyId);
-  return oneAtATime(initialKey, () => commit(makePlan, judge));
+  const outcome = await oneAtATime(initialKey, () => commit(makePlan, judge));
+  if (first.type === 'sub_account' && !outcome.replayed) noteMeterMonth(accountId, month);
+  return outcome;
 }
 
 /**
