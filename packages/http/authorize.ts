@@ -1,6 +1,6 @@
 import { AppError, forbidden, notFound } from '../core/errors';
 import { getAccount, type AccountItem } from '../db/accounts';
-import type { Principal } from '../domain/auth/principal';
+import { canReach, type Principal } from '../domain/auth/principal';
 import type { RouteDef } from './routes';
 
 /**
@@ -33,17 +33,4 @@ export async function authorize(
     }
   }
   return account;
-}
-
-function canReach(principal: Principal, account: AccountItem, kind: 'account' | 'subAccount'): boolean {
-  if (kind === 'subAccount' && account.type !== 'sub_account') return false;
-  switch (principal.kind) {
-    case 'platform':
-      return true;
-    case 'agency_user':
-    case 'api_key':
-      return account.agencyId === principal.agencyId;
-    default:
-      return account.id === principal.accountId;
-  }
 }

@@ -92,20 +92,20 @@ describe('campaign CRUD', () => {
     const base = `/v1/accounts/${client.subAccountId}/campaigns`;
     const created = await api('POST', base, { token: assist, body: { name: 'Assisted' } });
     expect(created.status).toBe(201);
-    expect(created.body.campaign.createdBy).toEqual({ userId: agency.userId });
+    expect(created.body.campaign.createdBy).toEqual({ type: 'assist', userId: agency.userId, accountId: client.subAccountId });
     const raw = await getRaw(`ACCOUNT#${client.subAccountId}`, `CAMPAIGN#${created.body.campaign.id}`);
-    expect(raw?.createdBy).toEqual({ userId: agency.userId });
+    expect(raw?.createdBy).toEqual({ type: 'assist', userId: agency.userId, accountId: client.subAccountId });
 
     // Then the client edits it: updatedBy moves to the client user, createdBy stays.
     const me = await api('GET', '/v1/me', { token: client.token });
     const patched = await api('PATCH', `${base}/${created.body.campaign.id}`, { token: client.token, body: { instructions: 'mine now' } });
-    expect(patched.body.campaign.createdBy).toEqual({ userId: agency.userId });
-    expect(patched.body.campaign.updatedBy).toEqual({ userId: me.body.principal.userId });
+    expect(patched.body.campaign.createdBy).toEqual({ type: 'assist', userId: agency.userId, accountId: client.subAccountId });
+    expect(patched.body.campaign.updatedBy).toEqual({ type: 'user', userId: me.body.principal.userId });
 
     const key = await api('POST', '/v1/api-keys', { token: agency.token, body: { name: 'server' } });
     const byKey = await api('POST', base, { token: key.body.key, body: { name: 'By key' } });
     expect(byKey.status).toBe(201);
-    expect(byKey.body.campaign.createdBy).toEqual({ apiKeyId: key.body.id });
+    expect(byKey.body.campaign.createdBy).toEqual({ type: 'api_key', apiKeyId: key.body.id });
   });
 
   it('keeps a closed sub-account readable but refuses writes with 409', async () => {

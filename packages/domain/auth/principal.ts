@@ -1,3 +1,4 @@
+import type { AccountItem } from '../../db/accounts';
 import type { AccountType } from './tokens';
 
 /** Who is calling, once authenticated. Every authorization decision reads this. */
@@ -45,16 +46,36 @@ export function accountTypeOf(p: Exclude<Principal, { kind: 'platform' }>): Acco
   return p.kind === 'agency_user' || p.kind === 'api_key' ? 'agency' : 'sub_account';
 }
 
-/** The agency user behind a write: the assist actor, or the user themself. */
-export function actorOf(p: Principal): { userId?: string; apiKeyId?: string; platform?: true } {
+/** Who made a write: the assisting agency user is named, never hidden behind the client. */
+export type Actor =
+  | { type: 'platform' }
+  | { type: 'user'; userId: string }
+  | { type: 'api_key'; apiKeyId: string }
+  | { type: 'assist'; userId: string; accountId: string };
+
+export function actorOf(p: Principal): Actor {
   switch (p.kind) {
-    case 'assist':
-      return { userId: p.actorUserId };
-    case 'api_key':
-      return { apiKeyId: p.apiKeyId };
     case 'platform':
-      return { platform: true };
+      return { type: 'platform' };
+    case 'api_key':
+      return { type: 'api_key', apiKeyId: p.apiKeyId };
+    case 'assist':
+      return { type: 'assist', userId: p.actorUserId, accountId: p.accountId };
     default:
-      return { userId: p.userId };
+      return { type: 'user', userId: p.userId };
+  }
+}
+
+/** Whether a principal may act in an account: the one rule behind every 404 for another tenant's id. */
+export function canReach(principal: Principal, account: AccountItem, kind: 'account' | 'subAccount'): boolean {
+  if (kind === 'subAccount' && account.type !== 'sub_account') return false;
+  switch (principal.kind) {
+    case 'platform':
+      return true;
+    case 'agency_user':
+    case 'api_key':
+      return account.agencyId === principal.agencyId;
+    default:
+      return account.id === principal.accountId;
   }
 }

@@ -4,7 +4,7 @@ import { table } from '../../db/client';
 import { getItems, itemId, type AccountItem } from '../../db/accounts';
 import { itemKinds, keys } from '../../db/schema';
 import { ConditionsFailed, transact, type TransactItem } from '../../db/transact';
-import { actorOf, type Principal } from '../auth/principal';
+import { actorOf, canReach, type Principal } from '../auth/principal';
 import { assertWritable, findCampaign } from './campaigns';
 import { campaignView, type CampaignItem } from './items';
 import type { CopyCampaignBody } from './schemas';
@@ -78,17 +78,7 @@ async function readTargets(ids: string[]): Promise<Array<AccountItem | undefined
 
 /** An agency may copy to itself or any of its sub-accounts; a sub-account only to itself. */
 function canCopyTo(principal: Principal, source: AccountItem, target: AccountItem): boolean {
-  if (target.agencyId !== source.agencyId) return false;
-  switch (principal.kind) {
-    case 'agency_user':
-    case 'api_key':
-      return target.agencyId === principal.agencyId;
-    case 'sub_account_user':
-    case 'assist':
-      return target.id === principal.accountId;
-    default:
-      return false;
-  }
+  return target.agencyId === source.agencyId && canReach(principal, target, 'account');
 }
 
 function assertUsable(targets: AccountItem[]): void {

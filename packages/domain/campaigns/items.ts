@@ -1,8 +1,8 @@
 import { AppError } from '../../core/errors';
 import type { itemKinds } from '../../db/schema';
-import type { actorOf } from '../auth/principal';
+import type { Actor } from '../auth/principal';
 
-export type Actor = ReturnType<typeof actorOf>;
+export type { Actor };
 export interface Faq {
   question: string;
   answer: string;

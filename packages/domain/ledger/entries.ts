@@ -1,27 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { itemKinds } from '../../db/schema';
-import type { Principal } from '../auth/principal';
+import type { Actor } from '../auth/principal';
 import type { EntryType } from './schemas';
-
-/** Who moved the credits: the assisting agency user is named, never hidden behind the client. */
-export type Actor =
-  | { type: 'platform' }
-  | { type: 'user'; userId: string }
-  | { type: 'api_key'; apiKeyId: string }
-  | { type: 'assist'; userId: string; accountId: string };
-
-export function actorFrom(p: Principal): Actor {
-  switch (p.kind) {
-    case 'platform':
-      return { type: 'platform' };
-    case 'api_key':
-      return { type: 'api_key', apiKeyId: p.apiKeyId };
-    case 'assist':
-      return { type: 'assist', userId: p.actorUserId, accountId: p.accountId };
-    default:
-      return { type: 'user', userId: p.userId };
-  }
-}
 
 export type BalanceKind = 'pool' | 'wallet';
 

@@ -4,11 +4,11 @@ import { table } from '../../db/client';
 import type { AccountItem } from '../../db/accounts';
 import { itemKinds, keys } from '../../db/schema';
 import type { ConditionsFailed } from '../../db/transact';
-import type { Principal } from '../auth/principal';
+import { actorOf, type Principal } from '../auth/principal';
 import { rememberAccount } from './account-hints';
 import { oneAtATime } from './balance-state';
 import { commit, type Plan } from './commit';
-import { actorFrom, entryView, requestHash } from './entries';
+import { entryView, requestHash } from './entries';
 import type { GrantBody, TopUpBody } from './schemas';
 
 /** What a credit into a balance writes; built per attempt so the entry carries the committing time. */
@@ -38,7 +38,7 @@ function creditPlan(
         subAccountId: target.subAccountId,
         reference: entry.reference,
         requestId: entry.requestId,
-        actor: actorFrom(principal),
+        actor: actorOf(principal),
         idempotencyKey,
         requestHash: fingerprint,
       },

@@ -4,11 +4,11 @@ import { table } from '../../db/client';
 import type { AccountItem } from '../../db/accounts';
 import { itemKinds, keys } from '../../db/schema';
 import type { TransactItem } from '../../db/transact';
-import type { Principal } from '../auth/principal';
+import { actorOf, type Principal } from '../auth/principal';
 import { accountHint, noteMeterMonth, rememberAccount, type AccountHint } from './account-hints';
 import { oneAtATime } from './balance-state';
 import { commit, type Plan } from './commit';
-import { actorFrom, requestHash } from './entries';
+import { requestHash } from './entries';
 import { creditsPerUnit, type UsageBody } from './schemas';
 
 const METER_ITEM = 2;
@@ -51,7 +51,7 @@ export async function recordUsage(principal: Principal, accountId: string, body:
         contactId: body.contactId,
         campaignId: body.campaignId,
         conversationId: body.conversationId,
-        actor: actorFrom(principal),
+        actor: actorOf(principal),
         idempotencyKey,
         requestHash: requestFingerprint,
       },
