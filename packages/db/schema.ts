@@ -29,9 +29,6 @@ export const keys = {
   user: (userId: string): Key => ({ pk: `USER#${userId}`, sk: 'USER' }),
   /** Uniqueness guard and login lookup: one item per lower-cased email. */
   email: (email: string): Key => ({ pk: `EMAIL#${email.toLowerCase()}`, sk: 'EMAIL' }),
-  /** gsi1 partition listing the users of an account (to lock them out on close). */
-  usersOfAccount: (accountId: string) => ({ gsi1pk: `ACCOUNT#${accountId}#USERS` }),
-  userIndex: (accountId: string, userId: string) => ({ gsi1pk: `ACCOUNT#${accountId}#USERS`, gsi1sk: userId }),
 
   /** API keys are found by the hash of the presented key; listed per agency on gsi1. */
   apiKeyByHash: (keyHash: string): Key => ({ pk: `APIKEY#${keyHash}`, sk: 'APIKEY' }),

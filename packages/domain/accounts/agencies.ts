@@ -16,7 +16,7 @@ export function putUserItems(user: UserItem): TransactItem[] {
     {
       Put: {
         TableName: table(),
-        Item: { ...keys.user(user.id), ...keys.userIndex(user.accountId, user.id), ...user },
+        Item: { ...keys.user(user.id), ...user },
       },
     },
     {

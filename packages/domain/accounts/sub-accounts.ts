@@ -10,6 +10,7 @@ import { generatePassword, hashPassword } from '../auth/passwords';
 import { featuresBeyondPlan, planFeatures } from '../features';
 import { newOutboxId, putOutbox } from '../outbox';
 import { EMAIL_GUARD_OFFSET, emailTaken, putUserItems } from './agencies';
+import { accountClosed } from './errors';
 import type { CreateSubAccountBody, ListQuery, PatchSubAccountBody } from './schemas';
 import { subAccountView } from './views';
 
@@ -128,7 +129,7 @@ export async function patchSubAccount(agency: AccountItem, sub: AccountItem, bod
       }),
     )
     .catch((err: Error) => {
-      if (err.name === 'ConditionalCheckFailedException') throw closedAccount();
+      if (err.name === 'ConditionalCheckFailedException') throw accountClosed();
       throw err;
     });
   return { subAccount: subAccountView(out.Attributes as AccountItem) };
@@ -148,5 +149,3 @@ export async function closeSubAccount(sub: AccountItem): Promise<void> {
     }),
   );
 }
-
-export const closedAccount = () => new AppError('account_closed', 'The sub-account is closed');

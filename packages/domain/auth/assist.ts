@@ -3,7 +3,7 @@ import { forbidden } from '../../core/errors';
 import { db, table } from '../../db/client';
 import type { AccountItem } from '../../db/accounts';
 import { itemKinds, keys } from '../../db/schema';
-import { closedAccount } from '../accounts/sub-accounts';
+import { accountClosed } from '../accounts/errors';
 import type { Principal } from './principal';
 import { ASSIST_TTL_SECONDS, issueToken } from './tokens';
 
@@ -13,7 +13,7 @@ import { ASSIST_TTL_SECONDS, issueToken } from './tokens';
  */
 export async function startAssist(principal: Principal, sub: AccountItem) {
   if (principal.kind !== 'agency_user') throw forbidden();
-  if (sub.status !== 'active') throw closedAccount();
+  if (sub.status !== 'active') throw accountClosed();
   const { token, expiresAt } = await issueToken(
     {
       userId: sub.id,

@@ -1,5 +1,4 @@
 import type { AccountItem } from '../../db/accounts';
-import type { AccountType } from './tokens';
 
 /** Who is calling, once authenticated. Every authorization decision reads this. */
 export type Principal =
@@ -41,10 +40,6 @@ export const allow = {
   assist: ['assist'] as PrincipalKind[],
   platform: ['platform'] as PrincipalKind[],
 };
-
-export function accountTypeOf(p: Exclude<Principal, { kind: 'platform' }>): AccountType {
-  return p.kind === 'agency_user' || p.kind === 'api_key' ? 'agency' : 'sub_account';
-}
 
 /** Who made a write: the assisting agency user is named, never hidden behind the client. */
 export type Actor =

@@ -3,16 +3,17 @@ import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
 import { db, table } from '../../db/client';
 import { getItem, type AccountItem } from '../../db/accounts';
-import { decodeCursor, encodeCursor } from '../../db/cursor';
+import { decodeCursor, encodeCursor, foreignCursor } from '../../db/cursor';
 import { itemKinds, keys } from '../../db/schema';
 import type { ListQuery } from '../accounts/schemas';
+import { accountClosed } from '../accounts/errors';
 import { actorOf, type Principal } from '../auth/principal';
 import { campaignView, contentItem, contentOf, type CampaignItem } from './items';
 import type { CreateCampaignBody, PatchCampaignBody } from './schemas';
 
 /** A closed account keeps its campaigns readable (its history stays) but takes no new writes. */
 export function assertWritable(account: AccountItem, what = 'account'): void {
-  if (account.status !== 'active') throw new AppError('account_closed', `The ${what} ${account.id} is closed`);
+  if (account.status !== 'active') throw accountClosed(account.id);
 }
 
 export async function createCampaign(principal: Principal, account: AccountItem, body: CreateCampaignBody) {
@@ -57,7 +58,7 @@ export async function listCampaigns(account: AccountItem, query: ListQuery) {
   const start = decodeCursor(query.cursor);
   // Pin the cursor to this list, so a cursor of another account's list is a 400, not a page of it.
   if (start && (start.pk !== part.pk || !start.sk?.startsWith(part.skPrefix) || Object.keys(start).length !== 2)) {
-    throw new AppError('invalid_request', 'cursor: not a cursor for this list', [{ field: 'cursor', message: 'invalid cursor' }]);
+    throw foreignCursor();
   }
   const out = await db.send(
     new QueryCommand({

@@ -4,7 +4,7 @@ import { db, table } from '../../db/client';
 import { getItem } from '../../db/accounts';
 import type { Key } from '../../db/schema';
 import { ConditionsFailed, transact, type TransactItem } from '../../db/transact';
-import { keys } from '../../db/schema';
+import { itemKinds, keys } from '../../db/schema';
 import { balanceHint, rememberBalance, type BalanceState } from './balance-state';
 import type { LedgerEntryItem } from './entries';
 
@@ -175,7 +175,7 @@ function balanceUpdate(plan: Plan, state: BalanceState): TransactItem {
       ExpressionAttributeValues: {
         ':next': next,
         ':nextVersion': state.version + 1,
-        ':kind': 'balance',
+        ':kind': itemKinds.balance,
         ':agencyId': plan.entry.agencyId,
         ':now': plan.entry.createdAt,
         ':amount': Math.abs(plan.delta),

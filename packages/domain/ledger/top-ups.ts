@@ -5,6 +5,7 @@ import type { AccountItem } from '../../db/accounts';
 import { itemKinds, keys } from '../../db/schema';
 import type { ConditionsFailed } from '../../db/transact';
 import { actorOf, type Principal } from '../auth/principal';
+import { accountClosed } from '../accounts/errors';
 import { rememberAccount } from './account-hints';
 import { oneAtATime } from './balance-state';
 import { commit, type Plan } from './commit';
@@ -91,7 +92,7 @@ export async function grantCredits(principal: Principal, sub: AccountItem, body:
     if (!guard) return undefined;
     const account = guard.item as AccountItem | undefined;
     if (account) rememberAccount(account);
-    if (account?.status !== 'active') throw new AppError('account_closed', 'The sub-account is closed');
+    if (account?.status !== 'active') throw accountClosed();
     throw wrongMode();
   };
   const { entry, replayed } = await oneAtATime(keys.wallet(sub.id), () => commit(makePlan, judge));

@@ -5,6 +5,7 @@ import type { AccountItem } from '../../db/accounts';
 import { itemKinds, keys } from '../../db/schema';
 import type { TransactItem } from '../../db/transact';
 import { actorOf, type Principal } from '../auth/principal';
+import { accountClosed } from '../accounts/errors';
 import { accountHint, noteMeterMonth, rememberAccount, type AccountHint } from './account-hints';
 import { oneAtATime } from './balance-state';
 import { commit, type Plan } from './commit';
@@ -65,7 +66,7 @@ export async function recordUsage(principal: Principal, accountId: string, body:
     const account = meter.item as AccountItem | undefined;
     if (!account) throw notFound('Account');
     rememberAccount(account);
-    if (account.status !== 'active') throw new AppError('account_closed', 'The sub-account is closed; nothing was charged');
+    if (account.status !== 'active') throw accountClosed();
     if (typeof account.monthlyCreditLimit === 'number' && (account.creditMode ?? 'manual') === 'manual') {
       const remaining = account.meterMonth === month ? (account.meterRemaining ?? 0) : account.monthlyCreditLimit;
       if (remaining < credits) {
