@@ -77,8 +77,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 /**
  * Every run starts with a top-up, a monthly limit on the first sub-account and a filled wallet
- * on the last one in reselling mode (so every kind of balance and limit is in play), then
- * 15–25 random steps.
+ * on the last one in reselling mode (so every kind of balance and limit is in play), one step
+ * of each outcome kind, then 15–25 random steps.
  */
 const scenario = fc
   .tuple(
@@ -92,6 +92,17 @@ const scenario = fc
     { kind: 'limit', sub: 0, limit },
     { kind: 'mode', sub: SUBS - 1, mode: 'reselling' },
     { kind: 'grant', sub: SUBS - 1, credits: wallet },
+    // One step of each outcome kind, so every run reaches them all whatever the random part
+    // draws: charges that fit (agency, manual, reselling), the limit, too little in the pool
+    // and in the wallet, a grant in manual mode, and a replay of the first top-up.
+    { kind: 'usage', on: 'agency', type: 'ai_response', quantity: 1 },
+    { kind: 'usage', on: 1, type: 'campaign_message', quantity: 1 },
+    { kind: 'usage', on: SUBS - 1, type: 'ai_response', quantity: 1 },
+    { kind: 'usage', on: 0, type: 'ai_response', quantity: 100 },
+    { kind: 'usage', on: 1, type: 'ai_response', quantity: 5000 },
+    { kind: 'usage', on: SUBS - 1, type: 'campaign_message', quantity: 5000 },
+    { kind: 'grant', sub: 1, credits: 10 },
+    { kind: 'retry', pick: 0 },
     ...ops,
   ]);
 
