@@ -1,4 +1,4 @@
-import { Tags, Validations, type App } from 'aws-cdk-lib';
+import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { serviceName } from './config';
 import { StatefulStack } from './stacks/stateful-stack';

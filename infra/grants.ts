@@ -4,8 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { tableDefinition } from '../packages/db/schema';
-import type { AppFunction } from './constructs/app-function';
 import { senderAddress } from './config';
+import type { AppFunction } from './constructs/app-function';
 
 /**
  * Least-privilege grants, written out instead of the L2 `grant*` helpers where those are
@@ -24,9 +24,7 @@ const itemWrites = [
 
 /** Item reads and writes on the table and queries on its named indexes. */
 export function grantTableReadWrite(target: AppFunction, table: dynamodb.ITable): void {
-  target.addToRolePolicy(
-    new iam.PolicyStatement({ actions: [...itemReads, ...itemWrites], resources: [table.tableArn] }),
-  );
+  target.addToRolePolicy(new iam.PolicyStatement({ actions: [...itemReads, ...itemWrites], resources: [table.tableArn] }));
   target.addToRolePolicy(
     new iam.PolicyStatement({
       actions: ['dynamodb:Query'],
@@ -61,8 +59,7 @@ export function grantKey(target: AppFunction, key: kms.IKey, action: 'kms:Encryp
 export function grantSendEmail(target: AppFunction, emailFrom: string): void {
   const address = senderAddress(emailFrom);
   const domain = address.split('@')[1] ?? address;
-  const identity = (name: string) =>
-    Stack.of(target).formatArn({ service: 'ses', resource: 'identity', resourceName: name });
+  const identity = (name: string) => Stack.of(target).formatArn({ service: 'ses', resource: 'identity', resourceName: name });
   target.addToRolePolicy(
     new iam.PolicyStatement({
       actions: ['ses:SendEmail', 'ses:SendRawEmail'],

@@ -6,8 +6,9 @@
  * the API/raw ratio, DynamoDB calls per successful debit, and write units per debit computed
  * from the stored items' sizes (DynamoDB Local does not report real consumption).
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+
 import { randomBytes } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { checkJava } from '../packages/local/dynamodb';
 import { startLocalStack } from '../packages/local/stack';
 import { itemSize, writeUnitsPerDebit } from './bench/item-size';
@@ -29,20 +30,42 @@ const { db, dynamo, table } = await import('../packages/db/client');
 const { recordUsage } = await import('../packages/domain/ledger/usage');
 
 let dynamoCalls = 0;
-dynamo.middlewareStack.add((next) => async (args) => (dynamoCalls++, next(args)), { step: 'initialize', name: 'count-calls' });
+dynamo.middlewareStack.add(
+  (next) => async (args) => {
+    dynamoCalls++;
+    return next(args);
+  },
+  { step: 'initialize', name: 'count-calls' },
+);
 
 async function post(path: string, body: unknown, headers: Record<string, string>) {
-  const res = await fetch(`${stack.apiUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(`${stack.apiUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const json = (await res.json()) as any;
   if (res.status >= 300) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;
 }
 
 const run = randomBytes(3).toString('hex');
-const signup = await post('/v1/agencies', { agencyName: 'Bench', name: 'B', email: `bench-${run}@bench.test`, password: 'bench-password-1', plan: 'agency' }, {});
+const signup = await post(
+  '/v1/agencies',
+  { agencyName: 'Bench', name: 'B', email: `bench-${run}@bench.test`, password: 'bench-password-1', plan: 'agency' },
+  {},
+);
 const agencyId: string = signup.agency.id;
-await post(`/v1/admin/agencies/${agencyId}/credits`, { credits: 1_000_000_000, reference: 'bench' }, { authorization: `Bearer ${stack.platformApiKey}`, 'idempotency-key': `bench-${run}` });
-const sub = await post('/v1/sub-accounts', { name: 'Bench client', email: `client-${run}@bench.test` }, { authorization: `Bearer ${signup.token}` });
+await post(
+  `/v1/admin/agencies/${agencyId}/credits`,
+  { credits: 1_000_000_000, reference: 'bench' },
+  { authorization: `Bearer ${stack.platformApiKey}`, 'idempotency-key': `bench-${run}` },
+);
+const sub = await post(
+  '/v1/sub-accounts',
+  { name: 'Bench client', email: `client-${run}@bench.test` },
+  { authorization: `Bearer ${signup.token}` },
+);
 const subAccountId: string = sub.subAccount.id;
 const body = { type: 'ai_response', quantity: 1, contactId: 'contact_0001', conversationId: 'conv_0001' };
 
@@ -50,7 +73,11 @@ let seq = 0;
 const viaApi = async () => {
   const res = await fetch(`${stack.apiUrl}/v1/accounts/${subAccountId}/usage`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.platformApiKey}`, 'idempotency-key': `api-${run}-${seq++}` },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${stack.platformApiKey}`,
+      'idempotency-key': `api-${run}-${seq++}`,
+    },
     body: JSON.stringify(body),
   });
   await res.arrayBuffer();
@@ -80,7 +107,12 @@ async function measure(op: () => Promise<void>, concurrency: number) {
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  return { rate: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), calls: (dynamoCalls - callsBefore) / latencies.length };
+  return {
+    rate: latencies.length / elapsed,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    calls: (dynamoCalls - callsBefore) / latencies.length,
+  };
 }
 
 console.log(`\nUsage debits against one pool, ${seconds}s per level (DynamoDB Local, in memory)\n`);
@@ -90,7 +122,9 @@ for (const c of levels) {
   const a = await measure(viaApi, c);
   const r = await measure(direct, c);
   const f = (n: number, w = 8, d = 1) => n.toFixed(d).padStart(w);
-  console.log(`${String(c).padStart(11)}  ${f(a.rate, 12)} ${f(a.p50, 7)} ${f(a.p99, 7)} ${f(a.calls, 12, 2)} | ${f(r.rate, 12)} ${f(r.p50, 7)} ${f(r.p99, 7)} ${f(r.calls, 12, 2)} | ${f(a.rate / r.rate, 7, 2)}`);
+  console.log(
+    `${String(c).padStart(11)}  ${f(a.rate, 12)} ${f(a.p50, 7)} ${f(a.p99, 7)} ${f(a.calls, 12, 2)} | ${f(r.rate, 12)} ${f(r.p50, 7)} ${f(r.p99, 7)} ${f(r.calls, 12, 2)} | ${f(a.rate / r.rate, 7, 2)}`,
+  );
 }
 
 // For context, the engine's own ceiling: bare TransactWriteItems of four items shaped like a
@@ -109,7 +143,9 @@ for (const c of levels) {
     );
   };
   const b = await measure(bare, c);
-  console.log(`${String(c).padStart(11)}  ${b.rate.toFixed(1).padStart(12)} tx/s  p50 ${b.p50.toFixed(1)} ms  p99 ${b.p99.toFixed(1)} ms`);
+  console.log(
+    `${String(c).padStart(11)}  ${b.rate.toFixed(1).padStart(12)} tx/s  p50 ${b.p50.toFixed(1)} ms  p99 ${b.p99.toFixed(1)} ms`,
+  );
 }
 
 // Write units: the items one debit writes, as stored now.

@@ -10,7 +10,9 @@ import { existsSync, readFileSync } from 'node:fs';
 const api = process.env.API_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
 const platformKey =
   process.env.PLATFORM_API_KEY ||
-  (existsSync('.data/local-secrets.json') ? (JSON.parse(readFileSync('.data/local-secrets.json', 'utf8')) as { platformApiKey: string }).platformApiKey : undefined);
+  (existsSync('.data/local-secrets.json')
+    ? (JSON.parse(readFileSync('.data/local-secrets.json', 'utf8')) as { platformApiKey: string }).platformApiKey
+    : undefined);
 if (!platformKey) throw new Error('No platform key: start the stack with `npm start` first (or set PLATFORM_API_KEY).');
 
 const run = randomBytes(3).toString('hex');
@@ -37,7 +39,13 @@ function say(text: string, detail?: unknown) {
 }
 
 const agency = await call('POST', '/v1/agencies', {
-  body: { agencyName: `Demo Agency ${run}`, name: 'Dana', email: `dana-${run}@demo.test`, password: 'demo-password-123', plan: 'agency' },
+  body: {
+    agencyName: `Demo Agency ${run}`,
+    name: 'Dana',
+    email: `dana-${run}@demo.test`,
+    password: 'demo-password-123',
+    plan: 'agency',
+  },
 });
 const token: string = agency.token;
 say(`Signed up "${agency.agency.name}" (${agency.agency.id}), plan ${agency.agency.plan}`);
@@ -78,7 +86,9 @@ say('The agency balance', balance);
 const history = await call('GET', '/v1/credits/transactions?limit=3', { token });
 say('Newest transactions (sub-account, contact, campaign behind each charge)');
 for (const e of history.items) {
-  console.log(`   ${e.createdAt}  ${e.type.padEnd(16)} ${String(e.credits).padStart(6)}  after ${e.balanceAfter}  sub=${e.subAccountId} contact=${e.contactId} campaign=${e.campaignId}`);
+  console.log(
+    `   ${e.createdAt}  ${e.type.padEnd(16)} ${String(e.credits).padStart(6)}  after ${e.balanceAfter}  sub=${e.subAccountId} contact=${e.contactId} campaign=${e.campaignId}`,
+  );
 }
 
 const usage = await call('GET', '/v1/credits/usage', { token });

@@ -8,10 +8,11 @@
  * The handlers' own env is taken from the environment, else from what `npm start` uses:
  * `.data/local-secrets.json` and the default ports (DYNAMODB_PORT etc. as for `npm start`).
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { httpFunctions } from '../packages/http/routes';
 import { localAccountId, localCredentials, localRegion } from '../packages/local/aws-env';
 import { lambdaContext } from '../packages/local/lambda-context';
@@ -41,7 +42,9 @@ function fillPlaceholders(text: string): string {
 
 function localEnv(): Record<string, string> {
   const file = resolve('.data/local-secrets.json');
-  const secrets: Partial<LocalSecrets> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<LocalSecrets>) : {};
+  const secrets: Partial<LocalSecrets> = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<LocalSecrets>)
+    : {};
   const port = (name: string, fallback: number) => Number(process.env[name] || fallback);
   const sqs = `http://127.0.0.1:${port('SQS_PORT', 9324)}`;
   const env: Record<string, string | undefined> = {

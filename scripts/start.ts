@@ -21,7 +21,12 @@ const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 
 const stack = await startLocalStack({
   dataDir: resolve('.data'),
   inMemoryDb: inMemory,
-  ports: { api: port('PORT', 3000), ses: port('SES_PORT', 8005), dynamodb: port('DYNAMODB_PORT', 8000), sqs: port('SQS_PORT', 9324) },
+  ports: {
+    api: port('PORT', 3000),
+    ses: port('SES_PORT', 8005),
+    dynamodb: port('DYNAMODB_PORT', 8000),
+    sqs: port('SQS_PORT', 9324),
+  },
   log,
   accessLog: true,
 }).catch((err: Error) => {

@@ -1,5 +1,5 @@
-import { table } from '../../packages/db/client';
 import { getAccount } from '../../packages/db/accounts';
+import { table } from '../../packages/db/client';
 import { poolBalance, walletView } from '../../packages/domain/ledger/balances';
 import { accountUsage, agencyUsage } from '../../packages/domain/ledger/dashboards';
 import { csvNeedsFeature, exportTransactions, listTransactions, toCsv } from '../../packages/domain/ledger/history';

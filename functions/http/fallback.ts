@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { AppError } from '../../packages/core/errors';
-import { problem, type HttpResult } from '../../packages/http/response';
+import { type HttpResult, problem } from '../../packages/http/response';
 import { matchRoute } from '../../packages/http/routes';
 
 /**

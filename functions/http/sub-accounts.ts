@@ -1,11 +1,6 @@
-import { table } from '../../packages/db/client';
 import { getAccount } from '../../packages/db/accounts';
-import {
-  closeSubAccount,
-  createSubAccount,
-  listSubAccounts,
-  patchSubAccount,
-} from '../../packages/domain/accounts/sub-accounts';
+import { table } from '../../packages/db/client';
+import { closeSubAccount, createSubAccount, listSubAccounts, patchSubAccount } from '../../packages/domain/accounts/sub-accounts';
 import { subAccountView } from '../../packages/domain/accounts/views';
 import { httpHandler } from '../../packages/http/handler';
 import { agencyOf } from '../../packages/http/principals';

@@ -30,7 +30,7 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
     if (out.Failed?.length) {
       const first = Math.min(...out.Failed.map((f) => Number(f.Id)));
       logger.warn('forwarding failed; Lambda retries from the first failed record', { failed: out.Failed.length });
-      return { batchItemFailures: [{ itemIdentifier: chunk[first]!.sequence }] };
+      return { batchItemFailures: [{ itemIdentifier: chunk[first]?.sequence ?? '' }] };
     }
   }
   return { batchItemFailures: [] };

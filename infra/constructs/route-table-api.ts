@@ -5,7 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { routes, type HttpFunction } from '../../packages/http/routes';
+import { type HttpFunction, routes } from '../../packages/http/routes';
 
 export interface RouteTableApiProps {
   /** The Lambda serving each `fn` of the route table; `fallback` serves `$default`. */
@@ -32,7 +32,11 @@ export class RouteTableApi extends Construct {
     for (const [fn, handler] of Object.entries(props.functions) as [HttpFunction, lambda.IFunction][]) {
       integrations.set(fn, new HttpLambdaIntegration(`${fn}-integration`, handler));
     }
-    const integration = (fn: HttpFunction) => integrations.get(fn)!;
+    const integration = (fn: HttpFunction) => {
+      const found = integrations.get(fn);
+      if (!found) throw new Error(`No function for ${fn}`);
+      return found;
+    };
 
     this.api = new apigw.HttpApi(this, 'Api', {
       description: 'Agency accounts HTTP API v1',

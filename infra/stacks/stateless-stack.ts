@@ -2,7 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
-import { httpFunctions, type HttpFunction } from '../../packages/http/routes';
+import { type HttpFunction, httpFunctions } from '../../packages/http/routes';
 import { outboxStreamFilter, queueDefinitions, streamSourceDefinition } from '../../packages/queues/definitions';
 import { readConfig } from '../config';
 import { AppFunction } from '../constructs/app-function';
@@ -59,9 +59,7 @@ export class StatelessStack extends Stack {
       description: 'Forwards committed outbox inserts from the table stream to the notifications queue',
       timeout: Duration.seconds(30),
       environment: { NOTIFICATIONS_QUEUE_URL: data.notifications.queueUrl },
-      wildcardReasons: [
-        'dynamodb:ListStreams comes from the DynamoEventSource grant and has no resource-level permissions',
-      ],
+      wildcardReasons: ['dynamodb:ListStreams comes from the DynamoEventSource grant and has no resource-level permissions'],
     });
     data.notifications.grantSendMessages(this.forwarder.fn);
     const s = streamSourceDefinition;

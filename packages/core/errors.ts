@@ -49,7 +49,6 @@ export class AppError extends Error {
 
 export const notFound = (what = 'Resource') => new AppError('not_found', `${what} not found`);
 export const forbidden = (detail = 'Not allowed for this principal') => new AppError('forbidden', detail);
-export const unauthenticated = (detail = 'Missing, invalid or expired credentials') =>
-  new AppError('unauthenticated', detail);
+export const unauthenticated = (detail = 'Missing, invalid or expired credentials') => new AppError('unauthenticated', detail);
 export const invalidField = (field: string, message: string) =>
   new AppError('invalid_request', `${field}: ${message}`, [{ field, message }]);

@@ -1,5 +1,5 @@
-import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { optionalEnv, requireEnv } from '../core/env';
 
 /**
@@ -17,7 +17,7 @@ export async function seal(plaintext: string, context: string): Promise<string> 
     const out = await kms.send(
       new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(plaintext), EncryptionContext: { context } }),
     );
-    return `kms:${Buffer.from(out.CiphertextBlob!).toString('base64')}`;
+    return `kms:${Buffer.from(out.CiphertextBlob ?? new Uint8Array()).toString('base64')}`;
   }
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', localKey(), iv);
@@ -32,7 +32,7 @@ export async function open(sealed: string, context: string): Promise<string> {
   if (scheme === 'kms') {
     kms ??= new KMSClient({});
     const out = await kms.send(new DecryptCommand({ CiphertextBlob: raw, EncryptionContext: { context } }));
-    return Buffer.from(out.Plaintext!).toString('utf8');
+    return Buffer.from(out.Plaintext ?? new Uint8Array()).toString('utf8');
   }
   if (scheme !== 'gcm') throw new Error('Unknown sealed-secret scheme');
   const decipher = createDecipheriv('aes-256-gcm', localKey(), raw.subarray(0, 12));

@@ -1,8 +1,8 @@
 import { BatchGetCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Feature, Plan } from '../domain/features';
 import { db, table } from './client';
-import { itemKinds, keys, tableDefinition, type Key } from './schema';
 import { decodeCursor, encodeCursor, foreignCursor, rejectForeignCursor } from './cursor';
+import { type itemKinds, type Key, keys, tableDefinition } from './schema';
 
 export type AccountStatus = 'active' | 'closed';
 export type CreditMode = 'manual' | 'reselling';
@@ -72,9 +72,7 @@ export async function getItems(list: Key[]): Promise<Map<string, Record<string, 
   const found = new Map<string, Record<string, unknown>>();
   let request: Key[] = list;
   for (let attempt = 0; request.length > 0 && attempt < 5; attempt++) {
-    const out = await db.send(
-      new BatchGetCommand({ RequestItems: { [table()]: { Keys: request, ConsistentRead: true } } }),
-    );
+    const out = await db.send(new BatchGetCommand({ RequestItems: { [table()]: { Keys: request, ConsistentRead: true } } }));
     for (const item of out.Responses?.[table()] ?? []) found.set(`${item.pk}|${item.sk}`, item);
     request = (out.UnprocessedKeys?.[table()]?.Keys as Key[] | undefined) ?? [];
   }
@@ -97,18 +95,20 @@ export async function queryIndexPage<T>(
   const startKey = decodeCursor(opts.cursor);
   // A cursor must come from this very list: refuse one from another partition outright.
   if (startKey && startKey[ix.partitionKey] !== partition.gsi1pk) throw foreignCursor();
-  const out = await db.send(
-    new QueryCommand({
-      TableName: table(),
-      IndexName: ix.name,
-      KeyConditionExpression: opts.beginsWith ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': ix.partitionKey, ...(opts.beginsWith ? { '#sk': ix.sortKey } : {}) },
-      ExpressionAttributeValues: { ':pk': partition.gsi1pk, ...(opts.beginsWith ? { ':prefix': opts.beginsWith } : {}) },
-      Limit: opts.limit,
-      ScanIndexForward: !opts.newestFirst,
-      ExclusiveStartKey: startKey,
-    }),
-  ).catch(rejectForeignCursor(opts.cursor));
+  const out = await db
+    .send(
+      new QueryCommand({
+        TableName: table(),
+        IndexName: ix.name,
+        KeyConditionExpression: opts.beginsWith ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': ix.partitionKey, ...(opts.beginsWith ? { '#sk': ix.sortKey } : {}) },
+        ExpressionAttributeValues: { ':pk': partition.gsi1pk, ...(opts.beginsWith ? { ':prefix': opts.beginsWith } : {}) },
+        Limit: opts.limit,
+        ScanIndexForward: !opts.newestFirst,
+        ExclusiveStartKey: startKey,
+      }),
+    )
+    .catch(rejectForeignCursor(opts.cursor));
   return { items: (out.Items ?? []) as T[], nextCursor: encodeCursor(out.LastEvaluatedKey) };
 }
 

@@ -1,7 +1,7 @@
+import { newId } from '../core/ids';
+import { table } from '../db/client';
 import { itemKinds, keys } from '../db/schema';
 import type { TransactItem } from '../db/transact';
-import { table } from '../db/client';
-import { newId } from '../core/ids';
 
 /**
  * Outbox events: written in the same transaction as the change that causes them, picked up

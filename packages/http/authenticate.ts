@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { secret } from '../core/env';
 import { unauthenticated } from '../core/errors';
-import { getItem, getItems, itemId, type AccountItem } from '../db/accounts';
+import { type AccountItem, getItem, getItems, itemId } from '../db/accounts';
 import { keys } from '../db/schema';
 import { API_KEY_PREFIX, hashApiKey } from '../domain/auth/api-keys';
 import type { Principal } from '../domain/auth/principal';
@@ -58,7 +58,7 @@ export async function authenticate(authorization: string | undefined): Promise<A
   const revokedKey = keys.revokedToken(claims.jti);
   const found = await getItems(claims.actorUserId ? [accountKey, revokedKey] : [accountKey]);
   const account = found.get(itemId(accountKey)) as AccountItem | undefined;
-  if (!account || account.status !== 'active' || found.has(itemId(revokedKey))) throw unauthenticated();
+  if (account?.status !== 'active' || found.has(itemId(revokedKey))) throw unauthenticated();
 
   const principal: Principal = claims.actorUserId
     ? {

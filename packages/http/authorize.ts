@@ -1,5 +1,5 @@
 import { AppError, forbidden, notFound } from '../core/errors';
-import { getAccount, type AccountItem } from '../db/accounts';
+import { type AccountItem, getAccount } from '../db/accounts';
 import { canReach, type Principal } from '../domain/auth/principal';
 import type { RouteDef } from './routes';
 

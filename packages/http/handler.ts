@@ -7,7 +7,7 @@ import type { AccountItem } from '../db/accounts';
 import type { Principal } from '../domain/auth/principal';
 import { authenticate } from './authenticate';
 import { authorize } from './authorize';
-import { problem, type HttpResult } from './response';
+import { type HttpResult, problem } from './response';
 import { findRoute, type Route, type RouteDef, type RouteKey } from './routes';
 import { parseJsonBody, parseWith } from './validate';
 
@@ -44,7 +44,8 @@ async function buildContext(event: APIGatewayProxyEventV2, route: RouteDef): Pro
 
   let body: unknown;
   if (route.body) {
-    if (Buffer.byteLength(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8') > MAX_BODY_BYTES) throw new AppError('payload_too_large', 'body: larger than 256 KiB');
+    if (Buffer.byteLength(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8') > MAX_BODY_BYTES)
+      throw new AppError('payload_too_large', 'body: larger than 256 KiB');
     const type = headers['content-type'];
     if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
       throw new AppError('unsupported_media_type', 'body: send application/json');

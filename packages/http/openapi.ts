@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { errorCodes } from '../core/errors';
-import { routes, type RouteDef } from './routes';
+import { type RouteDef, routes } from './routes';
 
 /**
  * The OpenAPI 3.1 document, generated from the route table and the same zod schemas the
@@ -24,7 +24,11 @@ const problemSchema = {
     detail: { type: 'string' },
     errors: {
       type: 'array',
-      items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } },
+      items: {
+        type: 'object',
+        required: ['field', 'message'],
+        properties: { field: { type: 'string' }, message: { type: 'string' } },
+      },
     },
   },
 };
@@ -48,14 +52,27 @@ function operation(route: RouteDef) {
     }
   }
   if (route.idempotent) {
-    params.push({ name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', minLength: 1, maxLength: 255 } } as never);
+    params.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: true,
+      schema: { type: 'string', minLength: 1, maxLength: 255 },
+    } as never);
   }
-  const problemRef = { description: 'Problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+  const problemRef = {
+    description: 'Problem',
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  };
   const responses: Record<string, unknown> = {
     [String(route.status)]:
       route.status === 204
         ? { description: 'No content' }
-        : { description: 'OK', content: { 'application/json': { schema: route.response ? jsonSchema(route.response, 'output') : { type: 'object' } } } },
+        : {
+            description: 'OK',
+            content: {
+              'application/json': { schema: route.response ? jsonSchema(route.response, 'output') : { type: 'object' } },
+            },
+          },
     '400': problemRef,
   };
   if (route.allow.length) Object.assign(responses, { '401': problemRef, '403': problemRef });
@@ -66,7 +83,9 @@ function operation(route: RouteDef) {
     tags: [route.fn],
     ...(route.allow.length ? { security: [{ bearer: [] }] } : { security: [] }),
     ...(params.length ? { parameters: params } : {}),
-    ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body) } } } } : {}),
+    ...(route.body
+      ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body) } } } }
+      : {}),
     responses,
   };
 }
@@ -74,7 +93,7 @@ function operation(route: RouteDef) {
 function build(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes as readonly RouteDef[]) {
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route);
+    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation(route) };
   }
   return {
     openapi: '3.1.0',
@@ -85,7 +104,13 @@ function build(): Record<string, unknown> {
     },
     servers: [{ url: '/' }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Session token, assist token, agency API key (ak_…) or platform key' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'Session token, assist token, agency API key (ak_…) or platform key',
+        },
+      },
       schemas: { Problem: problemSchema },
     },
     paths,

@@ -76,7 +76,10 @@ export const responses = {
   login: session.extend({
     principal: z.object({ userId: id('usr'), accountId: z.string(), accountType: z.enum(['agency', 'sub_account']) }),
   }),
-  me: z.object({ principal: z.object({ accountId: z.string(), accountType: z.enum(['agency', 'sub_account']) }), accounts: z.array(switcherEntry) }),
+  me: z.object({
+    principal: z.object({ accountId: z.string(), accountType: z.enum(['agency', 'sub_account']) }),
+    accounts: z.array(switcherEntry),
+  }),
   apiKeyCreated: apiKey.extend({ key: z.string().startsWith('ak_') }),
   apiKeys: page(apiKey),
   assist: session,

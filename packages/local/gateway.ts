@@ -1,10 +1,10 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { AppError } from '../core/errors';
 import { problem } from '../http/response';
-import { matchRoute, type HttpFunction } from '../http/routes';
+import { type HttpFunction, matchRoute } from '../http/routes';
 import { lambdaContext } from './lambda-context';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -28,7 +28,10 @@ function loadFunction(fn: HttpFunction): Promise<HttpHandler> {
  * builds the same event API Gateway would and invokes the same handler module. Unmatched
  * requests go to the `$default` (fallback) function, as deployed.
  */
-export async function startGateway(port: number, log: (line: string) => void = () => {}): Promise<{ url: string; server: Server }> {
+export async function startGateway(
+  port: number,
+  log: (line: string) => void = () => {},
+): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const started = performance.now();
     handle(req, res)

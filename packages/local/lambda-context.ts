@@ -1,5 +1,5 @@
-import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
 
 /** The Context a Lambda invocation gets, for calling handler modules in-process. */
 export function lambdaContext(functionName: string, timeoutMs = 30_000): Context {

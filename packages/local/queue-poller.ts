@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { localAccountId, localCredentials, localRegion } from './aws-env';
 import { lambdaContext } from './lambda-context';
 
-type QueueHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+type QueueHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
 /**
  * Does for a local queue what Lambda's SQS event source does: receives batches, hands the
@@ -37,8 +37,8 @@ export function startQueuePoller(opts: {
     const messages = out.Messages ?? [];
     if (!messages.length) return 0;
     const records: SQSRecord[] = messages.map((m) => ({
-      messageId: m.MessageId!,
-      receiptHandle: m.ReceiptHandle!,
+      messageId: m.MessageId ?? '',
+      receiptHandle: m.ReceiptHandle ?? '',
       body: m.Body ?? '',
       attributes: m.Attributes as unknown as SQSRecord['attributes'],
       messageAttributes: {},
@@ -55,12 +55,12 @@ export function startQueuePoller(opts: {
       opts.log(`queue handler threw: ${(err as Error).message}`);
       failed = new Set(records.map((r) => r.messageId));
     }
-    const done = messages.filter((m) => !failed.has(m.MessageId!));
+    const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
     if (done.length) {
       await client.send(
         new DeleteMessageBatchCommand({
           QueueUrl: opts.queueUrl,
-          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
         }),
       );
     }

@@ -22,8 +22,8 @@ export function loadLocalSecrets(dataDir: string | undefined): LocalSecrets {
     tokenSecret: stored.tokenSecret ?? randomBytes(48).toString('base64url'),
     encryptionKey: stored.encryptionKey ?? randomBytes(32).toString('base64'),
   };
-  if (file) {
-    mkdirSync(dataDir!, { recursive: true });
+  if (file && dataDir) {
+    mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   }
   return {

@@ -1,6 +1,6 @@
-import sesModule from 'aws-ses-v2-local';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import sesModule from 'aws-ses-v2-local';
 
 type StartSes = (config?: { host?: string; port?: number }) => Promise<Server>;
 

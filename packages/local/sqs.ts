@@ -1,6 +1,6 @@
-import { createSqsServer } from 'local-aws-sqs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createSqsServer } from 'local-aws-sqs';
 import { queueDefinitions } from '../queues/definitions';
 import { localAccountId, localRegion } from './aws-env';
 
@@ -30,7 +30,13 @@ export async function startLocalQueues(port: number, visibilityTimeoutSeconds: n
       },
     },
   ]);
-  const server = await createSqsServer({ port, hostname: '127.0.0.1', region: localRegion, accountId: localAccountId, queues } as never);
+  const server = await createSqsServer({
+    port,
+    hostname: '127.0.0.1',
+    region: localRegion,
+    accountId: localAccountId,
+    queues,
+  } as never);
   const actualPort = (server.address() as AddressInfo).port;
   const endpoint = `http://127.0.0.1:${actualPort}`;
   const url = (name: string) => `${endpoint}/${localAccountId}/${name}`;

@@ -72,7 +72,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
 
-  const fixed = { PORT: opts.ports?.api, SES_PORT: opts.ports?.ses, DYNAMODB_PORT: opts.ports?.dynamodb, SQS_PORT: opts.ports?.sqs };
+  const fixed = {
+    PORT: opts.ports?.api,
+    SES_PORT: opts.ports?.ses,
+    DYNAMODB_PORT: opts.ports?.dynamodb,
+    SQS_PORT: opts.ports?.sqs,
+  };
   for (const [name, port] of Object.entries(fixed)) if (port) await assertPortFree(port, name);
 
   try {

@@ -1,15 +1,15 @@
 import {
+  type _Record,
   DescribeStreamCommand,
   DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { matchesFilter, outboxStreamFilter, streamSourceDefinition } from '../queues/definitions';
 import { localCredentials, localRegion } from './aws-env';
 
-type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
+type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
 
 /**
  * Does for the local table what Lambda's stream event source does in AWS: reads every shard,
@@ -48,7 +48,10 @@ export function startStreamPoller(opts: {
         const result = await opts.handler({ Records: pending });
         const first = result?.batchItemFailures?.[0]?.itemIdentifier;
         if (!first) return;
-        failedAt = Math.max(0, pending.findIndex((r) => r.dynamodb?.SequenceNumber === first));
+        failedAt = Math.max(
+          0,
+          pending.findIndex((r) => r.dynamodb?.SequenceNumber === first),
+        );
       } catch (err) {
         opts.log(`stream handler failed: ${(err as Error).message}`);
         failedAt = 0;
@@ -68,7 +71,9 @@ export function startStreamPoller(opts: {
       if (!iterator) continue;
       const out = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: streamSourceDefinition.batchSize }));
       iterators.set(shardId, out.NextShardIterator);
-      const batch = (out.Records ?? []).map((r) => toLambdaRecord(r, opts.streamArn)).filter((r) => matchesFilter(outboxStreamFilter, r));
+      const batch = (out.Records ?? [])
+        .map((r) => toLambdaRecord(r, opts.streamArn))
+        .filter((r) => matchesFilter(outboxStreamFilter, r));
       if (batch.length) await deliver(batch);
     }
   }
@@ -103,7 +108,9 @@ function toLambdaRecord(r: _Record, streamArn: string): DynamoDBRecord {
     awsRegion: localRegion,
     eventSourceARN: streamArn,
     dynamodb: {
-      ApproximateCreationDateTime: d.ApproximateCreationDateTime ? Math.floor(d.ApproximateCreationDateTime.getTime() / 1000) : undefined,
+      ApproximateCreationDateTime: d.ApproximateCreationDateTime
+        ? Math.floor(d.ApproximateCreationDateTime.getTime() / 1000)
+        : undefined,
       Keys: d.Keys as never,
       NewImage: d.NewImage as never,
       OldImage: d.OldImage as never,

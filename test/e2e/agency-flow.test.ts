@@ -18,7 +18,9 @@ describe('agency flow', () => {
     expect(subAccount).toMatchObject({ name: 'Client A', email: clientEmail, status: 'active', creditMode: 'manual' });
     expect(subAccount.id).toMatch(/^sub_/);
     expect(password).toMatch(/^[A-Za-z0-9]{16}$/);
-    expect(JSON.stringify((await api('GET', `/v1/sub-accounts/${subAccount.id}`, { token: agency.token })).body)).not.toContain(password);
+    expect(JSON.stringify((await api('GET', `/v1/sub-accounts/${subAccount.id}`, { token: agency.token })).body)).not.toContain(
+      password,
+    );
 
     // The credential email arrives through stream → queue → notifier → SES.
     const [mail] = await waitFor(async () => {
@@ -34,14 +36,25 @@ describe('agency flow', () => {
     // The client logs in and sees only its own account.
     const login = await api('POST', '/v1/auth/login', { body: { email: clientEmail, password } });
     expect(login.status).toBe(200);
-    expect(login.body.principal).toEqual({ userId: expect.stringMatching(/^usr_/), accountId: subAccount.id, accountType: 'sub_account' });
+    expect(login.body.principal).toEqual({
+      userId: expect.stringMatching(/^usr_/),
+      accountId: subAccount.id,
+      accountType: 'sub_account',
+    });
     const clientMe = await api('GET', '/v1/me', { token: login.body.token });
     expect(clientMe.body.accounts).toEqual([{ id: subAccount.id, name: 'Client A', type: 'sub_account', status: 'active' }]);
 
     // The agency's switcher lists itself and every sub-account.
-    const second = await api('POST', '/v1/sub-accounts', { token: agency.token, body: { name: 'Client B', email: uniqueEmail() } });
+    const second = await api('POST', '/v1/sub-accounts', {
+      token: agency.token,
+      body: { name: 'Client B', email: uniqueEmail() },
+    });
     const agencyMe = await api('GET', '/v1/me', { token: agency.token });
-    expect(agencyMe.body.accounts.map((a: { id: string }) => a.id)).toEqual([agency.agencyId, subAccount.id, second.body.subAccount.id]);
+    expect(agencyMe.body.accounts.map((a: { id: string }) => a.id)).toEqual([
+      agency.agencyId,
+      subAccount.id,
+      second.body.subAccount.id,
+    ]);
 
     // Assist: act as the client, then return to the agency; the assist token is then refused.
     const assist = await api('POST', `/v1/sub-accounts/${subAccount.id}/assist`, { token: agency.token });
@@ -49,7 +62,11 @@ describe('agency flow', () => {
     expect(new Date(assist.body.expiresAt).getTime() - Date.now()).toBeLessThanOrEqual(3600_000);
     const asClient = await api('GET', '/v1/me', { token: assist.body.token });
     expect(asClient.status).toBe(200);
-    expect(asClient.body.principal).toMatchObject({ accountId: subAccount.id, accountType: 'sub_account', actor: { userId: agency.userId } });
+    expect(asClient.body.principal).toMatchObject({
+      accountId: subAccount.id,
+      accountType: 'sub_account',
+      actor: { userId: agency.userId },
+    });
     expect(asClient.body.accounts).toHaveLength(1);
     expect((await api('POST', '/v1/assist/exit', { token: assist.body.token })).status).toBe(204);
     expect((await api('GET', '/v1/me', { token: assist.body.token })).status).toBe(401);
@@ -73,12 +90,16 @@ describe('agency flow', () => {
     });
     expect(changed.status).toBe(204);
     expect((await api('POST', '/v1/auth/login', { body: { email: clientEmail, password } })).status).toBe(401);
-    expect((await api('POST', '/v1/auth/login', { body: { email: clientEmail, password: 'a-new-password-123' } })).status).toBe(200);
+    expect((await api('POST', '/v1/auth/login', { body: { email: clientEmail, password: 'a-new-password-123' } })).status).toBe(
+      200,
+    );
     expect((await api('GET', '/v1/me', { token: login.body.token })).status).toBe(200);
 
     // Close: the client can no longer log in or use its session; the agency still sees it, closed.
     expect((await api('DELETE', `/v1/sub-accounts/${subAccount.id}`, { token: agency.token })).status).toBe(204);
-    expect((await api('POST', '/v1/auth/login', { body: { email: clientEmail, password: 'a-new-password-123' } })).status).toBe(401);
+    expect((await api('POST', '/v1/auth/login', { body: { email: clientEmail, password: 'a-new-password-123' } })).status).toBe(
+      401,
+    );
     expect((await api('GET', '/v1/me', { token: login.body.token })).status).toBe(401);
     const closed = await api('GET', `/v1/sub-accounts/${subAccount.id}`, { token: agency.token });
     expect(closed.body.subAccount.status).toBe('closed');

@@ -17,9 +17,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RouteDef } from '../../packages/http/routes';
 import { pathPattern } from '../../packages/http/routes';
-import { api, uniq, type ApiResponse, type CallOptions } from '../support/api';
+import { type ApiResponse, api, type CallOptions, uniq } from '../support/api';
 import {
   fillPath,
+  type JsonSchema,
   jsonSchemaOf,
   keyOf,
   mapLimit,
@@ -31,10 +32,9 @@ import {
   sampleValue,
   typesOf,
   withQuery,
-  type JsonSchema,
 } from '../support/routes';
 import { itemsMentioning } from '../support/table';
-import { callersOf, createTenant, settleOutbox, type Caller, type TenantFixture } from '../support/tenants';
+import { type Caller, callersOf, createTenant, settleOutbox, type TenantFixture } from '../support/tenants';
 
 const CONCURRENCY = 8;
 
@@ -56,7 +56,9 @@ beforeAll(async () => {
 /** The caller, path and base body under which `route` gets as far as validation. */
 function target(route: RouteDef, marker: string) {
   const preference = ['agency_user', 'api_key', 'sub_account_user', 'assist', 'platform'];
-  const caller = route.allow.length ? preference.map((k) => callers.find((c) => c.kind === k && route.allow.includes(c.kind))).find(Boolean) : undefined;
+  const caller = route.allow.length
+    ? preference.map((k) => callers.find((c) => c.kind === k && route.allow.includes(c.kind))).find(Boolean)
+    : undefined;
   if (route.allow.length && !caller) throw new Error(`no caller for ${keyOf(route)}`);
   const home = C.subs[0]!.subAccountId;
   const values: Record<string, string> = {};
@@ -78,8 +80,8 @@ interface Field {
   required: boolean;
 }
 
-const objectish = (s: JsonSchema) => s.properties ? s : (s.anyOf ?? s.oneOf)?.find((m) => m.properties) ?? s;
-const arrayish = (s: JsonSchema) => s.items ? s : (s.anyOf ?? s.oneOf)?.find((m) => m.items) ?? s;
+const objectish = (s: JsonSchema) => (s.properties ? s : ((s.anyOf ?? s.oneOf)?.find((m) => m.properties) ?? s));
+const arrayish = (s: JsonSchema) => (s.items ? s : ((s.anyOf ?? s.oneOf)?.find((m) => m.items) ?? s));
 
 /** Every field, nested objects and the first item of arrays included (`faqs.0.question`). */
 function fieldsOf(schema: JsonSchema, path: Path = []): Field[] {
@@ -105,8 +107,9 @@ function mutate(base: Record<string, unknown>, root: JsonSchema, path: Path, op:
   let schema = root;
   for (let i = 0; i < path.length - 1; i++) {
     const seg = path[i]!;
-    schema = typeof seg === 'number' ? arrayish(schema).items ?? {} : objectish(schema).properties?.[seg] ?? {};
-    if (node[seg] === undefined || node[seg] === null || typeof node[seg] !== 'object') node[seg] = sampleValue(schema, { marker }, String(seg));
+    schema = typeof seg === 'number' ? (arrayish(schema).items ?? {}) : (objectish(schema).properties?.[seg] ?? {});
+    if (node[seg] === undefined || node[seg] === null || typeof node[seg] !== 'object')
+      node[seg] = sampleValue(schema, { marker }, String(seg));
     node = node[seg] as Record<string | number, unknown>;
   }
   const last = path[path.length - 1]!;
@@ -118,7 +121,13 @@ function mutate(base: Record<string, unknown>, root: JsonSchema, path: Path, op:
 function wrongTypeValue(s: JsonSchema): unknown {
   const types = typesOf(s);
   if (!types) return undefined;
-  const candidates: Array<[string, unknown]> = [['number', 12345], ['string', 'wrong-type'], ['boolean', true], ['object', { wrong: 'type' }], ['array', ['wrong']]];
+  const candidates: Array<[string, unknown]> = [
+    ['number', 12345],
+    ['string', 'wrong-type'],
+    ['boolean', true],
+    ['object', { wrong: 'type' }],
+    ['array', ['wrong']],
+  ];
   const found = candidates.find(([t]) => !types.includes(t) && !(t === 'number' && types.includes('integer')));
   return found?.[1];
 }
@@ -142,7 +151,8 @@ function outOfBounds(s: JsonSchema, marker: string): Array<[string, unknown]> {
   }
   if (types.includes('array')) {
     const item = sampleValue(arrayish(s).items ?? {}, { marker });
-    if (s.maxItems !== undefined) out.push([`${s.maxItems + 1} items`, Array.from({ length: s.maxItems + 1 }, () => structuredClone(item))]);
+    if (s.maxItems !== undefined)
+      out.push([`${s.maxItems + 1} items`, Array.from({ length: s.maxItems + 1 }, () => structuredClone(item))]);
     if (s.minItems) out.push([`${s.minItems - 1} items`, Array.from({ length: s.minItems - 1 }, () => structuredClone(item))]);
   }
   return out;
@@ -164,7 +174,8 @@ function verdict(c: Case, res: ApiResponse): string | undefined {
   const problems: string[] = [];
   if (res.status !== c.status) problems.push(`status ${res.status}`);
   if (res.body?.code !== c.code) problems.push(`code ${res.body?.code}`);
-  if (!res.headers.get('content-type')?.startsWith('application/problem+json')) problems.push(`content-type ${res.headers.get('content-type')}`);
+  if (!res.headers.get('content-type')?.startsWith('application/problem+json'))
+    problems.push(`content-type ${res.headers.get('content-type')}`);
   if (c.field !== undefined) {
     const fields = Array.isArray(res.body?.errors) ? (res.body.errors as Array<{ field: string }>).map((e) => e.field) : [];
     if (!fields.includes(c.field)) problems.push(`errors[].field ${JSON.stringify(fields)} lacks "${c.field}"`);
@@ -190,7 +201,13 @@ async function runWritingNothing(method: string, path: string, token: string | u
 
 function bodyCases(route: RouteDef, base: Record<string, unknown>, marker: string): Case[] {
   const schema = jsonSchemaOf(route.body!);
-  const invalid = (label: string, opts: CallOptions, field?: string): Case => ({ label, opts, status: 400, code: 'invalid_request', field });
+  const invalid = (label: string, opts: CallOptions, field?: string): Case => ({
+    label,
+    opts,
+    status: 400,
+    code: 'invalid_request',
+    field,
+  });
   const json = JSON.stringify(base);
   const cases: Case[] = [
     invalid('truncated JSON', { rawBody: json.slice(0, -1) }, 'body'),
@@ -201,7 +218,11 @@ function bodyCases(route: RouteDef, base: Record<string, unknown>, marker: strin
     invalid('a JSON string', { rawBody: JSON.stringify(marker) }, 'body'),
     invalid('a JSON number', { rawBody: '42' }, 'body'),
     invalid('JSON null', { rawBody: 'null' }, 'body'),
-    invalid('a __proto__ key', { rawBody: `${json.slice(0, -1)}${json === '{}' ? '' : ','}"__proto__":{"${marker}":true}}` }, '__proto__'),
+    invalid(
+      'a __proto__ key',
+      { rawBody: `${json.slice(0, -1)}${json === '{}' ? '' : ','}"__proto__":{"${marker}":true}}` },
+      '__proto__',
+    ),
   ];
   const unknown = `unknown_${randomBytes(3).toString('hex')}`;
   cases.push(invalid('an unknown field', { body: { ...base, [unknown]: marker } }, unknown));
@@ -214,30 +235,67 @@ function bodyCases(route: RouteDef, base: Record<string, unknown>, marker: strin
     for (const [label, value] of outOfBounds(f.schema, marker)) cases.push(invalid(`${name} = ${label}`, at(value), name));
     const obj = objectish(f.schema);
     if (obj.properties && obj.additionalProperties === false) {
-      cases.push(invalid(`an unknown field in ${name}`, at({ ...(sampleValue(obj, { marker }) as object), [unknown]: marker }), `${name}.${unknown}`));
+      cases.push(
+        invalid(
+          `an unknown field in ${name}`,
+          at({ ...(sampleValue(obj, { marker }) as object), [unknown]: marker }),
+          `${name}.${unknown}`,
+        ),
+      );
     }
   }
-  cases.push({ label: 'a body over 256 KiB', opts: { body: { ...base, [unknown]: marker + 'x'.repeat(300 * 1024) } }, status: 413, code: 'payload_too_large' });
+  cases.push({
+    label: 'a body over 256 KiB',
+    opts: { body: { ...base, [unknown]: marker + 'x'.repeat(300 * 1024) } },
+    status: 413,
+    code: 'payload_too_large',
+  });
   for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml']) {
-    cases.push({ label: `content-type ${type}`, opts: { rawBody: json, headers: { 'content-type': type } }, status: 415, code: 'unsupported_media_type' });
+    cases.push({
+      label: `content-type ${type}`,
+      opts: { rawBody: json, headers: { 'content-type': type } },
+      status: 415,
+      code: 'unsupported_media_type',
+    });
   }
   if (route.idempotent) {
-    cases.push({ label: 'no Idempotency-Key', opts: { body: base, headers: { 'idempotency-key': '' } }, status: 400, code: 'idempotency_key_missing', field: 'Idempotency-Key' });
-    cases.push({ label: 'a 256-char Idempotency-Key', opts: { body: base, headers: { 'idempotency-key': 'k'.repeat(256) } }, status: 400, code: 'idempotency_key_missing', field: 'Idempotency-Key' });
+    cases.push({
+      label: 'no Idempotency-Key',
+      opts: { body: base, headers: { 'idempotency-key': '' } },
+      status: 400,
+      code: 'idempotency_key_missing',
+      field: 'Idempotency-Key',
+    });
+    cases.push({
+      label: 'a 256-char Idempotency-Key',
+      opts: { body: base, headers: { 'idempotency-key': 'k'.repeat(256) } },
+      status: 400,
+      code: 'idempotency_key_missing',
+      field: 'Idempotency-Key',
+    });
   }
   return cases;
 }
 
 function queryCases(route: RouteDef, marker: string): Array<Case & { query: Record<string, string> }> {
   const schema = jsonSchemaOf(route.query!);
-  const invalid = (label: string, query: Record<string, string>, field: string) => ({ label, query, opts: {}, status: 400, code: 'invalid_request', field });
+  const invalid = (label: string, query: Record<string, string>, field: string) => ({
+    label,
+    query,
+    opts: {},
+    status: 400,
+    code: 'invalid_request',
+    field,
+  });
   const unknown = `unknown_${randomBytes(3).toString('hex')}`;
   const cases = [invalid('an unknown query parameter', { [unknown]: marker }, unknown)];
   for (const [name, prop] of Object.entries(schema.properties ?? {})) {
     const types = typesOf(prop) ?? [];
     if (types.includes('integer') || types.includes('number')) cases.push(invalid(`${name}=abc`, { [name]: 'abc' }, name));
-    for (const [label, value] of outOfBounds(prop, marker)) cases.push(invalid(`${name} = ${label}`, { [name]: String(value) }, name));
-    if (name === 'cursor') cases.push(invalid('a forged cursor', { cursor: Buffer.from('{"pk":{"S":"x"}}').toString('base64url') }, 'cursor'));
+    for (const [label, value] of outOfBounds(prop, marker))
+      cases.push(invalid(`${name} = ${label}`, { [name]: String(value) }, name));
+    if (name === 'cursor')
+      cases.push(invalid('a forged cursor', { cursor: Buffer.from('{"pk":{"S":"x"}}').toString('base64url') }, 'cursor'));
     if (name === 'cursor') cases.push(invalid('a garbage cursor', { cursor: 'not-a-cursor' }, 'cursor'));
   }
   return cases;
@@ -265,8 +323,10 @@ describe('bad bodies, for every route with a body', () => {
       for (const f of fieldsOf(jsonSchemaOf(route.body!))) {
         const types = typesOf(f.schema) ?? [];
         const s = f.schema;
-        if (types.includes('string') && s.maxLength === undefined && !s.pattern && !s.enum && s.const === undefined) unbounded.push(`${keyOf(route)} ${f.path.join('.')}`);
-        if (types.includes('array') && arrayish(s).maxItems === undefined) unbounded.push(`${keyOf(route)} ${f.path.join('.')}[]`);
+        if (types.includes('string') && s.maxLength === undefined && !s.pattern && !s.enum && s.const === undefined)
+          unbounded.push(`${keyOf(route)} ${f.path.join('.')}`);
+        if (types.includes('array') && arrayish(s).maxItems === undefined)
+          unbounded.push(`${keyOf(route)} ${f.path.join('.')}[]`);
       }
     }
     expect(unbounded).toEqual([]);
@@ -279,7 +339,9 @@ describe('bad query parameters, for every route with a query schema', () => {
       const marker = uniq('badq');
       const { caller, path } = target(route, marker);
       const failures = (
-        await mapLimit(queryCases(route, marker), CONCURRENCY, async (c) => verdict(c, await api(route.method, withQuery(path, c.query), { token: caller?.token })))
+        await mapLimit(queryCases(route, marker), CONCURRENCY, async (c) =>
+          verdict(c, await api(route.method, withQuery(path, c.query), { token: caller?.token })),
+        )
       ).filter(Boolean);
       expect(failures).toEqual([]);
     });
@@ -312,18 +374,31 @@ describe('unknown routes and wrong methods', () => {
     const paths = [...new Set(routeTable.map((r) => r.path))];
     const failures: string[] = [];
     for (const template of paths) {
-      const concrete = fillPath(template, Object.fromEntries(pathParams(template).map((n) => [n, n === 'agencyId' ? C.agency.agencyId : home])));
+      const concrete = fillPath(
+        template,
+        Object.fromEntries(pathParams(template).map((n) => [n, n === 'agencyId' ? C.agency.agencyId : home])),
+      );
       const allowed = new Set(routeTable.filter((r) => pathPattern(r.path).test(concrete)).map((r) => r.method as string));
       for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => !allowed.has(m))) {
-        const res = await api(method, concrete, { token: C.agency.token, headers: { 'idempotency-key': randomUUID() }, ...(method === 'GET' || method === 'DELETE' ? {} : { body: {} }) });
-        const allow = new Set((res.headers.get('allow') ?? '').split(',').map((m) => m.trim()).filter(Boolean));
+        const res = await api(method, concrete, {
+          token: C.agency.token,
+          headers: { 'idempotency-key': randomUUID() },
+          ...(method === 'GET' || method === 'DELETE' ? {} : { body: {} }),
+        });
+        const allow = new Set(
+          (res.headers.get('allow') ?? '')
+            .split(',')
+            .map((m) => m.trim())
+            .filter(Boolean),
+        );
         const ok =
           res.status === 405 &&
           res.body?.code === 'method_not_allowed' &&
           res.headers.get('content-type')?.startsWith('application/problem+json') &&
           allow.size === allowed.size &&
           [...allowed].every((m) => allow.has(m));
-        if (!ok) failures.push(`${method} ${template}: ${res.status} allow=${res.headers.get('allow')} ${res.text.slice(0, 200)}`);
+        if (!ok)
+          failures.push(`${method} ${template}: ${res.status} allow=${res.headers.get('allow')} ${res.text.slice(0, 200)}`);
       }
     }
     expect(failures).toEqual([]);

@@ -1,5 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, assistToken, createSubAccount, signUpAgency, uniq, uniqueEmail, type AgencyFixture, type SubAccountFixture } from '../support/api';
+import {
+  type AgencyFixture,
+  api,
+  assistToken,
+  createSubAccount,
+  type SubAccountFixture,
+  signUpAgency,
+  uniq,
+  uniqueEmail,
+} from '../support/api';
 import { campaignItemsIn, richCampaign } from '../support/campaigns';
 
 const content = (c: Record<string, unknown>) => {
@@ -71,7 +80,11 @@ describe('copying a campaign', () => {
     });
     expect(toSub.status).toBe(201);
     expect(toSub.body.campaigns).toBeUndefined();
-    expect(toSub.body.campaign).toMatchObject({ ...content(source), accountId: b!.subAccountId, copiedFrom: { campaignId: source.id, accountId: a!.subAccountId } });
+    expect(toSub.body.campaign).toMatchObject({
+      ...content(source),
+      accountId: b!.subAccountId,
+      copiedFrom: { campaignId: source.id, accountId: a!.subAccountId },
+    });
 
     const toAgency = await api('POST', `/v1/accounts/${a!.subAccountId}/campaigns/${source.id}/copy`, {
       token: agency.token,
@@ -79,7 +92,9 @@ describe('copying a campaign', () => {
     });
     expect(toAgency.status).toBe(201);
     expect(toAgency.body.campaign.accountId).toBe(agency.agencyId);
-    const listed = await api('GET', `/v1/accounts/${agency.agencyId}/campaigns/${toAgency.body.campaign.id}`, { token: agency.token });
+    const listed = await api('GET', `/v1/accounts/${agency.agencyId}/campaigns/${toAgency.body.campaign.id}`, {
+      token: agency.token,
+    });
     expect(content(listed.body.campaign)).toEqual(content(source));
   });
 
@@ -103,7 +118,9 @@ describe('copying a campaign', () => {
       expect(mixed.status).toBe(404);
     }
     expect(await campaignItemsIn(b!.subAccountId)).toHaveLength(before);
-    expect(await campaignItemsIn(agency.agencyId)).not.toContainEqual(expect.objectContaining({ copiedFrom: { campaignId: source.id, accountId: a!.subAccountId } }));
+    expect(await campaignItemsIn(agency.agencyId)).not.toContainEqual(
+      expect.objectContaining({ copiedFrom: { campaignId: source.id, accountId: a!.subAccountId } }),
+    );
   });
 
   it('writes nothing when one target belongs to another agency (404)', async () => {
@@ -131,28 +148,43 @@ describe('copying a campaign', () => {
   it('writes nothing when one target lacks the campaigns feature (403), and 409 for a closed target', async () => {
     const source = await createIn(agency.agencyId, agency.token);
     const [ok1, ok2, without, closed] = await Promise.all([0, 1, 2, 3].map(() => createSubAccount(agency.token)));
-    const off = await api('PATCH', `/v1/sub-accounts/${without!.subAccountId}`, { token: agency.token, body: { features: ['ai_bot'] } });
+    const off = await api('PATCH', `/v1/sub-accounts/${without!.subAccountId}`, {
+      token: agency.token,
+      body: { features: ['ai_bot'] },
+    });
     expect(off.status).toBe(200);
     const url = `/v1/accounts/${agency.agencyId}/campaigns/${source.id}/copy`;
 
-    const res = await api('POST', url, { token: agency.token, body: { targetAccountIds: [ok1!.subAccountId, without!.subAccountId, ok2!.subAccountId] } });
+    const res = await api('POST', url, {
+      token: agency.token,
+      body: { targetAccountIds: [ok1!.subAccountId, without!.subAccountId, ok2!.subAccountId] },
+    });
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('feature_not_enabled');
     expect(res.body.detail).toContain(without!.subAccountId);
 
     expect((await api('DELETE', `/v1/sub-accounts/${closed!.subAccountId}`, { token: agency.token })).status).toBe(204);
-    const toClosed = await api('POST', url, { token: agency.token, body: { targetAccountIds: [ok1!.subAccountId, closed!.subAccountId] } });
+    const toClosed = await api('POST', url, {
+      token: agency.token,
+      body: { targetAccountIds: [ok1!.subAccountId, closed!.subAccountId] },
+    });
     expect(toClosed.status).toBe(409);
     expect(toClosed.body.code).toBe('account_closed');
 
     // A foreign target wins over the feature problem: nothing about it is told apart.
-    const mixed = await api('POST', url, { token: agency.token, body: { targetAccountIds: [without!.subAccountId, foreignSub.subAccountId] } });
+    const mixed = await api('POST', url, {
+      token: agency.token,
+      body: { targetAccountIds: [without!.subAccountId, foreignSub.subAccountId] },
+    });
     expect(mixed.status).toBe(404);
 
     for (const s of [ok1, ok2, without, closed]) expect(await campaignItemsIn(s!.subAccountId)).toEqual([]);
 
     // The same copy without the bad targets goes through.
-    const good = await api('POST', url, { token: agency.token, body: { targetAccountIds: [ok1!.subAccountId, ok2!.subAccountId] } });
+    const good = await api('POST', url, {
+      token: agency.token,
+      body: { targetAccountIds: [ok1!.subAccountId, ok2!.subAccountId] },
+    });
     expect(good.status).toBe(201);
     expect(await campaignItemsIn(ok1!.subAccountId)).toHaveLength(1);
   });
@@ -164,7 +196,10 @@ describe('copying a campaign', () => {
     // Created without the client login createSubAccount does: these clients never sign in.
     const many = await Promise.all(
       Array.from({ length: 24 }, async () => {
-        const res = await api('POST', '/v1/sub-accounts', { token: agency.token, body: { name: uniq('Bulk'), email: uniqueEmail('bulk') } });
+        const res = await api('POST', '/v1/sub-accounts', {
+          token: agency.token,
+          body: { name: uniq('Bulk'), email: uniqueEmail('bulk') },
+        });
         expect(res.status).toBe(201);
         return { subAccountId: res.body.subAccount.id as string };
       }),
@@ -176,13 +211,22 @@ describe('copying a campaign', () => {
     for (const s of many) expect(await campaignItemsIn(s.subAccountId)).toHaveLength(1);
 
     const before = await campaignItemsIn(subs[0]!.subAccountId);
-    const tooMany = await api('POST', url, { token: agency.token, body: { targetAccountIds: [...targets, subs[0]!.subAccountId] } });
+    const tooMany = await api('POST', url, {
+      token: agency.token,
+      body: { targetAccountIds: [...targets, subs[0]!.subAccountId] },
+    });
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.errors[0].field).toBe('targetAccountIds');
-    const dup = await api('POST', url, { token: agency.token, body: { targetAccountIds: [subs[0]!.subAccountId, subs[0]!.subAccountId] } });
+    const dup = await api('POST', url, {
+      token: agency.token,
+      body: { targetAccountIds: [subs[0]!.subAccountId, subs[0]!.subAccountId] },
+    });
     expect(dup.status).toBe(400);
     expect(dup.body.errors).toEqual([{ field: 'targetAccountIds.1', message: 'duplicate account id' }]);
-    const both = await api('POST', url, { token: agency.token, body: { targetAccountId: subs[0]!.subAccountId, targetAccountIds: [subs[1]!.subAccountId] } });
+    const both = await api('POST', url, {
+      token: agency.token,
+      body: { targetAccountId: subs[0]!.subAccountId, targetAccountIds: [subs[1]!.subAccountId] },
+    });
     expect(both.status).toBe(400);
     const neither = await api('POST', url, { token: agency.token, body: {} });
     expect(neither.status).toBe(400);

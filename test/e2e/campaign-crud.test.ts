@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, assistToken, createSubAccount, signUpAgency, type AgencyFixture, type SubAccountFixture } from '../support/api';
+import { type AgencyFixture, api, assistToken, createSubAccount, type SubAccountFixture, signUpAgency } from '../support/api';
 import { campaignItemsIn, richCampaign } from '../support/campaigns';
 import { getRaw } from '../support/table';
 
@@ -28,9 +28,17 @@ describe('campaign CRUD', () => {
     // The agency reaches the same campaign by switching to the sub-account.
     expect((await api('GET', `${base}/${campaign.id}`, { token: agency.token })).body.campaign).toEqual(campaign);
 
-    const patched = await api('PATCH', `${base}/${campaign.id}`, { token: client.token, body: { name: 'Renamed', settings: { only: 1 } } });
+    const patched = await api('PATCH', `${base}/${campaign.id}`, {
+      token: client.token,
+      body: { name: 'Renamed', settings: { only: 1 } },
+    });
     expect(patched.status).toBe(200);
-    expect(patched.body.campaign).toMatchObject({ name: 'Renamed', settings: { only: 1 }, faqs: body.faqs, configuration: body.configuration });
+    expect(patched.body.campaign).toMatchObject({
+      name: 'Renamed',
+      settings: { only: 1 },
+      faqs: body.faqs,
+      configuration: body.configuration,
+    });
     expect(patched.body.campaign.updatedAt >= campaign.updatedAt).toBe(true);
     expect((await api('GET', `${base}/${campaign.id}`, { token: client.token })).body.campaign.name).toBe('Renamed');
 
@@ -47,7 +55,14 @@ describe('campaign CRUD', () => {
   it('defaults the optional fields', async () => {
     const res = await api('POST', `/v1/accounts/${agency.agencyId}/campaigns`, { token: agency.token, body: { name: 'Bare' } });
     expect(res.status).toBe(201);
-    expect(res.body.campaign).toMatchObject({ name: 'Bare', settings: {}, instructions: '', faqs: [], configuration: {}, accountId: agency.agencyId });
+    expect(res.body.campaign).toMatchObject({
+      name: 'Bare',
+      settings: {},
+      instructions: '',
+      faqs: [],
+      configuration: {},
+      accountId: agency.agencyId,
+    });
   });
 
   it('lists in creation order, page by page, never showing the account item', async () => {
@@ -75,11 +90,14 @@ describe('campaign CRUD', () => {
     const a = await createSubAccount(agency.token);
     const b = await createSubAccount(agency.token);
     for (const sub of [a, b]) {
-      for (let i = 0; i < 2; i++) await api('POST', `/v1/accounts/${sub.subAccountId}/campaigns`, { token: agency.token, body: { name: `n${i}` } });
+      for (let i = 0; i < 2; i++)
+        await api('POST', `/v1/accounts/${sub.subAccountId}/campaigns`, { token: agency.token, body: { name: `n${i}` } });
     }
     const page = await api('GET', `/v1/accounts/${a.subAccountId}/campaigns?limit=1`, { token: agency.token });
     expect(page.body.nextCursor).toEqual(expect.any(String));
-    const foreign = await api('GET', `/v1/accounts/${b.subAccountId}/campaigns?cursor=${page.body.nextCursor}`, { token: agency.token });
+    const foreign = await api('GET', `/v1/accounts/${b.subAccountId}/campaigns?cursor=${page.body.nextCursor}`, {
+      token: agency.token,
+    });
     expect(foreign.status).toBe(400);
     expect(foreign.body.errors).toEqual([{ field: 'cursor', message: 'invalid cursor' }]);
     const badLimit = await api('GET', `/v1/accounts/${a.subAccountId}/campaigns?limit=201`, { token: agency.token });
@@ -98,7 +116,10 @@ describe('campaign CRUD', () => {
 
     // Then the client edits it: updatedBy moves to the client user, createdBy stays.
     const me = await api('GET', '/v1/me', { token: client.token });
-    const patched = await api('PATCH', `${base}/${created.body.campaign.id}`, { token: client.token, body: { instructions: 'mine now' } });
+    const patched = await api('PATCH', `${base}/${created.body.campaign.id}`, {
+      token: client.token,
+      body: { instructions: 'mine now' },
+    });
     expect(patched.body.campaign.createdBy).toEqual({ type: 'assist', userId: agency.userId, accountId: client.subAccountId });
     expect(patched.body.campaign.updatedBy).toEqual({ type: 'user', userId: me.body.principal.userId });
 
@@ -119,7 +140,9 @@ describe('campaign CRUD', () => {
     const create = await api('POST', base, { token: agency.token, body: { name: 'After close' } });
     expect(create.status).toBe(409);
     expect(create.body.code).toBe('account_closed');
-    expect((await api('PATCH', `${base}/${created.body.campaign.id}`, { token: agency.token, body: { name: 'x' } })).status).toBe(409);
+    expect((await api('PATCH', `${base}/${created.body.campaign.id}`, { token: agency.token, body: { name: 'x' } })).status).toBe(
+      409,
+    );
     expect((await api('DELETE', `${base}/${created.body.campaign.id}`, { token: agency.token })).status).toBe(409);
     expect(await campaignItemsIn(sub.subAccountId)).toHaveLength(1);
   });

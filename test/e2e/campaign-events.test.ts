@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { findRoute, pathPattern } from '../../packages/http/routes';
-import { createSubAccount, signUpAgency, type AgencyFixture, type SubAccountFixture } from '../support/api';
+import { type AgencyFixture, createSubAccount, type SubAccountFixture, signUpAgency } from '../support/api';
 import { stack } from '../support/stack';
 
 const run = promisify(execFile);
@@ -25,7 +25,9 @@ describe('sample campaign events', () => {
     expect(event.requestContext.routeKey).toBe(event.routeKey);
     expect(event.requestContext.http.method).toBe(route!.method);
     const filled = event.rawPath.replace(/\$\{(\w+)\}/g, 'x_1');
-    expect(pathPattern(route!.path).exec(filled)?.groups).toEqual(Object.fromEntries(Object.keys(event.pathParameters).map((k) => [k, 'x_1'])));
+    expect(pathPattern(route!.path).exec(filled)?.groups).toEqual(
+      Object.fromEntries(Object.keys(event.pathParameters).map((k) => [k, 'x_1'])),
+    );
     expect(event.headers.authorization).toBe('Bearer ${TOKEN}');
     if (route!.body) expect(() => JSON.parse(event.body)).not.toThrow();
   });

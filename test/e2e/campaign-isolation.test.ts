@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, assistToken, createSubAccount, signUpAgency, type AgencyFixture, type SubAccountFixture } from '../support/api';
+import { type AgencyFixture, api, assistToken, createSubAccount, type SubAccountFixture, signUpAgency } from '../support/api';
 import { campaignItemsIn } from '../support/campaigns';
 import { getRaw } from '../support/table';
 
@@ -77,7 +77,10 @@ describe('campaign isolation', () => {
       expect((await api('GET', `${ownBase}/${foreign}`, { token: agency.token })).status).toBe(404);
       expect((await api('PATCH', `${ownBase}/${foreign}`, { token: agency.token, body: { name: 'Hijacked' } })).status).toBe(404);
       expect((await api('DELETE', `${ownBase}/${foreign}`, { token: agency.token })).status).toBe(404);
-      const copy = await api('POST', `${ownBase}/${foreign}/copy`, { token: agency.token, body: { targetAccountId: agency.agencyId } });
+      const copy = await api('POST', `${ownBase}/${foreign}/copy`, {
+        token: agency.token,
+        body: { targetAccountId: agency.agencyId },
+      });
       expect(copy.status).toBe(404);
     }
     await expectUntouched();

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, signUpAgency, type AgencyFixture } from '../support/api';
+import { type AgencyFixture, api, signUpAgency } from '../support/api';
 import { campaignItemsIn, nested } from '../support/campaigns';
 
 describe('campaign input validation', () => {
@@ -36,7 +36,11 @@ describe('campaign input validation', () => {
     ['question over 500 chars', { name: 'ok', faqs: [{ question: 'q'.repeat(501), answer: 'a' }] }, 'faqs.0.question'],
     ['answer over 5000 chars', { name: 'ok', faqs: [...faqs(3), { question: 'q', answer: 'a'.repeat(5001) }] }, 'faqs.3.answer'],
     ['101 FAQs', { name: 'ok', faqs: faqs(101) }, 'faqs'],
-    ['whole campaign over 128 KiB', { name: 'ok', faqs: Array.from({ length: 30 }, () => ({ question: 'q', answer: 'a'.repeat(5000) })) }, 'body'],
+    [
+      'whole campaign over 128 KiB',
+      { name: 'ok', faqs: Array.from({ length: 30 }, () => ({ question: 'q', answer: 'a'.repeat(5000) })) },
+      'body',
+    ],
   ];
 
   it.each(badCreates)('create: %s → 400 naming the field, nothing written', async (_label, body, field) => {
@@ -96,7 +100,14 @@ describe('campaign input validation', () => {
   it('refuses a patch that would make the whole campaign too large', async () => {
     const half = Array.from({ length: 14 }, () => ({ question: 'q', answer: 'a'.repeat(5000) }));
     expect((await api('PATCH', `${base}/${existing.id}`, { token: agency.token, body: { faqs: half } })).status).toBe(200);
-    const res = await api('PATCH', `${base}/${existing.id}`, { token: agency.token, body: { instructions: 'i'.repeat(20_000), settings: { blob: 'x'.repeat(30_000) }, configuration: { blob: 'y'.repeat(30_000) } } });
+    const res = await api('PATCH', `${base}/${existing.id}`, {
+      token: agency.token,
+      body: {
+        instructions: 'i'.repeat(20_000),
+        settings: { blob: 'x'.repeat(30_000) },
+        configuration: { blob: 'y'.repeat(30_000) },
+      },
+    });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].field).toBe('body');
     expect((await api('GET', `${base}/${existing.id}`, { token: agency.token })).body.campaign.instructions).toBe('');

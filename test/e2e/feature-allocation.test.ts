@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, assistToken, createSubAccount, signUpAgency, type AgencyFixture, type SubAccountFixture } from '../support/api';
+import { type AgencyFixture, api, assistToken, createSubAccount, type SubAccountFixture, signUpAgency } from '../support/api';
 import { campaignItemsIn } from '../support/campaigns';
 import { getRaw } from '../support/table';
 
@@ -12,7 +12,10 @@ describe('feature allocation', () => {
   beforeAll(async () => {
     agency = await signUpAgency('agency');
     client = await createSubAccount(agency.token);
-    const res = await api('POST', `/v1/accounts/${client.subAccountId}/campaigns`, { token: client.token, body: { name: 'Existing' } });
+    const res = await api('POST', `/v1/accounts/${client.subAccountId}/campaigns`, {
+      token: client.token,
+      body: { name: 'Existing' },
+    });
     campaignId = res.body.campaign.id;
   });
 
@@ -36,7 +39,14 @@ describe('feature allocation', () => {
 
   it('gives a new sub-account every feature of the plan', async () => {
     const sub = await api('GET', `/v1/sub-accounts/${client.subAccountId}`, { token: agency.token });
-    expect(sub.body.subAccount.features).toEqual(['campaigns', 'ai_bot', 'api_access', 'usage_export', 'white_label', 'reselling']);
+    expect(sub.body.subAccount.features).toEqual([
+      'campaigns',
+      'ai_bot',
+      'api_access',
+      'usage_export',
+      'white_label',
+      'reselling',
+    ]);
   });
 
   it('403s every campaign route once campaigns is taken away, for the client, switching and assist; works again once given back', async () => {
@@ -79,14 +89,23 @@ describe('feature allocation', () => {
       expect(res.body.errors[0].field).toBe('features');
     }
     // A name change riding along is refused too: all or nothing.
-    const withName = await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: starter.token, body: { name: 'Renamed', features: ['reselling'] } });
+    const withName = await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, {
+      token: starter.token,
+      body: { name: 'Renamed', features: ['reselling'] },
+    });
     expect(withName.status).toBe(403);
     expect(await getRaw(`ACCOUNT#${sub.subAccountId}`, 'ACCOUNT')).toEqual(before);
 
     // Within the plan is fine, and an unknown feature is a 400.
-    const ok = await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: starter.token, body: { features: ['ai_bot'] } });
+    const ok = await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, {
+      token: starter.token,
+      body: { features: ['ai_bot'] },
+    });
     expect(ok.status).toBe(200);
-    const unknown = await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: starter.token, body: { features: ['teleport'] } });
+    const unknown = await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, {
+      token: starter.token,
+      body: { features: ['teleport'] },
+    });
     expect(unknown.status).toBe(400);
     expect(unknown.body.errors[0].field).toBe('features.0');
   });
@@ -94,14 +113,27 @@ describe('feature allocation', () => {
   it('lets a pro agency grant api_access but not reselling', async () => {
     const pro = await signUpAgency('pro');
     const sub = await createSubAccount(pro.token);
-    expect((await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: pro.token, body: { features: ['api_access', 'usage_export'] } })).status).toBe(200);
-    const res = await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: pro.token, body: { features: ['reselling'] } });
+    expect(
+      (
+        await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, {
+          token: pro.token,
+          body: { features: ['api_access', 'usage_export'] },
+        })
+      ).status,
+    ).toBe(200);
+    const res = await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, {
+      token: pro.token,
+      body: { features: ['reselling'] },
+    });
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('feature_not_available');
   });
 
-  it("does not let a client change its own features", async () => {
-    const res = await api('PATCH', `/v1/sub-accounts/${client.subAccountId}`, { token: client.token, body: { features: ['campaigns'] } });
+  it('does not let a client change its own features', async () => {
+    const res = await api('PATCH', `/v1/sub-accounts/${client.subAccountId}`, {
+      token: client.token,
+      body: { features: ['campaigns'] },
+    });
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('forbidden');
   });

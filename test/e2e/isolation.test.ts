@@ -19,7 +19,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { idPrefixes, newId } from '../../packages/core/ids';
 import type { RouteDef } from '../../packages/http/routes';
-import { api, createSubAccount, type ApiResponse } from '../support/api';
+import { type ApiResponse, api, createSubAccount } from '../support/api';
 import {
   fillPath,
   idKindOf,
@@ -33,7 +33,7 @@ import {
   sampleQuery,
   withQuery,
 } from '../support/routes';
-import { callersOf, createTenant, type Caller, type TenantFixture } from '../support/tenants';
+import { type Caller, callersOf, createTenant, type TenantFixture } from '../support/tenants';
 import { forgeToken, otherSecret, unsignedToken } from '../support/tokens';
 
 const CONCURRENCY = 8;
@@ -65,8 +65,18 @@ beforeAll(async () => {
   const closed = await createSubAccount(A.agency.token);
   expect((await api('DELETE', `/v1/sub-accounts/${closed.subAccountId}`, { token: A.agency.token })).status).toBe(204);
 
-  const agencyClaims = { userId: A.agency.userId, accountId: A.agency.agencyId, accountType: 'agency' as const, agencyId: A.agency.agencyId };
-  const clientClaims = { userId: 'usr_x', accountId: A.subs[0]!.subAccountId, accountType: 'sub_account' as const, agencyId: A.agency.agencyId };
+  const agencyClaims = {
+    userId: A.agency.userId,
+    accountId: A.agency.agencyId,
+    accountType: 'agency' as const,
+    agencyId: A.agency.agencyId,
+  };
+  const clientClaims = {
+    userId: 'usr_x',
+    accountId: A.subs[0]!.subAccountId,
+    accountType: 'sub_account' as const,
+    agencyId: A.agency.agencyId,
+  };
   const assistClaims = { ...clientClaims, userId: A.subs[0]!.subAccountId, actorUserId: A.agency.userId };
   const bearer = (t: string) => `Bearer ${t}`;
   badCredentials = [
@@ -82,7 +92,10 @@ beforeAll(async () => {
     { label: 'expired client session', authorization: bearer(await forgeToken(clientClaims, { expiresIn: -3600 })) },
     { label: 'alg:none agency token', authorization: bearer(unsignedToken(agencyClaims)) },
     { label: 'alg:none assist token', authorization: bearer(unsignedToken(assistClaims)) },
-    { label: 'token signed with another secret', authorization: bearer(await forgeToken(agencyClaims, { secret: otherSecret() })) },
+    {
+      label: 'token signed with another secret',
+      authorization: bearer(await forgeToken(agencyClaims, { secret: otherSecret() })),
+    },
     { label: 'token signed with HS512', authorization: bearer(await forgeToken(agencyClaims, { alg: 'HS512' })) },
     { label: 'token for another audience', authorization: bearer(await forgeToken(agencyClaims, { audience: 'another-api' })) },
     { label: 'token from another issuer', authorization: bearer(await forgeToken(agencyClaims, { issuer: 'someone-else' })) },
@@ -133,11 +146,22 @@ async function createObjects(param: string): Promise<ObjectFixtures> {
     const values: Record<string, string> = {};
     for (const n of pathParams(create.path)) {
       const role = paramRole(create, n);
-      values[n] = role === 'object' ? ((await objectsFor(n)).byOwner.get(owner) ?? missingId(n)) : n === 'agencyId' ? tenant.agency.agencyId : owner;
+      values[n] =
+        role === 'object'
+          ? ((await objectsFor(n)).byOwner.get(owner) ?? missingId(n))
+          : n === 'agencyId'
+            ? tenant.agency.agencyId
+            : owner;
     }
     const home = perAccount ? owner : caller.home;
-    const body = create.body ? { ...sampleBody(create, 'iso'), ...MINIMAL_BODIES[keyOf(create)]?.({ home, agencyId: tenant.agency.agencyId }) } : undefined;
-    const res = await api('POST', fillPath(create.path, values), { token: caller.token, body, headers: { 'idempotency-key': randomUUID() } });
+    const body = create.body
+      ? { ...sampleBody(create, 'iso'), ...MINIMAL_BODIES[keyOf(create)]?.({ home, agencyId: tenant.agency.agencyId }) }
+      : undefined;
+    const res = await api('POST', fillPath(create.path, values), {
+      token: caller.token,
+      body,
+      headers: { 'idempotency-key': randomUUID() },
+    });
     if (res.status >= 300) throw new Error(`fixture: ${keyOf(create)} as ${caller.label} → ${res.status} ${res.text}`);
     const id = findId(res.body, idKindOf(param));
     if (!id) throw new Error(`fixture: no ${param} in the answer of ${keyOf(create)}: ${res.text}`);
@@ -210,10 +234,16 @@ async function unreachable(route: RouteDef, caller: Caller, name: string): Promi
   }
   if (caller.kind === 'platform') {
     return role === 'subAccount'
-      ? [[newId('subAccount'), 'a sub-account that does not exist'], [aAgency, 'an agency, not a sub-account']]
+      ? [
+          [newId('subAccount'), 'a sub-account that does not exist'],
+          [aAgency, 'an agency, not a sub-account'],
+        ]
       : name === 'agencyId'
         ? [[newId('agency'), 'an agency that does not exist']]
-        : [[newId('agency'), 'an agency that does not exist'], [newId('subAccount'), 'a sub-account that does not exist']];
+        : [
+            [newId('agency'), 'an agency that does not exist'],
+            [newId('subAccount'), 'a sub-account that does not exist'],
+          ];
   }
   const out: Array<[string, string]> = [[bAgency, 'agency B']];
   if (name !== 'agencyId') out.push([b1, "agency B's sub-account B1"]);
@@ -230,18 +260,36 @@ async function casesFor(route: RouteDef): Promise<Case[]> {
   const agencyUser = callers.find((c) => c.kind === 'agency_user')!;
   const path = fillPath(route.path, await ownValues(route, agencyUser));
   for (const bad of badCredentials) {
-    cases.push({ label: `401 with ${bad.label}`, path, home: agencyUser.home, authorization: bad.authorization, expect: { status: 401, code: 'unauthenticated' } });
+    cases.push({
+      label: `401 with ${bad.label}`,
+      path,
+      home: agencyUser.home,
+      authorization: bad.authorization,
+      expect: { status: 401, code: 'unauthenticated' },
+    });
   }
   for (const caller of callers) {
     const own = await ownValues(route, caller);
     const authorization = `Bearer ${caller.token}`;
     const home = caller.home;
     if (!route.allow.includes(caller.kind)) {
-      cases.push({ label: `403 as ${caller.label} (${caller.kind})`, path: fillPath(route.path, own), home, authorization, expect: { status: 403, code: 'forbidden' } });
+      cases.push({
+        label: `403 as ${caller.label} (${caller.kind})`,
+        path: fillPath(route.path, own),
+        home,
+        authorization,
+        expect: { status: 403, code: 'forbidden' },
+      });
       continue;
     }
     if (route.method === 'GET') {
-      cases.push({ label: `let through: ${caller.label} with its own ids`, path: fillPath(route.path, own), home, authorization, expect: 'let through' });
+      cases.push({
+        label: `let through: ${caller.label} with its own ids`,
+        path: fillPath(route.path, own),
+        home,
+        authorization,
+        expect: 'let through',
+      });
     }
     for (const name of pathParams(route.path)) {
       for (const [value, why] of await unreachable(route, caller, name)) {
@@ -270,7 +318,8 @@ function verdict(route: RouteDef, c: Case, res: ApiResponse): string | undefined
   const problems: string[] = [];
   if (res.status !== c.expect.status) problems.push(`status ${res.status}`);
   if (res.body?.code !== c.expect.code) problems.push(`code ${res.body?.code}`);
-  if (!res.headers.get('content-type')?.startsWith('application/problem+json')) problems.push(`content-type ${res.headers.get('content-type')}`);
+  if (!res.headers.get('content-type')?.startsWith('application/problem+json'))
+    problems.push(`content-type ${res.headers.get('content-type')}`);
   return problems.length ? `${c.label}: expected ${c.expect.status} ${c.expect.code}, got ${got}` : undefined;
 }
 
@@ -295,7 +344,10 @@ describe('isolation, for every authenticated route in the route table', () => {
     it(keyOf(route), async () => {
       if (route.body) {
         // The generated body must be valid, or a 404 decided after validation would show as 400.
-        const sample = { ...sampleBody(route, 'iso'), ...MINIMAL_BODIES[keyOf(route)]?.({ home: sub1(), agencyId: A.agency.agencyId }) };
+        const sample = {
+          ...sampleBody(route, 'iso'),
+          ...MINIMAL_BODIES[keyOf(route)]?.({ home: sub1(), agencyId: A.agency.agencyId }),
+        };
         const parsed = route.body.safeParse(sample);
         expect(parsed.success, `generated body ${JSON.stringify(sample)} is invalid; add it to MINIMAL_BODIES`).toBe(true);
       }
@@ -306,7 +358,10 @@ describe('isolation, for every authenticated route in the route table', () => {
       expect(cases.filter((c) => c.label.startsWith('401')).length).toBe(badCredentials.length);
       if (pathParams(route.path).length) {
         for (const caller of callers.filter((c) => route.allow.includes(c.kind))) {
-          expect(cases.some((c) => c.label.startsWith(`404 as ${caller.label}:`)), caller.label).toBe(true);
+          expect(
+            cases.some((c) => c.label.startsWith(`404 as ${caller.label}:`)),
+            caller.label,
+          ).toBe(true);
         }
       }
     });

@@ -6,9 +6,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../packages/core/ids';
-import { api, assistToken, signUpAgency, type AgencyFixture, type ApiResponse } from '../support/api';
-import { stack } from '../support/stack';
+import { type AgencyFixture, type ApiResponse, api, assistToken, signUpAgency } from '../support/api';
 import { chargeUsage, createSubAccountOnly, expectStatus, grant, ledgerSnapshot, patchSub, topUp } from '../support/ledger';
+import { stack } from '../support/stack';
 
 let agency: AgencyFixture;
 let manualSub: string;
@@ -43,10 +43,12 @@ beforeAll(async () => {
   expectStatus(await api('DELETE', `/v1/sub-accounts/${closedSub}`, { token: agency.token }), 204, 'close');
 });
 
-const usage = (accountId: () => string, body: unknown, opts: { key?: string | null; token?: () => string } = {}) => () =>
-  opts.key === null
-    ? api('POST', `/v1/accounts/${accountId()}/usage`, { token: opts.token?.() ?? stack.platformApiKey, body })
-    : chargeUsage(accountId(), body, { key: opts.key, token: opts.token?.() });
+const usage =
+  (accountId: () => string, body: unknown, opts: { key?: string | null; token?: () => string } = {}) =>
+  () =>
+    opts.key === null
+      ? api('POST', `/v1/accounts/${accountId()}/usage`, { token: opts.token?.() ?? stack.platformApiKey, body })
+      : chargeUsage(accountId(), body, { key: opts.key, token: opts.token?.() });
 
 interface Case {
   send: () => Promise<ApiResponse>;
@@ -59,37 +61,126 @@ interface Case {
 const valid = { type: 'ai_response', quantity: 1 };
 
 const cases: Record<string, Case> = {
-  'quantity 0': { send: usage(() => manualSub, { ...valid, quantity: 0 }), status: 400, code: 'invalid_request', field: 'quantity' },
-  'quantity -1': { send: usage(() => manualSub, { ...valid, quantity: -1 }), status: 400, code: 'invalid_request', field: 'quantity' },
-  'quantity 1.5': { send: usage(() => manualSub, { ...valid, quantity: 1.5 }), status: 400, code: 'invalid_request', field: 'quantity' },
-  'quantity 1000001': { send: usage(() => manualSub, { ...valid, quantity: 1_000_001 }), status: 400, code: 'invalid_request', field: 'quantity' },
-  'quantity "10"': { send: usage(() => manualSub, { ...valid, quantity: '10' }), status: 400, code: 'invalid_request', field: 'quantity' },
-  'quantity null': { send: usage(() => manualSub, { ...valid, quantity: null }), status: 400, code: 'invalid_request', field: 'quantity' },
-  'quantity missing': { send: usage(() => manualSub, { type: 'ai_response' }), status: 400, code: 'invalid_request', field: 'quantity' },
-  'unknown type': { send: usage(() => manualSub, { ...valid, type: 'sms_message' }), status: 400, code: 'invalid_request', field: 'type' },
-  'unknown field': { send: usage(() => manualSub, { ...valid, credits: 5 }), status: 400, code: 'invalid_request', field: 'credits' },
-  'a JSON array body': { send: () => api('POST', `/v1/accounts/${manualSub}/usage`, { token: stack.platformApiKey, headers: { 'idempotency-key': 'arr' }, rawBody: '[1]' }), status: 400, code: 'invalid_request', field: 'body' },
+  'quantity 0': {
+    send: usage(() => manualSub, { ...valid, quantity: 0 }),
+    status: 400,
+    code: 'invalid_request',
+    field: 'quantity',
+  },
+  'quantity -1': {
+    send: usage(() => manualSub, { ...valid, quantity: -1 }),
+    status: 400,
+    code: 'invalid_request',
+    field: 'quantity',
+  },
+  'quantity 1.5': {
+    send: usage(() => manualSub, { ...valid, quantity: 1.5 }),
+    status: 400,
+    code: 'invalid_request',
+    field: 'quantity',
+  },
+  'quantity 1000001': {
+    send: usage(() => manualSub, { ...valid, quantity: 1_000_001 }),
+    status: 400,
+    code: 'invalid_request',
+    field: 'quantity',
+  },
+  'quantity "10"': {
+    send: usage(() => manualSub, { ...valid, quantity: '10' }),
+    status: 400,
+    code: 'invalid_request',
+    field: 'quantity',
+  },
+  'quantity null': {
+    send: usage(() => manualSub, { ...valid, quantity: null }),
+    status: 400,
+    code: 'invalid_request',
+    field: 'quantity',
+  },
+  'quantity missing': {
+    send: usage(() => manualSub, { type: 'ai_response' }),
+    status: 400,
+    code: 'invalid_request',
+    field: 'quantity',
+  },
+  'unknown type': {
+    send: usage(() => manualSub, { ...valid, type: 'sms_message' }),
+    status: 400,
+    code: 'invalid_request',
+    field: 'type',
+  },
+  'unknown field': {
+    send: usage(() => manualSub, { ...valid, credits: 5 }),
+    status: 400,
+    code: 'invalid_request',
+    field: 'credits',
+  },
+  'a JSON array body': {
+    send: () =>
+      api('POST', `/v1/accounts/${manualSub}/usage`, {
+        token: stack.platformApiKey,
+        headers: { 'idempotency-key': 'arr' },
+        rawBody: '[1]',
+      }),
+    status: 400,
+    code: 'invalid_request',
+    field: 'body',
+  },
   'missing Idempotency-Key': { send: usage(() => manualSub, valid, { key: null }), status: 400, code: 'idempotency_key_missing' },
-  'Idempotency-Key of 256 chars': { send: usage(() => manualSub, valid, { key: 'k'.repeat(256) }), status: 400, code: 'idempotency_key_missing' },
+  'Idempotency-Key of 256 chars': {
+    send: usage(() => manualSub, valid, { key: 'k'.repeat(256) }),
+    status: 400,
+    code: 'idempotency_key_missing',
+  },
   'usage on a closed sub-account': { send: usage(() => closedSub, valid), status: 409, code: 'account_closed' },
-  "usage on another tenant's sub-account via an assist token": { send: usage(() => manualSub, valid, { token: () => otherAssist }), status: 404, code: 'not_found' },
+  "usage on another tenant's sub-account via an assist token": {
+    send: usage(() => manualSub, valid, { token: () => otherAssist }),
+    status: 404,
+    code: 'not_found',
+  },
   'usage on an unknown account': { send: usage(() => newId('subAccount'), valid), status: 404, code: 'not_found' },
-  'usage over the pool balance': { send: usage(() => manualSub, { ...valid, quantity: 501 }), status: 402, code: 'insufficient_credits' },
-  'usage over the wallet balance': { send: usage(() => resellingSub, { ...valid, quantity: 21 }), status: 402, code: 'insufficient_credits' },
-  'usage over the monthly limit': { send: usage(() => limitedSub, { ...valid, quantity: 11 }), status: 402, code: 'credit_limit_reached' },
+  'usage over the pool balance': {
+    send: usage(() => manualSub, { ...valid, quantity: 501 }),
+    status: 402,
+    code: 'insufficient_credits',
+  },
+  'usage over the wallet balance': {
+    send: usage(() => resellingSub, { ...valid, quantity: 21 }),
+    status: 402,
+    code: 'insufficient_credits',
+  },
+  'usage over the monthly limit': {
+    send: usage(() => limitedSub, { ...valid, quantity: 11 }),
+    status: 402,
+    code: 'credit_limit_reached',
+  },
   'top-up for a sub-account id': { send: () => topUp(manualSub, 100), status: 404, code: 'not_found' },
   'top-up for an unknown agency': { send: () => topUp(newId('agency'), 100), status: 404, code: 'not_found' },
   'top-up of 0 credits': { send: () => topUp(agency.agencyId, 0), status: 400, code: 'invalid_request', field: 'credits' },
   'top-up without a reference': {
-    send: () => api('POST', `/v1/admin/agencies/${agency.agencyId}/credits`, { token: stack.platformApiKey, headers: { 'idempotency-key': 'no-ref' }, body: { credits: 5 } }),
+    send: () =>
+      api('POST', `/v1/admin/agencies/${agency.agencyId}/credits`, {
+        token: stack.platformApiKey,
+        headers: { 'idempotency-key': 'no-ref' },
+        body: { credits: 5 },
+      }),
     status: 400,
     code: 'invalid_request',
     field: 'reference',
   },
-  'grant to a manual-mode sub-account': { send: () => grant(agency.token, manualSub, 10), status: 409, code: 'wrong_credit_mode' },
+  'grant to a manual-mode sub-account': {
+    send: () => grant(agency.token, manualSub, 10),
+    status: 409,
+    code: 'wrong_credit_mode',
+  },
   'grant to a closed sub-account': { send: () => grant(agency.token, closedSub, 10), status: 409, code: 'account_closed' },
   "grant to another tenant's sub-account": { send: () => grant(agency.token, otherSub, 10), status: 404, code: 'not_found' },
-  'grant of 1.5 credits': { send: () => grant(agency.token, resellingSub, 1.5), status: 400, code: 'invalid_request', field: 'credits' },
+  'grant of 1.5 credits': {
+    send: () => grant(agency.token, resellingSub, 1.5),
+    status: 400,
+    code: 'invalid_request',
+    field: 'credits',
+  },
   "switching creditMode to 'reselling' on a 'pro' agency": {
     send: () => patchSub(pro.token, proSub, { creditMode: 'reselling' }),
     status: 403,

@@ -5,7 +5,7 @@
  * CSV, dashboards, the clients' own usage, the sub-account list) tells the same story.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, createSubAccount, signUpAgency, uniq, type AgencyFixture, type SubAccountFixture } from '../support/api';
+import { type AgencyFixture, api, createSubAccount, type SubAccountFixture, signUpAgency, uniq } from '../support/api';
 import { allPages, chargeUsage, expectStatus, parseCsv, topUp } from '../support/ledger';
 
 type Entry = {
@@ -45,9 +45,20 @@ beforeAll(async () => {
   expect(top.body.balance).toBe(1000);
   topUpEntryId = top.body.entry.id;
 
-  const campaign = await chargeUsage(clientA.subAccountId, { type: 'campaign_message', quantity: 50, campaignId, contactId: contactOfA });
+  const campaign = await chargeUsage(clientA.subAccountId, {
+    type: 'campaign_message',
+    quantity: 50,
+    campaignId,
+    contactId: contactOfA,
+  });
   expect(campaign.status).toBe(201);
-  expect(campaign.body.entry).toMatchObject({ type: 'campaign_message', credits: 50, subAccountId: clientA.subAccountId, campaignId, contactId: contactOfA });
+  expect(campaign.body.entry).toMatchObject({
+    type: 'campaign_message',
+    credits: 50,
+    subAccountId: clientA.subAccountId,
+    campaignId,
+    contactId: contactOfA,
+  });
 
   for (let i = 0; i < 30; i++) {
     const reply = await chargeUsage(clientB.subAccountId, {
@@ -57,7 +68,12 @@ beforeAll(async () => {
       contactId: contactOfB(i),
     });
     expect(reply.status, reply.text).toBe(201);
-    expect(reply.body.entry).toMatchObject({ type: 'ai_response', credits: 1, subAccountId: clientB.subAccountId, conversationId: conversationOfB(i) });
+    expect(reply.body.entry).toMatchObject({
+      type: 'ai_response',
+      credits: 1,
+      subAccountId: clientB.subAccountId,
+      conversationId: conversationOfB(i),
+    });
   }
 
   const list = expectStatus(await transactions(), 200, 'transactions');
@@ -81,24 +97,56 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
     expect(history[0]!.balanceAfter).toBe(920);
 
     const last = history[31]!;
-    expect(last).toMatchObject({ id: topUpEntryId, type: 'top_up', credits: 1000, balanceAfter: 1000, subAccountId: null, actor: { type: 'platform' } });
+    expect(last).toMatchObject({
+      id: topUpEntryId,
+      type: 'top_up',
+      credits: 1000,
+      balanceAfter: 1000,
+      subAccountId: null,
+      actor: { type: 'platform' },
+    });
 
     const campaign = history.filter((e) => e.type === 'campaign_message');
     expect(campaign).toEqual([
-      expect.objectContaining({ credits: -50, balanceAfter: 950, subAccountId: clientA.subAccountId, campaignId, contactId: contactOfA, conversationId: null, actor: { type: 'platform' } }),
+      expect.objectContaining({
+        credits: -50,
+        balanceAfter: 950,
+        subAccountId: clientA.subAccountId,
+        campaignId,
+        contactId: contactOfA,
+        conversationId: null,
+        actor: { type: 'platform' },
+      }),
     ]);
 
     const replies = history.filter((e) => e.type === 'ai_response').reverse();
     expect(replies).toHaveLength(30);
     replies.forEach((e, i) => {
-      expect(e).toMatchObject({ credits: -1, balanceAfter: 949 - i, subAccountId: clientB.subAccountId, contactId: contactOfB(i), conversationId: conversationOfB(i), campaignId: null });
+      expect(e).toMatchObject({
+        credits: -1,
+        balanceAfter: 949 - i,
+        subAccountId: clientB.subAccountId,
+        contactId: contactOfB(i),
+        conversationId: conversationOfB(i),
+        campaignId: null,
+      });
     });
   });
 
   // Proves each filter selects exactly the matching entries (checked against the full history).
   it.each([
-    ['subAccountId = Client A', () => ({ subAccountId: clientA.subAccountId }), (e: Entry) => e.subAccountId === clientA.subAccountId, 1],
-    ['subAccountId = Client B', () => ({ subAccountId: clientB.subAccountId }), (e: Entry) => e.subAccountId === clientB.subAccountId, 30],
+    [
+      'subAccountId = Client A',
+      () => ({ subAccountId: clientA.subAccountId }),
+      (e: Entry) => e.subAccountId === clientA.subAccountId,
+      1,
+    ],
+    [
+      'subAccountId = Client B',
+      () => ({ subAccountId: clientB.subAccountId }),
+      (e: Entry) => e.subAccountId === clientB.subAccountId,
+      30,
+    ],
     ['campaignId', () => ({ campaignId }), (e: Entry) => e.campaignId === campaignId, 1],
     ['contactId of A', () => ({ contactId: contactOfA }), (e: Entry) => e.contactId === contactOfA, 1],
     ['contactId of B', () => ({ contactId: contactOfB(0) }), (e: Entry) => e.contactId === contactOfB(0), 6],
@@ -106,8 +154,18 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
     ['type = campaign_message', () => ({ type: 'campaign_message' }), (e: Entry) => e.type === 'campaign_message', 1],
     ['type = top_up', () => ({ type: 'top_up' }), (e: Entry) => e.type === 'top_up', 1],
     ['type = grant (none)', () => ({ type: 'grant' }), () => false, 0],
-    ['contactId and subAccountId together', () => ({ contactId: contactOfB(1), subAccountId: clientB.subAccountId }), (e: Entry) => e.contactId === contactOfB(1), 6],
-    ['a contact of B under Client A (none)', () => ({ contactId: contactOfB(1), subAccountId: clientA.subAccountId }), () => false, 0],
+    [
+      'contactId and subAccountId together',
+      () => ({ contactId: contactOfB(1), subAccountId: clientB.subAccountId }),
+      (e: Entry) => e.contactId === contactOfB(1),
+      6,
+    ],
+    [
+      'a contact of B under Client A (none)',
+      () => ({ contactId: contactOfB(1), subAccountId: clientA.subAccountId }),
+      () => false,
+      0,
+    ],
   ] as const)('filters by %s', async (_label, query, match, count) => {
     const res = await transactions(query());
     expect(res.status).toBe(200);
@@ -123,7 +181,9 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
     const to = oldestFirst[20]!.createdAt;
     const window = await transactions({ from, to });
     expect(window.status).toBe(200);
-    expect(window.body.items.map((e: Entry) => e.id)).toEqual(history.filter((e) => e.createdAt >= from && e.createdAt <= to).map((e) => e.id));
+    expect(window.body.items.map((e: Entry) => e.id)).toEqual(
+      history.filter((e) => e.createdAt >= from && e.createdAt <= to).map((e) => e.id),
+    );
     expect(window.body.items.length).toBeGreaterThanOrEqual(11);
 
     const today = history[0]!.createdAt.slice(0, 10);
@@ -150,7 +210,9 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
     expect(ids).toEqual(history.map((e) => e.id));
 
     // Paging composes with a filter: B's 30 replies, 7 at a time.
-    const filtered = (await allPages<Entry>('/v1/credits/transactions', agency.token, { limit: '7', subAccountId: clientB.subAccountId })).flat();
+    const filtered = (
+      await allPages<Entry>('/v1/credits/transactions', agency.token, { limit: '7', subAccountId: clientB.subAccountId })
+    ).flat();
     expect(filtered.map((e) => e.id)).toEqual(history.filter((e) => e.subAccountId === clientB.subAccountId).map((e) => e.id));
   });
 
@@ -160,7 +222,20 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
     const [header, ...rows] = parseCsv(res.text);
-    expect(header).toEqual(expect.arrayContaining(['id', 'createdAt', 'type', 'credits', 'balanceAfter', 'subAccountId', 'contactId', 'campaignId', 'conversationId', 'actor']));
+    expect(header).toEqual(
+      expect.arrayContaining([
+        'id',
+        'createdAt',
+        'type',
+        'credits',
+        'balanceAfter',
+        'subAccountId',
+        'contactId',
+        'campaignId',
+        'conversationId',
+        'actor',
+      ]),
+    );
     expect(rows).toHaveLength(32);
     const col = (name: string) => header!.indexOf(name);
     expect(rows.map((r) => r[col('id')])).toEqual(history.map((e) => e.id));
@@ -204,7 +279,7 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
   it.each([
     ['Client A', () => clientA, 50, { campaign_message: 50, ai_response: 0 }],
     ['Client B', () => clientB, 30, { campaign_message: 0, ai_response: 30 }],
-  ] as const)("shows %s its own usage with its own token", async (_label, client, total, byType) => {
+  ] as const)('shows %s its own usage with its own token', async (_label, client, total, byType) => {
     const { subAccountId, token } = client();
     const res = await api('GET', `/v1/accounts/${subAccountId}/usage`, { token });
     expect(res.status).toBe(200);
@@ -221,7 +296,9 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
   it('reports creditsUsedThisMonth 50 and 30 on the sub-account list', async () => {
     const res = await api('GET', '/v1/sub-accounts', { token: agency.token });
     expect(res.status).toBe(200);
-    const used = Object.fromEntries(res.body.items.map((s: { id: string; creditsUsedThisMonth: number }) => [s.id, s.creditsUsedThisMonth]));
+    const used = Object.fromEntries(
+      res.body.items.map((s: { id: string; creditsUsedThisMonth: number }) => [s.id, s.creditsUsedThisMonth]),
+    );
     expect(used).toEqual({ [clientA.subAccountId]: 50, [clientB.subAccountId]: 30 });
   });
 });

@@ -6,7 +6,15 @@
  * wallets are 404s, never 403s.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, assistToken, createSubAccount, signUpAgency, type AgencyFixture, type ApiResponse, type SubAccountFixture } from '../support/api';
+import {
+  type AgencyFixture,
+  type ApiResponse,
+  api,
+  assistToken,
+  createSubAccount,
+  type SubAccountFixture,
+  signUpAgency,
+} from '../support/api';
 import { chargeUsage, expectStatus, grant, keyPaths, patchSub, topUp } from '../support/ledger';
 
 const BALANCE_KEYS = ['balance', 'balanceAfter'] as const;
@@ -28,7 +36,11 @@ async function asSub(what: string, call: Promise<ApiResponse>): Promise<ApiRespo
 
 beforeAll(async () => {
   [agency, other] = await Promise.all([signUpAgency('agency'), signUpAgency('agency')]);
-  [a1, a2, otherSub] = await Promise.all([createSubAccount(agency.token, 'A1'), createSubAccount(agency.token, 'A2'), createSubAccount(other.token, 'B1')]);
+  [a1, a2, otherSub] = await Promise.all([
+    createSubAccount(agency.token, 'A1'),
+    createSubAccount(agency.token, 'A2'),
+    createSubAccount(other.token, 'B1'),
+  ]);
   assistA1 = await assistToken(agency.token, a1.subAccountId);
   expectStatus(await topUp(agency.agencyId, 100), 201, 'top-up A');
   expectStatus(await topUp(other.agencyId, 100), 201, 'top-up B');
@@ -37,31 +49,42 @@ beforeAll(async () => {
 describe('credit visibility for sub-account principals', () => {
   // Proves the agency-only credit views are closed to a client and to assist mode (403),
   // while the agency itself gets them (so the 403 is about the principal, nothing else).
-  it.each([['/v1/credits/balance'], ['/v1/credits/transactions'], ['/v1/credits/usage']])('%s is 403 for client and assist tokens', async (path) => {
-    for (const [label, token] of [
-      ['client', a1.token],
-      ['assist', assistA1],
-    ] as const) {
-      const res = await asSub(`${label} GET ${path}`, api('GET', path, { token }));
-      expect(res.status, label).toBe(403);
-      expect(res.body.code, label).toBe('forbidden');
-    }
-    expect((await api('GET', path, { token: agency.token })).status).toBe(200);
-  });
+  it.each([['/v1/credits/balance'], ['/v1/credits/transactions'], ['/v1/credits/usage']])(
+    '%s is 403 for client and assist tokens',
+    async (path) => {
+      for (const [label, token] of [
+        ['client', a1.token],
+        ['assist', assistA1],
+      ] as const) {
+        const res = await asSub(`${label} GET ${path}`, api('GET', path, { token }));
+        expect(res.status, label).toBe(403);
+        expect(res.body.code, label).toBe('forbidden');
+      }
+      expect((await api('GET', path, { token: agency.token })).status).toBe(200);
+    },
+  );
 
   // Proves a usage charge made in assist mode records the agency user behind it, and that
   // the assist caller's own response shows no balance.
   it('records the assisting agency user as the actor of a charge', async () => {
-    const res = await asSub('assist POST usage', chargeUsage(a1.subAccountId, { type: 'ai_response', quantity: 3, contactId: 'c-assist' }, { token: assistA1 }));
+    const res = await asSub(
+      'assist POST usage',
+      chargeUsage(a1.subAccountId, { type: 'ai_response', quantity: 3, contactId: 'c-assist' }, { token: assistA1 }),
+    );
     expect(res.status, res.text).toBe(201);
     const actor = { type: 'assist', userId: agency.userId, accountId: a1.subAccountId };
     expect(res.body.entry).toMatchObject({ credits: 3, subAccountId: a1.subAccountId, actor });
 
     const history = await api('GET', `/v1/credits/transactions?subAccountId=${a1.subAccountId}`, { token: agency.token });
-    expect(history.body.items).toEqual([expect.objectContaining({ id: res.body.entry.id, type: 'ai_response', credits: -3, balanceAfter: 97, actor })]);
+    expect(history.body.items).toEqual([
+      expect.objectContaining({ id: res.body.entry.id, type: 'ai_response', credits: -3, balanceAfter: 97, actor }),
+    ]);
 
     // A charge the assist token cannot cover still tells nothing about the balance.
-    const tooMuch = await asSub('assist POST usage (402)', chargeUsage(a1.subAccountId, { type: 'ai_response', quantity: 1000 }, { token: assistA1 }));
+    const tooMuch = await asSub(
+      'assist POST usage (402)',
+      chargeUsage(a1.subAccountId, { type: 'ai_response', quantity: 1000 }, { token: assistA1 }),
+    );
     expect(tooMuch.status).toBe(402);
     expect(tooMuch.body.code).toBe('insufficient_credits');
     expect(JSON.stringify(tooMuch.body)).not.toMatch(/\b97\b/);
@@ -69,10 +92,13 @@ describe('credit visibility for sub-account principals', () => {
 
   // Proves the sub-account principal's own views work and carry no balance anywhere.
   it('gives clients their own usage, /v1/me and campaigns, with no balance key anywhere', async () => {
-    const campaign = await asSub('assist POST campaign', api('POST', `/v1/accounts/${a1.subAccountId}/campaigns`, {
-      token: assistA1,
-      body: { name: 'Visible', settings: {}, instructions: 'hi', faqs: [], configuration: {} },
-    }));
+    const campaign = await asSub(
+      'assist POST campaign',
+      api('POST', `/v1/accounts/${a1.subAccountId}/campaigns`, {
+        token: assistA1,
+        body: { name: 'Visible', settings: {}, instructions: 'hi', faqs: [], configuration: {} },
+      }),
+    );
     expect(campaign.status, campaign.text).toBe(201);
     for (const [label, token] of [
       ['client', a1.token],
@@ -85,10 +111,15 @@ describe('credit visibility for sub-account principals', () => {
       const campaigns = await asSub(`${label} GET campaigns`, api('GET', `/v1/accounts/${a1.subAccountId}/campaigns`, { token }));
       expect(campaigns.status).toBe(200);
       expect(campaigns.body.items.map((c: { id: string }) => c.id)).toContain(campaign.body.campaign.id);
-      const one = await asSub(`${label} GET campaign`, api('GET', `/v1/accounts/${a1.subAccountId}/campaigns/${campaign.body.campaign.id}`, { token }));
+      const one = await asSub(
+        `${label} GET campaign`,
+        api('GET', `/v1/accounts/${a1.subAccountId}/campaigns/${campaign.body.campaign.id}`, { token }),
+      );
       expect(one.status).toBe(200);
       // In manual mode there is no wallet to show.
-      expect((await asSub(`${label} GET wallet (manual)`, api('GET', `/v1/accounts/${a1.subAccountId}/wallet`, { token }))).status).toBe(404);
+      expect(
+        (await asSub(`${label} GET wallet (manual)`, api('GET', `/v1/accounts/${a1.subAccountId}/wallet`, { token }))).status,
+      ).toBe(404);
     }
   });
 
@@ -98,7 +129,10 @@ describe('credit visibility for sub-account principals', () => {
       expectStatus(await patchSub(agency.token, sub.subAccountId, { creditMode: 'reselling' }), 200, 'switch to reselling');
       expectStatus(await grant(agency.token, sub.subAccountId, 40), 201, 'grant');
     }
-    const charged = await asSub('assist POST usage (wallet)', chargeUsage(a1.subAccountId, { type: 'campaign_message', quantity: 5 }, { token: assistA1 }));
+    const charged = await asSub(
+      'assist POST usage (wallet)',
+      chargeUsage(a1.subAccountId, { type: 'campaign_message', quantity: 5 }, { token: assistA1 }),
+    );
     expect(charged.status, charged.text).toBe(201);
     for (const token of [a1.token, assistA1]) {
       const wallet = await api('GET', `/v1/accounts/${a1.subAccountId}/wallet`, { token });
@@ -115,7 +149,11 @@ describe('credit visibility for sub-account principals', () => {
     expect((await api('GET', `/v1/accounts/${a2.subAccountId}/wallet`, { token: agency.token })).status).toBe(200);
     expect((await api('GET', `/v1/accounts/${a2.subAccountId}/usage`, { token: a2.token })).status).toBe(200);
     for (const token of [a1.token, assistA1]) {
-      for (const path of [`/v1/accounts/${a2.subAccountId}/usage`, `/v1/accounts/${a2.subAccountId}/wallet`, `/v1/accounts/${agency.agencyId}/usage`]) {
+      for (const path of [
+        `/v1/accounts/${a2.subAccountId}/usage`,
+        `/v1/accounts/${a2.subAccountId}/wallet`,
+        `/v1/accounts/${agency.agencyId}/usage`,
+      ]) {
         const res = await asSub(`GET ${path}`, api('GET', path, { token }));
         expect(res.status, path).toBe(404);
         expect(res.body.code).toBe('not_found');
@@ -126,7 +164,11 @@ describe('credit visibility for sub-account principals', () => {
   // Proves tenants are sealed: agency B (user or assist) cannot read agency A's sub usage or wallet.
   it("404s another agency's sub-account usage and wallet", async () => {
     const assistB = await assistToken(other.token, otherSub.subAccountId);
-    for (const path of [`/v1/accounts/${a1.subAccountId}/usage`, `/v1/accounts/${a1.subAccountId}/wallet`, `/v1/accounts/${agency.agencyId}/usage`]) {
+    for (const path of [
+      `/v1/accounts/${a1.subAccountId}/usage`,
+      `/v1/accounts/${a1.subAccountId}/wallet`,
+      `/v1/accounts/${agency.agencyId}/usage`,
+    ]) {
       for (const token of [other.token, otherSub.token, assistB]) {
         const res = await api('GET', path, { token });
         expect(res.status, path).toBe(404);

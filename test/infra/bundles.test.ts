@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { synthApp, type Synthesized } from './synth-app';
+import { type Synthesized, synthApp } from './synth-app';
 
 const run = promisify(execFile);
 

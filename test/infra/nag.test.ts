@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { synthApp, type Synthesized } from './synth-app';
+import { type Synthesized, synthApp } from './synth-app';
 
 /**
  * cdk-nag (AwsSolutions) runs as a validation plugin: any finding not acknowledged on its
@@ -26,8 +26,8 @@ describe('cdk-nag AwsSolutions', () => {
 
   it('re-running the pack over the synthesized tree finds nothing left', () => {
     const report = new AwsSolutionsChecks().validateScope(synth.app);
-    const findings = report.violations.map((v) =>
-      `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    const findings = report.violations.map(
+      (v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
     );
     expect(findings).toEqual([]);
   });

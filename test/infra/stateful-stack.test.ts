@@ -2,7 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinition } from '../../packages/db/schema';
 import { queueDefinitions } from '../../packages/queues/definitions';
-import { synthApp, type Synthesized } from './synth-app';
+import { type Synthesized, synthApp } from './synth-app';
 
 describe('stateful stack', () => {
   let synth: Synthesized;

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppFunction } from '../../infra/constructs/app-function';
 import { httpFunctions, routes } from '../../packages/http/routes';
 import { outboxStreamFilter, queueDefinitions, streamSourceDefinition } from '../../packages/queues/definitions';
-import { synthApp, type Synthesized } from './synth-app';
+import { type Synthesized, synthApp } from './synth-app';
 
 type Resource = { Type: string; Properties: Record<string, any> };
 
@@ -123,7 +123,11 @@ describe('stateless stack', () => {
     expect(holders('ses:SendEmail')).toEqual(['Notifier']);
     expect(holders('sqs:SendMessage')).toEqual(['Forwarder']);
     expect(holders('dynamodb:Scan')).toEqual([]);
-    expect(actionsOf(notifier).filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem']);
+    expect(
+      actionsOf(notifier)
+        .filter((a) => a.startsWith('dynamodb:'))
+        .sort(),
+    ).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem']);
     expect(holders('secretsmanager:DescribeSecret')).toEqual([]);
     expect(holders('secretsmanager:GetSecretValue')).not.toContain('Notifier');
   });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type * as Accounts from '../../packages/db/accounts';
-import { api, createSubAccount, signUpAgency, type AgencyFixture } from '../support/api';
+import { type AgencyFixture, api, createSubAccount, signUpAgency } from '../support/api';
 import { campaignItemsIn } from '../support/campaigns';
 
 /**
@@ -38,7 +38,13 @@ describe('copy transaction guards', () => {
   });
 
   const copyAs = async (targetAccountIds: string[]) => {
-    const principal = { kind: 'agency_user' as const, userId: agency.userId, agencyId: agency.agencyId, accountId: agency.agencyId, tokenId: 't' };
+    const principal = {
+      kind: 'agency_user' as const,
+      userId: agency.userId,
+      agencyId: agency.agencyId,
+      accountId: agency.agencyId,
+      tokenId: 't',
+    };
     return copyCampaign(principal, (await getAccount(agency.agencyId))!, sourceId, { targetAccountIds });
   };
 
@@ -53,10 +59,16 @@ describe('copy transaction guards', () => {
 
   it('fails the whole copy when a target lost the campaigns feature after it was read (403)', async () => {
     const [ok, stripped] = await Promise.all([createSubAccount(agency.token), createSubAccount(agency.token)]);
-    const off = await api('PATCH', `/v1/sub-accounts/${stripped.subAccountId}`, { token: agency.token, body: { features: ['ai_bot'] } });
+    const off = await api('PATCH', `/v1/sub-accounts/${stripped.subAccountId}`, {
+      token: agency.token,
+      body: { features: ['ai_bot'] },
+    });
     expect(off.status).toBe(200);
     stale.ids.add(stripped.subAccountId);
-    await expect(copyAs([ok.subAccountId, stripped.subAccountId])).rejects.toMatchObject({ code: 'feature_not_enabled', status: 403 });
+    await expect(copyAs([ok.subAccountId, stripped.subAccountId])).rejects.toMatchObject({
+      code: 'feature_not_enabled',
+      status: 403,
+    });
     expect(await campaignItemsIn(ok.subAccountId)).toEqual([]);
     expect(await campaignItemsIn(stripped.subAccountId)).toEqual([]);
 

@@ -1,8 +1,8 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dynamo } from '../../packages/db/client';
 import { handler as usageHandler } from '../../functions/http/usage';
-import { api, createSubAccount, signUpAgency, uniq, type AgencyFixture } from '../support/api';
+import { dynamo } from '../../packages/db/client';
+import { type AgencyFixture, api, createSubAccount, signUpAgency, uniq } from '../support/api';
 import { invoke } from '../support/invoke';
 import { ledgerEntries as entriesOf, poolBalance, sumFor, walletBalance } from '../support/ledger';
 import { stack } from '../support/stack';
@@ -32,7 +32,11 @@ async function debitConcurrently(accountId: string, n: number) {
       const key = `${uniq('debit')}-${i}`;
       const body = { type: 'ai_response', quantity: 1, conversationId: `conv-${i}` };
       if (i % 2 === 0) {
-        const res = await api('POST', `/v1/accounts/${accountId}/usage`, { token: platform, headers: { 'idempotency-key': key }, body });
+        const res = await api('POST', `/v1/accounts/${accountId}/usage`, {
+          token: platform,
+          headers: { 'idempotency-key': key },
+          body,
+        });
         return { status: res.status, code: res.body?.code as string | undefined };
       }
       const res = await invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
@@ -73,13 +77,19 @@ describe('concurrent debits', () => {
     expect(entries).toHaveLength(101);
     expect(sumFor(entries, { pool: true })).toBe(0);
     // balanceAfter values are a permutation-free countdown: each balance was seen exactly once.
-    const after = entries.filter((e) => e.type === 'ai_response').map((e) => e.balanceAfter).sort((x, y) => x - y);
+    const after = entries
+      .filter((e) => e.type === 'ai_response')
+      .map((e) => e.balanceAfter)
+      .sort((x, y) => x - y);
     expect(after).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 
   it('the same against a reselling wallet', async () => {
     const sub = await createSubAccount(agency.token);
-    expect((await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: agency.token, body: { creditMode: 'reselling' } })).status).toBe(200);
+    expect(
+      (await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: agency.token, body: { creditMode: 'reselling' } }))
+        .status,
+    ).toBe(200);
     const grant = await api('POST', `/v1/sub-accounts/${sub.subAccountId}/credits/grants`, {
       token: agency.token,
       headers: { 'idempotency-key': uniq('grant') },
@@ -96,7 +106,9 @@ describe('concurrent debits', () => {
     const a = await signUpAgency('agency');
     await topUp(a.agencyId, 1000);
     const sub = await createSubAccount(a.token);
-    expect((await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, body: { monthlyCreditLimit: 100 } })).status).toBe(200);
+    expect(
+      (await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, body: { monthlyCreditLimit: 100 } })).status,
+    ).toBe(200);
     const results = await debitConcurrently(sub.subAccountId, 200);
     expect(tally(results)).toEqual({ ok: 100, insufficient: 0, limited: 100, other: [] });
     expect(await poolBalance(a.agencyId)).toBe(900);
@@ -171,7 +183,8 @@ describe('idempotency', () => {
     const sub = await createSubAccount(a.token);
     const key = uniq('refused');
     const body = { type: 'ai_response', quantity: 10 };
-    const send = (k: string) => api('POST', `/v1/accounts/${sub.subAccountId}/usage`, { token: platform, headers: { 'idempotency-key': k }, body });
+    const send = (k: string) =>
+      api('POST', `/v1/accounts/${sub.subAccountId}/usage`, { token: platform, headers: { 'idempotency-key': k }, body });
     const first = await send(key);
     expect(first.status).toBe(402);
     await topUp(a.agencyId, 100);
@@ -247,7 +260,10 @@ describe('transaction conflicts (injected: DynamoDB Local never raises them)', (
           throw new TransactionCanceledException({
             message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]',
             $metadata: {},
-            CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' }],
+            CancellationReasons: [
+              { Code: 'None' },
+              { Code: 'TransactionConflict', Message: 'Transaction is ongoing for the item' },
+            ],
           });
         }
         return next(args);
@@ -295,9 +311,15 @@ describe('the monthly meter rolls over', () => {
     const a = await signUpAgency('agency');
     await topUp(a.agencyId, 1000);
     const sub = await createSubAccount(a.token);
-    expect((await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, body: { monthlyCreditLimit: 50 } })).status).toBe(200);
+    expect(
+      (await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, body: { monthlyCreditLimit: 50 } })).status,
+    ).toBe(200);
     const charge = (quantity: number) =>
-      api('POST', `/v1/accounts/${sub.subAccountId}/usage`, { token: platform, headers: { 'idempotency-key': uniq('m') }, body: { type: 'ai_response', quantity } });
+      api('POST', `/v1/accounts/${sub.subAccountId}/usage`, {
+        token: platform,
+        headers: { 'idempotency-key': uniq('m') },
+        body: { type: 'ai_response', quantity },
+      });
     expect((await charge(40)).status).toBe(201); // the gateway now remembers this month's meter
 
     // As if those 40 were spent last month: the stored meter is on the previous month.

@@ -24,19 +24,19 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { api, signUpAgency, type ApiResponse } from '../support/api';
-import { stack } from '../support/stack';
+import { type ApiResponse, api, signUpAgency } from '../support/api';
 import {
   accountItem,
+  type BalanceRow,
   createSubAccountOnly,
   ledgerEntries,
   poolItem,
-  usageDayRows,
-  walletItem,
-  type BalanceRow,
   type StoredEntry,
   type UsageType,
+  usageDayRows,
+  walletItem,
 } from '../support/ledger';
+import { stack } from '../support/stack';
 
 const SUBS = 3;
 /** Outcome classes met across all runs, to prove the generator reaches every branch. */
@@ -56,7 +56,10 @@ type Op =
 
 const sub = fc.integer({ min: 0, max: SUBS - 1 });
 /** Mostly small charges; now and then one far bigger than any balance. */
-const quantity = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 1, max: 40 }) }, { weight: 1, arbitrary: fc.integer({ min: 100, max: 5000 }) });
+const quantity = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 1, max: 40 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 100, max: 5000 }) },
+);
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('topUp' as const), credits: fc.integer({ min: 1, max: 300 }) }) },
@@ -70,8 +73,22 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       quantity,
     }),
   },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('mode' as const), sub, mode: fc.constantFrom('manual' as const, 'reselling' as const) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('limit' as const), sub, limit: fc.option(fc.integer({ min: 0, max: 80 }), { nil: null, freq: 4 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('mode' as const),
+      sub,
+      mode: fc.constantFrom('manual' as const, 'reselling' as const),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('limit' as const),
+      sub,
+      limit: fc.option(fc.integer({ min: 0, max: 80 }), { nil: null, freq: 4 }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('retry' as const), pick: fc.nat() }) },
 );
 
@@ -140,7 +157,9 @@ interface World {
   subs: string[];
 }
 
-type Outcome = { status: 201; apply: (m: Model) => void; balanceAfter: (m: Model) => number } | { status: 402 | 409; code: string };
+type Outcome =
+  | { status: 201; apply: (m: Model) => void; balanceAfter: (m: Model) => number }
+  | { status: 402 | 409; code: string };
 
 /** What the model says a money move does from this state. */
 function expected(m: Model, op: MoneyOp): Outcome {
@@ -159,7 +178,8 @@ function expected(m: Model, op: MoneyOp): Outcome {
       const i = op.on;
       if (m.mode[i] === 'manual') {
         const limit = m.limit[i];
-        if (limit !== null && limit !== undefined && m.poolUsed[i]! + q > limit) return { status: 402, code: 'credit_limit_reached' };
+        if (limit !== null && limit !== undefined && m.poolUsed[i]! + q > limit)
+          return { status: 402, code: 'credit_limit_reached' };
         if (m.pool < q) return { status: 402, code: 'insufficient_credits' };
         const apply = (x: Model) => {
           x.pool -= q;
@@ -191,12 +211,24 @@ function send(w: World, op: MoneyOp, key: string): Promise<ApiResponse> {
   const headers = { 'idempotency-key': key };
   switch (op.kind) {
     case 'topUp':
-      return api('POST', `/v1/admin/agencies/${w.agencyId}/credits`, { token: stack.platformApiKey, headers, body: { credits: op.credits, reference: `ref-${key}` } });
+      return api('POST', `/v1/admin/agencies/${w.agencyId}/credits`, {
+        token: stack.platformApiKey,
+        headers,
+        body: { credits: op.credits, reference: `ref-${key}` },
+      });
     case 'grant':
-      return api('POST', `/v1/sub-accounts/${w.subs[op.sub]}/credits/grants`, { token: w.agencyToken, headers, body: { credits: op.credits } });
+      return api('POST', `/v1/sub-accounts/${w.subs[op.sub]}/credits/grants`, {
+        token: w.agencyToken,
+        headers,
+        body: { credits: op.credits },
+      });
     case 'usage': {
       const accountId = op.on === 'agency' ? w.agencyId : w.subs[op.on]!;
-      return api('POST', `/v1/accounts/${accountId}/usage`, { token: stack.platformApiKey, headers, body: { type: op.type, quantity: op.quantity, contactId: `contact-${key}` } });
+      return api('POST', `/v1/accounts/${accountId}/usage`, {
+        token: stack.platformApiKey,
+        headers,
+        body: { type: op.type, quantity: op.quantity, contactId: `contact-${key}` },
+      });
     }
   }
 }
@@ -205,7 +237,9 @@ function send(w: World, op: MoneyOp, key: string): Promise<ApiResponse> {
 async function moveMoney(w: World, m: Model, op: MoneyOp, key: string): Promise<void> {
   const want = expected(m, op);
   const res = await send(w, op, key);
-  outcomes.add(`${op.kind} ${res.status}${res.body?.code ? ` ${res.body.code}` : ''}${op.kind === 'usage' && op.on !== 'agency' ? ` ${m.mode[op.on]}` : ''}`);
+  outcomes.add(
+    `${op.kind} ${res.status}${res.body?.code ? ` ${res.body.code}` : ''}${op.kind === 'usage' && op.on !== 'agency' ? ` ${m.mode[op.on]}` : ''}`,
+  );
   expect(res.status, res.text).toBe(want.status);
   m.sent.push({ op, key, status: res.status, body: res.body });
   if (want.status !== 201) {
@@ -219,7 +253,11 @@ async function moveMoney(w: World, m: Model, op: MoneyOp, key: string): Promise<
     expect(res.body.entry).toMatchObject({ type: op.type, credits: op.quantity });
   } else {
     expect(res.body.balance).toBe(want.balanceAfter(m));
-    expect(res.body.entry).toMatchObject({ type: op.kind === 'topUp' ? 'top_up' : 'grant', credits: op.credits, balanceAfter: want.balanceAfter(m) });
+    expect(res.body.entry).toMatchObject({
+      type: op.kind === 'topUp' ? 'top_up' : 'grant',
+      credits: op.credits,
+      balanceAfter: want.balanceAfter(m),
+    });
   }
   // The stored entry must say what the model's balance is after it.
   const stored = (await ledgerEntries(w.agencyId)).find((e) => e.id === res.body.entry.id);
@@ -234,14 +272,20 @@ async function step(w: World, m: Model, op: Op, key: string): Promise<void> {
       await moveMoney(w, m, op, key);
       return;
     case 'mode': {
-      const res = await api('PATCH', `/v1/sub-accounts/${w.subs[op.sub]}`, { token: w.agencyToken, body: { creditMode: op.mode } });
+      const res = await api('PATCH', `/v1/sub-accounts/${w.subs[op.sub]}`, {
+        token: w.agencyToken,
+        body: { creditMode: op.mode },
+      });
       expect(res.status, res.text).toBe(200);
       expect(res.body.subAccount.creditMode).toBe(op.mode);
       m.mode[op.sub] = op.mode;
       return;
     }
     case 'limit': {
-      const res = await api('PATCH', `/v1/sub-accounts/${w.subs[op.sub]}`, { token: w.agencyToken, body: { monthlyCreditLimit: op.limit } });
+      const res = await api('PATCH', `/v1/sub-accounts/${w.subs[op.sub]}`, {
+        token: w.agencyToken,
+        body: { monthlyCreditLimit: op.limit },
+      });
       expect(res.status, res.text).toBe(200);
       expect(res.body.subAccount.monthlyCreditLimit).toBe(op.limit);
       m.limit[op.sub] = op.limit;
@@ -271,8 +315,12 @@ function checkBalance(label: string, item: BalanceRow | undefined, entries: Stor
   expect(balance, `${label}: balance = sum of its entries`).toBe(sum(entries.map((e) => e.credits)));
   expect(balance, `${label}: never negative`).toBeGreaterThanOrEqual(0);
   expect(balance, `${label}: matches the model`).toBe(modelBalance);
-  expect(item?.purchased ?? 0, `${label}: purchased = credits in`).toBe(sum(entries.filter((e) => e.credits > 0).map((e) => e.credits)));
-  expect(item?.consumed ?? 0, `${label}: consumed = credits out`).toBe(sum(entries.filter((e) => e.credits < 0).map((e) => -e.credits)));
+  expect(item?.purchased ?? 0, `${label}: purchased = credits in`).toBe(
+    sum(entries.filter((e) => e.credits > 0).map((e) => e.credits)),
+  );
+  expect(item?.consumed ?? 0, `${label}: consumed = credits out`).toBe(
+    sum(entries.filter((e) => e.credits < 0).map((e) => -e.credits)),
+  );
 }
 
 async function checkInvariants(w: World, m: Model): Promise<void> {
@@ -286,9 +334,19 @@ async function checkInvariants(w: World, m: Model): Promise<void> {
   expect(entries.length, 'one entry per accepted move, none per retry').toBe(m.entries);
   for (const e of entries) expect(e.balanceAfter, `entry ${e.id} balanceAfter`).toBeGreaterThanOrEqual(0);
 
-  checkBalance('pool', pool, entries.filter((e) => e.balanceKind === 'pool'), m.pool);
+  checkBalance(
+    'pool',
+    pool,
+    entries.filter((e) => e.balanceKind === 'pool'),
+    m.pool,
+  );
   w.subs.forEach((id, i) => {
-    checkBalance(`wallet ${i}`, wallets[i], entries.filter((e) => e.balanceKind === 'wallet' && e.accountId === id), m.wallet[i]!);
+    checkBalance(
+      `wallet ${i}`,
+      wallets[i],
+      entries.filter((e) => e.balanceKind === 'wallet' && e.accountId === id),
+      m.wallet[i]!,
+    );
   });
   for (const e of entries) {
     // Who it was for: the agency itself or one of its subs; wallets only ever belong to subs.
@@ -305,7 +363,9 @@ async function checkInvariants(w: World, m: Model): Promise<void> {
     row.ai_response += d.ai_response ?? 0;
     row.campaign_message += d.campaign_message ?? 0;
     counted.set(d.accountId, row);
-    expect(d.total, `usage day ${d.date} ${d.accountId}: total = sum of types`).toBe((d.ai_response ?? 0) + (d.campaign_message ?? 0));
+    expect(d.total, `usage day ${d.date} ${d.accountId}: total = sum of types`).toBe(
+      (d.ai_response ?? 0) + (d.campaign_message ?? 0),
+    );
   }
   for (const e of entries) {
     if (e.type !== 'ai_response' && e.type !== 'campaign_message') continue;
@@ -350,56 +410,53 @@ function takeWorld(): Promise<World> {
 
 describe('ledger properties', () => {
   // Proves invariants 1–6 above hold after every step of random operation sequences.
-  it(
-    'keeps balances = sums of entries, never negative, counters exact, 402s exactly as modelled, retries inert',
-    async () => {
-      await fc.assert(
-        fc.asyncProperty(scenario, async (all) => {
-          const w = await takeWorld();
-          const m: Model = {
-            pool: 0,
-            wallet: w.subs.map(() => 0),
-            mode: w.subs.map(() => 'manual' as const),
-            limit: w.subs.map(() => null),
-            used: w.subs.map(() => 0),
-            poolUsed: w.subs.map(() => 0),
-            usage: new Map(),
-            entries: 0,
-            sent: [],
-          };
-          const trace: string[] = [];
-          for (const [i, op] of all.entries()) {
-            trace.push(`#${i} ${JSON.stringify(op)}`);
-            try {
-              await step(w, m, op, `${w.agencyId}-${i}`);
-              await checkInvariants(w, m);
-            } catch (err) {
-              const model = { pool: m.pool, wallet: m.wallet, mode: m.mode, limit: m.limit, used: m.used, poolUsed: m.poolUsed };
-              (err as Error).message = `${(err as Error).message}\nagency ${w.agencyId}, model ${JSON.stringify(model)}\nsteps:\n${trace.join('\n')}`;
-              throw err;
-            }
+  it('keeps balances = sums of entries, never negative, counters exact, 402s exactly as modelled, retries inert', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (all) => {
+        const w = await takeWorld();
+        const m: Model = {
+          pool: 0,
+          wallet: w.subs.map(() => 0),
+          mode: w.subs.map(() => 'manual' as const),
+          limit: w.subs.map(() => null),
+          used: w.subs.map(() => 0),
+          poolUsed: w.subs.map(() => 0),
+          usage: new Map(),
+          entries: 0,
+          sent: [],
+        };
+        const trace: string[] = [];
+        for (const [i, op] of all.entries()) {
+          trace.push(`#${i} ${JSON.stringify(op)}`);
+          try {
+            await step(w, m, op, `${w.agencyId}-${i}`);
+            await checkInvariants(w, m);
+          } catch (err) {
+            const model = { pool: m.pool, wallet: m.wallet, mode: m.mode, limit: m.limit, used: m.used, poolUsed: m.poolUsed };
+            (err as Error).message =
+              `${(err as Error).message}\nagency ${w.agencyId}, model ${JSON.stringify(model)}\nsteps:\n${trace.join('\n')}`;
+            throw err;
           }
-        }),
-        // Each run signs up an agency (password hashing), so runs are few; a failure ends at
-        // once (no shrinking: every shrink step would need a new agency) with the step trace.
-        { numRuns: 12, endOnFailure: true },
-      );
-      // Coverage of the generator, not of the code: every kind of outcome happened somewhere.
-      expect([...outcomes].sort()).toEqual(
-        expect.arrayContaining([
-          'grant 201',
-          'grant 409 wrong_credit_mode',
-          'replay',
-          'topUp 201',
-          'usage 201',
-          'usage 201 manual',
-          'usage 201 reselling',
-          'usage 402 credit_limit_reached manual',
-          'usage 402 insufficient_credits manual',
-          'usage 402 insufficient_credits reselling',
-        ]),
-      );
-    },
-    240_000,
-  );
+        }
+      }),
+      // Each run signs up an agency (password hashing), so runs are few; a failure ends at
+      // once (no shrinking: every shrink step would need a new agency) with the step trace.
+      { numRuns: 12, endOnFailure: true },
+    );
+    // Coverage of the generator, not of the code: every kind of outcome happened somewhere.
+    expect([...outcomes].sort()).toEqual(
+      expect.arrayContaining([
+        'grant 201',
+        'grant 409 wrong_credit_mode',
+        'replay',
+        'topUp 201',
+        'usage 201',
+        'usage 201 manual',
+        'usage 201 reselling',
+        'usage 402 credit_limit_reached manual',
+        'usage 402 insufficient_credits manual',
+        'usage 402 insufficient_credits reselling',
+      ]),
+    );
+  }, 240_000);
 });

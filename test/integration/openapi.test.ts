@@ -35,7 +35,9 @@ describe('GET /v1/openapi.json', () => {
   });
 
   it('has every route of the route table, and nothing else', () => {
-    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
     expect(documented.sort()).toEqual(routeTable.map(keyOf).sort());
   });
 
@@ -80,8 +82,9 @@ describe('GET /v1/openapi.json', () => {
       // Every route that answers with a body declares its shape, and the document publishes it.
       if (route.status !== 204) {
         expect(route.response, `${keyOf(route)} declares a response schema`).toBeDefined();
-        const published = (op!.responses?.[String(route.status)] as { content?: Record<string, { schema?: { properties?: object } }> })
-          .content?.['application/json']?.schema;
+        const published = (
+          op!.responses?.[String(route.status)] as { content?: Record<string, { schema?: { properties?: object } }> }
+        ).content?.['application/json']?.schema;
         expect(published?.properties ?? (published as { anyOf?: unknown })?.anyOf).toBeDefined();
       }
       if (route.allow.length) {

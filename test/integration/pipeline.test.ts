@@ -9,21 +9,22 @@
  * in-process invocations below ever see it; where the real pipeline is under test, the test
  * only asserts end states after a later email proves the pipeline has moved past.
  */
-import { stack } from '../support/stack';
+
+import { randomUUID } from 'node:crypto';
+import type { SESClient, SendEmailCommandInput } from '@aws-sdk/client-ses';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { SendEmailCommandInput, SESClient } from '@aws-sdk/client-ses';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../packages/core/ids';
 import { seal } from '../../packages/crypto/secret-box';
 import { keys } from '../../packages/db/schema';
 import { createSubAccount as createSubAccountInProcess } from '../../packages/domain/accounts/sub-accounts';
 import { newOutboxId, putOutbox } from '../../packages/domain/outbox';
-import { queueDefinitions } from '../../packages/queues/definitions';
 import { lambdaContext } from '../../packages/local/lambda-context';
+import { queueDefinitions } from '../../packages/queues/definitions';
 import { api, emailsTo, signUpAgency, uniq, uniqueEmail, waitFor } from '../support/api';
+import { stack } from '../support/stack';
 import { getRaw, testDb } from '../support/table';
 import { settleOutbox } from '../support/tenants';
 
@@ -31,7 +32,11 @@ type Notifier = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>
 let notifier: Notifier;
 let ses: SESClient;
 
-const sqs = new SQSClient({ endpoint: stack.sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+const sqs = new SQSClient({
+  endpoint: stack.sqsEndpoint,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
@@ -135,7 +140,8 @@ describe('outbox pipeline', () => {
 
     // Redeliveries through the real queue, then an ordinary event through the whole pipeline:
     // once that one's email is out (and a margin passed), the duplicates have been consumed.
-    for (let i = 0; i < 2; i++) await sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrls.notifications, MessageBody: messageFor(h.id) }));
+    for (let i = 0; i < 2; i++)
+      await sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrls.notifications, MessageBody: messageFor(h.id) }));
     const sentinel = uniqueEmail('sentinel');
     const s = await writeOutbox(sentinel, { held: false });
     await waitFor(async () => (await emailsTo(sentinel)).length > 0, 30_000, 'the sentinel email');
@@ -150,7 +156,9 @@ describe('outbox pipeline', () => {
     const good = await writeOutbox(uniqueEmail('neighbour'), { held: true });
     const mixed = sqsEvent('not json', JSON.stringify({ outboxId: 42 }), messageFor(good.id));
     const result = await notifier(mixed, lambdaContext('notifier'));
-    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([mixed.Records[0]!.messageId, mixed.Records[1]!.messageId].sort());
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      [mixed.Records[0]!.messageId, mixed.Records[1]!.messageId].sort(),
+    );
     expect(await outboxItem(good.id)).toBeUndefined();
 
     // Through the real queue: the stack's poller fails it on every receive until SQS redrives it.
@@ -159,7 +167,12 @@ describe('outbox pipeline', () => {
     const dead = await waitFor(
       async () => {
         const out = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: stack.queueUrls.notificationsDlq, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
+          new ReceiveMessageCommand({
+            QueueUrl: stack.queueUrls.notificationsDlq,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 0,
+            WaitTimeSeconds: 0,
+          }),
         );
         return out.Messages?.find((m) => m.Body === poison);
       },
@@ -185,7 +198,9 @@ describe('outbox pipeline', () => {
     // Two creates racing for one address: one wins; the loser's password must never be mailed.
     const contested = uniqueEmail('contested');
     const race = await Promise.all(
-      ['Racer 1', 'Racer 2'].map((name) => api('POST', '/v1/sub-accounts', { token: agency.token, body: { name, email: contested } })),
+      ['Racer 1', 'Racer 2'].map((name) =>
+        api('POST', '/v1/sub-accounts', { token: agency.token, body: { name, email: contested } }),
+      ),
     );
     const winners = race.filter((r) => r.status === 201);
     expect(winners).toHaveLength(1);
@@ -194,7 +209,9 @@ describe('outbox pipeline', () => {
 
     // A later create whose email arrives, then every outbox item of the agency delivered.
     const later = uniqueEmail('later');
-    expect((await api('POST', '/v1/sub-accounts', { token: agency.token, body: { name: 'Later', email: later } })).status).toBe(201);
+    expect((await api('POST', '/v1/sub-accounts', { token: agency.token, body: { name: 'Later', email: later } })).status).toBe(
+      201,
+    );
     await waitFor(async () => (await emailsTo(later)).length > 0, 30_000, 'the later email');
     await settleOutbox(agency.agencyId);
     await sleep(1000);
@@ -213,10 +230,14 @@ describe('outbox pipeline', () => {
     const agency = await signUpAgency('starter');
     const email = uniqueEmail('orphan');
     const created = await createSubAccountInProcess(agency.agencyId, { name: 'Orphan', email });
-    const [mail] = await waitFor(async () => {
-      const mails = await emailsTo(email);
-      return mails.length ? mails : undefined;
-    }, 30_000, 'the orphaned request email');
+    const [mail] = await waitFor(
+      async () => {
+        const mails = await emailsTo(email);
+        return mails.length ? mails : undefined;
+      },
+      30_000,
+      'the orphaned request email',
+    );
     expect(mail!.body.text).toContain(created.password);
   });
 });

@@ -2,8 +2,8 @@ import '../support/stack'; // first: points this process at the local stack befo
 import { readFileSync } from 'node:fs';
 import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { handler as forwarder } from '../../functions/stream/forwarder';
 import { handler as notifier } from '../../functions/queue/notifier';
+import { handler as forwarder } from '../../functions/stream/forwarder';
 import { lambdaContext } from '../../packages/local/lambda-context';
 import { matchesFilter, outboxStreamFilter } from '../../packages/queues/definitions';
 

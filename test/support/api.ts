@@ -45,7 +45,9 @@ function checkContract(method: string, path: string, res: Response, body: unknow
   if (!route?.response || res.status !== route.status || !res.headers.get('content-type')?.startsWith('application/json')) return;
   const result = route.response.safeParse(body);
   if (!result.success) {
-    throw new Error(`${method} ${path} → ${res.status}: body does not match the declared response schema:\n${JSON.stringify(result.error.issues, null, 2)}`);
+    throw new Error(
+      `${method} ${path} → ${res.status}: body does not match the declared response schema:\n${JSON.stringify(result.error.issues, null, 2)}`,
+    );
   }
 }
 
@@ -105,7 +107,11 @@ export async function emailsTo(address: string): Promise<SentEmail[]> {
   return store.emails.filter((e) => e.destination.to.includes(address));
 }
 
-export async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 15_000, label = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+  label = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

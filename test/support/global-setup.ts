@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { checkJava } from '../../packages/local/dynamodb';
-import { startLocalStack, type LocalStack } from '../../packages/local/stack';
+import { type LocalStack, startLocalStack } from '../../packages/local/stack';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,6 +1,6 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
-import { api, uniqueEmail, uniq, type ApiResponse } from './api';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type ApiResponse, api, uniq, uniqueEmail } from './api';
 import { stack } from './stack';
 import { getRaw, testDb } from './table';
 
@@ -33,12 +33,25 @@ export function topUp(agencyId: string, credits: number, opts: { key?: string; r
 
 /** Usage on an account: by the platform key unless another token (an assist token) is given. */
 export function chargeUsage(accountId: string, body: unknown, opts: { key?: string; token?: string } = {}): Promise<ApiResponse> {
-  return api('POST', `/v1/accounts/${accountId}/usage`, { token: opts.token ?? stack.platformApiKey, headers: idem(opts.key), body });
+  return api('POST', `/v1/accounts/${accountId}/usage`, {
+    token: opts.token ?? stack.platformApiKey,
+    headers: idem(opts.key),
+    body,
+  });
 }
 
 /** An agency grant into a reselling sub-account's wallet. */
-export function grant(agencyToken: string, subAccountId: string, credits: number, opts: { key?: string } = {}): Promise<ApiResponse> {
-  return api('POST', `/v1/sub-accounts/${subAccountId}/credits/grants`, { token: agencyToken, headers: idem(opts.key), body: { credits } });
+export function grant(
+  agencyToken: string,
+  subAccountId: string,
+  credits: number,
+  opts: { key?: string } = {},
+): Promise<ApiResponse> {
+  return api('POST', `/v1/sub-accounts/${subAccountId}/credits/grants`, {
+    token: agencyToken,
+    headers: idem(opts.key),
+    body: { credits },
+  });
 }
 
 export function patchSub(agencyToken: string, subAccountId: string, body: Record<string, unknown>): Promise<ApiResponse> {
@@ -117,8 +130,10 @@ export interface BalanceRow {
 }
 
 export const poolItem = (agencyId: string) => getRaw(`ACCOUNT#${agencyId}`, 'POOL') as Promise<BalanceRow | undefined>;
-export const walletItem = (subAccountId: string) => getRaw(`ACCOUNT#${subAccountId}`, 'WALLET') as Promise<BalanceRow | undefined>;
-export const accountItem = (accountId: string) => getRaw(`ACCOUNT#${accountId}`, 'ACCOUNT') as Promise<Record<string, any> | undefined>;
+export const walletItem = (subAccountId: string) =>
+  getRaw(`ACCOUNT#${subAccountId}`, 'WALLET') as Promise<BalanceRow | undefined>;
+export const accountItem = (accountId: string) =>
+  getRaw(`ACCOUNT#${accountId}`, 'ACCOUNT') as Promise<Record<string, any> | undefined>;
 
 /** What "nothing was charged" compares: balances, entries and usage counters of one agency. */
 export interface LedgerSnapshot {
@@ -156,7 +171,12 @@ export function keyPaths(value: unknown, names: readonly string[], path = '$'): 
 }
 
 /** Walks a cursor-paginated list to its end; returns every page (at most `maxPages`). */
-export async function allPages<T = any>(path: string, token: string, query: Record<string, string> = {}, maxPages = 100): Promise<T[][]> {
+export async function allPages<T = any>(
+  path: string,
+  token: string,
+  query: Record<string, string> = {},
+  maxPages = 100,
+): Promise<T[][]> {
   const pages: T[][] = [];
   let cursor: string | null | undefined;
   do {

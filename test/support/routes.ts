@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { idPrefixes, newId, type IdKind } from '../../packages/core/ids';
-import { routes, type RouteDef } from '../../packages/http/routes';
+import { type IdKind, idPrefixes, newId } from '../../packages/core/ids';
+import { type RouteDef, routes } from '../../packages/http/routes';
 
 /**
  * Helpers for tests that are driven by the route table: every route, including the ones added
@@ -176,7 +176,11 @@ export const withQuery = (path: string, query: Record<string, string>) => {
 };
 
 /** Runs `fn` over `items`, at most `limit` at a time, keeping the order of results. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {

@@ -4,7 +4,11 @@ import { stack } from './stack';
 
 /** Direct table access, to check what a request did (or did not) write. */
 export const testDb = DynamoDBDocumentClient.from(
-  new DynamoDBClient({ endpoint: stack.dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  new DynamoDBClient({
+    endpoint: stack.dynamoEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  }),
 );
 
 export async function getRaw(pk: string, sk: string) {
@@ -17,7 +21,9 @@ export async function itemsMentioning(needle: string): Promise<Record<string, un
   const found: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const out = await testDb.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start, ConsistentRead: true }));
+    const out = await testDb.send(
+      new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start, ConsistentRead: true }),
+    );
     for (const item of out.Items ?? []) if (JSON.stringify(item).includes(needle)) found.push(item);
     start = out.LastEvaluatedKey;
   } while (start);
@@ -29,7 +35,9 @@ export async function countItems(): Promise<number> {
   let count = 0;
   let start: Record<string, unknown> | undefined;
   do {
-    const out = await testDb.send(new ScanCommand({ TableName: stack.tableName, Select: 'COUNT', ExclusiveStartKey: start, ConsistentRead: true }));
+    const out = await testDb.send(
+      new ScanCommand({ TableName: stack.tableName, Select: 'COUNT', ExclusiveStartKey: start, ConsistentRead: true }),
+    );
     count += out.Count ?? 0;
     start = out.LastEvaluatedKey;
   } while (start);

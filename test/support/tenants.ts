@@ -1,5 +1,5 @@
 import type { PrincipalKind } from '../../packages/domain/auth/principal';
-import { api, assistToken, createSubAccount, signUpAgency, waitFor, type AgencyFixture, type SubAccountFixture } from './api';
+import { type AgencyFixture, api, assistToken, createSubAccount, type SubAccountFixture, signUpAgency, waitFor } from './api';
 import { stack } from './stack';
 import { itemsMentioning } from './table';
 
@@ -48,7 +48,8 @@ export function callersOf(t: TenantFixture, name = 'A'): Caller[] {
     callers.push({ label: `${name}1's client`, kind: 'sub_account_user', token: s1.token, agencyId, home: s1.subAccountId });
     callers.push({ label: `assist into ${name}1`, kind: 'assist', token: t.assist, agencyId, home: s1.subAccountId });
   }
-  if (s2) callers.push({ label: `${name}2's client`, kind: 'sub_account_user', token: s2.token, agencyId, home: s2.subAccountId });
+  if (s2)
+    callers.push({ label: `${name}2's client`, kind: 'sub_account_user', token: s2.token, agencyId, home: s2.subAccountId });
   return callers;
 }
 

@@ -1,5 +1,5 @@
-import { SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
 
 /**
  * Hand-made JWTs for authentication tests. Claim names mirror packages/domain/auth/tokens.ts

@@ -5,7 +5,7 @@
  * every route's scope, feature and idempotency settings make sense for the pipeline.
  */
 import { describe, expect, it } from 'vitest';
-import { findRoute, httpFunctions, matchRoute, pathPattern, routeKey, routes, type RouteDef } from '../../packages/http/routes';
+import { findRoute, httpFunctions, matchRoute, pathPattern, type RouteDef, routeKey, routes } from '../../packages/http/routes';
 
 const table = routes as readonly RouteDef[];
 const paramsOf = (path: string) => [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
@@ -14,13 +14,22 @@ describe('pathPattern', () => {
   it('matches one segment per parameter and nothing more', () => {
     const p = pathPattern('/v1/sub-accounts/{subAccountId}');
     expect(p.exec('/v1/sub-accounts/sub_1')?.groups).toEqual({ subAccountId: 'sub_1' });
-    for (const miss of ['/v1/sub-accounts', '/v1/sub-accounts/', '/v1/sub-accounts/sub_1/', '/v1/sub-accounts/sub_1/assist', '/x/v1/sub-accounts/sub_1']) {
+    for (const miss of [
+      '/v1/sub-accounts',
+      '/v1/sub-accounts/',
+      '/v1/sub-accounts/sub_1/',
+      '/v1/sub-accounts/sub_1/assist',
+      '/x/v1/sub-accounts/sub_1',
+    ]) {
       expect(p.test(miss), miss).toBe(false);
     }
   });
 
   it('captures several parameters and treats regex characters literally', () => {
-    expect(pathPattern('/v1/accounts/{accountId}/campaigns/{campaignId}').exec('/v1/accounts/a/campaigns/c')?.groups).toEqual({ accountId: 'a', campaignId: 'c' });
+    expect(pathPattern('/v1/accounts/{accountId}/campaigns/{campaignId}').exec('/v1/accounts/a/campaigns/c')?.groups).toEqual({
+      accountId: 'a',
+      campaignId: 'c',
+    });
     const doc = pathPattern('/v1/openapi.json');
     expect(doc.test('/v1/openapi.json')).toBe(true);
     expect(doc.test('/v1/openapiXjson')).toBe(false);

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../packages/core/errors';
 import { issueToken, verifyToken } from '../../packages/domain/auth/tokens';
-import { forgeToken, otherSecret, unsignedToken, type ForgeClaims } from '../support/tokens';
+import { type ForgeClaims, forgeToken, otherSecret, unsignedToken } from '../support/tokens';
 
 const SECRET = 'unit-test-token-secret-0123456789abcdef';
 const claims: ForgeClaims = { userId: 'usr_1', accountId: 'agc_1', accountType: 'agency', agencyId: 'agc_1' };
@@ -28,9 +28,21 @@ async function expectRefused(token: string) {
 describe('tokens', () => {
   it('verifies what it issued: session and assist tokens', async () => {
     const session = await issueToken(claims, 600);
-    expect(await verifyToken(session.token)).toEqual({ ...claims, actorUserId: undefined, jti: session.jti, expiresAt: session.expiresAt });
-    const assist = await issueToken({ userId: 'sub_1', accountId: 'sub_1', accountType: 'sub_account', agencyId: 'agc_1', actorUserId: 'usr_1' }, 600);
-    expect(await verifyToken(assist.token)).toMatchObject({ accountType: 'sub_account', actorUserId: 'usr_1', accountId: 'sub_1' });
+    expect(await verifyToken(session.token)).toEqual({
+      ...claims,
+      actorUserId: undefined,
+      jti: session.jti,
+      expiresAt: session.expiresAt,
+    });
+    const assist = await issueToken(
+      { userId: 'sub_1', accountId: 'sub_1', accountType: 'sub_account', agencyId: 'agc_1', actorUserId: 'usr_1' },
+      600,
+    );
+    expect(await verifyToken(assist.token)).toMatchObject({
+      accountType: 'sub_account',
+      actorUserId: 'usr_1',
+      accountId: 'sub_1',
+    });
     expect(session.jti).toMatch(/^ses_/);
   });
 
@@ -64,7 +76,9 @@ describe('tokens', () => {
 
   it('refuses a tampered payload and garbage', async () => {
     const [header, payload, signature] = (await forgeToken(claims, { secret: SECRET })).split('.');
-    const changed = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), acc: 'agc_other' })).toString('base64url');
+    const changed = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), acc: 'agc_other' }),
+    ).toString('base64url');
     await expectRefused(`${header}.${changed}.${signature}`);
     for (const garbage of ['', 'x', 'a.b.c', `${header}.${payload}`]) await expectRefused(garbage);
   });

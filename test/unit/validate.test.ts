@@ -3,8 +3,9 @@
  * each unknown key by name, `body` for the body itself; strict JSON parsing refuses anything
  * but an object.
  */
-import { z } from 'zod';
+
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { AppError } from '../../packages/core/errors';
 import { parseJsonBody, parseWith } from '../../packages/http/validate';
 
@@ -31,11 +32,15 @@ describe('parseWith', () => {
   });
 
   it('names nested, array and unknown fields', () => {
-    expect(fieldsOf(() => parseWith(schema, { name: 'too long', faqs: [{ q: 1 }], address: { city: 'x', zip: 1 }, extra: 1, other: 2 }, 'body')).sort()).toEqual(
-      ['address.zip', 'extra', 'faqs.0.q', 'name', 'other'].sort(),
-    );
+    expect(
+      fieldsOf(() =>
+        parseWith(schema, { name: 'too long', faqs: [{ q: 1 }], address: { city: 'x', zip: 1 }, extra: 1, other: 2 }, 'body'),
+      ).sort(),
+    ).toEqual(['address.zip', 'extra', 'faqs.0.q', 'name', 'other'].sort());
     expect(fieldsOf(() => parseWith(schema, 'not an object', 'body'))).toEqual(['body']);
-    expect(fieldsOf(() => parseWith(z.strictObject({ limit: z.coerce.number().max(2) }), { limit: '9' }, 'query'))).toEqual(['limit']);
+    expect(fieldsOf(() => parseWith(z.strictObject({ limit: z.coerce.number().max(2) }), { limit: '9' }, 'query'))).toEqual([
+      'limit',
+    ]);
   });
 });
 

@@ -1,9 +1,9 @@
 import { AppError } from '../../core/errors';
 import { newId } from '../../core/ids';
-import { table } from '../../db/client';
 import type { AccountItem, UserItem } from '../../db/accounts';
+import { table } from '../../db/client';
 import { itemKinds, keys } from '../../db/schema';
-import { ConditionsFailed, transact, type TransactItem } from '../../db/transact';
+import { ConditionsFailed, type TransactItem, transact } from '../../db/transact';
 import { hashPassword } from '../auth/passwords';
 import { issueToken, SESSION_TTL_SECONDS } from '../auth/tokens';
 import { planFeatures } from '../features';
@@ -62,7 +62,13 @@ export async function signUpAgency(body: SignupBody) {
   };
   try {
     await transact([
-      { Put: { TableName: table(), Item: { ...keys.account(agencyId), ...agency }, ConditionExpression: 'attribute_not_exists(pk)' } },
+      {
+        Put: {
+          TableName: table(),
+          Item: { ...keys.account(agencyId), ...agency },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
       ...putUserItems(user),
     ]);
   } catch (err) {
@@ -73,8 +79,15 @@ export async function signUpAgency(body: SignupBody) {
     { userId: user.id, accountId: agencyId, accountType: 'agency', agencyId },
     SESSION_TTL_SECONDS,
   );
-  return { agency: agencyView(agency), user: { id: user.id, email: user.email, name: user.name }, token: session.token, expiresAt: session.expiresAt.toISOString() };
+  return {
+    agency: agencyView(agency),
+    user: { id: user.id, email: user.email, name: user.name },
+    token: session.token,
+    expiresAt: session.expiresAt.toISOString(),
+  };
 }
 
 export const emailTaken = () =>
-  new AppError('email_taken', 'email: an account with this email already exists', [{ field: 'email', message: 'already registered' }]);
+  new AppError('email_taken', 'email: an account with this email already exists', [
+    { field: 'email', message: 'already registered' },
+  ]);

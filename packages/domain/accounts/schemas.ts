@@ -37,7 +37,10 @@ const address = z.strictObject({
 export const createSubAccountBody = z.strictObject({
   name: z.string().trim().min(1).max(120),
   email,
-  phone: z.string().regex(/^\+?[0-9 ()-]{5,20}$/, 'must be a phone number').optional(),
+  phone: z
+    .string()
+    .regex(/^\+?[0-9 ()-]{5,20}$/, 'must be a phone number')
+    .optional(),
   timezone: z
     .string()
     .max(64)

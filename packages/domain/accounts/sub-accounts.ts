@@ -2,8 +2,8 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../core/errors';
 import { newId } from '../../core/ids';
 import { seal } from '../../crypto/secret-box';
+import { type AccountItem, getAccount, queryIndexPage, type UserItem } from '../../db/accounts';
 import { db, table } from '../../db/client';
-import { getAccount, queryIndexPage, type AccountItem, type UserItem } from '../../db/accounts';
 import { itemKinds, keys } from '../../db/schema';
 import { ConditionsFailed, transact } from '../../db/transact';
 import { generatePassword, hashPassword } from '../auth/passwords';
@@ -21,7 +21,7 @@ import { subAccountView } from './views';
  */
 export async function createSubAccount(agencyId: string, body: CreateSubAccountBody) {
   const agency = await getAccount(agencyId);
-  if (!agency || agency.type !== 'agency') throw new AppError('not_found', 'Agency not found');
+  if (agency?.type !== 'agency') throw new AppError('not_found', 'Agency not found');
 
   const now = new Date();
   const iso = now.toISOString();
@@ -74,7 +74,15 @@ export async function createSubAccount(agencyId: string, body: CreateSubAccountB
       ...putUserItems(user),
       putOutbox(
         outboxId,
-        { type: 'sub_account.credentials', subAccountId: id, agencyId, agencyName: agency.name, clientName: body.name, to: email, sealedPassword },
+        {
+          type: 'sub_account.credentials',
+          subAccountId: id,
+          agencyId,
+          agencyName: agency.name,
+          clientName: body.name,
+          to: email,
+          sealedPassword,
+        },
         now,
       ),
     ]);

@@ -1,8 +1,8 @@
 import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
-import { db, table } from '../../db/client';
 import { queryIndexPage } from '../../db/accounts';
+import { db, table } from '../../db/client';
 import { itemKinds, keys, tableDefinition } from '../../db/schema';
 import type { CreateApiKeyBody, ListQuery } from '../accounts/schemas';
 import { generateApiKey, hashApiKey } from './api-keys';

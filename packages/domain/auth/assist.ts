@@ -1,7 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { forbidden } from '../../core/errors';
-import { db, table } from '../../db/client';
 import type { AccountItem } from '../../db/accounts';
+import { db, table } from '../../db/client';
 import { itemKinds, keys } from '../../db/schema';
 import { accountClosed } from '../accounts/errors';
 import type { Principal } from './principal';

@@ -1,7 +1,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { AppError, forbidden, invalidField, unauthenticated } from '../../core/errors';
+import { type AccountItem, getAccount, getItem, getUser, queryIndexAll } from '../../db/accounts';
 import { db, table } from '../../db/client';
-import { getAccount, getItem, getUser, queryIndexAll, type AccountItem } from '../../db/accounts';
 import { keys } from '../../db/schema';
 import type { ChangePasswordBody, LoginBody } from '../accounts/schemas';
 import { switcherEntry } from '../accounts/views';
@@ -22,7 +22,7 @@ export async function logIn(body: LoginBody) {
   if (!(await verifyPassword(body.password, user.passwordHash))) throw badLogin();
   if (user.accountType === 'sub_account') {
     const account = await getAccount(user.accountId);
-    if (!account || account.status !== 'active') throw badLogin();
+    if (account?.status !== 'active') throw badLogin();
   }
   const session = await issueToken(
     { userId: user.id, accountId: user.accountId, accountType: user.accountType, agencyId: user.agencyId },
@@ -52,7 +52,11 @@ export async function changePassword(principal: Principal, body: ChangePasswordB
       Key: keys.user(user.id),
       UpdateExpression: 'SET passwordHash = :next, passwordChangedAt = :now',
       ConditionExpression: 'passwordHash = :prev',
-      ExpressionAttributeValues: { ':next': await hashPassword(body.newPassword), ':prev': user.passwordHash, ':now': new Date().toISOString() },
+      ExpressionAttributeValues: {
+        ':next': await hashPassword(body.newPassword),
+        ':prev': user.passwordHash,
+        ':now': new Date().toISOString(),
+      },
     }),
   );
 }
@@ -77,8 +81,6 @@ export async function describeMe(principal: Principal, ownAccount: AccountItem |
     queryIndexAll<AccountItem>(keys.subAccountsOf(principal.agencyId)),
   ]);
   // Closed sub-accounts leave the switcher; their history stays reachable by id.
-  const accounts = [agency, ...subs.filter((s) => s.status === 'active')]
-    .filter((a): a is AccountItem => !!a)
-    .map(switcherEntry);
+  const accounts = [agency, ...subs.filter((s) => s.status === 'active')].filter((a): a is AccountItem => !!a).map(switcherEntry);
   return { principal: base, accounts };
 }

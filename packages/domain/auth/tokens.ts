@@ -1,7 +1,7 @@
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { secret } from '../../core/env';
-import { newId } from '../../core/ids';
 import { unauthenticated } from '../../core/errors';
+import { newId } from '../../core/ids';
 
 /**
  * Session and assist tokens: HS256 JWTs signed with the platform's token secret. Verification
@@ -65,8 +65,12 @@ export async function verifyToken(token: string): Promise<TokenClaims> {
     });
     const { sub, acc, typ, agc, act, jti, exp } = payload as Record<string, unknown>;
     if (
-      typeof sub !== 'string' || typeof acc !== 'string' || typeof agc !== 'string' ||
-      (typ !== 'agency' && typ !== 'sub_account') || typeof jti !== 'string' || typeof exp !== 'number'
+      typeof sub !== 'string' ||
+      typeof acc !== 'string' ||
+      typeof agc !== 'string' ||
+      (typ !== 'agency' && typ !== 'sub_account') ||
+      typeof jti !== 'string' ||
+      typeof exp !== 'number'
     ) {
       throw unauthenticated();
     }

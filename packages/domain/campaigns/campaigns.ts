@@ -1,18 +1,18 @@
 import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
+import { type AccountItem, getItem } from '../../db/accounts';
 import { db, table } from '../../db/client';
-import { getItem, type AccountItem } from '../../db/accounts';
 import { decodeCursor, encodeCursor, foreignCursor } from '../../db/cursor';
 import { itemKinds, keys } from '../../db/schema';
-import type { ListQuery } from '../accounts/schemas';
 import { accountClosed } from '../accounts/errors';
+import type { ListQuery } from '../accounts/schemas';
 import { actorOf, type Principal } from '../auth/principal';
-import { campaignView, contentItem, contentOf, type CampaignItem } from './items';
+import { type CampaignItem, campaignView, contentItem, contentOf } from './items';
 import type { CreateCampaignBody, PatchCampaignBody } from './schemas';
 
 /** A closed account keeps its campaigns readable (its history stays) but takes no new writes. */
-export function assertWritable(account: AccountItem, what = 'account'): void {
+export function assertWritable(account: AccountItem): void {
   if (account.status !== 'active') throw accountClosed(account.id);
 }
 

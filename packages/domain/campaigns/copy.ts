@@ -1,12 +1,12 @@
 import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
+import { type AccountItem, getItems, itemId } from '../../db/accounts';
 import { table } from '../../db/client';
-import { getItems, itemId, type AccountItem } from '../../db/accounts';
 import { itemKinds, keys } from '../../db/schema';
-import { ConditionsFailed, transact, type TransactItem } from '../../db/transact';
+import { ConditionsFailed, type TransactItem, transact } from '../../db/transact';
 import { actorOf, canReach, type Principal } from '../auth/principal';
 import { assertWritable, findCampaign } from './campaigns';
-import { campaignView, type CampaignItem } from './items';
+import { type CampaignItem, campaignView } from './items';
 import type { CopyCampaignBody } from './schemas';
 
 const FEATURE = 'campaigns';
@@ -47,7 +47,11 @@ export async function copyCampaign(principal: Principal, source: AccountItem, ca
   }));
   const items: TransactItem[] = [
     ...copies.map((c) => ({
-      Put: { TableName: table(), Item: { ...c, ...keys.campaign(c.accountId, c.id) }, ConditionExpression: 'attribute_not_exists(pk)' },
+      Put: {
+        TableName: table(),
+        Item: { ...c, ...keys.campaign(c.accountId, c.id) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
     })),
     ...reachable.map((t) => ({
       ConditionCheck: {
@@ -82,7 +86,7 @@ function canCopyTo(principal: Principal, source: AccountItem, target: AccountIte
 }
 
 function assertUsable(targets: AccountItem[]): void {
-  for (const t of targets) assertWritable(t, 'target account');
+  for (const t of targets) assertWritable(t);
   const lacking = targets.find((t) => !t.features.includes(FEATURE));
   if (lacking) throw new AppError('feature_not_enabled', `The ${FEATURE} feature is not enabled for account ${lacking.id}`);
 }

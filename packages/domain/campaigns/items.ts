@@ -46,7 +46,9 @@ export interface CampaignItem {
  */
 export const MAX_CAMPAIGN_BYTES = 128 * 1024;
 
-export function contentItem(c: CampaignContent): Pick<CampaignItem, 'name' | 'settingsJson' | 'instructions' | 'faqs' | 'configurationJson'> {
+export function contentItem(
+  c: CampaignContent,
+): Pick<CampaignItem, 'name' | 'settingsJson' | 'instructions' | 'faqs' | 'configurationJson'> {
   const item = {
     name: c.name,
     settingsJson: JSON.stringify(c.settings),
@@ -56,9 +58,11 @@ export function contentItem(c: CampaignContent): Pick<CampaignItem, 'name' | 'se
   };
   const bytes = Buffer.byteLength(JSON.stringify(item));
   if (bytes > MAX_CAMPAIGN_BYTES) {
-    throw new AppError('invalid_request', `body: the campaign would be ${bytes} bytes; at most ${MAX_CAMPAIGN_BYTES} are allowed`, [
-      { field: 'body', message: `campaign larger than ${MAX_CAMPAIGN_BYTES / 1024} KiB` },
-    ]);
+    throw new AppError(
+      'invalid_request',
+      `body: the campaign would be ${bytes} bytes; at most ${MAX_CAMPAIGN_BYTES} are allowed`,
+      [{ field: 'body', message: `campaign larger than ${MAX_CAMPAIGN_BYTES / 1024} KiB` }],
+    );
   }
   return item;
 }

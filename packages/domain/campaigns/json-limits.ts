@@ -13,8 +13,8 @@ export const MAX_JSON_BYTES = 32 * 1024;
 export function jsonObjectProblem(value: unknown): string | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'must be a JSON object';
   const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length) {
-    const [node, depth] = stack.pop()!;
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [node, depth] = next;
     if (depth > MAX_JSON_DEPTH) return `nested more than ${MAX_JSON_DEPTH} levels deep`;
     for (const child of Object.values(node as object)) {
       // JSON.parse turns 1e400 into Infinity, which would be stored as null: refuse it instead.
@@ -22,7 +22,8 @@ export function jsonObjectProblem(value: unknown): string | undefined {
       if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
     }
   }
-  if (Buffer.byteLength(JSON.stringify(value)) > MAX_JSON_BYTES) return `larger than ${MAX_JSON_BYTES / 1024} KiB when serialized`;
+  if (Buffer.byteLength(JSON.stringify(value)) > MAX_JSON_BYTES)
+    return `larger than ${MAX_JSON_BYTES / 1024} KiB when serialized`;
   return undefined;
 }
 
@@ -37,4 +38,7 @@ export const boundedJsonObject = () =>
       const problem = jsonObjectProblem(value);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
-    .meta({ type: 'object', description: `Any JSON object, at most ${MAX_JSON_DEPTH} levels deep and ${MAX_JSON_BYTES / 1024} KiB serialized` });
+    .meta({
+      type: 'object',
+      description: `Any JSON object, at most ${MAX_JSON_DEPTH} levels deep and ${MAX_JSON_BYTES / 1024} KiB serialized`,
+    });

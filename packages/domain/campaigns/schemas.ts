@@ -52,8 +52,8 @@ export const copyCampaignBody = z
         message: both ? 'send targetAccountId or targetAccountIds, not both' : 'required (or targetAccountIds)',
       });
     }
-    b.targetAccountIds?.forEach((id, i) => {
-      if (b.targetAccountIds!.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: ['targetAccountIds', i], message: 'duplicate account id' });
+    b.targetAccountIds?.forEach((id, i, all) => {
+      if (all.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: ['targetAccountIds', i], message: 'duplicate account id' });
     });
   });
 export type CopyCampaignBody = z.infer<typeof copyCampaignBody>;

@@ -1,5 +1,5 @@
-import type { Key } from '../../db/schema';
 import { getItem } from '../../db/accounts';
+import type { Key } from '../../db/schema';
 
 /**
  * What this container last saw of each balance item: a hint for optimistic concurrency, never

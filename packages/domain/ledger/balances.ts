@@ -1,5 +1,5 @@
 import { notFound } from '../../core/errors';
-import { getItem, type AccountItem } from '../../db/accounts';
+import { type AccountItem, getItem } from '../../db/accounts';
 import { keys } from '../../db/schema';
 import type { BalanceState } from './balance-state';
 
@@ -19,11 +19,15 @@ export async function poolBalance(agencyId: string) {
 export async function walletView(account: AccountItem) {
   if (account.type !== 'sub_account' || (account.creditMode ?? 'manual') !== 'reselling') throw notFound('Wallet');
   const wallet = await getItem<BalanceItem>(keys.wallet(account.id));
-  return { balance: wallet?.balance ?? 0, purchased: wallet?.purchased ?? 0, consumed: wallet?.consumed ?? 0, currency: 'credits' as const };
+  return {
+    balance: wallet?.balance ?? 0,
+    purchased: wallet?.purchased ?? 0,
+    consumed: wallet?.consumed ?? 0,
+    currency: 'credits' as const,
+  };
 }
 
 /** The month's usage on a sub-account list item, from its meter. */
 export function creditsUsedThisMonth(account: AccountItem, now = new Date()): number {
   return account.meterMonth === now.toISOString().slice(0, 7) ? (account.meterUsed ?? 0) : 0;
 }
-

@@ -1,11 +1,11 @@
-import { AppError } from '../../core/errors';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { db, table } from '../../db/client';
+import { AppError } from '../../core/errors';
 import { getItem } from '../../db/accounts';
+import { db, table } from '../../db/client';
 import type { Key } from '../../db/schema';
-import { ConditionsFailed, transact, type TransactItem } from '../../db/transact';
 import { itemKinds, keys } from '../../db/schema';
-import { balanceHint, rememberBalance, type BalanceState } from './balance-state';
+import { ConditionsFailed, type TransactItem, transact } from '../../db/transact';
+import { type BalanceState, balanceHint, rememberBalance } from './balance-state';
 import type { LedgerEntryItem } from './entries';
 
 /** Index of the items every movement starts with; extras (guards, meters, counters) follow. */
@@ -127,7 +127,9 @@ async function storeRefusal(entry: LedgerEntryItem, refusal: AppError): Promise<
     ttl: Math.floor(Date.parse(entry.createdAt) / 1000) + REFUSAL_TTL_SECONDS,
   };
   try {
-    await db.send(new PutCommand({ TableName: table(), Item: { ...key, ...item }, ConditionExpression: 'attribute_not_exists(pk)' }));
+    await db.send(
+      new PutCommand({ TableName: table(), Item: { ...key, ...item }, ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
   } catch (err) {
     if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
     replay(await getItem<StoredOutcome>(key), entry);
@@ -143,7 +145,8 @@ function replay(stored: StoredOutcome | undefined, attempted: LedgerEntryItem): 
   if (stored.requestHash !== attempted.requestHash) {
     throw new AppError('idempotency_key_reused', 'Idempotency-Key was already used with a different request');
   }
-  if (stored.kind === 'ledger_refusal') throw new AppError(stored.code, stored.detail, undefined, { 'idempotent-replayed': 'true' });
+  if (stored.kind === 'ledger_refusal')
+    throw new AppError(stored.code, stored.detail, undefined, { 'idempotent-replayed': 'true' });
   return stored;
 }
 
@@ -154,7 +157,8 @@ function balanceUpdate(plan: Plan, state: BalanceState): TransactItem {
     Update: {
       TableName: table(),
       Key: plan.balanceKey,
-      UpdateExpression: 'SET #balance = :next, #version = :nextVersion, #kind = :kind, #agencyId = :agencyId, #updatedAt = :now ADD #total :amount',
+      UpdateExpression:
+        'SET #balance = :next, #version = :nextVersion, #kind = :kind, #agencyId = :agencyId, #updatedAt = :now ADD #total :amount',
       // The version pins the balance this entry's balanceAfter was computed from; the balance
       // check states the invariant itself, so no stale hint can ever overdraw.
       // A debit never creates the item: on a missing balance both checks fail.

@@ -1,9 +1,9 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { invalidField } from '../../core/errors';
+import { type AccountItem, queryIndexAll } from '../../db/accounts';
 import { db, table } from '../../db/client';
-import { queryIndexAll, type AccountItem } from '../../db/accounts';
 import { keys } from '../../db/schema';
-import { usageTypes, type UsageQuery } from './schemas';
+import { type UsageQuery, usageTypes } from './schemas';
 import { timeRange } from './time-range';
 
 /** The usage dashboards, read from the per-account-per-day counters the debits keep. */
@@ -14,7 +14,11 @@ interface UsageDayItem {
   [type: string]: unknown;
 }
 
-async function usageDays(agencyId: string, q: UsageQuery, accountId?: string): Promise<{ days: UsageDayItem[]; from: string; to: string }> {
+async function usageDays(
+  agencyId: string,
+  q: UsageQuery,
+  accountId?: string,
+): Promise<{ days: UsageDayItem[]; from: string; to: string }> {
   const { start, end } = timeRange(q.from, q.to, 29);
   if (end - start > 366 * 86400_000) throw invalidField('from', 'the range may span at most 366 days');
   const from = new Date(start).toISOString().slice(0, 10);
@@ -27,7 +31,12 @@ async function usageDays(agencyId: string, q: UsageQuery, accountId?: string): P
         TableName: table(),
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
         FilterExpression: accountId ? 'accountId = :accountId' : undefined,
-        ExpressionAttributeValues: { ':pk': keys.usageOf(agencyId).pk, ':from': from, ':to': `${to}~`, ...(accountId ? { ':accountId': accountId } : {}) },
+        ExpressionAttributeValues: {
+          ':pk': keys.usageOf(agencyId).pk,
+          ':from': from,
+          ':to': `${to}~`,
+          ...(accountId ? { ':accountId': accountId } : {}),
+        },
         ExclusiveStartKey: startKey,
       }),
     );
@@ -77,4 +86,3 @@ export async function accountUsage(account: AccountItem, q: UsageQuery) {
   const byType = Object.fromEntries(usageTypes.map((t) => [t, days.reduce((n, d) => n + (Number(d[t]) || 0), 0)]));
   return { from, to, total: days.reduce((n, d) => n + d.total, 0), byType, series: dailySeries(days, from, to) };
 }
-

@@ -69,7 +69,9 @@ export function usageEntryView(e: LedgerEntryItem) {
 
 /** A stable fingerprint of an operation's input (keys sorted, so field order does not matter). */
 export function requestHash(operation: string, scopeId: string, body: unknown): string {
-  return createHash('sha256').update(JSON.stringify([operation, scopeId, canonical(body)])).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify([operation, scopeId, canonical(body)]))
+    .digest('base64url');
 }
 
 function canonical(v: unknown): unknown {

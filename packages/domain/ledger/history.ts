@@ -20,7 +20,11 @@ export async function listTransactions(agencyId: string, q: TransactionsQuery) {
   const ix = tableDefinition.indexes[0];
   const filters: string[] = [];
   const names: Record<string, string> = { '#pk': ix.partitionKey, '#sk': ix.sortKey };
-  const values: Record<string, unknown> = { ':pk': keys.ledgerOf(agencyId).gsi1pk, ':from': idBoundAt('transaction', start, false), ':to': idBoundAt('transaction', end, true) };
+  const values: Record<string, unknown> = {
+    ':pk': keys.ledgerOf(agencyId).gsi1pk,
+    ':from': idBoundAt('transaction', start, false),
+    ':to': idBoundAt('transaction', end, true),
+  };
   for (const field of ['subAccountId', 'campaignId', 'contactId', 'type'] as const) {
     const value = q[field];
     if (value === undefined) continue;
@@ -71,7 +75,21 @@ export async function exportTransactions(agencyId: string, q: TransactionsQuery)
   return { rows, nextCursor: cursor ?? null };
 }
 
-const csvColumns = ['id', 'createdAt', 'type', 'credits', 'balanceAfter', 'balanceType', 'accountId', 'subAccountId', 'contactId', 'campaignId', 'conversationId', 'reference', 'actor'] as const;
+const csvColumns = [
+  'id',
+  'createdAt',
+  'type',
+  'credits',
+  'balanceAfter',
+  'balanceType',
+  'accountId',
+  'subAccountId',
+  'contactId',
+  'campaignId',
+  'conversationId',
+  'reference',
+  'actor',
+] as const;
 
 export function toCsv(rows: ReturnType<typeof entryView>[]): string {
   const cell = (v: unknown) => {
@@ -80,7 +98,7 @@ export function toCsv(rows: ReturnType<typeof entryView>[]): string {
     const safe = /^[=+\-@\t\r]/.test(s) && typeof v === 'string' ? `'${s}` : s;
     return `"${safe.replace(/"/g, '""')}"`;
   };
-  return [csvColumns.join(','), ...rows.map((r) => csvColumns.map((c) => cell(r[c])).join(','))].join('\r\n') + '\r\n';
+  return `${[csvColumns.join(','), ...rows.map((r) => csvColumns.map((c) => cell(r[c])).join(','))].join('\r\n')}\r\n`;
 }
 
 export const csvNeedsFeature = () => new AppError('feature_not_enabled', 'CSV export needs the usage_export feature');

@@ -30,7 +30,10 @@ export const entryTypes = ['top_up', 'grant', ...usageTypes] as const;
 export type EntryType = (typeof entryTypes)[number];
 
 /** `from`/`to`: a date (YYYY-MM-DD, whole UTC day) or an ISO timestamp. */
-const instant = z.string().max(40).refine((s) => !Number.isNaN(Date.parse(s)), 'must be a date or ISO timestamp');
+const instant = z
+  .string()
+  .max(40)
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'must be a date or ISO timestamp');
 
 export const transactionsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),

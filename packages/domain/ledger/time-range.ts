@@ -8,4 +8,3 @@ export function timeRange(from: string | undefined, to: string | undefined, defa
   if (start > end) throw invalidField('from', 'must not be after to');
   return { start, end };
 }
-

@@ -1,11 +1,11 @@
 import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
-import { table } from '../../db/client';
 import type { AccountItem } from '../../db/accounts';
+import { table } from '../../db/client';
 import { itemKinds, keys } from '../../db/schema';
 import type { ConditionsFailed } from '../../db/transact';
-import { actorOf, type Principal } from '../auth/principal';
 import { accountClosed } from '../accounts/errors';
+import { actorOf, type Principal } from '../auth/principal';
 import { rememberAccount } from './account-hints';
 import { oneAtATime } from './balance-state';
 import { commit, type Plan } from './commit';

@@ -1,12 +1,12 @@
 import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
-import { table } from '../../db/client';
 import type { AccountItem } from '../../db/accounts';
+import { table } from '../../db/client';
 import { itemKinds, keys } from '../../db/schema';
 import type { TransactItem } from '../../db/transact';
-import { actorOf, type Principal } from '../auth/principal';
 import { accountClosed } from '../accounts/errors';
-import { accountHint, noteMeterMonth, rememberAccount, type AccountHint } from './account-hints';
+import { actorOf, type Principal } from '../auth/principal';
+import { type AccountHint, accountHint, noteMeterMonth, rememberAccount } from './account-hints';
 import { oneAtATime } from './balance-state';
 import { commit, type Plan } from './commit';
 import { requestHash } from './entries';
@@ -70,13 +70,17 @@ export async function recordUsage(principal: Principal, accountId: string, body:
     if (typeof account.monthlyCreditLimit === 'number' && (account.creditMode ?? 'manual') === 'manual') {
       const remaining = account.meterMonth === month ? (account.meterRemaining ?? 0) : account.monthlyCreditLimit;
       if (remaining < credits) {
-        throw new AppError('credit_limit_reached', `This charge would exceed the sub-account's monthly limit of ${account.monthlyCreditLimit} credits`);
+        throw new AppError(
+          'credit_limit_reached',
+          `This charge would exceed the sub-account's monthly limit of ${account.monthlyCreditLimit} credits`,
+        );
       }
     }
     return 'retry' as const;
   };
 
-  const initialKey = first.type === 'sub_account' && first.creditMode === 'reselling' ? keys.wallet(accountId) : keys.pool(first.agencyId);
+  const initialKey =
+    first.type === 'sub_account' && first.creditMode === 'reselling' ? keys.wallet(accountId) : keys.pool(first.agencyId);
   const outcome = await oneAtATime(initialKey, () => commit(makePlan, judge));
   if (first.type === 'sub_account' && !outcome.replayed) noteMeterMonth(accountId, month);
   return outcome;
@@ -95,7 +99,13 @@ function meterUpdate(accountId: string, hint: AccountHint, month: string, credit
   const fromPool = hint.creditMode === 'manual';
   const poolCredits = fromPool ? credits : 0;
   const conditions = ['#status = :active', 'creditMode = :mode'];
-  const values: Record<string, unknown> = { ':active': 'active', ':mode': hint.creditMode, ':q': credits, ':month': month, ':poolQ': poolCredits };
+  const values: Record<string, unknown> = {
+    ':active': 'active',
+    ':mode': hint.creditMode,
+    ':q': credits,
+    ':month': month,
+    ':poolQ': poolCredits,
+  };
 
   if (!rollover) {
     conditions.push('meterMonth = :month');
@@ -110,7 +120,11 @@ function meterUpdate(accountId: string, hint: AccountHint, month: string, credit
   else if (!fromPool) conditions.push('attribute_exists(monthlyCreditLimit)');
   else conditions.push(rollover ? 'monthlyCreditLimit >= :q' : 'meterRemaining >= :q');
 
-  const remaining = hint.hasLimit ? (rollover ? ', meterRemaining = monthlyCreditLimit - :poolQ' : ', meterRemaining :negativePoolQ') : '';
+  const remaining = hint.hasLimit
+    ? rollover
+      ? ', meterRemaining = monthlyCreditLimit - :poolQ'
+      : ', meterRemaining :negativePoolQ'
+    : '';
   if (hint.hasLimit && !rollover) values[':negativePoolQ'] = -poolCredits;
   const update = rollover
     ? `SET meterMonth = :month, meterUsed = :q, meterPoolUsed = :poolQ${remaining}`
@@ -135,9 +149,23 @@ function usageDayUpdate(agencyId: string, accountId: string, iso: string, type: 
     Update: {
       TableName: table(),
       Key: keys.usageDay(agencyId, date, accountId),
-      UpdateExpression: 'ADD #total :q, #type :q SET #kind = :kind, #agencyId = :agencyId, #accountId = :accountId, #date = :date',
-      ExpressionAttributeNames: { '#total': 'total', '#type': type, '#date': 'date', '#kind': 'kind', '#agencyId': 'agencyId', '#accountId': 'accountId' },
-      ExpressionAttributeValues: { ':q': credits, ':kind': itemKinds.usageDay, ':agencyId': agencyId, ':accountId': accountId, ':date': date },
+      UpdateExpression:
+        'ADD #total :q, #type :q SET #kind = :kind, #agencyId = :agencyId, #accountId = :accountId, #date = :date',
+      ExpressionAttributeNames: {
+        '#total': 'total',
+        '#type': type,
+        '#date': 'date',
+        '#kind': 'kind',
+        '#agencyId': 'agencyId',
+        '#accountId': 'accountId',
+      },
+      ExpressionAttributeValues: {
+        ':q': credits,
+        ':kind': itemKinds.usageDay,
+        ':agencyId': agencyId,
+        ':accountId': accountId,
+        ':date': date,
+      },
     },
   };
 }

@@ -1,10 +1,10 @@
-import { SendEmailCommand, SESClient } from '@aws-sdk/client-ses';
+import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from '../../core/env';
 import { logger } from '../../core/logger';
 import { open } from '../../crypto/secret-box';
-import { db, table } from '../../db/client';
 import { getItem } from '../../db/accounts';
+import { db, table } from '../../db/client';
 import { keys } from '../../db/schema';
 import type { OutboxItem } from '../outbox';
 import { credentialsEmail } from './credentials-email';
