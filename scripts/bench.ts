@@ -150,12 +150,15 @@ for (const c of levels) {
 
 // Write units: the items one debit writes, as stored now.
 const get = async (pk: string, sk: string) => (await db.send(new GetCommand({ TableName: table(), Key: { pk, sk } }))).Item!;
-const { keys } = await import('../packages/db/schema');
+const { poolKey } = await import('../packages/db/items/balance');
+const { accountKey } = await import('../packages/db/items/account');
+const { usageDayKey } = await import('../packages/db/items/usage-day');
+const { idempotencyKey } = await import('../packages/db/items/ledger-entry');
 const today = new Date().toISOString().slice(0, 10);
-const pool = await get(keys.pool(agencyId).pk, keys.pool(agencyId).sk);
-const account = await get(keys.account(subAccountId).pk, keys.account(subAccountId).sk);
-const day = await get(keys.usageDay(agencyId, today, subAccountId).pk, keys.usageDay(agencyId, today, subAccountId).sk);
-const entryKey = keys.ledgerEntry(agencyId, 'usage', subAccountId, lastRawKey);
+const pool = await get(poolKey(agencyId).pk, poolKey(agencyId).sk);
+const account = await get(accountKey(subAccountId).pk, accountKey(subAccountId).sk);
+const day = await get(usageDayKey(agencyId, today, subAccountId).pk, usageDayKey(agencyId, today, subAccountId).sk);
+const entryKey = idempotencyKey({ agencyId, operation: 'usage', accountId: subAccountId, idempotencyKey: lastRawKey });
 const entry = await get(entryKey.pk, entryKey.sk);
 const wu = writeUnitsPerDebit([
   { name: 'pool balance', size: itemSize(pool), indexed: false },

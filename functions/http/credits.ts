@@ -1,39 +1,36 @@
-import { getAccount } from '../../packages/db/accounts';
 import { table } from '../../packages/db/client';
+import { getAccount } from '../../packages/db/items/account';
 import { poolBalance, walletView } from '../../packages/domain/ledger/balances';
 import { accountUsage, agencyUsage } from '../../packages/domain/ledger/dashboards';
 import { csvNeedsFeature, exportTransactions, listTransactions, toCsv } from '../../packages/domain/ledger/history';
 import { grantCredits, topUpAgency } from '../../packages/domain/ledger/top-ups';
 import { httpHandler } from '../../packages/http/handler';
-import { agencyOf } from '../../packages/http/principals';
-import { json, text } from '../../packages/http/response';
+import { json, replayHeader, text } from '../../packages/http/response';
+import { creditRoutes } from '../../packages/http/routes/credits';
 
 table();
 
-const replayHeader = (replayed: boolean): Record<string, string> => (replayed ? { 'idempotent-replayed': 'true' } : {});
-
-export const handler = httpHandler({
+export const handler = httpHandler(creditRoutes, {
   'POST /v1/admin/agencies/{agencyId}/credits': async ({ principal, account, body, idempotencyKey }) => {
-    const out = await topUpAgency(principal, account!, body, idempotencyKey!);
+    const out = await topUpAgency(principal, account, body, idempotencyKey);
     return json(201, out.body, replayHeader(out.replayed));
   },
   'POST /v1/sub-accounts/{subAccountId}/credits/grants': async ({ principal, account, body, idempotencyKey }) => {
-    const out = await grantCredits(principal, account!, body, idempotencyKey!);
+    const out = await grantCredits(principal, account, body, idempotencyKey);
     return json(201, out.body, replayHeader(out.replayed));
   },
-  'GET /v1/credits/balance': async ({ principal }) => json(200, await poolBalance(agencyOf(principal))),
+  'GET /v1/credits/balance': async ({ principal }) => json(200, await poolBalance(principal.agencyId)),
   'GET /v1/credits/transactions': async ({ principal, query, headers }) => {
-    const agencyId = agencyOf(principal);
-    if (!/\btext\/csv\b/i.test(headers.accept ?? '')) return json(200, await listTransactions(agencyId, query));
-    const agency = await getAccount(agencyId);
+    if (!/\btext\/csv\b/i.test(headers.accept ?? '')) return json(200, await listTransactions(principal.agencyId, query));
+    const agency = await getAccount(principal.agencyId);
     if (!agency?.features.includes('usage_export')) throw csvNeedsFeature();
-    const { rows, nextCursor } = await exportTransactions(agencyId, query);
+    const { rows, nextCursor } = await exportTransactions(principal.agencyId, query);
     return text(200, toCsv(rows), 'text/csv; charset=utf-8', {
       'content-disposition': 'attachment; filename="transactions.csv"',
       ...(nextCursor ? { 'x-next-cursor': nextCursor } : {}),
     });
   },
-  'GET /v1/credits/usage': async ({ principal, query }) => json(200, await agencyUsage(agencyOf(principal), query)),
-  'GET /v1/accounts/{accountId}/usage': async ({ account, query }) => json(200, await accountUsage(account!, query)),
-  'GET /v1/accounts/{accountId}/wallet': async ({ account }) => json(200, await walletView(account!)),
+  'GET /v1/credits/usage': async ({ principal, query }) => json(200, await agencyUsage(principal.agencyId, query)),
+  'GET /v1/accounts/{accountId}/usage': async ({ account, query }) => json(200, await accountUsage(account, query)),
+  'GET /v1/accounts/{accountId}/wallet': async ({ account }) => json(200, await walletView(account)),
 });

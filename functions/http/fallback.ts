@@ -13,9 +13,7 @@ export async function handler(event: APIGatewayProxyEventV2): Promise<HttpResult
   const { allowedMethods } = matchRoute(method, event.rawPath);
   if (allowedMethods.length > 0) {
     return problem(
-      new AppError('method_not_allowed', `${method} is not allowed on ${event.rawPath}`, undefined, {
-        allow: allowedMethods.join(', '),
-      }),
+      new AppError('method_not_allowed', `${method} is not allowed on ${event.rawPath}`, undefined, { allow: allowedMethods }),
     );
   }
   return problem(new AppError('not_found', `No route ${method} ${event.rawPath}`));

@@ -3,28 +3,25 @@ import { createApiKey, listApiKeys, revokeApiKey } from '../../packages/domain/a
 import { exitAssist, startAssist } from '../../packages/domain/auth/assist';
 import { changePassword, describeMe } from '../../packages/domain/auth/sessions';
 import { httpHandler } from '../../packages/http/handler';
-import { agencyUser } from '../../packages/http/principals';
 import { json, noContent } from '../../packages/http/response';
+import { identityRoutes } from '../../packages/http/routes/identity';
 
 table();
 
-export const handler = httpHandler({
-  'GET /v1/me': async ({ principal, account }) => json(200, await describeMe(principal, account)),
+export const handler = httpHandler(identityRoutes, {
+  'GET /v1/me': async ({ principal, ownAccount }) => json(200, await describeMe(principal, ownAccount)),
   'POST /v1/auth/password': async ({ principal, body }) => {
     await changePassword(principal, body);
     return noContent();
   },
-  'POST /v1/api-keys': async ({ principal, body }) => {
-    const user = agencyUser(principal);
-    return json(201, await createApiKey(user.agencyId, user.userId, body));
-  },
-  'GET /v1/api-keys': async ({ principal, query }) => json(200, await listApiKeys(agencyUser(principal).agencyId, query)),
+  'POST /v1/api-keys': async ({ principal, body }) => json(201, await createApiKey(principal.agencyId, principal.userId, body)),
+  'GET /v1/api-keys': async ({ principal, query }) => json(200, await listApiKeys(principal.agencyId, query)),
   'DELETE /v1/api-keys/{apiKeyId}': async ({ principal, params }) => {
-    await revokeApiKey(agencyUser(principal).agencyId, params.apiKeyId ?? '');
+    await revokeApiKey(principal.agencyId, params.apiKeyId);
     return noContent();
   },
   'POST /v1/sub-accounts/{subAccountId}/assist': async ({ principal, account }) =>
-    json(201, await startAssist(principal, account!)),
+    json(201, await startAssist(principal, account)),
   'POST /v1/assist/exit': async ({ principal }) => {
     await exitAssist(principal);
     return noContent();

@@ -2,14 +2,13 @@ import { table } from '../../packages/db/client';
 import { signUpAgency } from '../../packages/domain/accounts/agencies';
 import { logIn } from '../../packages/domain/auth/sessions';
 import { httpHandler } from '../../packages/http/handler';
-import { openApiDocument } from '../../packages/http/openapi';
 import { json } from '../../packages/http/response';
+import { publicRoutes } from '../../packages/http/routes/public';
 
 table(); // fail the cold start, not a request, when TABLE_NAME is missing
 
-export const handler = httpHandler({
+export const handler = httpHandler(publicRoutes, {
   'GET /v1/health': async () => json(200, { status: 'ok' }),
-  'GET /v1/openapi.json': async () => json(200, openApiDocument(), { 'cache-control': 'public, max-age=300' }),
   'POST /v1/agencies': async ({ body }) => json(201, await signUpAgency(body)),
   'POST /v1/auth/login': async ({ body }) => json(200, await logIn(body)),
 });

@@ -33,13 +33,21 @@ export interface FieldIssue {
   message: string;
 }
 
+/** Facts about an error that the HTTP layer turns into headers (`Retry-After`, `Allow`, `Idempotent-Replayed`). */
+export interface ErrorFacts {
+  retryAfterSeconds?: number;
+  allow?: string[];
+  /** The answer is the remembered outcome of an earlier request with the same Idempotency-Key. */
+  replayed?: boolean;
+}
+
 export class AppError extends Error {
   readonly status: number;
   constructor(
     readonly code: ErrorCode,
     readonly detail?: string,
     readonly errors?: FieldIssue[],
-    readonly headers?: Record<string, string>,
+    readonly facts: ErrorFacts = {},
   ) {
     super(detail ?? errorCodes[code].title);
     this.name = 'AppError';

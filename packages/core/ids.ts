@@ -51,3 +51,12 @@ export function idBoundAt(kind: IdKind, ms: number, end: boolean): string {
 export function hasPrefix(id: string, kind: IdKind): boolean {
   return id.startsWith(`${idPrefixes[kind]}_`);
 }
+
+const ID_BODY = `[${ALPHABET}]{26}`;
+/** The exact shape of an id of a kind: its prefix, then 26 characters of the id alphabet. */
+export const idPattern = (kind: IdKind) => new RegExp(`^${idPrefixes[kind]}_${ID_BODY}$`);
+
+/** Whether `id` has the shape of an id of one of `kinds` (a path parameter of another shape names nothing). */
+export function isIdOf(id: string, kinds: readonly IdKind[]): boolean {
+  return kinds.some((kind) => idPattern(kind).test(id));
+}

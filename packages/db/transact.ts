@@ -6,21 +6,33 @@ import { db } from './client';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
+/**
+ * One item of a transaction, under its own name. What a failed condition on it means is said
+ * where the item is built (`onConditionFailed`), or read by name from `ConditionsFailed`: never
+ * by its position, so adding an item can never shift another's interpretation.
+ */
+export interface NamedItem<N extends string = string> {
+  name: N;
+  write: TransactItem;
+  /** The refusal a failed condition on this item stands for (given the item as it was, when asked for). */
+  onConditionFailed?: (old: Record<string, unknown> | undefined) => Error;
+}
+
 export interface CancelReason {
-  index: number;
+  name: string;
   code: string;
-  /** The item as it was, when the failing check asked for ALL_OLD. */
+  /** The item as it was, when the write asked for ALL_OLD. */
   item?: Record<string, unknown>;
 }
 
-/** A transaction DynamoDB refused because a condition failed; `reasons` says which items. */
-export class ConditionsFailed extends Error {
+/** A transaction DynamoDB refused because a condition failed; `failed(name)` says which items. */
+export class ConditionsFailed<N extends string = string> extends Error {
   constructor(readonly reasons: CancelReason[]) {
-    super(`Transaction conditions failed: ${reasons.map((r) => `${r.index}:${r.code}`).join(', ')}`);
+    super(`Transaction conditions failed: ${reasons.map((r) => `${r.name}:${r.code}`).join(', ')}`);
     this.name = 'ConditionsFailed';
   }
-  failed(index: number): CancelReason | undefined {
-    return this.reasons.find((r) => r.index === index && r.code === 'ConditionalCheckFailed');
+  failed(name: N): CancelReason | undefined {
+    return this.reasons.find((r) => r.name === name && r.code === 'ConditionalCheckFailed');
   }
 }
 
@@ -28,39 +40,49 @@ export const retryPolicy = { attempts: 4, baseDelayMs: 20, maxDelayMs: 400 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Counts of this container's transaction outcomes, for metrics and for tests that prove a race happened. */
+export const transactStats = { attempts: 0, conditionFailures: 0, conflicts: 0 };
+
 /**
- * One TransactWriteItems call. A failed condition becomes `ConditionsFailed` carrying the
- * cancellation reasons (with the old item where asked), so callers tell outcomes apart
- * without a second read. Contention (`TransactionConflict`) is retried with full-jitter
- * backoff a bounded number of times, then answered 503 `try_again`: nothing was written.
+ * One TransactWriteItems call. A failed condition becomes the refusal its item names, or else
+ * `ConditionsFailed` carrying the cancellation reasons by item name (with the old item where
+ * asked), so callers tell outcomes apart without a second read. Contention
+ * (`TransactionConflict`) is retried with full-jitter backoff a bounded number of times, then
+ * answered 503 `try_again`: nothing was written.
  */
-export async function transact(items: TransactItem[], clientRequestToken?: string): Promise<void> {
+export async function transact<N extends string>(items: NamedItem<N>[], clientRequestToken?: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await db.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: clientRequestToken }));
+      transactStats.attempts++;
+      await db.send(
+        new TransactWriteCommand({ TransactItems: items.map((i) => i.write), ClientRequestToken: clientRequestToken }),
+      );
       return;
     } catch (err) {
       if (!(err instanceof TransactionCanceledException)) throw err;
       const reasons: CancelReason[] = (err.CancellationReasons ?? []).map((r, index) => ({
-        index,
+        name: items[index]?.name ?? `#${index}`,
         code: r.Code ?? 'None',
-        item: r.Item ? unmarshallLoose(r.Item) : undefined,
+        item: r.Item ? unmarshall(r.Item as Parameters<typeof unmarshall>[0]) : undefined,
       }));
-      const conflict = reasons.some((r) => r.code === 'TransactionConflict');
-      const conditionFailed = reasons.some((r) => r.code === 'ConditionalCheckFailed');
-      if (conditionFailed) throw new ConditionsFailed(reasons.filter((r) => r.code !== 'None'));
-      if (!conflict) throw err;
+      if (reasons.some((r) => r.code === 'ConditionalCheckFailed')) {
+        transactStats.conditionFailures++;
+        for (const reason of reasons) {
+          const meaning =
+            reason.code === 'ConditionalCheckFailed' && items.find((i) => i.name === reason.name)?.onConditionFailed;
+          if (meaning) throw meaning(reason.item);
+        }
+        throw new ConditionsFailed<N>(reasons.filter((r) => r.code !== 'None'));
+      }
+      if (!reasons.some((r) => r.code === 'TransactionConflict')) throw err;
+      transactStats.conflicts++;
       if (attempt >= retryPolicy.attempts) {
         throw new AppError('try_again', 'The account is busy; retry the request with the same Idempotency-Key', undefined, {
-          'retry-after': '1',
+          retryAfterSeconds: 1,
         });
       }
       const cap = Math.min(retryPolicy.maxDelayMs, retryPolicy.baseDelayMs * 2 ** attempt);
       await sleep(Math.random() * cap);
     }
   }
-}
-
-function unmarshallLoose(item: Record<string, unknown>): Record<string, unknown> {
-  return unmarshall(item as Parameters<typeof unmarshall>[0]);
 }

@@ -1,7 +1,5 @@
 import { newId } from '../core/ids';
-import { table } from '../db/client';
-import { itemKinds, keys } from '../db/schema';
-import type { TransactItem } from '../db/transact';
+import { putOutbox } from '../db/items/outbox';
 
 /**
  * Outbox events: written in the same transaction as the change that causes them, picked up
@@ -21,27 +19,7 @@ export interface CredentialsEmailEvent {
 
 export type OutboxEvent = CredentialsEmailEvent;
 
-export interface OutboxItem {
-  kind: typeof itemKinds.outbox;
-  id: string;
-  createdAt: string;
-  event: OutboxEvent;
-  /** Unsent events expire after 14 days, as the queue's messages do. */
-  ttl: number;
-}
+export const newOutboxId = (): string => newId('outbox');
 
-export function newOutboxId(): string {
-  return newId('outbox');
-}
-
-export function putOutbox(id: string, event: OutboxEvent, now: Date): TransactItem {
-  const item: OutboxItem & Record<string, unknown> = {
-    ...keys.outbox(id),
-    kind: itemKinds.outbox,
-    id,
-    createdAt: now.toISOString(),
-    event,
-    ttl: Math.floor(now.getTime() / 1000) + 14 * 24 * 3600,
-  };
-  return { Put: { TableName: table(), Item: item } };
-}
+/** The outbox write for an event, to put in the transaction of the change that causes it. */
+export const outboxWrite = (id: string, event: OutboxEvent, now: Date) => putOutbox(id, event, now);

@@ -1,8 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { secret } from '../core/env';
 import { unauthenticated } from '../core/errors';
-import { type AccountItem, getItem, getItems, itemId } from '../db/accounts';
-import { keys } from '../db/schema';
+import { type AccountItem, accountKey } from '../db/items/account';
+import { findApiKey } from '../db/items/api-key';
+import { revokedTokenKey } from '../db/items/revoked-token';
+import { getItems, itemId } from '../db/read';
 import { API_KEY_PREFIX, hashApiKey } from '../domain/auth/api-keys';
 import type { Principal } from '../domain/auth/principal';
 import { verifyToken } from '../domain/auth/tokens';
@@ -11,11 +13,6 @@ export interface Authenticated {
   principal: Principal;
   /** The caller's own account when authentication had to read it (sub-account callers). */
   ownAccount?: AccountItem;
-}
-
-interface ApiKeyItem {
-  id: string;
-  agencyId: string;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -32,7 +29,7 @@ export async function authenticate(authorization: string | undefined): Promise<A
   if (!credential) throw unauthenticated();
 
   if (credential.startsWith(API_KEY_PREFIX)) {
-    const item = await getItem<ApiKeyItem>(keys.apiKeyByHash(hashApiKey(credential)));
+    const item = await findApiKey(hashApiKey(credential));
     if (!item) throw unauthenticated();
     return { principal: { kind: 'api_key', apiKeyId: item.id, agencyId: item.agencyId, accountId: item.agencyId } };
   }
@@ -54,10 +51,10 @@ export async function authenticate(authorization: string | undefined): Promise<A
     };
   }
 
-  const accountKey = keys.account(claims.accountId);
-  const revokedKey = keys.revokedToken(claims.jti);
-  const found = await getItems(claims.actorUserId ? [accountKey, revokedKey] : [accountKey]);
-  const account = found.get(itemId(accountKey)) as AccountItem | undefined;
+  const ownKey = accountKey(claims.accountId);
+  const revokedKey = revokedTokenKey(claims.jti);
+  const found = await getItems(claims.actorUserId ? [ownKey, revokedKey] : [ownKey]);
+  const account = found.get(itemId(ownKey)) as AccountItem | undefined;
   if (account?.status !== 'active' || found.has(itemId(revokedKey))) throw unauthenticated();
 
   const principal: Principal = claims.actorUserId

@@ -1,55 +1,66 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { withDeadline } from '../core/deadline';
 import { AppError } from '../core/errors';
 import { logger } from '../core/logger';
-import type { AccountItem } from '../db/accounts';
-import type { Principal } from '../domain/auth/principal';
+import { countBy, publishMetrics } from '../core/metrics';
+import type { AccountItem } from '../db/items/account';
+import type { PrincipalOf } from '../domain/auth/principal';
 import { authenticate } from './authenticate';
 import { authorize } from './authorize';
 import { type HttpResult, problem } from './response';
-import { findRoute, type Route, type RouteDef, type RouteKey } from './routes';
+import type { PathParams, RouteDef, RouteKeyOf } from './route-def';
 import { parseJsonBody, parseWith } from './validate';
 
-type RouteOf<K extends RouteKey> = K extends `${infer M} ${infer P}` ? Extract<Route, { method: M; path: P }> : never;
-type Inferred<R, F extends string> = R extends { [key in F]: infer S extends z.ZodType } ? z.infer<S> : undefined;
+type Parsed<R, F extends 'body' | 'query'> = R extends { [K in F]: infer S extends z.ZodType } ? z.infer<S> : undefined;
 
-/** Everything an action needs, already authenticated, authorized and validated. */
-export interface RequestContext<K extends RouteKey = RouteKey> {
-  route: RouteDef;
-  params: Record<string, string>;
-  body: Inferred<RouteOf<K>, 'body'>;
-  query: Inferred<RouteOf<K>, 'query'>;
-  /** Set on every authenticated route (public routes do not read it). */
-  principal: Principal;
-  /** The account named by the route's scope parameter (or the caller's own, when read). */
-  account?: AccountItem;
+/**
+ * Everything an action needs, already authenticated, authorized and validated, typed from its
+ * route: the principal narrowed to the kinds the route allows, the account present when the
+ * route has a scope, the idempotency key present when it is idempotent, the path parameters
+ * named by its path.
+ */
+export interface RequestContext<R extends RouteDef> {
+  route: R;
+  params: PathParams<R['path']>;
+  body: Parsed<R, 'body'>;
+  query: Parsed<R, 'query'>;
+  principal: R['allow'] extends readonly [] ? undefined : PrincipalOf<R['allow'][number]>;
+  /** The account named by the route's scope parameter, reachable by the caller. */
+  account: R extends { scope: object } ? AccountItem : undefined;
+  /** The caller's own account, when authentication had to read it (sub-account users, assist). */
+  ownAccount: AccountItem | undefined;
+  idempotencyKey: R extends { idempotent: true } ? string : undefined;
   headers: Record<string, string | undefined>;
-  idempotencyKey?: string;
   requestId: string;
 }
 
-export type Action<K extends RouteKey = RouteKey> = (ctx: RequestContext<K>) => Promise<HttpResult>;
-export type Actions = { [K in RouteKey]?: Action<K> };
+export type Action<R extends RouteDef> = (ctx: RequestContext<R>) => Promise<HttpResult>;
+/** Exactly one action per route of the function: a missing or an extra one does not compile. */
+export type ActionsFor<Rs extends readonly RouteDef[]> = { [R in Rs[number] as RouteKeyOf<R>]: Action<R> };
 
 const MAX_BODY_BYTES = 256 * 1024;
+/** Answer 503 this long before Lambda's hard timeout, and stop retry loops a little earlier still. */
+const ANSWER_EARLY_MS = 500;
+const DEADLINE_MARGIN_MS = 750;
 
-async function buildContext(event: APIGatewayProxyEventV2, route: RouteDef): Promise<RequestContext> {
+async function buildContext(event: APIGatewayProxyEventV2, route: RouteDef): Promise<RequestContext<RouteDef>> {
   const headers = lowerCaseKeys(event.headers ?? {});
   const params = (event.pathParameters ?? {}) as Record<string, string>;
-  const requestId = event.requestContext?.requestId ?? '';
 
   const auth = route.allow.length ? await authenticate(headers.authorization) : undefined;
   const account = await authorize(route, auth?.principal, params, auth?.ownAccount);
 
   let body: unknown;
   if (route.body) {
-    if (Buffer.byteLength(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8') > MAX_BODY_BYTES)
+    if (Buffer.byteLength(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8') > MAX_BODY_BYTES) {
       throw new AppError('payload_too_large', 'body: larger than 256 KiB');
-    const type = headers['content-type'];
-    if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
-      throw new AppError('unsupported_media_type', 'body: send application/json');
     }
+    const type = headers['content-type'];
+    if (type && !/^application\/(.+\+)?json\b/i.test(type))
+      throw new AppError('unsupported_media_type', 'body: send application/json');
     body = parseWith(route.body, parseJsonBody(event.body, event.isBase64Encoded), 'body');
   }
   const query = route.query ? parseWith(route.query, event.queryStringParameters ?? {}, 'query') : undefined;
@@ -69,27 +80,39 @@ async function buildContext(event: APIGatewayProxyEventV2, route: RouteDef): Pro
     params,
     body,
     query,
-    principal: auth?.principal as Principal,
+    principal: auth?.principal,
     account,
-    headers,
+    ownAccount: auth?.ownAccount,
     idempotencyKey,
-    requestId,
-  } as RequestContext;
+    headers,
+    requestId: event.requestContext?.requestId ?? '',
+  } as RequestContext<RouteDef>;
 }
 
 function lowerCaseKeys(h: Record<string, string | undefined>): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
-/** Maps any thrown error to problem JSON; unexpected ones are logged and answered as a bare 500. */
+/** Every log line of the request carries the API request id (the correlation id) and the route. */
+const requestLogContext = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
+  before: async ({ event }) => {
+    logger.setCorrelationId(event.requestContext?.requestId);
+    logger.appendKeys({ route: event.routeKey });
+  },
+});
+
+/** Maps any thrown error to problem JSON; unexpected ones are logged once and answered as a bare 500. */
 const problemErrors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => ({
   onError: async (request) => {
     const err = request.error;
     if (err instanceof AppError) {
+      countBy('Refusals', 'code', err.code);
+      if (err.status >= 500) logger.warn('request not served', { code: err.code, detail: err.detail });
       request.response = problem(err);
       return;
     }
-    logger.error('unhandled error', { routeKey: request.event.routeKey, error: err as Error });
+    logger.error('unhandled error', { error: err as Error });
+    countBy('Refusals', 'code', 'internal_error');
     request.response = problem(new AppError('internal_error'));
   },
 });
@@ -98,13 +121,28 @@ const problemErrors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult
  * The Lambda handler for a group of routes. `routeKey` (e.g. `GET /v1/sub-accounts/{subAccountId}`)
  * is set by API Gateway, and identically by the local gateway.
  */
-export function httpHandler(actions: Actions) {
-  return middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()
+export function httpHandler<const Rs extends readonly RouteDef[]>(routes: Rs, actions: NoInfer<ActionsFor<Rs>>) {
+  const byKey = new Map<string, { route: RouteDef; action: Action<RouteDef> }>();
+  for (const route of routes) {
+    const key = `${route.method} ${route.path}`;
+    byKey.set(key, { route, action: (actions as unknown as Record<string, Action<RouteDef>>)[key] as Action<RouteDef> });
+  }
+  return middy<APIGatewayProxyEventV2, HttpResult, Error, Context>({
+    timeoutEarlyInMillis: ANSWER_EARLY_MS,
+    timeoutEarlyResponse: () => {
+      throw new AppError('try_again', 'The request ran out of time; retry it (with the same Idempotency-Key)', undefined, {
+        retryAfterSeconds: 1,
+      });
+    },
+  })
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(publishMetrics())
+    .use(requestLogContext())
     .use(problemErrors())
-    .handler(async (event) => {
-      const route = findRoute(event.routeKey);
-      const action = route && (actions[event.routeKey as RouteKey] as Action | undefined);
-      if (!route || !action) throw new AppError('not_found', `No route ${event.routeKey}`);
-      return action(await buildContext(event, route));
+    .handler(async (event, context) => {
+      const found = byKey.get(event.routeKey);
+      if (!found) throw new AppError('not_found', `No route ${event.routeKey}`);
+      const deadline = Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
+      return withDeadline(deadline, async () => found.action(await buildContext(event, found.route)));
     });
 }

@@ -1,10 +1,18 @@
 import * as z from 'zod';
-import { errorCodes } from '../core/errors';
-import { type RouteDef, routes } from './routes';
+import { type ErrorCode, errorCodes } from '../core/errors';
+import { idPrefixes } from '../core/ids';
+import * as accountSchemas from '../domain/accounts/schemas';
+import * as campaignSchemas from '../domain/campaigns/schemas';
+import * as ledgerSchemas from '../domain/ledger/schemas';
+import * as responses from './responses';
+import { httpFunctionDescriptions, type ParamName, paramIdKinds, type RouteDef } from './route-def';
+import { refusalsOf, routes } from './routes';
 
 /**
  * The OpenAPI 3.1 document, generated from the route table and the same zod schemas the
- * handlers validate with, so the contract cannot drift from the code.
+ * handlers validate with, so the contract cannot drift from the code. Response and request
+ * shapes are named components; every status a route can answer is declared on it, from the
+ * route's refusals and the error codes table.
  */
 let cached: Record<string, unknown> | undefined;
 
@@ -13,87 +21,156 @@ export function openApiDocument(): Record<string, unknown> {
   return cached;
 }
 
-const problemSchema = {
-  type: 'object',
-  required: ['type', 'title', 'status', 'code'],
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    code: { type: 'string', enum: Object.keys(errorCodes) },
-    detail: { type: 'string' },
-    errors: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['field', 'message'],
-        properties: { field: { type: 'string' }, message: { type: 'string' } },
-      },
-    },
-  },
-};
+type Json = Record<string, unknown>;
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
-  return rest;
+/** Output shapes: every export of responses.ts, under its own name. */
+function responseComponents(): { schemas: Json; nameOf: Map<z.ZodType, string> } {
+  const registry = z.registry<{ id: string }>();
+  const nameOf = new Map<z.ZodType, string>();
+  for (const [name, schema] of Object.entries(responses) as [string, z.ZodType][]) {
+    registry.add(schema, { id: name });
+    nameOf.set(schema, name);
+  }
+  const out = z.toJSONSchema(registry, { io: 'output', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' });
+  return { schemas: stripSchemaKeys(out.schemas), nameOf };
 }
 
-function operation(route: RouteDef) {
-  const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
-    name: m[1],
-    in: 'path',
-    required: true,
-    schema: { type: 'string' },
-  }));
-  if (route.query) {
-    const q = jsonSchema(route.query) as { properties?: Record<string, unknown>; required?: string[] };
-    for (const [name, schema] of Object.entries(q.properties ?? {})) {
-      params.push({ name, in: 'query', required: (q.required ?? []).includes(name), schema } as never);
+/** Request bodies, each under the name of its schema's export (`createCampaignBody` → `CreateCampaignRequest`). */
+function requestComponents(list: readonly RouteDef[]): { schemas: Json; nameOf: Map<RouteDef, string> } {
+  const exported = new Map<unknown, string>();
+  for (const mod of [accountSchemas, campaignSchemas, ledgerSchemas]) {
+    for (const [name, value] of Object.entries(mod)) {
+      if (name.endsWith('Body')) exported.set(value, `${pascal(name.slice(0, -'Body'.length))}Request`);
     }
   }
+  const registry = z.registry<{ id: string }>();
+  const nameOf = new Map<RouteDef, string>();
+  for (const route of list) {
+    if (!route.body) continue;
+    const name = exported.get(route.body);
+    if (!name) throw new Error(`${route.method} ${route.path}: its body schema is not an exported …Body of a schemas module`);
+    if (!registry.has(route.body)) registry.add(route.body, { id: name });
+    nameOf.set(route, name);
+  }
+  const out = z.toJSONSchema(registry, { io: 'input', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' });
+  return { schemas: stripSchemaKeys(out.schemas), nameOf };
+}
+
+function stripSchemaKeys(schemas: Record<string, Json>): Json {
+  return Object.fromEntries(Object.entries(schemas).map(([name, { $schema: _s, $id: _i, ...rest }]) => [name, rest]));
+}
+
+const operationId = (route: RouteDef) =>
+  `${route.method.toLowerCase()}${route.path
+    .replace(/\{(\w+)\}/g, 'By-$1')
+    .replace(/[^a-zA-Z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`;
+const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+function pathParameter(name: string) {
+  const kinds = paramIdKinds[name as ParamName] ?? [];
+  const prefixes = kinds.map((k) => idPrefixes[k]).join('|');
+  return {
+    name,
+    in: 'path',
+    required: true,
+    description: `An id (${kinds.map((k) => `${idPrefixes[k]}_…`).join(' or ')}); any other shape is a 404`,
+    schema: { type: 'string', pattern: `^(${prefixes})_[0-9a-hjkmnp-tv-z]{26}$` },
+  };
+}
+
+function queryParameters(route: RouteDef) {
+  if (!route.query) return [];
+  const q = z.toJSONSchema(route.query, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, Json>;
+    required?: string[];
+  };
+  return Object.entries(q.properties ?? {}).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: (q.required ?? []).includes(name) && !('default' in schema),
+    schema,
+  }));
+}
+
+/** One problem response per status, naming the codes the route can answer with it. */
+function problemResponses(route: RouteDef): Json {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of refusalsOf(route)) {
+    const { status } = errorCodes[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const out: Json = {};
+  for (const [status, codes] of byStatus) {
+    out[String(status)] = {
+      description: codes.map((c) => `\`${c}\`: ${errorCodes[c].title}`).join('; '),
+      ...(status === 503 || status === 429 ? { headers: { 'Retry-After': { schema: { type: 'integer' } } } } : {}),
+      content: {
+        'application/problem+json': {
+          schema: {
+            allOf: [ref('Problem'), { type: 'object', properties: { code: { enum: codes }, status: { const: status } } }],
+          },
+        },
+      },
+    };
+  }
+  return out;
+}
+
+function operation(route: RouteDef, names: { response: Map<z.ZodType, string>; request: Map<RouteDef, string> }) {
+  const params: Json[] = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => pathParameter(m[1] ?? ''));
+  params.push(...queryParameters(route));
   if (route.idempotent) {
     params.push({
       name: 'Idempotency-Key',
       in: 'header',
       required: true,
+      description: 'A retry with the same key and body returns the first response and moves nothing',
       schema: { type: 'string', minLength: 1, maxLength: 255 },
-    } as never);
+    });
   }
-  const problemRef = {
-    description: 'Problem',
-    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-  };
-  const responses: Record<string, unknown> = {
-    [String(route.status)]:
-      route.status === 204
-        ? { description: 'No content' }
-        : {
-            description: 'OK',
-            content: {
-              'application/json': { schema: route.response ? jsonSchema(route.response, 'output') : { type: 'object' } },
-            },
+  const responseName = route.response && names.response.get(route.response);
+  if (route.response && !responseName)
+    throw new Error(`${route.method} ${route.path}: its response schema is not exported by responses.ts`);
+  const success =
+    route.status === 204
+      ? { description: 'No content' }
+      : {
+          description: 'OK',
+          content: {
+            'application/json': { schema: responseName ? ref(responseName) : { type: 'object' } },
+            ...(route.csv ? { 'text/csv': { schema: { type: 'string', description: 'RFC 4180 CSV with a header row' } } } : {}),
           },
-    '400': problemRef,
-  };
-  if (route.allow.length) Object.assign(responses, { '401': problemRef, '403': problemRef });
-  if (route.scope || route.path.includes('{')) responses['404'] = problemRef;
+          ...(route.csv
+            ? {
+                headers: {
+                  'X-Next-Cursor': { description: 'CSV only: where the next download starts', schema: { type: 'string' } },
+                },
+              }
+            : {}),
+        };
+  const requestName = names.request.get(route);
   return {
-    operationId: `${route.method.toLowerCase()}${route.path.replace(/\{(\w+)\}/g, 'By-$1').replace(/[^a-zA-Z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+    operationId: operationId(route),
     summary: route.summary,
     tags: [route.fn],
-    ...(route.allow.length ? { security: [{ bearer: [] }] } : { security: [] }),
+    security: route.allow.length ? [{ bearer: [] }] : [],
     ...(params.length ? { parameters: params } : {}),
-    ...(route.body
-      ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body) } } } }
-      : {}),
-    responses,
+    ...(requestName ? { requestBody: { required: true, content: { 'application/json': { schema: ref(requestName) } } } } : {}),
+    responses: { [String(route.status)]: success, ...problemResponses(route) },
   };
 }
 
-function build(): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of routes as readonly RouteDef[]) {
-    paths[route.path] = { ...paths[route.path], [route.method.toLowerCase()]: operation(route) };
+function build(): Json {
+  const list = routes as readonly RouteDef[];
+  const out = responseComponents();
+  const input = requestComponents(list);
+  const paths: Record<string, Json> = {};
+  for (const route of list) {
+    paths[route.path] = {
+      ...paths[route.path],
+      [route.method.toLowerCase()]: operation(route, { response: out.nameOf, request: input.nameOf }),
+    };
   }
   return {
     openapi: '3.1.0',
@@ -101,8 +178,10 @@ function build(): Record<string, unknown> {
       title: 'Agency accounts API',
       version: '1.0.0',
       description: 'Agencies, sub-accounts, shared credits, reselling. Errors are RFC 9457 problem JSON with a stable `code`.',
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
     servers: [{ url: '/' }],
+    tags: [...new Set(list.map((r) => r.fn))].map((name) => ({ name, description: httpFunctionDescriptions[name] })),
     components: {
       securitySchemes: {
         bearer: {
@@ -111,7 +190,7 @@ function build(): Record<string, unknown> {
           description: 'Session token, assist token, agency API key (ak_…) or platform key',
         },
       },
-      schemas: { Problem: problemSchema },
+      schemas: { ...out.schemas, ...input.schemas },
     },
     paths,
   };

@@ -38,7 +38,19 @@ export function problem(err: AppError, instance?: string): HttpResult {
   };
   return {
     statusCode: err.status,
-    headers: { 'content-type': 'application/problem+json', ...securityHeaders, ...err.headers },
+    headers: { 'content-type': 'application/problem+json', ...securityHeaders, ...factHeaders(err) },
     body: JSON.stringify(body),
   };
 }
+
+/** The HTTP form of what an error says about retrying, allowed methods and replays. */
+function factHeaders({ facts }: AppError): Record<string, string> {
+  return {
+    ...(facts.retryAfterSeconds !== undefined ? { 'retry-after': String(facts.retryAfterSeconds) } : {}),
+    ...(facts.allow ? { allow: facts.allow.join(', ') } : {}),
+    ...(facts.replayed ? { 'idempotent-replayed': 'true' } : {}),
+  };
+}
+
+/** Marks an answer that is the remembered outcome of an earlier request with the same Idempotency-Key. */
+export const replayHeader = (replayed: boolean): Record<string, string> => (replayed ? { 'idempotent-replayed': 'true' } : {});

@@ -1,105 +1,172 @@
 import * as z from 'zod';
+import { errorCodes } from '../core/errors';
+import { type IdKind, idPattern } from '../core/ids';
 import { features, plans } from '../domain/features';
 import { entryTypes, usageTypes } from '../domain/ledger/schemas';
 
 /**
- * Response shapes: the fields API.md names, as zod schemas. The OpenAPI document describes
- * responses with them, and the test client checks every 2xx body it receives against them,
- * so the contract and the code cannot drift apart. Objects are open: responses may carry more.
+ * What the API answers, as zod schemas, every field the server sends with its type and
+ * nullability. Objects are closed: a field the server sends but this file does not declare
+ * fails the tests, which validate every response against the published document. Each export
+ * is a named component of the OpenAPI document (`components.schemas.<name>`).
  */
-const id = (prefix: string) => z.string().startsWith(`${prefix}_`);
+const id = (kind: IdKind) => z.string().regex(idPattern(kind));
 const timestamp = z.iso.datetime();
-const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
-const actor = z.object({ type: z.enum(['platform', 'user', 'api_key', 'assist']) });
+const date = z.iso.date();
+const credits = z.int().min(0);
+const accountId = z.string().regex(new RegExp(`${idPattern('agency').source}|${idPattern('subAccount').source}`));
+const page = <T extends z.ZodType>(item: T) => z.strictObject({ items: z.array(item), nextCursor: z.string().nullable() });
 
-const agency = z.object({ id: id('agc'), name: z.string(), plan: z.enum(plans), features: z.array(z.enum(features)) });
-const subAccount = z.object({
-  id: id('sub'),
+export const Problem = z.strictObject({
+  type: z.string(),
+  title: z.string(),
+  status: z.int(),
+  code: z.enum(Object.keys(errorCodes) as [keyof typeof errorCodes]),
+  detail: z.string().optional(),
+  errors: z.array(z.strictObject({ field: z.string(), message: z.string() })).optional(),
+  instance: z.string().optional(),
+});
+
+export const Actor = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('platform') }),
+  z.strictObject({ type: z.literal('user'), userId: id('user') }),
+  z.strictObject({ type: z.literal('api_key'), apiKeyId: id('apiKey') }),
+  z.strictObject({ type: z.literal('assist'), userId: id('user'), accountId: id('subAccount') }),
+]);
+
+export const Health = z.strictObject({ status: z.literal('ok') });
+export const OpenApiDocument = z.looseObject({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) });
+
+export const Agency = z.strictObject({
+  id: id('agency'),
   name: z.string(),
-  email: z.string(),
-  status: z.enum(['active', 'closed']),
-  creditMode: z.enum(['manual', 'reselling']),
-  monthlyCreditLimit: z.int().nullable(),
-  creditsUsedThisMonth: z.int().min(0),
+  plan: z.enum(plans),
   features: z.array(z.enum(features)),
   createdAt: timestamp,
 });
-const switcherEntry = z.object({ id: z.string(), name: z.string(), type: z.enum(['agency', 'sub_account']) });
-const apiKey = z.object({ id: id('key'), name: z.string(), createdAt: timestamp });
-const session = z.object({ token: z.string(), expiresAt: timestamp });
+export const User = z.strictObject({ id: id('user'), email: z.string(), name: z.string().nullable() });
+export const SignupResponse = z.strictObject({ agency: Agency, user: User, token: z.string(), expiresAt: timestamp });
+export const LoginResponse = z.strictObject({
+  token: z.string(),
+  expiresAt: timestamp,
+  principal: z.strictObject({ userId: id('user'), accountId, accountType: z.enum(['agency', 'sub_account']) }),
+});
 
-const entry = z.object({
-  id: id('txn'),
+export const SwitcherEntry = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  type: z.enum(['agency', 'sub_account']),
+  status: z.enum(['active', 'closed']),
+});
+export const MeResponse = z.strictObject({
+  principal: z.strictObject({
+    userId: id('user'),
+    accountId,
+    accountType: z.enum(['agency', 'sub_account']),
+    agencyId: id('agency'),
+    /** Assist sessions only: the sub-account acted as, and the agency user behind it. */
+    assist: z.literal(true).optional(),
+    actingAs: id('subAccount').optional(),
+    actor: z.strictObject({ userId: id('user') }).optional(),
+  }),
+  accounts: z.array(SwitcherEntry),
+});
+
+export const ApiKey = z.strictObject({ id: id('apiKey'), name: z.string(), hint: z.string(), createdAt: timestamp });
+export const ApiKeyCreated = ApiKey.extend({ key: z.string().regex(/^ak_[A-Za-z0-9_-]{43}$/) });
+export const ApiKeyList = page(ApiKey);
+export const AssistSession = z.strictObject({ token: z.string(), expiresAt: timestamp, subAccountId: id('subAccount') });
+
+export const Address = z.strictObject({
+  line1: z.string().optional(),
+  line2: z.string().optional(),
+  city: z.string().optional(),
+  region: z.string().optional(),
+  postalCode: z.string().optional(),
+  country: z.string().optional(),
+});
+export const SubAccount = z.strictObject({
+  id: id('subAccount'),
+  agencyId: id('agency'),
+  name: z.string(),
+  email: z.string(),
+  phone: z.string().nullable(),
+  timezone: z.string().nullable(),
+  website: z.string().nullable(),
+  address: Address.nullable(),
+  status: z.enum(['active', 'closed']),
+  creditMode: z.enum(['manual', 'reselling']),
+  monthlyCreditLimit: credits.nullable(),
+  creditsUsedThisMonth: credits,
+  features: z.array(z.enum(features)),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  closedAt: timestamp.nullable(),
+});
+export const SubAccountCreated = z.strictObject({ subAccount: SubAccount, password: z.string().min(16), loginEmail: z.string() });
+export const SubAccountResponse = z.strictObject({ subAccount: SubAccount });
+export const SubAccountList = page(SubAccount);
+
+/** One shape wherever an entry appears: usage, top-ups, grants and the history. Credits are signed. */
+export const LedgerEntry = z.strictObject({
+  id: id('transaction'),
   createdAt: timestamp,
   type: z.enum(entryTypes),
   credits: z.int(),
-  balanceAfter: z.int().min(0),
+  balanceAfter: credits,
   balanceType: z.enum(['pool', 'wallet']),
-  subAccountId: z.string().nullable(),
+  accountId,
+  subAccountId: id('subAccount').nullable(),
   contactId: z.string().nullable(),
   campaignId: z.string().nullable(),
   conversationId: z.string().nullable(),
-  actor,
+  reference: z.string().nullable(),
+  requestId: z.string().nullable(),
+  actor: Actor,
 });
-/** What a usage call answers: the charge, never a balance. */
-const usageEntry = z
-  .object({
-    id: id('txn'),
-    type: z.enum(usageTypes),
-    credits: z.int().min(1),
-    subAccountId: z.string().nullable(),
-    contactId: z.string().nullable(),
-    campaignId: z.string().nullable(),
-    conversationId: z.string().nullable(),
-    createdAt: timestamp,
-  })
-  .refine((e) => !('balanceAfter' in e) && !('balance' in e), 'a usage entry never shows a balance');
-const moved = z.object({ entry, balance: z.int().min(0) });
-const series = z.array(z.object({ date: z.iso.date(), credits: z.int().min(0) }));
+export const UsageRecorded = z.strictObject({ entry: LedgerEntry });
+export const CreditsMoved = z.strictObject({ entry: LedgerEntry, balance: credits });
+export const PoolBalance = z.strictObject({ balance: credits, currency: z.literal('credits') });
+export const TransactionList = page(LedgerEntry);
+export const Wallet = z.strictObject({ balance: credits, purchased: credits, consumed: credits, currency: z.literal('credits') });
 
-const campaign = z.object({
-  id: id('cmp'),
-  accountId: z.string(),
+const Series = z.array(z.strictObject({ date, credits }));
+export const AgencyUsage = z.strictObject({
+  from: date,
+  to: date,
+  total: credits,
+  agencyOwn: credits,
+  bySubAccount: z.array(z.strictObject({ subAccountId: id('subAccount'), name: z.string().nullable(), credits })),
+  series: Series,
+});
+/** An account's own usage: never a balance. */
+export const AccountUsage = z.strictObject({
+  from: date,
+  to: date,
+  total: credits,
+  byType: z.strictObject(
+    Object.fromEntries(usageTypes.map((t) => [t, credits])) as Record<(typeof usageTypes)[number], typeof credits>,
+  ),
+  series: Series,
+});
+
+export const Campaign = z.strictObject({
+  id: id('campaign'),
+  accountId,
   name: z.string(),
   settings: z.record(z.string(), z.unknown()),
   instructions: z.string(),
-  faqs: z.array(z.object({ question: z.string(), answer: z.string() })),
+  faqs: z.array(z.strictObject({ question: z.string(), answer: z.string() })),
   configuration: z.record(z.string(), z.unknown()),
+  copiedFrom: z.strictObject({ campaignId: id('campaign'), accountId: z.string() }).nullable(),
+  createdBy: Actor,
+  updatedBy: Actor,
   createdAt: timestamp,
   updatedAt: timestamp,
 });
-
-export const responses = {
-  health: z.object({ status: z.literal('ok') }),
-  openapi: z.object({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) }),
-  signup: session.extend({ agency, user: z.object({ id: id('usr'), email: z.string() }) }),
-  login: session.extend({
-    principal: z.object({ userId: id('usr'), accountId: z.string(), accountType: z.enum(['agency', 'sub_account']) }),
-  }),
-  me: z.object({
-    principal: z.object({ accountId: z.string(), accountType: z.enum(['agency', 'sub_account']) }),
-    accounts: z.array(switcherEntry),
-  }),
-  apiKeyCreated: apiKey.extend({ key: z.string().startsWith('ak_') }),
-  apiKeys: page(apiKey),
-  assist: session,
-  subAccountCreated: z.object({ subAccount, password: z.string().min(16) }),
-  subAccount: z.object({ subAccount }),
-  subAccounts: page(subAccount),
-  usageRecorded: z.object({ entry: usageEntry }),
-  moved,
-  poolBalance: z.object({ balance: z.int().min(0), currency: z.literal('credits') }),
-  transactions: page(entry),
-  agencyUsage: z.object({
-    total: z.int().min(0),
-    bySubAccount: z.array(z.object({ subAccountId: id('sub'), name: z.string().nullable(), credits: z.int().min(0) })),
-    series,
-  }),
-  accountUsage: z
-    .object({ total: z.int().min(0), byType: z.record(z.enum(usageTypes), z.int().min(0)), series })
-    .refine((u) => !('balance' in u), 'account usage never shows a balance'),
-  wallet: z.object({ balance: z.int().min(0), purchased: z.int().min(0), consumed: z.int().min(0) }),
-  campaign: z.object({ campaign }),
-  campaigns: page(campaign),
-  copied: z.union([z.object({ campaign }), z.object({ campaigns: z.array(campaign).min(1).max(25) })]),
-};
+export const CampaignResponse = z.strictObject({ campaign: Campaign });
+export const CampaignList = page(Campaign);
+export const CampaignCopied = z.union([
+  z.strictObject({ campaign: Campaign }),
+  z.strictObject({ campaigns: z.array(Campaign).min(1).max(25) }),
+]);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { parseClockHeader, withClock } from '../core/clock';
 import { AppError } from '../core/errors';
 import { problem } from '../http/response';
 import { type HttpFunction, matchRoute } from '../http/routes';
@@ -31,10 +32,13 @@ function loadFunction(fn: HttpFunction): Promise<HttpHandler> {
 export async function startGateway(
   port: number,
   log: (line: string) => void = () => {},
+  opts: { testClock?: boolean } = {},
 ): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const started = performance.now();
-    handle(req, res)
+    // The test stack lets a request pin the clock it runs under (never `npm start`, never deployed).
+    const clock = opts.testClock ? parseClockHeader(headerValue(req.headers[CLOCK_HEADER])) : undefined;
+    (clock ? withClock(clock, () => handle(req, res)) : handle(req, res))
       .catch((err: Error) => {
         log(`gateway error: ${err.stack ?? err.message}`);
         if (res.headersSent) return void res.end();
@@ -46,6 +50,10 @@ export async function startGateway(
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
+
+/** Test stack only: `x-test-clock: <ISO instant>` or `x-test-clock: +<ms>` runs the request at that time. */
+export const CLOCK_HEADER = 'x-test-clock';
+const headerValue = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const body = await readBody(req);
@@ -92,7 +100,8 @@ function toEvent(
   // API Gateway lower-cases header names and joins repeated headers and query values with commas.
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value;
+    if (value === undefined || name === 'cookie' || name === CLOCK_HEADER) continue;
+    headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;

@@ -22,6 +22,8 @@ export interface LocalStackOptions {
   queueVisibilitySeconds?: number;
   log?: (line: string) => void;
   accessLog?: boolean;
+  /** Let requests pin the clock with the `x-test-clock` header (the test stack only). */
+  testClock?: boolean;
 }
 
 export interface LocalStack {
@@ -108,10 +110,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       LOCAL_ENCRYPTION_KEY: secrets.encryptionKey,
       EMAIL_FROM: process.env.EMAIL_FROM || 'no-reply@agency-accounts.local',
       APP_LOGIN_URL: process.env.APP_LOGIN_URL || `http://127.0.0.1:${apiPort}/v1/auth/login`,
+      // EMF metrics are one stdout line per invocation: noise locally unless asked for.
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     };
     Object.assign(process.env, env);
 
-    const gateway = await startGateway(apiPort, opts.accessLog ? log : () => {});
+    const gateway = await startGateway(apiPort, opts.accessLog ? log : () => {}, { testClock: opts.testClock });
     stops.push(() => closeServer(gateway.server));
 
     // Imported only now: like a Lambda cold start, these modules read their env on import.

@@ -19,7 +19,7 @@ describe('campaign CRUD', () => {
     const campaign = created.body.campaign;
     expect(campaign).toMatchObject({ ...body, accountId: client.subAccountId });
     expect(campaign.id).toMatch(/^cmp_/);
-    expect(campaign.copiedFrom).toBeUndefined();
+    expect(campaign.copiedFrom).toBeNull();
     expect(campaign.createdAt).toBe(campaign.updatedAt);
 
     const got = await api('GET', `${base}/${campaign.id}`, { token: client.token });

@@ -133,10 +133,10 @@ const cases: Record<string, Case> = {
     code: 'idempotency_key_missing',
   },
   'usage on a closed sub-account': { send: usage(() => closedSub, valid), status: 409, code: 'account_closed' },
-  "usage on another tenant's sub-account via an assist token": {
+  'usage from an assist token (only the platform meters usage)': {
     send: usage(() => manualSub, valid, { token: () => otherAssist }),
-    status: 404,
-    code: 'not_found',
+    status: 403,
+    code: 'forbidden',
   },
   'usage on an unknown account': { send: usage(() => newId('subAccount'), valid), status: 404, code: 'not_found' },
   'usage over the pool balance': {

@@ -54,7 +54,8 @@ beforeAll(async () => {
   expect(campaign.status).toBe(201);
   expect(campaign.body.entry).toMatchObject({
     type: 'campaign_message',
-    credits: 50,
+    credits: -50,
+    balanceAfter: 950,
     subAccountId: clientA.subAccountId,
     campaignId,
     contactId: contactOfA,
@@ -70,7 +71,8 @@ beforeAll(async () => {
     expect(reply.status, reply.text).toBe(201);
     expect(reply.body.entry).toMatchObject({
       type: 'ai_response',
-      credits: 1,
+      credits: -1,
+      balanceAfter: 950 - i - 1,
       subAccountId: clientB.subAccountId,
       conversationId: conversationOfB(i),
     });

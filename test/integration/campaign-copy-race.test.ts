@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import type * as Accounts from '../../packages/db/accounts';
+import type * as Reads from '../../packages/db/read';
 import { type AgencyFixture, api, createSubAccount, signUpAgency } from '../support/api';
 import { campaignItemsIn } from '../support/campaigns';
 
@@ -8,16 +8,18 @@ import { campaignItemsIn } from '../support/campaigns';
  * read it must still fail the whole copy. We make the copy's one BatchGet see a stale, usable
  * target, so only the ConditionCheck in the TransactWriteItems can stop it.
  */
-const stale = vi.hoisted(() => ({ ids: new Set<string>() }));
-vi.mock('../../packages/db/accounts', async (importOriginal) => {
-  const real = await importOriginal<typeof Accounts>();
+const stale = vi.hoisted(() => ({ ids: new Set<string>(), served: 0 }));
+vi.mock('../../packages/db/read', async (importOriginal) => {
+  const real = await importOriginal<typeof Reads>();
   return {
     ...real,
     getItems: async (list: Parameters<typeof real.getItems>[0]) => {
       const found = await real.getItems(list);
       if (stale.ids.size === 0) return found;
       for (const [k, item] of found) {
-        if (stale.ids.has(item.id as string)) found.set(k, { ...item, status: 'active', features: ['campaigns'] });
+        if (!stale.ids.has(item.id as string)) continue;
+        found.set(k, { ...item, status: 'active', features: ['campaigns'] });
+        stale.served++;
       }
       stale.ids.clear(); // only the first read is stale; the re-read after the failure is real
       return found;
@@ -26,7 +28,17 @@ vi.mock('../../packages/db/accounts', async (importOriginal) => {
 });
 
 const { copyCampaign } = await import('../../packages/domain/campaigns/copy');
-const { getAccount } = await import('../../packages/db/accounts');
+const { getAccount } = await import('../../packages/db/items/account');
+const { transactStats } = await import('../../packages/db/transact');
+
+/** Proves the race was real: the stale read was served, and the transaction was tried and cancelled by its guard. */
+async function expectGuardStopped(copy: Promise<unknown>, refusal: object) {
+  const served = stale.served;
+  const cancelled = transactStats.conditionFailures;
+  await expect(copy).rejects.toMatchObject(refusal);
+  expect(stale.served).toBe(served + 1);
+  expect(transactStats.conditionFailures).toBe(cancelled + 1);
+}
 
 describe('copy transaction guards', () => {
   let agency: AgencyFixture;
@@ -52,7 +64,7 @@ describe('copy transaction guards', () => {
     const [ok, closing] = await Promise.all([createSubAccount(agency.token), createSubAccount(agency.token)]);
     expect((await api('DELETE', `/v1/sub-accounts/${closing.subAccountId}`, { token: agency.token })).status).toBe(204);
     stale.ids.add(closing.subAccountId);
-    await expect(copyAs([ok.subAccountId, closing.subAccountId])).rejects.toMatchObject({ code: 'account_closed', status: 409 });
+    await expectGuardStopped(copyAs([ok.subAccountId, closing.subAccountId]), { code: 'account_closed', status: 409 });
     expect(await campaignItemsIn(ok.subAccountId)).toEqual([]);
     expect(await campaignItemsIn(closing.subAccountId)).toEqual([]);
   });
@@ -65,10 +77,7 @@ describe('copy transaction guards', () => {
     });
     expect(off.status).toBe(200);
     stale.ids.add(stripped.subAccountId);
-    await expect(copyAs([ok.subAccountId, stripped.subAccountId])).rejects.toMatchObject({
-      code: 'feature_not_enabled',
-      status: 403,
-    });
+    await expectGuardStopped(copyAs([ok.subAccountId, stripped.subAccountId]), { code: 'feature_not_enabled', status: 403 });
     expect(await campaignItemsIn(ok.subAccountId)).toEqual([]);
     expect(await campaignItemsIn(stripped.subAccountId)).toEqual([]);
 

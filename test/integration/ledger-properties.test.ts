@@ -250,7 +250,7 @@ async function moveMoney(w: World, m: Model, op: MoneyOp, key: string): Promise<
   m.entries++;
   if (op.kind === 'usage') {
     recordUsage(m, op.on === 'agency' ? w.agencyId : w.subs[op.on]!, op.type, op.quantity);
-    expect(res.body.entry).toMatchObject({ type: op.type, credits: op.quantity });
+    expect(res.body.entry).toMatchObject({ type: op.type, credits: -op.quantity, balanceAfter: want.balanceAfter(m) });
   } else {
     expect(res.body.balance).toBe(want.balanceAfter(m));
     expect(res.body.entry).toMatchObject({

@@ -1,11 +1,19 @@
 /**
  * The served OpenAPI document is a valid OpenAPI 3.1 document (swagger-parser validates the
- * structure and every schema) and describes the whole route table: every route as path +
- * method, its path parameters, its request body schema (the same zod schema the handler
- * validates with), its query parameters, its Idempotency-Key header and its security.
+ * structure and every schema; Redocly's recommended rules lint it) and describes the whole
+ * route table: every route as path + method, its path parameters, its request body schema
+ * (the same zod schema the handler validates with), its query parameters, its Idempotency-Key
+ * header, its security, and every status its refusals can answer. Shapes are named components.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { errorCodes } from '../../packages/core/errors';
+import { refusalsOf } from '../../packages/http/routes';
 import { api } from '../support/api';
 import { jsonSchemaOf, keyOf, pathParams, routeTable } from '../support/routes';
 
@@ -18,13 +26,18 @@ interface Operation {
 }
 type Doc = { openapi: string; paths: Record<string, Record<string, Operation>> };
 
+const redoclyBin = createRequire(import.meta.url).resolve('@redocly/cli/bin/cli.js');
+
 let doc: Doc;
+/** The same document with every $ref resolved, for reading schemas in place. */
+let resolved: Doc;
 
 beforeAll(async () => {
   const res = await api<Doc>('GET', '/v1/openapi.json');
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   doc = res.body;
+  resolved = (await SwaggerParser.dereference(structuredClone(doc) as never)) as unknown as Doc;
 });
 
 describe('GET /v1/openapi.json', () => {
@@ -47,9 +60,74 @@ describe('GET /v1/openapi.json', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  it('names its shapes: every success body and request body is a component reference', () => {
+    for (const route of routeTable) {
+      const op = doc.paths[route.path]?.[route.method.toLowerCase()];
+      const success = op?.responses?.[String(route.status)] as { content?: Record<string, { schema?: { $ref?: string } }> };
+      if (route.status !== 204)
+        expect(success.content?.['application/json']?.schema?.$ref, keyOf(route)).toMatch(/^#\/components\/schemas\//);
+      if (route.body)
+        expect(op?.requestBody?.content?.['application/json']?.schema?.$ref, keyOf(route)).toMatch(/^#\/components\/schemas\//);
+    }
+    const names = Object.keys((doc as unknown as { components: { schemas: object } }).components.schemas);
+    for (const name of ['Agency', 'SubAccount', 'LedgerEntry', 'Campaign', 'Problem', 'Actor']) expect(names).toContain(name);
+  });
+
+  it('uses only standard formats (JSON Schema 2020-12) and closes every object it describes', () => {
+    const standard = new Set([
+      'date-time',
+      'date',
+      'time',
+      'email',
+      'uri',
+      'uuid',
+      'ipv4',
+      'ipv6',
+      'hostname',
+      'int32',
+      'int64',
+      'regex',
+    ]);
+    const formats: string[] = [];
+    const open: string[] = [];
+    const walk = (node: unknown, path: string) => {
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}/${i}`));
+      if (!node || typeof node !== 'object') return;
+      const o = node as Record<string, unknown>;
+      if (typeof o.format === 'string' && !standard.has(o.format)) formats.push(`${path}: ${o.format}`);
+      if (o.type === 'object' && o.properties && o.additionalProperties === undefined && !path.includes('/properties/code'))
+        open.push(path);
+      for (const [k, v] of Object.entries(o)) walk(v, `${path}/${k}`);
+    };
+    walk((doc as unknown as { components: object }).components, '#/components');
+    expect(formats).toEqual([]);
+    // Response components are closed; the only open ones are the OpenAPI document itself.
+    expect(
+      open.filter((p) => p.startsWith('#/components/schemas/') && !p.startsWith('#/components/schemas/OpenApiDocument')),
+    ).toEqual([]);
+  });
+
+  it('declares on each route every status its refusals can answer, with the codes of each', () => {
+    for (const route of routeTable) {
+      const op = doc.paths[route.path]?.[route.method.toLowerCase()];
+      for (const code of refusalsOf(route)) {
+        const declared = op?.responses?.[String(errorCodes[code].status)] as
+          | { content: Record<string, { schema: { allOf: Array<{ properties?: { code?: { enum: string[] } } }> } }> }
+          | undefined;
+        expect(declared, `${keyOf(route)} declares ${code}`).toBeDefined();
+        expect(declared?.content['application/problem+json']?.schema.allOf[1]?.properties?.code?.enum).toContain(code);
+      }
+    }
+  });
+
+  it('describes the CSV answer of the transactions route', () => {
+    const ok = doc.paths['/v1/credits/transactions']?.get?.responses?.['200'] as { content: Record<string, unknown> };
+    expect(Object.keys(ok.content).sort()).toEqual(['application/json', 'text/csv']);
+  });
+
   for (const route of routeTable) {
     it(`describes ${keyOf(route)}`, () => {
-      const op = doc.paths[route.path]?.[route.method.toLowerCase()];
+      const op = resolved.paths[route.path]?.[route.method.toLowerCase()];
       expect(op).toBeDefined();
       const params = op!.parameters ?? [];
 
@@ -90,11 +168,33 @@ describe('GET /v1/openapi.json', () => {
       if (route.allow.length) {
         expect(op!.security).toEqual([{ bearer: [] }]);
         expect(op!.responses?.['401']).toBeDefined();
-        expect(op!.responses?.['403']).toBeDefined();
+        if (refusalsOf(route).includes('forbidden')) expect(op!.responses?.['403']).toBeDefined();
       } else {
         expect(op!.security).toEqual([]);
       }
       if (pathParams(route.path).length) expect(op!.responses?.['404']).toBeDefined();
     });
   }
+});
+
+describe('Redocly lint (recommended rules)', () => {
+  it('finds no error and no warning in the served document', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'openapi-'));
+    const file = join(dir, 'openapi.json');
+    writeFileSync(file, JSON.stringify(doc));
+    const out = spawnSync(
+      process.execPath,
+      [redoclyBin, 'lint', file, '--config', join(process.cwd(), 'redocly.yaml'), '--format', 'json'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+      },
+    );
+    const report = JSON.parse(out.stdout) as {
+      totals: { errors: number; warnings: number };
+      problems: Array<{ ruleId: string; message: string }>;
+    };
+    expect(report.problems.map((p) => `${p.ruleId}: ${p.message}`)).toEqual([]);
+    expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
+  }, 60_000);
 });

@@ -18,9 +18,9 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../packages/core/ids';
 import { seal } from '../../packages/crypto/secret-box';
-import { keys } from '../../packages/db/schema';
+import { outboxKey, putOutbox } from '../../packages/db/items/outbox';
 import { createSubAccount as createSubAccountInProcess } from '../../packages/domain/accounts/sub-accounts';
-import { newOutboxId, putOutbox } from '../../packages/domain/outbox';
+import { newOutboxId } from '../../packages/domain/outbox';
 import { lambdaContext } from '../../packages/local/lambda-context';
 import { queueDefinitions } from '../../packages/queues/definitions';
 import { api, emailsTo, signUpAgency, uniq, uniqueEmail, waitFor } from '../support/api';
@@ -61,12 +61,12 @@ async function writeOutbox(to: string, { held }: { held: boolean }) {
     to,
     sealedPassword: await seal(password, id),
   };
-  const item = putOutbox(id, event, new Date()).Put!.Item!;
+  const item = putOutbox(id, event, new Date()).write.Put!.Item!;
   await testDb.send(new PutCommand({ TableName: stack.tableName, Item: held ? { ...item, kind: 'outbox_held_by_test' } : item }));
   return { id, password };
 }
 
-const outboxItem = (id: string) => getRaw(keys.outbox(id).pk, keys.outbox(id).sk);
+const outboxItem = (id: string) => getRaw(outboxKey(id).pk, outboxKey(id).sk);
 const messageFor = (outboxId: string) => JSON.stringify({ outboxId, type: 'sub_account.credentials' });
 
 function sqsEvent(...bodies: string[]): SQSEvent {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { matchRoute } from '../../packages/http/routes';
+import { checkResponse } from './contract';
 import { stack } from './stack';
 
 export interface ApiResponse<T = any> {
@@ -32,23 +32,9 @@ export async function api<T = any>(method: string, path: string, opts: CallOptio
   } catch {
     // non-JSON (CSV) bodies stay text
   }
-  checkContract(method, path, res, parsed);
+  // Every response any test receives is held to the published contract (support/contract.ts).
+  checkResponse({ method, path, status: res.status, contentType: res.headers.get('content-type') ?? undefined, body: parsed });
   return { status: res.status, body: parsed as T, headers: res.headers, text };
-}
-
-/**
- * Every success body any test receives is checked against its route's declared response
- * schema (the one the OpenAPI document publishes), so the contract is tested everywhere.
- */
-function checkContract(method: string, path: string, res: Response, body: unknown): void {
-  const route = matchRoute(method, new URL(path, 'http://x').pathname).route;
-  if (!route?.response || res.status !== route.status || !res.headers.get('content-type')?.startsWith('application/json')) return;
-  const result = route.response.safeParse(body);
-  if (!result.success) {
-    throw new Error(
-      `${method} ${path} → ${res.status}: body does not match the declared response schema:\n${JSON.stringify(result.error.issues, null, 2)}`,
-    );
-  }
 }
 
 export const uniq = (label = 'x') => `${label}-${randomBytes(5).toString('hex')}`;

@@ -17,6 +17,7 @@ export async function setup(project: TestProject) {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   stack = await startLocalStack({
     queueVisibilitySeconds: 1,
+    testClock: true,
     log: (line) => {
       if (process.env.STACK_LOG) console.log(line);
     },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { findRoute, type RouteKey } from '../../packages/http/routes';
 import { lambdaContext } from '../../packages/local/lambda-context';
+import { checkResponse } from './contract';
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -47,9 +48,10 @@ export async function invoke(
     isBase64Encoded: false,
   };
   const result = await handler(event, lambdaContext('test'));
-  return {
-    status: result.statusCode ?? 200,
-    body: result.body ? JSON.parse(result.body) : undefined,
-    headers: (result.headers ?? {}) as Record<string, string>,
-  };
+  const status = result.statusCode ?? 200;
+  const resultHeaders = (result.headers ?? {}) as Record<string, string>;
+  const body = result.body ? JSON.parse(result.body) : undefined;
+  // In-process answers are held to the same published contract as HTTP ones.
+  checkResponse({ method: route.method, path: rawPath, status, contentType: resultHeaders['content-type'], body });
+  return { status, body, headers: resultHeaders };
 }

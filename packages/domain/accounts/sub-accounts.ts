@@ -1,15 +1,22 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { AppError } from '../../core/errors';
+import { now as clockNow } from '../../core/clock';
+import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
 import { seal } from '../../crypto/secret-box';
-import { type AccountItem, getAccount, queryIndexPage, type UserItem } from '../../db/accounts';
-import { db, table } from '../../db/client';
-import { itemKinds, keys } from '../../db/schema';
-import { ConditionsFailed, transact } from '../../db/transact';
+import {
+  type AccountItem,
+  closeAccount,
+  getAccount,
+  listSubAccounts as listSubAccountItems,
+  putAccount,
+  updateActiveAccount,
+} from '../../db/items/account';
+import { putUser, type UserItem } from '../../db/items/user';
+import { itemKinds } from '../../db/schema';
+import { transact } from '../../db/transact';
 import { generatePassword, hashPassword } from '../auth/passwords';
 import { featuresBeyondPlan, planFeatures } from '../features';
-import { newOutboxId, putOutbox } from '../outbox';
-import { EMAIL_GUARD_OFFSET, emailTaken, putUserItems } from './agencies';
+import { newOutboxId, outboxWrite } from '../outbox';
+import { emailTaken } from './agencies';
 import { accountClosed } from './errors';
 import type { CreateSubAccountBody, ListQuery, PatchSubAccountBody } from './schemas';
 import { subAccountView } from './views';
@@ -20,10 +27,8 @@ import { subAccountView } from './views';
  * item, which the notifier deletes after sending: it never rests in the table in clear.
  */
 export async function createSubAccount(agencyId: string, body: CreateSubAccountBody) {
-  const agency = await getAccount(agencyId);
-  if (agency?.type !== 'agency') throw new AppError('not_found', 'Agency not found');
-
-  const now = new Date();
+  const agency = await requireAgency(agencyId);
+  const now = clockNow();
   const iso = now.toISOString();
   const id = newId('subAccount');
   const email = body.email.toLowerCase();
@@ -35,7 +40,7 @@ export async function createSubAccount(agencyId: string, body: CreateSubAccountB
     kind: itemKinds.account,
     id,
     type: 'sub_account',
-    agencyId,
+    agencyId: agency.id,
     name: body.name,
     email,
     phone: body.phone,
@@ -59,46 +64,36 @@ export async function createSubAccount(agencyId: string, body: CreateSubAccountB
     passwordHash,
     accountId: id,
     accountType: 'sub_account',
-    agencyId,
+    agencyId: agency.id,
     createdAt: iso,
   };
-  try {
-    await transact([
+  await transact([
+    { name: 'subAccount', write: putAccount(account) },
+    ...putUser(user, emailTaken),
+    outboxWrite(
+      outboxId,
       {
-        Put: {
-          TableName: table(),
-          Item: { ...keys.account(id), ...keys.subAccountIndex(agencyId, id), ...account },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
+        type: 'sub_account.credentials',
+        subAccountId: id,
+        agencyId: agency.id,
+        agencyName: agency.name,
+        clientName: body.name,
+        to: email,
+        sealedPassword,
       },
-      ...putUserItems(user),
-      putOutbox(
-        outboxId,
-        {
-          type: 'sub_account.credentials',
-          subAccountId: id,
-          agencyId,
-          agencyName: agency.name,
-          clientName: body.name,
-          to: email,
-          sealedPassword,
-        },
-        now,
-      ),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionsFailed && err.failed(1 + EMAIL_GUARD_OFFSET)) throw emailTaken();
-    throw err;
-  }
+      now,
+    ),
+  ]);
   return { subAccount: subAccountView(account), password, loginEmail: email };
 }
 
 export async function listSubAccounts(agencyId: string, query: ListQuery) {
-  const page = await queryIndexPage<AccountItem>(keys.subAccountsOf(agencyId), query);
-  return { items: page.items.map(subAccountView), nextCursor: page.nextCursor };
+  const page = await listSubAccountItems(agencyId, query);
+  return { items: page.items.map((a) => subAccountView(a)), nextCursor: page.nextCursor };
 }
 
-export async function patchSubAccount(agency: AccountItem, sub: AccountItem, body: PatchSubAccountBody) {
+export async function patchSubAccount(sub: AccountItem, body: PatchSubAccountBody) {
+  const agency = await requireAgency(sub.agencyId);
   const plan = agency.plan ?? 'starter';
   // Reselling is an Agency-plan feature gated behind white-labeling (the product spec).
   const wanted = [...(body.features ?? []), ...(body.creditMode === 'reselling' ? (['reselling', 'white_label'] as const) : [])];
@@ -109,51 +104,27 @@ export async function patchSubAccount(agency: AccountItem, sub: AccountItem, bod
       { field, message: `not in the plan: ${beyond.join(', ')}` },
     ]);
   }
-  const set: Record<string, unknown> = { updatedAt: new Date().toISOString() };
-  if (body.name !== undefined) set.name = body.name;
-  if (body.features !== undefined) set.features = [...new Set(body.features)];
-  if (body.creditMode !== undefined) set.creditMode = body.creditMode;
-  const names = Object.keys(set);
-  const clauses = names.map((n) => `#${n} = :${n}`);
-  const values: Record<string, unknown> = Object.fromEntries(names.map((n) => [`:${n}`, set[n]]));
-  let remove = '';
-  if (typeof body.monthlyCreditLimit === 'number') {
-    // remaining = limit − pool credits used, computed by DynamoDB from the meter as it is at this write.
-    clauses.push('monthlyCreditLimit = :limit', 'meterRemaining = :limit - if_not_exists(meterPoolUsed, :zero)');
-    Object.assign(values, { ':limit': body.monthlyCreditLimit, ':zero': 0 });
-  } else if (body.monthlyCreditLimit === null) {
-    remove = ' REMOVE monthlyCreditLimit, meterRemaining';
-  }
-  const out = await db
-    .send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.account(sub.id),
-        UpdateExpression: `SET ${clauses.join(', ')}${remove}`,
-        ConditionExpression: '#status = :active',
-        ExpressionAttributeNames: { '#status': 'status', ...Object.fromEntries(names.map((n) => [`#${n}`, n])) },
-        ExpressionAttributeValues: { ':active': 'active', ...values },
-        ReturnValues: 'ALL_NEW',
-      }),
-    )
-    .catch((err: Error) => {
-      if (err.name === 'ConditionalCheckFailedException') throw accountClosed();
-      throw err;
-    });
-  return { subAccount: subAccountView(out.Attributes as AccountItem) };
+  const updated = await updateActiveAccount(sub.id, {
+    set: {
+      name: body.name,
+      features: body.features && [...new Set(body.features)],
+      creditMode: body.creditMode,
+    },
+    monthlyCreditLimit: body.monthlyCreditLimit,
+    at: clockNow().toISOString(),
+  });
+  if (!updated) throw accountClosed();
+  return { subAccount: subAccountView(updated) };
+}
+
+async function requireAgency(agencyId: string): Promise<AccountItem> {
+  const agency = await getAccount(agencyId);
+  if (agency?.type !== 'agency') throw notFound('Agency');
+  return agency;
 }
 
 /** Closing is idempotent; the account, its users and its ledger history stay, logins stop. */
 export async function closeSubAccount(sub: AccountItem): Promise<void> {
   if (sub.status === 'closed') return;
-  const now = new Date().toISOString();
-  await db.send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: keys.account(sub.id),
-      UpdateExpression: 'SET #status = :closed, closedAt = :now, updatedAt = :now',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':closed': 'closed', ':now': now },
-    }),
-  );
+  await closeAccount(sub.id, clockNow().toISOString());
 }

@@ -1,9 +1,14 @@
-import type { AccountItem } from '../../db/accounts';
-import { creditsUsedThisMonth } from '../ledger/balances';
+import { utcMonth } from '../../core/clock';
+import type { AccountItem } from '../../db/items/account';
 
 /** What the API shows of accounts: never keys, hashes or internal markers. */
 export function agencyView(a: AccountItem) {
   return { id: a.id, name: a.name, plan: a.plan, features: a.features, createdAt: a.createdAt };
+}
+
+/** The month's usage, from the account's meter: zero when the meter still counts an earlier month. */
+export function creditsUsedThisMonth(account: AccountItem, month = utcMonth()): number {
+  return account.meterMonth === month ? (account.meterUsed ?? 0) : 0;
 }
 
 export function subAccountView(a: AccountItem) {
@@ -12,10 +17,10 @@ export function subAccountView(a: AccountItem) {
     agencyId: a.agencyId,
     name: a.name,
     email: a.email,
-    phone: a.phone,
-    timezone: a.timezone,
-    website: a.website,
-    address: a.address,
+    phone: a.phone ?? null,
+    timezone: a.timezone ?? null,
+    website: a.website ?? null,
+    address: a.address ?? null,
     status: a.status,
     creditMode: a.creditMode ?? 'manual',
     monthlyCreditLimit: a.monthlyCreditLimit ?? null,
@@ -23,7 +28,7 @@ export function subAccountView(a: AccountItem) {
     features: a.features,
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,
-    ...(a.closedAt ? { closedAt: a.closedAt } : {}),
+    closedAt: a.closedAt ?? null,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { AccountItem } from '../../db/accounts';
+import type { AccountItem } from '../../db/items/account';
 
 /** Who is calling, once authenticated. Every authorization decision reads this. */
 export type Principal =
@@ -29,17 +29,27 @@ export type Principal =
   | { kind: 'platform' };
 
 export type PrincipalKind = Principal['kind'];
+export const principalKinds = [
+  'agency_user',
+  'sub_account_user',
+  'assist',
+  'api_key',
+  'platform',
+] as const satisfies readonly PrincipalKind[];
+/** The principal narrowed to some kinds, e.g. `PrincipalOf<'agency_user' | 'api_key'>`. */
+export type PrincipalOf<K extends PrincipalKind> = Extract<Principal, { kind: K }>;
 
-/** Sets of principal kinds the route table allows. */
+/** Sets of principal kinds the route table allows (kept literal, so handlers get the principal narrowed). */
 export const allow = {
-  anyone: [] as PrincipalKind[],
-  agencyUser: ['agency_user'] as PrincipalKind[],
-  agency: ['agency_user', 'api_key'] as PrincipalKind[],
-  users: ['agency_user', 'sub_account_user', 'assist'] as PrincipalKind[],
-  accountMembers: ['agency_user', 'api_key', 'sub_account_user', 'assist'] as PrincipalKind[],
-  assist: ['assist'] as PrincipalKind[],
-  platform: ['platform'] as PrincipalKind[],
-};
+  anyone: [],
+  agencyUser: ['agency_user'],
+  agency: ['agency_user', 'api_key'],
+  users: ['agency_user', 'sub_account_user', 'assist'],
+  loginUsers: ['agency_user', 'sub_account_user'],
+  accountMembers: ['agency_user', 'api_key', 'sub_account_user', 'assist'],
+  assist: ['assist'],
+  platform: ['platform'],
+} as const satisfies Record<string, readonly PrincipalKind[]>;
 
 /** Who made a write: the assisting agency user is named, never hidden behind the client. */
 export type Actor =

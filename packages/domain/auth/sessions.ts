@@ -1,19 +1,21 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { AppError, forbidden, invalidField, unauthenticated } from '../../core/errors';
-import { type AccountItem, getAccount, getItem, getUser, queryIndexAll } from '../../db/accounts';
+import { nowIso } from '../../core/clock';
+import { AppError, invalidField, unauthenticated } from '../../core/errors';
 import { db, table } from '../../db/client';
-import { keys } from '../../db/schema';
+import { type AccountItem, getAccount, listSubAccounts } from '../../db/items/account';
+import { findEmail, getUser, userKey } from '../../db/items/user';
+import { queryAllPages } from '../../db/query';
 import type { ChangePasswordBody, LoginBody } from '../accounts/schemas';
 import { switcherEntry } from '../accounts/views';
 import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords';
-import type { Principal } from './principal';
+import type { PrincipalOf } from './principal';
 import { issueToken, SESSION_TTL_SECONDS } from './tokens';
 
 const badLogin = () => unauthenticated('Email or password is incorrect');
 
 /** Login answers the same 401 for an unknown email, a wrong password and a closed account. */
 export async function logIn(body: LoginBody) {
-  const guard = await getItem<{ userId: string }>(keys.email(body.email.trim()));
+  const guard = await findEmail(body.email.trim());
   const user = guard && (await getUser(guard.userId));
   if (!user) {
     await burnPasswordCheck(body.password);
@@ -36,8 +38,10 @@ export async function logIn(body: LoginBody) {
 }
 
 /** Other sessions of the user stay valid until they expire (API.md); the hash check guards a race. */
-export async function changePassword(principal: Principal, body: ChangePasswordBody): Promise<void> {
-  if (principal.kind !== 'agency_user' && principal.kind !== 'sub_account_user') throw forbidden();
+export async function changePassword(
+  principal: PrincipalOf<'agency_user' | 'sub_account_user'>,
+  body: ChangePasswordBody,
+): Promise<void> {
   const user = await getUser(principal.userId);
   if (!user) throw unauthenticated();
   if (!(await verifyPassword(body.currentPassword, user.passwordHash))) {
@@ -49,21 +53,19 @@ export async function changePassword(principal: Principal, body: ChangePasswordB
   await db.send(
     new UpdateCommand({
       TableName: table(),
-      Key: keys.user(user.id),
+      Key: userKey(user.id),
       UpdateExpression: 'SET passwordHash = :next, passwordChangedAt = :now',
       ConditionExpression: 'passwordHash = :prev',
-      ExpressionAttributeValues: {
-        ':next': await hashPassword(body.newPassword),
-        ':prev': user.passwordHash,
-        ':now': new Date().toISOString(),
-      },
+      ExpressionAttributeValues: { ':next': await hashPassword(body.newPassword), ':prev': user.passwordHash, ':now': nowIso() },
     }),
   );
 }
 
 /** The account switcher: an agency sees itself and every sub-account; a sub-account only itself. */
-export async function describeMe(principal: Principal, ownAccount: AccountItem | undefined) {
-  if (principal.kind === 'platform' || principal.kind === 'api_key') throw forbidden();
+export async function describeMe(
+  principal: PrincipalOf<'agency_user' | 'sub_account_user' | 'assist'>,
+  ownAccount: AccountItem | undefined,
+) {
   const base = {
     accountId: principal.accountId,
     accountType: principal.kind === 'agency_user' ? 'agency' : 'sub_account',
@@ -78,7 +80,7 @@ export async function describeMe(principal: Principal, ownAccount: AccountItem |
   }
   const [agency, subs] = await Promise.all([
     getAccount(principal.agencyId),
-    queryIndexAll<AccountItem>(keys.subAccountsOf(principal.agencyId)),
+    queryAllPages((cursor) => listSubAccounts(principal.agencyId, { limit: 200, cursor })),
   ]);
   // Closed sub-accounts leave the switcher; their history stays reachable by id.
   const accounts = [agency, ...subs.filter((s) => s.status === 'active')].filter((a): a is AccountItem => !!a).map(switcherEntry);

@@ -1,4 +1,5 @@
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { nowMs } from '../../core/clock';
 import { secret } from '../../core/env';
 import { unauthenticated } from '../../core/errors';
 import { newId } from '../../core/ids';
@@ -37,7 +38,8 @@ export async function issueToken(
   ttlSeconds: number,
 ): Promise<{ token: string; jti: string; expiresAt: Date }> {
   const jti = newId('session');
-  const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
+  const iat = Math.floor(nowMs() / 1000);
+  const exp = iat + ttlSeconds;
   const token = await new SignJWT({
     acc: claims.accountId,
     typ: claims.accountType,
@@ -48,7 +50,7 @@ export async function issueToken(
     .setSubject(claims.userId)
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
-    .setIssuedAt()
+    .setIssuedAt(iat)
     .setExpirationTime(exp)
     .setJti(jti)
     .sign(await key());
@@ -62,6 +64,7 @@ export async function verifyToken(token: string): Promise<TokenClaims> {
       issuer: ISSUER,
       audience: AUDIENCE,
       requiredClaims: ['sub', 'exp', 'jti', 'acc', 'typ', 'agc'],
+      currentDate: new Date(nowMs()),
     });
     const { sub, acc, typ, agc, act, jti, exp } = payload as Record<string, unknown>;
     if (

@@ -1,14 +1,20 @@
-import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { nowIso } from '../../core/clock';
 import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
-import { type AccountItem, getItem } from '../../db/accounts';
-import { db, table } from '../../db/client';
-import { decodeCursor, encodeCursor, foreignCursor } from '../../db/cursor';
-import { itemKinds, keys } from '../../db/schema';
+import type { AccountItem } from '../../db/items/account';
+import {
+  type CampaignItem,
+  createCampaignItem,
+  deleteCampaignItem,
+  getCampaignItem,
+  listCampaignItems,
+  replaceCampaign,
+} from '../../db/items/campaign';
+import { itemKinds } from '../../db/schema';
 import { accountClosed } from '../accounts/errors';
 import type { ListQuery } from '../accounts/schemas';
 import { actorOf, type Principal } from '../auth/principal';
-import { type CampaignItem, campaignView, contentItem, contentOf } from './items';
+import { campaignView, contentItem, contentOf } from './content';
 import type { CreateCampaignBody, PatchCampaignBody } from './schemas';
 
 /** A closed account keeps its campaigns readable (its history stays) but takes no new writes. */
@@ -18,7 +24,7 @@ export function assertWritable(account: AccountItem): void {
 
 export async function createCampaign(principal: Principal, account: AccountItem, body: CreateCampaignBody) {
   assertWritable(account);
-  const now = new Date().toISOString();
+  const now = nowIso();
   const actor = actorOf(principal);
   const item: CampaignItem = {
     kind: itemKinds.campaign,
@@ -32,19 +38,13 @@ export async function createCampaign(principal: Principal, account: AccountItem,
     updatedAt: now,
     version: 1,
   };
-  await db.send(
-    new PutCommand({
-      TableName: table(),
-      Item: { ...keys.campaign(account.id, item.id), ...item },
-      ConditionExpression: 'attribute_not_exists(pk)',
-    }),
-  );
+  await createCampaignItem(item);
   return { campaign: campaignView(item) };
 }
 
 /** The campaign, looked up under the account in scope only: an id from elsewhere is a 404. */
 export async function findCampaign(accountId: string, campaignId: string): Promise<CampaignItem> {
-  const item = await getItem<CampaignItem>(keys.campaign(accountId, campaignId));
+  const item = await getCampaignItem(accountId, campaignId);
   if (!item) throw notFound('Campaign');
   return item;
 }
@@ -54,24 +54,8 @@ export async function getCampaign(account: AccountItem, campaignId: string) {
 }
 
 export async function listCampaigns(account: AccountItem, query: ListQuery) {
-  const part = keys.campaignsOf(account.id);
-  const start = decodeCursor(query.cursor);
-  // Pin the cursor to this list, so a cursor of another account's list is a 400, not a page of it.
-  if (start && (start.pk !== part.pk || !start.sk?.startsWith(part.skPrefix) || Object.keys(start).length !== 2)) {
-    throw foreignCursor();
-  }
-  const out = await db.send(
-    new QueryCommand({
-      TableName: table(),
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': part.pk, ':prefix': part.skPrefix },
-      Limit: query.limit,
-      ExclusiveStartKey: start,
-      ConsistentRead: true,
-    }),
-  );
-  const items = (out.Items ?? []) as CampaignItem[];
-  return { items: items.map(campaignView), nextCursor: encodeCursor(out.LastEvaluatedKey) };
+  const page = await listCampaignItems(account.id, query);
+  return { items: page.items.map(campaignView), nextCursor: page.nextCursor };
 }
 
 /**
@@ -86,38 +70,15 @@ export async function patchCampaign(principal: Principal, account: AccountItem, 
       ...current,
       ...contentItem({ ...contentOf(current), ...body }),
       updatedBy: actorOf(principal),
-      updatedAt: new Date().toISOString(),
+      updatedAt: nowIso(),
       version: current.version + 1,
     };
-    try {
-      await db.send(
-        new PutCommand({
-          TableName: table(),
-          Item: { ...keys.campaign(account.id, campaignId), ...next },
-          ConditionExpression: 'version = :version',
-          ExpressionAttributeValues: { ':version': current.version },
-        }),
-      );
-      return { campaign: campaignView(next) };
-    } catch (err) {
-      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
-    }
+    if (await replaceCampaign(next, current.version)) return { campaign: campaignView(next) };
   }
   throw new AppError('conflict', 'The campaign kept changing while it was being updated; retry');
 }
 
 export async function deleteCampaign(account: AccountItem, campaignId: string): Promise<void> {
   assertWritable(account);
-  await db
-    .send(
-      new DeleteCommand({
-        TableName: table(),
-        Key: keys.campaign(account.id, campaignId),
-        ConditionExpression: 'attribute_exists(pk)',
-      }),
-    )
-    .catch((err: Error) => {
-      if (err.name === 'ConditionalCheckFailedException') throw notFound('Campaign');
-      throw err;
-    });
+  if (!(await deleteCampaignItem(account.id, campaignId))) throw notFound('Campaign');
 }

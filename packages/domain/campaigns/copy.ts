@@ -1,15 +1,17 @@
+import { nowIso } from '../../core/clock';
 import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
-import { type AccountItem, getItems, itemId } from '../../db/accounts';
-import { table } from '../../db/client';
-import { itemKinds, keys } from '../../db/schema';
-import { ConditionsFailed, type TransactItem, transact } from '../../db/transact';
+import { type AccountItem, accountKey, checkCanHoldCampaigns } from '../../db/items/account';
+import { type CampaignItem, putNewCampaign } from '../../db/items/campaign';
+import { getItems, itemId } from '../../db/read';
+import { itemKinds } from '../../db/schema';
+import { ConditionsFailed, transact } from '../../db/transact';
 import { actorOf, canReach, type Principal } from '../auth/principal';
 import { assertWritable, findCampaign } from './campaigns';
-import { type CampaignItem, campaignView } from './items';
+import { campaignView } from './content';
 import type { CopyCampaignBody } from './schemas';
 
-const FEATURE = 'campaigns';
+const FEATURE = 'campaigns' as const;
 
 /**
  * Copies a campaign into one or more accounts of the same agency, all or none: one BatchGet
@@ -19,7 +21,7 @@ const FEATURE = 'campaigns';
  * before 403 (feature), so nothing about a foreign account is ever told apart.
  */
 export async function copyCampaign(principal: Principal, source: AccountItem, campaignId: string, body: CopyCampaignBody) {
-  const targetIds = body.targetAccountIds ?? [body.targetAccountId!];
+  const targetIds = body.targetAccountIds ?? (body.targetAccountId ? [body.targetAccountId] : []);
   const original = await findCampaign(source.id, campaignId);
   const targets = await readTargets(targetIds);
   targets.forEach((target, i) => {
@@ -28,7 +30,7 @@ export async function copyCampaign(principal: Principal, source: AccountItem, ca
   const reachable = targets as AccountItem[];
   assertUsable(reachable);
 
-  const now = new Date().toISOString();
+  const now = nowIso();
   const actor = actorOf(principal);
   const copies: CampaignItem[] = reachable.map((target) => ({
     ...original,
@@ -45,23 +47,9 @@ export async function copyCampaign(principal: Principal, source: AccountItem, ca
     updatedAt: now,
     version: 1,
   }));
-  const items: TransactItem[] = [
-    ...copies.map((c) => ({
-      Put: {
-        TableName: table(),
-        Item: { ...c, ...keys.campaign(c.accountId, c.id) },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    })),
-    ...reachable.map((t) => ({
-      ConditionCheck: {
-        TableName: table(),
-        Key: keys.account(t.id),
-        ConditionExpression: '#status = :active AND contains(#features, :feature) AND agencyId = :agencyId',
-        ExpressionAttributeNames: { '#status': 'status', '#features': 'features' },
-        ExpressionAttributeValues: { ':active': 'active', ':feature': FEATURE, ':agencyId': source.agencyId },
-      },
-    })),
+  const items = [
+    ...copies.map((c, i) => ({ name: `copy${i}`, write: putNewCampaign(c) })),
+    ...reachable.map((t, i) => ({ name: `target${i}`, write: checkCanHoldCampaigns(t.id, source.agencyId) })),
   ];
   try {
     await transact(items);
@@ -72,12 +60,13 @@ export async function copyCampaign(principal: Principal, source: AccountItem, ca
     throw new AppError('conflict', 'A target account changed during the copy; nothing was copied, retry');
   }
   const views = copies.map(campaignView);
-  return body.targetAccountIds ? { campaigns: views } : { campaign: views[0]! };
+  const [single] = views;
+  return body.targetAccountIds || !single ? { campaigns: views } : { campaign: single };
 }
 
 async function readTargets(ids: string[]): Promise<Array<AccountItem | undefined>> {
-  const found = await getItems(ids.map((id) => keys.account(id)));
-  return ids.map((id) => found.get(itemId(keys.account(id))) as AccountItem | undefined);
+  const found = await getItems(ids.map((id) => accountKey(id)));
+  return ids.map((id) => found.get(itemId(accountKey(id))) as AccountItem | undefined);
 }
 
 /** An agency may copy to itself or any of its sub-accounts; a sub-account only to itself. */

@@ -1,5 +1,5 @@
-import type { AccountItem, CreditMode } from '../../db/accounts';
-import { getAccount } from '../../db/accounts';
+import { BoundedMap } from '../../core/bounded-map';
+import { type AccountItem, type CreditMode, getAccount } from '../../db/items/account';
 
 /**
  * This container's memory of accounts, for the debit path: which agency an account belongs
@@ -15,7 +15,8 @@ export interface AccountHint {
   meterMonth?: string;
 }
 
-const hints = new Map<string, AccountHint>();
+const MAX_HINTS = 10_000;
+const hints = new BoundedMap<string, AccountHint>(MAX_HINTS);
 
 export function rememberAccount(item: AccountItem): AccountHint {
   const hint: AccountHint = {

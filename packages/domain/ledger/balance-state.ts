@@ -1,4 +1,6 @@
-import { getItem } from '../../db/accounts';
+import { BoundedMap } from '../../core/bounded-map';
+import { getBalance } from '../../db/items/balance';
+import { itemId } from '../../db/read';
 import type { Key } from '../../db/schema';
 
 /**
@@ -12,20 +14,21 @@ export interface BalanceState {
   version: number;
 }
 
-const hints = new Map<string, BalanceState>();
-const keyOf = (k: Key) => `${k.pk}|${k.sk}`;
+/** Enough for every balance a container plausibly serves; a forgotten hint costs one read. */
+const MAX_HINTS = 10_000;
+const hints = new BoundedMap<string, BalanceState>(MAX_HINTS);
 
 export async function balanceHint(key: Key): Promise<BalanceState> {
-  const cached = hints.get(keyOf(key));
+  const cached = hints.get(itemId(key));
   if (cached) return cached;
-  const item = await getItem<BalanceState>(key);
+  const item = await getBalance(key);
   const state = { balance: item?.balance ?? 0, version: item?.version ?? 0 };
-  hints.set(keyOf(key), state);
+  hints.set(itemId(key), state);
   return state;
 }
 
 export function rememberBalance(key: Key, item: Partial<BalanceState> | undefined): void {
-  hints.set(keyOf(key), { balance: item?.balance ?? 0, version: item?.version ?? 0 });
+  hints.set(itemId(key), { balance: item?.balance ?? 0, version: item?.version ?? 0 });
 }
 
 /**
@@ -35,10 +38,12 @@ export function rememberBalance(key: Key, item: Partial<BalanceState> | undefine
  */
 const tails = new Map<string, Promise<void>>();
 export async function oneAtATime<T>(key: Key, fn: () => Promise<T>): Promise<T> {
-  const id = keyOf(key);
+  const id = itemId(key);
   const previous = tails.get(id) ?? Promise.resolve();
-  let release!: () => void;
-  const mine = new Promise<void>((resolve) => (release = resolve));
+  let release = () => {};
+  const mine = new Promise<void>((resolve) => {
+    release = resolve;
+  });
   const tail = previous.then(() => mine);
   tails.set(id, tail);
   await previous;

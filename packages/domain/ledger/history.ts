@@ -1,14 +1,12 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AppError } from '../../core/errors';
 import { idBoundAt } from '../../core/ids';
-import { db, table } from '../../db/client';
-import { decodeCursor, encodeCursor, foreignCursor, rejectForeignCursor } from '../../db/cursor';
-import { keys, tableDefinition } from '../../db/schema';
-import { entryView, type LedgerEntryItem } from './entries';
+import { listEntries } from '../../db/items/ledger-entry';
+import { entryView } from './entries';
 import type { TransactionsQuery } from './schemas';
 import { timeRange } from './time-range';
 
-const MAX_PAGES_PER_CALL = 10;
+/** Filtered pages may need several reads (DynamoDB filters as it reads): at most this many per call. */
+const MAX_READS_PER_CALL = 10;
 
 /**
  * The agency's transaction history, newest first. Time bounds are key conditions; the other
@@ -17,14 +15,9 @@ const MAX_PAGES_PER_CALL = 10;
  */
 export async function listTransactions(agencyId: string, q: TransactionsQuery) {
   const { start, end } = timeRange(q.from, q.to);
-  const ix = tableDefinition.indexes[0];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
   const filters: string[] = [];
-  const names: Record<string, string> = { '#pk': ix.partitionKey, '#sk': ix.sortKey };
-  const values: Record<string, unknown> = {
-    ':pk': keys.ledgerOf(agencyId).gsi1pk,
-    ':from': idBoundAt('transaction', start, false),
-    ':to': idBoundAt('transaction', end, true),
-  };
   for (const field of ['subAccountId', 'campaignId', 'contactId', 'type'] as const) {
     const value = q[field];
     if (value === undefined) continue;
@@ -32,30 +25,13 @@ export async function listTransactions(agencyId: string, q: TransactionsQuery) {
     values[`:${field}`] = value;
     filters.push(`#${field} = :${field}`);
   }
-  const items: LedgerEntryItem[] = [];
-  let startKey = decodeCursor(q.cursor);
-  if (startKey && startKey[ix.partitionKey] !== values[':pk']) throw foreignCursor();
-  for (let page = 0; page < MAX_PAGES_PER_CALL && items.length < q.limit; page++) {
-    const out = await db
-      .send(
-        new QueryCommand({
-          TableName: table(),
-          IndexName: ix.name,
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-          FilterExpression: filters.length ? filters.join(' AND ') : undefined,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ScanIndexForward: false,
-          Limit: q.limit - items.length,
-          ExclusiveStartKey: startKey,
-        }),
-      )
-      .catch(rejectForeignCursor(q.cursor));
-    items.push(...((out.Items ?? []) as LedgerEntryItem[]));
-    startKey = out.LastEvaluatedKey as Record<string, string> | undefined;
-    if (!startKey) break;
-  }
-  return { items: items.map(entryView), nextCursor: encodeCursor(startKey) };
+  const page = await listEntries(
+    agencyId,
+    [idBoundAt('transaction', start, false), idBoundAt('transaction', end, true)],
+    filters.length ? { expression: filters.join(' AND '), names, values } : undefined,
+    { limit: q.limit, cursor: q.cursor, maxReads: MAX_READS_PER_CALL },
+  );
+  return { items: page.items.map(entryView), nextCursor: page.nextCursor };
 }
 
 const EXPORT_MAX_ROWS = 10_000;

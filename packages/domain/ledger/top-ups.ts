@@ -1,29 +1,30 @@
+import { now as clockNow } from '../../core/clock';
 import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
-import type { AccountItem } from '../../db/accounts';
-import { table } from '../../db/client';
-import { itemKinds, keys } from '../../db/schema';
-import type { ConditionsFailed } from '../../db/transact';
+import { type AccountItem, checkActiveInMode } from '../../db/items/account';
+import { poolKey, walletKey } from '../../db/items/balance';
+import { itemKinds } from '../../db/schema';
+import type { NamedItem } from '../../db/transact';
 import { accountClosed } from '../accounts/errors';
 import { actorOf, type Principal } from '../auth/principal';
 import { rememberAccount } from './account-hints';
 import { oneAtATime } from './balance-state';
-import { commit, type Plan } from './commit';
+import { commit, type Failure, type Plan } from './commit';
 import { entryView, requestHash } from './entries';
 import type { GrantBody, TopUpBody } from './schemas';
 
 /** What a credit into a balance writes; built per attempt so the entry carries the committing time. */
-function creditPlan(
+function creditPlan<X extends string = never>(
   principal: Principal,
   target: { agencyId: string; accountId: string; subAccountId: string | null; balance: 'pool' | 'wallet' },
   entry: { type: 'top_up' | 'grant'; credits: number; reference?: string; requestId?: string; body: unknown },
   idempotencyKey: string,
-  extras: Plan['extras'] = [],
-): () => Promise<Plan> {
-  const balanceKey = target.balance === 'pool' ? keys.pool(target.agencyId) : keys.wallet(target.accountId);
+  extras: NamedItem<X>[] = [],
+): () => Promise<Plan<X>> {
+  const balanceKey = target.balance === 'pool' ? poolKey(target.agencyId) : walletKey(target.accountId);
   const fingerprint = requestHash(entry.type, target.accountId, entry.body);
   return async () => {
-    const now = new Date();
+    const now = clockNow();
     return {
       balanceKey,
       delta: entry.credits,
@@ -57,11 +58,9 @@ export async function topUpAgency(principal: Principal, agency: AccountItem, bod
     { type: 'top_up', credits: body.credits, reference: body.reference, body },
     idempotencyKey,
   );
-  const { entry, replayed } = await oneAtATime(keys.pool(agency.id), () => commit(makePlan, () => undefined));
+  const { entry, replayed } = await oneAtATime(poolKey(agency.id), () => commit(makePlan, () => undefined));
   return { body: { entry: entryView(entry), balance: entry.balanceAfter }, replayed };
 }
-
-const GUARD_ITEM = 2;
 
 /**
  * Agency grant: credits enter a reselling sub-account's wallet (the agency's own payment
@@ -70,32 +69,22 @@ const GUARD_ITEM = 2;
 export async function grantCredits(principal: Principal, sub: AccountItem, body: GrantBody, idempotencyKey: string) {
   // The mode is checked inside the transaction (after idempotency), so a retry of a grant
   // that landed before a mode switch still returns its first result.
-  const activeAndReselling = {
-    ConditionCheck: {
-      TableName: table(),
-      Key: keys.account(sub.id),
-      ConditionExpression: '#status = :active AND creditMode = :reselling',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':active': 'active', ':reselling': 'reselling' },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-    },
-  };
   const makePlan = creditPlan(
     principal,
     { agencyId: sub.agencyId, accountId: sub.id, subAccountId: sub.id, balance: 'wallet' },
     { type: 'grant', credits: body.credits, reference: body.reference, requestId: body.requestId, body },
     idempotencyKey,
-    [activeAndReselling],
+    [{ name: 'reselling', write: checkActiveInMode(sub.id, 'reselling') }],
   );
-  const judge = (failure: ConditionsFailed) => {
-    const guard = failure.failed(GUARD_ITEM);
+  const judge = (failure: Failure<'reselling'>) => {
+    const guard = failure.failed('reselling');
     if (!guard) return undefined;
     const account = guard.item as AccountItem | undefined;
     if (account) rememberAccount(account);
     if (account?.status !== 'active') throw accountClosed();
     throw wrongMode();
   };
-  const { entry, replayed } = await oneAtATime(keys.wallet(sub.id), () => commit(makePlan, judge));
+  const { entry, replayed } = await oneAtATime(walletKey(sub.id), () => commit(makePlan, judge));
   return { body: { entry: entryView(entry), balance: entry.balanceAfter }, replayed };
 }
 

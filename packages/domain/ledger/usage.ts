@@ -1,18 +1,19 @@
+import { now as clockNow, utcDate, utcMonth } from '../../core/clock';
 import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
-import type { AccountItem } from '../../db/accounts';
-import { table } from '../../db/client';
-import { itemKinds, keys } from '../../db/schema';
-import type { TransactItem } from '../../db/transact';
+import { type AccountItem, chargeMeter } from '../../db/items/account';
+import { poolKey, walletKey } from '../../db/items/balance';
+import { addUsage } from '../../db/items/usage-day';
+import { itemKinds } from '../../db/schema';
 import { accountClosed } from '../accounts/errors';
 import { actorOf, type Principal } from '../auth/principal';
-import { type AccountHint, accountHint, noteMeterMonth, rememberAccount } from './account-hints';
+import { accountHint, noteMeterMonth, rememberAccount } from './account-hints';
 import { oneAtATime } from './balance-state';
-import { commit, type Plan } from './commit';
+import { commit, type Failure, type Plan } from './commit';
 import { requestHash } from './entries';
 import { creditsPerUnit, type UsageBody } from './schemas';
 
-const METER_ITEM = 2;
+type Extra = 'meter' | 'usageDay';
 
 /**
  * Charges usage to the account: from the agency pool for the agency itself and for manual-mode
@@ -29,21 +30,32 @@ export async function recordUsage(principal: Principal, accountId: string, body:
   const requestFingerprint = requestHash('usage', accountId, body);
   let month = '';
 
-  const makePlan = async (): Promise<Plan> => {
-    const hint = (await accountHint(accountId))!;
-    const now = new Date();
-    const iso = now.toISOString();
-    month = iso.slice(0, 7);
+  const makePlan = async (): Promise<Plan<Extra>> => {
+    const hint = (await accountHint(accountId)) ?? first;
+    const now = clockNow();
+    month = utcMonth(now);
     const fromWallet = hint.type === 'sub_account' && hint.creditMode === 'reselling';
-    const day = usageDayUpdate(hint.agencyId, accountId, iso, body.type, credits);
+    const usageDay = { name: 'usageDay' as const, write: addUsage(hint.agencyId, accountId, utcDate(now), body.type, credits) };
+    const meter = {
+      name: 'meter' as const,
+      write: chargeMeter({
+        accountId,
+        creditMode: hint.creditMode,
+        hasLimit: hint.hasLimit,
+        seenMonth: hint.meterMonth,
+        month,
+        credits,
+        poolCredits: fromWallet ? 0 : credits,
+      }),
+    };
     return {
-      balanceKey: fromWallet ? keys.wallet(accountId) : keys.pool(hint.agencyId),
+      balanceKey: fromWallet ? walletKey(accountId) : poolKey(hint.agencyId),
       delta: -credits,
       entry: {
         kind: itemKinds.ledgerEntry,
         id: newId('transaction', now.getTime()),
         agencyId: hint.agencyId,
-        createdAt: iso,
+        createdAt: now.toISOString(),
         type: body.type,
         credits: -credits,
         balanceKind: fromWallet ? 'wallet' : 'pool',
@@ -56,12 +68,13 @@ export async function recordUsage(principal: Principal, accountId: string, body:
         idempotencyKey,
         requestHash: requestFingerprint,
       },
-      extras: hint.type === 'sub_account' ? [meterUpdate(accountId, hint, month, credits), day] : [day],
+      extras: hint.type === 'sub_account' ? [meter, usageDay] : [usageDay],
     };
   };
 
-  const judge = (failure: { failed(i: number): { item?: Record<string, unknown> } | undefined }) => {
-    const meter = first.type === 'sub_account' ? failure.failed(METER_ITEM) : undefined;
+  /** The meter's failed condition: closed, over the limit, or only a stale hint (mode, month). */
+  const judge = (failure: Failure<Extra>) => {
+    const meter = failure.failed('meter');
     if (!meter) return undefined;
     const account = meter.item as AccountItem | undefined;
     if (!account) throw notFound('Account');
@@ -80,92 +93,8 @@ export async function recordUsage(principal: Principal, accountId: string, body:
   };
 
   const initialKey =
-    first.type === 'sub_account' && first.creditMode === 'reselling' ? keys.wallet(accountId) : keys.pool(first.agencyId);
+    first.type === 'sub_account' && first.creditMode === 'reselling' ? walletKey(accountId) : poolKey(first.agencyId);
   const outcome = await oneAtATime(initialKey, () => commit(makePlan, judge));
   if (first.type === 'sub_account' && !outcome.replayed) noteMeterMonth(accountId, month);
   return outcome;
-}
-
-/**
- * The sub-account's guard and meter in one update: it must be active and in the mode the plan
- * assumed, the meter must be on this month (else it rolls over), and in manual mode a limit
- * must have room. The meter counts all usage (`meterUsed`, shown as creditsUsedThisMonth) and
- * apart what was drawn from the pool (`meterPoolUsed`): the limit guards the agency's pool, so
- * `meterRemaining = limit − meterPoolUsed`. Wallet credits were bought by the client and are
- * not limited.
- */
-function meterUpdate(accountId: string, hint: AccountHint, month: string, credits: number): TransactItem {
-  const rollover = hint.meterMonth !== month;
-  const fromPool = hint.creditMode === 'manual';
-  const poolCredits = fromPool ? credits : 0;
-  const conditions = ['#status = :active', 'creditMode = :mode'];
-  const values: Record<string, unknown> = {
-    ':active': 'active',
-    ':mode': hint.creditMode,
-    ':q': credits,
-    ':month': month,
-    ':poolQ': poolCredits,
-  };
-
-  if (!rollover) {
-    conditions.push('meterMonth = :month');
-  } else if (hint.meterMonth) {
-    conditions.push('meterMonth = :prev');
-    values[':prev'] = hint.meterMonth;
-  } else {
-    conditions.push('attribute_not_exists(meterMonth)');
-  }
-
-  if (!hint.hasLimit) conditions.push('attribute_not_exists(monthlyCreditLimit)');
-  else if (!fromPool) conditions.push('attribute_exists(monthlyCreditLimit)');
-  else conditions.push(rollover ? 'monthlyCreditLimit >= :q' : 'meterRemaining >= :q');
-
-  const remaining = hint.hasLimit
-    ? rollover
-      ? ', meterRemaining = monthlyCreditLimit - :poolQ'
-      : ', meterRemaining :negativePoolQ'
-    : '';
-  if (hint.hasLimit && !rollover) values[':negativePoolQ'] = -poolCredits;
-  const update = rollover
-    ? `SET meterMonth = :month, meterUsed = :q, meterPoolUsed = :poolQ${remaining}`
-    : `ADD meterUsed :q, meterPoolUsed :poolQ${remaining}`;
-  return {
-    Update: {
-      TableName: table(),
-      Key: keys.account(accountId),
-      UpdateExpression: update,
-      ConditionExpression: conditions.join(' AND '),
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: values,
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    },
-  };
-}
-
-/** The dashboards' counters: per account per UTC day, total and by type. */
-function usageDayUpdate(agencyId: string, accountId: string, iso: string, type: string, credits: number): TransactItem {
-  const date = iso.slice(0, 10);
-  return {
-    Update: {
-      TableName: table(),
-      Key: keys.usageDay(agencyId, date, accountId),
-      UpdateExpression:
-        'ADD #total :q, #type :q SET #kind = :kind, #agencyId = :agencyId, #accountId = :accountId, #date = :date',
-      ExpressionAttributeNames: {
-        '#total': 'total',
-        '#type': type,
-        '#date': 'date',
-        '#kind': 'kind',
-        '#agencyId': 'agencyId',
-        '#accountId': 'accountId',
-      },
-      ExpressionAttributeValues: {
-        ':q': credits,
-        ':kind': itemKinds.usageDay,
-        ':agencyId': agencyId,
-        ':accountId': accountId,
-        ':date': date,
-      },
-    },
-  };
 }

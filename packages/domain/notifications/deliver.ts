@@ -1,12 +1,9 @@
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from '../../core/env';
 import { logger } from '../../core/logger';
 import { open } from '../../crypto/secret-box';
-import { getItem } from '../../db/accounts';
-import { db, table } from '../../db/client';
-import { keys } from '../../db/schema';
-import type { OutboxItem } from '../outbox';
+import { deleteOutbox, getOutbox } from '../../db/items/outbox';
+import type { OutboxEvent } from '../outbox';
 import { credentialsEmail } from './credentials-email';
 
 export const ses = new SESClient({});
@@ -17,7 +14,7 @@ export const ses = new SESClient({});
  * nothing and sends nothing; a send that fails leaves the item for the next attempt.
  */
 export async function deliverOutboxEvent(outboxId: string): Promise<'sent' | 'already_done'> {
-  const item = await getItem<OutboxItem>(keys.outbox(outboxId));
+  const item = await getOutbox<OutboxEvent>(outboxId);
   if (!item) return 'already_done';
 
   switch (item.event.type) {
@@ -41,7 +38,7 @@ export async function deliverOutboxEvent(outboxId: string): Promise<'sent' | 'al
   }
 
   // Deleting the item removes the sealed password and records the delivery.
-  await db.send(new DeleteCommand({ TableName: table(), Key: keys.outbox(outboxId) }));
+  await deleteOutbox(outboxId);
   logger.info('outbox event delivered', { outboxId, type: item.event.type });
   return 'sent';
 }

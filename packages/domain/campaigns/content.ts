@@ -1,12 +1,7 @@
 import { AppError } from '../../core/errors';
-import type { itemKinds } from '../../db/schema';
-import type { Actor } from '../auth/principal';
+import type { CampaignItem, Faq } from '../../db/items/campaign';
 
-export type { Actor };
-export interface Faq {
-  question: string;
-  answer: string;
-}
+export type { Faq };
 
 /** The content a copy carries over: everything but identity, provenance and timestamps. */
 export interface CampaignContent {
@@ -15,29 +10,6 @@ export interface CampaignContent {
   instructions: string;
   faqs: Faq[];
   configuration: Record<string, unknown>;
-}
-
-/**
- * A campaign as stored. `settings` and `configuration` are kept as JSON text: they are the
- * client's opaque documents, and DynamoDB maps would reorder their keys, refuse numbers past
- * 1e125 and bill every nested key as item overhead. `version` guards read-modify-write.
- */
-export interface CampaignItem {
-  kind: typeof itemKinds.campaign;
-  id: string;
-  accountId: string;
-  agencyId: string;
-  name: string;
-  settingsJson: string;
-  instructions: string;
-  faqs: Faq[];
-  configurationJson: string;
-  copiedFrom?: { campaignId: string; accountId: string };
-  createdBy: Actor;
-  updatedBy: Actor;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
 }
 
 /**
@@ -83,7 +55,7 @@ export function campaignView(c: CampaignItem) {
     id: c.id,
     accountId: c.accountId,
     ...contentOf(c),
-    ...(c.copiedFrom ? { copiedFrom: c.copiedFrom } : {}),
+    copiedFrom: c.copiedFrom ?? null,
     createdBy: c.createdBy,
     updatedBy: c.updatedBy,
     createdAt: c.createdAt,

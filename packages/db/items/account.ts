@@ -1,0 +1,226 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Feature, Plan } from '../../domain/features';
+import { db, table } from '../client';
+import { queryPage } from '../query';
+import { getItem } from '../read';
+import { type itemKinds, type Key, stored } from '../schema';
+import type { TransactItem } from '../transact';
+
+/** An agency or a sub-account: profile, plan and features, status, credit mode and monthly meter. */
+export type AccountStatus = 'active' | 'closed';
+export type CreditMode = 'manual' | 'reselling';
+
+export interface Address {
+  line1?: string;
+  line2?: string;
+  city?: string;
+  region?: string;
+  postalCode?: string;
+  country?: string;
+}
+
+/** For an agency, `agencyId === id`. */
+export interface AccountItem {
+  kind: typeof itemKinds.account;
+  id: string;
+  type: 'agency' | 'sub_account';
+  agencyId: string;
+  name: string;
+  email?: string;
+  phone?: string;
+  timezone?: string;
+  website?: string;
+  address?: Address;
+  /** Agencies only. */
+  plan?: Plan;
+  features: Feature[];
+  status: AccountStatus;
+  creditMode?: CreditMode;
+  /** Sub-accounts in manual mode: credits they may draw from the pool per UTC month. */
+  monthlyCreditLimit?: number;
+  /** The monthly meter: the month it counts, credits used, and limit − pool credits used while a limit is set. */
+  meterMonth?: string;
+  meterUsed?: number;
+  /** The part of meterUsed drawn from the agency pool (manual mode): what the limit counts. */
+  meterPoolUsed?: number;
+  meterRemaining?: number;
+  createdAt: string;
+  updatedAt: string;
+  closedAt?: string;
+}
+
+export const accountKey = (accountId: string): Key => ({ pk: `ACCOUNT#${accountId}`, sk: 'ACCOUNT' });
+/** gsi1 partition listing an agency's sub-accounts, oldest first (ids are time ordered). */
+const subAccountsPartition = (agencyId: string) => `AGENCY#${agencyId}#SUBS`;
+
+export const getAccount = (accountId: string) => getItem<AccountItem>(accountKey(accountId));
+
+/** A new account; a sub-account is also listed under its agency. */
+export function putAccount(account: AccountItem): TransactItem {
+  const index = account.type === 'sub_account' ? { gsi1pk: subAccountsPartition(account.agencyId), gsi1sk: account.id } : {};
+  return {
+    Put: {
+      TableName: table(),
+      Item: stored(account, accountKey(account.id), index),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
+/** The condition every write to a live account carries: closed accounts keep their history but take nothing new. */
+export const accountIsActive = {
+  expression: '#status = :active',
+  names: { '#status': 'status' },
+  values: { ':active': 'active' },
+} as const;
+
+export function listSubAccounts(agencyId: string, page: { limit: number; cursor?: string }) {
+  return queryPage<AccountItem>({ index: true, partition: subAccountsPartition(agencyId), ...page });
+}
+
+export interface AccountChanges {
+  /** Plain attributes to set (name, features, creditMode…). */
+  set: Partial<Pick<AccountItem, 'name' | 'features' | 'creditMode'>>;
+  /** A number sets the monthly limit (and its remaining room, from the meter as it is at this write); null removes it. */
+  monthlyCreditLimit?: number | null;
+  at: string;
+}
+
+/** Applies changes to an active account; undefined when it is not active (closed). */
+export async function updateActiveAccount(accountId: string, changes: AccountChanges): Promise<AccountItem | undefined> {
+  const set: Record<string, unknown> = { ...changes.set, updatedAt: changes.at };
+  const names = Object.keys(set).filter((n) => set[n] !== undefined);
+  const clauses = names.map((n) => `#${n} = :${n}`);
+  const values: Record<string, unknown> = Object.fromEntries(names.map((n) => [`:${n}`, set[n]]));
+  let remove = '';
+  if (typeof changes.monthlyCreditLimit === 'number') {
+    // remaining = limit − pool credits used, computed by DynamoDB from the meter as it is at this write.
+    clauses.push('monthlyCreditLimit = :limit', 'meterRemaining = :limit - if_not_exists(meterPoolUsed, :zero)');
+    Object.assign(values, { ':limit': changes.monthlyCreditLimit, ':zero': 0 });
+  } else if (changes.monthlyCreditLimit === null) {
+    remove = ' REMOVE monthlyCreditLimit, meterRemaining';
+  }
+  try {
+    const out = await db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: accountKey(accountId),
+        UpdateExpression: `SET ${clauses.join(', ')}${remove}`,
+        ConditionExpression: accountIsActive.expression,
+        ExpressionAttributeNames: { ...accountIsActive.names, ...Object.fromEntries(names.map((n) => [`#${n}`, n])) },
+        ExpressionAttributeValues: { ...accountIsActive.values, ...values },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes as AccountItem;
+  } catch (err) {
+    if ((err as Error).name === 'ConditionalCheckFailedException') return undefined;
+    throw err;
+  }
+}
+
+/** Marks an account closed (idempotent: closing a closed account changes nothing but the time). */
+export async function closeAccount(accountId: string, at: string): Promise<void> {
+  await db.send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: accountKey(accountId),
+      UpdateExpression: 'SET #status = :closed, closedAt = :now, updatedAt = :now',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':closed': 'closed', ':now': at },
+    }),
+  );
+}
+
+export interface MeterCharge {
+  accountId: string;
+  /** The mode the debit assumed (so it drew on the right balance); the write verifies it. */
+  creditMode: CreditMode;
+  /** Whether the debit assumed a monthly limit is set; the write verifies it. */
+  hasLimit: boolean;
+  /** The month the meter was last seen on (undefined: never used). */
+  seenMonth: string | undefined;
+  month: string;
+  credits: number;
+  /** The part drawn from the agency pool: what a limit counts. */
+  poolCredits: number;
+}
+
+/**
+ * The sub-account's guard and meter in one update: it must be active and in the mode the debit
+ * assumed, the meter must be on the month it was seen on (else it rolls over), and with a
+ * limit in manual mode there must be room. `meterUsed` counts all usage (creditsUsedThisMonth);
+ * `meterPoolUsed` what was drawn from the pool; `meterRemaining = limit − meterPoolUsed`.
+ */
+export function chargeMeter(c: MeterCharge): TransactItem {
+  const rollover = c.seenMonth !== c.month;
+  const conditions: string[] = [accountIsActive.expression, 'creditMode = :mode'];
+  const values: Record<string, unknown> = {
+    ...accountIsActive.values,
+    ':mode': c.creditMode,
+    ':q': c.credits,
+    ':month': c.month,
+    ':poolQ': c.poolCredits,
+  };
+
+  if (!rollover) {
+    conditions.push('meterMonth = :month');
+  } else if (c.seenMonth) {
+    conditions.push('meterMonth = :prev');
+    values[':prev'] = c.seenMonth;
+  } else {
+    conditions.push('attribute_not_exists(meterMonth)');
+  }
+
+  if (!c.hasLimit) conditions.push('attribute_not_exists(monthlyCreditLimit)');
+  else if (c.poolCredits === 0) conditions.push('attribute_exists(monthlyCreditLimit)');
+  else conditions.push(rollover ? 'monthlyCreditLimit >= :q' : 'meterRemaining >= :q');
+
+  const remaining = c.hasLimit
+    ? rollover
+      ? ', meterRemaining = monthlyCreditLimit - :poolQ'
+      : ', meterRemaining :negativePoolQ'
+    : '';
+  if (c.hasLimit && !rollover) values[':negativePoolQ'] = -c.poolCredits;
+  return {
+    Update: {
+      TableName: table(),
+      Key: accountKey(c.accountId),
+      UpdateExpression: rollover
+        ? `SET meterMonth = :month, meterUsed = :q, meterPoolUsed = :poolQ${remaining}`
+        : `ADD meterUsed :q, meterPoolUsed :poolQ${remaining}`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: accountIsActive.names,
+      ExpressionAttributeValues: values,
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/** A check that the account is active and in the given credit mode (grants need reselling). */
+export function checkActiveInMode(accountId: string, creditMode: CreditMode): TransactItem {
+  return {
+    ConditionCheck: {
+      TableName: table(),
+      Key: accountKey(accountId),
+      ConditionExpression: `${accountIsActive.expression} AND creditMode = :mode`,
+      ExpressionAttributeNames: accountIsActive.names,
+      ExpressionAttributeValues: { ...accountIsActive.values, ':mode': creditMode },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/** A check that the account is active, of this agency, and has the campaigns feature (a campaign copy's target). */
+export function checkCanHoldCampaigns(accountId: string, agencyId: string): TransactItem {
+  return {
+    ConditionCheck: {
+      TableName: table(),
+      Key: accountKey(accountId),
+      ConditionExpression: `${accountIsActive.expression} AND contains(#features, :feature) AND agencyId = :agencyId`,
+      ExpressionAttributeNames: { ...accountIsActive.names, '#features': 'features' },
+      ExpressionAttributeValues: { ...accountIsActive.values, ':feature': 'campaigns', ':agencyId': agencyId },
+    },
+  };
+}

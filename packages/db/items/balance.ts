@@ -1,0 +1,77 @@
+import { table } from '../client';
+import { getItem } from '../read';
+import { itemKinds, type Key } from '../schema';
+import type { TransactItem } from '../transact';
+
+/** A credit balance: the agency's shared pool, or a reselling sub-account's own wallet. */
+export interface BalanceItem {
+  kind: typeof itemKinds.balance;
+  agencyId: string;
+  balance: number;
+  /** Bumped by every move: the optimistic-concurrency token each entry's balanceAfter is computed from. */
+  version: number;
+  /** Lifetime credits in and out. */
+  purchased?: number;
+  consumed?: number;
+  updatedAt: string;
+}
+
+export type BalanceKind = 'pool' | 'wallet';
+
+export const poolKey = (agencyId: string): Key => ({ pk: `ACCOUNT#${agencyId}`, sk: 'POOL' });
+export const walletKey = (subAccountId: string): Key => ({ pk: `ACCOUNT#${subAccountId}`, sk: 'WALLET' });
+
+export const getBalance = (key: Key) => getItem<BalanceItem>(key);
+
+export interface BalanceMove {
+  key: Key;
+  agencyId: string;
+  /** The balance and version this move was computed from. */
+  from: { balance: number; version: number };
+  /** Signed change. */
+  delta: number;
+  at: string;
+}
+
+/**
+ * Moves a balance by `delta` if it is still at `from.version`. The version pins the balance
+ * an entry's balanceAfter was computed from; the `balance >= amount` check states the
+ * invariant itself, so no stale version can ever overdraw. A debit never creates the item (on
+ * a missing balance both checks fail); the first credit does.
+ */
+export function moveBalance(move: BalanceMove): TransactItem {
+  const credit = move.delta > 0;
+  const first = credit && move.from.version === 0;
+  return {
+    Update: {
+      TableName: table(),
+      Key: move.key,
+      UpdateExpression:
+        'SET #balance = :next, #version = :nextVersion, #kind = :kind, #agencyId = :agencyId, #updatedAt = :now ADD #total :amount',
+      ConditionExpression: !credit
+        ? '#version = :version AND #balance >= :amount'
+        : first
+          ? 'attribute_not_exists(pk)'
+          : '#version = :version',
+      // Several of these names are DynamoDB reserved words (e.g. `consumed`): always alias.
+      ExpressionAttributeNames: {
+        '#balance': 'balance',
+        '#version': 'version',
+        '#kind': 'kind',
+        '#agencyId': 'agencyId',
+        '#updatedAt': 'updatedAt',
+        '#total': credit ? 'purchased' : 'consumed',
+      },
+      ExpressionAttributeValues: {
+        ':next': move.from.balance + move.delta,
+        ':nextVersion': move.from.version + 1,
+        ':kind': itemKinds.balance,
+        ':agencyId': move.agencyId,
+        ':now': move.at,
+        ':amount': Math.abs(move.delta),
+        ...(first ? {} : { ':version': move.from.version }),
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { db, table } from './client';
+import { decodeCursor, encodeCursor, foreignCursor } from './cursor';
+import { tableDefinition } from './schema';
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface QuerySpec {
+  /** Query the generic index instead of the table. */
+  index?: boolean;
+  /** The partition key value (pk, or gsi1pk on the index). */
+  partition: string;
+  /** A key condition on the sort key (sk, or gsi1sk). */
+  sort?: { beginsWith: string } | { between: [string, string] };
+  /** A filter DynamoDB applies as it reads; items it drops still cost reads (see `maxReads`). */
+  filter?: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> };
+  limit: number;
+  cursor?: string;
+  newestFirst?: boolean;
+  /** Strongly consistent reads (the table only; an index is always eventually consistent). */
+  consistent?: boolean;
+  /** With a filter, a page may need several reads: stop after this many and hand back a cursor. */
+  maxReads?: number;
+}
+
+/**
+ * The one paged query: a page of one partition in key order, resumable by an opaque cursor.
+ * A cursor must come from this very list (same partition, same key attributes, inside the
+ * sort condition); any other is a 400, never a page of someone else's list.
+ */
+export async function queryPage<T>(spec: QuerySpec): Promise<Page<T>> {
+  const ix = tableDefinition.indexes[0];
+  const pkName = spec.index ? ix.partitionKey : tableDefinition.partitionKey;
+  const skName = spec.index ? ix.sortKey : tableDefinition.sortKey;
+  let startKey = decodeCursor(spec.cursor);
+  if (startKey) assertOwnCursor(startKey, spec, pkName, skName);
+
+  const names: Record<string, string> = { '#pk': pkName, ...spec.filter?.names };
+  const values: Record<string, unknown> = { ':pk': spec.partition, ...spec.filter?.values };
+  let condition = '#pk = :pk';
+  if (spec.sort) {
+    names['#sk'] = skName;
+    if ('beginsWith' in spec.sort) {
+      condition += ' AND begins_with(#sk, :prefix)';
+      values[':prefix'] = spec.sort.beginsWith;
+    } else {
+      condition += ' AND #sk BETWEEN :from AND :to';
+      [values[':from'], values[':to']] = spec.sort.between;
+    }
+  }
+
+  const items: T[] = [];
+  const maxReads = spec.filter ? (spec.maxReads ?? 10) : 1;
+  for (let read = 0; read < maxReads && items.length < spec.limit; read++) {
+    const out = await db.send(
+      new QueryCommand({
+        TableName: table(),
+        IndexName: spec.index ? ix.name : undefined,
+        KeyConditionExpression: condition,
+        FilterExpression: spec.filter?.expression,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        Limit: spec.limit - items.length,
+        ScanIndexForward: !spec.newestFirst,
+        ExclusiveStartKey: startKey,
+        ConsistentRead: spec.index ? undefined : spec.consistent,
+      }),
+    );
+    items.push(...((out.Items ?? []) as T[]));
+    startKey = out.LastEvaluatedKey as Record<string, string> | undefined;
+    if (!startKey) break;
+  }
+  return { items, nextCursor: encodeCursor(startKey) };
+}
+
+/** Every item of a small partition, page by page. */
+export const queryAll = <T>(spec: Omit<QuerySpec, 'limit' | 'cursor'>): Promise<T[]> =>
+  queryAllPages((cursor) => queryPage<T>({ ...spec, limit: 200, cursor }));
+
+/** Walks a paged list to its end (small lists only: the caller bounds it). */
+export async function queryAllPages<T>(page: (cursor: string | undefined) => Promise<Page<T>>): Promise<T[]> {
+  const all: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const next = await page(cursor);
+    all.push(...next.items);
+    cursor = next.nextCursor ?? undefined;
+  } while (cursor);
+  return all;
+}
+
+function assertOwnCursor(start: Record<string, string>, spec: QuerySpec, pkName: string, skName: string): void {
+  const expected = new Set([tableDefinition.partitionKey, tableDefinition.sortKey, pkName, skName]);
+  const attrs = Object.keys(start);
+  const sk = start[skName];
+  const inRange =
+    sk !== undefined &&
+    (!spec.sort ||
+      ('beginsWith' in spec.sort
+        ? sk.startsWith(spec.sort.beginsWith)
+        : sk >= spec.sort.between[0] && sk <= spec.sort.between[1]));
+  if (start[pkName] !== spec.partition || attrs.length !== expected.size || !attrs.every((a) => expected.has(a)) || !inRange) {
+    throw foreignCursor();
+  }
+}

@@ -1,0 +1,24 @@
+import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { db, table } from './client';
+import type { Key } from './schema';
+
+/** One item by key, strongly consistent. */
+export async function getItem<T>(key: Key): Promise<T | undefined> {
+  const out = await db.send(new GetCommand({ TableName: table(), Key: key, ConsistentRead: true }));
+  return out.Item as T | undefined;
+}
+
+export const itemId = (key: Key) => `${key.pk}|${key.sk}`;
+
+/** Several items in one round trip, keyed back by `itemId`; missing ones are absent. */
+export async function getItems(list: Key[]): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  let request: Key[] = list;
+  for (let attempt = 0; request.length > 0 && attempt < 5; attempt++) {
+    const out = await db.send(new BatchGetCommand({ RequestItems: { [table()]: { Keys: request, ConsistentRead: true } } }));
+    for (const item of out.Responses?.[table()] ?? []) found.set(`${item.pk}|${item.sk}`, item);
+    request = (out.UnprocessedKeys?.[table()]?.Keys as Key[] | undefined) ?? [];
+  }
+  if (request.length > 0) throw new Error('BatchGet left keys unprocessed');
+  return found;
+}

@@ -1,0 +1,5 @@
+/**
+ * What this container's ledger did, counted: tests read it to prove a race really happened
+ * (a stale version was retried), and the metrics middleware publishes it per request.
+ */
+export const ledgerStats = { staleRetries: 0, refusals: 0 };

@@ -1,0 +1,84 @@
+import type { z } from 'zod';
+import type { ErrorCode } from '../core/errors';
+import type { IdKind } from '../core/ids';
+import type { PrincipalKind } from '../domain/auth/principal';
+import type { Feature } from '../domain/features';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/** The Lambda functions that serve the API; each handles a group of related routes. */
+export const httpFunctions = ['public', 'docs', 'identity', 'sub-accounts', 'campaigns', 'usage', 'credits', 'fallback'] as const;
+export type HttpFunction = (typeof httpFunctions)[number];
+
+/** What each function serves (the OpenAPI document's tags). */
+export const httpFunctionDescriptions: Record<HttpFunction, string> = {
+  public: 'Open to anyone: liveness, agency sign-up and login',
+  docs: 'This API described as OpenAPI 3.1',
+  identity: 'The caller, its password and API keys, and assist mode',
+  'sub-accounts': "The agency's client accounts",
+  campaigns: "An account's campaigns, and copying them between accounts",
+  usage: 'Metering: the platform charges usage to an account',
+  credits: 'Balances, top-ups and grants, the transaction history and the usage dashboards',
+  fallback: 'Anything the route table does not have: 404 or 405 as problem JSON',
+};
+
+/**
+ * One route of the table. CDK creates the API Gateway route and its function from it; the
+ * local gateway matches requests with it; the HTTP pipeline reads its auth, scope, feature and
+ * schemas from it; the OpenAPI document is generated from it; the compiler types each
+ * function's actions from it.
+ */
+export interface RouteDef {
+  method: HttpMethod;
+  path: string;
+  fn: HttpFunction;
+  summary: string;
+  /** Principal kinds allowed; empty = no authentication. Others get 403, none 401. */
+  allow: readonly PrincipalKind[];
+  /**
+   * Which path parameter names an account the caller must be able to reach (404 otherwise):
+   * `account` — the agency itself or one of its sub-accounts (a sub-account: only itself);
+   * `subAccount` — only the agency's sub-accounts.
+   */
+  scope?: { param: string; kind: 'account' | 'subAccount' };
+  /** A feature the account in scope (or the caller's own account) must have. */
+  feature?: Feature;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  /** Money-moving calls: an Idempotency-Key header is required. */
+  idempotent?: boolean;
+  status: number;
+  /** The success body's shape (packages/http/responses.ts); absent for 204s. */
+  response?: z.ZodType;
+  /** Also answers `text/csv` when asked (Accept). */
+  csv?: boolean;
+  /**
+   * The refusals this route's own logic can answer, beyond those every route of its kind can
+   * (bad input, authentication, authorization, not found: see `refusalsOf`). Published in the
+   * OpenAPI document, and checked by the tests: a route answering a code it does not list fails.
+   */
+  refusals?: readonly ErrorCode[];
+}
+
+/** What each path parameter names, by its name: an id of these kinds (any other shape is a 404 before any read). */
+export const paramIdKinds = {
+  accountId: ['agency', 'subAccount'],
+  agencyId: ['agency'],
+  subAccountId: ['subAccount'],
+  campaignId: ['campaign'],
+  apiKeyId: ['apiKey'],
+} as const satisfies Record<string, readonly IdKind[]>;
+export type ParamName = keyof typeof paramIdKinds;
+
+/** `'/v1/accounts/{accountId}/campaigns/{campaignId}'` → `'accountId' | 'campaignId'`. */
+export type PathParamNames<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
+  ? Name | PathParamNames<Rest>
+  : never;
+export type PathParams<P extends string> = { [K in PathParamNames<P>]: string };
+
+export type RouteKeyOf<R extends Pick<RouteDef, 'method' | 'path'>> = `${R['method']} ${R['path']}`;
+export const routeKey = <R extends Pick<RouteDef, 'method' | 'path'>>(route: R) =>
+  `${route.method} ${route.path}` as RouteKeyOf<R>;
+
+/** A route list whose every path parameter has a known id shape (a type error otherwise). */
+export type CheckedRoutes<Rs extends readonly RouteDef[]> = PathParamNames<Rs[number]['path']> extends ParamName ? Rs : never;

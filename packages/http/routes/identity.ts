@@ -1,0 +1,73 @@
+import { changePasswordBody, createApiKeyBody, listQuery } from '../../domain/accounts/schemas';
+import { allow } from '../../domain/auth/principal';
+import * as res from '../responses';
+import type { RouteDef } from '../route-def';
+
+/** Who the caller is, its API keys, and assist mode. */
+export const identityRoutes = [
+  {
+    method: 'POST',
+    path: '/v1/auth/password',
+    fn: 'identity',
+    summary: 'Change your password',
+    allow: allow.loginUsers,
+    body: changePasswordBody,
+    status: 204,
+  },
+  {
+    method: 'GET',
+    path: '/v1/me',
+    fn: 'identity',
+    summary: 'The caller and the accounts it can switch to',
+    allow: allow.users,
+    status: 200,
+    response: res.MeResponse,
+  },
+  {
+    method: 'POST',
+    path: '/v1/api-keys',
+    fn: 'identity',
+    summary: 'Create an agency API key (shown once)',
+    allow: allow.agencyUser,
+    body: createApiKeyBody,
+    status: 201,
+    response: res.ApiKeyCreated,
+  },
+  {
+    method: 'GET',
+    path: '/v1/api-keys',
+    fn: 'identity',
+    summary: "List the agency's API keys",
+    allow: allow.agencyUser,
+    query: listQuery,
+    status: 200,
+    response: res.ApiKeyList,
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/api-keys/{apiKeyId}',
+    fn: 'identity',
+    summary: 'Revoke an API key',
+    allow: allow.agencyUser,
+    status: 204,
+  },
+  {
+    method: 'POST',
+    path: '/v1/sub-accounts/{subAccountId}/assist',
+    fn: 'identity',
+    summary: 'Enter assist mode: act as the sub-account',
+    allow: allow.agencyUser,
+    scope: { param: 'subAccountId', kind: 'subAccount' },
+    status: 201,
+    response: res.AssistSession,
+    refusals: ['account_closed'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/assist/exit',
+    fn: 'identity',
+    summary: 'Return to agency: revoke this assist token',
+    allow: allow.assist,
+    status: 204,
+  },
+] as const satisfies readonly RouteDef[];

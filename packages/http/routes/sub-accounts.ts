@@ -1,0 +1,62 @@
+import { createSubAccountBody, listQuery, patchSubAccountBody } from '../../domain/accounts/schemas';
+import { allow } from '../../domain/auth/principal';
+import * as res from '../responses';
+import type { RouteDef } from '../route-def';
+
+const subAccountScope = { param: 'subAccountId', kind: 'subAccount' } as const;
+
+/** The agency's client accounts. */
+export const subAccountRoutes = [
+  {
+    method: 'POST',
+    path: '/v1/sub-accounts',
+    fn: 'sub-accounts',
+    summary: 'Create a sub-account; the client is emailed its login',
+    allow: allow.agency,
+    body: createSubAccountBody,
+    status: 201,
+    response: res.SubAccountCreated,
+    refusals: ['email_taken'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/sub-accounts',
+    fn: 'sub-accounts',
+    summary: "List the agency's sub-accounts",
+    allow: allow.agency,
+    query: listQuery,
+    status: 200,
+    response: res.SubAccountList,
+  },
+  {
+    method: 'GET',
+    path: '/v1/sub-accounts/{subAccountId}',
+    fn: 'sub-accounts',
+    summary: 'Get a sub-account',
+    allow: allow.agency,
+    scope: subAccountScope,
+    status: 200,
+    response: res.SubAccountResponse,
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/sub-accounts/{subAccountId}',
+    fn: 'sub-accounts',
+    summary: 'Update a sub-account',
+    allow: allow.agency,
+    scope: subAccountScope,
+    body: patchSubAccountBody,
+    status: 200,
+    response: res.SubAccountResponse,
+    refusals: ['feature_not_available', 'account_closed'],
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/sub-accounts/{subAccountId}',
+    fn: 'sub-accounts',
+    summary: 'Close a sub-account (its history stays)',
+    allow: allow.agency,
+    scope: subAccountScope,
+    status: 204,
+  },
+] as const satisfies readonly RouteDef[];

@@ -1,0 +1,108 @@
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { errorCodes } from '../../packages/core/errors';
+import { openApiDocument } from '../../packages/http/openapi';
+import { matchRoute } from '../../packages/http/routes';
+
+/**
+ * Every response a test receives — over HTTP or from an in-process invocation, success or
+ * refusal — is checked against the published OpenAPI document with a strict JSON Schema
+ * 2020-12 validator (Ajv, strict mode): the status must be declared on the route, the content
+ * type declared for that status, and the body must match its schema, closed objects included.
+ * A field the server sends that the document does not declare fails the test that got it.
+ */
+const BASE = 'https://agency-accounts.test/openapi.json';
+type Json = Record<string, unknown>;
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+const doc = openApiDocument() as {
+  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Json }> }> }>>;
+  components: { schemas: Record<string, Json> };
+};
+
+/** `#/components/schemas/X` → an absolute ref into one schema resource holding every component. */
+function rebase(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(rebase);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        k,
+        k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', `${BASE}#/$defs/`) : rebase(v),
+      ]),
+    );
+  }
+  return value;
+}
+
+const ajv = addFormats(new Ajv2020({ strict: true, allErrors: true }));
+ajv.addKeyword('example');
+ajv.addSchema({ $id: BASE, $defs: rebase(doc.components.schemas) as Json });
+
+const validators = new Map<string, ValidateFunction>();
+function validatorFor(key: string, schema: Json): ValidateFunction {
+  let v = validators.get(key);
+  if (!v) {
+    v = ajv.compile(rebase(schema) as Json);
+    validators.set(key, v);
+  }
+  return v;
+}
+
+const problemSchema = { $ref: '#/components/schemas/Problem' };
+
+export interface ObservedResponse {
+  method: string;
+  path: string;
+  status: number;
+  contentType: string | undefined;
+  body: unknown;
+}
+
+/** Throws, naming what differs, when a response is not what the document declares. */
+export function checkResponse(r: ObservedResponse): void {
+  const where = `${r.method} ${r.path} → ${r.status}`;
+  const pathname = new URL(r.path, 'http://x').pathname;
+  const match = matchRoute(r.method, pathname);
+  const mediaType = r.contentType?.split(';')[0]?.trim();
+
+  // No route: the gateway's `$default` answers 404/405 (or 413 before any function) as problem JSON.
+  if (!match.route) {
+    if (![404, 405, 413].includes(r.status)) throw new Error(`${where}: no route, yet not a 404/405/413`);
+    return validate(`${where} (fallback)`, 'fallback', problemSchema, r.body, mediaType, 'application/problem+json');
+  }
+  const operation = doc.paths[match.route.path]?.[match.route.method.toLowerCase()];
+  const declared = operation?.responses[String(r.status)];
+  if (!declared) {
+    const code = (r.body as { code?: string } | undefined)?.code;
+    throw new Error(`${where}: status not declared on the route${code ? ` (code ${code})` : ''}`);
+  }
+  if (r.status === 204 || !declared.content) {
+    if (r.body !== undefined && r.body !== '') throw new Error(`${where}: a body where none is declared`);
+    return;
+  }
+  const media = mediaType && declared.content[mediaType];
+  if (!media) throw new Error(`${where}: content type ${mediaType} not declared (${Object.keys(declared.content).join(', ')})`);
+  if (mediaType === 'text/csv') return;
+  validate(
+    where,
+    `${match.route.method} ${match.route.path} ${r.status} ${mediaType}`,
+    media.schema,
+    r.body,
+    mediaType,
+    mediaType,
+  );
+}
+
+function validate(where: string, key: string, schema: Json, body: unknown, got: string | undefined, expected: string) {
+  if (got !== expected) throw new Error(`${where}: content type ${got}, expected ${expected}`);
+  const v = validatorFor(key, schema);
+  if (!v(body)) {
+    throw new Error(
+      `${where}: body does not match the published schema:\n${ajv.errorsText(v.errors, { separator: '\n' })}\n${JSON.stringify(body)}`,
+    );
+  }
+  const code = (body as { code?: string }).code;
+  if (code && code in errorCodes && errorCodes[code as keyof typeof errorCodes].status !== (body as { status: number }).status) {
+    throw new Error(`${where}: code ${code} answered with the wrong status`);
+  }
+}
