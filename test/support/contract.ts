@@ -68,7 +68,8 @@ export function checkResponse(r: ObservedResponse): void {
   // No route: the gateway's `$default` answers 404/405 (or 413 before any function) as problem JSON.
   if (!match.route) {
     if (![404, 405, 413].includes(r.status)) throw new Error(`${where}: no route, yet not a 404/405/413`);
-    return validate(`${where} (fallback)`, 'fallback', problemSchema, r.body, mediaType, 'application/problem+json');
+    validate(`${where} (fallback)`, 'fallback', problemSchema, r.body, mediaType, 'application/problem+json');
+    return;
   }
   const operation = doc.paths[match.route.path]?.[match.route.method.toLowerCase()];
   const declared = operation?.responses[String(r.status)];
