@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import type { ApiContext, ApiRequest } from './api';
 import { invalidRequest } from './errors';
 import { newId, nowSeconds } from './ids';
-import { buildAccount, buildAccountLink } from './objects';
+import { buildAccount, buildAccountLink } from './objects-account';
 import type { Params } from './params';
 
 /** Controller settings Stripe gives each classic account type. */

@@ -5,7 +5,7 @@ import { expand } from './expand';
 import { expireIfDue, expireSession } from './flows';
 import { newId, nowSeconds } from './ids';
 import { DECIMAL_RE, formatAmount, lineAmount, MAXIMUM_AMOUNT, minimumCharge } from './money';
-import { buildCheckoutSession } from './objects';
+import { buildCheckoutSession } from './objects-checkout';
 import type { Params } from './params';
 import type { LineItem } from './store';
 

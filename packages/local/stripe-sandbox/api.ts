@@ -2,9 +2,10 @@ import { createAccount, createAccountLink } from './api-accounts';
 import { createSession, expireSessionRoute, retrieveSession } from './api-checkout';
 import { accountInvalid, invalidRequest, StripeApiError } from './errors';
 import { expand } from './expand';
-import { type Ctx, refund } from './flows';
+import type { Ctx } from './flows';
 import type { FormObject } from './form';
 import { Params } from './params';
+import { refund } from './refunds';
 import type { Scope } from './store';
 
 export interface ApiContext extends Ctx {

@@ -2,9 +2,10 @@ import type Stripe from 'stripe';
 import type { ApiContext } from './api';
 import { invalidRequest, StripeApiError } from './errors';
 import { NO_REQUEST } from './events';
-import { checkoutOutcome, expireIfDue, expireSession, OUTCOMES, type Outcome, onboard, refund } from './flows';
+import { checkoutOutcome, expireIfDue, expireSession, OUTCOMES, type Outcome, onboard } from './flows';
 import { nowSeconds } from './ids';
 import { checkoutPage, onboardingDonePage, onboardingPage } from './pages';
+import { refund } from './refunds';
 import { html, json, type Reply, redirect } from './reply';
 
 /** The fault knob: the next `remaining` API calls fail with `status`, or never answer ('timeout'). */

@@ -5,6 +5,8 @@ import { newId, nowSeconds } from './ids';
 import { signPayload } from './signing';
 import type { Scope, Store } from './store';
 
+const MAX_RECORDED = 10_000;
+
 export type EventType = Stripe.Event['type'];
 export type EventOf<K extends EventType> = Extract<Stripe.Event, { type: K }>;
 
@@ -155,6 +157,8 @@ export class EventBus {
       error,
     };
     this.deliveries.push(delivery);
+    // A long `npm start` session keeps the newest attempts only.
+    if (this.deliveries.length > MAX_RECORDED) this.deliveries.splice(0, this.deliveries.length - MAX_RECORDED);
     return delivery;
   }
 

@@ -2,21 +2,14 @@ import type Stripe from 'stripe';
 import { invalidRequest, StripeApiError } from './errors';
 import { type EventBus, type EventRequest, NO_REQUEST } from './events';
 import { newId, nowSeconds } from './ids';
-import { formatAmount } from './money';
-import {
-  buildCharge,
-  buildPaymentIntent,
-  buildRefund,
-  type ChargeState,
-  onboardedFields,
-  type PaymentMethodKind,
-} from './objects';
-import type { Scope, SessionRecord, Store } from './store';
+import { onboardedFields } from './objects-account';
+import { buildCharge, buildPaymentIntent, type ChargeState, type PaymentMethodKind } from './objects-payment';
+import type { SessionRecord, Store } from './store';
 
 /**
  * What happens at Stripe when someone acts: the connected account finishes onboarding,
- * the customer pays (or fails to) on the Checkout page, a session expires, a charge is
- * refunded. Each changes the stored objects as Stripe would and emits the events Stripe
+ * the customer pays (or fails to) on the Checkout page, a session expires (refunds are in
+ * refunds.ts). Each changes the stored objects as Stripe would and emits the events Stripe
  * sends, in Stripe's order. Shared by the API routes, the control routes and the pages.
  */
 export interface Ctx {
@@ -115,8 +108,9 @@ function fail(
   intent: Stripe.PaymentIntent,
   charge: Stripe.Charge,
   error: Stripe.PaymentIntent.LastPaymentError,
+  failureCode: string,
 ): void {
-  Object.assign(charge, { status: 'failed', failure_code: error.code ?? null, failure_message: error.message ?? null });
+  Object.assign(charge, { status: 'failed', failure_code: failureCode, failure_message: error.message ?? null });
   Object.assign(intent, { status: 'requires_payment_method', last_payment_error: error });
   ctx.events.emit('charge.failed', charge, { scope: rec.scope, request: NO_REQUEST });
   ctx.events.emit('payment_intent.payment_failed', intent, { scope: rec.scope, request: NO_REQUEST });
@@ -139,7 +133,7 @@ export function checkoutOutcome(ctx: Ctx, rec: SessionRecord, outcome: Exclude<O
       charge: charge.id,
       doc_url: 'https://stripe.com/docs/error-codes/card-declined',
     };
-    fail(ctx, rec, intent, charge, error);
+    fail(ctx, rec, intent, charge, error, 'card_declined');
     const { code, decline_code, message, doc_url } = error;
     throw new StripeApiError(402, {
       type: 'card_error',
@@ -162,12 +156,19 @@ export function checkoutOutcome(ctx: Ctx, rec: SessionRecord, outcome: Exclude<O
       rec.object.payment_status = 'paid';
       ctx.events.emit('checkout.session.async_payment_succeeded', rec.object, { scope: rec.scope, request: NO_REQUEST });
     } else {
-      fail(ctx, rec, intent, charge, {
-        type: 'invalid_request_error',
-        code: 'payment_intent_payment_attempt_failed',
-        message: "The customer's bank account could not be debited (insufficient funds).",
-        charge: charge.id,
-      });
+      fail(
+        ctx,
+        rec,
+        intent,
+        charge,
+        {
+          type: 'invalid_request_error',
+          code: 'payment_intent_payment_attempt_failed',
+          message: "The customer's account has insufficient funds to cover this payment.",
+          charge: charge.id,
+        },
+        'insufficient_funds',
+      );
       ctx.events.emit('checkout.session.async_payment_failed', rec.object, { scope: rec.scope, request: NO_REQUEST });
     }
   }
@@ -196,60 +197,6 @@ export function expireSession(ctx: Ctx, rec: SessionRecord, request: EventReques
 /** Stripe expires an open session once expires_at has passed; done lazily when it is next looked at. */
 export function expireIfDue(ctx: Ctx, rec: SessionRecord): void {
   if (rec.object.status === 'open' && rec.object.expires_at <= nowSeconds()) expireSession(ctx, rec);
-}
-
-export interface RefundInput {
-  charge?: string;
-  paymentIntent?: string;
-  amount?: number;
-  reason?: Stripe.Refund.Reason;
-  metadata?: Record<string, string>;
-}
-
-/** Refunds all or part of a succeeded charge; `charge.amount_refunded` accumulates. */
-export function refund(ctx: Ctx, scope: Scope | undefined, input: RefundInput, request: EventRequest): Stripe.Refund {
-  const charge = chargeToRefund(ctx, scope, input);
-  const remaining = charge.object.amount - charge.object.amount_refunded;
-  if (remaining <= 0)
-    throw invalidRequest(`Charge ${charge.object.id} has already been refunded.`, undefined, 'charge_already_refunded');
-  const amount = input.amount ?? remaining;
-  if (amount > remaining)
-    throw invalidRequest(
-      `Refund amount (${formatAmount(amount, charge.object.currency)}) is greater than unrefunded amount on charge (${formatAmount(remaining, charge.object.currency)})`,
-      'amount',
-      'amount_too_large',
-    );
-  const c = charge.object;
-  const created = buildRefund(c, amount, input.reason ?? null, input.metadata ?? {}, nowSeconds());
-  ctx.store.refunds.set(created.id, { scope: charge.scope, object: created });
-  const previous = { amount_refunded: c.amount_refunded, refunded: c.refunded };
-  c.amount_refunded += amount;
-  c.refunded = c.amount_refunded === c.amount;
-  ctx.events.emit('refund.created', created, { scope: charge.scope, request });
-  ctx.events.emit('charge.refunded', c, { scope: charge.scope, request, previous });
-  return created;
-}
-
-function chargeToRefund(ctx: Ctx, scope: Scope | undefined, input: RefundInput) {
-  if (input.charge && input.paymentIntent)
-    throw invalidRequest(
-      'You may only specify one of these parameters: charge, payment_intent.',
-      'payment_intent',
-      'parameters_exclusive',
-    );
-  if (input.charge) {
-    const charge = ctx.store.charge(input.charge, scope);
-    if (charge.object.status !== 'succeeded')
-      throw invalidRequest(`Charge ${charge.object.id} has not succeeded; only succeeded charges can be refunded.`, 'charge');
-    return charge;
-  }
-  if (!input.paymentIntent)
-    throw invalidRequest('One of the following params should be provided for this request: charge or payment_intent.');
-  const intent = ctx.store.intent(input.paymentIntent, scope).object;
-  const latest = typeof intent.latest_charge === 'string' ? ctx.store.charges.get(intent.latest_charge) : undefined;
-  if (intent.status !== 'succeeded' || !latest)
-    throw invalidRequest('This PaymentIntent does not have a successful charge to refund.', 'payment_intent');
-  return latest;
 }
 
 function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Pick<T, K> {

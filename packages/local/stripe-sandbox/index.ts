@@ -18,7 +18,7 @@
  *   GET  /v1/payment_intents/{pi}  GET /v1/charges/{ch}  POST /v1/refunds  GET /v1/refunds/{re}
  *   GET  /v1/events/{evt}                        (and `expand[]` on all of them)
  * Any other param answers 400 parameter_unknown and any other route 404, so a call the
- * sandbox does not model fails loudly. Objects are the SDK's types (objects.ts), errors are
+ * sandbox does not model fails loudly. Objects are the SDK's types (objects-*.ts), errors are
  * Stripe's `{error:{type, code, message, param}}` with Stripe's statuses (401 bad key, 403
  * unknown Stripe-Account, 404 resource_missing, incl. an object asked for from another account).
  *
