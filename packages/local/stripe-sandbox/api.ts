@@ -1,6 +1,6 @@
 import { createAccount, createAccountLink } from './api-accounts';
 import { createSession, expireSessionRoute, retrieveSession } from './api-checkout';
-import { accountInvalid, invalidRequest, StripeApiError } from './errors';
+import { accountInvalid, decodeSegment, invalidRequest, StripeApiError } from './errors';
 import { expand } from './expand';
 import type { Ctx } from './flows';
 import type { FormObject } from './form';
@@ -44,7 +44,7 @@ const ROUTES: Array<[method: string, pattern: RegExp, handler: Handler]> = [
 export function routeApi(ctx: ApiContext, req: ApiRequest): object {
   for (const [method, pattern, handler] of ROUTES) {
     const m = pattern.exec(req.path);
-    if (m && method === req.method) return handler(ctx, req, new Params(req.params), decodeURIComponent(m[1] ?? ''));
+    if (m && method === req.method) return handler(ctx, req, new Params(req.params), decodeSegment(m[1]));
   }
   throw new StripeApiError(404, {
     type: 'invalid_request_error',

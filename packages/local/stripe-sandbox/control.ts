@@ -1,6 +1,6 @@
 import type Stripe from 'stripe';
 import type { ApiContext } from './api';
-import { invalidRequest, StripeApiError } from './errors';
+import { decodeSegment as decode, invalidRequest, StripeApiError } from './errors';
 import { NO_REQUEST } from './events';
 import { checkoutOutcome, expireIfDue, expireSession, OUTCOMES, type Outcome, onboard } from './flows';
 import { nowSeconds } from './ids';
@@ -84,8 +84,6 @@ function faultsRoute(faults: Faults, method: string, url: URL, body: ControlBody
   else if (method !== 'GET') return notFound(method, url.pathname);
   return json(200, { failNext: faults.remaining, status: faults.status });
 }
-
-const decode = (s: string | undefined) => decodeURIComponent(s ?? '');
 
 function notFound(method: string, path: string): Reply {
   throw new StripeApiError(404, { type: 'invalid_request_error', message: `Unrecognized sandbox URL (${method}: ${path})` });

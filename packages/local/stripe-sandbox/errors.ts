@@ -60,3 +60,12 @@ export function redactKey(key: string): string {
 export function idempotencyError(message: string): StripeApiError {
   return new StripeApiError(400, { type: 'idempotency_error', message }, { 'Stripe-Should-Retry': 'false' });
 }
+
+/** A URL path segment (an object id), decoded; a malformed escape is the caller's error, not ours. */
+export function decodeSegment(segment: string | undefined): string {
+  try {
+    return decodeURIComponent(segment ?? '');
+  } catch {
+    throw invalidRequest(`Invalid URL path segment: ${segment}`);
+  }
+}
