@@ -1,0 +1,85 @@
+import { createAccount, createAccountLink } from './api-accounts';
+import { createSession, expireSessionRoute, retrieveSession } from './api-checkout';
+import { accountInvalid, decodeSegment, invalidRequest, StripeApiError } from './errors';
+import { expand } from './expand';
+import type { Ctx } from './flows';
+import type { FormObject } from './form';
+import { Params } from './params';
+import { refund } from './refunds';
+import type { Scope } from './store';
+
+export interface ApiContext extends Ctx {
+  baseUrl: string;
+  secretKey: string;
+}
+
+export interface ApiRequest {
+  method: string;
+  path: string;
+  /** The form body (POST) or query string (GET), parsed. */
+  params: FormObject;
+  /** The Stripe-Account header: the connected account acted on, or null for the platform. */
+  scope: Scope;
+  requestId: string;
+  idempotencyKey: string | null;
+}
+
+type Handler = (ctx: ApiContext, req: ApiRequest, p: Params, id: string) => object;
+
+/** The Stripe API calls the platform makes; nothing else (an unknown route answers Stripe's 404). */
+const ROUTES: Array<[method: string, pattern: RegExp, handler: Handler]> = [
+  ['POST', /^\/v1\/accounts$/, createAccount],
+  ['GET', /^\/v1\/accounts\/([^/]+)$/, retrieveAccount],
+  ['POST', /^\/v1\/account_links$/, createAccountLink],
+  ['POST', /^\/v1\/checkout\/sessions$/, createSession],
+  ['GET', /^\/v1\/checkout\/sessions\/([^/]+)$/, retrieveSession],
+  ['POST', /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/, expireSessionRoute],
+  ['GET', /^\/v1\/payment_intents\/([^/]+)$/, (ctx, req, p, id) => retrieve(ctx, req, p, ctx.store.intent(id, req.scope).object)],
+  ['GET', /^\/v1\/charges\/([^/]+)$/, (ctx, req, p, id) => retrieve(ctx, req, p, ctx.store.charge(id, req.scope).object)],
+  ['POST', /^\/v1\/refunds$/, createRefund],
+  ['GET', /^\/v1\/refunds\/([^/]+)$/, (ctx, req, p, id) => retrieve(ctx, req, p, ctx.store.refund(id, req.scope).object)],
+  ['GET', /^\/v1\/events\/([^/]+)$/, (ctx, req, p, id) => retrieve(ctx, req, p, ctx.store.event(id, req.scope).object)],
+];
+
+export function routeApi(ctx: ApiContext, req: ApiRequest): object {
+  for (const [method, pattern, handler] of ROUTES) {
+    const m = pattern.exec(req.path);
+    if (m && method === req.method) return handler(ctx, req, new Params(req.params), decodeSegment(m[1]));
+  }
+  throw new StripeApiError(404, {
+    type: 'invalid_request_error',
+    message: `Unrecognized request URL (${req.method}: ${req.path}). The local Stripe sandbox answers only the calls the platform makes; see packages/local/stripe-sandbox/index.ts.`,
+  });
+}
+
+function retrieve(ctx: ApiContext, req: ApiRequest, p: Params, object: object): object {
+  const paths = p.expand();
+  p.done();
+  return expand(ctx.store, req.scope, object, paths);
+}
+
+function retrieveAccount(ctx: ApiContext, req: ApiRequest, p: Params, id: string): object {
+  const account = ctx.store.accounts.get(id);
+  // Stripe answers 403 both for an account that does not exist and for one this key cannot reach.
+  if (!account || (req.scope && req.scope !== id)) throw accountInvalid(ctx.secretKey, id);
+  return retrieve(ctx, req, p, account);
+}
+
+function createRefund(ctx: ApiContext, req: ApiRequest, p: Params): object {
+  const input = {
+    charge: p.str('charge'),
+    paymentIntent: p.str('payment_intent'),
+    amount: p.int('amount', { min: 1 }),
+    reason: p.oneOf('reason', ['duplicate', 'fraudulent', 'requested_by_customer'] as const),
+    metadata: p.metadata('metadata'),
+  };
+  // Accepted as at Stripe; the sandbox keeps no application-fee or transfer ledger to reverse.
+  p.bool('refund_application_fee');
+  p.bool('reverse_transfer');
+  const paths = p.expand();
+  p.done();
+  if (!input.charge && !input.paymentIntent)
+    throw invalidRequest('One of the following params should be provided for this request: charge or payment_intent.');
+  const created = refund(ctx, req.scope, input, { id: req.requestId, idempotency_key: req.idempotencyKey });
+  return expand(ctx.store, req.scope, created, paths);
+}

@@ -1,0 +1,104 @@
+import type Stripe from 'stripe';
+import { resourceMissing } from './errors';
+
+/**
+ * Where an object lives, as at Stripe: the connected account it was created on (the
+ * request's Stripe-Account header), or null for the platform's own account. Objects are
+ * only visible in their own scope; asking for them from another answers 404, as Stripe does.
+ */
+export type Scope = string | null;
+
+export interface Scoped<T> {
+  scope: Scope;
+  object: T;
+}
+
+export interface LineItem {
+  name: string;
+  description: string | null;
+  currency: string;
+  quantity: number;
+  unit: { amount: number } | { decimal: string };
+  amount: number;
+}
+
+export interface SessionRecord extends Scoped<Stripe.Checkout.Session> {
+  lineItems: LineItem[];
+  /** payment_intent_data, applied when the customer pays (Checkout creates the PaymentIntent then). */
+  intentData: { applicationFeeAmount: number | null; metadata: Record<string, string>; description: string | null };
+}
+
+export interface AccountLinkRecord {
+  id: string;
+  account: string;
+  refreshUrl: string | null;
+  returnUrl: string | null;
+  expiresAt: number;
+  used: boolean;
+}
+
+export interface IdempotentResult {
+  endpoint: string;
+  params: string;
+  status: number;
+  body: string;
+  requestId: string;
+}
+
+/** Everything the sandbox knows, in memory: a restart starts from an empty Stripe account. */
+export class Store {
+  readonly accounts = new Map<string, Stripe.Account>();
+  readonly accountLinks = new Map<string, AccountLinkRecord>();
+  readonly sessions = new Map<string, SessionRecord>();
+  readonly intents = new Map<string, Scoped<Stripe.PaymentIntent>>();
+  readonly charges = new Map<string, Scoped<Stripe.Charge>>();
+  readonly refunds = new Map<string, Scoped<Stripe.Refund>>();
+  readonly events = new Map<string, Scoped<Stripe.Event>>();
+  /** Keyed by scope and Idempotency-Key, as Stripe scopes keys to the account. */
+  readonly idempotency = new Map<string, IdempotentResult>();
+
+  account(id: string): Stripe.Account {
+    const account = this.accounts.get(id);
+    if (!account) throw resourceMissing('account', id, 'account');
+    return account;
+  }
+
+  session(id: string, scope: Scope | undefined): SessionRecord {
+    return visible(this.sessions.get(id), scope) ?? throwMissing('checkout.session', id, 'session');
+  }
+
+  intent(id: string, scope: Scope | undefined): Scoped<Stripe.PaymentIntent> {
+    return visible(this.intents.get(id), scope) ?? throwMissing('payment_intent', id, 'intent');
+  }
+
+  charge(id: string, scope: Scope | undefined): Scoped<Stripe.Charge> {
+    return visible(this.charges.get(id), scope) ?? throwMissing('charge', id, 'charge');
+  }
+
+  refund(id: string, scope: Scope | undefined): Scoped<Stripe.Refund> {
+    return visible(this.refunds.get(id), scope) ?? throwMissing('refund', id, 'refund');
+  }
+
+  event(id: string, scope: Scope | undefined): Scoped<Stripe.Event> {
+    return visible(this.events.get(id), scope) ?? throwMissing('event', id, 'id');
+  }
+
+  /** The object an id names, for `expand`: any kind the sandbox stores, in this scope only. */
+  byId(id: string, scope: Scope): unknown {
+    for (const map of [this.intents, this.charges, this.refunds, this.sessions]) {
+      const found = (map as Map<string, Scoped<unknown>>).get(id);
+      if (found && found.scope === scope) return found.object;
+    }
+    return undefined;
+  }
+}
+
+/** `scope` undefined = the sandbox's own control routes, which see every account. */
+function visible<T extends { scope: Scope }>(record: T | undefined, scope: Scope | undefined): T | undefined {
+  if (!record) return undefined;
+  return scope === undefined || record.scope === scope ? record : undefined;
+}
+
+function throwMissing(kind: string, id: string, param: string): never {
+  throw resourceMissing(kind, id, param);
+}
