@@ -6,9 +6,10 @@ import { DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand } fro
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { localCredentials, localRegion } from '../../packages/local/aws-env';
-import { dynamoService } from '../../packages/local/dynamodb';
+import { dynamoService, streamArnOf } from '../../packages/local/dynamodb';
 import { serverInstance } from '../../packages/local/instances';
 import { freePort, type LocalStack, startLocalStack } from '../../packages/local/stack';
+import { startStreamPoller } from '../../packages/local/stream-poller';
 import { type BackEvent, createSupervisor, type Instance, type Supervisor } from '../../packages/local/supervisor';
 
 // Each test starts its own engines (not the shared test stack), so killing them disturbs no other test.
@@ -34,36 +35,60 @@ const backOf = (events: Supervisor['events'], service: string) =>
   });
 
 describe('DynamoDB Local under the supervisor', () => {
-  it('comes back on the same port with its data after kill -9, and after it hangs (SIGSTOP)', async () => {
+  it('comes back on the same port with its data after kill -9 and after it hangs (SIGSTOP); the stream is resumed, not replayed', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'supervised-dynamodb-'));
     const port = await freePort();
+    const endpoint = `http://127.0.0.1:${port}`;
+    const table = 'supervised';
     const lines: string[] = [];
     const supervisor = createSupervisor({
       log: (line) => lines.push(line),
       policy: { maxRestarts: 10, healthIntervalMs: 300, healthTimeoutMs: 2000, healthFailures: 2 },
     });
-    const db = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, ...aws });
-    const key = { pk: { S: 'supervised' }, sk: { S: 'item' } };
-    const read = async () => (await db.send(new GetItemCommand({ TableName: 'supervised', Key: key }))).Item?.v?.S;
+    const db = new DynamoDBClient({ endpoint, ...aws });
+    // Items the stream filter lets through, so that the poller hands them on.
+    const put = (id: string) =>
+      db.send(
+        new PutItemCommand({ TableName: table, Item: { pk: { S: id }, sk: { S: 'x' }, kind: { S: 'outbox' }, id: { S: id } } }),
+      );
+    const read = async (id: string) =>
+      (await db.send(new GetItemCommand({ TableName: table, Key: { pk: { S: id }, sk: { S: 'x' } } }))).Item?.id?.S;
+    const streamed: string[] = [];
+    const streamedUpTo = async (id: string) => {
+      for (let i = 0; i < 300 && !streamed.includes(id); i++) await new Promise((r) => setTimeout(r, 100));
+      return streamed;
+    };
+    let poller: { stop(): Promise<void> } | undefined;
     let lastPid: number | undefined;
     try {
-      await supervisor.add(dynamoService({ port, dataDir, tableName: 'supervised' }));
-      await db.send(new PutItemCommand({ TableName: 'supervised', Item: { ...key, v: { S: 'kept' } } }));
+      await supervisor.add(dynamoService({ port, dataDir, tableName: table }));
+      poller = startStreamPoller({
+        endpoint,
+        streamArn: () => streamArnOf(endpoint, table),
+        log: (line) => lines.push(line),
+        handler: async (event) => {
+          for (const r of event.Records) streamed.push(r.dynamodb?.NewImage?.id?.S ?? '?');
+          return undefined;
+        },
+      });
+      await put('a');
+      await put('b');
+      expect(await streamedUpTo('b')).toEqual(['a', 'b']);
 
       const killed = supervisor.pid('dynamodb') as number;
       let back = backOf(supervisor.events, 'dynamodb');
       const killedAt = performance.now();
       process.kill(killed, 'SIGKILL');
       await back;
-      console.log(
-        `DynamoDB Local (on disk) answering again ${((performance.now() - killedAt) / 1000).toFixed(1)}s after kill -9`,
-      );
+      console.log(`DynamoDB Local (on disk) back ${((performance.now() - killedAt) / 1000).toFixed(1)}s after kill -9`);
       expect(alive(killed)).toBe(false);
       expect(supervisor.pid('dynamodb')).not.toBe(killed);
-      expect(await read()).toBe('kept');
+      expect(await read('a')).toBe('a');
       expect(supervisor.restarts.map((r) => r.reason)).toContain('was killed (SIGKILL)');
       expect(lines).toContain('dynamodb was killed (SIGKILL); restarting (1/10 in 60s)…');
       expect(lines.some((l) => l.startsWith('dynamodb is back after'))).toBe(true);
+      await put('c');
+      expect(await streamedUpTo('c')).toEqual(['a', 'b', 'c']);
 
       // Alive but not answering: only the health checks can tell.
       const hung = supervisor.pid('dynamodb') as number;
@@ -72,9 +97,10 @@ describe('DynamoDB Local under the supervisor', () => {
       await back;
       expect(alive(hung)).toBe(false);
       expect(supervisor.restarts.some((r) => r.reason.startsWith('stopped answering'))).toBe(true);
-      expect(await read()).toBe('kept');
+      expect(await read('a')).toBe('a');
       lastPid = supervisor.pid('dynamodb');
     } finally {
+      await poller?.stop();
       await supervisor.stop();
       db.destroy();
       rmSync(dataDir, { recursive: true, force: true });
