@@ -113,9 +113,10 @@ export function createSupervisor(opts: { log: (line: string) => void; policy?: P
   }
 
   function recover(e: Entry, reason: string) {
-    e.recovering = restart(e, reason).finally(() => {
-      e.recovering = undefined;
+    const recovering: Promise<void> = restart(e, reason).finally(() => {
+      if (e.recovering === recovering) e.recovering = undefined;
     });
+    e.recovering = recovering;
   }
 
   async function restart(e: Entry, firstReason: string) {
