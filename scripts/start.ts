@@ -44,6 +44,12 @@ Agency accounts is running locally.
 Press Ctrl-C to stop.
 `);
 
+// An engine that keeps dying has already stopped the whole stack: say why and fail.
+void stack.fatal.then((err) => {
+  console.error(`\n${err.message}`);
+  process.exit(1);
+});
+
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {

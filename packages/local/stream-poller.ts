@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type _Record,
   DescribeStreamCommand,
@@ -16,28 +17,55 @@ type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchRespon
  * applies the same filter, hands the handler `DynamoDBStreamEvent` batches, resumes from the
  * first failed record the handler reports, and gives a batch up after the same number of
  * retries (logging it, where AWS would send it to the on-failure destination).
+ *
+ * It outlives DynamoDB Local restarts: after any error it backs off, asks for the stream ARN
+ * again (a table re-created in memory has a new stream, read from its start) and otherwise
+ * resumes each shard after the last record it read.
  */
 export function startStreamPoller(opts: {
   endpoint: string;
-  streamArn: string;
+  streamArn: () => Promise<string>;
   handler: StreamHandler;
   log: (line: string) => void;
   intervalMs?: number;
-}): { stop(): Promise<void> } {
+}): { stop(): Promise<void>; done: Promise<void> } {
   const client = new DynamoDBStreamsClient({ endpoint: opts.endpoint, region: localRegion, credentials: localCredentials });
   const iterators = new Map<string, string | undefined>(); // shardId → next iterator (undefined = closed)
+  const lastRead = new Map<string, string>(); // shardId → sequence number of the last record read
+  let streamArn: string | undefined;
+  let reopen = true; // first poll, or after an error: iterators may belong to a dead engine
   let running = true;
   const interval = opts.intervalMs ?? 100;
+  const stopped = new AbortController();
 
-  async function discoverShards() {
-    const { StreamDescription } = await client.send(new DescribeStreamCommand({ StreamArn: opts.streamArn }));
+  async function openShards() {
+    if (reopen) {
+      const current = await opts.streamArn();
+      if (streamArn && current !== streamArn) {
+        opts.log('stream poller: the table has a new stream (DynamoDB Local restarted in memory); reading it from its start');
+        lastRead.clear();
+      }
+      streamArn = current;
+      iterators.clear();
+      reopen = false;
+    }
+    const arn = streamArn as string;
+    const { StreamDescription } = await client.send(new DescribeStreamCommand({ StreamArn: arn }));
     for (const shard of StreamDescription?.Shards ?? []) {
       if (!shard.ShardId || iterators.has(shard.ShardId)) continue;
+      const after = lastRead.get(shard.ShardId);
       const { ShardIterator } = await client.send(
-        new GetShardIteratorCommand({ StreamArn: opts.streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+        new GetShardIteratorCommand({
+          StreamArn: arn,
+          ShardId: shard.ShardId,
+          ...(after
+            ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }
+            : { ShardIteratorType: 'TRIM_HORIZON' }),
+        }),
       );
       iterators.set(shard.ShardId, ShardIterator);
     }
+    return arn;
   }
 
   async function deliver(records: DynamoDBRecord[]) {
@@ -66,34 +94,46 @@ export function startStreamPoller(opts: {
   }
 
   async function pollOnce() {
-    await discoverShards();
+    const arn = await openShards();
     for (const [shardId, iterator] of iterators) {
       if (!iterator) continue;
       const out = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: streamSourceDefinition.batchSize }));
       iterators.set(shardId, out.NextShardIterator);
-      const batch = (out.Records ?? [])
-        .map((r) => toLambdaRecord(r, opts.streamArn))
-        .filter((r) => matchesFilter(outboxStreamFilter, r));
+      const read = out.Records ?? [];
+      const last = read.at(-1)?.dynamodb?.SequenceNumber;
+      if (last) lastRead.set(shardId, last);
+      const batch = read.map((r) => toLambdaRecord(r, arn)).filter((r) => matchesFilter(outboxStreamFilter, r));
       if (batch.length) await deliver(batch);
     }
   }
 
-  const loop = (async () => {
+  const done = (async () => {
+    let failing = false;
+    let wait = interval;
     while (running) {
       try {
         await pollOnce();
+        if (failing) opts.log('stream poller: reading the stream again');
+        failing = false;
+        wait = interval;
       } catch (err) {
-        if (running) opts.log(`stream poller: ${(err as Error).message}`);
+        if (!running) break;
+        if (!failing) opts.log(`stream poller: cannot read the stream (${(err as Error).message}); retrying until it answers`);
+        failing = true;
+        reopen = true;
+        wait = Math.min(wait * 2, 2000);
       }
-      await new Promise((r) => setTimeout(r, interval));
+      await sleep(wait, undefined, { signal: stopped.signal }).catch(() => undefined);
     }
   })();
 
   return {
+    done,
     async stop() {
       running = false;
-      await loop;
-      client.destroy();
+      stopped.abort();
+      client.destroy(); // also ends a request to an engine that hangs
+      await done;
     },
   };
 }

@@ -1,31 +1,39 @@
 import type { TestProject } from 'vitest/node';
 import { checkJava } from '../../packages/local/dynamodb';
-import { type LocalStack, startLocalStack } from '../../packages/local/stack';
+import { type LocalStack, type LocalStackInfo, startLocalStack } from '../../packages/local/stack';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    stack: Omit<LocalStack, 'stop'>;
+    stack: LocalStackInfo;
   }
 }
 
 let stack: LocalStack | undefined;
+let fatal: Error | undefined;
 
 export async function setup(project: TestProject) {
   const javaProblem = checkJava();
   if (javaProblem) throw new Error(javaProblem);
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const verbose = Boolean(process.env.STACK_LOG);
   stack = await startLocalStack({
     queueVisibilitySeconds: 1,
     testClock: true,
     log: (line) => {
-      if (process.env.STACK_LOG) console.log(line);
+      if (verbose) console.log(line);
     },
   });
-  const { stop: _stop, ...info } = stack;
-  project.provide('stack', info);
+  // A restart of the shared stack explains failures around it: always said, as is giving up.
+  stack.events.on('restart', (e) => verbose || console.error(`test stack: ${e.service} ${e.reason}; restarted`));
+  void stack.fatal.then((err) => {
+    fatal = err;
+    console.error(`test stack: ${err.message}`);
+  });
+  project.provide('stack', stack.info);
 }
 
 export async function teardown() {
   await stack?.stop();
+  if (fatal) throw fatal;
 }
