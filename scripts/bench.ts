@@ -10,7 +10,7 @@
  * BENCH_CONTAINERS (1,4,8,16), BENCH_CONCURRENCY (1,8,32 for both modes),
  * BENCH_CONFLICT_RATE (0.25: share of transaction attempts answered TransactionConflict in the
  * pool-1-conflicts scenario), BENCH_SCENARIOS (containers mode; default all:
- * pool-1,pool-10,pool-100,wallet-1,wallet-10,wallet-100,pool-1-conflicts).
+ * pool-1,pool-10,pool-100,pool-1-conflicts,wallet-1,wallet-10,wallet-100).
  */
 
 import { checkJava } from '../packages/local/dynamodb';

@@ -76,6 +76,10 @@ export function meterDynamo(client: DynamoDBClient, random: () => number = Math.
     setConflictRate(rate: number) {
       conflictRate = rate;
     },
+    /** The counts since the last take, left running. */
+    peek(): DynamoCounts {
+      return { ...counts };
+    },
     take(): DynamoCounts {
       const out = counts;
       counts = zeroCounts();

@@ -9,6 +9,8 @@ export interface Invocation {
   code?: string;
   /** Time inside the container (the handler's duration), without any wait for a free container. */
   ms: number;
+  /** TransactWriteItems attempts this request made. */
+  attempts: number;
 }
 
 const containerModule = fileURLToPath(new URL('./container.ts', import.meta.url));
@@ -84,6 +86,11 @@ export class Fleet {
   /** One request to container `i`; the caller keeps it to one at a time per container (warm-up). */
   invokeOn(i: number, event: APIGatewayProxyEventV2): Promise<Invocation> {
     return this.ask<Extract<FromContainer, { type: 'result' }>>(i, (id) => ({ type: 'invoke', id, event }));
+  }
+
+  /** Container `i` reads its hints for these accounts (see container.ts `prime`). */
+  async prime(i: number, accountIds: string[]): Promise<void> {
+    await this.ask(i, (id) => ({ type: 'prime', id, accountIds }));
   }
 
   configure(conflictRate: number): void {

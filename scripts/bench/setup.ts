@@ -73,3 +73,21 @@ export async function makeReselling(api: Api, agency: BenchAgency, subAccountId:
     { ...auth, 'idempotency-key': `grant-${run}-${subAccountId}` },
   );
 }
+
+/** One debit per account through the API, so each account's meter is on this month, as a busy account's is. */
+export async function debitOnce(api: Api, platformKey: string, accountIds: string[], run: string): Promise<void> {
+  for (let i = 0; i < accountIds.length; i += 8) {
+    await Promise.all(
+      accountIds
+        .slice(i, i + 8)
+        .map((id) =>
+          api(
+            'POST',
+            `/v1/accounts/${id}/usage`,
+            { type: 'ai_response', quantity: 1 },
+            { authorization: `Bearer ${platformKey}`, 'idempotency-key': `first-${run}-${id}` },
+          ),
+        ),
+    );
+  }
+}

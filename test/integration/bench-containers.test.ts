@@ -69,7 +69,7 @@ describe('bench: container processes', () => {
     await fleet.takeCounts();
 
     // Container 0 still holds the version it wrote; container 1 has moved the pool since.
-    expect((await fleet.invokeOn(0, debit())).status).toBe(201);
+    expect(await fleet.invokeOn(0, debit())).toMatchObject({ status: 201, attempts: 2 });
     expect(await fleet.takeCounts()).toEqual({ calls: 2, transactions: 2, failedConditions: 1, conflicts: 0, injected: 0 });
 
     // Now current again: one call.
