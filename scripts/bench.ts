@@ -13,6 +13,7 @@
  * pool-1,pool-10,pool-100,pool-1-conflicts,wallet-1,wallet-10,wallet-100).
  */
 
+import { cpus, loadavg } from 'node:os';
 import { checkJava } from '../packages/local/dynamodb';
 import { startLocalStack } from '../packages/local/stack';
 import { runContainers, scenarioNames } from './bench/containers';
@@ -41,6 +42,12 @@ const concurrency = intList(process.env.BENCH_CONCURRENCY, [1, 8, 32]);
 const conflictRate = Number(process.env.BENCH_CONFLICT_RATE ?? 0.25);
 if (!(conflictRate >= 0 && conflictRate <= 1)) throw new Error('BENCH_CONFLICT_RATE: a share between 0 and 1');
 
+// Other work on the machine moves debits/s and latencies (not the attempts per debit): say how busy it was.
+const load = () =>
+  loadavg()
+    .map((n) => n.toFixed(1))
+    .join(' ');
+console.log(`${cpus().length} cores, load average ${load()} (1, 5, 15 min) before the run`);
 const stack = await startLocalStack({ queueVisibilitySeconds: 5 });
 try {
   if (single) await runSingleProcess(stack, seconds(6), concurrency);
@@ -56,4 +63,5 @@ try {
 } finally {
   await stack.stop();
 }
+console.log(`\nload average ${load()} after the run`);
 process.exit(0);
