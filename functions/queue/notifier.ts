@@ -2,6 +2,8 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { requireEnv } from '../../packages/core/env';
+import { logger } from '../../packages/core/logger';
+import { metrics } from '../../packages/core/metrics';
 import { table } from '../../packages/db/client';
 import { deliverOutboxEvent } from '../../packages/domain/notifications/deliver';
 
@@ -19,5 +21,10 @@ async function recordHandler(record: SQSRecord): Promise<void> {
 }
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  return processPartialResponse(event, recordHandler, processor, { context });
+  logger.addContext(context);
+  try {
+    return await processPartialResponse(event, recordHandler, processor, { context });
+  } finally {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  }
 }

@@ -2,8 +2,9 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { requireEnv } from '../../packages/core/env';
 import { logger } from '../../packages/core/logger';
+import { traced } from '../../packages/core/tracing';
 
-const sqs = new SQSClient({});
+const sqs = traced(new SQSClient({}));
 const queueUrl = requireEnv('NOTIFICATIONS_QUEUE_URL');
 
 /**

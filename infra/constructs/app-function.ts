@@ -16,6 +16,8 @@ export interface AppFunctionProps {
   timeout?: Duration;
   /** @default 1024 MB: Lambda scales CPU with memory, and cold starts shrink with it. */
   memorySize?: number;
+  /** It reads secrets (token key, platform key…): add the Parameters and Secrets extension. */
+  readsSecrets?: boolean;
   /**
    * Why this function's policy has `Resource::*` statements. X-Ray's is always there (its
    * actions have no resource-level permissions); callers add their own reasons.
@@ -80,7 +82,18 @@ export class AppFunction extends Construct {
         // while the bundled clients are tree-shaken into one file — smaller to load and
         // faster to cold start. Node built-ins are external anyway (platform: node).
         externalModules: [],
+        // Lambda gives credentials in the environment: bundle only that link of the chain.
+        esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': './packages/core/aws-credentials.ts' },
       },
+      // Secrets come through the Parameters and Secrets extension (packages/core/env.ts).
+      ...(props.readsSecrets
+        ? {
+            paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
+              cacheEnabled: true,
+              logLevel: lambda.ParamsAndSecretsLogLevel.WARN,
+            }),
+          }
+        : {}),
     });
 
     Validations.of(this).acknowledge({

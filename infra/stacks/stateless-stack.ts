@@ -26,6 +26,7 @@ const standardNeeds: Need[] = ['table', 'tokenSecret', 'platformApiKey'];
 const httpNeeds: Partial<Record<HttpFunction, Need[]>> = {
   fallback: [], // matches the route table only: no data, no secrets
   public: ['table', 'tokenSecret'], // sign-up and login issue tokens; no route authenticates
+  docs: [], // serves the OpenAPI document: no data, no secrets
   'sub-accounts': [...standardNeeds, 'sealEncrypt'], // seals the generated password
 };
 
@@ -111,6 +112,7 @@ export class StatelessStack extends Stack {
       entry: `functions/http/${name}.ts`,
       description: `HTTP API: the ${name} routes`,
       environment,
+      readsSecrets: needs.includes('tokenSecret') || needs.includes('platformApiKey'),
     });
     if (needs.includes('table')) grantTableReadWrite(f, data.table);
     grantSecretValues(f, [

@@ -1,5 +1,3 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-
 /** Reads a required variable; call it at module scope so a missing one fails the cold start. */
 export function requireEnv(name: string): string {
   const value = process.env[name];
@@ -15,26 +13,32 @@ export function optionalEnv(name: string): string | undefined {
 }
 
 const secretCache = new Map<string, Promise<string>>();
-let secretsClient: SecretsManagerClient | undefined;
 
 /**
- * A secret value: from Secrets Manager when `${name}_ARN` is set (deployed), else from the
- * variable `name` itself (the local runtime). Fetched once per container.
+ * A secret value: deployed, from Secrets Manager through the AWS Parameters and Secrets Lambda
+ * extension when `${name}_ARN` is set (a localhost HTTP call the extension answers from its
+ * cache, and no Secrets Manager SDK client in the bundle); locally, from the variable `name`
+ * itself. Fetched once per container. `stage` reads an older version (rotation: AWSPREVIOUS).
  */
-export function secret(name: string): Promise<string> {
-  let cached = secretCache.get(name);
+export function secret(name: string, stage: 'AWSCURRENT' | 'AWSPREVIOUS' = 'AWSCURRENT'): Promise<string> {
+  const cacheKey = `${name}/${stage}`;
+  let cached = secretCache.get(cacheKey);
   if (!cached) {
     const arn = optionalEnv(`${name}_ARN`);
-    cached = arn ? fetchSecret(arn) : Promise.resolve(requireEnv(name));
-    cached.catch(() => secretCache.delete(name));
-    secretCache.set(name, cached);
+    const local = stage === 'AWSCURRENT' ? name : `${name}_PREVIOUS`;
+    cached = arn ? fetchSecret(arn, stage) : Promise.resolve(requireEnv(local));
+    cached.catch(() => secretCache.delete(cacheKey));
+    secretCache.set(cacheKey, cached);
   }
   return cached;
 }
 
-async function fetchSecret(arn: string): Promise<string> {
-  secretsClient ??= new SecretsManagerClient({});
-  const out = await secretsClient.send(new GetSecretValueCommand({ SecretId: arn }));
+async function fetchSecret(arn: string, stage: string): Promise<string> {
+  const port = optionalEnv('PARAMETERS_SECRETS_EXTENSION_HTTP_PORT') ?? '2773';
+  const url = `http://localhost:${port}/secretsmanager/get?secretId=${encodeURIComponent(arn)}&versionStage=${stage}`;
+  const res = await fetch(url, { headers: { 'X-Aws-Parameters-Secrets-Token': requireEnv('AWS_SESSION_TOKEN') } });
+  if (!res.ok) throw new Error(`Secret ${arn} (${stage}): the secrets extension answered ${res.status}`);
+  const out = (await res.json()) as { SecretString?: string };
   if (!out.SecretString) throw new Error(`Secret ${arn} has no string value`);
   return out.SecretString;
 }

@@ -2,6 +2,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { AppError } from '../core/errors';
+import { count } from '../core/metrics';
 import { db } from './client';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -76,6 +77,7 @@ export async function transact<N extends string>(items: NamedItem<N>[], clientRe
       }
       if (!reasons.some((r) => r.code === 'TransactionConflict')) throw err;
       transactStats.conflicts++;
+      count('TransactionConflicts');
       if (attempt >= retryPolicy.attempts) {
         throw new AppError('try_again', 'The account is busy; retry the request with the same Idempotency-Key', undefined, {
           retryAfterSeconds: 1,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +32,17 @@ describe('function bundles', () => {
     expect(bundles.length).toBeGreaterThan(0);
     for (const b of bundles) {
       expect([b.id, existsSync(b.file), existsSync(`${b.file}.map`)]).toEqual([b.id, true, true]);
+    }
+  });
+
+  it('bundles only the environment link of the SDK credential chain (Lambda passes credentials in env)', () => {
+    for (const b of bundles) {
+      const code = readFileSync(b.file, 'utf8');
+      // Markers of the providers only the node chain adds: credential processes, containers, SSO, web identity.
+      const marker = /credential_process|AWS_CONTAINER_CREDENTIALS_RELATIVE_URI|sso_session|AWS_WEB_IDENTITY_TOKEN_FILE/.exec(
+        code,
+      );
+      expect([b.id, marker?.[0]]).toEqual([b.id, undefined]);
     }
   });
 

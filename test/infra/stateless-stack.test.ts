@@ -90,6 +90,15 @@ describe('stateless stack', () => {
     });
   });
 
+  it('gives the Parameters and Secrets extension to exactly the functions that read secrets', () => {
+    for (const [name, f] of Object.entries(synth.stacks.stateless.httpFunctions)) {
+      const props = resources[logicalId(f)]?.Properties ?? {};
+      const readsSecrets = Object.keys(props.Environment?.Variables ?? {}).some((k) => k.endsWith('_ARN'));
+      const layers = JSON.stringify(props.Layers ?? []);
+      expect([name, layers.includes('Paramsandsecretslayer')]).toEqual([name, readsSecrets]);
+    }
+  });
+
   it('passes secrets by ARN only: no secret value in the template', () => {
     const json = JSON.stringify(synth.stateless.toJSON()) + JSON.stringify(synth.stateful.toJSON());
     expect(json).not.toContain(process.env.TOKEN_SECRET);

@@ -1,5 +1,6 @@
 import { timeLeftMs } from '../../core/deadline';
 import { AppError } from '../../core/errors';
+import { count } from '../../core/metrics';
 import { moveBalance } from '../../db/items/balance';
 import {
   getIdempotencyRecord,
@@ -82,6 +83,7 @@ export async function commit<X extends string = never>(
       const outcome = judgeFailure(failure, plan, judge);
       if (outcome instanceof AppError) return { entry: await storeRefusal(scope, entry, outcome), replayed: false };
       ledgerStats.staleRetries++;
+      count('CommitRetries');
       if (outcome === 'stale_version' && attempt > 2) {
         // Another container moved this balance. Past a few rounds, a random pause breaks a
         // rhythm in which the same container keeps committing first.

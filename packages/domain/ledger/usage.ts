@@ -1,6 +1,7 @@
 import { now as clockNow, utcDate, utcMonth } from '../../core/clock';
 import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
+import { count } from '../../core/metrics';
 import { type AccountItem, chargeMeter } from '../../db/items/account';
 import { poolKey, walletKey } from '../../db/items/balance';
 import { addUsage } from '../../db/items/usage-day';
@@ -95,6 +96,10 @@ export async function recordUsage(principal: Principal, accountId: string, body:
   const initialKey =
     first.type === 'sub_account' && first.creditMode === 'reselling' ? walletKey(accountId) : poolKey(first.agencyId);
   const outcome = await oneAtATime(initialKey, () => commit(makePlan, judge));
-  if (first.type === 'sub_account' && !outcome.replayed) noteMeterMonth(accountId, month);
+  if (!outcome.replayed) {
+    if (first.type === 'sub_account') noteMeterMonth(accountId, month);
+    count('Debits');
+    count('CreditsDebited', credits);
+  }
   return outcome;
 }

@@ -1,12 +1,14 @@
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { requireEnv } from '../../core/env';
 import { logger } from '../../core/logger';
+import { count } from '../../core/metrics';
+import { traced } from '../../core/tracing';
 import { open } from '../../crypto/secret-box';
 import { deleteOutbox, getOutbox } from '../../db/items/outbox';
 import type { OutboxEvent } from '../outbox';
 import { credentialsEmail } from './credentials-email';
 
-export const ses = new SESClient({});
+export const ses = traced(new SESClient({}));
 
 /**
  * Carries out one outbox event. The outbox item is the delivery record: present = not yet
@@ -40,5 +42,6 @@ export async function deliverOutboxEvent(outboxId: string): Promise<'sent' | 'al
   // Deleting the item removes the sealed password and records the delivery.
   await deleteOutbox(outboxId);
   logger.info('outbox event delivered', { outboxId, type: item.event.type });
+  count('EmailsSent');
   return 'sent';
 }
