@@ -1,4 +1,5 @@
 import { table } from '../../packages/db/client';
+import { tableAnswers } from '../../packages/db/read';
 import { signUpAgency } from '../../packages/domain/accounts/agencies';
 import { logIn } from '../../packages/domain/auth/sessions';
 import { httpHandler } from '../../packages/http/handler';
@@ -9,6 +10,10 @@ table(); // fail the cold start, not a request, when TABLE_NAME is missing
 
 export const handler = httpHandler(publicRoutes, {
   'GET /v1/health': async () => json(200, { status: 'ok' }),
+  'GET /v1/health/ready': async () => {
+    await tableAnswers();
+    return json(200, { status: 'ready' }, { 'cache-control': 'no-store' });
+  },
   'POST /v1/agencies': async ({ body }) => json(201, await signUpAgency(body)),
   'POST /v1/auth/login': async ({ body }) => json(200, await logIn(body)),
 });

@@ -1,10 +1,11 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { awsClientDefaults } from '../../packages/core/aws-clients';
 import { requireEnv } from '../../packages/core/env';
 import { logger } from '../../packages/core/logger';
 import { traced } from '../../packages/core/tracing';
 
-const sqs = traced(new SQSClient({}));
+const sqs = traced(new SQSClient(awsClientDefaults));
 const queueUrl = requireEnv('NOTIFICATIONS_QUEUE_URL');
 
 /**

@@ -21,8 +21,10 @@ export const errorCodes = {
   wrong_credit_mode: { status: 409, title: 'Not allowed in this credit mode' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  throttled: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal error' },
   try_again: { status: 503, title: 'Temporarily unavailable, try again' },
+  service_unavailable: { status: 503, title: 'A service this request needs is unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

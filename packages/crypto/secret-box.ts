@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { awsClientDefaults } from '../core/aws-clients';
 import { optionalEnv, requireEnv } from '../core/env';
 import { traced } from '../core/tracing';
 
@@ -14,7 +15,7 @@ let kms: KMSClient | undefined;
 export async function seal(plaintext: string, context: string): Promise<string> {
   const keyId = optionalEnv('KMS_KEY_ID');
   if (keyId) {
-    kms ??= traced(new KMSClient({}));
+    kms ??= traced(new KMSClient(awsClientDefaults));
     const out = await kms.send(
       new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(plaintext), EncryptionContext: { context } }),
     );
@@ -31,7 +32,7 @@ export async function open(sealed: string, context: string): Promise<string> {
   const [scheme, payload = ''] = sealed.split(':', 2);
   const raw = Buffer.from(payload, 'base64');
   if (scheme === 'kms') {
-    kms ??= traced(new KMSClient({}));
+    kms ??= traced(new KMSClient(awsClientDefaults));
     const out = await kms.send(new DecryptCommand({ CiphertextBlob: raw, EncryptionContext: { context } }));
     return Buffer.from(out.Plaintext ?? new Uint8Array()).toString('utf8');
   }

@@ -1,10 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsClientDefaults } from '../core/aws-clients';
 import { requireEnv } from '../core/env';
 import { traced } from '../core/tracing';
 
 /** One client per container; the endpoint comes from AWS_ENDPOINT_URL_DYNAMODB when local. */
-export const dynamo = traced(new DynamoDBClient({ maxAttempts: 3 }));
+export const dynamo = traced(new DynamoDBClient(awsClientDefaults));
 export const db = DynamoDBDocumentClient.from(dynamo, {
   marshallOptions: { removeUndefinedValues: true },
 });

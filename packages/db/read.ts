@@ -22,3 +22,8 @@ export async function getItems(list: Key[]): Promise<Map<string, Record<string, 
   if (request.length > 0) throw new Error('BatchGet left keys unprocessed');
   return found;
 }
+
+/** Readiness: one strongly consistent read of a key nothing uses. Throws what the SDK throws when the table is unreachable. */
+export async function tableAnswers(): Promise<void> {
+  await db.send(new GetCommand({ TableName: table(), Key: { pk: 'READINESS', sk: 'READINESS' }, ConsistentRead: true }));
+}

@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { withDeadline } from '../core/deadline';
+import { causeOf, dependencyFailure } from '../core/dependency-errors';
 import { AppError } from '../core/errors';
 import { logger } from '../core/logger';
 import { countBy, publishMetrics } from '../core/metrics';
@@ -109,6 +110,13 @@ const problemErrors = (): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResult
       countBy('Refusals', 'code', err.code);
       if (err.status >= 500) logger.warn('request not served', { code: err.code, detail: err.detail });
       request.response = problem(err);
+      return;
+    }
+    const unavailable = dependencyFailure(err);
+    if (unavailable) {
+      logger.warn('dependency failed', { code: unavailable.code, cause: causeOf(err) });
+      countBy('Refusals', 'code', unavailable.code);
+      request.response = problem(unavailable);
       return;
     }
     logger.error('unhandled error', { error: err as Error });

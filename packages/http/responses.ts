@@ -35,6 +35,7 @@ export const Actor = z.discriminatedUnion('type', [
 ]);
 
 export const Health = z.strictObject({ status: z.literal('ok') });
+export const Ready = z.strictObject({ status: z.literal('ready') });
 export const OpenApiDocument = z.looseObject({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) });
 
 export const Agency = z.strictObject({

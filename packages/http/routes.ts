@@ -89,6 +89,9 @@ export function refusalsOf(route: RouteDef): ErrorCode[] {
   if (route.allow.length && principalKinds.some((kind) => !route.allow.includes(kind))) codes.add('forbidden');
   if (route.feature) codes.add('feature_not_enabled');
   if (route.path.includes('{')) codes.add('not_found');
-  if (route.path !== '/v1/health') codes.add('try_again').add('internal_error');
+  // Routes that touch no dependency (liveness, the document) can only fail by a bug.
+  const standalone = route.path === '/v1/health' || route.fn === 'docs';
+  if (!standalone) codes.add('try_again').add('service_unavailable').add('throttled');
+  if (route.path !== '/v1/health') codes.add('internal_error');
   return [...codes].sort((a, b) => errorCodes[a].status - errorCodes[b].status || a.localeCompare(b));
 }

@@ -1,4 +1,5 @@
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
+import { awsClientDefaults } from '../../core/aws-clients';
 import { requireEnv } from '../../core/env';
 import { logger } from '../../core/logger';
 import { count } from '../../core/metrics';
@@ -8,7 +9,7 @@ import { deleteOutbox, getOutbox } from '../../db/items/outbox';
 import type { OutboxEvent } from '../outbox';
 import { credentialsEmail } from './credentials-email';
 
-export const ses = traced(new SESClient({}));
+export const ses = traced(new SESClient(awsClientDefaults));
 
 /**
  * Carries out one outbox event. The outbox item is the delivery record: present = not yet

@@ -15,6 +15,15 @@ export const publicRoutes = [
     response: res.Health,
   },
   {
+    method: 'GET',
+    path: '/v1/health/ready',
+    fn: 'public',
+    summary: 'Readiness: 200 when the table answers, else 503 (no details)',
+    allow: allow.anyone,
+    status: 200,
+    response: res.Ready,
+  },
+  {
     method: 'POST',
     path: '/v1/agencies',
     fn: 'public',
