@@ -15,12 +15,15 @@ export interface CallOptions {
   /** Sent as is, for malformed-body tests. */
   rawBody?: string;
   headers?: Record<string, string>;
+  /** Run the request at this instant (ISO) or offset (`+ms`): the test stack's `x-test-clock`. */
+  clock?: string;
 }
 
 /** One HTTP call to the local gateway. */
 export async function api<T = any>(method: string, path: string, opts: CallOptions = {}): Promise<ApiResponse<T>> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.clock) headers['x-test-clock'] = opts.clock;
   let body: string | undefined = opts.rawBody;
   if (opts.body !== undefined) body = JSON.stringify(opts.body);
   if (body !== undefined) headers['content-type'] ??= 'application/json';
