@@ -29,11 +29,3 @@ export function decodeCursor(cursor: string | undefined): Record<string, string>
 
 export const foreignCursor = () =>
   new AppError('invalid_request', 'cursor: not a cursor for this list', [{ field: 'cursor', message: 'invalid cursor' }]);
-
-/** DynamoDB refuses a start key from another partition; that is the caller's bad cursor. */
-export function rejectForeignCursor(cursor: string | undefined) {
-  return (err: unknown): never => {
-    if (cursor && err instanceof Error && err.name === 'ValidationException') throw foreignCursor();
-    throw err;
-  };
-}
