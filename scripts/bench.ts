@@ -52,10 +52,17 @@ async function post(path: string, body: unknown, headers: Record<string, string>
 const run = randomBytes(3).toString('hex');
 const signup = await post(
   '/v1/agencies',
-  { agencyName: 'Bench', name: 'B', email: `bench-${run}@bench.test`, password: 'bench-password-1', plan: 'agency' },
+  { agencyName: 'Bench', name: 'B', email: `bench-${run}@bench.test`, password: 'bench-password-1' },
   {},
 );
 const agencyId: string = signup.agency.id;
+// Plans are the platform's to set (sign-up is always starter).
+const setPlan = await fetch(`${stack.apiUrl}/v1/admin/agencies/${agencyId}`, {
+  method: 'PATCH',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.platformApiKey}` },
+  body: JSON.stringify({ plan: 'agency' }),
+});
+if (setPlan.status !== 200) throw new Error(`set plan: ${setPlan.status} ${await setPlan.text()}`);
 await post(
   `/v1/admin/agencies/${agencyId}/credits`,
   { credits: 1_000_000_000, reference: 'bench' },
