@@ -131,7 +131,8 @@ const moveOf = (leg: Leg, from: BalanceState, entry: LedgerEntryItem) => ({
 
 /**
  * What a failed condition means: a refusal (the plan's own verdict on limits or closed
- * accounts, else too few credits), or a stale hint to retry with. A plan's `retry` (its guard
+ * accounts; else, judged on either side as it is now, too few credits where credits leave or
+ * the ceiling where they arrive), or a stale hint or version to retry with. A plan's `retry` (its guard
  * saw a mode switch or a new month) means the wrong balance may have been tried, so nothing
  * is concluded about the balance then.
  */
