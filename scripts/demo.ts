@@ -44,11 +44,17 @@ const agency = await call('POST', '/v1/agencies', {
     name: 'Dana',
     email: `dana-${run}@demo.test`,
     password: 'demo-password-123',
-    plan: 'agency',
   },
 });
 const token: string = agency.token;
 say(`Signed up "${agency.agency.name}" (${agency.agency.id}), plan ${agency.agency.plan}`);
+
+// Plans are the platform's to set: every agency signs up on starter.
+const upgraded = await call('PATCH', `/v1/admin/agencies/${agency.agency.id}`, {
+  token: platformKey,
+  body: { plan: 'agency' },
+});
+say(`The platform puts it on the ${upgraded.agency.plan} plan`, { features: upgraded.agency.features });
 
 const topUp = await call('POST', `/v1/admin/agencies/${agency.agency.id}/credits`, {
   token: platformKey,

@@ -1,5 +1,4 @@
 import { table } from '../../packages/db/client';
-import { getAccount } from '../../packages/db/items/account';
 import { poolBalance, walletView } from '../../packages/domain/ledger/balances';
 import { accountUsage, agencyUsage } from '../../packages/domain/ledger/dashboards';
 import { csvNeedsFeature, exportTransactions, listTransactions, toCsv } from '../../packages/domain/ledger/history';
@@ -20,10 +19,9 @@ export const handler = httpHandler(creditRoutes, {
     return json(201, out.body, replayHeader(out.replayed));
   },
   'GET /v1/credits/balance': async ({ principal }) => json(200, await poolBalance(principal.agencyId)),
-  'GET /v1/credits/transactions': async ({ principal, query, headers }) => {
+  'GET /v1/credits/transactions': async ({ principal, agency, query, headers }) => {
     if (!/\btext\/csv\b/i.test(headers.accept ?? '')) return json(200, await listTransactions(principal.agencyId, query));
-    const agency = await getAccount(principal.agencyId);
-    if (!agency?.features.includes('usage_export')) throw csvNeedsFeature();
+    if (!agency.features.includes('usage_export')) throw csvNeedsFeature();
     const { rows, nextCursor } = await exportTransactions(principal.agencyId, query);
     return text(200, toCsv(rows), 'text/csv; charset=utf-8', {
       'content-disposition': 'attachment; filename="transactions.csv"',

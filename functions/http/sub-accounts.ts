@@ -8,10 +8,12 @@ import { subAccountRoutes } from '../../packages/http/routes/sub-accounts';
 table();
 
 export const handler = httpHandler(subAccountRoutes, {
-  'POST /v1/sub-accounts': async ({ principal, body }) => json(201, await createSubAccount(principal.agencyId, body)),
-  'GET /v1/sub-accounts': async ({ principal, query }) => json(200, await listSubAccounts(principal.agencyId, query)),
-  'GET /v1/sub-accounts/{subAccountId}': async ({ account }) => json(200, { subAccount: subAccountView(account) }),
-  'PATCH /v1/sub-accounts/{subAccountId}': async ({ account, body }) => json(200, await patchSubAccount(account, body)),
+  'POST /v1/sub-accounts': async ({ agency, body }) => json(201, await createSubAccount(agency, body)),
+  'GET /v1/sub-accounts': async ({ agency, query }) => json(200, await listSubAccounts(agency, query)),
+  'GET /v1/sub-accounts/{subAccountId}': async ({ account, agency }) =>
+    json(200, { subAccount: subAccountView(account, agency) }),
+  'PATCH /v1/sub-accounts/{subAccountId}': async ({ account, agency, body }) =>
+    json(200, await patchSubAccount(account, agency, body)),
   'DELETE /v1/sub-accounts/{subAccountId}': async ({ account }) => {
     await closeSubAccount(account);
     return noContent();

@@ -19,6 +19,7 @@ export const errorCodes = {
   conflict: { status: 409, title: 'Conflict' },
   account_closed: { status: 409, title: 'Account closed' },
   wrong_credit_mode: { status: 409, title: 'Not allowed in this credit mode' },
+  balance_limit_exceeded: { status: 409, title: 'Balance limit exceeded' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   throttled: { status: 429, title: 'Too many requests' },

@@ -5,24 +5,46 @@ import { type AccountItem, accountKey } from '../db/items/account';
 import { findApiKey } from '../db/items/api-key';
 import { revokedTokenKey } from '../db/items/revoked-token';
 import { getItems, itemId } from '../db/read';
+import type { Key } from '../db/schema';
 import { API_KEY_PREFIX, hashApiKey } from '../domain/auth/api-keys';
 import type { Principal } from '../domain/auth/principal';
 import { verifyToken } from '../domain/auth/tokens';
 
 export interface Authenticated {
   principal: Principal;
-  /** The caller's own account when authentication had to read it (sub-account callers). */
+  /** The caller's own account when it is a sub-account (sub-account users, assist). */
   ownAccount?: AccountItem;
+  /** The caller's agency as read for this request (status, plan, features); absent for the platform. */
+  agency?: AccountItem;
+}
+
+/** The items of a request's one BatchGet, by `itemId`; a key read and not found is absent. */
+export type Found = Map<string, Record<string, unknown>>;
+
+/**
+ * A credential that checked out on its own (signature, expiry, key hash), and what must be read
+ * to decide whether it still lets its holder in: `reads` join the request's one BatchGet (with
+ * the route's own reads), then `admit` interprets what came back (401 unless all is well).
+ * A new check is a key added to `reads` and a test added to `admit`.
+ */
+interface Claim {
+  principal: Principal;
+  reads: Key[];
+  admit(found: Found): Authenticated;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
+const accountIn = (found: Found, id: string) => found.get(itemId(accountKey(id))) as AccountItem | undefined;
 
-/**
- * Resolves the bearer credential to a principal, or throws 401. Cost: agency session tokens
- * need no read; API keys one GetItem; sub-account and assist tokens one BatchGet (account
- * status + assist revocation), so a closed sub-account or a returned assist token stops at once.
- */
-export async function authenticate(authorization: string | undefined): Promise<Authenticated> {
+/** The caller's agency, unless it is missing or suspended: then every credential of it is refused. */
+function activeAgency(found: Found, agencyId: string): AccountItem {
+  const agency = accountIn(found, agencyId);
+  if (agency?.type !== 'agency') throw unauthenticated();
+  if (agency.status !== 'active') throw unauthenticated('This agency is suspended');
+  return agency;
+}
+
+async function claim(authorization: string | undefined): Promise<Claim> {
   // The auth scheme is case-insensitive (RFC 9110 §11.1): `bearer x` is the same credential.
   const match = /^Bearer ([\x21-\x7e]{1,4096})$/i.exec(authorization ?? '');
   const credential = match?.[1];
@@ -31,31 +53,35 @@ export async function authenticate(authorization: string | undefined): Promise<A
   if (credential.startsWith(API_KEY_PREFIX)) {
     const item = await findApiKey(hashApiKey(credential));
     if (!item) throw unauthenticated();
-    return { principal: { kind: 'api_key', apiKeyId: item.id, agencyId: item.agencyId, accountId: item.agencyId } };
-  }
-
-  if (timingSafeEqual(digest(credential), digest(await secret('PLATFORM_API_KEY')))) {
-    return { principal: { kind: 'platform' } };
-  }
-
-  const claims = await verifyToken(credential);
-  if (claims.accountType === 'agency' && !claims.actorUserId) {
+    const principal: Principal = { kind: 'api_key', apiKeyId: item.id, agencyId: item.agencyId, accountId: item.agencyId };
     return {
-      principal: {
-        kind: 'agency_user',
-        userId: claims.userId,
-        agencyId: claims.agencyId,
-        accountId: claims.accountId,
-        tokenId: claims.jti,
+      principal,
+      reads: [accountKey(item.agencyId)],
+      admit: (found) => {
+        const agency = activeAgency(found, item.agencyId);
+        // API keys are a plan feature: an agency without it (a downgrade) has keys that no longer open anything.
+        if (!agency.features.includes('api_access')) throw unauthenticated('API keys need the api_access feature');
+        return { principal, agency };
       },
     };
   }
 
-  const ownKey = accountKey(claims.accountId);
-  const revokedKey = revokedTokenKey(claims.jti);
-  const found = await getItems(claims.actorUserId ? [ownKey, revokedKey] : [ownKey]);
-  const account = found.get(itemId(ownKey)) as AccountItem | undefined;
-  if (account?.status !== 'active' || found.has(itemId(revokedKey))) throw unauthenticated();
+  if (timingSafeEqual(digest(credential), digest(await secret('PLATFORM_API_KEY')))) {
+    return { principal: { kind: 'platform' }, reads: [], admit: () => ({ principal: { kind: 'platform' } }) };
+  }
+
+  const claims = await verifyToken(credential);
+  const agencyKey = accountKey(claims.agencyId);
+  if (claims.accountType === 'agency' && !claims.actorUserId) {
+    const principal: Principal = {
+      kind: 'agency_user',
+      userId: claims.userId,
+      agencyId: claims.agencyId,
+      accountId: claims.accountId,
+      tokenId: claims.jti,
+    };
+    return { principal, reads: [agencyKey], admit: (found) => ({ principal, agency: activeAgency(found, claims.agencyId) }) };
+  }
 
   const principal: Principal = claims.actorUserId
     ? {
@@ -73,5 +99,33 @@ export async function authenticate(authorization: string | undefined): Promise<A
         accountId: claims.accountId,
         tokenId: claims.jti,
       };
-  return { principal, ownAccount: account };
+  const revokedKey = revokedTokenKey(claims.jti);
+  return {
+    principal,
+    // A closed sub-account, a returned assist token or a suspended agency stops at once.
+    reads: [accountKey(claims.accountId), agencyKey, ...(claims.actorUserId ? [revokedKey] : [])],
+    admit: (found) => {
+      const ownAccount = accountIn(found, claims.accountId);
+      if (ownAccount?.status !== 'active' || found.has(itemId(revokedKey))) throw unauthenticated();
+      return { principal, ownAccount, agency: activeAgency(found, claims.agencyId) };
+    },
+  };
+}
+
+/**
+ * Resolves the bearer credential to a principal, or throws 401, reading what it needs together
+ * with `alsoRead` (the route's own items, e.g. the account in scope) in ONE BatchGet. Cost in
+ * DynamoDB calls: the platform key none (plus the route's own reads, if any); a session or
+ * assist token one BatchGet (the agency: its status; for sub-account and assist tokens also the
+ * account and the revocation); an API key one GetItem (its hash) then that BatchGet (the agency:
+ * status and api_access).
+ */
+export async function authenticate(
+  authorization: string | undefined,
+  alsoRead: (principal: Principal) => Key[] = () => [],
+): Promise<{ auth: Authenticated; found: Found }> {
+  const c = await claim(authorization);
+  const keys = new Map([...c.reads, ...alsoRead(c.principal)].map((k) => [itemId(k), k]));
+  const found: Found = keys.size ? await getItems([...keys.values()]) : new Map();
+  return { auth: c.admit(found), found };
 }

@@ -8,14 +8,20 @@ import { AppError } from '../core/errors';
 import { logger } from '../core/logger';
 import { countBy, publishMetrics } from '../core/metrics';
 import type { AccountItem } from '../db/items/account';
-import type { PrincipalOf } from '../domain/auth/principal';
+import type { PrincipalKind, PrincipalOf } from '../domain/auth/principal';
 import { authenticate } from './authenticate';
-import { authorize } from './authorize';
+import { authorize, scopeReads } from './authorize';
 import { type HttpResult, problem } from './response';
 import type { PathParams, RouteDef, RouteKeyOf } from './route-def';
 import { parseJsonBody, parseWith } from './validate';
 
 type Parsed<R, F extends 'body' | 'query'> = R extends { [K in F]: infer S extends z.ZodType } ? z.infer<S> : undefined;
+/** Every principal but the platform has an agency; routes open to anyone have no caller at all. */
+type AgencyFor<K extends PrincipalKind> = [K] extends [never]
+  ? undefined
+  : 'platform' extends K
+    ? AccountItem | undefined
+    : AccountItem;
 
 /**
  * Everything an action needs, already authenticated, authorized and validated, typed from its
@@ -33,6 +39,8 @@ export interface RequestContext<R extends RouteDef> {
   account: R extends { scope: object } ? AccountItem : undefined;
   /** The caller's own account, when authentication had to read it (sub-account users, assist). */
   ownAccount: AccountItem | undefined;
+  /** The caller's agency as authentication read it (active, with its plan and features). */
+  agency: AgencyFor<R['allow'][number]>;
   idempotencyKey: R extends { idempotent: true } ? string : undefined;
   headers: Record<string, string | undefined>;
   requestId: string;
@@ -51,8 +59,12 @@ async function buildContext(event: APIGatewayProxyEventV2, route: RouteDef): Pro
   const headers = lowerCaseKeys(event.headers ?? {});
   const params = (event.pathParameters ?? {}) as Record<string, string>;
 
-  const auth = route.allow.length ? await authenticate(headers.authorization) : undefined;
-  const account = await authorize(route, auth?.principal, params, auth?.ownAccount);
+  // One BatchGet for what authentication needs and what the route's scope names.
+  const authn = route.allow.length
+    ? await authenticate(headers.authorization, (principal) => scopeReads(route, principal, params))
+    : undefined;
+  const auth = authn?.auth;
+  const account = await authorize(route, auth, params, authn?.found);
 
   let body: unknown;
   if (route.body) {
@@ -84,6 +96,7 @@ async function buildContext(event: APIGatewayProxyEventV2, route: RouteDef): Pro
     principal: auth?.principal,
     account,
     ownAccount: auth?.ownAccount,
+    agency: auth?.agency,
     idempotencyKey,
     headers,
     requestId: event.requestContext?.requestId ?? '',

@@ -43,8 +43,10 @@ export const Agency = z.strictObject({
   name: z.string(),
   plan: z.enum(plans),
   features: z.array(z.enum(features)),
+  status: z.enum(['active', 'suspended']),
   createdAt: timestamp,
 });
+export const AgencyResponse = z.strictObject({ agency: Agency });
 export const User = z.strictObject({ id: id('user'), email: z.string(), name: z.string().nullable() });
 export const SignupResponse = z.strictObject({ agency: Agency, user: User, token: z.string(), expiresAt: timestamp });
 export const LoginResponse = z.strictObject({

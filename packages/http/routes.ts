@@ -7,6 +7,7 @@
 import { type ErrorCode, errorCodes } from '../core/errors';
 import { principalKinds } from '../domain/auth/principal';
 import { type CheckedRoutes, type HttpMethod, type RouteDef, type RouteKeyOf, routeKey } from './route-def';
+import { adminRoutes } from './routes/admin';
 import { campaignRoutes } from './routes/campaigns';
 import { creditRoutes } from './routes/credits';
 import { docsRoutes } from './routes/docs';
@@ -25,6 +26,7 @@ const all = [
   ...campaignRoutes,
   ...usageRoutes,
   ...creditRoutes,
+  ...adminRoutes,
 ] as const;
 /** Every route; a path parameter without a known id shape (route-def `paramIdKinds`) does not compile. */
 export const routes: CheckedRoutes<typeof all> = all;

@@ -29,9 +29,10 @@ export async function agencyWithPool(api: Api, platformKey: string, run: string)
     name: 'B',
     email: `bench-${run}@bench.test`,
     password: 'bench-password-1',
-    plan: 'agency',
   });
   const agencyId: string = signup.agency.id;
+  // Plans are the platform's to set.
+  await api('PATCH', `/v1/admin/agencies/${agencyId}`, { plan: 'agency' }, { authorization: `Bearer ${platformKey}` });
   await api(
     'POST',
     `/v1/admin/agencies/${agencyId}/credits`,

@@ -136,8 +136,8 @@ describe('credit visibility for sub-account principals', () => {
       expect(wallet.status).toBe(200);
       expect(wallet.body).toMatchObject({ balance: 35, purchased: 40, consumed: 5 });
     }
-    // The pool did not pay for the wallet charge.
-    expect((await api('GET', '/v1/credits/balance', { token: agency.token })).body.balance).toBe(97);
+    // The pool paid for the grants (2 × 40 moved out of it), not for the wallet charge.
+    expect((await api('GET', '/v1/credits/balance', { token: agency.token })).body.balance).toBe(97 - 80);
   });
 
   // Proves a client reaches only its own account: a sibling's usage and wallet are 404

@@ -1,5 +1,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { handler as creditsHandler } from '../../functions/http/credits';
 import { handler as usageHandler } from '../../functions/http/usage';
 import { dynamo } from '../../packages/db/client';
 import { type AgencyFixture, api, createSubAccount, signUpAgency, uniq } from '../support/api';
@@ -85,6 +86,7 @@ describe('concurrent debits', () => {
   });
 
   it('the same against a reselling wallet', async () => {
+    await topUp(agency.agencyId, 100);
     const sub = await createSubAccount(agency.token);
     expect(
       (await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: agency.token, body: { creditMode: 'reselling' } }))
@@ -115,6 +117,64 @@ describe('concurrent debits', () => {
     expect(sumFor(await entriesOf(a.agencyId), { pool: true })).toBe(900);
     const listed = await api('GET', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token });
     expect(listed.body.subAccount.creditsUsedThisMonth).toBe(100);
+  });
+});
+
+describe('concurrent grants and debits on one pool', () => {
+  // Proves a grant takes from the pool in the same atomic write as the debits do: racing
+  // grants (two "containers") and debits never take the pool below zero, every credit that
+  // left the pool is in a wallet or charged, and each pool entry's balanceAfter is one link
+  // of a single chain from the top-up down.
+  it('30 grants of 5 and 60 debits of 1 against a pool of 100: never overdrawn, every credit accounted for', async () => {
+    const a = await signUpAgency('agency');
+    await topUp(a.agencyId, 100);
+    const manual = await createSubAccount(a.token);
+    const resellers = [await createSubAccount(a.token), await createSubAccount(a.token)];
+    for (const r of resellers) {
+      const res = await api('PATCH', `/v1/sub-accounts/${r.subAccountId}`, { token: a.token, body: { creditMode: 'reselling' } });
+      expect(res.status).toBe(200);
+    }
+    const grants = Array.from({ length: 30 }, async (_, i) => {
+      const subAccountId = resellers[i % 2]!.subAccountId;
+      const headers = { 'idempotency-key': `${uniq('grant')}-${i}` };
+      const body = { credits: 5, reference: `race ${i}` };
+      const res =
+        i % 4 < 2
+          ? await api('POST', `/v1/sub-accounts/${subAccountId}/credits/grants`, { token: a.token, headers, body })
+          : await invoke(creditsHandler, 'POST /v1/sub-accounts/{subAccountId}/credits/grants', {
+              params: { subAccountId },
+              token: a.token,
+              headers,
+              body,
+            });
+      return { status: res.status, code: res.body?.code as string | undefined };
+    });
+    const [granted, debited] = await Promise.all([Promise.all(grants), debitConcurrently(manual.subAccountId, 60)]);
+
+    const g = tally(granted);
+    const d = tally(debited);
+    expect(g.other).toEqual([]);
+    expect(d.other).toEqual([]);
+    expect(g.limited + d.limited).toBe(0);
+    const pool = await poolBalance(a.agencyId);
+    const wallets = await Promise.all(resellers.map((r) => walletBalance(r.subAccountId)));
+    expect(pool).toBeGreaterThanOrEqual(0);
+    expect(pool).toBe(100 - 5 * g.ok - d.ok);
+    expect(wallets[0]! + wallets[1]!).toBe(5 * g.ok);
+    // Refused only for want of credits: once refused, the pool stayed below that amount.
+    if (g.insufficient) expect(pool).toBeLessThan(5);
+    if (d.insufficient) expect(pool).toBe(0);
+    expect(g.ok + g.insufficient).toBe(30);
+    expect(d.ok + d.insufficient).toBe(60);
+
+    const entries = await entriesOf(a.agencyId);
+    expect(sumFor(entries, { pool: true })).toBe(pool);
+    for (const r of resellers) expect(sumFor(entries, { wallet: r.subAccountId })).toBe(await walletBalance(r.subAccountId));
+    const out = entries.filter((e) => e.balanceKind === 'pool' && e.credits < 0).sort((x, y) => y.balanceAfter - x.balanceAfter);
+    expect(out).toHaveLength(g.ok + d.ok);
+    out.forEach((e, i) => {
+      expect(e.balanceAfter - e.credits, `pool entry ${i}`).toBe(i === 0 ? 100 : out[i - 1]!.balanceAfter);
+    });
   });
 });
 

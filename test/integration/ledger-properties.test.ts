@@ -11,13 +11,16 @@
  *  4. the usage counters (pk `USAGE#<agencyId>`) equal the usage entries per account and type;
  *  5. 402s happen exactly when the model says so: `insufficient_credits` when the balance the
  *     charge draws on (pool in manual mode and for the agency, wallet in reselling mode) is too
- *     small, `credit_limit_reached` when a manual-mode charge would take the month's pool
- *     credits past the limit (checked first); never otherwise;
+ *     small, or when a grant's pool lacks the credits it would move; `credit_limit_reached`
+ *     when a manual-mode charge would take the month's pool credits past the limit (checked
+ *     first); never otherwise;
  *  6. a retry (same Idempotency-Key, same body) returns the first answer — entry or refusal —
  *     word for word and changes nothing, whatever happened in between (mode switches, limits,
  *     top-ups, spent balances).
  *
  * Design notes the model encodes:
+ *  - a grant is a transfer: the pool −N and the wallet +N, an entry on each side, or nothing
+ *    at all (a grant never creates credits);
  *  - the monthly meter counts all of a sub-account's usage (creditsUsedThisMonth) and apart
  *    what it drew from the pool; the limit counts only the pool part, and only in manual mode;
  *  - a refusal that depends on the ledger's state (402, 409) is remembered under its key.
@@ -99,7 +102,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
  */
 const scenario = fc
   .tuple(
-    fc.integer({ min: 20, max: 400 }),
+    fc.integer({ min: 120, max: 500 }),
     fc.integer({ min: 0, max: 60 }),
     fc.integer({ min: 1, max: 100 }),
     fc.array(opArb, { minLength: 15, maxLength: 25 }),
@@ -109,9 +112,11 @@ const scenario = fc
     { kind: 'limit', sub: 0, limit },
     { kind: 'mode', sub: SUBS - 1, mode: 'reselling' },
     { kind: 'grant', sub: SUBS - 1, credits: wallet },
+    { kind: 'grant', sub: SUBS - 1, credits: 1_000_000 },
     // One step of each outcome kind, so every run reaches them all whatever the random part
     // draws: charges that fit (agency, manual, reselling), the limit, too little in the pool
-    // and in the wallet, a grant in manual mode, and a replay of the first top-up.
+    // and in the wallet, a grant the pool cannot cover, a grant in manual mode, and a replay
+    // of the first top-up.
     { kind: 'usage', on: 'agency', type: 'ai_response', quantity: 1 },
     { kind: 'usage', on: 1, type: 'campaign_message', quantity: 1 },
     { kind: 'usage', on: SUBS - 1, type: 'ai_response', quantity: 1 },
@@ -168,7 +173,15 @@ function expected(m: Model, op: MoneyOp): Outcome {
       return { status: 201, apply: (x) => void (x.pool += op.credits), balanceAfter: (x) => x.pool };
     case 'grant':
       if (m.mode[op.sub] !== 'reselling') return { status: 409, code: 'wrong_credit_mode' };
-      return { status: 201, apply: (x) => void (x.wallet[op.sub]! += op.credits), balanceAfter: (x) => x.wallet[op.sub]! };
+      if (m.pool < op.credits) return { status: 402, code: 'insufficient_credits' };
+      return {
+        status: 201,
+        apply: (x) => {
+          x.pool -= op.credits;
+          x.wallet[op.sub]! += op.credits;
+        },
+        balanceAfter: (x) => x.wallet[op.sub]!,
+      };
     case 'usage': {
       const q = op.quantity;
       if (op.on === 'agency') {
@@ -247,7 +260,7 @@ async function moveMoney(w: World, m: Model, op: MoneyOp, key: string): Promise<
     return;
   }
   want.apply(m);
-  m.entries++;
+  m.entries += op.kind === 'grant' ? 2 : 1;
   if (op.kind === 'usage') {
     recordUsage(m, op.on === 'agency' ? w.agencyId : w.subs[op.on]!, op.type, op.quantity);
     expect(res.body.entry).toMatchObject({ type: op.type, credits: -op.quantity, balanceAfter: want.balanceAfter(m) });
@@ -260,8 +273,14 @@ async function moveMoney(w: World, m: Model, op: MoneyOp, key: string): Promise<
     });
   }
   // The stored entry must say what the model's balance is after it.
-  const stored = (await ledgerEntries(w.agencyId)).find((e) => e.id === res.body.entry.id);
+  const entries = await ledgerEntries(w.agencyId);
+  const stored = entries.find((e) => e.id === res.body.entry.id);
   expect(stored?.balanceAfter).toBe(want.balanceAfter(m));
+  if (op.kind === 'grant') {
+    // ...and so must the grant's other side: the pool's entry of the same request.
+    const out = entries.filter((e) => e.idempotencyKey === key && e.balanceKind === 'pool');
+    expect(out).toEqual([expect.objectContaining({ type: 'grant', credits: -op.credits, balanceAfter: m.pool })]);
+  }
 }
 
 async function step(w: World, m: Model, op: Op, key: string): Promise<void> {
@@ -331,7 +350,21 @@ async function checkInvariants(w: World, m: Model): Promise<void> {
     usageDayRows(w.agencyId),
     Promise.all(w.subs.map(accountItem)),
   ]);
-  expect(entries.length, 'one entry per accepted move, none per retry').toBe(m.entries);
+  expect(entries.length, 'one entry per accepted move (two per grant), none per retry').toBe(m.entries);
+  // One entry per key; a grant's key holds exactly one entry on each side, summing to zero.
+  const byKey = new Map<string, StoredEntry[]>();
+  for (const e of entries) byKey.set(e.idempotencyKey as string, [...(byKey.get(e.idempotencyKey as string) ?? []), e]);
+  for (const [key, list] of byKey) {
+    if (list[0]!.type !== 'grant') {
+      expect(list, `key ${key}: one entry`).toHaveLength(1);
+      continue;
+    }
+    expect(list.map((e) => `${e.type} ${e.balanceKind}`).sort(), `grant ${key}: one entry on each side`).toEqual([
+      'grant pool',
+      'grant wallet',
+    ]);
+    expect(sum(list.map((e) => e.credits)), `grant ${key}: moves, never creates`).toBe(0);
+  }
   for (const e of entries) expect(e.balanceAfter, `entry ${e.id} balanceAfter`).toBeGreaterThanOrEqual(0);
 
   checkBalance(
@@ -447,6 +480,7 @@ describe('ledger properties', () => {
     expect([...outcomes].sort()).toEqual(
       expect.arrayContaining([
         'grant 201',
+        'grant 402 insufficient_credits',
         'grant 409 wrong_credit_mode',
         'replay',
         'topUp 201',

@@ -119,7 +119,6 @@ describe('the local stack under its supervisor', () => {
         name: 'Owner',
         email: `owner-${Date.now()}@example.test`,
         password: 'correct-horse-1',
-        plan: 'agency',
       }),
     });
     expect(res.status).toBe(201);

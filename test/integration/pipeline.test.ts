@@ -18,6 +18,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../packages/core/ids';
 import { seal } from '../../packages/crypto/secret-box';
+import type { AccountItem } from '../../packages/db/items/account';
 import { outboxKey, putOutbox } from '../../packages/db/items/outbox';
 import { createSubAccount as createSubAccountInProcess } from '../../packages/domain/accounts/sub-accounts';
 import { newOutboxId } from '../../packages/domain/outbox';
@@ -229,7 +230,8 @@ describe('outbox pipeline', () => {
     // the email is driven by the committed outbox item, not by the request.
     const agency = await signUpAgency('starter');
     const email = uniqueEmail('orphan');
-    const created = await createSubAccountInProcess(agency.agencyId, { name: 'Orphan', email });
+    const agencyItem = (await getRaw(`ACCOUNT#${agency.agencyId}`, 'ACCOUNT')) as AccountItem;
+    const created = await createSubAccountInProcess(agencyItem, { name: 'Orphan', email });
     const [mail] = await waitFor(
       async () => {
         const mails = await emailsTo(email);

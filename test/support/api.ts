@@ -51,12 +51,22 @@ export interface AgencyFixture {
   token: string;
 }
 
+/** Signs an agency up (always starter) and, for another plan, has the platform set it, as in production. */
 export async function signUpAgency(plan: 'starter' | 'pro' | 'agency' = 'agency'): Promise<AgencyFixture> {
   const email = uniqueEmail('owner');
   const password = `pw-${randomBytes(8).toString('hex')}`;
-  const res = await api('POST', '/v1/agencies', { body: { agencyName: uniq('Agency'), name: 'Owner', email, password, plan } });
+  const res = await api('POST', '/v1/agencies', { body: { agencyName: uniq('Agency'), name: 'Owner', email, password } });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.text}`);
-  return { agencyId: res.body.agency.id, userId: res.body.user.id, email, password, token: res.body.token };
+  const agencyId: string = res.body.agency.id;
+  if (plan !== 'starter') await setAgency(agencyId, { plan });
+  return { agencyId, userId: res.body.user.id, email, password, token: res.body.token };
+}
+
+/** The platform's PATCH of an agency (plan and/or status), which must succeed. */
+export async function setAgency(agencyId: string, body: { plan?: string; status?: string }): Promise<ApiResponse> {
+  const res = await api('PATCH', `/v1/admin/agencies/${agencyId}`, { token: stack.platformApiKey, body });
+  if (res.status !== 200) throw new Error(`admin PATCH failed: ${res.status} ${res.text}`);
+  return res;
 }
 
 export interface SubAccountFixture {

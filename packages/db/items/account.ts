@@ -1,13 +1,16 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Feature, Plan } from '../../domain/features';
+import type { Feature, Plan, PlanHistory } from '../../domain/features';
 import { db, table } from '../client';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
 import type { TransactItem } from '../transact';
 
-/** An agency or a sub-account: profile, plan and features, status, credit mode and monthly meter. */
-export type AccountStatus = 'active' | 'closed';
+/**
+ * An agency or a sub-account: profile, plan and features, status, credit mode and monthly meter.
+ * Sub-accounts are `active` or `closed`; agencies `active` or `suspended` (by the platform).
+ */
+export type AccountStatus = 'active' | 'closed' | 'suspended';
 export type CreditMode = 'manual' | 'reselling';
 
 export interface Address {
@@ -33,7 +36,13 @@ export interface AccountItem {
   address?: Address;
   /** Agencies only. */
   plan?: Plan;
+  /** An agency's: its plan's. A sub-account's: its allocation (what it may use: `featuresOf`). */
   features: Feature[];
+  /** Agencies only: plan changes that took features away, and when each feature last went (domain/features.ts). */
+  planEpoch?: number;
+  featureRevokedAt?: PlanHistory['featureRevokedAt'];
+  /** Sub-accounts only: the agency's plan epoch its allocation was checked against. */
+  featuresEpoch?: number;
   status: AccountStatus;
   creditMode?: CreditMode;
   /** Sub-accounts in manual mode: credits they may draw from the pool per UTC month. */
@@ -80,7 +89,7 @@ export function listSubAccounts(agencyId: string, page: { limit: number; cursor?
 
 export interface AccountChanges {
   /** Plain attributes to set (name, features, creditMode…). */
-  set: Partial<Pick<AccountItem, 'name' | 'features' | 'creditMode'>>;
+  set: Partial<Pick<AccountItem, 'name' | 'features' | 'featuresEpoch' | 'creditMode'>>;
   /** A number sets the monthly limit (and its remaining room, from the meter as it is at this write); null removes it. */
   monthlyCreditLimit?: number | null;
   at: string;
@@ -131,6 +140,57 @@ export async function closeAccount(accountId: string, at: string): Promise<void>
       ExpressionAttributeValues: { ':closed': 'closed', ':now': at },
     }),
   );
+}
+
+export interface AgencyChanges {
+  /** A new plan with the features and plan history it brings (`changePlan`). */
+  plan?: Pick<AccountItem, 'plan' | 'features' | 'planEpoch' | 'featureRevokedAt'>;
+  status?: 'active' | 'suspended';
+  at: string;
+}
+
+/**
+ * Applies the platform's changes to an agency in ONE write, so its plan, features and
+ * revocation record change together. A plan change is conditioned on the plan and epoch it was
+ * computed from; undefined when another change got there first (read again and recompute).
+ */
+export async function updateAgency(
+  agency: Pick<AccountItem, 'id' | 'plan' | 'planEpoch'>,
+  changes: AgencyChanges,
+): Promise<AccountItem | undefined> {
+  const set: Record<string, unknown> = { ...changes.plan, status: changes.status, updatedAt: changes.at };
+  const names = Object.keys(set).filter((n) => set[n] !== undefined);
+  const conditions = ['#type = :agency'];
+  const values: Record<string, unknown> = { ':agency': 'agency', ...Object.fromEntries(names.map((n) => [`:${n}`, set[n]])) };
+  if (changes.plan) {
+    const seenEpoch = agency.planEpoch ?? 0;
+    conditions.push(
+      '#plan = :seenPlan',
+      seenEpoch ? '#planEpoch = :seenEpoch' : '(attribute_not_exists(#planEpoch) OR #planEpoch = :seenEpoch)',
+    );
+    Object.assign(values, { ':seenPlan': agency.plan, ':seenEpoch': seenEpoch });
+  }
+  try {
+    const out = await db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: accountKey(agency.id),
+        UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}`,
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: {
+          '#type': 'type',
+          ...(changes.plan ? { '#plan': 'plan', '#planEpoch': 'planEpoch' } : {}),
+          ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
+        },
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes as AccountItem;
+  } catch (err) {
+    if ((err as Error).name === 'ConditionalCheckFailedException') return undefined;
+    throw err;
+  }
 }
 
 export interface MeterCharge {

@@ -18,6 +18,13 @@ export interface BalanceItem {
 
 export type BalanceKind = 'pool' | 'wallet';
 
+/**
+ * The most credits one balance may hold: far below 2^53 (so every sum of entries stays an exact
+ * JavaScript number) and far above any real agency's needs. Enforced by the credit's own write
+ * condition, so no race can pass it.
+ */
+export const MAX_BALANCE = 1_000_000_000_000;
+
 export const poolKey = (agencyId: string): Key => ({ pk: `ACCOUNT#${agencyId}`, sk: 'POOL' });
 export const walletKey = (subAccountId: string): Key => ({ pk: `ACCOUNT#${subAccountId}`, sk: 'WALLET' });
 
@@ -35,9 +42,11 @@ export interface BalanceMove {
 
 /**
  * Moves a balance by `delta` if it is still at `from.version`. The version pins the balance
- * an entry's balanceAfter was computed from; the `balance >= amount` check states the
- * invariant itself, so no stale version can ever overdraw. A debit never creates the item (on
- * a missing balance both checks fail); the first credit does.
+ * an entry's balanceAfter was computed from; the `balance >= amount` check (debits) and the
+ * `balance <= MAX_BALANCE - amount` check (credits) state the invariants themselves, so no
+ * stale version can ever overdraw or overfill. A debit never creates the item (on a missing
+ * balance both checks fail); the first credit does (its amount alone is below the ceiling:
+ * the caller checks that, see `commit`).
  */
 export function moveBalance(move: BalanceMove): TransactItem {
   const credit = move.delta > 0;
@@ -52,7 +61,7 @@ export function moveBalance(move: BalanceMove): TransactItem {
         ? '#version = :version AND #balance >= :amount'
         : first
           ? 'attribute_not_exists(pk)'
-          : '#version = :version',
+          : '#version = :version AND #balance <= :room',
       // Several of these names are DynamoDB reserved words (e.g. `consumed`): always alias.
       ExpressionAttributeNames: {
         '#balance': 'balance',
@@ -70,6 +79,7 @@ export function moveBalance(move: BalanceMove): TransactItem {
         ':now': move.at,
         ':amount': Math.abs(move.delta),
         ...(first ? {} : { ':version': move.from.version }),
+        ...(credit && !first ? { ':room': MAX_BALANCE - move.delta } : {}),
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },

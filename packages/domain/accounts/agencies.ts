@@ -1,20 +1,21 @@
 import { now as clockNow } from '../../core/clock';
-import { AppError } from '../../core/errors';
+import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
-import { type AccountItem, putAccount } from '../../db/items/account';
+import { type AccountItem, getAccount, putAccount, updateAgency } from '../../db/items/account';
 import { putUser, type UserItem } from '../../db/items/user';
 import { itemKinds } from '../../db/schema';
 import { transact } from '../../db/transact';
 import { hashPassword } from '../auth/passwords';
 import { issueToken, SESSION_TTL_SECONDS } from '../auth/tokens';
-import { planFeatures } from '../features';
-import type { SignupBody } from './schemas';
+import { changePlan, planFeatures } from '../features';
+import type { AgencyPatchBody, SignupBody } from './schemas';
 import { agencyView } from './views';
 
 export async function signUpAgency(body: SignupBody) {
   const now = clockNow().toISOString();
   const agencyId = newId('agency');
-  const plan = body.plan ?? 'starter';
+  // Every agency starts on starter: plans (and what they unlock) are the platform's to set.
+  const plan = 'starter';
   const agency: AccountItem = {
     kind: itemKinds.account,
     id: agencyId,
@@ -24,6 +25,7 @@ export async function signUpAgency(body: SignupBody) {
     email: body.email.toLowerCase(),
     plan,
     features: [...planFeatures[plan]],
+    planEpoch: 0,
     status: 'active',
     createdAt: now,
     updatedAt: now,
@@ -56,3 +58,25 @@ export const emailTaken = () =>
   new AppError('email_taken', 'email: an account with this email already exists', [
     { field: 'email', message: 'already registered' },
   ]);
+
+/** Plan changes race only with each other (the platform's own calls): a few rounds always settle them. */
+const MAX_PLAN_ATTEMPTS = 5;
+
+/**
+ * The platform sets an agency's plan and/or status in one write to the agency item. A
+ * downgrade takes the lost features from the agency and, through `featuresOf`, from every
+ * sub-account at the same instant; an upgrade gives the agency its plan's features and gives
+ * sub-accounts nothing until the agency allocates them. Suspension stops the agency's users,
+ * assist tokens and API keys at their next request (authentication reads the agency item).
+ */
+export async function setAgency(agency: AccountItem, body: AgencyPatchBody) {
+  let current: AccountItem | undefined = agency;
+  for (let attempt = 1; current?.type === 'agency' && attempt <= MAX_PLAN_ATTEMPTS; attempt++) {
+    const plan = body.plan && body.plan !== current.plan ? { plan: body.plan, ...changePlan(current, body.plan) } : undefined;
+    const updated = await updateAgency(current, { plan, status: body.status, at: clockNow().toISOString() });
+    if (updated) return { agency: agencyView(updated) };
+    current = await getAccount(agency.id);
+  }
+  if (current?.type !== 'agency') throw notFound('Agency');
+  throw new AppError('try_again', 'The agency changed during the update; retry', undefined, { retryAfterSeconds: 1 });
+}

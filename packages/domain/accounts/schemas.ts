@@ -7,12 +7,12 @@ const personName = z.string().trim().min(1).max(120);
 const password = z.string().min(10, 'must be at least 10 characters').max(256);
 const feature = z.enum(features);
 
+/** No `plan`: every agency starts on starter; plans are the platform's to set (admin PATCH). */
 export const signupBody = z.strictObject({
   agencyName: z.string().trim().min(1).max(120),
   name: personName,
   email,
   password,
-  plan: z.enum(plans).optional(),
 });
 export type SignupBody = z.infer<typeof signupBody>;
 
@@ -61,6 +61,15 @@ export const patchSubAccountBody = z
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' });
 export type PatchSubAccountBody = z.infer<typeof patchSubAccountBody>;
+
+/** The platform's say over an agency: its plan (features follow) and whether it is suspended. */
+export const agencyPatchBody = z
+  .strictObject({
+    plan: z.enum(plans).optional(),
+    status: z.enum(['active', 'suspended']).optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' });
+export type AgencyPatchBody = z.infer<typeof agencyPatchBody>;
 
 export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),

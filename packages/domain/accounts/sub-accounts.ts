@@ -1,11 +1,10 @@
 import { now as clockNow } from '../../core/clock';
-import { AppError, notFound } from '../../core/errors';
+import { AppError } from '../../core/errors';
 import { newId } from '../../core/ids';
 import { seal } from '../../crypto/secret-box';
 import {
   type AccountItem,
   closeAccount,
-  getAccount,
   listSubAccounts as listSubAccountItems,
   putAccount,
   updateActiveAccount,
@@ -26,8 +25,7 @@ import { subAccountView } from './views';
  * The generated password is returned once and travels to the notifier sealed in the outbox
  * item, which the notifier deletes after sending: it never rests in the table in clear.
  */
-export async function createSubAccount(agencyId: string, body: CreateSubAccountBody) {
-  const agency = await requireAgency(agencyId);
+export async function createSubAccount(agency: AccountItem, body: CreateSubAccountBody) {
   const now = clockNow();
   const iso = now.toISOString();
   const id = newId('subAccount');
@@ -48,6 +46,7 @@ export async function createSubAccount(agencyId: string, body: CreateSubAccountB
     website: body.website,
     address: body.address,
     features: [...planFeatures[agency.plan ?? 'starter']],
+    featuresEpoch: agency.planEpoch ?? 0,
     status: 'active',
     creditMode: 'manual',
     meterMonth: iso.slice(0, 7),
@@ -84,16 +83,19 @@ export async function createSubAccount(agencyId: string, body: CreateSubAccountB
       now,
     ),
   ]);
-  return { subAccount: subAccountView(account), password, loginEmail: email };
+  return { subAccount: subAccountView(account, agency), password, loginEmail: email };
 }
 
-export async function listSubAccounts(agencyId: string, query: ListQuery) {
-  const page = await listSubAccountItems(agencyId, query);
-  return { items: page.items.map((a) => subAccountView(a)), nextCursor: page.nextCursor };
+export async function listSubAccounts(agency: AccountItem, query: ListQuery) {
+  const page = await listSubAccountItems(agency.id, query);
+  return { items: page.items.map((a) => subAccountView(a, agency)), nextCursor: page.nextCursor };
 }
 
-export async function patchSubAccount(sub: AccountItem, body: PatchSubAccountBody) {
-  const agency = await requireAgency(sub.agencyId);
+/**
+ * `agency` is the caller's agency as read for this request. A new allocation records the plan
+ * epoch it was checked against, so a downgrade racing this write still takes what it removes.
+ */
+export async function patchSubAccount(sub: AccountItem, agency: AccountItem, body: PatchSubAccountBody) {
   const plan = agency.plan ?? 'starter';
   // Reselling is an Agency-plan feature gated behind white-labeling (the product spec).
   const wanted = [...(body.features ?? []), ...(body.creditMode === 'reselling' ? (['reselling', 'white_label'] as const) : [])];
@@ -108,19 +110,14 @@ export async function patchSubAccount(sub: AccountItem, body: PatchSubAccountBod
     set: {
       name: body.name,
       features: body.features && [...new Set(body.features)],
+      featuresEpoch: body.features && (agency.planEpoch ?? 0),
       creditMode: body.creditMode,
     },
     monthlyCreditLimit: body.monthlyCreditLimit,
     at: clockNow().toISOString(),
   });
   if (!updated) throw accountClosed();
-  return { subAccount: subAccountView(updated) };
-}
-
-async function requireAgency(agencyId: string): Promise<AccountItem> {
-  const agency = await getAccount(agencyId);
-  if (agency?.type !== 'agency') throw notFound('Agency');
-  return agency;
+  return { subAccount: subAccountView(updated, agency) };
 }
 
 /** Closing is idempotent; the account, its users and its ledger history stay, logins stop. */

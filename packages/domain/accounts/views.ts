@@ -1,9 +1,10 @@
 import { utcMonth } from '../../core/clock';
 import type { AccountItem } from '../../db/items/account';
+import { featuresOf } from '../features';
 
 /** What the API shows of accounts: never keys, hashes or internal markers. */
 export function agencyView(a: AccountItem) {
-  return { id: a.id, name: a.name, plan: a.plan, features: a.features, createdAt: a.createdAt };
+  return { id: a.id, name: a.name, plan: a.plan, features: a.features, status: a.status, createdAt: a.createdAt };
 }
 
 /** The month's usage, from the account's meter: zero when the meter still counts an earlier month. */
@@ -11,7 +12,8 @@ export function creditsUsedThisMonth(account: AccountItem, month = utcMonth()): 
   return account.meterMonth === month ? (account.meterUsed ?? 0) : 0;
 }
 
-export function subAccountView(a: AccountItem) {
+/** A sub-account as shown: its features are those it may use now under its agency's plan (`featuresOf`). */
+export function subAccountView(a: AccountItem, agency: AccountItem) {
   return {
     id: a.id,
     agencyId: a.agencyId,
@@ -25,7 +27,7 @@ export function subAccountView(a: AccountItem) {
     creditMode: a.creditMode ?? 'manual',
     monthlyCreditLimit: a.monthlyCreditLimit ?? null,
     creditsUsedThisMonth: creditsUsedThisMonth(a),
-    features: a.features,
+    features: featuresOf(a, agency),
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,
     closedAt: a.closedAt ?? null,

@@ -54,3 +54,12 @@ export async function oneAtATime<T>(key: Key, fn: () => Promise<T>): Promise<T> 
     if (tails.get(id) === tail) tails.delete(id);
   }
 }
+
+/**
+ * `oneAtATime` on several balances (a transfer's two sides), taken in one global order (by
+ * item id) so two transfers, or a transfer and a debit, can never wait on each other in a cycle.
+ */
+export function oneAtATimeOn<T>(keys: Key[], fn: () => Promise<T>): Promise<T> {
+  const sorted = [...keys].sort((a, b) => (itemId(a) < itemId(b) ? -1 : itemId(a) > itemId(b) ? 1 : 0));
+  return sorted.reduceRight<() => Promise<T>>((inner, key) => () => oneAtATime(key, inner), fn)();
+}

@@ -1,7 +1,7 @@
 import { timeLeftMs } from '../../core/deadline';
 import { AppError } from '../../core/errors';
 import { count } from '../../core/metrics';
-import { moveBalance } from '../../db/items/balance';
+import { MAX_BALANCE, moveBalance } from '../../db/items/balance';
 import {
   getIdempotencyRecord,
   type IdempotencyRecord,
@@ -15,16 +15,27 @@ import { ConditionsFailed, type NamedItem, transact } from '../../db/transact';
 import { type BalanceState, balanceHint, rememberBalance } from './balance-state';
 import { ledgerStats } from './stats';
 
-export interface Plan<X extends string = never> {
+/** One side of a movement: a balance, its signed change, and the entry that records it. */
+export interface Leg {
   balanceKey: Key;
   /** Signed change of the balance. */
   delta: number;
   entry: Omit<LedgerEntryItem, 'balanceAfter'>;
+}
+
+export interface Plan<X extends string = never> extends Leg {
+  /**
+   * The other side of a transfer (a grant takes from the pool what it gives the wallet): a
+   * second balance and its own entry, in the same transaction. The plan's own entry stays the
+   * idempotency record; the counter entry is keyed apart (`counterScope`).
+   */
+  counter?: Leg;
   /** More items of the same transaction (guards, meters, counters), each under its own name. */
   extras: NamedItem<X>[];
 }
 
-export type Failure<X extends string> = ConditionsFailed<'balance' | 'entry' | X>;
+type Own = 'balance' | 'entry' | 'counterBalance' | 'counterEntry';
+export type Failure<X extends string> = ConditionsFailed<Own | X>;
 /** A plan's reading of a failed condition on one of its extras: `retry` after refreshing a hint. */
 export type Verdict = 'retry';
 export type Judge<X extends string> = (failure: Failure<X>, plan: Plan<X>) => Verdict | undefined;
@@ -39,13 +50,14 @@ const ANSWER_MARGIN_MS = 250;
 
 /**
  * Commits one credit movement as ONE TransactWriteItems: the balance item (optimistic version
- * check + never-below-zero check), the immutable entry (whose key is the idempotency key, so
- * its put is also the idempotency record), and the plan's extras. On a failed condition the
+ * check + never-below-zero / never-above-the-ceiling check), the immutable entry (whose key is
+ * the idempotency key, so its put is also the idempotency record), for a transfer the other
+ * balance and its entry likewise, and the plan's extras. On a failed condition the
  * cancellation reasons carry the items as they are, which tell apart: idempotent replay (the
- * key's first outcome exists), a refusal decided by `judge` (limits, closed accounts) or by
- * the balance (insufficient credits) — remembered under the key — or a stale hint or version
- * (refresh from the returned item and go again). `makePlan` runs per attempt, so an entry's
- * id and time are those of the attempt that commits.
+ * key's first outcome exists), a refusal decided by `judge` (limits, closed accounts) or by a
+ * balance (insufficient credits, the ceiling) — remembered under the key — or a stale hint or
+ * version on either side (refresh that side from the returned item and go again). `makePlan`
+ * runs per attempt, so an entry's id and time are those of the attempt that commits.
  */
 export async function commit<X extends string = never>(
   makePlan: () => Promise<Plan<X>>,
@@ -53,33 +65,48 @@ export async function commit<X extends string = never>(
 ): Promise<{ entry: LedgerEntryItem; replayed: boolean }> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS && timeLeftMs() > ANSWER_MARGIN_MS; attempt++) {
     const plan = await makePlan();
-    const state = await balanceHint(plan.balanceKey);
+    const [state, counterState] = await Promise.all([
+      balanceHint(plan.balanceKey),
+      plan.counter && balanceHint(plan.counter.balanceKey),
+    ]);
     const entry: LedgerEntryItem = { ...plan.entry, balanceAfter: state.balance + plan.delta };
     const scope = scopeOf(entry);
+    const counter = plan.counter && counterState && { leg: plan.counter, state: counterState };
+    const counterEntry: LedgerEntryItem | undefined = counter && {
+      ...counter.leg.entry,
+      balanceAfter: counter.state.balance + counter.leg.delta,
+    };
+    for (const leg of [plan, plan.counter]) if (leg && leg.delta > MAX_BALANCE) throw balanceLimitExceeded();
     try {
-      await transact<'balance' | 'entry' | X>([
-        {
-          name: 'balance',
-          write: moveBalance({
-            key: plan.balanceKey,
-            agencyId: entry.agencyId,
-            from: state,
-            delta: plan.delta,
-            at: entry.createdAt,
-          }),
-        },
+      await transact<Own | X>([
+        { name: 'balance', write: moveBalance(moveOf(plan, state, entry)) },
         { name: 'entry', write: putEntry(scope, entry) },
+        ...(counter && counterEntry
+          ? [
+              { name: 'counterBalance' as const, write: moveBalance(moveOf(counter.leg, counter.state, counterEntry)) },
+              { name: 'counterEntry' as const, write: putEntry(counterScope(scope), counterEntry) },
+            ]
+          : []),
         ...plan.extras,
       ]);
       rememberBalance(plan.balanceKey, { balance: entry.balanceAfter, version: state.version + 1 });
+      if (counter && counterEntry) {
+        rememberBalance(counter.leg.balanceKey, { balance: counterEntry.balanceAfter, version: counter.state.version + 1 });
+      }
       return { entry, replayed: false };
     } catch (err) {
       if (!(err instanceof ConditionsFailed)) throw err;
       const failure = err as Failure<X>;
       const existing = failure.failed('entry');
       if (existing) return { entry: replay(existing.item as IdempotencyRecord | undefined, entry), replayed: true };
+      // The two entries are written together or not at all: one without the other is a bug.
+      if (failure.failed('counterEntry')) throw failure;
       const balance = failure.failed('balance');
       if (balance) rememberBalance(plan.balanceKey, balance.item as Partial<BalanceState> | undefined);
+      const counterBalance = failure.failed('counterBalance');
+      if (counterBalance && plan.counter) {
+        rememberBalance(plan.counter.balanceKey, counterBalance.item as Partial<BalanceState> | undefined);
+      }
       const outcome = judgeFailure(failure, plan, judge);
       if (outcome instanceof AppError) return { entry: await storeRefusal(scope, entry, outcome), replayed: false };
       ledgerStats.staleRetries++;
@@ -96,9 +123,18 @@ export async function commit<X extends string = never>(
   });
 }
 
+const moveOf = (leg: Leg, from: BalanceState, entry: LedgerEntryItem) => ({
+  key: leg.balanceKey,
+  agencyId: entry.agencyId,
+  from,
+  delta: leg.delta,
+  at: entry.createdAt,
+});
+
 /**
  * What a failed condition means: a refusal (the plan's own verdict on limits or closed
- * accounts, else too few credits), or a stale hint to retry with. A plan's `retry` (its guard
+ * accounts; else, judged on either side as it is now, too few credits where credits leave or
+ * the ceiling where they arrive), or a stale hint or version to retry with. A plan's `retry` (its guard
  * saw a mode switch or a new month) means the wrong balance may have been tried, so nothing
  * is concluded about the balance then.
  */
@@ -115,15 +151,30 @@ function judgeFailure<X extends string>(
     throw refused;
   }
   if (verdict === 'retry') return 'stale_hint';
-  const balance = failure.failed('balance');
-  if (!balance) throw failure; // a condition no plan expects to fail: a bug, not a retry
-  const now = balance.item as Partial<BalanceState> | undefined;
-  if (plan.delta < 0 && (now?.balance ?? 0) < -plan.delta) return insufficientCredits();
+  let stale = false;
+  for (const [name, leg] of [
+    ['balance', plan],
+    ['counterBalance', plan.counter],
+  ] as const) {
+    const failed = leg && failure.failed(name);
+    if (!failed) continue;
+    const now = (failed.item as Partial<BalanceState> | undefined)?.balance ?? 0;
+    if (leg.delta < 0 && now < -leg.delta) return insufficientCredits();
+    if (leg.delta > 0 && now + leg.delta > MAX_BALANCE) return balanceLimitExceeded();
+    stale = true;
+  }
+  if (!stale) throw failure; // a condition no plan expects to fail: a bug, not a retry
   return 'stale_version';
 }
 
 /** Refusals that depend on the ledger's state are remembered under the key, as Stripe does. */
-const refusable = new Set(['insufficient_credits', 'credit_limit_reached', 'account_closed', 'wrong_credit_mode']);
+const refusable = new Set([
+  'insufficient_credits',
+  'credit_limit_reached',
+  'account_closed',
+  'wrong_credit_mode',
+  'balance_limit_exceeded',
+]);
 
 /**
  * Records the refusal under the idempotency key (no credits moved, so it is not a ledger
@@ -144,6 +195,11 @@ async function storeRefusal(scope: IdempotencyScope, entry: LedgerEntryItem, ref
 }
 
 export const insufficientCredits = () => new AppError('insufficient_credits', 'Not enough credits for this charge');
+export const balanceLimitExceeded = () =>
+  new AppError(
+    'balance_limit_exceeded',
+    `A balance holds at most ${MAX_BALANCE.toLocaleString('en-US')} credits; this would take it past that`,
+  );
 
 /** The first outcome under this key: its entry again, or its refusal again; another body → 409. */
 function replay(stored: IdempotencyRecord | undefined, attempted: LedgerEntryItem): LedgerEntryItem {
@@ -164,3 +220,5 @@ const scopeOf = (e: LedgerEntryItem): IdempotencyScope => ({
   accountId: e.accountId,
   idempotencyKey: e.idempotencyKey,
 });
+/** Where a transfer's other entry is keyed: derived from the request's key, never a client's own. */
+const counterScope = (s: IdempotencyScope): IdempotencyScope => ({ ...s, operation: `${s.operation}.counter` });

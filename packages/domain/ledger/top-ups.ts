@@ -8,7 +8,7 @@ import type { NamedItem } from '../../db/transact';
 import { accountClosed } from '../accounts/errors';
 import { actorOf, type Principal } from '../auth/principal';
 import { rememberAccount } from './account-hints';
-import { oneAtATime } from './balance-state';
+import { oneAtATime, oneAtATimeOn } from './balance-state';
 import { commit, type Failure, type Plan } from './commit';
 import { entryView, requestHash } from './entries';
 import type { GrantBody, TopUpBody } from './schemas';
@@ -63,19 +63,31 @@ export async function topUpAgency(principal: Principal, agency: AccountItem, bod
 }
 
 /**
- * Agency grant: credits enter a reselling sub-account's wallet (the agency's own payment
- * server calls this once it has been paid, e.g. after an auto-recharge webhook).
+ * Agency grant: MOVES credits from the agency pool into a reselling sub-account's wallet (the
+ * agency's own payment server calls this once its client has paid it). One transaction: the
+ * wallet +N with its `grant` entry (the idempotency record, the one answered), the pool −N on
+ * condition it holds N with its own `grant` entry, and the sub-account's mode guard. A grant
+ * never creates credits: too few in the pool → 402 insufficient_credits, nothing moves.
  */
 export async function grantCredits(principal: Principal, sub: AccountItem, body: GrantBody, idempotencyKey: string) {
   // The mode is checked inside the transaction (after idempotency), so a retry of a grant
   // that landed before a mode switch still returns its first result.
-  const makePlan = creditPlan(
+  const toWallet = creditPlan(
     principal,
     { agencyId: sub.agencyId, accountId: sub.id, subAccountId: sub.id, balance: 'wallet' },
     { type: 'grant', credits: body.credits, reference: body.reference, requestId: body.requestId, body },
     idempotencyKey,
     [{ name: 'reselling', write: checkActiveInMode(sub.id, 'reselling') }],
   );
+  const pool = poolKey(sub.agencyId);
+  const makePlan = async (): Promise<Plan<'reselling'>> => {
+    const plan = await toWallet();
+    const out = { ...plan.entry, id: newId('transaction', Date.parse(plan.entry.createdAt)) };
+    return {
+      ...plan,
+      counter: { balanceKey: pool, delta: -body.credits, entry: { ...out, credits: -body.credits, balanceKind: 'pool' } },
+    };
+  };
   const judge = (failure: Failure<'reselling'>) => {
     const guard = failure.failed('reselling');
     if (!guard) return undefined;
@@ -84,7 +96,7 @@ export async function grantCredits(principal: Principal, sub: AccountItem, body:
     if (account?.status !== 'active') throw accountClosed();
     throw wrongMode();
   };
-  const { entry, replayed } = await oneAtATime(walletKey(sub.id), () => commit(makePlan, judge));
+  const { entry, replayed } = await oneAtATimeOn([pool, walletKey(sub.id)], () => commit(makePlan, judge));
   return { body: { entry: entryView(entry), balance: entry.balanceAfter }, replayed };
 }
 

@@ -1,3 +1,4 @@
+import { MAX_BALANCE } from '../../db/items/balance';
 import { allow } from '../../domain/auth/principal';
 import { grantBody, topUpBody, transactionsQuery, usageQuery } from '../../domain/ledger/schemas';
 import * as res from '../responses';
@@ -9,26 +10,28 @@ export const creditRoutes = [
     method: 'POST',
     path: '/v1/admin/agencies/{agencyId}/credits',
     fn: 'credits',
-    summary: "Platform top-up of an agency's pool. 201 {entry, balance}",
+    summary: `Platform top-up of an agency's pool. 201 {entry, balance}; a balance past ${MAX_BALANCE.toLocaleString('en-US')} credits → 409 balance_limit_exceeded`,
     allow: allow.platform,
     scope: { param: 'agencyId', kind: 'account' },
     body: topUpBody,
     idempotent: true,
     status: 201,
     response: res.CreditsMoved,
+    refusals: ['balance_limit_exceeded'],
   },
   {
     method: 'POST',
     path: '/v1/sub-accounts/{subAccountId}/credits/grants',
     fn: 'credits',
-    summary: "Grant credits to a reselling sub-account's wallet. 201 {entry, balance}; manual mode → 409 wrong_credit_mode",
+    summary:
+      "Move credits from the agency pool into a reselling sub-account's wallet, one transaction with a grant entry on each side. 201 {entry, balance} (the wallet's); the pool lacks them → 402 insufficient_credits, nothing moves; manual mode → 409 wrong_credit_mode",
     allow: allow.agency,
     scope: { param: 'subAccountId', kind: 'subAccount' },
     body: grantBody,
     idempotent: true,
     status: 201,
     response: res.CreditsMoved,
-    refusals: ['wrong_credit_mode', 'account_closed'],
+    refusals: ['insufficient_credits', 'wrong_credit_mode', 'account_closed', 'balance_limit_exceeded'],
   },
   {
     method: 'GET',

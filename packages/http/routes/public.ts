@@ -27,7 +27,8 @@ export const publicRoutes = [
     method: 'POST',
     path: '/v1/agencies',
     fn: 'public',
-    summary: 'Sign up an agency and its first user',
+    summary:
+      "Sign up an agency and its first user; every agency starts on the starter plan (a plan field → 400: plans are the platform's to set)",
     allow: allow.anyone,
     body: signupBody,
     status: 201,
