@@ -12,6 +12,8 @@ export const errorCodes = {
   forbidden: { status: 403, title: 'Forbidden' },
   feature_not_available: { status: 403, title: 'Feature not available on this plan' },
   feature_not_enabled: { status: 403, title: 'Feature not enabled for this account' },
+  email_not_verified: { status: 403, title: 'Email address not verified' },
+  quota_exceeded: { status: 403, title: 'Quota exceeded' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   email_taken: { status: 409, title: 'Email already registered' },
@@ -21,6 +23,7 @@ export const errorCodes = {
   wrong_credit_mode: { status: 409, title: 'Not allowed in this credit mode' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  too_many_attempts: { status: 429, title: 'Too many attempts' },
   internal_error: { status: 500, title: 'Internal error' },
   try_again: { status: 503, title: 'Temporarily unavailable, try again' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -4,7 +4,9 @@ import { unauthenticated } from '../core/errors';
 import { type AccountItem, accountKey } from '../db/items/account';
 import { findApiKey } from '../db/items/api-key';
 import { revokedTokenKey } from '../db/items/revoked-token';
+import { sessionVersionOf, type UserItem, userKey } from '../db/items/user';
 import { getItems, itemId } from '../db/read';
+import type { Key } from '../db/schema';
 import { API_KEY_PREFIX, hashApiKey } from '../domain/auth/api-keys';
 import type { Principal } from '../domain/auth/principal';
 import { verifyToken } from '../domain/auth/tokens';
@@ -18,9 +20,9 @@ export interface Authenticated {
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
- * Resolves the bearer credential to a principal, or throws 401. Cost: agency session tokens
- * need no read; API keys one GetItem; sub-account and assist tokens one BatchGet (account
- * status + assist revocation), so a closed sub-account or a returned assist token stops at once.
+ * Resolves the bearer credential to a principal, or throws 401. Cost: API keys one GetItem;
+ * every session and assist token one BatchGet (user, revocation, and a sub-account's item), so
+ * a password change, a logout, a returned assist token or a closed sub-account stops it at once.
  */
 export async function authenticate(authorization: string | undefined): Promise<Authenticated> {
   // The auth scheme is case-insensitive (RFC 9110 §11.1): `bearer x` is the same credential.
@@ -39,6 +41,23 @@ export async function authenticate(authorization: string | undefined): Promise<A
   }
 
   const claims = await verifyToken(credential);
+  // Every session check in one BatchGet: the user behind the token (for assist: the agency
+  // user acting), the token's revocation (logout, assist exit), and a sub-account's own item.
+  const keys = {
+    user: userKey(claims.actorUserId ?? claims.userId),
+    revoked: revokedTokenKey(claims.jti),
+    own: claims.accountType === 'sub_account' ? accountKey(claims.accountId) : undefined,
+  };
+  const found = await getItems(Object.values(keys).filter((k): k is Key => !!k));
+  const read = <T>(key: Key | undefined) => (key ? (found.get(itemId(key)) as T | undefined) : undefined);
+
+  // A password change (or reset, or re-issued credentials) raised the version: earlier tokens end.
+  const user = read<UserItem>(keys.user);
+  if (!user || sessionVersionOf(user) !== claims.sessionVersion || user.agencyId !== claims.agencyId) throw unauthenticated();
+  if (read(keys.revoked)) throw unauthenticated();
+  const account = read<AccountItem>(keys.own);
+  if (keys.own && account?.status !== 'active') throw unauthenticated();
+
   if (claims.accountType === 'agency' && !claims.actorUserId) {
     return {
       principal: {
@@ -47,16 +66,10 @@ export async function authenticate(authorization: string | undefined): Promise<A
         agencyId: claims.agencyId,
         accountId: claims.accountId,
         tokenId: claims.jti,
+        sessionVersion: claims.sessionVersion,
       },
     };
   }
-
-  const ownKey = accountKey(claims.accountId);
-  const revokedKey = revokedTokenKey(claims.jti);
-  const found = await getItems(claims.actorUserId ? [ownKey, revokedKey] : [ownKey]);
-  const account = found.get(itemId(ownKey)) as AccountItem | undefined;
-  if (account?.status !== 'active' || found.has(itemId(revokedKey))) throw unauthenticated();
-
   const principal: Principal = claims.actorUserId
     ? {
         kind: 'assist',
@@ -72,6 +85,7 @@ export async function authenticate(authorization: string | undefined): Promise<A
         agencyId: claims.agencyId,
         accountId: claims.accountId,
         tokenId: claims.jti,
+        sessionVersion: claims.sessionVersion,
       };
   return { principal, ownAccount: account };
 }

@@ -48,12 +48,38 @@ export interface AgencyFixture {
   token: string;
 }
 
-export async function signUpAgency(plan: 'starter' | 'pro' | 'agency' = 'agency'): Promise<AgencyFixture> {
+/** A new agency, its owner's email verified through the real email (as createSubAccount needs) unless told not to. */
+export async function signUpAgency(
+  plan: 'starter' | 'pro' | 'agency' = 'agency',
+  opts: { verifyEmail?: boolean } = {},
+): Promise<AgencyFixture> {
   const email = uniqueEmail('owner');
   const password = `pw-${randomBytes(8).toString('hex')}`;
   const res = await api('POST', '/v1/agencies', { body: { agencyName: uniq('Agency'), name: 'Owner', email, password, plan } });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.text}`);
-  return { agencyId: res.body.agency.id, userId: res.body.user.id, email, password, token: res.body.token };
+  const agency = { agencyId: res.body.agency.id, userId: res.body.user.id, email, password, token: res.body.token };
+  if (opts.verifyEmail !== false) await verifyAgencyEmail(email);
+  return agency;
+}
+
+/** The token of the newest email to `address` whose link carries `token=` (waits for it to arrive). */
+export async function tokenFromEmail(address: string, subject?: RegExp, after = 0): Promise<string> {
+  return waitFor(
+    async () => {
+      const mails = (await emailsTo(address)).filter((m) => !subject || subject.test(m.subject));
+      const text = mails.slice(after).at(-1)?.body.text;
+      return text && /[?&]token=([A-Za-z0-9_-]+)/.exec(text)?.[1];
+    },
+    15_000,
+    `an email with a token to ${address}`,
+  );
+}
+
+/** Follows the verification email the way the owner would: its token, posted back. */
+export async function verifyAgencyEmail(email: string): Promise<void> {
+  const token = await tokenFromEmail(email, /^Confirm your email/);
+  const res = await api('POST', '/v1/auth/verify-email', { body: { token } });
+  if (res.status !== 204) throw new Error(`verify email failed: ${res.status} ${res.text}`);
 }
 
 export interface SubAccountFixture {

@@ -1,18 +1,22 @@
 import { now as clockNow } from '../../core/clock';
-import { AppError } from '../../core/errors';
+import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
-import { type AccountItem, putAccount } from '../../db/items/account';
+import { type AccountItem, getAccount, putAccount } from '../../db/items/account';
 import { putUser, type UserItem } from '../../db/items/user';
 import { itemKinds } from '../../db/schema';
 import { transact } from '../../db/transact';
+import { issueSession } from '../auth/issue-session';
+import { checkNewPassword } from '../auth/password-policy';
 import { hashPassword } from '../auth/passwords';
-import { issueToken, SESSION_TTL_SECONDS } from '../auth/tokens';
 import { planFeatures } from '../features';
+import { verificationWrites } from './email-verification';
 import type { SignupBody } from './schemas';
 import { agencyView } from './views';
 
 export async function signUpAgency(body: SignupBody) {
-  const now = clockNow().toISOString();
+  checkNewPassword(body.password, 'password', [body.email, body.name, body.agencyName]);
+  const at = clockNow();
+  const now = at.toISOString();
   const agencyId = newId('agency');
   const plan = body.plan ?? 'starter';
   const agency: AccountItem = {
@@ -24,6 +28,7 @@ export async function signUpAgency(body: SignupBody) {
     email: body.email.toLowerCase(),
     plan,
     features: [...planFeatures[plan]],
+    emailVerified: false,
     status: 'active',
     createdAt: now,
     updatedAt: now,
@@ -39,16 +44,17 @@ export async function signUpAgency(body: SignupBody) {
     agencyId,
     createdAt: now,
   };
-  await transact([{ name: 'agency', write: putAccount(agency) }, ...putUser(user, emailTaken)]);
-  const session = await issueToken(
-    { userId: user.id, accountId: agencyId, accountType: 'agency', agencyId },
-    SESSION_TTL_SECONDS,
+  // The owner's verification email goes out iff the agency is created.
+  const verification = await verificationWrites(
+    { agencyId, agencyName: agency.name, userId: user.id, userName: body.name, email: user.email },
+    at,
   );
+  await transact([{ name: 'agency', write: putAccount(agency) }, ...putUser(user, emailTaken), ...verification]);
+  const session = await issueSession(user);
   return {
     agency: agencyView(agency),
     user: { id: user.id, email: user.email, name: user.name },
-    token: session.token,
-    expiresAt: session.expiresAt.toISOString(),
+    ...session,
   };
 }
 
@@ -56,3 +62,10 @@ export const emailTaken = () =>
   new AppError('email_taken', 'email: an account with this email already exists', [
     { field: 'email', message: 'already registered' },
   ]);
+
+/** The agency item, or 404. */
+export async function requireAgency(agencyId: string): Promise<AccountItem> {
+  const agency = await getAccount(agencyId);
+  if (agency?.type !== 'agency') throw notFound('Agency');
+  return agency;
+}

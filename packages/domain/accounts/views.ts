@@ -3,7 +3,14 @@ import type { AccountItem } from '../../db/items/account';
 
 /** What the API shows of accounts: never keys, hashes or internal markers. */
 export function agencyView(a: AccountItem) {
-  return { id: a.id, name: a.name, plan: a.plan, features: a.features, createdAt: a.createdAt };
+  return {
+    id: a.id,
+    name: a.name,
+    plan: a.plan,
+    features: a.features,
+    emailVerified: a.emailVerified === true,
+    createdAt: a.createdAt,
+  };
 }
 
 /** The month's usage, from the account's meter: zero when the meter still counts an earlier month. */
@@ -26,6 +33,7 @@ export function subAccountView(a: AccountItem) {
     monthlyCreditLimit: a.monthlyCreditLimit ?? null,
     creditsUsedThisMonth: creditsUsedThisMonth(a),
     features: a.features,
+    clientLogin: a.clientLogin ?? true,
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,
     closedAt: a.closedAt ?? null,
