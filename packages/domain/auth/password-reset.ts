@@ -37,9 +37,10 @@ async function sendResetLink(email: string): Promise<void> {
   const guard = await findEmail(email);
   const user = guard && (await getUser(guard.userId));
   if (!user) return;
-  const keys = [accountKey(user.accountId), accountKey(user.agencyId)];
-  const found = await getItems(keys);
-  const [account, agency] = keys.map((k) => found.get(itemId(k)) as AccountItem | undefined);
+  const [ownKey, agencyKey] = [accountKey(user.accountId), accountKey(user.agencyId)];
+  // An agency user's own account is the agency: one key (BatchGet refuses duplicates).
+  const found = await getItems(user.accountId === user.agencyId ? [agencyKey] : [ownKey, agencyKey]);
+  const [account, agency] = [ownKey, agencyKey].map((k) => found.get(itemId(k)) as AccountItem | undefined);
   // A closed sub-account's or a suspended agency's users get nothing: they could not log in anyway.
   if (account?.status !== 'active' || agency?.status !== 'active') return;
 
