@@ -143,6 +143,18 @@ describe('password reset', () => {
     expect((await api('POST', '/v1/auth/login', { body: { email: client.email, password: newPassword } })).status).toBe(200);
   });
 
+  it('a token confirmed twice at once works once: the conditional delete, not the read, decides', async () => {
+    const agency = await signUpAgency('starter', { verifyEmail: false });
+    expect((await api('POST', '/v1/auth/password-reset', { body: { email: agency.email } })).status).toBe(202);
+    const token = await resetLink(agency.email);
+    const [a, b] = await Promise.all(
+      ['racing-reset-one-1', 'racing-reset-two-2'].map((newPassword) =>
+        api('POST', '/v1/auth/password-reset/confirm', { body: { token, newPassword } }),
+      ),
+    );
+    expect([a!.status, b!.status].sort()).toEqual([204, 400]);
+  });
+
   it('sends nothing to the users of a closed sub-account', async () => {
     const agency = await signUpAgency();
     const client = await createSubAccount(agency.token);
