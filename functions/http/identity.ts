@@ -1,8 +1,8 @@
 import { table } from '../../packages/db/client';
 import { resendVerification } from '../../packages/domain/accounts/email-verification';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../packages/domain/auth/api-key-service';
-import { exitAssist, logOut, startAssist } from '../../packages/domain/auth/assist';
-import { changePassword, describeMe } from '../../packages/domain/auth/sessions';
+import { exitAssist, startAssist } from '../../packages/domain/auth/assist';
+import { changePassword, describeMe, logOut } from '../../packages/domain/auth/sessions';
 import { httpHandler } from '../../packages/http/handler';
 import { json, noContent } from '../../packages/http/response';
 import { identityRoutes } from '../../packages/http/routes/identity';

@@ -1,9 +1,9 @@
-import { now, nowMs } from '../../core/clock';
+import { now } from '../../core/clock';
 import type { AccountItem } from '../../db/items/account';
 import { putRevokedToken } from '../../db/items/revoked-token';
 import { accountClosed } from '../accounts/errors';
 import type { PrincipalOf } from './principal';
-import { ASSIST_TTL_SECONDS, issueToken, SESSION_TTL_SECONDS } from './tokens';
+import { ASSIST_TTL_SECONDS, issueToken } from './tokens';
 
 /**
  * Assist mode: a token that acts as the sub-account (RFC 8693 `sub`) with the agency user as
@@ -28,10 +28,4 @@ export async function startAssist(principal: PrincipalOf<'agency_user'>, sub: Ac
 
 export async function exitAssist(principal: PrincipalOf<'assist'>): Promise<void> {
   await putRevokedToken(principal.tokenId, now(), principal.expiresAt);
-}
-
-/** Logout: this token (session or assist) is refused from now on; the user's other sessions go on. */
-export async function logOut(principal: PrincipalOf<'agency_user' | 'sub_account_user' | 'assist'>): Promise<void> {
-  const expiresAt = principal.kind === 'assist' ? principal.expiresAt : new Date(nowMs() + SESSION_TTL_SECONDS * 1000);
-  await putRevokedToken(principal.tokenId, now(), expiresAt);
 }

@@ -1,6 +1,7 @@
-import { nowIso } from '../../core/clock';
+import { now, nowIso, nowMs } from '../../core/clock';
 import { AppError, invalidField, unauthenticated } from '../../core/errors';
 import { type AccountItem, getAccount, listSubAccounts } from '../../db/items/account';
+import { putRevokedToken } from '../../db/items/revoked-token';
 import { getUser, sessionVersionOf, setPassword } from '../../db/items/user';
 import { queryAllPages } from '../../db/query';
 import { transact } from '../../db/transact';
@@ -10,6 +11,7 @@ import { issueSession } from './issue-session';
 import { checkNewPassword } from './password-policy';
 import { hashPassword, verifyPassword } from './passwords';
 import type { PrincipalOf } from './principal';
+import { SESSION_TTL_SECONDS } from './tokens';
 
 /**
  * A new password, and the end of every other session of the user: the answer carries a new
@@ -62,4 +64,10 @@ export async function describeMe(
   // Closed sub-accounts leave the switcher; their history stays reachable by id.
   const accounts = [agency, ...subs.filter((s) => s.status === 'active')].filter((a): a is AccountItem => !!a).map(switcherEntry);
   return { principal: base, accounts };
+}
+
+/** Logout: this token (session or assist) is refused from now on; the user's other sessions go on. */
+export async function logOut(principal: PrincipalOf<'agency_user' | 'sub_account_user' | 'assist'>): Promise<void> {
+  const expiresAt = principal.kind === 'assist' ? principal.expiresAt : new Date(nowMs() + SESSION_TTL_SECONDS * 1000);
+  await putRevokedToken(principal.tokenId, now(), expiresAt);
 }
