@@ -13,6 +13,10 @@ export interface AppConfig {
   emailFrom: string;
   /** The login page linked from the credential emails. */
   appLoginUrl: string;
+  /** The console's base address: verification and password reset emails link to its pages (`token=` in the query). */
+  appUrl: string;
+  /** Sub-accounts an agency may create (403 `quota_exceeded` beyond). */
+  subAccountQuota: number;
   /** Stage-wide steady-state request rate and burst, per second. */
   apiRateLimit: number;
   apiBurstLimit: number;
@@ -21,6 +25,8 @@ export interface AppConfig {
 const defaults: AppConfig = {
   emailFrom: 'no-reply@example.com',
   appLoginUrl: 'https://app.example.com/login',
+  appUrl: 'https://app.example.com',
+  subAccountQuota: 1000,
   apiRateLimit: 50,
   apiBurstLimit: 100,
 };
@@ -30,6 +36,8 @@ export function readConfig(scope: Construct): AppConfig {
   return {
     emailFrom: String(get('emailFrom') ?? defaults.emailFrom),
     appLoginUrl: String(get('appLoginUrl') ?? defaults.appLoginUrl),
+    appUrl: String(get('appUrl') ?? defaults.appUrl),
+    subAccountQuota: Number(get('subAccountQuota') ?? defaults.subAccountQuota),
     apiRateLimit: Number(get('apiRateLimit') ?? defaults.apiRateLimit),
     apiBurstLimit: Number(get('apiBurstLimit') ?? defaults.apiBurstLimit),
   };

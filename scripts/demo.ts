@@ -33,6 +33,19 @@ async function call(method: string, path: string, opts: { token?: string; body?:
   return body;
 }
 
+/** The token in the newest emailed link to `address`, from the local SES emulator's store. */
+async function tokenFromInbox(address: string): Promise<string> {
+  const inbox = `http://127.0.0.1:${process.env.SES_PORT ?? 8005}/store`;
+  for (let i = 0; i < 100; i++) {
+    const store = (await (await fetch(inbox)).json()) as { emails: { destination: { to: string[] }; body: { text?: string } }[] };
+    const mail = store.emails.filter((e) => e.destination.to.includes(address)).at(-1);
+    const token = mail?.body.text && /[?&]token=([A-Za-z0-9_-]+)/.exec(mail.body.text)?.[1];
+    if (token) return token;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`No email with a link reached ${address} (is the SES emulator on ${inbox}?)`);
+}
+
 function say(text: string, detail?: unknown) {
   console.log(`\n${++step}. ${text}`);
   if (detail !== undefined) console.log(`   ${JSON.stringify(detail)}`);
@@ -55,6 +68,11 @@ const upgraded = await call('PATCH', `/v1/admin/agencies/${agency.agency.id}`, {
   body: { plan: 'agency' },
 });
 say(`The platform puts it on the ${upgraded.agency.plan} plan`, { features: upgraded.agency.features });
+// The owner confirms the email before the platform emails clients on the agency's behalf:
+// the link arrives in the local inbox (the SES emulator), its token goes to verify-email.
+const verifyToken = await tokenFromInbox(`dana-${run}@demo.test`);
+await call('POST', '/v1/auth/verify-email', { body: { token: verifyToken } });
+say("Dana followed the verification link from the inbox: the agency's email is verified");
 
 const topUp = await call('POST', `/v1/admin/agencies/${agency.agency.id}/credits`, {
   token: platformKey,

@@ -1,7 +1,8 @@
 import { table } from '../../packages/db/client';
+import { resendVerification } from '../../packages/domain/accounts/email-verification';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../packages/domain/auth/api-key-service';
 import { exitAssist, startAssist } from '../../packages/domain/auth/assist';
-import { changePassword, describeMe } from '../../packages/domain/auth/sessions';
+import { changePassword, describeMe, logOut } from '../../packages/domain/auth/sessions';
 import { httpHandler } from '../../packages/http/handler';
 import { json, noContent } from '../../packages/http/response';
 import { identityRoutes } from '../../packages/http/routes/identity';
@@ -10,9 +11,14 @@ table();
 
 export const handler = httpHandler(identityRoutes, {
   'GET /v1/me': async ({ principal, ownAccount }) => json(200, await describeMe(principal, ownAccount)),
-  'POST /v1/auth/password': async ({ principal, body }) => {
-    await changePassword(principal, body);
+  'POST /v1/auth/password': async ({ principal, body }) => json(200, await changePassword(principal, body)),
+  'POST /v1/auth/logout': async ({ principal }) => {
+    await logOut(principal);
     return noContent();
+  },
+  'POST /v1/auth/verify-email/resend': async ({ principal }) => {
+    await resendVerification(principal);
+    return json(202, { status: 'accepted' });
   },
   'POST /v1/api-keys': async ({ principal, body }) => json(201, await createApiKey(principal.agencyId, principal.userId, body)),
   'GET /v1/api-keys': async ({ principal, query }) => json(200, await listApiKeys(principal.agencyId, query)),

@@ -1,9 +1,11 @@
 import { table } from '../../packages/db/client';
 import { tableAnswers } from '../../packages/db/read';
 import { signUpAgency } from '../../packages/domain/accounts/agencies';
-import { logIn } from '../../packages/domain/auth/sessions';
+import { verifyEmail } from '../../packages/domain/accounts/email-verification';
+import { logIn } from '../../packages/domain/auth/login';
+import { confirmPasswordReset, requestPasswordReset } from '../../packages/domain/auth/password-reset';
 import { httpHandler } from '../../packages/http/handler';
-import { json } from '../../packages/http/response';
+import { json, noContent } from '../../packages/http/response';
 import { publicRoutes } from '../../packages/http/routes/public';
 
 table(); // fail the cold start, not a request, when TABLE_NAME is missing
@@ -16,4 +18,16 @@ export const handler = httpHandler(publicRoutes, {
   },
   'POST /v1/agencies': async ({ body }) => json(201, await signUpAgency(body)),
   'POST /v1/auth/login': async ({ body }) => json(200, await logIn(body)),
+  'POST /v1/auth/verify-email': async ({ body }) => {
+    await verifyEmail(body.token);
+    return noContent();
+  },
+  'POST /v1/auth/password-reset': async ({ body }) => {
+    await requestPasswordReset(body);
+    return json(202, { status: 'accepted' });
+  },
+  'POST /v1/auth/password-reset/confirm': async ({ body }) => {
+    await confirmPasswordReset(body);
+    return noContent();
+  },
 });

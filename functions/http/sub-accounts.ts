@@ -1,4 +1,5 @@
 import { table } from '../../packages/db/client';
+import { issueClientCredentials } from '../../packages/domain/accounts/client-login';
 import { closeSubAccount, createSubAccount, listSubAccounts, patchSubAccount } from '../../packages/domain/accounts/sub-accounts';
 import { subAccountView } from '../../packages/domain/accounts/views';
 import { httpHandler } from '../../packages/http/handler';
@@ -18,4 +19,5 @@ export const handler = httpHandler(subAccountRoutes, {
     await closeSubAccount(account);
     return noContent();
   },
+  'POST /v1/sub-accounts/{subAccountId}/credentials': async ({ account }) => json(201, await issueClientCredentials(account)),
 });

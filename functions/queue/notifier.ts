@@ -10,6 +10,7 @@ import { deliverOutboxEvent } from '../../packages/domain/notifications/deliver'
 table();
 requireEnv('EMAIL_FROM');
 requireEnv('APP_LOGIN_URL');
+requireEnv('APP_URL');
 
 const processor = new BatchProcessor(EventType.SQS);
 const message = z.object({ outboxId: z.string().min(1).max(64) });

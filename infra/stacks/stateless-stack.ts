@@ -4,7 +4,7 @@ import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambd
 import type { Construct } from 'constructs';
 import { type HttpFunction, httpFunctions } from '../../packages/http/routes';
 import { outboxStreamFilter, queueDefinitions, streamSourceDefinition } from '../../packages/queues/definitions';
-import { readConfig } from '../config';
+import { type AppConfig, readConfig } from '../config';
 import { AppFunction } from '../constructs/app-function';
 import { RouteTableApi } from '../constructs/route-table-api';
 import { grantKey, grantSecretValues, grantSendEmail, grantTableGetDelete, grantTableReadWrite } from '../grants';
@@ -25,8 +25,10 @@ type Need = 'table' | 'tokenSecret' | 'platformApiKey' | 'sealEncrypt';
 const standardNeeds: Need[] = ['table', 'tokenSecret', 'platformApiKey'];
 const httpNeeds: Partial<Record<HttpFunction, Need[]>> = {
   fallback: [], // matches the route table only: no data, no secrets
-  public: ['table', 'tokenSecret'], // sign-up and login issue tokens; no route authenticates
   docs: [], // serves the OpenAPI document: no data, no secrets
+  // sign-up and login issue tokens; sign-up and password reset seal the emailed link's token; no route authenticates
+  public: ['table', 'tokenSecret', 'sealEncrypt'],
+  identity: [...standardNeeds, 'sealEncrypt'], // the verification resend seals its token
   'sub-accounts': [...standardNeeds, 'sealEncrypt'], // seals the generated password
 };
 
@@ -44,7 +46,7 @@ export class StatelessStack extends Stack {
 
     const functions = {} as Record<HttpFunction, lambda.IFunction>;
     for (const name of httpFunctions) {
-      this.httpFunctions[name] = this.httpFunction(name, httpNeeds[name] ?? standardNeeds, data);
+      this.httpFunctions[name] = this.httpFunction(name, httpNeeds[name] ?? standardNeeds, data, config);
       functions[name] = this.httpFunctions[name].fn;
     }
     this.api = new RouteTableApi(this, 'Http', {
@@ -82,12 +84,13 @@ export class StatelessStack extends Stack {
     const def = queueDefinitions.notifications;
     this.notifier = new AppFunction(this, 'Notifier', {
       entry: 'functions/queue/notifier.ts',
-      description: 'Delivers outbox events: credential emails through SES',
+      description: 'Delivers outbox events: credential, verification and password reset emails through SES',
       timeout: Duration.seconds(def.consumerTimeoutSeconds),
       environment: {
         TABLE_NAME: data.table.tableName,
         EMAIL_FROM: config.emailFrom,
         APP_LOGIN_URL: config.appLoginUrl,
+        APP_URL: config.appUrl,
       },
     });
     grantTableGetDelete(this.notifier, data.table);
@@ -100,8 +103,9 @@ export class StatelessStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
   }
 
-  private httpFunction(name: HttpFunction, needs: Need[], data: StatefulStack): AppFunction {
+  private httpFunction(name: HttpFunction, needs: Need[], data: StatefulStack, config: AppConfig): AppFunction {
     const environment: Record<string, string> = {};
+    if (name === 'sub-accounts') environment.SUB_ACCOUNT_QUOTA = String(config.subAccountQuota);
     if (needs.includes('table')) environment.TABLE_NAME = data.table.tableName;
     // secret(name) reads `${name}_ARN` and fetches the value once per container (packages/core/env.ts).
     if (needs.includes('tokenSecret')) environment.TOKEN_SECRET_ARN = data.tokenSecret.secretArn;

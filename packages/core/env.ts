@@ -34,11 +34,26 @@ export function secret(name: string, stage: 'AWSCURRENT' | 'AWSPREVIOUS' = 'AWSC
 }
 
 async function fetchSecret(arn: string, stage: string): Promise<string> {
+  const value = await fetchSecretStage(arn, stage);
+  if (value === undefined) throw new Error(`Secret ${arn} has no ${stage} value`);
+  return value;
+}
+
+/**
+ * One version stage of a secret from the Parameters and Secrets extension (which caches it for
+ * its TTL), uncached here: for keys that rotate. `undefined` when the stage does not exist
+ * (a secret never rotated has no AWSPREVIOUS).
+ */
+export async function fetchSecretStage(arn: string, stage: string): Promise<string | undefined> {
   const port = optionalEnv('PARAMETERS_SECRETS_EXTENSION_HTTP_PORT') ?? '2773';
   const url = `http://localhost:${port}/secretsmanager/get?secretId=${encodeURIComponent(arn)}&versionStage=${stage}`;
   const res = await fetch(url, { headers: { 'X-Aws-Parameters-Secrets-Token': requireEnv('AWS_SESSION_TOKEN') } });
+  if (res.status === 400 || res.status === 404) {
+    const text = await res.text();
+    if (/ResourceNotFound/i.test(text)) return undefined;
+    throw new Error(`Secret ${arn} (${stage}): the secrets extension answered ${res.status}`);
+  }
   if (!res.ok) throw new Error(`Secret ${arn} (${stage}): the secrets extension answered ${res.status}`);
   const out = (await res.json()) as { SecretString?: string };
-  if (!out.SecretString) throw new Error(`Secret ${arn} has no string value`);
-  return out.SecretString;
+  return out.SecretString || undefined;
 }

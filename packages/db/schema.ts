@@ -36,6 +36,8 @@ export const itemKinds = {
   email: 'email',
   apiKey: 'api_key',
   revokedToken: 'revoked_token',
+  throttle: 'throttle',
+  oneTimeToken: 'one_time_token',
   outbox: 'outbox',
   balance: 'balance',
   ledgerEntry: 'ledger_entry',

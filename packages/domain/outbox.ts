@@ -17,7 +17,29 @@ export interface CredentialsEmailEvent {
   sealedPassword: string;
 }
 
-export type OutboxEvent = CredentialsEmailEvent;
+/** The agency owner's email verification link (sign-up, resend). */
+export interface VerifyEmailEvent {
+  type: 'agency.verify_email';
+  agencyId: string;
+  agencyName: string;
+  recipientName: string;
+  to: string;
+  /** The single-use token, sealed like a generated password; the item is deleted once sent. */
+  sealedToken: string;
+}
+
+/** A password reset link for any user; a client's names its agency as the sender. */
+export interface PasswordResetEvent {
+  type: 'user.password_reset';
+  userId: string;
+  /** Who the email says it is from: the agency's name for a client, none for an agency user. */
+  agencyName?: string;
+  recipientName?: string;
+  to: string;
+  sealedToken: string;
+}
+
+export type OutboxEvent = CredentialsEmailEvent | VerifyEmailEvent | PasswordResetEvent;
 
 export const newOutboxId = (): string => newId('outbox');
 

@@ -4,6 +4,7 @@ import { unauthenticated } from '../core/errors';
 import { type AccountItem, accountKey } from '../db/items/account';
 import { findApiKey } from '../db/items/api-key';
 import { revokedTokenKey } from '../db/items/revoked-token';
+import { sessionVersionOf, type UserItem, userKey } from '../db/items/user';
 import { getItems, itemId } from '../db/read';
 import type { Key } from '../db/schema';
 import { API_KEY_PREFIX, hashApiKey } from '../domain/auth/api-keys';
@@ -72,6 +73,17 @@ async function claim(authorization: string | undefined): Promise<Claim> {
 
   const claims = await verifyToken(credential);
   const agencyKey = accountKey(claims.agencyId);
+  // The user behind the token (for assist: the agency user acting) and the token's revocation
+  // (logout, assist exit) are read for every session, with the agency and a sub-account's own item.
+  const userItemKey = userKey(claims.actorUserId ?? claims.userId);
+  const revokedKey = revokedTokenKey(claims.jti);
+  const sessionStillValid = (found: Found) => {
+    // A password change (or reset, or re-issued credentials) raised the version: earlier tokens end.
+    const user = found.get(itemId(userItemKey)) as UserItem | undefined;
+    if (!user || sessionVersionOf(user) !== claims.sessionVersion || user.agencyId !== claims.agencyId) throw unauthenticated();
+    if (found.has(itemId(revokedKey))) throw unauthenticated();
+  };
+
   if (claims.accountType === 'agency' && !claims.actorUserId) {
     const principal: Principal = {
       kind: 'agency_user',
@@ -79,8 +91,16 @@ async function claim(authorization: string | undefined): Promise<Claim> {
       agencyId: claims.agencyId,
       accountId: claims.accountId,
       tokenId: claims.jti,
+      sessionVersion: claims.sessionVersion,
     };
-    return { principal, reads: [agencyKey], admit: (found) => ({ principal, agency: activeAgency(found, claims.agencyId) }) };
+    return {
+      principal,
+      reads: [agencyKey, userItemKey, revokedKey],
+      admit: (found) => {
+        sessionStillValid(found);
+        return { principal, agency: activeAgency(found, claims.agencyId) };
+      },
+    };
   }
 
   const principal: Principal = claims.actorUserId
@@ -98,15 +118,16 @@ async function claim(authorization: string | undefined): Promise<Claim> {
         agencyId: claims.agencyId,
         accountId: claims.accountId,
         tokenId: claims.jti,
+        sessionVersion: claims.sessionVersion,
       };
-  const revokedKey = revokedTokenKey(claims.jti);
   return {
     principal,
-    // A closed sub-account, a returned assist token or a suspended agency stops at once.
-    reads: [accountKey(claims.accountId), agencyKey, ...(claims.actorUserId ? [revokedKey] : [])],
+    // A closed sub-account, a changed password, a logout, a returned assist token or a suspended agency stops at once.
+    reads: [accountKey(claims.accountId), agencyKey, userItemKey, revokedKey],
     admit: (found) => {
+      sessionStillValid(found);
       const ownAccount = accountIn(found, claims.accountId);
-      if (ownAccount?.status !== 'active' || found.has(itemId(revokedKey))) throw unauthenticated();
+      if (ownAccount?.status !== 'active') throw unauthenticated();
       return { principal, ownAccount, agency: activeAgency(found, claims.agencyId) };
     },
   };
@@ -116,9 +137,9 @@ async function claim(authorization: string | undefined): Promise<Claim> {
  * Resolves the bearer credential to a principal, or throws 401, reading what it needs together
  * with `alsoRead` (the route's own items, e.g. the account in scope) in ONE BatchGet. Cost in
  * DynamoDB calls: the platform key none (plus the route's own reads, if any); a session or
- * assist token one BatchGet (the agency: its status; for sub-account and assist tokens also the
- * account and the revocation); an API key one GetItem (its hash) then that BatchGet (the agency:
- * status and api_access).
+ * assist token one BatchGet (the agency: its status; the user: its session version; the
+ * token's revocation; for sub-account and assist tokens also the account); an API key one
+ * GetItem (its hash) then that BatchGet (the agency: status and api_access).
  */
 export async function authenticate(
   authorization: string | undefined,

@@ -44,6 +44,8 @@ export const Agency = z.strictObject({
   plan: z.enum(plans),
   features: z.array(z.enum(features)),
   status: z.enum(['active', 'suspended']),
+  /** The owner confirmed the email; until then nothing emails a third party (403 `email_not_verified`). */
+  emailVerified: z.boolean(),
   createdAt: timestamp,
 });
 export const AgencyResponse = z.strictObject({ agency: Agency });
@@ -102,11 +104,24 @@ export const SubAccount = z.strictObject({
   monthlyCreditLimit: credits.nullable(),
   creditsUsedThisMonth: credits,
   features: z.array(z.enum(features)),
+  /** Whether the client has a login; without one the agency works in the account by switching or assisting. */
+  clientLogin: z.boolean(),
   createdAt: timestamp,
   updatedAt: timestamp,
   closedAt: timestamp.nullable(),
 });
-export const SubAccountCreated = z.strictObject({ subAccount: SubAccount, password: z.string().min(16), loginEmail: z.string() });
+/** `password` and `loginEmail` only with a client login: the password is shown this once. */
+export const SubAccountCreated = z.strictObject({
+  subAccount: SubAccount,
+  password: z.string().min(16).optional(),
+  loginEmail: z.string().optional(),
+});
+/** New client credentials: the password is shown this once (and emailed to the client). */
+export const ClientCredentials = z.strictObject({ password: z.string().min(16), email: z.string() });
+/** A new session after a password change: every earlier session of the user has ended. */
+export const NewSession = z.strictObject({ token: z.string(), expiresAt: timestamp });
+/** Taken; what happens next is by email (password reset, verification resend). */
+export const Accepted = z.strictObject({ status: z.literal('accepted') });
 export const SubAccountResponse = z.strictObject({ subAccount: SubAccount });
 export const SubAccountList = page(SubAccount);
 

@@ -147,6 +147,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       LOCAL_ENCRYPTION_KEY: secrets.encryptionKey,
       EMAIL_FROM: process.env.EMAIL_FROM || 'no-reply@agency-accounts.local',
       APP_LOGIN_URL: process.env.APP_LOGIN_URL || `http://127.0.0.1:${apiPort}/v1/auth/login`,
+      // The console's base address: emails link to its verify-email and reset-password pages
+      // (token= in the query). Locally there is no console: take the token from the link and
+      // POST it to /v1/auth/verify-email or /v1/auth/password-reset/confirm.
+      APP_URL: process.env.APP_URL || `http://127.0.0.1:${apiPort}/console`,
       // EMF metrics are one stdout line per invocation: noise locally unless asked for.
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     };

@@ -48,7 +48,7 @@ export async function runContainers(stack: LocalStack, opts: ContainersOptions):
   const spread = Math.max(...wanted.map((n) => Number(n.split('-')[1])));
 
   console.log(`\nSetting up one agency with ${spread} sub-accounts (manual first, reselling for the wallet scenarios)…`);
-  const agency = await agencyWithPool(api, stack.platformApiKey, run);
+  const agency = await agencyWithPool(api, stack.platformApiKey, run, stack.sesUrl);
   const subs = await subAccounts(api, agency, spread, 'bench');
   await debitOnce(api, stack.platformApiKey, subs, run);
 

@@ -23,7 +23,7 @@ export interface BenchAgency {
 }
 
 /** An agency on the Agency plan (reselling needs it) with a billion credits in its pool. */
-export async function agencyWithPool(api: Api, platformKey: string, run: string): Promise<BenchAgency> {
+export async function agencyWithPool(api: Api, platformKey: string, run: string, inbox: string): Promise<BenchAgency> {
   const signup = await api('POST', '/v1/agencies', {
     agencyName: 'Bench',
     name: 'B',
@@ -31,8 +31,9 @@ export async function agencyWithPool(api: Api, platformKey: string, run: string)
     password: 'bench-password-1',
   });
   const agencyId: string = signup.agency.id;
-  // Plans are the platform's to set.
+  // Plans are the platform's to set; sub-accounts need the owner's email verified (the emailed link).
   await api('PATCH', `/v1/admin/agencies/${agencyId}`, { plan: 'agency' }, { authorization: `Bearer ${platformKey}` });
+  await api('POST', '/v1/auth/verify-email', { token: await emailedToken(inbox, `bench-${run}@bench.test`) });
   await api(
     'POST',
     `/v1/admin/agencies/${agencyId}/credits`,
@@ -91,4 +92,18 @@ export async function debitOnce(api: Api, platformKey: string, accountIds: strin
         ),
     );
   }
+}
+
+/** The token in the newest email to `address` in the local inbox (the SES emulator), waiting for it. */
+export async function emailedToken(inbox: string, address: string): Promise<string> {
+  for (let i = 0; i < 150; i++) {
+    const store = (await (await fetch(`${inbox}/store`)).json()) as {
+      emails: { destination: { to: string[] }; body: { text?: string } }[];
+    };
+    const text = store.emails.filter((e) => e.destination.to.includes(address)).at(-1)?.body.text;
+    const token = text && /[?&]token=([A-Za-z0-9_-]+)/.exec(text)?.[1];
+    if (token) return token;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no emailed token reached ${address}`);
 }

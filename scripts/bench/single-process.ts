@@ -30,7 +30,7 @@ export async function runSingleProcess(stack: LocalStack, seconds: number, level
 
   const run = randomBytes(3).toString('hex');
   const api = apiOf(stack);
-  const agency = await agencyWithPool(api, stack.platformApiKey, run);
+  const agency = await agencyWithPool(api, stack.platformApiKey, run, stack.sesUrl);
   const agencyId = agency.agencyId;
   const subAccountId = (await subAccounts(api, agency, 1, 'client'))[0]!;
   const body = { type: 'ai_response', quantity: 1, contactId: 'contact_0001', conversationId: 'conv_0001' };

@@ -83,24 +83,25 @@ describe('agency flow', () => {
     expect((await api('DELETE', `/v1/api-keys/${key.body.id}`, { token: agency.token })).status).toBe(204);
     expect((await api('GET', '/v1/sub-accounts', { token: key.body.key })).status).toBe(401);
 
-    // Password change: the new one works, the old one no longer does, the session stays valid.
+    // Password change: the new one works, the old one no longer does; the answer is the only
+    // session left (the earlier one ends), and the agency's API keys are not affected.
     const changed = await api('POST', '/v1/auth/password', {
       token: login.body.token,
       body: { currentPassword: password, newPassword: 'a-new-password-123' },
     });
-    expect(changed.status).toBe(204);
+    expect(changed.status).toBe(200);
     expect((await api('POST', '/v1/auth/login', { body: { email: clientEmail, password } })).status).toBe(401);
-    expect((await api('POST', '/v1/auth/login', { body: { email: clientEmail, password: 'a-new-password-123' } })).status).toBe(
-      200,
-    );
-    expect((await api('GET', '/v1/me', { token: login.body.token })).status).toBe(200);
+    const relogin = await api('POST', '/v1/auth/login', { body: { email: clientEmail, password: 'a-new-password-123' } });
+    expect(relogin.status).toBe(200);
+    expect((await api('GET', '/v1/me', { token: login.body.token })).status).toBe(401);
+    expect((await api('GET', '/v1/me', { token: changed.body.token })).status).toBe(200);
 
     // Close: the client can no longer log in or use its session; the agency still sees it, closed.
     expect((await api('DELETE', `/v1/sub-accounts/${subAccount.id}`, { token: agency.token })).status).toBe(204);
     expect((await api('POST', '/v1/auth/login', { body: { email: clientEmail, password: 'a-new-password-123' } })).status).toBe(
       401,
     );
-    expect((await api('GET', '/v1/me', { token: login.body.token })).status).toBe(401);
+    expect((await api('GET', '/v1/me', { token: relogin.body.token })).status).toBe(401);
     const closed = await api('GET', `/v1/sub-accounts/${subAccount.id}`, { token: agency.token });
     expect(closed.body.subAccount.status).toBe('closed');
     expect((await api('POST', `/v1/sub-accounts/${subAccount.id}/assist`, { token: agency.token })).status).toBe(409);
@@ -118,7 +119,7 @@ describe('agency flow', () => {
   it('refuses a second signup or sub-account with a taken email (any case)', async () => {
     const agency = await signUpAgency();
     const again = await api('POST', '/v1/agencies', {
-      body: { agencyName: 'Other', name: 'X', email: agency.email.toUpperCase(), password: '0123456789ab' },
+      body: { agencyName: 'Other', name: 'X', email: agency.email.toUpperCase(), password: 'an-unlikely-pass-42' },
     });
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('email_taken');

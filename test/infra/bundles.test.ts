@@ -17,8 +17,12 @@ describe('function bundles', () => {
   let bundles: { id: string; file: string; env: Record<string, string> }[];
   beforeAll(() => {
     synth = synthApp({ bundle: true, cfnValidation: false });
-    const fns = synth.stateless.findResources('AWS::Lambda::Function');
-    bundles = Object.entries(fns).map(([id, f]) => {
+    const fns = [
+      ...Object.entries(synth.stateless.findResources('AWS::Lambda::Function')),
+      // The token secret's rotation function lives beside its secret.
+      ...Object.entries(synth.stateful.findResources('AWS::Lambda::Function')),
+    ];
+    bundles = fns.map(([id, f]) => {
       const hash = String(f.Properties.Code.S3Key).replace(/\.zip$/, '');
       // The function's own environment: a variable it reads at cold start but was not
       // given would fail the load. References (ARNs, names) become placeholders.

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TOKEN_SECRET_ROTATION_DAYS } from '../../infra/stacks/stateful-stack';
 import { tableDefinition } from '../../packages/db/schema';
 import { queueDefinitions } from '../../packages/queues/definitions';
 import { type Synthesized, synthApp } from './synth-app';
@@ -69,6 +70,35 @@ describe('stateful stack', () => {
 
   it('rotates the sealing key', () => {
     synth.stateful.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('rotates the token secret monthly with its own function; the platform key is not rotated', () => {
+    const { stateful } = synth.stacks;
+    const id = (c: { node: { defaultChild?: unknown } }) => stateful.getLogicalId(c.node.defaultChild as never);
+    const schedules = synth.stateful.findResources('AWS::SecretsManager::RotationSchedule');
+    expect(Object.values(schedules).map((r) => r.Properties)).toEqual([
+      {
+        SecretId: { Ref: id(stateful.tokenSecret) },
+        RotationLambdaARN: { 'Fn::GetAtt': [id(stateful.tokenSecretRotation.fn), 'Arn'] },
+        RotationRules: { ScheduleExpression: `rate(${TOKEN_SECRET_ROTATION_DAYS} days)` },
+      },
+    ]);
+    // Secrets Manager may invoke it; it may read and write this secret only (and draw random values).
+    synth.stateful.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::GetAtt': [id(stateful.tokenSecretRotation.fn), 'Arn'] },
+      Principal: 'secretsmanager.amazonaws.com',
+    });
+    const role = stateful.getLogicalId(stateful.tokenSecretRotation.role.node.defaultChild as never);
+    const statements = Object.values(synth.stateful.findResources('AWS::IAM::Policy'))
+      .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    for (const st of statements) {
+      const actions = [st.Action].flat();
+      if (!actions.some((a) => a.startsWith('secretsmanager:'))) continue;
+      const secretActions = actions.filter((a) => a.startsWith('secretsmanager:'));
+      if (st.Resource === '*') expect(secretActions).toEqual(['secretsmanager:GetRandomPassword']);
+      else expect(st.Resource).toEqual({ Ref: id(stateful.tokenSecret) });
+    }
   });
 
   it('has CloudFormation generate both secrets: no value in the template', () => {

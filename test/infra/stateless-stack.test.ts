@@ -127,7 +127,8 @@ describe('stateless stack', () => {
     const holders = (action: string) => all.filter((f) => actionsOf(f).includes(action)).map((f) => f.node.id);
 
     expect(actionsOf(http.fallback).filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:'))).toEqual([]);
-    expect(holders('kms:Encrypt')).toEqual(['Http-sub-accounts']);
+    // Seal what is emailed: generated passwords, verification and reset tokens.
+    expect(holders('kms:Encrypt')).toEqual(['Http-public', 'Http-identity', 'Http-sub-accounts']);
     expect(holders('kms:Decrypt')).toEqual(['Notifier']);
     expect(holders('ses:SendEmail')).toEqual(['Notifier']);
     expect(holders('sqs:SendMessage')).toEqual(['Forwarder']);

@@ -56,6 +56,7 @@ describe('copy transaction guards', () => {
       agencyId: agency.agencyId,
       accountId: agency.agencyId,
       tokenId: 't',
+      sessionVersion: 0,
     };
     return copyCampaign(principal, (await getAccount(agency.agencyId))!, sourceId, { targetAccountIds });
   };

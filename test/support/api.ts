@@ -51,14 +51,18 @@ export interface AgencyFixture {
   token: string;
 }
 
-/** Signs an agency up (always starter) and, for another plan, has the platform set it, as in production. */
-export async function signUpAgency(plan: 'starter' | 'pro' | 'agency' = 'agency'): Promise<AgencyFixture> {
+/** A new agency: signed up (always starter), its plan set by the platform when another is asked, and its owner's email verified through the real email (as creating a sub-account needs) unless told not to. */
+export async function signUpAgency(
+  plan: 'starter' | 'pro' | 'agency' = 'agency',
+  opts: { verifyEmail?: boolean } = {},
+): Promise<AgencyFixture> {
   const email = uniqueEmail('owner');
   const password = `pw-${randomBytes(8).toString('hex')}`;
   const res = await api('POST', '/v1/agencies', { body: { agencyName: uniq('Agency'), name: 'Owner', email, password } });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.text}`);
   const agencyId: string = res.body.agency.id;
   if (plan !== 'starter') await setAgency(agencyId, { plan });
+  if (opts.verifyEmail !== false) await verifyAgencyEmail(email);
   return { agencyId, userId: res.body.user.id, email, password, token: res.body.token };
 }
 
@@ -67,6 +71,25 @@ export async function setAgency(agencyId: string, body: { plan?: string; status?
   const res = await api('PATCH', `/v1/admin/agencies/${agencyId}`, { token: stack.platformApiKey, body });
   if (res.status !== 200) throw new Error(`admin PATCH failed: ${res.status} ${res.text}`);
   return res;
+}
+/** The token of the newest email to `address` whose link carries `token=` (waits for it to arrive). */
+export async function tokenFromEmail(address: string, subject?: RegExp, after = 0): Promise<string> {
+  return waitFor(
+    async () => {
+      const mails = (await emailsTo(address)).filter((m) => !subject || subject.test(m.subject));
+      const text = mails.slice(after).at(-1)?.body.text;
+      return text && /[?&]token=([A-Za-z0-9_-]+)/.exec(text)?.[1];
+    },
+    15_000,
+    `an email with a token to ${address}`,
+  );
+}
+
+/** Follows the verification email the way the owner would: its token, posted back. */
+export async function verifyAgencyEmail(email: string): Promise<void> {
+  const token = await tokenFromEmail(email, /^Confirm your email/);
+  const res = await api('POST', '/v1/auth/verify-email', { body: { token } });
+  if (res.status !== 204) throw new Error(`verify email failed: ${res.status} ${res.text}`);
 }
 
 export interface SubAccountFixture {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
+import { kidOf } from '../../packages/domain/auth/signing-keys';
 
 /**
  * Hand-made JWTs for authentication tests. Claim names mirror packages/domain/auth/tokens.ts
- * (sub, acc, typ, agc, act.sub, jti, iss, aud, exp); each forgery differs from a real session
- * token in exactly one way (expired, unsigned, wrong key, wrong audience…).
+ * (sub, acc, typ, agc, sv, act.sub, jti, iss, aud, exp; header kid); each forgery differs from
+ * a real session token in exactly one way (expired, unsigned, wrong key, wrong audience…).
  */
 export const TOKEN_ISSUER = 'agency-accounts';
 export const TOKEN_AUDIENCE = 'agency-accounts-api';
@@ -15,6 +16,8 @@ export interface ForgeClaims {
   accountType: 'agency' | 'sub_account';
   agencyId: string;
   actorUserId?: string;
+  /** The session version; default 0 (a user who never changed the password). */
+  sessionVersion?: number;
 }
 
 export interface ForgeOptions {
@@ -26,7 +29,9 @@ export interface ForgeOptions {
   audience?: string;
   alg?: 'HS256' | 'HS384' | 'HS512';
   /** Drop one of the required claims. */
-  omit?: 'sub' | 'acc' | 'typ' | 'agc' | 'jti' | 'exp';
+  omit?: 'sub' | 'acc' | 'typ' | 'agc' | 'jti' | 'exp' | 'sv';
+  /** The header's key id; default: the one derived from the secret, as the service does. */
+  kid?: string | null;
 }
 
 function payloadOf(c: ForgeClaims, o: ForgeOptions): Record<string, unknown> {
@@ -36,6 +41,7 @@ function payloadOf(c: ForgeClaims, o: ForgeOptions): Record<string, unknown> {
     acc: c.accountId,
     typ: c.accountType,
     agc: c.agencyId,
+    sv: c.sessionVersion ?? 0,
     ...(c.actorUserId ? { act: { sub: c.actorUserId } } : {}),
     jti: `ses_forged${randomBytes(8).toString('hex')}`,
     iss: o.issuer ?? TOKEN_ISSUER,
@@ -51,7 +57,11 @@ export async function forgeToken(claims: ForgeClaims, opts: ForgeOptions = {}): 
   const secret = opts.secret ?? process.env.TOKEN_SECRET;
   if (!secret) throw new Error('TOKEN_SECRET is not set: import test/support/stack first');
   return new SignJWT(payloadOf(claims, opts))
-    .setProtectedHeader({ alg: opts.alg ?? 'HS256', typ: 'JWT' })
+    .setProtectedHeader({
+      alg: opts.alg ?? 'HS256',
+      typ: 'JWT',
+      ...(opts.kid === null ? {} : { kid: opts.kid ?? kidOf(secret) }),
+    })
     .sign(new TextEncoder().encode(secret));
 }
 

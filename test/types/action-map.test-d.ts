@@ -67,6 +67,8 @@ httpHandler(identityRoutes, {
   'GET /v1/api-keys': ok,
   'DELETE /v1/api-keys/{apiKeyId}': ok,
   'POST /v1/sub-accounts/{subAccountId}/assist': ok,
+  'POST /v1/auth/logout': ok,
+  'POST /v1/auth/verify-email/resend': ok,
   'POST /v1/assist/exit': async ({ principal }) => {
     // @ts-expect-error — an assist principal has no userId (it has actorUserId).
     principal.userId;

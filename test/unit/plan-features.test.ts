@@ -74,7 +74,10 @@ describe('authorize enforces featuresOf', () => {
   const check = (agency: AccountItem) =>
     authorize(
       route,
-      { principal: { kind: 'agency_user', userId: newId('user'), agencyId, accountId: agencyId, tokenId: 'j' }, agency },
+      {
+        principal: { kind: 'agency_user', userId: newId('user'), agencyId, accountId: agencyId, tokenId: 'j', sessionVersion: 0 },
+        agency,
+      },
       { accountId: subId },
       new Map([[itemId(accountKey(subId)), sub as unknown as Record<string, unknown>]]),
     );

@@ -4,7 +4,7 @@ import { db, table } from '../client';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
-import type { TransactItem } from '../transact';
+import type { NamedItem, TransactItem } from '../transact';
 
 /**
  * An agency or a sub-account: profile, plan and features, status, credit mode and monthly meter.
@@ -36,6 +36,12 @@ export interface AccountItem {
   address?: Address;
   /** Agencies only. */
   plan?: Plan;
+  /** Agencies: the owner confirmed the email (absent = not confirmed); nothing emails a third party before. */
+  emailVerified?: boolean;
+  /** Agencies: sub-accounts created so far (closed ones included), against the quota. */
+  subAccountCount?: number;
+  /** Sub-accounts: whether the client has a login (absent = true, as before the option existed). */
+  clientLogin?: boolean;
   /** An agency's: its plan's. A sub-account's: its allocation (what it may use: `featuresOf`). */
   features: Feature[];
   /** Agencies only: plan changes that took features away, and when each feature last went (domain/features.ts). */
@@ -282,5 +288,64 @@ export function checkCanHoldCampaigns(accountId: string, agencyId: string): Tran
       ExpressionAttributeNames: { ...accountIsActive.names, '#features': 'features' },
       ExpressionAttributeValues: { ...accountIsActive.values, ':feature': 'campaigns', ':agencyId': agencyId },
     },
+  };
+}
+
+/** Marks the agency's email verified (idempotent). */
+export function markEmailVerified(agencyId: string, at: string): NamedItem<'agency'> {
+  return {
+    name: 'agency',
+    write: {
+      Update: {
+        TableName: table(),
+        Key: accountKey(agencyId),
+        UpdateExpression: 'SET emailVerified = :true, updatedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':true': true, ':at': at },
+      },
+    },
+  };
+}
+
+/**
+ * One more sub-account for the agency: only once its email is verified and while it is under
+ * its quota. The refusal is told apart from the agency as it was (no second read).
+ */
+export function countSubAccount(
+  agencyId: string,
+  quota: number,
+  refusal: (agency: AccountItem | undefined) => Error,
+): NamedItem<'agency'> {
+  return {
+    name: 'agency',
+    write: {
+      Update: {
+        TableName: table(),
+        Key: accountKey(agencyId),
+        UpdateExpression: 'ADD subAccountCount :one',
+        ConditionExpression: 'emailVerified = :true AND (attribute_not_exists(subAccountCount) OR subAccountCount < :quota)',
+        ExpressionAttributeValues: { ':one': 1, ':true': true, ':quota': quota },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    },
+    onConditionFailed: (old) => refusal(old as AccountItem | undefined),
+  };
+}
+
+/** Gives an active sub-account's client a login (credentials issued). */
+export function enableClientLogin(subAccountId: string, at: string, onNotActive: () => Error): NamedItem<'subAccount'> {
+  return {
+    name: 'subAccount',
+    write: {
+      Update: {
+        TableName: table(),
+        Key: accountKey(subAccountId),
+        UpdateExpression: 'SET clientLogin = :true, updatedAt = :at',
+        ConditionExpression: accountIsActive.expression,
+        ExpressionAttributeNames: accountIsActive.names,
+        ExpressionAttributeValues: { ...accountIsActive.values, ':true': true, ':at': at },
+      },
+    },
+    onConditionFailed: onNotActive,
   };
 }

@@ -15,7 +15,14 @@ export interface UserItem {
   agencyId: string;
   createdAt: string;
   passwordChangedAt?: string;
+  /**
+   * Raised by every password change, reset or re-issue; tokens carry the version they were
+   * issued under, so raising it ends every earlier session at once (absent = 0).
+   */
+  sessionVersion?: number;
 }
+
+export const sessionVersionOf = (user: Pick<UserItem, 'sessionVersion'>): number => user.sessionVersion ?? 0;
 
 /** The email guard: one item per lower-cased email, so an email is never taken twice; login finds the user by it. */
 export interface EmailItem {
@@ -42,4 +49,35 @@ export function putUser(user: UserItem, onEmailTaken: () => Error): NamedItem<'u
       onConditionFailed: onEmailTaken,
     },
   ];
+}
+
+/**
+ * A new password hash, and the end of every earlier session (the version goes up by one).
+ * With `expectedHash`, only if the password is still the one the caller checked: of two
+ * changes racing from the same old password, one wins and `onStale` names the other's refusal.
+ */
+export function setPassword(
+  userId: string,
+  passwordHash: string,
+  at: string,
+  expected?: { hash: string; onStale: () => Error },
+): NamedItem<'user'> {
+  return {
+    name: 'user',
+    write: {
+      Update: {
+        TableName: table(),
+        Key: userKey(userId),
+        UpdateExpression: 'SET passwordHash = :next, passwordChangedAt = :at ADD sessionVersion :one',
+        ConditionExpression: expected ? 'passwordHash = :prev' : 'attribute_exists(pk)',
+        ExpressionAttributeValues: {
+          ':next': passwordHash,
+          ':at': at,
+          ':one': 1,
+          ...(expected ? { ':prev': expected.hash } : {}),
+        },
+      },
+    },
+    onConditionFailed: expected?.onStale,
+  };
 }

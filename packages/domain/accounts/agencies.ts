@@ -5,14 +5,18 @@ import { type AccountItem, getAccount, putAccount, updateAgency } from '../../db
 import { putUser, type UserItem } from '../../db/items/user';
 import { itemKinds } from '../../db/schema';
 import { transact } from '../../db/transact';
+import { issueSession } from '../auth/issue-session';
+import { checkNewPassword } from '../auth/password-policy';
 import { hashPassword } from '../auth/passwords';
-import { issueToken, SESSION_TTL_SECONDS } from '../auth/tokens';
 import { changePlan, planFeatures } from '../features';
+import { verificationWrites } from './email-verification';
 import type { AgencyPatchBody, SignupBody } from './schemas';
 import { agencyView } from './views';
 
 export async function signUpAgency(body: SignupBody) {
-  const now = clockNow().toISOString();
+  checkNewPassword(body.password, 'password', [body.email, body.name, body.agencyName]);
+  const at = clockNow();
+  const now = at.toISOString();
   const agencyId = newId('agency');
   // Every agency starts on starter: plans (and what they unlock) are the platform's to set.
   const plan = 'starter';
@@ -26,6 +30,7 @@ export async function signUpAgency(body: SignupBody) {
     plan,
     features: [...planFeatures[plan]],
     planEpoch: 0,
+    emailVerified: false,
     status: 'active',
     createdAt: now,
     updatedAt: now,
@@ -41,16 +46,17 @@ export async function signUpAgency(body: SignupBody) {
     agencyId,
     createdAt: now,
   };
-  await transact([{ name: 'agency', write: putAccount(agency) }, ...putUser(user, emailTaken)]);
-  const session = await issueToken(
-    { userId: user.id, accountId: agencyId, accountType: 'agency', agencyId },
-    SESSION_TTL_SECONDS,
+  // The owner's verification email goes out iff the agency is created.
+  const verification = await verificationWrites(
+    { agencyId, agencyName: agency.name, userId: user.id, userName: body.name, email: user.email },
+    at,
   );
+  await transact([{ name: 'agency', write: putAccount(agency) }, ...putUser(user, emailTaken), ...verification]);
+  const session = await issueSession(user);
   return {
     agency: agencyView(agency),
     user: { id: user.id, email: user.email, name: user.name },
-    token: session.token,
-    expiresAt: session.expiresAt.toISOString(),
+    ...session,
   };
 }
 
@@ -79,4 +85,11 @@ export async function setAgency(agency: AccountItem, body: AgencyPatchBody) {
   }
   if (current?.type !== 'agency') throw notFound('Agency');
   throw new AppError('try_again', 'The agency changed during the update; retry', undefined, { retryAfterSeconds: 1 });
+}
+
+/** The agency item, or 404. */
+export async function requireAgency(agencyId: string): Promise<AccountItem> {
+  const agency = await getAccount(agencyId);
+  if (agency?.type !== 'agency') throw notFound('Agency');
+  return agency;
 }

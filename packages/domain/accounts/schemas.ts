@@ -22,6 +22,15 @@ export type LoginBody = z.infer<typeof loginBody>;
 export const changePasswordBody = z.strictObject({ currentPassword: z.string().max(256), newPassword: password });
 export type ChangePasswordBody = z.infer<typeof changePasswordBody>;
 
+export const verifyEmailBody = z.strictObject({ token: z.string().min(1).max(128) });
+export type VerifyEmailBody = z.infer<typeof verifyEmailBody>;
+
+export const passwordResetBody = z.strictObject({ email: z.string().max(254) });
+export type PasswordResetBody = z.infer<typeof passwordResetBody>;
+
+export const passwordResetConfirmBody = z.strictObject({ token: z.string().min(1).max(128), newPassword: password });
+export type PasswordResetConfirmBody = z.infer<typeof passwordResetConfirmBody>;
+
 export const createApiKeyBody = z.strictObject({ name: z.string().trim().min(1).max(100) });
 export type CreateApiKeyBody = z.infer<typeof createApiKeyBody>;
 
@@ -48,6 +57,8 @@ export const createSubAccountBody = z.strictObject({
     .optional(),
   website: z.url().max(2048).optional(),
   address: address.optional(),
+  /** Whether the client gets a login (default true); without one, no user, password or email. */
+  clientLogin: z.boolean().optional(),
 });
 export type CreateSubAccountBody = z.infer<typeof createSubAccountBody>;
 

@@ -1,38 +1,38 @@
 import { now as clockNow } from '../../core/clock';
+import { optionalEnv } from '../../core/env';
 import { AppError } from '../../core/errors';
 import { newId } from '../../core/ids';
-import { seal } from '../../crypto/secret-box';
 import {
   type AccountItem,
   closeAccount,
+  countSubAccount,
   listSubAccounts as listSubAccountItems,
   putAccount,
   updateActiveAccount,
 } from '../../db/items/account';
-import { putUser, type UserItem } from '../../db/items/user';
 import { itemKinds } from '../../db/schema';
 import { transact } from '../../db/transact';
-import { generatePassword, hashPassword } from '../auth/passwords';
 import { featuresBeyondPlan, planFeatures } from '../features';
-import { newOutboxId, outboxWrite } from '../outbox';
-import { emailTaken } from './agencies';
+import { newClientLogin } from './client-login';
+import { emailNotVerified } from './email-verification';
 import { accountClosed } from './errors';
 import type { CreateSubAccountBody, ListQuery, PatchSubAccountBody } from './schemas';
 import { subAccountView } from './views';
 
 /**
- * Creates the sub-account, its client user and the credentials email in one transaction.
- * The generated password is returned once and travels to the notifier sealed in the outbox
- * item, which the notifier deletes after sending: it never rests in the table in clear.
+ * Creates the sub-account and, with a client login (the default), its client user and the
+ * credentials email, in one transaction that also counts the sub-account against the agency's
+ * quota and requires its verified email. The generated password is returned once and travels
+ * to the notifier sealed in the outbox item, which the notifier deletes after sending: it never
+ * rests in the table in clear.
  */
 export async function createSubAccount(agency: AccountItem, body: CreateSubAccountBody) {
+  if (!agency.emailVerified) throw emailNotVerified();
   const now = clockNow();
   const iso = now.toISOString();
   const id = newId('subAccount');
   const email = body.email.toLowerCase();
-  const password = generatePassword();
-  const outboxId = newOutboxId();
-  const [passwordHash, sealedPassword] = await Promise.all([hashPassword(password), seal(password, outboxId)]);
+  const clientLogin = body.clientLogin ?? true;
 
   const account: AccountItem = {
     kind: itemKinds.account,
@@ -49,41 +49,32 @@ export async function createSubAccount(agency: AccountItem, body: CreateSubAccou
     featuresEpoch: agency.planEpoch ?? 0,
     status: 'active',
     creditMode: 'manual',
+    clientLogin,
     meterMonth: iso.slice(0, 7),
     meterUsed: 0,
     meterPoolUsed: 0,
     createdAt: iso,
     updatedAt: iso,
   };
-  const user: UserItem = {
-    kind: itemKinds.user,
-    id: newId('user'),
-    email,
-    name: body.name,
-    passwordHash,
-    accountId: id,
-    accountType: 'sub_account',
-    agencyId: agency.id,
-    createdAt: iso,
-  };
-  await transact([
-    { name: 'subAccount', write: putAccount(account) },
-    ...putUser(user, emailTaken),
-    outboxWrite(
-      outboxId,
-      {
-        type: 'sub_account.credentials',
-        subAccountId: id,
-        agencyId: agency.id,
-        agencyName: agency.name,
-        clientName: body.name,
-        to: email,
-        sealedPassword,
-      },
-      now,
-    ),
-  ]);
-  return { subAccount: subAccountView(account, agency), password, loginEmail: email };
+  const quota = subAccountQuota();
+  const count = countSubAccount(agency.id, quota, (old) =>
+    old?.emailVerified
+      ? new AppError('quota_exceeded', `An agency may create at most ${quota} sub-accounts`)
+      : emailNotVerified(),
+  );
+  if (!clientLogin) {
+    await transact([{ name: 'subAccount', write: putAccount(account) }, count]);
+    return { subAccount: subAccountView(account, agency) };
+  }
+  const login = await newClientLogin(account, agency, { create: true }, now);
+  await transact([{ name: 'subAccount', write: putAccount(account) }, count, ...login.writes]);
+  return { subAccount: subAccountView(account, agency), password: login.password, loginEmail: email };
+}
+
+/** The cap on sub-accounts per agency (configuration, SUB_ACCOUNT_QUOTA; default 1,000). */
+function subAccountQuota(): number {
+  const configured = Number(optionalEnv('SUB_ACCOUNT_QUOTA') ?? 1000);
+  return Number.isSafeInteger(configured) && configured >= 0 ? configured : 1000;
 }
 
 export async function listSubAccounts(agency: AccountItem, query: ListQuery) {

@@ -4,7 +4,15 @@ import { featuresOf } from '../features';
 
 /** What the API shows of accounts: never keys, hashes or internal markers. */
 export function agencyView(a: AccountItem) {
-  return { id: a.id, name: a.name, plan: a.plan, features: a.features, status: a.status, createdAt: a.createdAt };
+  return {
+    id: a.id,
+    name: a.name,
+    plan: a.plan,
+    features: a.features,
+    status: a.status,
+    emailVerified: a.emailVerified === true,
+    createdAt: a.createdAt,
+  };
 }
 
 /** The month's usage, from the account's meter: zero when the meter still counts an earlier month. */
@@ -28,6 +36,7 @@ export function subAccountView(a: AccountItem, agency: AccountItem) {
     monthlyCreditLimit: a.monthlyCreditLimit ?? null,
     creditsUsedThisMonth: creditsUsedThisMonth(a),
     features: featuresOf(a, agency),
+    clientLogin: a.clientLogin ?? true,
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,
     closedAt: a.closedAt ?? null,

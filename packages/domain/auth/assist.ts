@@ -18,6 +18,8 @@ export async function startAssist(principal: PrincipalOf<'agency_user'>, sub: Ac
       accountType: 'sub_account',
       agencyId: principal.agencyId,
       actorUserId: principal.userId,
+      // The agency user's password change ends its assist sessions too.
+      sessionVersion: principal.sessionVersion,
     },
     ASSIST_TTL_SECONDS,
   );

@@ -8,6 +8,8 @@ export type Principal =
       agencyId: string;
       accountId: string;
       tokenId: string;
+      /** The user's session version, checked against the user item (assist tokens carry it on). */
+      sessionVersion: number;
     }
   | {
       kind: 'sub_account_user';
@@ -15,6 +17,7 @@ export type Principal =
       agencyId: string;
       accountId: string;
       tokenId: string;
+      sessionVersion: number;
     }
   | {
       /** An agency user acting as a sub-account; writes record `actorUserId`. */

@@ -1,47 +1,28 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { nowIso } from '../../core/clock';
+import { now, nowIso, nowMs } from '../../core/clock';
 import { AppError, invalidField, unauthenticated } from '../../core/errors';
-import { db, table } from '../../db/client';
 import { type AccountItem, getAccount, listSubAccounts } from '../../db/items/account';
-import { findEmail, getUser, userKey } from '../../db/items/user';
+import { putRevokedToken } from '../../db/items/revoked-token';
+import { getUser, sessionVersionOf, setPassword } from '../../db/items/user';
 import { queryAllPages } from '../../db/query';
-import type { ChangePasswordBody, LoginBody } from '../accounts/schemas';
+import { transact } from '../../db/transact';
+import type { ChangePasswordBody } from '../accounts/schemas';
 import { switcherEntry } from '../accounts/views';
-import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords';
+import { issueSession } from './issue-session';
+import { checkNewPassword } from './password-policy';
+import { hashPassword, verifyPassword } from './passwords';
 import type { PrincipalOf } from './principal';
-import { issueToken, SESSION_TTL_SECONDS } from './tokens';
+import { SESSION_TTL_SECONDS } from './tokens';
 
-const badLogin = () => unauthenticated('Email or password is incorrect');
-
-/** Login answers the same 401 for an unknown email, a wrong password and a closed account. */
-export async function logIn(body: LoginBody) {
-  const guard = await findEmail(body.email.trim());
-  const user = guard && (await getUser(guard.userId));
-  if (!user) {
-    await burnPasswordCheck(body.password);
-    throw badLogin();
-  }
-  if (!(await verifyPassword(body.password, user.passwordHash))) throw badLogin();
-  if (user.accountType === 'sub_account') {
-    const account = await getAccount(user.accountId);
-    if (account?.status !== 'active') throw badLogin();
-  }
-  const session = await issueToken(
-    { userId: user.id, accountId: user.accountId, accountType: user.accountType, agencyId: user.agencyId },
-    SESSION_TTL_SECONDS,
-  );
-  return {
-    token: session.token,
-    expiresAt: session.expiresAt.toISOString(),
-    principal: { userId: user.id, accountId: user.accountId, accountType: user.accountType },
-  };
-}
-
-/** Other sessions of the user stay valid until they expire (API.md); the hash check guards a race. */
+/**
+ * A new password, and the end of every other session of the user: the answer carries a new
+ * token under the raised session version, so only the caller stays logged in. Two changes
+ * racing from the same session: the write is conditional on the hash this one checked, so one
+ * wins and the other is refused like any session the winner ended (401), never a 500.
+ */
 export async function changePassword(
   principal: PrincipalOf<'agency_user' | 'sub_account_user'>,
   body: ChangePasswordBody,
-): Promise<void> {
+): Promise<{ token: string; expiresAt: string }> {
   const user = await getUser(principal.userId);
   if (!user) throw unauthenticated();
   if (!(await verifyPassword(body.currentPassword, user.passwordHash))) {
@@ -50,15 +31,13 @@ export async function changePassword(
     ]);
   }
   if (body.newPassword === body.currentPassword) throw invalidField('newPassword', 'must differ from the current password');
-  await db.send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: userKey(user.id),
-      UpdateExpression: 'SET passwordHash = :next, passwordChangedAt = :now',
-      ConditionExpression: 'passwordHash = :prev',
-      ExpressionAttributeValues: { ':next': await hashPassword(body.newPassword), ':prev': user.passwordHash, ':now': nowIso() },
-    }),
-  );
+  checkNewPassword(body.newPassword, 'newPassword', [user.email, user.name]);
+  const endedMeanwhile = () => unauthenticated('The password was changed meanwhile; this session has ended');
+  await transact([
+    setPassword(user.id, await hashPassword(body.newPassword), nowIso(), { hash: user.passwordHash, onStale: endedMeanwhile }),
+  ]);
+  // The condition held, so nothing raised the version since this read: it is now one more.
+  return issueSession({ ...user, sessionVersion: sessionVersionOf(user) + 1 });
 }
 
 /** The account switcher: an agency sees itself and every sub-account; a sub-account only itself. */
@@ -85,4 +64,10 @@ export async function describeMe(
   // Closed sub-accounts leave the switcher; their history stays reachable by id.
   const accounts = [agency, ...subs.filter((s) => s.status === 'active')].filter((a): a is AccountItem => !!a).map(switcherEntry);
   return { principal: base, accounts };
+}
+
+/** Logout: this token (session or assist) is refused from now on; the user's other sessions go on. */
+export async function logOut(principal: PrincipalOf<'agency_user' | 'sub_account_user' | 'assist'>): Promise<void> {
+  const expiresAt = principal.kind === 'assist' ? principal.expiresAt : new Date(nowMs() + SESSION_TTL_SECONDS * 1000);
+  await putRevokedToken(principal.tokenId, now(), expiresAt);
 }

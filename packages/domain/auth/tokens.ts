@@ -1,13 +1,15 @@
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { nowMs } from '../../core/clock';
-import { secret } from '../../core/env';
 import { unauthenticated } from '../../core/errors';
 import { newId } from '../../core/ids';
+import { keyRing, verificationKey } from './signing-keys';
 
 /**
  * Session and assist tokens: HS256 JWTs signed with the platform's token secret. Verification
  * pins the algorithm, issuer and audience, so `alg:none` or a token minted for another
- * audience is refused.
+ * audience is refused. The header names the signing key (`kid`, see signing-keys.ts); `sv`
+ * is the user's session version when the token was issued: a password change raises it,
+ * which ends every earlier session (authenticate.ts compares it with the user item).
  */
 const ISSUER = 'agency-accounts';
 const AUDIENCE = 'agency-accounts-api';
@@ -25,12 +27,10 @@ export interface TokenClaims {
   agencyId: string;
   /** RFC 8693 actor: the agency user behind an assist token. */
   actorUserId?: string;
+  /** The session version of the user the token speaks for (for assist: of the actor). */
+  sessionVersion: number;
   jti: string;
   expiresAt: Date;
-}
-
-async function key(): Promise<Uint8Array> {
-  return new TextEncoder().encode(await secret('TOKEN_SECRET'));
 }
 
 export async function issueToken(
@@ -40,35 +40,47 @@ export async function issueToken(
   const jti = newId('session');
   const iat = Math.floor(nowMs() / 1000);
   const exp = iat + ttlSeconds;
+  const { current } = await keyRing();
   const token = await new SignJWT({
     acc: claims.accountId,
     typ: claims.accountType,
     agc: claims.agencyId,
+    sv: claims.sessionVersion,
     ...(claims.actorUserId ? { act: { sub: claims.actorUserId } } : {}),
   })
-    .setProtectedHeader({ alg: ALGORITHM })
+    .setProtectedHeader({ alg: ALGORITHM, kid: current.kid })
     .setSubject(claims.userId)
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
     .setIssuedAt(iat)
     .setExpirationTime(exp)
     .setJti(jti)
-    .sign(await key());
+    .sign(current.key);
   return { token, jti, expiresAt: new Date(exp * 1000) };
 }
 
 export async function verifyToken(token: string): Promise<TokenClaims> {
   try {
-    const { payload } = await jwtVerify(token, await key(), {
-      algorithms: [ALGORITHM],
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      requiredClaims: ['sub', 'exp', 'jti', 'acc', 'typ', 'agc'],
-      currentDate: new Date(nowMs()),
-    });
-    const { sub, acc, typ, agc, act, jti, exp } = payload as Record<string, unknown>;
+    const { payload } = await jwtVerify(
+      token,
+      async ({ kid }) => {
+        const key = await verificationKey(kid);
+        if (!key) throw new joseErrors.JWSSignatureVerificationFailed('unknown signing key');
+        return key;
+      },
+      {
+        algorithms: [ALGORITHM],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        requiredClaims: ['sub', 'exp', 'jti', 'acc', 'typ', 'agc', 'sv'],
+        currentDate: new Date(nowMs()),
+      },
+    );
+    const { sub, acc, typ, agc, act, jti, exp, sv } = payload as Record<string, unknown>;
     if (
       typeof sub !== 'string' ||
+      !Number.isSafeInteger(sv) ||
+      (sv as number) < 0 ||
       typeof acc !== 'string' ||
       typeof agc !== 'string' ||
       (typ !== 'agency' && typ !== 'sub_account') ||
@@ -84,6 +96,7 @@ export async function verifyToken(token: string): Promise<TokenClaims> {
       accountType: typ,
       agencyId: agc,
       actorUserId: typeof actor === 'string' ? actor : undefined,
+      sessionVersion: sv as number,
       jti,
       expiresAt: new Date(exp * 1000),
     };

@@ -1,4 +1,5 @@
 import type { CredentialsEmailEvent } from '../outbox';
+import { escapeHtml } from './html';
 
 /** The client's welcome email: where to log in, with which email and password, from which agency. */
 export function credentialsEmail(event: CredentialsEmailEvent, password: string, loginUrl: string) {
@@ -23,8 +24,4 @@ export function credentialsEmail(event: CredentialsEmailEvent, password: string,
 </ul>
 <p>Please change your password after your first login.</p>`;
   return { subject, text, html };
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -8,6 +8,7 @@ import { open } from '../../crypto/secret-box';
 import { deleteOutbox, getOutbox } from '../../db/items/outbox';
 import type { OutboxEvent } from '../outbox';
 import { credentialsEmail } from './credentials-email';
+import { passwordResetEmail, verifyEmail } from './token-emails';
 
 export const ses = traced(new SESClient(awsClientDefaults));
 
@@ -20,27 +21,33 @@ export async function deliverOutboxEvent(outboxId: string): Promise<'sent' | 'al
   const item = await getOutbox<OutboxEvent>(outboxId);
   if (!item) return 'already_done';
 
-  switch (item.event.type) {
-    case 'sub_account.credentials': {
-      const password = await open(item.event.sealedPassword, outboxId);
-      const mail = credentialsEmail(item.event, password, requireEnv('APP_LOGIN_URL'));
-      await ses.send(
-        new SendEmailCommand({
-          Source: requireEnv('EMAIL_FROM'),
-          Destination: { ToAddresses: [item.event.to] },
-          Message: {
-            Subject: { Data: mail.subject, Charset: 'UTF-8' },
-            Body: { Text: { Data: mail.text, Charset: 'UTF-8' }, Html: { Data: mail.html, Charset: 'UTF-8' } },
-          },
-        }),
-      );
+  const event = item.event;
+  let mail: { subject: string; text: string; html: string };
+  switch (event.type) {
+    case 'sub_account.credentials':
+      mail = credentialsEmail(event, await open(event.sealedPassword, outboxId), requireEnv('APP_LOGIN_URL'));
       break;
-    }
+    case 'agency.verify_email':
+      mail = verifyEmail(event, await open(event.sealedToken, outboxId), requireEnv('APP_URL'));
+      break;
+    case 'user.password_reset':
+      mail = passwordResetEmail(event, await open(event.sealedToken, outboxId), requireEnv('APP_URL'));
+      break;
     default:
-      throw new Error(`Unknown outbox event type ${(item.event as { type: string }).type}`);
+      throw new Error(`Unknown outbox event type ${(event as { type: string }).type}`);
   }
+  await ses.send(
+    new SendEmailCommand({
+      Source: requireEnv('EMAIL_FROM'),
+      Destination: { ToAddresses: [event.to] },
+      Message: {
+        Subject: { Data: mail.subject, Charset: 'UTF-8' },
+        Body: { Text: { Data: mail.text, Charset: 'UTF-8' }, Html: { Data: mail.html, Charset: 'UTF-8' } },
+      },
+    }),
+  );
 
-  // Deleting the item removes the sealed password and records the delivery.
+  // Deleting the item removes the sealed secret and records the delivery.
   await deleteOutbox(outboxId);
   logger.info('outbox event delivered', { outboxId, type: item.event.type });
   count('EmailsSent');

@@ -1,9 +1,15 @@
-import { loginBody, signupBody } from '../../domain/accounts/schemas';
+import {
+  loginBody,
+  passwordResetBody,
+  passwordResetConfirmBody,
+  signupBody,
+  verifyEmailBody,
+} from '../../domain/accounts/schemas';
 import { allow } from '../../domain/auth/principal';
 import * as res from '../responses';
 import type { RouteDef } from '../route-def';
 
-/** Open to anyone: liveness, sign-up, login. */
+/** Open to anyone: liveness, sign-up, email verification, login, password reset. */
 export const publicRoutes = [
   {
     method: 'GET',
@@ -39,11 +45,41 @@ export const publicRoutes = [
     method: 'POST',
     path: '/v1/auth/login',
     fn: 'public',
-    summary: 'Log in with email and password; a wrong email or password is the same 401',
+    summary:
+      'Log in with email and password; a wrong email or password is the same 401; the 11th attempt for an email within 15 minutes is a 429',
     allow: allow.anyone,
     body: loginBody,
     status: 200,
     response: res.LoginResponse,
-    refusals: ['unauthenticated'],
+    refusals: ['unauthenticated', 'too_many_attempts'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/verify-email',
+    fn: 'public',
+    summary: "Confirm the agency's email with the token from the verification link (single use, 24 h)",
+    allow: allow.anyone,
+    body: verifyEmailBody,
+    status: 204,
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/password-reset',
+    fn: 'public',
+    summary: 'Ask for a password reset link by email; 202 whether or not the email is known (throttled per email)',
+    allow: allow.anyone,
+    body: passwordResetBody,
+    status: 202,
+    response: res.Accepted,
+    refusals: ['too_many_attempts'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/auth/password-reset/confirm',
+    fn: 'public',
+    summary: "Set a new password with the reset link's token (single use, 1 h); every session of the user ends",
+    allow: allow.anyone,
+    body: passwordResetConfirmBody,
+    status: 204,
   },
 ] as const satisfies readonly RouteDef[];
