@@ -286,7 +286,10 @@ describe('idempotency', () => {
       dynamo.middlewareStack.remove(name);
     }
     expect(dropped).toBe(1);
-    expect(first.status).toBe(500);
+    // A lost answer from DynamoDB is a dependency failure: the client is told to retry (503).
+    expect(first.status).toBe(503);
+    expect(first.body.code).toBe('service_unavailable');
+    expect(Number(first.headers['retry-after'])).toBeGreaterThan(0);
     expect(await poolBalance(agency.agencyId)).toBe(before - 7); // it did commit
 
     const retry = await usage(key, body);
