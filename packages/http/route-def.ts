@@ -7,7 +7,18 @@ import type { Feature } from '../domain/features';
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
 /** The Lambda functions that serve the API; each handles a group of related routes. */
-export const httpFunctions = ['public', 'docs', 'identity', 'sub-accounts', 'campaigns', 'usage', 'credits', 'fallback'] as const;
+export const httpFunctions = [
+  'public',
+  'docs',
+  'identity',
+  'sub-accounts',
+  'campaigns',
+  'usage',
+  'credits',
+  'reselling',
+  'stripe-webhooks',
+  'fallback',
+] as const;
 export type HttpFunction = (typeof httpFunctions)[number];
 
 /** What each function serves (the OpenAPI document's tags). */
@@ -19,6 +30,8 @@ export const httpFunctionDescriptions: Record<HttpFunction, string> = {
   campaigns: "An account's campaigns, and copying them between accounts",
   usage: 'Metering: the platform charges usage to an account',
   credits: 'Balances, top-ups and grants, the transaction history and the usage dashboards',
+  reselling: "Reselling through the agency's Stripe account, and buying credits through Stripe Checkout",
+  'stripe-webhooks': "Stripe's signed events: payments, refunds and connected accounts",
   fallback: 'Anything the route table does not have: 404 or 405 as problem JSON',
 };
 

@@ -12,6 +12,8 @@ import { creditRoutes } from './routes/credits';
 import { docsRoutes } from './routes/docs';
 import { identityRoutes } from './routes/identity';
 import { publicRoutes } from './routes/public';
+import { resellingRoutes } from './routes/reselling';
+import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { subAccountRoutes } from './routes/sub-accounts';
 import { usageRoutes } from './routes/usage';
 
@@ -25,6 +27,8 @@ const all = [
   ...campaignRoutes,
   ...usageRoutes,
   ...creditRoutes,
+  ...resellingRoutes,
+  ...stripeWebhookRoutes,
 ] as const;
 /** Every route; a path parameter without a known id shape (route-def `paramIdKinds`) does not compile. */
 export const routes: CheckedRoutes<typeof all> = all;

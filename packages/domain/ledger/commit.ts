@@ -1,6 +1,6 @@
 import { timeLeftMs } from '../../core/deadline';
 import { AppError } from '../../core/errors';
-import { moveBalance } from '../../db/items/balance';
+import { type BalanceCounter, moveBalance } from '../../db/items/balance';
 import {
   getIdempotencyRecord,
   type IdempotencyRecord,
@@ -21,6 +21,8 @@ export interface Plan<X extends string = never> {
   entry: Omit<LedgerEntryItem, 'balanceAfter'>;
   /** More items of the same transaction (guards, meters, counters), each under its own name. */
   extras: NamedItem<X>[];
+  /** The balance's lifetime counter to add to, when not the default for the direction (balance.ts). */
+  counter?: BalanceCounter;
 }
 
 export type Failure<X extends string> = ConditionsFailed<'balance' | 'entry' | X>;
@@ -65,6 +67,7 @@ export async function commit<X extends string = never>(
             from: state,
             delta: plan.delta,
             at: entry.createdAt,
+            counter: plan.counter,
           }),
         },
         { name: 'entry', write: putEntry(scope, entry) },
@@ -155,7 +158,7 @@ function replay(stored: IdempotencyRecord | undefined, attempted: LedgerEntryIte
 
 /** Idempotency keys are scoped by operation and by the account they act on. */
 export const operationOf = (e: Pick<LedgerEntryItem, 'type'>) =>
-  e.type === 'top_up' ? 'top_up' : e.type === 'grant' ? 'grant' : 'usage';
+  e.type === 'top_up' || e.type === 'grant' || e.type === 'purchase' || e.type === 'refund' ? e.type : 'usage';
 const scopeOf = (e: LedgerEntryItem): IdempotencyScope => ({
   agencyId: e.agencyId,
   operation: operationOf(e),
