@@ -136,6 +136,13 @@ export function deliver(
   });
 }
 
+/** The same event with something changed (parsed and printed again, as Stripe prints its payloads). */
+export function changed(body: string, change: (event: Record<string, any>) => void): string {
+  const event = JSON.parse(body) as Record<string, any>;
+  change(event);
+  return JSON.stringify(event, null, 2);
+}
+
 export interface PurchaseRef {
   id: string;
   amount: number;

@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import * as z from 'zod';
-import { nowIso } from '../../core/clock';
+import { nowIso, nowMs } from '../../core/clock';
 import { secret } from '../../core/env';
 import { AppError } from '../../core/errors';
 import { isIdOf } from '../../core/ids';
@@ -82,9 +82,13 @@ export async function handleStripeWebhook(
   });
   if (raw === undefined || raw.length === 0) throw invalid('no body to verify');
   if (!signature) throw invalid('missing');
+  // The SDK bounds a signature's age; a timestamp from the future would stretch its replay window, so it is bounded too.
+  const receivedAt = Math.floor(nowMs() / 1000);
+  const signedAt = Number(/(?:^|,)t=(\d{1,12})(?:,|$)/.exec(signature)?.[1]);
+  if (signedAt > receivedAt + TOLERANCE_SECONDS) throw invalid('timestamp is in the future');
   let verified: unknown;
   try {
-    verified = Stripe.webhooks.constructEvent(raw, signature, key, TOLERANCE_SECONDS);
+    verified = Stripe.webhooks.constructEvent(raw, signature, key, TOLERANCE_SECONDS, undefined, receivedAt);
   } catch (err) {
     count('StripeWebhookRejected');
     throw invalid(err instanceof SyntaxError ? 'the body is not JSON' : (err as Error).message);
