@@ -6,17 +6,14 @@
  * event delivered correctly, which does change things: the refusals are not vacuous.
  */
 import { randomBytes } from 'node:crypto';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { handler } from '../../functions/http/stripe-webhooks';
-import { lambdaContext } from '../../packages/local/lambda-context';
 import type { SubAccountFixture } from '../support/api';
-import { checkResponse } from '../support/contract';
 import { expectStatus, ledgerEntries } from '../support/ledger';
 import {
   buy,
   changed,
   deliver,
+  deliverInProcess,
   type PurchaseRef,
   purchaseRow,
   type ReadyAgency,
@@ -93,33 +90,11 @@ describe('signature', () => {
   it('verifies the exact bytes when API Gateway hands the body over base64-encoded', async () => {
     const p = await newPurchase();
     const body = sessionEvent('checkout.session.completed', p);
-    const call = async (encoded: string, sig: string) => {
-      const event = {
-        version: '2.0',
-        routeKey: 'POST /v1/webhooks/stripe/connect',
-        rawPath: '/v1/webhooks/stripe/connect',
-        rawQueryString: '',
-        headers: { 'content-type': 'application/json', 'stripe-signature': sig },
-        requestContext: { requestId: `req-${randomBytes(4).toString('hex')}`, http: { method: 'POST' } },
-        body: encoded,
-        isBase64Encoded: true,
-      } as unknown as APIGatewayProxyEventV2;
-      const out = await handler(event, lambdaContext('stripe-webhooks'));
-      const parsed = JSON.parse(out.body ?? 'null');
-      checkResponse({
-        method: 'POST',
-        path: event.rawPath,
-        status: out.statusCode,
-        contentType: out.headers?.['content-type'] as string,
-        body: parsed,
-      });
-      return { status: out.statusCode, body: parsed };
-    };
-    // Signed over the decoded bytes, not over the base64 text.
-    const wrong = await call(Buffer.from(body).toString('base64'), signature(Buffer.from(body).toString('base64')));
-    expect(wrong.status).toBe(400);
+    // Signed over the base64 text instead of the bytes it stands for: refused.
+    const wrong = await deliverInProcess(body, { base64: true, signature: signature(Buffer.from(body).toString('base64')) });
+    expect([wrong.status, wrong.body.code]).toEqual([400, 'invalid_request']);
     expect((await purchaseRow(p.id))?.status).toBe('pending');
-    const right = await call(Buffer.from(body).toString('base64'), signature(body));
+    const right = await deliverInProcess(body, { base64: true });
     expect(right).toEqual({ status: 200, body: { received: true, outcome: 'paid' } });
   });
 });

@@ -1,5 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import Stripe from 'stripe';
+import { handler as webhookHandler } from '../../functions/http/stripe-webhooks';
+import { lambdaContext } from '../../packages/local/lambda-context';
 import {
   type AgencyFixture,
   type ApiResponse,
@@ -9,6 +12,7 @@ import {
   signUpAgency,
   waitFor,
 } from './api';
+import { checkResponse } from './contract';
 import { expectStatus } from './ledger';
 import { stack } from './stack';
 import { stripeClient } from './stripe-sandbox';
@@ -141,6 +145,32 @@ export function changed(body: string, change: (event: Record<string, any>) => vo
   const event = JSON.parse(body) as Record<string, any>;
   change(event);
   return JSON.stringify(event, null, 2);
+}
+
+/**
+ * Delivers an event to the webhook handler in THIS process (a second "container" beside the
+ * gateway's), as API Gateway would: optionally with the body base64-encoded.
+ */
+export async function deliverInProcess(
+  payload: string,
+  opts: { endpoint?: Endpoint; signature?: string; base64?: boolean } = {},
+): Promise<{ status: number; body: any }> {
+  const endpoint = opts.endpoint ?? 'connect';
+  const path = webhookPath(endpoint);
+  const event = {
+    version: '2.0',
+    routeKey: `POST ${path}`,
+    rawPath: path,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json', 'stripe-signature': opts.signature ?? signature(payload, { endpoint }) },
+    requestContext: { requestId: `req-${randomUUID()}`, http: { method: 'POST', path } },
+    body: opts.base64 ? Buffer.from(payload).toString('base64') : payload,
+    isBase64Encoded: Boolean(opts.base64),
+  } as unknown as APIGatewayProxyEventV2;
+  const out = await webhookHandler(event, lambdaContext('stripe-webhooks'));
+  const body = JSON.parse(out.body ?? 'null');
+  checkResponse({ method: 'POST', path, status: out.statusCode, contentType: out.headers?.['content-type'] as string, body });
+  return { status: out.statusCode, body };
 }
 
 export interface PurchaseRef {
