@@ -4,7 +4,8 @@
  * against the same DynamoDB Local, the same debits without HTTP (the use case called
  * directly: one TransactWriteItems of the same items per debit). Prints debits/s, p50/p99,
  * the API/raw ratio, DynamoDB calls per successful debit, and write units per debit computed
- * from the stored items' sizes (DynamoDB Local does not report real consumption).
+ * from the stored items' sizes (DynamoDB Local does not report real consumption). Then the
+ * reselling delivery time: the Stripe sandbox's checkout.session.completed → credits in the wallet.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -169,6 +170,16 @@ const wu = writeUnitsPerDebit([
 console.log('\nWrite units per debit (AWS pricing: 2 per KB per transactional item, 1 per KB per GSI copy):');
 for (const line of wu.lines) console.log(`  ${line}`);
 console.log(`  total: ${wu.total} write units per debit`);
+
+// Reselling: Stripe's checkout.session.completed → credits readable in the wallet.
+const { benchDelivery } = await import('./bench/reselling-delivery');
+const delivery = await benchDelivery(stack.info);
+console.log(
+  `\nStripe sandbox checkout.session.completed → credits readable in the wallet (${delivery.purchases} purchases, one at a time):`,
+);
+console.log(
+  `  p50 ${delivery.p50.toFixed(1)} ms  p99 ${delivery.p99.toFixed(1)} ms  max ${delivery.max.toFixed(1)} ms  (from the "Pay" to the first wallet GET that shows the credits)`,
+);
 
 await stack.stop();
 process.exit(0);

@@ -150,11 +150,13 @@ async function purchaseOf(
   ids: { checkoutSessionId?: string; paymentIntentId?: string },
 ): Promise<PurchaseItem | string> {
   if (!ref || !isIdOf(ref, ['purchase'])) return 'it names no purchase';
-  const purchase = await getPurchase(ref);
+  const [purchase, owner] = await Promise.all([
+    getPurchase(ref),
+    event.account ? getStripeAccountOwner(event.account) : undefined,
+  ]);
   if (!purchase) return 'unknown purchase';
   if ((event.account ?? null) !== purchase.stripeAccountId) return "not the purchase's selling account";
-  if (event.account && (await getStripeAccountOwner(event.account))?.agencyId !== purchase.agencyId)
-    return "the account is not the purchase's agency's";
+  if (event.account && owner?.agencyId !== purchase.agencyId) return "the account is not the purchase's agency's";
   if (money.amount !== purchase.amount || money.currency !== purchase.currency) return "not the purchase's amount or currency";
   if (ids.checkoutSessionId && purchase.checkoutSessionId && ids.checkoutSessionId !== purchase.checkoutSessionId)
     return "not the purchase's Checkout Session";
