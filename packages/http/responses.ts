@@ -143,7 +143,13 @@ export const UsageRecorded = z.strictObject({ entry: LedgerEntry });
 export const CreditsMoved = z.strictObject({ entry: LedgerEntry, balance: credits });
 export const PoolBalance = z.strictObject({ balance: credits, currency: z.literal('credits') });
 export const TransactionList = page(LedgerEntry);
-export const Wallet = z.strictObject({ balance: credits, purchased: credits, consumed: credits, currency: z.literal('credits') });
+export const Wallet = z.strictObject({
+  balance: credits,
+  purchased: credits,
+  consumed: credits,
+  refunded: credits,
+  currency: z.literal('credits'),
+});
 
 const Series = z.array(z.strictObject({ date, credits }));
 export const AgencyUsage = z.strictObject({

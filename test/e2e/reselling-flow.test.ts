@@ -92,7 +92,7 @@ describe('reselling through the Stripe sandbox', () => {
       const w = await walletOf(client.token, client.subAccountId);
       return w.body?.balance === 100 ? w.body : undefined;
     });
-    expect(wallet).toMatchObject({ balance: 100, purchased: 100, consumed: 0 });
+    expect(wallet).toMatchObject({ balance: 100, purchased: 100, consumed: 0, refunded: 0 });
 
     // The platform's application fee: 100 credits × 0.2¢.
     const paid = await sdk().checkout.sessions.retrieve(
