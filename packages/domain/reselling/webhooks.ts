@@ -107,6 +107,8 @@ async function handleOnce(endpoint: WebhookEndpoint, event: StripeEvent): Promis
   if ((endpoint === 'connect') !== Boolean(event.account)) return ignored(event, `not an event of the ${endpoint} endpoint`);
   if (await getStripeEvent(event.id)) return 'duplicate';
   const outcome = await dispatch(event);
+  // An ignored event is not remembered: were it sent again, it is judged again (nothing it could change has changed).
+  if (outcome === 'ignored') return outcome;
   await recordStripeEvent({
     eventId: event.id,
     type: event.type,
