@@ -216,9 +216,12 @@ describe('model: random interleavings and duplicates of a purchase’s events', 
         // …left the wallet as far as it held them; the rest is the recorded shortfall.
         const taken = -refundSteps.reduce((n, e) => n + e.credits, 0);
         expect(taken + (row?.refundShortfall ?? 0)).toBe(share);
-        expect(refundSteps.length).toBe(new Set(refunds).size);
+        // One step per cumulative amount that arrived while larger than the last one applied (a
+        // smaller one arriving late is already included): the steps' money adds up to the total.
+        expect(refundSteps.length).toBeLessThanOrEqual(new Set(refunds).size);
+        expect(refundSteps.reduce((n, e) => n + ((e.payment as { amount?: number }).amount ?? 0), 0)).toBe(refunded);
       }),
-      { numRuns: 20, endOnFailure: true },
+      { numRuns: Number(process.env.FC_RUNS ?? 20), endOnFailure: true },
     );
   }, 600_000);
 });

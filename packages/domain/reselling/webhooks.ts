@@ -83,12 +83,13 @@ export async function handleStripeWebhook(
   if (raw === undefined || raw.length === 0) throw invalid('no body to verify');
   if (!signature) throw invalid('missing');
   // The SDK bounds a signature's age; a timestamp from the future would stretch its replay window, so it is bounded too.
-  const receivedAt = Math.floor(nowMs() / 1000);
+  const receivedAtMs = nowMs();
   const signedAt = Number(/(?:^|,)t=(\d{1,12})(?:,|$)/.exec(signature)?.[1]);
-  if (signedAt > receivedAt + TOLERANCE_SECONDS) throw invalid('timestamp is in the future');
+  if (signedAt > Math.floor(receivedAtMs / 1000) + TOLERANCE_SECONDS) throw invalid('timestamp is in the future');
   let verified: unknown;
   try {
-    verified = Stripe.webhooks.constructEvent(raw, signature, key, TOLERANCE_SECONDS, undefined, receivedAt);
+    // receivedAt is in milliseconds (the SDK divides by 1000).
+    verified = Stripe.webhooks.constructEvent(raw, signature, key, TOLERANCE_SECONDS, undefined, receivedAtMs);
   } catch (err) {
     count('StripeWebhookRejected');
     throw invalid(err instanceof SyntaxError ? 'the body is not JSON' : (err as Error).message);
