@@ -181,5 +181,35 @@ console.log(
   `  p50 ${delivery.p50.toFixed(1)} ms  p99 ${delivery.p99.toFixed(1)} ms  max ${delivery.max.toFixed(1)} ms  (from the "Pay" to the first wallet GET that shows the credits)`,
 );
 
+// A debit from that client's wallet: the same items, the wallet instead of the pool, and the day
+// counter also listed in the reselling series (its gsi1 copy).
+const walletKey = `wallet-${run}`;
+await post(
+  `/v1/accounts/${delivery.subAccountId}/usage`,
+  { type: 'ai_response', quantity: 1 },
+  { authorization: `Bearer ${stack.platformApiKey}`, 'idempotency-key': walletKey },
+);
+const { walletKey: walletItemKey } = await import('../packages/db/items/balance');
+const wallet = await get(walletItemKey(delivery.subAccountId).pk, walletItemKey(delivery.subAccountId).sk);
+const buyer = await get(accountKey(delivery.subAccountId).pk, accountKey(delivery.subAccountId).sk);
+const walletDayKey = usageDayKey(delivery.agencyId, today, delivery.subAccountId);
+const walletDay = await get(walletDayKey.pk, walletDayKey.sk);
+const walletEntryKey = idempotencyKey({
+  agencyId: delivery.agencyId,
+  operation: 'usage',
+  accountId: delivery.subAccountId,
+  idempotencyKey: walletKey,
+});
+const walletEntry = await get(walletEntryKey.pk, walletEntryKey.sk);
+const wwu = writeUnitsPerDebit([
+  { name: 'wallet balance', size: itemSize(wallet), indexed: false },
+  { name: 'sub-account (guard + monthly meter)', size: itemSize(buyer), indexed: true },
+  { name: 'ledger entry (+ idempotency key)', size: itemSize(walletEntry), indexed: true },
+  { name: 'usage day counter (+ reselling series)', size: itemSize(walletDay), indexed: Boolean(walletDay.gsi1pk) },
+]);
+console.log('\nWrite units per debit from a reselling wallet:');
+for (const line of wwu.lines) console.log(`  ${line}`);
+console.log(`  total: ${wwu.total} write units per debit`);
+
 await stack.stop();
 process.exit(0);

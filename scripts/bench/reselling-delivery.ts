@@ -74,5 +74,12 @@ export async function benchDelivery(stack: LocalStackInfo, purchases = 50) {
   }
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
-  return { purchases: latencies.length, p50: pct(0.5), p99: pct(0.99), max: latencies[latencies.length - 1] ?? Number.NaN };
+  return {
+    purchases: latencies.length,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    max: latencies[latencies.length - 1] ?? Number.NaN,
+    agencyId: signup.agency.id as string,
+    subAccountId: subId,
+  };
 }
