@@ -33,15 +33,13 @@ export async function benchDelivery(stack: LocalStackInfo, purchases = 50) {
     await res.arrayBuffer();
   };
 
-  const signup = await call('POST', '/v1/agencies', {
-    body: {
-      agencyName: 'Bench resale',
-      name: 'B',
-      email: `resale-${run}@bench.test`,
-      password: 'bench-password-1',
-      plan: 'agency',
-    },
-  });
+  // An Agency-plan agency: the platform sets plans (PATCH /v1/admin/agencies); older builds took `plan` at sign-up.
+  const base = { agencyName: 'Bench resale', name: 'B', email: `resale-${run}@bench.test`, password: 'bench-password-1' };
+  let signup = await call('POST', '/v1/agencies', { body: { ...base, plan: 'agency' } }).catch(() => undefined);
+  if (!signup) {
+    signup = await call('POST', '/v1/agencies', { body: base });
+    await call('PATCH', `/v1/admin/agencies/${signup.agency.id}`, { token: stack.platformApiKey, body: { plan: 'agency' } });
+  }
   const token: string = signup.token;
   const { accountId } = await call('POST', '/v1/reselling/stripe/connect', { token });
   await control(`/sandbox/accounts/${accountId}/onboard`);
