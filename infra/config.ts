@@ -1,5 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import type { Construct } from 'constructs';
+import {
+  parseResellingConfig,
+  type RawResellingConfig,
+  rawResellingConfig,
+  resellingSettings,
+} from '../packages/domain/reselling/config';
 
 /** The repository root: function entries, the lock file and tsconfig are found from here. */
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -20,9 +26,11 @@ export interface AppConfig {
   /** Stage-wide steady-state request rate and burst, per second. */
   apiRateLimit: number;
   apiBurstLimit: number;
+  /** Reselling and credit-purchase settings (packages/domain/reselling/config.ts), each from its own context key. */
+  reselling: RawResellingConfig;
 }
 
-const defaults: AppConfig = {
+const defaults: Omit<AppConfig, 'reselling'> = {
   emailFrom: 'no-reply@example.com',
   appLoginUrl: 'https://app.example.com/login',
   appUrl: 'https://app.example.com',
@@ -40,7 +48,25 @@ export function readConfig(scope: Construct): AppConfig {
     subAccountQuota: Number(get('subAccountQuota') ?? defaults.subAccountQuota),
     apiRateLimit: Number(get('apiRateLimit') ?? defaults.apiRateLimit),
     apiBurstLimit: Number(get('apiBurstLimit') ?? defaults.apiBurstLimit),
+    reselling: readResellingConfig(scope),
   };
+}
+
+/** The reselling settings from CDK context (defaults filled in), checked as the functions will check them: a bad value fails the synth. */
+function readResellingConfig(scope: Construct): RawResellingConfig {
+  const raw = rawResellingConfig((s) => {
+    const value = scope.node.tryGetContext(s.context) as string | number | boolean | undefined;
+    return value === undefined ? undefined : String(value);
+  });
+  parseResellingConfig(raw);
+  return raw;
+}
+
+/** The same settings as the environment the functions read. */
+export function resellingEnvironment(raw: RawResellingConfig): Record<string, string> {
+  return Object.fromEntries(
+    (Object.keys(resellingSettings) as (keyof typeof resellingSettings)[]).map((k) => [resellingSettings[k].env, raw[k]]),
+  );
 }
 
 /** `Name <a@b.c>` or `a@b.c` → `a@b.c`: the address SES checks against its verified identities. */

@@ -18,6 +18,7 @@ import { checkJava } from '../packages/local/dynamodb';
 import { startLocalStack } from '../packages/local/stack';
 import { runContainers, scenarioNames } from './bench/containers';
 import { intList } from './bench/figures';
+import { benchDelivery } from './bench/reselling-delivery';
 import { runSingleProcess } from './bench/single-process';
 
 // Node 20 is this project's local baseline; the SDK's notice about its future Node 22 floor is noise here.
@@ -50,7 +51,17 @@ const load = () =>
 console.log(`${cpus().length} cores, load average ${load()} (1, 5, 15 min) before the run`);
 const stack = await startLocalStack({ queueVisibilitySeconds: 5 });
 try {
-  if (single) await runSingleProcess(stack, seconds(6), concurrency);
+  if (single) {
+    await runSingleProcess(stack, seconds(6), concurrency);
+    // Reselling: Stripe's checkout.session.completed → credits readable in the wallet.
+    const delivery = await benchDelivery(stack.info);
+    console.log(
+      `\nStripe sandbox checkout.session.completed → credits readable in the wallet (${delivery.purchases} purchases, one at a time):`,
+    );
+    console.log(
+      `  p50 ${delivery.p50.toFixed(1)} ms  p99 ${delivery.p99.toFixed(1)} ms  max ${delivery.max.toFixed(1)} ms  (from the "Pay" to the first wallet GET that shows the credits)`,
+    );
+  }
   if (containers) {
     await runContainers(stack, {
       seconds: seconds(3),

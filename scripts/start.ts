@@ -1,10 +1,13 @@
 /**
  * `npm start`: the whole system on this machine. Data persists under .data/ unless
- * `--in-memory`; ports come from PORT, SES_PORT, DYNAMODB_PORT and SQS_PORT.
+ * `--in-memory`; ports come from PORT, SES_PORT, DYNAMODB_PORT, SQS_PORT and STRIPE_SANDBOX_PORT.
+ * With STRIPE_API_BASE set (https://api.stripe.com), the SDK talks to Stripe's test mode instead
+ * of the local sandbox (README: "Against Stripe's test mode").
  */
 import { resolve } from 'node:path';
 import { checkJava } from '../packages/local/dynamodb';
 import { startLocalStack } from '../packages/local/stack';
+import { DEFAULT_STRIPE_SANDBOX_PORT } from '../packages/local/stripe-sandbox';
 
 // Node 20 is this project's local baseline; the SDK's notice about its future Node 22 floor is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -26,13 +29,26 @@ const stack = await startLocalStack({
     ses: port('SES_PORT', 8005),
     dynamodb: port('DYNAMODB_PORT', 8000),
     sqs: port('SQS_PORT', 9324),
+    stripe: port('STRIPE_SANDBOX_PORT', DEFAULT_STRIPE_SANDBOX_PORT),
   },
+  externalStripe: process.env.STRIPE_API_BASE || undefined,
   log,
   accessLog: true,
 }).catch((err: Error) => {
   console.error(`Could not start the local stack: ${err.message}`);
   process.exit(1);
 });
+
+/** The sandbox's generated keys are local and printed; real test-mode keys came from the environment and are not. */
+function stripeLines(): string {
+  if (!stack.stripeSandboxUrl) return `${stack.stripeApiBase} (Stripe itself; keys and webhook secrets from the environment)`;
+  return [
+    `local sandbox ${stack.stripeSandboxUrl}  (every event it sent: ${stack.stripeSandboxUrl}/sandbox/events)`,
+    `    STRIPE_SECRET_KEY              ${stack.env.STRIPE_SECRET_KEY}`,
+    `    STRIPE_WEBHOOK_SECRET          ${stack.env.STRIPE_WEBHOOK_SECRET}  → ${stack.apiUrl}/v1/webhooks/stripe`,
+    `    STRIPE_CONNECT_WEBHOOK_SECRET  ${stack.env.STRIPE_CONNECT_WEBHOOK_SECRET}  → ${stack.apiUrl}/v1/webhooks/stripe/connect`,
+  ].join('\n');
+}
 
 console.log(`
 Agency accounts is running locally.
@@ -41,6 +57,7 @@ Agency accounts is running locally.
   DynamoDB Local  ${stack.dynamoEndpoint}  table ${stack.tableName}${inMemory ? ' (in memory)' : ' (data in .data/dynamodb)'}
   SQS (local)     ${stack.sqsEndpoint}
   Platform key    ${stack.platformApiKey}
+  Stripe          ${stripeLines()}
 Press Ctrl-C to stop.
 `);
 

@@ -26,6 +26,10 @@ export class StatefulStack extends Stack {
   readonly tokenSecret: secretsmanager.Secret;
   readonly tokenSecretRotation: AppFunction;
   readonly platformApiKey: secretsmanager.Secret;
+  /** Stripe's keys, issued by Stripe: created empty, filled by the operator (README, "Deploy"). */
+  readonly stripeSecretKey: secretsmanager.Secret;
+  readonly stripeWebhookSecret: secretsmanager.Secret;
+  readonly stripeConnectWebhookSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -76,6 +80,22 @@ export class StatefulStack extends Stack {
       rotationLambda: this.tokenSecretRotation.fn,
       automaticallyAfter: Duration.days(TOKEN_SECRET_ROTATION_DAYS),
     });
+
+    this.stripeSecretKey = operatorSecret(
+      this,
+      'StripeSecretKey',
+      "Stripe secret key of the platform's account (sk_live_… or sk_test_…)",
+    );
+    this.stripeWebhookSecret = operatorSecret(
+      this,
+      'StripeWebhookSecret',
+      "Signing secret (whsec_…) of the Stripe webhook endpoint for the platform's own account: /v1/webhooks/stripe",
+    );
+    this.stripeConnectWebhookSecret = operatorSecret(
+      this,
+      'StripeConnectWebhookSecret',
+      'Signing secret (whsec_…) of the Stripe Connect webhook endpoint (events of connected accounts): /v1/webhooks/stripe/connect',
+    );
   }
 
   private createTable(): dynamodb.Table {
@@ -119,4 +139,24 @@ function generatedSecret(scope: Construct, id: string, description: string, leng
     generateSecretString: { passwordLength: length, excludePunctuation: true },
     removalPolicy: RemovalPolicy.RETAIN,
   });
+}
+
+/**
+ * A secret Stripe issues, so CloudFormation cannot make it: created with no value at all (no
+ * generated placeholder that would look like a key), for the operator to put in
+ * (`aws secretsmanager put-secret-value`). Until then the functions answer 503 and log why.
+ */
+function operatorSecret(scope: Construct, id: string, description: string) {
+  const secret = new secretsmanager.Secret(scope, id, {
+    description: `${description}. Created empty: put the value with aws secretsmanager put-secret-value`,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  // The L2 construct generates a value unless given one; an empty secret has neither.
+  (secret.node.defaultChild as secretsmanager.CfnSecret).addPropertyDeletionOverride('GenerateSecretString');
+  Validations.of(secret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason:
+      'Issued and rolled by Stripe (dashboard: roll API key / roll webhook signing secret), then put here by the operator; a rotation Lambda cannot make Stripe issue a new key.',
+  });
+  return secret;
 }

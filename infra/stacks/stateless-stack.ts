@@ -4,7 +4,7 @@ import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambd
 import type { Construct } from 'constructs';
 import { type HttpFunction, httpFunctions } from '../../packages/http/routes';
 import { outboxStreamFilter, queueDefinitions, streamSourceDefinition } from '../../packages/queues/definitions';
-import { type AppConfig, readConfig } from '../config';
+import { type AppConfig, readConfig, resellingEnvironment } from '../config';
 import { AppFunction } from '../constructs/app-function';
 import { RouteTableApi } from '../constructs/route-table-api';
 import { grantKey, grantSecretValues, grantSendEmail, grantTableGetDelete, grantTableReadWrite } from '../grants';
@@ -15,7 +15,7 @@ export interface StatelessStackProps extends StackProps {
 }
 
 /** What an HTTP function may touch; see `httpNeeds`. */
-type Need = 'table' | 'tokenSecret' | 'platformApiKey' | 'sealEncrypt';
+type Need = 'table' | 'tokenSecret' | 'platformApiKey' | 'sealEncrypt' | 'stripeApi' | 'stripeWebhooks' | 'resellingConfig';
 
 /**
  * An HTTP function not listed gets what an authenticated handler needs: the table, the token
@@ -30,6 +30,9 @@ const httpNeeds: Partial<Record<HttpFunction, Need[]>> = {
   public: ['table', 'tokenSecret', 'sealEncrypt'],
   identity: [...standardNeeds, 'sealEncrypt'], // the verification resend seals its token
   'sub-accounts': [...standardNeeds, 'sealEncrypt'], // seals the generated password
+  reselling: [...standardNeeds, 'stripeApi', 'resellingConfig'], // calls Stripe with the platform's secret key
+  // Verifies Stripe's signatures; never calls Stripe, authenticates no bearer token.
+  'stripe-webhooks': ['table', 'stripeWebhooks', 'resellingConfig'],
 };
 
 /** The code: API, HTTP functions and the outbox workers. Safe to destroy and redeploy. */
@@ -111,6 +114,12 @@ export class StatelessStack extends Stack {
     if (needs.includes('tokenSecret')) environment.TOKEN_SECRET_ARN = data.tokenSecret.secretArn;
     if (needs.includes('platformApiKey')) environment.PLATFORM_API_KEY_ARN = data.platformApiKey.secretArn;
     if (needs.includes('sealEncrypt')) environment.KMS_KEY_ID = data.sealKey.keyArn;
+    if (needs.includes('stripeApi')) environment.STRIPE_SECRET_KEY_ARN = data.stripeSecretKey.secretArn;
+    if (needs.includes('stripeWebhooks')) {
+      environment.STRIPE_WEBHOOK_SECRET_ARN = data.stripeWebhookSecret.secretArn;
+      environment.STRIPE_CONNECT_WEBHOOK_SECRET_ARN = data.stripeConnectWebhookSecret.secretArn;
+    }
+    if (needs.includes('resellingConfig')) Object.assign(environment, resellingEnvironment(config.reselling));
 
     const f = new AppFunction(this, `Http-${name}`, {
       entry: `functions/http/${name}.ts`,
@@ -122,6 +131,8 @@ export class StatelessStack extends Stack {
     grantSecretValues(f, [
       ...(needs.includes('tokenSecret') ? [data.tokenSecret] : []),
       ...(needs.includes('platformApiKey') ? [data.platformApiKey] : []),
+      ...(needs.includes('stripeApi') ? [data.stripeSecretKey] : []),
+      ...(needs.includes('stripeWebhooks') ? [data.stripeWebhookSecret, data.stripeConnectWebhookSecret] : []),
     ]);
     if (needs.includes('sealEncrypt')) grantKey(f, data.sealKey, 'kms:Encrypt');
     return f;

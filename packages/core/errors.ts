@@ -22,8 +22,11 @@ export const errorCodes = {
   account_closed: { status: 409, title: 'Account closed' },
   wrong_credit_mode: { status: 409, title: 'Not allowed in this credit mode' },
   balance_limit_exceeded: { status: 409, title: 'Balance limit exceeded' },
+  reselling_not_ready: { status: 409, title: 'The agency cannot sell credits yet' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  price_below_minimum: { status: 422, title: 'Price below the platform minimum' },
+  amount_too_small: { status: 422, title: "Amount below the payment provider's minimum charge" },
   throttled: { status: 429, title: 'Too many requests' },
   too_many_attempts: { status: 429, title: 'Too many attempts' },
   internal_error: { status: 500, title: 'Internal error' },
@@ -45,6 +48,8 @@ export interface ErrorFacts {
   allow?: string[];
   /** The answer is the remembered outcome of an earlier request with the same Idempotency-Key. */
   replayed?: boolean;
+  /** RFC 9457 extension members of the problem body (declared in responses.ts `Problem`), e.g. a `minimum`. */
+  extensions?: { minimum?: string; currency?: string };
 }
 
 export class AppError extends Error {

@@ -16,6 +16,8 @@ export const idPrefixes = {
   campaign: 'cmp',
   outbox: 'evt',
   session: 'ses',
+  purchase: 'pur',
+  creditPackage: 'pkg',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

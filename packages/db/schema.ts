@@ -44,6 +44,13 @@ export const itemKinds = {
   ledgerRefusal: 'ledger_refusal',
   usageDay: 'usage_day',
   campaign: 'campaign',
+  resellingSettings: 'reselling_settings',
+  stripeAccount: 'stripe_account',
+  purchase: 'purchase',
+  purchaseKey: 'purchase_key',
+  resellingTotals: 'reselling_totals',
+  resellingDay: 'reselling_day',
+  stripeEvent: 'stripe_event',
 } as const;
 
 export function createTableInput(tableName: string): CreateTableCommandInput {

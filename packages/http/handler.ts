@@ -43,6 +43,8 @@ export interface RequestContext<R extends RouteDef> {
   agency: AgencyFor<R['allow'][number]>;
   idempotencyKey: R extends { idempotent: true } ? string : undefined;
   headers: Record<string, string | undefined>;
+  /** The body's exact bytes, for routes that verify a signature over them (they declare no `body`). */
+  rawBody: Buffer | undefined;
   requestId: string;
 }
 
@@ -99,6 +101,8 @@ async function buildContext(event: APIGatewayProxyEventV2, route: RouteDef): Pro
     agency: auth?.agency,
     idempotencyKey,
     headers,
+    rawBody:
+      route.body || event.body === undefined ? undefined : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8'),
     requestId: event.requestContext?.requestId ?? '',
   } as RequestContext<RouteDef>;
 }

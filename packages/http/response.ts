@@ -34,6 +34,7 @@ export function problem(err: AppError, instance?: string): HttpResult {
     code: err.code,
     ...(err.status < 500 && err.detail ? { detail: err.detail } : {}),
     ...(err.errors?.length ? { errors: err.errors } : {}),
+    ...(err.status < 500 ? err.facts.extensions : {}),
     ...(instance ? { instance } : {}),
   };
   return {

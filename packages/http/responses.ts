@@ -3,6 +3,7 @@ import { errorCodes } from '../core/errors';
 import { type IdKind, idPattern } from '../core/ids';
 import { features, plans } from '../domain/features';
 import { entryTypes, usageTypes } from '../domain/ledger/schemas';
+import { PRICE_PATTERN } from '../domain/reselling/money';
 
 /**
  * What the API answers, as zod schemas, every field the server sends with its type and
@@ -25,6 +26,9 @@ export const Problem = z.strictObject({
   detail: z.string().optional(),
   errors: z.array(z.strictObject({ field: z.string(), message: z.string() })).optional(),
   instance: z.string().optional(),
+  /** price_below_minimum: the lowest allowed per-credit price (decimal minor units); amount_too_small: the lowest amount (minor units). */
+  minimum: z.string().optional(),
+  currency: z.string().optional(),
 });
 
 export const Actor = z.discriminatedUnion('type', [
@@ -141,12 +145,29 @@ export const LedgerEntry = z.strictObject({
   reference: z.string().nullable(),
   requestId: z.string().nullable(),
   actor: Actor,
+  payment: z
+    .strictObject({
+      purchaseId: id('purchase'),
+      amount: z.int().min(0),
+      currency: z.string(),
+      stripeAccountId: z.string().nullable(),
+      checkoutSessionId: z.string().nullable(),
+      paymentIntentId: z.string().nullable(),
+      chargeId: z.string().nullable(),
+    })
+    .nullable(),
 });
 export const UsageRecorded = z.strictObject({ entry: LedgerEntry });
 export const CreditsMoved = z.strictObject({ entry: LedgerEntry, balance: credits });
 export const PoolBalance = z.strictObject({ balance: credits, currency: z.literal('credits') });
 export const TransactionList = page(LedgerEntry);
-export const Wallet = z.strictObject({ balance: credits, purchased: credits, consumed: credits, currency: z.literal('credits') });
+export const Wallet = z.strictObject({
+  balance: credits,
+  purchased: credits,
+  consumed: credits,
+  refunded: credits,
+  currency: z.literal('credits'),
+});
 
 const Series = z.array(z.strictObject({ date, credits }));
 export const AgencyUsage = z.strictObject({
@@ -188,3 +209,84 @@ export const CampaignCopied = z.union([
   z.strictObject({ campaign: Campaign }),
   z.strictObject({ campaigns: z.array(Campaign).min(1).max(25) }),
 ]);
+
+// Reselling and credit purchases (Stripe Checkout).
+const money = z.int().min(0);
+const currencyCode = z.string().regex(/^[a-z]{3}$/);
+const decimalPrice = z.string().regex(PRICE_PATTERN);
+const CreditPackage = z.strictObject({ id: z.string(), name: z.string(), credits: z.int().min(1), price: money });
+const Pricing = z.strictObject({ currency: currencyCode, perCreditPrice: decimalPrice, packages: z.array(CreditPackage) });
+
+export const StripeConnected = z.strictObject({ accountId: z.string().regex(/^acct_/), onboardingUrl: z.string() });
+export const ResellingSettings = z.strictObject({
+  stripe: z.strictObject({ accountId: z.string(), chargesEnabled: z.boolean(), detailsSubmitted: z.boolean() }).nullable(),
+  pricing: Pricing.nullable(),
+  autoRechargeWebhook: z.strictObject({ url: z.string(), enabled: z.boolean() }).nullable(),
+  platform: z.strictObject({
+    currencies: z.array(currencyCode),
+    /** Per currency: the lowest per-credit price an agency may set (decimal minor units). */
+    minimumCreditPrice: z.record(currencyCode, decimalPrice),
+    /** Per currency: the platform's application fee per credit sold (decimal minor units). */
+    applicationFeePerCredit: z.record(currencyCode, decimalPrice),
+  }),
+});
+export const PricingSaved = z.strictObject({ pricing: Pricing });
+export const CreditOffers = z.strictObject({
+  currency: currencyCode,
+  perCreditPrice: decimalPrice,
+  packages: z.array(CreditPackage),
+  /** The fewest and most credits one purchase of `credits` may be for. */
+  minimumCredits: z.int().min(1),
+  maximumCredits: z.int().min(0),
+});
+export const CreditPurchase = z.strictObject({
+  id: id('purchase'),
+  status: z.enum(['pending', 'paid', 'failed', 'expired', 'refunded']),
+  credits: z.int().min(1),
+  amount: money,
+  currency: currencyCode,
+  packageId: z.string().nullable(),
+  checkoutSessionId: z.string().nullable(),
+  createdAt: timestamp,
+  paidAt: timestamp.nullable(),
+  amountRefunded: money,
+  creditsRefunded: credits,
+});
+export const CreditPurchaseCreated = z.strictObject({ purchase: CreditPurchase, checkoutUrl: z.string() });
+export const CreditPurchaseList = page(CreditPurchase);
+export const ResellingDashboard = z.strictObject({
+  currency: currencyCode,
+  from: date,
+  to: date,
+  items: z.array(
+    z.strictObject({
+      subAccountId: id('subAccount'),
+      name: z.string(),
+      purchasedCredits: credits,
+      grantedCredits: credits,
+      refundedCredits: credits,
+      consumedCredits: credits,
+      remaining: credits,
+      /** Spend in `currency`, net of refunds (minor units); `spend` has every currency. */
+      totalSpend: z.int(),
+      spend: z.array(z.strictObject({ currency: currencyCode, amount: z.int() })),
+      purchases: credits,
+      series: z.array(z.strictObject({ date, purchased: credits, consumed: credits, refunded: credits })),
+    }),
+  ),
+  nextCursor: z.string().nullable(),
+});
+export const StripeWebhookReceived = z.strictObject({
+  received: z.literal(true),
+  outcome: z.enum([
+    'paid',
+    'already_paid',
+    'awaiting_payment',
+    'failed',
+    'expired',
+    'refunded',
+    'account_updated',
+    'duplicate',
+    'ignored',
+  ]),
+});

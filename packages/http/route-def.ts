@@ -16,6 +16,8 @@ export const httpFunctions = [
   'usage',
   'credits',
   'admin',
+  'reselling',
+  'stripe-webhooks',
   'fallback',
 ] as const;
 export type HttpFunction = (typeof httpFunctions)[number];
@@ -30,6 +32,8 @@ export const httpFunctionDescriptions: Record<HttpFunction, string> = {
   usage: 'Metering: the platform charges usage to an account',
   credits: 'Balances, top-ups and grants, the transaction history and the usage dashboards',
   admin: "The platform's say over agencies: plans and suspension",
+  reselling: "Reselling through the agency's Stripe account, and buying credits through Stripe Checkout",
+  'stripe-webhooks': "Stripe's signed events: payments, refunds and connected accounts",
   fallback: 'Anything the route table does not have: 404 or 405 as problem JSON',
 };
 

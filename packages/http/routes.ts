@@ -13,6 +13,8 @@ import { creditRoutes } from './routes/credits';
 import { docsRoutes } from './routes/docs';
 import { identityRoutes } from './routes/identity';
 import { publicRoutes } from './routes/public';
+import { resellingRoutes } from './routes/reselling';
+import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { subAccountRoutes } from './routes/sub-accounts';
 import { usageRoutes } from './routes/usage';
 
@@ -27,6 +29,8 @@ const all = [
   ...usageRoutes,
   ...creditRoutes,
   ...adminRoutes,
+  ...resellingRoutes,
+  ...stripeWebhookRoutes,
 ] as const;
 /** Every route; a path parameter without a known id shape (route-def `paramIdKinds`) does not compile. */
 export const routes: CheckedRoutes<typeof all> = all;

@@ -6,12 +6,17 @@ export interface LocalSecrets {
   platformApiKey: string;
   tokenSecret: string;
   encryptionKey: string;
+  /** The local Stripe sandbox's API key and the two webhook endpoints' signing secrets. */
+  stripeSecretKey: string;
+  stripeWebhookSecret: string;
+  stripeConnectWebhookSecret: string;
 }
 
 /**
  * The local stand-ins for Secrets Manager and KMS: generated once and kept in
  * `.data/local-secrets.json` (mode 600), so tokens and sealed items survive a restart.
- * PLATFORM_API_KEY and TOKEN_SECRET from the environment take precedence.
+ * PLATFORM_API_KEY, TOKEN_SECRET and the STRIPE_* secrets from the environment take precedence
+ * (set them to run against Stripe's own test mode instead of the sandbox).
  */
 export function loadLocalSecrets(dataDir: string | undefined): LocalSecrets {
   const file = dataDir ? join(dataDir, 'local-secrets.json') : undefined;
@@ -21,6 +26,9 @@ export function loadLocalSecrets(dataDir: string | undefined): LocalSecrets {
     platformApiKey: stored.platformApiKey ?? `pk_local_${randomBytes(24).toString('base64url')}`,
     tokenSecret: stored.tokenSecret ?? randomBytes(48).toString('base64url'),
     encryptionKey: stored.encryptionKey ?? randomBytes(32).toString('base64'),
+    stripeSecretKey: stored.stripeSecretKey ?? `sk_test_local_${randomBytes(24).toString('hex')}`,
+    stripeWebhookSecret: stored.stripeWebhookSecret ?? `whsec_${randomBytes(24).toString('base64url')}`,
+    stripeConnectWebhookSecret: stored.stripeConnectWebhookSecret ?? `whsec_${randomBytes(24).toString('base64url')}`,
   };
   if (file && dataDir) {
     mkdirSync(dataDir, { recursive: true });
@@ -30,5 +38,8 @@ export function loadLocalSecrets(dataDir: string | undefined): LocalSecrets {
     ...secrets,
     platformApiKey: process.env.PLATFORM_API_KEY || secrets.platformApiKey,
     tokenSecret: process.env.TOKEN_SECRET || secrets.tokenSecret,
+    stripeSecretKey: process.env.STRIPE_SECRET_KEY || secrets.stripeSecretKey,
+    stripeWebhookSecret: process.env.STRIPE_WEBHOOK_SECRET || secrets.stripeWebhookSecret,
+    stripeConnectWebhookSecret: process.env.STRIPE_CONNECT_WEBHOOK_SECRET || secrets.stripeConnectWebhookSecret,
   };
 }

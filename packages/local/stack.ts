@@ -1,15 +1,18 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { resellingSettings } from '../domain/reselling/config';
+import { stripeEventTypes } from '../domain/reselling/event-types';
 import { queueDefinitions } from '../queues/definitions';
 import { localCredentials, localRegion } from './aws-env';
 import { dynamoService, streamArnOf } from './dynamodb';
 import { startGateway } from './gateway';
-import { loopInstance, serverInstance } from './instances';
+import { deathNotice, loopInstance, serverInstance } from './instances';
 import { startQueuePoller } from './queue-poller';
 import { loadLocalSecrets } from './secrets';
 import { startLocalSes } from './ses';
 import { type LocalQueues, startLocalQueues } from './sqs';
 import { startStreamPoller } from './stream-poller';
+import { type RetryPolicy, type StripeSandbox, startStripeSandbox } from './stripe-sandbox';
 import { createSupervisor, type RestartEvent, type RestartPolicy, type Supervisor } from './supervisor';
 
 export interface LocalStackOptions {
@@ -17,7 +20,14 @@ export interface LocalStackOptions {
   dataDir?: string;
   /** Keep secrets under dataDir but the database in memory. */
   inMemoryDb?: boolean;
-  ports?: { api?: number; ses?: number; dynamodb?: number; sqs?: number };
+  ports?: { api?: number; ses?: number; dynamodb?: number; sqs?: number; stripe?: number };
+  /** How soon the Stripe sandbox retries a webhook that failed (tests: quickly). */
+  stripeRetry?: RetryPolicy;
+  /**
+   * Stripe itself at this base URL (e.g. https://api.stripe.com, with test-mode keys in
+   * STRIPE_SECRET_KEY and the webhook secrets `stripe listen` prints) instead of the local sandbox.
+   */
+  externalStripe?: string;
   tableName?: string;
   /** Local stand-in for the queue's visibility timeout, so retries come back in seconds. */
   queueVisibilitySeconds?: number;
@@ -38,10 +48,14 @@ export interface LocalStackInfo {
   tableName: string;
   queueUrls: { notifications: string; notificationsDlq: string };
   platformApiKey: string;
+  /** Where the stripe SDK is pointed (STRIPE_API_BASE): the local sandbox, or Stripe itself. */
+  stripeApiBase: string;
+  /** The local Stripe sandbox (its pages and control routes), or null when running against Stripe. */
+  stripeSandboxUrl: string | null;
   env: Record<string, string>;
 }
 
-export type EngineName = 'dynamodb' | 'sqs' | 'ses' | 'gateway' | 'stream-poller' | 'queue-poller';
+export type EngineName = 'dynamodb' | 'sqs' | 'ses' | 'stripe-sandbox' | 'gateway' | 'stream-poller' | 'queue-poller';
 
 export interface LocalStack extends LocalStackInfo {
   info: LocalStackInfo;
@@ -97,6 +111,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     SES_PORT: opts.ports?.ses,
     DYNAMODB_PORT: opts.ports?.dynamodb,
     SQS_PORT: opts.ports?.sqs,
+    STRIPE_SANDBOX_PORT: opts.ports?.stripe,
   };
   for (const [name, port] of Object.entries(fixed)) if (port) await assertPortFree(port, name);
 
@@ -133,6 +148,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const sesUrl = sesEndpoint;
 
     const apiPort = opts.ports?.api ?? (await freePort());
+    const apiBase = `http://127.0.0.1:${apiPort}`;
+    const stripe = await startStripe(supervisor, secrets, apiBase, opts, log);
     const env: Record<string, string> = {
       AWS_REGION: localRegion,
       AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
@@ -145,11 +162,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       TOKEN_SECRET: secrets.tokenSecret,
       PLATFORM_API_KEY: secrets.platformApiKey,
       LOCAL_ENCRYPTION_KEY: secrets.encryptionKey,
+      STRIPE_API_BASE: stripe.apiBase,
+      STRIPE_SECRET_KEY: secrets.stripeSecretKey,
+      STRIPE_WEBHOOK_SECRET: secrets.stripeWebhookSecret,
+      STRIPE_CONNECT_WEBHOOK_SECRET: secrets.stripeConnectWebhookSecret,
+      // The reselling settings, defaults filled in, as CDK passes them to the functions (config.ts).
+      ...Object.fromEntries(Object.values(resellingSettings).map((s) => [s.env, process.env[s.env] || s.default])),
       EMAIL_FROM: process.env.EMAIL_FROM || 'no-reply@agency-accounts.local',
       APP_LOGIN_URL: process.env.APP_LOGIN_URL || `http://127.0.0.1:${apiPort}/v1/auth/login`,
       // The console's base address: emails link to its verify-email and reset-password pages
-      // (token= in the query). Locally there is no console: take the token from the link and
-      // POST it to /v1/auth/verify-email or /v1/auth/password-reset/confirm.
+      // (token= in the query), Checkout and Connect send the browser back to it. Locally there is
+      // no console yet: take the token from the link and POST it to /v1/auth/verify-email or
+      // /v1/auth/password-reset/confirm.
       APP_URL: process.env.APP_URL || `http://127.0.0.1:${apiPort}/console`,
       // EMF metrics are one stdout line per invocation: noise locally unless asked for.
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
@@ -207,6 +231,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       tableName,
       queueUrls: { notifications: queueUrl, notificationsDlq: queueUrls.notifications.dlq },
       platformApiKey: secrets.platformApiKey,
+      stripeApiBase: stripe.apiBase,
+      stripeSandboxUrl: stripe.sandboxUrl,
       env,
     };
     return {
@@ -223,4 +249,49 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     await supervisor.stop();
     throw err;
   }
+}
+
+/**
+ * The local Stripe sandbox, supervised like the other engines, sending the events the platform
+ * subscribes to, signed, to the gateway's webhook routes. Skipped with `externalStripe`: then
+ * the SDK talks to Stripe itself (test mode) and `stripe listen` forwards its events.
+ */
+async function startStripe(
+  supervisor: Supervisor,
+  secrets: ReturnType<typeof loadLocalSecrets>,
+  apiBase: string,
+  opts: LocalStackOptions,
+  log: (line: string) => void,
+): Promise<{ apiBase: string; sandboxUrl: string | null }> {
+  if (opts.externalStripe) return { apiBase: opts.externalStripe, sandboxUrl: null };
+  let sandbox: StripeSandbox | undefined;
+  await supervisor.add({
+    name: 'stripe-sandbox',
+    async start() {
+      sandbox = await startStripeSandbox({
+        port: sandbox?.port ?? opts.ports?.stripe ?? 0,
+        secretKey: secrets.stripeSecretKey,
+        webhookSecret: secrets.stripeWebhookSecret,
+        connectWebhookSecret: secrets.stripeConnectWebhookSecret,
+        platformWebhookUrl: `${apiBase}/v1/webhooks/stripe`,
+        connectWebhookUrl: `${apiBase}/v1/webhooks/stripe/connect`,
+        enabledEvents: [...stripeEventTypes],
+        retry: opts.stripeRetry,
+        log,
+      });
+      const running = sandbox;
+      const death = deathNotice();
+      return {
+        onDeath: death.onDeath,
+        stop: () => running.stop(),
+        kill: async () => {
+          await running.stop();
+          death.tell('stopped listening');
+        },
+      };
+    },
+    restartLoses: '(in memory: it comes back as a fresh Stripe account; connect agencies again)',
+  });
+  if (!sandbox) throw new Error('unreachable: the sandbox has started');
+  return { apiBase: sandbox.url, sandboxUrl: sandbox.url };
 }

@@ -41,6 +41,12 @@ const CONCURRENCY = 8;
 /** Bodies the schema alone cannot make valid (cross-field rules); the rest is generated. */
 const BASE_BODIES: Record<string, (ctx: { home: string }) => Record<string, unknown>> = {
   'POST /v1/accounts/{accountId}/campaigns/{campaignId}/copy': ({ home }) => ({ targetAccountId: home }),
+  // A price is a decimal string and a currency a code: patterns the generator does not fill.
+  'PUT /v1/reselling/pricing': () => ({
+    currency: 'usd',
+    perCreditPrice: '15',
+    packages: [{ name: 'Pack', credits: 100, price: 1500 }],
+  }),
 };
 
 let C: TenantFixture;

@@ -101,12 +101,26 @@ describe('stateful stack', () => {
     }
   });
 
-  it('has CloudFormation generate both secrets: no value in the template', () => {
-    const secrets = synth.stateful.findResources('AWS::SecretsManager::Secret');
-    expect(Object.keys(secrets)).toHaveLength(2);
-    for (const s of Object.values(secrets)) {
-      expect(s.Properties.GenerateSecretString).toBeDefined();
-      expect(s.Properties.SecretString).toBeUndefined();
+  const secretsOf = (names: Array<keyof Synthesized['stacks']['stateful']>) => {
+    const all = synth.stateful.findResources('AWS::SecretsManager::Secret');
+    const ids = names.map((n) => synth.stacks.stateful.getLogicalId((synth.stacks.stateful[n] as any).node.defaultChild));
+    return { all, mine: ids.map((id) => [id, all[id]] as const) };
+  };
+
+  it('has CloudFormation generate the token and platform secrets: no value in the template', () => {
+    const { all, mine } = secretsOf(['tokenSecret', 'platformApiKey']);
+    expect(Object.keys(all)).toHaveLength(5);
+    for (const [id, s] of mine) {
+      expect([id, s?.Properties.GenerateSecretString]).toEqual([id, expect.anything()]);
+      expect(s?.Properties.SecretString).toBeUndefined();
+    }
+  });
+
+  it("creates Stripe's three secrets empty, for the operator to fill: no generated placeholder, no value", () => {
+    const { mine } = secretsOf(['stripeSecretKey', 'stripeWebhookSecret', 'stripeConnectWebhookSecret']);
+    for (const [id, s] of mine) {
+      expect([id, s?.Properties.GenerateSecretString, s?.Properties.SecretString]).toEqual([id, undefined, undefined]);
+      expect(s?.Properties.Description).toContain('put-secret-value');
     }
   });
 });

@@ -2,6 +2,7 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppFunction } from '../../infra/constructs/app-function';
+import { resellingSettings } from '../../packages/domain/reselling/config';
 import { httpFunctions, routes } from '../../packages/http/routes';
 import { outboxStreamFilter, queueDefinitions, streamSourceDefinition } from '../../packages/queues/definitions';
 import { type Synthesized, synthApp } from './synth-app';
@@ -18,6 +19,8 @@ describe('stateless stack', () => {
     // Canaries: were the environment's secrets ever copied into the template, they would show.
     process.env.TOKEN_SECRET = 'canary-token-secret-3f9d';
     process.env.PLATFORM_API_KEY = 'canary-platform-key-7a1c';
+    process.env.STRIPE_SECRET_KEY = 'sk_test_canary_5e2b';
+    process.env.STRIPE_WEBHOOK_SECRET = 'whsec_canary_91d0';
     synth = synthApp({ bundle: false, cfnValidation: false });
     resources = synth.stateless.toJSON().Resources as Record<string, Resource>;
   });
@@ -103,12 +106,27 @@ describe('stateless stack', () => {
     const json = JSON.stringify(synth.stateless.toJSON()) + JSON.stringify(synth.stateful.toJSON());
     expect(json).not.toContain(process.env.TOKEN_SECRET);
     expect(json).not.toContain(process.env.PLATFORM_API_KEY);
+    expect(json).not.toContain(process.env.STRIPE_SECRET_KEY);
+    expect(json).not.toContain(process.env.STRIPE_WEBHOOK_SECRET);
     for (const [id, f] of ofType('AWS::Lambda::Function')) {
       const vars = f.Properties.Environment.Variables as Record<string, unknown>;
-      for (const name of ['TOKEN_SECRET', 'PLATFORM_API_KEY', 'LOCAL_ENCRYPTION_KEY']) {
+      for (const name of [
+        'TOKEN_SECRET',
+        'PLATFORM_API_KEY',
+        'LOCAL_ENCRYPTION_KEY',
+        'STRIPE_SECRET_KEY',
+        'STRIPE_WEBHOOK_SECRET',
+        'STRIPE_CONNECT_WEBHOOK_SECRET',
+      ]) {
         expect([id, name in vars]).toEqual([id, false]);
       }
-      for (const name of ['TOKEN_SECRET_ARN', 'PLATFORM_API_KEY_ARN']) {
+      for (const name of [
+        'TOKEN_SECRET_ARN',
+        'PLATFORM_API_KEY_ARN',
+        'STRIPE_SECRET_KEY_ARN',
+        'STRIPE_WEBHOOK_SECRET_ARN',
+        'STRIPE_CONNECT_WEBHOOK_SECRET_ARN',
+      ]) {
         // A reference resolved at deploy time, never a literal string.
         if (name in vars) expect([id, typeof vars[name]]).toEqual([id, 'object']);
       }
@@ -152,5 +170,87 @@ describe('stateless stack', () => {
         }
       }
     }
+  });
+
+  it('serves the Stripe webhook routes with no authorizer (the signature is the authentication)', () => {
+    const webhookRoutes = routes.filter((r) => r.fn === 'stripe-webhooks');
+    expect(webhookRoutes.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
+      'POST /v1/webhooks/stripe',
+      'POST /v1/webhooks/stripe/connect',
+    ]);
+    for (const r of webhookRoutes) {
+      synth.stateless.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: `${r.method} ${r.path}`,
+        AuthorizationType: 'NONE',
+      });
+      expect(r.allow).toEqual([]);
+    }
+  });
+
+  it("gives Stripe's secrets only to the functions that use them, and the webhooks nothing else", () => {
+    const stateful = synth.stacks.stateful;
+    const idOf = (s: { node: { defaultChild?: unknown } }) => stateful.getLogicalId(s.node.defaultChild as CfnElement);
+    const policiesOf = (f: AppFunction) => {
+      const role = synth.stacks.stateless.getLogicalId(f.role.node.defaultChild as CfnElement);
+      return ofType('AWS::IAM::Policy').filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role));
+    };
+    const secretsOf = (f: AppFunction) =>
+      policiesOf(f)
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
+        .filter((st: { Action: string }) => [st.Action].flat().includes('secretsmanager:GetSecretValue'))
+        .flatMap((st: { Resource: unknown }) => [st.Resource].flat())
+        .map((r: unknown) => JSON.stringify(r));
+    const secretIds = {
+      token: idOf(stateful.tokenSecret),
+      platform: idOf(stateful.platformApiKey),
+      stripeKey: idOf(stateful.stripeSecretKey),
+      webhook: idOf(stateful.stripeWebhookSecret),
+      connect: idOf(stateful.stripeConnectWebhookSecret),
+    };
+    const { httpFunctions: http, forwarder, notifier } = synth.stacks.stateless;
+    const all = [...Object.values(http), forwarder, notifier];
+    const holders = (logicalId: string) =>
+      all.filter((f) => secretsOf(f).some((r) => r.includes(logicalId))).map((f) => f.node.id);
+    expect(holders(secretIds.stripeKey)).toEqual(['Http-reselling']);
+    expect(holders(secretIds.webhook)).toEqual(['Http-stripe-webhooks']);
+    expect(holders(secretIds.connect)).toEqual(['Http-stripe-webhooks']);
+    // The webhook function reads its two signing secrets and the table: no token key, no platform key, no Stripe API key.
+    const hooks = http['stripe-webhooks'];
+    expect(secretsOf(hooks)).toHaveLength(2);
+    expect(holders(secretIds.token)).not.toContain('Http-stripe-webhooks');
+    expect(holders(secretIds.platform)).not.toContain('Http-stripe-webhooks');
+    const hookActions = policiesOf(hooks).flatMap(([, p]) =>
+      p.Properties.PolicyDocument.Statement.flatMap((st: { Action: string }) => [st.Action].flat()),
+    );
+    expect(hookActions.filter((a: string) => a.startsWith('kms:') || a.startsWith('ses:') || a.startsWith('sqs:'))).toEqual([]);
+    const vars = resources[logicalId(hooks)]!.Properties.Environment.Variables as Record<string, unknown>;
+    expect(
+      Object.keys(vars)
+        .filter((k) => k.endsWith('_ARN'))
+        .sort(),
+    ).toEqual(['STRIPE_CONNECT_WEBHOOK_SECRET_ARN', 'STRIPE_WEBHOOK_SECRET_ARN']);
+  });
+
+  it('passes the reselling settings to the functions that read them, from CDK context (defaults otherwise); a bad one fails the synth', () => {
+    const envOf = (s: Synthesized, fn: 'reselling' | 'stripe-webhooks') => {
+      const id = s.stacks.stateless.getLogicalId(s.stacks.stateless.httpFunctions[fn].fn.node.defaultChild as CfnElement);
+      return (s.stateless.toJSON().Resources as Record<string, Resource>)[id]!.Properties.Environment.Variables;
+    };
+    for (const fn of ['reselling', 'stripe-webhooks'] as const) {
+      for (const setting of Object.values(resellingSettings))
+        expect([fn, envOf(synth, fn)[setting.env]]).toEqual([fn, setting.default]);
+    }
+    expect(envOf(synth, 'reselling').STRIPE_API_BASE).toBeUndefined(); // deployed: Stripe itself
+    const custom = synthApp({
+      bundle: false,
+      cfnValidation: false,
+      context: { resellingMinimumCreditPrice: 'usd:2,eur:2,gbp:1.5', stripeLivemode: 'true' },
+    });
+    expect(envOf(custom, 'reselling').RESELLING_MINIMUM_CREDIT_PRICE).toBe('usd:2,eur:2,gbp:1.5');
+    expect(envOf(custom, 'stripe-webhooks').STRIPE_LIVEMODE).toBe('true');
+    // A fee above the minimum would let the platform take more than the client pays.
+    expect(() =>
+      synthApp({ bundle: false, cfnValidation: false, context: { resellingApplicationFee: 'usd:5,eur:0.2,gbp:0.2' } }),
+    ).toThrow(/RESELLING_APPLICATION_FEE/);
   });
 });

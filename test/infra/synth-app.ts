@@ -25,12 +25,14 @@ export interface SynthOptions {
    * @default true
    */
   cfnValidation?: boolean;
+  /** More CDK context, as `-c key=value` gives it. */
+  context?: Record<string, unknown>;
 }
 
 /** Synthesizes the app as `cdk synth` does: cdk.json's context (feature flags), the cdk-nag plugin. */
 export function synthApp(options: SynthOptions): Synthesized {
   const cdkJson = JSON.parse(readFileSync(join(repoRoot, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
-  const context = { ...cdkJson.context };
+  const context = { ...cdkJson.context, ...options.context };
   if (!options.bundle) context['aws:cdk:bundling-stacks'] = [];
   const app = new App({ context, builtinCloudFormationValidation: options.cfnValidation ?? true });
   const { stateful, stateless } = defineApp(app);

@@ -93,7 +93,7 @@ async function partition(pk: string): Promise<Record<string, any>[]> {
 
 export interface StoredEntry {
   id: string;
-  type: 'top_up' | 'grant' | UsageType;
+  type: 'top_up' | 'grant' | UsageType | 'purchase' | 'refund';
   credits: number;
   balanceAfter: number;
   balanceKind: 'pool' | 'wallet';

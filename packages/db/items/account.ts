@@ -93,6 +93,17 @@ export function listSubAccounts(agencyId: string, page: { limit: number; cursor?
   return queryPage<AccountItem>({ index: true, partition: subAccountsPartition(agencyId), ...page });
 }
 
+/** The agency's sub-accounts in one credit mode, oldest first; a page reads at most `maxReads` times (the filter applies as DynamoDB reads). */
+export function listSubAccountsInMode(agencyId: string, creditMode: CreditMode, page: { limit: number; cursor?: string }) {
+  return queryPage<AccountItem>({
+    index: true,
+    partition: subAccountsPartition(agencyId),
+    filter: { expression: '#mode = :mode', names: { '#mode': 'creditMode' }, values: { ':mode': creditMode } },
+    maxReads: 5,
+    ...page,
+  });
+}
+
 export interface AccountChanges {
   /** Plain attributes to set (name, features, creditMode…). */
   set: Partial<Pick<AccountItem, 'name' | 'features' | 'featuresEpoch' | 'creditMode'>>;

@@ -13,6 +13,8 @@ export interface BalanceItem {
   /** Lifetime credits in and out. */
   purchased?: number;
   consumed?: number;
+  /** Credits a Stripe refund took back out of the balance. */
+  refunded?: number;
   updatedAt: string;
 }
 
@@ -38,7 +40,11 @@ export interface BalanceMove {
   /** Signed change. */
   delta: number;
   at: string;
+  /** The lifetime counter the move adds to: `purchased` for credits in, `consumed` for credits out, unless said otherwise (refunds). */
+  counter?: BalanceCounter;
 }
+
+export type BalanceCounter = 'purchased' | 'consumed' | 'refunded';
 
 /**
  * Moves a balance by `delta` if it is still at `from.version`. The version pins the balance
@@ -69,7 +75,7 @@ export function moveBalance(move: BalanceMove): TransactItem {
         '#kind': 'kind',
         '#agencyId': 'agencyId',
         '#updatedAt': 'updatedAt',
-        '#total': credit ? 'purchased' : 'consumed',
+        '#total': move.counter ?? (credit ? 'purchased' : 'consumed'),
       },
       ExpressionAttributeValues: {
         ':next': move.from.balance + move.delta,

@@ -37,6 +37,19 @@ export interface LedgerEntryItem {
   idempotencyKey: string;
   /** Fingerprint of the request that wrote it: a retry must match, another body is a 409. */
   requestHash: string;
+  /** Purchases and refunds: the money behind the credits, and Stripe's ids for it. */
+  payment?: EntryPayment;
+}
+
+export interface EntryPayment {
+  purchaseId: string;
+  /** Minor units: what was paid (purchase) or refunded by this step (refund). */
+  amount: number;
+  currency: string;
+  stripeAccountId: string | null;
+  checkoutSessionId: string | null;
+  paymentIntentId: string | null;
+  chargeId: string | null;
 }
 
 /**

@@ -2,6 +2,7 @@ import { table } from '../client';
 import { queryAll } from '../query';
 import { itemKinds, type Key } from '../schema';
 import type { TransactItem } from '../transact';
+import { resellingSeriesPartition, resellingSeriesSort } from './reselling-counters';
 
 /** Usage counters per account per UTC day: `total` and one attribute per usage type. The dashboards read them. */
 export interface UsageDayItem {
@@ -18,14 +19,24 @@ export const usageDayKey = (agencyId: string, date: string, accountId: string): 
   sk: `${date}#${accountId}`,
 });
 
-/** Adds a debit to the day's counter (created on first use). */
-export function addUsage(agencyId: string, accountId: string, date: string, type: string, credits: number): TransactItem {
+/**
+ * Adds a debit to the day's counter (created on first use). A debit from a reselling wallet
+ * also adds to `wallet` and lists the item in the sub-account's reselling series (gsi1), which
+ * the reselling dashboard reads: no extra item in the debit's transaction, only the index copy.
+ */
+export function addUsage(
+  agencyId: string,
+  accountId: string,
+  date: string,
+  type: string,
+  credits: number,
+  fromWallet = false,
+): TransactItem {
   return {
     Update: {
       TableName: table(),
       Key: usageDayKey(agencyId, date, accountId),
-      UpdateExpression:
-        'ADD #total :q, #type :q SET #kind = :kind, #agencyId = :agencyId, #accountId = :accountId, #date = :date',
+      UpdateExpression: `ADD #total :q, #type :q${fromWallet ? ', #wallet :q' : ''} SET #kind = :kind, #agencyId = :agencyId, #accountId = :accountId, #date = :date${fromWallet ? ', gsi1pk = :gpk, gsi1sk = :gsk' : ''}`,
       ExpressionAttributeNames: {
         '#total': 'total',
         '#type': type,
@@ -33,6 +44,7 @@ export function addUsage(agencyId: string, accountId: string, date: string, type
         '#kind': 'kind',
         '#agencyId': 'agencyId',
         '#accountId': 'accountId',
+        ...(fromWallet ? { '#wallet': 'wallet' } : {}),
       },
       ExpressionAttributeValues: {
         ':q': credits,
@@ -40,6 +52,7 @@ export function addUsage(agencyId: string, accountId: string, date: string, type
         ':agencyId': agencyId,
         ':accountId': accountId,
         ':date': date,
+        ...(fromWallet ? { ':gpk': resellingSeriesPartition(accountId), ':gsk': resellingSeriesSort(date, 'usage') } : {}),
       },
     },
   };

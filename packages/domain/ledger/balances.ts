@@ -17,6 +17,8 @@ export async function walletView(account: AccountItem) {
     balance: wallet?.balance ?? 0,
     purchased: wallet?.purchased ?? 0,
     consumed: wallet?.consumed ?? 0,
+    /** Taken back by Stripe refunds: balance = purchased − consumed − refunded. */
+    refunded: wallet?.refunded ?? 0,
     currency: 'credits' as const,
   };
 }

@@ -1,7 +1,7 @@
 import { timeLeftMs } from '../../core/deadline';
 import { AppError } from '../../core/errors';
 import { count } from '../../core/metrics';
-import { MAX_BALANCE, moveBalance } from '../../db/items/balance';
+import { type BalanceCounter, MAX_BALANCE, moveBalance } from '../../db/items/balance';
 import {
   getIdempotencyRecord,
   type IdempotencyRecord,
@@ -21,6 +21,8 @@ export interface Leg {
   /** Signed change of the balance. */
   delta: number;
   entry: Omit<LedgerEntryItem, 'balanceAfter'>;
+  /** The balance's lifetime total to add to, when not the default for the direction (balance.ts): a refund's `refunded`. */
+  total?: BalanceCounter;
 }
 
 export interface Plan<X extends string = never> extends Leg {
@@ -129,6 +131,7 @@ const moveOf = (leg: Leg, from: BalanceState, entry: LedgerEntryItem) => ({
   from,
   delta: leg.delta,
   at: entry.createdAt,
+  counter: leg.total,
 });
 
 /**
@@ -213,7 +216,7 @@ function replay(stored: IdempotencyRecord | undefined, attempted: LedgerEntryIte
 
 /** Idempotency keys are scoped by operation and by the account they act on. */
 export const operationOf = (e: Pick<LedgerEntryItem, 'type'>) =>
-  e.type === 'top_up' ? 'top_up' : e.type === 'grant' ? 'grant' : 'usage';
+  e.type === 'top_up' || e.type === 'grant' || e.type === 'purchase' || e.type === 'refund' ? e.type : 'usage';
 const scopeOf = (e: LedgerEntryItem): IdempotencyScope => ({
   agencyId: e.agencyId,
   operation: operationOf(e),

@@ -19,6 +19,8 @@ export function entryView(e: LedgerEntryItem) {
     reference: e.reference ?? null,
     requestId: e.requestId ?? null,
     actor: e.actor,
+    /** Purchases and refunds: the money and Stripe's ids; null for every other entry. */
+    payment: e.payment ?? null,
   };
 }
 

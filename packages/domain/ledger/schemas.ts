@@ -26,7 +26,8 @@ export type TopUpBody = z.infer<typeof topUpBody>;
 export const grantBody = z.strictObject({ credits, reference: ref.optional(), requestId: ref.optional() });
 export type GrantBody = z.infer<typeof grantBody>;
 
-export const entryTypes = ['top_up', 'grant', ...usageTypes] as const;
+/** `purchase`: credits bought through Stripe Checkout land; `refund`: a Stripe refund takes its share back. */
+export const entryTypes = ['top_up', 'grant', ...usageTypes, 'purchase', 'refund'] as const;
 export type EntryType = (typeof entryTypes)[number];
 
 /** `from`/`to`: a date (YYYY-MM-DD, whole UTC day) or an ISO timestamp. */

@@ -36,7 +36,10 @@ export async function recordUsage(principal: Principal, accountId: string, body:
     const now = clockNow();
     month = utcMonth(now);
     const fromWallet = hint.type === 'sub_account' && hint.creditMode === 'reselling';
-    const usageDay = { name: 'usageDay' as const, write: addUsage(hint.agencyId, accountId, utcDate(now), body.type, credits) };
+    const usageDay = {
+      name: 'usageDay' as const,
+      write: addUsage(hint.agencyId, accountId, utcDate(now), body.type, credits, fromWallet),
+    };
     const meter = {
       name: 'meter' as const,
       write: chargeMeter({

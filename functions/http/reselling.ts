@@ -1,0 +1,35 @@
+import { table } from '../../packages/db/client';
+import { resellingDashboard } from '../../packages/domain/reselling/dashboard';
+import { creditOffers } from '../../packages/domain/reselling/offers';
+import {
+  buyFromAgency,
+  buyFromPlatform,
+  listAccountPurchases,
+  listPoolPurchases,
+} from '../../packages/domain/reselling/purchases';
+import { connectStripe, getSettings, putPricing } from '../../packages/domain/reselling/settings';
+import { httpHandler } from '../../packages/http/handler';
+import { json, replayHeader } from '../../packages/http/response';
+import { resellingRoutes } from '../../packages/http/routes/reselling';
+
+table();
+
+export const handler = httpHandler(resellingRoutes, {
+  'POST /v1/reselling/stripe/connect': async ({ principal, requestId }) =>
+    json(201, await connectStripe(principal.agencyId, requestId)),
+  'GET /v1/reselling/settings': async ({ principal }) => json(200, await getSettings(principal.agencyId)),
+  'PUT /v1/reselling/pricing': async ({ principal, body }) => json(200, await putPricing(principal.agencyId, body)),
+  'GET /v1/reselling/dashboard': async ({ principal, query }) => json(200, await resellingDashboard(principal.agencyId, query)),
+  'GET /v1/accounts/{accountId}/credit-offers': async ({ account }) => json(200, await creditOffers(account)),
+  'POST /v1/accounts/{accountId}/credit-purchases': async ({ principal, account, body, idempotencyKey }) => {
+    const out = await buyFromAgency(principal, account, body, idempotencyKey);
+    return json(201, out.body, replayHeader(out.replayed));
+  },
+  'GET /v1/accounts/{accountId}/credit-purchases': async ({ account, query }) =>
+    json(200, await listAccountPurchases(account, query)),
+  'POST /v1/credits/purchases': async ({ principal, body, idempotencyKey }) => {
+    const out = await buyFromPlatform(principal, principal.agencyId, body, idempotencyKey);
+    return json(201, out.body, replayHeader(out.replayed));
+  },
+  'GET /v1/credits/purchases': async ({ principal, query }) => json(200, await listPoolPurchases(principal.agencyId, query)),
+});

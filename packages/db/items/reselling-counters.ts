@@ -1,0 +1,104 @@
+import { table } from '../client';
+import { queryAll } from '../query';
+import { itemKinds, type Key } from '../schema';
+import type { TransactItem } from '../transact';
+
+/**
+ * What the reselling dashboard reads, kept by the writes that move credits (never by scanning
+ * the ledger): per reselling sub-account, lifetime totals of Stripe purchases (credits, and
+ * spend per currency, net of refunds) and one item per UTC day (purchased and refunded credits).
+ * A sub-account's days are listed on gsi1 under `RESELLING#<sub>`, together with its usage-day
+ * counters from wallet debits (usage-day.ts adds them to the same partition), so a date range
+ * of purchases and consumption is ONE query.
+ */
+export interface ResellingTotalsItem {
+  kind: typeof itemKinds.resellingTotals;
+  agencyId: string;
+  accountId: string;
+  purchasedCredits?: number;
+  refundedCredits?: number;
+  purchases?: number;
+  /** `spend_<currency>`: minor units paid, net of refunds. */
+  [spend: `spend_${string}`]: number | undefined;
+}
+
+export interface ResellingDayItem {
+  kind: typeof itemKinds.resellingDay;
+  agencyId: string;
+  accountId: string;
+  date: string;
+  purchased?: number;
+  refunded?: number;
+}
+
+export const resellingTotalsKey = (subAccountId: string): Key => ({ pk: `RESELLING#${subAccountId}`, sk: 'TOTALS' });
+const dayKey = (subAccountId: string, date: string): Key => ({ pk: `RESELLING#${subAccountId}`, sk: `DAY#${date}` });
+
+/** gsi1 partition and sort keys of a sub-account's daily reselling items (purchases and wallet usage). */
+export const resellingSeriesPartition = (subAccountId: string) => `RESELLING#${subAccountId}`;
+export const resellingSeriesSort = (date: string, what: 'purchases' | 'usage') => `DAY#${date}#${what}`;
+
+export interface CounterMove {
+  agencyId: string;
+  subAccountId: string;
+  date: string;
+  currency: string;
+  /** Credits bought (purchase) or taken back (refund). */
+  credits: number;
+  /** Money in (purchase, positive) or back out (refund, negative). */
+  amount: number;
+  kind: 'purchase' | 'refund';
+}
+
+/** The lifetime totals and the day's counters, as two items of the transaction that moves the credits. */
+export function countResellingMove(m: CounterMove): { totals: TransactItem; day: TransactItem } {
+  const credits = m.kind === 'purchase' ? 'purchasedCredits' : 'refundedCredits';
+  const totals: TransactItem = {
+    Update: {
+      TableName: table(),
+      Key: resellingTotalsKey(m.subAccountId),
+      UpdateExpression: `ADD #credits :credits, #spend :amount${m.kind === 'purchase' ? ', purchases :one' : ''} SET #kind = :kind, agencyId = :agencyId, accountId = :accountId`,
+      ExpressionAttributeNames: { '#credits': credits, '#spend': `spend_${m.currency}`, '#kind': 'kind' },
+      ExpressionAttributeValues: {
+        ':credits': m.credits,
+        ':amount': m.amount,
+        ':kind': itemKinds.resellingTotals,
+        ':agencyId': m.agencyId,
+        ':accountId': m.subAccountId,
+        ...(m.kind === 'purchase' ? { ':one': 1 } : {}),
+      },
+    },
+  };
+  const day: TransactItem = {
+    Update: {
+      TableName: table(),
+      Key: dayKey(m.subAccountId, m.date),
+      UpdateExpression:
+        'ADD #credits :credits SET #kind = :kind, agencyId = :agencyId, accountId = :accountId, #date = :date, gsi1pk = :gpk, gsi1sk = :gsk',
+      ExpressionAttributeNames: {
+        '#credits': m.kind === 'purchase' ? 'purchased' : 'refunded',
+        '#kind': 'kind',
+        '#date': 'date',
+      },
+      ExpressionAttributeValues: {
+        ':credits': m.credits,
+        ':kind': itemKinds.resellingDay,
+        ':agencyId': m.agencyId,
+        ':accountId': m.subAccountId,
+        ':date': m.date,
+        ':gpk': resellingSeriesPartition(m.subAccountId),
+        ':gsk': resellingSeriesSort(m.date, 'purchases'),
+      },
+    },
+  };
+  return { totals, day };
+}
+
+/** A sub-account's daily items from..to (inclusive): at most two per day, so a bounded read. */
+export function resellingSeries(subAccountId: string, from: string, to: string) {
+  return queryAll<Record<string, unknown> & { kind: string; date: string }>({
+    index: true,
+    partition: resellingSeriesPartition(subAccountId),
+    sort: { between: [`DAY#${from}`, `DAY#${to}~`] },
+  });
+}

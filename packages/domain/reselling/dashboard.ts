@@ -1,0 +1,78 @@
+import { utcDate } from '../../core/clock';
+import { invalidField } from '../../core/errors';
+import { listSubAccountsInMode } from '../../db/items/account';
+import { type BalanceItem, walletKey } from '../../db/items/balance';
+import { type ResellingTotalsItem, resellingSeries, resellingTotalsKey } from '../../db/items/reselling-counters';
+import { getResellingSettings } from '../../db/items/reselling-settings';
+import { getItems, itemId } from '../../db/read';
+import { itemKinds } from '../../db/schema';
+import { DAY_MS, daysBetween } from '../ledger/time-range';
+import { resellingConfig } from './config';
+import type { DashboardQuery } from './schemas';
+
+/**
+ * The Sub-Account Credit Dashboard: per reselling sub-account, credits purchased (through
+ * Stripe) and the money spent on them per currency, credits granted by the agency, consumed,
+ * taken back by refunds, remaining, and a daily series. Exact and bounded: a page of sub-accounts
+ * (≤ 50), one BatchGet of their wallets and totals, and one index query per sub-account over at
+ * most 92 days (≤ 2 small items a day). The ledger is never scanned.
+ */
+const MAX_RANGE_DAYS = 92;
+const DEFAULT_DAYS = 30;
+
+function range(q: DashboardQuery) {
+  const to = q.to ?? utcDate();
+  const from = q.from ?? utcDate(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_DAYS - 1) * DAY_MS);
+  if (from > to) throw invalidField('from', 'must not be after to');
+  if (Date.parse(to) - Date.parse(from) >= MAX_RANGE_DAYS * DAY_MS)
+    throw invalidField('from', `the range may span at most ${MAX_RANGE_DAYS} days`);
+  return { from, to };
+}
+
+export async function resellingDashboard(agencyId: string, q: DashboardQuery) {
+  const { from, to } = range(q);
+  const [page, settings] = await Promise.all([
+    listSubAccountsInMode(agencyId, 'reselling', { limit: q.limit, cursor: q.cursor }),
+    getResellingSettings(agencyId),
+  ]);
+  const currency = settings?.pricing?.currency ?? resellingConfig().currencies[0] ?? 'usd';
+  const keys = page.items.flatMap((s) => [walletKey(s.id), resellingTotalsKey(s.id)]);
+  const [stored, series] = await Promise.all([
+    keys.length ? getItems(keys) : Promise.resolve(new Map<string, Record<string, unknown>>()),
+    Promise.all(page.items.map((s) => resellingSeries(s.id, from, to))),
+  ]);
+  const days = daysBetween(from, to);
+  const items = page.items.map((sub, i) => {
+    const wallet = stored.get(itemId(walletKey(sub.id))) as Partial<BalanceItem> | undefined;
+    const totals = (stored.get(itemId(resellingTotalsKey(sub.id))) ?? {}) as Partial<ResellingTotalsItem>;
+    const purchasedCredits = totals.purchasedCredits ?? 0;
+    const spend = Object.entries(totals)
+      .filter(([k, v]) => k.startsWith('spend_') && typeof v === 'number')
+      .map(([k, v]) => ({ currency: k.slice('spend_'.length), amount: v as number }))
+      .sort((a, b) => a.currency.localeCompare(b.currency));
+    const byDate = new Map<string, { purchased: number; consumed: number; refunded: number }>();
+    for (const d of series[i] ?? []) {
+      const day = byDate.get(d.date) ?? { purchased: 0, consumed: 0, refunded: 0 };
+      if (d.kind === itemKinds.resellingDay) {
+        day.purchased += Number(d.purchased ?? 0);
+        day.refunded += Number(d.refunded ?? 0);
+      } else day.consumed += Number(d.wallet ?? 0);
+      byDate.set(d.date, day);
+    }
+    return {
+      subAccountId: sub.id,
+      name: sub.name,
+      purchasedCredits,
+      // Credits that entered the wallet otherwise: the agency's grants.
+      grantedCredits: Math.max(0, (wallet?.purchased ?? 0) - purchasedCredits),
+      refundedCredits: wallet?.refunded ?? 0,
+      consumedCredits: wallet?.consumed ?? 0,
+      remaining: wallet?.balance ?? 0,
+      totalSpend: spend.find((s) => s.currency === currency)?.amount ?? 0,
+      spend,
+      purchases: totals.purchases ?? 0,
+      series: days.map((date) => ({ date, purchased: 0, consumed: 0, refunded: 0, ...byDate.get(date) })),
+    };
+  });
+  return { currency, from, to, items, nextCursor: page.nextCursor };
+}

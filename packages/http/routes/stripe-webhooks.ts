@@ -1,0 +1,31 @@
+import { allow } from '../../domain/auth/principal';
+import * as res from '../responses';
+import type { RouteDef } from '../route-def';
+
+/**
+ * Stripe's webhooks. No bearer token: the `Stripe-Signature` over the raw body is the
+ * authentication, so these routes take no `body` schema (the pipeline leaves the bytes alone)
+ * and verify in the action. 400 for a bad signature; 200 for anything verified, acted on or not.
+ */
+export const stripeWebhookRoutes = [
+  {
+    method: 'POST',
+    path: '/v1/webhooks/stripe/connect',
+    fn: 'stripe-webhooks',
+    summary: "Events of the agencies' connected accounts (STRIPE_CONNECT_WEBHOOK_SECRET)",
+    allow: allow.anyone,
+    status: 200,
+    response: res.StripeWebhookReceived,
+    refusals: ['invalid_request', 'payload_too_large'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/webhooks/stripe',
+    fn: 'stripe-webhooks',
+    summary: "Events of the platform's own Stripe account (STRIPE_WEBHOOK_SECRET)",
+    allow: allow.anyone,
+    status: 200,
+    response: res.StripeWebhookReceived,
+    refusals: ['invalid_request', 'payload_too_large'],
+  },
+] as const satisfies readonly RouteDef[];
