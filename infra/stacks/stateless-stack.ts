@@ -125,7 +125,7 @@ export class StatelessStack extends Stack {
       entry: `functions/http/${name}.ts`,
       description: `HTTP API: the ${name} routes`,
       environment,
-      readsSecrets: needs.includes('tokenSecret') || needs.includes('platformApiKey'),
+      readsSecrets: (['tokenSecret', 'platformApiKey', 'stripeApi', 'stripeWebhooks'] as const).some((n) => needs.includes(n)),
     });
     if (needs.includes('table')) grantTableReadWrite(f, data.table);
     grantSecretValues(f, [
