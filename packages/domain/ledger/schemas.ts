@@ -1,10 +1,11 @@
 import * as z from 'zod';
+import { cursor, line, trimmedLine } from '../text-fields';
 
 /** Credits are whole, positive and bounded: usage moves at most a million per call, top-ups and grants a billion. */
 const amount = (max: number) => z.int('must be a whole number').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
 const quantity = amount(1_000_000);
 const credits = amount(1_000_000_000);
-const ref = z.string().trim().min(1).max(200);
+const ref = trimmedLine(200);
 
 export const usageTypes = ['ai_response', 'campaign_message'] as const;
 export type UsageType = (typeof usageTypes)[number];
@@ -30,15 +31,12 @@ export const entryTypes = ['top_up', 'grant', ...usageTypes] as const;
 export type EntryType = (typeof entryTypes)[number];
 
 /** `from`/`to`: a date (YYYY-MM-DD, whole UTC day) or an ISO timestamp. */
-const instant = z
-  .string()
-  .max(40)
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'must be a date or ISO timestamp');
+const instant = line(40).refine((s) => !Number.isNaN(Date.parse(s)), 'must be a date or ISO timestamp');
 
 export const transactionsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(2048).optional(),
-  subAccountId: z.string().max(64).optional(),
+  cursor: cursor(2048).optional(),
+  subAccountId: line(64).optional(),
   campaignId: ref.optional(),
   contactId: ref.optional(),
   type: z.enum(entryTypes).optional(),
