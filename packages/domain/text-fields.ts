@@ -33,7 +33,8 @@ export const httpUrl = (max = 2048) =>
   z
     .string()
     .max(max)
-    .regex(new RegExp(`^[Hh][Tt][Tt][Pp][Ss]?://[^${C0}${DEL_AND_C1}${LINE_BREAKS}\\s]+$`), urlMessage)
+    // abort: one issue per field, not the pattern's and the parse's both.
+    .regex(new RegExp(`^[Hh][Tt][Tt][Pp][Ss]?://[^${C0}${DEL_AND_C1}${LINE_BREAKS}\\s]+$`), { error: urlMessage, abort: true })
     .refine(parsesAsHttpUrl, urlMessage)
     .meta({ format: 'uri' });
 const urlMessage = 'must be an http(s) URL';
