@@ -22,6 +22,7 @@ import { pathPattern } from '../../packages/http/routes';
 import { type ApiResponse, api, type CallOptions, uniq } from '../support/api';
 import {
   fillPath,
+  fixtureBodies,
   type JsonSchema,
   jsonSchemaOf,
   keyOf,
@@ -39,11 +40,6 @@ import { itemsMentioning } from '../support/table';
 import { type Caller, callersOf, createTenant, settleOutbox, type TenantFixture } from '../support/tenants';
 
 const CONCURRENCY = 8;
-
-/** Bodies the schema alone cannot make valid (cross-field rules); the rest is generated. */
-const BASE_BODIES: Record<string, (ctx: { home: string }) => Record<string, unknown>> = {
-  'POST /v1/accounts/{accountId}/campaigns/{campaignId}/copy': ({ home }) => ({ targetAccountId: home }),
-};
 
 let C: TenantFixture;
 let callers: Caller[];
@@ -68,7 +64,9 @@ function target(route: RouteDef, marker: string) {
     const role = paramRole(route, name);
     values[name] = role === 'object' ? missingId(name) : name === 'agencyId' ? C.agency.agencyId : home;
   }
-  const base = route.body ? sampleBody(route, marker, BASE_BODIES[keyOf(route)]?.({ home })) : undefined;
+  const base = route.body
+    ? sampleBody(route, marker, fixtureBodies[keyOf(route)]?.({ home, agencyId: C.agency.agencyId }))
+    : undefined;
   return { caller, path: fillPath(route.path, values), base };
 }
 
@@ -343,7 +341,10 @@ describe('bad bodies, for every route with a body', () => {
       const marker = uniq('bad');
       const { caller, path, base } = target(route, marker);
       const parsed = route.body!.safeParse(base);
-      expect(parsed.success, `generated base body ${JSON.stringify(base)} is invalid; add it to BASE_BODIES`).toBe(true);
+      expect(
+        parsed.success,
+        `generated base body ${JSON.stringify(base)} is invalid; add it to fixtureBodies (support/routes.ts)`,
+      ).toBe(true);
       await runWritingNothing(route.method, path, caller?.token, bodyCases(route, base!, marker), marker);
     });
   }

@@ -177,3 +177,19 @@ describe('text that never reaches the table or an email', () => {
     expect([question.status, question.body.errors?.[0]?.field]).toEqual([400, 'faqs.0.question']);
   });
 });
+
+describe('time ranges', () => {
+  it.each([
+    ['from', '275760-09-13'],
+    ['to', '+275760-09-13T00:00:00.000Z'],
+    ['from', '-000001-01-01T00:00:00Z'],
+    ['from', '2024-02-30'],
+    ['to', '2024-01-01T10:00'],
+    ['from', '1'],
+  ])('refuses %s=%s with 400 naming it (the dashboards once answered dates of another format)', async (name, value) => {
+    for (const path of ['/v1/credits/usage', `/v1/accounts/${T.subs[0]!.subAccountId}/usage`, '/v1/credits/transactions']) {
+      const res = await api('GET', `${path}?${name}=${encodeURIComponent(value)}`, { token: T.agency.token });
+      expect([path, res.status, res.body.errors?.[0]?.field]).toEqual([path, 400, name]);
+    }
+  });
+});

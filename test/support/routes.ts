@@ -150,6 +150,15 @@ function sampleString(s: JsonSchema, marker: string, name: string): string {
   return value.padEnd(min, 'x');
 }
 
+/**
+ * Per-route parts of a valid body that the schema alone cannot give (cross-field rules,
+ * references to real objects); the rest is generated from the zod schema. The one place for
+ * them: bad input, isolation and the fuzz all start from these.
+ */
+export const fixtureBodies: Record<string, (ctx: { home: string; agencyId: string }) => Record<string, unknown>> = {
+  'POST /v1/accounts/{accountId}/campaigns/{campaignId}/copy': ({ home }) => ({ targetAccountId: home }),
+};
+
 /** A body for `route` built from its schema, with `overrides` (per route key) applied on top. */
 export function sampleBody(route: RouteDef, marker: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   if (!route.body) return {};
