@@ -33,10 +33,10 @@ export function grantTableReadWrite(target: AppFunction, table: dynamodb.ITable)
   );
 }
 
-/** Read one item, delete it: the notifier's whole use of the table. */
-export function grantTableGetDelete(target: AppFunction, table: dynamodb.ITable): void {
+/** Claim an outbox item (a conditional update that returns it), release or delete it: the notifier's whole use of the table. */
+export function grantOutboxDelivery(target: AppFunction, table: dynamodb.ITable): void {
   target.addToRolePolicy(
-    new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'], resources: [table.tableArn] }),
+    new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [table.tableArn] }),
   );
 }
 

@@ -7,7 +7,7 @@ import { outboxStreamFilter, queueDefinitions, streamSourceDefinition } from '..
 import { readConfig } from '../config';
 import { AppFunction } from '../constructs/app-function';
 import { RouteTableApi } from '../constructs/route-table-api';
-import { grantKey, grantSecretValues, grantSendEmail, grantTableGetDelete, grantTableReadWrite } from '../grants';
+import { grantKey, grantOutboxDelivery, grantSecretValues, grantSendEmail, grantTableReadWrite } from '../grants';
 import type { StatefulStack } from './stateful-stack';
 
 export interface StatelessStackProps extends StackProps {
@@ -89,7 +89,7 @@ export class StatelessStack extends Stack {
         APP_LOGIN_URL: config.appLoginUrl,
       },
     });
-    grantTableGetDelete(this.notifier, data.table);
+    grantOutboxDelivery(this.notifier, data.table);
     grantKey(this.notifier, data.sealKey, 'kms:Decrypt');
     grantSendEmail(this.notifier, config.emailFrom);
     this.notifier.fn.addEventSource(

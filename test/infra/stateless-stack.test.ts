@@ -127,7 +127,7 @@ describe('stateless stack', () => {
       actionsOf(notifier)
         .filter((a) => a.startsWith('dynamodb:'))
         .sort(),
-    ).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem']);
+    ).toEqual(['dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
     expect(holders('secretsmanager:DescribeSecret')).toEqual([]);
     expect(holders('secretsmanager:GetSecretValue')).not.toContain('Notifier');
   });
