@@ -138,6 +138,8 @@ export const AgencyUsage = z.strictObject({
   agencyOwn: credits,
   bySubAccount: z.array(z.strictObject({ subAccountId: id('subAccount'), name: z.string().nullable(), credits })),
   series: Series,
+  /** Set when the read budget ended the answer early: the same query with this cursor carries on. */
+  nextCursor: z.string().nullable(),
 });
 /** An account's own usage: never a balance. */
 export const AccountUsage = z.strictObject({

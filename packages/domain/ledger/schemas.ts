@@ -61,3 +61,7 @@ export type TransactionsQuery = z.infer<typeof transactionsQuery>;
 
 export const usageQuery = z.strictObject({ from: instant.optional(), to: instant.optional() });
 export type UsageQuery = z.infer<typeof usageQuery>;
+
+/** The agency dashboard pages by day past its read budget (`cursor`, with the same from/to). */
+export const agencyUsageQuery = usageQuery.extend({ cursor: cursor(512).optional() });
+export type AgencyUsageQuery = z.infer<typeof agencyUsageQuery>;
