@@ -9,7 +9,7 @@ import { identityRoutes } from '../../packages/http/routes/identity';
 table();
 
 export const handler = httpHandler(identityRoutes, {
-  'GET /v1/me': async ({ principal, ownAccount }) => json(200, await describeMe(principal, ownAccount)),
+  'GET /v1/me': async ({ principal, ownAccount, query }) => json(200, await describeMe(principal, ownAccount, query)),
   'POST /v1/auth/password': async ({ principal, body }) => {
     await changePassword(principal, body);
     return noContent();

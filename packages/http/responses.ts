@@ -70,6 +70,8 @@ export const MeResponse = z.strictObject({
     actor: z.strictObject({ userId: id('user') }).optional(),
   }),
   accounts: z.array(SwitcherEntry),
+  /** More sub-accounts: the same call with this cursor. */
+  nextCursor: z.string().nullable(),
 });
 
 export const ApiKey = z.strictObject({ id: id('apiKey'), name: z.string(), hint: z.string(), createdAt: timestamp });

@@ -2,10 +2,10 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { nowIso } from '../../core/clock';
 import { AppError, invalidField, unauthenticated } from '../../core/errors';
 import { db, table } from '../../db/client';
-import { type AccountItem, getAccount, listSubAccounts } from '../../db/items/account';
+import { foreignCursor } from '../../db/cursor';
+import { type AccountItem, getAccount, listActiveSubAccounts } from '../../db/items/account';
 import { findEmail, getUser, userKey } from '../../db/items/user';
-import { queryAllPages } from '../../db/query';
-import type { ChangePasswordBody, LoginBody } from '../accounts/schemas';
+import type { ChangePasswordBody, ListQuery, LoginBody } from '../accounts/schemas';
 import { switcherEntry } from '../accounts/views';
 import { burnPasswordCheck, hashPassword, verifyPassword } from './passwords';
 import type { PrincipalOf } from './principal';
@@ -61,10 +61,15 @@ export async function changePassword(
   );
 }
 
-/** The account switcher: an agency sees itself and every sub-account; a sub-account only itself. */
+/**
+ * The account switcher, paged like every list: an agency user sees the agency first (on the
+ * first page, beside up to `limit` sub-accounts), then its active sub-accounts page by page; a
+ * sub-account user or an assist session only its own account.
+ */
 export async function describeMe(
   principal: PrincipalOf<'agency_user' | 'sub_account_user' | 'assist'>,
   ownAccount: AccountItem | undefined,
+  page: ListQuery,
 ) {
   const base = {
     accountId: principal.accountId,
@@ -75,14 +80,16 @@ export async function describeMe(
       : { userId: principal.userId }),
   };
   if (principal.kind !== 'agency_user') {
+    // A one-entry list: no cursor was ever handed out for it.
+    if (page.cursor) throw foreignCursor();
     const own = ownAccount ?? (await getAccount(principal.accountId));
-    return { principal: base, accounts: own ? [switcherEntry(own)] : [] };
+    return { principal: base, accounts: own ? [switcherEntry(own)] : [], nextCursor: null };
   }
   const [agency, subs] = await Promise.all([
-    getAccount(principal.agencyId),
-    queryAllPages((cursor) => listSubAccounts(principal.agencyId, { limit: 200, cursor })),
+    page.cursor ? undefined : getAccount(principal.agencyId),
+    // Closed sub-accounts leave the switcher; their history stays reachable by id.
+    listActiveSubAccounts(principal.agencyId, page),
   ]);
-  // Closed sub-accounts leave the switcher; their history stays reachable by id.
-  const accounts = [agency, ...subs.filter((s) => s.status === 'active')].filter((a): a is AccountItem => !!a).map(switcherEntry);
-  return { principal: base, accounts };
+  const accounts = [agency, ...subs.items].filter((a): a is AccountItem => !!a).map(switcherEntry);
+  return { principal: base, accounts, nextCursor: subs.nextCursor };
 }
