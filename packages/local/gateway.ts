@@ -15,12 +15,20 @@ const MAX_BODY_BYTES = 1024 * 1024;
 export const LAMBDA_RESPONSE_LIMIT_BYTES = 6_291_556;
 const TEXT_TYPES = /^(application\/(.+\+)?(json|xml|x-www-form-urlencoded)|text\/)/i;
 
-/** Loads a function module the way Lambda would: once, on first use (its "cold start"). */
+/**
+ * Loads a function module the way Lambda would: once, on first use (its "cold start"), and
+ * runs it under its deployed policy's table keys (packages/db/access.ts).
+ */
 const modules = new Map<string, Promise<HttpHandler>>();
 function loadFunction(fn: HttpFunction): Promise<HttpHandler> {
   let mod = modules.get(fn);
   if (!mod) {
-    mod = import(`../../functions/http/${fn}.ts`).then((m: { handler: HttpHandler }) => m.handler);
+    mod = Promise.all([import(`../../functions/http/${fn}.ts`), import('./table-access')]).then(
+      ([m, access]: [{ handler: HttpHandler }, typeof import('./table-access')]) => {
+        access.enforceTableAccess();
+        return (event, context) => access.asFunction(fn, () => m.handler(event, context));
+      },
+    );
     modules.set(fn, mod);
   }
   return mod;
