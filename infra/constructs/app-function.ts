@@ -16,6 +16,8 @@ export interface AppFunctionProps {
   timeout?: Duration;
   /** @default 1024 MB: Lambda scales CPU with memory, and cold starts shrink with it. */
   memorySize?: number;
+  /** Executions kept for this function alone (and its ceiling). @default none */
+  reservedConcurrency?: number;
   /**
    * Why this function's policy has `Resource::*` statements. X-Ray's is always there (its
    * actions have no resource-level permissions); callers add their own reasons.
@@ -56,6 +58,7 @@ export class AppFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.seconds(10),
+      reservedConcurrentExecutions: props.reservedConcurrency,
       role: this.role,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,

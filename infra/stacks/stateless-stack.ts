@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
+import { tableKeyPrefixes } from '../../packages/db/access';
 import { type HttpFunction, httpFunctions } from '../../packages/http/routes';
 import { outboxStreamFilter, queueDefinitions, streamSourceDefinition } from '../../packages/queues/definitions';
 import { readConfig } from '../config';
@@ -25,6 +26,7 @@ type Need = 'table' | 'tokenSecret' | 'platformApiKey' | 'sealEncrypt';
 const standardNeeds: Need[] = ['table', 'tokenSecret', 'platformApiKey'];
 const httpNeeds: Partial<Record<HttpFunction, Need[]>> = {
   fallback: [], // matches the route table only: no data, no secrets
+  docs: [], // the OpenAPI document is built from the route table: no data, no secrets
   public: ['table', 'tokenSecret'], // sign-up and login issue tokens; no route authenticates
   'sub-accounts': [...standardNeeds, 'sealEncrypt'], // seals the generated password
 };
@@ -43,13 +45,18 @@ export class StatelessStack extends Stack {
 
     const functions = {} as Record<HttpFunction, lambda.IFunction>;
     for (const name of httpFunctions) {
-      this.httpFunctions[name] = this.httpFunction(name, httpNeeds[name] ?? standardNeeds, data);
+      // Metering keeps executions of its own: a flood elsewhere cannot starve it.
+      const reserved = name === 'usage' && config.usageReservedConcurrency > 0 ? config.usageReservedConcurrency : undefined;
+      this.httpFunctions[name] = this.httpFunction(name, httpNeeds[name] ?? standardNeeds, data, reserved);
       functions[name] = this.httpFunctions[name].fn;
     }
     this.api = new RouteTableApi(this, 'Http', {
       functions,
-      rateLimit: config.apiRateLimit,
-      burstLimit: config.apiBurstLimit,
+      throttles: {
+        default: { rateLimit: config.apiRateLimit, burstLimit: config.apiBurstLimit },
+        auth: { rateLimit: config.authRateLimit, burstLimit: config.authBurstLimit },
+        metering: { rateLimit: config.meteringRateLimit, burstLimit: config.meteringBurstLimit },
+      },
     });
 
     // Table stream → notifications queue. Only outbox inserts get through the filter, so
@@ -89,7 +96,7 @@ export class StatelessStack extends Stack {
         APP_LOGIN_URL: config.appLoginUrl,
       },
     });
-    grantOutboxDelivery(this.notifier, data.table);
+    grantOutboxDelivery(this.notifier, data.table, tableKeyPrefixes.notifier);
     grantKey(this.notifier, data.sealKey, 'kms:Decrypt');
     grantSendEmail(this.notifier, config.emailFrom);
     this.notifier.fn.addEventSource(
@@ -99,7 +106,11 @@ export class StatelessStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
   }
 
-  private httpFunction(name: HttpFunction, needs: Need[], data: StatefulStack): AppFunction {
+  private httpFunction(name: HttpFunction, needs: Need[], data: StatefulStack, reservedConcurrency?: number): AppFunction {
+    const prefixes = tableKeyPrefixes[name];
+    if (needs.includes('table') !== prefixes.length > 0) {
+      throw new Error(`${name}: table access and its key prefixes (packages/db/access.ts) must go together`);
+    }
     const environment: Record<string, string> = {};
     if (needs.includes('table')) environment.TABLE_NAME = data.table.tableName;
     // secret(name) reads `${name}_ARN` and fetches the value once per container (packages/core/env.ts).
@@ -111,8 +122,9 @@ export class StatelessStack extends Stack {
       entry: `functions/http/${name}.ts`,
       description: `HTTP API: the ${name} routes`,
       environment,
+      reservedConcurrency,
     });
-    if (needs.includes('table')) grantTableReadWrite(f, data.table);
+    if (needs.includes('table')) grantTableReadWrite(f, data.table, prefixes);
     grantSecretValues(f, [
       ...(needs.includes('tokenSecret') ? [data.tokenSecret] : []),
       ...(needs.includes('platformApiKey') ? [data.platformApiKey] : []),

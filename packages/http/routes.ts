@@ -15,7 +15,15 @@ import { publicRoutes } from './routes/public';
 import { subAccountRoutes } from './routes/sub-accounts';
 import { usageRoutes } from './routes/usage';
 
-export { type HttpFunction, type HttpMethod, httpFunctions, type RouteDef, routeKey } from './route-def';
+export {
+  type HttpFunction,
+  type HttpMethod,
+  httpFunctions,
+  type RouteDef,
+  routeKey,
+  type ThrottleClass,
+  throttleClassOf,
+} from './route-def';
 
 const all = [
   ...publicRoutes,
