@@ -50,11 +50,14 @@ export function grantTableReadWrite(target: AppFunction, table: dynamodb.ITable,
   );
 }
 
-/** Claim an outbox item (a conditional update that returns it), release or delete it: the notifier's whole use of the table. */
+/**
+ * Claim an outbox item (a conditional update that returns it, and the item as it was when the
+ * claim fails: a read), release or delete it: the notifier's whole use of the table.
+ */
 export function grantOutboxDelivery(target: AppFunction, table: dynamodb.ITable, prefixes: readonly string[]): void {
   target.addToRolePolicy(
     new iam.PolicyStatement({
-      actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       resources: [table.tableArn],
       conditions: leadingKeys(prefixes),
     }),

@@ -128,7 +128,7 @@ describe('stateless stack', () => {
       actionsOf(notifier)
         .filter((a) => a.startsWith('dynamodb:'))
         .sort(),
-    ).toEqual(['dynamodb:DeleteItem', 'dynamodb:UpdateItem']);
+    ).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(holders('secretsmanager:DescribeSecret')).toEqual([]);
     expect(holders('secretsmanager:GetSecretValue')).not.toContain('Notifier');
   });
