@@ -23,11 +23,24 @@ export interface AppConfig {
   appUrl: string;
   /** Sub-accounts an agency may create (403 `quota_exceeded` beyond). */
   subAccountQuota: number;
-  /** Stage-wide steady-state request rate and burst, per second. */
-  apiRateLimit: number;
-  apiBurstLimit: number;
   /** Reselling and credit-purchase settings (packages/domain/reselling/config.ts), each from its own context key. */
   reselling: RawResellingConfig;
+  /** Per-route steady-state request rate and burst, per second, for routes of the `default` class. */
+  apiRateLimit: number;
+  apiBurstLimit: number;
+  /** The same for `auth` routes (sign-up, login, verification: anyone may call them). */
+  authRateLimit: number;
+  authBurstLimit: number;
+  /** The same for `metering` (the platform's usage reports). */
+  meteringRateLimit: number;
+  meteringBurstLimit: number;
+  /**
+   * Lambda concurrency reserved for the usage function, so a flood on other routes cannot take
+   * every execution the account has and starve metering (it is also the usage function's cap).
+   * 0: none reserved. Lambda keeps at least 100 of the account's limit unreserved, so an account
+   * still on a low limit needs it raised first (or 0 here).
+   */
+  usageReservedConcurrency: number;
 }
 
 const defaults: Omit<AppConfig, 'reselling'> = {
@@ -37,6 +50,11 @@ const defaults: Omit<AppConfig, 'reselling'> = {
   subAccountQuota: 1000,
   apiRateLimit: 50,
   apiBurstLimit: 100,
+  authRateLimit: 5,
+  authBurstLimit: 10,
+  meteringRateLimit: 500,
+  meteringBurstLimit: 1000,
+  usageReservedConcurrency: 50,
 };
 
 export function readConfig(scope: Construct): AppConfig {
@@ -49,6 +67,11 @@ export function readConfig(scope: Construct): AppConfig {
     apiRateLimit: Number(get('apiRateLimit') ?? defaults.apiRateLimit),
     apiBurstLimit: Number(get('apiBurstLimit') ?? defaults.apiBurstLimit),
     reselling: readResellingConfig(scope),
+    authRateLimit: Number(get('authRateLimit') ?? defaults.authRateLimit),
+    authBurstLimit: Number(get('authBurstLimit') ?? defaults.authBurstLimit),
+    meteringRateLimit: Number(get('meteringRateLimit') ?? defaults.meteringRateLimit),
+    meteringBurstLimit: Number(get('meteringBurstLimit') ?? defaults.meteringBurstLimit),
+    usageReservedConcurrency: Number(get('usageReservedConcurrency') ?? defaults.usageReservedConcurrency),
   };
 }
 

@@ -17,14 +17,31 @@ const itemWrites = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
   // TransactWriteItems is authorized per item: Put/Update/Delete above, and this one.
   'dynamodb:ConditionCheckItem',
 ];
 
-/** Item reads and writes on the table and queries on its named indexes. */
-export function grantTableReadWrite(target: AppFunction, table: dynamodb.ITable): void {
-  target.addToRolePolicy(new iam.PolicyStatement({ actions: [...itemReads, ...itemWrites], resources: [table.tableArn] }));
+/**
+ * Every key a call names must start with one of `prefixes` (packages/db/access.ts): IAM checks
+ * each item of a batch or transaction. `ForAllValues` holds vacuously for a call naming no
+ * key (a Scan), which is why no grant here includes Scan.
+ */
+const leadingKeys = (prefixes: readonly string[]) => ({
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}*`) },
+});
+
+/**
+ * Item reads and writes on the table, only on partitions with these key prefixes, and queries
+ * on its named indexes (not narrowed: an index query's partition is the index's own key).
+ */
+export function grantTableReadWrite(target: AppFunction, table: dynamodb.ITable, prefixes: readonly string[]): void {
+  target.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: [...itemReads, ...itemWrites],
+      resources: [table.tableArn],
+      conditions: leadingKeys(prefixes),
+    }),
+  );
   target.addToRolePolicy(
     new iam.PolicyStatement({
       actions: ['dynamodb:Query'],
@@ -33,10 +50,17 @@ export function grantTableReadWrite(target: AppFunction, table: dynamodb.ITable)
   );
 }
 
-/** Read one item, delete it: the notifier's whole use of the table. */
-export function grantTableGetDelete(target: AppFunction, table: dynamodb.ITable): void {
+/**
+ * Claim an outbox item (a conditional update that returns it, and the item as it was when the
+ * claim fails: a read), release or delete it: the notifier's whole use of the table.
+ */
+export function grantOutboxDelivery(target: AppFunction, table: dynamodb.ITable, prefixes: readonly string[]): void {
   target.addToRolePolicy(
-    new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'], resources: [table.tableArn] }),
+    new iam.PolicyStatement({
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      resources: [table.tableArn],
+      conditions: leadingKeys(prefixes),
+    }),
   );
 }
 

@@ -10,7 +10,7 @@ import { identityRoutes } from '../../packages/http/routes/identity';
 table();
 
 export const handler = httpHandler(identityRoutes, {
-  'GET /v1/me': async ({ principal, ownAccount }) => json(200, await describeMe(principal, ownAccount)),
+  'GET /v1/me': async ({ principal, ownAccount, query }) => json(200, await describeMe(principal, ownAccount, query)),
   'POST /v1/auth/password': async ({ principal, body }) => json(200, await changePassword(principal, body)),
   'POST /v1/auth/logout': async ({ principal }) => {
     await logOut(principal);

@@ -18,6 +18,8 @@ export interface AppFunctionProps {
   memorySize?: number;
   /** It reads secrets (token key, platform key…): add the Parameters and Secrets extension. */
   readsSecrets?: boolean;
+  /** Executions kept for this function alone (and its ceiling). @default none */
+  reservedConcurrency?: number;
   /**
    * Why this function's policy has `Resource::*` statements. X-Ray's is always there (its
    * actions have no resource-level permissions); callers add their own reasons.
@@ -58,6 +60,7 @@ export class AppFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.seconds(10),
+      reservedConcurrentExecutions: props.reservedConcurrency,
       role: this.role,
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,

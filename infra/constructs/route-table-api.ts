@@ -5,19 +5,20 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type HttpFunction, routes } from '../../packages/http/routes';
+import { type HttpFunction, routes, type ThrottleClass, throttleClassOf } from '../../packages/http/routes';
 
 export interface RouteTableApiProps {
   /** The Lambda serving each `fn` of the route table; `fallback` serves `$default`. */
   functions: Record<HttpFunction, lambda.IFunction>;
-  rateLimit: number;
-  burstLimit: number;
+  /** Per-route limits by the route's throttle class (`default` also covers `$default`). */
+  throttles: Record<ThrottleClass, { rateLimit: number; burstLimit: number }>;
 }
 
 /**
  * The HTTP API, one route per entry of the route table, and `$default` for everything else
- * (the fallback answers 404/405 as problem JSON). One `$default` stage: throttled, with JSON
- * access logs that carry no headers (they would carry bearer tokens).
+ * (the fallback answers 404/405 as problem JSON). One `$default` stage: throttled per route by
+ * each route's class (sign-up and login tighter, metering wider), with JSON access logs that
+ * carry no headers (they would carry bearer tokens).
  */
 export class RouteTableApi extends Construct {
   readonly api: apigw.HttpApi;
@@ -43,19 +44,22 @@ export class RouteTableApi extends Construct {
       createDefaultStage: false,
       defaultIntegration: integration('fallback'),
     });
+    const created: apigw.HttpRoute[] = [];
     for (const route of routes) {
-      this.api.addRoutes({
-        path: route.path,
-        methods: [apigw.HttpMethod[route.method]],
-        integration: integration(route.fn),
-      });
+      created.push(
+        ...this.api.addRoutes({
+          path: route.path,
+          methods: [apigw.HttpMethod[route.method]],
+          integration: integration(route.fn),
+        }),
+      );
     }
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
     this.stage = this.api.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
+      throttle: props.throttles.default,
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(this.accessLogs),
         format: AccessLogFormat.custom(
@@ -74,6 +78,18 @@ export class RouteTableApi extends Construct {
         ),
       },
     });
+
+    // Routes of another class get their own limits (each route is throttled on its own).
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    for (const route of routes) {
+      const throttle = throttleClassOf(route);
+      if (throttle === 'default') continue;
+      const { rateLimit, burstLimit } = props.throttles[throttle];
+      routeSettings[`${route.method} ${route.path}`] = { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit };
+    }
+    (this.stage.node.defaultChild as apigw.CfnStage).routeSettings = routeSettings;
+    // The settings name routes by key: the stage must come after them.
+    this.stage.node.addDependency(...created);
 
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',

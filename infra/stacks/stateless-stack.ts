@@ -2,12 +2,13 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
+import { tableKeyPrefixes } from '../../packages/db/access';
 import { type HttpFunction, httpFunctions } from '../../packages/http/routes';
 import { outboxStreamFilter, queueDefinitions, streamSourceDefinition } from '../../packages/queues/definitions';
 import { type AppConfig, readConfig, resellingEnvironment } from '../config';
 import { AppFunction } from '../constructs/app-function';
 import { RouteTableApi } from '../constructs/route-table-api';
-import { grantKey, grantSecretValues, grantSendEmail, grantTableGetDelete, grantTableReadWrite } from '../grants';
+import { grantKey, grantOutboxDelivery, grantSecretValues, grantSendEmail, grantTableReadWrite } from '../grants';
 import type { StatefulStack } from './stateful-stack';
 
 export interface StatelessStackProps extends StackProps {
@@ -25,7 +26,7 @@ type Need = 'table' | 'tokenSecret' | 'platformApiKey' | 'sealEncrypt' | 'stripe
 const standardNeeds: Need[] = ['table', 'tokenSecret', 'platformApiKey'];
 const httpNeeds: Partial<Record<HttpFunction, Need[]>> = {
   fallback: [], // matches the route table only: no data, no secrets
-  docs: [], // serves the OpenAPI document: no data, no secrets
+  docs: [], // the OpenAPI document is built from the route table: no data, no secrets
   // sign-up and login issue tokens; sign-up and password reset seal the emailed link's token; no route authenticates
   public: ['table', 'tokenSecret', 'sealEncrypt'],
   identity: [...standardNeeds, 'sealEncrypt'], // the verification resend seals its token
@@ -49,13 +50,18 @@ export class StatelessStack extends Stack {
 
     const functions = {} as Record<HttpFunction, lambda.IFunction>;
     for (const name of httpFunctions) {
-      this.httpFunctions[name] = this.httpFunction(name, httpNeeds[name] ?? standardNeeds, data, config);
+      // Metering keeps executions of its own: a flood elsewhere cannot starve it.
+      const reserved = name === 'usage' && config.usageReservedConcurrency > 0 ? config.usageReservedConcurrency : undefined;
+      this.httpFunctions[name] = this.httpFunction(name, httpNeeds[name] ?? standardNeeds, data, config, reserved);
       functions[name] = this.httpFunctions[name].fn;
     }
     this.api = new RouteTableApi(this, 'Http', {
       functions,
-      rateLimit: config.apiRateLimit,
-      burstLimit: config.apiBurstLimit,
+      throttles: {
+        default: { rateLimit: config.apiRateLimit, burstLimit: config.apiBurstLimit },
+        auth: { rateLimit: config.authRateLimit, burstLimit: config.authBurstLimit },
+        metering: { rateLimit: config.meteringRateLimit, burstLimit: config.meteringBurstLimit },
+      },
     });
 
     // Table stream → notifications queue. Only outbox inserts get through the filter, so
@@ -96,7 +102,7 @@ export class StatelessStack extends Stack {
         APP_URL: config.appUrl,
       },
     });
-    grantTableGetDelete(this.notifier, data.table);
+    grantOutboxDelivery(this.notifier, data.table, tableKeyPrefixes.notifier);
     grantKey(this.notifier, data.sealKey, 'kms:Decrypt');
     grantSendEmail(this.notifier, config.emailFrom);
     this.notifier.fn.addEventSource(
@@ -106,7 +112,17 @@ export class StatelessStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
   }
 
-  private httpFunction(name: HttpFunction, needs: Need[], data: StatefulStack, config: AppConfig): AppFunction {
+  private httpFunction(
+    name: HttpFunction,
+    needs: Need[],
+    data: StatefulStack,
+    config: AppConfig,
+    reservedConcurrency?: number,
+  ): AppFunction {
+    const prefixes = tableKeyPrefixes[name];
+    if (needs.includes('table') !== prefixes.length > 0) {
+      throw new Error(`${name}: table access and its key prefixes (packages/db/access.ts) must go together`);
+    }
     const environment: Record<string, string> = {};
     if (name === 'sub-accounts') environment.SUB_ACCOUNT_QUOTA = String(config.subAccountQuota);
     if (needs.includes('table')) environment.TABLE_NAME = data.table.tableName;
@@ -126,8 +142,9 @@ export class StatelessStack extends Stack {
       description: `HTTP API: the ${name} routes`,
       environment,
       readsSecrets: (['tokenSecret', 'platformApiKey', 'stripeApi', 'stripeWebhooks'] as const).some((n) => needs.includes(n)),
+      reservedConcurrency,
     });
-    if (needs.includes('table')) grantTableReadWrite(f, data.table);
+    if (needs.includes('table')) grantTableReadWrite(f, data.table, prefixes);
     grantSecretValues(f, [
       ...(needs.includes('tokenSecret') ? [data.tokenSecret] : []),
       ...(needs.includes('platformApiKey') ? [data.platformApiKey] : []),

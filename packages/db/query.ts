@@ -76,6 +76,18 @@ export async function queryPage<T>(spec: QuerySpec): Promise<Page<T>> {
   return { items, nextCursor: encodeCursor(startKey) };
 }
 
+/**
+ * A cursor that resumes a list right after `item`, one of the items the list returned (its key
+ * attributes are what DynamoDB's own LastEvaluatedKey would hold there): for a caller that
+ * stops inside a page.
+ */
+export function cursorAfter(item: object, index: boolean): string {
+  const ix = tableDefinition.indexes[0];
+  const names = [tableDefinition.partitionKey, tableDefinition.sortKey, ...(index ? [ix.partitionKey, ix.sortKey] : [])];
+  const record = item as Record<string, unknown>;
+  return encodeCursor(Object.fromEntries(names.map((n) => [n, record[n]]))) as string;
+}
+
 /** Every item of a small partition, page by page. */
 export const queryAll = <T>(spec: Omit<QuerySpec, 'limit' | 'cursor'>): Promise<T[]> =>
   queryAllPages((cursor) => queryPage<T>({ ...spec, limit: 200, cursor }));

@@ -35,6 +35,7 @@ export const itemKinds = {
   user: 'user',
   email: 'email',
   apiKey: 'api_key',
+  apiKeyId: 'api_key_id',
   revokedToken: 'revoked_token',
   throttle: 'throttle',
   oneTimeToken: 'one_time_token',

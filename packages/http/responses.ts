@@ -79,6 +79,8 @@ export const MeResponse = z.strictObject({
     actor: z.strictObject({ userId: id('user') }).optional(),
   }),
   accounts: z.array(SwitcherEntry),
+  /** More sub-accounts: the same call with this cursor. */
+  nextCursor: z.string().nullable(),
 });
 
 export const ApiKey = z.strictObject({ id: id('apiKey'), name: z.string(), hint: z.string(), createdAt: timestamp });
@@ -177,6 +179,8 @@ export const AgencyUsage = z.strictObject({
   agencyOwn: credits,
   bySubAccount: z.array(z.strictObject({ subAccountId: id('subAccount'), name: z.string().nullable(), credits })),
   series: Series,
+  /** Set when the read budget ended the answer early: the same query with this cursor carries on. */
+  nextCursor: z.string().nullable(),
 });
 /** An account's own usage: never a balance. */
 export const AccountUsage = z.strictObject({

@@ -73,6 +73,23 @@ export interface RouteDef {
    * OpenAPI document, and checked by the tests: a route answering a code it does not list fails.
    */
   refusals?: readonly ErrorCode[];
+  /**
+   * The deployed per-route rate limit's class (infra/config.ts sets each class's limits); see
+   * `throttleClassOf` for the default.
+   */
+  throttle?: ThrottleClass;
+}
+
+/**
+ * `auth`: tight, for what anyone may call to create or prove an identity (sign-up, login,
+ * verification, resets), so guessing and sign-up floods stay slow; `metering`: the platform's
+ * usage reports, wide; `default`: everything else.
+ */
+export type ThrottleClass = 'default' | 'auth' | 'metering';
+
+/** A route's throttle class: its own, else `auth` for every unauthenticated write (new ones included), else `default`. */
+export function throttleClassOf(route: Pick<RouteDef, 'throttle' | 'allow' | 'method'>): ThrottleClass {
+  return route.throttle ?? (route.allow.length === 0 && route.method !== 'GET' ? 'auth' : 'default');
 }
 
 /** What each path parameter names, by its name: an id of these kinds (any other shape is a 404 before any read). */

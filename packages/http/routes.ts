@@ -18,7 +18,15 @@ import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { subAccountRoutes } from './routes/sub-accounts';
 import { usageRoutes } from './routes/usage';
 
-export { type HttpFunction, type HttpMethod, httpFunctions, type RouteDef, routeKey } from './route-def';
+export {
+  type HttpFunction,
+  type HttpMethod,
+  httpFunctions,
+  type RouteDef,
+  routeKey,
+  type ThrottleClass,
+  throttleClassOf,
+} from './route-def';
 
 const all = [
   ...publicRoutes,

@@ -11,14 +11,24 @@ import { lambdaContext } from './lambda-context';
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** Lambda refuses a synchronous response larger than this, as serialized; API Gateway then answers 500. */
+export const LAMBDA_RESPONSE_LIMIT_BYTES = 6_291_556;
 const TEXT_TYPES = /^(application\/(.+\+)?(json|xml|x-www-form-urlencoded)|text\/)/i;
 
-/** Loads a function module the way Lambda would: once, on first use (its "cold start"). */
+/**
+ * Loads a function module the way Lambda would: once, on first use (its "cold start"), and
+ * runs it under its deployed policy's table keys (packages/db/access.ts).
+ */
 const modules = new Map<string, Promise<HttpHandler>>();
 function loadFunction(fn: HttpFunction): Promise<HttpHandler> {
   let mod = modules.get(fn);
   if (!mod) {
-    mod = import(`../../functions/http/${fn}.ts`).then((m: { handler: HttpHandler }) => m.handler);
+    mod = Promise.all([import(`../../functions/http/${fn}.ts`), import('./table-access')]).then(
+      ([m, access]: [{ handler: HttpHandler }, typeof import('./table-access')]) => {
+        access.enforceTableAccess();
+        return (event, context) => access.asFunction(fn, () => m.handler(event, context));
+      },
+    );
     modules.set(fn, mod);
   }
   return mod;
@@ -69,7 +79,12 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const routeKey = match.route ? `${match.route.method} ${match.route.path}` : '$default';
   const event = toEvent(req, url, routeKey, match.route ? match.params : undefined, body);
   const handler = await loadFunction(fn);
-  send(res, await handler(event, lambdaContext(fn)));
+  const result = await handler(event, lambdaContext(fn));
+  if (Buffer.byteLength(JSON.stringify(result)) > LAMBDA_RESPONSE_LIMIT_BYTES) {
+    // As deployed: the function's answer never reaches the client.
+    throw new Error(`${routeKey}: the response exceeds Lambda's ${LAMBDA_RESPONSE_LIMIT_BYTES}-byte payload limit`);
+  }
+  send(res, result);
 }
 
 function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {

@@ -191,8 +191,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
 
     // Imported only now: like a Lambda cold start, these modules read their env on import.
-    const { handler: forwarder } = await import('../../functions/stream/forwarder');
-    const { handler: notifier } = await import('../../functions/queue/notifier');
+    const { handler: forwarderHandler } = await import('../../functions/stream/forwarder');
+    const { handler: notifierHandler } = await import('../../functions/queue/notifier');
+    // Each under its deployed policy's table keys (packages/db/access.ts).
+    const { asFunction, enforceTableAccess } = await import('./table-access');
+    enforceTableAccess();
+    const forwarder = (...args: Parameters<typeof forwarderHandler>) => asFunction('forwarder', () => forwarderHandler(...args));
+    const notifier = (...args: Parameters<typeof notifierHandler>) => asFunction('notifier', () => notifierHandler(...args));
     await supervisor.add({
       name: 'stream-poller',
       start: async () =>

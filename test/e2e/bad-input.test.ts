@@ -6,6 +6,8 @@
  *  - each required field missing, an unknown field (top level and nested), each field with a
  *    wrong type, each string/number/array just outside its bounds → 400 `invalid_request`
  *    problem JSON whose `errors[].field` names that field;
+ *  - a control character (BEL, NUL, C1) in any text field, and a CR-LF in any one-line field → 400
+ *    naming it (free text keeps newlines and tabs);
  *  - a body over 256 KiB → 413; a non-JSON content type → 415; a money route without a usable
  *    Idempotency-Key → 400;
  *  - and NOTHING is written: every generated string carries a unique marker that must appear in
@@ -20,6 +22,7 @@ import { pathPattern } from '../../packages/http/routes';
 import { type ApiResponse, api, type CallOptions, uniq } from '../support/api';
 import {
   fillPath,
+  fixtureBodies,
   type JsonSchema,
   jsonSchemaOf,
   keyOf,
@@ -37,17 +40,6 @@ import { itemsMentioning } from '../support/table';
 import { type Caller, callersOf, createTenant, settleOutbox, type TenantFixture } from '../support/tenants';
 
 const CONCURRENCY = 8;
-
-/** Bodies the schema alone cannot make valid (cross-field rules); the rest is generated. */
-const BASE_BODIES: Record<string, (ctx: { home: string }) => Record<string, unknown>> = {
-  'POST /v1/accounts/{accountId}/campaigns/{campaignId}/copy': ({ home }) => ({ targetAccountId: home }),
-  // A price is a decimal string and a currency a code: patterns the generator does not fill.
-  'PUT /v1/reselling/pricing': () => ({
-    currency: 'usd',
-    perCreditPrice: '15',
-    packages: [{ name: 'Pack', credits: 100, price: 1500 }],
-  }),
-};
 
 let C: TenantFixture;
 let callers: Caller[];
@@ -72,7 +64,9 @@ function target(route: RouteDef, marker: string) {
     const role = paramRole(route, name);
     values[name] = role === 'object' ? missingId(name) : name === 'agencyId' ? C.agency.agencyId : home;
   }
-  const base = route.body ? sampleBody(route, marker, BASE_BODIES[keyOf(route)]?.({ home })) : undefined;
+  const base = route.body
+    ? sampleBody(route, marker, fixtureBodies[keyOf(route)]?.({ home, agencyId: C.agency.agencyId }))
+    : undefined;
   return { caller, path: fillPath(route.path, values), base };
 }
 
@@ -164,6 +158,29 @@ function outOfBounds(s: JsonSchema, marker: string): Array<[string, unknown]> {
   return out;
 }
 
+/** A string field that takes text (not an enum or a constant). */
+const isTextField = (s: JsonSchema) => (typesOf(s) ?? []).includes('string') && !s.enum && s.const === undefined;
+/** Whether the field's published pattern admits a line break (free text) or not (one line). */
+const allowsNewlines = (s: JsonSchema) => !s.pattern || new RegExp(s.pattern, 'u').test('a\nb');
+
+/**
+ * Values that are valid but for control characters, at the field's own length: a bell, a NUL
+ * and a C1 control in every text field; a CR-LF in every one-line field (free text keeps
+ * newlines and tabs).
+ */
+function controlCharacters(s: JsonSchema, marker: string): Array<[string, string]> {
+  const valid = String(sampleValue(s, { marker }));
+  const at = (i: number, insert: string) => valid.slice(0, i) + insert + valid.slice(i + insert.length);
+  const i = Math.min(1, valid.length - 1);
+  const out: Array<[string, string]> = [
+    ['a BEL (U+0007)', at(i, '\u0007')],
+    ['a NUL (U+0000)', at(i, '\u0000')],
+    ['a C1 control (U+0085)', at(i, '\u0085')],
+  ];
+  if (!allowsNewlines(s) && valid.length >= 3) out.push(['a CR-LF', at(i, '\r\n')]);
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Running cases and judging answers.
 
@@ -239,6 +256,9 @@ function bodyCases(route: RouteDef, base: Record<string, unknown>, marker: strin
     const wrong = wrongTypeValue(f.schema);
     if (wrong !== undefined) cases.push(invalid(`${name} of the wrong type`, at(wrong), name));
     for (const [label, value] of outOfBounds(f.schema, marker)) cases.push(invalid(`${name} = ${label}`, at(value), name));
+    if (isTextField(f.schema))
+      for (const [label, value] of controlCharacters(f.schema, marker))
+        cases.push(invalid(`${name} with ${label}`, at(value), name));
     const obj = objectish(f.schema);
     if (obj.properties && obj.additionalProperties === false) {
       cases.push(
@@ -300,6 +320,9 @@ function queryCases(route: RouteDef, marker: string): Array<Case & { query: Reco
     if (types.includes('integer') || types.includes('number')) cases.push(invalid(`${name}=abc`, { [name]: 'abc' }, name));
     for (const [label, value] of outOfBounds(prop, marker))
       cases.push(invalid(`${name} = ${label}`, { [name]: String(value) }, name));
+    if (isTextField(prop))
+      for (const [label, value] of controlCharacters(prop, marker))
+        cases.push(invalid(`${name} with ${label}`, { [name]: value }, name));
     if (name === 'cursor')
       cases.push(invalid('a forged cursor', { cursor: Buffer.from('{"pk":{"S":"x"}}').toString('base64url') }, 'cursor'));
     if (name === 'cursor') cases.push(invalid('a garbage cursor', { cursor: 'not-a-cursor' }, 'cursor'));
@@ -318,10 +341,29 @@ describe('bad bodies, for every route with a body', () => {
       const marker = uniq('bad');
       const { caller, path, base } = target(route, marker);
       const parsed = route.body!.safeParse(base);
-      expect(parsed.success, `generated base body ${JSON.stringify(base)} is invalid; add it to BASE_BODIES`).toBe(true);
+      expect(
+        parsed.success,
+        `generated base body ${JSON.stringify(base)} is invalid; add it to fixtureBodies (support/routes.ts)`,
+      ).toBe(true);
       await runWritingNothing(route.method, path, caller?.token, bodyCases(route, base!, marker), marker);
     });
   }
+
+  it('every text field of a request states what it refuses (a pattern: packages/domain/text-fields.ts)', () => {
+    const unchecked: string[] = [];
+    for (const route of routeTable) {
+      const fields = [
+        ...(route.body ? fieldsOf(jsonSchemaOf(route.body)) : []),
+        ...Object.entries(route.query ? (jsonSchemaOf(route.query).properties ?? {}) : {}).map(([name, schema]) => ({
+          path: [`?${name}`],
+          schema,
+        })),
+      ];
+      for (const f of fields)
+        if (isTextField(f.schema) && !f.schema.pattern) unchecked.push(`${keyOf(route)} ${f.path.join('.')}`);
+    }
+    expect(unchecked, 'use line(), trimmedLine(), freeText() or httpUrl()').toEqual([]);
+  });
 
   it('every string and array in a request body is bounded (maxLength/pattern/enum, maxItems)', () => {
     const unbounded: string[] = [];

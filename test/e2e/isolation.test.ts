@@ -22,6 +22,7 @@ import type { RouteDef } from '../../packages/http/routes';
 import { type ApiResponse, api, createSubAccount } from '../support/api';
 import {
   fillPath,
+  fixtureBodies,
   idKindOf,
   keyOf,
   mapLimit,
@@ -37,16 +38,6 @@ import { type Caller, callersOf, createTenant, type TenantFixture } from '../sup
 import { forgeToken, otherSecret, unsignedToken } from '../support/tokens';
 
 const CONCURRENCY = 8;
-
-/**
- * Bodies the schema alone cannot make valid (cross-field rules, references). A 404 for an
- * object id is decided after body validation, so these must pass it. Everything else is
- * generated from the zod schema.
- */
-const MINIMAL_BODIES: Record<string, (ctx: { home: string; agencyId: string }) => Record<string, unknown>> = {
-  'POST /v1/accounts/{accountId}/campaigns/{campaignId}/copy': ({ home }) => ({ targetAccountId: home }),
-  'PUT /v1/reselling/pricing': () => ({ currency: 'usd', perCreditPrice: '15', packages: [] }),
-};
 
 let A: TenantFixture;
 let B: TenantFixture;
@@ -156,7 +147,7 @@ async function createObjects(param: string): Promise<ObjectFixtures> {
     }
     const home = perAccount ? owner : caller.home;
     const body = create.body
-      ? { ...sampleBody(create, 'iso'), ...MINIMAL_BODIES[keyOf(create)]?.({ home, agencyId: tenant.agency.agencyId }) }
+      ? { ...sampleBody(create, 'iso'), ...fixtureBodies[keyOf(create)]?.({ home, agencyId: tenant.agency.agencyId }) }
       : undefined;
     const res = await api('POST', fillPath(create.path, values), {
       token: caller.token,
@@ -332,7 +323,7 @@ async function run(route: RouteDef, c: Case): Promise<string | undefined> {
   const headers: Record<string, string> = { 'idempotency-key': randomUUID() };
   if (c.authorization !== undefined) headers.authorization = c.authorization;
   const body = route.body
-    ? { ...sampleBody(route, 'iso'), ...MINIMAL_BODIES[keyOf(route)]?.({ home: c.home, agencyId: A.agency.agencyId }) }
+    ? { ...sampleBody(route, 'iso'), ...fixtureBodies[keyOf(route)]?.({ home: c.home, agencyId: A.agency.agencyId }) }
     : undefined;
   const res = await api(route.method, withQuery(c.path, sampleQuery(route, 'iso')), { headers, body });
   return verdict(route, c, res);
@@ -351,10 +342,13 @@ describe('isolation, for every authenticated route in the route table', () => {
         // The generated body must be valid, or a 404 decided after validation would show as 400.
         const sample = {
           ...sampleBody(route, 'iso'),
-          ...MINIMAL_BODIES[keyOf(route)]?.({ home: sub1(), agencyId: A.agency.agencyId }),
+          ...fixtureBodies[keyOf(route)]?.({ home: sub1(), agencyId: A.agency.agencyId }),
         };
         const parsed = route.body.safeParse(sample);
-        expect(parsed.success, `generated body ${JSON.stringify(sample)} is invalid; add it to MINIMAL_BODIES`).toBe(true);
+        expect(
+          parsed.success,
+          `generated body ${JSON.stringify(sample)} is invalid; add it to fixtureBodies (support/routes.ts)`,
+        ).toBe(true);
       }
       const cases = await casesFor(route);
       const failures = (await mapLimit(cases, CONCURRENCY, (c) => run(route, c))).filter(Boolean);

@@ -2,12 +2,13 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppFunction } from '../../infra/constructs/app-function';
+import { tableKeyPrefixes } from '../../packages/db/access';
 import { resellingSettings } from '../../packages/domain/reselling/config';
-import { httpFunctions, routes } from '../../packages/http/routes';
+import { httpFunctions, routes, throttleClassOf } from '../../packages/http/routes';
 import { outboxStreamFilter, queueDefinitions, streamSourceDefinition } from '../../packages/queues/definitions';
 import { type Synthesized, synthApp } from './synth-app';
 
-type Resource = { Type: string; Properties: Record<string, any> };
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
 
 describe('stateless stack', () => {
   let synth: Synthesized;
@@ -155,7 +156,7 @@ describe('stateless stack', () => {
       actionsOf(notifier)
         .filter((a) => a.startsWith('dynamodb:'))
         .sort(),
-    ).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem']);
+    ).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(holders('secretsmanager:DescribeSecret')).toEqual([]);
     expect(holders('secretsmanager:GetSecretValue')).not.toContain('Notifier');
   });
@@ -252,5 +253,86 @@ describe('stateless stack', () => {
     expect(() =>
       synthApp({ bundle: false, cfnValidation: false, context: { resellingApplicationFee: 'usd:5,eur:0.2,gbp:0.2' } }),
     ).toThrow(/RESELLING_APPLICATION_FEE/);
+  });
+
+  const statementsOf = (f: AppFunction) => {
+    const role = synth.stacks.stateless.getLogicalId(f.role.node.defaultChild as CfnElement);
+    return ofType('AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+      .flatMap(
+        ([, p]) =>
+          p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Condition?: any }>,
+      );
+  };
+  const tableStatements = (f: AppFunction) =>
+    statementsOf(f).filter((st) => [st.Action].flat().some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:ListStreams'));
+
+  it('narrows every item permission to the key prefixes its function uses (dynamodb:LeadingKeys), indexes apart', () => {
+    const { httpFunctions: http, notifier } = synth.stacks.stateless;
+    const users = { ...http, notifier } as Record<keyof typeof tableKeyPrefixes, AppFunction>;
+    for (const [name, f] of Object.entries(users) as Array<[keyof typeof tableKeyPrefixes, AppFunction]>) {
+      const prefixes = tableKeyPrefixes[name];
+      const statements = tableStatements(f);
+      if (prefixes.length === 0) {
+        expect([name, statements]).toEqual([name, []]);
+        continue;
+      }
+      for (const st of statements) {
+        const onIndex = JSON.stringify(st.Resource).includes('/index/');
+        if (onIndex) {
+          // Index queries only, never an item action.
+          expect([name, [st.Action].flat()]).toEqual([name, ['dynamodb:Query']]);
+        } else {
+          expect([name, st.Condition]).toEqual([
+            name,
+            { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((p) => `${p}*`) } },
+          ]);
+        }
+      }
+      expect([name, statements.some((st) => !JSON.stringify(st.Resource).includes('/index/'))]).toEqual([name, true]);
+    }
+  });
+
+  it('grants no DynamoDB action the code does not use: no BatchWriteItem, no Scan', () => {
+    const actions = ofType('AWS::IAM::Policy').flatMap(([, p]) =>
+      p.Properties.PolicyDocument.Statement.flatMap((st: { Action: string }) => [st.Action].flat()),
+    );
+    expect(actions).not.toContain('dynamodb:BatchWriteItem');
+    expect(actions).not.toContain('dynamodb:Scan');
+    expect(actions).not.toContain('dynamodb:*');
+  });
+
+  it('throttles each route by its class: sign-up, login and every anonymous write tight, metering wide', () => {
+    const [, stage] = ofType('AWS::ApiGatewayV2::Stage')[0]!;
+    const settings = stage.Properties.RouteSettings as Record<
+      string,
+      { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }
+    >;
+    const defaults = stage.Properties.DefaultRouteSettings;
+    const auth = settings['POST /v1/agencies']!;
+    const metering = settings['POST /v1/accounts/{accountId}/usage']!;
+    expect(settings['POST /v1/auth/login']).toEqual(auth);
+    expect(auth.ThrottlingRateLimit).toBeLessThan(defaults.ThrottlingRateLimit);
+    expect(auth.ThrottlingBurstLimit).toBeLessThan(defaults.ThrottlingBurstLimit);
+    expect(metering.ThrottlingRateLimit).toBeGreaterThan(defaults.ThrottlingRateLimit);
+    for (const route of routes) {
+      const key = `${route.method} ${route.path}`;
+      const expected = { default: undefined, auth, metering }[throttleClassOf(route)];
+      expect([key, settings[key]]).toEqual([key, expected]);
+      if (route.allow.length === 0 && route.method !== 'GET') expect([key, settings[key]]).toEqual([key, auth]);
+    }
+    // Every route named in the settings exists before the stage (CloudFormation refuses unknown keys).
+    const routeIds = ofType('AWS::ApiGatewayV2::Route')
+      .filter(([, r]) => r.Properties.RouteKey in settings)
+      .map(([id]) => id);
+    expect(routeIds.length).toBe(Object.keys(settings).length);
+    expect(routeIds.filter((id) => !stage.DependsOn?.includes(id))).toEqual([]);
+  });
+
+  it('reserves concurrency for the usage function only', () => {
+    const reserved = ofType('AWS::Lambda::Function')
+      .filter(([, f]) => f.Properties.ReservedConcurrentExecutions !== undefined)
+      .map(([id, f]) => [id, f.Properties.ReservedConcurrentExecutions]);
+    expect(reserved).toEqual([[logicalId(synth.stacks.stateless.httpFunctions.usage), 50]]);
   });
 });

@@ -16,8 +16,10 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSCli
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { withClock } from '../../packages/core/clock';
 import { newId } from '../../packages/core/ids';
 import { seal } from '../../packages/crypto/secret-box';
+import { dynamo } from '../../packages/db/client';
 import type { AccountItem } from '../../packages/db/items/account';
 import { outboxKey, putOutbox } from '../../packages/db/items/outbox';
 import { createSubAccount as createSubAccountInProcess } from '../../packages/domain/accounts/sub-accounts';
@@ -32,6 +34,8 @@ import { settleOutbox } from '../support/tenants';
 type Notifier = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 let notifier: Notifier;
 let ses: SESClient;
+let leaseMs: number;
+let deliverOutboxEvent: (id: string) => Promise<string>;
 
 const sqs = new SQSClient({
   endpoint: stack.sqsEndpoint,
@@ -43,7 +47,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 beforeAll(async () => {
   // Imported after support/stack has pointed this process at the stack (the modules read env on import).
   ({ handler: notifier } = (await import('../../functions/queue/notifier')) as { handler: Notifier });
-  ({ ses } = await import('../../packages/domain/notifications/deliver'));
+  ({ ses, OUTBOX_LEASE_MS: leaseMs, deliverOutboxEvent } = await import('../../packages/domain/notifications/deliver'));
 });
 
 /**
@@ -241,5 +245,88 @@ describe('outbox pipeline', () => {
       'the orphaned request email',
     );
     expect(mail!.body.text).toContain(created.password);
+  });
+});
+
+describe('outbox lease: a delivery claims the event before it sends', () => {
+  /** One delivery of a one-message batch: 1 if the message failed (and SQS would retry it), else 0. */
+  const deliver = async (outboxId: string): Promise<number> => {
+    try {
+      return (await notifier(sqsEvent(messageFor(outboxId)), lambdaContext('notifier'))).batchItemFailures.length;
+    } catch (err) {
+      // Powertools throws when every record of a batch failed: Lambda then fails the whole batch.
+      if ((err as Error).name === 'FullBatchFailureError') return 1;
+      throw err;
+    }
+  };
+
+  it('two concurrent deliveries of one event send one email; the other backs off and is retried later', async () => {
+    for (let round = 0; round < 5; round++) {
+      const to = uniqueEmail('twice');
+      const { id, password } = await writeOutbox(to, { held: true });
+      // Two containers' deliveries at once (the handler's batch processor is per container, so
+      // the use case is called directly, as each container's handler would).
+      const results = await Promise.allSettled([deliverOutboxEvent(id), deliverOutboxEvent(id)]);
+      const mails = await emailsTo(to);
+      expect(mails, 'emails sent by two concurrent deliveries').toHaveLength(1);
+      expect(mails[0]!.body.text).toContain(password);
+      // One sent; the other backed off (its message is retried later) or found it done.
+      const outcomes = results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).name)).sort();
+      expect([
+        ['OutboxBusy', 'sent'],
+        ['already_done', 'sent'],
+      ]).toContainEqual(outcomes);
+      expect(await outboxItem(id)).toBeUndefined();
+      // The retry finds the event done.
+      expect(await deliver(id)).toBe(0);
+      expect(await emailsTo(to)).toHaveLength(1);
+    }
+  });
+
+  it('a crash between the send and the delete sends twice, but only after the lease expired (documented)', async () => {
+    const to = uniqueEmail('crash');
+    const { id } = await writeOutbox(to, { held: true });
+    // The process "dies" after SES accepted the email: the delete never happens.
+    const name = 'crash-before-outbox-delete';
+    dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        const key = (args.input as { Key?: { pk?: { S?: string } } }).Key?.pk?.S;
+        if (context.commandName === 'DeleteItemCommand' && key === outboxKey(id).pk)
+          throw Object.assign(new Error('injected crash before the delete'), { name: 'InjectedCrash' });
+        return next(args);
+      },
+      { step: 'serialize', name },
+    );
+    try {
+      expect(await deliver(id)).toBe(1);
+    } finally {
+      dynamo.middlewareStack.remove(name);
+    }
+    expect(await emailsTo(to)).toHaveLength(1);
+    expect((await outboxItem(id))?.leaseUntil, 'the event is still leased').toBeGreaterThan(Date.now());
+
+    // Redelivered while the lease holds: backs off, sends nothing.
+    expect(await deliver(id)).toBe(1);
+    expect(await emailsTo(to)).toHaveLength(1);
+
+    // Redelivered after the lease expired: sent again — the at-least-once window the README names.
+    const later = await withClock({ offsetMs: leaseMs + 1000 }, () => deliver(id));
+    expect(later).toBe(0);
+    expect(await emailsTo(to)).toHaveLength(2);
+    expect(await outboxItem(id)).toBeUndefined();
+  });
+
+  it('a failed send gives the claim back, so the retry need not wait for the lease', async () => {
+    const to = uniqueEmail('released');
+    const { id } = await writeOutbox(to, { held: true });
+    const fault = failNextSendTo(to);
+    try {
+      expect(await deliver(id)).toBe(1);
+    } finally {
+      fault.remove();
+    }
+    expect((await outboxItem(id))?.leaseUntil).toBeUndefined();
+    expect(await deliver(id)).toBe(0);
+    expect(await emailsTo(to)).toHaveLength(1);
   });
 });

@@ -17,6 +17,8 @@ export interface CallOptions {
   headers?: Record<string, string>;
   /** Run the request at this instant (ISO) or offset (`+ms`): the test stack's `x-test-clock`. */
   clock?: string;
+  /** Another gateway over the same table (default: the shared stack's). */
+  baseUrl?: string;
 }
 
 /** One HTTP call to the local gateway. */
@@ -27,7 +29,7 @@ export async function api<T = any>(method: string, path: string, opts: CallOptio
   let body: string | undefined = opts.rawBody;
   if (opts.body !== undefined) body = JSON.stringify(opts.body);
   if (body !== undefined) headers['content-type'] ??= 'application/json';
-  const res = await fetch(`${stack.apiUrl}${path}`, { method, headers, body });
+  const res = await fetch(`${opts.baseUrl ?? stack.apiUrl}${path}`, { method, headers, body });
   const text = await res.text();
   let parsed: unknown = text;
   try {

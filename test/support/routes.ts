@@ -150,6 +150,21 @@ function sampleString(s: JsonSchema, marker: string, name: string): string {
   return value.padEnd(min, 'x');
 }
 
+/**
+ * Per-route parts of a valid body that the schema alone cannot give (cross-field rules,
+ * references to real objects); the rest is generated from the zod schema. The one place for
+ * them: bad input, isolation and the fuzz all start from these.
+ */
+export const fixtureBodies: Record<string, (ctx: { home: string; agencyId: string }) => Record<string, unknown>> = {
+  'POST /v1/accounts/{accountId}/campaigns/{campaignId}/copy': ({ home }) => ({ targetAccountId: home }),
+  // A price is a decimal string and a currency a code: patterns the generator does not fill.
+  'PUT /v1/reselling/pricing': () => ({
+    currency: 'usd',
+    perCreditPrice: '15',
+    packages: [{ name: 'Pack', credits: 100, price: 1500 }],
+  }),
+};
+
 /** A body for `route` built from its schema, with `overrides` (per route key) applied on top. */
 export function sampleBody(route: RouteDef, marker: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   if (!route.body) return {};

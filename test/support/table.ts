@@ -30,6 +30,24 @@ export async function itemsMentioning(needle: string): Promise<Record<string, un
   return found;
 }
 
+/** Every item that mentions any of `needles`, sorted by key: a snapshot to deep-compare before and after. */
+export async function snapshotOf(needles: string[]): Promise<Record<string, unknown>[]> {
+  const found: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await testDb.send(
+      new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start, ConsistentRead: true }),
+    );
+    for (const item of out.Items ?? []) {
+      const text = JSON.stringify(item);
+      if (needles.some((n) => text.includes(n))) found.push(item);
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  const key = (item: Record<string, unknown>) => `${item.pk}\u0000${item.sk}`;
+  return found.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
 /** A count of all items, for "nothing was written" checks. */
 export async function countItems(): Promise<number> {
   let count = 0;

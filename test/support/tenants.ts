@@ -1,7 +1,7 @@
 import type { PrincipalKind } from '../../packages/domain/auth/principal';
 import { type AgencyFixture, api, assistToken, createSubAccount, type SubAccountFixture, signUpAgency, waitFor } from './api';
 import { stack } from './stack';
-import { itemsMentioning } from './table';
+import { itemsMentioning, snapshotOf } from './table';
 
 /**
  * A whole tenant for route-table-driven tests: an agency (plan `agency`: every feature), its
@@ -64,3 +64,7 @@ export async function settleOutbox(agencyId: string, timeoutMs = 30_000): Promis
     `outbox items of ${agencyId} to be delivered`,
   );
 }
+
+/** Every item of the tenant (its agency, sub-accounts, users and keys), sorted by key. */
+export const tenantItems = (t: TenantFixture) =>
+  snapshotOf([t.agency.agencyId, t.agency.userId, t.apiKey.id, ...t.subs.map((s) => s.subAccountId)]);

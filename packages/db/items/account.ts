@@ -104,6 +104,11 @@ export function listSubAccountsInMode(agencyId: string, creditMode: CreditMode, 
   });
 }
 
+/** The agency's active sub-accounts (closed ones are skipped as DynamoDB reads: a page may hold fewer than `limit`). */
+export function listActiveSubAccounts(agencyId: string, page: { limit: number; cursor?: string }) {
+  return queryPage<AccountItem>({ index: true, partition: subAccountsPartition(agencyId), filter: accountIsActive, ...page });
+}
+
 export interface AccountChanges {
   /** Plain attributes to set (name, features, creditMode…). */
   set: Partial<Pick<AccountItem, 'name' | 'features' | 'featuresEpoch' | 'creditMode'>>;

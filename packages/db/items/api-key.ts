@@ -1,10 +1,15 @@
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { db, table } from '../client';
+import { table } from '../client';
 import { queryPage } from '../query';
 import { getItem } from '../read';
-import { type itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, stored } from '../schema';
+import { transact } from '../transact';
 
-/** An agency API key, found by the SHA-256 of the presented key; listed per agency on gsi1. */
+/**
+ * An agency API key, found by the SHA-256 of the presented key; listed per agency on gsi1.
+ * Beside it, an id item (`APIKEYID#<id>`) points to the hash, written and deleted in the same
+ * transaction: revoking by id is then a strongly consistent read, never the index's (which
+ * may not have the key yet right after it was created).
+ */
 export interface ApiKeyItem {
   kind: typeof itemKinds.apiKey;
   id: string;
@@ -18,35 +23,60 @@ export interface ApiKeyItem {
 }
 
 export const apiKeyKey = (keyHash: string): Key => ({ pk: `APIKEY#${keyHash}`, sk: 'APIKEY' });
+const apiKeyIdKey = (apiKeyId: string): Key => ({ pk: `APIKEYID#${apiKeyId}`, sk: 'APIKEYID' });
+interface ApiKeyIdItem {
+  kind: typeof itemKinds.apiKeyId;
+  agencyId: string;
+  keyHash: string;
+}
 const apiKeysPartition = (agencyId: string) => `AGENCY#${agencyId}#APIKEYS`;
 
 export const findApiKey = (keyHash: string) => getItem<ApiKeyItem>(apiKeyKey(keyHash));
 
 export async function putApiKey(item: ApiKeyItem): Promise<void> {
-  await db.send(
-    new PutCommand({
-      TableName: table(),
-      Item: stored(item, apiKeyKey(item.keyHash), { gsi1pk: apiKeysPartition(item.agencyId), gsi1sk: item.id }),
-      ConditionExpression: 'attribute_not_exists(pk)',
-    }),
-  );
+  const pointer: ApiKeyIdItem = { kind: itemKinds.apiKeyId, agencyId: item.agencyId, keyHash: item.keyHash };
+  await transact([
+    {
+      name: 'apiKey',
+      write: {
+        Put: {
+          TableName: table(),
+          Item: stored(item, apiKeyKey(item.keyHash), { gsi1pk: apiKeysPartition(item.agencyId), gsi1sk: item.id }),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      },
+    },
+    {
+      name: 'apiKeyId',
+      write: {
+        Put: { TableName: table(), Item: stored(pointer, apiKeyIdKey(item.id)), ConditionExpression: 'attribute_not_exists(pk)' },
+      },
+    },
+  ]);
 }
 
 export function listApiKeys(agencyId: string, page: { limit: number; cursor?: string }) {
   return queryPage<ApiKeyItem>({ index: true, partition: apiKeysPartition(agencyId), ...page });
 }
 
-/** The agency's key with this id, from its list (the index is eventually consistent). */
-export async function findAgencyApiKey(agencyId: string, apiKeyId: string): Promise<ApiKeyItem | undefined> {
+/** The hash of the agency's key with this id (a strongly consistent read), or undefined. */
+export async function findAgencyApiKeyHash(agencyId: string, apiKeyId: string): Promise<string | undefined> {
+  const pointer = await getItem<ApiKeyIdItem>(apiKeyIdKey(apiKeyId));
+  if (pointer) return pointer.agencyId === agencyId ? pointer.keyHash : undefined;
+  // Keys created before the id item existed are found on the list (eventually consistent, but long settled).
   const page = await queryPage<ApiKeyItem>({
     index: true,
     partition: apiKeysPartition(agencyId),
     sort: { between: [apiKeyId, apiKeyId] },
     limit: 1,
   });
-  return page.items[0];
+  return page.items[0]?.keyHash;
 }
 
-export async function deleteApiKey(keyHash: string): Promise<void> {
-  await db.send(new DeleteCommand({ TableName: table(), Key: apiKeyKey(keyHash) }));
+/** Deletes the key and its id item together: the very next request with the key is refused. */
+export async function deleteApiKey(apiKeyId: string, keyHash: string): Promise<void> {
+  await transact([
+    { name: 'apiKey', write: { Delete: { TableName: table(), Key: apiKeyKey(keyHash) } } },
+    { name: 'apiKeyId', write: { Delete: { TableName: table(), Key: apiKeyIdKey(apiKeyId) } } },
+  ]);
 }

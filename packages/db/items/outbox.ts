@@ -1,6 +1,5 @@
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
-import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
 import type { NamedItem } from '../transact';
 
@@ -15,6 +14,9 @@ export interface OutboxItem<E extends { type: string } = { type: string }> {
   event: E;
   /** Unsent events expire after 14 days, as the queue's messages do. */
   ttl: number;
+  /** While a delivery holds it: until when (epoch ms), and which delivery. */
+  leaseUntil?: number;
+  leaseToken?: string;
 }
 
 const RETENTION_SECONDS = 14 * 24 * 3600;
@@ -32,8 +34,72 @@ export function putOutbox<E extends { type: string }>(id: string, event: E, now:
   return { name: 'outbox', write: { Put: { TableName: table(), Item: stored(item, outboxKey(id)) } } };
 }
 
-export const getOutbox = <E extends { type: string }>(id: string) => getItem<OutboxItem<E>>(outboxKey(id));
+export type Claim<E extends { type: string }> = { claimed: OutboxItem<E> } | { done: true } | { heldUntil: number };
 
-export async function deleteOutbox(id: string): Promise<void> {
-  await db.send(new DeleteCommand({ TableName: table(), Key: outboxKey(id) }));
+/**
+ * Claims the event for one delivery until `leaseUntil` (epoch ms): one conditional write that
+ * succeeds only if no other delivery holds an unexpired lease, and returns the item. Absent =
+ * already carried out; held = another delivery is at it now.
+ */
+export async function claimOutbox<E extends { type: string }>(
+  id: string,
+  token: string,
+  nowMs: number,
+  leaseUntil: number,
+): Promise<Claim<E>> {
+  try {
+    const out = await db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: outboxKey(id),
+        UpdateExpression: 'SET leaseUntil = :until, leaseToken = :token',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
+        ExpressionAttributeValues: { ':until': leaseUntil, ':token': token, ':now': nowMs },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { claimed: out.Attributes as OutboxItem<E> };
+  } catch (err) {
+    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    const old = (err as { Item?: Record<string, { N?: string }> }).Item;
+    return old ? { heldUntil: Number(old.leaseUntil?.N ?? 0) } : { done: true };
+  }
+}
+
+/** Gives a claim back (the send failed, nothing went out), so a retry need not wait for the lease to expire. */
+export async function releaseOutbox(id: string, token: string): Promise<void> {
+  await db
+    .send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: outboxKey(id),
+        UpdateExpression: 'REMOVE leaseUntil, leaseToken',
+        ConditionExpression: 'leaseToken = :token',
+        ExpressionAttributeValues: { ':token': token },
+      }),
+    )
+    .catch(ignoreConditionFailure);
+}
+
+/**
+ * Deletes the event once carried out, if this delivery still holds it: the sealed password
+ * goes with it, and its absence records the delivery.
+ */
+export async function deleteOutbox(id: string, token: string): Promise<void> {
+  await db
+    .send(
+      new DeleteCommand({
+        TableName: table(),
+        Key: outboxKey(id),
+        ConditionExpression: 'leaseToken = :token',
+        ExpressionAttributeValues: { ':token': token },
+      }),
+    )
+    .catch(ignoreConditionFailure);
+}
+
+/** The lease moved on (it expired and another delivery holds it now): that one finishes the job. */
+function ignoreConditionFailure(err: Error): void {
+  if (err.name !== 'ConditionalCheckFailedException') throw err;
 }

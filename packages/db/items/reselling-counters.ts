@@ -34,9 +34,9 @@ export interface ResellingDayItem {
 export const resellingTotalsKey = (subAccountId: string): Key => ({ pk: `RESELLING#${subAccountId}`, sk: 'TOTALS' });
 const dayKey = (subAccountId: string, date: string): Key => ({ pk: `RESELLING#${subAccountId}`, sk: `DAY#${date}` });
 
-/** gsi1 partition and sort keys of a sub-account's daily reselling items (purchases and wallet usage). */
+/** gsi1 partition and sort keys of a sub-account's daily purchase items (its wallet usage is on its usage days). */
 export const resellingSeriesPartition = (subAccountId: string) => `RESELLING#${subAccountId}`;
-export const resellingSeriesSort = (date: string, what: 'purchases' | 'usage') => `DAY#${date}#${what}`;
+export const resellingSeriesSort = (date: string) => `DAY#${date}#purchases`;
 
 export interface CounterMove {
   agencyId: string;
@@ -87,14 +87,14 @@ export function countResellingMove(m: CounterMove): { totals: TransactItem; day:
         ':accountId': m.subAccountId,
         ':date': m.date,
         ':gpk': resellingSeriesPartition(m.subAccountId),
-        ':gsk': resellingSeriesSort(m.date, 'purchases'),
+        ':gsk': resellingSeriesSort(m.date),
       },
     },
   };
   return { totals, day };
 }
 
-/** A sub-account's daily items from..to (inclusive): at most two per day, so a bounded read. */
+/** A sub-account's daily purchase items from..to (inclusive): at most one a day, so a bounded read. */
 export function resellingSeries(subAccountId: string, from: string, to: string) {
   return queryAll<Record<string, unknown> & { kind: string; date: string }>({
     index: true,

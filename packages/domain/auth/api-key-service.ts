@@ -4,7 +4,7 @@ import { newId } from '../../core/ids';
 import {
   type ApiKeyItem,
   deleteApiKey,
-  findAgencyApiKey,
+  findAgencyApiKeyHash,
   listApiKeys as listApiKeyItems,
   putApiKey,
 } from '../../db/items/api-key';
@@ -37,7 +37,7 @@ export async function listApiKeys(agencyId: string, query: ListQuery) {
 
 /** Revocation deletes the hash item, so the very next request with the key is refused. */
 export async function revokeApiKey(agencyId: string, apiKeyId: string): Promise<void> {
-  const item = await findAgencyApiKey(agencyId, apiKeyId);
-  if (!item) throw notFound('API key');
-  await deleteApiKey(item.keyHash);
+  const keyHash = await findAgencyApiKeyHash(agencyId, apiKeyId);
+  if (!keyHash) throw notFound('API key');
+  await deleteApiKey(apiKeyId, keyHash);
 }

@@ -1,11 +1,11 @@
 import { now, nowIso, nowMs } from '../../core/clock';
 import { AppError, invalidField, unauthenticated } from '../../core/errors';
-import { type AccountItem, getAccount, listSubAccounts } from '../../db/items/account';
+import { foreignCursor } from '../../db/cursor';
+import { type AccountItem, getAccount, listActiveSubAccounts } from '../../db/items/account';
 import { putRevokedToken } from '../../db/items/revoked-token';
 import { getUser, sessionVersionOf, setPassword } from '../../db/items/user';
-import { queryAllPages } from '../../db/query';
 import { transact } from '../../db/transact';
-import type { ChangePasswordBody } from '../accounts/schemas';
+import type { ChangePasswordBody, ListQuery } from '../accounts/schemas';
 import { switcherEntry } from '../accounts/views';
 import { issueSession } from './issue-session';
 import { checkNewPassword } from './password-policy';
@@ -40,10 +40,15 @@ export async function changePassword(
   return issueSession({ ...user, sessionVersion: sessionVersionOf(user) + 1 });
 }
 
-/** The account switcher: an agency sees itself and every sub-account; a sub-account only itself. */
+/**
+ * The account switcher, paged like every list: an agency user sees the agency first (on the
+ * first page, beside up to `limit` sub-accounts), then its active sub-accounts page by page; a
+ * sub-account user or an assist session only its own account.
+ */
 export async function describeMe(
   principal: PrincipalOf<'agency_user' | 'sub_account_user' | 'assist'>,
   ownAccount: AccountItem | undefined,
+  page: ListQuery,
 ) {
   const base = {
     accountId: principal.accountId,
@@ -54,16 +59,18 @@ export async function describeMe(
       : { userId: principal.userId }),
   };
   if (principal.kind !== 'agency_user') {
+    // A one-entry list: no cursor was ever handed out for it.
+    if (page.cursor) throw foreignCursor();
     const own = ownAccount ?? (await getAccount(principal.accountId));
-    return { principal: base, accounts: own ? [switcherEntry(own)] : [] };
+    return { principal: base, accounts: own ? [switcherEntry(own)] : [], nextCursor: null };
   }
   const [agency, subs] = await Promise.all([
-    getAccount(principal.agencyId),
-    queryAllPages((cursor) => listSubAccounts(principal.agencyId, { limit: 200, cursor })),
+    page.cursor ? undefined : getAccount(principal.agencyId),
+    // Closed sub-accounts leave the switcher; their history stays reachable by id.
+    listActiveSubAccounts(principal.agencyId, page),
   ]);
-  // Closed sub-accounts leave the switcher; their history stays reachable by id.
-  const accounts = [agency, ...subs.filter((s) => s.status === 'active')].filter((a): a is AccountItem => !!a).map(switcherEntry);
-  return { principal: base, accounts };
+  const accounts = [agency, ...subs.items].filter((a): a is AccountItem => !!a).map(switcherEntry);
+  return { principal: base, accounts, nextCursor: subs.nextCursor };
 }
 
 /** Logout: this token (session or assist) is refused from now on; the user's other sessions go on. */

@@ -1,15 +1,16 @@
 import * as z from 'zod';
+import { freeText, line, trimmedLine } from '../text-fields';
 import { boundedJsonObject } from './json-limits';
 
 /** Campaign request shapes; the types are inferred from them, never restated. */
 export const MAX_FAQS = 100;
 export const MAX_COPY_TARGETS = 25;
 
-const name = z.string().trim().min(1).max(120).meta({ example: 'Spring re-engagement' });
-const instructions = z.string().max(20_000).describe('Instructions for the AI agent');
+const name = trimmedLine(120).meta({ example: 'Spring re-engagement' });
+const instructions = freeText(20_000).describe('Instructions for the AI agent');
 const faq = z.strictObject({
-  question: z.string().trim().min(1).max(500),
-  answer: z.string().min(1).max(5000),
+  question: trimmedLine(500),
+  answer: freeText(5000).min(1),
 });
 const faqs = z.array(faq).max(MAX_FAQS);
 
@@ -34,7 +35,7 @@ export const patchCampaignBody = z
   .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' });
 export type PatchCampaignBody = z.infer<typeof patchCampaignBody>;
 
-const accountId = z.string().min(1).max(64);
+const accountId = line(64).min(1);
 
 /** Exactly one of the two forms; the single form answers `{campaign}`, the list form `{campaigns}`. */
 export const copyCampaignBody = z

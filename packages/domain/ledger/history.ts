@@ -1,19 +1,18 @@
 import { AppError } from '../../core/errors';
 import { idBoundAt } from '../../core/ids';
-import { listEntries } from '../../db/items/ledger-entry';
+import { type LedgerEntryItem, listEntries } from '../../db/items/ledger-entry';
+import { cursorAfter } from '../../db/query';
 import { entryView } from './entries';
 import type { TransactionsQuery } from './schemas';
 import { timeRange } from './time-range';
 
+type EntryView = ReturnType<typeof entryView>;
+
 /** Filtered pages may need several reads (DynamoDB filters as it reads): at most this many per call. */
 const MAX_READS_PER_CALL = 10;
 
-/**
- * The agency's transaction history, newest first. Time bounds are key conditions; the other
- * filters are applied by DynamoDB as it reads, so a page may need several reads: it stops at
- * `limit` rows or after a bounded number of reads, and the cursor resumes exactly there.
- */
-export async function listTransactions(agencyId: string, q: TransactionsQuery) {
+/** The key condition and filter of a history query: time bounds are keys, the other filters are read-time. */
+function historyQuery(q: TransactionsQuery) {
   const { start, end } = timeRange(q.from, q.to);
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
@@ -25,29 +24,55 @@ export async function listTransactions(agencyId: string, q: TransactionsQuery) {
     values[`:${field}`] = value;
     filters.push(`#${field} = :${field}`);
   }
-  const page = await listEntries(
-    agencyId,
-    [idBoundAt('transaction', start, false), idBoundAt('transaction', end, true)],
-    filters.length ? { expression: filters.join(' AND '), names, values } : undefined,
-    { limit: q.limit, cursor: q.cursor, maxReads: MAX_READS_PER_CALL },
-  );
+  return {
+    range: [idBoundAt('transaction', start, false), idBoundAt('transaction', end, true)] as [string, string],
+    filter: filters.length ? { expression: filters.join(' AND '), names, values } : undefined,
+  };
+}
+
+/**
+ * The agency's transaction history, newest first. Time bounds are key conditions; the other
+ * filters are applied by DynamoDB as it reads, so a page may need several reads: it stops at
+ * `limit` rows or after a bounded number of reads, and the cursor resumes exactly there.
+ */
+export async function listTransactions(agencyId: string, q: TransactionsQuery) {
+  const { range, filter } = historyQuery(q);
+  const page = await listEntries(agencyId, range, filter, { limit: q.limit, cursor: q.cursor, maxReads: MAX_READS_PER_CALL });
   return { items: page.items.map(entryView), nextCursor: page.nextCursor };
 }
 
-const EXPORT_MAX_ROWS = 10_000;
+/**
+ * What one CSV download may cost: queries (each reads at most 200 entries, matching or not),
+ * and bytes of answer as Lambda sends it (the CSV inside a JSON envelope, where every quote is
+ * escaped): 3 MiB leaves the rest of Lambda's 6 MB response limit unused on purpose.
+ */
+export const exportBudget = { reads: 50, bytes: 3 * 1024 * 1024 };
+const EXPORT_PAGE = 200;
 
 /**
- * The CSV export: every matching entry, newest first, from the cursor on, up to 10,000 rows
- * per download (`x-next-cursor` carries on from there).
+ * The CSV export: the matching entries, newest first, from the cursor on, until the read or
+ * the size budget is spent; `nextCursor` (the `x-next-cursor` header) carries on exactly after
+ * the last row sent, so the downloads together hold every entry once.
  */
-export async function exportTransactions(agencyId: string, q: TransactionsQuery) {
-  const rows: ReturnType<typeof entryView>[] = [];
+export async function exportTransactions(agencyId: string, q: TransactionsQuery, budget = exportBudget) {
+  const { range, filter } = historyQuery(q);
+  const rows: EntryView[] = [];
+  let bytes = Buffer.byteLength(JSON.stringify(csvHeader));
   let cursor = q.cursor;
-  do {
-    const page = await listTransactions(agencyId, { ...q, cursor, limit: 200 });
-    rows.push(...page.items);
+  let last: LedgerEntryItem | undefined;
+  for (let read = 0; read < budget.reads; read++) {
+    const page = await listEntries(agencyId, range, filter, { limit: EXPORT_PAGE, cursor, maxReads: 1 });
+    for (const item of page.items) {
+      const row = entryView(item);
+      bytes += Buffer.byteLength(JSON.stringify(csvLine(row)));
+      // Stop before this row (the next download starts with it); a first row is always sent.
+      if (bytes > budget.bytes && last) return { rows, nextCursor: cursorAfter(last, true) };
+      rows.push(row);
+      last = item;
+    }
     cursor = page.nextCursor ?? undefined;
-  } while (cursor && rows.length < EXPORT_MAX_ROWS);
+    if (!cursor) break;
+  }
   return { rows, nextCursor: cursor ?? null };
 }
 
@@ -67,14 +92,17 @@ const csvColumns = [
   'actor',
 ] as const;
 
-export function toCsv(rows: ReturnType<typeof entryView>[]): string {
-  const cell = (v: unknown) => {
-    const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-    // Quote always; neutralise spreadsheet formulas in free-text fields.
-    const safe = /^[=+\-@\t\r]/.test(s) && typeof v === 'string' ? `'${s}` : s;
-    return `"${safe.replace(/"/g, '""')}"`;
-  };
-  return `${[csvColumns.join(','), ...rows.map((r) => csvColumns.map((c) => cell(r[c])).join(','))].join('\r\n')}\r\n`;
+const csvHeader = `${csvColumns.join(',')}\r\n`;
+
+function csvCell(v: unknown): string {
+  const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  // Quote always; neutralise spreadsheet formulas in free-text fields.
+  const safe = /^[=+\-@\t\r]/.test(s) && typeof v === 'string' ? `'${s}` : s;
+  return `"${safe.replace(/"/g, '""')}"`;
 }
+
+const csvLine = (row: EntryView) => `${csvColumns.map((c) => csvCell(row[c])).join(',')}\r\n`;
+
+export const toCsv = (rows: EntryView[]): string => csvHeader + rows.map(csvLine).join('');
 
 export const csvNeedsFeature = () => new AppError('feature_not_enabled', 'CSV export needs the usage_export feature');

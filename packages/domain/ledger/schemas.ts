@@ -1,10 +1,11 @@
 import * as z from 'zod';
+import { cursor, line, trimmedLine } from '../text-fields';
 
 /** Credits are whole, positive and bounded: usage moves at most a million per call, top-ups and grants a billion. */
 const amount = (max: number) => z.int('must be a whole number').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
 const quantity = amount(1_000_000);
 const credits = amount(1_000_000_000);
-const ref = z.string().trim().min(1).max(200);
+const ref = trimmedLine(200);
 
 export const usageTypes = ['ai_response', 'campaign_message'] as const;
 export type UsageType = (typeof usageTypes)[number];
@@ -30,16 +31,27 @@ export type GrantBody = z.infer<typeof grantBody>;
 export const entryTypes = ['top_up', 'grant', ...usageTypes, 'purchase', 'refund'] as const;
 export type EntryType = (typeof entryTypes)[number];
 
-/** `from`/`to`: a date (YYYY-MM-DD, whole UTC day) or an ISO timestamp. */
-const instant = z
-  .string()
-  .max(40)
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'must be a date or ISO timestamp');
+/**
+ * `from`/`to`: a date (YYYY-MM-DD, whole UTC day) or an ISO timestamp with its offset, a real
+ * calendar day, from 1970 to the end of 9999: dates past that print as `+275760-09-13`, no
+ * longer a date of the answers' format (Date.parse alone took both, and 2024-02-30 too).
+ */
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+const LATEST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+function isInstant(s: string): boolean {
+  const m = ISO_INSTANT.exec(s);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  const ms = Date.parse(s);
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && ms >= 0 && ms <= LATEST_MS;
+}
+const instant = line(40).refine(isInstant, 'must be a date (YYYY-MM-DD) or an ISO timestamp with an offset, 1970 to 9999');
 
 export const transactionsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(2048).optional(),
-  subAccountId: z.string().max(64).optional(),
+  cursor: cursor(2048).optional(),
+  subAccountId: line(64).optional(),
   campaignId: ref.optional(),
   contactId: ref.optional(),
   type: z.enum(entryTypes).optional(),
@@ -50,3 +62,7 @@ export type TransactionsQuery = z.infer<typeof transactionsQuery>;
 
 export const usageQuery = z.strictObject({ from: instant.optional(), to: instant.optional() });
 export type UsageQuery = z.infer<typeof usageQuery>;
+
+/** The agency dashboard pages by day past its read budget (`cursor`, with the same from/to). */
+export const agencyUsageQuery = usageQuery.extend({ cursor: cursor(512).optional() });
+export type AgencyUsageQuery = z.infer<typeof agencyUsageQuery>;

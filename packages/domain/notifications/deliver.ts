@@ -1,11 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { awsClientDefaults } from '../../core/aws-clients';
+import { nowMs } from '../../core/clock';
 import { requireEnv } from '../../core/env';
 import { logger } from '../../core/logger';
 import { count } from '../../core/metrics';
 import { traced } from '../../core/tracing';
 import { open } from '../../crypto/secret-box';
-import { deleteOutbox, getOutbox } from '../../db/items/outbox';
+import { claimOutbox, deleteOutbox, type OutboxItem, releaseOutbox } from '../../db/items/outbox';
+import { queueDefinitions } from '../../queues/definitions';
 import type { OutboxEvent } from '../outbox';
 import { credentialsEmail } from './credentials-email';
 import { passwordResetEmail, verifyEmail } from './token-emails';
@@ -13,14 +16,48 @@ import { passwordResetEmail, verifyEmail } from './token-emails';
 export const ses = traced(new SESClient(awsClientDefaults));
 
 /**
- * Carries out one outbox event. The outbox item is the delivery record: present = not yet
- * done, absent = done. So a redelivered message (stream retries, queue redelivery) finds
- * nothing and sends nothing; a send that fails leaves the item for the next attempt.
+ * How long a delivery holds an event: longer than the notifier may run (its timeout), so a
+ * delivery that is still alive is never overtaken by another.
+ */
+export const OUTBOX_LEASE_MS = (queueDefinitions.notifications.consumerTimeoutSeconds + 5) * 1000;
+
+/** Another delivery holds the event right now; the message is retried later (SQS visibility timeout). */
+export class OutboxBusy extends Error {
+  constructor(outboxId: string, heldUntil: number) {
+    super(`outbox event ${outboxId} is being delivered (lease until ${new Date(heldUntil).toISOString()})`);
+    this.name = 'OutboxBusy';
+  }
+}
+
+/**
+ * Carries out one outbox event, at least once and in practice once. The outbox item is the
+ * delivery record: present = not yet done, absent = done. A delivery first claims it with a
+ * conditional lease (so two concurrent deliveries of one event never both send), sends, then
+ * deletes it (which also removes the sealed secret). A redelivery after that finds nothing;
+ * one during the lease backs off (throws, so SQS retries the message later); a failed send
+ * gives the claim back. Only a crash between the send and the delete (a window of one
+ * DynamoDB call) can send twice: the lease then expires and the next redelivery sends again.
  */
 export async function deliverOutboxEvent(outboxId: string): Promise<'sent' | 'already_done'> {
-  const item = await getOutbox<OutboxEvent>(outboxId);
-  if (!item) return 'already_done';
+  const token = randomUUID();
+  const at = nowMs();
+  const claim = await claimOutbox<OutboxEvent>(outboxId, token, at, at + OUTBOX_LEASE_MS);
+  if ('done' in claim) return 'already_done';
+  if ('heldUntil' in claim) throw new OutboxBusy(outboxId, claim.heldUntil);
 
+  try {
+    await send(claim.claimed, outboxId);
+  } catch (err) {
+    await releaseOutbox(outboxId, token);
+    throw err;
+  }
+  await deleteOutbox(outboxId, token);
+  logger.info('outbox event delivered', { outboxId, type: claim.claimed.event.type });
+  count('EmailsSent');
+  return 'sent';
+}
+
+async function send(item: OutboxItem<OutboxEvent>, outboxId: string): Promise<void> {
   const event = item.event;
   let mail: { subject: string; text: string; html: string };
   switch (event.type) {
@@ -46,10 +83,4 @@ export async function deliverOutboxEvent(outboxId: string): Promise<'sent' | 'al
       },
     }),
   );
-
-  // Deleting the item removes the sealed secret and records the delivery.
-  await deleteOutbox(outboxId);
-  logger.info('outbox event delivered', { outboxId, type: item.event.type });
-  count('EmailsSent');
-  return 'sent';
 }

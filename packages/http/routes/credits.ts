@@ -1,6 +1,6 @@
 import { MAX_BALANCE } from '../../db/items/balance';
 import { allow } from '../../domain/auth/principal';
-import { grantBody, topUpBody, transactionsQuery, usageQuery } from '../../domain/ledger/schemas';
+import { agencyUsageQuery, grantBody, topUpBody, transactionsQuery, usageQuery } from '../../domain/ledger/schemas';
 import * as res from '../responses';
 import type { RouteDef } from '../route-def';
 
@@ -58,9 +58,10 @@ export const creditRoutes = [
     method: 'GET',
     path: '/v1/credits/usage',
     fn: 'credits',
-    summary: 'Agency usage: total, per sub-account, daily series',
+    summary:
+      'Agency usage: total, per sub-account, daily series, for whole days. Past a read budget the answer covers the days read (to = the last) and nextCursor carries on (same from/to)',
     allow: allow.agency,
-    query: usageQuery,
+    query: agencyUsageQuery,
     status: 200,
     response: res.AgencyUsage,
   },

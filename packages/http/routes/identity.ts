@@ -37,8 +37,10 @@ export const identityRoutes = [
     method: 'GET',
     path: '/v1/me',
     fn: 'identity',
-    summary: 'The caller and the accounts it can switch to',
+    summary:
+      'The caller and the accounts it can switch to, paged like lists: the agency first (on the first page, beside up to limit sub-accounts), then its active sub-accounts',
     allow: allow.users,
+    query: listQuery,
     status: 200,
     response: res.MeResponse,
   },

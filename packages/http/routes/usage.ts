@@ -21,5 +21,6 @@ export const usageRoutes = [
     status: 201,
     response: res.UsageRecorded,
     refusals: ['insufficient_credits', 'credit_limit_reached', 'account_closed'],
+    throttle: 'metering',
   },
 ] as const satisfies readonly RouteDef[];

@@ -1,0 +1,44 @@
+import type { HttpFunction } from '../http/route-def';
+
+/**
+ * Which table partitions each function may touch, by key prefix: one place for the fact.
+ * CDK turns each list into a `dynamodb:LeadingKeys` condition on the function's item
+ * permissions (IAM then refuses any other key), and the local runtime enforces the same lists
+ * on every call a handler makes (packages/local/table-access.ts), so a handler that reaches for
+ * a partition its function was not given fails in the tests as it would deployed, not only in
+ * production. An empty list: no table access at all.
+ *
+ * Index queries (`gsi1`) are not narrowed: their partitions are granted by index, not by key.
+ */
+/** Authentication reads the caller's account and agency, its user (session version), its revocation, an API key. */
+const authenticating = ['ACCOUNT#', 'APIKEY#', 'REVOKED#', 'USER#'] as const;
+
+export type TableUser = HttpFunction | 'notifier' | 'forwarder';
+
+export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
+  fallback: [],
+  docs: [],
+  // Sign-up writes the agency, its user, the email guard and the verification token and email;
+  // login reads them and counts attempts; verification and password reset spend one-time
+  // tokens; readiness reads one fixed key. Nothing authenticates.
+  public: ['ACCOUNT#', 'USER#', 'EMAIL#', 'OTT#', 'OUTBOX#', 'THROTTLE#', 'READINESS'],
+  // Passwords (users), API keys and their id items, logouts and assist exits, the verification resend.
+  identity: [...authenticating, 'APIKEYID#', 'OTT#', 'OUTBOX#', 'THROTTLE#'],
+  // A sub-account, its client user and email guard, and the credentials email's outbox item.
+  'sub-accounts': [...authenticating, 'EMAIL#', 'OUTBOX#'],
+  // Campaigns live in their account's partition.
+  campaigns: authenticating,
+  // The debit: balances and meters (accounts), the entry (ledger), the day counter (usage).
+  usage: [...authenticating, 'LEDGER#', 'USAGE#'],
+  credits: [...authenticating, 'LEDGER#', 'USAGE#'],
+  // Plans and status live on the agency item.
+  admin: authenticating,
+  // Settings and pricing (the agency's partition), the Stripe account's owner, purchases, the dashboard's totals.
+  reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'USAGE#'],
+  // Events seen, purchases and their credits (balances, entries, the reselling counters), the Stripe account's owner.
+  'stripe-webhooks': ['STRIPE_EVENT#', 'STRIPE_ACCOUNT#', 'PURCHASE#', 'ACCOUNT#', 'LEDGER#', 'RESELLING#'],
+  // Claims, releases and deletes outbox items, nothing else.
+  notifier: ['OUTBOX#'],
+  // Reads the stream only.
+  forwarder: [],
+};

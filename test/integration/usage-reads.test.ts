@@ -1,0 +1,150 @@
+/**
+ * Bounded work in the usage dashboards (issue 8):
+ *  - an account's usage is a query of that account's counters alone (it used to read the whole
+ *    agency's counters for the range and filter them: work grew with the agency);
+ *  - the agency dashboard reads at most a budget of counters per request, in whole days, and
+ *    pages beyond it with a cursor; the pages together are the whole answer.
+ * What DynamoDB returned is observed on the handlers' own client (an observer, not a fake).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { handler as creditsHandler } from '../../functions/http/credits';
+import { dynamo } from '../../packages/db/client';
+import { agencyUsage } from '../../packages/domain/ledger/dashboards';
+import { type AgencyFixture, api, createSubAccount, signUpAgency } from '../support/api';
+import { invoke } from '../support/invoke';
+import { stack } from '../support/stack';
+
+const DAY = 86_400_000;
+const day = (offset: number) => new Date(Date.now() + offset * DAY).toISOString().slice(0, 10);
+/** Four days, well inside the dashboards' range, in order. */
+const days = [-12, -11, -10, -9].map(day);
+
+let agency: AgencyFixture;
+let accounts: string[];
+
+beforeAll(async () => {
+  agency = await signUpAgency('agency');
+  accounts = [
+    agency.agencyId,
+    (await createSubAccount(agency.token)).subAccountId,
+    (await createSubAccount(agency.token)).subAccountId,
+  ];
+  const topUp = await api('POST', `/v1/admin/agencies/${agency.agencyId}/credits`, {
+    token: stack.platformApiKey,
+    body: { credits: 10_000, reference: 'usage reads' },
+    headers: { 'idempotency-key': `usage-reads-${agency.agencyId}` },
+  });
+  expect(topUp.status).toBe(201);
+  // Every account uses credits on every day: 3 counters a day, 12 in all; account i uses i+1 a day.
+  for (const [d, date] of days.entries()) {
+    for (const [i, accountId] of accounts.entries()) {
+      const res = await api('POST', `/v1/accounts/${accountId}/usage`, {
+        token: stack.platformApiKey,
+        body: { type: i === 2 ? 'ai_response' : 'campaign_message', quantity: i + 1 },
+        headers: { 'idempotency-key': `u-${d}-${i}`, 'x-test-clock': `${date}T12:00:00.000Z` },
+      });
+      expect(res.status, res.text).toBe(201);
+    }
+  }
+}, 120_000);
+
+/** Records every Query the handlers make and the items each returned. */
+async function observingQueries<T>(fn: () => Promise<T>) {
+  const seen: Array<{ index?: string; partition: unknown; items: any[]; scanned: number }> = [];
+  const name = 'observe-queries';
+  dynamo.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out: any = await next(args);
+      if (context.commandName === 'QueryCommand') {
+        const input = args.input as any;
+        seen.push({
+          index: input.IndexName,
+          partition: input.ExpressionAttributeValues?.[':pk'],
+          items: out.output.Items ?? [],
+          scanned: out.output.ScannedCount ?? 0,
+        });
+      }
+      return out;
+    },
+    { step: 'initialize', name },
+  );
+  try {
+    return { result: await fn(), seen };
+  } finally {
+    dynamo.middlewareStack.remove(name);
+  }
+}
+const plain = (v: any) => (v && typeof v === 'object' && 'S' in v ? v.S : v);
+
+describe("an account's usage", () => {
+  it("reads that account's counters and nothing else", async () => {
+    const sub = accounts[1]!;
+    const { result, seen } = await observingQueries(() =>
+      invoke(creditsHandler, 'GET /v1/accounts/{accountId}/usage', {
+        token: agency.token,
+        params: { accountId: sub },
+        headers: {},
+      }),
+    );
+    expect(result.status).toBe(200);
+    expect(result.body.total).toBe(4 * 2);
+    const read = seen.flatMap((q) => q.items);
+    expect(read.map((item) => plain(item.accountId))).toEqual(days.map(() => sub));
+    // Nothing read and thrown away: the work is the account's own days, whatever the agency's size.
+    expect(seen.reduce((n, q) => n + q.scanned, 0)).toBe(days.length);
+  });
+
+  it('answers the same totals and series as the agency dashboard says for it', async () => {
+    const q = `from=${days[0]}&to=${days[3]}`;
+    for (const [i, accountId] of accounts.entries()) {
+      const own = await api('GET', `/v1/accounts/${accountId}/usage?${q}`, { token: agency.token });
+      expect(own.status).toBe(200);
+      expect(own.body.total).toBe(4 * (i + 1));
+      expect(own.body.series.map((s: { credits: number }) => s.credits)).toEqual([i + 1, i + 1, i + 1, i + 1]);
+    }
+  });
+});
+
+describe('the agency dashboard', () => {
+  const q = () => ({ from: days[0], to: days[3] });
+
+  it('answers everything in one page when the counters fit its budget', async () => {
+    const res = await api('GET', `/v1/credits/usage?from=${days[0]}&to=${days[3]}`, { token: agency.token });
+    expect(res.status).toBe(200);
+    expect([res.body.total, res.body.agencyOwn, res.body.nextCursor, res.body.to]).toEqual([24, 4, null, days[3]]);
+  });
+
+  it.each([5, 4, 3, 2, 1])('pages in whole days past a budget of %i counters; the pages add up to the whole', async (budget) => {
+    const whole = await agencyUsage(agency.agencyId, q());
+    const pages: Array<Awaited<ReturnType<typeof agencyUsage>>> = [];
+    let cursor: string | undefined;
+    do {
+      const { result, seen } = await observingQueries(() => agencyUsage(agency.agencyId, { ...q(), cursor }, budget));
+      // Each page read at most its budget, or one whole day (3 counters) when that is more.
+      const counters = seen.filter((s) => String(plain(s.partition)).startsWith('USAGE#'));
+      expect(counters.reduce((n, s) => n + s.items.length, 0)).toBeLessThanOrEqual(Math.max(budget, 3));
+      pages.push(result);
+      cursor = result.nextCursor ?? undefined;
+    } while (cursor && pages.length < 10);
+
+    expect(pages.at(-1)!.nextCursor).toBeNull();
+    expect(pages.flatMap((p) => p.series)).toEqual(whole.series);
+    expect(pages.reduce((n, p) => n + p.total, 0)).toBe(whole.total);
+    expect(pages.reduce((n, p) => n + p.agencyOwn, 0)).toBe(whole.agencyOwn);
+    for (const sub of whole.bySubAccount) {
+      const paged = pages.flatMap((p) => p.bySubAccount).filter((s) => s.subAccountId === sub.subAccountId);
+      expect(paged.reduce((n, s) => n + s.credits, 0)).toBe(sub.credits);
+    }
+    // Consecutive pages: each starts the day after the previous ended.
+    for (let i = 1; i < pages.length; i++) expect(pages[i]!.from > pages[i - 1]!.to).toBe(true);
+  });
+
+  it('refuses a cursor outside the range asked for', async () => {
+    const first = await agencyUsage(agency.agencyId, q(), 3);
+    expect(first.nextCursor).not.toBeNull();
+    const elsewhere = await api('GET', `/v1/credits/usage?from=${days[0]}&to=${days[0]}&cursor=${first.nextCursor}`, {
+      token: agency.token,
+    });
+    expect([elsewhere.status, elsewhere.body.errors?.[0]?.field]).toEqual([400, 'cursor']);
+  });
+});
