@@ -18,7 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../packages/core/ids';
 import { type AccountItem, putAccount } from '../../packages/db/items/account';
 import { type LedgerEntryItem, putEntry } from '../../packages/db/items/ledger-entry';
-import { createTableInput, itemKinds } from '../../packages/db/schema';
+import { type UserItem, userKey } from '../../packages/db/items/user';
+import { createTableInput, itemKinds, stored } from '../../packages/db/schema';
 import { issueToken } from '../../packages/domain/auth/tokens';
 import { planFeatures } from '../../packages/domain/features';
 import { exportBudget, exportTransactions } from '../../packages/domain/ledger/history';
@@ -37,6 +38,7 @@ const client = new DynamoDBClient({
 const doc = DynamoDBDocumentClient.from(client);
 
 const agencyId = newId('agency');
+const userId = newId('user');
 let token: string;
 let gateway: { url: string; server: Server };
 /** Entry ids, newest first (the export's order). */
@@ -63,6 +65,18 @@ beforeAll(async () => {
     createdAt: at,
     updatedAt: at,
   };
+  // Its user: authentication reads it for the session version the token was issued under.
+  const user: UserItem = {
+    kind: itemKinds.user,
+    id: userId,
+    email: `${userId}@example.test`,
+    passwordHash: 'unused',
+    accountId: agencyId,
+    accountType: 'agency',
+    agencyId,
+    createdAt: at,
+    sessionVersion: 0,
+  };
   const start = Date.now() - ENTRIES * 1000;
   const entries: LedgerEntryItem[] = Array.from({ length: ENTRIES }, (_, i) => ({
     kind: itemKinds.ledgerEntry,
@@ -86,6 +100,7 @@ beforeAll(async () => {
   ids = entries.map((e) => e.id).reverse();
   const items = [
     putAccount(agency).Put!.Item!,
+    stored(user, userKey(userId)),
     ...entries.map(
       (e) => putEntry({ agencyId, operation: 'usage', accountId: agencyId, idempotencyKey: e.idempotencyKey }, e).Put!.Item!,
     ),
@@ -99,10 +114,7 @@ beforeAll(async () => {
     }
   });
 
-  ({ token } = await issueToken(
-    { userId: newId('user'), accountId: agencyId, accountType: 'agency', agencyId, sessionVersion: 0 },
-    3600,
-  ));
+  ({ token } = await issueToken({ userId, accountId: agencyId, accountType: 'agency', agencyId, sessionVersion: 0 }, 3600));
   gateway = await startGateway(0);
 }, 180_000);
 

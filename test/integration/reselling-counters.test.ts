@@ -1,7 +1,7 @@
 /**
  * The reselling dashboard's counters and reads: a wallet debit stays ONE DynamoDB call (the
- * day's usage counter also lists itself in the sub-account's reselling series; manual-mode
- * debits do not), the dashboard pages over reselling sub-accounts only, its daily series puts
+ * day's usage counter, listed in the account's usage series like every debit's, also keeps the
+ * wallet's share, which the dashboard reads; manual-mode debits keep none), the dashboard pages over reselling sub-accounts only, its daily series puts
  * consumption on the day it happened, and its range is bounded.
  */
 import { randomUUID } from 'node:crypto';
@@ -34,7 +34,7 @@ const debit = (accountId: string, quantity = 1) =>
   });
 
 describe('the usage path', () => {
-  it('debits a reselling wallet with ONE DynamoDB call, listing the day counter in the reselling series; manual debits are unlisted', async () => {
+  it("debits a reselling wallet with ONE DynamoDB call, its day counter keeping the wallet's share; a manual debit's keeps none", async () => {
     await debit(client.subAccountId);
     await debit(client.subAccountId); // warm: hints of this container
     let calls = 0;
@@ -59,9 +59,9 @@ describe('the usage path', () => {
     expect((await debit(manual)).status).toBe(201);
     const rows = (await usageDayRows(seller.agency.agencyId)) as unknown as Array<Record<string, unknown>>;
     const mine = rows.find((r) => r.accountId === client.subAccountId);
-    expect(mine).toMatchObject({ total: 5, wallet: 5, gsi1pk: `RESELLING#${client.subAccountId}` });
+    expect(mine).toMatchObject({ total: 5, wallet: 5, gsi1pk: `ACCOUNT#${client.subAccountId}#USAGE` });
     const theirs = rows.find((r) => r.accountId === manual);
-    expect(theirs?.gsi1pk).toBeUndefined();
+    expect(theirs).toMatchObject({ total: 1, gsi1pk: `ACCOUNT#${manual}#USAGE` });
     expect(theirs?.wallet).toBeUndefined();
   });
 });

@@ -23,13 +23,13 @@ export type LoginBody = z.infer<typeof loginBody>;
 export const changePasswordBody = z.strictObject({ currentPassword: line(256), newPassword: password });
 export type ChangePasswordBody = z.infer<typeof changePasswordBody>;
 
-export const verifyEmailBody = z.strictObject({ token: z.string().min(1).max(128) });
+export const verifyEmailBody = z.strictObject({ token: line(128).min(1) });
 export type VerifyEmailBody = z.infer<typeof verifyEmailBody>;
 
-export const passwordResetBody = z.strictObject({ email: z.string().max(254) });
+export const passwordResetBody = z.strictObject({ email: line(254) });
 export type PasswordResetBody = z.infer<typeof passwordResetBody>;
 
-export const passwordResetConfirmBody = z.strictObject({ token: z.string().min(1).max(128), newPassword: password });
+export const passwordResetConfirmBody = z.strictObject({ token: line(128).min(1), newPassword: password });
 export type PasswordResetConfirmBody = z.infer<typeof passwordResetConfirmBody>;
 
 export const createApiKeyBody = z.strictObject({ name: trimmedLine(100) });

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { cursor, line, trimmedLine } from '../text-fields';
 import { PRICE_PATTERN } from './money';
 
 /** Request shapes of the reselling routes and of credit purchases; types are inferred, never restated. */
@@ -8,8 +9,6 @@ const price = z
   .max(14)
   .regex(PRICE_PATTERN, 'must be a decimal of minor units with at most 4 decimals, e.g. "1.5" (1.5 cents)')
   .meta({ example: '15' });
-// Control characters (newlines, escapes) never belong in a name a client sees on a checkout page.
-const noControls = (s: string) => !/\p{Cc}/u.test(s);
 
 export const pricingBody = z.strictObject({
   currency,
@@ -17,7 +16,8 @@ export const pricingBody = z.strictObject({
   packages: z
     .array(
       z.strictObject({
-        name: z.string().trim().min(1).max(100).refine(noControls, 'must not contain control characters'),
+        // One line: a name a client sees on a checkout page.
+        name: trimmedLine(100),
         credits: z.int().min(1).max(1_000_000_000),
         /** Minor units for the whole package. */
         price: z.int().min(1).max(99_999_999),
@@ -30,7 +30,7 @@ export type PricingBody = z.infer<typeof pricingBody>;
 /** A package of the offers, or any number of credits at the per-credit price: exactly one of the two. */
 export const purchaseBody = z
   .strictObject({
-    packageId: z.string().min(1).max(64).optional(),
+    packageId: line(64).min(1).optional(),
     credits: z.int().min(1).max(1_000_000_000).optional(),
   })
   .superRefine((b, ctx) => {
@@ -46,7 +46,7 @@ export type PurchaseBody = z.infer<typeof purchaseBody>;
 
 const page = {
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(2048).optional(),
+  cursor: cursor(2048).optional(),
 };
 export const purchasesQuery = z.strictObject(page);
 export type PurchasesQuery = z.infer<typeof purchasesQuery>;
@@ -56,6 +56,6 @@ export const dashboardQuery = z.strictObject({
   from: date.optional(),
   to: date.optional(),
   limit: z.coerce.number().int().min(1).max(50).default(20),
-  cursor: z.string().max(2048).optional(),
+  cursor: cursor(2048).optional(),
 });
 export type DashboardQuery = z.infer<typeof dashboardQuery>;
