@@ -5,6 +5,7 @@
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { checkMoves } from '../../scripts/load/answers';
 import { agencyItems, checkLedger } from '../../scripts/load/invariants';
 import { type AgencyFixture, signUpAgency } from '../support/api';
 import { chargeUsage, createSubAccountOnly, expectStatus, grant, patchSub, topUp } from '../support/ledger';
@@ -122,5 +123,31 @@ describe('the ledger invariant checker', () => {
     expect(new Set(rules(lost))).toEqual(
       new Set(['balance = Σ entries', 'lifetime totals = Σ entries', 'day counters = usage entries', 'meter = usage entries']),
     );
+  });
+
+  it('matches each money-moving answer to the table: a 201 wrote its entries, a refusal none, an unanswered one all or none', async () => {
+    const all = await items();
+    const entry = (accountId: string, type: string) =>
+      all.find((i) => i.kind === 'ledger_entry' && i.accountId === accountId && i.type === type)!;
+    const debit = entry(manual, 'campaign_message');
+    const granted = entry(reselling, 'grant');
+    const usage = { op: 'usage' as const, key: debit.idempotencyKey, accountId: manual, credits: 30 };
+    const grantMove = { op: 'grant' as const, key: granted.idempotencyKey, accountId: reselling, credits: 100 };
+    const unknown = { op: 'usage' as const, key: 'never-sent', accountId: manual, credits: 1 };
+    const problems = (moves: Parameters<typeof checkMoves>[1]) => checkMoves(all, moves).problems.length;
+
+    expect(
+      problems([
+        { ...usage, status: 201 },
+        { ...grantMove, status: 201 },
+        { ...unknown, status: 402 },
+      ]),
+    ).toBe(0);
+    expect(problems([{ ...usage }, { ...unknown }])).toBe(0);
+    expect(problems([{ ...usage, status: 402 }]), 'a refusal that wrote an entry').toBe(1);
+    expect(problems([{ ...unknown, status: 201 }]), 'a 201 without its entry').toBe(1);
+    expect(problems([{ ...usage, credits: 31, status: 201 }]), 'another amount than asked').toBe(1);
+    const halfGrant = all.filter((i) => !(i.kind === 'ledger_entry' && i.type === 'grant' && i.balanceKind === 'pool'));
+    expect(checkMoves(halfGrant, [{ ...grantMove }]).problems, 'a grant with one side only').toHaveLength(1);
   });
 });
