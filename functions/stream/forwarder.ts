@@ -1,6 +1,7 @@
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SendMessageBatchCommandOutput, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { awsClientDefaults } from '../../packages/core/aws-clients';
+import { causeOf } from '../../packages/core/dependency-errors';
 import { requireEnv } from '../../packages/core/env';
 import { logger } from '../../packages/core/logger';
 import { traced } from '../../packages/core/tracing';
@@ -23,12 +24,19 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
 
   for (let i = 0; i < messages.length; i += 10) {
     const chunk = messages.slice(i, i + 10);
-    const out = await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: chunk.map((m, n) => ({ Id: String(n), MessageBody: m.body })),
-      }),
-    );
+    let out: SendMessageBatchCommandOutput;
+    try {
+      out = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: chunk.map((m, n) => ({ Id: String(n), MessageBody: m.body })),
+        }),
+      );
+    } catch (err) {
+      // The queue is unreachable: retry from this chunk, so the chunks already queued are not sent twice.
+      logger.warn('forwarding failed; Lambda retries from this chunk', { cause: causeOf(err), records: messages.length - i });
+      return { batchItemFailures: [{ itemIdentifier: chunk[0]?.sequence ?? '' }] };
+    }
     if (out.Failed?.length) {
       const first = Math.min(...out.Failed.map((f) => Number(f.Id)));
       logger.warn('forwarding failed; Lambda retries from the first failed record', { failed: out.Failed.length });

@@ -81,6 +81,7 @@ export class StatelessStack extends Stack {
         batchSize: s.batchSize,
         maxBatchingWindow: Duration.seconds(s.maxBatchingWindowSeconds),
         retryAttempts: s.retryAttempts,
+        maxRecordAge: Duration.seconds(s.maxRecordAgeSeconds),
         bisectBatchOnError: s.bisectBatchOnError,
         reportBatchItemFailures: s.reportBatchItemFailures,
         filters: [lambda.FilterCriteria.filter(outboxStreamFilter)],

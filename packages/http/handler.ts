@@ -152,22 +152,26 @@ export function httpHandler<const Rs extends readonly RouteDef[]>(routes: Rs, ac
     const key = `${route.method} ${route.path}`;
     byKey.set(key, { route, action: (actions as unknown as Record<string, Action<RouteDef>>)[key] as Action<RouteDef> });
   }
-  return middy<APIGatewayProxyEventV2, HttpResult, Error, Context>({
-    timeoutEarlyInMillis: ANSWER_EARLY_MS,
-    timeoutEarlyResponse: () => {
-      throw new AppError('try_again', 'The request ran out of time; retry it (with the same Idempotency-Key)', undefined, {
-        retryAfterSeconds: 1,
-      });
-    },
-  })
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(publishMetrics())
-    .use(requestLogContext())
-    .use(problemErrors())
-    .handler(async (event, context) => {
-      const found = byKey.get(event.routeKey);
-      if (!found) throw new AppError('not_found', `No route ${event.routeKey}`);
-      const deadline = Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
-      return withDeadline(deadline, async () => found.action(await buildContext(event, found.route)));
-    });
+  return (
+    middy<APIGatewayProxyEventV2, HttpResult, Error, Context>({
+      timeoutEarlyInMillis: ANSWER_EARLY_MS,
+      timeoutEarlyResponse: () => {
+        throw new AppError('try_again', 'The request ran out of time; retry it (with the same Idempotency-Key)', undefined, {
+          retryAfterSeconds: 1,
+        });
+      },
+    })
+      // The event holds the Authorization header and the body (passwords, tokens): never logged,
+      // whatever POWERTOOLS_LOGGER_LOG_EVENT says (the option overrides the environment).
+      .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
+      .use(publishMetrics())
+      .use(requestLogContext())
+      .use(problemErrors())
+      .handler(async (event, context) => {
+        const found = byKey.get(event.routeKey);
+        if (!found) throw new AppError('not_found', `No route ${event.routeKey}`);
+        const deadline = Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
+        return withDeadline(deadline, async () => found.action(await buildContext(event, found.route)));
+      })
+  );
 }

@@ -13,7 +13,7 @@ import { startLocalSes } from './ses';
 import { type LocalQueues, startLocalQueues } from './sqs';
 import { startStreamPoller } from './stream-poller';
 import { type RetryPolicy, type StripeSandbox, startStripeSandbox } from './stripe-sandbox';
-import { createSupervisor, type RestartEvent, type RestartPolicy, type Supervisor } from './supervisor';
+import { createSupervisor, type KillOptions, type RestartEvent, type RestartPolicy, type Supervisor } from './supervisor';
 
 export interface LocalStackOptions {
   /** Where DynamoDB data and local secrets live; undefined = all in memory (tests). */
@@ -59,8 +59,8 @@ export type EngineName = 'dynamodb' | 'sqs' | 'ses' | 'stripe-sandbox' | 'gatewa
 
 export interface LocalStack extends LocalStackInfo {
   info: LocalStackInfo;
-  /** Kills an engine the way a crash would (SIGKILL for DynamoDB Local), for fault tests. */
-  kill(engine: EngineName): Promise<void>;
+  /** Kills an engine the way a crash would (SIGKILL for DynamoDB Local), for fault tests; `holdDown` delays its restart. */
+  kill(engine: EngineName, opts?: KillOptions): Promise<void>;
   /** The process id of an engine that runs as its own process (DynamoDB Local). */
   pid(engine: EngineName): number | undefined;
   /** 'restart', 'back' and 'fatal' as they happen. */
@@ -243,7 +243,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     return {
       ...info,
       info,
-      kill: (engine) => supervisor.kill(engine),
+      kill: (engine, killOpts) => supervisor.kill(engine, killOpts),
       pid: (engine) => supervisor.pid(engine),
       events: supervisor.events,
       restarts: supervisor.restarts,

@@ -15,8 +15,9 @@ type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchRespon
 /**
  * Does for the local table what Lambda's stream event source does in AWS: reads every shard,
  * applies the same filter, hands the handler `DynamoDBStreamEvent` batches, resumes from the
- * first failed record the handler reports, and gives a batch up after the same number of
- * retries (logging it, where AWS would send it to the on-failure destination).
+ * first failed record the handler reports, and gives a batch up when the same retry bound runs
+ * out (logging it, where AWS would send it to the on-failure destination). Retries back off
+ * up to 2 s, so a forward that failed while SQS was down goes through soon after it is back.
  *
  * It outlives DynamoDB Local restarts: after any error it backs off, asks for the stream ARN
  * again (a table re-created in memory has a new stream, read from its start) and otherwise
@@ -68,28 +69,36 @@ export function startStreamPoller(opts: {
     return arn;
   }
 
+  /** Lambda's retries: from the first failed record, until the retry count or the record's age runs out. */
   async function deliver(records: DynamoDBRecord[]) {
+    const { retryAttempts, maxRecordAgeSeconds } = streamSourceDefinition;
+    const firstTried = Date.now() / 1000;
     let pending = records;
-    for (let attempt = 0; pending.length > 0; attempt++) {
+    for (let attempt = 0; pending.length > 0 && running; attempt++) {
       let failedAt: number;
       try {
         const result = await opts.handler({ Records: pending });
         const first = result?.batchItemFailures?.[0]?.itemIdentifier;
-        if (!first) return;
+        if (!first) {
+          if (attempt > 0) opts.log(`stream batch delivered after ${attempt} retries`);
+          return;
+        }
         failedAt = Math.max(
           0,
           pending.findIndex((r) => r.dynamodb?.SequenceNumber === first),
         );
+        if (attempt === 0) opts.log(`stream handler reported a failure (${pending.length - failedAt} records); retrying`);
       } catch (err) {
         opts.log(`stream handler failed: ${(err as Error).message}`);
         failedAt = 0;
       }
-      if (attempt >= streamSourceDefinition.retryAttempts) {
-        opts.log(`stream batch dropped after ${attempt} retries (${pending.length - failedAt} records)`);
+      pending = pending.slice(failedAt);
+      const age = Date.now() / 1000 - (pending[0]?.dynamodb?.ApproximateCreationDateTime ?? firstTried);
+      if ((retryAttempts >= 0 && attempt >= retryAttempts) || age > maxRecordAgeSeconds) {
+        opts.log(`stream batch dropped after ${attempt} retries (${pending.length} records, the oldest ${Math.round(age)}s old)`);
         return;
       }
-      pending = pending.slice(failedAt);
-      await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      await sleep(Math.min(200 * 2 ** attempt, 2000), undefined, { signal: stopped.signal }).catch(() => undefined);
     }
   }
 

@@ -42,6 +42,10 @@ export const defaultRestartPolicy: RestartPolicy = {
   healthFailures: 3,
 };
 
+export interface KillOptions {
+  holdDown?: Promise<unknown>;
+}
+
 export interface RestartEvent {
   service: string;
   reason: string;
@@ -62,7 +66,8 @@ export interface Supervisor {
   fatal: Promise<Error>;
   /** Starts a service and watches it from then on; a failing first start throws (nothing to restore). */
   add(service: Service): Promise<void>;
-  kill(name: string): Promise<void>;
+  /** Kills a service as a crash would; with `holdDown`, its restart waits for that promise (fault tests keep an engine down). */
+  kill(name: string, opts?: KillOptions): Promise<void>;
   pid(name: string): number | undefined;
   /** Stops every service, last added first; pending restarts are waited for, then stopped. */
   stop(): Promise<void>;
@@ -73,6 +78,8 @@ interface Entry {
   instance?: Instance;
   deaths: number[];
   recovering?: Promise<void>;
+  /** Set by kill(): the next restart starts only once it settles (or the supervisor stops). */
+  holdDown?: Promise<unknown>;
   healthFails: number;
   probing: boolean;
 }
@@ -92,6 +99,10 @@ export function createSupervisor(opts: { log: (line: string) => void; policy?: P
   const entries: Entry[] = [];
   let stopping = false;
   let stopped: Promise<void> | undefined;
+  let askStop = () => {};
+  const stopAsked = new Promise<void>((resolve) => {
+    askStop = resolve;
+  });
   const healthTimer = setInterval(() => {
     for (const entry of entries) void probe(entry);
   }, policy.healthIntervalMs).unref();
@@ -142,6 +153,10 @@ export function createSupervisor(opts: { log: (line: string) => void; policy?: P
         `${name} ${reason}; restarting (${count}/${policy.maxRestarts} in ${window})…${restartLoses ? ` ${restartLoses}` : ''}`,
       );
       if (attempt > 0) await sleep(policy.backoffMs * 2 ** (attempt - 1));
+      const hold = e.holdDown;
+      e.holdDown = undefined;
+      if (hold) await Promise.race([hold.catch(() => undefined), stopAsked]);
+      if (stopping) return;
       try {
         watch(e, await e.service.start());
       } catch (err) {
@@ -181,6 +196,7 @@ export function createSupervisor(opts: { log: (line: string) => void; policy?: P
 
   function stop(): Promise<void> {
     stopping = true;
+    askStop();
     clearInterval(healthTimer);
     stopped ??= (async () => {
       await Promise.all(entries.map((e) => e.recovering));
@@ -204,9 +220,11 @@ export function createSupervisor(opts: { log: (line: string) => void; policy?: P
       entries.push(e);
       watch(e, instance);
     },
-    async kill(name) {
-      const instance = entry(name).instance;
+    async kill(name, opts) {
+      const e = entry(name);
+      const instance = e.instance;
       if (!instance) throw new Error(`${name} is not running`);
+      e.holdDown = opts?.holdDown;
       await instance.kill();
     },
     pid: (name) => entry(name).instance?.pid,

@@ -36,11 +36,22 @@ export function matchesFilter(pattern: unknown, value: unknown): boolean {
   return pattern === value;
 }
 
-/** The stream → forwarder event source, read by CDK and mirrored by the local stream poller. */
+/**
+ * The stream → forwarder event source, read by CDK and mirrored by the local stream poller.
+ * A batch the forwarder cannot hand to SQS is retried until its oldest record is
+ * `maxRecordAgeSeconds` old (the stream keeps records 24 h), not a number of times: the
+ * forwarder's only dependency is the queue, so a failure means SQS is unreachable and every
+ * batch would fail alike (its messages are a few bytes of ids: none can be poison). A count of
+ * retries would drop the emails of any outage longer than a few seconds; this way an outage
+ * under a day delays them. Past that, the batch's metadata goes to the stream-failures queue
+ * and the outbox items stay in the table (their TTL is 14 days) for a replay by hand.
+ */
 export const streamSourceDefinition = {
   batchSize: 100,
   maxBatchingWindowSeconds: 1,
-  retryAttempts: 5,
+  /** -1: no count; retried until the record is `maxRecordAgeSeconds` old. */
+  retryAttempts: -1,
+  maxRecordAgeSeconds: 86_400,
   bisectBatchOnError: true,
   reportBatchItemFailures: true,
 } as const;

@@ -10,7 +10,8 @@ export function apiOf(stack: Pick<LocalStack, 'apiUrl'>): Api {
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     });
-    const json = (await res.json()) as any;
+    const text = await res.text();
+    const json = (text ? JSON.parse(text) : undefined) as any; // 204s have no body
     if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
   };
