@@ -28,9 +28,9 @@ export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   'sub-accounts': [...authenticating, 'EMAIL#', 'OUTBOX#'],
   // Campaigns live in their account's partition.
   campaigns: authenticating,
-  // The debit (platform key only: no user, key or revocation to read): balances and meters
-  // (accounts), the entry (ledger), the day counter (usage).
-  usage: ['ACCOUNT#', 'LEDGER#', 'USAGE#'],
+  // The debit: balances and meters (accounts), the entry (ledger), the day counter (usage).
+  // Platform key only, but a user's token is still authenticated (USER#) before its 403.
+  usage: [...authenticating, 'LEDGER#', 'USAGE#'],
   credits: [...authenticating, 'LEDGER#', 'USAGE#'],
   // Plans and status live on the agency item.
   admin: authenticating,

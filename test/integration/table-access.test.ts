@@ -30,7 +30,7 @@ describe('local table access, as the deployed policies grant it', () => {
     await expect(asFunction('campaigns', () => getItem(outboxKey(newId('outbox'))))).rejects.toMatchObject(denied);
     await expect(
       asFunction('usage', () =>
-        db.send(new PutCommand({ TableName: table(), Item: { pk: `USER#${newId('user')}`, sk: 'USER' } })),
+        db.send(new PutCommand({ TableName: table(), Item: { pk: `OUTBOX#${newId('outbox')}`, sk: 'OUTBOX' } })),
       ),
     ).rejects.toMatchObject(denied);
     await expect(
