@@ -7,6 +7,9 @@ export default defineConfig({
     // isolate themselves by creating their own agencies.
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
+    // Most tests wait on the engines (DynamoDB Local's JVM, the emulators), not on this CPU:
+    // two files at a time keep a 2-core machine busy (vitest's default there is one).
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default', './test/support/summary-reporter.ts'],
