@@ -66,9 +66,13 @@ export function Layout() {
           </nav>
         )}
         <main id="main" tabIndex={-1}>
-          <Loaded query={me} label="your account">
-            {() => <Outlet />}
-          </Loaded>
+          {me.isError ? (
+            <Loaded query={me} label="your account">
+              {() => null}
+            </Loaded>
+          ) : (
+            <Outlet />
+          )}
         </main>
       </div>
     </>

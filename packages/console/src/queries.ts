@@ -1,5 +1,6 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { api, call } from './api/client';
+import { useSession } from './session';
 
 /** GET /v1/me, paged like every list: the principal, and the account switcher page by page. */
 export function useMe() {
@@ -11,10 +12,17 @@ export function useMe() {
   });
 }
 
-/** The principal from the first page of /v1/me (undefined while loading). */
+/**
+ * Who is acting: from /v1/me once loaded, before that from the sign-in answer (so the first
+ * screen's own queries start at once). While assisting, the sub-account acted as.
+ */
 export function usePrincipal() {
   const me = useMe();
-  return { me, principal: me.data?.pages[0]?.principal };
+  const { session } = useSession();
+  const early = session?.assist
+    ? { accountId: session.assist.subAccountId, accountType: 'sub_account' as const }
+    : session?.principal;
+  return { me, principal: me.data?.pages[0]?.principal ?? early };
 }
 
 /** Every sub-account loaded so far in the switcher (for pickers: copy targets, filters). */

@@ -13,9 +13,15 @@ export interface Assist {
   subAccountId: string;
   name: string;
 }
+/** Who signed in, from the login answer itself: the dashboard starts loading without waiting for /v1/me. */
+export interface SignedIn {
+  accountId: string;
+  accountType: 'agency' | 'sub_account';
+}
 export interface Session {
   token: string;
   expiresAt: string;
+  principal: SignedIn;
   assist?: Assist;
 }
 
@@ -24,7 +30,7 @@ const KEY = 'agency-accounts.session';
 function load(): Session | undefined {
   try {
     const s = JSON.parse(sessionStorage.getItem(KEY) ?? 'null') as Session | null;
-    if (s && Date.parse(s.expiresAt) > Date.now()) return s;
+    if (s?.principal && Date.parse(s.expiresAt) > Date.now()) return s;
   } catch {}
   return undefined;
 }
@@ -33,7 +39,7 @@ interface SessionApi {
   session: Session | undefined;
   /** Why the last session ended, shown on the sign-in page. */
   endedBecause: string | undefined;
-  signIn(token: string, expiresAt: string): void;
+  signIn(token: string, expiresAt: string, principal: SignedIn): void;
   signOut(): Promise<void>;
   startAssist(a: Assist): void;
   endAssist(): Promise<void>;
@@ -77,9 +83,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     () => ({
       session,
       endedBecause,
-      signIn(token, expiresAt) {
+      signIn(token, expiresAt, principal) {
         setEndedBecause(undefined);
-        save({ token, expiresAt });
+        save({ token, expiresAt, principal });
       },
       async signOut() {
         if (session?.assist) await api.POST('/v1/assist/exit').catch(() => {});
@@ -94,7 +100,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       async endAssist() {
         if (!session?.assist) return;
         await api.POST('/v1/assist/exit').catch(() => {});
-        save({ token: session.token, expiresAt: session.expiresAt });
+        save({ token: session.token, expiresAt: session.expiresAt, principal: session.principal });
       },
     }),
     [session, endedBecause, save],

@@ -1,5 +1,4 @@
-import { useMutation } from '@tanstack/react-query';
-import { useEffect } from 'react';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { api, call } from '../api/client';
 import { fieldErrors } from '../api/words';
@@ -15,7 +14,7 @@ export function SignIn() {
     mutationFn: (form: FormData) =>
       call(api.POST('/v1/auth/login', { body: { email: text(form, 'email'), password: String(form.get('password') ?? '') } })),
     onSuccess: (r) => {
-      signIn(r.token, r.expiresAt);
+      signIn(r.token, r.expiresAt, r.principal);
       navigate('/');
     },
   });
@@ -67,7 +66,7 @@ export function SignUp() {
         }),
       ),
     onSuccess: (r) => {
-      signIn(r.token, r.expiresAt);
+      signIn(r.token, r.expiresAt, { accountId: r.agency.id, accountType: 'agency' });
       navigate('/', { state: { verifyEmail: r.user.email } });
     },
   });
@@ -109,9 +108,13 @@ export function SignUp() {
 export function VerifyEmail() {
   const [params] = useSearchParams();
   const token = params.get('token') ?? '';
-  const verify = useMutation({ mutationFn: () => call(api.POST('/v1/auth/verify-email', { body: { token } })) });
-  const { mutate } = verify;
-  useEffect(() => mutate(), [mutate]);
+  // A query, not an effect-run mutation: the token is single-use, and a query runs once however often it mounts.
+  const verify = useQuery({
+    queryKey: ['verify-email', token],
+    queryFn: () => call(api.POST('/v1/auth/verify-email', { body: { token } })).then(() => true),
+    retry: false,
+    staleTime: Number.POSITIVE_INFINITY,
+  });
   return (
     <main id="main" className="auth">
       <h1>Confirm your email</h1>
