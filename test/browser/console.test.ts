@@ -49,7 +49,10 @@ async function fieldError(p: Page, label: string): Promise<string> {
 const session = (p: Page) =>
   p.evaluate(
     () =>
-      JSON.parse(sessionStorage.getItem('agency-accounts.session') ?? 'null') as { token: string; assist?: { token: string } },
+      JSON.parse((globalThis as any).sessionStorage.getItem('agency-accounts.session') ?? 'null') as {
+        token: string;
+        assist?: { token: string };
+      },
   );
 
 beforeAll(async () => {
@@ -140,7 +143,9 @@ describe('the web console', () => {
     expect(clientA.password.length).toBeGreaterThanOrEqual(16);
     await popup.getByRole('button', { name: 'Copy password' }).click();
     await expectText(popup.getByRole('status'), 'Password copied.');
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(clientA.password);
+    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText() as Promise<string>)).toBe(
+      clientA.password,
+    );
     await expectAccessible(page, 'password popup');
     await screenshot(page, 'password-popup');
     await popup.getByRole('button', { name: 'Done' }).click();
@@ -424,7 +429,7 @@ describe('the web console', () => {
     await client.reload();
     await expectText(client.getByRole('status'), 'Your session has ended. Sign in again.');
     expect(new URL(client.url()).pathname).toBe('/sign-in');
-    expect(await client.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await client.evaluate(() => (globalThis as any).sessionStorage.length as number)).toBe(0);
     await context.close();
   });
 
