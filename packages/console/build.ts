@@ -49,7 +49,15 @@ export async function buildConsole(opts: { force?: boolean } = {}): Promise<'bui
   const hash = sourceHash();
   if (!opts.force && existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash) return 'up to date';
   const { build } = await import('vite');
-  await build({ configFile: join(consoleDir, 'vite.config.ts'), root: consoleDir, logLevel: 'warn' });
+  // React's production build (JSX runtime included), even from a test process (vitest sets NODE_ENV=test).
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({ configFile: join(consoleDir, 'vite.config.ts'), root: consoleDir, mode: 'production', logLevel: 'warn' });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   writeFileSync(hashFile, hash);
   return 'built';
 }

@@ -69,7 +69,10 @@ afterAll(async () => {
 // One chained story: once a step fails, the later ones would only time out on its consequences.
 let broken = false;
 afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail') broken = true;
+  if (ctx.task.result?.state !== 'fail') return;
+  broken = true;
+  // What the page said before it failed explains most failures.
+  if (pageErrors.length) console.error(`page errors so far:\n${pageErrors.join('\n')}`);
 });
 beforeEach((ctx) => {
   if (broken) ctx.skip();
