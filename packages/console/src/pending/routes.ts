@@ -4,7 +4,7 @@
  * so that wiring them later is: delete this file, use `api` from ../api/client, and let the
  * compiler point at every use.
  */
-import { ApiError, currentToken, type Problem } from '../api/client';
+import { ApiError, currentToken, type Problem, sessionRefused } from '../api/client';
 
 /** The gateway's answer for a path the route table lacks (functions/http/fallback.ts), as opposed to a missing object. */
 export const isUnknownRoute = (err: unknown): boolean =>
@@ -47,6 +47,7 @@ async function send<T>(method: string, path: string, body?: unknown): Promise<T>
   }
   const text = await res.text();
   const json = text ? (JSON.parse(text) as unknown) : undefined;
+  if (res.status === 401) sessionRefused();
   if (!res.ok) throw new ApiError(res.status, json as Problem | undefined);
   return json as T;
 }
