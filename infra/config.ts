@@ -17,10 +17,19 @@ export const serviceName = 'agency-accounts';
 export interface AppConfig {
   /** Sender of the credential emails; must be a verified SES identity (address or domain). */
   emailFrom: string;
-  /** The login page linked from the credential emails. */
+  /** The login page linked from the credential emails: the console's sign-in page unless set. */
   appLoginUrl: string;
-  /** The console's base address: verification and password reset emails link to its pages (`token=` in the query). */
+  /**
+   * The web console's address (its CloudFront distribution or the custom domain in front of it):
+   * verification and password reset emails link to its pages (`token=` in the query), Stripe
+   * Checkout and Connect onboarding send the browser back to it.
+   */
   appUrl: string;
+  /** The console's own domain name on CloudFront (with consoleCertificateArn, an ACM certificate in us-east-1); unset: the distribution's *.cloudfront.net name. */
+  consoleDomain?: string;
+  consoleCertificateArn?: string;
+  /** Requests per 5 minutes one client IP may send to the console and API through CloudFront before WAF blocks it. */
+  consoleRateLimit: number;
   /** Sub-accounts an agency may create (403 `quota_exceeded` beyond). */
   subAccountQuota: number;
   /** Reselling and credit-purchase settings (packages/domain/reselling/config.ts), each from its own context key. */
@@ -43,10 +52,10 @@ export interface AppConfig {
   usageReservedConcurrency: number;
 }
 
-const defaults: Omit<AppConfig, 'reselling'> = {
+const defaults: Omit<AppConfig, 'reselling' | 'appLoginUrl'> = {
   emailFrom: 'no-reply@example.com',
-  appLoginUrl: 'https://app.example.com/login',
   appUrl: 'https://app.example.com',
+  consoleRateLimit: 2000,
   subAccountQuota: 1000,
   apiRateLimit: 50,
   apiBurstLimit: 100,
@@ -59,10 +68,15 @@ const defaults: Omit<AppConfig, 'reselling'> = {
 
 export function readConfig(scope: Construct): AppConfig {
   const get = (key: keyof AppConfig) => scope.node.tryGetContext(key) as string | number | undefined;
+  const consoleDomain = get('consoleDomain') as string | undefined;
+  const appUrl = String(get('appUrl') ?? (consoleDomain ? `https://${consoleDomain}` : defaults.appUrl)).replace(/\/+$/, '');
   return {
     emailFrom: String(get('emailFrom') ?? defaults.emailFrom),
-    appLoginUrl: String(get('appLoginUrl') ?? defaults.appLoginUrl),
-    appUrl: String(get('appUrl') ?? defaults.appUrl),
+    appLoginUrl: String(get('appLoginUrl') ?? `${appUrl}/sign-in`),
+    appUrl,
+    consoleDomain,
+    consoleCertificateArn: get('consoleCertificateArn') as string | undefined,
+    consoleRateLimit: Number(get('consoleRateLimit') ?? defaults.consoleRateLimit),
     subAccountQuota: Number(get('subAccountQuota') ?? defaults.subAccountQuota),
     apiRateLimit: Number(get('apiRateLimit') ?? defaults.apiRateLimit),
     apiBurstLimit: Number(get('apiBurstLimit') ?? defaults.apiBurstLimit),

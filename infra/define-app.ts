@@ -1,6 +1,8 @@
 import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { serviceName } from './config';
+import { ConsoleStack } from './stacks/console-stack';
+import { EdgeStack } from './stacks/edge-stack';
 import { StatefulStack } from './stacks/stateful-stack';
 import { StatelessStack } from './stacks/stateless-stack';
 
@@ -17,10 +19,19 @@ export function defineApp(app: App) {
     data: stateful,
   });
   stateless.addStackDependency(stateful, 'functions reference the table, queues, key and secrets');
+  // The WAF web ACL for CloudFront must live in us-east-1: its own stack (edge-stack.ts).
+  const edge = new EdgeStack(app, `${serviceName}-edge`, {
+    description: 'Agency accounts: WAF web ACL for the console (us-east-1)',
+  });
+  const web = new ConsoleStack(app, `${serviceName}-console`, {
+    description: 'Agency accounts: web console on S3 + CloudFront, /v1/* to the HTTP API',
+    api: stateless.api,
+  });
+  web.addStackDependency(edge, 'reads the web ACL ARN the edge stack publishes');
   Tags.of(app).add('service', serviceName);
 
   // cdk-nag runs as a validation plugin after synthesis: an unacknowledged finding (error or
   // warning) fails the synth. Acknowledgements sit next to the constructs they concern.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { stateful, stateless };
+  return { stateful, stateless, edge, console: web };
 }

@@ -5,6 +5,7 @@
  * of the local sandbox (README: "Against Stripe's test mode").
  */
 import { resolve } from 'node:path';
+import { buildConsole, consoleDist } from '../packages/console/build';
 import { checkJava } from '../packages/local/dynamodb';
 import { startLocalStack } from '../packages/local/stack';
 import { DEFAULT_STRIPE_SANDBOX_PORT } from '../packages/local/stripe-sandbox';
@@ -21,7 +22,15 @@ const inMemory = process.argv.includes('--in-memory');
 const port = (name: string, fallback: number) => Number(process.env[name] || fallback);
 const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 23)} ${line}`);
 
+// The web console is part of the set-up: built here when its sources (or the API) changed since the last build.
+const consoleBuild = await buildConsole().catch((err: Error) => {
+  console.error(`Could not build the web console: ${err.message}`);
+  process.exit(1);
+});
+log(`web console: ${consoleBuild}`);
+
 const stack = await startLocalStack({
+  consoleDist,
   dataDir: resolve('.data'),
   inMemoryDb: inMemory,
   ports: {
@@ -52,6 +61,7 @@ function stripeLines(): string {
 
 console.log(`
 Agency accounts is running locally.
+  Web console     ${stack.apiUrl}/
   API             ${stack.apiUrl}/v1/health   (OpenAPI: ${stack.apiUrl}/v1/openapi.json)
   Email inbox     ${stack.sesUrl}/
   DynamoDB Local  ${stack.dynamoEndpoint}  table ${stack.tableName}${inMemory ? ' (in memory)' : ' (data in .data/dynamodb)'}

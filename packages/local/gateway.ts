@@ -6,6 +6,7 @@ import { parseClockHeader, withClock } from '../core/clock';
 import { AppError } from '../core/errors';
 import { problem } from '../http/response';
 import { type HttpFunction, matchRoute } from '../http/routes';
+import { serveConsole } from './console-static';
 import { lambdaContext } from './lambda-context';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -42,10 +43,12 @@ function loadFunction(fn: HttpFunction): Promise<HttpHandler> {
 export async function startGateway(
   port: number,
   log: (line: string) => void = () => {},
-  opts: { testClock?: boolean } = {},
+  opts: { testClock?: boolean; consoleDist?: string } = {},
 ): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const started = performance.now();
+    // The web console at the same origin (CloudFront deployed): everything but /v1/*.
+    if (opts.consoleDist && serveConsole(opts.consoleDist, req, res)) return;
     // The test stack lets a request pin the clock it runs under (never `npm start`, never deployed).
     const clock = opts.testClock ? parseClockHeader(headerValue(req.headers[CLOCK_HEADER])) : undefined;
     (clock ? withClock(clock, () => handle(req, res)) : handle(req, res))

@@ -37,6 +37,8 @@ export interface LocalStackOptions {
   accessLog?: boolean;
   /** Let requests pin the clock with the `x-test-clock` header (the test stack only). */
   testClock?: boolean;
+  /** The built web console (packages/console/dist), served at the API's origin outside /v1/*. */
+  consoleDist?: string;
 }
 
 /** What a client of the stack needs to reach it (plain data: the test stack hands it to workers). */
@@ -169,12 +171,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       // The reselling settings, defaults filled in, as CDK passes them to the functions (config.ts).
       ...Object.fromEntries(Object.values(resellingSettings).map((s) => [s.env, process.env[s.env] || s.default])),
       EMAIL_FROM: process.env.EMAIL_FROM || 'no-reply@agency-accounts.local',
-      APP_LOGIN_URL: process.env.APP_LOGIN_URL || `http://127.0.0.1:${apiPort}/v1/auth/login`,
-      // The console's base address: emails link to its verify-email and reset-password pages
-      // (token= in the query), Checkout and Connect send the browser back to it. Locally there is
-      // no console yet: take the token from the link and POST it to /v1/auth/verify-email or
-      // /v1/auth/password-reset/confirm.
-      APP_URL: process.env.APP_URL || `http://127.0.0.1:${apiPort}/console`,
+      // The console, at the API's origin: the credentials email links to its sign-in page, other
+      // emails to its verify-email and reset-password pages (token= in the query), and Checkout
+      // and Connect send the browser back to it.
+      APP_LOGIN_URL: process.env.APP_LOGIN_URL || `http://127.0.0.1:${apiPort}/sign-in`,
+      APP_URL: process.env.APP_URL || `http://127.0.0.1:${apiPort}`,
       // EMF metrics are one stdout line per invocation: noise locally unless asked for.
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     };
@@ -184,7 +185,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     await supervisor.add({
       name: 'gateway',
       async start() {
-        const gateway = await startGateway(apiPort, opts.accessLog ? log : () => {}, { testClock: opts.testClock });
+        const gateway = await startGateway(apiPort, opts.accessLog ? log : () => {}, {
+          testClock: opts.testClock,
+          consoleDist: opts.consoleDist,
+        });
         apiUrl = gateway.url;
         return serverInstance(gateway.server);
       },

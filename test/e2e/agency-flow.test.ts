@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { api, emailsTo, signUpAgency, uniqueEmail, waitFor } from '../support/api';
+import { stack } from '../support/stack';
 
 /** The foundation's user story, over HTTP against the local stack, email included. */
 describe('agency flow', () => {
@@ -29,7 +30,8 @@ describe('agency flow', () => {
     });
     expect(mail!.body.text).toContain(clientEmail);
     expect(mail!.body.text).toContain(password);
-    expect(mail!.body.text).toContain('/v1/auth/login');
+    // The login link is the web console's sign-in page, at the API's origin locally.
+    expect(mail!.body.text).toContain(`Log in at: ${stack.apiUrl}/sign-in`);
     const agencyName = (await api('GET', '/v1/me', { token: agency.token })).body.accounts[0].name;
     expect(mail!.subject).toContain(agencyName);
 

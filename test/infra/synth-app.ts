@@ -5,15 +5,19 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { repoRoot } from '../../infra/config';
 import { defineApp } from '../../infra/define-app';
+import type { ConsoleStack } from '../../infra/stacks/console-stack';
+import type { EdgeStack } from '../../infra/stacks/edge-stack';
 import type { StatefulStack } from '../../infra/stacks/stateful-stack';
 import type { StatelessStack } from '../../infra/stacks/stateless-stack';
 
 export interface Synthesized {
   app: App;
   assembly: CloudAssembly;
-  stacks: { stateful: StatefulStack; stateless: StatelessStack };
+  stacks: { stateful: StatefulStack; stateless: StatelessStack; edge: EdgeStack; console: ConsoleStack };
   stateful: Template;
   stateless: Template;
+  edge: Template;
+  console: Template;
 }
 
 export interface SynthOptions {
@@ -35,13 +39,15 @@ export function synthApp(options: SynthOptions): Synthesized {
   const context = { ...cdkJson.context, ...options.context };
   if (!options.bundle) context['aws:cdk:bundling-stacks'] = [];
   const app = new App({ context, builtinCloudFormationValidation: options.cfnValidation ?? true });
-  const { stateful, stateless } = defineApp(app);
+  const { stateful, stateless, edge, console } = defineApp(app);
   const assembly = app.synth();
   return {
     app,
     assembly,
-    stacks: { stateful, stateless },
+    stacks: { stateful, stateless, edge, console },
     stateful: Template.fromStack(stateful),
     stateless: Template.fromStack(stateless),
+    edge: Template.fromStack(edge),
+    console: Template.fromStack(console),
   };
 }

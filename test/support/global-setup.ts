@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { buildConsole, consoleDist } from '../../packages/console/build';
 import { checkJava } from '../../packages/local/dynamodb';
 import { type LocalStack, type LocalStackInfo, startLocalStack } from '../../packages/local/stack';
 
@@ -17,7 +18,10 @@ export async function setup(project: TestProject) {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const verbose = Boolean(process.env.STACK_LOG);
+  // The browser tests drive the console this stack serves (built only when its sources changed).
+  await buildConsole();
   stack = await startLocalStack({
+    consoleDist,
     queueVisibilitySeconds: 1,
     testClock: true,
     // A webhook the API refused (a 5xx) comes back within a second or two, not minutes.

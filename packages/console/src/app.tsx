@@ -1,0 +1,36 @@
+import { Navigate, Route, Routes, useLocation } from 'react-router';
+import { Layout } from './layout';
+import { AccountHome } from './pages/account-home';
+import { ApiKeys } from './pages/api-keys';
+import { AgencyCampaigns } from './pages/campaigns';
+import { Dashboard } from './pages/dashboard';
+import { PurchaseReturn } from './pages/purchase-return';
+import { Reselling } from './pages/reselling';
+import { ResetPassword, SignIn, SignUp, VerifyEmail } from './pages/sign-in';
+import { SubAccounts } from './pages/sub-accounts';
+import { Transactions } from './pages/transactions';
+import { useSession } from './session';
+
+export function App() {
+  const { session } = useSession();
+  const location = useLocation();
+  return (
+    <Routes>
+      <Route path="/sign-in" element={session ? <Navigate to="/" replace /> : <SignIn />} />
+      <Route path="/sign-up" element={session ? <Navigate to="/" replace /> : <SignUp />} />
+      <Route path="/verify-email" element={<VerifyEmail />} />
+      <Route path="/reset-password" element={<ResetPassword />} />
+      <Route element={session ? <Layout /> : <Navigate to="/sign-in" replace state={{ from: location.pathname }} />}>
+        <Route index element={<Dashboard />} />
+        <Route path="accounts/:accountId" element={<AccountHome />} />
+        <Route path="sub-accounts" element={<SubAccounts />} />
+        <Route path="transactions" element={<Transactions />} />
+        <Route path="campaigns" element={<AgencyCampaigns />} />
+        <Route path="reselling/*" element={<Reselling />} />
+        <Route path="api-keys" element={<ApiKeys />} />
+        <Route path="credits/purchases/:purchaseId" element={<PurchaseReturn />} />
+        <Route path="*" element={<p>There is no page here.</p>} />
+      </Route>
+    </Routes>
+  );
+}

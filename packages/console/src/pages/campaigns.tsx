@@ -1,0 +1,176 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, call, type Schemas } from '../api/client';
+import { errorSentence, fieldErrors } from '../api/words';
+import { usePrincipal, useSwitcherAccounts } from '../queries';
+import { useSession } from '../session';
+import { Dialog, Field, FormError, Loaded } from '../ui';
+
+/** The agency's own campaigns (the templates it copies to clients). */
+export function AgencyCampaigns() {
+  const { principal } = usePrincipal();
+  return (
+    <>
+      <h1>Campaigns</h1>
+      <CampaignList accountId={principal?.accountId ?? ''} />
+    </>
+  );
+}
+
+/** One account's campaigns: build one, and (for the agency) Copy to Sub-Account. */
+export function CampaignList({ accountId }: { accountId: string }) {
+  const { principal } = usePrincipal();
+  const { session } = useSession();
+  const canCopy = principal?.accountType === 'agency' && !session?.assist;
+  const list = useQuery({
+    queryKey: ['campaigns', accountId],
+    queryFn: () => call(api.GET('/v1/accounts/{accountId}/campaigns', { params: { path: { accountId } } })),
+  });
+  const [copying, setCopying] = useState<Schemas['Campaign']>();
+  return (
+    <>
+      <NewCampaign accountId={accountId} />
+      <Loaded query={list} label="campaigns">
+        {(l) =>
+          l.items.length === 0 ? (
+            <p>No campaigns yet.</p>
+          ) : (
+            <ul className="cards" aria-label="Campaigns">
+              {l.items.map((c) => (
+                <li key={c.id}>
+                  <h3>{c.name}</h3>
+                  {c.instructions && <p>{c.instructions}</p>}
+                  {c.copiedFrom && <p className="hint">Copied from another account</p>}
+                  {canCopy && (
+                    <button type="button" onClick={() => setCopying(c)} aria-label={`Copy to Sub-Account: ${c.name}`}>
+                      Copy to Sub-Account
+                    </button>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </Loaded>
+      <Dialog title={`Copy "${copying?.name ?? ''}" to Sub-Account`} open={!!copying} onClose={() => setCopying(undefined)}>
+        {copying && <CopyForm campaign={copying} fromAccountId={accountId} onDone={() => setCopying(undefined)} />}
+      </Dialog>
+    </>
+  );
+}
+
+function NewCampaign({ accountId }: { accountId: string }) {
+  const qc = useQueryClient();
+  const create = useMutation({
+    mutationFn: (form: FormData) =>
+      call(
+        api.POST('/v1/accounts/{accountId}/campaigns', {
+          params: { path: { accountId } },
+          body: {
+            name: String(form.get('name') ?? '').trim(),
+            instructions: String(form.get('instructions') ?? ''),
+            settings: {},
+            faqs: [],
+            configuration: {},
+          },
+        }),
+      ),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['campaigns', accountId] }),
+  });
+  const errors = fieldErrors(create.error);
+  return (
+    <details className="panel">
+      <summary>New campaign</summary>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          const form = e.currentTarget;
+          if (!create.isPending) create.mutate(new FormData(form), { onSuccess: () => form.reset() });
+        }}
+      >
+        <FormError error={create.error} />
+        <Field label="Campaign name" name="name" required error={errors.name} />
+        <Field label="Instructions for the AI agent" name="instructions" error={errors.instructions} />
+        <button type="submit" disabled={create.isPending}>
+          Create campaign
+        </button>
+      </form>
+    </details>
+  );
+}
+
+/** Pick one or many sub-accounts; one target sends targetAccountId, several send targetAccountIds. */
+function CopyForm({
+  campaign,
+  fromAccountId,
+  onDone,
+}: {
+  campaign: Schemas['Campaign'];
+  fromAccountId: string;
+  onDone: () => void;
+}) {
+  const { accounts, me } = useSwitcherAccounts();
+  const qc = useQueryClient();
+  const targets = accounts.filter((a) => a.type === 'sub_account' && a.status === 'active' && a.id !== fromAccountId);
+  const copy = useMutation({
+    mutationFn: (ids: string[]) =>
+      call(
+        api.POST('/v1/accounts/{accountId}/campaigns/{campaignId}/copy', {
+          params: { path: { accountId: fromAccountId, campaignId: campaign.id } },
+          body: ids.length === 1 ? { targetAccountId: ids[0] } : { targetAccountIds: ids },
+        }),
+      ),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['campaigns'] }),
+  });
+  const [picked, setPicked] = useState<string[]>([]);
+  if (copy.isSuccess) {
+    const names = picked.map((id) => accounts.find((a) => a.id === id)?.name ?? id).join(', ');
+    return (
+      <>
+        <p role="status">
+          Copied "{campaign.name}" to {names}.
+        </p>
+        <button type="button" onClick={onDone}>
+          Close
+        </button>
+      </>
+    );
+  }
+  return (
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (picked.length && !copy.isPending) copy.mutate(picked);
+      }}
+    >
+      {copy.isError && <p role="alert">{errorSentence(copy.error)}</p>}
+      <fieldset>
+        <legend>Target sub-accounts</legend>
+        {targets.length === 0 && <p>There is no other active sub-account to copy to.</p>}
+        {targets.map((a) => (
+          <label key={a.id} className="choice">
+            <input
+              type="checkbox"
+              checked={picked.includes(a.id)}
+              onChange={(e) => setPicked((p) => (e.target.checked ? [...p, a.id] : p.filter((x) => x !== a.id)))}
+            />
+            {a.name}
+          </label>
+        ))}
+        {me.hasNextPage && (
+          <button type="button" onClick={() => void me.fetchNextPage()}>
+            More sub-accounts
+          </button>
+        )}
+      </fieldset>
+      <div className="actions">
+        <button type="submit" disabled={picked.length === 0 || copy.isPending}>
+          Copy
+        </button>
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

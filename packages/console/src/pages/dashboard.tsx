@@ -1,0 +1,91 @@
+import { useQuery } from '@tanstack/react-query';
+import { useMemo } from 'react';
+import { Link, useLocation } from 'react-router';
+import { api, call, type Schemas } from '../api/client';
+import { TrendChart } from '../chart';
+import { usePrincipal } from '../queries';
+import { credits, Loaded } from '../ui';
+import { AccountHome } from './account-home';
+
+/** `/`: the agency dashboard for an agency user; a client (or an assisting agency user) gets its own account's. */
+export function Dashboard() {
+  const { principal } = usePrincipal();
+  if (principal?.accountType !== 'agency') return <AccountHome />;
+  return <AgencyDashboard />;
+}
+
+function AgencyDashboard() {
+  const state = useLocation().state as { verifyEmail?: string } | null;
+  const balance = useQuery({ queryKey: ['balance'], queryFn: () => call(api.GET('/v1/credits/balance')) });
+  const usage = useQuery({ queryKey: ['agency-usage'], queryFn: () => call(api.GET('/v1/credits/usage')) });
+  return (
+    <>
+      <h1>Agency dashboard</h1>
+      {state?.verifyEmail && (
+        <p role="status" className="notice">
+          We emailed a confirmation link to {state.verifyEmail}. Follow it before adding sub-accounts.
+        </p>
+      )}
+      <section aria-labelledby="balance-h" className="stats">
+        <h2 id="balance-h">Credit balance</h2>
+        <Loaded query={balance} label="the balance">
+          {(b) => (
+            <p className="big" data-testid="pool-balance">
+              {credits(b.balance)} credits
+            </p>
+          )}
+        </Loaded>
+      </section>
+      <section aria-labelledby="usage-h">
+        <h2 id="usage-h">Usage this month</h2>
+        <Loaded query={usage} label="usage">
+          {(u) => <AgencyUsageView usage={u} />}
+        </Loaded>
+      </section>
+    </>
+  );
+}
+
+type AgencyUsage = Schemas['AgencyUsage'];
+
+function AgencyUsageView({ usage }: { usage: AgencyUsage }) {
+  const series = useMemo(() => [{ label: 'Credits used', values: usage.series.map((s) => s.credits) }], [usage]);
+  const dates = useMemo(() => usage.series.map((s) => s.date), [usage]);
+  return (
+    <>
+      <p className="big" data-testid="usage-total">
+        {credits(usage.total)} credits used
+      </p>
+      <p>
+        {usage.from} to {usage.to}; the agency's own use: {credits(usage.agencyOwn)} credits.
+      </p>
+      <TrendChart title="Credits used per day" dates={dates} series={series} />
+      <table>
+        <caption>Per sub-account</caption>
+        <thead>
+          <tr>
+            <th scope="col">Sub-account</th>
+            <th scope="col">Credits used</th>
+          </tr>
+        </thead>
+        <tbody>
+          {usage.bySubAccount.length === 0 && (
+            <tr>
+              <td colSpan={2}>
+                No usage yet. <Link to="/sub-accounts">Add a sub-account</Link>.
+              </td>
+            </tr>
+          )}
+          {usage.bySubAccount.map((s) => (
+            <tr key={s.subAccountId}>
+              <td>
+                <Link to={`/accounts/${s.subAccountId}`}>{s.name ?? s.subAccountId}</Link>
+              </td>
+              <td>{credits(s.credits)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}

@@ -1,0 +1,18 @@
+import { Link, useSearchParams } from 'react-router';
+
+/** Stripe Checkout sends the browser back here (success_url / cancel_url carry ?checkout=). */
+export function PurchaseReturn() {
+  const [params] = useSearchParams();
+  const ok = params.get('checkout') === 'success';
+  return (
+    <>
+      <h1>{ok ? 'Thank you for your purchase' : 'Purchase canceled'}</h1>
+      <p role="status">
+        {ok
+          ? 'Your payment went through: the credits arrive in your wallet within moments.'
+          : 'Nothing was charged. You can buy credits again whenever you like.'}
+      </p>
+      <Link to="/">Back to the dashboard</Link>
+    </>
+  );
+}

@@ -1,0 +1,173 @@
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { ApiError, api, call, type Schemas } from '../api/client';
+import type { paths } from '../api/schema';
+import { errorSentence, fieldErrors } from '../api/words';
+import { useSwitcherAccounts } from '../queries';
+import { credits, Field, Loaded } from '../ui';
+
+type Query = Omit<NonNullable<paths['/v1/credits/transactions']['get']['parameters']['query']>, 'limit' | 'cursor'>;
+type Entry = Schemas['LedgerEntry'];
+const types: Entry['type'][] = ['top_up', 'grant', 'ai_response', 'campaign_message', 'purchase', 'refund'];
+
+/** The credit transaction history: filters, pages by the API's cursor, Export CSV of the same filters. */
+export function Transactions() {
+  const { accounts } = useSwitcherAccounts();
+  const subs = accounts.filter((a) => a.type === 'sub_account');
+  const [filters, setFilters] = useState<Query>({});
+  const [cursors, setCursors] = useState<string[]>(['']);
+  const cursor = cursors.at(-1) ?? '';
+  const list = useQuery({
+    queryKey: ['transactions', filters, cursor],
+    // JSON here (the route also answers text/csv, hence the union in its type).
+    queryFn: async () =>
+      (await call(
+        api.GET('/v1/credits/transactions', { params: { query: { ...filters, limit: 50, ...(cursor ? { cursor } : {}) } } }),
+      )) as Schemas['TransactionList'],
+    placeholderData: (prev) => prev,
+  });
+  const errors = fieldErrors(list.error);
+  const nameOf = (id: string | null) => (id ? (accounts.find((a) => a.id === id)?.name ?? id) : '');
+  return (
+    <>
+      <h1>Transactions</h1>
+      <form
+        className="filters"
+        aria-label="Filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const f = new FormData(e.currentTarget);
+          const pick = (n: string) => String(f.get(n) ?? '').trim() || undefined;
+          setFilters({
+            subAccountId: pick('subAccountId'),
+            campaignId: pick('campaignId'),
+            contactId: pick('contactId'),
+            type: pick('type') as Entry['type'] | undefined,
+            from: pick('from'),
+            to: pick('to'),
+          });
+          setCursors(['']);
+        }}
+      >
+        <div className="field">
+          <label htmlFor="f-sub">Sub-account</label>
+          <select id="f-sub" name="subAccountId" defaultValue="">
+            <option value="">All</option>
+            {subs.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="f-type">Type</label>
+          <select id="f-type" name="type" defaultValue="">
+            <option value="">All</option>
+            {types.map((t) => (
+              <option key={t} value={t}>
+                {t.replace('_', ' ')}
+              </option>
+            ))}
+          </select>
+        </div>
+        <Field label="Campaign" name="campaignId" error={errors.campaignId} />
+        <Field label="Contact" name="contactId" error={errors.contactId} />
+        <Field label="From" name="from" type="date" error={errors.from} />
+        <Field label="To" name="to" type="date" error={errors.to} />
+        <button type="submit">Apply filters</button>
+      </form>
+      <ExportCsv filters={filters} />
+      <Loaded query={list} label="transactions">
+        {(l) => (
+          <>
+            <table>
+              <caption>Credit transactions, newest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">Type</th>
+                  <th scope="col">Credits</th>
+                  <th scope="col">Balance after</th>
+                  <th scope="col">Sub-account</th>
+                  <th scope="col">Contact</th>
+                  <th scope="col">Campaign</th>
+                  <th scope="col">Reference</th>
+                </tr>
+              </thead>
+              <tbody>
+                {l.items.length === 0 && (
+                  <tr>
+                    <td colSpan={8}>No transactions match.</td>
+                  </tr>
+                )}
+                {l.items.map((t) => (
+                  <tr key={t.id}>
+                    <td>{t.createdAt.replace('T', ' ').slice(0, 19)}</td>
+                    <td>{t.type.replace('_', ' ')}</td>
+                    <td>{t.credits > 0 ? `+${credits(t.credits)}` : credits(t.credits)}</td>
+                    <td>
+                      {credits(t.balanceAfter)} ({t.balanceType})
+                    </td>
+                    <td>{nameOf(t.subAccountId)}</td>
+                    <td>{t.contactId}</td>
+                    <td>{t.campaignId}</td>
+                    <td>{t.reference}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <nav aria-label="Transaction pages" className="pager">
+              <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+                Previous page
+              </button>
+              <button
+                type="button"
+                disabled={!l.nextCursor}
+                onClick={() => l.nextCursor && setCursors((c) => [...c, l.nextCursor as string])}
+              >
+                Next page
+              </button>
+            </nav>
+          </>
+        )}
+      </Loaded>
+    </>
+  );
+}
+
+/** Downloads the CSV of the current filters, following x-next-cursor until the export is whole. */
+function ExportCsv({ filters }: { filters: Query }) {
+  const exportCsv = useMutation({
+    mutationFn: async () => {
+      const parts: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const { data, error, response } = await api.GET('/v1/credits/transactions', {
+          params: { query: { ...filters, ...(cursor ? { cursor } : {}) } },
+          headers: { accept: 'text/csv' },
+          parseAs: 'text',
+        });
+        if (!response.ok) throw new ApiError(response.status, JSON.parse(String(error ?? '{}')));
+        const text = String(data ?? '');
+        // Later parts repeat the header line.
+        parts.push(parts.length ? text.slice(text.indexOf('\n') + 1) : text);
+        cursor = response.headers.get('x-next-cursor') ?? undefined;
+      } while (cursor);
+      const url = URL.createObjectURL(new Blob(parts, { type: 'text/csv' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `transactions-${new Date().toISOString().slice(0, 10)}.csv`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    },
+  });
+  return (
+    <p>
+      <button type="button" onClick={() => exportCsv.isPending || exportCsv.mutate()} disabled={exportCsv.isPending}>
+        {exportCsv.isPending ? 'Exporting…' : 'Export CSV'}
+      </button>
+      {exportCsv.isError && <span role="alert"> {errorSentence(exportCsv.error)}</span>}
+    </p>
+  );
+}

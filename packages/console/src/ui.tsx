@@ -1,0 +1,107 @@
+import type { UseQueryResult } from '@tanstack/react-query';
+import { type ReactNode, useEffect, useId, useRef } from 'react';
+import { errorSentence } from './api/words';
+
+/** A labelled input with its error under it, tied by aria-describedby so a screen reader reads both. */
+export function Field(props: {
+  label: string;
+  name: string;
+  error?: string;
+  hint?: string;
+  type?: string;
+  defaultValue?: string | number;
+  required?: boolean;
+  autoComplete?: string;
+  min?: number;
+  step?: string;
+  inputMode?: 'numeric' | 'decimal';
+  placeholder?: string;
+}) {
+  const id = useId();
+  const { label, error, hint, ...input } = props;
+  const described = [error && `${id}-error`, hint && `${id}-hint`].filter(Boolean).join(' ') || undefined;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input id={id} {...input} aria-invalid={error ? true : undefined} aria-describedby={described} />
+      {hint && (
+        <p id={`${id}-hint`} className="hint">
+          {hint}
+        </p>
+      )}
+      {error && (
+        <p id={`${id}-error`} className="field-error">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The form-level message of a refusal (role=alert: announced when it appears). */
+export function FormError({ error }: { error: unknown }) {
+  if (!error) return null;
+  return (
+    <p role="alert" className="form-error">
+      {errorSentence(error)}
+    </p>
+  );
+}
+
+/** Loading, failure with a retry, or the content: never a blank page. */
+export function Loaded<T>({
+  query,
+  label,
+  children,
+}: {
+  query: UseQueryResult<T>;
+  label: string;
+  children: (data: T) => ReactNode;
+}) {
+  if (query.isPending) return <p aria-busy="true">Loading {label}…</p>;
+  if (query.isError)
+    return (
+      <div role="alert" className="form-error">
+        <p>
+          Could not load {label}. {errorSentence(query.error)}
+        </p>
+        <button type="button" onClick={() => void query.refetch()}>
+          Retry
+        </button>
+      </div>
+    );
+  return <>{children(query.data)}</>;
+}
+
+/** A modal dialog on the native <dialog>: focus trapped and restored, Escape closes. */
+export function Dialog({
+  title,
+  open,
+  onClose,
+  children,
+}: {
+  title: string;
+  open: boolean;
+  onClose: () => void;
+  children: ReactNode;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  return (
+    <dialog ref={ref} aria-labelledby={titleId} onClose={onClose}>
+      <h2 id={titleId}>{title}</h2>
+      {open && children}
+    </dialog>
+  );
+}
+
+export const credits = (n: number) => n.toLocaleString('en-US');
+export const money = (minor: number, currency: string) =>
+  (minor / 100).toLocaleString('en-US', { style: 'currency', currency: currency.toUpperCase() });
+export const day = (iso: string) => iso.slice(0, 10);

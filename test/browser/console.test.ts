@@ -1,0 +1,444 @@
+/**
+ * The web console in a real browser (Debian's chromium through playwright-core), against the
+ * shared local stack that serves it at the API's origin. One browser, one chained story: an
+ * agency signs up and does everything the seed's tour describes, then its clients log in.
+ * Every page is checked with axe (no serious or critical violation) and any page error or
+ * console error (a CSP violation is one) fails the test.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { api, createSubAccount, emailsTo, type SubAccountFixture, setAgency, uniq, uniqueEmail, waitFor } from '../support/api';
+import { consoleContext, expectAccessible, launchBrowser, screenshot } from '../support/browser';
+import { stack } from '../support/stack';
+
+const platform = { token: stack.platformApiKey };
+const agency = { name: uniq('Acme'), email: uniqueEmail('owner'), password: 'violet-harbour-lantern-9', id: '', token: '' };
+const clientA = { name: uniq('Bloom'), email: uniqueEmail('bloom'), id: '', password: '' };
+let clientB: SubAccountFixture & { name: string };
+
+let browser: Browser;
+let agencyContext: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+/** The text of a locator once it is visible. */
+async function textOf(locator: Locator): Promise<string> {
+  await locator.first().waitFor({ state: 'visible', timeout: 15_000 });
+  return (await locator.first().innerText()).trim();
+}
+/** Waits (up to 10 s) for the locator's text to be (or match) `expected`, then asserts it. */
+async function expectText(locator: Locator, expected: string | RegExp): Promise<void> {
+  const matches = (t: string) => (typeof expected === 'string' ? t === expected : expected.test(t));
+  let text = '';
+  const deadline = Date.now() + 10_000;
+  do {
+    text = await textOf(locator);
+    if (matches(text)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  } while (Date.now() < deadline);
+  if (typeof expected === 'string') expect(text).toBe(expected);
+  else expect(text).toMatch(expected);
+}
+/** The message shown under the labelled field (its aria-describedby error). */
+async function fieldError(p: Page, label: string): Promise<string> {
+  const field = p.locator('.field', { has: p.getByLabel(label, { exact: true }) });
+  return textOf(field.locator('.field-error'));
+}
+const session = (p: Page) =>
+  p.evaluate(
+    () =>
+      JSON.parse((globalThis as any).sessionStorage.getItem('agency-accounts.session') ?? 'null') as {
+        token: string;
+        assist?: { token: string };
+      },
+  );
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  const made = await consoleContext(browser, stack.apiUrl);
+  agencyContext = made.context;
+  page = await agencyContext.newPage();
+  pageErrors.push(...made.errors);
+  made.errors.push = (...e: string[]) => pageErrors.push(...e);
+});
+afterAll(async () => {
+  await browser?.close();
+});
+// One chained story: once a step fails, the later ones would only time out on its consequences.
+let broken = false;
+afterEach((ctx) => {
+  if (ctx.task.result?.state !== 'fail') return;
+  broken = true;
+  // What the page said before it failed explains most failures.
+  if (pageErrors.length) console.error(`page errors so far:\n${pageErrors.join('\n')}`);
+});
+beforeEach((ctx) => {
+  if (broken) ctx.skip();
+});
+
+describe('the web console', () => {
+  it('signs an agency up (the refusal next to its field), confirms its email from the link, shows the pool', async () => {
+    await page.goto('/');
+    await page.waitForURL('**/sign-in');
+    await page.getByRole('link', { name: 'Create an agency account' }).click();
+    await expectAccessible(page, 'sign up');
+    await page.getByLabel('Agency name').fill(agency.name);
+    await page.getByLabel('Your name').fill('Ann');
+    await page.getByLabel('Email', { exact: true }).fill(agency.email);
+    await page.getByLabel('Password', { exact: true }).fill('short-pw');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    expect(await fieldError(page, 'Password')).toBe('Must be at least 10 characters');
+    expect(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Password', { exact: true }).fill(agency.password);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expectText(page.getByRole('heading', { level: 1 }), 'Agency dashboard');
+    await expectAccessible(page, 'agency dashboard (empty)');
+
+    const { token } = await session(page);
+    agency.token = token;
+    agency.id = (await api('GET', '/v1/me', { token })).body.principal.agencyId;
+    await setAgency(agency.id, { plan: 'agency' });
+
+    // Before the owner confirms the email, adding a client is refused, in words that say what to do.
+    await page.getByRole('link', { name: 'Sub Accounts' }).click();
+    await page.getByRole('button', { name: 'Add Account' }).click();
+    await page.getByLabel('Name', { exact: true }).fill(clientA.name);
+    await page.getByLabel('Email', { exact: true }).fill(clientA.email);
+    await page.getByRole('button', { name: 'Sign Up' }).click();
+    await expectText(page.getByRole('dialog').getByRole('alert'), /^Confirm your email address first/);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+
+    // The email's link opens the console's page, which confirms it.
+    const link = await waitFor(async () => {
+      const text = (await emailsTo(agency.email)).at(-1)?.body.text;
+      return text && /https?:\/\/\S+\/verify-email\?token=[\w-]+/.exec(text)?.[0];
+    });
+    expect(link.startsWith(`${stack.apiUrl}/verify-email?`)).toBe(true);
+    await page.goto(link);
+    await expectText(page.getByRole('status'), /Your email is confirmed/);
+
+    const topUp = await api('POST', `/v1/admin/agencies/${agency.id}/credits`, {
+      ...platform,
+      headers: { 'idempotency-key': randomUUID() },
+      body: { credits: 1000, reference: 'invoice 1' },
+    });
+    expect(topUp.status).toBe(201);
+    await page.goto('/');
+    await expectText(page.getByTestId('pool-balance'), '1,000 credits');
+  });
+
+  it('adds a sub-account: Add Account → Sign Up → the password popup, copied; a taken email is said next to Email', async () => {
+    await page.getByRole('link', { name: 'Sub Accounts' }).click();
+    await expectAccessible(page, 'sub accounts (empty)');
+    await page.getByRole('button', { name: 'Add Account' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add Account' });
+    await dialog.getByLabel('Name', { exact: true }).fill(clientA.name);
+    await dialog.getByLabel('Email', { exact: true }).fill(clientA.email);
+    await expectAccessible(page, 'add account dialog');
+    await dialog.getByRole('button', { name: 'Sign Up' }).click();
+
+    const popup = page.getByRole('dialog', { name: 'Sub-account created' });
+    const password = popup.getByLabel('Client password');
+    await password.waitFor();
+    clientA.password = await password.inputValue();
+    expect(clientA.password.length).toBeGreaterThanOrEqual(16);
+    await popup.getByRole('button', { name: 'Copy password' }).click();
+    await expectText(popup.getByRole('status'), 'Password copied.');
+    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText() as Promise<string>)).toBe(
+      clientA.password,
+    );
+    await expectAccessible(page, 'password popup');
+    await screenshot(page, 'password-popup');
+    await popup.getByRole('button', { name: 'Done' }).click();
+    clientA.id = (await api('GET', '/v1/sub-accounts', { token: agency.token })).body.items[0].id;
+
+    await page.getByRole('button', { name: 'Add Account' }).click();
+    await dialog.getByLabel('Name', { exact: true }).fill('Someone else');
+    await dialog.getByLabel('Email', { exact: true }).fill(clientA.email);
+    await dialog.getByRole('button', { name: 'Sign Up' }).click();
+    expect(await fieldError(page, 'Email')).toBe('This email is already registered.');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  it("shows the pool and the month's usage within a second of logging in; fails soft with a retry", async () => {
+    clientB = { ...(await createSubAccount(agency.token, uniq('Cedar'))), name: '' };
+    clientB.name = (await api('GET', `/v1/sub-accounts/${clientB.subAccountId}`, { token: agency.token })).body.subAccount.name;
+    const used = await api('POST', `/v1/accounts/${clientA.id}/usage`, {
+      ...platform,
+      headers: { 'idempotency-key': randomUUID() },
+      body: { type: 'campaign_message', quantity: 50, campaignId: 'cmp_spring', contactId: 'c_42' },
+    });
+    expect(used.status).toBe(201);
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await expectText(page.getByRole('status'), 'You have signed out.');
+    expect((await api('GET', '/v1/me', { token: agency.token })).status).toBe(401);
+    await page.getByLabel('Email', { exact: true }).fill(agency.email);
+    await page.getByLabel('Password', { exact: true }).fill(agency.password);
+    const started = performance.now();
+    const loggedIn = page.waitForResponse('**/v1/auth/login').then(() => performance.now());
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expectText(page.getByTestId('pool-balance'), '950 credits');
+    await expectText(page.getByTestId('usage-total'), '50 credits used');
+    // Reported, not asserted (tests never assert on time): the issue's "numbers within one second of login".
+    const done = performance.now();
+    console.log(
+      `console: click "Log in" → agency numbers on screen ${(done - started).toFixed(0)} ms ` +
+        `(the login call ${((await loggedIn) - started).toFixed(0)} ms, then the dashboard ${(done - (await loggedIn)).toFixed(0)} ms)`,
+    );
+    agency.token = (await session(page)).token;
+    await expectText(page.getByRole('row', { name: new RegExp(clientA.name) }), /50$/);
+    await expectAccessible(page, 'agency dashboard');
+    await screenshot(page, 'agency-dashboard');
+
+    // A 5xx, then a network failure: a retry is offered, never a blank page (faults a healthy stack cannot produce).
+    await page.route('**/v1/credits/balance', (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({ type: 'about:blank', title: 'Temporarily unavailable', status: 503, code: 'try_again' }),
+      }),
+    );
+    await page.route('**/v1/credits/usage', (route) => route.abort('connectionrefused'));
+    await page.reload();
+    await expectText(page.getByRole('alert').filter({ hasText: 'the balance' }), /could not finish this just now/);
+    await expectText(page.getByRole('alert').filter({ hasText: 'usage' }), /Could not reach the server/);
+    await page.unrouteAll();
+    await page.getByRole('button', { name: 'Retry' }).first().click();
+    await page.getByRole('button', { name: 'Retry' }).first().click();
+    await expectText(page.getByTestId('pool-balance'), '950 credits');
+    await expectText(page.getByTestId('usage-total'), '50 credits used');
+  });
+
+  it('switches to a sub-account from the account dropdown and back', async () => {
+    await page.getByLabel('Account', { exact: true }).selectOption({ label: clientA.name });
+    await page.waitForURL(`**/accounts/${clientA.id}`);
+    await expectText(page.getByRole('heading', { level: 1 }), clientA.name);
+    await expectText(page.getByTestId('account-usage-total'), '50 credits used');
+    expect(await page.getByTestId('pool-balance').count()).toBe(0);
+    await expectAccessible(page, 'switched to a sub-account');
+    await page.getByLabel('Account', { exact: true }).selectOption({ label: `${agency.name} (agency)` });
+    await page.waitForURL((url) => url.pathname === '/');
+    await expectText(page.getByRole('heading', { level: 1 }), 'Agency dashboard');
+  });
+
+  it('pages the Sub Accounts list by the API cursor; Edit Sub Account sets the limit and the credit mode', async () => {
+    await Promise.all(
+      Array.from({ length: 19 }, (_, i) =>
+        api('POST', '/v1/sub-accounts', {
+          token: agency.token,
+          body: { name: `Filler ${String(i).padStart(2, '0')}`, email: uniqueEmail('filler'), clientLogin: false },
+        }),
+      ),
+    );
+    await page.getByRole('link', { name: 'Sub Accounts' }).click();
+    const rows = page.locator('tbody tr');
+    await page.getByRole('button', { name: 'Edit Filler 00' }).waitFor();
+    expect(await rows.count()).toBe(20);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByRole('button', { name: 'Previous page', disabled: false }).waitFor();
+    await waitFor(async () => (await rows.count()) === 1);
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await waitFor(async () => (await rows.count()) === 20);
+    await expectAccessible(page, 'sub accounts');
+    await screenshot(page, 'sub-accounts');
+
+    await page.getByRole('button', { name: `Edit ${clientA.name}` }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit Sub Account' });
+    await edit.getByLabel('Monthly credit limit').fill('400');
+    await expectAccessible(page, 'edit sub account');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'hidden' });
+    const a = await api('GET', `/v1/sub-accounts/${clientA.id}`, { token: agency.token });
+    expect(a.body.subAccount.monthlyCreditLimit).toBe(400);
+
+    await page.getByRole('button', { name: `Edit ${clientB.name}` }).click();
+    await edit.getByLabel(/^Reselling/).check();
+    await edit.getByRole('group', { name: 'Auto-recharge' }).waitFor();
+    await screenshot(page, 'edit-sub-account');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'hidden' });
+    await expectText(page.getByRole('row', { name: new RegExp(clientB.name) }), /reselling/);
+  });
+
+  it('reads the transaction history with its filters and exports the CSV', async () => {
+    await page.getByRole('link', { name: 'Transactions' }).click();
+    await page.getByRole('cell', { name: '+1,000' }).waitFor();
+    expect(await page.getByRole('cell', { name: '-50' }).count()).toBe(1);
+    await page.getByLabel('Type').selectOption({ label: 'campaign message' });
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await waitFor(async () => (await page.getByRole('cell', { name: '+1,000' }).count()) === 0);
+    expect(await page.locator('tbody tr').count()).toBe(1);
+    expect(await textOf(page.locator('tbody tr'))).toContain(clientA.name);
+    await expectAccessible(page, 'transactions');
+    await screenshot(page, 'transactions');
+
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const csv = readFileSync((await (await download).path()) as string, 'utf8');
+    const lines = csv.trim().split(/\r?\n/);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('campaign_message');
+    expect(csv).not.toContain('top_up');
+  });
+
+  it('builds a campaign and copies it to two sub-accounts at once', async () => {
+    await page.getByRole('link', { name: 'Campaigns' }).click();
+    await page.getByText('New campaign').click();
+    await page.getByLabel('Campaign name').fill('Spring template');
+    await page.getByLabel('Instructions for the AI agent').fill('Greet warmly.');
+    await page.getByRole('button', { name: 'Create campaign' }).click();
+    await page.getByRole('button', { name: 'Copy to Sub-Account: Spring template' }).click();
+    const dialog = page.getByRole('dialog', { name: /Copy "Spring template" to Sub-Account/ });
+    await dialog.getByLabel(clientA.name).check();
+    await dialog.getByLabel(clientB.name).check();
+    await expectAccessible(page, 'copy to sub-account');
+    await screenshot(page, 'copy-to-sub-account');
+    await dialog.getByRole('button', { name: 'Copy', exact: true }).click();
+    await expectText(dialog.getByRole('status'), `Copied "Spring template" to ${clientA.name}, ${clientB.name}.`);
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    for (const id of [clientA.id, clientB.subAccountId]) {
+      const list = await api('GET', `/v1/accounts/${id}/campaigns`, { token: agency.token });
+      expect(list.body.items.map((c: { name: string }) => c.name)).toEqual(['Spring template']);
+    }
+  });
+
+  let clientBContext: BrowserContext;
+  let clientBPage: Page;
+  it('a reselling client whose agency is not ready is told so (409, what to do next)', async () => {
+    clientBContext = (await consoleContext(browser, stack.apiUrl)).context;
+    clientBPage = await clientBContext.newPage();
+    await clientBPage.goto('/sign-in');
+    await clientBPage.getByLabel('Email', { exact: true }).fill(clientB.email);
+    await clientBPage.getByLabel('Password', { exact: true }).fill(clientB.password);
+    await clientBPage.getByRole('button', { name: 'Log in' }).click();
+    await expectText(clientBPage.getByTestId('wallet-balance'), '0 credits available');
+    await expectText(clientBPage.getByRole('alert'), /agency must connect Stripe and set its prices first/);
+  });
+
+  it('connects Stripe through its onboarding, sets pricing (the minimum shown and enforced), watches the credit dashboard', async () => {
+    await page.getByRole('link', { name: 'Reselling' }).click();
+    await expectText(page.getByTestId('stripe-status'), /^Not connected/);
+    await expectAccessible(page, 'reselling');
+    await page.getByRole('button', { name: 'Connect Stripe' }).click();
+    await page.getByRole('button', { name: 'Complete onboarding' }).click();
+    await page.waitForURL(`${stack.apiUrl}/reselling/stripe/return`);
+    await waitFor(async () => {
+      await page.reload();
+      return /ready to take payments/.test(await textOf(page.getByTestId('stripe-status')));
+    });
+
+    const settings = (await api('GET', '/v1/reselling/settings', { token: agency.token })).body;
+    const minimum: string = settings.platform.minimumCreditPrice.usd;
+    const price = page.getByLabel(/^Price per credit/);
+    expect(await textOf(page.locator('.field', { has: price }).locator('.hint'))).toContain(`Platform minimum: ${minimum} cents`);
+    await price.fill('0.0001');
+    await page.getByRole('button', { name: 'Save pricing' }).click();
+    await expectText(
+      page.locator('.field', { has: price }).locator('.field-error'),
+      `Below the minimum of ${minimum} per credit`,
+    );
+    await price.fill('15');
+    await page.getByRole('button', { name: 'Add package' }).click();
+    await page.getByLabel('Package name').fill('Starter Pack');
+    await page.getByLabel('Credits', { exact: true }).fill('100');
+    await page.getByLabel('Price (USD)').fill('15.00');
+    await page.getByRole('button', { name: 'Save pricing' }).click();
+    await expectText(page.getByText('Pricing saved.'), 'Pricing saved.');
+    // Its routes are being built in parallel (API.md): the section is there either way.
+    await page.getByRole('heading', { name: 'Auto-Recharge Webhook' }).waitFor();
+    await expectText(page.getByRole('row', { name: new RegExp(clientB.name) }), /0\s+\$0\.00\s+0\s+0$/);
+  });
+
+  it('the client buys credits: one purchase however often it clicks, through checkout, into its wallet', async () => {
+    await clientBPage.reload();
+    await clientBPage.getByLabel(/^Starter Pack/).check();
+    await clientBPage.getByRole('button', { name: 'Buy credits' }).dblclick();
+    await clientBPage.getByRole('button', { name: 'Pay', exact: true }).click();
+    await clientBPage.waitForURL(/\/credits\/purchases\/\w+\?checkout=success/);
+    await expectText(clientBPage.getByRole('heading', { level: 1 }), 'Thank you for your purchase');
+    const purchases = await api('GET', `/v1/accounts/${clientB.subAccountId}/credit-purchases`, { token: agency.token });
+    expect(purchases.body.items).toHaveLength(1);
+    await clientBPage.getByRole('link', { name: 'Back to the dashboard' }).click();
+    await waitFor(async () => {
+      await clientBPage.reload();
+      return (await textOf(clientBPage.getByTestId('wallet-balance'))) === '100 credits available';
+    });
+    await expectAccessible(clientBPage, "a reselling client's dashboard");
+    await screenshot(clientBPage, 'client-wallet');
+    await clientBContext.close();
+
+    await page.reload();
+    await expectText(page.getByRole('row', { name: new RegExp(clientB.name) }), /^\S+\s+100\s+\$15\.00\s+0\s+100$/);
+    await screenshot(page, 'credit-dashboard');
+  });
+
+  it('creates an API key (shown once) and revokes it', async () => {
+    await page.getByRole('link', { name: 'API Keys' }).click();
+    await page.getByLabel('Key name').fill('billing server');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = await page.getByLabel(/^New key/).inputValue();
+    expect(key).toMatch(/^ak_/);
+    expect((await api('GET', '/v1/credits/balance', { token: key })).status).toBe(200);
+    await expectAccessible(page, 'api keys');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Revoke billing server' }).click();
+    await page.getByText('No API keys.').waitFor();
+    expect((await api('GET', '/v1/credits/balance', { token: key })).status).toBe(401);
+  });
+
+  it('assists a client under a banner naming it, then Return to Agency ends the assist token', async () => {
+    await page.getByRole('link', { name: 'Sub Accounts' }).click();
+    await page.getByRole('button', { name: `Assist ${clientA.name}` }).click();
+    const banner = page.getByRole('region', { name: 'Assist mode' });
+    expect(await textOf(banner)).toContain(`You are assisting ${clientA.name}`);
+    await expectText(page.getByRole('heading', { level: 1 }), clientA.name);
+    expect(await page.getByRole('link', { name: 'Sub Accounts' }).count()).toBe(0);
+    expect(await page.locator('body').innerText()).not.toContain('Credit balance');
+    await expectAccessible(page, 'assist');
+    await screenshot(page, 'assist');
+    const assistToken = (await session(page)).assist?.token as string;
+    expect((await api('GET', '/v1/me', { token: assistToken })).status).toBe(200);
+    await banner.getByRole('button', { name: 'Return to Agency' }).click();
+    await page.waitForURL('**/sub-accounts');
+    expect(await banner.count()).toBe(0);
+    expect((await api('GET', '/v1/me', { token: assistToken })).status).toBe(401);
+  });
+
+  it("a client's own login: its campaigns and usage, never a balance or the Sub Accounts; expiry returns to sign-in", async () => {
+    const { context } = await consoleContext(browser, stack.apiUrl);
+    const client = await context.newPage();
+    const paths: string[] = [];
+    client.on('request', (r) => paths.push(new URL(r.url()).pathname));
+    await client.goto('/sign-in');
+    await client.getByLabel('Email', { exact: true }).fill(clientA.email);
+    await client.getByLabel('Password', { exact: true }).fill(clientA.password);
+    await client.getByRole('button', { name: 'Log in' }).click();
+    await expectText(client.getByTestId('account-usage-total'), '50 credits used');
+    await client.getByRole('heading', { name: 'Spring template' }).waitFor();
+    const text = await client.locator('body').innerText();
+    expect(text).toContain(clientA.name);
+    for (const hidden of ['Credit balance', 'Sub Accounts', 'Wallet', agency.name, clientB.name])
+      expect(text).not.toContain(hidden);
+    expect(await client.getByLabel('Account', { exact: true }).count()).toBe(0);
+    expect(await client.getByRole('button', { name: 'Copy to Sub-Account: Spring template' }).count()).toBe(0);
+    expect(paths.filter((p) => p.startsWith('/v1/credits') || p.startsWith('/v1/sub-accounts'))).toEqual([]);
+    await expectAccessible(client, "a client's dashboard");
+    await screenshot(client, 'client-dashboard');
+
+    // The session ends elsewhere (here: its token logged out): the next request lands on sign-in, saying why.
+    const { token } = await session(client);
+    expect((await api('POST', '/v1/auth/logout', { token })).status).toBe(204);
+    await client.reload();
+    await expectText(client.getByRole('status'), 'Your session has ended. Sign in again.');
+    expect(new URL(client.url()).pathname).toBe('/sign-in');
+    expect(await client.evaluate(() => (globalThis as any).sessionStorage.length as number)).toBe(0);
+    await context.close();
+  });
+
+  it('had no page error and no console error (CSP violations included) on any page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,57 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+/** Debian's chromium (apt; .ci/run installs it): Playwright never downloads a browser here. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (see .ci/run)`);
+  // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+}
+
+/**
+ * A context at the console's origin that fails the test on any page error or console error
+ * (a CSP violation is a console error), and lets the page use the clipboard.
+ */
+export async function consoleContext(browser: Browser, origin: string): Promise<{ context: BrowserContext; errors: string[] }> {
+  const context = await browser.newContext({ baseURL: origin, viewport: { width: 1100, height: 760 }, acceptDownloads: true });
+  context.setDefaultTimeout(10_000);
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  const errors: string[] = [];
+  context.on('page', (page) => watch(page, errors));
+  return { context, errors };
+}
+
+function watch(page: Page, errors: string[]) {
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    // Chromium logs every refused request (4xx, the injected 503) and the injected network failure as a
+    // console error: those are answers the test expects. A CSP violation reads "Refused to …".
+    if (
+      msg.type() === 'error' &&
+      !/Failed to load resource: (the server responded with a status of (4\d\d|503)|net::ERR_CONNECTION_REFUSED)/.test(msg.text())
+    )
+      errors.push(`console: ${msg.text()}`);
+  });
+}
+
+/** No serious or critical axe violation on the page as it is now. */
+export async function expectAccessible(page: Page, label: string): Promise<void> {
+  const result = await new AxeBuilder({ page }).analyze();
+  const bad = result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  expect(bad, `axe on ${label}`).toEqual([]);
+}
+
+/** With CONSOLE_SCREENSHOTS=1, saves the page as docs/console/<name>.png (for the README). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  if (!process.env.CONSOLE_SCREENSHOTS) return;
+  const dir = join(import.meta.dirname, '../../docs/console');
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: false });
+}
