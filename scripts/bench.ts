@@ -69,7 +69,7 @@ try {
   if (recharge) {
     const r = await benchRecharge(stack.info);
     console.log(
-      '\nAuto-recharge (local pollers: stream read every 100 ms when idle, queues polled every 100 ms when empty, sender 4 batches of 10 at once):',
+      '\nAuto-recharge (local pollers: stream read every 100 ms, queues polled every 100 ms when empty, sender 4 batches of 10 at once):',
     );
     console.log(
       `  threshold crossing → first webhook POST received on 127.0.0.1, ${r.crossings} crossings one at a time: p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  max ${r.max.toFixed(1)} ms  (from the debit's 201)`,

@@ -11,8 +11,8 @@
  * 2. Deliveries/s the sender sustains: `webhook.test` events queued as fast as the API takes
  *    them, counted when the receiver has them all (it answers 200 at once).
  *
- * The local pollers: the stream pollers read every 100 ms when idle (back to back while records
- * come), the queue pollers receive with no long poll and sleep 100 ms when the queue is empty;
+ * The local pollers: the stream pollers read the stream every 100 ms (a 100 ms sleep after each
+ * read), the queue pollers receive with no long poll and sleep 100 ms when the queue is empty;
  * the webhook sender's poller runs up to 4 batches of 10 at once.
  */
 
