@@ -173,6 +173,24 @@ export async function reopenDelivery(agencyId: string, id: string, nowMs: number
   }
 }
 
+/** Undoes a manual retry whose message could not be queued (still pending, no attempt made since): failed again. */
+export async function unreopenDelivery(agencyId: string, id: string, attempts: number): Promise<void> {
+  await db
+    .send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: deliveryKey(agencyId, id),
+        UpdateExpression: 'SET #status = :failed, maxAttempts = attempts REMOVE nextAttemptAt',
+        ConditionExpression: '#status = :pending AND attempts = :n AND attribute_not_exists(leaseToken)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':failed': 'failed', ':pending': 'pending', ':n': attempts },
+      }),
+    )
+    .catch((err) => {
+      if (!conditionFailed(err)) throw err;
+    });
+}
+
 /** The agency's deliveries, newest first, optionally in one status. */
 export function listDeliveries(agencyId: string, q: { limit: number; cursor?: string; status?: DeliveryStatus }) {
   return queryPage<WebhookDeliveryItem>({

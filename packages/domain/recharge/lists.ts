@@ -2,7 +2,13 @@ import { now, nowIso, nowMs } from '../../core/clock';
 import { AppError, notFound } from '../../core/errors';
 import { isIdOf } from '../../core/ids';
 import { listRechargeRequests, type RechargeRequestItem } from '../../db/items/recharge';
-import { getDelivery, listDeliveries, reopenDelivery, type WebhookDeliveryItem } from '../../db/items/webhook-delivery';
+import {
+  getDelivery,
+  listDeliveries,
+  reopenDelivery,
+  unreopenDelivery,
+  type WebhookDeliveryItem,
+} from '../../db/items/webhook-delivery';
 import { enqueueDelivery } from './queue';
 import type { DeliveriesQuery, RechargeRequestsQuery } from './schemas';
 
@@ -58,6 +64,12 @@ export async function retryDelivery(agencyId: string, deliveryId: string) {
     if (!existing) throw notFound('Webhook delivery');
     throw new AppError('conflict', `The delivery is ${existing.status}; only a failed delivery can be retried`);
   }
-  await enqueueDelivery({ agencyId, deliveryId, attempt: reopened.attempts + 1 });
+  try {
+    await enqueueDelivery({ agencyId, deliveryId, attempt: reopened.attempts + 1 });
+  } catch (err) {
+    // Not queued: failed again, so the caller's retry of this call is not refused as "pending".
+    await unreopenDelivery(agencyId, deliveryId, reopened.attempts);
+    throw err;
+  }
   return { deliveryId };
 }
