@@ -5,6 +5,7 @@
  *   npm run bench                    single process (the gateway runs the handler: one container)
  *   npm run bench -- --containers    K container processes, one request each at a time (Lambda-like)
  *   npm run bench -- --all           both
+ *   npm run bench -- --recharge      auto-recharge only: threshold crossing → webhook POST, deliveries/s
  *
  * Environment: BENCH_SECONDS per level (default 6 single-process, 3 containers),
  * BENCH_CONTAINERS (1,4,8,16), BENCH_CONCURRENCY (1,8,32 for both modes),
@@ -18,19 +19,21 @@ import { checkJava } from '../packages/local/dynamodb';
 import { startLocalStack } from '../packages/local/stack';
 import { runContainers, scenarioNames } from './bench/containers';
 import { intList } from './bench/figures';
+import { benchRecharge } from './bench/recharge';
 import { benchDelivery } from './bench/reselling-delivery';
 import { runSingleProcess } from './bench/single-process';
 
 // Node 20 is this project's local baseline; the SDK's notice about its future Node 22 floor is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const args = process.argv.slice(2);
-const known = ['--containers', '--all'];
+const known = ['--containers', '--all', '--recharge'];
 if (args.some((a) => !known.includes(a))) {
-  console.error(`usage: npm run bench [-- --containers | --all]; scenarios: ${scenarioNames().join(',')}`);
+  console.error(`usage: npm run bench [-- --containers | --all | --recharge]; scenarios: ${scenarioNames().join(',')}`);
   process.exit(2);
 }
+const recharge = args.includes('--recharge') || args.includes('--all');
 const containers = args.includes('--containers') || args.includes('--all');
-const single = !args.includes('--containers') || args.includes('--all');
+const single = (!args.includes('--containers') && !args.includes('--recharge')) || args.includes('--all');
 
 const problem = checkJava();
 if (problem) {
@@ -49,7 +52,8 @@ const load = () =>
     .map((n) => n.toFixed(1))
     .join(' ');
 console.log(`${cpus().length} cores, load average ${load()} (1, 5, 15 min) before the run`);
-const stack = await startLocalStack({ queueVisibilitySeconds: 5 });
+// A generous daily cap: the recharge bench crosses one sub-account's threshold dozens of times.
+const stack = await startLocalStack({ queueVisibilitySeconds: 5, webhooks: { dailyCap: 1000 } });
 try {
   if (single) {
     await runSingleProcess(stack, seconds(6), concurrency);
@@ -60,6 +64,18 @@ try {
     );
     console.log(
       `  p50 ${delivery.p50.toFixed(1)} ms  p99 ${delivery.p99.toFixed(1)} ms  max ${delivery.max.toFixed(1)} ms  (from the "Pay" to the first wallet GET that shows the credits)`,
+    );
+  }
+  if (recharge) {
+    const r = await benchRecharge(stack.info);
+    console.log(
+      '\nAuto-recharge (local pollers: stream read every 100 ms, queues polled every 100 ms when empty, sender 4 batches of 10 at once):',
+    );
+    console.log(
+      `  threshold crossing → first webhook POST received on 127.0.0.1, ${r.crossings} crossings one at a time: p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  max ${r.max.toFixed(1)} ms  (from the debit's 201)`,
+    );
+    console.log(
+      `  sender throughput: ${r.deliveries} webhook.test deliveries to a loopback receiver answering 200 at once: ${r.deliveriesPerSecond.toFixed(1)} deliveries/s between the first and the last POST received; ${r.endToEndPerSecond.toFixed(1)}/s counting from the first event queued (through the API, 16 at a time, all queued in ${r.queueSeconds.toFixed(1)} s)`,
     );
   }
   if (containers) {

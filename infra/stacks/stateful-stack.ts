@@ -1,11 +1,12 @@
 import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { tableDefinition } from '../../packages/db/schema';
-import { queueDefinitions } from '../../packages/queues/definitions';
+import { type QueueName, queueDefinitions } from '../../packages/queues/definitions';
 import { AppFunction } from '../constructs/app-function';
 
 export const TOKEN_SECRET_ROTATION_DAYS = 30;
@@ -19,6 +20,11 @@ export class StatefulStack extends Stack {
   readonly table: dynamodb.Table;
   readonly notifications: sqs.Queue;
   readonly notificationsDlq: sqs.Queue;
+  /** Auto-recharge webhook deliveries (one message per attempt) and their DLQ. */
+  readonly webhooks: sqs.Queue;
+  readonly webhooksDlq: sqs.Queue;
+  /** One alarm per dead-letter queue: anything in one is a message nobody will process. */
+  readonly dlqAlarms: cloudwatch.Alarm[] = [];
   /** Where the stream forwarder's event source puts batches it gave up on. */
   readonly streamFailures: sqs.Queue;
   /** Seals generated passwords while they wait in the outbox for the notifier. */
@@ -35,17 +41,11 @@ export class StatefulStack extends Stack {
     super(scope, id, props);
     this.table = this.createTable();
 
-    const def = queueDefinitions.notifications;
-    const retentionPeriod = Duration.days(def.retentionDays);
-    this.notificationsDlq = secureQueue(this, 'NotificationsDlq', { queueName: def.dlqName, retentionPeriod });
-    this.notifications = secureQueue(this, 'Notifications', {
-      queueName: def.name,
-      retentionPeriod,
-      visibilityTimeout: Duration.seconds(def.visibilityTimeoutSeconds),
-      deadLetterQueue: { queue: this.notificationsDlq, maxReceiveCount: def.maxReceiveCount },
-    });
+    [this.notifications, this.notificationsDlq] = this.queueWithDlq('Notifications', queueDefinitions.notifications);
+    [this.webhooks, this.webhooksDlq] = this.queueWithDlq('Webhooks', queueDefinitions.webhooks);
 
     this.streamFailures = secureQueue(this, 'StreamFailures', { retentionPeriod: Duration.days(14) });
+    this.alarmOnDepth('StreamFailures', this.streamFailures);
     Validations.of(this.streamFailures).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
@@ -95,6 +95,34 @@ export class StatefulStack extends Stack {
       this,
       'StripeConnectWebhookSecret',
       'Signing secret (whsec_…) of the Stripe Connect webhook endpoint (events of connected accounts): /v1/webhooks/stripe/connect',
+    );
+  }
+
+  /** A queue of `queueDefinitions`, its DLQ, and the DLQ's depth alarm. */
+  private queueWithDlq(id: string, def: (typeof queueDefinitions)[QueueName]): [sqs.Queue, sqs.Queue] {
+    const retentionPeriod = Duration.days(def.retentionDays);
+    const dlq = secureQueue(this, `${id}Dlq`, { queueName: def.dlqName, retentionPeriod });
+    const queue = secureQueue(this, id, {
+      queueName: def.name,
+      retentionPeriod,
+      visibilityTimeout: Duration.seconds(def.visibilityTimeoutSeconds),
+      deadLetterQueue: { queue: dlq, maxReceiveCount: def.maxReceiveCount },
+    });
+    this.alarmOnDepth(`${id}Dlq`, dlq);
+    return [queue, dlq];
+  }
+
+  /** In alarm as soon as one message waits in a dead-letter queue (checked each minute). */
+  private alarmOnDepth(id: string, dlq: sqs.Queue): void {
+    this.dlqAlarms.push(
+      new cloudwatch.Alarm(this, `${id}DepthAlarm`, {
+        alarmDescription: `Messages in the dead-letter queue ${id}: each is work that will not happen without an operator`,
+        metric: dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
     );
   }
 

@@ -4,7 +4,12 @@ import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambd
 import type { Construct } from 'constructs';
 import { tableKeyPrefixes } from '../../packages/db/access';
 import { type HttpFunction, httpFunctions } from '../../packages/http/routes';
-import { outboxStreamFilter, queueDefinitions, streamSourceDefinition } from '../../packages/queues/definitions';
+import {
+  outboxStreamFilter,
+  queueDefinitions,
+  rechargeStreamFilters,
+  streamSourceDefinition,
+} from '../../packages/queues/definitions';
 import { type AppConfig, readConfig, resellingEnvironment } from '../config';
 import { AppFunction } from '../constructs/app-function';
 import { RouteTableApi } from '../constructs/route-table-api';
@@ -16,7 +21,16 @@ export interface StatelessStackProps extends StackProps {
 }
 
 /** What an HTTP function may touch; see `httpNeeds`. */
-type Need = 'table' | 'tokenSecret' | 'platformApiKey' | 'sealEncrypt' | 'stripeApi' | 'stripeWebhooks' | 'resellingConfig';
+type Need =
+  | 'table'
+  | 'tokenSecret'
+  | 'platformApiKey'
+  | 'sealEncrypt'
+  | 'sealDecrypt'
+  | 'stripeApi'
+  | 'stripeWebhooks'
+  | 'resellingConfig'
+  | 'webhooksQueue';
 
 /**
  * An HTTP function not listed gets what an authenticated handler needs: the table, the token
@@ -32,6 +46,8 @@ const httpNeeds: Partial<Record<HttpFunction, Need[]>> = {
   identity: [...standardNeeds, 'sealEncrypt'], // the verification resend seals its token
   'sub-accounts': [...standardNeeds, 'sealEncrypt'], // seals the generated password
   reselling: [...standardNeeds, 'stripeApi', 'resellingConfig'], // calls Stripe with the platform's secret key
+  // Seals new webhook secrets, opens them to rotate; queues manual retries.
+  'auto-recharge': [...standardNeeds, 'sealEncrypt', 'sealDecrypt', 'webhooksQueue'],
   // Verifies Stripe's signatures; never calls Stripe, authenticates no bearer token.
   'stripe-webhooks': ['table', 'stripeWebhooks', 'resellingConfig'],
 };
@@ -42,6 +58,8 @@ export class StatelessStack extends Stack {
   readonly httpFunctions = {} as Record<HttpFunction, AppFunction>;
   readonly forwarder: AppFunction;
   readonly notifier: AppFunction;
+  readonly rechargeDetector: AppFunction;
+  readonly webhookSender: AppFunction;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -110,6 +128,45 @@ export class StatelessStack extends Stack {
       new SqsEventSource(data.notifications, { batchSize: def.batchSize, reportBatchItemFailures: true }),
     );
 
+    // Table stream (a second event source, its own filter) → recharge requests, and delivery
+    // inserts → the webhooks queue.
+    this.rechargeDetector = new AppFunction(this, 'RechargeDetector', {
+      entry: 'functions/stream/recharge-detector.ts',
+      description: 'Opens auto-recharge requests when a wallet drops below its threshold; queues webhook deliveries',
+      timeout: Duration.seconds(30),
+      environment: { TABLE_NAME: data.table.tableName, WEBHOOKS_QUEUE_URL: data.webhooks.queueUrl },
+      wildcardReasons: ['dynamodb:ListStreams comes from the DynamoEventSource grant and has no resource-level permissions'],
+    });
+    grantTableReadWrite(this.rechargeDetector, data.table, tableKeyPrefixes['recharge-detector']);
+    data.webhooks.grantSendMessages(this.rechargeDetector.fn);
+    this.rechargeDetector.fn.addEventSource(
+      new DynamoEventSource(data.table, {
+        startingPosition: lambda.StartingPosition.LATEST,
+        batchSize: s.batchSize,
+        maxBatchingWindow: Duration.seconds(0),
+        retryAttempts: s.retryAttempts,
+        bisectBatchOnError: s.bisectBatchOnError,
+        reportBatchItemFailures: s.reportBatchItemFailures,
+        filters: rechargeStreamFilters.map((f) => lambda.FilterCriteria.filter(f)),
+        onFailure: new SqsDlq(data.streamFailures),
+      }),
+    );
+
+    // Webhooks queue → the agencies' endpoints. Retries are delayed re-sends to the same queue.
+    const hooks = queueDefinitions.webhooks;
+    this.webhookSender = new AppFunction(this, 'WebhookSender', {
+      entry: 'functions/queue/webhook-sender.ts',
+      description: 'Delivers auto-recharge webhooks (signed, pinned address, 10 s) and schedules their retries',
+      timeout: Duration.seconds(hooks.consumerTimeoutSeconds),
+      environment: { TABLE_NAME: data.table.tableName, WEBHOOKS_QUEUE_URL: data.webhooks.queueUrl },
+    });
+    grantTableReadWrite(this.webhookSender, data.table, tableKeyPrefixes['webhook-sender']);
+    grantKey(this.webhookSender, data.sealKey, 'kms:Decrypt');
+    data.webhooks.grantSendMessages(this.webhookSender.fn);
+    this.webhookSender.fn.addEventSource(
+      new SqsEventSource(data.webhooks, { batchSize: hooks.batchSize, reportBatchItemFailures: true }),
+    );
+
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
   }
 
@@ -131,6 +188,7 @@ export class StatelessStack extends Stack {
     if (needs.includes('tokenSecret')) environment.TOKEN_SECRET_ARN = data.tokenSecret.secretArn;
     if (needs.includes('platformApiKey')) environment.PLATFORM_API_KEY_ARN = data.platformApiKey.secretArn;
     if (needs.includes('sealEncrypt')) environment.KMS_KEY_ID = data.sealKey.keyArn;
+    if (needs.includes('webhooksQueue')) environment.WEBHOOKS_QUEUE_URL = data.webhooks.queueUrl;
     if (needs.includes('stripeApi')) environment.STRIPE_SECRET_KEY_ARN = data.stripeSecretKey.secretArn;
     if (needs.includes('stripeWebhooks')) {
       environment.STRIPE_WEBHOOK_SECRET_ARN = data.stripeWebhookSecret.secretArn;
@@ -153,6 +211,8 @@ export class StatelessStack extends Stack {
       ...(needs.includes('stripeWebhooks') ? [data.stripeWebhookSecret, data.stripeConnectWebhookSecret] : []),
     ]);
     if (needs.includes('sealEncrypt')) grantKey(f, data.sealKey, 'kms:Encrypt');
+    if (needs.includes('sealDecrypt')) grantKey(f, data.sealKey, 'kms:Decrypt');
+    if (needs.includes('webhooksQueue')) data.webhooks.grantSendMessages(f.fn);
     return f;
   }
 }

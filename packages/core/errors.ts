@@ -5,6 +5,7 @@
  */
 export const errorCodes = {
   invalid_request: { status: 400, title: 'Invalid request' },
+  invalid_webhook_url: { status: 400, title: 'Webhook URL not allowed' },
   idempotency_key_missing: { status: 400, title: 'Idempotency-Key header required' },
   unauthenticated: { status: 401, title: 'Authentication required' },
   insufficient_credits: { status: 402, title: 'Insufficient credits' },
@@ -23,6 +24,7 @@ export const errorCodes = {
   wrong_credit_mode: { status: 409, title: 'Not allowed in this credit mode' },
   balance_limit_exceeded: { status: 409, title: 'Balance limit exceeded' },
   reselling_not_ready: { status: 409, title: 'The agency cannot sell credits yet' },
+  recharge_request_closed: { status: 409, title: 'Recharge request already fulfilled or expired' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   price_below_minimum: { status: 422, title: 'Price below the platform minimum' },
@@ -49,7 +51,7 @@ export interface ErrorFacts {
   /** The answer is the remembered outcome of an earlier request with the same Idempotency-Key. */
   replayed?: boolean;
   /** RFC 9457 extension members of the problem body (declared in responses.ts `Problem`), e.g. a `minimum`. */
-  extensions?: { minimum?: string; currency?: string };
+  extensions?: { minimum?: string; currency?: string; reason?: string; refusal?: string };
 }
 
 export class AppError extends Error {

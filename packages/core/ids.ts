@@ -18,6 +18,8 @@ export const idPrefixes = {
   session: 'ses',
   purchase: 'pur',
   creditPackage: 'pkg',
+  rechargeRequest: 'rrq',
+  webhookDelivery: 'whd',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

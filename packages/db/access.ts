@@ -13,7 +13,7 @@ import type { HttpFunction } from '../http/route-def';
 /** Authentication reads the caller's account and agency, its user (session version), its revocation, an API key. */
 const authenticating = ['ACCOUNT#', 'APIKEY#', 'REVOKED#', 'USER#'] as const;
 
-export type TableUser = HttpFunction | 'notifier' | 'forwarder';
+export type TableUser = HttpFunction | 'notifier' | 'forwarder' | 'recharge-detector' | 'webhook-sender';
 
 export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   fallback: [],
@@ -24,20 +24,28 @@ export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   public: ['ACCOUNT#', 'USER#', 'EMAIL#', 'OTT#', 'OUTBOX#', 'THROTTLE#', 'READINESS'],
   // Passwords (users), API keys and their id items, logouts and assist exits, the verification resend.
   identity: [...authenticating, 'APIKEYID#', 'OTT#', 'OUTBOX#', 'THROTTLE#'],
-  // A sub-account, its client user and email guard, and the credentials email's outbox item.
-  'sub-accounts': [...authenticating, 'EMAIL#', 'OUTBOX#'],
+  // A sub-account, its client user and email guard, and the credentials email's outbox item;
+  // enabling auto-recharge below the threshold opens a request (and its delivery) at once.
+  'sub-accounts': [...authenticating, 'EMAIL#', 'OUTBOX#', 'RECHARGE#', 'WEBHOOK#'],
   // Campaigns live in their account's partition.
   campaigns: authenticating,
   // The debit: balances and meters (accounts), the entry (ledger), the day counter (usage).
   // Platform key only, but a user's token is still authenticated (USER#) before its 403.
   usage: [...authenticating, 'LEDGER#', 'USAGE#'],
-  credits: [...authenticating, 'LEDGER#', 'USAGE#'],
+  // A grant with a requestId fulfils that recharge request in its transaction.
+  credits: [...authenticating, 'LEDGER#', 'USAGE#', 'RECHARGE#'],
   // Plans and status live on the agency item.
   admin: authenticating,
   // Settings and pricing (the agency's partition), the Stripe account's owner, purchases, the dashboard's totals.
   reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'USAGE#'],
   // Events seen, purchases and their credits (balances, entries, the reselling counters), the Stripe account's owner.
   'stripe-webhooks': ['STRIPE_EVENT#', 'STRIPE_ACCOUNT#', 'PURCHASE#', 'ACCOUNT#', 'LEDGER#', 'RESELLING#'],
+  // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries.
+  'auto-recharge': [...authenticating, 'RECHARGE#', 'WEBHOOK#'],
+  // Reads the sub-account, agency and settings (ACCOUNT#), opens requests and their deliveries, the cap email.
+  'recharge-detector': ['ACCOUNT#', 'RECHARGE#', 'WEBHOOK#', 'OUTBOX#'],
+  // Reads the endpoint (and disables it on a 410), records attempts, the final failure's email.
+  'webhook-sender': ['ACCOUNT#', 'WEBHOOK#', 'OUTBOX#'],
   // Claims, releases and deletes outbox items, nothing else.
   notifier: ['OUTBOX#'],
   // Reads the stream only.

@@ -52,6 +52,9 @@ export const itemKinds = {
   resellingTotals: 'reselling_totals',
   resellingDay: 'reselling_day',
   stripeEvent: 'stripe_event',
+  rechargeRequest: 'recharge_request',
+  rechargeState: 'recharge_state',
+  webhookDelivery: 'webhook_delivery',
 } as const;
 
 export function createTableInput(tableName: string): CreateTableCommandInput {

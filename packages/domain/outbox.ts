@@ -39,7 +39,32 @@ export interface PasswordResetEvent {
   sealedToken: string;
 }
 
-export type OutboxEvent = CredentialsEmailEvent | VerifyEmailEvent | PasswordResetEvent;
+/** An auto-recharge webhook delivery ran out of attempts: the agency is told. */
+export interface DeliveryFailedEvent {
+  type: 'webhook.delivery_failed';
+  agencyId: string;
+  agencyName: string;
+  to: string;
+  deliveryId: string;
+  eventType: string;
+  requestId?: string;
+  url: string;
+  attempts: number;
+  lastError: string;
+}
+
+/** A sub-account reached its daily cap of recharge requests: the agency is told instead (once a day). */
+export interface RechargeCapEvent {
+  type: 'recharge.daily_cap_reached';
+  agencyId: string;
+  agencyName: string;
+  to: string;
+  subAccountId: string;
+  subAccountName: string;
+  cap: number;
+}
+
+export type OutboxEvent = CredentialsEmailEvent | VerifyEmailEvent | PasswordResetEvent | DeliveryFailedEvent | RechargeCapEvent;
 
 export const newOutboxId = (): string => newId('outbox');
 

@@ -4,6 +4,7 @@ import { idPrefixes } from '../core/ids';
 import * as accountSchemas from '../domain/accounts/schemas';
 import * as campaignSchemas from '../domain/campaigns/schemas';
 import * as ledgerSchemas from '../domain/ledger/schemas';
+import * as rechargeSchemas from '../domain/recharge/schemas';
 import * as resellingSchemas from '../domain/reselling/schemas';
 import * as responses from './responses';
 import { httpFunctionDescriptions, type ParamName, paramIdKinds, type RouteDef } from './route-def';
@@ -40,7 +41,7 @@ function responseComponents(): { schemas: Json; nameOf: Map<z.ZodType, string> }
 /** Request bodies, each under the name of its schema's export (`createCampaignBody` → `CreateCampaignRequest`). */
 function requestComponents(list: readonly RouteDef[]): { schemas: Json; nameOf: Map<RouteDef, string> } {
   const exported = new Map<unknown, string>();
-  for (const mod of [accountSchemas, campaignSchemas, ledgerSchemas, resellingSchemas]) {
+  for (const mod of [accountSchemas, campaignSchemas, ledgerSchemas, resellingSchemas, rechargeSchemas]) {
     for (const [name, value] of Object.entries(mod)) {
       if (name.endsWith('Body')) exported.set(value, `${pascal(name.slice(0, -'Body'.length))}Request`);
     }

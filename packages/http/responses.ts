@@ -29,6 +29,9 @@ export const Problem = z.strictObject({
   /** price_below_minimum: the lowest allowed per-credit price (decimal minor units); amount_too_small: the lowest amount (minor units). */
   minimum: z.string().optional(),
   currency: z.string().optional(),
+  /** invalid_webhook_url: why (`scheme`, `address`, `hostname`, `resolution_failed`…) and, for `address`, which address rule. */
+  reason: z.string().optional(),
+  refusal: z.string().optional(),
 });
 
 export const Actor = z.discriminatedUnion('type', [
@@ -112,6 +115,8 @@ export const SubAccount = z.strictObject({
   features: z.array(z.enum(features)),
   /** Whether the client has a login; without one the agency works in the account by switching or assisting. */
   clientLogin: z.boolean(),
+  /** Reselling mode: when the wallet drops below `threshold`, a recharge request for `credits` opens. */
+  autoRecharge: z.strictObject({ enabled: z.boolean(), threshold: credits, credits: z.int().min(1) }).nullable(),
   createdAt: timestamp,
   updatedAt: timestamp,
   closedAt: timestamp.nullable(),
@@ -294,3 +299,47 @@ export const StripeWebhookReceived = z.strictObject({
     'ignored',
   ]),
 });
+
+/** The auto-recharge endpoint; `secret` (Standard Webhooks, `whsec_…`) only when it was just created. */
+export const WebhookEndpoint = z.strictObject({
+  url: z.string(),
+  enabled: z.boolean(),
+  /** Why it was turned off (the receiver answered 410 Gone); null while enabled. */
+  disabledReason: z.string().nullable(),
+});
+export const WebhookEndpointSaved = WebhookEndpoint.extend({
+  secret: z
+    .string()
+    .regex(/^whsec_/)
+    .optional(),
+});
+export const WebhookSecret = z.strictObject({ secret: z.string().regex(/^whsec_/) });
+export const WebhookDeliveryAccepted = z.strictObject({ deliveryId: id('webhookDelivery') });
+export const RechargeRequest = z.strictObject({
+  id: id('rechargeRequest'),
+  subAccountId: id('subAccount'),
+  status: z.enum(['open', 'fulfilled', 'expired']),
+  creditsRequested: z.int().min(1),
+  balanceAtTrigger: credits,
+  threshold: credits,
+  /** The webhook delivery that announced it; null when the agency had no enabled endpoint then. */
+  deliveryId: id('webhookDelivery').nullable(),
+  createdAt: timestamp,
+  fulfilledAt: timestamp.nullable(),
+  expiresAt: timestamp,
+});
+export const RechargeRequestList = page(RechargeRequest);
+export const WebhookDelivery = z.strictObject({
+  id: id('webhookDelivery'),
+  eventType: z.enum(['credits.recharge_requested', 'webhook.test']),
+  /** The Standard Webhooks `webhook-id` header: the same on every attempt. */
+  webhookId: z.string(),
+  requestId: id('rechargeRequest').nullable(),
+  status: z.enum(['pending', 'succeeded', 'failed']),
+  attempts: z.int().min(0),
+  lastStatusCode: z.int().nullable(),
+  lastError: z.string().nullable(),
+  nextAttemptAt: timestamp.nullable(),
+  createdAt: timestamp,
+});
+export const WebhookDeliveryList = page(WebhookDelivery);

@@ -18,6 +18,7 @@ export const httpFunctions = [
   'admin',
   'reselling',
   'stripe-webhooks',
+  'auto-recharge',
   'fallback',
 ] as const;
 export type HttpFunction = (typeof httpFunctions)[number];
@@ -34,6 +35,8 @@ export const httpFunctionDescriptions: Record<HttpFunction, string> = {
   admin: "The platform's say over agencies: plans and suspension",
   reselling: "Reselling through the agency's Stripe account, and buying credits through Stripe Checkout",
   'stripe-webhooks': "Stripe's signed events: payments, refunds and connected accounts",
+  'auto-recharge':
+    "Auto-recharge through the agency's own payment server: its webhook endpoint, recharge requests and deliveries",
   fallback: 'Anything the route table does not have: 404 or 405 as problem JSON',
 };
 
@@ -99,6 +102,7 @@ export const paramIdKinds = {
   subAccountId: ['subAccount'],
   campaignId: ['campaign'],
   apiKeyId: ['apiKey'],
+  deliveryId: ['webhookDelivery'],
 } as const satisfies Record<string, readonly IdKind[]>;
 export type ParamName = keyof typeof paramIdKinds;
 

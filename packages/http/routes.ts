@@ -8,6 +8,7 @@ import { type ErrorCode, errorCodes } from '../core/errors';
 import { principalKinds } from '../domain/auth/principal';
 import { type CheckedRoutes, type HttpMethod, type RouteDef, type RouteKeyOf, routeKey } from './route-def';
 import { adminRoutes } from './routes/admin';
+import { autoRechargeRoutes } from './routes/auto-recharge';
 import { campaignRoutes } from './routes/campaigns';
 import { creditRoutes } from './routes/credits';
 import { docsRoutes } from './routes/docs';
@@ -39,6 +40,7 @@ const all = [
   ...adminRoutes,
   ...resellingRoutes,
   ...stripeWebhookRoutes,
+  ...autoRechargeRoutes,
 ] as const;
 /** Every route; a path parameter without a known id shape (route-def `paramIdKinds`) does not compile. */
 export const routes: CheckedRoutes<typeof all> = all;

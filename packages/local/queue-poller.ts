@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { localAccountId, localCredentials, localRegion } from './aws-env';
 import { lambdaContext } from './lambda-context';
@@ -20,13 +20,24 @@ export function startQueuePoller(opts: {
   handler: QueueHandler;
   functionName: string;
   log: (line: string) => void;
+  /**
+   * Batches handled at once (Lambda runs one container per batch, up to its concurrency):
+   * with more than 1, a batch held by a slow handler does not hold the next one. Default 1.
+   */
+  concurrency?: number;
 }): { stop(): Promise<void>; done: Promise<void> } {
+  const concurrency = Math.max(1, opts.concurrency ?? 1);
+  const inFlight = new Set<Promise<unknown>>();
   const client = new SQSClient({ endpoint: opts.endpoint, region: localRegion, credentials: localCredentials });
   const arn = `arn:aws:sqs:${localRegion}:${localAccountId}:${opts.queueName}`;
   let running = true;
   const stopped = new AbortController();
 
   async function pollOnce(): Promise<number> {
+    if (inFlight.size >= concurrency) {
+      await Promise.race(inFlight);
+      return 1;
+    }
     const out = await client.send(
       new ReceiveMessageCommand({
         QueueUrl: opts.queueUrl,
@@ -38,6 +49,17 @@ export function startQueuePoller(opts: {
     );
     const messages = out.Messages ?? [];
     if (!messages.length) return 0;
+    if (concurrency === 1) {
+      await handleBatch(messages);
+      return messages.length;
+    }
+    const batch = handleBatch(messages).catch((err) => opts.log(`${opts.functionName}: ${(err as Error).message}`));
+    inFlight.add(batch);
+    void batch.finally(() => inFlight.delete(batch));
+    return messages.length;
+  }
+
+  async function handleBatch(messages: Message[]): Promise<void> {
     const records: SQSRecord[] = messages.map((m) => ({
       messageId: m.MessageId ?? '',
       receiptHandle: m.ReceiptHandle ?? '',
@@ -67,7 +89,6 @@ export function startQueuePoller(opts: {
       );
     }
     if (failed.size) opts.log(`${opts.functionName}: ${failed.size} message(s) failed, left for retry`);
-    return messages.length;
   }
 
   // Outlives local SQS restarts: one line when it loses the queue, one when it has it again.
@@ -94,8 +115,9 @@ export function startQueuePoller(opts: {
     async stop() {
       running = false;
       stopped.abort();
-      client.destroy();
       await loop;
+      await Promise.allSettled([...inFlight]);
+      client.destroy();
     },
   };
 }

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { resellingSettings } from '../domain/reselling/config';
 import { stripeEventTypes } from '../domain/reselling/event-types';
-import { queueDefinitions } from '../queues/definitions';
+import { queueDefinitions, rechargeStreamFilters } from '../queues/definitions';
 import { localCredentials, localRegion } from './aws-env';
 import { dynamoService, streamArnOf } from './dynamodb';
 import { startGateway } from './gateway';
@@ -39,6 +39,11 @@ export interface LocalStackOptions {
   testClock?: boolean;
   /** The built web console (packages/console/dist), served at the API's origin outside /v1/*. */
   consoleDist?: string;
+  /**
+   * Auto-recharge webhooks: seconds between attempts (default: backoff.ts, about a day in all)
+   * and how long a receiver has (default 10 s). The tests shorten both.
+   */
+  webhooks?: { retryDelaysSeconds?: number[]; timeoutMs?: number; dailyCap?: number };
 }
 
 /** What a client of the stack needs to reach it (plain data: the test stack hands it to workers). */
@@ -48,7 +53,7 @@ export interface LocalStackInfo {
   dynamoEndpoint: string;
   sqsEndpoint: string;
   tableName: string;
-  queueUrls: { notifications: string; notificationsDlq: string };
+  queueUrls: { notifications: string; notificationsDlq: string; webhooks: string; webhooksDlq: string };
   platformApiKey: string;
   /** Where the stripe SDK is pointed (STRIPE_API_BASE): the local sandbox, or Stripe itself. */
   stripeApiBase: string;
@@ -57,7 +62,16 @@ export interface LocalStackInfo {
   env: Record<string, string>;
 }
 
-export type EngineName = 'dynamodb' | 'sqs' | 'ses' | 'stripe-sandbox' | 'gateway' | 'stream-poller' | 'queue-poller';
+export type EngineName =
+  | 'dynamodb'
+  | 'sqs'
+  | 'ses'
+  | 'stripe-sandbox'
+  | 'gateway'
+  | 'stream-poller'
+  | 'queue-poller'
+  | 'recharge-stream-poller'
+  | 'webhooks-queue-poller';
 
 export interface LocalStack extends LocalStackInfo {
   info: LocalStackInfo;
@@ -161,6 +175,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       AWS_ENDPOINT_URL_SES: sesUrl,
       TABLE_NAME: tableName,
       NOTIFICATIONS_QUEUE_URL: queueUrls.notifications.queue,
+      WEBHOOKS_QUEUE_URL: queueUrls.webhooks.queue,
+      // The local runtime only: webhooks may go to http://127.0.0.1 / localhost (never deployed).
+      WEBHOOKS_ALLOW_LOOPBACK_HTTP: 'true',
+      ...(opts.webhooks?.retryDelaysSeconds && { WEBHOOK_RETRY_DELAYS_SECONDS: opts.webhooks.retryDelaysSeconds.join(',') }),
+      ...(opts.webhooks?.timeoutMs && { WEBHOOK_TIMEOUT_MS: String(opts.webhooks.timeoutMs) }),
+      ...(opts.webhooks?.dailyCap && { AUTO_RECHARGE_DAILY_CAP: String(opts.webhooks.dailyCap) }),
       TOKEN_SECRET: secrets.tokenSecret,
       PLATFORM_API_KEY: secrets.platformApiKey,
       LOCAL_ENCRYPTION_KEY: secrets.encryptionKey,
@@ -197,11 +217,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     // Imported only now: like a Lambda cold start, these modules read their env on import.
     const { handler: forwarderHandler } = await import('../../functions/stream/forwarder');
     const { handler: notifierHandler } = await import('../../functions/queue/notifier');
+    const { handler: detectorHandler } = await import('../../functions/stream/recharge-detector');
+    const { handler: senderHandler } = await import('../../functions/queue/webhook-sender');
     // Each under its deployed policy's table keys (packages/db/access.ts).
     const { asFunction, enforceTableAccess } = await import('./table-access');
     enforceTableAccess();
     const forwarder = (...args: Parameters<typeof forwarderHandler>) => asFunction('forwarder', () => forwarderHandler(...args));
     const notifier = (...args: Parameters<typeof notifierHandler>) => asFunction('notifier', () => notifierHandler(...args));
+    const detector = (...args: Parameters<typeof detectorHandler>) =>
+      asFunction('recharge-detector', () => detectorHandler(...args));
+    const sender = (...args: Parameters<typeof senderHandler>) => asFunction('webhook-sender', () => senderHandler(...args));
     await supervisor.add({
       name: 'stream-poller',
       start: async () =>
@@ -232,13 +257,51 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         ),
     });
 
+    // The recharge detector: its own reader of the stream with its own filter, as its own
+    // event source mapping is deployed; and the webhook sender, several batches at once.
+    await supervisor.add({
+      name: 'recharge-stream-poller',
+      start: async () =>
+        loopInstance(
+          startStreamPoller({
+            endpoint: dynamoEndpoint,
+            streamArn: () => streamArnOf(dynamoEndpoint, tableName),
+            handler: detector,
+            filters: rechargeStreamFilters,
+            log,
+          }),
+        ),
+    });
+    const webhooks = queueDefinitions.webhooks;
+    await supervisor.add({
+      name: 'webhooks-queue-poller',
+      start: async () =>
+        loopInstance(
+          startQueuePoller({
+            endpoint: sqsEndpoint,
+            queueUrl: queueUrls.webhooks.queue,
+            queueName: webhooks.name,
+            batchSize: webhooks.batchSize,
+            handler: sender,
+            functionName: 'webhook-sender',
+            concurrency: 4,
+            log,
+          }),
+        ),
+    });
+
     const info: LocalStackInfo = {
       apiUrl,
       sesUrl,
       dynamoEndpoint,
       sqsEndpoint,
       tableName,
-      queueUrls: { notifications: queueUrl, notificationsDlq: queueUrls.notifications.dlq },
+      queueUrls: {
+        notifications: queueUrl,
+        notificationsDlq: queueUrls.notifications.dlq,
+        webhooks: queueUrls.webhooks.queue,
+        webhooksDlq: queueUrls.webhooks.dlq,
+      },
       platformApiKey: secrets.platformApiKey,
       stripeApiBase: stripe.apiBase,
       stripeSandboxUrl: stripe.sandboxUrl,

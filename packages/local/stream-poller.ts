@@ -7,7 +7,7 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { matchesFilter, outboxStreamFilter, streamSourceDefinition } from '../queues/definitions';
+import { matchesAnyFilter, outboxStreamFilter, streamSourceDefinition } from '../queues/definitions';
 import { localCredentials, localRegion } from './aws-env';
 
 type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
@@ -29,7 +29,12 @@ export function startStreamPoller(opts: {
   handler: StreamHandler;
   log: (line: string) => void;
   intervalMs?: number;
+  /** The event source's filter patterns (ORed, as Lambda does); default: the forwarder's. */
+  filters?: readonly unknown[];
+  /** Names the poller in its log lines (several read the same stream, as several event sources do). */
+  name?: string;
 }): { stop(): Promise<void>; done: Promise<void> } {
+  const filters = opts.filters ?? [outboxStreamFilter];
   const client = new DynamoDBStreamsClient({ endpoint: opts.endpoint, region: localRegion, credentials: localCredentials });
   const iterators = new Map<string, string | undefined>(); // shardId → next iterator (undefined = closed)
   const lastRead = new Map<string, string>(); // shardId → sequence number of the last record read
@@ -111,7 +116,7 @@ export function startStreamPoller(opts: {
       const read = out.Records ?? [];
       const last = read.at(-1)?.dynamodb?.SequenceNumber;
       if (last) lastRead.set(shardId, last);
-      const batch = read.map((r) => toLambdaRecord(r, arn)).filter((r) => matchesFilter(outboxStreamFilter, r));
+      const batch = read.map((r) => toLambdaRecord(r, arn)).filter((r) => matchesAnyFilter(filters, r));
       if (batch.length) await deliver(batch);
     }
   }

@@ -13,6 +13,22 @@ export const queueDefinitions = {
     retentionDays: 14,
     batchSize: 10,
   },
+  /**
+   * Auto-recharge webhook deliveries: one message per attempt. The sender POSTs (10 s at most),
+   * so its timeout leaves room for the address check and the table writes; retries are new
+   * messages with DelaySeconds (hops of ≤ 900 s), not visibility changes, so a message's
+   * receive count only grows when the sender itself failed (crash, table down) and poison
+   * still reaches the DLQ after 5.
+   */
+  webhooks: {
+    name: 'agency-accounts-webhooks',
+    dlqName: 'agency-accounts-webhooks-dlq',
+    maxReceiveCount: 5,
+    consumerTimeoutSeconds: 30,
+    visibilityTimeoutSeconds: 180,
+    retentionDays: 14,
+    batchSize: 10,
+  },
 } as const;
 
 export type QueueName = keyof typeof queueDefinitions;
@@ -26,6 +42,17 @@ export const outboxStreamFilter = {
   dynamodb: { NewImage: { kind: { S: ['outbox'] } } },
 } as const;
 
+/**
+ * Stream records the recharge detector reads (a second event source on the table stream, so
+ * the forwarder's filter and failure handling stay as they are): a wallet changed (a debit may
+ * have left it below its threshold), or a webhook delivery was inserted (to be queued for the
+ * sender). Lambda ORs the filters; the local stream poller does the same.
+ */
+export const rechargeStreamFilters = [
+  { eventName: ['MODIFY'], dynamodb: { NewImage: { kind: { S: ['balance'] }, sk: { S: ['WALLET'] } } } },
+  { eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['webhook_delivery'] } } } },
+] as const;
+
 /** The subset of EventBridge-style patterns used above: nested objects, arrays of allowed values. */
 export function matchesFilter(pattern: unknown, value: unknown): boolean {
   if (Array.isArray(pattern)) return pattern.includes(value as never);
@@ -35,6 +62,9 @@ export function matchesFilter(pattern: unknown, value: unknown): boolean {
   }
   return pattern === value;
 }
+
+/** Any of several patterns (Lambda's filter criteria are ORed). */
+export const matchesAnyFilter = (patterns: readonly unknown[], value: unknown) => patterns.some((p) => matchesFilter(p, value));
 
 /**
  * The stream → forwarder event source, read by CDK and mirrored by the local stream poller.

@@ -303,6 +303,10 @@ const MAY_404_FOR_OWN_IDS = new Set([
   'GET /v1/accounts/{accountId}/wallet',
   // Offers exist only for a reselling sub-account (API.md: manual mode → 404).
   'GET /v1/accounts/{accountId}/credit-offers',
+  // The agency's auto-recharge endpoint exists only once PUT (the DELETE case may run first).
+  'GET /v1/reselling/auto-recharge-webhook',
+  'POST /v1/reselling/auto-recharge-webhook/rotate-secret',
+  'POST /v1/reselling/auto-recharge-webhook/test',
 ]);
 
 function verdict(route: RouteDef, c: Case, res: ApiResponse): string | undefined {

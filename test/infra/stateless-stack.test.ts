@@ -46,7 +46,7 @@ describe('stateless stack', () => {
 
   it('runs every function on nodejs24.x, arm64, traced, with source maps and its own log group', () => {
     const fns = ofType('AWS::Lambda::Function');
-    expect(fns).toHaveLength(httpFunctions.length + 2);
+    expect(fns).toHaveLength(httpFunctions.length + 4); // + forwarder, notifier, recharge detector, webhook sender
     for (const [id, f] of fns) {
       const p = f.Properties;
       expect([id, p.Runtime, p.Architectures, p.TracingConfig]).toEqual([id, 'nodejs24.x', ['arm64'], { Mode: 'Active' }]);
@@ -141,16 +141,17 @@ describe('stateless stack', () => {
         .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
         .flatMap(([, p]) => p.Properties.PolicyDocument.Statement.flatMap((st: { Action: string }) => [st.Action].flat()));
     };
-    const { httpFunctions: http, forwarder, notifier } = synth.stacks.stateless;
-    const all = [...Object.values(http), forwarder, notifier];
+    const { httpFunctions: http, forwarder, notifier, rechargeDetector, webhookSender } = synth.stacks.stateless;
+    const all = [...Object.values(http), forwarder, notifier, rechargeDetector, webhookSender];
     const holders = (action: string) => all.filter((f) => actionsOf(f).includes(action)).map((f) => f.node.id);
 
     expect(actionsOf(http.fallback).filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:'))).toEqual([]);
     // Seal what is emailed: generated passwords, verification and reset tokens.
-    expect(holders('kms:Encrypt')).toEqual(['Http-public', 'Http-identity', 'Http-sub-accounts']);
-    expect(holders('kms:Decrypt')).toEqual(['Notifier']);
+    // …and webhook signing secrets (auto-recharge), which only its routes and the sender open.
+    expect(holders('kms:Encrypt')).toEqual(['Http-public', 'Http-identity', 'Http-sub-accounts', 'Http-auto-recharge']);
+    expect(holders('kms:Decrypt')).toEqual(['Http-auto-recharge', 'Notifier', 'WebhookSender']);
     expect(holders('ses:SendEmail')).toEqual(['Notifier']);
-    expect(holders('sqs:SendMessage')).toEqual(['Forwarder']);
+    expect(holders('sqs:SendMessage')).toEqual(['Http-auto-recharge', 'Forwarder', 'RechargeDetector', 'WebhookSender']);
     expect(holders('dynamodb:Scan')).toEqual([]);
     expect(
       actionsOf(notifier)
@@ -208,8 +209,8 @@ describe('stateless stack', () => {
       webhook: idOf(stateful.stripeWebhookSecret),
       connect: idOf(stateful.stripeConnectWebhookSecret),
     };
-    const { httpFunctions: http, forwarder, notifier } = synth.stacks.stateless;
-    const all = [...Object.values(http), forwarder, notifier];
+    const { httpFunctions: http, forwarder, notifier, rechargeDetector, webhookSender } = synth.stacks.stateless;
+    const all = [...Object.values(http), forwarder, notifier, rechargeDetector, webhookSender];
     const holders = (logicalId: string) =>
       all.filter((f) => secretsOf(f).some((r) => r.includes(logicalId))).map((f) => f.node.id);
     expect(holders(secretIds.stripeKey)).toEqual(['Http-reselling']);

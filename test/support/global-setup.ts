@@ -26,6 +26,8 @@ export async function setup(project: TestProject) {
     testClock: true,
     // A webhook the API refused (a 5xx) comes back within a second or two, not minutes.
     stripeRetry: { attempts: 6, baseDelayMs: 200, maxDelayMs: 2000, timeoutMs: 5000 },
+    // Auto-recharge webhooks: three attempts a second apart, receivers given 1.5 s (not a day and 10 s).
+    webhooks: { retryDelaysSeconds: [1, 1], timeoutMs: 1500 },
     log: (line) => {
       if (verbose) console.log(line);
     },

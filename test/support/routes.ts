@@ -163,6 +163,9 @@ export const fixtureBodies: Record<string, (ctx: { home: string; agencyId: strin
     perCreditPrice: '15',
     packages: [{ name: 'Pack', credits: 100, price: 1500 }],
   }),
+  // A loopback target (the test stack allows http://127.0.0.1 as npm start does): port 9 has no
+  // listener, so a delivery to it fails fast and nothing leaves the machine.
+  'PUT /v1/reselling/auto-recharge-webhook': () => ({ url: 'http://127.0.0.1:9/recharge' }),
 };
 
 /** A body for `route` built from its schema, with `overrides` (per route key) applied on top. */

@@ -53,6 +53,8 @@ export interface AccountItem {
   creditMode?: CreditMode;
   /** Sub-accounts in manual mode: credits they may draw from the pool per UTC month. */
   monthlyCreditLimit?: number;
+  /** Reselling sub-accounts: open a recharge request when the wallet drops below `threshold` (domain/recharge). */
+  autoRecharge?: { enabled: boolean; threshold: number; credits: number };
   /** The monthly meter: the month it counts, credits used, and limit − pool credits used while a limit is set. */
   meterMonth?: string;
   meterUsed?: number;
@@ -111,14 +113,22 @@ export function listActiveSubAccounts(agencyId: string, page: { limit: number; c
 
 export interface AccountChanges {
   /** Plain attributes to set (name, features, creditMode…). */
-  set: Partial<Pick<AccountItem, 'name' | 'features' | 'featuresEpoch' | 'creditMode'>>;
+  set: Partial<Pick<AccountItem, 'name' | 'features' | 'featuresEpoch' | 'creditMode' | 'autoRecharge'>>;
+  /** Only while the account is in this credit mode (auto-recharge needs reselling). */
+  requireMode?: CreditMode;
   /** A number sets the monthly limit (and its remaining room, from the meter as it is at this write); null removes it. */
   monthlyCreditLimit?: number | null;
   at: string;
 }
 
-/** Applies changes to an active account; undefined when it is not active (closed). */
-export async function updateActiveAccount(accountId: string, changes: AccountChanges): Promise<AccountItem | undefined> {
+/**
+ * Applies changes to an active account (in `requireMode`, when given); undefined when it is
+ * not active (closed), `{ wrongMode }` when it is in another credit mode.
+ */
+export async function updateActiveAccount(
+  accountId: string,
+  changes: AccountChanges,
+): Promise<AccountItem | { wrongMode: true } | undefined> {
   const set: Record<string, unknown> = { ...changes.set, updatedAt: changes.at };
   const names = Object.keys(set).filter((n) => set[n] !== undefined);
   const clauses = names.map((n) => `#${n} = :${n}`);
@@ -137,16 +147,29 @@ export async function updateActiveAccount(accountId: string, changes: AccountCha
         TableName: table(),
         Key: accountKey(accountId),
         UpdateExpression: `SET ${clauses.join(', ')}${remove}`,
-        ConditionExpression: accountIsActive.expression,
-        ExpressionAttributeNames: { ...accountIsActive.names, ...Object.fromEntries(names.map((n) => [`#${n}`, n])) },
-        ExpressionAttributeValues: { ...accountIsActive.values, ...values },
+        ConditionExpression: changes.requireMode
+          ? `${accountIsActive.expression} AND #requiredMode = :requiredMode`
+          : accountIsActive.expression,
+        ExpressionAttributeNames: {
+          ...accountIsActive.names,
+          ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
+          ...(changes.requireMode ? { '#requiredMode': 'creditMode' } : {}),
+        },
+        ExpressionAttributeValues: {
+          ...accountIsActive.values,
+          ...values,
+          ...(changes.requireMode ? { ':requiredMode': changes.requireMode } : {}),
+        },
         ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return out.Attributes as AccountItem;
   } catch (err) {
-    if ((err as Error).name === 'ConditionalCheckFailedException') return undefined;
-    throw err;
+    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    const old = (err as { Item?: Record<string, { S?: string }> }).Item;
+    if (changes.requireMode && old?.status?.S === 'active') return { wrongMode: true };
+    return undefined;
   }
 }
 

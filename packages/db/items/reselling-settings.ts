@@ -33,6 +33,20 @@ export interface ResellingSettingsItem {
   /** `created` of the last account.updated applied: an older event arriving late changes nothing. */
   stripeEventCreated?: number;
   pricing?: StoredPricing;
+  /** The custom payment provider's auto-recharge endpoint (domain/recharge). */
+  autoRechargeWebhook?: StoredWebhookEndpoint;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface StoredWebhookEndpoint {
+  /** Normalized (lower-case host, punycode), checked when saved. */
+  url: string;
+  enabled: boolean;
+  /** Why it was turned off (the receiver answered 410). */
+  disabledReason?: string;
+  /** `{current, previous?: {secret, rotatedAt}}` as JSON, sealed (crypto/secret-box): never in clear at rest. */
+  sealedSecrets: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -170,4 +184,121 @@ export async function savePricing(agencyId: string, pricing: StoredPricing, at: 
     }),
   );
   return out.Attributes as ResellingSettingsItem;
+}
+
+const endpointNames = { ...created, '#ep': 'autoRechargeWebhook' };
+const conditionFailed = (err: unknown) => (err as Error).name === 'ConditionalCheckFailedException';
+
+/** Creates the endpoint with its first secret; false when one exists already. */
+export async function createWebhookEndpoint(agencyId: string, endpoint: StoredWebhookEndpoint): Promise<boolean> {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: resellingSettingsKey(agencyId),
+        UpdateExpression: `SET #ep = :ep, ${createdClauses}`,
+        ConditionExpression: 'attribute_not_exists(#ep)',
+        ExpressionAttributeNames: endpointNames,
+        ExpressionAttributeValues: {
+          ':ep': endpoint,
+          ':kind': itemKinds.resellingSettings,
+          ':agencyId': agencyId,
+          ':now': endpoint.updatedAt,
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (conditionFailed(err)) return false;
+    throw err;
+  }
+}
+
+/** Points the existing endpoint at `url` and turns it on again (the secret stays); the endpoint as stored, or undefined when there is none. */
+export async function updateWebhookEndpointUrl(agencyId: string, url: string, at: string) {
+  try {
+    const out = await db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: resellingSettingsKey(agencyId),
+        UpdateExpression:
+          'SET #ep.#url = :url, #ep.#enabled = :true, #ep.#updatedAt = :now, #updatedAt = :now REMOVE #ep.#reason',
+        ConditionExpression: 'attribute_exists(#ep)',
+        ExpressionAttributeNames: {
+          '#ep': 'autoRechargeWebhook',
+          '#url': 'url',
+          '#enabled': 'enabled',
+          '#reason': 'disabledReason',
+          '#updatedAt': 'updatedAt',
+        },
+        ExpressionAttributeValues: { ':url': url, ':true': true, ':now': at },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return (out.Attributes as ResellingSettingsItem).autoRechargeWebhook;
+  } catch (err) {
+    if (conditionFailed(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Replaces the sealed secrets, on condition they are still those the rotation started from. */
+export async function replaceWebhookSecrets(agencyId: string, seen: string, sealed: string, at: string): Promise<boolean> {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: resellingSettingsKey(agencyId),
+        UpdateExpression: 'SET #ep.#secrets = :sealed, #ep.#updatedAt = :now',
+        ConditionExpression: '#ep.#secrets = :seen',
+        ExpressionAttributeNames: { '#ep': 'autoRechargeWebhook', '#secrets': 'sealedSecrets', '#updatedAt': 'updatedAt' },
+        ExpressionAttributeValues: { ':sealed': sealed, ':seen': seen, ':now': at },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (conditionFailed(err)) return false;
+    throw err;
+  }
+}
+
+/** Turns the endpoint off (a 410 from it), only while it still has the URL that answered. */
+export async function disableWebhookEndpoint(agencyId: string, url: string, reason: string, at: string): Promise<void> {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: resellingSettingsKey(agencyId),
+        UpdateExpression: 'SET #ep.#enabled = :false, #ep.#reason = :reason, #ep.#updatedAt = :now',
+        ConditionExpression: '#ep.#url = :url',
+        ExpressionAttributeNames: {
+          '#ep': 'autoRechargeWebhook',
+          '#url': 'url',
+          '#enabled': 'enabled',
+          '#reason': 'disabledReason',
+          '#updatedAt': 'updatedAt',
+        },
+        ExpressionAttributeValues: { ':false': false, ':reason': reason, ':url': url, ':now': at },
+      }),
+    );
+  } catch (err) {
+    if (!conditionFailed(err)) throw err;
+  }
+}
+
+/** Removes the endpoint and its secrets (idempotent). */
+export async function deleteWebhookEndpoint(agencyId: string): Promise<void> {
+  await db
+    .send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: resellingSettingsKey(agencyId),
+        UpdateExpression: 'REMOVE #ep',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#ep': 'autoRechargeWebhook' },
+      }),
+    )
+    .catch((err) => {
+      if (!conditionFailed(err)) throw err;
+    });
 }

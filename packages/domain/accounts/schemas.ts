@@ -68,6 +68,14 @@ export const patchSubAccountBody = z
     creditMode: z.enum(['manual', 'reselling']).optional(),
     /** Manual mode: credits the sub-account may draw from the pool per UTC month; null removes the limit. */
     monthlyCreditLimit: z.int().min(0).max(1_000_000_000).nullable().optional(),
+    /** Reselling mode only: a recharge request opens when the wallet drops below `threshold`, asking for `credits`. */
+    autoRecharge: z
+      .strictObject({
+        enabled: z.boolean(),
+        threshold: z.int().min(0).max(1_000_000_000),
+        credits: z.int().min(1).max(1_000_000),
+      })
+      .optional(),
   })
   .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' });
 export type PatchSubAccountBody = z.infer<typeof patchSubAccountBody>;

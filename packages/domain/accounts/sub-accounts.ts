@@ -10,9 +10,12 @@ import {
   putAccount,
   updateActiveAccount,
 } from '../../db/items/account';
+import { getBalance, walletKey } from '../../db/items/balance';
+import { getResellingSettings } from '../../db/items/reselling-settings';
 import { itemKinds } from '../../db/schema';
 import { transact } from '../../db/transact';
 import { featuresBeyondPlan, planFeatures } from '../features';
+import { openRechargeRequest } from '../recharge/open';
 import { newClientLogin } from './client-login';
 import { emailNotVerified } from './email-verification';
 import { accountClosed } from './errors';
@@ -97,18 +100,34 @@ export async function patchSubAccount(sub: AccountItem, agency: AccountItem, bod
       { field, message: `not in the plan: ${beyond.join(', ')}` },
     ]);
   }
+  if (body.autoRecharge && (body.creditMode ?? sub.creditMode ?? 'manual') !== 'reselling') throw autoRechargeNeedsReselling();
+  const now = clockNow();
   const updated = await updateActiveAccount(sub.id, {
     set: {
       name: body.name,
       features: body.features && [...new Set(body.features)],
       featuresEpoch: body.features && (agency.planEpoch ?? 0),
       creditMode: body.creditMode,
+      autoRecharge: body.autoRecharge,
     },
+    // Auto-recharge is a reselling setting: a mode switch racing this write must not slip past.
+    requireMode: body.autoRecharge && !body.creditMode ? 'reselling' : undefined,
     monthlyCreditLimit: body.monthlyCreditLimit,
-    at: clockNow().toISOString(),
+    at: now.toISOString(),
   });
   if (!updated) throw accountClosed();
+  if ('wrongMode' in updated) throw autoRechargeNeedsReselling();
+  if (body.autoRecharge?.enabled) await openIfBelow(updated, agency, now);
   return { subAccount: subAccountView(updated, agency) };
+}
+
+const autoRechargeNeedsReselling = () =>
+  new AppError('wrong_credit_mode', 'autoRecharge needs the sub-account in reselling mode; set creditMode to reselling first');
+
+/** Enabling auto-recharge on a wallet already below its threshold opens a request at once (API.md, Auto-recharge). */
+async function openIfBelow(sub: AccountItem, agency: AccountItem, at: Date): Promise<void> {
+  const [wallet, settings] = await Promise.all([getBalance(walletKey(sub.id)), getResellingSettings(sub.agencyId)]);
+  await openRechargeRequest({ sub, agency, settings, balance: wallet?.balance ?? 0, at });
 }
 
 /** Closing is idempotent; the account, its users and its ledger history stay, logins stop. */

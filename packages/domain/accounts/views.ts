@@ -37,6 +37,7 @@ export function subAccountView(a: AccountItem, agency: AccountItem) {
     creditsUsedThisMonth: creditsUsedThisMonth(a),
     features: featuresOf(a, agency),
     clientLogin: a.clientLogin ?? true,
+    autoRecharge: a.autoRecharge ?? null,
     createdAt: a.createdAt,
     updatedAt: a.updatedAt,
     closedAt: a.closedAt ?? null,

@@ -1,8 +1,9 @@
 import { now as clockNow } from '../../core/clock';
 import { AppError, notFound } from '../../core/errors';
-import { newId } from '../../core/ids';
+import { isIdOf, newId } from '../../core/ids';
 import { type AccountItem, checkActiveInMode } from '../../db/items/account';
 import { poolKey, walletKey } from '../../db/items/balance';
+import { fulfilRechargeRequest, type RechargeRequestItem } from '../../db/items/recharge';
 import { itemKinds } from '../../db/schema';
 import type { NamedItem } from '../../db/transact';
 import { accountClosed } from '../accounts/errors';
@@ -72,7 +73,9 @@ export async function topUpAgency(principal: Principal, agency: AccountItem, bod
 export async function grantCredits(principal: Principal, sub: AccountItem, body: GrantBody, idempotencyKey: string) {
   // The mode is checked inside the transaction (after idempotency), so a retry of a grant
   // that landed before a mode switch still returns its first result.
-  const toWallet = creditPlan(
+  // A requestId that cannot be a recharge request's names nothing: 404 before any write.
+  if (body.requestId !== undefined && !isIdOf(body.requestId, ['rechargeRequest'])) throw notFound('Recharge request');
+  const toWallet = creditPlan<Extra>(
     principal,
     { agencyId: sub.agencyId, accountId: sub.id, subAccountId: sub.id, balance: 'wallet' },
     { type: 'grant', credits: body.credits, reference: body.reference, requestId: body.requestId, body },
@@ -80,15 +83,34 @@ export async function grantCredits(principal: Principal, sub: AccountItem, body:
     [{ name: 'reselling', write: checkActiveInMode(sub.id, 'reselling') }],
   );
   const pool = poolKey(sub.agencyId);
-  const makePlan = async (): Promise<Plan<'reselling'>> => {
+  const makePlan = async (): Promise<Plan<Extra>> => {
     const plan = await toWallet();
     const out = { ...plan.entry, id: newId('transaction', Date.parse(plan.entry.createdAt)) };
+    // The request is fulfilled in the same transaction as the credits move: both or neither.
+    const fulfil = body.requestId
+      ? fulfilRechargeRequest({
+          agencyId: sub.agencyId,
+          subAccountId: sub.id,
+          requestId: body.requestId,
+          at: plan.entry.createdAt,
+          entryId: plan.entry.id,
+        })
+      : [];
     return {
       ...plan,
+      extras: [...plan.extras, ...fulfil],
       counter: { balanceKey: pool, delta: -body.credits, entry: { ...out, credits: -body.credits, balanceKind: 'pool' } },
     };
   };
-  const judge = (failure: Failure<'reselling'>) => {
+  const judge = (failure: Failure<Extra>) => {
+    const request = failure.failed('recharge');
+    if (request) {
+      // Absent, or another sub-account's: unknown here. Fulfilled or expired: closed.
+      const item = request.item as RechargeRequestItem | undefined;
+      if (!item || item.subAccountId !== sub.id) throw notFound('Recharge request');
+      throw rechargeRequestClosed(item);
+    }
+    if (failure.failed('rechargeState')) throw rechargeRequestClosed(undefined);
     const guard = failure.failed('reselling');
     if (!guard) return undefined;
     const account = guard.item as AccountItem | undefined;
@@ -99,6 +121,16 @@ export async function grantCredits(principal: Principal, sub: AccountItem, body:
   const { entry, replayed } = await oneAtATimeOn([pool, walletKey(sub.id)], () => commit(makePlan, judge));
   return { body: { entry: entryView(entry), balance: entry.balanceAfter }, replayed };
 }
+
+type Extra = 'reselling' | 'recharge' | 'rechargeState';
+
+const rechargeRequestClosed = (item: RechargeRequestItem | undefined) =>
+  new AppError(
+    'recharge_request_closed',
+    item?.status === 'fulfilled'
+      ? `Recharge request ${item.id} was already fulfilled`
+      : 'The recharge request has expired or was already fulfilled',
+  );
 
 const wrongMode = () =>
   new AppError('wrong_credit_mode', 'Grants go to sub-accounts in reselling mode; switch creditMode to reselling first');

@@ -11,6 +11,7 @@ import { claimOutbox, deleteOutbox, type OutboxItem, releaseOutbox } from '../..
 import { queueDefinitions } from '../../queues/definitions';
 import type { OutboxEvent } from '../outbox';
 import { credentialsEmail } from './credentials-email';
+import { deliveryFailedEmail, rechargeCapEmail } from './recharge-emails';
 import { passwordResetEmail, verifyEmail } from './token-emails';
 
 export const ses = traced(new SESClient(awsClientDefaults));
@@ -69,6 +70,12 @@ async function send(item: OutboxItem<OutboxEvent>, outboxId: string): Promise<vo
       break;
     case 'user.password_reset':
       mail = passwordResetEmail(event, await open(event.sealedToken, outboxId), requireEnv('APP_URL'));
+      break;
+    case 'webhook.delivery_failed':
+      mail = deliveryFailedEmail(event);
+      break;
+    case 'recharge.daily_cap_reached':
+      mail = rechargeCapEmail(event);
       break;
     default:
       throw new Error(`Unknown outbox event type ${(event as { type: string }).type}`);

@@ -100,8 +100,9 @@ export function settingsView(settings: ResellingSettingsItem | undefined) {
         }
       : null,
     pricing: pricingView(settings?.pricing),
-    // Issue 10 (the custom payment provider) fills this in.
-    autoRechargeWebhook: null,
+    autoRechargeWebhook: settings?.autoRechargeWebhook
+      ? { url: settings.autoRechargeWebhook.url, enabled: settings.autoRechargeWebhook.enabled }
+      : null,
     platform: platformMinimums(),
   };
 }

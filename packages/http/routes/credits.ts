@@ -24,14 +24,20 @@ export const creditRoutes = [
     path: '/v1/sub-accounts/{subAccountId}/credits/grants',
     fn: 'credits',
     summary:
-      "Move credits from the agency pool into a reselling sub-account's wallet, one transaction with a grant entry on each side. 201 {entry, balance} (the wallet's); the pool lacks them → 402 insufficient_credits, nothing moves; manual mode → 409 wrong_credit_mode",
+      "Move credits from the agency pool into a reselling sub-account's wallet, one transaction with a grant entry on each side. 201 {entry, balance} (the wallet's); the pool lacks them → 402 insufficient_credits, nothing moves; manual mode → 409 wrong_credit_mode. With requestId it fulfils that open recharge request in the same transaction: unknown → 404, fulfilled or expired → 409 recharge_request_closed",
     allow: allow.agency,
     scope: { param: 'subAccountId', kind: 'subAccount' },
     body: grantBody,
     idempotent: true,
     status: 201,
     response: res.CreditsMoved,
-    refusals: ['insufficient_credits', 'wrong_credit_mode', 'account_closed', 'balance_limit_exceeded'],
+    refusals: [
+      'insufficient_credits',
+      'wrong_credit_mode',
+      'account_closed',
+      'balance_limit_exceeded',
+      'recharge_request_closed',
+    ],
   },
   {
     method: 'GET',

@@ -42,13 +42,14 @@ export const subAccountRoutes = [
     method: 'PATCH',
     path: '/v1/sub-accounts/{subAccountId}',
     fn: 'sub-accounts',
-    summary: 'Update a sub-account',
+    summary:
+      'Update a sub-account; autoRecharge {enabled, threshold, credits} needs reselling mode (else 409 wrong_credit_mode) and, enabled on a wallet already below the threshold, opens a recharge request at once',
     allow: allow.agency,
     scope: subAccountScope,
     body: patchSubAccountBody,
     status: 200,
     response: res.SubAccountResponse,
-    refusals: ['feature_not_available', 'account_closed'],
+    refusals: ['feature_not_available', 'account_closed', 'wrong_credit_mode'],
   },
   {
     method: 'DELETE',

@@ -1,0 +1,207 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { db, table } from '../client';
+import { queryPage } from '../query';
+import { getItem } from '../read';
+import { type itemKinds, type Key, stored } from '../schema';
+import type { NamedItem, TransactItem } from '../transact';
+
+/**
+ * One webhook delivery (`whd_…`): the exact signed body, and every attempt's outcome. Its
+ * insert is what queues it (the recharge detector reads it from the stream); the sender claims
+ * each attempt with a conditional write on `attempts`, so a duplicate message never POSTs twice
+ * for the same attempt while a delivery is alive.
+ */
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+export type WebhookEventType = 'credits.recharge_requested' | 'webhook.test';
+
+export interface WebhookDeliveryItem {
+  kind: typeof itemKinds.webhookDelivery;
+  id: string;
+  agencyId: string;
+  eventType: WebhookEventType;
+  /** The Standard Webhooks `webhook-id`: the same on every attempt. */
+  webhookId: string;
+  requestId?: string;
+  /** The JSON body, exactly as signed and sent. */
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  /** How many attempts this round may take (a manual retry adds one). */
+  maxAttempts: number;
+  lastStatusCode?: number;
+  lastError?: string;
+  /** Epoch ms of the next attempt while pending. */
+  nextAttemptAt?: number;
+  leaseUntil?: number;
+  leaseToken?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const partition = (agencyId: string) => `WEBHOOK#${agencyId}`;
+export const deliveryKey = (agencyId: string, id: string): Key => ({ pk: partition(agencyId), sk: id });
+export const getDelivery = (agencyId: string, id: string) => getItem<WebhookDeliveryItem>(deliveryKey(agencyId, id));
+
+export function putDelivery(item: WebhookDeliveryItem): NamedItem<'delivery'> {
+  return {
+    name: 'delivery',
+    write: {
+      Put: {
+        TableName: table(),
+        Item: stored(item, deliveryKey(item.agencyId, item.id)),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+  };
+}
+
+const conditionFailed = (err: unknown) => (err as Error).name === 'ConditionalCheckFailedException';
+
+/** Claims attempt `attempt` for `leaseUntil` (epoch ms); false when another holds it or it was made. */
+export async function claimAttempt(
+  d: Pick<WebhookDeliveryItem, 'agencyId' | 'id'>,
+  attempt: number,
+  token: string,
+  nowMs: number,
+  leaseUntil: number,
+) {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: deliveryKey(d.agencyId, d.id),
+        UpdateExpression: 'SET leaseUntil = :until, leaseToken = :token',
+        ConditionExpression:
+          '#status = :pending AND attempts = :prev AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':pending': 'pending',
+          ':prev': attempt - 1,
+          ':now': nowMs,
+          ':until': leaseUntil,
+          ':token': token,
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (conditionFailed(err)) return false;
+    throw err;
+  }
+}
+
+/** Gives a claim back without recording an attempt (the sender failed before it could say how the POST went). */
+export async function releaseAttempt(d: Pick<WebhookDeliveryItem, 'agencyId' | 'id'>, token: string) {
+  await db
+    .send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: deliveryKey(d.agencyId, d.id),
+        UpdateExpression: 'REMOVE leaseUntil, leaseToken',
+        ConditionExpression: 'leaseToken = :token',
+        ExpressionAttributeValues: { ':token': token },
+      }),
+    )
+    .catch((err) => {
+      if (!conditionFailed(err)) throw err;
+    });
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  status: DeliveryStatus;
+  statusCode?: number;
+  error?: string;
+  nextAttemptAt?: number;
+  at: string;
+}
+
+/** Records attempt n's outcome, if this sender still holds it; the lease goes. */
+export function recordAttempt(
+  d: Pick<WebhookDeliveryItem, 'agencyId' | 'id'>,
+  token: string,
+  r: AttemptRecord,
+): NamedItem<'delivery'> {
+  const set = ['#status = :status', 'attempts = :n', 'updatedAt = :at'];
+  const remove = ['leaseUntil', 'leaseToken'];
+  const values: Record<string, unknown> = { ':status': r.status, ':n': r.attempt, ':at': r.at, ':token': token };
+  for (const [name, value] of [
+    ['lastStatusCode', r.statusCode],
+    ['lastError', r.error],
+    ['nextAttemptAt', r.nextAttemptAt],
+  ] as const) {
+    if (value === undefined) remove.push(name);
+    else {
+      set.push(`${name} = :${name}`);
+      values[`:${name}`] = value;
+    }
+  }
+  const write: TransactItem = {
+    Update: {
+      TableName: table(),
+      Key: deliveryKey(d.agencyId, d.id),
+      UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+      ConditionExpression: 'leaseToken = :token',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: values,
+    },
+  };
+  return { name: 'delivery', write };
+}
+
+/**
+ * A manual retry: a failed delivery becomes pending with one more attempt allowed; undefined
+ * when it is not failed (pending ones are on their way; succeeded ones are done).
+ */
+export async function reopenDelivery(agencyId: string, id: string, nowMs: number, at: string) {
+  try {
+    const out = await db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: deliveryKey(agencyId, id),
+        UpdateExpression: 'SET #status = :pending, maxAttempts = attempts + :one, nextAttemptAt = :now, updatedAt = :at',
+        ConditionExpression: '#status = :failed',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pending': 'pending', ':failed': 'failed', ':one': 1, ':now': nowMs, ':at': at },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes as WebhookDeliveryItem;
+  } catch (err) {
+    if (conditionFailed(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Undoes a manual retry whose message could not be queued (still pending, no attempt made since): failed again. */
+export async function unreopenDelivery(agencyId: string, id: string, attempts: number): Promise<void> {
+  await db
+    .send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: deliveryKey(agencyId, id),
+        UpdateExpression: 'SET #status = :failed, maxAttempts = attempts REMOVE nextAttemptAt',
+        ConditionExpression: '#status = :pending AND attempts = :n AND attribute_not_exists(leaseToken)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':failed': 'failed', ':pending': 'pending', ':n': attempts },
+      }),
+    )
+    .catch((err) => {
+      if (!conditionFailed(err)) throw err;
+    });
+}
+
+/** The agency's deliveries, newest first, optionally in one status. */
+export function listDeliveries(agencyId: string, q: { limit: number; cursor?: string; status?: DeliveryStatus }) {
+  return queryPage<WebhookDeliveryItem>({
+    partition: partition(agencyId),
+    sort: { beginsWith: 'whd_' },
+    newestFirst: true,
+    limit: q.limit,
+    cursor: q.cursor,
+    maxReads: 10,
+    ...(q.status
+      ? { filter: { expression: '#status = :status', names: { '#status': 'status' }, values: { ':status': q.status } } }
+      : {}),
+  });
+}

@@ -1,0 +1,29 @@
+import type { DeliveryFailedEvent, RechargeCapEvent } from '../outbox';
+import { escapeHtml, PLATFORM_NAME } from './html';
+
+/** Emails to the agency about auto-recharge: nothing secret in them (no URL credentials, no signing secret). */
+export function deliveryFailedEmail(event: DeliveryFailedEvent) {
+  const subject = `Auto-recharge webhook failed: ${event.eventType}`;
+  const lines = [
+    `Hello ${event.agencyName},`,
+    '',
+    `${PLATFORM_NAME} could not deliver the ${event.eventType} webhook ${event.deliveryId}${event.requestId ? ` (recharge request ${event.requestId})` : ''} to ${event.url} after ${event.attempts} attempts.`,
+    `Last error: ${event.lastError}`,
+    '',
+    'Fix the endpoint, then retry the delivery: POST /v1/reselling/webhook-deliveries/{id}/retry, or grant the credits by hand.',
+  ];
+  const html = lines.map((l) => (l ? `<p>${escapeHtml(l)}</p>` : '')).join('\n');
+  return { subject, text: lines.join('\n'), html };
+}
+
+export function rechargeCapEmail(event: RechargeCapEvent) {
+  const subject = `Auto-recharge paused for today: ${event.subAccountName}`;
+  const lines = [
+    `Hello ${event.agencyName},`,
+    '',
+    `${event.subAccountName} (${event.subAccountId}) has reached today's limit of ${event.cap} auto-recharge requests, and its wallet is below its threshold again.`,
+    'No further recharge request opens for it until tomorrow (UTC). You can grant credits by hand at any time.',
+  ];
+  const html = lines.map((l) => (l ? `<p>${escapeHtml(l)}</p>` : '')).join('\n');
+  return { subject, text: lines.join('\n'), html };
+}

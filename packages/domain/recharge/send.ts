@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { now, nowMs } from '../../core/clock';
+import { logger } from '../../core/logger';
+import { count } from '../../core/metrics';
+import { getAccount } from '../../db/items/account';
+import { disableWebhookEndpoint, getResellingSettings } from '../../db/items/reselling-settings';
+import {
+  type AttemptRecord,
+  claimAttempt,
+  getDelivery,
+  recordAttempt,
+  releaseAttempt,
+  type WebhookDeliveryItem,
+} from '../../db/items/webhook-delivery';
+import { ConditionsFailed, transact } from '../../db/transact';
+import { newOutboxId, outboxWrite } from '../outbox';
+import { nextSqsDelaySeconds } from '../webhooks/backoff';
+import { type DeliveryResult, postWebhook } from '../webhooks/deliver';
+import { signWebhook } from '../webhooks/signing';
+import { resolveAndCheck } from '../webhooks/webhook-url';
+import { allowLoopbackHttp, deliveryTimeoutMs, nextAttemptAfter } from './config';
+import { type DeliveryMessage, enqueueDelivery } from './queue';
+import { openSecrets } from './secrets';
+
+export type SendOutcome = 'succeeded' | 'failed' | 'disabled' | 'retry_scheduled' | 'deferred' | 'dropped';
+
+/** Another attempt of this delivery is under way, or an earlier one is not recorded yet: SQS brings the message back. */
+export class DeliveryBusy extends Error {
+  constructor(id: string) {
+    super(`delivery ${id}: another attempt is under way`);
+    this.name = 'DeliveryBusy';
+  }
+}
+
+/**
+ * One attempt of one delivery, from its queue message. The attempt is claimed first (a
+ * conditional write on `attempts`, with a lease), so a duplicate message cannot POST the same
+ * attempt twice while its sender lives; a message for an attempt already made is dropped. A
+ * failure with attempts left enqueues the next attempt's message BEFORE recording this one, so
+ * a crash between the two costs at most a repeated POST (same webhook-id), never a lost retry.
+ */
+export async function sendDelivery(message: DeliveryMessage): Promise<SendOutcome> {
+  const t = nowMs();
+  if (message.notBefore !== undefined) {
+    const delay = nextSqsDelaySeconds(message.notBefore, t);
+    if (delay > 0) {
+      await enqueueDelivery(message, delay); // another hop of at most 900 s
+      return 'deferred';
+    }
+  }
+  const { agencyId, deliveryId, attempt } = message;
+  const delivery = await getDelivery(agencyId, deliveryId);
+  if (delivery?.status !== 'pending' || delivery.attempts >= attempt) return 'dropped';
+  if (delivery.attempts < attempt - 1) throw new DeliveryBusy(deliveryId);
+
+  const token = randomUUID();
+  const timeoutMs = deliveryTimeoutMs();
+  if (!(await claimAttempt(delivery, attempt, token, t, t + timeoutMs + 20_000))) {
+    const again = await getDelivery(agencyId, deliveryId);
+    if (again?.status !== 'pending' || again.attempts >= attempt) return 'dropped';
+    throw new DeliveryBusy(deliveryId);
+  }
+
+  let url: string | undefined;
+  let result: Pick<DeliveryResult, 'outcome' | 'statusCode' | 'error'>;
+  try {
+    const endpoint = (await getResellingSettings(agencyId))?.autoRechargeWebhook;
+    url = endpoint?.url;
+    if (!endpoint?.enabled) {
+      const why = endpoint ? `endpoint disabled (${endpoint.disabledReason ?? 'turned off'})` : 'no endpoint configured';
+      await transact([recordAttempt(delivery, token, { attempt, status: 'failed', error: why, at: now().toISOString() })]);
+      return 'failed';
+    }
+    result = await attemptPost(delivery, endpoint.url, endpoint.sealedSecrets, timeoutMs);
+  } catch (err) {
+    await releaseAttempt(delivery, token);
+    throw err;
+  }
+  const at = now().toISOString();
+  const base = { attempt, statusCode: result.statusCode, error: result.error, at };
+  logger.info('webhook attempt', { deliveryId, attempt, outcome: result.outcome, statusCode: result.statusCode });
+
+  try {
+    if (result.outcome === 'success') {
+      await transact([recordAttempt(delivery, token, { ...base, status: 'succeeded', error: undefined })]);
+      count('WebhooksDelivered');
+      return 'succeeded';
+    }
+    if (result.outcome === 'gone') {
+      await transact([recordAttempt(delivery, token, { ...base, status: 'failed' })]);
+      await disableWebhookEndpoint(agencyId, url as string, 'the endpoint answered 410 Gone', at);
+      count('WebhookEndpointsDisabled');
+      return 'disabled';
+    }
+    const next = nextAttemptAfter(attempt, nowMs(), delivery.maxAttempts);
+    if (next === undefined) {
+      await finalFailure(delivery, token, { ...base, status: 'failed' }, url as string);
+      return 'failed';
+    }
+    try {
+      await enqueueDelivery({ agencyId, deliveryId, attempt: attempt + 1, notBefore: next }, nextSqsDelaySeconds(next, nowMs()));
+    } catch (err) {
+      await releaseAttempt(delivery, token);
+      throw err;
+    }
+    await transact([recordAttempt(delivery, token, { ...base, status: 'pending', nextAttemptAt: next })]);
+    return 'retry_scheduled';
+  } catch (err) {
+    // The lease expired and another sender took the delivery over: it records from here.
+    if (err instanceof ConditionsFailed && err.failed('delivery')) return 'dropped';
+    throw err;
+  }
+}
+
+/** The address check again (DNS may have changed since saving), then one signed POST to the pinned address. */
+async function attemptPost(delivery: WebhookDeliveryItem, url: string, sealedSecrets: string, timeoutMs: number) {
+  const checked = await resolveAndCheck(url, { allowLoopbackHttp: allowLoopbackHttp() });
+  if (!checked.ok) return { outcome: 'failure' as const, error: checked.problem.message };
+  const secrets = await openSecrets(delivery.agencyId, sealedSecrets);
+  const headers = signWebhook({ msgId: delivery.webhookId, body: delivery.payload, secrets, timestamp: now() });
+  return postWebhook({ target: checked.target, headers: { ...headers }, body: delivery.payload, timeoutMs });
+}
+
+/** No attempt left: the delivery is `failed` and the agency is emailed, in one transaction (the outbox). */
+async function finalFailure(delivery: WebhookDeliveryItem, token: string, record: AttemptRecord, url: string) {
+  const agency = await getAccount(delivery.agencyId);
+  const email = agency?.email
+    ? [
+        outboxWrite(
+          newOutboxId(),
+          {
+            type: 'webhook.delivery_failed',
+            agencyId: delivery.agencyId,
+            agencyName: agency.name,
+            to: agency.email,
+            deliveryId: delivery.id,
+            eventType: delivery.eventType,
+            ...(delivery.requestId && { requestId: delivery.requestId }),
+            url,
+            attempts: record.attempt,
+            lastError: record.error ?? 'failed',
+          },
+          now(),
+        ),
+      ]
+    : [];
+  await transact([recordAttempt(delivery, token, record), ...email]);
+  count('WebhookDeliveriesFailed');
+}
