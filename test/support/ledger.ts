@@ -23,20 +23,30 @@ export interface UsageBody {
 const idem = (key?: string) => ({ 'idempotency-key': key ?? `test-${randomUUID()}` });
 
 /** Platform top-up of an agency's pool (platform key). */
-export function topUp(agencyId: string, credits: number, opts: { key?: string; reference?: string } = {}): Promise<ApiResponse> {
+export function topUp(
+  agencyId: string,
+  credits: number,
+  opts: { key?: string; reference?: string; clock?: string } = {},
+): Promise<ApiResponse> {
   return api('POST', `/v1/admin/agencies/${agencyId}/credits`, {
     token: stack.platformApiKey,
     headers: idem(opts.key),
     body: { credits, reference: opts.reference ?? uniq('topup') },
+    clock: opts.clock,
   });
 }
 
 /** Usage on an account: by the platform key unless another token (an assist token) is given. */
-export function chargeUsage(accountId: string, body: unknown, opts: { key?: string; token?: string } = {}): Promise<ApiResponse> {
+export function chargeUsage(
+  accountId: string,
+  body: unknown,
+  opts: { key?: string; token?: string; clock?: string } = {},
+): Promise<ApiResponse> {
   return api('POST', `/v1/accounts/${accountId}/usage`, {
     token: opts.token ?? stack.platformApiKey,
     headers: idem(opts.key),
     body,
+    clock: opts.clock,
   });
 }
 
@@ -175,13 +185,14 @@ export async function allPages<T = any>(
   path: string,
   token: string,
   query: Record<string, string> = {},
-  maxPages = 100,
+  opts: { maxPages?: number; clock?: string } = {},
 ): Promise<T[][]> {
+  const maxPages = opts.maxPages ?? 100;
   const pages: T[][] = [];
   let cursor: string | null | undefined;
   do {
     const qs = new URLSearchParams({ ...query, ...(cursor ? { cursor } : {}) }).toString();
-    const res = await api(`GET`, qs ? `${path}?${qs}` : path, { token });
+    const res = await api(`GET`, qs ? `${path}?${qs}` : path, { token, clock: opts.clock });
     expectStatus(res, 200, `GET ${path}?${qs}`);
     pages.push(res.body.items);
     cursor = res.body.nextCursor;
