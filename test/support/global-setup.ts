@@ -20,6 +20,7 @@ export async function setup(project: TestProject) {
   stack = await startLocalStack({
     queueVisibilitySeconds: 1,
     testClock: true,
+    pollerStatus: true,
     // A webhook the API refused (a 5xx) comes back within a second or two, not minutes.
     stripeRetry: { attempts: 6, baseDelayMs: 200, maxDelayMs: 2000, timeoutMs: 5000 },
     log: (line) => {
