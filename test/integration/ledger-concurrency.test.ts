@@ -335,8 +335,9 @@ describe('idempotency', () => {
     const retry = await usage(key, body);
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
-    const [entry] = (await entriesOf(agency.agencyId)).filter((e) => e.idempotencyKey === key);
-    expect(retry.body.entry.id).toBe(entry!.id);
+    const entries = (await entriesOf(agency.agencyId)).filter((e) => e.idempotencyKey === key);
+    expect(entries, 'exactly one entry for the key').toHaveLength(1);
+    expect(retry.body.entry.id).toBe(entries[0]!.id);
     expect(await poolBalance(agency.agencyId)).toBe(before - 7);
   });
 });
