@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { resellingSettings } from '../domain/reselling/config';
@@ -11,7 +12,7 @@ import { startQueuePoller } from './queue-poller';
 import { loadLocalSecrets } from './secrets';
 import { startLocalSes } from './ses';
 import { type LocalQueues, startLocalQueues } from './sqs';
-import { startStreamPoller } from './stream-poller';
+import { type StreamPollerStatus, startStreamPoller } from './stream-poller';
 import { type RetryPolicy, type StripeSandbox, startStripeSandbox } from './stripe-sandbox';
 import { createSupervisor, type KillOptions, type RestartEvent, type RestartPolicy, type Supervisor } from './supervisor';
 
@@ -44,6 +45,8 @@ export interface LocalStackOptions {
    * and how long a receiver has (default 10 s). The tests shorten both.
    */
   webhooks?: { retryDelaysSeconds?: number[]; timeoutMs?: number; dailyCap?: number };
+  /** Serve the pollers' progress on 127.0.0.1 (`statusUrl`), for tests that wait for the pipeline to be idle. */
+  pollerStatus?: boolean;
 }
 
 /** What a client of the stack needs to reach it (plain data: the test stack hands it to workers). */
@@ -59,6 +62,8 @@ export interface LocalStackInfo {
   stripeApiBase: string;
   /** The local Stripe sandbox (its pages and control routes), or null when running against Stripe. */
   stripeSandboxUrl: string | null;
+  /** `GET <statusUrl>/stream-poller` → StreamPollerStatus, when asked for (`pollerStatus`). */
+  statusUrl: string | null;
   env: Record<string, string>;
 }
 
@@ -227,17 +232,20 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const detector = (...args: Parameters<typeof detectorHandler>) =>
       asFunction('recharge-detector', () => detectorHandler(...args));
     const sender = (...args: Parameters<typeof senderHandler>) => asFunction('webhook-sender', () => senderHandler(...args));
+    let streamStatus: () => StreamPollerStatus = () => ({ passes: 0, caughtUpThrough: 0 });
     await supervisor.add({
       name: 'stream-poller',
-      start: async () =>
-        loopInstance(
-          startStreamPoller({
-            endpoint: dynamoEndpoint,
-            streamArn: () => streamArnOf(dynamoEndpoint, tableName),
-            handler: forwarder,
-            log,
-          }),
-        ),
+      start: async () => {
+        const poller = startStreamPoller({
+          endpoint: dynamoEndpoint,
+          streamArn: () => streamArnOf(dynamoEndpoint, tableName),
+          handler: forwarder,
+          log,
+        });
+        // A restarted poller counts from 0 again: passes and caught-up pass stay comparable.
+        streamStatus = poller.status;
+        return loopInstance(poller);
+      },
     });
     const def = queueDefinitions.notifications;
     const queueUrl = queueUrls.notifications.queue;
@@ -289,6 +297,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
           }),
         ),
     });
+    const status = opts.pollerStatus ? await startStatusServer(() => streamStatus()) : undefined;
 
     const info: LocalStackInfo = {
       apiUrl,
@@ -305,6 +314,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       platformApiKey: secrets.platformApiKey,
       stripeApiBase: stripe.apiBase,
       stripeSandboxUrl: stripe.sandboxUrl,
+      statusUrl: status?.url ?? null,
       env,
     };
     return {
@@ -315,12 +325,27 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       events: supervisor.events,
       restarts: supervisor.restarts,
       fatal: supervisor.fatal,
-      stop: supervisor.stop,
+      stop: async () => {
+        status?.close();
+        await supervisor.stop();
+      },
     };
   } catch (err) {
     await supervisor.stop();
     throw err;
   }
+}
+
+/** A test seam: the stream poller's progress as JSON on 127.0.0.1 (the test workers are other processes). */
+async function startStatusServer(stream: () => StreamPollerStatus): Promise<{ url: string; close(): void }> {
+  const server = createHttpServer((req, res) => {
+    const found = req.url === '/stream-poller';
+    res.writeHead(found ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(found ? JSON.stringify(stream()) : '{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return { url, close: () => server.close() };
 }
 
 /**

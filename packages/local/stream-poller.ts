@@ -13,6 +13,16 @@ import { localCredentials, localRegion } from './aws-env';
 type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
 
 /**
+ * How far the poller has got, for tests that must know nothing more is on its way: `passes`
+ * started so far, and the last pass that read every shard to its end and handed the handler
+ * all it read. A pass numbered above `passes` as asked has seen every record written before.
+ */
+export interface StreamPollerStatus {
+  passes: number;
+  caughtUpThrough: number;
+}
+
+/**
  * Does for the local table what Lambda's stream event source does in AWS: reads every shard,
  * applies the same filter, hands the handler `DynamoDBStreamEvent` batches, resumes from the
  * first failed record the handler reports, and gives a batch up when the same retry bound runs
@@ -33,7 +43,7 @@ export function startStreamPoller(opts: {
   filters?: readonly unknown[];
   /** Names the poller in its log lines (several read the same stream, as several event sources do). */
   name?: string;
-}): { stop(): Promise<void>; done: Promise<void> } {
+}): { stop(): Promise<void>; done: Promise<void>; status(): StreamPollerStatus } {
   const filters = opts.filters ?? [outboxStreamFilter];
   const client = new DynamoDBStreamsClient({ endpoint: opts.endpoint, region: localRegion, credentials: localCredentials });
   const iterators = new Map<string, string | undefined>(); // shardId → next iterator (undefined = closed)
@@ -43,6 +53,7 @@ export function startStreamPoller(opts: {
   let running = true;
   const interval = opts.intervalMs ?? 100;
   const stopped = new AbortController();
+  const progress: StreamPollerStatus = { passes: 0, caughtUpThrough: 0 };
 
   async function openShards() {
     if (reopen) {
@@ -108,10 +119,13 @@ export function startStreamPoller(opts: {
   }
 
   async function pollOnce() {
+    const pass = ++progress.passes;
+    let atEnd = true;
     const arn = await openShards();
     for (const [shardId, iterator] of iterators) {
       if (!iterator) continue;
       const out = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: streamSourceDefinition.batchSize }));
+      if ((out.Records?.length ?? 0) >= streamSourceDefinition.batchSize) atEnd = false;
       iterators.set(shardId, out.NextShardIterator);
       const read = out.Records ?? [];
       const last = read.at(-1)?.dynamodb?.SequenceNumber;
@@ -119,6 +133,7 @@ export function startStreamPoller(opts: {
       const batch = read.map((r) => toLambdaRecord(r, arn)).filter((r) => matchesAnyFilter(filters, r));
       if (batch.length) await deliver(batch);
     }
+    if (atEnd) progress.caughtUpThrough = pass;
   }
 
   const done = (async () => {
@@ -143,6 +158,7 @@ export function startStreamPoller(opts: {
 
   return {
     done,
+    status: () => ({ ...progress }),
     async stop() {
       running = false;
       stopped.abort();

@@ -15,6 +15,7 @@ import {
   uniqueEmail,
   waitFor,
 } from '../support/api';
+import { pipelineIdle } from '../support/pipeline';
 import { itemsMentioning } from '../support/table';
 
 const emailCount = (address: string, n: number) =>
@@ -109,6 +110,7 @@ describe('password reset', () => {
     await resetLink(agency.email);
     expect((await emailsTo(agency.email)).at(-1)!.subject).toBe('Reset your Agency Accounts password');
 
+    await pipelineIdle();
     expect(await emailsTo(unknown)).toEqual([]);
     expect((await itemsMentioning(unknown)).map((i) => i.kind)).toEqual(['throttle']);
   });
@@ -163,6 +165,7 @@ describe('password reset', () => {
     // The agency's own reset, asked after, arrives: by then the client's would have been sent too.
     await api('POST', '/v1/auth/password-reset', { body: { email: agency.email } });
     await resetLink(agency.email);
+    await pipelineIdle();
     expect((await emailsTo(client.email)).filter((m) => /^Reset your/.test(m.subject))).toEqual([]);
   });
 

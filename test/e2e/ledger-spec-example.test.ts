@@ -6,6 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AgencyFixture, api, createSubAccount, type SubAccountFixture, signUpAgency, uniq } from '../support/api';
+import { plusMs, steppingClock } from '../support/clock';
 import { allPages, chargeUsage, expectStatus, parseCsv, topUp } from '../support/ledger';
 
 type Entry = {
@@ -33,24 +34,33 @@ const conversationOfB = (i: number) => `conv-b-${i % 3}`;
 let history: Entry[];
 let topUpEntryId: string;
 
+/**
+ * Every request runs at an instant the test sets: the money moves one second apart from
+ * 12:00 UTC on 15 June, every read an hour later, the same day and month whenever the suite
+ * runs (a real midnight or month end inside the test's window would otherwise move "today"
+ * and "this month" under it).
+ */
+const DAY = '2026-06-15';
+const writeClock = steppingClock(`${DAY}T12:00:00.000Z`);
+const READ = plusMs(`${DAY}T12:00:00.000Z`, 3600_000);
+
 const transactions = (query: Record<string, string> = {}) =>
-  api('GET', `/v1/credits/transactions?${new URLSearchParams(query)}`, { token: agency.token });
+  api('GET', `/v1/credits/transactions?${new URLSearchParams(query)}`, { token: agency.token, clock: READ });
 
 beforeAll(async () => {
   agency = await signUpAgency('agency');
   clientA = await createSubAccount(agency.token, 'Client A');
   clientB = await createSubAccount(agency.token, 'Client B');
 
-  const top = expectStatus(await topUp(agency.agencyId, 1000, { reference: 'spec example' }), 201, 'top-up');
+  const top = expectStatus(await topUp(agency.agencyId, 1000, { reference: 'spec example', clock: writeClock() }), 201, 'top-up');
   expect(top.body.balance).toBe(1000);
   topUpEntryId = top.body.entry.id;
 
-  const campaign = await chargeUsage(clientA.subAccountId, {
-    type: 'campaign_message',
-    quantity: 50,
-    campaignId,
-    contactId: contactOfA,
-  });
+  const campaign = await chargeUsage(
+    clientA.subAccountId,
+    { type: 'campaign_message', quantity: 50, campaignId, contactId: contactOfA },
+    { clock: writeClock() },
+  );
   expect(campaign.status).toBe(201);
   expect(campaign.body.entry).toMatchObject({
     type: 'campaign_message',
@@ -62,12 +72,11 @@ beforeAll(async () => {
   });
 
   for (let i = 0; i < 30; i++) {
-    const reply = await chargeUsage(clientB.subAccountId, {
-      type: 'ai_response',
-      quantity: 1,
-      conversationId: conversationOfB(i),
-      contactId: contactOfB(i),
-    });
+    const reply = await chargeUsage(
+      clientB.subAccountId,
+      { type: 'ai_response', quantity: 1, conversationId: conversationOfB(i), contactId: contactOfB(i) },
+      { clock: writeClock() },
+    );
     expect(reply.status, reply.text).toBe(201);
     expect(reply.body.entry).toMatchObject({
       type: 'ai_response',
@@ -86,7 +95,7 @@ beforeAll(async () => {
 describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies', () => {
   // Proves the pool is debited by exactly the usage: 1000 − 50 − 30.
   it('leaves the agency with 920 credits', async () => {
-    const balance = await api('GET', '/v1/credits/balance', { token: agency.token });
+    const balance = await api('GET', '/v1/credits/balance', { token: agency.token, clock: READ });
     expect(balance.status).toBe(200);
     expect(balance.body).toEqual({ balance: 920, currency: 'credits' });
   });
@@ -189,6 +198,8 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
     expect(window.body.items.length).toBeGreaterThanOrEqual(11);
 
     const today = history[0]!.createdAt.slice(0, 10);
+    expect(today, 'every entry at the instant the test set').toBe(DAY);
+    expect(history[31]!.createdAt.slice(0, 10)).toBe(DAY);
     const day = 86400_000;
     const tomorrow = new Date(Date.parse(today) + day).toISOString().slice(0, 10);
     const yesterday = new Date(Date.parse(today) - day).toISOString().slice(0, 10);
@@ -204,7 +215,7 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
 
   // Proves cursor paging visits every entry exactly once, in the same newest-first order.
   it('pages through everything with limit=7, each entry exactly once', async () => {
-    const pages = await allPages<Entry>('/v1/credits/transactions', agency.token, { limit: '7' });
+    const pages = await allPages<Entry>('/v1/credits/transactions', agency.token, { limit: '7' }, { clock: READ });
     for (const page of pages) expect(page.length).toBeLessThanOrEqual(7);
     expect(pages.filter((p) => p.length > 0).length).toBe(5);
     const ids = pages.flat().map((e) => e.id);
@@ -213,14 +224,23 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
 
     // Paging composes with a filter: B's 30 replies, 7 at a time.
     const filtered = (
-      await allPages<Entry>('/v1/credits/transactions', agency.token, { limit: '7', subAccountId: clientB.subAccountId })
+      await allPages<Entry>(
+        '/v1/credits/transactions',
+        agency.token,
+        { limit: '7', subAccountId: clientB.subAccountId },
+        { clock: READ },
+      )
     ).flat();
     expect(filtered.map((e) => e.id)).toEqual(history.filter((e) => e.subAccountId === clientB.subAccountId).map((e) => e.id));
   });
 
   // Proves the CSV export is the same history, one row per entry under a header row.
   it('exports CSV with a header row and one row per entry', async () => {
-    const res = await api('GET', '/v1/credits/transactions', { token: agency.token, headers: { accept: 'text/csv' } });
+    const res = await api('GET', '/v1/credits/transactions', {
+      token: agency.token,
+      headers: { accept: 'text/csv' },
+      clock: READ,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
     const [header, ...rows] = parseCsv(res.text);
@@ -264,16 +284,15 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
 
   // Proves the agency dashboard adds up per sub-account (named) and per day from the counters.
   it('shows agency usage: 50 and 30 per named sub-account, 80 today', async () => {
-    const res = await api('GET', '/v1/credits/usage', { token: agency.token });
+    const res = await api('GET', '/v1/credits/usage', { token: agency.token, clock: READ });
     expect(res.status).toBe(200);
     expect(res.body.total).toBe(80);
     expect(res.body.bySubAccount).toEqual([
       { subAccountId: clientA.subAccountId, name: 'Client A', credits: 50 },
       { subAccountId: clientB.subAccountId, name: 'Client B', credits: 30 },
     ]);
-    const today = history[0]!.createdAt.slice(0, 10);
     const series = res.body.series as { date: string; credits: number }[];
-    expect(series.find((d) => d.date === today)).toEqual({ date: today, credits: 80 });
+    expect(series.find((d) => d.date === DAY)).toEqual({ date: DAY, credits: 80 });
     expect(series.reduce((n, d) => n + d.credits, 0)).toBe(80);
   });
 
@@ -283,20 +302,19 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
     ['Client B', () => clientB, 30, { campaign_message: 0, ai_response: 30 }],
   ] as const)('shows %s its own usage with its own token', async (_label, client, total, byType) => {
     const { subAccountId, token } = client();
-    const res = await api('GET', `/v1/accounts/${subAccountId}/usage`, { token });
+    const res = await api('GET', `/v1/accounts/${subAccountId}/usage`, { token, clock: READ });
     expect(res.status).toBe(200);
     expect(res.body.total).toBe(total);
     expect(res.body.byType).toEqual(byType);
-    const today = history[0]!.createdAt.slice(0, 10);
-    expect(res.body.series.find((d: { date: string }) => d.date === today)).toEqual({ date: today, credits: total });
+    expect(res.body.series.find((d: { date: string }) => d.date === DAY)).toEqual({ date: DAY, credits: total });
     // The agency sees the same numbers for that client.
-    const asAgency = await api('GET', `/v1/accounts/${subAccountId}/usage`, { token: agency.token });
+    const asAgency = await api('GET', `/v1/accounts/${subAccountId}/usage`, { token: agency.token, clock: READ });
     expect(asAgency.body).toEqual(res.body);
   });
 
   // Proves the monthly meter on the sub-account list counts each client's usage.
   it('reports creditsUsedThisMonth 50 and 30 on the sub-account list', async () => {
-    const res = await api('GET', '/v1/sub-accounts', { token: agency.token });
+    const res = await api('GET', '/v1/sub-accounts', { token: agency.token, clock: READ });
     expect(res.status).toBe(200);
     const used = Object.fromEntries(
       res.body.items.map((s: { id: string; creditsUsedThisMonth: number }) => [s.id, s.creditsUsedThisMonth]),

@@ -3,6 +3,10 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handler as creditsHandler } from '../../functions/http/credits';
 import { handler as usageHandler } from '../../functions/http/usage';
 import { dynamo } from '../../packages/db/client';
+import { poolKey, walletKey } from '../../packages/db/items/balance';
+import { accountHint } from '../../packages/domain/ledger/account-hints';
+import { balanceHint } from '../../packages/domain/ledger/balance-state';
+import { ledgerStats } from '../../packages/domain/ledger/stats';
 import { type AgencyFixture, api, createSubAccount, signUpAgency, uniq } from '../support/api';
 import { invoke } from '../support/invoke';
 import { ledgerEntries as entriesOf, poolBalance, sumFor, walletBalance } from '../support/ledger';
@@ -16,39 +20,101 @@ import { stack } from '../support/stack';
  * really race each other.
  */
 const platform = stack.platformApiKey;
+/**
+ * Every money move and every read of a month's meter runs at this instant (the test stack's
+ * `x-test-clock`, `withClock` in process): noon in the middle of a month, so a run at a real
+ * month end cannot split one test's debits over two months.
+ */
+const AT = '2026-05-15T12:00:00.000Z';
 
 async function topUp(agencyId: string, credits: number) {
   const res = await api('POST', `/v1/admin/agencies/${agencyId}/credits`, {
     token: platform,
     headers: { 'idempotency-key': uniq('topup') },
     body: { credits, reference: 'test top-up' },
+    clock: AT,
   });
   expect(res.status).toBe(201);
 }
 
-/** n one-credit debits, alternating between HTTP (gateway process) and in-process invocation. */
+/**
+ * A 503 (DynamoDB Local timing out on a machine under load, or a busy balance) is retried with
+ * the same Idempotency-Key after its Retry-After, as a client is told to: the debit must still
+ * land exactly once, which the tallies and the balanceAfter countdown check.
+ */
+async function asAClientWould<T extends { status: number }>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await send();
+    if (res.status !== 503 || attempt === 5) return res;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/**
+ * n one-credit debits, alternating between HTTP (gateway process) and in-process invocation.
+ * The in-process half starts once the gateway has committed one of its debits: by then the
+ * gateway is working through the rest of its queue, so the two really overlap (were one side
+ * still cold-starting, the other could finish alone and nothing would race).
+ */
 async function debitConcurrently(accountId: string, n: number) {
-  return Promise.all(
+  let gatewayStarted = () => {};
+  const gatewayCommitted = new Promise<void>((resolve) => {
+    gatewayStarted = resolve;
+  });
+  let gatewayDone = 0;
+  return Promise.all<{ status: number; code?: string; via: 'gateway' | 'test process' }>(
     Array.from({ length: n }, async (_, i) => {
       const key = `${uniq('debit')}-${i}`;
       const body = { type: 'ai_response', quantity: 1, conversationId: `conv-${i}` };
       if (i % 2 === 0) {
-        const res = await api('POST', `/v1/accounts/${accountId}/usage`, {
+        const res = await asAClientWould(() =>
+          api('POST', `/v1/accounts/${accountId}/usage`, {
+            token: platform,
+            headers: { 'idempotency-key': key },
+            body,
+            clock: AT,
+          }),
+        );
+        if (res.status === 201 || ++gatewayDone === Math.ceil(n / 2)) gatewayStarted();
+        return { status: res.status, code: res.body?.code as string | undefined, via: 'gateway' };
+      }
+      await gatewayCommitted; // (or every gateway debit was refused: then the test says so)
+      const res = await asAClientWould(() =>
+        invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
+          params: { accountId },
           token: platform,
           headers: { 'idempotency-key': key },
           body,
-        });
-        return { status: res.status, code: res.body?.code as string | undefined };
-      }
-      const res = await invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
-        params: { accountId },
-        token: platform,
-        headers: { 'idempotency-key': key },
-        body,
-      });
-      return { status: res.status, code: res.body?.code as string | undefined };
+          clock: AT,
+        }),
+      );
+      return { status: res.status, code: res.body?.code as string | undefined, via: 'test process' };
     }),
   );
+}
+
+/**
+ * Runs n debits (debitConcurrently) and proves the two containers really raced on the balance.
+ * Within one process `oneAtATime` queues the debits of one balance, and each commit leaves that
+ * container's hint current; so every stale version this test process retried (`ledgerStats.staleVersions`) was
+ * a commit by the gateway's process between this one's read of the version and its write.
+ * (Who wins is not asserted: the container that just committed knows the new version and
+ * often keeps winning, as the README's container bench shows.)
+ */
+async function racing(accountId: string, n: number) {
+  // This container is warm, as a container that debited this balance before is: it holds its
+  // hints. The gateway commits before this side starts (debitConcurrently), so at least this
+  // side's first attempt meets a version another container moved, however loaded the machine.
+  const hint = await accountHint(accountId);
+  if (!hint) throw new Error(`no account ${accountId}`);
+  await balanceHint(
+    hint.type === 'sub_account' && hint.creditMode === 'reselling' ? walletKey(accountId) : poolKey(hint.agencyId),
+  );
+  const staleBefore = ledgerStats.staleVersions;
+  const results = await debitConcurrently(accountId, n);
+  const crossProcess = ledgerStats.staleVersions - staleBefore;
+  expect(crossProcess, 'version conflicts with the other container, retried here').toBeGreaterThan(0);
+  return results;
 }
 
 function tally(results: { status: number; code?: string }[]) {
@@ -71,7 +137,7 @@ describe('concurrent debits', () => {
     const a = await signUpAgency('agency');
     await topUp(a.agencyId, 100);
     const sub = await createSubAccount(a.token);
-    const results = await debitConcurrently(sub.subAccountId, 200);
+    const results = await racing(sub.subAccountId, 200);
     expect(tally(results)).toEqual({ ok: 100, insufficient: 100, limited: 0, other: [] });
     expect(await poolBalance(a.agencyId)).toBe(0);
     const entries = await entriesOf(a.agencyId);
@@ -96,9 +162,10 @@ describe('concurrent debits', () => {
       token: agency.token,
       headers: { 'idempotency-key': uniq('grant') },
       body: { credits: 100, reference: 'paid invoice' },
+      clock: AT,
     });
     expect(grant.status).toBe(201);
-    const results = await debitConcurrently(sub.subAccountId, 200);
+    const results = await racing(sub.subAccountId, 200);
     expect(tally(results)).toEqual({ ok: 100, insufficient: 100, limited: 0, other: [] });
     expect(await walletBalance(sub.subAccountId)).toBe(0);
     expect(sumFor(await entriesOf(agency.agencyId), { wallet: sub.subAccountId })).toBe(0);
@@ -111,11 +178,11 @@ describe('concurrent debits', () => {
     expect(
       (await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, body: { monthlyCreditLimit: 100 } })).status,
     ).toBe(200);
-    const results = await debitConcurrently(sub.subAccountId, 200);
+    const results = await racing(sub.subAccountId, 200);
     expect(tally(results)).toEqual({ ok: 100, insufficient: 0, limited: 100, other: [] });
     expect(await poolBalance(a.agencyId)).toBe(900);
     expect(sumFor(await entriesOf(a.agencyId), { pool: true })).toBe(900);
-    const listed = await api('GET', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token });
+    const listed = await api('GET', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, clock: AT });
     expect(listed.body.subAccount.creditsUsedThisMonth).toBe(100);
   });
 });
@@ -140,12 +207,13 @@ describe('concurrent grants and debits on one pool', () => {
       const body = { credits: 5, reference: `race ${i}` };
       const res =
         i % 4 < 2
-          ? await api('POST', `/v1/sub-accounts/${subAccountId}/credits/grants`, { token: a.token, headers, body })
+          ? await api('POST', `/v1/sub-accounts/${subAccountId}/credits/grants`, { token: a.token, headers, body, clock: AT })
           : await invoke(creditsHandler, 'POST /v1/sub-accounts/{subAccountId}/credits/grants', {
               params: { subAccountId },
               token: a.token,
               headers,
               body,
+              clock: AT,
             });
       return { status: res.status, code: res.body?.code as string | undefined };
     });
@@ -295,8 +363,9 @@ describe('idempotency', () => {
     const retry = await usage(key, body);
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
-    const [entry] = (await entriesOf(agency.agencyId)).filter((e) => e.idempotencyKey === key);
-    expect(retry.body.entry.id).toBe(entry!.id);
+    const entries = (await entriesOf(agency.agencyId)).filter((e) => e.idempotencyKey === key);
+    expect(entries, 'exactly one entry for the key').toHaveLength(1);
+    expect(retry.body.entry.id).toBe(entries[0]!.id);
     expect(await poolBalance(agency.agencyId)).toBe(before - 7);
   });
 });
@@ -382,6 +451,7 @@ describe('the monthly meter rolls over', () => {
         token: platform,
         headers: { 'idempotency-key': uniq('m') },
         body: { type: 'ai_response', quantity },
+        clock: AT,
       });
     expect((await charge(40)).status).toBe(201); // the gateway now remembers this month's meter
 
@@ -399,7 +469,7 @@ describe('the monthly meter rolls over', () => {
 
     // The limit is fresh: 45 fits although 40 + 45 > 50 within one month.
     expect((await charge(45)).status).toBe(201);
-    const after = await api('GET', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token });
+    const after = await api('GET', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, clock: AT });
     expect(after.body.subAccount.creditsUsedThisMonth).toBe(45);
     const over = await charge(6);
     expect(over.status).toBe(402);

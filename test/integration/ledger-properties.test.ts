@@ -42,6 +42,12 @@ import {
 import { stack } from '../support/stack';
 
 const SUBS = 3;
+/**
+ * Every request of every run is sent at this instant (the test stack's `x-test-clock`): noon
+ * mid-month. The model keeps one month's meter and never resets it, so a run crossing a real
+ * UTC month end would otherwise fail correct code.
+ */
+const AT = '2026-07-15T12:00:00.000Z';
 /** Outcome classes met across all runs, to prove the generator reaches every branch. */
 const outcomes = new Set<string>();
 const USAGE_TYPES: UsageType[] = ['ai_response', 'campaign_message'];
@@ -228,12 +234,14 @@ function send(w: World, op: MoneyOp, key: string): Promise<ApiResponse> {
         token: stack.platformApiKey,
         headers,
         body: { credits: op.credits, reference: `ref-${key}` },
+        clock: AT,
       });
     case 'grant':
       return api('POST', `/v1/sub-accounts/${w.subs[op.sub]}/credits/grants`, {
         token: w.agencyToken,
         headers,
         body: { credits: op.credits },
+        clock: AT,
       });
     case 'usage': {
       const accountId = op.on === 'agency' ? w.agencyId : w.subs[op.on]!;
@@ -241,6 +249,7 @@ function send(w: World, op: MoneyOp, key: string): Promise<ApiResponse> {
         token: stack.platformApiKey,
         headers,
         body: { type: op.type, quantity: op.quantity, contactId: `contact-${key}` },
+        clock: AT,
       });
     }
   }
@@ -294,6 +303,7 @@ async function step(w: World, m: Model, op: Op, key: string): Promise<void> {
       const res = await api('PATCH', `/v1/sub-accounts/${w.subs[op.sub]}`, {
         token: w.agencyToken,
         body: { creditMode: op.mode },
+        clock: AT,
       });
       expect(res.status, res.text).toBe(200);
       expect(res.body.subAccount.creditMode).toBe(op.mode);
@@ -304,6 +314,7 @@ async function step(w: World, m: Model, op: Op, key: string): Promise<void> {
       const res = await api('PATCH', `/v1/sub-accounts/${w.subs[op.sub]}`, {
         token: w.agencyToken,
         body: { monthlyCreditLimit: op.limit },
+        clock: AT,
       });
       expect(res.status, res.text).toBe(200);
       expect(res.body.subAccount.monthlyCreditLimit).toBe(op.limit);
@@ -416,6 +427,7 @@ async function checkInvariants(w: World, m: Model): Promise<void> {
     expect(a.monthlyCreditLimit ?? null, `sub ${i} limit`).toBe(m.limit[i]);
     expect(a.meterUsed ?? 0, `sub ${i} meter used`).toBe(m.used[i]);
     expect(a.meterPoolUsed ?? 0, `sub ${i} meter pool used`).toBe(m.poolUsed[i]);
+    if (m.used[i]! > 0) expect(a.meterMonth, `sub ${i} meter month: the instant the test set`).toBe(AT.slice(0, 7));
     if (m.limit[i] !== null) expect(a.meterRemaining, `sub ${i} meter remaining`).toBe(m.limit[i]! - m.poolUsed[i]!);
     else expect(a.meterRemaining, `sub ${i} meter remaining`).toBeUndefined();
   });

@@ -6,8 +6,9 @@
  * Determinism: the stack's own pollers forward EVERY inserted outbox item and deliver it
  * concurrently with anything this file does. Where the test must control each delivery (the
  * injected failure), the item is written with a `kind` outside the stream filter, so only the
- * in-process invocations below ever see it; where the real pipeline is under test, the test
- * only asserts end states after a later email proves the pipeline has moved past.
+ * in-process invocations below ever see it; where the real pipeline is under test, "nothing
+ * more will arrive" is decided by the pipeline itself, never by sleeping: the stream poller
+ * caught up past the writes and the queue empty (support/pipeline.ts `pipelineIdle`).
  */
 
 import { randomUUID } from 'node:crypto';
@@ -27,9 +28,9 @@ import { newOutboxId } from '../../packages/domain/outbox';
 import { lambdaContext } from '../../packages/local/lambda-context';
 import { queueDefinitions } from '../../packages/queues/definitions';
 import { api, emailsTo, signUpAgency, uniq, uniqueEmail, waitFor } from '../support/api';
+import { pipelineIdle } from '../support/pipeline';
 import { stack } from '../support/stack';
 import { getRaw, testDb } from '../support/table';
-import { settleOutbox } from '../support/tenants';
 
 type Notifier = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 let notifier: Notifier;
@@ -42,7 +43,6 @@ const sqs = new SQSClient({
   region: 'us-east-1',
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   // Imported after support/stack has pointed this process at the stack (the modules read env on import).
@@ -143,17 +143,27 @@ describe('outbox pipeline', () => {
     expect((await notifier(sqsEvent(messageFor(h.id)), lambdaContext('notifier'))).batchItemFailures).toEqual([]);
     expect(await emailsTo(retried)).toHaveLength(1);
 
-    // Redeliveries through the real queue, then an ordinary event through the whole pipeline:
-    // once that one's email is out (and a margin passed), the duplicates have been consumed.
+    // Redeliveries through the real queue, and an ordinary event through the whole pipeline:
+    // once the stream is read past it and the queue is empty, the duplicates have been consumed.
     for (let i = 0; i < 2; i++)
       await sqs.send(new SendMessageCommand({ QueueUrl: stack.queueUrls.notifications, MessageBody: messageFor(h.id) }));
     const sentinel = uniqueEmail('sentinel');
     const s = await writeOutbox(sentinel, { held: false });
-    await waitFor(async () => (await emailsTo(sentinel)).length > 0, 30_000, 'the sentinel email');
-    await waitFor(async () => !(await outboxItem(s.id)), 10_000, 'the sentinel outbox item to be deleted');
-    await sleep(1500);
+    // No wait for the sentinel's email itself: pipelineIdle must hold until it is out.
+    await pipelineIdle();
+    expect(await outboxItem(s.id)).toBeUndefined();
     expect(await emailsTo(retried)).toHaveLength(1);
     expect(await emailsTo(sentinel), 'the real pipeline sends once too').toHaveLength(1);
+  });
+
+  it('pipelineIdle holds until an event just committed is delivered (the wait the negative checks rely on)', async () => {
+    const to = uniqueEmail('idle');
+    const { id, password } = await writeOutbox(to, { held: false });
+    await pipelineIdle();
+    const mails = await emailsTo(to);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.body.text).toContain(password);
+    expect(await outboxItem(id)).toBeUndefined();
   });
 
   it('moves a poison message to the DLQ after maxReceiveCount failed receives', async () => {
@@ -217,9 +227,7 @@ describe('outbox pipeline', () => {
     expect((await api('POST', '/v1/sub-accounts', { token: agency.token, body: { name: 'Later', email: later } })).status).toBe(
       201,
     );
-    await waitFor(async () => (await emailsTo(later)).length > 0, 30_000, 'the later email');
-    await settleOutbox(agency.agencyId);
-    await sleep(1000);
+    await pipelineIdle();
 
     expect((await emailsTo(agency.email)).map((m) => m.subject)).toEqual([expect.stringMatching(/^Confirm your email/)]);
     expect(await emailsTo(fresh)).toEqual([]);

@@ -24,6 +24,7 @@ export async function setup(project: TestProject) {
     consoleDist,
     queueVisibilitySeconds: 1,
     testClock: true,
+    pollerStatus: true,
     // A webhook the API refused (a 5xx) comes back within a second or two, not minutes.
     stripeRetry: { attempts: 6, baseDelayMs: 200, maxDelayMs: 2000, timeoutMs: 5000 },
     // Auto-recharge webhooks: three attempts a second apart, receivers given 1.5 s (not a day and 10 s).

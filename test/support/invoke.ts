@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { parseClockHeader, withClock } from '../../packages/core/clock';
 import { findRoute, type RouteKey } from '../../packages/http/routes';
 import { lambdaContext } from '../../packages/local/lambda-context';
 import { checkResponse } from './contract';
@@ -14,7 +15,14 @@ type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIG
 export async function invoke(
   handler: Handler,
   key: RouteKey,
-  opts: { params?: Record<string, string>; body?: unknown; token?: string; headers?: Record<string, string> },
+  opts: {
+    params?: Record<string, string>;
+    body?: unknown;
+    token?: string;
+    headers?: Record<string, string>;
+    /** Run the call at this instant (ISO) or offset (`+ms`), as `x-test-clock` does over HTTP. */
+    clock?: string;
+  },
 ): Promise<{ status: number; body: any; headers: Record<string, string> }> {
   const route = findRoute(key);
   if (!route) throw new Error(`no route ${key}`);
@@ -47,7 +55,10 @@ export async function invoke(
     body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
     isBase64Encoded: false,
   };
-  const result = await handler(event, lambdaContext('test'));
+  const clock = parseClockHeader(opts.clock);
+  if (opts.clock && !clock) throw new Error(`not a clock setting: ${opts.clock}`);
+  const run = () => handler(event, lambdaContext('test'));
+  const result = await (clock ? withClock(clock, run) : run());
   const status = result.statusCode ?? 200;
   const resultHeaders = (result.headers ?? {}) as Record<string, string>;
   const body = result.body ? JSON.parse(result.body) : undefined;

@@ -23,20 +23,30 @@ export interface UsageBody {
 const idem = (key?: string) => ({ 'idempotency-key': key ?? `test-${randomUUID()}` });
 
 /** Platform top-up of an agency's pool (platform key). */
-export function topUp(agencyId: string, credits: number, opts: { key?: string; reference?: string } = {}): Promise<ApiResponse> {
+export function topUp(
+  agencyId: string,
+  credits: number,
+  opts: { key?: string; reference?: string; clock?: string } = {},
+): Promise<ApiResponse> {
   return api('POST', `/v1/admin/agencies/${agencyId}/credits`, {
     token: stack.platformApiKey,
     headers: idem(opts.key),
     body: { credits, reference: opts.reference ?? uniq('topup') },
+    clock: opts.clock,
   });
 }
 
 /** Usage on an account: by the platform key unless another token (an assist token) is given. */
-export function chargeUsage(accountId: string, body: unknown, opts: { key?: string; token?: string } = {}): Promise<ApiResponse> {
+export function chargeUsage(
+  accountId: string,
+  body: unknown,
+  opts: { key?: string; token?: string; clock?: string } = {},
+): Promise<ApiResponse> {
   return api('POST', `/v1/accounts/${accountId}/usage`, {
     token: opts.token ?? stack.platformApiKey,
     headers: idem(opts.key),
     body,
+    clock: opts.clock,
   });
 }
 
@@ -135,26 +145,39 @@ export const walletItem = (subAccountId: string) =>
 export const accountItem = (accountId: string) =>
   getRaw(`ACCOUNT#${accountId}`, 'ACCOUNT') as Promise<Record<string, any> | undefined>;
 
-/** What "nothing was charged" compares: balances, entries and usage counters of one agency. */
+/**
+ * What "nothing was charged" compares: the balances, entries and usage counters of one agency
+ * in brief, and `items`, every item a money move writes, deep: the pool, the given
+ * sub-accounts' wallets and account items (their monthly meters), every ledger entry and every
+ * usage counter. Refusals remembered under an idempotency key (`ledger_refusal`) are left out:
+ * writing them is what a refused money call is meant to do.
+ */
 export interface LedgerSnapshot {
   pool: number;
   entries: number;
   usageTotal: number;
   wallets: Record<string, number>;
+  items: Record<string, unknown>[];
 }
 
 export async function ledgerSnapshot(agencyId: string, walletsOf: string[] = []): Promise<LedgerSnapshot> {
-  const [pool, entries, days, wallets] = await Promise.all([
+  const [pool, ledger, days, wallets, accounts] = await Promise.all([
     poolItem(agencyId),
-    ledgerEntries(agencyId),
+    partition(`LEDGER#${agencyId}`),
     usageDayRows(agencyId),
-    Promise.all(walletsOf.map(async (id) => [id, (await walletItem(id))?.balance ?? 0] as const)),
+    Promise.all(walletsOf.map(walletItem)),
+    Promise.all(walletsOf.map(accountItem)),
   ]);
+  const entries = ledger.filter((i) => i.kind === 'ledger_entry');
+  const items = [pool, ...wallets, ...accounts, ...ledger.filter((i) => i.kind !== 'ledger_refusal'), ...days]
+    .filter((i): i is Record<string, any> => i !== undefined)
+    .sort((x, y) => (`${x.pk} ${x.sk}` < `${y.pk} ${y.sk}` ? -1 : 1));
   return {
     pool: pool?.balance ?? 0,
     entries: entries.length,
     usageTotal: days.reduce((n, d) => n + (d.total ?? 0), 0),
-    wallets: Object.fromEntries(wallets),
+    wallets: Object.fromEntries(walletsOf.map((id, i) => [id, wallets[i]?.balance ?? 0])),
+    items,
   };
 }
 
@@ -175,13 +198,14 @@ export async function allPages<T = any>(
   path: string,
   token: string,
   query: Record<string, string> = {},
-  maxPages = 100,
+  opts: { maxPages?: number; clock?: string } = {},
 ): Promise<T[][]> {
+  const maxPages = opts.maxPages ?? 100;
   const pages: T[][] = [];
   let cursor: string | null | undefined;
   do {
     const qs = new URLSearchParams({ ...query, ...(cursor ? { cursor } : {}) }).toString();
-    const res = await api(`GET`, qs ? `${path}?${qs}` : path, { token });
+    const res = await api(`GET`, qs ? `${path}?${qs}` : path, { token, clock: opts.clock });
     expectStatus(res, 200, `GET ${path}?${qs}`);
     pages.push(res.body.items);
     cursor = res.body.nextCursor;

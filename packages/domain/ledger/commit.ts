@@ -112,6 +112,7 @@ export async function commit<X extends string = never>(
       const outcome = judgeFailure(failure, plan, judge);
       if (outcome instanceof AppError) return { entry: await storeRefusal(scope, entry, outcome), replayed: false };
       ledgerStats.staleRetries++;
+      if (outcome === 'stale_version') ledgerStats.staleVersions++;
       count('CommitRetries');
       if (outcome === 'stale_version' && attempt > 2) {
         // Another container moved this balance. Past a few rounds, a random pause breaks a

@@ -2,4 +2,9 @@
  * What this container's ledger did, counted: tests read it to prove a race really happened
  * (a stale version was retried), and the metrics middleware publishes it per request.
  */
-export const ledgerStats = { staleRetries: 0, refusals: 0 };
+export const ledgerStats = {
+  staleRetries: 0,
+  /** Of those, retries because a balance's version had moved: another container committed first. */
+  staleVersions: 0,
+  refusals: 0,
+};
