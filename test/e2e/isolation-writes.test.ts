@@ -16,9 +16,10 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RouteDef } from '../../packages/http/routes';
-import { api, uniq } from '../support/api';
+import { api, uniq, waitFor } from '../support/api';
 import { campaignItemsIn } from '../support/campaigns';
 import { chargeUsage, createSubAccountOnly, expectStatus, grant, patchSub, topUp } from '../support/ledger';
+import { deliveriesOf, saveEndpoint } from '../support/recharge';
 import {
   fillPath,
   fixtureBodies,
@@ -71,6 +72,26 @@ async function newCampaign(accountId: string): Promise<string> {
   return res.body.campaign.id;
 }
 
+/**
+ * A webhook delivery of the agency's that has failed (only a failed one may be retried): the
+ * endpoint names a closed port on 127.0.0.1, so each of the test stack's short attempts fails.
+ */
+async function failedDelivery(): Promise<string> {
+  await saveEndpoint(A.agency.token, 'http://127.0.0.1:9/recharge');
+  const sent = expectStatus(
+    await api('POST', '/v1/reselling/auto-recharge-webhook/test', { token: A.agency.token }),
+    202,
+    'test',
+  );
+  const id = sent.body.deliveryId as string;
+  await waitFor(
+    async () => (await deliveriesOf(A.agency.token)).some((d) => d.id === id && d.status === 'failed'),
+    30_000,
+    'failed delivery',
+  );
+  return id;
+}
+
 /** The caller's own values for the route's path parameters, fresh where the call consumes them. */
 async function ownValues(route: RouteDef, caller: Caller): Promise<{ values: Record<string, string>; home: string }> {
   const key = keyOf(route);
@@ -91,6 +112,7 @@ async function ownValues(route: RouteDef, caller: Caller): Promise<{ values: Rec
         201,
         'API key',
       ).body.id;
+    else if (name === 'deliveryId') values[name] = await failedDelivery();
     else throw new Error(`${key}: no own ${name} to name; teach ownValues how to make one`);
   }
   return { values, home };

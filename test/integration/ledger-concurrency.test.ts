@@ -96,7 +96,7 @@ async function debitConcurrently(accountId: string, n: number) {
 /**
  * Runs n debits (debitConcurrently) and proves the two containers really raced on the balance.
  * Within one process `oneAtATime` queues the debits of one balance, and each commit leaves that
- * container's hint current; so every stale version this test process retried (`ledgerStats.staleVersions`) was
+ * container's hint current; so every write here that met a moved version (`ledgerStats.movedVersions`) met
  * a commit by the gateway's process between this one's read of the version and its write.
  * (Who wins is not asserted: the container that just committed knows the new version and
  * often keeps winning, as the README's container bench shows.)
@@ -110,10 +110,10 @@ async function racing(accountId: string, n: number) {
   await balanceHint(
     hint.type === 'sub_account' && hint.creditMode === 'reselling' ? walletKey(accountId) : poolKey(hint.agencyId),
   );
-  const staleBefore = ledgerStats.staleVersions;
+  const movedBefore = ledgerStats.movedVersions;
   const results = await debitConcurrently(accountId, n);
-  const crossProcess = ledgerStats.staleVersions - staleBefore;
-  expect(crossProcess, 'version conflicts with the other container, retried here').toBeGreaterThan(0);
+  const crossProcess = ledgerStats.movedVersions - movedBefore;
+  expect(crossProcess, 'writes here that met a version the other container had moved').toBeGreaterThan(0);
   return results;
 }
 

@@ -104,7 +104,12 @@ export async function commit<X extends string = never>(
       // The two entries are written together or not at all: one without the other is a bug.
       if (failure.failed('counterEntry')) throw failure;
       const balance = failure.failed('balance');
-      if (balance) rememberBalance(plan.balanceKey, balance.item as Partial<BalanceState> | undefined);
+      if (balance) {
+        const seen = balance.item as Partial<BalanceState> | undefined;
+        // Counted before judging: a moved version that now leaves too little is a refusal, not a retry.
+        if (seen?.version !== undefined && seen.version !== state.version) ledgerStats.movedVersions++;
+        rememberBalance(plan.balanceKey, seen);
+      }
       const counterBalance = failure.failed('counterBalance');
       if (counterBalance && plan.counter) {
         rememberBalance(plan.counter.balanceKey, counterBalance.item as Partial<BalanceState> | undefined);
