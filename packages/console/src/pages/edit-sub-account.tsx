@@ -144,8 +144,8 @@ function AutoRechargeFields({
       <legend>Auto-recharge</legend>
       <input type="hidden" name="arTouched" value={touched ? 'yes' : 'no'} />
       <label className="choice">
-        <input type="checkbox" name="arEnabled" defaultChecked={current?.enabled ?? false} /> Ask for a recharge when the wallet
-        runs low
+        <input type="checkbox" name="arEnabled" defaultChecked={current?.enabled ?? false} />
+        Ask for a recharge when the wallet runs low
       </label>
       <Field
         label="Recharge below (credits)"
