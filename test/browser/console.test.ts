@@ -412,7 +412,6 @@ describe('the web console', () => {
     const log = section.getByRole('table', { name: 'Delivery log' });
     await expectText(log.locator('tbody tr').first(), /^\S+ \S+\s+Test\s+succeeded\s+1\s+HTTP 200/);
     await expectAccessible(page, 'auto-recharge webhook');
-    await screenshot(page, 'recharge-webhook');
 
     // Rotate: the new secret shown once; a test the receiver refuses is tried 3 times (the test stack: 1 s apart), then failed.
     await section.getByRole('button', { name: 'Rotate secret' }).click();
@@ -459,7 +458,6 @@ describe('the web console', () => {
     await group.getByLabel(/^Ask for a recharge/).check();
     await group.getByLabel('Recharge below (credits)').fill('50');
     await group.getByLabel('Credits to add').fill('200');
-    await expectAccessible(page, 'edit sub account with auto-recharge');
     await edit.getByRole('button', { name: 'Save' }).click();
     await edit.waitFor({ state: 'hidden' });
     const saved = (await api('GET', `/v1/sub-accounts/${sub}`, { token: agency.token })).body.subAccount;
@@ -487,6 +485,29 @@ describe('the web console', () => {
       /Recharge requested\s+succeeded\s+1\s+HTTP 200/,
     );
     await expectAccessible(page, 'recharge requests');
+    await page.getByRole('heading', { name: 'Auto-Recharge Webhook' }).evaluate((h) => h.scrollIntoView());
+    await screenshot(page, 'recharge-webhook');
+
+    // The agency fulfils it by hand: more than its pool holds is refused (402, nothing moved), then the 200 asked.
+    await requests.getByRole('button', { name: `Grant 200 credits to ${clientB.name}` }).click();
+    const grant = page.getByRole('dialog', { name: 'Grant credits' });
+    expect(await grant.getByLabel('Credits to grant').inputValue()).toBe('200');
+    await grant.getByLabel('Credits to grant').fill('100000');
+    await grant.getByRole('button', { name: 'Grant', exact: true }).click();
+    await expectText(
+      grant.getByRole('alert'),
+      /^Your agency pool does not have that many credits\. Buy pool credits or grant fewer/,
+    );
+    await expectAccessible(page, 'grant refused');
+    await grant.getByLabel('Credits to grant').fill('200');
+    await grant.getByRole('button', { name: 'Grant', exact: true }).click();
+    await grant.waitFor({ state: 'hidden' });
+    await expectText(
+      requests.getByRole('row', { name: new RegExp(clientB.name) }),
+      /fulfilled\s+40\s+50\s+200\s+fulfilled \S+ \S+$/,
+    );
+    const wallet = await api('GET', `/v1/accounts/${sub}/wallet`, { token: agency.token });
+    expect(wallet.body.balance).toBe(240);
   });
 
   it('creates an API key (shown once) and revokes it', async () => {

@@ -2,12 +2,13 @@ import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call } from '../api/client';
 import { useSwitcherAccounts } from '../queries';
-import { credits, Loaded } from '../ui';
+import { credits, Dialog, Loaded } from '../ui';
+import { GrantCredits } from './grant-credits';
 
 const PAGE = 20;
 const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 16) : '');
 
-/** Recharge requests, newest first, paged by the API's cursor: what was asked of the agency's payment server. */
+/** Recharge requests, newest first, paged by the API's cursor: what was asked of the agency's payment server; an open one can be granted by hand. */
 export function RechargeRequests() {
   const [cursors, setCursors] = useState<string[]>(['']);
   const cursor = cursors.at(-1) ?? '';
@@ -19,6 +20,7 @@ export function RechargeRequests() {
   });
   const { accounts } = useSwitcherAccounts();
   const nameOf = (id: string) => accounts.find((a) => a.id === id)?.name ?? id;
+  const [granting, setGranting] = useState<{ id: string; subAccountId: string; creditsRequested: number }>();
   return (
     <Loaded query={list} label="recharge requests">
       {(l) => (
@@ -34,12 +36,13 @@ export function RechargeRequests() {
                 <th scope="col">Threshold</th>
                 <th scope="col">Credits asked</th>
                 <th scope="col">Fulfilled or expires</th>
+                <th scope="col">Actions</th>
               </tr>
             </thead>
             <tbody>
               {l.items.length === 0 && (
                 <tr>
-                  <td colSpan={7}>No recharge requests yet.</td>
+                  <td colSpan={8}>No recharge requests yet.</td>
                 </tr>
               )}
               {l.items.map((r) => (
@@ -51,6 +54,17 @@ export function RechargeRequests() {
                   <td>{credits(r.threshold)}</td>
                   <td>{credits(r.creditsRequested)}</td>
                   <td>{r.fulfilledAt ? `fulfilled ${when(r.fulfilledAt)}` : `expires ${when(r.expiresAt)}`}</td>
+                  <td>
+                    {r.status === 'open' && (
+                      <button
+                        type="button"
+                        aria-label={`Grant ${credits(r.creditsRequested)} credits to ${nameOf(r.subAccountId)}`}
+                        onClick={() => setGranting(r)}
+                      >
+                        Grant
+                      </button>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -70,6 +84,17 @@ export function RechargeRequests() {
               </button>
             )}
           </div>
+          <Dialog title="Grant credits" open={!!granting} onClose={() => setGranting(undefined)}>
+            {granting && (
+              <GrantCredits
+                subAccountId={granting.subAccountId}
+                name={nameOf(granting.subAccountId)}
+                credits={granting.creditsRequested}
+                requestId={granting.id}
+                onDone={() => setGranting(undefined)}
+              />
+            )}
+          </Dialog>
         </>
       )}
     </Loaded>
