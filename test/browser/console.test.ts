@@ -12,11 +12,16 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { api, createSubAccount, emailsTo, type SubAccountFixture, setAgency, uniq, uniqueEmail, waitFor } from '../support/api';
 import { consoleContext, expectAccessible, launchBrowser, screenshot } from '../support/browser';
 import { stack } from '../support/stack';
+import { type Hit, startReceiver, verify } from '../support/webhook-receiver';
 
 const platform = { token: stack.platformApiKey };
 const agency = { name: uniq('Acme'), email: uniqueEmail('owner'), password: 'violet-harbour-lantern-9', id: '', token: '' };
 const clientA = { name: uniq('Bloom'), email: uniqueEmail('bloom'), id: '', password: '' };
 let clientB: SubAccountFixture & { name: string };
+
+// The agency's payment server: on 127.0.0.1 only, answering `receiverAnswer`.
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let receiverAnswer = 200;
 
 let browser: Browser;
 let agencyContext: BrowserContext;
@@ -65,11 +70,13 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
+  await receiver?.close();
 });
 // One chained story: once a step fails, the later ones would only time out on its consequences.
 let broken = false;
-afterEach((ctx) => {
+afterEach(async (ctx) => {
   if (ctx.task.result?.state !== 'fail') return;
+  if (process.env.CONSOLE_DUMP) console.error(await page.locator('main').innerHTML());
   broken = true;
   // What the page said before it failed explains most failures.
   if (pageErrors.length) console.error(`page errors so far:\n${pageErrors.join('\n')}`);
@@ -347,8 +354,6 @@ describe('the web console', () => {
     await page.getByLabel('Price (USD)').fill('15.00');
     await page.getByRole('button', { name: 'Save pricing' }).click();
     await expectText(page.getByText('Pricing saved.'), 'Pricing saved.');
-    // Its routes are being built in parallel (API.md): the section is there either way.
-    await page.getByRole('heading', { name: 'Auto-Recharge Webhook' }).waitFor();
     await expectText(page.getByRole('row', { name: new RegExp(clientB.name) }), /0\s+\$0\.00\s+0\s+0$/);
   });
 
@@ -373,6 +378,136 @@ describe('the web console', () => {
     await page.reload();
     await expectText(page.getByRole('row', { name: new RegExp(clientB.name) }), /^\S+\s+100\s+\$15\.00\s+0\s+100$/);
     await screenshot(page, 'credit-dashboard');
+  });
+
+  let secret = '';
+  it('saves the auto-recharge webhook (a private address refused in words), its secret shown once, a signed test, a failed delivery retried', async () => {
+    receiver = await startReceiver(() => receiverAnswer);
+    const section = page.getByRole('region', { name: 'Auto-Recharge Webhook' });
+    const url = section.getByLabel('Webhook URL');
+    // Checked as written (a literal address, no DNS, no connection): refused before anything is saved.
+    await url.fill('https://10.0.0.1/hook');
+    await section.getByRole('button', { name: 'Save webhook' }).click();
+    expect(await fieldError(page, 'Webhook URL')).toMatch(/^This address is on a private or internal network/);
+    expect(await url.getAttribute('aria-invalid')).toBe('true');
+    await expectAccessible(page, 'webhook URL refused');
+
+    await url.fill(receiver.url);
+    await section.getByRole('button', { name: 'Save webhook' }).click();
+    const shown = section.getByLabel(/^Signing secret/);
+    secret = await shown.inputValue({ timeout: 10_000 });
+    expect(secret).toMatch(/^whsec_/);
+    await section.getByRole('button', { name: 'Copy secret' }).click();
+    await expectText(section.getByRole('status').filter({ hasText: 'Copied' }), 'Copied.');
+    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText() as Promise<string>)).toBe(secret);
+    // Shown once: a reload reads the endpoint, never its secret.
+    await page.reload();
+    expect(await section.getByLabel('Webhook URL').inputValue()).toBe(receiver.url);
+    expect(await shown.count()).toBe(0);
+
+    // Send test: the receiver gets a POST the standardwebhooks library verifies; the log shows it delivered.
+    await section.getByRole('button', { name: 'Send test' }).click();
+    const hit = await waitFor(async () => receiver.hits.at(0));
+    expect(verify(hit, secret)).toMatchObject({ type: 'webhook.test' });
+    const log = section.getByRole('table', { name: 'Delivery log' });
+    await expectText(log.locator('tbody tr').first(), /^\S+ \S+\s+Test\s+succeeded\s+1\s+HTTP 200/);
+    await expectAccessible(page, 'auto-recharge webhook');
+
+    // Rotate: the new secret shown once; a test the receiver refuses is tried 3 times (the test stack: 1 s apart), then failed.
+    await section.getByRole('button', { name: 'Rotate secret' }).click();
+    await waitFor(async () => (await shown.count()) === 1 && (await shown.inputValue()) !== secret);
+    const rotated = await shown.inputValue();
+    expect(rotated).toMatch(/^whsec_/);
+    receiverAnswer = 500;
+    await section.getByRole('button', { name: 'Send test' }).click();
+    const failed = log.locator('tbody tr').first();
+    await expectText(failed, /Test\s+failed\s+3\s+HTTP 500/);
+    receiverAnswer = 200;
+    const before = receiver.hits.length;
+    await failed.getByRole('button', { name: /^Retry the test webhook/ }).click();
+    await expectText(failed, /Test\s+succeeded\s+4\s+HTTP 200/);
+    const retried: Hit = receiver.hits[before] as Hit;
+    // The same webhook-id as its failed attempts; signed with the new secret and, for 24 h, the old one too.
+    expect(retried.headers['webhook-id']).toBe(receiver.hits[before - 1]?.headers['webhook-id']);
+    expect(verify(retried, rotated)).toMatchObject({ type: 'webhook.test' });
+    expect(verify(retried, secret)).toMatchObject({ type: 'webhook.test' });
+    secret = rotated;
+  });
+
+  it('auto-recharge on a reselling client (409 when its mode changed meanwhile); a debit below the threshold shows its request', async () => {
+    const sub = clientB.subAccountId;
+    await page.getByRole('link', { name: 'Sub Accounts' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit Sub Account' });
+    const group = edit.getByRole('group', { name: 'Auto-recharge' });
+    // Someone switches the client to manual while the dialog is open: saving auto-recharge says what to do next.
+    await page.getByRole('button', { name: `Edit ${clientB.name}` }).click();
+    await group.getByLabel(/^Ask for a recharge/).check();
+    const toManual = await api('PATCH', `/v1/sub-accounts/${sub}`, { token: agency.token, body: { creditMode: 'manual' } });
+    expect(toManual.status).toBe(200);
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await expectText(
+      edit.getByRole('alert'),
+      /^This sub-account is no longer in reselling mode.*choose Reselling, then set auto-recharge\.$/s,
+    );
+    await edit.getByRole('button', { name: 'Cancel' }).click();
+    expect((await api('GET', `/v1/sub-accounts/${sub}`, { token: agency.token })).body.subAccount.autoRecharge).toBeNull();
+
+    await page.reload();
+    await page.getByRole('button', { name: `Edit ${clientB.name}` }).click();
+    await edit.getByLabel(/^Reselling/).check();
+    await group.getByLabel(/^Ask for a recharge/).check();
+    await group.getByLabel('Recharge below (credits)').fill('50');
+    await group.getByLabel('Credits to add').fill('200');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'hidden' });
+    const saved = (await api('GET', `/v1/sub-accounts/${sub}`, { token: agency.token })).body.subAccount;
+    expect(saved).toMatchObject({ creditMode: 'reselling', autoRecharge: { enabled: true, threshold: 50, credits: 200 } });
+
+    // The wallet holds 100: a debit of 60 leaves 40, below 50. One signed webhook, one request.
+    const before = receiver.hits.length;
+    const used = await api('POST', `/v1/accounts/${sub}/usage`, {
+      ...platform,
+      headers: { 'idempotency-key': randomUUID() },
+      body: { type: 'ai_response', quantity: 60 },
+    });
+    expect(used.status).toBe(201);
+    const hit = await waitFor(async () => receiver.hits[before]);
+    const payload = verify(hit, secret);
+    expect(payload).toMatchObject({
+      type: 'credits.recharge_requested',
+      data: { subAccount: { id: sub }, balance: 40, threshold: 50, creditsRequested: 200 },
+    });
+    await page.getByRole('link', { name: 'Reselling' }).click();
+    const requests = page.getByRole('table', { name: 'Recharge requests' });
+    await expectText(requests.getByRole('row', { name: new RegExp(clientB.name) }), /open\s+40\s+50\s+200\s+expires/);
+    await expectText(
+      page.getByRole('table', { name: 'Delivery log' }).locator('tbody tr').first(),
+      /Recharge requested\s+succeeded\s+1\s+HTTP 200/,
+    );
+    await expectAccessible(page, 'recharge requests');
+    await page.getByRole('heading', { name: 'Auto-Recharge Webhook' }).evaluate((h) => h.scrollIntoView());
+    await screenshot(page, 'recharge-webhook');
+
+    // The agency fulfils it by hand: more than its pool holds is refused (402, nothing moved), then the 200 asked.
+    await requests.getByRole('button', { name: `Grant 200 credits to ${clientB.name}` }).click();
+    const grant = page.getByRole('dialog', { name: 'Grant credits' });
+    expect(await grant.getByLabel('Credits to grant').inputValue()).toBe('200');
+    await grant.getByLabel('Credits to grant').fill('100000');
+    await grant.getByRole('button', { name: 'Grant', exact: true }).click();
+    await expectText(
+      grant.getByRole('alert'),
+      /^Your agency pool does not have that many credits\. Buy pool credits or grant fewer/,
+    );
+    await expectAccessible(page, 'grant refused');
+    await grant.getByLabel('Credits to grant').fill('200');
+    await grant.getByRole('button', { name: 'Grant', exact: true }).click();
+    await grant.waitFor({ state: 'hidden' });
+    await expectText(
+      requests.getByRole('row', { name: new RegExp(clientB.name) }),
+      /fulfilled\s+40\s+50\s+200\s+fulfilled \S+ \S+$/,
+    );
+    const wallet = await api('GET', `/v1/accounts/${sub}/wallet`, { token: agency.token });
+    expect(wallet.body.balance).toBe(240);
   });
 
   it('creates an API key (shown once) and revokes it', async () => {

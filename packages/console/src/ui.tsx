@@ -1,5 +1,5 @@
 import type { UseQueryResult } from '@tanstack/react-query';
-import { type ReactNode, useEffect, useId, useRef } from 'react';
+import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { errorSentence } from './api/words';
 
 /** A labelled input with its error under it, tied by aria-describedby so a screen reader reads both. */
@@ -98,6 +98,35 @@ export function Dialog({
       <h2 id={titleId}>{title}</h2>
       {open && children}
     </dialog>
+  );
+}
+
+/** A secret the server shows only now (a signing secret, a password): read-only, with a copy button. */
+export function ShownOnce({ label, value, copyLabel }: { label: string; value: string; copyLabel: string }) {
+  const id = useId();
+  const [copied, setCopied] = useState<'yes' | 'failed'>();
+  return (
+    <div className="notice">
+      <div className="field">
+        <label htmlFor={id}>{label}</label>
+        <input id={id} readOnly value={value} onFocus={(e) => e.currentTarget.select()} />
+      </div>
+      <button
+        type="button"
+        onClick={() =>
+          navigator.clipboard.writeText(value).then(
+            () => setCopied('yes'),
+            () => setCopied('failed'),
+          )
+        }
+      >
+        {copyLabel}
+      </button>
+      <p role="status">
+        {copied === 'yes' && 'Copied.'}
+        {copied === 'failed' && 'Could not copy: select it and copy it yourself.'}
+      </p>
+    </div>
   );
 }
 

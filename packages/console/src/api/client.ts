@@ -29,11 +29,6 @@ export function bindSession(getToken: () => string | undefined, expired: () => v
   onUnauthenticated = expired;
 }
 
-/** The token requests carry now (the assist token while assisting). */
-export const currentToken = (): string | undefined => tokenSource();
-/** For calls made outside openapi-fetch (pending/routes.ts): a refused token ends the session the same way. */
-export const sessionRefused = (): void => onUnauthenticated();
-
 const auth: Middleware = {
   onRequest({ request }) {
     const token = tokenSource();

@@ -3,6 +3,8 @@ import { ApiError, type Problem } from './client';
 /** What a person should read for each refusal: what happened, and for 402/409 what to do next. */
 const words: Partial<Record<Problem['code'], string>> = {
   invalid_request: 'Some details need fixing.',
+  invalid_webhook_url: 'We cannot send webhooks to that address: see the message under it.',
+  recharge_request_closed: 'This recharge request was already fulfilled or has expired: nothing more to do for it.',
   unauthenticated: 'That email and password do not match an account.',
   insufficient_credits: 'There are not enough credits for this. Top up or buy credits, then try again.',
   credit_limit_reached:
@@ -50,8 +52,23 @@ export function fieldErrors(err: unknown): Record<string, string> {
   const p = err.problem;
   if (p?.code === 'email_taken') out.email = 'This email is already registered.';
   if (p?.code === 'price_below_minimum' && p.minimum) out.perCreditPrice ??= `At least ${p.minimum}`;
+  if (p?.code === 'invalid_webhook_url') out.url = webhookUrlWords[p.reason ?? ''] ?? out.url ?? 'We cannot use this address.';
   return out;
 }
+
+/** 400 invalid_webhook_url by its `reason` (packages/domain/webhooks/webhook-url.ts), in words with what to do. */
+const webhookUrlWords: Record<string, string> = {
+  malformed: 'Enter a full web address, like https://billing.example.com/recharge.',
+  too_long: 'This address is too long: use one of at most 2,048 characters.',
+  scheme: 'Use an address that starts with https:// (we only send webhooks over a secure connection).',
+  credentials: 'Remove the user name and password from the address: the signing secret proves the webhook is ours.',
+  fragment: 'Remove the part after # from the address.',
+  port: 'Use a valid port number, or none.',
+  hostname: "Use your server's public domain name, like billing.example.com (not a local or internal name).",
+  address:
+    'This address is on a private or internal network, which we never call. Use an address your server has on the public internet.',
+  resolution_failed: 'We could not find this domain name. Check its spelling, and that it is published in public DNS.',
+};
 
 /** zod's messages made readable: "Too small: expected string to have >=10 characters" → "Must be at least 10 characters". */
 function plainField(message: string): string {

@@ -1,8 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, call, type Schemas } from '../api/client';
+import { ApiError, api, call, type Schemas } from '../api/client';
 import { fieldErrors } from '../api/words';
-import { type AutoRecharge, pending } from '../pending/routes';
 import { Field, FormError } from '../ui';
 
 type Feature = Schemas['SubAccount']['features'][number];
@@ -26,24 +25,24 @@ export function EditSubAccount({ sub, onDone }: { sub: Schemas['SubAccount']; on
   const save = useMutation({
     mutationFn: async (form: FormData) => {
       const limit = String(form.get('monthlyCreditLimit') ?? '').trim();
+      const creditMode = form.get('creditMode') === 'reselling' ? 'reselling' : 'manual';
       const body: Schemas['PatchSubAccountRequest'] = {
         name: String(form.get('name') ?? '').trim(),
         features: form.getAll('features') as Feature[],
-        creditMode: form.get('creditMode') === 'reselling' ? 'reselling' : 'manual',
         monthlyCreditLimit: limit === '' ? null : Number(limit),
+        // Only a change of mode is sent: a switch made elsewhere meanwhile is not silently undone.
+        ...(creditMode !== sub.creditMode && { creditMode }),
+        // Only when changed: enabling it again would open a request at once if the wallet is already below.
+        ...(creditMode === 'reselling' &&
+          form.get('arTouched') === 'yes' && {
+            autoRecharge: {
+              enabled: form.get('arEnabled') === 'on',
+              threshold: Number(form.get('arThreshold')),
+              credits: Number(form.get('arCredits')),
+            },
+          }),
       };
-      const saved = await call(
-        api.PATCH('/v1/sub-accounts/{subAccountId}', { params: { path: { subAccountId: sub.id } }, body }),
-      );
-      if (body.creditMode === 'reselling' && form.get('arTouched') === 'yes') {
-        const autoRecharge: AutoRecharge = {
-          enabled: form.get('arEnabled') === 'on',
-          threshold: Number(form.get('arThreshold')),
-          credits: Number(form.get('arCredits')),
-        };
-        await pending.setAutoRecharge(sub.id, autoRecharge);
-      }
-      return saved;
+      return call(api.PATCH('/v1/sub-accounts/{subAccountId}', { params: { path: { subAccountId: sub.id } }, body }));
     },
     onSuccess: () => {
       void qc.invalidateQueries({ queryKey: ['sub-accounts'] });
@@ -60,7 +59,14 @@ export function EditSubAccount({ sub, onDone }: { sub: Schemas['SubAccount']; on
         if (!save.isPending) save.mutate(new FormData(e.currentTarget));
       }}
     >
-      <FormError error={save.error} />
+      {isWrongMode(save.error) ? (
+        <p role="alert" className="form-error">
+          This sub-account is no longer in reselling mode (it was changed elsewhere), and auto-recharge needs reselling. Cancel,
+          open Edit Sub Account again, choose Reselling, then set auto-recharge.
+        </p>
+      ) : (
+        <FormError error={save.error} />
+      )}
       <Field label="Name" name="name" defaultValue={sub.name} required error={errors.name} />
       <fieldset aria-describedby={featuresError ? 'features-error' : undefined}>
         <legend>Features</legend>
@@ -103,7 +109,7 @@ export function EditSubAccount({ sub, onDone }: { sub: Schemas['SubAccount']; on
         hint="Leave empty for no limit."
         error={errors.monthlyCreditLimit}
       />
-      {mode === 'reselling' && <AutoRechargeFields errors={errors} />}
+      {mode === 'reselling' && <AutoRechargeFields current={sub.autoRecharge} errors={errors} />}
       <div className="actions">
         <button type="submit" disabled={save.isPending}>
           Save
@@ -122,22 +128,31 @@ function featureRefusal(err: unknown): string | undefined {
   return undefined;
 }
 
-/** Auto-recharge (API.md): isolated, as its route is still being built; see pending/routes.ts. */
-function AutoRechargeFields({ errors }: { errors: Record<string, string> }) {
+const isWrongMode = (err: unknown) => err instanceof ApiError && err.problem?.code === 'wrong_credit_mode';
+
+/** Auto-recharge (reselling mode only): below the threshold, the agency's webhook is asked for a recharge. */
+function AutoRechargeFields({
+  current,
+  errors,
+}: {
+  current: Schemas['SubAccount']['autoRecharge'];
+  errors: Record<string, string>;
+}) {
   const [touched, setTouched] = useState(false);
   return (
     <fieldset onChange={() => setTouched(true)}>
       <legend>Auto-recharge</legend>
       <input type="hidden" name="arTouched" value={touched ? 'yes' : 'no'} />
       <label className="choice">
-        <input type="checkbox" name="arEnabled" /> Ask for a recharge when the wallet runs low
+        <input type="checkbox" name="arEnabled" defaultChecked={current?.enabled ?? false} />
+        Ask for a recharge when the wallet runs low
       </label>
       <Field
         label="Recharge below (credits)"
         name="arThreshold"
         type="number"
         min={0}
-        defaultValue={100}
+        defaultValue={current?.threshold ?? 100}
         error={errors['autoRecharge.threshold']}
       />
       <Field
@@ -145,7 +160,7 @@ function AutoRechargeFields({ errors }: { errors: Record<string, string> }) {
         name="arCredits"
         type="number"
         min={1}
-        defaultValue={500}
+        defaultValue={current?.credits ?? 500}
         error={errors['autoRecharge.credits']}
       />
       {errors.autoRecharge && <p className="field-error">{errors.autoRecharge}</p>}

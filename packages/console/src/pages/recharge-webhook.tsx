@@ -1,14 +1,16 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { ApiError } from '../api/client';
+import { ApiError, api, call, type Schemas } from '../api/client';
 import { errorSentence, fieldErrors } from '../api/words';
-import { isUnknownRoute, pending } from '../pending/routes';
-import { Field, FormError } from '../ui';
+import { Field, FormError, Loaded, ShownOnce } from '../ui';
+import { RechargeRequests } from './recharge-requests';
+
+const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
 
 /**
- * The seed's "Auto-Recharge Webhook" section. Its routes are being built in parallel and are not
- * in the OpenAPI document yet (pending/routes.ts): where the server does not know them (404),
- * the section says so instead of failing.
+ * The seed's "Auto-Recharge Webhook" section: the agency's payment server URL, its signing
+ * secret (shown once, on creation and on rotation), a test event, the delivery log with a
+ * manual retry, and the recharge requests the webhooks announce.
  */
 export function RechargeWebhook() {
   const qc = useQueryClient();
@@ -16,82 +18,174 @@ export function RechargeWebhook() {
     queryKey: ['recharge-webhook'],
     queryFn: async () => {
       try {
-        return { available: true as const, hook: await pending.getWebhook() };
+        return await call(api.GET('/v1/reselling/auto-recharge-webhook'));
       } catch (err) {
-        // Not configured (the route exists), or the route itself is not on this server yet.
-        if (err instanceof ApiError && err.status === 404) return { available: !isUnknownRoute(err), hook: null };
+        if (err instanceof ApiError && err.status === 404) return null; // none saved yet
         throw err;
       }
     },
   });
   const [secret, setSecret] = useState<string>();
   const save = useMutation({
-    mutationFn: (form: FormData) => pending.putWebhook(String(form.get('url') ?? '').trim()),
+    mutationFn: (url: string) => call(api.PUT('/v1/reselling/auto-recharge-webhook', { body: { url } })),
     onSuccess: (r) => {
-      setSecret(r.secret);
-      void qc.invalidateQueries({ queryKey: ['recharge-webhook'] });
+      setSecret(r.secret); // only when the endpoint was created: a new URL keeps the secret
+      qc.setQueryData(['recharge-webhook'], { url: r.url, enabled: r.enabled, disabledReason: r.disabledReason });
     },
   });
-  const test = useMutation({ mutationFn: pending.testWebhook, onSettled: () => deliveries.refetch() });
-  const deliveries = useQuery({ queryKey: ['webhook-deliveries'], queryFn: pending.deliveries, enabled: !!hook.data?.hook });
+  const rotate = useMutation({
+    mutationFn: () => call(api.POST('/v1/reselling/auto-recharge-webhook/rotate-secret')),
+    onSuccess: (r) => setSecret(r.secret),
+  });
   const errors = fieldErrors(save.error);
   return (
     <section aria-labelledby="webhook-h">
       <h2 id="webhook-h">Auto-Recharge Webhook</h2>
-      <p>Use your own payment system: we call this address when a sub-account's wallet drops below its threshold.</p>
-      {hook.data && !hook.data.available && <p className="notice">Auto-recharge is not available on this server yet.</p>}
-      {hook.isError && <p role="alert">{errorSentence(hook.error)}</p>}
-      {hook.data?.available !== false && (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (!save.isPending) save.mutate(new FormData(e.currentTarget));
-          }}
-        >
-          <FormError error={save.error} />
-          <Field label="Webhook URL" name="url" type="url" required defaultValue={hook.data?.hook?.url} error={errors.url} />
-          <button type="submit" disabled={save.isPending}>
-            Save
-          </button>
-        </form>
+      <p>
+        Use your own payment system: when a sub-account's wallet drops below its auto-recharge threshold, we send a signed request
+        to this address. Your server charges the client and grants the credits with the request id.
+      </p>
+      <Loaded query={hook} label="the webhook">
+        {(h) => (
+          <>
+            {h && !h.enabled && (
+              <p className="notice" data-testid="webhook-disabled">
+                Deliveries are paused{h.disabledReason ? ` (${h.disabledReason})` : ''}. Save the URL again to resume them.
+              </p>
+            )}
+            <form
+              onSubmit={(e) => {
+                e.preventDefault();
+                if (!save.isPending) save.mutate(String(new FormData(e.currentTarget).get('url') ?? '').trim());
+              }}
+            >
+              <FormError error={save.error} />
+              <Field
+                label="Webhook URL"
+                name="url"
+                type="url"
+                required
+                defaultValue={h?.url}
+                placeholder="https://billing.example.com/recharge"
+                error={errors.url}
+              />
+              <button type="submit" disabled={save.isPending}>
+                Save webhook
+              </button>
+            </form>
+            {secret && (
+              <ShownOnce label="Signing secret (copy it now: it is shown only once)" value={secret} copyLabel="Copy secret" />
+            )}
+            {h && (
+              <>
+                <div className="actions">
+                  <button type="button" onClick={() => rotate.isPending || rotate.mutate()} disabled={rotate.isPending}>
+                    Rotate secret
+                  </button>
+                </div>
+                <p className="hint">
+                  After a rotation, every webhook carries signatures with both the new and the old secret for 24 hours.
+                </p>
+                {rotate.isError && <p role="alert">{errorSentence(rotate.error)}</p>}
+                <Deliveries enabled={h.enabled} />
+                <RechargeRequests />
+              </>
+            )}
+          </>
+        )}
+      </Loaded>
+    </section>
+  );
+}
+
+type Delivery = Schemas['WebhookDelivery'];
+const eventNames: Record<Delivery['eventType'], string> = {
+  'credits.recharge_requested': 'Recharge requested',
+  'webhook.test': 'Test',
+};
+
+/** The delivery log, newest first; while any delivery is still being tried it is read again every second. */
+function Deliveries({ enabled }: { enabled: boolean }) {
+  const deliveries = useQuery({
+    queryKey: ['webhook-deliveries'],
+    queryFn: () => call(api.GET('/v1/reselling/webhook-deliveries', { params: { query: { limit: 20 } } })),
+    refetchInterval: (q) => (q.state.data?.items.some((d) => d.status === 'pending') ? 1000 : false),
+  });
+  const refresh = () => deliveries.refetch();
+  const test = useMutation({
+    mutationFn: () => call(api.POST('/v1/reselling/auto-recharge-webhook/test')),
+    onSettled: refresh,
+  });
+  const retry = useMutation({
+    mutationFn: (deliveryId: string) =>
+      call(api.POST('/v1/reselling/webhook-deliveries/{deliveryId}/retry', { params: { path: { deliveryId } } })),
+    onSettled: refresh,
+  });
+  return (
+    <>
+      <div className="actions">
+        <button type="button" onClick={() => test.isPending || test.mutate()} disabled={test.isPending}>
+          Send test
+        </button>
+        <button type="button" onClick={() => void refresh()}>
+          Refresh deliveries
+        </button>
+      </div>
+      {test.isError && (
+        <p role="alert">
+          {!enabled && test.error instanceof ApiError && test.error.status === 409
+            ? 'Deliveries are paused: save the URL again to resume them, then send the test.'
+            : errorSentence(test.error)}
+        </p>
       )}
-      {secret && (
-        <div className="field">
-          <label htmlFor="webhook-secret">Signing secret (shown once)</label>
-          <input id="webhook-secret" readOnly value={secret} />
-        </div>
-      )}
-      {hook.data?.hook && (
-        <>
-          <button type="button" onClick={() => test.isPending || test.mutate()} disabled={test.isPending}>
-            Send test
-          </button>
-          {test.isError && <p role="alert">{errorSentence(test.error)}</p>}
+      {retry.isError && <p role="alert">{errorSentence(retry.error)}</p>}
+      <Loaded query={deliveries} label="the delivery log">
+        {(l) => (
           <table>
             <caption>Delivery log</caption>
             <thead>
               <tr>
-                <th scope="col">When</th>
+                <th scope="col">Sent</th>
                 <th scope="col">Event</th>
                 <th scope="col">Status</th>
                 <th scope="col">Attempts</th>
                 <th scope="col">Last answer</th>
+                <th scope="col">Next attempt</th>
+                <th scope="col">Actions</th>
               </tr>
             </thead>
             <tbody>
-              {(deliveries.data?.items ?? []).map((d) => (
+              {l.items.length === 0 && (
+                <tr>
+                  <td colSpan={7}>No webhooks sent yet. Send a test to check your server.</td>
+                </tr>
+              )}
+              {l.items.map((d) => (
                 <tr key={d.id}>
-                  <td>{d.createdAt.replace('T', ' ').slice(0, 19)}</td>
-                  <td>{d.eventType}</td>
+                  <td>{when(d.createdAt)}</td>
+                  <td>{eventNames[d.eventType]}</td>
                   <td>{d.status}</td>
                   <td>{d.attempts}</td>
-                  <td>{d.lastStatusCode ?? d.lastError ?? ''}</td>
+                  <td>{d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : (d.lastError ?? '')}</td>
+                  <td>{when(d.nextAttemptAt)}</td>
+                  <td>
+                    {d.status === 'failed' && (
+                      <button
+                        type="button"
+                        aria-label={`Retry the ${eventNames[d.eventType].toLowerCase()} webhook of ${when(d.createdAt)}`}
+                        disabled={retry.isPending}
+                        onClick={() => retry.isPending || retry.mutate(d.id)}
+                      >
+                        Retry
+                      </button>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
-        </>
-      )}
-    </section>
+        )}
+      </Loaded>
+    </>
   );
 }

@@ -1,0 +1,102 @@
+import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { api, call } from '../api/client';
+import { useSwitcherAccounts } from '../queries';
+import { credits, Dialog, Loaded } from '../ui';
+import { GrantCredits } from './grant-credits';
+
+const PAGE = 20;
+const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 16) : '');
+
+/** Recharge requests, newest first, paged by the API's cursor: what was asked of the agency's payment server; an open one can be granted by hand. */
+export function RechargeRequests() {
+  const [cursors, setCursors] = useState<string[]>(['']);
+  const cursor = cursors.at(-1) ?? '';
+  const list = useQuery({
+    queryKey: ['recharge-requests', cursor],
+    queryFn: () =>
+      call(api.GET('/v1/reselling/recharge-requests', { params: { query: { limit: PAGE, ...(cursor ? { cursor } : {}) } } })),
+    placeholderData: (prev) => prev,
+  });
+  const { accounts } = useSwitcherAccounts();
+  const nameOf = (id: string) => accounts.find((a) => a.id === id)?.name ?? id;
+  const [granting, setGranting] = useState<{ id: string; subAccountId: string; creditsRequested: number }>();
+  return (
+    <Loaded query={list} label="recharge requests">
+      {(l) => (
+        <>
+          <table>
+            <caption>Recharge requests</caption>
+            <thead>
+              <tr>
+                <th scope="col">Opened</th>
+                <th scope="col">Sub-account</th>
+                <th scope="col">Status</th>
+                <th scope="col">Balance then</th>
+                <th scope="col">Threshold</th>
+                <th scope="col">Credits asked</th>
+                <th scope="col">Fulfilled or expires</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {l.items.length === 0 && (
+                <tr>
+                  <td colSpan={8}>No recharge requests yet.</td>
+                </tr>
+              )}
+              {l.items.map((r) => (
+                <tr key={r.id}>
+                  <td>{when(r.createdAt)}</td>
+                  <th scope="row">{nameOf(r.subAccountId)}</th>
+                  <td>{r.status}</td>
+                  <td>{credits(r.balanceAtTrigger)}</td>
+                  <td>{credits(r.threshold)}</td>
+                  <td>{credits(r.creditsRequested)}</td>
+                  <td>{r.fulfilledAt ? `fulfilled ${when(r.fulfilledAt)}` : `expires ${when(r.expiresAt)}`}</td>
+                  <td>
+                    {r.status === 'open' && (
+                      <button
+                        type="button"
+                        aria-label={`Grant ${credits(r.creditsRequested)} credits to ${nameOf(r.subAccountId)}`}
+                        onClick={() => setGranting(r)}
+                      >
+                        Grant
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <div className="actions">
+            <button type="button" onClick={() => void list.refetch()}>
+              Refresh requests
+            </button>
+            {cursors.length > 1 && (
+              <button type="button" onClick={() => setCursors((c) => c.slice(0, -1))}>
+                Newer requests
+              </button>
+            )}
+            {l.nextCursor && (
+              <button type="button" onClick={() => setCursors((c) => [...c, l.nextCursor ?? ''])}>
+                Older requests
+              </button>
+            )}
+          </div>
+          <Dialog title="Grant credits" open={!!granting} onClose={() => setGranting(undefined)}>
+            {granting && (
+              <GrantCredits
+                subAccountId={granting.subAccountId}
+                name={nameOf(granting.subAccountId)}
+                credits={granting.creditsRequested}
+                requestId={granting.id}
+                onDone={() => setGranting(undefined)}
+              />
+            )}
+          </Dialog>
+        </>
+      )}
+    </Loaded>
+  );
+}
