@@ -17,11 +17,14 @@ describe('auto-recharge infrastructure', () => {
     synth = synthApp({ bundle: false, cfnValidation: false });
   });
 
-  it('never lets a deployed function send webhooks to loopback over http (WEBHOOKS_ALLOW_LOOPBACK_HTTP is local only)', () => {
+  it('never gives a deployed function a local-only setting (loopback webhooks over http, cheap password hashing)', () => {
     const functions = Object.values(resourcesOf('stateless')).filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(functions.length).toBeGreaterThan(10);
-    for (const f of functions)
-      expect(Object.keys(f.Properties.Environment?.Variables ?? {})).not.toContain('WEBHOOKS_ALLOW_LOOPBACK_HTTP');
+    for (const f of functions) {
+      const names = Object.keys(f.Properties.Environment?.Variables ?? {});
+      expect(names).not.toContain('WEBHOOKS_ALLOW_LOOPBACK_HTTP');
+      expect(names).not.toContain('PASSWORD_SCRYPT_LOG2N');
+    }
   });
 
   it('creates the webhooks queue from its definition, with redrive to its DLQ', () => {

@@ -3,18 +3,38 @@
  * and hash, a verify that is exact (wrong password, tampered or foreign hashes → false, never a
  * throw), and generated passwords: 16 characters from the unambiguous alphabet, from a CSPRNG.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { generatePassword, hashPassword, verifyPassword } from '../../packages/domain/auth/passwords';
 
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789';
 
+// The test run hashes at 2^14 (vitest.config.ts); these cases set the cost themselves.
+const testCost = process.env.PASSWORD_SCRYPT_LOG2N;
+afterEach(() => {
+  if (testCost === undefined) delete process.env.PASSWORD_SCRYPT_LOG2N;
+  else process.env.PASSWORD_SCRYPT_LOG2N = testCost;
+});
+
 describe('passwords', () => {
   it('hashes with scrypt N=2^17 r=8 p=1, salted, and verifies the round trip', async () => {
+    delete process.env.PASSWORD_SCRYPT_LOG2N; // as deployed
     const stored = await hashPassword('correct horse battery');
     expect(stored).toMatch(/^scrypt\$131072\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
     expect(stored).not.toContain('correct horse battery');
     expect(await verifyPassword('correct horse battery', stored)).toBe(true);
     expect(await hashPassword('correct horse battery')).not.toBe(stored); // a fresh salt each time
+  });
+
+  it('takes a lower cost only from the test setting, never below 2^14, and verifies any stored cost', async () => {
+    process.env.PASSWORD_SCRYPT_LOG2N = '14';
+    const cheap = await hashPassword('correct horse battery');
+    expect(cheap).toMatch(/^scrypt\$16384\$8\$1\$/);
+    delete process.env.PASSWORD_SCRYPT_LOG2N;
+    expect(await verifyPassword('correct horse battery', cheap)).toBe(true);
+    for (const bad of ['13', '21', '14.5', 'low', '']) {
+      process.env.PASSWORD_SCRYPT_LOG2N = bad;
+      await expect(hashPassword('x'), bad).rejects.toThrow(/PASSWORD_SCRYPT_LOG2N/);
+    }
   });
 
   it('refuses a wrong password, and garbage or tampered stored hashes without throwing', async () => {

@@ -5,8 +5,20 @@ import { randomBytes, randomInt, type ScryptOptions, scrypt as scryptCb, timingS
  * form carries its parameters (`scrypt$N$r$p$salt$hash`) so the cost can rise later without
  * locking anyone out.
  */
-const PARAMS = { N: 2 ** 17, r: 8, p: 1 } as const;
 const KEY_LENGTH = 32;
+
+/**
+ * N as a power of two: 17 unless `PASSWORD_SCRYPT_LOG2N` says otherwise. Only the test stack
+ * sets it (14, an eighth of the work: the suite hashes hundreds of passwords on 2 cores, and
+ * at 2^17 each costs about half a second of CPU). Deployed functions never get it (the infra
+ * tests assert so) and `npm start` does not set it; below 14 is refused.
+ */
+function hashParams(): { N: number; r: number; p: number } {
+  const configured = process.env.PASSWORD_SCRYPT_LOG2N;
+  const log2n = configured === undefined ? 17 : Number(configured);
+  if (!Number.isInteger(log2n) || log2n < 14 || log2n > 20) throw new Error('PASSWORD_SCRYPT_LOG2N: an integer from 14 to 20');
+  return { N: 2 ** log2n, r: 8, p: 1 };
+}
 
 function scrypt(password: string, salt: Buffer, params: { N: number; r: number; p: number }): Promise<Buffer> {
   const options: ScryptOptions = { ...params, maxmem: 256 * params.N * params.r };
@@ -17,8 +29,9 @@ function scrypt(password: string, salt: Buffer, params: { N: number; r: number; 
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
-  const hash = await scrypt(password, salt, PARAMS);
-  return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64url'), hash.toString('base64url')].join('$');
+  const params = hashParams();
+  const hash = await scrypt(password, salt, params);
+  return ['scrypt', params.N, params.r, params.p, salt.toString('base64url'), hash.toString('base64url')].join('$');
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
