@@ -542,6 +542,27 @@ describe('the web console', () => {
     expect((await api('GET', '/v1/me', { token: assistToken })).status).toBe(401);
   });
 
+  it('the agency buys pool credits: a charge too small refused, then one purchase however often it clicks, into the pool', async () => {
+    const before = (await api('GET', '/v1/credits/balance', { token: agency.token })).body.balance as number;
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    const buy = page.getByRole('form', { name: 'Buy pool credits' });
+    await buy.getByLabel('Credits to buy').fill('10');
+    await buy.getByRole('button', { name: 'Buy pool credits' }).click();
+    await expectText(buy.getByRole('alert'), /^That amount is below the smallest charge/);
+    await expectAccessible(page, 'buy pool credits refused');
+    await buy.getByLabel('Credits to buy').fill('500');
+    await buy.getByRole('button', { name: 'Buy pool credits' }).dblclick();
+    await page.getByRole('button', { name: 'Pay', exact: true }).click();
+    await page.waitForURL(/\/credits\/purchases\/\w+\?checkout=success/);
+    await expectText(page.getByRole('status'), /arrive in the agency pool/);
+    const purchases = await api('GET', '/v1/credits/purchases', { token: agency.token });
+    expect(purchases.body.items).toHaveLength(1);
+    expect(purchases.body.items[0].credits).toBe(500);
+    await waitFor(async () => (await api('GET', '/v1/credits/balance', { token: agency.token })).body.balance === before + 500);
+    await page.getByRole('link', { name: 'Back to the dashboard' }).click();
+    await expectText(page.getByTestId('pool-balance'), `${(before + 500).toLocaleString('en-US')} credits`);
+  });
+
   it("a client's own login: its campaigns and usage, never a balance or the Sub Accounts; expiry returns to sign-in", async () => {
     const { context } = await consoleContext(browser, stack.apiUrl);
     const client = await context.newPage();
