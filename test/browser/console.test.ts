@@ -563,6 +563,31 @@ describe('the web console', () => {
     await expectText(page.getByTestId('pool-balance'), `${(before + 500).toLocaleString('en-US')} credits`);
   });
 
+  it('changes the password: a wrong current one said next to its field; the new session replaces the old', async () => {
+    const oldToken = (await session(page)).token;
+    await page.getByRole('link', { name: 'Change password' }).click();
+    await page.getByLabel('Current password').fill('not-my-password-1');
+    await page.getByLabel('New password').fill('amber-meadow-compass-7');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    expect(await fieldError(page, 'Current password')).toBe('This is not your current password');
+    expect(await page.getByLabel('Current password').getAttribute('aria-invalid')).toBe('true');
+    await expectAccessible(page, 'change password refused');
+    await page.getByLabel('Current password').fill(agency.password);
+    await page.getByLabel('New password').fill('amber-meadow-compass-7');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expectText(page.getByRole('status'), /^Your password is changed/);
+    agency.password = 'amber-meadow-compass-7';
+    agency.token = (await session(page)).token;
+    expect(agency.token).not.toBe(oldToken);
+    expect((await api('GET', '/v1/me', { token: oldToken })).status).toBe(401);
+    expect((await api('GET', '/v1/me', { token: agency.token })).status).toBe(200);
+    // This tab carries on with the new session.
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByTestId('pool-balance').waitFor();
+    const login = await api('POST', '/v1/auth/login', { body: { email: agency.email, password: agency.password } });
+    expect(login.status).toBe(200);
+  });
+
   it("a client's own login: its campaigns and usage, never a balance or the Sub Accounts; expiry returns to sign-in", async () => {
     const { context } = await consoleContext(browser, stack.apiUrl);
     const client = await context.newPage();
