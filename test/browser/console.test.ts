@@ -588,6 +588,24 @@ describe('the web console', () => {
     expect(login.status).toBe(200);
   });
 
+  it("re-issues a client's credentials: the new password shown once, copied; the old one refused", async () => {
+    await page.getByRole('link', { name: 'Sub Accounts' }).click();
+    await page.getByRole('button', { name: `New password for ${clientA.name}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'New client password' });
+    await dialog.getByRole('button', { name: 'Make a new password' }).click();
+    const fresh = await dialog.getByLabel('Client password').inputValue();
+    expect(fresh.length).toBeGreaterThanOrEqual(16);
+    expect(fresh).not.toBe(clientA.password);
+    await dialog.getByRole('button', { name: 'Copy password' }).click();
+    await expectText(dialog.getByRole('status'), 'Copied.');
+    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText() as Promise<string>)).toBe(fresh);
+    await expectAccessible(page, 'new client password');
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    const old = await api('POST', '/v1/auth/login', { body: { email: clientA.email, password: clientA.password } });
+    expect(old.status).toBe(401);
+    clientA.password = fresh; // the client's own login below uses it
+  });
+
   it("a client's own login: its campaigns and usage, never a balance or the Sub Accounts; expiry returns to sign-in", async () => {
     const { context } = await consoleContext(browser, stack.apiUrl);
     const client = await context.newPage();
