@@ -606,6 +606,22 @@ describe('the web console', () => {
     clientA.password = fresh; // the client's own login below uses it
   });
 
+  it('deletes the auto-recharge webhook after a confirm (Cancel keeps it)', async () => {
+    await page.getByRole('link', { name: 'Reselling' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete the auto-recharge webhook?' });
+    await page.getByRole('button', { name: 'Delete webhook' }).click();
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    expect((await api('GET', '/v1/reselling/auto-recharge-webhook', { token: agency.token })).status).toBe(200);
+    await page.getByRole('button', { name: 'Delete webhook' }).click();
+    await expectAccessible(page, 'delete webhook confirm');
+    await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    expect(await page.getByLabel('Webhook URL').inputValue()).toBe('');
+    expect(await page.getByRole('button', { name: 'Rotate secret' }).count()).toBe(0);
+    expect((await api('GET', '/v1/reselling/auto-recharge-webhook', { token: agency.token })).status).toBe(404);
+  });
+
   it("a client's own login: its campaigns and usage, never a balance or the Sub Accounts; expiry returns to sign-in", async () => {
     const { context } = await consoleContext(browser, stack.apiUrl);
     const client = await context.newPage();
