@@ -622,6 +622,24 @@ describe('the web console', () => {
     expect((await api('GET', '/v1/reselling/auto-recharge-webhook', { token: agency.token })).status).toBe(404);
   });
 
+  it('closes a sub-account after a confirm: its row says closed and its actions are off', async () => {
+    await page.getByRole('link', { name: 'Sub Accounts' }).click();
+    await page.getByRole('button', { name: 'Close Filler 00' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Close this sub-account?' });
+    await expectAccessible(page, 'close sub-account confirm');
+    await confirm.getByRole('button', { name: 'Close account' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    const row = page.getByRole('row', { name: /^Filler 00/ });
+    await expectText(row.getByRole('cell').nth(3), 'closed');
+    expect(await page.getByRole('button', { name: 'Edit Filler 00' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Close Filler 00' }).isDisabled()).toBe(true);
+    const items = (await api('GET', '/v1/sub-accounts', { token: agency.token })).body.items as {
+      name: string;
+      status: string;
+    }[];
+    expect(items.find((i) => i.name === 'Filler 00')?.status).toBe('closed');
+  });
+
   it("a client's own login: its campaigns and usage, never a balance or the Sub Accounts; expiry returns to sign-in", async () => {
     const { context } = await consoleContext(browser, stack.apiUrl);
     const client = await context.newPage();

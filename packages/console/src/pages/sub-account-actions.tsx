@@ -59,3 +59,46 @@ export function NewCredentialsButton({ sub }: { sub: Sub }) {
     </>
   );
 }
+
+/** Closes a sub-account (DELETE …), after a confirm: its history stays; it can no longer be edited, assisted or used. */
+export function CloseButton({ sub }: { sub: Sub }) {
+  const qc = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const closeIt = useMutation({
+    mutationFn: () => call(api.DELETE('/v1/sub-accounts/{subAccountId}', { params: { path: { subAccountId: sub.id } } })),
+    onSuccess: () => {
+      setOpen(false);
+      void qc.invalidateQueries({ queryKey: ['sub-accounts'] });
+      void qc.invalidateQueries({ queryKey: ['me'] });
+    },
+  });
+  return (
+    <>
+      <button type="button" aria-label={`Close ${sub.name}`} disabled={sub.status !== 'active'} onClick={() => setOpen(true)}>
+        Close
+      </button>
+      <Dialog
+        title="Close this sub-account?"
+        open={open}
+        onClose={() => {
+          setOpen(false);
+          closeIt.reset();
+        }}
+      >
+        <p>
+          {sub.name} will be closed: its history stays, but it can no longer be edited, assisted or used. The console cannot
+          reopen it.
+        </p>
+        <FormError error={closeIt.error} />
+        <div className="actions">
+          <button type="button" disabled={closeIt.isPending} onClick={() => closeIt.isPending || closeIt.mutate()}>
+            Close account
+          </button>
+          <button type="button" onClick={() => setOpen(false)}>
+            Cancel
+          </button>
+        </div>
+      </Dialog>
+    </>
+  );
+}

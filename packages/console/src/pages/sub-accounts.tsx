@@ -6,7 +6,7 @@ import { errorSentence, fieldErrors } from '../api/words';
 import { useSession } from '../session';
 import { credits, Dialog, Field, FormError, Loaded } from '../ui';
 import { EditSubAccount } from './edit-sub-account';
-import { NewCredentialsButton } from './sub-account-actions';
+import { CloseButton, NewCredentialsButton } from './sub-account-actions';
 
 const PAGE = 20;
 type Created = Schemas['SubAccountCreated'];
@@ -68,6 +68,7 @@ export function SubAccounts() {
                       </button>
                       <AssistButton sub={s} />
                       <NewCredentialsButton sub={s} />
+                      <CloseButton sub={s} />
                     </td>
                   </tr>
                 ))}
