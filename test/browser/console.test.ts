@@ -620,6 +620,11 @@ describe('the web console', () => {
     expect(await page.getByLabel('Webhook URL').inputValue()).toBe('');
     expect(await page.getByRole('button', { name: 'Rotate secret' }).count()).toBe(0);
     expect((await api('GET', '/v1/reselling/auto-recharge-webhook', { token: agency.token })).status).toBe(404);
+    // The requests outlive it.
+    await expectText(
+      page.getByRole('table', { name: 'Recharge requests' }).getByRole('row', { name: new RegExp(clientB.name) }),
+      /fulfilled/,
+    );
   });
 
   it('closes a sub-account after a confirm: its row says closed and its actions are off', async () => {

@@ -91,9 +91,10 @@ export function RechargeWebhook() {
                 </p>
                 {rotate.isError && <p role="alert">{errorSentence(rotate.error)}</p>}
                 <Deliveries enabled={h.enabled} />
-                <RechargeRequests />
               </>
             )}
+            {/* Requests outlive the webhook: after a delete the open ones can still be granted by hand. */}
+            <RechargeRequests />
           </>
         )}
       </Loaded>
