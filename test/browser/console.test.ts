@@ -542,6 +542,109 @@ describe('the web console', () => {
     expect((await api('GET', '/v1/me', { token: assistToken })).status).toBe(401);
   });
 
+  it('the agency buys pool credits: a charge too small refused, then one purchase however often it clicks, into the pool', async () => {
+    const before = (await api('GET', '/v1/credits/balance', { token: agency.token })).body.balance as number;
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    const buy = page.getByRole('form', { name: 'Buy pool credits' });
+    await buy.getByLabel('Credits to buy').fill('10');
+    await buy.getByRole('button', { name: 'Buy pool credits' }).click();
+    await expectText(buy.getByRole('alert'), /^That amount is below the smallest charge/);
+    await expectAccessible(page, 'buy pool credits refused');
+    await buy.getByLabel('Credits to buy').fill('500');
+    await buy.getByRole('button', { name: 'Buy pool credits' }).dblclick();
+    await page.getByRole('button', { name: 'Pay', exact: true }).click();
+    await page.waitForURL(/\/credits\/purchases\/\w+\?checkout=success/);
+    await expectText(page.getByRole('status'), /arrive in the agency pool/);
+    const purchases = await api('GET', '/v1/credits/purchases', { token: agency.token });
+    expect(purchases.body.items).toHaveLength(1);
+    expect(purchases.body.items[0].credits).toBe(500);
+    await waitFor(async () => (await api('GET', '/v1/credits/balance', { token: agency.token })).body.balance === before + 500);
+    await page.getByRole('link', { name: 'Back to the dashboard' }).click();
+    await expectText(page.getByTestId('pool-balance'), `${(before + 500).toLocaleString('en-US')} credits`);
+  });
+
+  it('changes the password: a wrong current one said next to its field; the new session replaces the old', async () => {
+    const oldToken = (await session(page)).token;
+    await page.getByRole('link', { name: 'Change password' }).click();
+    await page.getByLabel('Current password').fill('not-my-password-1');
+    await page.getByLabel('New password').fill('amber-meadow-compass-7');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    expect(await fieldError(page, 'Current password')).toBe('This is not your current password');
+    expect(await page.getByLabel('Current password').getAttribute('aria-invalid')).toBe('true');
+    await expectAccessible(page, 'change password refused');
+    await page.getByLabel('Current password').fill(agency.password);
+    await page.getByLabel('New password').fill('amber-meadow-compass-7');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expectText(page.getByRole('status'), /^Your password is changed/);
+    agency.password = 'amber-meadow-compass-7';
+    agency.token = (await session(page)).token;
+    expect(agency.token).not.toBe(oldToken);
+    expect((await api('GET', '/v1/me', { token: oldToken })).status).toBe(401);
+    expect((await api('GET', '/v1/me', { token: agency.token })).status).toBe(200);
+    // This tab carries on with the new session.
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByTestId('pool-balance').waitFor();
+    const login = await api('POST', '/v1/auth/login', { body: { email: agency.email, password: agency.password } });
+    expect(login.status).toBe(200);
+  });
+
+  it("re-issues a client's credentials: the new password shown once, copied; the old one refused", async () => {
+    await page.getByRole('link', { name: 'Sub Accounts' }).click();
+    await page.getByRole('button', { name: `New password for ${clientA.name}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'New client password' });
+    await dialog.getByRole('button', { name: 'Make a new password' }).click();
+    const fresh = await dialog.getByLabel('Client password').inputValue();
+    expect(fresh.length).toBeGreaterThanOrEqual(16);
+    expect(fresh).not.toBe(clientA.password);
+    await dialog.getByRole('button', { name: 'Copy password' }).click();
+    await expectText(dialog.getByRole('status'), 'Copied.');
+    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText() as Promise<string>)).toBe(fresh);
+    await expectAccessible(page, 'new client password');
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    const old = await api('POST', '/v1/auth/login', { body: { email: clientA.email, password: clientA.password } });
+    expect(old.status).toBe(401);
+    clientA.password = fresh; // the client's own login below uses it
+  });
+
+  it('deletes the auto-recharge webhook after a confirm (Cancel keeps it)', async () => {
+    await page.getByRole('link', { name: 'Reselling' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete the auto-recharge webhook?' });
+    await page.getByRole('button', { name: 'Delete webhook' }).click();
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    expect((await api('GET', '/v1/reselling/auto-recharge-webhook', { token: agency.token })).status).toBe(200);
+    await page.getByRole('button', { name: 'Delete webhook' }).click();
+    await expectAccessible(page, 'delete webhook confirm');
+    await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    expect(await page.getByLabel('Webhook URL').inputValue()).toBe('');
+    expect(await page.getByRole('button', { name: 'Rotate secret' }).count()).toBe(0);
+    expect((await api('GET', '/v1/reselling/auto-recharge-webhook', { token: agency.token })).status).toBe(404);
+    // The requests outlive it.
+    await expectText(
+      page.getByRole('table', { name: 'Recharge requests' }).getByRole('row', { name: new RegExp(clientB.name) }),
+      /fulfilled/,
+    );
+  });
+
+  it('closes a sub-account after a confirm: its row says closed and its actions are off', async () => {
+    await page.getByRole('link', { name: 'Sub Accounts' }).click();
+    await page.getByRole('button', { name: 'Close Filler 00' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Close this sub-account?' });
+    await expectAccessible(page, 'close sub-account confirm');
+    await confirm.getByRole('button', { name: 'Close account' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    const row = page.getByRole('row', { name: /^Filler 00/ });
+    await expectText(row.getByRole('cell').nth(3), 'closed');
+    expect(await page.getByRole('button', { name: 'Edit Filler 00' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Close Filler 00' }).isDisabled()).toBe(true);
+    const items = (await api('GET', '/v1/sub-accounts', { token: agency.token })).body.items as {
+      name: string;
+      status: string;
+    }[];
+    expect(items.find((i) => i.name === 'Filler 00')?.status).toBe('closed');
+  });
+
   it("a client's own login: its campaigns and usage, never a balance or the Sub Accounts; expiry returns to sign-in", async () => {
     const { context } = await consoleContext(browser, stack.apiUrl);
     const client = await context.newPage();

@@ -3,6 +3,7 @@ import { Layout } from './layout';
 import { AccountHome } from './pages/account-home';
 import { ApiKeys } from './pages/api-keys';
 import { AgencyCampaigns } from './pages/campaigns';
+import { ChangePassword } from './pages/change-password';
 import { Dashboard } from './pages/dashboard';
 import { PurchaseReturn } from './pages/purchase-return';
 import { Reselling } from './pages/reselling';
@@ -28,6 +29,7 @@ export function App() {
         <Route path="campaigns" element={<AgencyCampaigns />} />
         <Route path="reselling/*" element={<Reselling />} />
         <Route path="api-keys" element={<ApiKeys />} />
+        <Route path="password" element={<ChangePassword />} />
         <Route path="credits/purchases/:purchaseId" element={<PurchaseReturn />} />
         <Route path="*" element={<p>There is no page here.</p>} />
       </Route>

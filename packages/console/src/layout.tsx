@@ -1,4 +1,4 @@
-import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { usePrincipal } from './queries';
 import { useSession } from './session';
 import { Loaded } from './ui';
@@ -41,6 +41,7 @@ export function Layout() {
       <header className="top">
         <span className="brand">Agency accounts</span>
         {isAgency && <AccountDropdown />}
+        {!session?.assist && <Link to="/password">Change password</Link>}
         <button
           type="button"
           onClick={async () => {

@@ -41,6 +41,8 @@ interface SessionApi {
   endedBecause: string | undefined;
   signIn(token: string, expiresAt: string, principal: SignedIn): void;
   signOut(): Promise<void>;
+  /** A new token for the same user (after a password change ended the old one). */
+  replaceToken(token: string, expiresAt: string): void;
   startAssist(a: Assist): void;
   endAssist(): Promise<void>;
 }
@@ -93,6 +95,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         if (session) await api.POST('/v1/auth/logout', { headers: { authorization: `Bearer ${session.token}` } }).catch(() => {});
         setEndedBecause('You have signed out.');
         save(undefined);
+      },
+      replaceToken(token, expiresAt) {
+        if (session) save({ token, expiresAt, principal: session.principal });
       },
       startAssist(assist) {
         if (session) save({ ...session, assist });

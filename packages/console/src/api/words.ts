@@ -72,6 +72,8 @@ const webhookUrlWords: Record<string, string> = {
 
 /** zod's messages made readable: "Too small: expected string to have >=10 characters" → "Must be at least 10 characters". */
 function plainField(message: string): string {
+  if (message === 'does not match') return 'This is not your current password';
+  if (message === 'must differ from the current password') return 'Choose a password different from the current one';
   const min = /expected string to have >=(\d+) characters/.exec(message);
   if (min) return `Must be at least ${min[1]} characters`;
   const max = /expected string to have <=(\d+) characters/.exec(message);

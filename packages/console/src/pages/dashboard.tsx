@@ -6,6 +6,7 @@ import { TrendChart } from '../chart';
 import { usePrincipal } from '../queries';
 import { credits, Loaded } from '../ui';
 import { AccountHome } from './account-home';
+import { BuyPoolCredits } from './buy-pool-credits';
 
 /** `/`: the agency dashboard for an agency user; a client (or an assisting agency user) gets its own account's. */
 export function Dashboard() {
@@ -35,6 +36,7 @@ function AgencyDashboard() {
             </p>
           )}
         </Loaded>
+        <BuyPoolCredits />
       </section>
       <section aria-labelledby="usage-h">
         <h2 id="usage-h">Usage this month</h2>

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { errorSentence, fieldErrors } from '../api/words';
 import { Field, FormError, Loaded, ShownOnce } from '../ui';
+import { DeleteWebhook } from './delete-webhook';
 import { RechargeRequests } from './recharge-requests';
 
 const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
@@ -54,6 +55,7 @@ export function RechargeWebhook() {
               </p>
             )}
             <form
+              key={h ? 'saved' : 'none'}
               onSubmit={(e) => {
                 e.preventDefault();
                 if (!save.isPending) save.mutate(String(new FormData(e.currentTarget).get('url') ?? '').trim());
@@ -82,15 +84,17 @@ export function RechargeWebhook() {
                   <button type="button" onClick={() => rotate.isPending || rotate.mutate()} disabled={rotate.isPending}>
                     Rotate secret
                   </button>
+                  <DeleteWebhook onDeleted={() => setSecret(undefined)} />
                 </div>
                 <p className="hint">
                   After a rotation, every webhook carries signatures with both the new and the old secret for 24 hours.
                 </p>
                 {rotate.isError && <p role="alert">{errorSentence(rotate.error)}</p>}
                 <Deliveries enabled={h.enabled} />
-                <RechargeRequests />
               </>
             )}
+            {/* Requests outlive the webhook: after a delete the open ones can still be granted by hand. */}
+            <RechargeRequests />
           </>
         )}
       </Loaded>

@@ -6,6 +6,7 @@ import { errorSentence, fieldErrors } from '../api/words';
 import { useSession } from '../session';
 import { credits, Dialog, Field, FormError, Loaded } from '../ui';
 import { EditSubAccount } from './edit-sub-account';
+import { CloseButton, NewCredentialsButton } from './sub-account-actions';
 
 const PAGE = 20;
 type Created = Schemas['SubAccountCreated'];
@@ -66,6 +67,8 @@ export function SubAccounts() {
                         Edit
                       </button>
                       <AssistButton sub={s} />
+                      <NewCredentialsButton sub={s} />
+                      <CloseButton sub={s} />
                     </td>
                   </tr>
                 ))}
