@@ -31,6 +31,7 @@ const pageErrors: string[] = [];
 /** The text of a locator once it is visible. */
 async function textOf(locator: Locator): Promise<string> {
   await locator.first().waitFor({ state: 'visible', timeout: 15_000 });
+  // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (the text a person sees), not the DOM property
   return (await locator.first().innerText()).trim();
 }
 /** Waits (up to 10 s) for the locator's text to be (or match) `expected`, then asserts it. */
@@ -531,6 +532,7 @@ describe('the web console', () => {
     expect(await textOf(banner)).toContain(`You are assisting ${clientA.name}`);
     await expectText(page.getByRole('heading', { level: 1 }), clientA.name);
     expect(await page.getByRole('link', { name: 'Sub Accounts' }).count()).toBe(0);
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (the text a person sees), not the DOM property
     expect(await page.locator('body').innerText()).not.toContain('Credit balance');
     await expectAccessible(page, 'assist');
     await screenshot(page, 'assist');
@@ -656,6 +658,7 @@ describe('the web console', () => {
     await client.getByRole('button', { name: 'Log in' }).click();
     await expectText(client.getByTestId('account-usage-total'), '50 credits used');
     await client.getByRole('heading', { name: 'Spring template' }).waitFor();
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (the text a person sees), not the DOM property
     const text = await client.locator('body').innerText();
     expect(text).toContain(clientA.name);
     for (const hidden of ['Credit balance', 'Sub Accounts', 'Wallet', agency.name, clientB.name])
