@@ -60,7 +60,13 @@ export async function startGateway(
       .finally(() => log(`${req.method} ${req.url} → ${res.statusCode} ${(performance.now() - started).toFixed(0)}ms`));
   });
   server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject); // a taken port fails the start with its error, not the process
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 

@@ -1,3 +1,5 @@
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -101,7 +103,19 @@ export async function assertPortFree(port: number, name: string): Promise<void> 
   });
 }
 
+/**
+ * A port nothing listens on, for a server that starts a little later. Picked BELOW the kernel's
+ * ephemeral range: a port the kernel hands out (`listen(0)`) can be given to any outgoing
+ * connection in the meantime (this process talks to DynamoDB and the emulators all the time),
+ * and the server's listen then fails with EADDRINUSE. Ports below that range are never
+ * assigned to connections, only taken by listeners, which the trial bind sees.
+ */
 export async function freePort(): Promise<number> {
+  const below = ephemeralRangeStart();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + randomInt(Math.max(1, below - 20_000));
+    if (await canListen(port)) return port;
+  }
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -111,6 +125,23 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Linux says where its ephemeral ports start; elsewhere, IANA's range (49152). */
+function ephemeralRangeStart(): number {
+  try {
+    const start = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return start > 21_000 ? start : 49_152;
+  } catch {
+    return 49_152;
+  }
+}
+
+const canListen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
 
 const portOf = (url: string) => Number(new URL(url).port);
 
