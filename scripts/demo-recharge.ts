@@ -6,18 +6,13 @@
  * time); the client uses 60, its wallet drops to 40, the webhook arrives signed, the server
  * "charges" and grants with the request id, and the wallet is refilled: 240.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { startPaymentServer } from './example-payment-server';
+import { jsonCaller, localApiUrl, localPlatformKey } from './lib/local-api';
 
-const api = process.env.API_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
+const api = localApiUrl;
 const inbox = process.env.SES_URL ?? `http://127.0.0.1:${process.env.SES_PORT ?? 8005}`;
-const platformKey =
-  process.env.PLATFORM_API_KEY ||
-  (existsSync('.data/local-secrets.json')
-    ? (JSON.parse(readFileSync('.data/local-secrets.json', 'utf8')) as { platformApiKey: string }).platformApiKey
-    : undefined);
-if (!platformKey) throw new Error('No platform key: start the stack with `npm start` first (or set PLATFORM_API_KEY).');
+const platformKey = localPlatformKey();
 
 const run = randomBytes(3).toString('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,20 +22,7 @@ const say = (text: string, detail?: unknown) => {
   if (detail !== undefined) console.log(`   ${JSON.stringify(detail)}`);
 };
 
-async function call(method: string, path: string, opts: { token?: string; body?: unknown; money?: boolean } = {}) {
-  const res = await fetch(`${api}${path}`, {
-    method,
-    headers: {
-      ...(opts.body ? { 'content-type': 'application/json' } : {}),
-      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-      ...(opts.money ? { 'idempotency-key': randomUUID() } : {}),
-    },
-    body: opts.body ? JSON.stringify(opts.body) : undefined,
-  });
-  const body = (await res.json().catch(() => undefined)) as any;
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(body)}`);
-  return body;
-}
+const call = jsonCaller(api);
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) {

@@ -5,15 +5,10 @@
  * its own usage and never a balance.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { localApiUrl, localPlatformKey } from './lib/local-api';
 
-const api = process.env.API_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
-const platformKey =
-  process.env.PLATFORM_API_KEY ||
-  (existsSync('.data/local-secrets.json')
-    ? (JSON.parse(readFileSync('.data/local-secrets.json', 'utf8')) as { platformApiKey: string }).platformApiKey
-    : undefined);
-if (!platformKey) throw new Error('No platform key: start the stack with `npm start` first (or set PLATFORM_API_KEY).');
+const api = localApiUrl;
+const platformKey = localPlatformKey();
 
 const run = randomBytes(3).toString('hex');
 let step = 0;

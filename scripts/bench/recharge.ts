@@ -16,29 +16,17 @@
  * the webhook sender's poller runs up to 4 batches of 10 at once.
  */
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LocalStackInfo } from '../../packages/local/stack';
+import { jsonCaller } from '../lib/local-api';
 import { percentile } from './figures';
 import { emailedToken } from './setup';
 
 export async function benchRecharge(stack: LocalStackInfo, crossings = 40, deliveries = 300) {
   const run = randomBytes(3).toString('hex');
-  async function call(method: string, path: string, opts: { token?: string; body?: unknown; money?: boolean } = {}) {
-    const res = await fetch(`${stack.apiUrl}${path}`, {
-      method,
-      headers: {
-        ...(opts.body ? { 'content-type': 'application/json' } : {}),
-        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-        ...(opts.money ? { 'idempotency-key': randomUUID() } : {}),
-      },
-      body: opts.body ? JSON.stringify(opts.body) : undefined,
-    });
-    const body = (await res.json().catch(() => undefined)) as any;
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(body)}`);
-    return body;
-  }
+  const call = jsonCaller(stack.apiUrl);
 
   // The receiver: notes when each POST's body is in (by type), answers 200.
   const arrivals: { at: number; payload: any }[] = [];

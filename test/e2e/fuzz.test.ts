@@ -28,7 +28,7 @@ import { type FuzzRequest, requestsFor } from '../support/fuzz';
 import { fixtureBodies, keyOf, pathParams, routeTable, sampleBody } from '../support/routes';
 import { stack } from '../support/stack';
 import type { TenantFixture } from '../support/tenants';
-import { type Caller, callersOf, createTenant, settleDeliveries, settleOutbox, tenantItems } from '../support/tenants';
+import { type Caller, callersOf, createTenant, settleOutbox, tenantItems } from '../support/tenants';
 import { type LoggedWrite, startWriteLog } from '../support/write-log';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 30);
@@ -183,14 +183,20 @@ describe(`fuzz over every route (seed ${SEED})`, () => {
       );
 
       // Every write the log saw was judged above; anything else that changed, it did not see.
-      // Webhook deliveries a valid call queued are attempted in the background (the stack's
-      // sender): let them finish, and their failure emails go, before comparing.
-      await settleDeliveries(T.agency.agencyId);
-      // An email this route queued is delivered (and its outbox item removed) by the notifier
-      // in the stack's process: wait for that here, or the next route would be blamed for it.
-      if ([...logged].some((k) => k.startsWith('OUTBOX#')))
-        await waitFor(async () => !(await tenantItems(T)).some((i) => i.kind === 'outbox'), 30_000, 'queued emails sent');
-      snapshot = await tenantItems(T);
+      // Work this route started in the stack's process finishes there, in the background:
+      // webhook deliveries (their attempts, their failure emails) and queued emails (the
+      // notifier removes each outbox item). Wait for it in one scan of the tenant's items, the
+      // same one that becomes the snapshot, or the next route would be blamed for it.
+      const busy = (i: Record<string, unknown>) =>
+        i.kind === 'outbox' || (i.kind === 'webhook_delivery' && i.status === 'pending');
+      snapshot = await waitFor(
+        async () => {
+          const items = await tenantItems(T);
+          return !items.some(busy) && items;
+        },
+        30_000,
+        'background deliveries and emails settled',
+      );
       const unexplained = changedKeys(before, snapshot).filter((k) => !logged.has(k));
       expect(unexplained, 'tenant items changed where no logged write explains it').toEqual([]);
       // Said once per route, so a run shows how deep the requests got (2xx = past validation).

@@ -65,16 +65,6 @@ export async function settleOutbox(agencyId: string, timeoutMs = 30_000): Promis
   );
 }
 
-/** No webhook delivery of the agency still pending (the stack's sender is done with them), and their emails sent. */
-export async function settleDeliveries(agencyId: string, timeoutMs = 30_000): Promise<void> {
-  await waitFor(
-    async () => !(await itemsMentioning(agencyId)).some((item) => item.kind === 'webhook_delivery' && item.status === 'pending'),
-    timeoutMs,
-    `webhook deliveries of ${agencyId} to settle`,
-  );
-  await settleOutbox(agencyId, timeoutMs);
-}
-
 /** Every item of the tenant (its agency, sub-accounts, users and keys), sorted by key. */
 export const tenantItems = (t: TenantFixture) =>
   snapshotOf([t.agency.agencyId, t.agency.userId, t.apiKey.id, ...t.subs.map((s) => s.subAccountId)]);

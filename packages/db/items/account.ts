@@ -1,6 +1,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Feature, Plan, PlanHistory } from '../../domain/features';
 import { db, table } from '../client';
+import { conditionFailed } from '../conditions';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
@@ -166,7 +167,7 @@ export async function updateActiveAccount(
     );
     return out.Attributes as AccountItem;
   } catch (err) {
-    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    if (!conditionFailed(err)) throw err;
     const old = (err as { Item?: Record<string, { S?: string }> }).Item;
     if (changes.requireMode && old?.status?.S === 'active') return { wrongMode: true };
     return undefined;
@@ -233,7 +234,7 @@ export async function updateAgency(
     );
     return out.Attributes as AccountItem;
   } catch (err) {
-    if ((err as Error).name === 'ConditionalCheckFailedException') return undefined;
+    if (conditionFailed(err)) return undefined;
     throw err;
   }
 }

@@ -1,6 +1,7 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Actor } from '../../domain/auth/principal';
 import { db, table } from '../client';
+import { conditionFailed } from '../conditions';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
@@ -80,7 +81,7 @@ export async function replaceCampaign(next: CampaignItem, expectedVersion: numbe
     );
     return true;
   } catch (err) {
-    if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+    if (conditionFailed(err)) return false;
     throw err;
   }
 }
@@ -97,7 +98,7 @@ export async function deleteCampaignItem(accountId: string, campaignId: string):
     );
     return true;
   } catch (err) {
-    if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+    if (conditionFailed(err)) return false;
     throw err;
   }
 }

@@ -3,6 +3,7 @@ import type { ErrorCode } from '../../core/errors';
 import type { Actor } from '../../domain/auth/principal';
 import type { EntryType } from '../../domain/ledger/schemas';
 import { db, table } from '../client';
+import { conditionFailed } from '../conditions';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
@@ -114,7 +115,7 @@ export async function putRefusal(scope: IdempotencyScope, refusal: Omit<LedgerRe
     );
     return true;
   } catch (err) {
-    if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+    if (conditionFailed(err)) return false;
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
+import { conditionFailed } from '../conditions';
 import { itemKinds, type Key, stored } from '../schema';
 import type { NamedItem } from '../transact';
 
@@ -61,7 +62,7 @@ export async function claimOutbox<E extends { type: string }>(
     );
     return { claimed: out.Attributes as OutboxItem<E> };
   } catch (err) {
-    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    if (!conditionFailed(err)) throw err;
     const old = (err as { Item?: Record<string, { N?: string }> }).Item;
     return old ? { heldUntil: Number(old.leaseUntil?.N ?? 0) } : { done: true };
   }
@@ -101,5 +102,5 @@ export async function deleteOutbox(id: string, token: string): Promise<void> {
 
 /** The lease moved on (it expired and another delivery holds it now): that one finishes the job. */
 function ignoreConditionFailure(err: Error): void {
-  if (err.name !== 'ConditionalCheckFailedException') throw err;
+  if (!conditionFailed(err)) throw err;
 }

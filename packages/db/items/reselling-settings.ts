@@ -1,5 +1,6 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
+import { conditionFailed } from '../conditions';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
 import { ConditionsFailed, transact } from '../transact';
@@ -166,7 +167,7 @@ export async function applyAccountState(
     );
     return true;
   } catch (err) {
-    if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+    if (conditionFailed(err)) return false;
     throw err;
   }
 }
@@ -187,7 +188,6 @@ export async function savePricing(agencyId: string, pricing: StoredPricing, at: 
 }
 
 const endpointNames = { ...created, '#ep': 'autoRechargeWebhook' };
-const conditionFailed = (err: unknown) => (err as Error).name === 'ConditionalCheckFailedException';
 
 /** Creates the endpoint with its first secret; false when one exists already. */
 export async function createWebhookEndpoint(agencyId: string, endpoint: StoredWebhookEndpoint): Promise<boolean> {

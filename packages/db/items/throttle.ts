@@ -1,6 +1,7 @@
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { db, table } from '../client';
+import { conditionFailed } from '../conditions';
 import { itemKinds, type Key, stored } from '../schema';
 
 /**
@@ -33,7 +34,7 @@ export async function addAttempt(key: Key, max: number, cutoffMs: number): Promi
     );
     return { taken: true };
   } catch (err) {
-    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    if (!conditionFailed(err)) throw err;
     const raw = (err as { Item?: Parameters<typeof unmarshall>[0] }).Item;
     const old = raw ? (unmarshall(raw) as ThrottleItem) : undefined;
     return { taken: false, windowStart: old && old.windowStart > cutoffMs ? old.windowStart : undefined };
@@ -59,7 +60,7 @@ export async function openWindow(key: Key, nowMs: number, windowMs: number, cuto
     );
     return true;
   } catch (err) {
-    if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+    if (conditionFailed(err)) return false;
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
+import { conditionFailed } from '../conditions';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
@@ -54,8 +55,6 @@ export function putDelivery(item: WebhookDeliveryItem): NamedItem<'delivery'> {
     },
   };
 }
-
-const conditionFailed = (err: unknown) => (err as Error).name === 'ConditionalCheckFailedException';
 
 /** Claims attempt `attempt` for `leaseUntil` (epoch ms); false when another holds it or it was made. */
 export async function claimAttempt(
