@@ -60,7 +60,7 @@ export interface LocalStackInfo {
   tableName: string;
   queueUrls: { notifications: string; notificationsDlq: string; webhooks: string; webhooksDlq: string };
   platformApiKey: string;
-  /** Where the stripe SDK is pointed (STRIPE_API_BASE): the local sandbox, or Stripe itself. */
+  /** Where the platform's Stripe client is pointed (STRIPE_API_BASE): the local sandbox, or Stripe itself. */
   stripeApiBase: string;
   /** The local Stripe sandbox (its pages and control routes), or null when running against Stripe. */
   stripeSandboxUrl: string | null;
@@ -382,7 +382,7 @@ async function startStatusServer(stream: () => StreamPollerStatus): Promise<{ ur
 /**
  * The local Stripe sandbox, supervised like the other engines, sending the events the platform
  * subscribes to, signed, to the gateway's webhook routes. Skipped with `externalStripe`: then
- * the SDK talks to Stripe itself (test mode) and `stripe listen` forwards its events.
+ * the platform talks to Stripe itself (test mode) and `stripe listen` forwards its events.
  */
 async function startStripe(
   supervisor: Supervisor,

@@ -145,8 +145,8 @@ async function checkout(purchase: PurchaseItem) {
     return { body: { purchase: purchaseView(purchase), checkoutUrl: purchase.checkoutUrl }, replayed: true };
   if (Math.floor(nowMs() / 1000) > purchase.expiresAt - STRIPE_MIN_EXPIRY_SECONDS)
     throw new AppError('conflict', 'This purchase can no longer be checked out; start a new one with a new Idempotency-Key');
-  const session = await stripeCall('create checkout session', (s) =>
-    s.checkout.sessions.create(
+  const answer = await stripeCall('create checkout session', (s) =>
+    s.createCheckoutSession(
       sessionParams(purchase),
       requestOptions({
         idempotencyKey: stripeKey(purchase.agencyId, purchase.accountId, 'credit_purchase', purchase.idempotencyKey),
@@ -154,7 +154,8 @@ async function checkout(purchase: PurchaseItem) {
       }),
     ),
   );
-  noteSession(session);
+  noteSession(answer);
+  const session = answer.object;
   if (!session.url) throw new Error(`Checkout Session ${session.id} came back without a url`);
   await attachSession(purchase, { id: session.id, url: session.url }, nowIso());
   const attached = { ...purchase, checkoutSessionId: session.id, checkoutUrl: session.url };

@@ -36,8 +36,8 @@ export async function connectStripe(agencyId: string, requestId: string) {
     }
   }
   const replacing = accountId;
-  const created = await stripeCall('create connected account', (s) =>
-    s.accounts.create(
+  const { object: created } = await stripeCall('create connected account', (s) =>
+    s.createAccount(
       {
         type: 'standard',
         ...(agency.email ? { email: agency.email } : {}),
@@ -56,8 +56,8 @@ export async function connectStripe(agencyId: string, requestId: string) {
 
 async function onboardingLink(agencyId: string, accountId: string, requestId: string): Promise<string> {
   const { appUrl } = resellingConfig();
-  const link = await stripeCall('create account link', (s) =>
-    s.accountLinks.create(
+  const { object: link } = await stripeCall('create account link', (s) =>
+    s.createAccountLink(
       {
         account: accountId,
         type: 'account_onboarding',

@@ -69,8 +69,8 @@
  *   env.STRIPE_API_BASE = sandbox.url; env.STRIPE_SECRET_KEY = secretKey; …
  *   stops.push(sandbox.stop);
  * (or start it before the gateway and call sandbox.setWebhookUrls({platform, connect}) once the
- * API's URL is known). The platform builds its client from STRIPE_API_BASE:
- *   const u = new URL(apiBase); new Stripe(key, { host: u.hostname, port: u.port, protocol: 'http' })
+ * API's URL is known). The platform's client (packages/domain/reselling/stripe-api.ts) posts to
+ * STRIPE_API_BASE instead of https://api.stripe.com.
  */
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

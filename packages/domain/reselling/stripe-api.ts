@@ -1,0 +1,131 @@
+import type Stripe from 'stripe';
+
+/**
+ * Stripe's REST API over `fetch`, for the three calls the platform makes. The stripe SDK would
+ * add about 240 KB to each reselling function's bundle for them (it ships every resource and
+ * parses its whole module at cold start); its types are still ours (`import type`), so the
+ * parameters and answers are checked against Stripe's own definitions. What the SDK did that
+ * matters here is kept: the pinned API version, Stripe's form encoding, the Idempotency-Key and
+ * Stripe-Account headers, and Stripe's errors with their status, type, code and request id.
+ */
+
+/** The API version the stripe package we type against is written for (a unit test holds them equal). */
+export const STRIPE_API_VERSION = '2026-10-28.endive';
+
+export interface StripeCallOptions {
+  idempotencyKey?: string;
+  stripeAccount?: string;
+  timeoutMs: number;
+}
+
+/** An answer and whether Stripe replayed it for a repeated Idempotency-Key. */
+export interface StripeAnswer<T> {
+  object: T;
+  replayed: boolean;
+}
+
+/** Stripe refused (status and its error body), or could not be reached (status 0, type `connection_error`). */
+export class StripeRequestError extends Error {
+  readonly status: number;
+  readonly type: string;
+  readonly code: string | undefined;
+  readonly requestId: string | undefined;
+  constructor(status: number, body: { type?: string; code?: string; message?: string }, requestId?: string) {
+    super(body.message ?? `Stripe answered ${status}`);
+    this.name = 'StripeRequestError';
+    this.status = status;
+    this.type = body.type ?? 'api_error';
+    this.code = body.code;
+    this.requestId = requestId;
+  }
+}
+
+export interface StripeApi {
+  createAccount(params: Stripe.AccountCreateParams, options: StripeCallOptions): Promise<StripeAnswer<Stripe.Account>>;
+  createAccountLink(
+    params: Stripe.AccountLinkCreateParams,
+    options: StripeCallOptions,
+  ): Promise<StripeAnswer<Stripe.AccountLink>>;
+  createCheckoutSession(
+    params: Stripe.Checkout.SessionCreateParams,
+    options: StripeCallOptions,
+  ): Promise<StripeAnswer<Stripe.Checkout.Session>>;
+}
+
+/** A client for one secret key; `apiBase` is Stripe itself unless pointed elsewhere (the local sandbox). */
+export function stripeApi(secretKey: string, apiBase = 'https://api.stripe.com'): StripeApi {
+  const post = <T>(path: string, params: object, options: StripeCallOptions) =>
+    postForm<T>(new URL(path, apiBase), secretKey, params, options);
+  return {
+    createAccount: (params, options) => post('/v1/accounts', params, options),
+    createAccountLink: (params, options) => post('/v1/account_links', params, options),
+    createCheckoutSession: (params, options) => post('/v1/checkout/sessions', params, options),
+  };
+}
+
+async function postForm<T>(url: URL, secretKey: string, params: object, options: StripeCallOptions): Promise<StripeAnswer<T>> {
+  const headers: Record<string, string> = {
+    Authorization: `Bearer ${secretKey}`,
+    'Content-Type': 'application/x-www-form-urlencoded',
+    'Stripe-Version': STRIPE_API_VERSION,
+    'User-Agent': 'agency-accounts',
+    ...(options.idempotencyKey ? { 'Idempotency-Key': options.idempotencyKey } : {}),
+    ...(options.stripeAccount ? { 'Stripe-Account': options.stripeAccount } : {}),
+  };
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: formEncode(params),
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    text = await response.text();
+  } catch (err) {
+    // Refused, reset, DNS, TLS or our timeout: Stripe may or may not have acted; the same key makes a retry safe.
+    throw new StripeRequestError(0, { type: 'connection_error', message: (err as Error).message });
+  }
+  const requestId = response.headers.get('request-id') ?? undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new StripeRequestError(
+      response.status >= 400 ? response.status : 502,
+      { type: 'api_error', message: 'not JSON' },
+      requestId,
+    );
+  }
+  if (!response.ok) {
+    const error = (body as { error?: { type?: string; code?: string; message?: string } }).error ?? {};
+    throw new StripeRequestError(response.status, error, requestId);
+  }
+  return { object: body as T, replayed: response.headers.get('idempotent-replayed') === 'true' };
+}
+
+/**
+ * Stripe's form encoding: nested objects as `a[b]=`, arrays by index `a[0][b]=`, undefined
+ * left out, brackets unescaped and everything else escaped as the SDK does.
+ */
+export function formEncode(params: object): string {
+  const pairs: string[] = [];
+  const add = (key: string, value: unknown): void => {
+    if (value === undefined) return;
+    if (value === null || typeof value !== 'object') {
+      pairs.push(`${escape(key)}=${escape(value === null ? '' : String(value))}`);
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => add(`${key}[${i}]`, item));
+    } else {
+      for (const [k, v] of Object.entries(value)) add(`${key}[${k}]`, v);
+    }
+  };
+  for (const [k, v] of Object.entries(params)) add(k, v);
+  return pairs.join('&');
+}
+
+const escape = (s: string) =>
+  encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%5B/g, '[')
+    .replace(/%5D/g, ']');
