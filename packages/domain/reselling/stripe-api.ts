@@ -113,9 +113,9 @@ export function formEncode(params: object): string {
   const add = (key: string, value: unknown): void => {
     if (value === undefined) return;
     if (value === null || typeof value !== 'object') {
-      pairs.push(`${escape(key)}=${escape(value === null ? '' : String(value))}`);
+      pairs.push(`${formEscape(key)}=${formEscape(value === null ? '' : String(value))}`);
     } else if (Array.isArray(value)) {
-      value.forEach((item, i) => add(`${key}[${i}]`, item));
+      for (const [i, item] of value.entries()) add(`${key}[${i}]`, item);
     } else {
       for (const [k, v] of Object.entries(value)) add(`${key}[${k}]`, v);
     }
@@ -124,7 +124,7 @@ export function formEncode(params: object): string {
   return pairs.join('&');
 }
 
-const escape = (s: string) =>
+const formEscape = (s: string) =>
   encodeURIComponent(s)
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
     .replace(/%5B/g, '[')
