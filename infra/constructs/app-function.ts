@@ -85,8 +85,17 @@ export class AppFunction extends Construct {
         // while the bundled clients are tree-shaken into one file — smaller to load and
         // faster to cold start. Node built-ins are external anyway (platform: node).
         externalModules: [],
-        // Lambda gives credentials in the environment: bundle only that link of the chain.
-        esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': './packages/core/aws-credentials.ts' },
+        esbuildArgs: {
+          // Lambda gives credentials in the environment: bundle only that link of the chain.
+          '--alias:@aws-sdk/credential-provider-node': './packages/core/aws-credentials.ts',
+          // The password dictionaries are data, read on first use: a JSON file beside the bundle.
+          '--alias:@zxcvbn-ts/language-common': './packages/domain/auth/password-dictionaries.ts',
+        },
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir, outputDir) => [`node "${inputDir}/infra/password-dictionaries.mjs" "${outputDir}"`],
+        },
       },
       // Secrets come through the Parameters and Secrets extension (packages/core/env.ts).
       ...(props.readsSecrets

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Synthesized, synthApp } from './synth-app';
@@ -61,5 +62,45 @@ describe('function bundles', () => {
       }),
     );
     expect(results).toEqual(bundles.map((b) => [b.id, 'function']));
+  });
+
+  it('keeps the password dictionaries out of the bundles: a file beside the sign-up bundle, read on first check', async () => {
+    const dictionaryWords = 'A123456ApasswordA12345678'; // the start of zxcvbn-ts's compressed password list
+    const withFile = bundles.filter((b) => existsSync(join(dirname(b.file), 'password-dictionaries.json')));
+    for (const b of bundles) expect([b.id, readFileSync(b.file, 'utf8').includes(dictionaryWords)]).toEqual([b.id, false]);
+    expect(withFile.map((b) => b.id.replace(/Fn[0-9A-F]{8}$/, '')).sort()).toEqual(['Httpidentity', 'Httppublic']);
+
+    // Sign-up checks the password before anything else: a common one is refused by the bundle
+    // itself, from that file. Without the file the same call fails, so the file is what it reads.
+    const signUp = bundles.find((b) => b.id.startsWith('Httppublic')) as (typeof bundles)[number];
+    const script = `const { handler } = await import(process.argv[1]);
+      const body = JSON.stringify({ email: 'owner@example.org', password: 'password1234', name: 'Owner', agencyName: 'Agency' });
+      const event = { version: '2.0', routeKey: 'POST /v1/agencies', rawPath: '/v1/agencies', rawQueryString: '', headers: { 'content-type': 'application/json' }, body, isBase64Encoded: false,
+        requestContext: { http: { method: 'POST', path: '/v1/agencies', sourceIp: '127.0.0.1' }, requestId: 'r1', routeKey: 'POST /v1/agencies', timeEpoch: Date.now() } };
+      const context = { awsRequestId: 'a1', functionName: 'public', getRemainingTimeInMillis: () => 10000 };
+      const result = await handler(event, context);
+      console.log(JSON.stringify({ status: result.statusCode, body: JSON.parse(result.body) }));`;
+    // No AWS endpoint is reachable from here: nothing may leave the machine even if a call were made.
+    const env = { ...signUp.env, PATH: process.env.PATH, AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:9' };
+    const call = async (file: string) =>
+      JSON.parse(
+        (await run(process.execPath, ['--input-type=module', '-e', script, file], { env })).stdout
+          .trim()
+          .split('\n')
+          .pop() as string,
+      );
+
+    const refused = await call(signUp.file);
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors).toEqual([{ field: 'password', message: expect.stringMatching(/too common/) }]);
+
+    const copy = mkdtempSync(join(tmpdir(), 'bundle-'));
+    try {
+      cpSync(dirname(signUp.file), copy, { recursive: true });
+      rmSync(join(copy, 'password-dictionaries.json'));
+      expect((await call(join(copy, 'index.mjs'))).status).toBe(500);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });

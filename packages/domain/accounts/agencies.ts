@@ -14,7 +14,7 @@ import type { AgencyPatchBody, SignupBody } from './schemas';
 import { agencyView } from './views';
 
 export async function signUpAgency(body: SignupBody) {
-  checkNewPassword(body.password, 'password', [body.email, body.name, body.agencyName]);
+  await checkNewPassword(body.password, 'password', [body.email, body.name, body.agencyName]);
   const at = clockNow();
   const now = at.toISOString();
   const agencyId = newId('agency');

@@ -1,5 +1,4 @@
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
 import { invalidField } from '../../core/errors';
 
 /**
@@ -10,17 +9,30 @@ import { invalidField } from '../../core/errors';
  * passwords, their l33t and reversed forms, keyboard walks, sequences, repeats, and those
  * words with a year or `123` stuck on.
  *
- * The dictionaries load on first use (about 0.1 s), never at cold start, so login and the other
- * routes do not pay for them. Only the first 64 characters are analysed: zxcvbn's matching
- * grows faster than linearly with the length, and no common password is that long.
+ * The dictionaries (about 580 KB of words) are imported on first use, never at cold start, so
+ * login and the other routes do not pay for them. Deployed, they are not in the bundle at all:
+ * esbuild swaps the package for `password-dictionaries.ts`, which reads them from a JSON file
+ * written beside the bundle from the same package (infra/constructs/app-function.ts). Only the
+ * first 64 characters are analysed: zxcvbn's matching grows faster than linearly with the
+ * length, and no common password is that long.
  */
-let checker: ZxcvbnFactory | undefined;
+let checker: Promise<ZxcvbnFactory> | undefined;
 const MIN_SCORE = 2;
 
-export function checkNewPassword(password: string, field: string, personal: (string | undefined)[] = []): void {
-  checker ??= new ZxcvbnFactory({ dictionary: common.dictionary, graphs: common.adjacencyGraphs, maxLength: 64 });
+function loadChecker(): Promise<ZxcvbnFactory> {
+  checker ??= import('@zxcvbn-ts/language-common').then(
+    (common) => new ZxcvbnFactory({ dictionary: common.dictionary, graphs: common.adjacencyGraphs, maxLength: 64 }),
+  );
+  checker.catch(() => {
+    checker = undefined;
+  });
+  return checker;
+}
+
+export async function checkNewPassword(password: string, field: string, personal: (string | undefined)[] = []): Promise<void> {
+  const zxcvbn = await loadChecker();
   const inputs = personal.flatMap((s) => (s ? [s, ...s.toLowerCase().split(/[^a-z0-9]+/)] : [])).filter((s) => s.length >= 3);
-  if (checker.check(password, inputs).score < MIN_SCORE) {
+  if (zxcvbn.check(password, inputs).score < MIN_SCORE) {
     throw invalidField(field, 'too common or too easy to guess; choose a longer, less predictable password');
   }
 }

@@ -63,7 +63,7 @@ export async function confirmPasswordReset(body: PasswordResetConfirmBody): Prom
   const { item, spend } = await usableToken(body.token, 'password_reset');
   const user = await getUser(item.userId);
   if (!user) throw new Error(`password reset token names a missing user ${item.userId}`);
-  checkNewPassword(body.newPassword, 'newPassword', [user.email, user.name]);
+  await checkNewPassword(body.newPassword, 'newPassword', [user.email, user.name]);
   await transact([spend, setPassword(user.id, await hashPassword(body.newPassword), clockNow().toISOString())]);
   // Whoever locked the login out by guessing did not stop the owner of the inbox.
   await clearAttempts(limits.login, user.email);

@@ -31,7 +31,7 @@ export async function changePassword(
     ]);
   }
   if (body.newPassword === body.currentPassword) throw invalidField('newPassword', 'must differ from the current password');
-  checkNewPassword(body.newPassword, 'newPassword', [user.email, user.name]);
+  await checkNewPassword(body.newPassword, 'newPassword', [user.email, user.name]);
   const endedMeanwhile = () => unauthenticated('The password was changed meanwhile; this session has ended');
   await transact([
     setPassword(user.id, await hashPassword(body.newPassword), nowIso(), { hash: user.passwordHash, onStale: endedMeanwhile }),
