@@ -53,6 +53,17 @@ export interface DeliveryFailedEvent {
   lastError: string;
 }
 
+/** The agency's auto-recharge endpoint answered 410 Gone and was turned off: the agency is told. */
+export interface EndpointDisabledEvent {
+  type: 'webhook.endpoint_disabled';
+  agencyId: string;
+  agencyName: string;
+  to: string;
+  url: string;
+  reason: string;
+  deliveryId: string;
+}
+
 /** A sub-account reached its daily cap of recharge requests: the agency is told instead (once a day). */
 export interface RechargeCapEvent {
   type: 'recharge.daily_cap_reached';
@@ -64,7 +75,13 @@ export interface RechargeCapEvent {
   cap: number;
 }
 
-export type OutboxEvent = CredentialsEmailEvent | VerifyEmailEvent | PasswordResetEvent | DeliveryFailedEvent | RechargeCapEvent;
+export type OutboxEvent =
+  | CredentialsEmailEvent
+  | VerifyEmailEvent
+  | PasswordResetEvent
+  | DeliveryFailedEvent
+  | EndpointDisabledEvent
+  | RechargeCapEvent;
 
 export const newOutboxId = (): string => newId('outbox');
 

@@ -6,9 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { handler as usageHandler } from '../../functions/http/usage';
+import { disableWebhookEndpoint } from '../../packages/db/items/reselling-settings';
+import { ConditionsFailed, transact } from '../../packages/db/transact';
 import { api, emailsTo, waitFor } from '../support/api';
 import { invoke } from '../support/invoke';
 import { expectStatus, patchSub, walletBalance } from '../support/ledger';
+import { pipelineIdle } from '../support/pipeline';
 import { debit, deliveriesOf, grantWith, rechargeSetup, requestsOf, saveEndpoint } from '../support/recharge';
 import { stack } from '../support/stack';
 import { type Reply, startReceiver, verify } from '../support/webhook-receiver';
@@ -173,8 +176,8 @@ describe.concurrent('auto-recharge: racing debits, delivery, rotation', () => {
     expect(r.hits).toHaveLength(2); // both to the endpoint itself, never to the Location
   });
 
-  it('410 Gone disables the endpoint at once: one attempt, then nothing', async () => {
-    const { agency, r } = await withEndpoint([410]);
+  it('410 Gone disables the endpoint at once and emails the agency: one attempt, then nothing', async () => {
+    const { agency, r } = await withEndpoint([410, 410]);
     const d = await testDelivery(agency.token);
     expect(d).toMatchObject({ status: 'failed', attempts: 1, lastStatusCode: 410 });
     const endpoint = await api('GET', '/v1/reselling/auto-recharge-webhook', { token: agency.token });
@@ -182,6 +185,22 @@ describe.concurrent('auto-recharge: racing debits, delivery, rotation', () => {
     const again = await api('POST', '/v1/reselling/auto-recharge-webhook/test', { token: agency.token });
     expect(again.status).toBe(409);
     expect(r.hits).toHaveLength(1);
+    const turnedOff = async () => (await emailsTo(agency.email)).filter((m) => /webhook turned off/.test(m.subject));
+    const [mail] = await waitFor(async () => ((await turnedOff()).length > 0 ? turnedOff() : undefined));
+    expect(mail?.body.text).toContain(r.url);
+    expect(mail?.body.text).toContain(d.id);
+    // A second 410 racing the first finds the endpoint off already: no write, no second email.
+    const late = transact([
+      disableWebhookEndpoint(agency.agencyId, r.url, 'the endpoint answered 410 Gone', new Date().toISOString()),
+    ]);
+    await expect(late).rejects.toSatisfy((e) => e instanceof ConditionsFailed && e.failed('endpoint') !== undefined);
+
+    // Saved again, it is on; a second 410 turns it off again and tells the agency again, once each time.
+    await saveEndpoint(agency.token, r.url);
+    expect(await testDelivery(agency.token)).toMatchObject({ status: 'failed', attempts: 1, lastStatusCode: 410 });
+    await waitFor(async () => ((await turnedOff()).length === 2 ? true : undefined));
+    await pipelineIdle();
+    expect(await turnedOff()).toHaveLength(2);
   });
 
   it('after the last attempt the delivery is failed and the agency is emailed; a manual retry sends it once more', async () => {

@@ -3,7 +3,7 @@ import { db, table } from '../client';
 import { conditionFailed } from '../conditions';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
-import { ConditionsFailed, transact } from '../transact';
+import { ConditionsFailed, type NamedItem, transact } from '../transact';
 
 /**
  * An agency's reselling settings: its connected Stripe account (kept current by Stripe's
@@ -262,29 +262,30 @@ export async function replaceWebhookSecrets(agencyId: string, seen: string, seal
   }
 }
 
-/** Turns the endpoint off (a 410 from it), only while it still has the URL that answered. */
-export async function disableWebhookEndpoint(agencyId: string, url: string, reason: string, at: string): Promise<void> {
-  try {
-    await db.send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: resellingSettingsKey(agencyId),
-        UpdateExpression: 'SET #ep.#enabled = :false, #ep.#reason = :reason, #ep.#updatedAt = :now',
-        ConditionExpression: '#ep.#url = :url',
-        ExpressionAttributeNames: {
-          '#ep': 'autoRechargeWebhook',
-          '#url': 'url',
-          '#enabled': 'enabled',
-          '#reason': 'disabledReason',
-          '#updatedAt': 'updatedAt',
-        },
-        ExpressionAttributeValues: { ':false': false, ':reason': reason, ':url': url, ':now': at },
-      }),
-    );
-  } catch (err) {
-    if (!conditionFailed(err)) throw err;
-  }
-}
+/**
+ * Turns the endpoint off (a 410 from it), only while it is on and still has the URL that
+ * answered: a second 410, or one from an address since replaced, changes nothing (and the
+ * transaction it is in, with its email, is refused).
+ */
+export const disableWebhookEndpoint = (agencyId: string, url: string, reason: string, at: string): NamedItem<'endpoint'> => ({
+  name: 'endpoint',
+  write: {
+    Update: {
+      TableName: table(),
+      Key: resellingSettingsKey(agencyId),
+      UpdateExpression: 'SET #ep.#enabled = :false, #ep.#reason = :reason, #ep.#updatedAt = :now',
+      ConditionExpression: '#ep.#url = :url AND #ep.#enabled = :true',
+      ExpressionAttributeNames: {
+        '#ep': 'autoRechargeWebhook',
+        '#url': 'url',
+        '#enabled': 'enabled',
+        '#reason': 'disabledReason',
+        '#updatedAt': 'updatedAt',
+      },
+      ExpressionAttributeValues: { ':false': false, ':true': true, ':reason': reason, ':url': url, ':now': at },
+    },
+  },
+});
 
 /** Removes the endpoint and its secrets (idempotent). */
 export async function deleteWebhookEndpoint(agencyId: string): Promise<void> {

@@ -11,7 +11,7 @@ import { claimOutbox, deleteOutbox, type OutboxItem, releaseOutbox } from '../..
 import { queueDefinitions } from '../../queues/definitions';
 import type { OutboxEvent } from '../outbox';
 import { credentialsEmail } from './credentials-email';
-import { deliveryFailedEmail, rechargeCapEmail } from './recharge-emails';
+import { deliveryFailedEmail, endpointDisabledEmail, rechargeCapEmail } from './recharge-emails';
 import { passwordResetEmail, verifyEmail } from './token-emails';
 
 export const ses = traced(new SESClient(awsClientDefaults));
@@ -73,6 +73,9 @@ async function send(item: OutboxItem<OutboxEvent>, outboxId: string): Promise<vo
       break;
     case 'webhook.delivery_failed':
       mail = deliveryFailedEmail(event);
+      break;
+    case 'webhook.endpoint_disabled':
+      mail = endpointDisabledEmail(event);
       break;
     case 'recharge.daily_cap_reached':
       mail = rechargeCapEmail(event);

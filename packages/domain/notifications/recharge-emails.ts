@@ -1,4 +1,4 @@
-import type { DeliveryFailedEvent, RechargeCapEvent } from '../outbox';
+import type { DeliveryFailedEvent, EndpointDisabledEvent, RechargeCapEvent } from '../outbox';
 import { escapeHtml, PLATFORM_NAME } from './html';
 
 /** Emails to the agency about auto-recharge: nothing secret in them (no URL credentials, no signing secret). */
@@ -11,6 +11,18 @@ export function deliveryFailedEmail(event: DeliveryFailedEvent) {
     `Last error: ${event.lastError}`,
     '',
     'Fix the endpoint, then retry the delivery: POST /v1/reselling/webhook-deliveries/{id}/retry, or grant the credits by hand.',
+  ];
+  const html = lines.map((l) => (l ? `<p>${escapeHtml(l)}</p>` : '')).join('\n');
+  return { subject, text: lines.join('\n'), html };
+}
+
+export function endpointDisabledEmail(event: EndpointDisabledEvent) {
+  const subject = 'Auto-recharge webhook turned off';
+  const lines = [
+    `Hello ${event.agencyName},`,
+    '',
+    `Your auto-recharge endpoint ${event.url} answered 410 Gone to webhook delivery ${event.deliveryId}, so ${PLATFORM_NAME} has turned it off: ${event.reason}.`,
+    'Recharge requests still open and wait for you; no webhook is sent until the endpoint is saved again (PUT /v1/reselling/auto-recharge-webhook). You can grant credits by hand at any time.',
   ];
   const html = lines.map((l) => (l ? `<p>${escapeHtml(l)}</p>` : '')).join('\n');
   return { subject, text: lines.join('\n'), html };

@@ -88,8 +88,7 @@ export async function sendDelivery(message: DeliveryMessage): Promise<SendOutcom
     }
     if (result.outcome === 'gone') {
       await transact([recordAttempt(delivery, token, { ...base, status: 'failed' })]);
-      await disableWebhookEndpoint(agencyId, url as string, 'the endpoint answered 410 Gone', at);
-      count('WebhookEndpointsDisabled');
+      await disableEndpoint(delivery, url as string, at);
       return 'disabled';
     }
     const next = nextAttemptAfter(attempt, nowMs(), delivery.maxAttempts);
@@ -119,6 +118,35 @@ async function attemptPost(delivery: WebhookDeliveryItem, url: string, sealedSec
   const secrets = await openSecrets(delivery.agencyId, sealedSecrets);
   const headers = signWebhook({ msgId: delivery.webhookId, body: delivery.payload, secrets, timestamp: now() });
   return postWebhook({ target: checked.target, headers: { ...headers }, body: delivery.payload, timeoutMs });
+}
+
+/** A 410: the endpoint is turned off and the agency emailed, together, once (a second 410 finds it off already). */
+async function disableEndpoint(delivery: WebhookDeliveryItem, url: string, at: string) {
+  const reason = 'the endpoint answered 410 Gone';
+  const agency = await getAccount(delivery.agencyId);
+  const email = agency?.email
+    ? [
+        outboxWrite(
+          newOutboxId(),
+          {
+            type: 'webhook.endpoint_disabled',
+            agencyId: delivery.agencyId,
+            agencyName: agency.name,
+            to: agency.email,
+            url,
+            reason,
+            deliveryId: delivery.id,
+          },
+          now(),
+        ),
+      ]
+    : [];
+  try {
+    await transact([disableWebhookEndpoint(delivery.agencyId, url, reason, at), ...email]);
+    count('WebhookEndpointsDisabled');
+  } catch (err) {
+    if (!(err instanceof ConditionsFailed && err.failed('endpoint'))) throw err;
+  }
 }
 
 /** No attempt left: the delivery is `failed` and the agency is emailed, in one transaction (the outbox). */
