@@ -50,6 +50,8 @@ export interface AppConfig {
    * still on a low limit needs it raised first (or 0 here).
    */
   usageReservedConcurrency: number;
+  /** Subscribed by email to the operators' alarm topic (DLQ depth, API 5xx). Unset: no subscription. */
+  alarmEmail?: string;
 }
 
 const defaults: Omit<AppConfig, 'reselling' | 'appLoginUrl'> = {
@@ -86,6 +88,7 @@ export function readConfig(scope: Construct): AppConfig {
     meteringRateLimit: Number(get('meteringRateLimit') ?? defaults.meteringRateLimit),
     meteringBurstLimit: Number(get('meteringBurstLimit') ?? defaults.meteringBurstLimit),
     usageReservedConcurrency: Number(get('usageReservedConcurrency') ?? defaults.usageReservedConcurrency),
+    alarmEmail: get('alarmEmail') as string | undefined,
   };
 }
 

@@ -1,12 +1,17 @@
 import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { tableDefinition } from '../../packages/db/schema';
 import { type QueueName, queueDefinitions } from '../../packages/queues/definitions';
+import { readConfig } from '../config';
 import { AppFunction } from '../constructs/app-function';
 
 export const TOKEN_SECRET_ROTATION_DAYS = 30;
@@ -23,6 +28,11 @@ export class StatefulStack extends Stack {
   /** Auto-recharge webhook deliveries (one message per attempt) and their DLQ. */
   readonly webhooks: sqs.Queue;
   readonly webhooksDlq: sqs.Queue;
+  /**
+   * Where every alarm of the app notifies, on alarm and back to OK: subscribe the on-call's
+   * email with `-c alarmEmail=…` (or anything SNS delivers to, by hand).
+   */
+  readonly alarmTopic: sns.Topic;
   /** One alarm per dead-letter queue: anything in one is a message nobody will process. */
   readonly dlqAlarms: cloudwatch.Alarm[] = [];
   /** Where the stream forwarder's event source puts batches it gave up on. */
@@ -39,6 +49,7 @@ export class StatefulStack extends Stack {
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
+    this.alarmTopic = this.createAlarmTopic(readConfig(this).alarmEmail);
     this.table = this.createTable();
 
     [this.notifications, this.notificationsDlq] = this.queueWithDlq('Notifications', queueDefinitions.notifications);
@@ -114,16 +125,50 @@ export class StatefulStack extends Stack {
 
   /** In alarm as soon as one message waits in a dead-letter queue (checked each minute). */
   private alarmOnDepth(id: string, dlq: sqs.Queue): void {
-    this.dlqAlarms.push(
-      new cloudwatch.Alarm(this, `${id}DepthAlarm`, {
-        alarmDescription: `Messages in the dead-letter queue ${id}: each is work that will not happen without an operator`,
-        metric: dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    const alarm = new cloudwatch.Alarm(this, `${id}DepthAlarm`, {
+      alarmDescription: `Messages in the dead-letter queue ${id}: each is work that will not happen without an operator`,
+      metric: dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.notifyOperators(alarm);
+    this.dlqAlarms.push(alarm);
+  }
+
+  /** Sends an alarm's changes to the operators' topic, into ALARM and back to OK. */
+  notifyOperators(alarm: cloudwatch.Alarm): void {
+    const action = new cwActions.SnsAction(this.alarmTopic);
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
+  }
+
+  /**
+   * The operators' topic, encrypted with a key of its own: CloudWatch cannot publish to a topic
+   * under the AWS-managed SNS key, so the key's policy lets CloudWatch (of this account) use it.
+   */
+  private createAlarmTopic(email: string | undefined): sns.Topic {
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts the operators alarm topic',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
       }),
     );
+    const topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'Agency accounts alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (email) topic.addSubscription(new subscriptions.EmailSubscription(email));
+    return topic;
   }
 
   private createTable(): dynamodb.Table {

@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
@@ -167,7 +168,24 @@ export class StatelessStack extends Stack {
       new SqsEventSource(data.webhooks, { batchSize: hooks.batchSize, reportBatchItemFailures: true }),
     );
 
+    this.alarmOnServerErrors(data);
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
+  }
+
+  /**
+   * A client's mistake is never a 5xx here: a 5xx is a bug (500) or a dependency failing (503),
+   * both for an operator. Five in five minutes (summed over every route) raise the alarm.
+   */
+  private alarmOnServerErrors(data: StatefulStack): void {
+    const alarm = new cloudwatch.Alarm(this, 'Api5xxAlarm', {
+      alarmDescription: 'The HTTP API answered 5xx: a bug (500) or a dependency failing (503); see the functions logs',
+      metric: this.api.api.metricServerError({ statistic: 'Sum', period: Duration.minutes(5) }),
+      threshold: 5,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    data.notifyOperators(alarm);
   }
 
   private httpFunction(

@@ -123,4 +123,46 @@ describe('stateful stack', () => {
       expect(s?.Properties.Description).toContain('put-secret-value');
     }
   });
+
+  it('sends every alarm (DLQ depths, API 5xx) to one encrypted operators topic, into ALARM and back to OK', () => {
+    const topicId = synth.stacks.stateful.getLogicalId(synth.stacks.stateful.alarmTopic.node.defaultChild as any);
+    const alarms = [
+      ...Object.values(synth.stateful.findResources('AWS::CloudWatch::Alarm')),
+      ...Object.values(synth.stateless.findResources('AWS::CloudWatch::Alarm')),
+    ];
+    expect(alarms.length).toBe(Object.keys(queueDefinitions).length + 2); // each DLQ, the stream failures queue, the API
+    const topicRef = (a: any) => JSON.stringify(a.Properties.AlarmActions) + JSON.stringify(a.Properties.OKActions);
+    for (const a of alarms) {
+      expect(a.Properties.AlarmActions, a.Properties.AlarmDescription).toHaveLength(1);
+      expect(a.Properties.OKActions, a.Properties.AlarmDescription).toHaveLength(1);
+      expect(topicRef(a), a.Properties.AlarmDescription).toMatch(new RegExp(topicId.slice(0, 10)));
+    }
+    const api5xx = Object.values(synth.stateless.findResources('AWS::CloudWatch::Alarm')).find(
+      (a) => a.Properties.MetricName === '5xx',
+    );
+    expect(api5xx?.Properties).toMatchObject({ Namespace: 'AWS/ApiGateway', Statistic: 'Sum', Period: 300, Threshold: 5 });
+
+    const topic = synth.stateful.findResources('AWS::SNS::Topic')[topicId];
+    expect(topic?.Properties.KmsMasterKeyId).toBeDefined();
+    const key = Object.values(synth.stateful.findResources('AWS::KMS::Key')).find((k) =>
+      JSON.stringify(k.Properties.KeyPolicy).includes('cloudwatch.amazonaws.com'),
+    );
+    expect(key?.Properties.EnableKeyRotation).toBe(true);
+    expect(JSON.stringify(topic?.Properties.KmsMasterKeyId)).toContain(
+      Object.entries(synth.stateful.findResources('AWS::KMS::Key')).find(([, k]) => k === key)?.[0],
+    );
+    synth.stateful.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    synth.stateful.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('subscribes the on-call email given with -c alarmEmail', () => {
+    const withEmail = synthApp({ bundle: false, cfnValidation: false, context: { alarmEmail: 'oncall@example.org' } });
+    withEmail.stateful.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.org' });
+  });
 });
