@@ -50,6 +50,8 @@ export interface AppConfig {
    * still on a low limit needs it raised first (or 0 here).
    */
   usageReservedConcurrency: number;
+  /** Auto-recharge requests one sub-account may open per UTC day (API.md: 10, configurable); then the agency is emailed. */
+  autoRechargeDailyCap: number;
   /** Subscribed by email to the operators' alarm topic (DLQ depth, API 5xx). Unset: no subscription. */
   alarmEmail?: string;
 }
@@ -66,6 +68,7 @@ const defaults: Omit<AppConfig, 'reselling' | 'appLoginUrl'> = {
   meteringRateLimit: 500,
   meteringBurstLimit: 1000,
   usageReservedConcurrency: 50,
+  autoRechargeDailyCap: 10,
 };
 
 export function readConfig(scope: Construct): AppConfig {
@@ -88,8 +91,22 @@ export function readConfig(scope: Construct): AppConfig {
     meteringRateLimit: Number(get('meteringRateLimit') ?? defaults.meteringRateLimit),
     meteringBurstLimit: Number(get('meteringBurstLimit') ?? defaults.meteringBurstLimit),
     usageReservedConcurrency: Number(get('usageReservedConcurrency') ?? defaults.usageReservedConcurrency),
+    autoRechargeDailyCap: boundedInt(
+      get('autoRechargeDailyCap') ?? defaults.autoRechargeDailyCap,
+      'autoRechargeDailyCap',
+      1,
+      1000,
+    ),
     alarmEmail: get('alarmEmail') as string | undefined,
   };
+}
+
+/** A whole number in [min, max], or the synth fails naming the key (the function would otherwise fall back silently). */
+function boundedInt(value: string | number, key: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new Error(`-c ${key}=${value}: a whole number from ${min} to ${max} is required`);
+  return n;
 }
 
 /** The reselling settings from CDK context (defaults filled in), checked as the functions will check them: a bad value fails the synth. */

@@ -135,7 +135,11 @@ export class StatelessStack extends Stack {
       entry: 'functions/stream/recharge-detector.ts',
       description: 'Opens auto-recharge requests when a wallet drops below its threshold; queues webhook deliveries',
       timeout: Duration.seconds(30),
-      environment: { TABLE_NAME: data.table.tableName, WEBHOOKS_QUEUE_URL: data.webhooks.queueUrl },
+      environment: {
+        TABLE_NAME: data.table.tableName,
+        WEBHOOKS_QUEUE_URL: data.webhooks.queueUrl,
+        AUTO_RECHARGE_DAILY_CAP: String(config.autoRechargeDailyCap),
+      },
       wildcardReasons: ['dynamodb:ListStreams comes from the DynamoEventSource grant and has no resource-level permissions'],
     });
     grantTableReadWrite(this.rechargeDetector, data.table, tableKeyPrefixes['recharge-detector']);

@@ -27,6 +27,18 @@ describe('auto-recharge infrastructure', () => {
     }
   });
 
+  it('gives the detector the daily cap of recharge requests from -c autoRechargeDailyCap (10 by default); a bad one fails the synth', () => {
+    const capOf = (t: Synthesized) =>
+      (t.stateless.toJSON().Resources as Record<string, Resource>)[logicalId(synth.stacks.stateless.rechargeDetector)]?.Properties
+        .Environment.Variables.AUTO_RECHARGE_DAILY_CAP;
+    expect(capOf(synth)).toBe('10');
+    expect(capOf(synthApp({ bundle: false, cfnValidation: false, context: { autoRechargeDailyCap: '25' } }))).toBe('25');
+    for (const bad of ['0', '2.5', 'ten', '100000'])
+      expect(() => synthApp({ bundle: false, cfnValidation: false, context: { autoRechargeDailyCap: bad } })).toThrow(
+        /autoRechargeDailyCap/,
+      );
+  });
+
   it('creates the webhooks queue from its definition, with redrive to its DLQ', () => {
     const def = queueDefinitions.webhooks;
     synth.stateful.hasResourceProperties('AWS::SQS::Queue', {
