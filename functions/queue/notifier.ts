@@ -1,9 +1,9 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import * as z from 'zod';
 import { requireEnv } from '../../packages/core/env';
 import { logger } from '../../packages/core/logger';
 import { metrics } from '../../packages/core/metrics';
+import * as z from '../../packages/core/zod';
 import { table } from '../../packages/db/client';
 import { deliverOutboxEvent } from '../../packages/domain/notifications/deliver';
 
@@ -13,7 +13,7 @@ requireEnv('APP_LOGIN_URL');
 requireEnv('APP_URL');
 
 const processor = new BatchProcessor(EventType.SQS);
-const message = z.object({ outboxId: z.string().min(1).max(64) });
+const message = z.object({ outboxId: z.string().check(z.minLength(1), z.maxLength(64)) });
 
 /** Notifications queue consumer; a failing record is reported alone and retried, then DLQ'd. */
 async function recordHandler(record: SQSRecord): Promise<void> {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../core/zod';
 
 /**
  * The text the API accepts. Every string a client sends is either one line (names,
@@ -20,23 +20,29 @@ const lineMessage = 'must be one line without control characters';
 const freeTextMessage = 'must not contain control characters (newlines and tabs are allowed)';
 
 /** One line of at most `max` characters. */
-export const line = (max: number) => z.string().max(max).regex(singleLinePattern, lineMessage);
+export const line = (max: number) => z.string().check(z.maxLength(max), z.regex(singleLinePattern, lineMessage));
 
 /** One line, trimmed, of `min` to `max` characters (names, references). */
-export const trimmedLine = (max: number, min = 1) => z.string().trim().min(min).max(max).regex(singleLinePattern, lineMessage);
+export const trimmedLine = (max: number, min = 1) =>
+  z.string().check(z.trim(), z.minLength(min), z.maxLength(max), z.regex(singleLinePattern, lineMessage));
 
 /** Free text of at most `max` characters: newlines and tabs allowed. */
-export const freeText = (max: number) => z.string().max(max).regex(freeTextPattern, freeTextMessage);
+export const freeText = (max: number) => z.string().check(z.maxLength(max), z.regex(freeTextPattern, freeTextMessage));
 
 /** An http(s) URL (never `javascript:`, `data:`, `file:`…) of at most `max` characters, as sent (nothing trimmed). */
 export const httpUrl = (max = 2048) =>
-  z
-    .string()
-    .max(max)
-    // abort: one issue per field, not the pattern's and the parse's both.
-    .regex(new RegExp(`^[Hh][Tt][Tt][Pp][Ss]?://[^${C0}${DEL_AND_C1}${LINE_BREAKS}\\s]+$`), { error: urlMessage, abort: true })
-    .refine(parsesAsHttpUrl, urlMessage)
-    .meta({ format: 'uri' });
+  z.withMeta(
+    z.string().check(
+      z.maxLength(max),
+      // abort: one issue per field, not the pattern's and the parse's both.
+      z.regex(new RegExp(`^[Hh][Tt][Tt][Pp][Ss]?://[^${C0}${DEL_AND_C1}${LINE_BREAKS}\\s]+$`), {
+        error: urlMessage,
+        abort: true,
+      }),
+      z.refine(parsesAsHttpUrl, urlMessage),
+    ),
+    { format: 'uri' },
+  );
 const urlMessage = 'must be an http(s) URL';
 
 function parsesAsHttpUrl(s: string): boolean {
@@ -46,8 +52,4 @@ function parsesAsHttpUrl(s: string): boolean {
 }
 
 /** A pagination cursor as this API hands them out (base64url). */
-export const cursor = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .regex(/^[A-Za-z0-9_-]*$/, 'invalid cursor');
+export const cursor = (max: number) => z.string().check(z.maxLength(max), z.regex(/^[A-Za-z0-9_-]*$/, 'invalid cursor'));

@@ -1,12 +1,12 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
 import { withDeadline } from '../core/deadline';
 import { causeOf, dependencyFailure } from '../core/dependency-errors';
 import { AppError } from '../core/errors';
 import { logger } from '../core/logger';
 import { countBy, publishMetrics } from '../core/metrics';
+import type * as z from '../core/zod';
 import type { AccountItem } from '../db/items/account';
 import type { PrincipalKind, PrincipalOf } from '../domain/auth/principal';
 import { authenticate } from './authenticate';
@@ -15,7 +15,7 @@ import { type HttpResult, problem } from './response';
 import type { PathParams, RouteDef, RouteKeyOf } from './route-def';
 import { parseJsonBody, parseWith } from './validate';
 
-type Parsed<R, F extends 'body' | 'query'> = R extends { [K in F]: infer S extends z.ZodType } ? z.infer<S> : undefined;
+type Parsed<R, F extends 'body' | 'query'> = R extends { [K in F]: infer S extends z.ZodMiniType } ? z.infer<S> : undefined;
 /** Every principal but the platform has an agency; routes open to anyone have no caller at all. */
 type AgencyFor<K extends PrincipalKind> = [K] extends [never]
   ? undefined

@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import { type ErrorCode, errorCodes } from '../core/errors';
 import { idPrefixes } from '../core/ids';
+import * as z from '../core/zod';
 import * as accountSchemas from '../domain/accounts/schemas';
 import * as campaignSchemas from '../domain/campaigns/schemas';
 import * as ledgerSchemas from '../domain/ledger/schemas';
@@ -27,10 +27,10 @@ type Json = Record<string, unknown>;
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 /** Output shapes: every export of responses.ts, under its own name. */
-function responseComponents(): { schemas: Json; nameOf: Map<z.ZodType, string> } {
+function responseComponents(): { schemas: Json; nameOf: Map<z.ZodMiniType, string> } {
   const registry = z.registry<{ id: string }>();
-  const nameOf = new Map<z.ZodType, string>();
-  for (const [name, schema] of Object.entries(responses) as [string, z.ZodType][]) {
+  const nameOf = new Map<z.ZodMiniType, string>();
+  for (const [name, schema] of Object.entries(responses) as [string, z.ZodMiniType][]) {
     registry.add(schema, { id: name });
     nameOf.set(schema, name);
   }
@@ -119,7 +119,7 @@ function problemResponses(route: RouteDef): Json {
   return out;
 }
 
-function operation(route: RouteDef, names: { response: Map<z.ZodType, string>; request: Map<RouteDef, string> }) {
+function operation(route: RouteDef, names: { response: Map<z.ZodMiniType, string>; request: Map<RouteDef, string> }) {
   const params: Json[] = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => pathParameter(m[1] ?? ''));
   params.push(...queryParameters(route));
   if (route.idempotent) {

@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import { errorCodes } from '../core/errors';
 import { type IdKind, idPattern } from '../core/ids';
+import * as z from '../core/zod';
 import { features, plans } from '../domain/features';
 import { entryTypes, usageTypes } from '../domain/ledger/schemas';
 import { PRICE_PATTERN } from '../domain/reselling/money';
@@ -11,27 +11,27 @@ import { PRICE_PATTERN } from '../domain/reselling/money';
  * fails the tests, which validate every response against the published document. Each export
  * is a named component of the OpenAPI document (`components.schemas.<name>`).
  */
-const id = (kind: IdKind) => z.string().regex(idPattern(kind));
+const id = (kind: IdKind) => z.string().check(z.regex(idPattern(kind)));
 const timestamp = z.iso.datetime();
 const date = z.iso.date();
-const credits = z.int().min(0);
-const accountId = z.string().regex(new RegExp(`${idPattern('agency').source}|${idPattern('subAccount').source}`));
-const page = <T extends z.ZodType>(item: T) => z.strictObject({ items: z.array(item), nextCursor: z.string().nullable() });
+const credits = z.int().check(z.minimum(0));
+const accountId = z.string().check(z.regex(new RegExp(`${idPattern('agency').source}|${idPattern('subAccount').source}`)));
+const page = <T extends z.ZodMiniType>(item: T) => z.strictObject({ items: z.array(item), nextCursor: z.nullable(z.string()) });
 
 export const Problem = z.strictObject({
   type: z.string(),
   title: z.string(),
   status: z.int(),
   code: z.enum(Object.keys(errorCodes) as [keyof typeof errorCodes]),
-  detail: z.string().optional(),
-  errors: z.array(z.strictObject({ field: z.string(), message: z.string() })).optional(),
-  instance: z.string().optional(),
+  detail: z.optional(z.string()),
+  errors: z.optional(z.array(z.strictObject({ field: z.string(), message: z.string() }))),
+  instance: z.optional(z.string()),
   /** price_below_minimum: the lowest allowed per-credit price (decimal minor units); amount_too_small: the lowest amount (minor units). */
-  minimum: z.string().optional(),
-  currency: z.string().optional(),
+  minimum: z.optional(z.string()),
+  currency: z.optional(z.string()),
   /** invalid_webhook_url: why (`scheme`, `address`, `hostname`, `resolution_failed`…) and, for `address`, which address rule. */
-  reason: z.string().optional(),
-  refusal: z.string().optional(),
+  reason: z.optional(z.string()),
+  refusal: z.optional(z.string()),
 });
 
 export const Actor = z.discriminatedUnion('type', [
@@ -56,7 +56,7 @@ export const Agency = z.strictObject({
   createdAt: timestamp,
 });
 export const AgencyResponse = z.strictObject({ agency: Agency });
-export const User = z.strictObject({ id: id('user'), email: z.string(), name: z.string().nullable() });
+export const User = z.strictObject({ id: id('user'), email: z.string(), name: z.nullable(z.string()) });
 export const SignupResponse = z.strictObject({ agency: Agency, user: User, token: z.string(), expiresAt: timestamp });
 export const LoginResponse = z.strictObject({
   token: z.string(),
@@ -77,58 +77,58 @@ export const MeResponse = z.strictObject({
     accountType: z.enum(['agency', 'sub_account']),
     agencyId: id('agency'),
     /** Assist sessions only: the sub-account acted as, and the agency user behind it. */
-    assist: z.literal(true).optional(),
-    actingAs: id('subAccount').optional(),
-    actor: z.strictObject({ userId: id('user') }).optional(),
+    assist: z.optional(z.literal(true)),
+    actingAs: z.optional(id('subAccount')),
+    actor: z.optional(z.strictObject({ userId: id('user') })),
   }),
   accounts: z.array(SwitcherEntry),
   /** More sub-accounts: the same call with this cursor. */
-  nextCursor: z.string().nullable(),
+  nextCursor: z.nullable(z.string()),
 });
 
 export const ApiKey = z.strictObject({ id: id('apiKey'), name: z.string(), hint: z.string(), createdAt: timestamp });
-export const ApiKeyCreated = ApiKey.extend({ key: z.string().regex(/^ak_[A-Za-z0-9_-]{43}$/) });
+export const ApiKeyCreated = z.extend(ApiKey, { key: z.string().check(z.regex(/^ak_[A-Za-z0-9_-]{43}$/)) });
 export const ApiKeyList = page(ApiKey);
 export const AssistSession = z.strictObject({ token: z.string(), expiresAt: timestamp, subAccountId: id('subAccount') });
 
 export const Address = z.strictObject({
-  line1: z.string().optional(),
-  line2: z.string().optional(),
-  city: z.string().optional(),
-  region: z.string().optional(),
-  postalCode: z.string().optional(),
-  country: z.string().optional(),
+  line1: z.optional(z.string()),
+  line2: z.optional(z.string()),
+  city: z.optional(z.string()),
+  region: z.optional(z.string()),
+  postalCode: z.optional(z.string()),
+  country: z.optional(z.string()),
 });
 export const SubAccount = z.strictObject({
   id: id('subAccount'),
   agencyId: id('agency'),
   name: z.string(),
   email: z.string(),
-  phone: z.string().nullable(),
-  timezone: z.string().nullable(),
-  website: z.string().nullable(),
-  address: Address.nullable(),
+  phone: z.nullable(z.string()),
+  timezone: z.nullable(z.string()),
+  website: z.nullable(z.string()),
+  address: z.nullable(Address),
   status: z.enum(['active', 'closed']),
   creditMode: z.enum(['manual', 'reselling']),
-  monthlyCreditLimit: credits.nullable(),
+  monthlyCreditLimit: z.nullable(credits),
   creditsUsedThisMonth: credits,
   features: z.array(z.enum(features)),
   /** Whether the client has a login; without one the agency works in the account by switching or assisting. */
   clientLogin: z.boolean(),
   /** Reselling mode: when the wallet drops below `threshold`, a recharge request for `credits` opens. */
-  autoRecharge: z.strictObject({ enabled: z.boolean(), threshold: credits, credits: z.int().min(1) }).nullable(),
+  autoRecharge: z.nullable(z.strictObject({ enabled: z.boolean(), threshold: credits, credits: z.int().check(z.minimum(1)) })),
   createdAt: timestamp,
   updatedAt: timestamp,
-  closedAt: timestamp.nullable(),
+  closedAt: z.nullable(timestamp),
 });
 /** `password` and `loginEmail` only with a client login: the password is shown this once. */
 export const SubAccountCreated = z.strictObject({
   subAccount: SubAccount,
-  password: z.string().min(16).optional(),
-  loginEmail: z.string().optional(),
+  password: z.optional(z.string().check(z.minLength(16))),
+  loginEmail: z.optional(z.string()),
 });
 /** New client credentials: the password is shown this once (and emailed to the client). */
-export const ClientCredentials = z.strictObject({ password: z.string().min(16), email: z.string() });
+export const ClientCredentials = z.strictObject({ password: z.string().check(z.minLength(16)), email: z.string() });
 /** A new session after a password change: every earlier session of the user has ended. */
 export const NewSession = z.strictObject({ token: z.string(), expiresAt: timestamp });
 /** Taken; what happens next is by email (password reset, verification resend). */
@@ -145,24 +145,24 @@ export const LedgerEntry = z.strictObject({
   balanceAfter: credits,
   balanceType: z.enum(['pool', 'wallet']),
   accountId,
-  subAccountId: id('subAccount').nullable(),
-  contactId: z.string().nullable(),
-  campaignId: z.string().nullable(),
-  conversationId: z.string().nullable(),
-  reference: z.string().nullable(),
-  requestId: z.string().nullable(),
+  subAccountId: z.nullable(id('subAccount')),
+  contactId: z.nullable(z.string()),
+  campaignId: z.nullable(z.string()),
+  conversationId: z.nullable(z.string()),
+  reference: z.nullable(z.string()),
+  requestId: z.nullable(z.string()),
   actor: Actor,
-  payment: z
-    .strictObject({
+  payment: z.nullable(
+    z.strictObject({
       purchaseId: id('purchase'),
-      amount: z.int().min(0),
+      amount: z.int().check(z.minimum(0)),
       currency: z.string(),
-      stripeAccountId: z.string().nullable(),
-      checkoutSessionId: z.string().nullable(),
-      paymentIntentId: z.string().nullable(),
-      chargeId: z.string().nullable(),
-    })
-    .nullable(),
+      stripeAccountId: z.nullable(z.string()),
+      checkoutSessionId: z.nullable(z.string()),
+      paymentIntentId: z.nullable(z.string()),
+      chargeId: z.nullable(z.string()),
+    }),
+  ),
 });
 export const UsageRecorded = z.strictObject({ entry: LedgerEntry });
 export const CreditsMoved = z.strictObject({ entry: LedgerEntry, balance: credits });
@@ -182,10 +182,10 @@ export const AgencyUsage = z.strictObject({
   to: date,
   total: credits,
   agencyOwn: credits,
-  bySubAccount: z.array(z.strictObject({ subAccountId: id('subAccount'), name: z.string().nullable(), credits })),
+  bySubAccount: z.array(z.strictObject({ subAccountId: id('subAccount'), name: z.nullable(z.string()), credits })),
   series: Series,
   /** Set when the read budget ended the answer early: the same query with this cursor carries on. */
-  nextCursor: z.string().nullable(),
+  nextCursor: z.nullable(z.string()),
 });
 /** An account's own usage: never a balance. */
 export const AccountUsage = z.strictObject({
@@ -206,7 +206,7 @@ export const Campaign = z.strictObject({
   instructions: z.string(),
   faqs: z.array(z.strictObject({ question: z.string(), answer: z.string() })),
   configuration: z.record(z.string(), z.unknown()),
-  copiedFrom: z.strictObject({ campaignId: id('campaign'), accountId: z.string() }).nullable(),
+  copiedFrom: z.nullable(z.strictObject({ campaignId: id('campaign'), accountId: z.string() })),
   createdBy: Actor,
   updatedBy: Actor,
   createdAt: timestamp,
@@ -216,21 +216,21 @@ export const CampaignResponse = z.strictObject({ campaign: Campaign });
 export const CampaignList = page(Campaign);
 export const CampaignCopied = z.union([
   z.strictObject({ campaign: Campaign }),
-  z.strictObject({ campaigns: z.array(Campaign).min(1).max(25) }),
+  z.strictObject({ campaigns: z.array(Campaign).check(z.minLength(1), z.maxLength(25)) }),
 ]);
 
 // Reselling and credit purchases (Stripe Checkout).
-const money = z.int().min(0);
-const currencyCode = z.string().regex(/^[a-z]{3}$/);
-const decimalPrice = z.string().regex(PRICE_PATTERN);
-const CreditPackage = z.strictObject({ id: z.string(), name: z.string(), credits: z.int().min(1), price: money });
+const money = z.int().check(z.minimum(0));
+const currencyCode = z.string().check(z.regex(/^[a-z]{3}$/));
+const decimalPrice = z.string().check(z.regex(PRICE_PATTERN));
+const CreditPackage = z.strictObject({ id: z.string(), name: z.string(), credits: z.int().check(z.minimum(1)), price: money });
 const Pricing = z.strictObject({ currency: currencyCode, perCreditPrice: decimalPrice, packages: z.array(CreditPackage) });
 
-export const StripeConnected = z.strictObject({ accountId: z.string().regex(/^acct_/), onboardingUrl: z.string() });
+export const StripeConnected = z.strictObject({ accountId: z.string().check(z.regex(/^acct_/)), onboardingUrl: z.string() });
 export const ResellingSettings = z.strictObject({
-  stripe: z.strictObject({ accountId: z.string(), chargesEnabled: z.boolean(), detailsSubmitted: z.boolean() }).nullable(),
-  pricing: Pricing.nullable(),
-  autoRechargeWebhook: z.strictObject({ url: z.string(), enabled: z.boolean() }).nullable(),
+  stripe: z.nullable(z.strictObject({ accountId: z.string(), chargesEnabled: z.boolean(), detailsSubmitted: z.boolean() })),
+  pricing: z.nullable(Pricing),
+  autoRechargeWebhook: z.nullable(z.strictObject({ url: z.string(), enabled: z.boolean() })),
   platform: z.strictObject({
     currencies: z.array(currencyCode),
     /** Per currency: the lowest per-credit price an agency may set (decimal minor units). */
@@ -245,19 +245,19 @@ export const CreditOffers = z.strictObject({
   perCreditPrice: decimalPrice,
   packages: z.array(CreditPackage),
   /** The fewest and most credits one purchase of `credits` may be for. */
-  minimumCredits: z.int().min(1),
-  maximumCredits: z.int().min(0),
+  minimumCredits: z.int().check(z.minimum(1)),
+  maximumCredits: z.int().check(z.minimum(0)),
 });
 export const CreditPurchase = z.strictObject({
   id: id('purchase'),
   status: z.enum(['pending', 'paid', 'failed', 'expired', 'refunded']),
-  credits: z.int().min(1),
+  credits: z.int().check(z.minimum(1)),
   amount: money,
   currency: currencyCode,
-  packageId: z.string().nullable(),
-  checkoutSessionId: z.string().nullable(),
+  packageId: z.nullable(z.string()),
+  checkoutSessionId: z.nullable(z.string()),
   createdAt: timestamp,
-  paidAt: timestamp.nullable(),
+  paidAt: z.nullable(timestamp),
   amountRefunded: money,
   creditsRefunded: credits,
 });
@@ -283,7 +283,7 @@ export const ResellingDashboard = z.strictObject({
       series: z.array(z.strictObject({ date, purchased: credits, consumed: credits, refunded: credits })),
     }),
   ),
-  nextCursor: z.string().nullable(),
+  nextCursor: z.nullable(z.string()),
 });
 export const StripeWebhookReceived = z.strictObject({
   received: z.literal(true),
@@ -305,27 +305,24 @@ export const WebhookEndpoint = z.strictObject({
   url: z.string(),
   enabled: z.boolean(),
   /** Why it was turned off (the receiver answered 410 Gone); null while enabled. */
-  disabledReason: z.string().nullable(),
+  disabledReason: z.nullable(z.string()),
 });
-export const WebhookEndpointSaved = WebhookEndpoint.extend({
-  secret: z
-    .string()
-    .regex(/^whsec_/)
-    .optional(),
+export const WebhookEndpointSaved = z.extend(WebhookEndpoint, {
+  secret: z.optional(z.string().check(z.regex(/^whsec_/))),
 });
-export const WebhookSecret = z.strictObject({ secret: z.string().regex(/^whsec_/) });
+export const WebhookSecret = z.strictObject({ secret: z.string().check(z.regex(/^whsec_/)) });
 export const WebhookDeliveryAccepted = z.strictObject({ deliveryId: id('webhookDelivery') });
 export const RechargeRequest = z.strictObject({
   id: id('rechargeRequest'),
   subAccountId: id('subAccount'),
   status: z.enum(['open', 'fulfilled', 'expired']),
-  creditsRequested: z.int().min(1),
+  creditsRequested: z.int().check(z.minimum(1)),
   balanceAtTrigger: credits,
   threshold: credits,
   /** The webhook delivery that announced it; null when the agency had no enabled endpoint then. */
-  deliveryId: id('webhookDelivery').nullable(),
+  deliveryId: z.nullable(id('webhookDelivery')),
   createdAt: timestamp,
-  fulfilledAt: timestamp.nullable(),
+  fulfilledAt: z.nullable(timestamp),
   expiresAt: timestamp,
 });
 export const RechargeRequestList = page(RechargeRequest);
@@ -334,12 +331,12 @@ export const WebhookDelivery = z.strictObject({
   eventType: z.enum(['credits.recharge_requested', 'webhook.test']),
   /** The Standard Webhooks `webhook-id` header: the same on every attempt. */
   webhookId: z.string(),
-  requestId: id('rechargeRequest').nullable(),
+  requestId: z.nullable(id('rechargeRequest')),
   status: z.enum(['pending', 'succeeded', 'failed']),
-  attempts: z.int().min(0),
-  lastStatusCode: z.int().nullable(),
-  lastError: z.string().nullable(),
-  nextAttemptAt: timestamp.nullable(),
+  attempts: z.int().check(z.minimum(0)),
+  lastStatusCode: z.nullable(z.int()),
+  lastError: z.nullable(z.string()),
+  nextAttemptAt: z.nullable(timestamp),
   createdAt: timestamp,
 });
 export const WebhookDeliveryList = page(WebhookDelivery);

@@ -1,6 +1,6 @@
-import type { z } from 'zod';
 import type { ErrorCode } from '../core/errors';
 import type { IdKind } from '../core/ids';
+import type * as z from '../core/zod';
 import type { PrincipalKind } from '../domain/auth/principal';
 import type { Feature } from '../domain/features';
 
@@ -61,13 +61,13 @@ export interface RouteDef {
   scope?: { param: string; kind: 'account' | 'subAccount' };
   /** A feature the account in scope (or the caller's own account) must have. */
   feature?: Feature;
-  body?: z.ZodType;
-  query?: z.ZodType;
+  body?: z.ZodMiniType;
+  query?: z.ZodMiniType;
   /** Money-moving calls: an Idempotency-Key header is required. */
   idempotent?: boolean;
   status: number;
   /** The success body's shape (packages/http/responses.ts); absent for 204s. */
-  response?: z.ZodType;
+  response?: z.ZodMiniType;
   /** Also answers `text/csv` when asked (Accept). */
   csv?: boolean;
   /**

@@ -1,8 +1,8 @@
-import type { z } from 'zod';
 import { AppError, type FieldIssue } from '../core/errors';
+import * as z from '../core/zod';
 
 /** Turns zod issues into field-named problems: `faqs.2.answer`, or each unknown key by name. */
-export function issuesOf(error: z.ZodError, root: string): FieldIssue[] {
+export function issuesOf(error: z.core.$ZodError, root: string): FieldIssue[] {
   const out: FieldIssue[] = [];
   for (const issue of error.issues) {
     const base = issue.path.map(String).join('.');
@@ -17,8 +17,8 @@ export function issuesOf(error: z.ZodError, root: string): FieldIssue[] {
   return out;
 }
 
-export function parseWith<S extends z.ZodType>(schema: S, input: unknown, root: string): z.infer<S> {
-  const result = schema.safeParse(input);
+export function parseWith<S extends z.core.$ZodType>(schema: S, input: unknown, root: string): z.infer<S> {
+  const result = z.safeParse(schema, input);
   if (result.success) return result.data;
   const errors = issuesOf(result.error, root);
   const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ');

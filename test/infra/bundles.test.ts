@@ -51,6 +51,13 @@ describe('function bundles', () => {
     }
   });
 
+  it('bundles zod/mini, never classic zod (about 60 KB more in every function)', () => {
+    for (const b of bundles) {
+      const { sources } = JSON.parse(readFileSync(`${b.file}.map`, 'utf8')) as { sources: string[] };
+      expect([b.id, sources.filter((s) => s.includes('node_modules/zod/v4/classic/'))]).toEqual([b.id, []]);
+    }
+  });
+
   it('loads every bundle in Node and finds an exported handler', async () => {
     const script = 'const m = await import(process.argv[1]); console.log(typeof m.handler);';
     const results = await Promise.all(

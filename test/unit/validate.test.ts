@@ -4,6 +4,8 @@
  * but an object.
  */
 
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AppError } from '../../packages/core/errors';
@@ -52,5 +54,40 @@ describe('parseJsonBody', () => {
 
   it.each([undefined, '', '{', '[]', '[{"a":1}]', '"s"', '1', 'null', 'true'])('refuses %j as the body', (raw) => {
     expect(fieldsOf(() => parseJsonBody(raw, false))).toEqual(['body']);
+  });
+});
+
+describe("zod's messages in the 400s", () => {
+  // The API's schemas use zod/mini, which has no messages of its own (packages/core/zod.ts sets
+  // English). Classic zod, which this file imports, installs English for the whole process when
+  // it loads, so the check runs in a fresh process that loads only the API's modules.
+  it('are the English ones clients read, in a process without classic zod', async () => {
+    const script = `
+      const { topUpBody, usageBody, transactionsQuery } = await import(${JSON.stringify(new URL('../../packages/domain/ledger/schemas.ts', import.meta.url).href)});
+      const { parseWith } = await import(${JSON.stringify(new URL('../../packages/http/validate.ts', import.meta.url).href)});
+      const cases = [
+        [topUpBody, { credits: 1, reference: 'x'.repeat(201) }, 'body'],
+        [topUpBody, { credits: 1 }, 'body'],
+        [usageBody, { type: 'nope', quantity: 1 }, 'body'],
+        [transactionsQuery, { limit: 'x' }, 'query'],
+      ];
+      const out = [];
+      for (const [schema, input, root] of cases) {
+        try { parseWith(schema, input, root); } catch (err) { out.push(...err.errors); }
+      }
+      console.log(JSON.stringify(out));`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script],
+      {
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      },
+    );
+    expect(JSON.parse(stdout)).toEqual([
+      { field: 'reference', message: 'Too big: expected string to have <=200 characters' },
+      { field: 'reference', message: 'Invalid input: expected string, received undefined' },
+      { field: 'type', message: 'Invalid option: expected one of "ai_response"|"campaign_message"' },
+      { field: 'limit', message: 'Invalid input: expected number, received NaN' },
+    ]);
   });
 });

@@ -1,11 +1,11 @@
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import { features, plans } from '../features';
 import { cursor, httpUrl, line, trimmedLine } from '../text-fields';
 
 /** Request and response shapes for identity and sub-accounts; types are inferred, never restated. */
-const email = z.email().max(254).meta({ example: 'owner@acme-agency.com' });
+const email = z.withMeta(z.email().check(z.maxLength(254)), { example: 'owner@acme-agency.com' });
 const personName = trimmedLine(120);
-const password = line(256).min(10, 'must be at least 10 characters');
+const password = line(256).check(z.minLength(10, 'must be at least 10 characters'));
 const feature = z.enum(features);
 
 /** No `plan`: every agency starts on starter; plans are the platform's to set (admin PATCH). */
@@ -23,74 +23,73 @@ export type LoginBody = z.infer<typeof loginBody>;
 export const changePasswordBody = z.strictObject({ currentPassword: line(256), newPassword: password });
 export type ChangePasswordBody = z.infer<typeof changePasswordBody>;
 
-export const verifyEmailBody = z.strictObject({ token: line(128).min(1) });
+export const verifyEmailBody = z.strictObject({ token: line(128).check(z.minLength(1)) });
 export type VerifyEmailBody = z.infer<typeof verifyEmailBody>;
 
 export const passwordResetBody = z.strictObject({ email: line(254) });
 export type PasswordResetBody = z.infer<typeof passwordResetBody>;
 
-export const passwordResetConfirmBody = z.strictObject({ token: line(128).min(1), newPassword: password });
+export const passwordResetConfirmBody = z.strictObject({ token: line(128).check(z.minLength(1)), newPassword: password });
 export type PasswordResetConfirmBody = z.infer<typeof passwordResetConfirmBody>;
 
 export const createApiKeyBody = z.strictObject({ name: trimmedLine(100) });
 export type CreateApiKeyBody = z.infer<typeof createApiKeyBody>;
 
 const address = z.strictObject({
-  line1: line(200).optional(),
-  line2: line(200).optional(),
-  city: line(100).optional(),
-  region: line(100).optional(),
-  postalCode: line(20).optional(),
-  country: line(2).length(2).describe('ISO 3166-1 alpha-2').optional(),
+  line1: z.optional(line(200)),
+  line2: z.optional(line(200)),
+  city: z.optional(line(100)),
+  region: z.optional(line(100)),
+  postalCode: z.optional(line(20)),
+  country: z.optional(z.withMeta(line(2).check(z.length(2)), { description: 'ISO 3166-1 alpha-2' })),
 });
 
 export const createSubAccountBody = z.strictObject({
   name: trimmedLine(120),
   email,
-  phone: z
-    .string()
-    .regex(/^\+?[0-9 ()-]{5,20}$/, 'must be a phone number')
-    .optional(),
-  timezone: line(64)
-    .refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'must be an IANA time zone')
-    .optional(),
-  website: httpUrl(2048).optional(),
-  address: address.optional(),
+  phone: z.optional(z.string().check(z.regex(/^\+?[0-9 ()-]{5,20}$/, 'must be a phone number'))),
+  timezone: z.optional(
+    line(64).check(
+      z.refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'must be an IANA time zone'),
+    ),
+  ),
+  website: z.optional(httpUrl(2048)),
+  address: z.optional(address),
   /** Whether the client gets a login (default true); without one, no user, password or email. */
-  clientLogin: z.boolean().optional(),
+  clientLogin: z.optional(z.boolean()),
 });
 export type CreateSubAccountBody = z.infer<typeof createSubAccountBody>;
 
 export const patchSubAccountBody = z
   .strictObject({
-    name: trimmedLine(120).optional(),
-    features: z.array(feature).max(features.length).optional(),
-    creditMode: z.enum(['manual', 'reselling']).optional(),
+    name: z.optional(trimmedLine(120)),
+    features: z.optional(z.array(feature).check(z.maxLength(features.length))),
+    creditMode: z.optional(z.enum(['manual', 'reselling'])),
     /** Manual mode: credits the sub-account may draw from the pool per UTC month; null removes the limit. */
-    monthlyCreditLimit: z.int().min(0).max(1_000_000_000).nullable().optional(),
+    monthlyCreditLimit: z.optional(z.nullable(z.int().check(z.minimum(0), z.maximum(1_000_000_000)))),
     /** Reselling mode only: a recharge request opens when the wallet drops below `threshold`, asking for `credits`. */
-    autoRecharge: z
-      .strictObject({
+    autoRecharge: z.optional(
+      z.strictObject({
         enabled: z.boolean(),
-        threshold: z.int().min(0).max(1_000_000_000),
-        credits: z.int().min(1).max(1_000_000),
-      })
-      .optional(),
+        threshold: z.int().check(z.minimum(0), z.maximum(1_000_000_000)),
+        credits: z.int().check(z.minimum(1), z.maximum(1_000_000)),
+      }),
+    ),
   })
-  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' });
+  .check(z.refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' }));
 export type PatchSubAccountBody = z.infer<typeof patchSubAccountBody>;
 
 /** The platform's say over an agency: its plan (features follow) and whether it is suspended. */
 export const agencyPatchBody = z
   .strictObject({
-    plan: z.enum(plans).optional(),
-    status: z.enum(['active', 'suspended']).optional(),
+    plan: z.optional(z.enum(plans)),
+    status: z.optional(z.enum(['active', 'suspended'])),
   })
-  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' });
+  .check(z.refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' }));
 export type AgencyPatchBody = z.infer<typeof agencyPatchBody>;
 
 export const listQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: cursor(1024).optional(),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(200)), 50),
+  cursor: z.optional(cursor(1024)),
 });
 export type ListQuery = z.infer<typeof listQuery>;

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../core/zod';
 
 /** Limits on the free-form JSON documents a campaign carries (`settings`, `configuration`). */
 export const MAX_JSON_DEPTH = 8;
@@ -32,13 +32,15 @@ export function jsonObjectProblem(value: unknown): string | undefined {
  * Passed through as parsed (not rebuilt by z.record, which silently drops a `__proto__` key).
  */
 export const boundedJsonObject = () =>
-  z
-    .custom<Record<string, unknown>>()
-    .superRefine((value, ctx) => {
-      const problem = jsonObjectProblem(value);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .meta({
+  z.withMeta(
+    z.custom<Record<string, unknown>>().check(
+      z.superRefine((value, ctx) => {
+        const problem = jsonObjectProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    ),
+    {
       type: 'object',
       description: `Any JSON object, at most ${MAX_JSON_DEPTH} levels deep and ${MAX_JSON_BYTES / 1024} KiB serialized`,
-    });
+    },
+  );

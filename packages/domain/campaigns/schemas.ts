@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import { freeText, line, trimmedLine } from '../text-fields';
 import { boundedJsonObject } from './json-limits';
 
@@ -6,55 +6,62 @@ import { boundedJsonObject } from './json-limits';
 export const MAX_FAQS = 100;
 export const MAX_COPY_TARGETS = 25;
 
-const name = trimmedLine(120).meta({ example: 'Spring re-engagement' });
-const instructions = freeText(20_000).describe('Instructions for the AI agent');
+const name = z.withMeta(trimmedLine(120), { example: 'Spring re-engagement' });
+const instructions = z.withMeta(freeText(20_000), { description: 'Instructions for the AI agent' });
 const faq = z.strictObject({
   question: trimmedLine(500),
-  answer: freeText(5000).min(1),
+  answer: freeText(5000).check(z.minLength(1)),
 });
-const faqs = z.array(faq).max(MAX_FAQS);
+const faqs = z.array(faq).check(z.maxLength(MAX_FAQS));
 
 export const createCampaignBody = z.strictObject({
   name,
-  settings: boundedJsonObject().default({}),
-  instructions: instructions.default(''),
-  faqs: faqs.default([]),
-  configuration: boundedJsonObject().default({}),
+  settings: z._default(boundedJsonObject(), {}),
+  instructions: z._default(instructions, ''),
+  faqs: z._default(faqs, []),
+  configuration: z._default(boundedJsonObject(), {}),
 });
 export type CreateCampaignBody = z.infer<typeof createCampaignBody>;
 
 /** Each field given replaces the stored one whole (objects are not merged). */
 export const patchCampaignBody = z
   .strictObject({
-    name: name.optional(),
-    settings: boundedJsonObject().optional(),
-    instructions: instructions.optional(),
-    faqs: faqs.optional(),
-    configuration: boundedJsonObject().optional(),
+    name: z.optional(name),
+    settings: z.optional(boundedJsonObject()),
+    instructions: z.optional(instructions),
+    faqs: z.optional(faqs),
+    configuration: z.optional(boundedJsonObject()),
   })
-  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' });
+  .check(z.refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' }));
 export type PatchCampaignBody = z.infer<typeof patchCampaignBody>;
 
-const accountId = line(64).min(1);
+const accountId = line(64).check(z.minLength(1));
 
 /** Exactly one of the two forms; the single form answers `{campaign}`, the list form `{campaigns}`. */
 export const copyCampaignBody = z
-  .strictObject({
-    targetAccountId: accountId.optional(),
-    targetAccountIds: z.array(accountId).min(1).max(MAX_COPY_TARGETS).meta({ uniqueItems: true }).optional(),
-  })
-  .meta({ description: 'Exactly one of targetAccountId (→ {campaign}) or targetAccountIds (→ {campaigns})' })
-  .superRefine((b, ctx) => {
-    if ((b.targetAccountId === undefined) === (b.targetAccountIds === undefined)) {
-      const both = b.targetAccountId !== undefined;
-      ctx.addIssue({
-        code: 'custom',
-        path: [both ? 'targetAccountIds' : 'targetAccountId'],
-        message: both ? 'send targetAccountId or targetAccountIds, not both' : 'required (or targetAccountIds)',
+  .withMeta(
+    z.strictObject({
+      targetAccountId: z.optional(accountId),
+      targetAccountIds: z.optional(
+        z.withMeta(z.array(accountId).check(z.minLength(1), z.maxLength(MAX_COPY_TARGETS)), { uniqueItems: true }),
+      ),
+    }),
+    { description: 'Exactly one of targetAccountId (→ {campaign}) or targetAccountIds (→ {campaigns})' },
+  )
+  .check(
+    z.superRefine((b, ctx) => {
+      if ((b.targetAccountId === undefined) === (b.targetAccountIds === undefined)) {
+        const both = b.targetAccountId !== undefined;
+        ctx.addIssue({
+          code: 'custom',
+          path: [both ? 'targetAccountIds' : 'targetAccountId'],
+          message: both ? 'send targetAccountId or targetAccountIds, not both' : 'required (or targetAccountIds)',
+        });
+      }
+      b.targetAccountIds?.forEach((id, i, all) => {
+        if (all.indexOf(id) !== i)
+          ctx.addIssue({ code: 'custom', path: ['targetAccountIds', i], message: 'duplicate account id' });
       });
-    }
-    b.targetAccountIds?.forEach((id, i, all) => {
-      if (all.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: ['targetAccountIds', i], message: 'duplicate account id' });
-    });
-  });
+    }),
+  );
 export type CopyCampaignBody = z.infer<typeof copyCampaignBody>;

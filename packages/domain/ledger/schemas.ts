@@ -1,8 +1,9 @@
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import { cursor, line, trimmedLine } from '../text-fields';
 
 /** Credits are whole, positive and bounded: usage moves at most a million per call, top-ups and grants a billion. */
-const amount = (max: number) => z.int('must be a whole number').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
+const amount = (max: number) =>
+  z.int('must be a whole number').check(z.minimum(1, 'must be at least 1'), z.maximum(max, `must be at most ${max}`));
 const quantity = amount(1_000_000);
 const credits = amount(1_000_000_000);
 const ref = trimmedLine(200);
@@ -15,16 +16,16 @@ export const creditsPerUnit: Record<UsageType, number> = { ai_response: 1, campa
 export const usageBody = z.strictObject({
   type: z.enum(usageTypes),
   quantity,
-  contactId: ref.optional(),
-  campaignId: ref.optional(),
-  conversationId: ref.optional(),
+  contactId: z.optional(ref),
+  campaignId: z.optional(ref),
+  conversationId: z.optional(ref),
 });
 export type UsageBody = z.infer<typeof usageBody>;
 
 export const topUpBody = z.strictObject({ credits, reference: ref });
 export type TopUpBody = z.infer<typeof topUpBody>;
 
-export const grantBody = z.strictObject({ credits, reference: ref.optional(), requestId: ref.optional() });
+export const grantBody = z.strictObject({ credits, reference: z.optional(ref), requestId: z.optional(ref) });
 export type GrantBody = z.infer<typeof grantBody>;
 
 /** `purchase`: credits bought through Stripe Checkout land; `refund`: a Stripe refund takes its share back. */
@@ -46,23 +47,25 @@ function isInstant(s: string): boolean {
   const ms = Date.parse(s);
   return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && ms >= 0 && ms <= LATEST_MS;
 }
-const instant = line(40).refine(isInstant, 'must be a date (YYYY-MM-DD) or an ISO timestamp with an offset, 1970 to 9999');
+const instant = line(40).check(
+  z.refine(isInstant, 'must be a date (YYYY-MM-DD) or an ISO timestamp with an offset, 1970 to 9999'),
+);
 
 export const transactionsQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: cursor(2048).optional(),
-  subAccountId: line(64).optional(),
-  campaignId: ref.optional(),
-  contactId: ref.optional(),
-  type: z.enum(entryTypes).optional(),
-  from: instant.optional(),
-  to: instant.optional(),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(200)), 50),
+  cursor: z.optional(cursor(2048)),
+  subAccountId: z.optional(line(64)),
+  campaignId: z.optional(ref),
+  contactId: z.optional(ref),
+  type: z.optional(z.enum(entryTypes)),
+  from: z.optional(instant),
+  to: z.optional(instant),
 });
 export type TransactionsQuery = z.infer<typeof transactionsQuery>;
 
-export const usageQuery = z.strictObject({ from: instant.optional(), to: instant.optional() });
+export const usageQuery = z.strictObject({ from: z.optional(instant), to: z.optional(instant) });
 export type UsageQuery = z.infer<typeof usageQuery>;
 
 /** The agency dashboard pages by day past its read budget (`cursor`, with the same from/to). */
-export const agencyUsageQuery = usageQuery.extend({ cursor: cursor(512).optional() });
+export const agencyUsageQuery = z.extend(usageQuery, { cursor: z.optional(cursor(512)) });
 export type AgencyUsageQuery = z.infer<typeof agencyUsageQuery>;

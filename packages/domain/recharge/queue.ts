@@ -1,18 +1,18 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import * as z from 'zod';
 import { awsClientDefaults } from '../../core/aws-clients';
 import { requireEnv } from '../../core/env';
 import { traced } from '../../core/tracing';
+import * as z from '../../core/zod';
 
 /**
  * The webhooks queue's message: one attempt of one delivery. `notBefore` (epoch ms) carries a
  * wait longer than SQS's 900 s delay ceiling: the sender re-enqueues until it is due.
  */
 export const deliveryMessage = z.strictObject({
-  agencyId: z.string().min(1).max(64),
-  deliveryId: z.string().min(1).max(64),
-  attempt: z.int().min(1).max(1000),
-  notBefore: z.int().min(0).optional(),
+  agencyId: z.string().check(z.minLength(1), z.maxLength(64)),
+  deliveryId: z.string().check(z.minLength(1), z.maxLength(64)),
+  attempt: z.int().check(z.minimum(1), z.maximum(1000)),
+  notBefore: z.optional(z.int().check(z.minimum(0))),
 });
 export type DeliveryMessage = z.infer<typeof deliveryMessage>;
 

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../core/zod';
 import { cursor, line } from '../text-fields';
 
 /**
@@ -7,24 +7,24 @@ import { cursor, line } from '../text-fields';
  * `invalid_webhook_url` with its reason (webhooks/webhook-url.ts).
  */
 export const webhookEndpointBody = z.strictObject({
-  url: line(2048).min(1).meta({ example: 'https://billing.acme-agency.com/hooks/recharge' }),
+  url: z.withMeta(line(2048).check(z.minLength(1)), { example: 'https://billing.acme-agency.com/hooks/recharge' }),
 });
 export type WebhookEndpointBody = z.infer<typeof webhookEndpointBody>;
 
 const page = {
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: cursor(1024).optional(),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(200)), 50),
+  cursor: z.optional(cursor(1024)),
 };
 
 export const rechargeRequestsQuery = z.strictObject({
   ...page,
-  subAccountId: line(64).optional(),
-  status: z.enum(['open', 'fulfilled', 'expired']).optional(),
+  subAccountId: z.optional(line(64)),
+  status: z.optional(z.enum(['open', 'fulfilled', 'expired'])),
 });
 export type RechargeRequestsQuery = z.infer<typeof rechargeRequestsQuery>;
 
 export const deliveriesQuery = z.strictObject({
   ...page,
-  status: z.enum(['pending', 'succeeded', 'failed']).optional(),
+  status: z.optional(z.enum(['pending', 'succeeded', 'failed'])),
 });
 export type DeliveriesQuery = z.infer<typeof deliveriesQuery>;

@@ -1,10 +1,10 @@
-import * as z from 'zod';
 import { nowIso, nowMs } from '../../core/clock';
 import { secret } from '../../core/env';
 import { AppError } from '../../core/errors';
 import { isIdOf } from '../../core/ids';
 import { logger } from '../../core/logger';
 import { count } from '../../core/metrics';
+import * as z from '../../core/zod';
 import { getPurchase, type PurchaseItem } from '../../db/items/purchase';
 import { applyAccountState, getStripeAccountOwner } from '../../db/items/reselling-settings';
 import { getStripeEvent, recordStripeEvent } from '../../db/items/stripe-event';
@@ -25,23 +25,23 @@ export type WebhookEndpoint = 'platform' | 'connect';
 const TOLERANCE_SECONDS = 300;
 
 const eventShape = z.looseObject({
-  id: z.string().min(1).max(255),
-  type: z.string().min(1).max(255),
-  account: z.string().max(255).nullish(),
+  id: z.string().check(z.minLength(1), z.maxLength(255)),
+  type: z.string().check(z.minLength(1), z.maxLength(255)),
+  account: z.nullish(z.string().check(z.maxLength(255))),
   livemode: z.boolean(),
   created: z.number(),
   data: z.looseObject({ object: z.looseObject({}) }),
 });
 type StripeEvent = z.infer<typeof eventShape>;
 
-const idOf = z.union([z.string(), z.looseObject({ id: z.string() })]).nullish();
+const idOf = z.nullish(z.union([z.string(), z.looseObject({ id: z.string() })]));
 const idString = (v: z.infer<typeof idOf>) => (typeof v === 'string' ? v : (v?.id ?? undefined));
-const metadata = z.record(z.string(), z.string()).nullish();
+const metadata = z.nullish(z.record(z.string(), z.string()));
 const sessionShape = z.looseObject({
   id: z.string(),
-  amount_total: z.number().nullable(),
-  currency: z.string().nullable(),
-  client_reference_id: z.string().nullish(),
+  amount_total: z.nullable(z.number()),
+  currency: z.nullable(z.string()),
+  client_reference_id: z.nullish(z.string()),
   metadata,
   payment_status: z.string(),
   payment_intent: idOf,
