@@ -214,6 +214,15 @@ export async function createWebhookEndpoint(agencyId: string, endpoint: StoredWe
   }
 }
 
+/** The names the endpoint's field updates use: the endpoint map and its fields. */
+const endpointFieldNames = {
+  '#ep': 'autoRechargeWebhook',
+  '#url': 'url',
+  '#enabled': 'enabled',
+  '#reason': 'disabledReason',
+  '#updatedAt': 'updatedAt',
+};
+
 /** Points the existing endpoint at `url` and turns it on again (the secret stays); the endpoint as stored, or undefined when there is none. */
 export async function updateWebhookEndpointUrl(agencyId: string, url: string, at: string) {
   try {
@@ -224,13 +233,7 @@ export async function updateWebhookEndpointUrl(agencyId: string, url: string, at
         UpdateExpression:
           'SET #ep.#url = :url, #ep.#enabled = :true, #ep.#updatedAt = :now, #updatedAt = :now REMOVE #ep.#reason',
         ConditionExpression: 'attribute_exists(#ep)',
-        ExpressionAttributeNames: {
-          '#ep': 'autoRechargeWebhook',
-          '#url': 'url',
-          '#enabled': 'enabled',
-          '#reason': 'disabledReason',
-          '#updatedAt': 'updatedAt',
-        },
+        ExpressionAttributeNames: endpointFieldNames,
         ExpressionAttributeValues: { ':url': url, ':true': true, ':now': at },
         ReturnValues: 'ALL_NEW',
       }),
@@ -275,13 +278,7 @@ export const disableWebhookEndpoint = (agencyId: string, url: string, reason: st
       Key: resellingSettingsKey(agencyId),
       UpdateExpression: 'SET #ep.#enabled = :false, #ep.#reason = :reason, #ep.#updatedAt = :now',
       ConditionExpression: '#ep.#url = :url AND #ep.#enabled = :true',
-      ExpressionAttributeNames: {
-        '#ep': 'autoRechargeWebhook',
-        '#url': 'url',
-        '#enabled': 'enabled',
-        '#reason': 'disabledReason',
-        '#updatedAt': 'updatedAt',
-      },
+      ExpressionAttributeNames: endpointFieldNames,
       ExpressionAttributeValues: { ':false': false, ':true': true, ':reason': reason, ':url': url, ':now': at },
     },
   },

@@ -13,7 +13,7 @@ import {
   type WebhookDeliveryItem,
 } from '../../db/items/webhook-delivery';
 import { ConditionsFailed, transact } from '../../db/transact';
-import { newOutboxId, outboxWrite } from '../outbox';
+import { newOutboxId, type OutboxEvent, outboxWrite } from '../outbox';
 import { nextSqsDelaySeconds } from '../webhooks/backoff';
 import { type DeliveryResult, postWebhook } from '../webhooks/deliver';
 import { signWebhook } from '../webhooks/signing';
@@ -123,24 +123,15 @@ async function attemptPost(delivery: WebhookDeliveryItem, url: string, sealedSec
 /** A 410: the endpoint is turned off and the agency emailed, together, once (a second 410 finds it off already). */
 async function disableEndpoint(delivery: WebhookDeliveryItem, url: string, at: string) {
   const reason = 'the endpoint answered 410 Gone';
-  const agency = await getAccount(delivery.agencyId);
-  const email = agency?.email
-    ? [
-        outboxWrite(
-          newOutboxId(),
-          {
-            type: 'webhook.endpoint_disabled',
-            agencyId: delivery.agencyId,
-            agencyName: agency.name,
-            to: agency.email,
-            url,
-            reason,
-            deliveryId: delivery.id,
-          },
-          now(),
-        ),
-      ]
-    : [];
+  const email = await agencyEmail(delivery.agencyId, (agency) => ({
+    type: 'webhook.endpoint_disabled',
+    agencyId: delivery.agencyId,
+    agencyName: agency.name,
+    to: agency.email,
+    url,
+    reason,
+    deliveryId: delivery.id,
+  }));
   try {
     await transact([disableWebhookEndpoint(delivery.agencyId, url, reason, at), ...email]);
     count('WebhookEndpointsDisabled');
@@ -151,27 +142,24 @@ async function disableEndpoint(delivery: WebhookDeliveryItem, url: string, at: s
 
 /** No attempt left: the delivery is `failed` and the agency is emailed, in one transaction (the outbox). */
 async function finalFailure(delivery: WebhookDeliveryItem, token: string, record: AttemptRecord, url: string) {
-  const agency = await getAccount(delivery.agencyId);
-  const email = agency?.email
-    ? [
-        outboxWrite(
-          newOutboxId(),
-          {
-            type: 'webhook.delivery_failed',
-            agencyId: delivery.agencyId,
-            agencyName: agency.name,
-            to: agency.email,
-            deliveryId: delivery.id,
-            eventType: delivery.eventType,
-            ...(delivery.requestId && { requestId: delivery.requestId }),
-            url,
-            attempts: record.attempt,
-            lastError: record.error ?? 'failed',
-          },
-          now(),
-        ),
-      ]
-    : [];
+  const email = await agencyEmail(delivery.agencyId, (agency) => ({
+    type: 'webhook.delivery_failed',
+    agencyId: delivery.agencyId,
+    agencyName: agency.name,
+    to: agency.email,
+    deliveryId: delivery.id,
+    eventType: delivery.eventType,
+    ...(delivery.requestId && { requestId: delivery.requestId }),
+    url,
+    attempts: record.attempt,
+    lastError: record.error ?? 'failed',
+  }));
   await transact([recordAttempt(delivery, token, record), ...email]);
   count('WebhookDeliveriesFailed');
+}
+
+/** The outbox write emailing the agency about a change, for that change's transaction; none when it has no address. */
+async function agencyEmail(agencyId: string, event: (agency: { name: string; email: string }) => OutboxEvent) {
+  const agency = await getAccount(agencyId);
+  return agency?.email ? [outboxWrite(newOutboxId(), event({ name: agency.name, email: agency.email }), now())] : [];
 }
