@@ -14,7 +14,11 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const RUNS = Number(process.env.COLD_RUNS ?? 3);
 
 const synth = synthApp({ bundle: true, cfnValidation: false });
-const fns = synth.stateless.findResources('AWS::Lambda::Function');
+// Every deployed function: the stateless stack's, and the token secret's rotation beside its secret.
+const fns = {
+  ...synth.stateless.findResources('AWS::Lambda::Function'),
+  ...synth.stateful.findResources('AWS::Lambda::Function'),
+};
 const rows = Object.entries(fns)
   .map(([id, f]) => {
     const hash = String(f.Properties.Code.S3Key).replace(/\.zip$/, '');
