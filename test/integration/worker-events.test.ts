@@ -3,14 +3,19 @@ import { readFileSync } from 'node:fs';
 import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { handler as notifier } from '../../functions/queue/notifier';
+import { handler as webhookSender } from '../../functions/queue/webhook-sender';
 import { handler as forwarder } from '../../functions/stream/forwarder';
+import { handler as rechargeDetector } from '../../functions/stream/recharge-detector';
+import { deliveryMessage } from '../../packages/domain/recharge/queue';
 import { lambdaContext } from '../../packages/local/lambda-context';
-import { matchesFilter, outboxStreamFilter } from '../../packages/queues/definitions';
+import { matchesAnyFilter, matchesFilter, outboxStreamFilter, rechargeStreamFilters } from '../../packages/queues/definitions';
 
 /**
  * The sample worker events under events/ stay true: the stream sample passes the deployed
  * filter and the forwarder queues it; the queue sample is accepted by the notifier (its outbox
- * item does not exist, so there is nothing to send: delivered = already done).
+ * item does not exist, so there is nothing to send: delivered = already done). Likewise for
+ * auto-recharge: a wallet drop passes the detector's filter (its sub-account does not exist:
+ * nothing to open), and a delivery message is the sender's schema (no such delivery: dropped).
  */
 const load = <T>(path: string) => JSON.parse(readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8')) as T;
 
@@ -24,5 +29,18 @@ describe('sample worker events', () => {
   it('events/sqs/notification.json is processed without failures', async () => {
     const event = load<SQSEvent>('events/sqs/notification.json');
     expect(await notifier(event, lambdaContext('notifier'))).toEqual({ batchItemFailures: [] });
+  });
+
+  it('events/stream/wallet-drop.json matches the recharge filter and the detector takes it', async () => {
+    const event = load<DynamoDBStreamEvent>('events/stream/wallet-drop.json');
+    expect(event.Records.every((r) => matchesAnyFilter(rechargeStreamFilters, r))).toBe(true);
+    expect(event.Records.some((r) => matchesFilter(outboxStreamFilter, r))).toBe(false);
+    expect(await rechargeDetector(event)).toEqual({ batchItemFailures: [] });
+  });
+
+  it('events/sqs/webhook-delivery.json is a delivery message the sender takes', async () => {
+    const event = load<SQSEvent>('events/sqs/webhook-delivery.json');
+    for (const r of event.Records) expect(deliveryMessage.safeParse(JSON.parse(r.body)).success).toBe(true);
+    expect(await webhookSender(event, lambdaContext('webhook-sender'))).toEqual({ batchItemFailures: [] });
   });
 });
