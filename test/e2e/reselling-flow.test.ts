@@ -1,5 +1,6 @@
 /**
- * The whole reselling flow over HTTP, through the local Stripe sandbox driven by the real SDK:
+ * The whole reselling flow over HTTP, through the local Stripe sandbox (the platform calls it over
+ * REST; the test looks at what it made with the real SDK):
  * an Agency-plan agency connects Stripe, onboards on the sandbox's page, prices credits; its
  * client (switched to reselling) opens its offers, buys a package and then a number of credits,
  * pays on the sandbox's Checkout page; the credits land in the wallet exactly once, the money

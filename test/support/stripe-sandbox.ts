@@ -8,8 +8,9 @@ export const WEBHOOK_SECRET = 'whsec_platform_test_secret';
 export const CONNECT_WEBHOOK_SECRET = 'whsec_connect_test_secret';
 
 /**
- * How the platform points the real SDK at the sandbox: STRIPE_API_BASE split into the
- * SDK's host/port/protocol. Nothing else changes; every call below is the SDK's own.
+ * The real SDK pointed at the sandbox (STRIPE_API_BASE split into the SDK's host/port/protocol),
+ * for the sandbox's own tests: every call below is the SDK's own, so the sandbox answers what
+ * Stripe's SDK expects.
  */
 export function stripeClient(secretKey: string, apiBase: string, config: Stripe.StripeConfig = {}): Stripe {
   const base = new URL(apiBase);
