@@ -54,14 +54,18 @@ export function callersOf(t: TenantFixture, name = 'A'): Caller[] {
 }
 
 /**
- * Waits until the tenant's credential emails have gone out and their outbox items are gone, so
- * the tenant's item count holds still (the notifier deletes outbox items asynchronously).
+ * Waits until the tenant's background work is done, so its items hold still: no auto-recharge
+ * webhook delivery still pending (a failing one ends by writing an email to the outbox, seconds
+ * later), and no outbox item left (the notifier deletes them once their email is out).
  */
 export async function settleOutbox(agencyId: string, timeoutMs = 30_000): Promise<void> {
   await waitFor(
-    async () => !(await itemsMentioning(agencyId)).some((item) => item.kind === 'outbox'),
+    async () =>
+      !(await itemsMentioning(agencyId)).some(
+        (item) => item.kind === 'outbox' || (item.kind === 'webhook_delivery' && item.status === 'pending'),
+      ),
     timeoutMs,
-    `outbox items of ${agencyId} to be delivered`,
+    `webhook deliveries and outbox items of ${agencyId} to settle`,
   );
 }
 
