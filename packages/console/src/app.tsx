@@ -18,7 +18,7 @@ export function App() {
   return (
     <Routes>
       <Route path="/sign-in" element={session ? <Navigate to="/" replace /> : <SignIn />} />
-      <Route path="/sign-up" element={session ? <Navigate to="/" replace /> : <SignUp />} />
+      <Route path="/sign-up" element={<SignUp />} />
       <Route path="/verify-email" element={<VerifyEmail />} />
       <Route path="/reset-password" element={<ResetPassword />} />
       <Route element={session ? <Layout /> : <Navigate to="/sign-in" replace state={{ from: location.pathname }} />}>

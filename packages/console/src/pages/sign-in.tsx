@@ -1,5 +1,6 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { Link, useNavigate, useSearchParams } from 'react-router';
+import { useRef } from 'react';
+import { Link, Navigate, useNavigate, useSearchParams } from 'react-router';
 import { api, call } from '../api/client';
 import { fieldErrors } from '../api/words';
 import { useSession } from '../session';
@@ -51,8 +52,11 @@ export function SignIn() {
 }
 
 export function SignUp() {
-  const { signIn } = useSession();
+  const { session, signIn } = useSession();
   const navigate = useNavigate();
+  // The router moves in a transition, the session at once: without this, the render that sees the new
+  // session would still be on /sign-up and its redirect would replace the entry carrying the notice's state.
+  const signedUp = useRef(false);
   const signUp = useMutation({
     mutationFn: (form: FormData) =>
       call(
@@ -66,11 +70,13 @@ export function SignUp() {
         }),
       ),
     onSuccess: (r) => {
+      signedUp.current = true;
       signIn(r.token, r.expiresAt, { accountId: r.agency.id, accountType: 'agency' });
       navigate('/', { state: { verifyEmail: r.user.email } });
     },
   });
   const errors = fieldErrors(signUp.error);
+  if (session) return signedUp.current ? null : <Navigate to="/" replace />;
   return (
     <main id="main" className="auth">
       <h1>Create an agency account</h1>
