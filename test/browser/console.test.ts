@@ -9,7 +9,17 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { api, createSubAccount, emailsTo, type SubAccountFixture, setAgency, uniq, uniqueEmail, waitFor } from '../support/api';
+import {
+  api,
+  createSubAccount,
+  emailsTo,
+  type SentEmail,
+  type SubAccountFixture,
+  setAgency,
+  uniq,
+  uniqueEmail,
+  waitFor,
+} from '../support/api';
 import { consoleContext, expectAccessible, launchBrowser, screenshot } from '../support/browser';
 import { stack } from '../support/stack';
 import { type Hit, startReceiver, verify } from '../support/webhook-receiver';
@@ -52,6 +62,9 @@ async function fieldError(p: Page, label: string): Promise<string> {
   const field = p.locator('.field', { has: p.getByLabel(label, { exact: true }) });
   return textOf(field.locator('.field-error'));
 }
+const verificationEmails = async () =>
+  (await emailsTo(agency.email)).filter((e) => e.subject.startsWith('Confirm your email for'));
+const linkIn = (email: SentEmail) => /https?:\/\/\S+\/verify-email\?token=[\w-]+/.exec(email.body.text ?? '')?.[0];
 const session = (p: Page) =>
   p.evaluate(
     () =>
@@ -102,27 +115,47 @@ describe('the web console', () => {
     await page.getByLabel('Password', { exact: true }).fill(agency.password);
     await page.getByRole('button', { name: 'Create account' }).click();
     await expectText(page.getByRole('heading', { level: 1 }), 'Agency dashboard');
+
+    // The sign-up notice offers the email again: a second verification email, with a link of its own, arrives.
+    await page.getByRole('button', { name: 'Resend the email' }).click();
+    const resent = page.getByRole('status').filter({ hasText: 'Done' });
+    await expectText(resent, /new confirmation link is on its way/);
+    expect(await textOf(resent)).toContain(`on its way to ${agency.email}.`);
     await expectAccessible(page, 'agency dashboard (empty)');
+    await waitFor(
+      async () => new Set((await verificationEmails()).map(linkIn)).size === 2,
+      15_000,
+      'a second verification email',
+    );
 
     const { token } = await session(page);
     agency.token = token;
     agency.id = (await api('GET', '/v1/me', { token })).body.principal.agencyId;
     await setAgency(agency.id, { plan: 'agency' });
 
-    // Before the owner confirms the email, adding a client is refused, in words that say what to do.
+    // Before the owner confirms the email, adding a client is refused, in words that say what to do, with the email offered again.
     await page.getByRole('link', { name: 'Sub Accounts' }).click();
     await page.getByRole('button', { name: 'Add Account' }).click();
     await page.getByLabel('Name', { exact: true }).fill(clientA.name);
     await page.getByLabel('Email', { exact: true }).fill(clientA.email);
     await page.getByRole('button', { name: 'Sign Up' }).click();
-    await expectText(page.getByRole('dialog').getByRole('alert'), /^Confirm your email address first/);
+    const addDialog = page.getByRole('dialog', { name: 'Add Account' });
+    await expectText(addDialog.getByRole('alert'), /^Confirm your email address first/);
+    await addDialog.getByRole('button', { name: 'Resend the email' }).click();
+    await expectText(addDialog.getByRole('status').filter({ hasText: 'Done' }), /new confirmation link is on its way/);
+    await waitFor(async () => (await verificationEmails()).length === 3, 15_000, 'a third verification email');
+    // Three an hour: one more through the API, then the console's fourth is throttled (429), said in words.
+    expect((await api('POST', '/v1/auth/verify-email/resend', { token })).status).toBe(202);
+    await addDialog.getByRole('button', { name: 'Resend the email' }).click();
+    await expectText(
+      addDialog.getByRole('alert').filter({ hasText: 'several links' }),
+      /^We have already sent you several links in the last hour.*ask again in \d+ minutes?\.$/,
+    );
+    await expectAccessible(page, 'add account refused, resend throttled');
     await page.getByRole('button', { name: 'Cancel' }).click();
 
     // The email's link opens the console's page, which confirms it.
-    const link = await waitFor(async () => {
-      const text = (await emailsTo(agency.email)).at(-1)?.body.text;
-      return text && /https?:\/\/\S+\/verify-email\?token=[\w-]+/.exec(text)?.[0];
-    });
+    const link = await waitFor(async () => (await verificationEmails()).map(linkIn).at(-1));
     expect(link.startsWith(`${stack.apiUrl}/verify-email?`)).toBe(true);
     await page.goto(link);
     await expectText(page.getByRole('status'), /Your email is confirmed/);
