@@ -346,6 +346,114 @@ describe('the web console', () => {
     }
   });
 
+  let campaignPath = '';
+  it('opens a campaign and edits it: a refusal next to its field, the change saved and in the list; a conflict offers Reload', async () => {
+    await page.getByRole('link', { name: 'Spring template', exact: true }).click();
+    await expectText(page.getByRole('heading', { level: 1 }), 'Spring template');
+    campaignPath = new URL(page.url()).pathname;
+    const campaignId = campaignPath.split('/').at(-1) as string;
+    await expectText(page.getByRole('region', { name: 'Instructions for the AI agent' }), /Greet warmly\.$/);
+    await expectAccessible(page, 'campaign');
+    await screenshot(page, 'campaign');
+
+    await page.getByRole('button', { name: 'Edit campaign' }).click();
+    const form = page.getByRole('form', { name: 'Edit campaign' });
+    await form.getByLabel('Campaign name').fill('S'.repeat(121));
+    await form.getByLabel('Instructions for the AI agent').fill('Greet warmly.\nOffer the spring discount.');
+    await form.getByRole('button', { name: 'Add FAQ' }).click();
+    await form.getByLabel('Question 1').fill('Is there a discount?');
+    await form.getByLabel('Answer 1').fill('Yes: 10% until May.');
+    await form.getByLabel('Settings').fill('{"tone": "friendly"}');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    expect(await fieldError(page, 'Campaign name')).toBe('Must be at most 120 characters');
+    expect(await form.getByLabel('Campaign name').getAttribute('aria-invalid')).toBe('true');
+    await expectAccessible(page, 'edit campaign refused');
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await screenshot(page, 'edit-campaign');
+    await form.getByLabel('Campaign name').fill('Spring template v2');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await expectText(page.getByRole('heading', { level: 1 }), 'Spring template v2');
+    await expectText(page.getByRole('status'), 'Saved.');
+    await expectText(page.getByRole('region', { name: 'FAQs' }), /Is there a discount\?\s+Yes: 10% until May\.$/);
+    const stored = await api('GET', `/v1/accounts/${agency.id}/campaigns/${campaignId}`, { token: agency.token });
+    expect(stored.body.campaign).toMatchObject({
+      name: 'Spring template v2',
+      instructions: 'Greet warmly.\nOffer the spring discount.',
+      faqs: [{ question: 'Is there a discount?', answer: 'Yes: 10% until May.' }],
+      settings: { tone: 'friendly' },
+      configuration: {},
+    });
+    await page.getByRole('link', { name: 'Back to campaigns' }).click();
+    await page.getByRole('heading', { name: 'Spring template v2' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Spring template', exact: true }).count()).toBe(0);
+
+    // The API answers 409 only when the campaign kept changing under its three tries: injected here.
+    await page.getByRole('link', { name: 'Spring template v2' }).click();
+    await page.getByRole('button', { name: 'Edit campaign' }).click();
+    await page.route(`**/v1/accounts/${agency.id}/campaigns/${campaignId}`, (route) =>
+      route.request().method() === 'PATCH'
+        ? route.fulfill({
+            status: 409,
+            contentType: 'application/problem+json',
+            body: JSON.stringify({ type: 'about:blank', title: 'Conflict', status: 409, code: 'conflict' }),
+          })
+        : route.continue(),
+    );
+    await form.getByLabel('Campaign name').fill('Spring template v3');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await expectText(
+      form.getByRole('alert'),
+      /^Someone else was changing this campaign at the same moment, so your changes were not saved/,
+    );
+    await expectAccessible(page, 'edit campaign conflict');
+    await page.unrouteAll();
+    await form.getByRole('button', { name: 'Reload the campaign' }).click();
+    await waitFor(async () => (await form.getByLabel('Campaign name').inputValue()) === 'Spring template v2');
+    expect(await form.getByRole('alert').count()).toBe(0);
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    expect(
+      (await api('GET', `/v1/accounts/${agency.id}/campaigns/${campaignId}`, { token: agency.token })).body.campaign.name,
+    ).toBe('Spring template v2');
+  });
+
+  it('deletes a campaign after a confirm (Cancel keeps it); one deleted elsewhere meanwhile is said to be gone', async () => {
+    const campaignId = campaignPath.split('/').at(-1) as string;
+    const confirm = page.getByRole('dialog', { name: 'Delete this campaign?' });
+    await page.getByRole('button', { name: 'Delete campaign' }).click();
+    await expectAccessible(page, 'delete campaign confirm');
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    expect((await api('GET', `/v1/accounts/${agency.id}/campaigns/${campaignId}`, { token: agency.token })).status).toBe(200);
+    await page.getByRole('button', { name: 'Delete campaign' }).click();
+    await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.waitForURL((url) => url.pathname === '/campaigns');
+    await expectText(page.getByRole('status'), 'Deleted "Spring template v2".');
+    await page.getByText('No campaigns yet.').waitFor();
+    expect((await api('GET', `/v1/accounts/${agency.id}/campaigns/${campaignId}`, { token: agency.token })).status).toBe(404);
+    // Its copies stay.
+    const copies = await api('GET', `/v1/accounts/${clientA.id}/campaigns`, { token: agency.token });
+    expect(copies.body.items.map((c: { name: string }) => c.name)).toEqual(['Spring template']);
+    // Its address now says it is gone.
+    await page.goto(campaignPath);
+    await expectText(page.getByRole('heading', { level: 1 }), 'Campaign not found');
+
+    const made = await api('POST', `/v1/accounts/${agency.id}/campaigns`, {
+      token: agency.token,
+      body: { name: 'Summer offer' },
+    });
+    expect(made.status).toBe(201);
+    await page.goto('/campaigns');
+    await page.getByRole('link', { name: 'Summer offer' }).click();
+    await page.getByRole('button', { name: 'Delete campaign' }).click();
+    const elsewhere = await api('DELETE', `/v1/accounts/${agency.id}/campaigns/${made.body.campaign.id}`, {
+      token: agency.token,
+    });
+    expect(elsewhere.status).toBe(204);
+    await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+    await expectText(page.getByRole('status'), '"Summer offer" had already been deleted.');
+    await page.getByText('No campaigns yet.').waitFor();
+  });
+
   let clientBContext: BrowserContext;
   let clientBPage: Page;
   it('a reselling client whose agency is not ready is told so (409, what to do next)', async () => {
