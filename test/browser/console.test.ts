@@ -9,7 +9,17 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { api, createSubAccount, emailsTo, type SubAccountFixture, setAgency, uniq, uniqueEmail, waitFor } from '../support/api';
+import {
+  api,
+  createSubAccount,
+  emailsTo,
+  type SentEmail,
+  type SubAccountFixture,
+  setAgency,
+  uniq,
+  uniqueEmail,
+  waitFor,
+} from '../support/api';
 import { consoleContext, expectAccessible, launchBrowser, screenshot } from '../support/browser';
 import { stack } from '../support/stack';
 import { type Hit, startReceiver, verify } from '../support/webhook-receiver';
@@ -52,6 +62,9 @@ async function fieldError(p: Page, label: string): Promise<string> {
   const field = p.locator('.field', { has: p.getByLabel(label, { exact: true }) });
   return textOf(field.locator('.field-error'));
 }
+const verificationEmails = async () =>
+  (await emailsTo(agency.email)).filter((e) => e.subject.startsWith('Confirm your email for'));
+const linkIn = (email: SentEmail) => /https?:\/\/\S+\/verify-email\?token=[\w-]+/.exec(email.body.text ?? '')?.[0];
 const session = (p: Page) =>
   p.evaluate(
     () =>
@@ -102,27 +115,47 @@ describe('the web console', () => {
     await page.getByLabel('Password', { exact: true }).fill(agency.password);
     await page.getByRole('button', { name: 'Create account' }).click();
     await expectText(page.getByRole('heading', { level: 1 }), 'Agency dashboard');
+
+    // The sign-up notice offers the email again: a second verification email, with a link of its own, arrives.
+    await page.getByRole('button', { name: 'Resend the email' }).click();
+    const resent = page.getByRole('status').filter({ hasText: 'Done' });
+    await expectText(resent, /new confirmation link is on its way/);
+    expect(await textOf(resent)).toContain(`on its way to ${agency.email}.`);
     await expectAccessible(page, 'agency dashboard (empty)');
+    await waitFor(
+      async () => new Set((await verificationEmails()).map(linkIn)).size === 2,
+      15_000,
+      'a second verification email',
+    );
 
     const { token } = await session(page);
     agency.token = token;
     agency.id = (await api('GET', '/v1/me', { token })).body.principal.agencyId;
     await setAgency(agency.id, { plan: 'agency' });
 
-    // Before the owner confirms the email, adding a client is refused, in words that say what to do.
+    // Before the owner confirms the email, adding a client is refused, in words that say what to do, with the email offered again.
     await page.getByRole('link', { name: 'Sub Accounts' }).click();
     await page.getByRole('button', { name: 'Add Account' }).click();
     await page.getByLabel('Name', { exact: true }).fill(clientA.name);
     await page.getByLabel('Email', { exact: true }).fill(clientA.email);
     await page.getByRole('button', { name: 'Sign Up' }).click();
-    await expectText(page.getByRole('dialog').getByRole('alert'), /^Confirm your email address first/);
+    const addDialog = page.getByRole('dialog', { name: 'Add Account' });
+    await expectText(addDialog.getByRole('alert'), /^Confirm your email address first/);
+    await addDialog.getByRole('button', { name: 'Resend the email' }).click();
+    await expectText(addDialog.getByRole('status').filter({ hasText: 'Done' }), /new confirmation link is on its way/);
+    await waitFor(async () => (await verificationEmails()).length === 3, 15_000, 'a third verification email');
+    // Three an hour: one more through the API, then the console's fourth is throttled (429), said in words.
+    expect((await api('POST', '/v1/auth/verify-email/resend', { token })).status).toBe(202);
+    await addDialog.getByRole('button', { name: 'Resend the email' }).click();
+    await expectText(
+      addDialog.getByRole('alert').filter({ hasText: 'several links' }),
+      /^We have already sent you several links in the last hour.*ask again in \d+ minutes?\.$/,
+    );
+    await expectAccessible(page, 'add account refused, resend throttled');
     await page.getByRole('button', { name: 'Cancel' }).click();
 
     // The email's link opens the console's page, which confirms it.
-    const link = await waitFor(async () => {
-      const text = (await emailsTo(agency.email)).at(-1)?.body.text;
-      return text && /https?:\/\/\S+\/verify-email\?token=[\w-]+/.exec(text)?.[0];
-    });
+    const link = await waitFor(async () => (await verificationEmails()).map(linkIn).at(-1));
     expect(link.startsWith(`${stack.apiUrl}/verify-email?`)).toBe(true);
     await page.goto(link);
     await expectText(page.getByRole('status'), /Your email is confirmed/);
@@ -311,6 +344,114 @@ describe('the web console', () => {
       const list = await api('GET', `/v1/accounts/${id}/campaigns`, { token: agency.token });
       expect(list.body.items.map((c: { name: string }) => c.name)).toEqual(['Spring template']);
     }
+  });
+
+  let campaignPath = '';
+  it('opens a campaign and edits it: a refusal next to its field, the change saved and in the list; a conflict offers Reload', async () => {
+    await page.getByRole('link', { name: 'Spring template', exact: true }).click();
+    await expectText(page.getByRole('heading', { level: 1 }), 'Spring template');
+    campaignPath = new URL(page.url()).pathname;
+    const campaignId = campaignPath.split('/').at(-1) as string;
+    await expectText(page.getByRole('region', { name: 'Instructions for the AI agent' }), /Greet warmly\.$/);
+    await expectAccessible(page, 'campaign');
+    await screenshot(page, 'campaign');
+
+    await page.getByRole('button', { name: 'Edit campaign' }).click();
+    const form = page.getByRole('form', { name: 'Edit campaign' });
+    await form.getByLabel('Campaign name').fill('S'.repeat(121));
+    await form.getByLabel('Instructions for the AI agent').fill('Greet warmly.\nOffer the spring discount.');
+    await form.getByRole('button', { name: 'Add FAQ' }).click();
+    await form.getByLabel('Question 1').fill('Is there a discount?');
+    await form.getByLabel('Answer 1').fill('Yes: 10% until May.');
+    await form.getByLabel('Settings').fill('{"tone": "friendly"}');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    expect(await fieldError(page, 'Campaign name')).toBe('Must be at most 120 characters');
+    expect(await form.getByLabel('Campaign name').getAttribute('aria-invalid')).toBe('true');
+    await expectAccessible(page, 'edit campaign refused');
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await screenshot(page, 'edit-campaign');
+    await form.getByLabel('Campaign name').fill('Spring template v2');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await expectText(page.getByRole('heading', { level: 1 }), 'Spring template v2');
+    await expectText(page.getByRole('status'), 'Saved.');
+    await expectText(page.getByRole('region', { name: 'FAQs' }), /Is there a discount\?\s+Yes: 10% until May\.$/);
+    const stored = await api('GET', `/v1/accounts/${agency.id}/campaigns/${campaignId}`, { token: agency.token });
+    expect(stored.body.campaign).toMatchObject({
+      name: 'Spring template v2',
+      instructions: 'Greet warmly.\nOffer the spring discount.',
+      faqs: [{ question: 'Is there a discount?', answer: 'Yes: 10% until May.' }],
+      settings: { tone: 'friendly' },
+      configuration: {},
+    });
+    await page.getByRole('link', { name: 'Back to campaigns' }).click();
+    await page.getByRole('heading', { name: 'Spring template v2' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Spring template', exact: true }).count()).toBe(0);
+
+    // The API answers 409 only when the campaign kept changing under its three tries: injected here.
+    await page.getByRole('link', { name: 'Spring template v2' }).click();
+    await page.getByRole('button', { name: 'Edit campaign' }).click();
+    await page.route(`**/v1/accounts/${agency.id}/campaigns/${campaignId}`, (route) =>
+      route.request().method() === 'PATCH'
+        ? route.fulfill({
+            status: 409,
+            contentType: 'application/problem+json',
+            body: JSON.stringify({ type: 'about:blank', title: 'Conflict', status: 409, code: 'conflict' }),
+          })
+        : route.continue(),
+    );
+    await form.getByLabel('Campaign name').fill('Spring template v3');
+    await form.getByRole('button', { name: 'Save changes' }).click();
+    await expectText(
+      form.getByRole('alert'),
+      /^Someone else was changing this campaign at the same moment, so your changes were not saved/,
+    );
+    await expectAccessible(page, 'edit campaign conflict');
+    await page.unrouteAll();
+    await form.getByRole('button', { name: 'Reload the campaign' }).click();
+    await waitFor(async () => (await form.getByLabel('Campaign name').inputValue()) === 'Spring template v2');
+    expect(await form.getByRole('alert').count()).toBe(0);
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    expect(
+      (await api('GET', `/v1/accounts/${agency.id}/campaigns/${campaignId}`, { token: agency.token })).body.campaign.name,
+    ).toBe('Spring template v2');
+  });
+
+  it('deletes a campaign after a confirm (Cancel keeps it); one deleted elsewhere meanwhile is said to be gone', async () => {
+    const campaignId = campaignPath.split('/').at(-1) as string;
+    const confirm = page.getByRole('dialog', { name: 'Delete this campaign?' });
+    await page.getByRole('button', { name: 'Delete campaign' }).click();
+    await expectAccessible(page, 'delete campaign confirm');
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    expect((await api('GET', `/v1/accounts/${agency.id}/campaigns/${campaignId}`, { token: agency.token })).status).toBe(200);
+    await page.getByRole('button', { name: 'Delete campaign' }).click();
+    await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.waitForURL((url) => url.pathname === '/campaigns');
+    await expectText(page.getByRole('status'), 'Deleted "Spring template v2".');
+    await page.getByText('No campaigns yet.').waitFor();
+    expect((await api('GET', `/v1/accounts/${agency.id}/campaigns/${campaignId}`, { token: agency.token })).status).toBe(404);
+    // Its copies stay.
+    const copies = await api('GET', `/v1/accounts/${clientA.id}/campaigns`, { token: agency.token });
+    expect(copies.body.items.map((c: { name: string }) => c.name)).toEqual(['Spring template']);
+    // Its address now says it is gone.
+    await page.goto(campaignPath);
+    await expectText(page.getByRole('heading', { level: 1 }), 'Campaign not found');
+
+    const made = await api('POST', `/v1/accounts/${agency.id}/campaigns`, {
+      token: agency.token,
+      body: { name: 'Summer offer' },
+    });
+    expect(made.status).toBe(201);
+    await page.goto('/campaigns');
+    await page.getByRole('link', { name: 'Summer offer' }).click();
+    await page.getByRole('button', { name: 'Delete campaign' }).click();
+    const elsewhere = await api('DELETE', `/v1/accounts/${agency.id}/campaigns/${made.body.campaign.id}`, {
+      token: agency.token,
+    });
+    expect(elsewhere.status).toBe(204);
+    await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+    await expectText(page.getByRole('status'), '"Summer offer" had already been deleted.');
+    await page.getByText('No campaigns yet.').waitFor();
   });
 
   let clientBContext: BrowserContext;

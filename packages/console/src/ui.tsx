@@ -2,7 +2,7 @@ import type { UseQueryResult } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { errorSentence } from './api/words';
 
-/** A labelled input with its error under it, tied by aria-describedby so a screen reader reads both. */
+/** A labelled input (a textarea when given `rows`) with its error under it, tied by aria-describedby so a screen reader reads both. */
 export function Field(props: {
   label: string;
   name: string;
@@ -16,14 +16,28 @@ export function Field(props: {
   step?: string;
   inputMode?: 'numeric' | 'decimal';
   placeholder?: string;
+  rows?: number;
 }) {
   const id = useId();
-  const { label, error, hint, ...input } = props;
+  const { label, error, hint, rows, ...input } = props;
   const described = [error && `${id}-error`, hint && `${id}-hint`].filter(Boolean).join(' ') || undefined;
+  const aria = { 'aria-invalid': error ? true : undefined, 'aria-describedby': described };
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      <input id={id} {...input} aria-invalid={error ? true : undefined} aria-describedby={described} />
+      {rows ? (
+        <textarea
+          id={id}
+          rows={rows}
+          name={input.name}
+          defaultValue={input.defaultValue}
+          required={input.required}
+          placeholder={input.placeholder}
+          {...aria}
+        />
+      ) : (
+        <input id={id} {...input} {...aria} />
+      )}
       {hint && (
         <p id={`${id}-hint`} className="hint">
           {hint}

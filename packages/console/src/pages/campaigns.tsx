@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
+import { Link, useLocation } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { errorSentence, fieldErrors } from '../api/words';
 import { usePrincipal, useSwitcherAccounts } from '../queries';
@@ -17,11 +18,32 @@ export function AgencyCampaigns() {
   );
 }
 
-/** One account's campaigns: build one, and (for the agency) Copy to Sub-Account. */
-export function CampaignList({ accountId }: { accountId: string }) {
+type Principal = ReturnType<typeof usePrincipal>['principal'];
+
+/** Where an account's campaigns are listed: the agency's own under Campaigns, a client's on its home. */
+export function campaignsPath(accountId: string, principal: Principal): string {
+  if (accountId !== principal?.accountId) return `/accounts/${accountId}`;
+  return principal.accountType === 'agency' ? '/campaigns' : '/';
+}
+
+/** One campaign's page (pages/campaign.tsx): under /accounts/{id}/ when it is not the caller's own account's. */
+export function campaignPath(accountId: string, campaignId: string, principal: Principal): string {
+  return accountId === principal?.accountId ? `/campaigns/${campaignId}` : `/accounts/${accountId}/campaigns/${campaignId}`;
+}
+
+/** Only the agency itself copies (not a client, not while assisting one). */
+export function useCanCopy(): boolean {
   const { principal } = usePrincipal();
   const { session } = useSession();
-  const canCopy = principal?.accountType === 'agency' && !session?.assist;
+  return principal?.accountType === 'agency' && !session?.assist;
+}
+
+/** One account's campaigns: build one, open one, and (for the agency) Copy to Sub-Account. */
+export function CampaignList({ accountId }: { accountId: string }) {
+  const { principal } = usePrincipal();
+  const canCopy = useCanCopy();
+  // Set by the campaign page after a delete, so the list says what happened to it.
+  const notice = (useLocation().state as { campaignNotice?: string } | null)?.campaignNotice;
   const list = useQuery({
     queryKey: ['campaigns', accountId],
     queryFn: () => call(api.GET('/v1/accounts/{accountId}/campaigns', { params: { path: { accountId } } })),
@@ -29,6 +51,11 @@ export function CampaignList({ accountId }: { accountId: string }) {
   const [copying, setCopying] = useState<Schemas['Campaign']>();
   return (
     <>
+      {notice && (
+        <p role="status" className="notice">
+          {notice}
+        </p>
+      )}
       <NewCampaign accountId={accountId} />
       <Loaded query={list} label="campaigns">
         {(l) =>
@@ -38,7 +65,9 @@ export function CampaignList({ accountId }: { accountId: string }) {
             <ul className="cards" aria-label="Campaigns">
               {l.items.map((c) => (
                 <li key={c.id}>
-                  <h3>{c.name}</h3>
+                  <h3>
+                    <Link to={campaignPath(accountId, c.id, principal)}>{c.name}</Link>
+                  </h3>
                   {c.instructions && <p>{c.instructions}</p>}
                   {c.copiedFrom && <p className="hint">Copied from another account</p>}
                   {canCopy && (
@@ -100,7 +129,7 @@ function NewCampaign({ accountId }: { accountId: string }) {
 }
 
 /** Pick one or many sub-accounts; one target sends targetAccountId, several send targetAccountIds. */
-function CopyForm({
+export function CopyForm({
   campaign,
   fromAccountId,
   onDone,

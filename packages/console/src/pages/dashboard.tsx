@@ -7,6 +7,7 @@ import { usePrincipal } from '../queries';
 import { credits, Loaded } from '../ui';
 import { AccountHome } from './account-home';
 import { BuyPoolCredits } from './buy-pool-credits';
+import { ResendVerification } from './resend-verification';
 
 /** `/`: the agency dashboard for an agency user; a client (or an assisting agency user) gets its own account's. */
 export function Dashboard() {
@@ -23,9 +24,10 @@ function AgencyDashboard() {
     <>
       <h1>Agency dashboard</h1>
       {state?.verifyEmail && (
-        <p role="status" className="notice">
-          We emailed a confirmation link to {state.verifyEmail}. Follow it before adding sub-accounts.
-        </p>
+        <div className="notice">
+          <p role="status">We emailed a confirmation link to {state.verifyEmail}. Follow it before adding sub-accounts.</p>
+          <ResendVerification email={state.verifyEmail} />
+        </div>
       )}
       <section aria-labelledby="balance-h" className="stats">
         <h2 id="balance-h">Credit balance</h2>

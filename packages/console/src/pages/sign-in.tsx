@@ -1,9 +1,11 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { Link, useNavigate, useSearchParams } from 'react-router';
+import { useRef } from 'react';
+import { Link, Navigate, useNavigate, useSearchParams } from 'react-router';
 import { api, call } from '../api/client';
 import { fieldErrors } from '../api/words';
 import { useSession } from '../session';
 import { Field, FormError } from '../ui';
+import { ResendVerification } from './resend-verification';
 
 const text = (form: FormData, name: string) => String(form.get(name) ?? '').trim();
 
@@ -51,8 +53,11 @@ export function SignIn() {
 }
 
 export function SignUp() {
-  const { signIn } = useSession();
+  const { session, signIn } = useSession();
   const navigate = useNavigate();
+  // The router moves in a transition, the session at once: without this, the render that sees the new
+  // session would still be on /sign-up and its redirect would replace the entry carrying the notice's state.
+  const signedUp = useRef(false);
   const signUp = useMutation({
     mutationFn: (form: FormData) =>
       call(
@@ -66,11 +71,13 @@ export function SignUp() {
         }),
       ),
     onSuccess: (r) => {
+      signedUp.current = true;
       signIn(r.token, r.expiresAt, { accountId: r.agency.id, accountType: 'agency' });
       navigate('/', { state: { verifyEmail: r.user.email } });
     },
   });
   const errors = fieldErrors(signUp.error);
+  if (session) return signedUp.current ? null : <Navigate to="/" replace />;
   return (
     <main id="main" className="auth">
       <h1>Create an agency account</h1>
@@ -107,6 +114,9 @@ export function SignUp() {
 /** The verification email's link lands here (APP_URL/verify-email?token=…). */
 export function VerifyEmail() {
   const [params] = useSearchParams();
+  const { session } = useSession();
+  // Only an agency user can ask for a new link (the API refuses an assist token).
+  const canResend = session?.principal.accountType === 'agency' && !session.assist;
   const token = params.get('token') ?? '';
   // A query, not an effect-run mutation: the token is single-use, and a query runs once however often it mounts.
   const verify = useQuery({
@@ -120,7 +130,18 @@ export function VerifyEmail() {
       <h1>Confirm your email</h1>
       {verify.isPending && <p aria-busy="true">Confirming…</p>}
       {verify.isSuccess && <p role="status">Your email is confirmed. You can now add sub-accounts.</p>}
-      {verify.isError && <p role="alert">This link is no longer valid. Log in and ask for a new one.</p>}
+      {verify.isError &&
+        (canResend ? (
+          <>
+            <p role="alert">This link is no longer valid: it was used already, or it expired.</p>
+            <ResendVerification />
+          </>
+        ) : (
+          <p role="alert">
+            This link is no longer valid. Log in and ask for a new one (Add Account offers to resend it while your email is not
+            confirmed).
+          </p>
+        ))}
       <Link to="/">Go to the dashboard</Link>
     </main>
   );

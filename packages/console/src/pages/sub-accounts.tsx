@@ -1,11 +1,12 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useNavigate } from 'react-router';
-import { api, call, type Schemas } from '../api/client';
+import { ApiError, api, call, type Schemas } from '../api/client';
 import { errorSentence, fieldErrors } from '../api/words';
 import { useSession } from '../session';
 import { credits, Dialog, Field, FormError, Loaded } from '../ui';
 import { EditSubAccount } from './edit-sub-account';
+import { ResendVerification } from './resend-verification';
 import { CloseButton, NewCredentialsButton } from './sub-account-actions';
 
 const PAGE = 20;
@@ -141,6 +142,7 @@ function AddAccountForm({ onCreated, onCancel }: { onCreated: (c: Created) => vo
       }}
     >
       <FormError error={create.error} />
+      {create.error instanceof ApiError && create.error.problem?.code === 'email_not_verified' && <ResendVerification />}
       <Field label="Name" name="name" required hint="The client's business or contact name." error={errors.name} />
       <Field label="Email" name="email" type="email" required hint="Used for the client's login." error={errors.email} />
       <Field label="Phone" name="phone" type="tel" error={errors.phone} />
