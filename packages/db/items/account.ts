@@ -1,7 +1,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Feature, Plan, PlanHistory } from '../../domain/features';
 import { db, table } from '../client';
-import { conditionFailed } from '../conditions';
+import { conditionFailed, ifConditionHolds } from '../conditions';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
@@ -216,8 +216,8 @@ export async function updateAgency(
     );
     Object.assign(values, { ':seenPlan': agency.plan, ':seenEpoch': seenEpoch });
   }
-  try {
-    const out = await db.send(
+  const out = await ifConditionHolds(
+    db.send(
       new UpdateCommand({
         TableName: table(),
         Key: accountKey(agency.id),
@@ -231,12 +231,9 @@ export async function updateAgency(
         ExpressionAttributeValues: values,
         ReturnValues: 'ALL_NEW',
       }),
-    );
-    return out.Attributes as AccountItem;
-  } catch (err) {
-    if (conditionFailed(err)) return undefined;
-    throw err;
-  }
+    ),
+  );
+  return out?.Attributes as AccountItem | undefined;
 }
 
 export interface MeterCharge {

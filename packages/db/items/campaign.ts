@@ -1,7 +1,7 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Actor } from '../../domain/auth/principal';
 import { db, table } from '../client';
-import { conditionFailed } from '../conditions';
+import { ifConditionHolds } from '../conditions';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
@@ -70,37 +70,31 @@ export async function createCampaignItem(item: CampaignItem): Promise<void> {
 
 /** Writes the next version of a campaign; false when another write got there first. */
 export async function replaceCampaign(next: CampaignItem, expectedVersion: number): Promise<boolean> {
-  try {
-    await db.send(
+  const written = await ifConditionHolds(
+    db.send(
       new PutCommand({
         TableName: table(),
         Item: stored(next, campaignKey(next.accountId, next.id)),
         ConditionExpression: 'version = :version',
         ExpressionAttributeValues: { ':version': expectedVersion },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (conditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
+  return written !== undefined;
 }
 
 /** Deletes a campaign; false when there was none. */
 export async function deleteCampaignItem(accountId: string, campaignId: string): Promise<boolean> {
-  try {
-    await db.send(
+  const written = await ifConditionHolds(
+    db.send(
       new DeleteCommand({
         TableName: table(),
         Key: campaignKey(accountId, campaignId),
         ConditionExpression: 'attribute_exists(pk)',
       }),
-    );
-    return true;
-  } catch (err) {
-    if (conditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
+  return written !== undefined;
 }
 
 export function listCampaignItems(accountId: string, page: { limit: number; cursor?: string }) {

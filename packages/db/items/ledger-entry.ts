@@ -3,7 +3,7 @@ import type { ErrorCode } from '../../core/errors';
 import type { Actor } from '../../domain/auth/principal';
 import type { EntryType } from '../../domain/ledger/schemas';
 import { db, table } from '../client';
-import { conditionFailed } from '../conditions';
+import { ifConditionHolds } from '../conditions';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
@@ -105,19 +105,16 @@ export async function putRefusal(scope: IdempotencyScope, refusal: Omit<LedgerRe
     ...refusal,
     ttl: Math.floor(Date.parse(refusal.createdAt) / 1000) + REFUSAL_TTL_SECONDS,
   };
-  try {
-    await db.send(
+  const written = await ifConditionHolds(
+    db.send(
       new PutCommand({
         TableName: table(),
         Item: stored(item, idempotencyKey(scope)),
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
-    );
-    return true;
-  } catch (err) {
-    if (conditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
+  return written !== undefined;
 }
 
 /** The agency's entries between two ids (ids are time ordered), newest first, optionally filtered. */

@@ -1,6 +1,6 @@
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
-import { conditionFailed } from '../conditions';
+import { conditionFailed, ifConditionHolds } from '../conditions';
 import { itemKinds, type Key, stored } from '../schema';
 import type { NamedItem } from '../transact';
 
@@ -70,8 +70,9 @@ export async function claimOutbox<E extends { type: string }>(
 
 /** Gives a claim back (the send failed, nothing went out), so a retry need not wait for the lease to expire. */
 export async function releaseOutbox(id: string, token: string): Promise<void> {
-  await db
-    .send(
+  // A lease that moved on (it expired and another delivery holds it now) is that one's to finish.
+  await ifConditionHolds(
+    db.send(
       new UpdateCommand({
         TableName: table(),
         Key: outboxKey(id),
@@ -79,8 +80,8 @@ export async function releaseOutbox(id: string, token: string): Promise<void> {
         ConditionExpression: 'leaseToken = :token',
         ExpressionAttributeValues: { ':token': token },
       }),
-    )
-    .catch(ignoreConditionFailure);
+    ),
+  );
 }
 
 /**
@@ -88,19 +89,15 @@ export async function releaseOutbox(id: string, token: string): Promise<void> {
  * goes with it, and its absence records the delivery.
  */
 export async function deleteOutbox(id: string, token: string): Promise<void> {
-  await db
-    .send(
+  // As above: when the lease moved on, the delivery holding it now finishes the job.
+  await ifConditionHolds(
+    db.send(
       new DeleteCommand({
         TableName: table(),
         Key: outboxKey(id),
         ConditionExpression: 'leaseToken = :token',
         ExpressionAttributeValues: { ':token': token },
       }),
-    )
-    .catch(ignoreConditionFailure);
-}
-
-/** The lease moved on (it expired and another delivery holds it now): that one finishes the job. */
-function ignoreConditionFailure(err: Error): void {
-  if (!conditionFailed(err)) throw err;
+    ),
+  );
 }

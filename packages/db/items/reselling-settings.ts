@@ -1,6 +1,6 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
-import { conditionFailed } from '../conditions';
+import { ifConditionHolds } from '../conditions';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
 import { ConditionsFailed, type NamedItem, transact } from '../transact';
@@ -142,8 +142,8 @@ export async function applyAccountState(
   stripeAccountId: string,
   state: { chargesEnabled: boolean; detailsSubmitted: boolean; eventCreated: number; at: string },
 ): Promise<boolean> {
-  try {
-    await db.send(
+  const written = await ifConditionHolds(
+    db.send(
       new UpdateCommand({
         TableName: table(),
         Key: resellingSettingsKey(agencyId),
@@ -164,12 +164,9 @@ export async function applyAccountState(
           ':now': state.at,
         },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (conditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
+  return written !== undefined;
 }
 
 /** Replaces the agency's pricing (settings created if absent); returns the settings as stored. */
@@ -191,8 +188,8 @@ const endpointNames = { ...created, '#ep': 'autoRechargeWebhook' };
 
 /** Creates the endpoint with its first secret; false when one exists already. */
 export async function createWebhookEndpoint(agencyId: string, endpoint: StoredWebhookEndpoint): Promise<boolean> {
-  try {
-    await db.send(
+  const written = await ifConditionHolds(
+    db.send(
       new UpdateCommand({
         TableName: table(),
         Key: resellingSettingsKey(agencyId),
@@ -206,12 +203,9 @@ export async function createWebhookEndpoint(agencyId: string, endpoint: StoredWe
           ':now': endpoint.updatedAt,
         },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (conditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
+  return written !== undefined;
 }
 
 /** The names the endpoint's field updates use: the endpoint map and its fields. */
@@ -225,8 +219,8 @@ const endpointFieldNames = {
 
 /** Points the existing endpoint at `url` and turns it on again (the secret stays); the endpoint as stored, or undefined when there is none. */
 export async function updateWebhookEndpointUrl(agencyId: string, url: string, at: string) {
-  try {
-    const out = await db.send(
+  const out = await ifConditionHolds(
+    db.send(
       new UpdateCommand({
         TableName: table(),
         Key: resellingSettingsKey(agencyId),
@@ -237,18 +231,15 @@ export async function updateWebhookEndpointUrl(agencyId: string, url: string, at
         ExpressionAttributeValues: { ':url': url, ':true': true, ':now': at },
         ReturnValues: 'ALL_NEW',
       }),
-    );
-    return (out.Attributes as ResellingSettingsItem).autoRechargeWebhook;
-  } catch (err) {
-    if (conditionFailed(err)) return undefined;
-    throw err;
-  }
+    ),
+  );
+  return (out?.Attributes as ResellingSettingsItem | undefined)?.autoRechargeWebhook;
 }
 
 /** Replaces the sealed secrets, on condition they are still those the rotation started from. */
 export async function replaceWebhookSecrets(agencyId: string, seen: string, sealed: string, at: string): Promise<boolean> {
-  try {
-    await db.send(
+  const written = await ifConditionHolds(
+    db.send(
       new UpdateCommand({
         TableName: table(),
         Key: resellingSettingsKey(agencyId),
@@ -257,12 +248,9 @@ export async function replaceWebhookSecrets(agencyId: string, seen: string, seal
         ExpressionAttributeNames: { '#ep': 'autoRechargeWebhook', '#secrets': 'sealedSecrets', '#updatedAt': 'updatedAt' },
         ExpressionAttributeValues: { ':sealed': sealed, ':seen': seen, ':now': at },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (conditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
+  return written !== undefined;
 }
 
 /**
@@ -286,8 +274,8 @@ export const disableWebhookEndpoint = (agencyId: string, url: string, reason: st
 
 /** Removes the endpoint and its secrets (idempotent). */
 export async function deleteWebhookEndpoint(agencyId: string): Promise<void> {
-  await db
-    .send(
+  await ifConditionHolds(
+    db.send(
       new UpdateCommand({
         TableName: table(),
         Key: resellingSettingsKey(agencyId),
@@ -295,8 +283,6 @@ export async function deleteWebhookEndpoint(agencyId: string): Promise<void> {
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeNames: { '#ep': 'autoRechargeWebhook' },
       }),
-    )
-    .catch((err) => {
-      if (!conditionFailed(err)) throw err;
-    });
+    ),
+  );
 }

@@ -1,7 +1,7 @@
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { db, table } from '../client';
-import { conditionFailed } from '../conditions';
+import { conditionFailed, ifConditionHolds } from '../conditions';
 import { itemKinds, type Key, stored } from '../schema';
 
 /**
@@ -49,20 +49,17 @@ export async function openWindow(key: Key, nowMs: number, windowMs: number, cuto
     attempts: 1,
     ttl: Math.ceil((nowMs + windowMs) / 1000) + 60,
   };
-  try {
-    await db.send(
+  const written = await ifConditionHolds(
+    db.send(
       new PutCommand({
         TableName: table(),
         Item: stored(item, key),
         ConditionExpression: 'attribute_not_exists(pk) OR windowStart <= :cutoff',
         ExpressionAttributeValues: { ':cutoff': cutoffMs },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (conditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
+  return written !== undefined;
 }
 
 export async function deleteThrottle(key: Key): Promise<void> {

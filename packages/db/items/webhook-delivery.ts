@@ -1,6 +1,6 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
-import { conditionFailed } from '../conditions';
+import { ifConditionHolds } from '../conditions';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
@@ -64,8 +64,8 @@ export async function claimAttempt(
   nowMs: number,
   leaseUntil: number,
 ) {
-  try {
-    await db.send(
+  const written = await ifConditionHolds(
+    db.send(
       new UpdateCommand({
         TableName: table(),
         Key: deliveryKey(d.agencyId, d.id),
@@ -81,18 +81,15 @@ export async function claimAttempt(
           ':token': token,
         },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (conditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
+  return written !== undefined;
 }
 
 /** Gives a claim back without recording an attempt (the sender failed before it could say how the POST went). */
 export async function releaseAttempt(d: Pick<WebhookDeliveryItem, 'agencyId' | 'id'>, token: string) {
-  await db
-    .send(
+  await ifConditionHolds(
+    db.send(
       new UpdateCommand({
         TableName: table(),
         Key: deliveryKey(d.agencyId, d.id),
@@ -100,10 +97,8 @@ export async function releaseAttempt(d: Pick<WebhookDeliveryItem, 'agencyId' | '
         ConditionExpression: 'leaseToken = :token',
         ExpressionAttributeValues: { ':token': token },
       }),
-    )
-    .catch((err) => {
-      if (!conditionFailed(err)) throw err;
-    });
+    ),
+  );
 }
 
 export interface AttemptRecord {
@@ -153,8 +148,8 @@ export function recordAttempt(
  * when it is not failed (pending ones are on their way; succeeded ones are done).
  */
 export async function reopenDelivery(agencyId: string, id: string, nowMs: number, at: string) {
-  try {
-    const out = await db.send(
+  const out = await ifConditionHolds(
+    db.send(
       new UpdateCommand({
         TableName: table(),
         Key: deliveryKey(agencyId, id),
@@ -164,18 +159,15 @@ export async function reopenDelivery(agencyId: string, id: string, nowMs: number
         ExpressionAttributeValues: { ':pending': 'pending', ':failed': 'failed', ':one': 1, ':now': nowMs, ':at': at },
         ReturnValues: 'ALL_NEW',
       }),
-    );
-    return out.Attributes as WebhookDeliveryItem;
-  } catch (err) {
-    if (conditionFailed(err)) return undefined;
-    throw err;
-  }
+    ),
+  );
+  return out?.Attributes as WebhookDeliveryItem | undefined;
 }
 
 /** Undoes a manual retry whose message could not be queued (still pending, no attempt made since): failed again. */
 export async function unreopenDelivery(agencyId: string, id: string, attempts: number): Promise<void> {
-  await db
-    .send(
+  await ifConditionHolds(
+    db.send(
       new UpdateCommand({
         TableName: table(),
         Key: deliveryKey(agencyId, id),
@@ -184,10 +176,8 @@ export async function unreopenDelivery(agencyId: string, id: string, attempts: n
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':failed': 'failed', ':pending': 'pending', ':n': attempts },
       }),
-    )
-    .catch((err) => {
-      if (!conditionFailed(err)) throw err;
-    });
+    ),
+  );
 }
 
 /** The agency's deliveries, newest first, optionally in one status. */
