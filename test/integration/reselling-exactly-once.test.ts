@@ -9,13 +9,13 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SubAccountFixture } from '../support/api';
-import { chargeUsage, expectStatus, ledgerEntries, type StoredEntry } from '../support/ledger';
+import { chargeUsage, ledgerEntries, type StoredEntry } from '../support/ledger';
 import {
-  buy,
   chargeRefundedEvent,
   control,
   deliver,
   deliverInProcess,
+  newPurchase,
   type PurchaseRef,
   purchaseBecomes,
   purchaseRow,
@@ -35,16 +35,7 @@ beforeAll(async () => {
   client = await resellingClient(seller.agency.token);
 }, 60_000);
 
-async function newPurchase(credits: number): Promise<PurchaseRef> {
-  const p = expectStatus(await buy(client.token, client.subAccountId, { credits }), 201).body.purchase;
-  return {
-    id: p.id,
-    amount: p.amount,
-    currency: p.currency,
-    checkoutSessionId: p.checkoutSessionId,
-    account: seller.stripeAccountId,
-  };
-}
+const purchase = (credits: number) => newPurchase(seller, client, credits);
 
 const entriesOf = (all: StoredEntry[], purchaseId: string) =>
   all.filter((e) => (e.payment as { purchaseId?: string } | undefined)?.purchaseId === purchaseId);
@@ -62,7 +53,7 @@ async function walletMatchesEntries() {
 
 describe('the same news, many times', () => {
   it('one event delivered 5 times at once, across two containers, credits once', async () => {
-    const p = await newPurchase(10);
+    const p = await purchase(10);
     const body = sessionEvent('checkout.session.completed', p);
     const outcomes = await Promise.all([
       deliver(body),
@@ -80,7 +71,7 @@ describe('the same news, many times', () => {
   });
 
   it("the sandbox's own event, delivered by it and then 5 times more at once, credits once", async () => {
-    const p = await newPurchase(10);
+    const p = await purchase(10);
     expect((await control(`/sandbox/checkout/sessions/${p.checkoutSessionId}/pay`)).status).toBe(200);
     await purchaseBecomes(p.id, 'paid');
     const res = await fetch(`${sandboxUrl()}/sandbox/events?type=checkout.session.completed&account=${seller.stripeAccountId}`);
@@ -95,7 +86,7 @@ describe('the same news, many times', () => {
 
   it('completed (unpaid) then async_payment_succeeded, and the reverse order: paid once either way', async () => {
     for (const order of ['completed first', 'succeeded first'] as const) {
-      const p = await newPurchase(5);
+      const p = await purchase(5);
       const completed = sessionEvent('checkout.session.completed', p, { paymentStatus: 'unpaid' });
       const succeeded = sessionEvent('checkout.session.async_payment_succeeded', p);
       const [first, second] = order === 'completed first' ? [completed, succeeded] : [succeeded, completed];
@@ -110,12 +101,12 @@ describe('the same news, many times', () => {
   });
 
   it("expired after paid changes nothing; paid after expired still credits (Stripe's word on money wins)", async () => {
-    const p = await newPurchase(5);
+    const p = await purchase(5);
     expect((await deliver(sessionEvent('checkout.session.completed', p))).body.outcome).toBe('paid');
     expect((await deliver(sessionEvent('checkout.session.expired', p))).body.outcome).toBe('ignored');
     expect((await purchaseRow(p.id))?.status).toBe('paid');
 
-    const q = await newPurchase(5);
+    const q = await purchase(5);
     expect((await deliver(sessionEvent('checkout.session.expired', q))).body.outcome).toBe('expired');
     expect((await deliver(sessionEvent('checkout.session.completed', q))).body.outcome).toBe('paid');
     const entries = await walletMatchesEntries();
@@ -123,7 +114,7 @@ describe('the same news, many times', () => {
   });
 
   it('async_payment_failed: failed and nothing credited; a later expiry changes nothing', async () => {
-    const p = await newPurchase(5);
+    const p = await purchase(5);
     expect((await deliver(sessionEvent('checkout.session.completed', p, { paymentStatus: 'unpaid' }))).body.outcome).toBe(
       'awaiting_payment',
     );
@@ -176,7 +167,7 @@ describe('model: random interleavings and duplicates of a purchase’s events', 
   it('credits land at most once, refunds take back their share once and never below zero, the wallet equals its entries', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
-        const p = await newPurchase(CREDITS);
+        const p = await purchase(CREDITS);
         const refunds = [...s.refundCuts].sort((a, b) => a - b).map((cut) => Math.ceil((p.amount * cut) / 1000));
         const events = eventsFor(s.path, p, paidPath(s.path) ? [...new Set(refunds)] : []);
         // Each event 1–3 times, shuffled, delivered in concurrent batches, alternating containers.

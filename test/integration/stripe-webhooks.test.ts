@@ -10,10 +10,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { SubAccountFixture } from '../support/api';
 import { expectStatus, ledgerEntries } from '../support/ledger';
 import {
-  buy,
   changed,
   deliver,
   deliverInProcess,
+  newPurchase,
   type PurchaseRef,
   purchaseRow,
   type ReadyAgency,
@@ -32,17 +32,7 @@ beforeAll(async () => {
   client = await resellingClient(seller.agency.token);
 }, 60_000);
 
-async function newPurchase(credits = 20): Promise<PurchaseRef> {
-  const res = expectStatus(await buy(client.token, client.subAccountId, { credits }), 201);
-  const p = res.body.purchase;
-  return {
-    id: p.id,
-    amount: p.amount,
-    currency: p.currency,
-    checkoutSessionId: p.checkoutSessionId,
-    account: seller.stripeAccountId,
-  };
-}
+const purchase = (credits = 20) => newPurchase(seller, client, credits);
 
 /** What a webhook may not change unless it is believed: the purchase, the wallet, the entries. */
 async function state(p: PurchaseRef) {
@@ -56,7 +46,7 @@ async function state(p: PurchaseRef) {
 
 describe('signature', () => {
   it('refuses unsigned, wrongly signed, stale and tampered deliveries with 400, changing nothing; the genuine one counts', async () => {
-    const p = await newPurchase();
+    const p = await purchase();
     const before = await state(p);
     const body = sessionEvent('checkout.session.completed', p);
     const now = Math.floor(Date.now() / 1000);
@@ -88,7 +78,7 @@ describe('signature', () => {
   });
 
   it('verifies the exact bytes when API Gateway hands the body over base64-encoded', async () => {
-    const p = await newPurchase();
+    const p = await purchase();
     const body = sessionEvent('checkout.session.completed', p);
     // Signed over the base64 text instead of the bytes it stands for: refused.
     const wrong = await deliverInProcess(body, { base64: true, signature: signature(Buffer.from(body).toString('base64')) });
@@ -101,7 +91,7 @@ describe('signature', () => {
 
 describe('believing a verified event', () => {
   it('ignores (200) events for another account, another amount or currency, an unknown purchase, or live mode', async () => {
-    const p = await newPurchase();
+    const p = await purchase();
     const before = await state(p);
     const other = await readyAgency();
     const cases: Array<[string, string]> = [

@@ -182,6 +182,18 @@ export interface PurchaseRef {
   account: string | null;
 }
 
+/** A client's purchase of `credits` from its agency (201 expected), as the events about it name it. */
+export async function newPurchase(seller: ReadyAgency, client: SubAccountFixture, credits: number): Promise<PurchaseRef> {
+  const p = expectStatus(await buy(client.token, client.subAccountId, { credits }), 201).body.purchase;
+  return {
+    id: p.id,
+    amount: p.amount,
+    currency: p.currency,
+    checkoutSessionId: p.checkoutSessionId,
+    account: seller.stripeAccountId,
+  };
+}
+
 const evtId = () => `evt_test_${randomBytes(12).toString('hex')}`;
 
 export function eventBody(type: string, object: Record<string, unknown>, account: string | null): string {
