@@ -8,10 +8,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { startPaymentServer } from './example-payment-server';
-import { jsonCaller, localApiUrl, localPlatformKey } from './lib/local-api';
+import { emailedToken, jsonCaller, localApiUrl, localInboxUrl, localPlatformKey } from './lib/local-api';
 
 const api = localApiUrl;
-const inbox = process.env.SES_URL ?? `http://127.0.0.1:${process.env.SES_PORT ?? 8005}`;
 const platformKey = localPlatformKey();
 
 const run = randomBytes(3).toString('hex');
@@ -38,16 +37,7 @@ const signup = await call('POST', '/v1/agencies', {
 });
 const token: string = signup.token;
 await call('PATCH', `/v1/admin/agencies/${signup.agency.id}`, { token: platformKey, body: { plan: 'agency' } });
-const verifyToken = await until('the verification email', async () => {
-  const store = (await (await fetch(`${inbox}/store`)).json()) as { emails: any[] };
-  const mail = store.emails.filter((e) => e.destination.to.includes(email)).at(-1);
-  return mail?.body.text.match(/token=([\w-]+)/)?.[1] as string | undefined;
-});
-await fetch(`${api}/v1/auth/verify-email`, {
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ token: verifyToken }),
-});
+await call('POST', '/v1/auth/verify-email', { body: { token: await emailedToken(localInboxUrl, email) } });
 await call('POST', `/v1/admin/agencies/${signup.agency.id}/credits`, {
   token: platformKey,
   money: true,

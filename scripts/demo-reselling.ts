@@ -8,7 +8,7 @@
  * sandbox's pages are pressed here through its control routes (the same thing).
  */
 import { randomBytes } from 'node:crypto';
-import { localApiUrl, localPlatformKey } from './lib/local-api';
+import { emailedToken, jsonRequester, localApiUrl, localInboxUrl, localPlatformKey } from './lib/local-api';
 
 const api = localApiUrl;
 const sandbox = process.env.STRIPE_SANDBOX_URL ?? `http://127.0.0.1:${process.env.STRIPE_SANDBOX_PORT ?? 12111}`;
@@ -18,20 +18,7 @@ const run = randomBytes(3).toString('hex');
 let step = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function call(method: string, path: string, opts: { token?: string; body?: unknown; key?: string; ok?: number[] } = {}) {
-  const res = await fetch(`${api}${path}`, {
-    method,
-    headers: {
-      ...(opts.body ? { 'content-type': 'application/json' } : {}),
-      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-      ...(opts.key ? { 'idempotency-key': opts.key } : {}),
-    },
-    body: opts.body ? JSON.stringify(opts.body) : undefined,
-  });
-  const body = (await res.json().catch(() => undefined)) as any;
-  if (!res.ok && !opts.ok?.includes(res.status)) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(body)}`);
-  return { status: res.status, body };
-}
+const call = jsonRequester(api);
 
 async function press(path: string, body?: Record<string, unknown>) {
   const res = await fetch(`${sandbox}${path}`, {
@@ -56,19 +43,22 @@ function say(text: string, detail?: unknown) {
   if (detail !== undefined) console.log(`   ${JSON.stringify(detail)}`);
 }
 
-/** An Agency-plan agency: the platform sets plans (PATCH /v1/admin/agencies); older builds took `plan` at sign-up. */
+/** An Agency-plan agency (the platform sets plans) whose owner followed the emailed verification link. */
 async function agencyOnAgencyPlan() {
-  const base = { agencyName: `Bloom Agency ${run}`, name: 'Dana', email: `dana-${run}@demo.test`, password: 'demo-password-123' };
-  const withPlan = await call('POST', '/v1/agencies', { body: { ...base, plan: 'agency' }, ok: [400] });
-  if (withPlan.status === 201) return withPlan.body;
-  const signup = (await call('POST', '/v1/agencies', { body: base })).body;
+  const email = `dana-${run}@demo.test`;
+  const signup = (
+    await call('POST', '/v1/agencies', {
+      body: { agencyName: `Bloom Agency ${run}`, name: 'Dana', email, password: 'demo-password-123' },
+    })
+  ).body;
   await call('PATCH', `/v1/admin/agencies/${signup.agency.id}`, { token: platformKey, body: { plan: 'agency' } });
+  await call('POST', '/v1/auth/verify-email', { body: { token: await emailedToken(localInboxUrl, email) } });
   return signup;
 }
 
 const signup = await agencyOnAgencyPlan();
 const token: string = signup.token;
-say(`Signed up "${signup.agency.name}" (${signup.agency.id}) on the Agency plan`);
+say(`Signed up "${signup.agency.name}" (${signup.agency.id}) on the Agency plan, email verified`);
 
 const connect = (await call('POST', '/v1/reselling/stripe/connect', { token })).body;
 say('Connected a Stripe account; the agency would open this onboarding link:', connect);

@@ -5,7 +5,7 @@
  * its own usage and never a balance.
  */
 import { randomBytes } from 'node:crypto';
-import { localApiUrl, localPlatformKey } from './lib/local-api';
+import { emailedToken, jsonCaller, localApiUrl, localInboxUrl, localPlatformKey } from './lib/local-api';
 
 const api = localApiUrl;
 const platformKey = localPlatformKey();
@@ -13,33 +13,7 @@ const platformKey = localPlatformKey();
 const run = randomBytes(3).toString('hex');
 let step = 0;
 
-async function call(method: string, path: string, opts: { token?: string; body?: unknown; idempotencyKey?: string } = {}) {
-  const res = await fetch(`${api}${path}`, {
-    method,
-    headers: {
-      ...(opts.body ? { 'content-type': 'application/json' } : {}),
-      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-      ...(opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}),
-    },
-    body: opts.body ? JSON.stringify(opts.body) : undefined,
-  });
-  const body = (await res.json().catch(() => undefined)) as any;
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(body)}`);
-  return body;
-}
-
-/** The token in the newest emailed link to `address`, from the local SES emulator's store. */
-async function tokenFromInbox(address: string): Promise<string> {
-  const inbox = `http://127.0.0.1:${process.env.SES_PORT ?? 8005}/store`;
-  for (let i = 0; i < 100; i++) {
-    const store = (await (await fetch(inbox)).json()) as { emails: { destination: { to: string[] }; body: { text?: string } }[] };
-    const mail = store.emails.filter((e) => e.destination.to.includes(address)).at(-1);
-    const token = mail?.body.text && /[?&]token=([A-Za-z0-9_-]+)/.exec(mail.body.text)?.[1];
-    if (token) return token;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`No email with a link reached ${address} (is the SES emulator on ${inbox}?)`);
-}
+const call = jsonCaller(api);
 
 function say(text: string, detail?: unknown) {
   console.log(`\n${++step}. ${text}`);
@@ -65,13 +39,13 @@ const upgraded = await call('PATCH', `/v1/admin/agencies/${agency.agency.id}`, {
 say(`The platform puts it on the ${upgraded.agency.plan} plan`, { features: upgraded.agency.features });
 // The owner confirms the email before the platform emails clients on the agency's behalf:
 // the link arrives in the local inbox (the SES emulator), its token goes to verify-email.
-const verifyToken = await tokenFromInbox(`dana-${run}@demo.test`);
+const verifyToken = await emailedToken(localInboxUrl, `dana-${run}@demo.test`);
 await call('POST', '/v1/auth/verify-email', { body: { token: verifyToken } });
 say("Dana followed the verification link from the inbox: the agency's email is verified");
 
 const topUp = await call('POST', `/v1/admin/agencies/${agency.agency.id}/credits`, {
   token: platformKey,
-  idempotencyKey: `demo-${run}-topup`,
+  key: `demo-${run}-topup`,
   body: { credits: 1000, reference: `demo-invoice-${run}` },
 });
 say('The platform tops up the agency pool with 1,000 credits', { balance: topUp.balance });
@@ -85,7 +59,7 @@ say('Created two sub-accounts; each client got an email with its login', {
 
 await call('POST', `/v1/accounts/${clientA.subAccount.id}/usage`, {
   token: platformKey,
-  idempotencyKey: `demo-${run}-a`,
+  key: `demo-${run}-a`,
   body: { type: 'campaign_message', quantity: 50, campaignId: 'cmp_spring_sale', contactId: 'contact_list_spring' },
 });
 say("Client A's campaign reaches 50 contacts (50 credits)");
@@ -93,7 +67,7 @@ say("Client A's campaign reaches 50 contacts (50 credits)");
 for (let i = 0; i < 30; i++) {
   await call('POST', `/v1/accounts/${clientB.subAccount.id}/usage`, {
     token: platformKey,
-    idempotencyKey: `demo-${run}-b-${i}`,
+    key: `demo-${run}-b-${i}`,
     body: { type: 'ai_response', quantity: 1, conversationId: `conv_${i + 1}`, contactId: `contact_${i + 1}` },
   });
 }

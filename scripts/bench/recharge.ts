@@ -20,9 +20,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LocalStackInfo } from '../../packages/local/stack';
-import { jsonCaller } from '../lib/local-api';
+import { emailedToken, jsonCaller } from '../lib/local-api';
 import { percentile } from './figures';
-import { emailedToken } from './setup';
 
 export async function benchRecharge(stack: LocalStackInfo, crossings = 40, deliveries = 300) {
   const run = randomBytes(3).toString('hex');

@@ -8,26 +8,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { LocalStackInfo } from '../../packages/local/stack';
-import { emailedToken } from './setup';
+import { emailedToken, jsonCaller } from '../lib/local-api';
 
 export async function benchDelivery(stack: LocalStackInfo, purchases = 50) {
   if (!stack.stripeSandboxUrl) throw new Error('the delivery bench needs the local Stripe sandbox');
   const sandbox = stack.stripeSandboxUrl;
   const run = randomBytes(3).toString('hex');
-  async function call(method: string, path: string, opts: { token?: string; body?: unknown; key?: string } = {}) {
-    const res = await fetch(`${stack.apiUrl}${path}`, {
-      method,
-      headers: {
-        ...(opts.body ? { 'content-type': 'application/json' } : {}),
-        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-        ...(opts.key ? { 'idempotency-key': opts.key } : {}),
-      },
-      body: opts.body ? JSON.stringify(opts.body) : undefined,
-    });
-    const body = (await res.json().catch(() => undefined)) as any;
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(body)}`);
-    return body;
-  }
+  const call = jsonCaller(stack.apiUrl);
   const control = async (path: string) => {
     const res = await fetch(`${sandbox}${path}`, { method: 'POST' });
     if (res.status !== 200) throw new Error(`${path} → ${res.status}`);

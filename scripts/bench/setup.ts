@@ -1,4 +1,5 @@
 import type { LocalStack } from '../../packages/local/stack';
+import { emailedToken } from '../lib/local-api';
 
 export type Api = (method: string, path: string, body: unknown, headers?: Record<string, string>) => Promise<any>;
 
@@ -93,18 +94,4 @@ export async function debitOnce(api: Api, platformKey: string, accountIds: strin
         ),
     );
   }
-}
-
-/** The token in the newest email to `address` in the local inbox (the SES emulator), waiting for it. */
-export async function emailedToken(inbox: string, address: string): Promise<string> {
-  for (let i = 0; i < 150; i++) {
-    const store = (await (await fetch(`${inbox}/store`)).json()) as {
-      emails: { destination: { to: string[] }; body: { text?: string } }[];
-    };
-    const text = store.emails.filter((e) => e.destination.to.includes(address)).at(-1)?.body.text;
-    const token = text && /[?&]token=([A-Za-z0-9_-]+)/.exec(text)?.[1];
-    if (token) return token;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no emailed token reached ${address}`);
 }

@@ -1,5 +1,5 @@
 import type { Api } from '../bench/setup';
-import { emailedToken } from '../bench/setup';
+import { emailedToken } from '../lib/local-api';
 
 export interface LoadSub {
   id: string;
