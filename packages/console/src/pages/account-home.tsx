@@ -5,7 +5,7 @@ import { ApiError, api, call, newIdempotencyKey, type Schemas } from '../api/cli
 import { fieldErrors } from '../api/words';
 import { TrendChart } from '../chart';
 import { useAccountUsage, usePrincipal, useSwitcherAccounts } from '../queries';
-import { credits, day, Field, FormError, Loaded, money } from '../ui';
+import { credits, day, Field, FormError, Loaded, money, Section } from '../ui';
 import { CampaignList } from './campaigns';
 
 /**
@@ -23,17 +23,15 @@ export function AccountHome() {
   return (
     <>
       <h1>{name}</h1>
-      <section aria-labelledby="acc-usage-h">
-        <h2 id="acc-usage-h">Usage this month</h2>
+      <Section title="Usage this month">
         <Loaded query={usage} label="usage">
           {(u) => <UsageView usage={u} />}
         </Loaded>
-      </section>
+      </Section>
       <Wallet accountId={accountId} />
-      <section aria-labelledby="campaigns-h">
-        <h2 id="campaigns-h">Campaigns</h2>
+      <Section title="Campaigns">
         <CampaignList accountId={accountId} />
-      </section>
+      </Section>
     </>
   );
 }
@@ -69,8 +67,7 @@ function Wallet({ accountId }: { accountId: string }) {
   });
   if (wallet.data === null) return null;
   return (
-    <section aria-labelledby="wallet-h">
-      <h2 id="wallet-h">Wallet</h2>
+    <Section title="Wallet">
       <Loaded query={wallet} label="the wallet">
         {(w) =>
           w && (
@@ -87,7 +84,7 @@ function Wallet({ accountId }: { accountId: string }) {
           )
         }
       </Loaded>
-    </section>
+    </Section>
   );
 }
 

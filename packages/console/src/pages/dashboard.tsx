@@ -4,7 +4,7 @@ import { Link, useLocation } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { TrendChart } from '../chart';
 import { usePrincipal } from '../queries';
-import { credits, Loaded } from '../ui';
+import { credits, Loaded, Section } from '../ui';
 import { AccountHome } from './account-home';
 import { BuyPoolCredits } from './buy-pool-credits';
 import { ResendVerification } from './resend-verification';
@@ -29,8 +29,7 @@ function AgencyDashboard() {
           <ResendVerification email={state.verifyEmail} />
         </div>
       )}
-      <section aria-labelledby="balance-h" className="stats">
-        <h2 id="balance-h">Credit balance</h2>
+      <Section title="Credit balance" className="stats">
         <Loaded query={balance} label="the balance">
           {(b) => (
             <p className="big" data-testid="pool-balance">
@@ -39,13 +38,12 @@ function AgencyDashboard() {
           )}
         </Loaded>
         <BuyPoolCredits />
-      </section>
-      <section aria-labelledby="usage-h">
-        <h2 id="usage-h">Usage this month</h2>
+      </Section>
+      <Section title="Usage this month">
         <Loaded query={usage} label="usage">
           {(u) => <AgencyUsageView usage={u} />}
         </Loaded>
-      </section>
+      </Section>
     </>
   );
 }

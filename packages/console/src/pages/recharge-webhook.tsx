@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { errorSentence, fieldErrors } from '../api/words';
-import { Field, FormError, Loaded, ShownOnce } from '../ui';
+import { Field, FormError, Loaded, Section, ShownOnce } from '../ui';
 import { DeleteWebhook } from './delete-webhook';
 import { RechargeRequests } from './recharge-requests';
 
@@ -40,8 +40,7 @@ export function RechargeWebhook() {
   });
   const errors = fieldErrors(save.error);
   return (
-    <section aria-labelledby="webhook-h">
-      <h2 id="webhook-h">Auto-Recharge Webhook</h2>
+    <Section title="Auto-Recharge Webhook">
       <p>
         Use your own payment system: when a sub-account's wallet drops below its auto-recharge threshold, we send a signed request
         to this address. Your server charges the client and grants the credits with the request id.
@@ -98,7 +97,7 @@ export function RechargeWebhook() {
           </>
         )}
       </Loaded>
-    </section>
+    </Section>
   );
 }
 

@@ -3,7 +3,7 @@ import { useMemo, useState } from 'react';
 import { api, call, type Schemas } from '../api/client';
 import { fieldErrors } from '../api/words';
 import { TrendChart } from '../chart';
-import { credits, Field, FormError, Loaded, money } from '../ui';
+import { credits, Field, FormError, Loaded, money, Section } from '../ui';
 import { RechargeWebhook } from './recharge-webhook';
 
 /** Agency reselling settings: connect Stripe, pricing, the auto-recharge webhook, and the Sub-Account Credit Dashboard. */
@@ -33,8 +33,7 @@ function StripeSection({ stripe }: { stripe: Schemas['ResellingSettings']['strip
     onSuccess: (r) => window.location.assign(r.onboardingUrl),
   });
   return (
-    <section aria-labelledby="stripe-h">
-      <h2 id="stripe-h">Stripe</h2>
+    <Section title="Stripe">
       <p data-testid="stripe-status">
         {!stripe && 'Not connected. Connect a Stripe account to take payments from your sub-accounts.'}
         {stripe &&
@@ -52,7 +51,7 @@ function StripeSection({ stripe }: { stripe: Schemas['ResellingSettings']['strip
           {stripe ? 'Continue Stripe onboarding' : 'Connect Stripe'}
         </button>
       )}
-    </section>
+    </Section>
   );
 }
 
@@ -97,8 +96,7 @@ function PricingForm({ settings }: { settings: Schemas['ResellingSettings'] }) {
   const setRow = (key: number, patch: Partial<PackageRow>) =>
     setRows((rs) => rs.map((r) => (r.key === key ? { ...r, ...patch } : r)));
   return (
-    <section aria-labelledby="pricing-h">
-      <h2 id="pricing-h">Pricing</h2>
+    <Section title="Pricing">
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -172,7 +170,7 @@ function PricingForm({ settings }: { settings: Schemas['ResellingSettings'] }) {
           Save pricing
         </button>
       </form>
-    </section>
+    </Section>
   );
 }
 
@@ -209,8 +207,7 @@ function CreditDashboard() {
     queryFn: () => call(api.GET('/v1/reselling/dashboard', { params: { query: cursor ? { cursor } : {} } })),
   });
   return (
-    <section aria-labelledby="dash-h">
-      <h2 id="dash-h">Sub-Account Credit Dashboard</h2>
+    <Section title="Sub-Account Credit Dashboard">
       <Loaded query={dash} label="the credit dashboard">
         {(d) => (
           <>
@@ -257,7 +254,7 @@ function CreditDashboard() {
           </>
         )}
       </Loaded>
-    </section>
+    </Section>
   );
 }
 
