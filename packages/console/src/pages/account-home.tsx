@@ -4,6 +4,7 @@ import { useParams } from 'react-router';
 import { ApiError, api, call, newIdempotencyKey, type Schemas } from '../api/client';
 import { fieldErrors } from '../api/words';
 import { TrendChart } from '../chart';
+import { Table } from '../lists';
 import { useAccountUsage, usePrincipal, useSwitcherAccounts } from '../queries';
 import { credits, day, Field, FormError, Loaded, money, Section } from '../ui';
 import { CampaignList } from './campaigns';
@@ -168,27 +169,19 @@ function Purchases({ accountId }: { accountId: string }) {
     <Loaded query={list} label="purchases">
       {(l) =>
         l.items.length > 0 && (
-          <table>
-            <caption>Purchases</caption>
-            <thead>
-              <tr>
-                <th scope="col">Date</th>
-                <th scope="col">Credits</th>
-                <th scope="col">Amount</th>
-                <th scope="col">Status</th>
+          <Table
+            caption="Purchases"
+            columns={['Date', 'Credits', 'Amount', 'Status']}
+            items={l.items}
+            row={(p) => (
+              <tr key={p.id}>
+                <td>{day(p.createdAt)}</td>
+                <td>{credits(p.credits)}</td>
+                <td>{money(p.amount, p.currency)}</td>
+                <td>{p.status}</td>
               </tr>
-            </thead>
-            <tbody>
-              {l.items.map((p) => (
-                <tr key={p.id}>
-                  <td>{day(p.createdAt)}</td>
-                  <td>{credits(p.credits)}</td>
-                  <td>{money(p.amount, p.currency)}</td>
-                  <td>{p.status}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         )
       }
     </Loaded>

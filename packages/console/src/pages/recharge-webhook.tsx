@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { errorSentence, fieldErrors } from '../api/words';
+import { Table } from '../lists';
 import { Field, FormError, Loaded, Section, ShownOnce } from '../ui';
 import { DeleteWebhook } from './delete-webhook';
 import { RechargeRequests } from './recharge-requests';
@@ -144,49 +145,34 @@ function Deliveries({ enabled }: { enabled: boolean }) {
       {retry.isError && <p role="alert">{errorSentence(retry.error)}</p>}
       <Loaded query={deliveries} label="the delivery log">
         {(l) => (
-          <table>
-            <caption>Delivery log</caption>
-            <thead>
-              <tr>
-                <th scope="col">Sent</th>
-                <th scope="col">Event</th>
-                <th scope="col">Status</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Last answer</th>
-                <th scope="col">Next attempt</th>
-                <th scope="col">Actions</th>
+          <Table
+            caption="Delivery log"
+            columns={['Sent', 'Event', 'Status', 'Attempts', 'Last answer', 'Next attempt', 'Actions']}
+            items={l.items}
+            empty="No webhooks sent yet. Send a test to check your server."
+            row={(d) => (
+              <tr key={d.id}>
+                <td>{when(d.createdAt)}</td>
+                <td>{eventNames[d.eventType]}</td>
+                <td>{d.status}</td>
+                <td>{d.attempts}</td>
+                <td>{d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : (d.lastError ?? '')}</td>
+                <td>{when(d.nextAttemptAt)}</td>
+                <td>
+                  {d.status === 'failed' && (
+                    <button
+                      type="button"
+                      aria-label={`Retry the ${eventNames[d.eventType].toLowerCase()} webhook of ${when(d.createdAt)}`}
+                      disabled={retry.isPending}
+                      onClick={() => retry.isPending || retry.mutate(d.id)}
+                    >
+                      Retry
+                    </button>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {l.items.length === 0 && (
-                <tr>
-                  <td colSpan={7}>No webhooks sent yet. Send a test to check your server.</td>
-                </tr>
-              )}
-              {l.items.map((d) => (
-                <tr key={d.id}>
-                  <td>{when(d.createdAt)}</td>
-                  <td>{eventNames[d.eventType]}</td>
-                  <td>{d.status}</td>
-                  <td>{d.attempts}</td>
-                  <td>{d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : (d.lastError ?? '')}</td>
-                  <td>{when(d.nextAttemptAt)}</td>
-                  <td>
-                    {d.status === 'failed' && (
-                      <button
-                        type="button"
-                        aria-label={`Retry the ${eventNames[d.eventType].toLowerCase()} webhook of ${when(d.createdAt)}`}
-                        disabled={retry.isPending}
-                        onClick={() => retry.isPending || retry.mutate(d.id)}
-                      >
-                        Retry
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         )}
       </Loaded>
     </>

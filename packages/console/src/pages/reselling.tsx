@@ -3,6 +3,7 @@ import { useMemo, useState } from 'react';
 import { api, call, type Schemas } from '../api/client';
 import { fieldErrors } from '../api/words';
 import { TrendChart } from '../chart';
+import { Table, useCursorPages } from '../lists';
 import { credits, Field, FormError, Loaded, money, Section } from '../ui';
 import { RechargeWebhook } from './recharge-webhook';
 
@@ -200,8 +201,8 @@ function PackageInput(props: {
 
 /** The seed's "Sub-Account Credit Dashboard": every reselling sub-account's purchases, use and remaining credits. */
 function CreditDashboard() {
-  const [cursors, setCursors] = useState<string[]>(['']);
-  const cursor = cursors.at(-1) ?? '';
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const dash = useQuery({
     queryKey: ['reselling-dashboard', cursor],
     queryFn: () => call(api.GET('/v1/reselling/dashboard', { params: { query: cursor ? { cursor } : {} } })),
@@ -212,42 +213,27 @@ function CreditDashboard() {
         {(d) => (
           <>
             <DashboardTrend dashboard={d} />
-            <table>
-              <caption>
-                Reselling sub-accounts, {d.from} to {d.to}
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Sub-account</th>
-                  <th scope="col">Credits purchased</th>
-                  <th scope="col">Total spend</th>
-                  <th scope="col">Credits consumed</th>
-                  <th scope="col">Remaining</th>
+            <Table
+              caption={`Reselling sub-accounts, ${d.from} to ${d.to}`}
+              columns={['Sub-account', 'Credits purchased', 'Total spend', 'Credits consumed', 'Remaining']}
+              items={d.items}
+              empty="No sub-account is in reselling mode yet (Edit Sub Account → Reselling)."
+              row={(i) => (
+                <tr key={i.subAccountId}>
+                  <th scope="row">{i.name}</th>
+                  <td>{credits(i.purchasedCredits)}</td>
+                  <td>
+                    {i.spend.length
+                      ? i.spend.map((s) => money(s.amount, s.currency)).join(', ')
+                      : money(i.totalSpend, d.currency)}
+                  </td>
+                  <td>{credits(i.consumedCredits)}</td>
+                  <td>{credits(i.remaining)}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {d.items.length === 0 && (
-                  <tr>
-                    <td colSpan={5}>No sub-account is in reselling mode yet (Edit Sub Account → Reselling).</td>
-                  </tr>
-                )}
-                {d.items.map((i) => (
-                  <tr key={i.subAccountId}>
-                    <th scope="row">{i.name}</th>
-                    <td>{credits(i.purchasedCredits)}</td>
-                    <td>
-                      {i.spend.length
-                        ? i.spend.map((s) => money(s.amount, s.currency)).join(', ')
-                        : money(i.totalSpend, d.currency)}
-                    </td>
-                    <td>{credits(i.consumedCredits)}</td>
-                    <td>{credits(i.remaining)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              )}
+            />
             {d.nextCursor && (
-              <button type="button" onClick={() => setCursors((c) => [...c, d.nextCursor as string])}>
+              <button type="button" onClick={() => pages.next(d.nextCursor as string)}>
                 Next page
               </button>
             )}
