@@ -5,7 +5,7 @@ import { ApiError, api, call, type Schemas } from '../api/client';
 import { errorSentence, fieldErrors } from '../api/words';
 import { Pager, Table, useCursorPages } from '../lists';
 import { useSession } from '../session';
-import { credits, Dialog, Field, FormError, Loaded } from '../ui';
+import { credits, Dialog, Field, FormActions, FormError, Loaded } from '../ui';
 import { EditSubAccount } from './edit-sub-account';
 import { ResendVerification } from './resend-verification';
 import { CloseButton, NewCredentialsButton } from './sub-account-actions';
@@ -126,14 +126,7 @@ function AddAccountForm({ onCreated, onCancel }: { onCreated: (c: Created) => vo
       <label className="choice">
         <input type="checkbox" name="clientLogin" defaultChecked /> Give the client a login (emailed to them)
       </label>
-      <div className="actions">
-        <button type="submit" disabled={create.isPending}>
-          Sign Up
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions submit="Sign Up" disabled={create.isPending} onCancel={onCancel} />
     </form>
   );
 }
