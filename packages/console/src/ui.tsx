@@ -1,4 +1,4 @@
-import type { UseQueryResult } from '@tanstack/react-query';
+import { type UseQueryResult, useMutation } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { errorSentence } from './api/words';
 
@@ -112,6 +112,87 @@ export function Dialog({
       <h2 id={titleId}>{title}</h2>
       {open && children}
     </dialog>
+  );
+}
+
+/** A region named by its heading (the id that ties them is made here, so no two can clash). */
+export function Section({ title, className, children }: { title: string; className?: string; children: ReactNode }) {
+  const id = useId();
+  return (
+    <section aria-labelledby={id} className={className}>
+      <h2 id={id}>{title}</h2>
+      {children}
+    </section>
+  );
+}
+
+/** A form's last row: its submit button (disabled while sending, or until it can be sent) and Cancel. */
+export function FormActions({ submit, disabled, onCancel }: { submit: string; disabled: boolean; onCancel: () => void }) {
+  return (
+    <div className="actions">
+      <button type="submit" disabled={disabled}>
+        {submit}
+      </button>
+      <button type="button" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
+/**
+ * A button that asks first: its dialog says what will happen (children) and `act` runs only on
+ * the confirm button, once at a time; a refusal is said in the dialog. On success the dialog
+ * closes and `onDone` follows, or, given `result`, the dialog stays open and shows the answer.
+ * Cancel, Escape or closing forgets the attempt.
+ */
+export function ConfirmButton<T>(props: {
+  label: string;
+  ariaLabel?: string;
+  disabled?: boolean;
+  title: string;
+  confirm: string;
+  act: () => Promise<T>;
+  onDone?: (answer: T) => void;
+  result?: (answer: T, close: () => void) => ReactNode;
+  children: ReactNode;
+}) {
+  const [open, setOpen] = useState(false);
+  const action = useMutation({
+    mutationFn: props.act,
+    onSuccess: (answer) => {
+      if (!props.result) setOpen(false);
+      props.onDone?.(answer);
+    },
+  });
+  const close = () => {
+    setOpen(false);
+    action.reset();
+  };
+  return (
+    <>
+      <button type="button" aria-label={props.ariaLabel} disabled={props.disabled} onClick={() => setOpen(true)}>
+        {props.label}
+      </button>
+      <Dialog title={props.title} open={open} onClose={close}>
+        {action.isSuccess && props.result ? (
+          props.result(action.data, close)
+        ) : (
+          <>
+            {props.children}
+            <FormError error={action.error} />
+            <div className="actions">
+              <button type="button" disabled={action.isPending} onClick={() => action.isPending || action.mutate()}>
+                {props.confirm}
+              </button>
+              <button type="button" onClick={close}>
+                Cancel
+              </button>
+            </div>
+          </>
+        )}
+      </Dialog>
+    </>
   );
 }
 

@@ -4,8 +4,9 @@ import { useParams } from 'react-router';
 import { ApiError, api, call, newIdempotencyKey, type Schemas } from '../api/client';
 import { fieldErrors } from '../api/words';
 import { TrendChart } from '../chart';
+import { Table } from '../lists';
 import { useAccountUsage, usePrincipal, useSwitcherAccounts } from '../queries';
-import { credits, day, Field, FormError, Loaded, money } from '../ui';
+import { credits, day, Field, FormError, Loaded, money, Section } from '../ui';
 import { CampaignList } from './campaigns';
 
 /**
@@ -23,17 +24,15 @@ export function AccountHome() {
   return (
     <>
       <h1>{name}</h1>
-      <section aria-labelledby="acc-usage-h">
-        <h2 id="acc-usage-h">Usage this month</h2>
+      <Section title="Usage this month">
         <Loaded query={usage} label="usage">
           {(u) => <UsageView usage={u} />}
         </Loaded>
-      </section>
+      </Section>
       <Wallet accountId={accountId} />
-      <section aria-labelledby="campaigns-h">
-        <h2 id="campaigns-h">Campaigns</h2>
+      <Section title="Campaigns">
         <CampaignList accountId={accountId} />
-      </section>
+      </Section>
     </>
   );
 }
@@ -69,8 +68,7 @@ function Wallet({ accountId }: { accountId: string }) {
   });
   if (wallet.data === null) return null;
   return (
-    <section aria-labelledby="wallet-h">
-      <h2 id="wallet-h">Wallet</h2>
+    <Section title="Wallet">
       <Loaded query={wallet} label="the wallet">
         {(w) =>
           w && (
@@ -87,7 +85,7 @@ function Wallet({ accountId }: { accountId: string }) {
           )
         }
       </Loaded>
-    </section>
+    </Section>
   );
 }
 
@@ -171,27 +169,19 @@ function Purchases({ accountId }: { accountId: string }) {
     <Loaded query={list} label="purchases">
       {(l) =>
         l.items.length > 0 && (
-          <table>
-            <caption>Purchases</caption>
-            <thead>
-              <tr>
-                <th scope="col">Date</th>
-                <th scope="col">Credits</th>
-                <th scope="col">Amount</th>
-                <th scope="col">Status</th>
+          <Table
+            caption="Purchases"
+            columns={['Date', 'Credits', 'Amount', 'Status']}
+            items={l.items}
+            row={(p) => (
+              <tr key={p.id}>
+                <td>{day(p.createdAt)}</td>
+                <td>{credits(p.credits)}</td>
+                <td>{money(p.amount, p.currency)}</td>
+                <td>{p.status}</td>
               </tr>
-            </thead>
-            <tbody>
-              {l.items.map((p) => (
-                <tr key={p.id}>
-                  <td>{day(p.createdAt)}</td>
-                  <td>{credits(p.credits)}</td>
-                  <td>{money(p.amount, p.currency)}</td>
-                  <td>{p.status}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         )
       }
     </Loaded>

@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call } from '../api/client';
 import { errorSentence, fieldErrors } from '../api/words';
+import { Table } from '../lists';
 import { day, Field, FormError, Loaded } from '../ui';
 
 /** API keys for the agency's own servers: the key is shown once, then only its hint. */
@@ -47,43 +48,31 @@ export function ApiKeys() {
       {revoke.isError && <p role="alert">{errorSentence(revoke.error)}</p>}
       <Loaded query={keys} label="API keys">
         {(l) => (
-          <table>
-            <caption>Your API keys</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Key</th>
-                <th scope="col">Created</th>
-                <th scope="col">Actions</th>
+          <Table
+            caption="Your API keys"
+            columns={['Name', 'Key', 'Created', 'Actions']}
+            items={l.items}
+            empty="No API keys."
+            row={(k) => (
+              <tr key={k.id}>
+                <th scope="row">{k.name}</th>
+                <td>{k.hint}</td>
+                <td>{day(k.createdAt)}</td>
+                <td>
+                  <button
+                    type="button"
+                    aria-label={`Revoke ${k.name}`}
+                    disabled={revoke.isPending}
+                    onClick={() =>
+                      window.confirm(`Revoke "${k.name}"? Servers using it stop working at once.`) && revoke.mutate(k.id)
+                    }
+                  >
+                    Revoke
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {l.items.length === 0 && (
-                <tr>
-                  <td colSpan={4}>No API keys.</td>
-                </tr>
-              )}
-              {l.items.map((k) => (
-                <tr key={k.id}>
-                  <th scope="row">{k.name}</th>
-                  <td>{k.hint}</td>
-                  <td>{day(k.createdAt)}</td>
-                  <td>
-                    <button
-                      type="button"
-                      aria-label={`Revoke ${k.name}`}
-                      disabled={revoke.isPending}
-                      onClick={() =>
-                        window.confirm(`Revoke "${k.name}"? Servers using it stop working at once.`) && revoke.mutate(k.id)
-                      }
-                    >
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         )}
       </Loaded>
     </>

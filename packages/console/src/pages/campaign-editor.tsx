@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { fieldErrors } from '../api/words';
-import { Field, FormError } from '../ui';
+import { Field, FormActions, FormError } from '../ui';
 
 type Campaign = Schemas['Campaign'];
 type Patch = Schemas['PatchCampaignRequest'];
@@ -184,14 +184,7 @@ export function CampaignEditor({
         hint="A JSON object."
         error={errors.configuration}
       />
-      <div className="actions">
-        <button type="submit" disabled={save.isPending}>
-          Save changes
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions submit="Save changes" disabled={save.isPending} onCancel={onCancel} />
     </form>
   );
 }

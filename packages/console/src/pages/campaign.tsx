@@ -1,9 +1,9 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { usePrincipal } from '../queries';
-import { Dialog, day, FormError, Loaded } from '../ui';
+import { ConfirmButton, Dialog, day, Loaded, Section } from '../ui';
 import { CampaignEditor, pretty, statusOf } from './campaign-editor';
 import { CopyForm, campaignsPath, useCanCopy } from './campaigns';
 
@@ -112,12 +112,10 @@ function CampaignView({
         )}
         <DeleteCampaign campaign={c} back={back} />
       </div>
-      <section aria-labelledby="instructions-h">
-        <h2 id="instructions-h">Instructions for the AI agent</h2>
+      <Section title="Instructions for the AI agent">
         {c.instructions ? <p className="prewrap">{c.instructions}</p> : <p>None yet.</p>}
-      </section>
-      <section aria-labelledby="faqs-h">
-        <h2 id="faqs-h">FAQs</h2>
+      </Section>
+      <Section title="FAQs">
         {c.faqs.length === 0 ? (
           <p>No FAQs yet.</p>
         ) : (
@@ -131,15 +129,13 @@ function CampaignView({
             ))}
           </dl>
         )}
-      </section>
-      <section aria-labelledby="settings-h">
-        <h2 id="settings-h">Settings</h2>
+      </Section>
+      <Section title="Settings">
         <pre className="json">{pretty(c.settings)}</pre>
-      </section>
-      <section aria-labelledby="configuration-h">
-        <h2 id="configuration-h">Configuration</h2>
+      </Section>
+      <Section title="Configuration">
         <pre className="json">{pretty(c.configuration)}</pre>
-      </section>
+      </Section>
       <p className="hint">
         Created {day(c.createdAt)}
         {c.copiedFrom && ' as a copy from another account'}; last changed {day(c.updatedAt)}.
@@ -155,55 +151,34 @@ function CampaignView({
 function DeleteCampaign({ campaign: c, back }: { campaign: Campaign; back: string }) {
   const qc = useQueryClient();
   const navigate = useNavigate();
-  const [open, setOpen] = useState(false);
-  const remove = useMutation({
-    mutationFn: async () => {
-      try {
-        await call(
-          api.DELETE('/v1/accounts/{accountId}/campaigns/{campaignId}', {
-            params: { path: { accountId: c.accountId, campaignId: c.id } },
-          }),
-        );
-        return `Deleted "${c.name}".`;
-      } catch (err) {
-        if (statusOf(err) === 404) return `"${c.name}" had already been deleted.`;
-        throw err;
-      }
-    },
-    onSuccess: (notice) => {
-      setOpen(false);
-      navigate(back, { state: { campaignNotice: notice } });
-      qc.removeQueries({ queryKey: ['campaign', c.accountId, c.id] });
-      void qc.invalidateQueries({ queryKey: ['campaigns', c.accountId] });
-    },
-  });
   return (
-    <>
-      <button type="button" onClick={() => setOpen(true)}>
-        Delete campaign
-      </button>
-      <Dialog
-        title="Delete this campaign?"
-        open={open}
-        onClose={() => {
-          setOpen(false);
-          remove.reset();
-        }}
-      >
-        <p>
-          "{c.name}" is deleted for good, with its settings, instructions, FAQs and configuration. Copies already made in other
-          accounts stay.
-        </p>
-        <FormError error={remove.error} />
-        <div className="actions">
-          <button type="button" disabled={remove.isPending} onClick={() => remove.isPending || remove.mutate()}>
-            Delete
-          </button>
-          <button type="button" onClick={() => setOpen(false)}>
-            Cancel
-          </button>
-        </div>
-      </Dialog>
-    </>
+    <ConfirmButton
+      label="Delete campaign"
+      title="Delete this campaign?"
+      confirm="Delete"
+      act={async () => {
+        try {
+          await call(
+            api.DELETE('/v1/accounts/{accountId}/campaigns/{campaignId}', {
+              params: { path: { accountId: c.accountId, campaignId: c.id } },
+            }),
+          );
+          return `Deleted "${c.name}".`;
+        } catch (err) {
+          if (statusOf(err) === 404) return `"${c.name}" had already been deleted.`;
+          throw err;
+        }
+      }}
+      onDone={(notice) => {
+        navigate(back, { state: { campaignNotice: notice } });
+        qc.removeQueries({ queryKey: ['campaign', c.accountId, c.id] });
+        void qc.invalidateQueries({ queryKey: ['campaigns', c.accountId] });
+      }}
+    >
+      <p>
+        "{c.name}" is deleted for good, with its settings, instructions, FAQs and configuration. Copies already made in other
+        accounts stay.
+      </p>
+    </ConfirmButton>
   );
 }

@@ -5,7 +5,7 @@ import { api, call, type Schemas } from '../api/client';
 import { errorSentence, fieldErrors } from '../api/words';
 import { usePrincipal, useSwitcherAccounts } from '../queries';
 import { useSession } from '../session';
-import { Dialog, Field, FormError, Loaded } from '../ui';
+import { Dialog, Field, FormActions, FormError, Loaded } from '../ui';
 
 /** The agency's own campaigns (the templates it copies to clients). */
 export function AgencyCampaigns() {
@@ -192,14 +192,7 @@ export function CopyForm({
           </button>
         )}
       </fieldset>
-      <div className="actions">
-        <button type="submit" disabled={picked.length === 0 || copy.isPending}>
-          Copy
-        </button>
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-      </div>
+      <FormActions submit="Copy" disabled={picked.length === 0 || copy.isPending} onCancel={onDone} />
     </form>
   );
 }

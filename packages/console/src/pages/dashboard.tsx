@@ -3,8 +3,9 @@ import { useMemo } from 'react';
 import { Link, useLocation } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { TrendChart } from '../chart';
+import { Table } from '../lists';
 import { usePrincipal } from '../queries';
-import { credits, Loaded } from '../ui';
+import { credits, Loaded, Section } from '../ui';
 import { AccountHome } from './account-home';
 import { BuyPoolCredits } from './buy-pool-credits';
 import { ResendVerification } from './resend-verification';
@@ -29,8 +30,7 @@ function AgencyDashboard() {
           <ResendVerification email={state.verifyEmail} />
         </div>
       )}
-      <section aria-labelledby="balance-h" className="stats">
-        <h2 id="balance-h">Credit balance</h2>
+      <Section title="Credit balance" className="stats">
         <Loaded query={balance} label="the balance">
           {(b) => (
             <p className="big" data-testid="pool-balance">
@@ -39,13 +39,12 @@ function AgencyDashboard() {
           )}
         </Loaded>
         <BuyPoolCredits />
-      </section>
-      <section aria-labelledby="usage-h">
-        <h2 id="usage-h">Usage this month</h2>
+      </Section>
+      <Section title="Usage this month">
         <Loaded query={usage} label="usage">
           {(u) => <AgencyUsageView usage={u} />}
         </Loaded>
-      </section>
+      </Section>
     </>
   );
 }
@@ -64,32 +63,24 @@ function AgencyUsageView({ usage }: { usage: AgencyUsage }) {
         {usage.from} to {usage.to}; the agency's own use: {credits(usage.agencyOwn)} credits.
       </p>
       <TrendChart title="Credits used per day" dates={dates} series={series} />
-      <table>
-        <caption>Per sub-account</caption>
-        <thead>
-          <tr>
-            <th scope="col">Sub-account</th>
-            <th scope="col">Credits used</th>
+      <Table
+        caption="Per sub-account"
+        columns={['Sub-account', 'Credits used']}
+        items={usage.bySubAccount}
+        empty={
+          <>
+            No usage yet. <Link to="/sub-accounts">Add a sub-account</Link>.
+          </>
+        }
+        row={(s) => (
+          <tr key={s.subAccountId}>
+            <td>
+              <Link to={`/accounts/${s.subAccountId}`}>{s.name ?? s.subAccountId}</Link>
+            </td>
+            <td>{credits(s.credits)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {usage.bySubAccount.length === 0 && (
-            <tr>
-              <td colSpan={2}>
-                No usage yet. <Link to="/sub-accounts">Add a sub-account</Link>.
-              </td>
-            </tr>
-          )}
-          {usage.bySubAccount.map((s) => (
-            <tr key={s.subAccountId}>
-              <td>
-                <Link to={`/accounts/${s.subAccountId}`}>{s.name ?? s.subAccountId}</Link>
-              </td>
-              <td>{credits(s.credits)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      />
     </>
   );
 }

@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { fieldErrors } from '../api/words';
-import { Field, FormError } from '../ui';
+import { Field, FormActions, FormError } from '../ui';
 
 type Feature = Schemas['SubAccount']['features'][number];
 const featureNames = {
@@ -110,14 +110,7 @@ export function EditSubAccount({ sub, onDone }: { sub: Schemas['SubAccount']; on
         error={errors.monthlyCreditLimit}
       />
       {mode === 'reselling' && <AutoRechargeFields current={sub.autoRecharge} errors={errors} />}
-      <div className="actions">
-        <button type="submit" disabled={save.isPending}>
-          Save
-        </button>
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-      </div>
+      <FormActions submit="Save" disabled={save.isPending} onCancel={onDone} />
     </form>
   );
 }

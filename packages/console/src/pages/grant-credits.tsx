@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useRef } from 'react';
 import { ApiError, api, call, newIdempotencyKey, type Schemas } from '../api/client';
 import { fieldErrors } from '../api/words';
-import { Field, FormError } from '../ui';
+import { Field, FormActions, FormError } from '../ui';
 
 /**
  * Grant credits from the agency pool into a reselling sub-account's wallet, optionally
@@ -73,14 +73,7 @@ export function GrantCredits(props: {
         error={errors.credits}
       />
       <Field label="Reference" name="reference" hint="Optional, e.g. your invoice number." error={errors.reference} />
-      <div className="actions">
-        <button type="submit" disabled={grant.isPending}>
-          Grant
-        </button>
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-      </div>
+      <FormActions submit="Grant" disabled={grant.isPending} onCancel={onDone} />
     </form>
   );
 }

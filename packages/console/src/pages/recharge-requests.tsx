@@ -1,6 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, call } from '../api/client';
+import { Table, useCursorPages } from '../lists';
 import { useSwitcherAccounts } from '../queries';
 import { credits, Dialog, Loaded } from '../ui';
 import { GrantCredits } from './grant-credits';
@@ -10,8 +11,8 @@ const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 16) :
 
 /** Recharge requests, newest first, paged by the API's cursor: what was asked of the agency's payment server; an open one can be granted by hand. */
 export function RechargeRequests() {
-  const [cursors, setCursors] = useState<string[]>(['']);
-  const cursor = cursors.at(-1) ?? '';
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const list = useQuery({
     queryKey: ['recharge-requests', cursor],
     queryFn: () =>
@@ -25,61 +26,54 @@ export function RechargeRequests() {
     <Loaded query={list} label="recharge requests">
       {(l) => (
         <>
-          <table>
-            <caption>Recharge requests</caption>
-            <thead>
-              <tr>
-                <th scope="col">Opened</th>
-                <th scope="col">Sub-account</th>
-                <th scope="col">Status</th>
-                <th scope="col">Balance then</th>
-                <th scope="col">Threshold</th>
-                <th scope="col">Credits asked</th>
-                <th scope="col">Fulfilled or expires</th>
-                <th scope="col">Actions</th>
+          <Table
+            caption="Recharge requests"
+            columns={[
+              'Opened',
+              'Sub-account',
+              'Status',
+              'Balance then',
+              'Threshold',
+              'Credits asked',
+              'Fulfilled or expires',
+              'Actions',
+            ]}
+            items={l.items}
+            empty="No recharge requests yet."
+            row={(r) => (
+              <tr key={r.id}>
+                <td>{when(r.createdAt)}</td>
+                <th scope="row">{nameOf(r.subAccountId)}</th>
+                <td>{r.status}</td>
+                <td>{credits(r.balanceAtTrigger)}</td>
+                <td>{credits(r.threshold)}</td>
+                <td>{credits(r.creditsRequested)}</td>
+                <td>{r.fulfilledAt ? `fulfilled ${when(r.fulfilledAt)}` : `expires ${when(r.expiresAt)}`}</td>
+                <td>
+                  {r.status === 'open' && (
+                    <button
+                      type="button"
+                      aria-label={`Grant ${credits(r.creditsRequested)} credits to ${nameOf(r.subAccountId)}`}
+                      onClick={() => setGranting(r)}
+                    >
+                      Grant
+                    </button>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {l.items.length === 0 && (
-                <tr>
-                  <td colSpan={8}>No recharge requests yet.</td>
-                </tr>
-              )}
-              {l.items.map((r) => (
-                <tr key={r.id}>
-                  <td>{when(r.createdAt)}</td>
-                  <th scope="row">{nameOf(r.subAccountId)}</th>
-                  <td>{r.status}</td>
-                  <td>{credits(r.balanceAtTrigger)}</td>
-                  <td>{credits(r.threshold)}</td>
-                  <td>{credits(r.creditsRequested)}</td>
-                  <td>{r.fulfilledAt ? `fulfilled ${when(r.fulfilledAt)}` : `expires ${when(r.expiresAt)}`}</td>
-                  <td>
-                    {r.status === 'open' && (
-                      <button
-                        type="button"
-                        aria-label={`Grant ${credits(r.creditsRequested)} credits to ${nameOf(r.subAccountId)}`}
-                        onClick={() => setGranting(r)}
-                      >
-                        Grant
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
           <div className="actions">
             <button type="button" onClick={() => void list.refetch()}>
               Refresh requests
             </button>
-            {cursors.length > 1 && (
-              <button type="button" onClick={() => setCursors((c) => c.slice(0, -1))}>
+            {!pages.isFirst && (
+              <button type="button" onClick={pages.previous}>
                 Newer requests
               </button>
             )}
             {l.nextCursor && (
-              <button type="button" onClick={() => setCursors((c) => [...c, l.nextCursor ?? ''])}>
+              <button type="button" onClick={() => pages.next(l.nextCursor ?? '')}>
                 Older requests
               </button>
             )}

@@ -2,7 +2,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { errorSentence, fieldErrors } from '../api/words';
-import { Field, FormError, Loaded, ShownOnce } from '../ui';
+import { Table } from '../lists';
+import { Field, FormError, Loaded, Section, ShownOnce } from '../ui';
 import { DeleteWebhook } from './delete-webhook';
 import { RechargeRequests } from './recharge-requests';
 
@@ -40,8 +41,7 @@ export function RechargeWebhook() {
   });
   const errors = fieldErrors(save.error);
   return (
-    <section aria-labelledby="webhook-h">
-      <h2 id="webhook-h">Auto-Recharge Webhook</h2>
+    <Section title="Auto-Recharge Webhook">
       <p>
         Use your own payment system: when a sub-account's wallet drops below its auto-recharge threshold, we send a signed request
         to this address. Your server charges the client and grants the credits with the request id.
@@ -98,7 +98,7 @@ export function RechargeWebhook() {
           </>
         )}
       </Loaded>
-    </section>
+    </Section>
   );
 }
 
@@ -145,49 +145,34 @@ function Deliveries({ enabled }: { enabled: boolean }) {
       {retry.isError && <p role="alert">{errorSentence(retry.error)}</p>}
       <Loaded query={deliveries} label="the delivery log">
         {(l) => (
-          <table>
-            <caption>Delivery log</caption>
-            <thead>
-              <tr>
-                <th scope="col">Sent</th>
-                <th scope="col">Event</th>
-                <th scope="col">Status</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Last answer</th>
-                <th scope="col">Next attempt</th>
-                <th scope="col">Actions</th>
+          <Table
+            caption="Delivery log"
+            columns={['Sent', 'Event', 'Status', 'Attempts', 'Last answer', 'Next attempt', 'Actions']}
+            items={l.items}
+            empty="No webhooks sent yet. Send a test to check your server."
+            row={(d) => (
+              <tr key={d.id}>
+                <td>{when(d.createdAt)}</td>
+                <td>{eventNames[d.eventType]}</td>
+                <td>{d.status}</td>
+                <td>{d.attempts}</td>
+                <td>{d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : (d.lastError ?? '')}</td>
+                <td>{when(d.nextAttemptAt)}</td>
+                <td>
+                  {d.status === 'failed' && (
+                    <button
+                      type="button"
+                      aria-label={`Retry the ${eventNames[d.eventType].toLowerCase()} webhook of ${when(d.createdAt)}`}
+                      disabled={retry.isPending}
+                      onClick={() => retry.isPending || retry.mutate(d.id)}
+                    >
+                      Retry
+                    </button>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {l.items.length === 0 && (
-                <tr>
-                  <td colSpan={7}>No webhooks sent yet. Send a test to check your server.</td>
-                </tr>
-              )}
-              {l.items.map((d) => (
-                <tr key={d.id}>
-                  <td>{when(d.createdAt)}</td>
-                  <td>{eventNames[d.eventType]}</td>
-                  <td>{d.status}</td>
-                  <td>{d.attempts}</td>
-                  <td>{d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : (d.lastError ?? '')}</td>
-                  <td>{when(d.nextAttemptAt)}</td>
-                  <td>
-                    {d.status === 'failed' && (
-                      <button
-                        type="button"
-                        aria-label={`Retry the ${eventNames[d.eventType].toLowerCase()} webhook of ${when(d.createdAt)}`}
-                        disabled={retry.isPending}
-                        onClick={() => retry.isPending || retry.mutate(d.id)}
-                      >
-                        Retry
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          />
         )}
       </Loaded>
     </>

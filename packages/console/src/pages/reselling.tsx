@@ -3,7 +3,8 @@ import { useMemo, useState } from 'react';
 import { api, call, type Schemas } from '../api/client';
 import { fieldErrors } from '../api/words';
 import { TrendChart } from '../chart';
-import { credits, Field, FormError, Loaded, money } from '../ui';
+import { Table, useCursorPages } from '../lists';
+import { credits, Field, FormError, Loaded, money, Section } from '../ui';
 import { RechargeWebhook } from './recharge-webhook';
 
 /** Agency reselling settings: connect Stripe, pricing, the auto-recharge webhook, and the Sub-Account Credit Dashboard. */
@@ -33,8 +34,7 @@ function StripeSection({ stripe }: { stripe: Schemas['ResellingSettings']['strip
     onSuccess: (r) => window.location.assign(r.onboardingUrl),
   });
   return (
-    <section aria-labelledby="stripe-h">
-      <h2 id="stripe-h">Stripe</h2>
+    <Section title="Stripe">
       <p data-testid="stripe-status">
         {!stripe && 'Not connected. Connect a Stripe account to take payments from your sub-accounts.'}
         {stripe &&
@@ -52,7 +52,7 @@ function StripeSection({ stripe }: { stripe: Schemas['ResellingSettings']['strip
           {stripe ? 'Continue Stripe onboarding' : 'Connect Stripe'}
         </button>
       )}
-    </section>
+    </Section>
   );
 }
 
@@ -97,8 +97,7 @@ function PricingForm({ settings }: { settings: Schemas['ResellingSettings'] }) {
   const setRow = (key: number, patch: Partial<PackageRow>) =>
     setRows((rs) => rs.map((r) => (r.key === key ? { ...r, ...patch } : r)));
   return (
-    <section aria-labelledby="pricing-h">
-      <h2 id="pricing-h">Pricing</h2>
+    <Section title="Pricing">
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -172,7 +171,7 @@ function PricingForm({ settings }: { settings: Schemas['ResellingSettings'] }) {
           Save pricing
         </button>
       </form>
-    </section>
+    </Section>
   );
 }
 
@@ -202,62 +201,46 @@ function PackageInput(props: {
 
 /** The seed's "Sub-Account Credit Dashboard": every reselling sub-account's purchases, use and remaining credits. */
 function CreditDashboard() {
-  const [cursors, setCursors] = useState<string[]>(['']);
-  const cursor = cursors.at(-1) ?? '';
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const dash = useQuery({
     queryKey: ['reselling-dashboard', cursor],
     queryFn: () => call(api.GET('/v1/reselling/dashboard', { params: { query: cursor ? { cursor } : {} } })),
   });
   return (
-    <section aria-labelledby="dash-h">
-      <h2 id="dash-h">Sub-Account Credit Dashboard</h2>
+    <Section title="Sub-Account Credit Dashboard">
       <Loaded query={dash} label="the credit dashboard">
         {(d) => (
           <>
             <DashboardTrend dashboard={d} />
-            <table>
-              <caption>
-                Reselling sub-accounts, {d.from} to {d.to}
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Sub-account</th>
-                  <th scope="col">Credits purchased</th>
-                  <th scope="col">Total spend</th>
-                  <th scope="col">Credits consumed</th>
-                  <th scope="col">Remaining</th>
+            <Table
+              caption={`Reselling sub-accounts, ${d.from} to ${d.to}`}
+              columns={['Sub-account', 'Credits purchased', 'Total spend', 'Credits consumed', 'Remaining']}
+              items={d.items}
+              empty="No sub-account is in reselling mode yet (Edit Sub Account → Reselling)."
+              row={(i) => (
+                <tr key={i.subAccountId}>
+                  <th scope="row">{i.name}</th>
+                  <td>{credits(i.purchasedCredits)}</td>
+                  <td>
+                    {i.spend.length
+                      ? i.spend.map((s) => money(s.amount, s.currency)).join(', ')
+                      : money(i.totalSpend, d.currency)}
+                  </td>
+                  <td>{credits(i.consumedCredits)}</td>
+                  <td>{credits(i.remaining)}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {d.items.length === 0 && (
-                  <tr>
-                    <td colSpan={5}>No sub-account is in reselling mode yet (Edit Sub Account → Reselling).</td>
-                  </tr>
-                )}
-                {d.items.map((i) => (
-                  <tr key={i.subAccountId}>
-                    <th scope="row">{i.name}</th>
-                    <td>{credits(i.purchasedCredits)}</td>
-                    <td>
-                      {i.spend.length
-                        ? i.spend.map((s) => money(s.amount, s.currency)).join(', ')
-                        : money(i.totalSpend, d.currency)}
-                    </td>
-                    <td>{credits(i.consumedCredits)}</td>
-                    <td>{credits(i.remaining)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              )}
+            />
             {d.nextCursor && (
-              <button type="button" onClick={() => setCursors((c) => [...c, d.nextCursor as string])}>
+              <button type="button" onClick={() => pages.next(d.nextCursor as string)}>
                 Next page
               </button>
             )}
           </>
         )}
       </Loaded>
-    </section>
+    </Section>
   );
 }
 

@@ -3,8 +3,9 @@ import { useState } from 'react';
 import { useNavigate } from 'react-router';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { errorSentence, fieldErrors } from '../api/words';
+import { Pager, Table, useCursorPages } from '../lists';
 import { useSession } from '../session';
-import { credits, Dialog, Field, FormError, Loaded } from '../ui';
+import { credits, Dialog, Field, FormActions, FormError, Loaded } from '../ui';
 import { EditSubAccount } from './edit-sub-account';
 import { ResendVerification } from './resend-verification';
 import { CloseButton, NewCredentialsButton } from './sub-account-actions';
@@ -13,9 +14,8 @@ const PAGE = 20;
 type Created = Schemas['SubAccountCreated'];
 
 export function SubAccounts() {
-  // The API's cursors, one per page visited: Previous goes back along them.
-  const [cursors, setCursors] = useState<string[]>(['']);
-  const cursor = cursors.at(-1) ?? '';
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const list = useQuery({
     queryKey: ['sub-accounts', cursor],
     queryFn: () => call(api.GET('/v1/sub-accounts', { params: { query: { limit: PAGE, ...(cursor ? { cursor } : {}) } } })),
@@ -33,60 +33,35 @@ export function SubAccounts() {
       <Loaded query={list} label="sub-accounts">
         {(l) => (
           <>
-            <table>
-              <caption>Your sub-accounts</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Email</th>
-                  <th scope="col">Credit mode</th>
-                  <th scope="col">Used this month</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Actions</th>
+            <Table
+              caption="Your sub-accounts"
+              columns={['Name', 'Email', 'Credit mode', 'Used this month', 'Status', 'Actions']}
+              items={l.items}
+              empty="No sub-accounts yet: click Add Account."
+              row={(s) => (
+                <tr key={s.id}>
+                  <th scope="row">{s.name}</th>
+                  <td>{s.email}</td>
+                  <td>{s.creditMode}</td>
+                  <td>{credits(s.creditsUsedThisMonth)}</td>
+                  <td>{s.status}</td>
+                  <td className="actions">
+                    <button
+                      type="button"
+                      onClick={() => setEditing(s)}
+                      aria-label={`Edit ${s.name}`}
+                      disabled={s.status !== 'active'}
+                    >
+                      Edit
+                    </button>
+                    <AssistButton sub={s} />
+                    <NewCredentialsButton sub={s} />
+                    <CloseButton sub={s} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {l.items.length === 0 && (
-                  <tr>
-                    <td colSpan={6}>No sub-accounts yet: click Add Account.</td>
-                  </tr>
-                )}
-                {l.items.map((s) => (
-                  <tr key={s.id}>
-                    <th scope="row">{s.name}</th>
-                    <td>{s.email}</td>
-                    <td>{s.creditMode}</td>
-                    <td>{credits(s.creditsUsedThisMonth)}</td>
-                    <td>{s.status}</td>
-                    <td className="actions">
-                      <button
-                        type="button"
-                        onClick={() => setEditing(s)}
-                        aria-label={`Edit ${s.name}`}
-                        disabled={s.status !== 'active'}
-                      >
-                        Edit
-                      </button>
-                      <AssistButton sub={s} />
-                      <NewCredentialsButton sub={s} />
-                      <CloseButton sub={s} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            <nav aria-label="Sub-account pages" className="pager">
-              <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-                Previous page
-              </button>
-              <button
-                type="button"
-                disabled={!l.nextCursor}
-                onClick={() => l.nextCursor && setCursors((c) => [...c, l.nextCursor as string])}
-              >
-                Next page
-              </button>
-            </nav>
+              )}
+            />
+            <Pager label="Sub-account pages" pages={pages} nextCursor={l.nextCursor} />
           </>
         )}
       </Loaded>
@@ -151,14 +126,7 @@ function AddAccountForm({ onCreated, onCancel }: { onCreated: (c: Created) => vo
       <label className="choice">
         <input type="checkbox" name="clientLogin" defaultChecked /> Give the client a login (emailed to them)
       </label>
-      <div className="actions">
-        <button type="submit" disabled={create.isPending}>
-          Sign Up
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions submit="Sign Up" disabled={create.isPending} onCancel={onCancel} />
     </form>
   );
 }

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import type { paths } from '../api/schema';
 import { errorSentence, fieldErrors } from '../api/words';
+import { Pager, Table, useCursorPages } from '../lists';
 import { useSwitcherAccounts } from '../queries';
 import { credits, Field, Loaded } from '../ui';
 
@@ -15,8 +16,8 @@ export function Transactions() {
   const { accounts } = useSwitcherAccounts();
   const subs = accounts.filter((a) => a.type === 'sub_account');
   const [filters, setFilters] = useState<Query>({});
-  const [cursors, setCursors] = useState<string[]>(['']);
-  const cursor = cursors.at(-1) ?? '';
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const list = useQuery({
     queryKey: ['transactions', filters, cursor],
     // JSON here (the route also answers text/csv, hence the union in its type).
@@ -46,7 +47,7 @@ export function Transactions() {
             from: pick('from'),
             to: pick('to'),
           });
-          setCursors(['']);
+          pages.reset();
         }}
       >
         <div className="field">
@@ -81,54 +82,27 @@ export function Transactions() {
       <Loaded query={list} label="transactions">
         {(l) => (
           <>
-            <table>
-              <caption>Credit transactions, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Credits</th>
-                  <th scope="col">Balance after</th>
-                  <th scope="col">Sub-account</th>
-                  <th scope="col">Contact</th>
-                  <th scope="col">Campaign</th>
-                  <th scope="col">Reference</th>
+            <Table
+              caption="Credit transactions, newest first"
+              columns={['When', 'Type', 'Credits', 'Balance after', 'Sub-account', 'Contact', 'Campaign', 'Reference']}
+              items={l.items}
+              empty="No transactions match."
+              row={(t) => (
+                <tr key={t.id}>
+                  <td>{t.createdAt.replace('T', ' ').slice(0, 19)}</td>
+                  <td>{t.type.replace('_', ' ')}</td>
+                  <td>{t.credits > 0 ? `+${credits(t.credits)}` : credits(t.credits)}</td>
+                  <td>
+                    {credits(t.balanceAfter)} ({t.balanceType})
+                  </td>
+                  <td>{nameOf(t.subAccountId)}</td>
+                  <td>{t.contactId}</td>
+                  <td>{t.campaignId}</td>
+                  <td>{t.reference}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {l.items.length === 0 && (
-                  <tr>
-                    <td colSpan={8}>No transactions match.</td>
-                  </tr>
-                )}
-                {l.items.map((t) => (
-                  <tr key={t.id}>
-                    <td>{t.createdAt.replace('T', ' ').slice(0, 19)}</td>
-                    <td>{t.type.replace('_', ' ')}</td>
-                    <td>{t.credits > 0 ? `+${credits(t.credits)}` : credits(t.credits)}</td>
-                    <td>
-                      {credits(t.balanceAfter)} ({t.balanceType})
-                    </td>
-                    <td>{nameOf(t.subAccountId)}</td>
-                    <td>{t.contactId}</td>
-                    <td>{t.campaignId}</td>
-                    <td>{t.reference}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            <nav aria-label="Transaction pages" className="pager">
-              <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-                Previous page
-              </button>
-              <button
-                type="button"
-                disabled={!l.nextCursor}
-                onClick={() => l.nextCursor && setCursors((c) => [...c, l.nextCursor as string])}
-              >
-                Next page
-              </button>
-            </nav>
+              )}
+            />
+            <Pager label="Transaction pages" pages={pages} nextCursor={l.nextCursor} />
           </>
         )}
       </Loaded>
