@@ -17,7 +17,8 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   logger.addContext(context);
   try {
     const results = await Promise.allSettled(
-      event.Records.map((record) => sendDelivery(deliveryMessage.parse(JSON.parse(record.body)))),
+      // async: a body that does not parse rejects its own record, never the batch.
+      event.Records.map(async (record) => sendDelivery(deliveryMessage.parse(JSON.parse(record.body)))),
     );
     const batchItemFailures = results.flatMap((r, i) => {
       if (r.status === 'fulfilled') return [];

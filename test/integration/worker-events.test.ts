@@ -43,4 +43,13 @@ describe('sample worker events', () => {
     for (const r of event.Records) expect(deliveryMessage.safeParse(JSON.parse(r.body)).success).toBe(true);
     expect(await webhookSender(event, lambdaContext('webhook-sender'))).toEqual({ batchItemFailures: [] });
   });
+
+  it('a webhook message that does not parse is reported alone; the rest of its batch goes on', async () => {
+    const [sample] = load<SQSEvent>('events/sqs/webhook-delivery.json').Records;
+    const poison = { ...sample!, messageId: 'poison-1', body: '{"agencyId":' };
+    const event = { Records: [poison, sample!, { ...sample!, messageId: 'poison-2', body: '{"agencyId":"a"}' }] };
+    expect(await webhookSender(event, lambdaContext('webhook-sender'))).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'poison-1' }, { itemIdentifier: 'poison-2' }],
+    });
+  });
 });
