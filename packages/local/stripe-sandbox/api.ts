@@ -1,3 +1,4 @@
+import type Stripe from 'stripe';
 import { createAccount, createAccountLink } from './api-accounts';
 import { createSession, expireSessionRoute, retrieveSession } from './api-checkout';
 import { accountInvalid, decodeSegment, invalidRequest, StripeApiError } from './errors';
@@ -6,7 +7,7 @@ import type { Ctx } from './flows';
 import type { FormObject } from './form';
 import { Params } from './params';
 import { refund } from './refunds';
-import type { Scope } from './store';
+import type { Scope, Scoped } from './store';
 
 export interface ApiContext extends Ctx {
   baseUrl: string;
@@ -37,6 +38,9 @@ const ROUTES: Array<[method: string, pattern: RegExp, handler: Handler]> = [
   ['GET', /^\/v1\/payment_intents\/([^/]+)$/, (ctx, req, p, id) => retrieve(ctx, req, p, ctx.store.intent(id, req.scope).object)],
   ['GET', /^\/v1\/charges\/([^/]+)$/, (ctx, req, p, id) => retrieve(ctx, req, p, ctx.store.charge(id, req.scope).object)],
   ['POST', /^\/v1\/refunds$/, createRefund],
+  ['GET', /^\/v1\/refunds$/, (ctx, req, p) => listOf(ctx, req, p, '/v1/refunds', ctx.store.refunds)],
+  ['GET', /^\/v1\/disputes$/, (ctx, req, p) => listOf(ctx, req, p, '/v1/disputes', ctx.store.disputes)],
+  ['GET', /^\/v1\/disputes\/([^/]+)$/, (ctx, req, p, id) => retrieve(ctx, req, p, ctx.store.dispute(id, req.scope).object)],
   ['GET', /^\/v1\/refunds\/([^/]+)$/, (ctx, req, p, id) => retrieve(ctx, req, p, ctx.store.refund(id, req.scope).object)],
   ['GET', /^\/v1\/events\/([^/]+)$/, (ctx, req, p, id) => retrieve(ctx, req, p, ctx.store.event(id, req.scope).object)],
 ];
@@ -63,6 +67,34 @@ function retrieveAccount(ctx: ApiContext, req: ApiRequest, p: Params, id: string
   // Stripe answers 403 both for an account that does not exist and for one this key cannot reach.
   if (!account || (req.scope && req.scope !== id)) throw accountInvalid(ctx.secretKey, id);
   return retrieve(ctx, req, p, account);
+}
+
+/**
+ * A list, as Stripe pages it: newest first, `limit` (1–100, default 10), `starting_after` an id
+ * of the previous page, filtered by `payment_intent` and/or `charge`.
+ */
+function listOf<T extends { id: string; created: number; payment_intent: unknown; charge: unknown }>(
+  ctx: ApiContext,
+  req: ApiRequest,
+  p: Params,
+  url: string,
+  objects: Map<string, Scoped<T>>,
+): Stripe.ApiList<T> {
+  const paymentIntent = p.str('payment_intent');
+  const charge = p.str('charge');
+  const limit = p.int('limit', { min: 1, max: 100 }) ?? 10;
+  const after = p.str('starting_after');
+  p.done();
+  const idOf = (v: unknown) => (typeof v === 'string' ? v : (v as { id?: string } | null)?.id);
+  const all = ctx.store.list(
+    objects,
+    req.scope,
+    (o) => (!paymentIntent || idOf(o.payment_intent) === paymentIntent) && (!charge || idOf(o.charge) === charge),
+  );
+  const start = after ? all.findIndex((o) => o.id === after) + 1 : 0;
+  if (after && start === 0) throw invalidRequest(`No such object: '${after}'`, 'starting_after', 'resource_missing');
+  const data = all.slice(start, start + limit);
+  return { object: 'list', data, has_more: start + limit < all.length, url };
 }
 
 function createRefund(ctx: ApiContext, req: ApiRequest, p: Params): object {

@@ -1,18 +1,24 @@
 import type Stripe from 'stripe';
 import type { ApiContext } from './api';
+import { closeDispute, openDispute } from './disputes';
 import { decodeSegment as decode, invalidRequest, StripeApiError } from './errors';
 import { NO_REQUEST } from './events';
-import { checkoutOutcome, expireIfDue, expireSession, OUTCOMES, type Outcome, onboard } from './flows';
+import { chargeOnAccount, checkoutOutcome, expireIfDue, expireSession, OUTCOMES, type Outcome, onboard } from './flows';
 import { nowSeconds } from './ids';
 import { checkoutPage, onboardingDonePage, onboardingPage } from './pages';
-import { refund } from './refunds';
+import { failRefund, refund } from './refunds';
 import { html, json, type Reply, redirect } from './reply';
 
-/** The fault knob: the next `remaining` API calls fail with `status`, or never answer ('timeout'). */
+/**
+ * The fault knob: the next `remaining` API calls fail with `status`, or never answer
+ * ('timeout'). 400 and 403 are refusals Stripe means (a parameter it no longer takes, an
+ * account the platform may no longer act for: `account_invalid`), not outages.
+ */
 export interface Faults {
   remaining: number;
-  status: 500 | 503 | 429 | 'timeout';
+  status: FaultStatus;
 }
+export type FaultStatus = 500 | 503 | 429 | 400 | 403 | 'timeout';
 
 export type ControlBody = Record<string, unknown>;
 
@@ -37,6 +43,23 @@ const CONTROL_ROUTES: ControlRoute[] = [
     'POST',
     /^\/sandbox\/checkout\/sessions\/([^/]+)\/([a-z_]+)$/,
     (ctx, [cs, outcome], { body }) => json(200, sessionOutcome(ctx, decode(cs), outcomeOf(decode(outcome)), body)),
+  ],
+  ['POST', /^\/sandbox\/accounts\/([^/]+)\/deauthorize$/, (ctx, [acct]) => json(200, deauthorize(ctx, decode(acct)))],
+  ['POST', /^\/sandbox\/accounts\/([^/]+)\/charges$/, (ctx, [acct], { body }) => json(200, ownCharge(ctx, decode(acct), body))],
+  [
+    'POST',
+    /^\/sandbox\/charges\/([^/]+)\/dispute$/,
+    (ctx, [ch], { body }) => json(200, openDispute(ctx, ctx.store.charge(decode(ch), undefined), disputeInput(body))),
+  ],
+  [
+    'POST',
+    /^\/sandbox\/disputes\/([^/]+)\/close$/,
+    (ctx, [dp], { body }) => json(200, closeDispute(ctx, ctx.store.dispute(decode(dp), undefined), disputeOutcome(body))),
+  ],
+  [
+    'POST',
+    /^\/sandbox\/refunds\/([^/]+)\/fail$/,
+    (ctx, [re], { body }) => json(200, failRefund(ctx, decode(re), body.status === 'canceled' ? 'canceled' : 'failed')),
   ],
   ['GET', /^\/sandbox\/events$/, (ctx, _, { url }) => json(200, { data: listDeliveries(ctx, url) })],
   [
@@ -98,6 +121,7 @@ function sessionOutcome(ctx: ApiContext, id: string, outcome: Outcome, body: Con
   const rec = ctx.store.session(id, undefined);
   expireIfDue(ctx, rec);
   if (outcome === 'expire') return expireSession(ctx, rec);
+  if (outcome === 'dispute') return openDispute(ctx, paidCharge(ctx, rec, id), disputeInput(body));
   if (outcome !== 'refund') return checkoutOutcome(ctx, rec, outcome);
   // A refund from the dashboard: no API request behind it.
   const intent = typeof rec.object.payment_intent === 'string' ? rec.object.payment_intent : undefined;
@@ -107,6 +131,58 @@ function sessionOutcome(ctx: ApiContext, id: string, outcome: Outcome, body: Con
   if (amount !== undefined && (!Number.isSafeInteger(amount) || amount < 1))
     throw invalidRequest(`Invalid integer: ${String(body.amount)}`, 'amount', 'parameter_invalid_integer');
   return refund(ctx, undefined, { paymentIntent: intent, amount }, NO_REQUEST);
+}
+
+/** The succeeded charge behind a paid session (what a refund or a dispute of it is about). */
+function paidCharge(ctx: ApiContext, rec: ReturnType<ApiContext['store']['session']>, id: string) {
+  const intent = typeof rec.object.payment_intent === 'string' ? ctx.store.intents.get(rec.object.payment_intent) : undefined;
+  const charge =
+    typeof intent?.object.latest_charge === 'string' ? ctx.store.charges.get(intent.object.latest_charge) : undefined;
+  if (!charge || rec.object.payment_status !== 'paid')
+    throw invalidRequest(`Checkout Session ${id} has no paid charge.`, 'session');
+  return charge;
+}
+
+function disputeInput(body: ControlBody) {
+  const amount = body.amount === undefined || body.amount === '' ? undefined : Number(body.amount);
+  if (amount !== undefined && (!Number.isSafeInteger(amount) || amount < 1))
+    throw invalidRequest(`Invalid integer: ${String(body.amount)}`, 'amount', 'parameter_invalid_integer');
+  return { amount, reason: typeof body.reason === 'string' ? body.reason : undefined };
+}
+
+function disputeOutcome(body: ControlBody): 'won' | 'lost' {
+  if (body.outcome !== 'won' && body.outcome !== 'lost') throw invalidRequest('outcome must be "won" or "lost"', 'outcome');
+  return body.outcome;
+}
+
+/**
+ * The account's owner disconnects the platform (Stripe dashboard → "Disconnect"): Stripe sends
+ * account.application.deauthorized, then refuses every call the platform makes for the account.
+ */
+function deauthorize(ctx: ApiContext, accountId: string) {
+  ctx.store.account(accountId);
+  if (ctx.store.deauthorized.has(accountId)) return { id: accountId, deauthorized: true };
+  const application: Stripe.Application = { id: 'ca_sandbox_platform', object: 'application', name: 'Agency Accounts (sandbox)' };
+  ctx.events.emit('account.application.deauthorized', application, { scope: accountId, request: NO_REQUEST });
+  ctx.store.deauthorized.add(accountId);
+  return { id: accountId, deauthorized: true };
+}
+
+/**
+ * A charge the account's owner makes itself, with its own API key (a PaymentIntent confirmed
+ * with a test card, or with `paymentIntent: false` a bare Charges-API charge): nothing the
+ * platform asked for, with whatever metadata the owner writes. Refund it with POST /v1/refunds
+ * and Stripe-Account: the events Stripe sends then are exactly those an agency can cause.
+ */
+function ownCharge(ctx: ApiContext, accountId: string, body: ControlBody) {
+  ctx.store.account(accountId);
+  const amount = Number(body.amount);
+  if (!Number.isSafeInteger(amount) || amount < 1) throw invalidRequest('amount: a positive integer', 'amount');
+  const currency = typeof body.currency === 'string' ? body.currency : 'usd';
+  const metadata = Object.fromEntries(
+    Object.entries((body.metadata ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+  );
+  return chargeOnAccount(ctx, accountId, { amount, currency, metadata, withIntent: body.paymentIntent !== false });
 }
 
 function listDeliveries(ctx: ApiContext, url: URL) {
@@ -122,8 +198,8 @@ function setFaults(faults: Faults, body: ControlBody): void {
   const n = Number(body.failNext);
   if (!Number.isSafeInteger(n) || n < 0) throw invalidRequest('failNext must be a non-negative integer', 'failNext');
   const status = body.status === undefined ? 500 : body.status === 'timeout' ? 'timeout' : Number(body.status);
-  if (status !== 'timeout' && status !== 500 && status !== 503 && status !== 429)
-    throw invalidRequest('status must be 500, 503, 429 or "timeout"', 'status');
+  if (status !== 'timeout' && status !== 500 && status !== 503 && status !== 429 && status !== 400 && status !== 403)
+    throw invalidRequest('status must be 500, 503, 429, 400, 403 or "timeout"', 'status');
   faults.remaining = n;
   faults.status = status;
 }
@@ -157,7 +233,8 @@ function checkoutPageAction(ctx: ApiContext, id: string, outcome: Outcome): Repl
   const rec = ctx.store.session(id, undefined);
   expireIfDue(ctx, rec);
   const merchant = merchantName(ctx, rec.scope);
-  if (outcome === 'refund') throw invalidRequest('Refunds are not made from the Checkout page.', 'outcome');
+  if (outcome === 'refund' || outcome === 'dispute')
+    throw invalidRequest('Refunds and disputes are not made from the Checkout page.', 'outcome');
   if (outcome === 'expire') {
     if (rec.object.status === 'open') expireSession(ctx, rec);
     return html(200, checkoutPage(rec, { merchant }));

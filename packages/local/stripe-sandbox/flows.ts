@@ -27,8 +27,16 @@ export function onboard(ctx: Ctx, accountId: string): Stripe.Account {
   return account;
 }
 
-export type Outcome = 'pay' | 'decline' | 'pay_async_success' | 'pay_async_failure' | 'expire' | 'refund';
-export const OUTCOMES: readonly Outcome[] = ['pay', 'decline', 'pay_async_success', 'pay_async_failure', 'expire', 'refund'];
+export type Outcome = 'pay' | 'decline' | 'pay_async_success' | 'pay_async_failure' | 'expire' | 'refund' | 'dispute';
+export const OUTCOMES: readonly Outcome[] = [
+  'pay',
+  'decline',
+  'pay_async_success',
+  'pay_async_failure',
+  'expire',
+  'refund',
+  'dispute',
+];
 
 function requireOpen(rec: SessionRecord): void {
   if (rec.object.status !== 'open')
@@ -117,7 +125,7 @@ function fail(
 }
 
 /** The customer pays on the Checkout page; returns the session, or throws Stripe's 402 card error on decline. */
-export function checkoutOutcome(ctx: Ctx, rec: SessionRecord, outcome: Exclude<Outcome, 'refund' | 'expire'>) {
+export function checkoutOutcome(ctx: Ctx, rec: SessionRecord, outcome: Exclude<Outcome, 'refund' | 'expire' | 'dispute'>) {
   requireOpen(rec);
   if (outcome === 'pay') {
     const { intent, charge, email } = attempt(ctx, rec, 'card', 'pending');
@@ -203,4 +211,32 @@ function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Pick<T, K
   const out = {} as Pick<T, K>;
   for (const k of keys) out[k] = obj[k];
   return out;
+}
+
+/** A succeeded charge made on an account outside Checkout (see the `charges` control route). */
+export function chargeOnAccount(
+  ctx: Ctx,
+  scope: string,
+  input: { amount: number; currency: string; metadata: Record<string, string>; withIntent: boolean },
+) {
+  const intent = buildPaymentIntent({
+    amount: input.amount,
+    currency: input.currency,
+    applicationFeeAmount: null,
+    metadata: input.metadata,
+    description: null,
+    receiptEmail: null,
+    created: nowSeconds(),
+  });
+  const charge = buildCharge(intent, 'card', 'succeeded', null, nowSeconds());
+  Object.assign(charge, { paid: true, captured: true, status: 'succeeded' } satisfies Partial<Stripe.Charge>);
+  if (!input.withIntent) charge.payment_intent = null;
+  else {
+    Object.assign(intent, { status: 'succeeded', amount_received: intent.amount, latest_charge: charge.id });
+    ctx.store.intents.set(intent.id, { scope, object: intent });
+  }
+  ctx.store.charges.set(charge.id, { scope, object: charge });
+  ctx.events.emit('charge.succeeded', charge, { scope, request: NO_REQUEST });
+  if (input.withIntent) ctx.events.emit('payment_intent.succeeded', intent, { scope, request: NO_REQUEST });
+  return { charge, paymentIntent: input.withIntent ? intent : null };
 }

@@ -16,7 +16,8 @@
  *        metadata, success_url, cancel_url, expires_at, customer_email)
  *   GET  /v1/checkout/sessions/{cs}              POST /v1/checkout/sessions/{cs}/expire
  *   GET  /v1/payment_intents/{pi}  GET /v1/charges/{ch}  POST /v1/refunds  GET /v1/refunds/{re}
- *   GET  /v1/events/{evt}                        (and `expand[]` on all of them)
+ *   GET  /v1/refunds?payment_intent=&charge=&limit=&starting_after=   GET /v1/disputes?(the same)
+ *   GET  /v1/disputes/{dp}  GET /v1/events/{evt} (and `expand[]` on all of them)
  * Any other param answers 400 parameter_unknown and any other route 404, so a call the
  * sandbox does not model fails loudly. Objects are the SDK's types (objects-*.ts), errors are
  * Stripe's `{error:{type, code, message, param}}` with Stripe's statuses (401 bad key, 403
@@ -40,12 +41,24 @@
  *     expire            → expired; checkout.session.expired (payment_intent.canceled if one existed)
  *     refund            → the Refund; body {amount} (JSON or form) for a partial one; refund.created,
  *                         charge.refunded (amount_refunded cumulative, refunded true when full)
+ *     dispute           → a chargeback of the paid charge, body {amount?, reason?}: the Dispute
+ *                         (needs_response); charge.dispute.created, charge.dispute.funds_withdrawn
+ *   POST {base}/sandbox/charges/{ch}/dispute {amount?, reason?} → the same for any succeeded charge
+ *   POST {base}/sandbox/disputes/{dp}/close {outcome: "won"|"lost"} → charge.dispute.closed
+ *        (and charge.dispute.funds_reinstated when won)
+ *   POST {base}/sandbox/refunds/{re}/fail {status?: "failed"|"canceled"} → the refund fails, its amount
+ *        returns to the charge; charge.refund.updated, refund.updated (refund.failed)
+ *   POST {base}/sandbox/accounts/{acct}/deauthorize → account.application.deauthorized, then every
+ *        call for the account answers 403 account_invalid (the owner disconnected the platform)
+ *   POST {base}/sandbox/accounts/{acct}/charges {amount, currency?, metadata?, paymentIntent?} → a
+ *        charge the account's owner makes itself (with its own key): nothing the platform asked for
  *   GET  {base}/sandbox/events[?type=&account=&id=] → {data:[{id, type, account, url, body, signature,
  *        attempt, status, outcome, error}]}: every delivery attempt, newest first; `body` is the exact
  *        string sent, `signature` its Stripe-Signature header (also for endpoints with no URL: not sent)
  *   POST {base}/sandbox/events/{evt}/resend   → delivers that event again (the dashboard's "Resend")
- *   POST {base}/sandbox/faults {failNext: n, status: 500|503|429|"timeout"} → the next n /v1 calls
- *        fail with that status (Stripe's api_error shape) or are never answered; GET shows, DELETE clears
+ *   POST {base}/sandbox/faults {failNext: n, status: 500|503|429|400|403|"timeout"} → the next n /v1
+ *        calls fail with that status (Stripe's error shapes: api_error, rate_limit, parameter_unknown,
+ *        account_invalid) or are never answered; GET shows, DELETE clears
  *
  * Events are Stripe.Event objects (api_version, livemode false, `account` for Connect events,
  * `request` naming the API request and idempotency key behind them, null for a customer's or

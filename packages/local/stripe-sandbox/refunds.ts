@@ -1,6 +1,6 @@
 import type Stripe from 'stripe';
 import { invalidRequest } from './errors';
-import type { EventRequest } from './events';
+import { type EventRequest, NO_REQUEST } from './events';
 import type { Ctx } from './flows';
 import { nowSeconds } from './ids';
 import { formatAmount } from './money';
@@ -40,6 +40,17 @@ export function refund(ctx: Ctx, scope: Scope | undefined, input: RefundInput, r
 }
 
 function chargeToRefund(ctx: Ctx, scope: Scope | undefined, input: RefundInput) {
+  const charge = findCharge(ctx, scope, input);
+  if (charge.object.disputed)
+    throw invalidRequest(
+      `Charge ${charge.object.id} has been charged back; cannot issue a refund.`,
+      undefined,
+      'charge_disputed',
+    );
+  return charge;
+}
+
+function findCharge(ctx: Ctx, scope: Scope | undefined, input: RefundInput) {
   if (input.charge && input.paymentIntent)
     throw invalidRequest(
       'You may only specify one of these parameters: charge, payment_intent.',
@@ -59,4 +70,28 @@ function chargeToRefund(ctx: Ctx, scope: Scope | undefined, input: RefundInput) 
   if (intent.status !== 'succeeded' || !latest)
     throw invalidRequest('This PaymentIntent does not have a successful charge to refund.', 'payment_intent');
   return latest;
+}
+
+/**
+ * A refund the bank could not complete (`POST /sandbox/refunds/{re}/fail`): the refund becomes
+ * `failed` (or `canceled`), its amount returns to the charge (amount_refunded goes down), and
+ * Stripe sends charge.refund.updated (and refund.updated, refund.failed).
+ */
+export function failRefund(ctx: Ctx, id: string, status: 'failed' | 'canceled'): Stripe.Refund {
+  const record = ctx.store.refund(id, undefined);
+  const r = record.object;
+  if (r.status === 'failed' || r.status === 'canceled')
+    throw invalidRequest(`Refund ${r.id} has already ${r.status === 'failed' ? 'failed' : 'been canceled'}.`);
+  const charge = typeof r.charge === 'string' ? ctx.store.charges.get(r.charge) : undefined;
+  const previous = { status: r.status };
+  r.status = status;
+  if (status === 'failed') r.failure_reason = 'expired_or_canceled_card';
+  if (charge) {
+    charge.object.amount_refunded -= r.amount;
+    charge.object.refunded = false;
+  }
+  ctx.events.emit('charge.refund.updated', r, { scope: record.scope, request: NO_REQUEST, previous });
+  ctx.events.emit('refund.updated', r, { scope: record.scope, request: NO_REQUEST, previous });
+  if (status === 'failed') ctx.events.emit('refund.failed', r, { scope: record.scope, request: NO_REQUEST });
+  return r;
 }

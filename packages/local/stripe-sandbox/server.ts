@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ApiContext, routeApi } from './api';
-import { type ControlBody, type Faults, routeControl } from './control';
+import { type ControlBody, type FaultStatus, type Faults, routeControl } from './control';
 import { accountInvalid, idempotencyError, invalidRequest, redactKey, StripeApiError } from './errors';
 import { canonicalParams, parseStripeForm } from './form';
 import { newId } from './ids';
@@ -77,7 +77,7 @@ function api(
   }
   authenticate(ctx.secretKey, header(req, 'authorization'));
   const scope = header(req, 'stripe-account') || null;
-  if (scope && !ctx.store.accounts.has(scope)) throw accountInvalid(ctx.secretKey, scope);
+  if (scope && (!ctx.store.accounts.has(scope) || ctx.store.deauthorized.has(scope))) throw accountInvalid(ctx.secretKey, scope);
   const params = parseStripeForm(method === 'GET' ? url.search.slice(1) : body);
   const key = method === 'POST' ? (header(req, 'idempotency-key') ?? null) : null;
   if (key !== null && key.length > 255) throw invalidRequest('Idempotency-Key must be at most 255 characters.', undefined);
@@ -119,13 +119,31 @@ function api(
   return reply;
 }
 
-function faultReply(status: 500 | 503 | 429): Reply {
+function faultReply(status: Exclude<FaultStatus, 'timeout'>): Reply {
   if (status === 429)
     return json(429, {
       error: {
         type: 'invalid_request_error',
         code: 'rate_limit',
         message: 'Too many requests hit the API too quickly (injected by the sandbox fault knob).',
+      },
+    });
+  if (status === 400)
+    return json(400, {
+      error: {
+        type: 'invalid_request_error',
+        code: 'parameter_unknown',
+        param: 'injected',
+        message: 'Received unknown parameter: injected (injected by the sandbox fault knob).',
+      },
+    });
+  if (status === 403)
+    return json(403, {
+      error: {
+        type: 'invalid_request_error',
+        code: 'account_invalid',
+        message:
+          'The provided key does not have access to account (injected by the sandbox fault knob). Application access may have been revoked.',
       },
     });
   return json(status, {

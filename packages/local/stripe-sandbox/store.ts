@@ -53,6 +53,9 @@ export class Store {
   readonly intents = new Map<string, Scoped<Stripe.PaymentIntent>>();
   readonly charges = new Map<string, Scoped<Stripe.Charge>>();
   readonly refunds = new Map<string, Scoped<Stripe.Refund>>();
+  readonly disputes = new Map<string, Scoped<Stripe.Dispute>>();
+  /** Accounts that disconnected the platform: every call made for them is refused (403 account_invalid). */
+  readonly deauthorized = new Set<string>();
   readonly events = new Map<string, Scoped<Stripe.Event>>();
   /** Keyed by scope and Idempotency-Key, as Stripe scopes keys to the account. */
   readonly idempotency = new Map<string, IdempotentResult>();
@@ -79,13 +82,25 @@ export class Store {
     return visible(this.refunds.get(id), scope) ?? throwMissing('refund', id, 'refund');
   }
 
+  dispute(id: string, scope: Scope | undefined): Scoped<Stripe.Dispute> {
+    return visible(this.disputes.get(id), scope) ?? throwMissing('dispute', id, 'dispute');
+  }
+
+  /** Every object of a kind in one account, newest first, as Stripe lists them. */
+  list<T extends { created: number }>(map: Map<string, Scoped<T>>, scope: Scope, keep: (o: T) => boolean): T[] {
+    return [...map.values()]
+      .filter((r) => r.scope === scope && keep(r.object))
+      .map((r) => r.object)
+      .sort((a, b) => b.created - a.created);
+  }
+
   event(id: string, scope: Scope | undefined): Scoped<Stripe.Event> {
     return visible(this.events.get(id), scope) ?? throwMissing('event', id, 'id');
   }
 
   /** The object an id names, for `expand`: any kind the sandbox stores, in this scope only. */
   byId(id: string, scope: Scope): unknown {
-    for (const map of [this.intents, this.charges, this.refunds, this.sessions]) {
+    for (const map of [this.intents, this.charges, this.refunds, this.disputes, this.sessions]) {
       const found = (map as Map<string, Scoped<unknown>>).get(id);
       if (found && found.scope === scope) return found.object;
     }
