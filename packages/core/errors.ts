@@ -32,6 +32,7 @@ export const errorCodes = {
   throttled: { status: 429, title: 'Too many requests' },
   too_many_attempts: { status: 429, title: 'Too many attempts' },
   internal_error: { status: 500, title: 'Internal error' },
+  payment_provider_error: { status: 502, title: 'The payment provider refused the request' },
   try_again: { status: 503, title: 'Temporarily unavailable, try again' },
   service_unavailable: { status: 503, title: 'A service this request needs is unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;

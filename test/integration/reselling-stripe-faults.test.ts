@@ -1,7 +1,9 @@
 /**
  * Stripe down, slow or rate-limiting when a purchase is created: 503 try_again with
  * Retry-After and nothing half-made (nothing listed, nothing credited); a retry with the same
- * Idempotency-Key creates the Checkout Session once. And when Stripe made the session but our
+ * Idempotency-Key creates the Checkout Session once. Stripe refusing (a 4xx it means): never a
+ * 500, a 502 payment_provider_error, or 409 reselling_not_ready for an account it will not
+ * let the platform act for. And when Stripe made the session but our
  * record of it was lost, the retry finds that same session (Stripe's idempotency key is ours).
  *
  * Faults come from a private sandbox's fault knob (the shared one serves other test files at
@@ -100,6 +102,24 @@ describe('Stripe failing while a purchase is created', () => {
       expect(stats.sessionsCreated - created).toBe(1);
     });
   }
+
+  it('Stripe refusing what it will refuse again: 400 → 502 payment_provider_error, 403 account_invalid → 409 reselling_not_ready; nothing listed', async () => {
+    const listed = await nothingVisible();
+    for (const [status, answer, code] of [
+      [400, 502, 'payment_provider_error'],
+      [403, 409, 'reselling_not_ready'],
+    ] as const) {
+      await fault({ failNext: 1, status });
+      const refused = await purchase(`refused-${status}-${randomUUID()}`);
+      expect([status, refused.status, refused.body.code, refused.headers['retry-after']]).toEqual([
+        status,
+        answer,
+        code,
+        undefined,
+      ]);
+      expect(await nothingVisible()).toBe(listed);
+    }
+  });
 
   it('Stripe made the session but our record of it was lost: the retry gets that same session, which pays once', async () => {
     const key = `lost-${randomUUID()}`;

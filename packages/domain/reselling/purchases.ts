@@ -12,6 +12,7 @@ import {
   type PurchaseItem,
 } from '../../db/items/purchase';
 import { itemKinds } from '../../db/schema';
+import { accountClosed } from '../accounts/errors';
 import { actorOf, type Principal } from '../auth/principal';
 import { requestHash } from '../ledger/entries';
 import { resellingConfig } from './config';
@@ -46,6 +47,8 @@ export function purchaseView(p: PurchaseItem) {
     paidAt: p.paidAt ?? null,
     amountRefunded: p.amountRefunded ?? 0,
     creditsRefunded: p.creditsRefunded ?? 0,
+    amountDisputed: p.amountDisputed ?? 0,
+    creditsDisputed: p.creditsDisputed ?? 0,
   };
 }
 
@@ -57,9 +60,14 @@ interface Buyer {
   seller: () => Promise<{ stripeAccountId: string | null; terms: Terms }>;
 }
 
-/** A reselling sub-account buys from its agency. */
+/**
+ * A reselling sub-account buys from its agency. A closed one buys nothing, not even through a
+ * retry of an earlier request: credits paid for it could never be spent (a payment that lands
+ * after the account closed anyway is refunded, see landing.ts).
+ */
 export function buyFromAgency(principal: Principal, sub: AccountItem, body: PurchaseBody, key: string) {
   if (sub.type !== 'sub_account') throw notFound('Account');
+  if (sub.status === 'closed') throw accountClosed(sub.id);
   return buy(
     principal,
     {

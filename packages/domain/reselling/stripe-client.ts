@@ -48,10 +48,15 @@ export function noteSession(answer: StripeAnswer<unknown>): void {
 }
 
 /**
- * Runs one Stripe call. Stripe unreachable, slow, rate-limiting or failing (5xx) → 503
- * try_again with Retry-After: the caller retries with the same key. A connected account Stripe
- * no longer lets us act for → `accountGone` (the caller decides). Anything else is a bug here
- * (a parameter Stripe refused) and stays a 500, logged.
+ * Runs one Stripe call, and turns Stripe's refusals into answers a client can act on:
+ * - Stripe unreachable, slow, rate-limiting or failing (5xx), or a request still running under
+ *   the same key → 503 try_again with Retry-After: the caller retries with the same key.
+ * - The connected account cannot be acted for (deauthorized, deleted, `account_invalid`, 403)
+ *   → `AccountGone`, a 409 reselling_not_ready unless the caller handles it (connecting again
+ *   replaces the account).
+ * - Any other refusal (a 4xx we did not expect: a parameter Stripe no longer takes, our key
+ *   revoked) → 502 payment_provider_error. The client did nothing wrong and retrying will not
+ *   help; Stripe's request id is logged at error level for whoever runs the platform.
  */
 export async function stripeCall<T>(what: string, call: (s: StripeApi) => Promise<T>): Promise<T> {
   let s: StripeApi;
@@ -65,32 +70,44 @@ export async function stripeCall<T>(what: string, call: (s: StripeApi) => Promis
     return await call(s);
   } catch (err) {
     if (!(err instanceof StripeRequestError)) throw err;
-    const { status } = err;
-    // Unreachable or timed out (0), Stripe's own failure (api_error, 5xx), rate limits (429),
-    // and a request still running under the same key (409, lock_timeout) all pass with time.
-    const transient =
-      status === 0 ||
-      err.type === 'api_error' ||
-      status === 429 ||
-      err.code === 'lock_timeout' ||
-      status === 409 ||
-      status >= 500;
-    logger.warn('Stripe call failed', { what, type: err.type, code: err.code, status, requestId: err.requestId });
-    if (transient) throw unavailable();
-    if (err.code === 'account_invalid' || status === 403) throw new AccountGone();
-    throw err;
+    const facts = { what, type: err.type, code: err.code, status: err.status, requestId: err.requestId };
+    if (isTransient(err)) {
+      logger.warn('Stripe call failed; the caller may retry', facts);
+      throw unavailable();
+    }
+    if (err.code === 'account_invalid' || err.status === 403) {
+      logger.warn('Stripe refused to act for the connected account', facts);
+      throw new AccountGone();
+    }
+    logger.error('Stripe refused a call', { ...facts, message: err.message });
+    throw new AppError('payment_provider_error', `The payment provider refused the request (${what}); it has been logged`);
   }
 }
+
+/** Unreachable or timed out (0), Stripe's own failure (api_error, 5xx), rate limits (429), and a request still running under the same key (409, lock_timeout): all pass with time. */
+const isTransient = (err: StripeRequestError) =>
+  err.status === 0 ||
+  err.type === 'api_error' ||
+  err.status === 429 ||
+  err.code === 'lock_timeout' ||
+  err.status === 409 ||
+  err.status >= 500;
 
 const unavailable = () =>
   new AppError('try_again', 'The payment provider did not answer; retry with the same Idempotency-Key', undefined, {
     retryAfterSeconds: 2,
   });
 
-/** The connected account no longer exists at Stripe or no longer lets the platform act for it. */
-export class AccountGone extends Error {
+/**
+ * The connected account no longer exists at Stripe or no longer lets the platform act for it:
+ * the agency cannot sell until it connects again (409 reselling_not_ready when not handled).
+ */
+export class AccountGone extends AppError {
   constructor() {
-    super('The connected Stripe account is not accessible');
+    super(
+      'reselling_not_ready',
+      "The agency cannot sell credits yet: Stripe no longer lets the platform act for the agency's connected account; the agency must connect Stripe again",
+    );
     this.name = 'AccountGone';
   }
 }

@@ -14,6 +14,7 @@ export const resellingRoutes = [
     feature: 'reselling',
     status: 201,
     response: res.StripeConnected,
+    refusals: ['payment_provider_error'],
   },
   {
     method: 'GET',
@@ -74,10 +75,12 @@ export const resellingRoutes = [
     refusals: [
       'feature_not_enabled',
       'wrong_credit_mode',
+      'account_closed',
       'reselling_not_ready',
       'conflict',
       'price_below_minimum',
       'amount_too_small',
+      'payment_provider_error',
     ],
   },
   {
@@ -102,7 +105,7 @@ export const resellingRoutes = [
     idempotent: true,
     status: 201,
     response: res.CreditPurchaseCreated,
-    refusals: ['conflict', 'amount_too_small'],
+    refusals: ['conflict', 'amount_too_small', 'payment_provider_error'],
   },
   {
     method: 'GET',

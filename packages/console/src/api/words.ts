@@ -23,20 +23,23 @@ const words: Partial<Record<Problem['code'], string>> = {
     'This needs the sub-account in reselling mode. Switch its credit management mode to reselling in Edit Sub Account first.',
   balance_limit_exceeded: 'That would take the balance over its maximum. Use a smaller amount.',
   reselling_not_ready:
-    'Buying credits is not available yet: the agency must connect Stripe and set its prices first. Ask your agency.',
+    'Buying credits is not available right now: the agency must connect Stripe (again) and set its prices. Ask your agency.',
   price_below_minimum: 'The price is below the platform minimum.',
   amount_too_small: 'That amount is below the smallest charge the payment provider accepts. Choose more credits.',
   throttled: 'Too many requests just now. Wait a moment and try again.',
   too_many_attempts: 'Too many attempts. Wait a few minutes, then try again.',
   payload_too_large: 'That is too large to send.',
+  payment_provider_error: 'The payment provider refused this purchase. Nothing was charged; please tell your agency.',
 };
 
 /** The sentence shown at the top of a form or panel for an error. */
 export function errorSentence(err: unknown): string {
   if (!(err instanceof ApiError)) return 'Something went wrong in the console. Reload the page.';
   if (err.status === 0) return 'Could not reach the server. Check your connection and try again.';
-  if (err.status >= 500) return 'The server could not finish this just now. Nothing was lost: try again.';
   const p = err.problem;
+  // A 502 payment_provider_error is a refusal to read, not an outage to retry.
+  if (err.status >= 500 && p?.code !== 'payment_provider_error')
+    return 'The server could not finish this just now. Nothing was lost: try again.';
   if (p?.code === 'price_below_minimum' && p.minimum)
     return `The price is below the platform minimum of ${p.minimum} (minor units of ${(p.currency ?? '').toUpperCase()}) per credit. Set it at or above the minimum.`;
   if (p?.code === 'too_many_attempts' && err.retryAfterSeconds)
