@@ -38,8 +38,18 @@ export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   admin: authenticating,
   // Settings and pricing (the agency's partition), the Stripe account's owner, purchases, the dashboard's totals.
   reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'USAGE#'],
-  // Events seen, purchases and their credits (balances, entries, the reselling counters), the Stripe account's owner.
-  'stripe-webhooks': ['STRIPE_EVENT#', 'STRIPE_ACCOUNT#', 'PURCHASE#', 'ACCOUNT#', 'LEDGER#', 'RESELLING#'],
+  // Events seen, purchases and their credits (balances, entries, the reselling counters), the Stripe account's owner,
+  // payments bound to purchases (or parked refunds and disputes), and the emails telling the agency.
+  'stripe-webhooks': [
+    'STRIPE_EVENT#',
+    'STRIPE_ACCOUNT#',
+    'STRIPE_PAYMENT#',
+    'PURCHASE#',
+    'ACCOUNT#',
+    'LEDGER#',
+    'RESELLING#',
+    'OUTBOX#',
+  ],
   // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries.
   'auto-recharge': [...authenticating, 'RECHARGE#', 'WEBHOOK#'],
   // Reads the sub-account, agency and settings (ACCOUNT#), opens requests and their deliveries, the cap email.

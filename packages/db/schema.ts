@@ -52,6 +52,7 @@ export const itemKinds = {
   resellingTotals: 'reselling_totals',
   resellingDay: 'reselling_day',
   stripeEvent: 'stripe_event',
+  stripePayment: 'stripe_payment',
   rechargeRequest: 'recharge_request',
   rechargeState: 'recharge_state',
   webhookDelivery: 'webhook_delivery',

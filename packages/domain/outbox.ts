@@ -75,7 +75,33 @@ export interface RechargeCapEvent {
   cap: number;
 }
 
+/**
+ * Money news the agency must hear about one of its purchases or its clients' (landing.ts,
+ * settlement.ts): credits that landed where nobody can spend them yet, a payment refunded
+ * because its sub-account had closed, a chargeback opened, won or lost.
+ */
+export interface PurchaseNoticeEvent {
+  type: 'purchase.notice';
+  notice: 'landed_in_manual_mode' | 'refunded_account_closed' | 'dispute_opened' | 'dispute_won' | 'dispute_lost';
+  agencyId: string;
+  agencyName: string;
+  to: string;
+  purchaseId: string;
+  /** The buyer: a sub-account (its wallet) or the agency itself (its pool). */
+  accountId: string;
+  accountName: string;
+  balance: 'pool' | 'wallet';
+  /** Credits concerned: landed, taken back, or returned. */
+  credits: number;
+  /** Credits the balance could not give back (disputes). */
+  shortfall: number;
+  /** Minor units concerned: paid, disputed. */
+  amount: number;
+  currency: string;
+}
+
 export type OutboxEvent =
+  | PurchaseNoticeEvent
   | CredentialsEmailEvent
   | VerifyEmailEvent
   | PasswordResetEvent

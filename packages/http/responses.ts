@@ -3,6 +3,7 @@ import { type IdKind, idPattern } from '../core/ids';
 import * as z from '../core/zod';
 import { features, plans } from '../domain/features';
 import { entryTypes, usageTypes } from '../domain/ledger/schemas';
+import { purchaseStatuses, webhookOutcomes } from '../domain/reselling/event-types';
 import { PRICE_PATTERN } from '../domain/reselling/money';
 
 /**
@@ -250,7 +251,7 @@ export const CreditOffers = z.strictObject({
 });
 export const CreditPurchase = z.strictObject({
   id: id('purchase'),
-  status: z.enum(['pending', 'paid', 'failed', 'expired', 'refunded']),
+  status: z.enum(purchaseStatuses),
   credits: z.int().check(z.minimum(1)),
   amount: money,
   currency: currencyCode,
@@ -260,6 +261,9 @@ export const CreditPurchase = z.strictObject({
   paidAt: z.nullable(timestamp),
   amountRefunded: money,
   creditsRefunded: credits,
+  /** Held back by an open or lost dispute (chargeback), and the credits that stands for. */
+  amountDisputed: money,
+  creditsDisputed: credits,
 });
 export const CreditPurchaseCreated = z.strictObject({ purchase: CreditPurchase, checkoutUrl: z.string() });
 export const CreditPurchaseList = page(CreditPurchase);
@@ -280,24 +284,15 @@ export const ResellingDashboard = z.strictObject({
       totalSpend: z.int(),
       spend: z.array(z.strictObject({ currency: currencyCode, amount: z.int() })),
       purchases: credits,
-      series: z.array(z.strictObject({ date, purchased: credits, consumed: credits, refunded: credits })),
+      /** `refunded`: credits taken back that day, net of any given back (a failed refund, a dispute won). */
+      series: z.array(z.strictObject({ date, purchased: credits, consumed: credits, refunded: z.int() })),
     }),
   ),
   nextCursor: z.nullable(z.string()),
 });
 export const StripeWebhookReceived = z.strictObject({
   received: z.literal(true),
-  outcome: z.enum([
-    'paid',
-    'already_paid',
-    'awaiting_payment',
-    'failed',
-    'expired',
-    'refunded',
-    'account_updated',
-    'duplicate',
-    'ignored',
-  ]),
+  outcome: z.enum(webhookOutcomes),
 });
 
 /** The auto-recharge endpoint; `secret` (Standard Webhooks, `whsec_…`) only when it was just created. */

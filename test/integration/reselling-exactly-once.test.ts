@@ -1,22 +1,11 @@
-/**
- * Exactly once, however Stripe delivers: the same event many times at once (through the
- * gateway and through a second "container" in this process), the async payment events in
- * either order, expiry after payment and the reverse, and a fast-check model of random
- * interleavings, duplicates and spending between deliveries. Credits land at most once per
- * purchase, refunds take back the refunded share once and never below zero, and the wallet
- * always equals the sum of its entries.
- */
-import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SubAccountFixture } from '../support/api';
-import { chargeUsage, ledgerEntries, type StoredEntry } from '../support/ledger';
+import { ledgerEntries, type StoredEntry } from '../support/ledger';
 import {
-  chargeRefundedEvent,
   control,
   deliver,
   deliverInProcess,
   newPurchase,
-  type PurchaseRef,
   purchaseBecomes,
   purchaseRow,
   type ReadyAgency,
@@ -123,96 +112,4 @@ describe('the same news, many times', () => {
     expect((await purchaseRow(p.id))?.status).toBe('failed');
     expect(entriesOf(await walletMatchesEntries(), p.id)).toEqual([]);
   });
-});
-
-// ---------------------------------------------------------------------------------------------
-// The model.
-
-type Path = 'card' | 'async_ok' | 'async_fail' | 'expired' | 'card_then_expired';
-const CREDITS = 50;
-
-/** What Stripe would send for one purchase along a path (plus refunds, cumulative, for paid paths). */
-function eventsFor(path: Path, p: PurchaseRef, refunds: number[]): string[] {
-  const completedPaid = sessionEvent('checkout.session.completed', p);
-  const completedUnpaid = sessionEvent('checkout.session.completed', p, { paymentStatus: 'unpaid' });
-  const refundEvents = refunds.map((amount) => chargeRefundedEvent(p, amount));
-  switch (path) {
-    case 'card':
-      return [completedPaid, ...refundEvents];
-    case 'async_ok':
-      return [completedUnpaid, sessionEvent('checkout.session.async_payment_succeeded', p), ...refundEvents];
-    case 'async_fail':
-      return [completedUnpaid, sessionEvent('checkout.session.async_payment_failed', p)];
-    case 'expired':
-      return [sessionEvent('checkout.session.expired', p)];
-    case 'card_then_expired':
-      return [completedPaid, sessionEvent('checkout.session.expired', p), ...refundEvents];
-  }
-}
-
-const paidPath = (path: Path) => path !== 'async_fail' && path !== 'expired';
-
-const scenario = fc.record({
-  path: fc.constantFrom<Path>('card', 'async_ok', 'async_fail', 'expired', 'card_then_expired'),
-  /** Cut points of cumulative refunds, as thousandths of the amount. */
-  refundCuts: fc.uniqueArray(fc.integer({ min: 1, max: 1000 }), { maxLength: 2 }),
-  copies: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 6, maxLength: 6 }),
-  order: fc.array(fc.nat(1_000_000), { minLength: 24, maxLength: 24 }),
-  batches: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 24, maxLength: 24 }),
-  /** Credits the client spends before each batch (0: none). */
-  spends: fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 24, maxLength: 24 }),
-});
-
-describe('model: random interleavings and duplicates of a purchase’s events', () => {
-  it('credits land at most once, refunds take back their share once and never below zero, the wallet equals its entries', async () => {
-    await fc.assert(
-      fc.asyncProperty(scenario, async (s) => {
-        const p = await purchase(CREDITS);
-        const refunds = [...s.refundCuts].sort((a, b) => a - b).map((cut) => Math.ceil((p.amount * cut) / 1000));
-        const events = eventsFor(s.path, p, paidPath(s.path) ? [...new Set(refunds)] : []);
-        // Each event 1–3 times, shuffled, delivered in concurrent batches, alternating containers.
-        const deliveries = events
-          .flatMap((body, i) => Array.from({ length: s.copies[i % s.copies.length] ?? 1 }, () => body))
-          .map((body, i) => ({ body, key: s.order[i % s.order.length] ?? i, i }))
-          .sort((a, b) => a.key - b.key || a.i - b.i);
-        let at = 0;
-        for (let b = 0; at < deliveries.length; b++) {
-          const spend = s.spends[b % s.spends.length] ?? 0;
-          if (spend) {
-            const charged = await chargeUsage(client.subAccountId, { type: 'ai_response', quantity: spend });
-            expect([201, 402]).toContain(charged.status);
-          }
-          const batch = deliveries.slice(at, at + (s.batches[b % s.batches.length] ?? 1));
-          at += batch.length;
-          const answers = await Promise.all(batch.map((d, j) => ((b + j) % 2 ? deliver(d.body) : deliverInProcess(d.body))));
-          for (const a of answers) expect(a.status).toBe(200);
-          await walletMatchesEntries();
-        }
-
-        const row = await purchaseRow(p.id);
-        const mine = entriesOf(await walletMatchesEntries(), p.id);
-        const purchases = mine.filter((e) => e.type === 'purchase');
-        const refundSteps = mine.filter((e) => e.type === 'refund');
-        if (!paidPath(s.path)) {
-          expect([row?.status, mine.length]).toEqual([s.path === 'expired' ? 'expired' : 'failed', 0]);
-          return;
-        }
-        expect(purchases.map((e) => e.credits)).toEqual([CREDITS]);
-        const refunded = Math.max(0, ...refunds);
-        expect(row?.status).toBe(refunds.length ? 'refunded' : 'paid');
-        expect(row?.amountRefunded ?? 0).toBe(refunded);
-        // The refunded share of the credits, rounded down (all of them for a full refund)…
-        const share = Math.floor((CREDITS * refunded) / p.amount);
-        expect(row?.creditsRefunded ?? 0).toBe(share);
-        // …left the wallet as far as it held them; the rest is the recorded shortfall.
-        const taken = -refundSteps.reduce((n, e) => n + e.credits, 0);
-        expect(taken + (row?.refundShortfall ?? 0)).toBe(share);
-        // One step per cumulative amount that arrived while larger than the last one applied (a
-        // smaller one arriving late is already included): the steps' money adds up to the total.
-        expect(refundSteps.length).toBeLessThanOrEqual(new Set(refunds).size);
-        expect(refundSteps.reduce((n, e) => n + ((e.payment as { amount?: number }).amount ?? 0), 0)).toBe(refunded);
-      }),
-      { numRuns: Number(process.env.FC_RUNS ?? 20), endOnFailure: true },
-    );
-  }, 600_000);
 });

@@ -246,23 +246,3 @@ export function sessionEvent(
     over.account === undefined ? p.account : over.account,
   );
 }
-
-export function chargeRefundedEvent(p: PurchaseRef, amountRefunded: number, over: { paymentIntent?: string } = {}): string {
-  return eventBody(
-    'charge.refunded',
-    {
-      id: `ch_${p.id.slice(4)}`,
-      object: 'charge',
-      amount: p.amount,
-      amount_captured: p.amount,
-      amount_refunded: amountRefunded,
-      currency: p.currency,
-      paid: true,
-      refunded: amountRefunded === p.amount,
-      status: 'succeeded',
-      payment_intent: over.paymentIntent ?? `pi_${p.id.slice(4)}`,
-      metadata: { purchaseId: p.id },
-    },
-    p.account,
-  );
-}

@@ -301,16 +301,30 @@ export function chargeMeter(c: MeterCharge): TransactItem {
   };
 }
 
-/** A check that the account is active and in the given credit mode (grants need reselling). */
+/** A check that the account is active and in the given credit mode (grants need reselling; absent means manual). */
 export function checkActiveInMode(accountId: string, creditMode: CreditMode): TransactItem {
+  const mode = creditMode === 'manual' ? '(creditMode = :mode OR attribute_not_exists(creditMode))' : 'creditMode = :mode';
   return {
     ConditionCheck: {
       TableName: table(),
       Key: accountKey(accountId),
-      ConditionExpression: `${accountIsActive.expression} AND creditMode = :mode`,
+      ConditionExpression: `${accountIsActive.expression} AND ${mode}`,
       ExpressionAttributeNames: accountIsActive.names,
       ExpressionAttributeValues: { ...accountIsActive.values, ':mode': creditMode },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/** A check that the account is (still) closed. */
+export function checkClosed(accountId: string): TransactItem {
+  return {
+    ConditionCheck: {
+      TableName: table(),
+      Key: accountKey(accountId),
+      ConditionExpression: '#status = :closed',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':closed': 'closed' },
     },
   };
 }

@@ -40,11 +40,23 @@ export interface BalanceMove {
   /** Signed change. */
   delta: number;
   at: string;
-  /** The lifetime counter the move adds to: `purchased` for credits in, `consumed` for credits out, unless said otherwise (refunds). */
+  /**
+   * The lifetime counter the move adds to: `purchased` for credits in, `consumed` for credits out,
+   * unless said otherwise. A counter against the move's direction is taken down instead: credits
+   * that come back after a refund or dispute (counter `refunded`) lower `refunded`.
+   */
   counter?: BalanceCounter;
 }
 
 export type BalanceCounter = 'purchased' | 'consumed' | 'refunded';
+
+/** What the move adds to its lifetime counter: its size, negative when the counter runs against its direction. */
+function counterAmount(move: BalanceMove): number {
+  const credit = move.delta > 0;
+  const counter = move.counter ?? (credit ? 'purchased' : 'consumed');
+  const along = credit ? counter === 'purchased' : counter !== 'purchased';
+  return along ? Math.abs(move.delta) : -Math.abs(move.delta);
+}
 
 /**
  * Moves a balance by `delta` if it is still at `from.version`. The version pins the balance
@@ -62,7 +74,7 @@ export function moveBalance(move: BalanceMove): TransactItem {
       TableName: table(),
       Key: move.key,
       UpdateExpression:
-        'SET #balance = :next, #version = :nextVersion, #kind = :kind, #agencyId = :agencyId, #updatedAt = :now ADD #total :amount',
+        'SET #balance = :next, #version = :nextVersion, #kind = :kind, #agencyId = :agencyId, #updatedAt = :now ADD #total :counted',
       ConditionExpression: !credit
         ? '#version = :version AND #balance >= :amount'
         : first
@@ -83,7 +95,8 @@ export function moveBalance(move: BalanceMove): TransactItem {
         ':kind': itemKinds.balance,
         ':agencyId': move.agencyId,
         ':now': move.at,
-        ':amount': Math.abs(move.delta),
+        ':counted': counterAmount(move),
+        ...(credit ? {} : { ':amount': -move.delta }),
         ...(first ? {} : { ':version': move.from.version }),
         ...(credit && !first ? { ':room': MAX_BALANCE - move.delta } : {}),
       },

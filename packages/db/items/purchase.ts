@@ -1,5 +1,6 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Actor } from '../../domain/auth/principal';
-import { table } from '../client';
+import { db, table } from '../client';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
@@ -10,14 +11,17 @@ import type { BalanceKind } from './balance';
  * A credit purchase through Stripe Checkout: a sub-account buying from its agency (a direct
  * charge on the agency's connected account) or an agency buying pool credits from the platform.
  * Its status is a small state machine whose every transition is a conditional write:
- * pending → paid | failed | expired, and paid → refunded (again, as more is refunded). A failed
- * or expired purchase can still become paid (Stripe's word on money wins); paid never goes back.
+ * pending → paid | failed | expired; a failed or expired purchase can still become paid
+ * (Stripe's word on money wins). Once paid, what Stripe says of the payment's refunds and
+ * disputes is settled against it (settlement.ts): paid ⇄ refunded ⇄ disputed, each step
+ * conditioned on the settlement version it was computed from. A payment that lands after its
+ * sub-account closed goes pending → refunded without crediting anything (`closedAccountRefund`).
  *
  * A purchase is written before Stripe is called and becomes visible (listed, on gsi1) once its
  * Checkout Session is attached; until then it carries a ttl, so one whose session was never
  * created disappears by itself. The key item maps (account, Idempotency-Key) to the purchase.
  */
-export type PurchaseStatus = 'pending' | 'paid' | 'failed' | 'expired' | 'refunded';
+export type PurchaseStatus = 'pending' | 'paid' | 'failed' | 'expired' | 'refunded' | 'disputed';
 
 export interface PurchaseItem {
   kind: typeof itemKinds.purchase;
@@ -45,10 +49,23 @@ export interface PurchaseItem {
   checkoutUrl?: string;
   paymentIntentId?: string;
   chargeId?: string;
-  /** Cumulative refunded amount (minor units), the credits that share stands for, and what the balance could not give back. */
+  /**
+   * The settlement of refunds and disputes (settlement.ts), as last applied: Stripe's refunded
+   * and disputed amounts (minor units), the credits each stands for (owed back), and of those
+   * the credits the balance could not give back (shortfall). Absent = zero.
+   */
   amountRefunded?: number;
   creditsRefunded?: number;
   refundShortfall?: number;
+  amountDisputed?: number;
+  creditsDisputed?: number;
+  disputeShortfall?: number;
+  /** Stripe's status of the payment's latest dispute (needs_response, won, lost…); null or absent: none. */
+  disputeStatus?: string | null;
+  /** Bumped by every settlement step: the condition that keeps two steps from applying the same news twice. */
+  settleVersion?: number;
+  /** The payment landed after the sub-account had closed: refunded at Stripe instead of credited. */
+  closedAccountRefund?: { requestedAt: string; refundId?: string };
   createdAt: string;
   updatedAt: string;
   paidAt?: string;
@@ -173,18 +190,21 @@ function factClauses(facts: PaymentFacts) {
   return { clauses, values };
 }
 
-/** The session named must be the purchase's own, when it has one. */
-const sameSession = '(attribute_not_exists(checkoutSessionId) OR checkoutSessionId = :cs)';
+/** The facts of a payment that lands: always the purchase's own Checkout Session. */
+export type LandingFacts = PaymentFacts & { checkoutSessionId: string };
 
-/** pending | failed | expired → paid. */
-export function markPaid(purchase: PurchaseItem, facts: PaymentFacts, at: string): TransactItem {
+/**
+ * pending | failed | expired → paid, only by the Checkout Session the platform created for the
+ * purchase and attached to it (a purchase without one was never shown to anybody to pay).
+ */
+export function markPaid(purchase: PurchaseItem, facts: LandingFacts, at: string): TransactItem {
   const f = factClauses(facts);
   return {
     Update: {
       TableName: table(),
       Key: purchaseKey(purchase.id),
       UpdateExpression: `SET #status = :paid, paidAt = :now, updatedAt = :now, gsi1pk = :gpk, gsi1sk = :gsk${f.clauses.map((c) => `, ${c}`).join('')} REMOVE #ttl`,
-      ConditionExpression: `#status IN (:pending, :failed, :expired)${facts.checkoutSessionId ? ` AND ${sameSession}` : ''}`,
+      ConditionExpression: '#status IN (:pending, :failed, :expired) AND checkoutSessionId = :cs',
       ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
       ExpressionAttributeValues: {
         ':paid': 'paid',
@@ -200,11 +220,11 @@ export function markPaid(purchase: PurchaseItem, facts: PaymentFacts, at: string
   };
 }
 
-/** pending → failed | expired; false when the purchase had left pending (or names another session). */
+/** pending → failed | expired, by the purchase's own session; false when it had left pending (or names another session). */
 export async function closePurchase(
   purchase: PurchaseItem,
   status: 'failed' | 'expired',
-  facts: PaymentFacts,
+  facts: LandingFacts,
   at: string,
 ): Promise<boolean> {
   const f = factClauses(facts);
@@ -217,7 +237,7 @@ export async function closePurchase(
             TableName: table(),
             Key: purchaseKey(purchase.id),
             UpdateExpression: `SET #status = :to, closedAt = :now, updatedAt = :now, gsi1pk = :gpk, gsi1sk = :gsk${f.clauses.map((c) => `, ${c}`).join('')} REMOVE #ttl`,
-            ConditionExpression: `#status = :pending${facts.checkoutSessionId ? ` AND ${sameSession}` : ''}`,
+            ConditionExpression: '#status = :pending AND checkoutSessionId = :cs',
             ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
             ExpressionAttributeValues: { ':to': status, ':pending': 'pending', ':now': at, ...listed(purchase), ...f.values },
           },
@@ -231,40 +251,90 @@ export async function closePurchase(
   }
 }
 
-export interface RefundChange {
-  /** Stripe's cumulative amount_refunded. */
+/**
+ * pending | failed | expired → refunded for a payment that landed after its sub-account closed:
+ * nothing is credited; the refund at Stripe is asked for next and recorded by `recordClosedAccountRefund`.
+ */
+export function markRefundedOnLanding(purchase: PurchaseItem, facts: LandingFacts, at: string): TransactItem {
+  const f = factClauses(facts);
+  return {
+    Update: {
+      TableName: table(),
+      Key: purchaseKey(purchase.id),
+      UpdateExpression: `SET #status = :refunded, paidAt = :now, updatedAt = :now, closedAccountRefund = :req, gsi1pk = :gpk, gsi1sk = :gsk${f.clauses.map((c) => `, ${c}`).join('')} REMOVE #ttl`,
+      ConditionExpression: '#status IN (:pending, :failed, :expired) AND checkoutSessionId = :cs',
+      ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
+      ExpressionAttributeValues: {
+        ':refunded': 'refunded',
+        ':pending': 'pending',
+        ':failed': 'failed',
+        ':expired': 'expired',
+        ':now': at,
+        ':req': { requestedAt: at },
+        ...listed(purchase),
+        ...f.values,
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/** The refund Stripe made for a payment that landed on a closed sub-account (idempotent). */
+export async function recordClosedAccountRefund(purchaseId: string, refundId: string, amountRefunded: number, at: string) {
+  await db.send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: purchaseKey(purchaseId),
+      UpdateExpression: 'SET closedAccountRefund.refundId = :re, amountRefunded = :amount, updatedAt = :now',
+      ConditionExpression: 'attribute_exists(closedAccountRefund)',
+      ExpressionAttributeValues: { ':re': refundId, ':amount': amountRefunded, ':now': at },
+    }),
+  );
+}
+
+/** A purchase's refunds and disputes as settled: what `settle` writes (see PurchaseItem). */
+export interface SettledState {
+  status: 'paid' | 'refunded' | 'disputed';
   amountRefunded: number;
-  /** The credits that cumulative amount stands for. */
   creditsRefunded: number;
-  /** Credits of this step the balance could not give back. */
-  shortfall: number;
-  chargeId: string;
+  refundShortfall: number;
+  amountDisputed: number;
+  creditsDisputed: number;
+  disputeShortfall: number;
+  disputeStatus: string | null;
 }
 
 /**
- * paid | refunded → refunded, from exactly the refund state `purchase` was read in (the share of
- * credits taken back is computed from it), for a larger cumulative refund (events arrive in any order).
+ * One settlement step, from exactly the settlement version `purchase` was read at (so a step
+ * computed from an older reading of the purchase can never apply twice or overwrite a newer one).
  */
-export function markRefunded(purchase: PurchaseItem, change: RefundChange, at: string): TransactItem {
-  const previous = purchase.amountRefunded;
+export function settle(purchase: PurchaseItem, next: SettledState, at: string): TransactItem {
+  const version = purchase.settleVersion ?? 0;
   return {
     Update: {
       TableName: table(),
       Key: purchaseKey(purchase.id),
       UpdateExpression:
-        'SET #status = :refunded, amountRefunded = :amount, creditsRefunded = :credits, refundShortfall = if_not_exists(refundShortfall, :zero) + :short, chargeId = :ch, updatedAt = :now',
-      ConditionExpression: `#status IN (:paid, :refunded) AND ${previous === undefined ? 'attribute_not_exists(amountRefunded)' : 'amountRefunded = :previous'}`,
+        'SET #status = :status, amountRefunded = :ar, creditsRefunded = :cr, refundShortfall = :rs, amountDisputed = :ad, creditsDisputed = :cd, disputeShortfall = :ds, disputeStatus = :dst, settleVersion = :next, updatedAt = :now',
+      ConditionExpression: `#status IN (:paid, :refunded, :disputed) AND attribute_not_exists(closedAccountRefund) AND ${
+        version === 0 ? 'attribute_not_exists(settleVersion)' : 'settleVersion = :version'
+      }`,
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: {
-        ':refunded': 'refunded',
+        ':status': next.status,
         ':paid': 'paid',
-        ':amount': change.amountRefunded,
-        ':credits': change.creditsRefunded,
-        ':short': change.shortfall,
-        ':zero': 0,
-        ':ch': change.chargeId,
+        ':refunded': 'refunded',
+        ':disputed': 'disputed',
+        ':ar': next.amountRefunded,
+        ':cr': next.creditsRefunded,
+        ':rs': next.refundShortfall,
+        ':ad': next.amountDisputed,
+        ':cd': next.creditsDisputed,
+        ':ds': next.disputeShortfall,
+        ':dst': next.disputeStatus,
+        ':next': version + 1,
         ':now': at,
-        ...(previous === undefined ? {} : { ':previous': previous }),
+        ...(version === 0 ? {} : { ':version': version }),
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },

@@ -33,6 +33,8 @@ export interface ResellingSettingsItem {
   detailsSubmitted?: boolean;
   /** `created` of the last account.updated applied: an older event arriving late changes nothing. */
   stripeEventCreated?: number;
+  /** The agency disconnected the platform from this account (account.application.deauthorized): it sells nothing until it connects again. */
+  deauthorizedAt?: string;
   pricing?: StoredPricing;
   /** The custom payment provider's auto-recharge endpoint (domain/recharge). */
   autoRechargeWebhook?: StoredWebhookEndpoint;
@@ -93,7 +95,7 @@ export async function recordStripeAccount(
             Key: resellingSettingsKey(agencyId),
             // A replacement starts over; a first record (or its retry) keeps what events already set.
             UpdateExpression: replacing
-              ? `SET #acct = :acct, #charges = :false, #details = :false, ${createdClauses} REMOVE #eventCreated`
+              ? `SET #acct = :acct, #charges = :false, #details = :false, ${createdClauses} REMOVE #eventCreated, #deauthorized`
               : `SET #acct = :acct, #charges = if_not_exists(#charges, :false), #details = if_not_exists(#details, :false), ${createdClauses}`,
             ConditionExpression: replacing ? '#acct = :replacing' : 'attribute_not_exists(#acct) OR #acct = :acct',
             ExpressionAttributeNames: {
@@ -101,7 +103,7 @@ export async function recordStripeAccount(
               '#acct': 'stripeAccountId',
               '#charges': 'chargesEnabled',
               '#details': 'detailsSubmitted',
-              ...(replacing ? { '#eventCreated': 'stripeEventCreated' } : {}),
+              ...(replacing ? { '#eventCreated': 'stripeEventCreated', '#deauthorized': 'deauthorizedAt' } : {}),
             },
             ExpressionAttributeValues: {
               ':acct': stripeAccountId,
@@ -135,7 +137,8 @@ export async function recordStripeAccount(
 
 /**
  * Applies an `account.updated` event to the agency owning the account: only while that account
- * is still the agency's, and only if no later event was applied (events may arrive in any order).
+ * is still the agency's, not disconnected, and only if no later event was applied (events may
+ * arrive in any order).
  */
 export async function applyAccountState(
   agencyId: string,
@@ -148,7 +151,8 @@ export async function applyAccountState(
         TableName: table(),
         Key: resellingSettingsKey(agencyId),
         UpdateExpression: 'SET #charges = :charges, #details = :details, #eventCreated = :created, #updatedAt = :now',
-        ConditionExpression: '#acct = :acct AND (attribute_not_exists(#eventCreated) OR #eventCreated <= :created)',
+        ConditionExpression:
+          '#acct = :acct AND attribute_not_exists(deauthorizedAt) AND (attribute_not_exists(#eventCreated) OR #eventCreated <= :created)',
         ExpressionAttributeNames: {
           '#acct': 'stripeAccountId',
           '#charges': 'chargesEnabled',
@@ -163,6 +167,27 @@ export async function applyAccountState(
           ':created': state.eventCreated,
           ':now': state.at,
         },
+      }),
+    ),
+  );
+  return written !== undefined;
+}
+
+/**
+ * The agency disconnected the platform from its account: charges off for good (no later
+ * account.updated turns them on again); connecting again replaces the account. False when the
+ * settings name another account by now.
+ */
+export async function markAccountDeauthorized(agencyId: string, stripeAccountId: string, at: string): Promise<boolean> {
+  const written = await ifConditionHolds(
+    db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: resellingSettingsKey(agencyId),
+        UpdateExpression: 'SET #charges = :false, deauthorizedAt = if_not_exists(deauthorizedAt, :now), #updatedAt = :now',
+        ConditionExpression: '#acct = :acct',
+        ExpressionAttributeNames: { '#acct': 'stripeAccountId', '#charges': 'chargesEnabled', '#updatedAt': 'updatedAt' },
+        ExpressionAttributeValues: { ':acct': stripeAccountId, ':false': false, ':now': at },
       }),
     ),
   );

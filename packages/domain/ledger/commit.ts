@@ -222,7 +222,9 @@ function replay(stored: IdempotencyRecord | undefined, attempted: LedgerEntryIte
 
 /** Idempotency keys are scoped by operation and by the account they act on. */
 export const operationOf = (e: Pick<LedgerEntryItem, 'type'>) =>
-  e.type === 'top_up' || e.type === 'grant' || e.type === 'purchase' || e.type === 'refund' ? e.type : 'usage';
+  e.type === 'top_up' || e.type === 'grant' || e.type === 'purchase' || e.type === 'refund' || e.type === 'dispute'
+    ? e.type
+    : 'usage';
 const scopeOf = (e: LedgerEntryItem): IdempotencyScope => ({
   agencyId: e.agencyId,
   operation: operationOf(e),

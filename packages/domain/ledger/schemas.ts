@@ -28,8 +28,12 @@ export type TopUpBody = z.infer<typeof topUpBody>;
 export const grantBody = z.strictObject({ credits, reference: z.optional(ref), requestId: z.optional(ref) });
 export type GrantBody = z.infer<typeof grantBody>;
 
-/** `purchase`: credits bought through Stripe Checkout land; `refund`: a Stripe refund takes its share back. */
-export const entryTypes = ['top_up', 'grant', ...usageTypes, 'purchase', 'refund'] as const;
+/**
+ * `purchase`: credits bought through Stripe Checkout land; `refund`: a Stripe refund takes its
+ * share back (or gives it back when the refund fails); `dispute`: a chargeback takes the
+ * payment's credits back while it is open or lost (and gives them back when it is won).
+ */
+export const entryTypes = ['top_up', 'grant', ...usageTypes, 'purchase', 'refund', 'dispute'] as const;
 export type EntryType = (typeof entryTypes)[number];
 
 /**

@@ -11,6 +11,7 @@ import { claimOutbox, deleteOutbox, type OutboxItem, releaseOutbox } from '../..
 import { queueDefinitions } from '../../queues/definitions';
 import type { OutboxEvent } from '../outbox';
 import { credentialsEmail } from './credentials-email';
+import { purchaseNoticeEmail } from './purchase-emails';
 import { deliveryFailedEmail, endpointDisabledEmail, rechargeCapEmail } from './recharge-emails';
 import { passwordResetEmail, verifyEmail } from './token-emails';
 
@@ -79,6 +80,9 @@ async function send(item: OutboxItem<OutboxEvent>, outboxId: string): Promise<vo
       break;
     case 'recharge.daily_cap_reached':
       mail = rechargeCapEmail(event);
+      break;
+    case 'purchase.notice':
+      mail = purchaseNoticeEmail(event);
       break;
     default:
       throw new Error(`Unknown outbox event type ${(event as { type: string }).type}`);

@@ -8,5 +8,32 @@ export const stripeEventTypes = [
   'checkout.session.async_payment_failed',
   'checkout.session.expired',
   'charge.refunded',
+  'charge.refund.updated',
+  'charge.dispute.created',
+  'charge.dispute.updated',
+  'charge.dispute.closed',
+  'charge.dispute.funds_withdrawn',
+  'charge.dispute.funds_reinstated',
   'account.updated',
+  'account.application.deauthorized',
 ] as const;
+
+/** What the platform did with a verified event (the webhook's answer says it, and the log). */
+export const webhookOutcomes = [
+  'paid',
+  'already_paid',
+  'awaiting_payment',
+  'failed',
+  'expired',
+  'refunded_account_closed',
+  'settled',
+  'parked',
+  'account_updated',
+  'account_deauthorized',
+  'duplicate',
+  'ignored',
+] as const;
+export type WebhookOutcome = (typeof webhookOutcomes)[number];
+
+/** A purchase's states (db/items/purchase.ts has the transitions). */
+export const purchaseStatuses = ['pending', 'paid', 'failed', 'expired', 'refunded', 'disputed'] as const;

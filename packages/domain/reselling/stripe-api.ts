@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 
 /**
- * Stripe's REST API over `fetch`, for the three calls the platform makes. The stripe SDK would
+ * Stripe's REST API over `fetch`, for the few calls the platform makes. The stripe SDK would
  * add about 240 KB to each reselling function's bundle for them (it ships every resource and
  * parses its whole module at cold start); its types are still ours (`import type`), so the
  * parameters and answers are checked against Stripe's own definitions. What the SDK did that
@@ -50,25 +50,56 @@ export interface StripeApi {
     params: Stripe.Checkout.SessionCreateParams,
     options: StripeCallOptions,
   ): Promise<StripeAnswer<Stripe.Checkout.Session>>;
+  createRefund(params: Stripe.RefundCreateParams, options: StripeCallOptions): Promise<StripeAnswer<Stripe.Refund>>;
+  /** Every refund of a PaymentIntent (all pages), as Stripe holds them now. */
+  listRefunds(paymentIntent: string, options: StripeCallOptions): Promise<Stripe.Refund[]>;
+  /** Every dispute of a PaymentIntent (all pages), as Stripe holds them now. */
+  listDisputes(paymentIntent: string, options: StripeCallOptions): Promise<Stripe.Dispute[]>;
 }
+
+/** Stripe's largest page; a PaymentIntent rarely has more than a few refunds or disputes. */
+const PAGE_LIMIT = 100;
+/** A bound on pages read, so a misbehaving answer can never loop forever. */
+const MAX_PAGES = 20;
 
 /** A client for one secret key; `apiBase` is Stripe itself unless pointed elsewhere (the local sandbox). */
 export function stripeApi(secretKey: string, apiBase = 'https://api.stripe.com'): StripeApi {
   const post = <T>(path: string, params: object, options: StripeCallOptions) =>
-    postForm<T>(new URL(path, apiBase), secretKey, params, options);
+    send<T>('POST', new URL(path, apiBase), secretKey, params, options);
+  const list = async <T extends { id: string }>(path: string, params: object, options: StripeCallOptions) => {
+    const all: T[] = [];
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const after = all.at(-1)?.id;
+      const url = new URL(path, apiBase);
+      url.search = formEncode({ ...params, limit: PAGE_LIMIT, ...(after ? { starting_after: after } : {}) });
+      const { object } = await send<Stripe.ApiList<T>>('GET', url, secretKey, undefined, options);
+      all.push(...object.data);
+      if (!object.has_more || object.data.length === 0) return all;
+    }
+    throw new StripeRequestError(0, { type: 'api_error', message: `${path}: more than ${MAX_PAGES} pages` });
+  };
   return {
     createAccount: (params, options) => post('/v1/accounts', params, options),
     createAccountLink: (params, options) => post('/v1/account_links', params, options),
     createCheckoutSession: (params, options) => post('/v1/checkout/sessions', params, options),
+    createRefund: (params, options) => post('/v1/refunds', params, options),
+    listRefunds: (paymentIntent, options) => list('/v1/refunds', { payment_intent: paymentIntent }, options),
+    listDisputes: (paymentIntent, options) => list('/v1/disputes', { payment_intent: paymentIntent }, options),
   };
 }
 
-async function postForm<T>(url: URL, secretKey: string, params: object, options: StripeCallOptions): Promise<StripeAnswer<T>> {
+async function send<T>(
+  method: 'GET' | 'POST',
+  url: URL,
+  secretKey: string,
+  params: object | undefined,
+  options: StripeCallOptions,
+): Promise<StripeAnswer<T>> {
   const headers: Record<string, string> = {
     Authorization: `Bearer ${secretKey}`,
-    'Content-Type': 'application/x-www-form-urlencoded',
     'Stripe-Version': STRIPE_API_VERSION,
     'User-Agent': 'agency-accounts',
+    ...(params ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}),
     ...(options.idempotencyKey ? { 'Idempotency-Key': options.idempotencyKey } : {}),
     ...(options.stripeAccount ? { 'Stripe-Account': options.stripeAccount } : {}),
   };
@@ -76,9 +107,9 @@ async function postForm<T>(url: URL, secretKey: string, params: object, options:
   let text: string;
   try {
     response = await fetch(url, {
-      method: 'POST',
+      method,
       headers,
-      body: formEncode(params),
+      body: params ? formEncode(params) : undefined,
       signal: AbortSignal.timeout(options.timeoutMs),
     });
     text = await response.text();

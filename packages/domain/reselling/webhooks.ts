@@ -1,24 +1,33 @@
-import { nowIso, nowMs } from '../../core/clock';
+import { now, nowIso, nowMs } from '../../core/clock';
 import { secret } from '../../core/env';
 import { AppError } from '../../core/errors';
 import { isIdOf } from '../../core/ids';
 import { logger } from '../../core/logger';
 import { count } from '../../core/metrics';
 import * as z from '../../core/zod';
-import { getPurchase, type PurchaseItem } from '../../db/items/purchase';
-import { applyAccountState, getStripeAccountOwner } from '../../db/items/reselling-settings';
+import { closePurchase, getPurchase, type PurchaseItem } from '../../db/items/purchase';
+import { applyAccountState, getStripeAccountOwner, markAccountDeauthorized } from '../../db/items/reselling-settings';
 import { getStripeEvent, recordStripeEvent } from '../../db/items/stripe-event';
+import { getStripePayment, parkStripePayment } from '../../db/items/stripe-payment';
 import { resellingConfig } from './config';
+import type { WebhookOutcome } from './event-types';
+import { landPayment } from './landing';
+import { settlePayment } from './settlement';
 import { verifyStripeSignature } from './stripe-signature';
-import { closePurchaseAs, creditPurchase, refundPurchase } from './transitions';
 
 /**
  * Stripe's webhooks: `connect` (events of the agencies' connected accounts) and `platform`
  * (the platform's own account). The signature, over the exact bytes received, is the only
  * authentication; a bad one is a 400 and nothing changes. A verified event is then believed
- * only as far as it matches what we recorded: the purchase it names, on the account that
- * sells it (owned by the purchase's agency), for its amount and currency, in the configured
- * live/test mode; anything else is logged and answered 200 (Stripe stops resending it).
+ * only as far as it matches what the platform made, in the configured live/test mode:
+ * - a payment only from the Checkout Session the platform created for the purchase and
+ *   attached to it, on the account that sells it (owned by the purchase's agency), for its
+ *   amount and currency;
+ * - a refund or dispute only for the PaymentIntent that session bound to the purchase, and
+ *   then only as Stripe's own refund and dispute objects say (settlement.ts).
+ * An agency has full API access to its own Stripe account and writes its charges' metadata,
+ * so metadata is never evidence. Anything else is logged and answered 200 (Stripe stops
+ * resending it); 5xx only for a transient failure, so that Stripe retries.
  */
 export type WebhookEndpoint = 'platform' | 'connect';
 
@@ -46,26 +55,11 @@ const sessionShape = z.looseObject({
   payment_status: z.string(),
   payment_intent: idOf,
 });
-const chargeShape = z.looseObject({
-  id: z.string(),
-  amount: z.number(),
-  amount_refunded: z.number(),
-  currency: z.string(),
-  payment_intent: idOf,
-  metadata,
-});
+/** Charges, refunds and disputes all name the PaymentIntent they belong to: the only field believed. */
+const ofPayment = z.looseObject({ id: z.string(), payment_intent: idOf });
 const accountShape = z.looseObject({ id: z.string(), charges_enabled: z.boolean(), details_submitted: z.boolean() });
 
-export type WebhookOutcome =
-  | 'paid'
-  | 'already_paid'
-  | 'awaiting_payment'
-  | 'failed'
-  | 'expired'
-  | 'refunded'
-  | 'account_updated'
-  | 'duplicate'
-  | 'ignored';
+export type { WebhookOutcome };
 
 const invalid = (message: string) =>
   new AppError('invalid_request', `Stripe-Signature: ${message}`, [{ field: 'Stripe-Signature', message }]);
@@ -129,24 +123,29 @@ async function dispatch(event: StripeEvent): Promise<WebhookOutcome> {
     case 'checkout.session.expired':
       return onSession(event);
     case 'charge.refunded':
-      return onRefund(event);
+    case 'charge.refund.updated':
+    case 'charge.dispute.created':
+    case 'charge.dispute.updated':
+    case 'charge.dispute.closed':
+    case 'charge.dispute.funds_withdrawn':
+    case 'charge.dispute.funds_reinstated':
+      return onRefundOrDispute(event);
     case 'account.updated':
       return onAccount(event);
+    case 'account.application.deauthorized':
+      return onDeauthorized(event);
     default:
       return ignored(event, 'not an event the platform acts on');
   }
 }
 
 /**
- * The purchase an event names, if the event is believable for it: the selling account (whose
- * owner is the purchase's agency), the amount and currency, and its session or payment.
+ * The purchase a Checkout Session event is about, if the event is believable for it: the
+ * session is the one the platform created for the purchase and attached to it, on the account
+ * that sells it (owned by the purchase's agency), for its amount and currency.
  */
-async function purchaseOf(
-  event: StripeEvent,
-  ref: string | null | undefined,
-  money: { amount: number | null; currency: string | null },
-  ids: { checkoutSessionId?: string; paymentIntentId?: string },
-): Promise<PurchaseItem | string> {
+async function purchaseOfSession(event: StripeEvent, s: z.infer<typeof sessionShape>): Promise<PurchaseItem | string> {
+  const ref = s.client_reference_id ?? s.metadata?.purchaseId;
   if (!ref || !isIdOf(ref, ['purchase'])) return 'it names no purchase';
   const [purchase, owner] = await Promise.all([
     getPurchase(ref),
@@ -155,11 +154,9 @@ async function purchaseOf(
   if (!purchase) return 'unknown purchase';
   if ((event.account ?? null) !== purchase.stripeAccountId) return "not the purchase's selling account";
   if (event.account && owner?.agencyId !== purchase.agencyId) return "the account is not the purchase's agency's";
-  if (money.amount !== purchase.amount || money.currency !== purchase.currency) return "not the purchase's amount or currency";
-  if (ids.checkoutSessionId && purchase.checkoutSessionId && ids.checkoutSessionId !== purchase.checkoutSessionId)
-    return "not the purchase's Checkout Session";
-  if (ids.paymentIntentId && purchase.paymentIntentId && ids.paymentIntentId !== purchase.paymentIntentId)
-    return "not the purchase's payment";
+  if (!purchase.checkoutSessionId) return 'the purchase has no Checkout Session yet (nobody was shown one to pay)';
+  if (s.id !== purchase.checkoutSessionId) return "not the purchase's Checkout Session";
+  if (s.amount_total !== purchase.amount || s.currency !== purchase.currency) return "not the purchase's amount or currency";
   return purchase;
 }
 
@@ -167,44 +164,46 @@ async function onSession(event: StripeEvent): Promise<WebhookOutcome> {
   const parsed = sessionShape.safeParse(event.data.object);
   if (!parsed.success) return ignored(event, 'not a Checkout Session');
   const s = parsed.data;
-  const facts = { checkoutSessionId: s.id, paymentIntentId: idString(s.payment_intent) };
-  const found = await purchaseOf(
-    event,
-    s.client_reference_id ?? s.metadata?.purchaseId,
-    { amount: s.amount_total, currency: s.currency },
-    facts,
-  );
+  const found = await purchaseOfSession(event, s);
   if (typeof found === 'string') return ignored(event, found);
+  const facts = { checkoutSessionId: s.id, paymentIntentId: idString(s.payment_intent) };
 
   const paid =
     event.type === 'checkout.session.async_payment_succeeded' ||
     (event.type === 'checkout.session.completed' && (s.payment_status === 'paid' || s.payment_status === 'no_payment_required'));
   if (paid) {
-    const outcome = await creditPurchase(found, facts);
-    if (outcome === 'other_session') return ignored(event, 'the purchase is bound to another session');
+    const outcome = await landPayment(found, facts);
+    if (outcome === 'not_this_purchase') return ignored(event, 'the purchase or its payment is bound to another session');
+    if (outcome === 'refunded_account_closed') return outcome;
     return outcome === 'credited' ? 'paid' : 'already_paid';
   }
   if (event.type === 'checkout.session.completed') return 'awaiting_payment';
   const to = event.type === 'checkout.session.expired' ? 'expired' : 'failed';
-  return (await closePurchaseAs(found, to, facts)) ? to : ignored(event, `the purchase is no longer pending (${found.status})`);
+  return (await closePurchase(found, to, facts, nowIso()))
+    ? to
+    : ignored(event, `the purchase is no longer pending (${found.status})`);
 }
 
-async function onRefund(event: StripeEvent): Promise<WebhookOutcome> {
-  const parsed = chargeShape.safeParse(event.data.object);
-  if (!parsed.success) return ignored(event, 'not a Charge');
-  const c = parsed.data;
-  const paymentIntentId = idString(c.payment_intent);
-  const found = await purchaseOf(event, c.metadata?.purchaseId, { amount: c.amount, currency: c.currency }, { paymentIntentId });
-  if (typeof found === 'string') return ignored(event, found);
-  if (c.amount_refunded <= 0) return ignored(event, 'nothing refunded');
-  let purchase = found;
-  if (purchase.status !== 'paid' && purchase.status !== 'refunded') {
-    // A refunded charge was paid: its refund may overtake the payment's own event.
-    await creditPurchase(purchase, { paymentIntentId, chargeId: c.id });
-    purchase = (await getPurchase(purchase.id)) ?? purchase;
+/**
+ * A refund or dispute of a payment: believed only for a payment bound to a purchase by its own
+ * Checkout Session (charge metadata is the agency's to write, never evidence). It only says
+ * "settle again": settlement.ts reads the payment's refunds and disputes from Stripe. One that
+ * arrives before its payment is parked on the payment and settled once the payment lands.
+ */
+async function onRefundOrDispute(event: StripeEvent): Promise<WebhookOutcome> {
+  const parsed = ofPayment.safeParse(event.data.object);
+  if (!parsed.success) return ignored(event, 'not a charge, refund or dispute');
+  const paymentIntentId = idString(parsed.data.payment_intent);
+  if (!paymentIntentId) return ignored(event, 'it names no PaymentIntent, so no purchase of ours');
+  const account = event.account ?? null;
+  const bound = (await getStripePayment(account, paymentIntentId))?.purchaseId;
+  const purchaseId = bound ?? (await parkStripePayment(account, paymentIntentId, now()));
+  if (!purchaseId) {
+    logger.info('refund or dispute parked until its payment lands', { eventId: event.id, paymentIntentId, account });
+    return 'parked';
   }
-  const outcome = await refundPurchase(purchase, { id: c.id, amountRefunded: c.amount_refunded, paymentIntentId });
-  return outcome === 'refunded' ? 'refunded' : 'duplicate';
+  const outcome = await settlePayment(purchaseId);
+  return outcome === 'settled' ? 'settled' : 'duplicate';
 }
 
 async function onAccount(event: StripeEvent): Promise<WebhookOutcome> {
@@ -219,4 +218,16 @@ async function onAccount(event: StripeEvent): Promise<WebhookOutcome> {
     at: nowIso(),
   });
   return applied ? 'account_updated' : ignored(event, 'a later account state was applied already, or the account was replaced');
+}
+
+/**
+ * The agency disconnected the platform from its Stripe account: it can no longer sell through
+ * it (offers answer 409 reselling_not_ready) until it connects again, which replaces the account.
+ */
+async function onDeauthorized(event: StripeEvent): Promise<WebhookOutcome> {
+  if (!event.account) return ignored(event, 'no account named');
+  const owner = await getStripeAccountOwner(event.account);
+  if (!owner) return ignored(event, 'no agency owns this account');
+  const applied = await markAccountDeauthorized(owner.agencyId, event.account, nowIso());
+  return applied ? 'account_deauthorized' : ignored(event, 'the account was replaced already');
 }

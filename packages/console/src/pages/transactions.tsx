@@ -9,7 +9,7 @@ import { credits, Field, Loaded } from '../ui';
 
 type Query = Omit<NonNullable<paths['/v1/credits/transactions']['get']['parameters']['query']>, 'limit' | 'cursor'>;
 type Entry = Schemas['LedgerEntry'];
-const types: Entry['type'][] = ['top_up', 'grant', 'ai_response', 'campaign_message', 'purchase', 'refund'];
+const types: Entry['type'][] = ['top_up', 'grant', 'ai_response', 'campaign_message', 'purchase', 'refund', 'dispute'];
 
 /** The credit transaction history: filters, pages by the API's cursor, Export CSV of the same filters. */
 export function Transactions() {
