@@ -40,8 +40,8 @@ export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'USAGE#'],
   // Events seen, purchases and their credits (balances, entries, the reselling counters), the Stripe account's owner.
   'stripe-webhooks': ['STRIPE_EVENT#', 'STRIPE_ACCOUNT#', 'PURCHASE#', 'ACCOUNT#', 'LEDGER#', 'RESELLING#'],
-  // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries.
-  'auto-recharge': [...authenticating, 'RECHARGE#', 'WEBHOOK#'],
+  // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries, the test events' throttle.
+  'auto-recharge': [...authenticating, 'RECHARGE#', 'WEBHOOK#', 'THROTTLE#'],
   // Reads the sub-account, agency and settings (ACCOUNT#), opens requests and their deliveries, the cap email.
   'recharge-detector': ['ACCOUNT#', 'RECHARGE#', 'WEBHOOK#', 'OUTBOX#'],
   // Reads the endpoint (and disables it on a 410), records attempts, the final failure's email.
