@@ -109,10 +109,15 @@ function boundedInt(value: string | number, key: string, min: number, max: numbe
   return n;
 }
 
-/** The reselling settings from CDK context (defaults filled in), checked as the functions will check them: a bad value fails the synth. */
+/**
+ * The reselling settings from CDK context (defaults filled in), checked as the functions will
+ * check them: a bad value fails the synth, and so does a missing `requiredAtDeploy` one.
+ */
 function readResellingConfig(scope: Construct): RawResellingConfig {
   const raw = rawResellingConfig((s) => {
     const value = scope.node.tryGetContext(s.context) as string | number | boolean | undefined;
+    if (value === undefined && 'requiredAtDeploy' in s)
+      throw new Error(`CDK context ${s.context} is required (-c ${s.context}=…): ${s.env} has no default when deployed`);
     return value === undefined ? undefined : String(value);
   });
   parseResellingConfig(raw);

@@ -1,34 +1,39 @@
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { logger } from '../../packages/core/logger';
 import { metrics } from '../../packages/core/metrics';
 import { table } from '../../packages/db/client';
 import { deliveryMessage } from '../../packages/domain/recharge/queue';
-import { sendDelivery } from '../../packages/domain/recharge/send';
+import { type SendOutcome, sendDelivery } from '../../packages/domain/recharge/send';
 
 table();
 
 /**
- * Webhooks queue → the agencies' endpoints. The batch's records run side by side, so one
- * endpoint that takes its full 10 s holds no other agency's delivery; each record that failed
- * (the sender's own failure, never the receiver's: those are recorded and re-enqueued) is
- * reported alone and comes back, then lands in the DLQ after maxReceiveCount.
+ * One record: one attempt of one delivery. A record that fails (the sender's own failure, never
+ * the receiver's: those are recorded and re-enqueued; a body that does not parse) is reported
+ * alone and comes back, then lands in the DLQ after maxReceiveCount.
+ */
+async function recordHandler(record: SQSRecord): Promise<SendOutcome> {
+  try {
+    return await sendDelivery(deliveryMessage.parse(JSON.parse(record.body)));
+  } catch (err) {
+    logger.warn('webhook message failed', { messageId: record.messageId, error: String((err as Error)?.message ?? err) });
+    throw err;
+  }
+}
+
+/**
+ * Webhooks queue → the agencies' endpoints. The batch's records run side by side (the
+ * processor's default), so one endpoint that takes its full 10 s holds no other record of the
+ * batch; each agency has at most a few deliveries in flight (fairness.ts), so one agency's
+ * backlog does not hold the others' either.
  */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
   try {
-    const results = await Promise.allSettled(
-      // async: a body that does not parse rejects its own record, never the batch.
-      event.Records.map(async (record) => sendDelivery(deliveryMessage.parse(JSON.parse(record.body)))),
-    );
-    const batchItemFailures = results.flatMap((r, i) => {
-      if (r.status === 'fulfilled') return [];
-      logger.warn('webhook message failed', {
-        messageId: event.Records[i]?.messageId,
-        error: String(r.reason?.message ?? r.reason),
-      });
-      return [{ itemIdentifier: event.Records[i]?.messageId ?? '' }];
-    });
-    return { batchItemFailures };
+    // A processor per batch: it holds the batch's state, and the local runtime runs several batches in one process.
+    const processor = new BatchProcessor(EventType.SQS);
+    return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
   } finally {
     if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }

@@ -50,8 +50,8 @@ export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
     'RESELLING#',
     'OUTBOX#',
   ],
-  // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries.
-  'auto-recharge': [...authenticating, 'RECHARGE#', 'WEBHOOK#'],
+  // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries, the test events' throttle.
+  'auto-recharge': [...authenticating, 'RECHARGE#', 'WEBHOOK#', 'THROTTLE#'],
   // Reads the sub-account, agency and settings (ACCOUNT#), opens requests and their deliveries, the cap email.
   'recharge-detector': ['ACCOUNT#', 'RECHARGE#', 'WEBHOOK#', 'OUTBOX#'],
   // Reads the endpoint (and disables it on a 410), records attempts, the final failure's email.

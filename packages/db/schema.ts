@@ -56,6 +56,7 @@ export const itemKinds = {
   rechargeRequest: 'recharge_request',
   rechargeState: 'recharge_state',
   webhookDelivery: 'webhook_delivery',
+  webhookSlots: 'webhook_slots',
 } as const;
 
 export function createTableInput(tableName: string): CreateTableCommandInput {

@@ -76,12 +76,13 @@ async function claim(authorization: string | undefined): Promise<Claim> {
   // The user behind the token (for assist: the agency user acting) and the token's revocation
   // (logout, assist exit) are read for every session, with the agency and a sub-account's own item.
   const userItemKey = userKey(claims.actorUserId ?? claims.userId);
-  const revokedKey = revokedTokenKey(claims.jti);
+  // An assist token also ends with the session that started it: its revocation joins the same read.
+  const revokedKeys = [claims.jti, claims.parentSessionId].flatMap((jti) => (jti ? [revokedTokenKey(jti)] : []));
   const sessionStillValid = (found: Found) => {
     // A password change (or reset, or re-issued credentials) raised the version: earlier tokens end.
     const user = found.get(itemId(userItemKey)) as UserItem | undefined;
     if (!user || sessionVersionOf(user) !== claims.sessionVersion || user.agencyId !== claims.agencyId) throw unauthenticated();
-    if (found.has(itemId(revokedKey))) throw unauthenticated();
+    if (revokedKeys.some((key) => found.has(itemId(key)))) throw unauthenticated();
   };
 
   if (claims.accountType === 'agency' && !claims.actorUserId) {
@@ -95,7 +96,7 @@ async function claim(authorization: string | undefined): Promise<Claim> {
     };
     return {
       principal,
-      reads: [agencyKey, userItemKey, revokedKey],
+      reads: [agencyKey, userItemKey, ...revokedKeys],
       admit: (found) => {
         sessionStillValid(found);
         return { principal, agency: activeAgency(found, claims.agencyId) };
@@ -122,8 +123,9 @@ async function claim(authorization: string | undefined): Promise<Claim> {
       };
   return {
     principal,
-    // A closed sub-account, a changed password, a logout, a returned assist token or a suspended agency stops at once.
-    reads: [accountKey(claims.accountId), agencyKey, userItemKey, revokedKey],
+    // A closed sub-account, a changed password, a logout (for assist: its own or its session's),
+    // a returned assist token or a suspended agency stops at once.
+    reads: [accountKey(claims.accountId), agencyKey, userItemKey, ...revokedKeys],
     admit: (found) => {
       sessionStillValid(found);
       const ownAccount = accountIn(found, claims.accountId);
@@ -138,8 +140,9 @@ async function claim(authorization: string | undefined): Promise<Claim> {
  * with `alsoRead` (the route's own items, e.g. the account in scope) in ONE BatchGet. Cost in
  * DynamoDB calls: the platform key none (plus the route's own reads, if any); a session or
  * assist token one BatchGet (the agency: its status; the user: its session version; the
- * token's revocation; for sub-account and assist tokens also the account); an API key one
- * GetItem (its hash) then that BatchGet (the agency: status and api_access).
+ * token's revocation, and for assist its session's; for sub-account and assist tokens also
+ * the account); an API key one GetItem (its hash) then that BatchGet (the agency: status and
+ * api_access).
  */
 export async function authenticate(
   authorization: string | undefined,

@@ -9,7 +9,8 @@
  *    address check and the POST. Then the request is closed by a grant and the next crossing
  *    starts, one at a time.
  * 2. Deliveries/s the sender sustains: `webhook.test` events queued as fast as the API takes
- *    them, counted when the receiver has them all (it answers 200 at once).
+ *    them, counted when the receiver has them all (it answers 200 at once). Spread over agencies
+ *    10 each (the API's limit per agency and hour), as many agencies' webhooks share the queue.
  *
  * The local pollers: the stream pollers read the stream every 100 ms (a 100 ms sleep after each
  * read), the queue pollers receive with no long poll and sleep 100 ms when the queue is empty;
@@ -19,9 +20,13 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { limits } from '../../packages/domain/auth/throttle';
 import type { LocalStackInfo } from '../../packages/local/stack';
 import { emailedToken, jsonCaller } from '../lib/local-api';
 import { percentile } from './figures';
+
+/** Test events one agency may send per hour. */
+const PER_AGENCY = limits.webhookTest.max;
 
 export async function benchRecharge(stack: LocalStackInfo, crossings = 40, deliveries = 300) {
   const run = randomBytes(3).toString('hex');
@@ -45,19 +50,23 @@ export async function benchRecharge(stack: LocalStackInfo, crossings = 40, deliv
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
 
-  const email = `recharge-${run}@bench.test`;
-  const signup = await call('POST', '/v1/agencies', {
-    body: { agencyName: 'Bench recharge', name: 'B', email, password: 'bench-password-1' },
-  });
-  await call('PATCH', `/v1/admin/agencies/${signup.agency.id}`, { token: stack.platformApiKey, body: { plan: 'agency' } });
-  await call('POST', '/v1/auth/verify-email', { body: { token: await emailedToken(stack.sesUrl, email) } });
-  const token: string = signup.token;
-  await call('POST', `/v1/admin/agencies/${signup.agency.id}/credits`, {
+  /** An Agency-plan agency, its email verified and its endpoint the receiver; its token. */
+  const newAgency = async (label: string) => {
+    const email = `recharge-${run}-${label}@bench.test`;
+    const signup = await call('POST', '/v1/agencies', {
+      body: { agencyName: `Bench recharge ${label}`, name: 'B', email, password: 'bench-password-1' },
+    });
+    await call('PATCH', `/v1/admin/agencies/${signup.agency.id}`, { token: stack.platformApiKey, body: { plan: 'agency' } });
+    await call('POST', '/v1/auth/verify-email', { body: { token: await emailedToken(stack.sesUrl, email) } });
+    await call('PUT', '/v1/reselling/auto-recharge-webhook', { token: signup.token, body: { url } });
+    return { id: signup.agency.id as string, token: signup.token as string };
+  };
+  const { id: agencyId, token } = await newAgency('crossings');
+  await call('POST', `/v1/admin/agencies/${agencyId}/credits`, {
     token: stack.platformApiKey,
     money: true,
     body: { credits: 1_000_000, reference: 'bench' },
   });
-  await call('PUT', '/v1/reselling/auto-recharge-webhook', { token, body: { url } });
   const sub = (
     await call('POST', '/v1/sub-accounts', {
       token,
@@ -93,13 +102,19 @@ export async function benchRecharge(stack: LocalStackInfo, crossings = 40, deliv
   }
   waiter = undefined;
 
-  // Throughput: `deliveries` test events, 16 requests at a time, until the receiver has them all.
+  // Throughput: `deliveries` test events over agencies of 10, 16 requests at a time, until the receiver has them all.
+  const senders: string[] = [];
+  for (let i = 0; i * PER_AGENCY < deliveries; i += 8) {
+    const batch = Array.from({ length: Math.min(8, Math.ceil(deliveries / PER_AGENCY) - i) }, (_, j) => newAgency(`t${i + j}`));
+    for (const a of await Promise.all(batch)) senders.push(a.token);
+  }
   const before = arrivals.length;
   const started = performance.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: 16 }, async () => {
-      while (next++ < deliveries) await call('POST', '/v1/reselling/auto-recharge-webhook/test', { token });
+      for (let n = next++; n < deliveries; n = next++)
+        await call('POST', '/v1/reselling/auto-recharge-webhook/test', { token: senders[n % senders.length] });
     }),
   );
   const queued = performance.now();

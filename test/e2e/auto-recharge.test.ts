@@ -221,6 +221,21 @@ describe.concurrent('auto-recharge: racing debits, delivery, rotation', () => {
     expect(twice.status).toBe(409);
   });
 
+  it('test events: 10 an hour per agency, then 429 with Retry-After until the hour is over; nothing queued for a refused one', async () => {
+    const { agency } = await withEndpoint();
+    const { agency: other } = await withEndpoint();
+    const start = Date.now();
+    const at = (ms: number) => new Date(start + ms).toISOString();
+    const send = (token: string, clock: string) => api('POST', '/v1/reselling/auto-recharge-webhook/test', { token, clock });
+    for (let i = 0; i < 10; i++) expect((await send(agency.token, at(i * 1000))).status).toBe(202);
+    const refused = await send(agency.token, at(30 * 60_000));
+    expect([refused.status, refused.body.code]).toEqual([429, 'too_many_attempts']);
+    expect(refused.headers.get('retry-after')).toBe(String(30 * 60)); // the window opened with the first
+    expect((await send(other.token, at(30 * 60_000))).status).toBe(202); // per agency
+    expect((await send(agency.token, at(60 * 60_000 + 1))).status).toBe(202); // a new window
+    expect(await deliveriesOf(agency.token)).toHaveLength(11);
+  });
+
   // secret rotation
   it('during the 24 h after a rotation both secrets verify; a rotation older than that signs with the new one only', async () => {
     const { agency, r, secret: first } = await withEndpoint();

@@ -173,6 +173,22 @@ describe('sessions that end', () => {
     expect((await api('POST', '/v1/auth/logout', { token: assist })).status).toBe(204);
     expect((await api('GET', '/v1/me', { token: assist })).status).toBe(401);
   });
+
+  it("an agency session's logout ends the assist tokens it started, not another session's", async () => {
+    const agency = await signUpAgency();
+    const sub = await createSubAccount(agency.token);
+    const other = await api('POST', '/v1/auth/login', { body: { email: agency.email, password: agency.password } });
+    const mine = await assistToken(agency.token, sub.subAccountId);
+    const theirs = await assistToken(other.body.token, sub.subAccountId);
+    expect((await api('GET', '/v1/me', { token: mine })).status).toBe(200);
+
+    expect((await api('POST', '/v1/auth/logout', { token: agency.token })).status).toBe(204);
+    expect((await api('GET', '/v1/me', { token: mine })).status).toBe(401);
+    expect((await api('GET', '/v1/me', { token: theirs })).status).toBe(200);
+    expect((await api('GET', '/v1/me', { token: other.body.token })).status).toBe(200);
+    // The client's own session is not the agency's: untouched.
+    expect((await api('GET', '/v1/me', { token: sub.token })).status).toBe(200);
+  });
 });
 
 describe('password rules', () => {

@@ -256,6 +256,20 @@ describe('stateless stack', () => {
     ).toThrow(/RESELLING_APPLICATION_FEE/);
   });
 
+  it('fails the synth unless the Stripe mode is chosen: stripeLivemode has no deployed default', () => {
+    const synthWith = (stripeLivemode: unknown) => synthApp({ bundle: false, cfnValidation: false, context: { stripeLivemode } });
+    expect(() => synthWith(undefined)).toThrow(/CDK context stripeLivemode is required/);
+    expect(() => synthWith('yes')).toThrow(/STRIPE_LIVEMODE: true or false/);
+    // cdk.json would hold a boolean; -c gives a string: either is the same choice.
+    const envOf = (s: Synthesized) => {
+      const fn = s.stacks.stateless.httpFunctions['stripe-webhooks'].fn;
+      const id = s.stacks.stateless.getLogicalId(fn.node.defaultChild as CfnElement);
+      return (s.stateless.toJSON().Resources as Record<string, Resource>)[id]!.Properties.Environment.Variables;
+    };
+    expect(envOf(synthWith(false)).STRIPE_LIVEMODE).toBe('false');
+    expect(envOf(synthWith(true)).STRIPE_LIVEMODE).toBe('true');
+  });
+
   const statementsOf = (f: AppFunction) => {
     const role = synth.stacks.stateless.getLogicalId(f.role.node.defaultChild as CfnElement);
     return ofType('AWS::IAM::Policy')

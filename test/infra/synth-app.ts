@@ -29,14 +29,18 @@ export interface SynthOptions {
    * @default true
    */
   cfnValidation?: boolean;
-  /** More CDK context, as `-c key=value` gives it. */
+  /**
+   * More CDK context, as `-c key=value` gives it; `stripeLivemode` (required at deploy) is
+   * 'false' unless given here; a key given as undefined is left out.
+   */
   context?: Record<string, unknown>;
 }
 
 /** Synthesizes the app as `cdk synth` does: cdk.json's context (feature flags), the cdk-nag plugin. */
 export function synthApp(options: SynthOptions): Synthesized {
   const cdkJson = JSON.parse(readFileSync(join(repoRoot, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
-  const context = { ...cdkJson.context, ...options.context };
+  const given = { ...cdkJson.context, stripeLivemode: 'false', ...options.context };
+  const context: Record<string, unknown> = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
   if (!options.bundle) context['aws:cdk:bundling-stacks'] = [];
   const app = new App({ context, builtinCloudFormationValidation: options.cfnValidation ?? true });
   const { stateful, stateless, edge, console } = defineApp(app);

@@ -4,7 +4,7 @@ import { kidOf } from '../../packages/domain/auth/signing-keys';
 
 /**
  * Hand-made JWTs for authentication tests. Claim names mirror packages/domain/auth/tokens.ts
- * (sub, acc, typ, agc, sv, act.sub, jti, iss, aud, exp; header kid); each forgery differs from
+ * (sub, acc, typ, agc, sv, act.sub, sid, jti, iss, aud, exp; header kid); each forgery differs from
  * a real session token in exactly one way (expired, unsigned, wrong key, wrong audience…).
  */
 export const TOKEN_ISSUER = 'agency-accounts';
@@ -16,6 +16,8 @@ export interface ForgeClaims {
   accountType: 'agency' | 'sub_account';
   agencyId: string;
   actorUserId?: string;
+  /** Assist: the session that started it (`sid`). */
+  parentSessionId?: string;
   /** The session version; default 0 (a user who never changed the password). */
   sessionVersion?: number;
 }
@@ -43,6 +45,7 @@ function payloadOf(c: ForgeClaims, o: ForgeOptions): Record<string, unknown> {
     agc: c.agencyId,
     sv: c.sessionVersion ?? 0,
     ...(c.actorUserId ? { act: { sub: c.actorUserId } } : {}),
+    ...(c.parentSessionId ? { sid: c.parentSessionId } : {}),
     jti: `ses_forged${randomBytes(8).toString('hex')}`,
     iss: o.issuer ?? TOKEN_ISSUER,
     aud: o.audience ?? TOKEN_AUDIENCE,

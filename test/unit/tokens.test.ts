@@ -45,6 +45,7 @@ describe('tokens', () => {
         agencyId: 'agc_1',
         actorUserId: 'usr_1',
         sessionVersion: 0,
+        parentSessionId: session.jti,
       },
       600,
     );
@@ -52,6 +53,7 @@ describe('tokens', () => {
       accountType: 'sub_account',
       actorUserId: 'usr_1',
       accountId: 'sub_1',
+      parentSessionId: session.jti,
     });
     expect(session.jti).toMatch(/^ses_/);
   });
@@ -84,6 +86,14 @@ describe('tokens', () => {
     await expectRefused(await forgeToken({ ...claims, accountType: 'admin' as never }, { secret: SECRET }));
     await expectRefused(await forgeToken({ ...claims, sessionVersion: -1 }, { secret: SECRET }));
     await expectRefused(await forgeToken({ ...claims, sessionVersion: 1.5 }, { secret: SECRET }));
+  });
+
+  it('refuses an assist token that does not name the session that started it (its logout could not end it)', async () => {
+    const assist = { ...claims, accountType: 'sub_account', actorUserId: 'usr_1' } as const;
+    await expect(
+      verifyToken(await forgeToken({ ...assist, parentSessionId: 'ses_1' }, { secret: SECRET })),
+    ).resolves.toMatchObject({ actorUserId: 'usr_1', parentSessionId: 'ses_1' });
+    await expectRefused(await forgeToken(assist, { secret: SECRET }));
   });
 
   it('refuses a token without a key id, or naming a key it does not have', async () => {

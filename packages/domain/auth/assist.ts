@@ -7,7 +7,8 @@ import { ASSIST_TTL_SECONDS, issueToken } from './tokens';
 
 /**
  * Assist mode: a token that acts as the sub-account (RFC 8693 `sub`) with the agency user as
- * actor (`act.sub`). It lives at most an hour and is revoked by "Return to Agency".
+ * actor (`act.sub`). It lives at most an hour and is revoked by "Return to Agency", by the
+ * logout of the session that started it (`sid`), and by the agency user's password change.
  */
 export async function startAssist(principal: PrincipalOf<'agency_user'>, sub: AccountItem) {
   if (sub.status !== 'active') throw accountClosed();
@@ -20,6 +21,8 @@ export async function startAssist(principal: PrincipalOf<'agency_user'>, sub: Ac
       actorUserId: principal.userId,
       // The agency user's password change ends its assist sessions too.
       sessionVersion: principal.sessionVersion,
+      // Its logout ends them: authentication reads this session's revocation beside the token's own.
+      parentSessionId: principal.tokenId,
     },
     ASSIST_TTL_SECONDS,
   );

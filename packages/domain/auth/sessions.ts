@@ -73,7 +73,11 @@ export async function describeMe(
   return { principal: base, accounts, nextCursor: subs.nextCursor };
 }
 
-/** Logout: this token (session or assist) is refused from now on; the user's other sessions go on. */
+/**
+ * Logout: this token (session or assist) is refused from now on, and so is every assist token
+ * the session started (they name it: authenticate.ts reads its revocation too); the user's other
+ * sessions go on. The revocation outlives them: each was started before now and lives ≤ 1 h.
+ */
 export async function logOut(principal: PrincipalOf<'agency_user' | 'sub_account_user' | 'assist'>): Promise<void> {
   const expiresAt = principal.kind === 'assist' ? principal.expiresAt : new Date(nowMs() + SESSION_TTL_SECONDS * 1000);
   await putRevokedToken(principal.tokenId, now(), expiresAt);

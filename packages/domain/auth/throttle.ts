@@ -3,8 +3,8 @@ import { AppError } from '../../core/errors';
 import { addAttempt, deleteThrottle, openWindow, throttleKey } from '../../db/items/throttle';
 
 /**
- * Per-subject attempt limits (login and password reset per email, verification resends per
- * agency). A fixed window opens with the first attempt and lasts `windowMs`; it holds `max`
+ * Per-subject attempt limits (login and password reset per email, verification resends and
+ * webhook test events per agency). A fixed window opens with the first attempt and lasts `windowMs`; it holds `max`
  * attempts, and the next one is refused (429 with Retry-After: until the window closes).
  *
  * The attempt is taken BEFORE the password is checked, by a conditional write: concurrent
@@ -24,6 +24,8 @@ export const limits = {
   login: { name: 'login', max: 10, windowMs: 15 * MINUTE },
   passwordReset: { name: 'reset', max: 5, windowMs: 60 * MINUTE },
   verificationResend: { name: 'verify', max: 3, windowMs: 60 * MINUTE },
+  // Each test event is a delivery retried for a day in the queue every agency shares (API.md: 10 an hour).
+  webhookTest: { name: 'webhook-test', max: 10, windowMs: 60 * MINUTE },
 } as const satisfies Record<string, Limit>;
 
 export async function takeAttempt(limit: Limit, subject: string): Promise<void> {

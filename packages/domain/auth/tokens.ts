@@ -9,7 +9,9 @@ import { keyRing, verificationKey } from './signing-keys';
  * pins the algorithm, issuer and audience, so `alg:none` or a token minted for another
  * audience is refused. The header names the signing key (`kid`, see signing-keys.ts); `sv`
  * is the user's session version when the token was issued: a password change raises it,
- * which ends every earlier session (authenticate.ts compares it with the user item).
+ * which ends every earlier session (authenticate.ts compares it with the user item). An
+ * assist token also names the session that started it (`sid`, that session's `jti`): the
+ * session's logout ends it too.
  */
 const ISSUER = 'agency-accounts';
 const AUDIENCE = 'agency-accounts-api';
@@ -29,6 +31,8 @@ export interface TokenClaims {
   actorUserId?: string;
   /** The session version of the user the token speaks for (for assist: of the actor). */
   sessionVersion: number;
+  /** Assist only (required there): the `jti` of the agency user's session that started it. */
+  parentSessionId?: string;
   jti: string;
   expiresAt: Date;
 }
@@ -47,6 +51,7 @@ export async function issueToken(
     agc: claims.agencyId,
     sv: claims.sessionVersion,
     ...(claims.actorUserId ? { act: { sub: claims.actorUserId } } : {}),
+    ...(claims.parentSessionId ? { sid: claims.parentSessionId } : {}),
   })
     .setProtectedHeader({ alg: ALGORITHM, kid: current.kid })
     .setSubject(claims.userId)
@@ -76,7 +81,8 @@ export async function verifyToken(token: string): Promise<TokenClaims> {
         currentDate: new Date(nowMs()),
       },
     );
-    const { sub, acc, typ, agc, act, jti, exp, sv } = payload as Record<string, unknown>;
+    const { sub, acc, typ, agc, act, jti, exp, sv, sid } = payload as Record<string, unknown>;
+    const actor = act && typeof act === 'object' ? (act as { sub?: unknown }).sub : undefined;
     if (
       typeof sub !== 'string' ||
       !Number.isSafeInteger(sv) ||
@@ -85,11 +91,12 @@ export async function verifyToken(token: string): Promise<TokenClaims> {
       typeof agc !== 'string' ||
       (typ !== 'agency' && typ !== 'sub_account') ||
       typeof jti !== 'string' ||
-      typeof exp !== 'number'
+      typeof exp !== 'number' ||
+      // An assist token without its session could not be ended by that session's logout.
+      (typeof actor === 'string' && typeof sid !== 'string')
     ) {
       throw unauthenticated();
     }
-    const actor = act && typeof act === 'object' ? (act as { sub?: unknown }).sub : undefined;
     return {
       userId: sub,
       accountId: acc,
@@ -97,6 +104,7 @@ export async function verifyToken(token: string): Promise<TokenClaims> {
       agencyId: agc,
       actorUserId: typeof actor === 'string' ? actor : undefined,
       sessionVersion: sv as number,
+      parentSessionId: typeof actor === 'string' ? (sid as string) : undefined,
       jti,
       expiresAt: new Date(exp * 1000),
     };

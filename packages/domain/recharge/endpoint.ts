@@ -10,6 +10,7 @@ import {
 } from '../../db/items/reselling-settings';
 import { putDelivery } from '../../db/items/webhook-delivery';
 import { transact } from '../../db/transact';
+import { limits, takeAttempt } from '../auth/throttle';
 import { generateWebhookSecret, rotateWebhookSecret } from '../webhooks/signing';
 import { type Resolver, resolveAndCheck } from '../webhooks/webhook-url';
 import { allowLoopbackHttp } from './config';
@@ -79,7 +80,10 @@ export async function rotateSecret(agencyId: string) {
   return { secret: rotated.current };
 }
 
-/** Queues a `webhook.test` event to the endpoint (its insert queues it, as for recharge requests). */
+/**
+ * Queues a `webhook.test` event to the endpoint (its insert queues it, as for recharge requests);
+ * 10 an hour per agency, counted once the request is otherwise acceptable (a 404 or 409 costs none).
+ */
 export async function sendTestEvent(agencyId: string) {
   const endpoint = await storedEndpoint(agencyId);
   if (!endpoint.enabled)
@@ -87,6 +91,7 @@ export async function sendTestEvent(agencyId: string) {
       'conflict',
       `The endpoint is disabled (${endpoint.disabledReason ?? 'turned off'}); save it again with PUT first`,
     );
+  await takeAttempt(limits.webhookTest, agencyId);
   const at = now();
   const payload = JSON.stringify({ type: 'webhook.test', timestamp: at.toISOString(), data: { agencyId } });
   const delivery = newDelivery(agencyId, 'webhook.test', payload, at);

@@ -19,10 +19,11 @@ import { type DeliveryResult, postWebhook } from '../webhooks/deliver';
 import { signWebhook } from '../webhooks/signing';
 import { resolveAndCheck } from '../webhooks/webhook-url';
 import { allowLoopbackHttp, deliveryTimeoutMs, nextAttemptAfter } from './config';
+import { withAgencySlot } from './fairness';
 import { type DeliveryMessage, enqueueDelivery } from './queue';
 import { openSecrets } from './secrets';
 
-export type SendOutcome = 'succeeded' | 'failed' | 'disabled' | 'retry_scheduled' | 'deferred' | 'dropped';
+export type SendOutcome = 'succeeded' | 'failed' | 'disabled' | 'retry_scheduled' | 'deferred' | 'dropped' | 'waiting';
 
 /** Another attempt of this delivery is under way, or an earlier one is not recorded yet: SQS brings the message back. */
 export class DeliveryBusy extends Error {
@@ -38,11 +39,11 @@ export class DeliveryBusy extends Error {
  * attempt twice while its sender lives; a message for an attempt already made is dropped. A
  * failure with attempts left enqueues the next attempt's message BEFORE recording this one, so
  * a crash between the two costs at most a repeated POST (same webhook-id), never a lost retry.
+ * The attempt runs holding one of the agency's few in-flight slots, or waits (fairness.ts).
  */
 export async function sendDelivery(message: DeliveryMessage): Promise<SendOutcome> {
-  const t = nowMs();
   if (message.notBefore !== undefined) {
-    const delay = nextSqsDelaySeconds(message.notBefore, t);
+    const delay = nextSqsDelaySeconds(message.notBefore, nowMs());
     if (delay > 0) {
       await enqueueDelivery(message, delay); // another hop of at most 900 s
       return 'deferred';
@@ -52,7 +53,21 @@ export async function sendDelivery(message: DeliveryMessage): Promise<SendOutcom
   const delivery = await getDelivery(agencyId, deliveryId);
   if (delivery?.status !== 'pending' || delivery.attempts >= attempt) return 'dropped';
   if (delivery.attempts < attempt - 1) throw new DeliveryBusy(deliveryId);
+  return withAgencySlot(message, (postOver) => attemptDelivery(delivery, attempt, postOver));
+}
 
+/**
+ * The attempt itself, once its delivery is pending at attempt - 1 and a slot is held. The slot
+ * goes back (`postOver`) as soon as the POST is over, before the outcome is written: the slot
+ * covers the slow part only, and a delivery seen settled holds none.
+ */
+async function attemptDelivery(
+  delivery: WebhookDeliveryItem,
+  attempt: number,
+  postOver: () => Promise<void>,
+): Promise<SendOutcome> {
+  const { agencyId, id: deliveryId } = delivery;
+  const t = nowMs();
   const token = randomUUID();
   const timeoutMs = deliveryTimeoutMs();
   if (!(await claimAttempt(delivery, attempt, token, t, t + timeoutMs + 20_000))) {
@@ -67,6 +82,7 @@ export async function sendDelivery(message: DeliveryMessage): Promise<SendOutcom
     const endpoint = (await getResellingSettings(agencyId))?.autoRechargeWebhook;
     url = endpoint?.url;
     if (!endpoint?.enabled) {
+      await postOver(); // none to make
       const why = endpoint ? `endpoint disabled (${endpoint.disabledReason ?? 'turned off'})` : 'no endpoint configured';
       await transact([recordAttempt(delivery, token, { attempt, status: 'failed', error: why, at: now().toISOString() })]);
       return 'failed';
@@ -76,6 +92,7 @@ export async function sendDelivery(message: DeliveryMessage): Promise<SendOutcom
     await releaseAttempt(delivery, token);
     throw err;
   }
+  await postOver();
   const at = now().toISOString();
   const base = { attempt, statusCode: result.statusCode, error: result.error, at };
   logger.info('webhook attempt', { deliveryId, attempt, outcome: result.outcome, statusCode: result.statusCode });

@@ -6,6 +6,7 @@ import { formatPrice, PRICE_PATTERN, type Price, parsePrice } from './money';
  * (`npx cdk deploy -c resellingMinimumCreditPrice=usd:2,eur:2`); `infra/config.ts` passes every
  * one of them to the functions, `npm start` and the tests set them the same way, and both
  * sides parse them with `parseResellingConfig` (a bad value fails the synth, or the cold start).
+ * A setting marked `requiredAtDeploy` has its default locally only: the synth fails without it.
  *
  * Formats: per-currency decimals as `usd:1,eur:1.25` (minor units, ≤ 4 decimals); platform
  * packages as `id:credits:amount,…` (amount in minor units of the platform currency).
@@ -26,8 +27,12 @@ export const resellingSettings = {
     default: 'pool_1000:1000:900,pool_10000:10000:8000',
   },
   checkoutExpiryMinutes: { env: 'CHECKOUT_EXPIRY_MINUTES', context: 'checkoutExpiryMinutes', default: '60' },
-  /** Events are believed only in this Stripe mode: test keys send livemode false. */
-  stripeLivemode: { env: 'STRIPE_LIVEMODE', context: 'stripeLivemode', default: 'false' },
+  /**
+   * Events are believed only in this Stripe mode: test keys send livemode false. Deployed, it is
+   * chosen explicitly: a silent default would leave a live deployment refusing every real event
+   * (or a test one believing test events as money).
+   */
+  stripeLivemode: { env: 'STRIPE_LIVEMODE', context: 'stripeLivemode', default: 'false', requiredAtDeploy: true },
   /** The console's base URL: Checkout's success/cancel pages and Connect's return/refresh pages live under it. */
   appUrl: { env: 'APP_URL', context: 'appUrl', default: 'https://app.example.com' },
 } as const;

@@ -47,10 +47,11 @@ export const autoRechargeRoutes = [
     ...agencyReselling,
     method: 'POST',
     path: '/v1/reselling/auto-recharge-webhook/test',
-    summary: 'Send a webhook.test event to the endpoint. 202 {deliveryId}; a disabled endpoint → 409 conflict',
+    summary:
+      'Send a webhook.test event to the endpoint. 202 {deliveryId}; a disabled endpoint → 409 conflict; more than 10 an hour per agency → 429 with Retry-After',
     status: 202,
     response: res.WebhookDeliveryAccepted,
-    refusals: ['not_found', 'conflict'],
+    refusals: ['not_found', 'conflict', 'too_many_attempts'],
   },
   {
     ...agencyReselling,
