@@ -64,10 +64,16 @@ export interface LocalStackInfo {
   stripeApiBase: string;
   /** The local Stripe sandbox (its pages and control routes), or null when running against Stripe. */
   stripeSandboxUrl: string | null;
-  /** `GET <statusUrl>/stream-poller` → StreamPollerStatus, when asked for (`pollerStatus`). */
+  /**
+   * `GET <statusUrl>/stream-pollers` → StreamPollersStatus (each stream poller's progress), when
+   * asked for (`pollerStatus`).
+   */
   statusUrl: string | null;
   env: Record<string, string>;
 }
+
+/** Every stream poller of the stack by engine name: what a test waits on before it says "nothing more comes". */
+export type StreamPollersStatus = Record<'stream-poller' | 'recharge-stream-poller', StreamPollerStatus>;
 
 export type EngineName =
   | 'dynamodb'
@@ -263,7 +269,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const detector = (...args: Parameters<typeof detectorHandler>) =>
       asFunction('recharge-detector', () => detectorHandler(...args));
     const sender = (...args: Parameters<typeof senderHandler>) => asFunction('webhook-sender', () => senderHandler(...args));
-    let streamStatus: () => StreamPollerStatus = () => ({ passes: 0, caughtUpThrough: 0 });
+    // A restarted poller counts from 0 again: passes and caught-up pass stay comparable.
+    const notStarted = () => ({ passes: 0, caughtUpThrough: 0, handled: 0 });
+    const streamStatus: Record<keyof StreamPollersStatus, () => StreamPollerStatus> = {
+      'stream-poller': notStarted,
+      'recharge-stream-poller': notStarted,
+    };
     await supervisor.add({
       name: 'stream-poller',
       start: async () => {
@@ -273,8 +284,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
           handler: forwarder,
           log,
         });
-        // A restarted poller counts from 0 again: passes and caught-up pass stay comparable.
-        streamStatus = poller.status;
+        streamStatus['stream-poller'] = poller.status;
         return loopInstance(poller);
       },
     });
@@ -300,16 +310,17 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     // event source mapping is deployed; and the webhook sender, several batches at once.
     await supervisor.add({
       name: 'recharge-stream-poller',
-      start: async () =>
-        loopInstance(
-          startStreamPoller({
-            endpoint: dynamoEndpoint,
-            streamArn: () => streamArnOf(dynamoEndpoint, tableName),
-            handler: detector,
-            filters: rechargeStreamFilters,
-            log,
-          }),
-        ),
+      start: async () => {
+        const poller = startStreamPoller({
+          endpoint: dynamoEndpoint,
+          streamArn: () => streamArnOf(dynamoEndpoint, tableName),
+          handler: detector,
+          filters: rechargeStreamFilters,
+          log,
+        });
+        streamStatus['recharge-stream-poller'] = poller.status;
+        return loopInstance(poller);
+      },
     });
     const webhooks = queueDefinitions.webhooks;
     await supervisor.add({
@@ -328,7 +339,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
           }),
         ),
     });
-    const status = opts.pollerStatus ? await startStatusServer(() => streamStatus()) : undefined;
+    const status = opts.pollerStatus
+      ? await startStatusServer(() => ({
+          'stream-poller': streamStatus['stream-poller'](),
+          'recharge-stream-poller': streamStatus['recharge-stream-poller'](),
+        }))
+      : undefined;
 
     const info: LocalStackInfo = {
       apiUrl,
@@ -367,12 +383,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   }
 }
 
-/** A test seam: the stream poller's progress as JSON on 127.0.0.1 (the test workers are other processes). */
-async function startStatusServer(stream: () => StreamPollerStatus): Promise<{ url: string; close(): void }> {
+/** A test seam: the stream pollers' progress as JSON on 127.0.0.1 (the test workers are other processes). */
+async function startStatusServer(streams: () => StreamPollersStatus): Promise<{ url: string; close(): void }> {
   const server = createHttpServer((req, res) => {
-    const found = req.url === '/stream-poller';
+    const found = req.url === '/stream-pollers';
     res.writeHead(found ? 200 : 404, { 'content-type': 'application/json' });
-    res.end(found ? JSON.stringify(stream()) : '{}');
+    res.end(found ? JSON.stringify(streams()) : '{}');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;

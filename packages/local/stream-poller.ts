@@ -16,10 +16,13 @@ type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchRespon
  * How far the poller has got, for tests that must know nothing more is on its way: `passes`
  * started so far, and the last pass that read every shard to its end and handed the handler
  * all it read. A pass numbered above `passes` as asked has seen every record written before.
+ * `handled` counts the records (past the filter) whose handler call has returned: unchanged
+ * over a span, the handler did no work that ended in it.
  */
 export interface StreamPollerStatus {
   passes: number;
   caughtUpThrough: number;
+  handled: number;
 }
 
 /**
@@ -53,7 +56,7 @@ export function startStreamPoller(opts: {
   let running = true;
   const interval = opts.intervalMs ?? 100;
   const stopped = new AbortController();
-  const progress: StreamPollerStatus = { passes: 0, caughtUpThrough: 0 };
+  const progress: StreamPollerStatus = { passes: 0, caughtUpThrough: 0, handled: 0 };
 
   async function openShards() {
     if (reopen) {
@@ -131,7 +134,10 @@ export function startStreamPoller(opts: {
       const last = read.at(-1)?.dynamodb?.SequenceNumber;
       if (last) lastRead.set(shardId, last);
       const batch = read.map((r) => toLambdaRecord(r, arn)).filter((r) => matchesAnyFilter(filters, r));
-      if (batch.length) await deliver(batch);
+      if (batch.length) {
+        await deliver(batch);
+        progress.handled += batch.length;
+      }
     }
     if (atEnd) progress.caughtUpThrough = pass;
   }
