@@ -7,8 +7,8 @@
  * concurrently with anything this file does. Where the test must control each delivery (the
  * injected failure), the item is written with a `kind` outside the stream filter, so only the
  * in-process invocations below ever see it; where the real pipeline is under test, "nothing
- * more will arrive" is decided by the pipeline itself, never by sleeping: the stream poller
- * caught up past the writes and the queue empty (support/pipeline.ts `pipelineIdle`).
+ * more will arrive" is decided by the pipeline itself, never by sleeping: every stream poller
+ * caught up past the writes and every queue empty (support/pipeline.ts `pipelineIdle`).
  */
 
 import { randomUUID } from 'node:crypto';
@@ -29,8 +29,10 @@ import { lambdaContext } from '../../packages/local/lambda-context';
 import { queueDefinitions } from '../../packages/queues/definitions';
 import { api, emailsTo, signUpAgency, uniq, uniqueEmail, waitFor } from '../support/api';
 import { pipelineIdle } from '../support/pipeline';
+import { deliveriesOf, rechargeSetup, saveEndpoint } from '../support/recharge';
 import { stack } from '../support/stack';
 import { getRaw, testDb } from '../support/table';
+import { startReceiver } from '../support/webhook-receiver';
 
 type Notifier = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 let notifier: Notifier;
@@ -164,6 +166,24 @@ describe('outbox pipeline', () => {
     expect(mails).toHaveLength(1);
     expect(mails[0]!.body.text).toContain(password);
     expect(await outboxItem(id)).toBeUndefined();
+  });
+
+  it('pipelineIdle holds until a webhook delivery just requested has been sent, its retry included', async () => {
+    // The other pipeline: a delivery insert → the recharge stream poller → the webhooks queue →
+    // the sender, whose 500 puts a retry back on the queue, delayed a second (global-setup).
+    const { agency } = await rechargeSetup();
+    const receiver = await startReceiver((_, i) => (i === 0 ? 500 : 200));
+    try {
+      await saveEndpoint(agency.token, receiver.url);
+      const sent = await api('POST', '/v1/reselling/auto-recharge-webhook/test', { token: agency.token });
+      expect(sent.status, sent.text).toBe(202);
+      await pipelineIdle();
+      expect(receiver.hits).toHaveLength(2);
+      const [delivery] = await deliveriesOf(agency.token);
+      expect(delivery).toMatchObject({ id: sent.body.deliveryId, status: 'succeeded', attempts: 2 });
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('moves a poison message to the DLQ after maxReceiveCount failed receives', async () => {
