@@ -4,16 +4,24 @@
  * 127.0.0.1, the "agency's server" grants with the request id and the request closes.
  */
 import { randomUUID } from 'node:crypto';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
+import { handler as subAccountsHandler } from '../../functions/http/sub-accounts';
 import { handler as usageHandler } from '../../functions/http/usage';
+import { handler as detectorHandler } from '../../functions/stream/recharge-detector';
+import { dynamo } from '../../packages/db/client';
+import { rechargeStateKey } from '../../packages/db/items/recharge';
 import { disableWebhookEndpoint } from '../../packages/db/items/reselling-settings';
 import { ConditionsFailed, transact } from '../../packages/db/transact';
 import { api, emailsTo, waitFor } from '../support/api';
 import { invoke } from '../support/invoke';
-import { expectStatus, patchSub, walletBalance } from '../support/ledger';
+import { expectStatus, patchSub, walletBalance, walletItem } from '../support/ledger';
 import { pipelineIdle } from '../support/pipeline';
 import { debit, deliveriesOf, grantWith, rechargeSetup, requestsOf, saveEndpoint } from '../support/recharge';
 import { stack } from '../support/stack';
+import { testDb } from '../support/table';
 import { type Reply, startReceiver, verify } from '../support/webhook-receiver';
 
 const receivers: Array<{ close(): Promise<void> }> = [];
@@ -119,7 +127,126 @@ async function testDelivery(token: string) {
   );
 }
 
-describe.concurrent('auto-recharge: racing debits, delivery, rotation', () => {
+/**
+ * Holds this process's first `openers` reads of the sub-account's recharge state (the read
+ * each opening makes before its conditional write) until all of them have arrived, so every
+ * opener has seen the slot free before any takes it: only the write's condition can then
+ * keep the requests to one. Released after `timeoutMs` whatever came, so a change that
+ * drops the read fails the test on `arrived()` instead of hanging it.
+ */
+function holdStateReads(agencyId: string, subAccountId: string, openers: number, timeoutMs = 15_000) {
+  const name = `hold-recharge-state-reads-${subAccountId}`;
+  const { sk } = rechargeStateKey(agencyId, subAccountId);
+  let arrived = 0;
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const timer = setTimeout(release, timeoutMs);
+  dynamo.middlewareStack.add(
+    (next, context) => async (args) => {
+      const key = (args.input as { Key?: { sk?: unknown } }).Key?.sk;
+      const isStateRead = context.commandName === 'GetItemCommand' && JSON.stringify(key ?? '').includes(sk);
+      if (isStateRead && arrived < openers) {
+        if (++arrived === openers) release();
+        await released;
+      }
+      return next(args);
+    },
+    { step: 'serialize', name },
+  );
+  return {
+    arrived: () => arrived,
+    remove() {
+      clearTimeout(timer);
+      release();
+      dynamo.middlewareStack.remove(name);
+    },
+  };
+}
+
+/** The stream record of a wallet debit that left `wallet` (the item as stored now), `by` credits lower. */
+function walletDropRecord(wallet: Record<string, unknown>, by: number): DynamoDBRecord {
+  const before = { ...wallet, balance: Number(wallet.balance) + by, version: Number(wallet.version) - 1 };
+  return {
+    eventID: randomUUID(),
+    eventName: 'MODIFY',
+    eventSource: 'aws:dynamodb',
+    eventVersion: '1.1',
+    awsRegion: 'us-east-1',
+    dynamodb: {
+      Keys: marshall({ pk: wallet.pk, sk: wallet.sk }) as never,
+      NewImage: marshall(wallet) as never,
+      OldImage: marshall(before) as never,
+      SequenceNumber: String(Date.now()),
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    },
+  };
+}
+
+describe.concurrent('auto-recharge: racing openings, racing debits, delivery, rotation', () => {
+  // The two real openers at once: the PATCH that enables auto-recharge on a wallet already
+  // below the threshold, and the detector in two containers that were handed the same stream
+  // records (Lambda retries a batch, and a shard's batch may go to a new container). All three
+  // run in this process, so a barrier can make each read the slot free before any writes.
+  it('the enabling PATCH and two detector containers open at once: exactly one request, one delivery, one webhook', async () => {
+    const { agency, sub, r, secret } = await withEndpoint([], 30);
+    // The wallet goes below 20 while auto-recharge is off: the stack's detector judges it and opens nothing.
+    expectStatus(await debit(sub, 15), 201, 'debit');
+    await pipelineIdle();
+    expect(await requestsOf(agency.token)).toEqual([]);
+
+    // The moment of the race: the PATCH's write of the settings has committed (written here
+    // directly; the account item is outside the detector's stream filter), the detectors got
+    // the wallet's drop, and no request is open.
+    const autoRecharge = { enabled: true, threshold: 20, credits: 50 };
+    await testDb.send(
+      new UpdateCommand({
+        TableName: stack.tableName,
+        Key: { pk: `ACCOUNT#${sub}`, sk: 'ACCOUNT' },
+        UpdateExpression: 'SET autoRecharge = :on',
+        ExpressionAttributeValues: { ':on': autoRecharge },
+      }),
+    );
+    const wallet = (await walletItem(sub)) as unknown as Record<string, unknown>;
+    expect(wallet.balance).toBe(15);
+    const records = [walletDropRecord(wallet, 15)];
+
+    const barrier = holdStateReads(agency.agencyId, sub, 3);
+    let answers: [Awaited<ReturnType<typeof invoke>>, ...Awaited<ReturnType<typeof detectorHandler>>[]];
+    try {
+      answers = await Promise.all([
+        invoke(subAccountsHandler, 'PATCH /v1/sub-accounts/{subAccountId}', {
+          params: { subAccountId: sub },
+          token: agency.token,
+          body: { autoRecharge },
+        }),
+        detectorHandler({ Records: records }),
+        detectorHandler({ Records: records }),
+      ]);
+    } finally {
+      barrier.remove();
+    }
+    expect(barrier.arrived(), 'openers that read the slot free before any took it').toBe(3);
+    const [patched, ...detected] = answers;
+    expect(patched.status).toBe(200);
+    for (const d of detected) expect(d.batchItemFailures).toEqual([]);
+
+    // Everything the openings set going has run its course: the delivery inserts read by the
+    // stack's detector, queued, sent, the webhooks queue drained.
+    await pipelineIdle();
+    const requests = await requestsOf(agency.token);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatchObject({ subAccountId: sub, status: 'open', balanceAtTrigger: 15, threshold: 20 });
+    const deliveries = await deliveriesOf(agency.token);
+    expect(deliveries).toHaveLength(1);
+    expect(deliveries[0]).toMatchObject({ requestId: requests[0]!.id, status: 'succeeded', attempts: 1 });
+    expect(r.hits).toHaveLength(1);
+    expect(verify(r.hits[0]!, secret).data.requestId).toBe(requests[0]!.id);
+  });
+
+  // The debits' side: however they land, one crossing is judged (the stack's one detector
+  // reads them a batch at a time, so this does not race the openings: the test above does).
   it('20 debits across the threshold, half over HTTP and half in-process: exactly one request, one delivery', async () => {
     const { agency, sub, r, secret } = await withEndpoint([], 30);
     expectStatus(
@@ -140,13 +267,15 @@ describe.concurrent('auto-recharge: racing debits, delivery, rotation', () => {
       }),
     );
     expect(results.every((s) => s === 201)).toBe(true);
-    await waitFor(async () => r.hits.length > 0, 15_000, 'the webhook');
+    // Counted once the stack's detector has judged every debit and the webhooks queue is drained.
+    await pipelineIdle();
     const requests = await requestsOf(agency.token);
     expect(requests).toHaveLength(1);
     // The first debit that left the wallet below 20, or the lowest of a batch the detector read at once.
     expect(requests[0]!.balanceAtTrigger).toBeLessThan(20);
-    await waitFor(async () => (await deliveriesOf(agency.token))[0]?.status === 'succeeded');
-    expect(await deliveriesOf(agency.token)).toHaveLength(1);
+    const deliveries = await deliveriesOf(agency.token);
+    expect(deliveries).toHaveLength(1);
+    expect(deliveries[0]!.status).toBe('succeeded');
     expect(r.hits).toHaveLength(1);
     expect(verify(r.hits[0]!, secret).data.requestId).toBe(requests[0]!.id);
   });
