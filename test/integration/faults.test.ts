@@ -28,7 +28,8 @@ import { queueDefinitions } from '../../packages/queues/definitions';
 import { checkMoves } from '../../scripts/load/answers';
 import { agencyItems, checkLedger, scanTable } from '../../scripts/load/invariants';
 import type { Move } from '../../scripts/load/mix';
-import { type OwnClient, ownClient, sleep, until } from '../support/own-stack';
+import { stackIdle } from '../support/idle';
+import { type OwnClient, ownClient, until } from '../support/own-stack';
 
 const aws = { region: localRegion, credentials: localCredentials };
 let stack: LocalStack;
@@ -76,6 +77,8 @@ beforeAll(async () => {
   stack = await startLocalStack({
     dataDir,
     queueVisibilitySeconds: 1,
+    // Its pollers' progress, for stackIdle: "exactly one email" is counted once nothing is on its way.
+    pollerStatus: true,
     restartPolicy: { maxRestarts: 10 },
     log: (line) => lines.push(line),
   });
@@ -281,7 +284,7 @@ describe('the SQS emulator down', () => {
       expect(mail!.body.text).toContain(created.body.password);
       expect(lines.some((l) => /^stream batch delivered after \d+ retries$/.test(l))).toBe(true);
       await until(async () => (await outboxTo(email)).length === 0, 'the outbox item to be deleted');
-      await sleep(1500);
+      await stackIdle(stack);
       expect(await client.emailsTo(email)).toHaveLength(1);
     } finally {
       up.open();
@@ -337,7 +340,7 @@ describe('the SES emulator down', () => {
       }, 'the email after the redrive');
       expect(mail!.body.text).toContain(created.body.password);
       await until(async () => (await outboxTo(email)).length === 0, 'the outbox item to be deleted');
-      await sleep(1500);
+      await stackIdle(stack);
       expect(await client.emailsTo(email)).toHaveLength(1);
     } finally {
       up.open();
