@@ -3,13 +3,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handler as creditsHandler } from '../../functions/http/credits';
 import { handler as usageHandler } from '../../functions/http/usage';
 import { dynamo } from '../../packages/db/client';
-import { poolKey, walletKey } from '../../packages/db/items/balance';
-import { accountHint } from '../../packages/domain/ledger/account-hints';
-import { balanceHint } from '../../packages/domain/ledger/balance-state';
-import { ledgerStats } from '../../packages/domain/ledger/stats';
 import { type AgencyFixture, api, createSubAccount, signUpAgency, uniq } from '../support/api';
 import { invoke } from '../support/invoke';
-import { ledgerEntries as entriesOf, poolBalance, sumFor, walletBalance } from '../support/ledger';
+import { allPages, ledgerEntries as entriesOf, poolBalance, sumFor, walletBalance } from '../support/ledger';
 import { stack } from '../support/stack';
 
 /**
@@ -50,71 +46,94 @@ async function asAClientWould<T extends { status: number }>(send: () => Promise<
   }
 }
 
-/**
- * n one-credit debits, alternating between HTTP (gateway process) and in-process invocation.
- * The in-process half starts once the gateway has committed one of its debits: by then the
- * gateway is working through the rest of its queue, so the two really overlap (were one side
- * still cold-starting, the other could finish alone and nothing would race).
- */
-async function debitConcurrently(accountId: string, n: number) {
-  let gatewayStarted = () => {};
-  const gatewayCommitted = new Promise<void>((resolve) => {
-    gatewayStarted = resolve;
-  });
-  let gatewayDone = 0;
-  return Promise.all<{ status: number; code?: string; via: 'gateway' | 'test process' }>(
-    Array.from({ length: n }, async (_, i) => {
-      const key = `${uniq('debit')}-${i}`;
-      const body = { type: 'ai_response', quantity: 1, conversationId: `conv-${i}` };
-      if (i % 2 === 0) {
-        const res = await asAClientWould(() =>
-          api('POST', `/v1/accounts/${accountId}/usage`, {
-            token: platform,
-            headers: { 'idempotency-key': key },
-            body,
-            clock: AT,
-          }),
-        );
-        if (res.status === 201 || ++gatewayDone === Math.ceil(n / 2)) gatewayStarted();
-        return { status: res.status, code: res.body?.code as string | undefined, via: 'gateway' };
-      }
-      await gatewayCommitted; // (or every gateway debit was refused: then the test says so)
-      const res = await asAClientWould(() =>
-        invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
-          params: { accountId },
-          token: platform,
-          headers: { 'idempotency-key': key },
-          body,
-          clock: AT,
-        }),
-      );
-      return { status: res.status, code: res.body?.code as string | undefined, via: 'test process' };
-    }),
-  );
+type Side = 'gateway' | 'test process';
+interface Debit {
+  status: number;
+  code?: string;
+  via: Side;
+  /** The round it was sent in (debitInRounds), and the tag it carries as its conversationId. */
+  round: number;
+  tag: string;
 }
 
 /**
- * Runs n debits (debitConcurrently) and proves the two containers really raced on the balance.
- * Within one process `oneAtATime` queues the debits of one balance, and each commit leaves that
- * container's hint current; so every write here that met a moved version (`ledgerStats.movedVersions`) met
- * a commit by the gateway's process between this one's read of the version and its write.
- * (Who wins is not asserted: the container that just committed knows the new version and
- * often keeps winning, as the README's container bench shows.)
+ * n one-credit debits from two containers — the gateway's process (over HTTP) and this test
+ * process (the same handler, invoked in-process) — in rounds of `perRound` sent at once, half
+ * from each side; a round starts once every debit of the previous one has answered. Within a
+ * round the two race on the balance's version; the rounds make the interleaving certain
+ * whatever the machine's load: a round starts with one side's version stale (the other
+ * committed last), and the commits of a round lie between those of the rounds before and
+ * after it. Each debit is tagged with its side (its conversationId), so the
+ * ledger read back says who committed each balance (provenInterleaving).
  */
-async function racing(accountId: string, n: number) {
-  // This container is warm, as a container that debited this balance before is: it holds its
-  // hints. The gateway commits before this side starts (debitConcurrently), so at least this
-  // side's first attempt meets a version another container moved, however loaded the machine.
-  const hint = await accountHint(accountId);
-  if (!hint) throw new Error(`no account ${accountId}`);
-  await balanceHint(
-    hint.type === 'sub_account' && hint.creditMode === 'reselling' ? walletKey(accountId) : poolKey(hint.agencyId),
-  );
-  const movedBefore = ledgerStats.movedVersions;
-  const results = await debitConcurrently(accountId, n);
-  const crossProcess = ledgerStats.movedVersions - movedBefore;
-  expect(crossProcess, 'writes here that met a version the other container had moved').toBeGreaterThan(0);
+async function debitInRounds(accountId: string, n: number, perRound = 20): Promise<Debit[]> {
+  const results: Debit[] = [];
+  for (let first = 0, round = 0; first < n; first += perRound, round++) {
+    const sent = Array.from({ length: Math.min(perRound, n - first) }, async (_, j): Promise<Debit> => {
+      const i = first + j;
+      const via: Side = i % 2 === 0 ? 'gateway' : 'test process';
+      const tag = `${via === 'gateway' ? 'gw' : 'tp'}-${i}`;
+      const key = `${uniq('debit')}-${i}`;
+      const body = { type: 'ai_response', quantity: 1, conversationId: tag };
+      const res = await asAClientWould<{ status: number; body: any }>(() =>
+        via === 'gateway'
+          ? api('POST', `/v1/accounts/${accountId}/usage`, {
+              token: platform,
+              headers: { 'idempotency-key': key },
+              body,
+              clock: AT,
+            })
+          : invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
+              params: { accountId },
+              token: platform,
+              headers: { 'idempotency-key': key },
+              body,
+              clock: AT,
+            }),
+      );
+      return { status: res.status, code: res.body?.code as string | undefined, via, round, tag };
+    });
+    results.push(...(await Promise.all(sent)));
+  }
   return results;
+}
+
+/**
+ * Proves from the ledger, read back over the API, that the two containers' commits on one
+ * balance interleaved: every debit moves it by 1 under the version check, so the entries'
+ * `balanceAfter` (a countdown) is the order of the commits, and each entry's conversationId
+ * names the side that committed it. Counts the in-process commits that lie strictly between
+ * two gateway commits, and asserts at least those the rounds guarantee: every in-process
+ * success of a round after the first and before the last round with a gateway success.
+ */
+async function provenInterleaving(token: string, subAccountId: string, balanceType: 'pool' | 'wallet', debits: Debit[]) {
+  const byTag = new Map(debits.map((d) => [d.tag, d]));
+  const pages = await allPages<{ type: string; balanceType: string; balanceAfter: number; conversationId: string | null }>(
+    '/v1/credits/transactions',
+    token,
+    { subAccountId, limit: '200' },
+    { clock: AT },
+  );
+  const order = pages
+    .flat()
+    .filter((e) => e.type === 'ai_response' && e.balanceType === balanceType)
+    .sort((x, y) => y.balanceAfter - x.balanceAfter)
+    .map((e) => byTag.get(e.conversationId ?? '')?.via);
+  expect(order.length, 'entries read back').toBe(debits.filter((d) => d.status === 201).length);
+  const firstGateway = order.indexOf('gateway');
+  const lastGateway = order.lastIndexOf('gateway');
+  const interleaved = order.filter((via, i) => via === 'test process' && i > firstGateway && i < lastGateway).length;
+  const switches = order.filter((via, i) => i > 0 && via !== order[i - 1]).length;
+
+  const gatewayRounds = debits.filter((d) => d.via === 'gateway' && d.status === 201).map((d) => d.round);
+  const [from, to] = [Math.min(...gatewayRounds), Math.max(...gatewayRounds)];
+  const guaranteed = debits.filter((d) => d.via === 'test process' && d.status === 201 && d.round > from && d.round < to).length;
+  console.log(
+    `interleaving: ${interleaved} in-process commits between gateway commits (${guaranteed} guaranteed), ${switches} switches of side in ${order.length} commits`,
+  );
+  expect(interleaved, 'in-process commits that landed between two gateway commits').toBeGreaterThan(0);
+  expect(guaranteed, 'the schedule: in-process commits in rounds between rounds with gateway commits').toBeGreaterThan(0);
+  expect(interleaved, 'at least those the rounds guarantee').toBeGreaterThanOrEqual(guaranteed);
 }
 
 function tally(results: { status: number; code?: string }[]) {
@@ -137,8 +156,9 @@ describe('concurrent debits', () => {
     const a = await signUpAgency('agency');
     await topUp(a.agencyId, 100);
     const sub = await createSubAccount(a.token);
-    const results = await racing(sub.subAccountId, 200);
+    const results = await debitInRounds(sub.subAccountId, 200);
     expect(tally(results)).toEqual({ ok: 100, insufficient: 100, limited: 0, other: [] });
+    await provenInterleaving(a.token, sub.subAccountId, 'pool', results);
     expect(await poolBalance(a.agencyId)).toBe(0);
     const entries = await entriesOf(a.agencyId);
     expect(entries).toHaveLength(101);
@@ -165,8 +185,9 @@ describe('concurrent debits', () => {
       clock: AT,
     });
     expect(grant.status).toBe(201);
-    const results = await racing(sub.subAccountId, 200);
+    const results = await debitInRounds(sub.subAccountId, 200);
     expect(tally(results)).toEqual({ ok: 100, insufficient: 100, limited: 0, other: [] });
+    await provenInterleaving(agency.token, sub.subAccountId, 'wallet', results);
     expect(await walletBalance(sub.subAccountId)).toBe(0);
     expect(sumFor(await entriesOf(agency.agencyId), { wallet: sub.subAccountId })).toBe(0);
   });
@@ -178,8 +199,9 @@ describe('concurrent debits', () => {
     expect(
       (await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, body: { monthlyCreditLimit: 100 } })).status,
     ).toBe(200);
-    const results = await racing(sub.subAccountId, 200);
+    const results = await debitInRounds(sub.subAccountId, 200);
     expect(tally(results)).toEqual({ ok: 100, insufficient: 0, limited: 100, other: [] });
+    await provenInterleaving(a.token, sub.subAccountId, 'pool', results);
     expect(await poolBalance(a.agencyId)).toBe(900);
     expect(sumFor(await entriesOf(a.agencyId), { pool: true })).toBe(900);
     const listed = await api('GET', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, clock: AT });
@@ -217,7 +239,7 @@ describe('concurrent grants and debits on one pool', () => {
             });
       return { status: res.status, code: res.body?.code as string | undefined };
     });
-    const [granted, debited] = await Promise.all([Promise.all(grants), debitConcurrently(manual.subAccountId, 60)]);
+    const [granted, debited] = await Promise.all([Promise.all(grants), debitInRounds(manual.subAccountId, 60)]);
 
     const g = tally(granted);
     const d = tally(debited);
