@@ -189,6 +189,8 @@ describe.concurrent('auto-recharge: racing openings, racing debits, delivery, ro
   // below the threshold, and the detector in two containers that were handed the same stream
   // records (Lambda retries a batch, and a shard's batch may go to a new container). All three
   // run in this process, so a barrier can make each read the slot free before any writes.
+  // Twice: the day's first opening, and one after a fulfilment the same day (the slot's
+  // condition has a form for each).
   it('the enabling PATCH and two detector containers open at once: exactly one request, one delivery, one webhook', async () => {
     const { agency, sub, r, secret } = await withEndpoint([], 30);
     // The wallet goes below 20 while auto-recharge is off: the stack's detector judges it and opens nothing.
@@ -208,41 +210,50 @@ describe.concurrent('auto-recharge: racing openings, racing debits, delivery, ro
         ExpressionAttributeValues: { ':on': autoRecharge },
       }),
     );
-    const wallet = (await walletItem(sub)) as unknown as Record<string, unknown>;
-    expect(wallet.balance).toBe(15);
-    const records = [walletDropRecord(wallet, 15)];
+    const race = async (droppedBy: number) => {
+      const wallet = (await walletItem(sub)) as unknown as Record<string, unknown>;
+      const records = [walletDropRecord(wallet, droppedBy)];
+      const barrier = holdStateReads(agency.agencyId, sub, 3);
+      try {
+        const [patched, ...detected] = await Promise.all([
+          invoke(subAccountsHandler, 'PATCH /v1/sub-accounts/{subAccountId}', {
+            params: { subAccountId: sub },
+            token: agency.token,
+            body: { autoRecharge },
+          }),
+          detectorHandler({ Records: records }),
+          detectorHandler({ Records: records }),
+        ]);
+        expect(patched.status).toBe(200);
+        for (const d of detected) expect(d.batchItemFailures).toEqual([]);
+      } finally {
+        barrier.remove();
+      }
+      expect(barrier.arrived(), 'openers that read the slot free before any took it').toBe(3);
+      // Everything the openings set going has run its course: the delivery inserts read by the
+      // stack's detector, queued, sent, the webhooks queue drained.
+      await pipelineIdle();
+    };
 
-    const barrier = holdStateReads(agency.agencyId, sub, 3);
-    let answers: [Awaited<ReturnType<typeof invoke>>, ...Awaited<ReturnType<typeof detectorHandler>>[]];
-    try {
-      answers = await Promise.all([
-        invoke(subAccountsHandler, 'PATCH /v1/sub-accounts/{subAccountId}', {
-          params: { subAccountId: sub },
-          token: agency.token,
-          body: { autoRecharge },
-        }),
-        detectorHandler({ Records: records }),
-        detectorHandler({ Records: records }),
-      ]);
-    } finally {
-      barrier.remove();
-    }
-    expect(barrier.arrived(), 'openers that read the slot free before any took it').toBe(3);
-    const [patched, ...detected] = answers;
-    expect(patched.status).toBe(200);
-    for (const d of detected) expect(d.batchItemFailures).toEqual([]);
-
-    // Everything the openings set going has run its course: the delivery inserts read by the
-    // stack's detector, queued, sent, the webhooks queue drained.
-    await pipelineIdle();
-    const requests = await requestsOf(agency.token);
-    expect(requests).toHaveLength(1);
-    expect(requests[0]).toMatchObject({ subAccountId: sub, status: 'open', balanceAtTrigger: 15, threshold: 20 });
+    await race(15);
+    const [first, ...more] = await requestsOf(agency.token);
+    expect(more).toEqual([]);
+    expect(first).toMatchObject({ subAccountId: sub, status: 'open', balanceAtTrigger: 15, threshold: 20 });
     const deliveries = await deliveriesOf(agency.token);
     expect(deliveries).toHaveLength(1);
-    expect(deliveries[0]).toMatchObject({ requestId: requests[0]!.id, status: 'succeeded', attempts: 1 });
+    expect(deliveries[0]).toMatchObject({ requestId: first!.id, status: 'succeeded', attempts: 1 });
     expect(r.hits).toHaveLength(1);
-    expect(verify(r.hits[0]!, secret).data.requestId).toBe(requests[0]!.id);
+    expect(verify(r.hits[0]!, secret).data.requestId).toBe(first!.id);
+
+    // Fulfilled by a grant of 1 (the wallet, 16, stays below 20): the slot is free again today.
+    expectStatus(await grantWith(agency.token, sub, 1, { requestId: first!.id }), 201, 'fulfil');
+    await race(1);
+    const requests = await requestsOf(agency.token);
+    expect(requests.map((q) => q.status)).toEqual(['open', 'fulfilled']);
+    expect(requests[0]).toMatchObject({ balanceAtTrigger: 16 });
+    expect(await deliveriesOf(agency.token)).toHaveLength(2);
+    expect(r.hits).toHaveLength(2);
+    expect(verify(r.hits[1]!, secret).data.requestId).toBe(requests[0]!.id);
   });
 
   // The debits' side: however they land, one crossing is judged (the stack's one detector
