@@ -74,8 +74,14 @@ describe('AWS SDK tracing', () => {
     await client().send(new ListTablesCommand({}));
     process.env._X_AMZN_TRACE_ID = 'Root=1-67a0f3c1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0';
     await client().send(new ListTablesCommand({}));
-    await new Promise((r) => setTimeout(r, 200));
+    // Then a sampled call, as a sentinel instead of a sleep: the module's one socket sends in
+    // call order over loopback, so once its subsegment is in, any of the two above would be too.
+    const sentinel = '1-67a0f3c1-fedcba9876543210fedcba98';
+    process.env._X_AMZN_TRACE_ID = `Root=${sentinel};Parent=53995c3f42cd8ad8;Sampled=1`;
+    await client().send(new ListTablesCommand({}));
+    for (let i = 0; i < 50 && !daemon.messages.some((m) => m.includes(sentinel)); i++)
+      await new Promise((r) => setTimeout(r, 20));
     daemon.close();
-    expect(daemon.messages).toEqual([]);
+    expect(daemon.messages.map((m) => JSON.parse(m.split('\n')[1] ?? '{}').trace_id)).toEqual([sentinel]);
   });
 });
