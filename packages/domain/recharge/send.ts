@@ -104,8 +104,9 @@ async function attemptDelivery(
       return 'succeeded';
     }
     if (result.outcome === 'gone') {
-      await transact([recordAttempt(delivery, token, { ...base, status: 'failed' })]);
+      // The endpoint is off before the delivery reads failed: whoever sees the failure sees why.
       await disableEndpoint(delivery, url as string, at);
+      await transact([recordAttempt(delivery, token, { ...base, status: 'failed' })]);
       return 'disabled';
     }
     const next = nextAttemptAfter(attempt, nowMs(), delivery.maxAttempts);
