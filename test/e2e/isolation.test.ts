@@ -16,10 +16,12 @@
  * Nothing here succeeds when the code is right, so the matrix writes nothing.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idPrefixes, newId } from '../../packages/core/ids';
 import type { RouteDef } from '../../packages/http/routes';
 import { type ApiResponse, api, createSubAccount } from '../support/api';
+import { expectStatus } from '../support/ledger';
+import { saveEndpoint } from '../support/recharge';
 import {
   fillPath,
   fixtureBodies,
@@ -36,6 +38,7 @@ import {
 } from '../support/routes';
 import { type Caller, callersOf, createTenant, type TenantFixture } from '../support/tenants';
 import { forgeToken, otherSecret, unsignedToken } from '../support/tokens';
+import { startReceiver } from '../support/webhook-receiver';
 
 const CONCURRENCY = 8;
 
@@ -44,9 +47,11 @@ let B: TenantFixture;
 let callers: Caller[];
 /** Bad credentials: label → Authorization header (undefined = none). */
 let badCredentials: Array<{ label: string; authorization?: string }>;
+/** The agencies' payment server stand-in, for the webhook deliveries the matrix names. */
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
 beforeAll(async () => {
-  [A, B] = await Promise.all([createTenant(2), createTenant(1)]);
+  [A, B, receiver] = await Promise.all([createTenant(2), createTenant(1), startReceiver()]);
   callers = callersOf(A, 'A');
 
   // Credentials that were valid once: a returned assist token, a revoked API key, a closed client.
@@ -94,10 +99,14 @@ beforeAll(async () => {
   ];
 }, 180_000);
 
+afterAll(() => receiver?.close());
+
 // ---------------------------------------------------------------------------------------------
 // Objects named by path parameters that are not accounts (apiKeyId, campaignId…): created once
 // per parameter name through the route that creates them, under A1, A2 and B1 (or A and B when
-// the collection is not account-scoped). Keyed by the owning account.
+// the collection is not account-scoped), or by `madeBy` when no POST on the collection makes
+// them. Keyed by the owning account. A parameter the matrix cannot make fails every route that
+// names it, so a new kind of id is never checked with missing ids only.
 
 interface ObjectFixtures {
   byOwner: Map<string, string>;
@@ -115,11 +124,37 @@ function objectsFor(param: string): Promise<ObjectFixtures> {
   return found;
 }
 
+/** Agency-level objects that no POST on their collection creates: how a tenant comes to have one. */
+const madeBy: Record<string, (tenant: TenantFixture) => Promise<string>> = {
+  // A webhook delivery exists once the agency's auto-recharge endpoint was sent something: a test event.
+  deliveryId: async (tenant) => {
+    await saveEndpoint(tenant.agency.token, receiver.url);
+    const sent = await api('POST', '/v1/reselling/auto-recharge-webhook/test', { token: tenant.agency.token });
+    return expectStatus(sent, 202, 'test delivery').body.deliveryId;
+  },
+};
+
 async function createObjects(param: string): Promise<ObjectFixtures> {
+  const make = madeBy[param];
+  if (make) {
+    const [a, b] = await Promise.all([make(A), make(B)]);
+    return {
+      byOwner: new Map([
+        [A.agency.agencyId, a],
+        [B.agency.agencyId, b],
+      ]),
+      perAccount: false,
+    };
+  }
   const holder = routeTable.find((r) => r.path.includes(`/{${param}}`));
   const parent = holder?.path.slice(0, holder.path.indexOf(`/{${param}}`));
   const create = routeTable.find((r) => r.method === 'POST' && r.path === parent);
-  if (!create) return { byOwner: new Map(), perAccount: false };
+  if (!create) {
+    throw new Error(
+      `no way to make another agency's ${param} (no POST ${parent}): teach madeBy in isolation.test.ts, or the matrix ` +
+        `would check ${holder?.path} with ids that do not exist only`,
+    );
+  }
   const perAccount = pathParams(create.path).some((n) => paramRole(create, n) !== 'object');
   const owners: Array<{ owner: string; tenant: TenantFixture }> = perAccount
     ? [
@@ -218,7 +253,8 @@ async function unreachable(route: RouteDef, caller: Caller, name: string): Promi
     const out: Array<[string, string]> = [[missingId(name), 'an id that does not exist']];
     if (caller.kind !== 'platform' || perAccount) {
       const foreign = byOwner.get(b1) ?? byOwner.get(bAgency);
-      if (foreign) out.push([foreign, "agency B's"]);
+      if (!foreign) throw new Error(`no ${name} of agency B's to try on ${keyOf(route)}`);
+      out.push([foreign, "agency B's"]);
     }
     const sibling = perAccount ? byOwner.get(siblingOf(caller.home)) : undefined;
     if (sibling) out.push([sibling, 'filed under another sub-account of A']);
@@ -357,13 +393,16 @@ describe('isolation, for every authenticated route in the route table', () => {
       const cases = await casesFor(route);
       const failures = (await mapLimit(cases, CONCURRENCY, (c) => run(route, c))).filter(Boolean);
       expect(failures).toEqual([]);
-      // The matrix is not vacuous: the whole 401 set, and every allowed caller probed with foreign ids.
+      // The matrix is not vacuous: the whole 401 set, every allowed caller probed with foreign ids,
+      // and every object parameter with a real object of agency B's (not only ids that do not exist).
       expect(cases.filter((c) => c.label.startsWith('401')).length).toBe(badCredentials.length);
-      if (pathParams(route.path).length) {
-        for (const caller of callers.filter((c) => route.allow.includes(c.kind))) {
+      for (const caller of callers.filter((c) => route.allow.includes(c.kind))) {
+        for (const name of pathParams(route.path)) {
+          const foreignObject = paramRole(route, name) === 'object' && caller.kind !== 'platform';
+          const label = `404 as ${caller.label}: ${name} = ${foreignObject ? "agency B's" : ''}`;
           expect(
-            cases.some((c) => c.label.startsWith(`404 as ${caller.label}:`)),
-            caller.label,
+            cases.some((c) => c.label.startsWith(label)),
+            label,
           ).toBe(true);
         }
       }
