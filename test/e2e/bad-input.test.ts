@@ -37,6 +37,7 @@ import {
   typesOf,
   withQuery,
 } from '../support/routes';
+import { stack } from '../support/stack';
 import { itemsMentioning } from '../support/table';
 import { type Caller, callersOf, createTenant, settleOutbox, type TenantFixture, tenantItems } from '../support/tenants';
 
@@ -453,5 +454,35 @@ describe('unknown routes and wrong methods', () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+});
+
+describe('the pipeline’s refusals, each named once', () => {
+  // The cases above expect these codes from their tables; here each is provoked and named as is.
+  const usagePath = () => `/v1/accounts/${C.subs[0]!.subAccountId}/usage`;
+  const campaignsPath = () => `/v1/accounts/${C.subs[0]!.subAccountId}/campaigns`;
+
+  it('a money route without an Idempotency-Key: 400 idempotency_key_missing', async () => {
+    const res = await api('POST', usagePath(), { token: stack.platformApiKey, body: { type: 'ai_response', quantity: 1 } });
+    expect([res.status, res.body.code, res.body.errors?.[0]?.field]).toEqual([400, 'idempotency_key_missing', 'Idempotency-Key']);
+  });
+
+  it('a body over 256 KiB: 413 payload_too_large', async () => {
+    const res = await api('POST', campaignsPath(), { token: C.agency.token, body: { name: 'x'.repeat(300 * 1024) } });
+    expect([res.status, res.body.code]).toEqual([413, 'payload_too_large']);
+  });
+
+  it('a body that is not JSON: 415 unsupported_media_type', async () => {
+    const res = await api('POST', campaignsPath(), {
+      token: C.agency.token,
+      rawBody: 'name=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect([res.status, res.body.code]).toEqual([415, 'unsupported_media_type']);
+  });
+
+  it('a method the path does not have: 405 method_not_allowed', async () => {
+    const res = await api('PUT', '/v1/me', { token: C.agency.token, body: {} });
+    expect([res.status, res.body.code, res.headers.get('allow')]).toEqual([405, 'method_not_allowed', 'GET']);
   });
 });

@@ -123,7 +123,7 @@ describe('what one purchase may be', () => {
       expect([label, res.status, res.body.code, res.body.errors?.[0]?.field]).toEqual([label, status, code, field]);
     }
     const tooSmall = await buy(client.token, client.subAccountId, { credits: 3 });
-    expect(tooSmall.body).toMatchObject({ minimum: '50', currency: 'usd' });
+    expect(tooSmall.body).toMatchObject({ status: 422, code: 'amount_too_small', minimum: '50', currency: 'usd' });
     expect(await purchasesOf(client)).toEqual([]);
     // 4 credits (60¢) is the least the offers allow, and goes through.
     expect((await buy(client.token, client.subAccountId, { credits: 4 })).status).toBe(201);

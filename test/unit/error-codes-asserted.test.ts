@@ -1,12 +1,18 @@
 /**
  * Every error code the API can answer (packages/core/errors.ts) is asserted by at least one
- * test: a static scan of the test files for the code in an assertion's place — a `code: 'x'`
- * in an expected object, `toBe('x')`/`toEqual('x')`/`toContain('x')`, a `[status, 'x']` pair or
- * a `status, 'x'` table row, or a `=== 'x'` comparison. A mention elsewhere (a label, a uniq()
- * prefix, a comment) does not count. A code added without a test fails this file, naming it.
+ * test. The test files are parsed with the TypeScript compiler (so comments are not code), and
+ * a code counts only where an assertion expects it of an answer:
+ *  - among the expected values of an `expect(…)` matcher whose subject reads a code
+ *    (`expect(res.body.code).toBe('x')`, `expect([res.status, res.body.code]).toEqual([409, 'x'])`),
+ *    or as the `code` of an expected object (`expect(res.body).toMatchObject({ code: 'x' })`);
+ *    never after `.not`;
+ *  - in the table of an `it.each`/`test.each` whose test asserts a code that way.
+ * A code in a mocked body, a model, a counting helper, a label, a fixture or a comment does not
+ * count. A code added without a test fails this file, naming it.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { errorCodes } from '../../packages/core/errors';
 
@@ -21,37 +27,120 @@ function testFiles(dir: string): string[] {
   });
 }
 
-const sources = testFiles(ROOT).map((path) => ({ path: relative(ROOT, path), text: readFileSync(path, 'utf8') }));
+const isString = (n: ts.Node): n is ts.StringLiteral | ts.NoSubstitutionTemplateLiteral =>
+  ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n);
 
-/** The places an assertion names a code: `x` stands for the quoted code. */
-function assertionPatterns(code: string): RegExp[] {
-  const q = `['"\`]${code}['"\`]`;
-  return [
-    new RegExp(`\\bcode\\??\\s*:\\s*${q}`), // { status: 409, code: 'x' }
-    new RegExp(`\\.(toBe|toEqual|toStrictEqual|toContain)\\(\\s*${q}`), // .toBe('x')
-    new RegExp(`\\b[1-5]\\d\\d\\s*,\\s*${q}`), // [409, 'x'] and table rows (…, 422, 'x', …)
-    new RegExp(`===\\s*${q}`), // r.code === 'x'
-    new RegExp(`expect\\(\\s*\\[[^\\]]*${q}`), // expect(['x', 'y']).toContain(code)
-  ];
+/** Every node under `node` (itself included) that `pick` keeps. */
+function collect<T>(node: ts.Node, pick: (n: ts.Node) => T | undefined): T[] {
+  const out: T[] = [];
+  const visit = (n: ts.Node) => {
+    const kept = pick(n);
+    if (kept !== undefined) out.push(kept);
+    ts.forEachChild(n, visit);
+  };
+  visit(node);
+  return out;
 }
 
-function assertedIn(text: string, code: string): boolean {
-  return assertionPatterns(code).some((p) => p.test(text));
+/** `expect(…)` (or `expect.soft(…)`) at the root of a matcher chain, and whether `.not` is on the way. */
+function expectOf(chain: ts.Expression): { subject: ts.CallExpression; negated: boolean } | undefined {
+  let negated = false;
+  for (let e = chain; ; ) {
+    if (ts.isPropertyAccessExpression(e)) {
+      negated ||= e.name.text === 'not';
+      e = e.expression;
+    } else if (ts.isCallExpression(e)) {
+      const callee = e.expression.getText();
+      if (callee === 'expect' || callee === 'expect.soft') return { subject: e, negated };
+      e = e.expression;
+    } else return undefined;
+  }
+}
+
+/** The subject reads a code: `res.body.code`, `code`, `codes`, `r.errorCode`… */
+const readsCode = (subject: ts.CallExpression) =>
+  subject.arguments.length > 0 &&
+  collect(subject.arguments[0]!, (n) => (ts.isIdentifier(n) && /code/i.test(n.text)) || undefined).length > 0;
+
+/** String literals a matcher call expects: all of them when the subject reads a code, else only `code: '…'` values. */
+function expectedCodes(call: ts.CallExpression): string[] {
+  if (!ts.isPropertyAccessExpression(call.expression)) return [];
+  const root = expectOf(call.expression.expression);
+  if (!root || root.negated) return [];
+  const all = readsCode(root.subject);
+  return call.arguments.flatMap((arg) =>
+    collect(arg, (n) => {
+      if (!isString(n)) return undefined;
+      if (all) return n.text;
+      const parent = n.parent;
+      return ts.isPropertyAssignment(parent) && parent.initializer === n && parent.name.getText() === 'code' ? n.text : undefined;
+    }),
+  );
+}
+
+/** The codes `source` asserts (of those in `codes`). */
+function assertedCodes(source: string, codes: ReadonlySet<string> = new Set(Object.keys(errorCodes))): Set<string> {
+  const file = ts.createSourceFile('scan.ts', source, ts.ScriptTarget.Latest, true);
+  const found = new Set<string>();
+  const add = (texts: string[]) => {
+    for (const t of texts) if (codes.has(t)) found.add(t);
+  };
+  for (const call of collect(file, (n) => (ts.isCallExpression(n) ? n : undefined))) {
+    add(expectedCodes(call));
+    // it.each(table)('name', fn): the table's rows are the expectations when fn asserts a code.
+    const inner = call.expression;
+    if (ts.isCallExpression(inner) && /^(it|test)(\.\w+)*\.each$/.test(inner.expression.getText())) {
+      const asserts = call.arguments.some(
+        (arg) => collect(arg, (n) => (ts.isCallExpression(n) && assertsACode(n)) || undefined).length,
+      );
+      if (asserts) add(inner.arguments.flatMap((arg) => collect(arg, (n) => (isString(n) ? n.text : undefined))));
+    }
+  }
+  return found;
+}
+
+/** A matcher call whose subject reads a code (its expected value may come from a table). */
+function assertsACode(call: ts.CallExpression): boolean {
+  if (!ts.isPropertyAccessExpression(call.expression)) return false;
+  const root = expectOf(call.expression.expression);
+  return Boolean(root && !root.negated && readsCode(root.subject));
 }
 
 describe('error codes', () => {
-  it('the scan tells an assertion from a mention', () => {
-    expect(assertedIn(`expect(res.body.code).toBe('conflict');`, 'conflict')).toBe(true);
-    expect(assertedIn(`expect([res.status, res.body.code]).toEqual([409, 'conflict']);`, 'conflict')).toBe(true);
-    expect(assertedIn(`toMatchObject({ status: 409, code: 'conflict' })`, 'conflict')).toBe(true);
-    expect(assertedIn(`const key = uniq('conflict');`, 'conflict')).toBe(false);
-    expect(assertedIn(`// answers 409 conflict`, 'conflict')).toBe(false);
-    expect(assertedIn(`expect(code).toBe('conflicts')`, 'conflict')).toBe(false);
+  const scan = (source: string) => [...assertedCodes(source)];
+
+  it('counts a code where an assertion expects it of an answer', () => {
+    expect(scan(`expect(res.body.code).toBe('conflict');`)).toEqual(['conflict']);
+    expect(scan(`expect([res.status, res.body.code]).toEqual([409, 'conflict']);`)).toEqual(['conflict']);
+    expect(scan(`expect(res.body).toMatchObject({ status: 409, code: 'conflict' });`)).toEqual(['conflict']);
+    expect(scan(`await expect(p).rejects.toMatchObject({ code: 'conflict' });`)).toEqual(['conflict']);
+    expect(scan(`expect(codes, 'label').toContain('conflict');`)).toEqual(['conflict']);
+    expect(scan(`it.each([['a', 429, 'throttled']])('%s', async (_, s, c) => { expect(res.body.code).toBe(c); });`)).toEqual([
+      'throttled',
+    ]);
+  });
+
+  it('does not count a comment, a mock, a model, a counting helper, a label, a negation or a fixture', () => {
+    expect(scan(`// expect(res.body.code).toBe('conflict');`)).toEqual([]);
+    expect(scan(`/* expect([409, 'conflict']) */ expect(res.status).toBe(201);`)).toEqual([]);
+    expect(scan(`route.fulfill({ body: JSON.stringify({ status: 409, code: 'conflict' }) });`)).toEqual([]);
+    expect(
+      scan(`const model = () => ({ status: 402, code: 'insufficient_credits' }); expect(res.body.code).toBe(model().code);`),
+    ).toEqual([]);
+    expect(scan(`expect(count((r) => r.code === 'conflict')).toBe(2);`)).toEqual([]);
+    expect(scan(`expect(res.status, 'conflict').toBe(409);`)).toEqual([]);
+    expect(scan(`expect(res.body.code).not.toBe('conflict');`)).toEqual([]);
+    expect(scan(`expect(entry.status).toBe('conflict');`)).toEqual([]);
+    expect(scan(`const cases = [{ status: 413, code: 'payload_too_large' }]; expect(res.body.code).toBe(c.code);`)).toEqual([]);
+    expect(scan(`expect(res.body.code).toBe('conflicts');`)).toEqual([]);
+    expect(scan(`it.each([['conflict']])('%s', async (c) => { expect(res.status).toBe(409); });`)).toEqual([]);
   });
 
   it('every code in packages/core/errors.ts is asserted by some test', () => {
-    expect(sources.length).toBeGreaterThan(20);
-    const unasserted = Object.keys(errorCodes).filter((code) => !sources.some((s) => assertedIn(s.text, code)));
-    expect(unasserted, 'codes no test asserts: add a test that provokes each').toEqual([]);
+    const files = testFiles(ROOT);
+    expect(files.length).toBeGreaterThan(20);
+    const asserted = new Set(files.flatMap((path) => [...assertedCodes(readFileSync(path, 'utf8'))]));
+    const unasserted = Object.keys(errorCodes).filter((code) => !asserted.has(code));
+    expect(unasserted, 'codes no test asserts: add a test that provokes each through the API').toEqual([]);
   });
 });
