@@ -1,37 +1,16 @@
 /**
- * The isolation matrix (isolation.test.ts) grows in two directions.
- *
- * Positive controls for write routes: every authenticated write route that names an account
- * or object in its path is called by each principal kind it allows, with the very body the
- * matrix sends and the caller's OWN ids, and must succeed (or give the one documented business
- * refusal that comes after the id was resolved). So the matrix's 404 for a foreign id is the
- * foreign id's doing, not a body or a precondition that would fail anyway. A write route added
- * later fails here until it has a control.
- *
- * Other tenants' ids in bodies and queries: a campaign copied to another agency's accounts (or
- * a client's to its sibling), a grant into another agency's sub-account, a history filtered by
- * another agency's sub-account. Each is a 404 (or, for a filter, nothing of the other tenant's),
- * and every item of both tenants is deep-equal before and after.
+ * The isolation matrix (isolation.test.ts) with other tenants' ids in bodies and queries: a
+ * campaign copied to another agency's accounts (or a client's to its sibling), a grant into
+ * another agency's sub-account, a history filtered by another agency's sub-account. Each is a
+ * 404 (or, for a filter, nothing of the other tenant's), and every item of both tenants is
+ * deep-equal before and after. The positive controls of the write routes (the same calls with
+ * the caller's own ids succeed, and write) are in write-controls.test.ts.
  */
-import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RouteDef } from '../../packages/http/routes';
-import { api, uniq, waitFor } from '../support/api';
+import { api, uniq } from '../support/api';
 import { campaignItemsIn } from '../support/campaigns';
-import { chargeUsage, createSubAccountOnly, expectStatus, grant, patchSub, topUp } from '../support/ledger';
-import { deliveriesOf, saveEndpoint } from '../support/recharge';
-import {
-  fillPath,
-  fixtureBodies,
-  keyOf,
-  paramRole,
-  pathParams,
-  routeTable,
-  sampleBody,
-  sampleQuery,
-  withQuery,
-} from '../support/routes';
-import { type Caller, callersOf, createTenant, settleOutbox, type TenantFixture, tenantItems } from '../support/tenants';
+import { chargeUsage, expectStatus, grant, patchSub, topUp } from '../support/ledger';
+import { createTenant, settleOutbox, type TenantFixture, tenantItems } from '../support/tenants';
 
 let A: TenantFixture;
 let B: TenantFixture;
@@ -41,28 +20,6 @@ beforeAll(async () => {
   for (const t of [A, B]) expectStatus(await topUp(t.agency.agencyId, 1000), 201, 'top-up');
 }, 180_000);
 
-// ---------------------------------------------------------------------------------------------
-// Positive controls.
-
-const writeRoutes = routeTable.filter((r) => r.method !== 'GET' && r.allow.length > 0 && pathParams(r.path).length > 0);
-
-/** Writes that use up what they name: each call gets a fresh one of the tenant's own. */
-const CONSUMES_ITS_TARGET = new Set([
-  'DELETE /v1/sub-accounts/{subAccountId}',
-  'POST /v1/sub-accounts/{subAccountId}/credentials',
-]);
-
-/** Refusals that come only after the ids were resolved as the caller's own (API.md), per route. */
-const REFUSED_AFTER_RESOLVING: Record<string, string[]> = {
-  // A manual-mode account does not buy credits: 409, where a foreign account is a 404.
-  'POST /v1/accounts/{accountId}/credit-purchases': ['wrong_credit_mode'],
-};
-
-/** Bodies the matrix's sample would make harmful to the tenant (the sample's plan is starter). */
-const SAFE_BODY: Record<string, Record<string, unknown>> = {
-  'PATCH /v1/admin/agencies/{agencyId}': { plan: 'agency' },
-};
-
 async function newCampaign(accountId: string): Promise<string> {
   const res = expectStatus(
     await api('POST', `/v1/accounts/${accountId}/campaigns`, { token: A.agency.token, body: { name: uniq('Own') } }),
@@ -71,90 +28,6 @@ async function newCampaign(accountId: string): Promise<string> {
   );
   return res.body.campaign.id;
 }
-
-/**
- * A webhook delivery of the agency's that has failed (only a failed one may be retried): the
- * endpoint names a closed port on 127.0.0.1, so each of the test stack's short attempts fails.
- */
-async function failedDelivery(): Promise<string> {
-  await saveEndpoint(A.agency.token, 'http://127.0.0.1:9/recharge');
-  const sent = expectStatus(
-    await api('POST', '/v1/reselling/auto-recharge-webhook/test', { token: A.agency.token }),
-    202,
-    'test',
-  );
-  const id = sent.body.deliveryId as string;
-  await waitFor(
-    async () => (await deliveriesOf(A.agency.token)).some((d) => d.id === id && d.status === 'failed'),
-    30_000,
-    'failed delivery',
-  );
-  return id;
-}
-
-/** The caller's own values for the route's path parameters, fresh where the call consumes them. */
-async function ownValues(route: RouteDef, caller: Caller): Promise<{ values: Record<string, string>; home: string }> {
-  const key = keyOf(route);
-  let home = caller.home;
-  if (CONSUMES_ITS_TARGET.has(key)) home = await createSubAccountOnly(A.agency.token);
-  if (key === 'POST /v1/sub-accounts/{subAccountId}/credits/grants') {
-    home = await createSubAccountOnly(A.agency.token);
-    expectStatus(await patchSub(A.agency.token, home, { creditMode: 'reselling' }), 200, 'reselling');
-  }
-  const values: Record<string, string> = {};
-  for (const name of pathParams(route.path)) {
-    const role = paramRole(route, name);
-    if (role !== 'object') values[name] = name === 'agencyId' ? A.agency.agencyId : home;
-    else if (name === 'campaignId') values[name] = await newCampaign(home);
-    else if (name === 'apiKeyId')
-      values[name] = expectStatus(
-        await api('POST', '/v1/api-keys', { token: A.agency.token, body: { name: uniq('own') } }),
-        201,
-        'API key',
-      ).body.id;
-    else if (name === 'deliveryId') values[name] = await failedDelivery();
-    else throw new Error(`${key}: no own ${name} to name; teach ownValues how to make one`);
-  }
-  return { values, home };
-}
-
-describe('positive controls: write routes with the caller’s own ids', () => {
-  it('the table has write routes with path parameters', () => {
-    expect(writeRoutes.length).toBeGreaterThan(5);
-  });
-
-  for (const route of writeRoutes) {
-    it(keyOf(route), async () => {
-      const key = keyOf(route);
-      const failures: string[] = [];
-      let controls = 0;
-      for (const caller of callersOf(A, 'A').filter((c) => route.allow.includes(c.kind))) {
-        const { values, home } = await ownValues(route, caller);
-        // The body the matrix sends (isolation.test.ts run()), with the caller's home.
-        const body = route.body
-          ? {
-              ...sampleBody(route, 'iso'),
-              ...fixtureBodies[key]?.({ home, agencyId: A.agency.agencyId }),
-              ...SAFE_BODY[key],
-            }
-          : undefined;
-        const res = await api(route.method, withQuery(fillPath(route.path, values), sampleQuery(route, 'iso')), {
-          token: caller.token,
-          body,
-          headers: { 'idempotency-key': randomUUID() },
-        });
-        controls++;
-        const accepted = res.status < 400 || (REFUSED_AFTER_RESOLVING[key] ?? []).includes(res.body?.code);
-        if (!accepted) failures.push(`${caller.label}: ${res.status} ${res.text.slice(0, 200)}`);
-      }
-      expect(controls, 'every allowed kind was tried').toBeGreaterThan(0);
-      expect(failures).toEqual([]);
-    });
-  }
-});
-
-// ---------------------------------------------------------------------------------------------
-// Other tenants' ids in bodies and queries.
 
 /** Runs `refused` and checks every item of both tenants is exactly as before. */
 async function writesNothing(refused: () => Promise<void>) {

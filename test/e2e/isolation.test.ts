@@ -12,7 +12,7 @@
  *    cannot reach: another agency's account, sub-account or object, a sibling sub-account (for a
  *    client or assist token), an object filed under another account, an id that does not exist;
  *  - positive control for read-only routes: the same callers with their own ids succeed, so the
- *    404s above are caused by the foreign id and nothing else.
+ *    404s above are caused by the foreign id and nothing else (write routes: write-controls.test.ts).
  * Nothing here succeeds when the code is right, so the matrix writes nothing.
  */
 import { randomBytes, randomUUID } from 'node:crypto';

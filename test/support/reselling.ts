@@ -57,7 +57,11 @@ export interface ReadyAgency {
 
 /** An Agency-plan agency with its Stripe account connected, onboarded (account.updated received) and priced. */
 export async function readyAgency(pricing: Record<string, unknown> = DEFAULT_PRICING): Promise<ReadyAgency> {
-  const agency = await signUpAgency('agency');
+  return makeReady(await signUpAgency('agency'), pricing);
+}
+
+/** An Agency-plan agency made ready to sell: its Stripe account connected, onboarded and priced. */
+export async function makeReady(agency: AgencyFixture, pricing: Record<string, unknown> = DEFAULT_PRICING): Promise<ReadyAgency> {
   const connect = expectStatus(await api('POST', '/v1/reselling/stripe/connect', { token: agency.token }), 201, 'connect');
   const stripeAccountId: string = connect.body.accountId;
   const onboarded = await control(`/sandbox/accounts/${stripeAccountId}/onboard`);
