@@ -15,8 +15,13 @@ const BASE = 'https://agency-accounts.test/openapi.json';
 type Json = Record<string, unknown>;
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
+interface Operation {
+  parameters?: Array<{ name: string; in: 'path' | 'query' | 'header'; schema: Json }>;
+  requestBody?: { content: Record<string, { schema: Json }> };
+  responses: Record<string, { content?: Record<string, { schema: Json }> }>;
+}
 const doc = openApiDocument() as {
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Json }> }> }>>;
+  paths: Record<string, Record<string, Operation>>;
   components: { schemas: Record<string, Json> };
 };
 
@@ -106,4 +111,81 @@ function validate(where: string, key: string, schema: Json, body: unknown, got: 
   if (code && code in errorCodes && errorCodes[code as keyof typeof errorCodes].status !== (body as { status: number }).status) {
     throw new Error(`${where}: code ${code} answered with the wrong status`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests: what the server let through must be what the document allows.
+
+/** Query values arrive as strings: this validator reads `"50"` as the integer the document types. */
+const queryAjv = addFormats(new Ajv2020({ strict: true, allErrors: true, coerceTypes: true }));
+
+/** The operation the document declares for a concrete request, and its path parameters. */
+function operationOf(method: string, path: string) {
+  const match = matchRoute(method, new URL(path, 'http://x').pathname);
+  const operation = match.route && doc.paths[match.route.path]?.[method.toLowerCase()];
+  return match.route && operation ? { route: match.route, params: match.params, operation } : undefined;
+}
+
+/** The JSON Schema of a route's request body in the document (component references resolved by `schemaAt`). */
+export function requestBodySchema(method: string, path: string): Json | undefined {
+  return operationOf(method, path)?.operation.requestBody?.content['application/json']?.schema;
+}
+
+/** `#/components/schemas/X` → that component; anything else as is. */
+export function schemaAt(schema: Json): Json {
+  const ref = schema.$ref;
+  return typeof ref === 'string' ? (doc.components.schemas[ref.replace('#/components/schemas/', '')] ?? schema) : schema;
+}
+
+/**
+ * Throws, naming what differs, when a request the server accepted (its validation let it
+ * through) is not one the document allows: its path parameters, its declared query
+ * parameters and its body (JSON, valid against the request body schema, closed
+ * objects included). So a validator looser in code than in the document fails the caller.
+ */
+export function checkAcceptedRequest(r: { method: string; path: string; rawBody?: string }): void {
+  const where = `${r.method} ${r.path.slice(0, 200)} was accepted`;
+  const found = operationOf(r.method, r.path);
+  if (!found) throw new Error(`${where}, but the document has no such operation`);
+  const { route, params, operation } = found;
+  const declared = new Map((operation.parameters ?? []).map((p) => [`${p.in} ${p.name}`, p.schema]));
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(params)) {
+    const v = validatorFor(`${keyOf(route)} path ${name}`, declared.get(`path ${name}`) ?? {});
+    if (!v(value)) problems.push(`path parameter ${name} ${JSON.stringify(value)}: ${ajv.errorsText(v.errors)}`);
+  }
+  const query: Record<string, string> = {};
+  for (const [k, v] of new URL(r.path, 'http://x').searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  // A parameter the document does not declare says nothing either way (OpenAPI cannot close a query).
+  for (const [name, value] of Object.entries(query)) {
+    const schema = declared.get(`query ${name}`);
+    const v = schema && queryValidatorFor(`${keyOf(route)} query ${name}`, schema);
+    if (v && !v(value)) problems.push(`query parameter ${name}=${JSON.stringify(value)}: ${queryAjv.errorsText(v.errors)}`);
+  }
+  const bodySchema = operation.requestBody?.content['application/json']?.schema;
+  if (bodySchema) {
+    let body: unknown;
+    try {
+      body = JSON.parse(r.rawBody ?? '');
+    } catch {
+      problems.push('its body is not JSON');
+    }
+    const v = validatorFor(`${keyOf(route)} request`, bodySchema);
+    if (body !== undefined && !v(body)) problems.push(`its body: ${ajv.errorsText(v.errors, { separator: '; ' })}`);
+  }
+  if (problems.length) {
+    throw new Error(`${where}, but the document does not allow it:\n${problems.join('\n')}\n${(r.rawBody ?? '').slice(0, 500)}`);
+  }
+}
+
+const keyOf = (route: { method: string; path: string }) => `${route.method} ${route.path}`;
+
+const queryValidators = new Map<string, ValidateFunction>();
+function queryValidatorFor(key: string, schema: Json): ValidateFunction {
+  let v = queryValidators.get(key);
+  if (!v) {
+    v = queryAjv.compile(schema);
+    queryValidators.set(key, v);
+  }
+  return v;
 }

@@ -2,13 +2,15 @@ import fc from 'fast-check';
 import { type IdKind, idPrefixes } from '../../packages/core/ids';
 import { type ParamName, paramIdKinds } from '../../packages/http/route-def';
 import type { RouteDef } from '../../packages/http/routes';
-import { jsonSchemaOf, pathParams } from './routes';
+import { requestBodySchema, schemaAt } from './contract';
+import { type JsonSchema, jsonSchemaOf, pathParams, typesOf } from './routes';
 
 /**
- * Generators of hostile requests for one route, from its route-table entry: path parameters,
- * query strings, bodies and headers that have broken parsers, key builders and validators
- * before. Every choice comes from fast-check (never Math.random or the clock), so a seed
- * replays the same requests.
+ * Generators of requests for one route, from its route-table entry and the OpenAPI document:
+ * hostile path parameters, query strings, bodies and headers that have broken parsers, key
+ * builders and validators before; and valid requests, built from the document's schemas, so
+ * what the server accepts is exercised too. Every choice comes from fast-check (never
+ * Math.random or the clock), so a seed replays the same requests.
  */
 export interface FuzzRequest {
   path: string;
@@ -195,17 +197,36 @@ export interface RouteFuzzInput {
   real: Record<string, readonly string[]>;
   /** A valid body (routes with a body). */
   base?: Record<string, unknown>;
+  /** What a body needs beyond its schema (real references, cross-field rules): laid over valid bodies half the time. */
+  fixture?: Record<string, unknown>;
   /** How many callers the route may use (indices into the test's list). */
   callers: number;
 }
 
-/** Requests for `route`: every part may be hostile, and a valid request comes up now and then. */
+/**
+ * Requests for `route`: half with any part hostile; a quarter valid (every part as the document
+ * allows); a quarter valid but for one body field at or just past one of its bounds, where a
+ * loosened validator lets through what the document refuses.
+ */
 export function requestsFor(route: RouteDef, input: RouteFuzzInput): fc.Arbitrary<FuzzRequest> {
+  const edges = route.body ? [{ weight: 1, arbitrary: validRequests(route, input, { edge: true }) }] : [];
+  return fc.oneof(
+    { weight: edges.length ? 2 : 3, arbitrary: hostileRequests(route, input) },
+    { weight: 1, arbitrary: validRequests(route, input) },
+    ...edges,
+  );
+}
+
+const fillParams = (route: RouteDef, values: readonly string[]) => {
+  let i = 0;
+  return route.path.replace(/\{\w+\}/g, () => values[i++] as string);
+};
+
+function hostileRequests(route: RouteDef, input: RouteFuzzInput): fc.Arbitrary<FuzzRequest> {
   const params = pathParams(route.path);
-  const pathArb = fc.tuple(...params.map((name) => pathParam(name, input.real[name] ?? ['x']))).map((values) => {
-    let i = 0;
-    return route.path.replace(/\{\w+\}/g, () => values[i++] as string);
-  });
+  const pathArb = fc
+    .tuple(...params.map((name) => pathParam(name, input.real[name] ?? ['x'])))
+    .map((values) => fillParams(route, values));
   const contentType = fc.oneof(
     { weight: 8, arbitrary: fc.constant('application/json') },
     fc.constantFrom(
@@ -242,3 +263,168 @@ export function requestsFor(route: RouteDef, input: RouteFuzzInput): fc.Arbitrar
       caller,
     }));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Valid requests: the document's schemas, real ids, a caller the route allows, proper headers.
+
+/**
+ * A request every part of which the document allows: real path parameters, declared query
+ * parameters with valid values (not `cursor`: only the server makes those), a body generated
+ * from the request body schema (with the route's fixture laid over it half the time), JSON
+ * headers and a fresh Idempotency-Key. The server may still refuse it for business reasons.
+ * With `edge`, one body field is at or just past one of its bounds instead.
+ */
+export function validRequests(route: RouteDef, input: RouteFuzzInput, opts: { edge?: boolean } = {}): fc.Arbitrary<FuzzRequest> {
+  const params = pathParams(route.path);
+  const path = fc
+    .tuple(...params.map((name) => fc.constantFrom(...(input.real[name] ?? ['x']))))
+    .map((v) => fillParams(route, v));
+  const querySchema = route.query ? jsonSchemaOf(route.query) : undefined;
+  const queryNames = Object.keys(querySchema?.properties ?? {}).filter((name) => name !== 'cursor');
+  const query = fc
+    .tuple(
+      ...queryNames.map((name) =>
+        fc.option(
+          validValue(querySchema!.properties![name]!).map((v) => `${encode(name)}=${encode(String(v))}`),
+          { freq: 3 },
+        ),
+      ),
+    )
+    .map((pairs) => pairs.filter((p) => p !== null).join('&'));
+  const bodySchema = route.body ? requestBodySchema(route.method, route.path) : undefined;
+  const edge = bodySchema && opts.edge ? edgeField(bodySchema) : fc.constant({});
+  const body = bodySchema
+    ? fc
+        .tuple(validValue(bodySchema) as fc.Arbitrary<Record<string, unknown>>, fc.boolean(), edge)
+        .map(([generated, fixed, edged]) => JSON.stringify({ ...generated, ...(fixed ? input.fixture : {}), ...edged }))
+    : fc.constant(undefined);
+  return fc
+    .record({ path, query, body, key: fc.uuid(), caller: input.callers ? fc.nat({ max: input.callers - 1 }) : fc.constant(-1) })
+    .map(({ path, query, body, key, caller }) => ({
+      path: query ? `${path}?${query}` : path,
+      rawBody: body,
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        accept: 'application/json',
+        ...(route.idempotent ? { 'idempotency-key': key } : {}),
+      },
+      caller,
+    }));
+}
+
+/** Values the schema allows (a `$ref` to a component is followed); numbers lean to their lowest and to zero, so amounts fit a balance. */
+export function validValue(schema: JsonSchema): fc.Arbitrary<unknown> {
+  const s = schemaAt(schema as Record<string, unknown>) as JsonSchema;
+  if (s.const !== undefined) return fc.constant(s.const);
+  if (s.enum?.length) return fc.constantFrom(...s.enum);
+  const union = s.anyOf ?? s.oneOf;
+  if (union?.length) return fc.oneof(...union.map(validValue));
+  if (s.allOf?.length) return validValue(Object.assign({}, ...s.allOf.map((part) => schemaAt(part as Record<string, unknown>))));
+  switch (typesOf(s)?.find((t) => t !== 'null') ?? 'null') {
+    case 'boolean':
+      return fc.boolean();
+    case 'integer':
+    case 'number': {
+      const min = Math.max(s.minimum ?? (s.exclusiveMinimum ?? -1e9 - 1) + 1, Number.MIN_SAFE_INTEGER);
+      const max = Math.min(s.maximum ?? (s.exclusiveMaximum ?? 1e9 + 1) - 1, Number.MAX_SAFE_INTEGER);
+      const low = Math.min(Math.max(min, -10), max);
+      return fc.oneof(
+        fc.integer({ min, max: Math.min(max, min + 20) }),
+        fc.integer({ min: low, max: Math.min(max, low + 20) }),
+        fc.integer({ min, max }),
+      );
+    }
+    case 'array': {
+      const minLength = s.minItems ?? 0;
+      const maxLength = Math.min(s.maxItems ?? minLength + 3, minLength + 3);
+      const items = validValue(s.items ?? {});
+      return (s as { uniqueItems?: boolean }).uniqueItems
+        ? fc.uniqueArray(items, { minLength, maxLength, selector: (v) => JSON.stringify(v) })
+        : fc.array(items, { minLength, maxLength });
+    }
+    case 'object': {
+      if (!s.properties) return fc.dictionary(fc.stringMatching(/^[a-z]{1,8}$/), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 });
+      const props = Object.fromEntries(Object.entries(s.properties).map(([name, p]) => [name, validValue(p)]));
+      return fc.record(props, { requiredKeys: s.required ?? [] });
+    }
+    case 'string':
+      return validString(s);
+    default:
+      return fc.constant(null);
+  }
+}
+
+const word = (max: number) => fc.stringMatching(new RegExp(`^[a-z0-9]{1,${max}}$`));
+
+/**
+ * A string of the schema's format, pattern and length. URLs name a closed port on 127.0.0.1:
+ * nothing leaves the machine. Emails take one plain shape: the email pattern alone admits
+ * addresses the document's `email` format refuses (`a@b-.test`), which the server accepts.
+ */
+function validString(s: JsonSchema): fc.Arbitrary<string> {
+  const pattern = s.pattern ? new RegExp(s.pattern, 'u') : undefined;
+  const [min, max] = [s.minLength ?? 0, s.maxLength ?? 200];
+  const formats: Record<string, fc.Arbitrary<string>> = {
+    email: fc.tuple(word(12), word(10)).map(([local, domain]) => `${local}@${domain}.test`),
+    uri: word(12).map((p) => `http://127.0.0.1:9/${p}`),
+    date: fc
+      .date({ min: new Date(0), max: new Date('9999-12-31'), noInvalidDate: true })
+      .map((d) => d.toISOString().slice(0, 10)),
+    'date-time': fc.date({ min: new Date(0), max: new Date('9999-12-31'), noInvalidDate: true }).map((d) => d.toISOString()),
+    uuid: fc.uuid(),
+  };
+  const raw =
+    (s.format ? formats[s.format] : undefined) ??
+    (pattern ? fc.stringMatching(pattern) : fc.string({ unit: 'grapheme', maxLength: max }));
+  return raw.map((v) => [...v].slice(0, max).join('').padEnd(min, 'x')).filter((v) => !pattern || pattern.test(v));
+}
+
+/** One top-level field of the body at or just past one of its bounds: `{ field: value }`. */
+function edgeField(bodySchema: JsonSchema): fc.Arbitrary<Record<string, unknown>> {
+  const props = (schemaAt(bodySchema as Record<string, unknown>) as JsonSchema).properties ?? {};
+  const names = Object.keys(props);
+  if (!names.length) return fc.constant({});
+  return fc.constantFrom(...names).chain((name) => edgeValue(props[name]!).map((value) => ({ [name]: value })));
+}
+
+/** Values at the schema's bounds and just past them: the last allowed and the first refused. */
+function edgeValue(schema: JsonSchema): fc.Arbitrary<unknown> {
+  const s = schemaAt(schema as Record<string, unknown>) as JsonSchema;
+  const union = s.anyOf ?? s.oneOf;
+  if (union?.length) return fc.oneof(...union.map(edgeValue));
+  const values: unknown[] = [null];
+  if (s.enum?.length) values.push(`${String(s.enum[0])}x`, String(s.enum[0]).toUpperCase());
+  switch (typesOf(s)?.find((t) => t !== 'null')) {
+    case 'integer':
+    case 'number': {
+      const min = s.minimum ?? s.exclusiveMinimum;
+      const max = s.maximum ?? s.exclusiveMaximum;
+      values.push(0, -1, 0.5, `${min ?? 1}`);
+      if (min !== undefined) values.push(min, min - 1, min - 0.5);
+      if (max !== undefined) values.push(max, max + 1);
+      break;
+    }
+    case 'string': {
+      const [min, max] = [s.minLength ?? 0, s.maxLength];
+      values.push('', 'x'.repeat(min), 1);
+      if (min > 0) values.push('x'.repeat(min - 1));
+      if (max !== undefined) values.push('x'.repeat(max), 'x'.repeat(max + 1));
+      break;
+    }
+    case 'array': {
+      values.push([], {});
+      if (s.maxItems !== undefined) return fc.oneof(fc.constantFrom(...values), overfull(s, s.maxItems + 1));
+      break;
+    }
+    case 'object':
+      values.push({}, [], { unknownField: 1 });
+      break;
+    case 'boolean':
+      values.push('true', 1);
+      break;
+  }
+  return fc.constantFrom(...values);
+}
+
+/** An array of `length` valid items: one past `maxItems`. */
+const overfull = (s: JsonSchema, length: number) => fc.array(validValue(s.items ?? {}), { minLength: length, maxLength: length });
