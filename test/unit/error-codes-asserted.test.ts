@@ -6,7 +6,8 @@
  *    (`expect(res.body.code).toBe('x')`, `expect([res.status, res.body.code]).toEqual([409, 'x'])`),
  *    or as the `code` of an expected object (`expect(res.body).toMatchObject({ code: 'x' })`);
  *    never after `.not`;
- *  - in the table of an `it.each`/`test.each` whose test asserts a code that way.
+ *  - in the table of an `it.each`/`test.each`, or in an array literal a `for…of` walks, whose
+ *    test or loop body asserts a code that way.
  * A code in a mocked body, a model, a counting helper, a label, a fixture or a comment does not
  * count. A code added without a test fails this file, naming it.
  */
@@ -85,15 +86,21 @@ function assertedCodes(source: string, codes: ReadonlySet<string> = new Set(Obje
   const add = (texts: string[]) => {
     for (const t of texts) if (codes.has(t)) found.add(t);
   };
+  const assertsIn = (node: ts.Node) => collect(node, (n) => (ts.isCallExpression(n) && assertsACode(n)) || undefined).length > 0;
+  const literalsIn = (node: ts.Node) => collect(node, (n) => (isString(n) ? n.text : undefined));
+  // for (const [status, code] of [[409, 'x'], …]) { expect(res.body.code).toBe(code) }: the rows are the expectations.
+  for (const loop of collect(file, (n) => (ts.isForOfStatement(n) ? n : undefined))) {
+    let table: ts.Expression = loop.expression;
+    while (ts.isAsExpression(table) || ts.isParenthesizedExpression(table) || ts.isSatisfiesExpression(table))
+      table = table.expression;
+    if (ts.isArrayLiteralExpression(table) && assertsIn(loop.statement)) add(literalsIn(table));
+  }
   for (const call of collect(file, (n) => (ts.isCallExpression(n) ? n : undefined))) {
     add(expectedCodes(call));
     // it.each(table)('name', fn): the table's rows are the expectations when fn asserts a code.
     const inner = call.expression;
     if (ts.isCallExpression(inner) && /^(it|test)(\.\w+)*\.each$/.test(inner.expression.getText())) {
-      const asserts = call.arguments.some(
-        (arg) => collect(arg, (n) => (ts.isCallExpression(n) && assertsACode(n)) || undefined).length,
-      );
-      if (asserts) add(inner.arguments.flatMap((arg) => collect(arg, (n) => (isString(n) ? n.text : undefined))));
+      if (call.arguments.some(assertsIn)) add(inner.arguments.flatMap(literalsIn));
     }
   }
   return found;
@@ -118,6 +125,9 @@ describe('error codes', () => {
     expect(scan(`it.each([['a', 429, 'throttled']])('%s', async (_, s, c) => { expect(res.body.code).toBe(c); });`)).toEqual([
       'throttled',
     ]);
+    expect(
+      scan(`for (const [s, code] of [[502, 'payment_provider_error']] as const) { expect(res.body.code).toBe(code); }`),
+    ).toEqual(['payment_provider_error']);
   });
 
   it('does not count a comment, a mock, a model, a counting helper, a label, a negation or a fixture', () => {
@@ -134,6 +144,8 @@ describe('error codes', () => {
     expect(scan(`const cases = [{ status: 413, code: 'payload_too_large' }]; expect(res.body.code).toBe(c.code);`)).toEqual([]);
     expect(scan(`expect(res.body.code).toBe('conflicts');`)).toEqual([]);
     expect(scan(`it.each([['conflict']])('%s', async (c) => { expect(res.status).toBe(409); });`)).toEqual([]);
+    expect(scan(`for (const c of ['conflict']) { expect(res.status).toBe(409); }`)).toEqual([]);
+    expect(scan(`const cases = [[409, 'conflict']]; for (const [s, c] of cases) { expect(res.body.code).toBe(c); }`)).toEqual([]);
   });
 
   it('every code in packages/core/errors.ts is asserted by some test', () => {
