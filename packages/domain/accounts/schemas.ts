@@ -3,7 +3,14 @@ import { features, plans } from '../features';
 import { cursor, httpUrl, line, trimmedLine } from '../text-fields';
 
 /** Request and response shapes for identity and sub-accounts; types are inferred, never restated. */
-const email = z.withMeta(z.email().check(z.maxLength(254)), { example: 'owner@acme-agency.com' });
+/**
+ * The addresses the published document's `format: email` admits (Ajv's "full" email format),
+ * no more: zod's default pattern also took a domain label ending in a hyphen (`a@a-.co`), which
+ * the document refuses. Written without the `i` flag, since JSON Schema patterns have none.
+ */
+const EMAIL =
+  /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
+const email = z.withMeta(z.email({ pattern: EMAIL }).check(z.maxLength(254)), { example: 'owner@acme-agency.com' });
 const personName = trimmedLine(120);
 const password = line(256).check(z.minLength(10, 'must be at least 10 characters'));
 const feature = z.enum(features);
