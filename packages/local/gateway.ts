@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { parseClockHeader, withClock } from '../core/clock';
+import { type ClockSetting, parseClockHeader, withClock } from '../core/clock';
 import { AppError } from '../core/errors';
 import { problem } from '../http/response';
 import { type HttpFunction, matchRoute } from '../http/routes';
 import { serveConsole } from './console-static';
 import { lambdaContext } from './lambda-context';
+import { PoolBusyError } from './lambda-pool';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -35,15 +36,19 @@ function loadFunction(fn: HttpFunction): Promise<HttpHandler> {
   return mod;
 }
 
+/** Runs a function elsewhere (the local Lambda runtime's container processes) instead of in this process. */
+export type RemoteInvoke = (fn: HttpFunction, event: APIGatewayProxyEventV2, clock?: ClockSetting) => Promise<unknown>;
+
 /**
  * A local API Gateway (HTTP API, payload 2.0): matches the request against the route table,
- * builds the same event API Gateway would and invokes the same handler module. Unmatched
- * requests go to the `$default` (fallback) function, as deployed.
+ * builds the same event API Gateway would and invokes the same handler module, in this process
+ * or, with `invoke`, in a container process of the local Lambda runtime. Unmatched requests go
+ * to the `$default` (fallback) function, as deployed.
  */
 export async function startGateway(
   port: number,
   log: (line: string) => void = () => {},
-  opts: { testClock?: boolean; consoleDist?: string } = {},
+  opts: { testClock?: boolean; consoleDist?: string; invoke?: RemoteInvoke } = {},
 ): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const started = performance.now();
@@ -51,11 +56,13 @@ export async function startGateway(
     if (opts.consoleDist && serveConsole(opts.consoleDist, req, res)) return;
     // The test stack lets a request pin the clock it runs under (never `npm start`, never deployed).
     const clock = opts.testClock ? parseClockHeader(headerValue(req.headers[CLOCK_HEADER])) : undefined;
-    (clock ? withClock(clock, () => handle(req, res)) : handle(req, res))
+    handle(req, res, clock, opts.invoke)
       .catch((err: Error) => {
-        log(`gateway error: ${err.stack ?? err.message}`);
+        // PoolBusyError: Lambda at its concurrency limit for longer than the runtime lets a request wait.
+        const busy = err instanceof PoolBusyError;
+        log(busy ? `gateway: ${err.message}` : `gateway error: ${err.stack ?? err.message}`);
         if (res.headersSent) return void res.end();
-        send(res, problem(new AppError('internal_error')));
+        send(res, problem(new AppError(busy ? 'service_unavailable' : 'internal_error')));
       })
       .finally(() => log(`${req.method} ${req.url} → ${res.statusCode} ${(performance.now() - started).toFixed(0)}ms`));
   });
@@ -74,7 +81,12 @@ export async function startGateway(
 export const CLOCK_HEADER = 'x-test-clock';
 const headerValue = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
 
-async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  clock: ClockSetting | undefined,
+  invoke: RemoteInvoke | undefined,
+): Promise<void> {
   const body = await readBody(req);
   if (body === 'too_large') {
     // API Gateway refuses bodies over its own limit before any function runs.
@@ -87,8 +99,13 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const fn: HttpFunction = match.route?.fn ?? 'fallback';
   const routeKey = match.route ? `${match.route.method} ${match.route.path}` : '$default';
   const event = toEvent(req, url, routeKey, match.route ? match.params : undefined, body);
-  const handler = await loadFunction(fn);
-  const result = await handler(event, lambdaContext(fn));
+  let result: APIGatewayProxyStructuredResultV2;
+  if (invoke) result = (await invoke(fn, event, clock)) as APIGatewayProxyStructuredResultV2;
+  else {
+    const handler = await loadFunction(fn);
+    const run = () => handler(event, lambdaContext(fn));
+    result = await (clock ? withClock(clock, run) : run());
+  }
   if (Buffer.byteLength(JSON.stringify(result)) > LAMBDA_RESPONSE_LIMIT_BYTES) {
     // As deployed: the function's answer never reaches the client.
     throw new Error(`${routeKey}: the response exceeds Lambda's ${LAMBDA_RESPONSE_LIMIT_BYTES}-byte payload limit`);

@@ -1,25 +1,15 @@
 /**
- * One "Lambda container" of the usage function, as a child process of the bench: it imports
- * the same handler module a container does (with the stack's environment, so that module and
- * its SDK client are this process's own: own hints, own connection) and serves ONE request at
- * a time, as Lambda does. Requests and answers travel over IPC; its DynamoDB traffic is
- * counted here and reported on request.
+ * What the bench adds to each "Lambda container" of the usage function (packages/local/
+ * lambda-container.ts loads it next to functions/http/usage.ts, in the same module graph): a
+ * meter on the container's own DynamoDB client, the attempts each invocation made, and hint
+ * priming. Its calls are reached through FunctionPool.call (fleet.ts).
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { lambdaContext } from '../../packages/local/lambda-context';
-import type { FromContainer, ToContainer } from './container-protocol';
+import type { ContainerExtension } from '../../packages/local/lambda-protocol';
 import { meterDynamo } from './dynamo-meter';
 
-if (!process.send) throw new Error('container.ts runs as a child process of the bench (child_process.fork)');
-const send = (message: FromContainer) => process.send!(message);
-
-// The module graph reads its env on import, like a cold start; the client must exist before
-// the meter can attach to it, so both come after the environment is in place (it is: fork).
+// The client must exist before the meter can attach to it: the container's environment is in place (fork).
 const { dynamo } = await import('../../packages/db/client');
 const meter = meterDynamo(dynamo);
-const { handler } = (await import('../../functions/http/usage')) as {
-  handler: (event: APIGatewayProxyEventV2, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
-};
 
 // The same module instances the handler uses (one module graph per process), to prime them.
 const { getAccount } = await import('../../packages/db/items/account');
@@ -44,27 +34,15 @@ async function prime(accountIds: string[]): Promise<void> {
   }
 }
 
-let busy = false;
-process.on('message', (message: ToContainer) => {
-  if (message.type === 'configure') return meter.setConflictRate(message.conflictRate);
-  if (message.type === 'take-counts') return send({ type: 'counts', id: message.id, counts: meter.take() });
-  if (message.type === 'prime') return void prime(message.accountIds).then(() => send({ type: 'primed', id: message.id }));
-  if (busy) throw new Error('a container serves one request at a time');
-  busy = true;
-  const started = performance.now();
-  const before = meter.peek().transactions;
-  handler(message.event, lambdaContext('usage'))
-    .then((result) => {
-      const code =
-        result.body && (result.statusCode ?? 200) >= 400 ? (JSON.parse(result.body) as { code?: string }).code : undefined;
-      return { status: result.statusCode ?? 200, code };
-    })
-    .catch((err: Error) => ({ status: 599, code: err.message }))
-    .then(({ status, code }) => {
-      busy = false;
-      const attempts = meter.peek().transactions - before;
-      send({ type: 'result', id: message.id, status, code, ms: performance.now() - started, attempts });
-    });
-});
-process.on('disconnect', () => process.exit(0));
-send({ type: 'ready' });
+export const extension: ContainerExtension = {
+  calls: {
+    configure: (conflictRate: number) => meter.setConflictRate(conflictRate),
+    takeCounts: () => meter.take(),
+    prime,
+  },
+  /** The TransactWriteItems attempts one invocation made. */
+  measure: () => {
+    const before = meter.peek().transactions;
+    return () => ({ attempts: meter.peek().transactions - before });
+  },
+};

@@ -91,7 +91,7 @@ export async function runContainers(stack: LocalStack, opts: ContainersOptions):
   try {
     const reselling = new Set<string>();
     for (const s of scenarios) {
-      fleet.configure(0);
+      await fleet.configure(0);
       const switching = s.reselling ? s.accounts.filter((id) => !reselling.has(id)) : [];
       for (let i = 0; i < switching.length; i += 8) {
         await Promise.all(switching.slice(i, i + 8).map((id) => makeReselling(api, agency, id, 1_000_000_000, run)));
@@ -101,7 +101,7 @@ export async function runContainers(stack: LocalStack, opts: ContainersOptions):
         for (const known of seen) known?.delete(id); // the containers' hints of it are stale now
       }
       await warm(fleet, s.accounts, seen, eventFor);
-      fleet.configure(s.conflictRate);
+      await fleet.configure(s.conflictRate);
       console.log(`\n${s.title}`);
       console.log(header);
       for (const k of opts.containers) {
@@ -115,7 +115,7 @@ export async function runContainers(stack: LocalStack, opts: ContainersOptions):
     }
     console.log(`\nContainers mode done in ${secondsSince(started)}s.`);
   } finally {
-    fleet.configure(0);
+    await fleet.configure(0);
     await fleet.stop();
   }
 }

@@ -1,7 +1,6 @@
-import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { FromContainer, ToContainer } from './container-protocol';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { FunctionPool, InvocationError } from '../../packages/local/lambda-pool';
 import { addCounts, type DynamoCounts, zeroCounts } from './dynamo-meter';
 
 export interface Invocation {
@@ -13,138 +12,71 @@ export interface Invocation {
   attempts: number;
 }
 
-const containerModule = fileURLToPath(new URL('./container.ts', import.meta.url));
+const extension = fileURLToPath(new URL('./container.ts', import.meta.url));
 
 /**
- * K container processes of the usage function and the dispatch rule Lambda applies: a
- * request goes to an idle container, never to a busy one. Which idle container Lambda picks is
- * not specified; here it is one at random, so consecutive requests usually land in different
- * containers, each with its own (possibly stale) hints. Only the first `use(k)` containers
- * take requests, so one fleet serves every K; when all of them are busy a request waits.
+ * K container processes of the usage function, as the local Lambda runtime runs them
+ * (packages/local/lambda-pool.ts: a request goes to an idle container, never to a busy one),
+ * each with the bench's extension (container.ts): a DynamoDB meter and hint priming. All K are
+ * started up front; `use(k)` keeps requests on the first k, so one fleet serves every K.
  */
 export class Fleet {
-  private idle = new Set<number>();
-  private waiting: Array<(i: number) => void> = [];
-  private active = 0;
-  private seq = 0;
-  private replies = new Map<number, (m: FromContainer) => void>();
-  private stopping = false;
-
-  private constructor(private readonly children: ChildProcess[]) {
-    for (const child of children) {
-      // A lost container would leave its request unanswered and the run hanging: stop loudly.
-      child.on('exit', (code) => {
-        if (this.stopping) return;
-        console.error(`a container process exited (${code}) during the run`);
-        process.exit(1);
-      });
-      child.on('message', (m: FromContainer) => {
-        if (m.type === 'ready') return;
-        const reply = this.replies.get(m.id);
-        this.replies.delete(m.id);
-        reply?.(m);
-      });
-    }
-  }
+  private constructor(private readonly pool: FunctionPool) {}
 
   static async start(size: number, env: NodeJS.ProcessEnv): Promise<Fleet> {
-    const children = Array.from({ length: size }, () =>
-      fork(containerModule, [], { execArgv: ['--import', 'tsx'], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-    );
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve, reject) => {
-            child.once('exit', (code) => reject(new Error(`a container exited (${code}) before it was ready`)));
-            child.on('message', (m: FromContainer) => m.type === 'ready' && resolve());
-          }),
-      ),
-    );
-    return new Fleet(children);
+    const pool = new FunctionPool('usage', { maxContainers: size, extension, env });
+    await pool.prewarm(size);
+    return new Fleet(pool);
   }
 
   get size(): number {
-    return this.children.length;
+    return this.pool.size;
   }
 
   /** From now on requests go to containers 0…k−1 only. Call between levels, with nothing in flight. */
   use(k: number): void {
-    this.active = Math.min(k, this.children.length);
-    this.idle = new Set(Array.from({ length: this.active }, (_, i) => i));
+    this.pool.limit(k);
   }
 
   /** One request, to an idle container among the active ones (waiting for one if all are busy). */
   async invoke(event: APIGatewayProxyEventV2): Promise<Invocation> {
-    const i = await this.acquire();
-    try {
-      return await this.invokeOn(i, event);
-    } finally {
-      this.release(i);
-    }
+    return answer(() => this.pool.invoke<APIGatewayProxyStructuredResultV2>(event));
   }
 
   /** One request to container `i`; the caller keeps it to one at a time per container (warm-up). */
   invokeOn(i: number, event: APIGatewayProxyEventV2): Promise<Invocation> {
-    return this.ask<Extract<FromContainer, { type: 'result' }>>(i, (id) => ({ type: 'invoke', id, event }));
+    return answer(() => this.pool.invokeOn<APIGatewayProxyStructuredResultV2>(i, event));
   }
 
   /** Container `i` reads its hints for these accounts (see container.ts `prime`). */
   async prime(i: number, accountIds: string[]): Promise<void> {
-    await this.ask(i, (id) => ({ type: 'prime', id, accountIds }));
+    await this.pool.call(i, 'prime', accountIds);
   }
 
-  configure(conflictRate: number): void {
-    for (const child of this.children) this.post(child, { type: 'configure', conflictRate });
+  async configure(conflictRate: number): Promise<void> {
+    await this.pool.callAll('configure', conflictRate);
   }
 
   /** Every container's counts since the last take, summed; each container starts again at zero. */
   async takeCounts(): Promise<DynamoCounts> {
-    const all = await Promise.all(
-      this.children.map((_, i) => this.ask<Extract<FromContainer, { type: 'counts' }>>(i, (id) => ({ type: 'take-counts', id }))),
-    );
-    return all.reduce((sum, m) => addCounts(sum, m.counts), zeroCounts());
+    return (await this.pool.callAll<DynamoCounts>('takeCounts')).reduce(addCounts, zeroCounts());
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await Promise.all(
-      this.children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.disconnect();
-          }),
-      ),
-    );
+  stop(): Promise<void> {
+    return this.pool.stop();
   }
+}
 
-  private acquire(): Promise<number> {
-    if (this.idle.size) {
-      const ids = [...this.idle];
-      const i = ids[Math.floor(Math.random() * ids.length)]!;
-      this.idle.delete(i);
-      return Promise.resolve(i);
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(i: number): void {
-    if (i >= this.active) return;
-    const next = this.waiting.shift();
-    if (next) next(i);
-    else this.idle.add(i);
-  }
-
-  private ask<T extends FromContainer>(i: number, message: (id: number) => ToContainer): Promise<T> {
-    const id = ++this.seq;
-    return new Promise<T>((resolve) => {
-      this.replies.set(id, resolve as (m: FromContainer) => void);
-      this.post(this.children[i]!, message(id));
-    });
-  }
-
-  private post(child: ChildProcess, message: ToContainer): void {
-    child.send(message);
+/** A handler's answer as status and problem code; a handler that threw (or a container that died) as 599. */
+async function answer(invoke: () => ReturnType<FunctionPool['invoke']>): Promise<Invocation> {
+  try {
+    const { value, ms, figures } = await invoke();
+    const result = value as APIGatewayProxyStructuredResultV2;
+    const status = result.statusCode ?? 200;
+    const code = result.body && status >= 400 ? (JSON.parse(result.body) as { code?: string }).code : undefined;
+    return { status, code, ms, attempts: figures?.attempts ?? 0 };
+  } catch (err) {
+    if (!(err instanceof InvocationError)) throw err;
+    return { status: 599, code: err.message, ms: err.ms, attempts: 0 };
   }
 }
