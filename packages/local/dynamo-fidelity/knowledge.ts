@@ -59,8 +59,8 @@ export function itemKnowledge(client: DynamoDBClient) {
       const seen = facts.get(t.id);
       const derived = before && t.update && seen && seen.writes < REREAD_EVERY ? derive(t, before) : undefined;
       if (derived && seen) {
-        seen.index = derived.index;
-        seen.writes++;
+        // A new entry, never an edit: a write still being counted holds the old one as its "before".
+        facts.set(t.id, { ...derived, writes: seen.writes + 1 });
         return derived;
       }
       const f = await read(t);
