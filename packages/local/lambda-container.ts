@@ -5,7 +5,9 @@
  * ONE invocation at a time, as Lambda does. Each invocation runs under the function's deployed
  * table keys (table-access.ts) and at the clock the test stack's `x-test-clock` asked for.
  *
- *   node --import tsx lambda-container.ts <function> [extension module]
+ *   node --import tsx lambda-container.ts <function> [--extension=<module>] [--module=<handler module>]
+ *
+ * `--module` runs another handler module as <function> (its table keys): a test seam.
  */
 import { type ClockSetting, withClock } from '../core/clock';
 import { lambdaContext } from './lambda-context';
@@ -22,11 +24,12 @@ const send = (message: FromContainer) => process.send?.(message);
 if (!process.send) throw new Error('lambda-container.ts runs as a child process of the local runtime (child_process.fork)');
 
 const fn = process.argv[2] as LocalFunction;
-const extensionModule = process.argv[3];
+const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const extensionModule = flag('extension');
 // The module graph reads its env on import, like a cold start (the runtime forked this process with it).
 const extension: ContainerExtension = extensionModule ? (await import(extensionModule)).extension : {};
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
-const { handler } = (await import(functionModule(fn))) as { handler: Handler };
+const { handler } = (await import(flag('module') ?? functionModule(fn))) as { handler: Handler };
 enforceTableAccess();
 
 const failure = (err: unknown) => {

@@ -19,6 +19,8 @@ export interface PoolOptions {
   log?: (line: string) => void;
   /** A module exporting a ContainerExtension, loaded in every container (lambda-protocol.ts). */
   extension?: string;
+  /** Another handler module to run as this function, under its table keys (a test seam; default: the function's own). */
+  module?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -209,8 +211,9 @@ export class FunctionPool {
   }
 
   private spawn(i: number): Container {
-    const { log, extension, env } = this.opts;
-    const child = fork(containerModule, [this.fn, ...(extension ? [extension] : [])], {
+    const { log, extension, module, env } = this.opts;
+    const flags = [...(extension ? [`--extension=${extension}`] : []), ...(module ? [`--module=${module}`] : [])];
+    const child = fork(containerModule, [this.fn, ...flags], {
       execArgv: ['--import', tsx],
       env: env ?? process.env,
       stdio: ['ignore', log ? 'pipe' : 'inherit', log ? 'pipe' : 'inherit', 'ipc'],

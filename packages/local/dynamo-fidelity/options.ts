@@ -17,6 +17,8 @@ export interface LatencyModel {
 }
 
 export interface FidelityOptions {
+  /** Apply the transaction conflict rules (in-flight.ts); off, the proxy only meters (and delays, and throttles if asked). */
+  conflicts: boolean;
   /**
    * φ: the share of a write's drawn latency during which its items are held (in flight), so
    * that another transaction touching them is cancelled. DynamoDB holds an item from a
@@ -46,6 +48,7 @@ export const awsLatency: LatencyModel = {
 };
 
 export const defaultFidelity: FidelityOptions = {
+  conflicts: true,
   phi: 0.6,
   latency: true,
   model: awsLatency,
@@ -67,7 +70,7 @@ export function fidelityOptions(settings: FidelitySettings = {}, base: FidelityO
 /**
  * `DYNAMODB_FIDELITY` as `npm start` and the bench read it: unset, empty, `0` or `off` → no
  * fidelity layer; `1` or `on` → the defaults; else comma-separated settings, e.g.
- * `phi=0.3,throttle=on,latency=off,seed=7,units=1000,tx=23.6,single=7.55`.
+ * `phi=0.3,throttle=on,latency=off,conflicts=off,seed=7,units=1000,tx=23.6,single=7.55`.
  */
 export function parseFidelityEnv(value: string | undefined): FidelitySettings | undefined {
   const text = value?.trim().toLowerCase();
@@ -81,14 +84,18 @@ export function parseFidelityEnv(value: string | undefined): FidelitySettings | 
     const flag = raw === 'on' || raw === 'true' || raw === '1';
     if (key === 'phi') settings.phi = number;
     else if (key === 'latency') settings.latency = flag;
+    else if (key === 'conflicts') settings.conflicts = flag;
     else if (key === 'throttle') settings.throttle = flag;
     else if (key === 'units') settings.unitsPerSecond = number;
     else if (key === 'burst') settings.burstSeconds = number;
     else if (key === 'seed') settings.seed = number;
     else if (key === 'tx') model.transactionMs = number;
     else if (key === 'single') model.singleMs = number;
-    else throw new Error(`DYNAMODB_FIDELITY: unknown setting "${key}" (phi, latency, throttle, units, burst, seed, tx, single)`);
-    if (!['latency', 'throttle'].includes(key ?? '') && !Number.isFinite(number))
+    else
+      throw new Error(
+        `DYNAMODB_FIDELITY: unknown setting "${key}" (phi, latency, conflicts, throttle, units, burst, seed, tx, single)`,
+      );
+    if (!['latency', 'throttle', 'conflicts'].includes(key ?? '') && !Number.isFinite(number))
       throw new Error(`DYNAMODB_FIDELITY: ${key} needs a number`);
   }
   return Object.keys(model).length ? { ...settings, model } : settings;

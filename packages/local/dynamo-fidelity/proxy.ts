@@ -123,7 +123,7 @@ export async function startFidelityProxy(opts: {
     totals().writeCalls++;
     totals().transactions++;
     const writes = await withBefore(targets.filter((t) => t.action !== 'check'));
-    const blocked = new Set(held.blockedForTransaction(targets.map((t) => t.id)));
+    const blocked = new Set(options.conflicts ? held.blockedForTransaction(targets.map((t) => t.id)) : []);
     if (blocked.size) {
       totals().billedWriteAttempts++;
       totals().cancelled++;
@@ -173,7 +173,7 @@ export async function startFidelityProxy(opts: {
     const batch = targets.length !== 1 || req.headers['x-amz-target'] === 'DynamoDB_20120810.BatchWriteItem';
     const writes = await withBefore(targets);
     const first = writes[0];
-    if (!batch && first && held.blockedForSingle(first.t.id)) {
+    if (options.conflicts && !batch && first && held.blockedForSingle(first.t.id)) {
       totals().billedWriteAttempts++;
       totals().conflicts++;
       count.billFailed(writes, false);
@@ -215,7 +215,7 @@ export async function startFidelityProxy(opts: {
 
   async function transactGet(req: IncomingMessage, body: Buffer, targets: Target[], started: number): Promise<Planned> {
     const respondAt = started + (options.latency ? draw.transaction(options.model, targets.length) : 0);
-    const blocked = new Set(held.blockedForTransaction(targets.map((t) => t.id)));
+    const blocked = new Set(options.conflicts ? held.blockedForTransaction(targets.map((t) => t.id)) : []);
     if (blocked.size) {
       totals().readConflicts++;
       return {
