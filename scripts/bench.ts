@@ -6,19 +6,26 @@
  *   npm run bench -- --containers    K container processes, one request each at a time (Lambda-like)
  *   npm run bench -- --all           both
  *   npm run bench -- --recharge      auto-recharge only: threshold crossing → webhook POST, deliveries/s
+ *   npm run bench -- --hot           ONE busy pool, limited sub-account or wallet, many containers,
+ *                                    through the DynamoDB fidelity proxy (AWS's conflicts and limits)
  *
  * Environment: BENCH_SECONDS per level (default 6 single-process, 3 containers),
  * BENCH_CONTAINERS (1,4,8,16), BENCH_CONCURRENCY (1,8,32 for both modes),
  * BENCH_CONFLICT_RATE (0.25: share of transaction attempts answered TransactionConflict in the
  * pool-1-conflicts scenario), BENCH_SCENARIOS (containers mode; default all:
- * pool-1,pool-10,pool-100,pool-1-conflicts,wallet-1,wallet-10,wallet-100).
+ * pool-1,pool-10,pool-100,pool-1-conflicts,wallet-1,wallet-10,wallet-100; hot mode: hot-pool,
+ * hot-limit,hot-wallet), DYNAMODB_FIDELITY (any mode through the fidelity proxy; hot mode: its
+ * settings, default on, e.g. `phi=0.3,throttle=on`), BENCH_HOT_LEVELS (16x32,64x32,64x64,64x128:
+ * containers x concurrent requests), BENCH_SECONDS (hot mode: 4).
  */
 
 import { cpus, loadavg } from 'node:os';
+import { parseFidelityEnv } from '../packages/local/dynamo-fidelity/options';
 import { checkJava } from '../packages/local/dynamodb';
 import { startLocalStack } from '../packages/local/stack';
 import { runContainers, scenarioNames } from './bench/containers';
 import { intList } from './bench/figures';
+import { hotScenarioNames, parseLevels, runHot } from './bench/hot';
 import { benchRecharge } from './bench/recharge';
 import { benchDelivery } from './bench/reselling-delivery';
 import { runSingleProcess } from './bench/single-process';
@@ -26,14 +33,21 @@ import { runSingleProcess } from './bench/single-process';
 // Node 20 is this project's local baseline; the SDK's notice about its future Node 22 floor is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const args = process.argv.slice(2);
-const known = ['--containers', '--all', '--recharge'];
+const known = ['--containers', '--all', '--recharge', '--hot'];
 if (args.some((a) => !known.includes(a))) {
-  console.error(`usage: npm run bench [-- --containers | --all | --recharge]; scenarios: ${scenarioNames().join(',')}`);
+  console.error(
+    `usage: npm run bench [-- --containers | --all | --recharge | --hot]; scenarios: ${[...scenarioNames(), ...hotScenarioNames].join(',')}`,
+  );
   process.exit(2);
 }
+const hot = args.includes('--hot');
 const recharge = args.includes('--recharge') || args.includes('--all');
 const containers = args.includes('--containers') || args.includes('--all');
-const single = (!args.includes('--containers') && !args.includes('--recharge')) || args.includes('--all');
+const single = (!args.includes('--containers') && !args.includes('--recharge') && !hot) || args.includes('--all');
+const fidelity = parseFidelityEnv(process.env.DYNAMODB_FIDELITY) ?? (hot ? {} : undefined);
+// The hot bench creates a hundred sub-accounts, each with a generated password: hashed at the
+// tests' cost (2^14), not the deployed one, so the set-up takes seconds, not minutes. Debits never hash.
+if (hot) process.env.PASSWORD_SCRYPT_LOG2N ??= '14';
 
 const problem = checkJava();
 if (problem) {
@@ -53,7 +67,12 @@ const load = () =>
     .join(' ');
 console.log(`${cpus().length} cores, load average ${load()} (1, 5, 15 min) before the run`);
 // A generous daily cap: the recharge bench crosses one sub-account's threshold dozens of times.
-const stack = await startLocalStack({ queueVisibilitySeconds: 5, webhooks: { dailyCap: 1000 } });
+const stack = await startLocalStack({
+  queueVisibilitySeconds: 5,
+  webhooks: { dailyCap: 1000 },
+  dynamoFidelity: fidelity,
+  pollerStatus: true,
+});
 try {
   if (single) {
     await runSingleProcess(stack, seconds(6), concurrency);
@@ -77,6 +96,14 @@ try {
     console.log(
       `  sender throughput: ${r.deliveries} webhook.test deliveries to a loopback receiver answering 200 at once: ${r.deliveriesPerSecond.toFixed(1)} deliveries/s between the first and the last POST received; ${r.endToEndPerSecond.toFixed(1)}/s counting from the first event queued (through the API, 16 at a time, all queued in ${r.queueSeconds.toFixed(1)} s)`,
     );
+  }
+  if (hot) {
+    await runHot(stack, {
+      seconds: seconds(4),
+      levels: parseLevels(process.env.BENCH_HOT_LEVELS ?? '16x32,64x32,64x64,64x128'),
+      only: process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim()),
+      spread: 100,
+    });
   }
   if (containers) {
     await runContainers(stack, {

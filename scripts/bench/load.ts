@@ -5,6 +5,9 @@ import type { Fleet } from './fleet';
 
 export interface LevelFigures {
   ok: number;
+  /** Every request answered (successful or not), and those answered with a 5xx (503 try_again included). */
+  requests: number;
+  serverErrors: number;
   /** Successful debits per second. */
   rate: number;
   /** In-container time of every request (successful or not). */
@@ -35,6 +38,8 @@ export async function measureLevel(
   const ms: number[] = [];
   const attempts: number[] = [];
   let ok = 0;
+  let requests = 0;
+  let serverErrors = 0;
   let tryAgain = 0;
   const other = new Map<string, number>();
   const started = performance.now();
@@ -45,6 +50,8 @@ export async function measureLevel(
         const r = await fleet.invoke(nextEvent());
         ms.push(r.ms);
         attempts.push(r.attempts);
+        requests++;
+        if (r.status >= 500) serverErrors++;
         if (r.status === 201) ok++;
         else if (r.status === 503 && r.code === 'try_again') tryAgain++;
         else other.set(`${r.status} ${r.code ?? ''}`, (other.get(`${r.status} ${r.code ?? ''}`) ?? 0) + 1);
@@ -57,6 +64,8 @@ export async function measureLevel(
   attempts.sort((a, b) => a - b);
   return {
     ok,
+    requests,
+    serverErrors,
     rate: ok / elapsed,
     p50: percentile(ms, 0.5),
     p99: percentile(ms, 0.99),
