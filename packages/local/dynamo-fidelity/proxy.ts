@@ -5,7 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { localCredentials, localRegion } from '../aws-env';
 import { accounting } from './accounting';
 import { throughputBuckets } from './buckets';
-import { inFlight } from './in-flight';
+import { type Holder, inFlight } from './in-flight';
 import { itemKnowledge } from './knowledge';
 import { type FidelityStats, writeMeter } from './meter';
 import { type FidelityOptions, type FidelitySettings, fidelityOptions, latencySampler } from './options';
@@ -143,13 +143,9 @@ export async function startFidelityProxy(opts: {
       });
       return { answer: transactionCanceled(list), respondAt };
     }
-    const release = held.hold(
-      targets.map((t) => t.id),
-      'transaction',
-    );
+    const release = hold(targets, 'transaction', started, latency);
     try {
       const answer = await forward(req, body);
-      await until(started + options.phi * latency);
       release();
       const { type, codes } = errorType(answer);
       if (type === undefined || type === 'TransactionCanceledException') totals().billedWriteAttempts++;
@@ -190,13 +186,9 @@ export async function startFidelityProxy(opts: {
     }
     // Batch writes hold their items too (a TransactGetItems conflicts with them), but the
     // conflict rules above name only PutItem, UpdateItem and DeleteItem as refused.
-    const release = held.hold(
-      targets.map((t) => t.id),
-      'single',
-    );
+    const release = hold(targets, 'single', started, latency);
     try {
       const answer = await forward(req, body);
-      await until(started + options.phi * latency);
       release();
       const { type } = errorType(answer);
       if (type === undefined) {
@@ -224,6 +216,21 @@ export async function startFidelityProxy(opts: {
       };
     }
     return { answer: await forward(req, body), respondAt };
+  }
+
+  /**
+   * Holds the items for φ of the drawn latency from the call's arrival, however long DynamoDB
+   * Local itself takes (it applies the writes in order anyway), so a loaded machine does not
+   * stretch the conflict window; without the latency model, while DynamoDB Local works.
+   */
+  function hold(targets: Target[], by: Holder, started: number, latency: number): () => void {
+    const release = held.hold(
+      targets.map((t) => t.id),
+      by,
+    );
+    if (!options.latency) return release; // the caller releases them once DynamoDB Local has answered
+    setTimeout(release, Math.max(0, started + options.phi * latency - performance.now()));
+    return () => {};
   }
 
   /** Each write with the item as known before it; a delete of an unknown item reads it first (its size and index entry are billed). */
