@@ -205,6 +205,12 @@ describe('DynamoDB fidelity: what AWS would bill, per item and per partition key
     expect(s.hottest.tablePartitions[0]).toEqual({ key: `${T} ${a}`, writes: 3, attempts: 4, units: 5 });
     const index = Object.fromEntries(s.hottest.indexPartitions.map((p) => [p.key, p.writes]));
     expect(index).toEqual({ [`${T}/gsi1 ${g1}`]: 3, [`${T}/gsi1 ${g2}`]: 2, [`${T}/gsi1 ${g3}`]: 1 });
+
+    // The same counts over HTTP, for the bench and other processes; a reset starts them again.
+    const served = (await (await fetch(`${proxy.url}/fidelity/stats?top=20`)).json()) as typeof s;
+    expect({ totals: served.totals, hottest: served.hottest }).toEqual({ totals: s.totals, hottest: s.hottest });
+    expect((await fetch(`${proxy.url}/fidelity/reset`, { method: 'POST' })).status).toBe(200);
+    expect((await proxy.stats()).totals).toMatchObject({ calls: 0, writeUnits: 0 });
   });
 });
 
