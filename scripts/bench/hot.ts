@@ -63,7 +63,7 @@ export async function runHot(stack: LocalStack, opts: HotOptions): Promise<void>
   const [limited, reseller] = subs.slice(opts.spread) as [string, string];
   const auth = { authorization: `Bearer ${agency.token}` };
   await api('PATCH', `/v1/sub-accounts/${limited}`, { monthlyCreditLimit: 1_000_000_000 }, auth);
-  await makeReselling(api, agency, reseller, 1_000_000_000, run);
+  await makeReselling(api, agency, reseller, 100_000_000, run); // the pool keeps 900 million for the others
   await debitOnce(api, stack.platformApiKey, subs, run);
   const scenarios: Scenario[] = [
     {
