@@ -74,5 +74,8 @@ process.on('message', (m: ToContainer) => {
       send({ type: 'result', id: m.id, ...outcome, ms: performance.now() - started, figures: end?.() });
     });
 });
+// Ends with the runtime: when it disconnects (its stop, or its death). A Ctrl-C reaches the
+// whole process group; the runtime stops its containers itself, after the requests in flight.
 process.on('disconnect', () => process.exit(0));
+process.on('SIGINT', () => undefined);
 send({ type: 'ready' });
