@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FidelityStats } from '../../packages/local/dynamo-fidelity/meter';
-import type { LocalStack } from '../../packages/local/stack';
+import type { LocalStack, StreamPollersStatus } from '../../packages/local/stack';
 import { cell } from './figures';
 import { Fleet } from './fleet';
 import { type LevelFigures, measureLevel, warm } from './load';
@@ -148,15 +148,16 @@ function row(k: number, c: number, f: LevelFigures, s: FidelityStats): string {
 const hottest = (s: FidelityStats) =>
   `  hottest at the last level: item ${s.hottest.items[0]?.key ?? '–'}; key ${s.hottest.tablePartitions[0]?.key ?? '–'}; gsi1 ${s.hottest.indexPartitions[0]?.key ?? '–'}`;
 
-/** Waits until the stream workers have read everything written so far (their writes count in the level that caused them). */
+/** Waits until every stream worker has read everything written so far (their writes count in the level that caused them). */
 async function backgroundIdle(stack: LocalStack): Promise<void> {
   if (!stack.statusUrl) return;
-  const status = async () =>
-    (await (await fetch(`${stack.statusUrl}/stream-poller`)).json()) as { passes: number; caughtUpThrough: number };
-  const asked = (await status()).passes;
+  const status = async () => (await (await fetch(`${stack.statusUrl}/stream-pollers`)).json()) as StreamPollersStatus;
+  const asked = await status();
+  const caughtUp = (now: StreamPollersStatus) =>
+    Object.entries(now).every(([name, s]) => s.caughtUpThrough > asked[name as keyof StreamPollersStatus].passes);
   const deadline = Date.now() + 30_000;
-  while ((await status()).caughtUpThrough <= asked) {
-    if (Date.now() > deadline) throw new Error('the stream poller did not catch up within 30 s');
+  while (!caughtUp(await status())) {
+    if (Date.now() > deadline) throw new Error('the stream pollers did not catch up within 30 s');
     await new Promise((r) => setTimeout(r, 50));
   }
 }
