@@ -1,5 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
@@ -61,6 +63,7 @@ export class StatelessStack extends Stack {
   readonly notifier: AppFunction;
   readonly rechargeDetector: AppFunction;
   readonly webhookSender: AppFunction;
+  readonly laneSweeper: AppFunction;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -171,6 +174,20 @@ export class StatelessStack extends Stack {
     this.webhookSender.fn.addEventSource(
       new SqsEventSource(data.webhooks, { batchSize: hooks.batchSize, reportBatchItemFailures: true }),
     );
+
+    // Every minute: lanes their containers stopped using give their credits back (ledger/lanes.ts).
+    this.laneSweeper = new AppFunction(this, 'LaneSweeper', {
+      entry: 'functions/scheduled/lane-sweeper.ts',
+      description: "Returns idle lanes' credits to their balances",
+      timeout: Duration.seconds(50),
+      environment: { TABLE_NAME: data.table.tableName },
+    });
+    grantTableReadWrite(this.laneSweeper, data.table, tableKeyPrefixes['lane-sweeper']);
+    new events.Rule(this, 'LaneSweeperSchedule', {
+      description: 'Sweeps idle lanes back into their balances',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.laneSweeper.fn, { retryAttempts: 0 })],
+    });
 
     this.alarmOnServerErrors(data);
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });

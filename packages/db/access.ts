@@ -13,7 +13,7 @@ import type { HttpFunction } from '../http/route-def';
 /** Authentication reads the caller's account and agency, its user (session version), its revocation, an API key. */
 const authenticating = ['ACCOUNT#', 'APIKEY#', 'REVOKED#', 'USER#'] as const;
 
-export type TableUser = HttpFunction | 'notifier' | 'forwarder' | 'recharge-detector' | 'webhook-sender';
+export type TableUser = HttpFunction | 'notifier' | 'forwarder' | 'recharge-detector' | 'webhook-sender' | 'lane-sweeper';
 
 export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   fallback: [],
@@ -26,18 +26,18 @@ export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   identity: [...authenticating, 'APIKEYID#', 'OTT#', 'OUTBOX#', 'THROTTLE#'],
   // A sub-account, its client user and email guard, and the credentials email's outbox item;
   // enabling auto-recharge below the threshold opens a request (and its delivery) at once.
-  'sub-accounts': [...authenticating, 'EMAIL#', 'OUTBOX#', 'RECHARGE#', 'WEBHOOK#'],
+  'sub-accounts': [...authenticating, 'EMAIL#', 'OUTBOX#', 'RECHARGE#', 'WEBHOOK#', 'LANE#'],
   // Campaigns live in their account's partition.
   campaigns: authenticating,
-  // The debit: balances and meters (accounts), the entry (ledger), the day counter (usage).
+  // The debit: balances and meters (accounts), the entry (ledger), this container's lanes (lanes.ts).
   // Platform key only, but a user's token is still authenticated (USER#) before its 403.
-  usage: [...authenticating, 'LEDGER#', 'USAGE#'],
+  usage: [...authenticating, 'LEDGER#', 'LANE#'],
   // A grant with a requestId fulfils that recharge request in its transaction.
-  credits: [...authenticating, 'LEDGER#', 'USAGE#', 'RECHARGE#'],
+  credits: [...authenticating, 'LEDGER#', 'USAGE#', 'RECHARGE#', 'LANE#'],
   // Plans and status live on the agency item.
   admin: authenticating,
   // Settings and pricing (the agency's partition), the Stripe account's owner, purchases, the dashboard's totals.
-  reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'USAGE#'],
+  reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'USAGE#', 'LANE#'],
   // Events seen, purchases and their credits (balances, entries, the reselling counters), the Stripe account's owner,
   // payments bound to purchases (or parked refunds and disputes), and the emails telling the agency.
   'stripe-webhooks': [
@@ -49,15 +49,18 @@ export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
     'LEDGER#',
     'RESELLING#',
     'OUTBOX#',
+    'LANE#',
   ],
   // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries, the test events' throttle.
   'auto-recharge': [...authenticating, 'RECHARGE#', 'WEBHOOK#', 'THROTTLE#'],
   // Reads the sub-account, agency and settings (ACCOUNT#), opens requests and their deliveries, the cap email.
-  'recharge-detector': ['ACCOUNT#', 'RECHARGE#', 'WEBHOOK#', 'OUTBOX#'],
+  'recharge-detector': ['ACCOUNT#', 'RECHARGE#', 'WEBHOOK#', 'OUTBOX#', 'LANE#'],
   // Reads the endpoint (and disables it on a 410), records attempts, the final failure's email.
   'webhook-sender': ['ACCOUNT#', 'WEBHOOK#', 'OUTBOX#'],
   // Claims, releases and deletes outbox items, nothing else.
   notifier: ['OUTBOX#'],
   // Reads the stream only.
   forwarder: [],
+  // Closes idle lanes: their balance items (and a limited sub-account's meter), the lanes.
+  'lane-sweeper': ['ACCOUNT#', 'LANE#'],
 };

@@ -41,6 +41,7 @@ export const itemKinds = {
   oneTimeToken: 'one_time_token',
   outbox: 'outbox',
   balance: 'balance',
+  lane: 'lane',
   ledgerEntry: 'ledger_entry',
   ledgerRefusal: 'ledger_refusal',
   usageDay: 'usage_day',

@@ -37,6 +37,17 @@ export class ConditionsFailed<N extends string = string> extends Error {
   }
 }
 
+/** A transaction cancelled because another one held one of its items (`retryConflicts: false`); nothing was written. */
+export class TransactionConflicted<N extends string = string> extends Error {
+  constructor(readonly reasons: CancelReason[]) {
+    super(`Transaction conflicted: ${reasons.map((r) => `${r.name}:${r.code}`).join(', ')}`);
+    this.name = 'TransactionConflicted';
+  }
+  on(name: N): boolean {
+    return this.reasons.some((r) => r.name === name && r.code === 'TransactionConflict');
+  }
+}
+
 export const retryPolicy = { attempts: 4, baseDelayMs: 20, maxDelayMs: 400 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -51,12 +62,15 @@ export const transactStats = { attempts: 0, conditionFailures: 0, conflicts: 0 }
  * (`TransactionConflict`) is retried with full-jitter backoff a bounded number of times, then
  * answered 503 `try_again`: nothing was written.
  */
-export async function transact<N extends string>(items: NamedItem<N>[], clientRequestToken?: string): Promise<void> {
+export async function transact<N extends string>(
+  items: NamedItem<N>[],
+  opts: { clientRequestToken?: string; retryConflicts?: boolean } = {},
+): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       transactStats.attempts++;
       await db.send(
-        new TransactWriteCommand({ TransactItems: items.map((i) => i.write), ClientRequestToken: clientRequestToken }),
+        new TransactWriteCommand({ TransactItems: items.map((i) => i.write), ClientRequestToken: opts.clientRequestToken }),
       );
       return;
     } catch (err) {
@@ -78,6 +92,8 @@ export async function transact<N extends string>(items: NamedItem<N>[], clientRe
       if (!reasons.some((r) => r.code === 'TransactionConflict')) throw err;
       transactStats.conflicts++;
       count('TransactionConflicts');
+      // A caller with somewhere else to go (a lane instead of a contended balance) is told at once.
+      if (opts.retryConflicts === false) throw new TransactionConflicted(reasons.filter((r) => r.code !== 'None'));
       if (attempt >= retryPolicy.attempts) {
         throw new AppError('try_again', 'The account is busy; retry the request with the same Idempotency-Key', undefined, {
           retryAfterSeconds: 1,

@@ -143,7 +143,12 @@ export const LedgerEntry = z.strictObject({
   createdAt: timestamp,
   type: z.enum(entryTypes),
   credits: z.int(),
-  balanceAfter: credits,
+  /**
+   * The balance right after this entry. Null while the balance was busy and part of it was set
+   * aside for the containers serving it (lanes): there is then no one running balance to show;
+   * GET /v1/credits/balance (or the wallet) is always exact.
+   */
+  balanceAfter: z.nullable(credits),
   balanceType: z.enum(['pool', 'wallet']),
   accountId,
   subAccountId: z.nullable(id('subAccount')),

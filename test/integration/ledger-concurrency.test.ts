@@ -7,6 +7,7 @@ import { ledgerStats } from '../../packages/domain/ledger/stats';
 import { type AgencyFixture, api, createSubAccount, signUpAgency, uniq } from '../support/api';
 import { invoke } from '../support/invoke';
 import { allPages, ledgerEntries as entriesOf, poolBalance, sumFor, walletBalance } from '../support/ledger';
+import { pipelineIdle } from '../support/pipeline';
 import { stack } from '../support/stack';
 
 /**
@@ -100,41 +101,32 @@ async function debitInRounds(accountId: string, n: number, perRound = 20): Promi
 }
 
 /**
- * Proves from the ledger, read back over the API, that the two containers' commits on one
- * balance interleaved: every debit moves it by 1 under the version check, so the entries'
- * `balanceAfter` (a countdown) is the order of the commits, and each entry's conversationId
- * names the side that committed it. Counts the in-process commits that lie strictly between
- * two gateway commits, and asserts at least those the rounds guarantee: every in-process
- * success of a round after the first and before the last round with a gateway success.
+ * Proves that the two containers really raced on one balance: in at least two rounds both
+ * committed debits of it (each side's round answered only after every debit of the round, so
+ * those commits overlapped in time), and every debit committed is in the ledger read back over
+ * the API, tagged with its side. (While the balance is busy, its containers take credits from
+ * lanes of their own: packages/domain/ledger/lanes.ts; what must hold is the exact outcome.)
  */
-async function provenInterleaving(token: string, subAccountId: string, balanceType: 'pool' | 'wallet', debits: Debit[]) {
-  const byTag = new Map(debits.map((d) => [d.tag, d]));
-  const pages = await allPages<{ type: string; balanceType: string; balanceAfter: number; conversationId: string | null }>(
+async function provenRace(token: string, subAccountId: string, balanceType: 'pool' | 'wallet', debits: Debit[]) {
+  const pages = await allPages<{ type: string; balanceType: string; balanceAfter: number | null; conversationId: string | null }>(
     '/v1/credits/transactions',
     token,
     { subAccountId, limit: '200' },
     { clock: AT },
   );
-  const order = pages
-    .flat()
-    .filter((e) => e.type === 'ai_response' && e.balanceType === balanceType)
-    .sort((x, y) => y.balanceAfter - x.balanceAfter)
-    .map((e) => byTag.get(e.conversationId ?? '')?.via);
-  expect(order.length, 'entries read back').toBe(debits.filter((d) => d.status === 201).length);
-  const firstGateway = order.indexOf('gateway');
-  const lastGateway = order.lastIndexOf('gateway');
-  const interleaved = order.filter((via, i) => via === 'test process' && i > firstGateway && i < lastGateway).length;
-  const switches = order.filter((via, i) => i > 0 && via !== order[i - 1]).length;
-
-  const gatewayRounds = debits.filter((d) => d.via === 'gateway' && d.status === 201).map((d) => d.round);
-  const [from, to] = [Math.min(...gatewayRounds), Math.max(...gatewayRounds)];
-  const guaranteed = debits.filter((d) => d.via === 'test process' && d.status === 201 && d.round > from && d.round < to).length;
-  console.log(
-    `interleaving: ${interleaved} in-process commits between gateway commits (${guaranteed} guaranteed), ${switches} switches of side in ${order.length} commits`,
+  const read = pages.flat().filter((e) => e.type === 'ai_response' && e.balanceType === balanceType);
+  const committed = debits.filter((d) => d.status === 201);
+  expect(read.map((e) => e.conversationId).sort(), 'every debit committed, and only those, read back').toEqual(
+    committed.map((d) => d.tag).sort(),
   );
-  expect(interleaved, 'in-process commits that landed between two gateway commits').toBeGreaterThan(0);
-  expect(guaranteed, 'the schedule: in-process commits in rounds between rounds with gateway commits').toBeGreaterThan(0);
-  expect(interleaved, 'at least those the rounds guarantee').toBeGreaterThanOrEqual(guaranteed);
+  for (const e of read) if (e.balanceAfter !== null) expect(e.balanceAfter).toBeGreaterThanOrEqual(0);
+  const rounds = new Set(committed.map((d) => d.round));
+  const both = [...rounds].filter((r) => {
+    const sides = new Set(committed.filter((d) => d.round === r).map((d) => d.via));
+    return sides.size === 2;
+  });
+  console.log(`race: both containers committed in ${both.length} of ${rounds.size} rounds`);
+  expect(both.length, 'rounds in which both containers committed debits of the balance').toBeGreaterThanOrEqual(2);
 }
 
 /** A 200 or 201, or the failure names the step and shows the problem. */
@@ -165,17 +157,11 @@ describe('concurrent debits', () => {
     const sub = await createSubAccount(a.token);
     const results = await debitInRounds(sub.subAccountId, 200);
     expect(tally(results)).toEqual({ ok: 100, insufficient: 100, limited: 0, other: [] });
-    await provenInterleaving(a.token, sub.subAccountId, 'pool', results);
+    await provenRace(a.token, sub.subAccountId, 'pool', results);
     expect(await poolBalance(a.agencyId)).toBe(0);
     const entries = await entriesOf(a.agencyId);
     expect(entries).toHaveLength(101);
     expect(sumFor(entries, { pool: true })).toBe(0);
-    // balanceAfter values are a permutation-free countdown: each balance was seen exactly once.
-    const after = entries
-      .filter((e) => e.type === 'ai_response')
-      .map((e) => e.balanceAfter)
-      .sort((x, y) => x - y);
-    expect(after).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 
   it('the same against a reselling wallet', async () => {
@@ -194,7 +180,7 @@ describe('concurrent debits', () => {
     expect(grant.status).toBe(201);
     const results = await debitInRounds(sub.subAccountId, 200);
     expect(tally(results)).toEqual({ ok: 100, insufficient: 100, limited: 0, other: [] });
-    await provenInterleaving(agency.token, sub.subAccountId, 'wallet', results);
+    await provenRace(agency.token, sub.subAccountId, 'wallet', results);
     expect(await walletBalance(sub.subAccountId)).toBe(0);
     expect(sumFor(await entriesOf(agency.agencyId), { wallet: sub.subAccountId })).toBe(0);
   });
@@ -208,9 +194,10 @@ describe('concurrent debits', () => {
     ).toBe(200);
     const results = await debitInRounds(sub.subAccountId, 200);
     expect(tally(results)).toEqual({ ok: 100, insufficient: 0, limited: 100, other: [] });
-    await provenInterleaving(a.token, sub.subAccountId, 'pool', results);
+    await provenRace(a.token, sub.subAccountId, 'pool', results);
     expect(await poolBalance(a.agencyId)).toBe(900);
     expect(sumFor(await entriesOf(a.agencyId), { pool: true })).toBe(900);
+    await pipelineIdle();
     const listed = await api('GET', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, clock: AT });
     expect(listed.body.subAccount.creditsUsedThisMonth).toBe(100);
   });
@@ -218,9 +205,8 @@ describe('concurrent debits', () => {
 
 describe('concurrent grants and debits on one pool', () => {
   // Proves a grant takes from the pool in the same atomic write as the debits do: racing
-  // grants (two "containers") and debits never take the pool below zero, every credit that
-  // left the pool is in a wallet or charged, and each pool entry's balanceAfter is one link
-  // of a single chain from the top-up down.
+  // grants (two "containers") and debits never take the pool below zero, and every credit that
+  // left the pool is in a wallet or charged.
   it('30 grants of 5 and 60 debits of 1 against a pool of 100: never overdrawn, every credit accounted for', async () => {
     const a = await signUpAgency('agency');
     await topUp(a.agencyId, 100);
@@ -267,11 +253,9 @@ describe('concurrent grants and debits on one pool', () => {
     const entries = await entriesOf(a.agencyId);
     expect(sumFor(entries, { pool: true })).toBe(pool);
     for (const r of resellers) expect(sumFor(entries, { wallet: r.subAccountId })).toBe(await walletBalance(r.subAccountId));
-    const out = entries.filter((e) => e.balanceKind === 'pool' && e.credits < 0).sort((x, y) => y.balanceAfter - x.balanceAfter);
+    const out = entries.filter((e) => e.balanceKind === 'pool' && e.credits < 0);
     expect(out).toHaveLength(g.ok + d.ok);
-    out.forEach((e, i) => {
-      expect(e.balanceAfter - e.credits, `pool entry ${i}`).toBe(i === 0 ? 100 : out[i - 1]!.balanceAfter);
-    });
+    for (const e of out) if (e.balanceAfter !== null) expect(e.balanceAfter).toBeGreaterThanOrEqual(0);
   });
 });
 
@@ -548,42 +532,32 @@ describe('transaction conflicts (injected: DynamoDB Local never raises them)', (
 });
 
 describe('the monthly meter rolls over', () => {
-  it('a meter left on last month restarts at this charge, with the limit applied afresh', async () => {
+  it("a month's first charge finds the limit afresh: last month's use counts no more", async () => {
     const a = await signUpAgency('agency');
     await topUp(a.agencyId, 1000);
     const sub = await createSubAccount(a.token);
     expect(
       (await api('PATCH', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, body: { monthlyCreditLimit: 50 } })).status,
     ).toBe(200);
-    const charge = (quantity: number) =>
+    const charge = (quantity: number, clock: string) =>
       api('POST', `/v1/accounts/${sub.subAccountId}/usage`, {
         token: platform,
         headers: { 'idempotency-key': uniq('m') },
         body: { type: 'ai_response', quantity },
-        clock: AT,
+        clock,
       });
-    expect((await charge(40)).status).toBe(201); // the gateway now remembers this month's meter
+    const lastMonth = '2026-04-30T23:59:00.000Z';
+    expect((await charge(40, lastMonth)).status).toBe(201); // the gateway now remembers April's meter
+    expect((await charge(11, lastMonth)).body.code).toBe('credit_limit_reached');
 
-    // As if those 40 were spent last month: the stored meter is on the previous month.
-    const { testDb } = await import('../support/table');
-    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
-    await testDb.send(
-      new UpdateCommand({
-        TableName: stack.tableName,
-        Key: { pk: `ACCOUNT#${sub.subAccountId}`, sk: 'ACCOUNT' },
-        UpdateExpression: 'SET meterMonth = :last',
-        ExpressionAttributeValues: { ':last': '2000-01' },
-      }),
-    );
-
-    // The limit is fresh: 45 fits although 40 + 45 > 50 within one month.
-    expect((await charge(45)).status).toBe(201);
-    const after = await api('GET', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, clock: AT });
-    expect(after.body.subAccount.creditsUsedThisMonth).toBe(45);
-    const over = await charge(6);
-    expect(over.status).toBe(402);
-    expect(over.body.code).toBe('credit_limit_reached');
-    expect((await charge(5)).status).toBe(201);
+    // May: 45 fits although 40 + 45 > 50 within one month.
+    expect((await charge(45, AT)).status).toBe(201);
+    const over = await charge(6, AT);
+    expect([over.status, over.body.code]).toEqual([402, 'credit_limit_reached']);
+    expect((await charge(5, AT)).status).toBe(201);
     expect(await poolBalance(a.agencyId)).toBe(1000 - 40 - 45 - 5);
+    await pipelineIdle();
+    const may = await api('GET', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, clock: AT });
+    expect(may.body.subAccount.creditsUsedThisMonth).toBe(50);
   });
 });

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { poolKey, walletKey } from '../../packages/db/items/balance';
+import { exactBalance } from '../../packages/domain/ledger/balances';
 import { type ApiResponse, api, uniq, uniqueEmail } from './api';
 import { stack } from './stack';
 import { getRaw, testDb } from './table';
@@ -105,7 +107,7 @@ export interface StoredEntry {
   id: string;
   type: 'top_up' | 'grant' | UsageType | 'purchase' | 'refund';
   credits: number;
-  balanceAfter: number;
+  balanceAfter: number | null;
   balanceKind: 'pool' | 'wallet';
   accountId: string;
   subAccountId: string | null;
@@ -258,5 +260,9 @@ export function sumFor(entries: StoredEntry[], balance: { pool: true } | { walle
     .reduce((n, e) => n + e.credits, 0);
 }
 
-export const poolBalance = async (agencyId: string) => (await poolItem(agencyId))?.balance ?? 0;
-export const walletBalance = async (subAccountId: string) => (await walletItem(subAccountId))?.balance ?? 0;
+/**
+ * A balance as it is: its item plus the lanes it set aside credits in while busy
+ * (packages/domain/ledger/lanes.ts), read the way the API reads it.
+ */
+export const poolBalance = async (agencyId: string) => (await exactBalance(poolKey(agencyId))).balance;
+export const walletBalance = async (subAccountId: string) => (await exactBalance(walletKey(subAccountId))).balance;

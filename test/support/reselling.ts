@@ -13,7 +13,7 @@ import {
   waitFor,
 } from './api';
 import { checkResponse } from './contract';
-import { expectStatus } from './ledger';
+import { expectStatus, walletBalance as walletBalanceExact } from './ledger';
 import { stack } from './stack';
 import { stripeClient } from './stripe-sandbox';
 import { getRaw } from './table';
@@ -92,9 +92,7 @@ export function buy(token: string, accountId: string, body: Record<string, unkno
 
 export const walletOf = (token: string, subAccountId: string) => api('GET', `/v1/accounts/${subAccountId}/wallet`, { token });
 
-export async function walletBalance(subAccountId: string): Promise<number> {
-  return ((await getRaw(`ACCOUNT#${subAccountId}`, 'WALLET'))?.balance as number | undefined) ?? 0;
-}
+export const walletBalance = walletBalanceExact;
 
 export const purchaseRow = (id: string) => getRaw(`PURCHASE#${id}`, 'PURCHASE') as Promise<Record<string, any> | undefined>;
 

@@ -1,4 +1,5 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Feature, Plan, PlanHistory } from '../../domain/features';
 import { db, table } from '../client';
 import { conditionFailed, ifConditionHolds } from '../conditions';
@@ -119,8 +120,24 @@ export interface AccountChanges {
   requireMode?: CreditMode;
   /** A number sets the monthly limit (and its remaining room, from the meter as it is at this write); null removes it. */
   monthlyCreditLimit?: number | null;
+  /**
+   * Only if the account still draws on its credits as read (mode, and whether it has a limit): a
+   * change of either must know exactly what it changes from, to close what the old standing
+   * allowed (packages/domain/ledger/standing.ts). `{ stale: true }` when it moved meanwhile.
+   */
+  standing?: Standing;
   at: string;
 }
+
+export interface Standing {
+  creditMode: CreditMode;
+  hasLimit: boolean;
+}
+
+export const standingOf = (a: Pick<AccountItem, 'creditMode' | 'monthlyCreditLimit'>): Standing => ({
+  creditMode: a.creditMode ?? 'manual',
+  hasLimit: typeof a.monthlyCreditLimit === 'number',
+});
 
 /**
  * Applies changes to an active account (in `requireMode`, when given); undefined when it is
@@ -129,7 +146,7 @@ export interface AccountChanges {
 export async function updateActiveAccount(
   accountId: string,
   changes: AccountChanges,
-): Promise<AccountItem | { wrongMode: true } | undefined> {
+): Promise<AccountItem | { wrongMode: true } | { stale: true } | undefined> {
   const set: Record<string, unknown> = { ...changes.set, updatedAt: changes.at };
   const names = Object.keys(set).filter((n) => set[n] !== undefined);
   const clauses = names.map((n) => `#${n} = :${n}`);
@@ -148,18 +165,22 @@ export async function updateActiveAccount(
         TableName: table(),
         Key: accountKey(accountId),
         UpdateExpression: `SET ${clauses.join(', ')}${remove}`,
-        ConditionExpression: changes.requireMode
-          ? `${accountIsActive.expression} AND #requiredMode = :requiredMode`
-          : accountIsActive.expression,
+        ConditionExpression: [
+          accountIsActive.expression,
+          ...(changes.requireMode ? ['#requiredMode = :requiredMode'] : []),
+          ...(changes.standing ? standingConditions(changes.standing) : []),
+        ].join(' AND '),
         ExpressionAttributeNames: {
           ...accountIsActive.names,
           ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
           ...(changes.requireMode ? { '#requiredMode': 'creditMode' } : {}),
+          ...(changes.standing ? { '#standingMode': 'creditMode' } : {}),
         },
         ExpressionAttributeValues: {
           ...accountIsActive.values,
           ...values,
           ...(changes.requireMode ? { ':requiredMode': changes.requireMode } : {}),
+          ...(changes.standing ? { ':standingMode': changes.standing.creditMode } : {}),
         },
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -168,15 +189,19 @@ export async function updateActiveAccount(
     return out.Attributes as AccountItem;
   } catch (err) {
     if (!conditionFailed(err)) throw err;
-    const old = (err as { Item?: Record<string, { S?: string }> }).Item;
-    if (changes.requireMode && old?.status?.S === 'active') return { wrongMode: true };
-    return undefined;
+    const raw = (err as { Item?: Parameters<typeof unmarshall>[0] }).Item;
+    const old = raw ? (unmarshall(raw) as AccountItem) : undefined;
+    if (old?.status !== 'active') return undefined;
+    const now = standingOf(old);
+    if (changes.standing && (now.creditMode !== changes.standing.creditMode || now.hasLimit !== changes.standing.hasLimit))
+      return { stale: true };
+    return { wrongMode: true };
   }
 }
 
-/** Marks an account closed (idempotent: closing a closed account changes nothing but the time). */
-export async function closeAccount(accountId: string, at: string): Promise<void> {
-  await db.send(
+/** Marks an account closed (idempotent: closing a closed account changes nothing but the time); the account as it now is. */
+export async function closeAccount(accountId: string, at: string): Promise<AccountItem> {
+  const out = await db.send(
     new UpdateCommand({
       TableName: table(),
       Key: accountKey(accountId),
@@ -184,8 +209,20 @@ export async function closeAccount(accountId: string, at: string): Promise<void>
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: { ':closed': 'closed', ':now': at },
+      ReturnValues: 'ALL_NEW',
     }),
   );
+  return out.Attributes as AccountItem;
+}
+
+/** The conditions that the account still stands as seen (absent mode counts as manual). */
+function standingConditions(s: Standing): string[] {
+  return [
+    s.creditMode === 'manual'
+      ? '(#standingMode = :standingMode OR attribute_not_exists(#standingMode))'
+      : '#standingMode = :standingMode',
+    s.hasLimit ? 'attribute_exists(monthlyCreditLimit)' : 'attribute_not_exists(monthlyCreditLimit)',
+  ];
 }
 
 export interface AgencyChanges {
@@ -238,65 +275,56 @@ export async function updateAgency(
 
 export interface MeterCharge {
   accountId: string;
-  /** The mode the debit assumed (so it drew on the right balance); the write verifies it. */
-  creditMode: CreditMode;
-  /** Whether the debit assumed a monthly limit is set; the write verifies it. */
-  hasLimit: boolean;
   /** The month the meter was last seen on (undefined: never used). */
   seenMonth: string | undefined;
   month: string;
+  /** Pool credits counted against the limit: a debit's own, or the allowance a lane sets aside. */
   credits: number;
-  /** The part drawn from the agency pool: what a limit counts. */
-  poolCredits: number;
 }
 
 /**
- * The sub-account's guard and meter in one update: it must be active and in the mode the debit
- * assumed, the meter must be on the month it was seen on (else it rolls over), and with a
- * limit in manual mode there must be room. `meterUsed` counts all usage (creditsUsedThisMonth);
- * `meterPoolUsed` what was drawn from the pool; `meterRemaining = limit − meterPoolUsed`.
+ * A limited sub-account's monthly allowance, taken: by a debit of the pool itself, or set aside
+ * in a lane (lanes.ts). It must be active, in manual mode, with a limit, and the meter must be on
+ * the month it was seen on (else it rolls over to this one) with room for `credits`.
+ * `meterPoolUsed` is what the limit has given out this month (to debits and to lanes; a closed
+ * lane gives its unused part back); `meterRemaining = limit − meterPoolUsed`. How much was used
+ * for real (creditsUsedThisMonth) is the usage rollups', not the meter's.
  */
 export function chargeMeter(c: MeterCharge): TransactItem {
   const rollover = c.seenMonth !== c.month;
-  const conditions: string[] = [accountIsActive.expression, 'creditMode = :mode'];
-  const values: Record<string, unknown> = {
-    ...accountIsActive.values,
-    ':mode': c.creditMode,
-    ':q': c.credits,
-    ':month': c.month,
-    ':poolQ': c.poolCredits,
-  };
-
+  const conditions: string[] = [accountIsActive.expression, 'creditMode = :manual', 'attribute_exists(monthlyCreditLimit)'];
+  const values: Record<string, unknown> = { ...accountIsActive.values, ':manual': 'manual', ':q': c.credits, ':month': c.month };
   if (!rollover) {
-    conditions.push('meterMonth = :month');
-  } else if (c.seenMonth) {
-    conditions.push('meterMonth = :prev');
-    values[':prev'] = c.seenMonth;
+    conditions.push('meterMonth = :month', 'meterRemaining >= :q');
+    values[':negativeQ'] = -c.credits;
   } else {
-    conditions.push('attribute_not_exists(meterMonth)');
+    conditions.push(c.seenMonth ? 'meterMonth = :prev' : 'attribute_not_exists(meterMonth)', 'monthlyCreditLimit >= :q');
+    if (c.seenMonth) values[':prev'] = c.seenMonth;
   }
-
-  if (!c.hasLimit) conditions.push('attribute_not_exists(monthlyCreditLimit)');
-  else if (c.poolCredits === 0) conditions.push('attribute_exists(monthlyCreditLimit)');
-  else conditions.push(rollover ? 'monthlyCreditLimit >= :q' : 'meterRemaining >= :q');
-
-  const remaining = c.hasLimit
-    ? rollover
-      ? ', meterRemaining = monthlyCreditLimit - :poolQ'
-      : ', meterRemaining :negativePoolQ'
-    : '';
-  if (c.hasLimit && !rollover) values[':negativePoolQ'] = -c.poolCredits;
   return {
     Update: {
       TableName: table(),
       Key: accountKey(c.accountId),
       UpdateExpression: rollover
-        ? `SET meterMonth = :month, meterUsed = :q, meterPoolUsed = :poolQ${remaining}`
-        : `ADD meterUsed :q, meterPoolUsed :poolQ${remaining}`,
+        ? 'SET meterMonth = :month, meterPoolUsed = :q, meterRemaining = monthlyCreditLimit - :q'
+        : 'ADD meterPoolUsed :q, meterRemaining :negativeQ',
       ConditionExpression: conditions.join(' AND '),
       ExpressionAttributeNames: accountIsActive.names,
       ExpressionAttributeValues: values,
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/** A closed lane's unused allowance back to its month's meter (refused once the month turned: it is void). */
+export function returnAllowance(accountId: string, month: string, allowance: number, at: string): TransactItem {
+  return {
+    Update: {
+      TableName: table(),
+      Key: accountKey(accountId),
+      UpdateExpression: 'ADD meterPoolUsed :negative, meterRemaining :a SET updatedAt = :now',
+      ConditionExpression: 'meterMonth = :month AND attribute_exists(monthlyCreditLimit)',
+      ExpressionAttributeValues: { ':negative': -allowance, ':a': allowance, ':month': month, ':now': at },
     },
   };
 }

@@ -16,6 +16,17 @@ export interface BalanceItem {
   /** Credits a Stripe refund took back out of the balance. */
   refunded?: number;
   updatedAt: string;
+  /**
+   * Lanes (lane.ts): slots numbered so far, lanes open now, and the fence a change of what may
+   * debit this balance moves (a sub-account closed or switched: every debit path re-reads).
+   * While a lane is open, credits are set aside in it: the exact balance is this item's plus
+   * its lanes', and debits of this item itself are refused (they would see only part of it).
+   */
+  laneSlots?: number;
+  lanesOpen?: number;
+  fence?: number;
+  /** Epoch ms: no lane may be claimed before then (the balance ran short and its lanes were collected). */
+  noLanesUntil?: number;
 }
 
 export type BalanceKind = 'pool' | 'wallet';
@@ -37,6 +48,12 @@ export interface BalanceMove {
   agencyId: string;
   /** The balance and version this move was computed from. */
   from: { balance: number; version: number };
+  /**
+   * A debit of this item itself (not through a lane): only while no lane is open, and under the
+   * fence its account facts were checked against (lanes.ts). Credits and the Stripe side's moves
+   * leave both out.
+   */
+  direct?: { fence: number };
   /** Signed change. */
   delta: number;
   at: string;
@@ -75,11 +92,14 @@ export function moveBalance(move: BalanceMove): TransactItem {
       Key: move.key,
       UpdateExpression:
         'SET #balance = :next, #version = :nextVersion, #kind = :kind, #agencyId = :agencyId, #updatedAt = :now ADD #total :counted',
-      ConditionExpression: !credit
-        ? '#version = :version AND #balance >= :amount'
-        : first
-          ? 'attribute_not_exists(pk)'
-          : '#version = :version AND #balance <= :room',
+      ConditionExpression: [
+        !credit
+          ? '#version = :version AND #balance >= :amount'
+          : first
+            ? 'attribute_not_exists(#version)'
+            : '#version = :version AND #balance <= :room',
+        ...(move.direct ? [noLanes, fenced(move.direct.fence)] : []),
+      ].join(' AND '),
       // Several of these names are DynamoDB reserved words (e.g. `consumed`): always alias.
       ExpressionAttributeNames: {
         '#balance': 'balance',
@@ -88,6 +108,7 @@ export function moveBalance(move: BalanceMove): TransactItem {
         '#agencyId': 'agencyId',
         '#updatedAt': 'updatedAt',
         '#total': move.counter ?? (credit ? 'purchased' : 'consumed'),
+        ...(move.direct ? { '#lanesOpen': 'lanesOpen', '#fence': 'fence' } : {}),
       },
       ExpressionAttributeValues: {
         ':next': move.from.balance + move.delta,
@@ -97,10 +118,153 @@ export function moveBalance(move: BalanceMove): TransactItem {
         ':now': move.at,
         ':counted': counterAmount(move),
         ...(credit ? {} : { ':amount': -move.delta }),
+        ...(move.direct ? { ':zero': 0, ':fence': move.direct.fence } : {}),
         ...(first ? {} : { ':version': move.from.version }),
         ...(credit && !first ? { ':room': MAX_BALANCE - move.delta } : {}),
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/** The aliases an expression uses (DynamoDB refuses a request that names one it does not). */
+const usedNames = (names: Record<string, string>, ...expressions: string[]) =>
+  Object.fromEntries(Object.entries(names).filter(([alias]) => expressions.some((e) => new RegExp(`${alias}\\b`).test(e))));
+
+/** The lanes' attributes on a balance item, aliased (names DynamoDB may reserve). */
+const laneNames = {
+  '#lanesOpen': 'lanesOpen',
+  '#laneSlots': 'laneSlots',
+  '#fence': 'fence',
+  '#noLanesUntil': 'noLanesUntil',
+};
+/** No lane is open: every credit of the balance is in this item. */
+const noLanes = '(attribute_not_exists(#lanesOpen) OR #lanesOpen = :zero)';
+/** The fence is where the caller saw it (absent counts as 0). */
+const fenced = (fence: number) => (fence === 0 ? '(attribute_not_exists(#fence) OR #fence = :fence)' : '#fence = :fence');
+
+/** The sweeper's index: a balance with lanes open is listed here until its last lane closes. */
+export const LANE_HEADS = 'LANEHEADS';
+
+export interface LaneFunding {
+  key: Key;
+  /** Credits moved into the lane. */
+  credits: number;
+  /** The fence the claimer saw (its account facts are valid under it). */
+  fence: number;
+  /** A new lane: lanesOpen + 1; when it takes a new slot, the slot count as seen (it becomes seen + 1). */
+  opens?: { newSlotAfter?: number };
+  at: string;
+  nowMs: number;
+}
+
+/**
+ * Credits from the balance item into a lane (a claim or a refill): never below zero, only under
+ * the fence the claimer saw, not while the balance is collected (`noLanesUntil`). Not version
+ * pinned: a lane's debits record no balanceAfter, so refills need not run in version order; the
+ * version still moves, so a direct debit computed before it is retried.
+ */
+export function fundLane(f: LaneFunding): TransactItem {
+  const opening = f.opens !== undefined;
+  const newSlot = f.opens?.newSlotAfter;
+  const sets = ['#balance = #balance - :c', '#updatedAt = :now'];
+  const adds = ['#version :one'];
+  if (opening) {
+    adds.push('#lanesOpen :one');
+    sets.push('gsi1pk = :heads', 'gsi1sk = :headId');
+  }
+  if (newSlot !== undefined) sets.push('#laneSlots = :nextSlot');
+  const slotCondition =
+    newSlot === undefined
+      ? []
+      : [newSlot === 0 ? '(attribute_not_exists(#laneSlots) OR #laneSlots = :slot)' : '#laneSlots = :slot'];
+  const update = `SET ${sets.join(', ')} ADD ${adds.join(', ')}`;
+  const condition = [
+    '#balance >= :c',
+    fenced(f.fence),
+    '(attribute_not_exists(#noLanesUntil) OR #noLanesUntil < :nowMs)',
+    ...slotCondition,
+  ].join(' AND ');
+  return {
+    Update: {
+      TableName: table(),
+      Key: f.key,
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: usedNames(
+        { ...laneNames, '#balance': 'balance', '#version': 'version', '#updatedAt': 'updatedAt' },
+        update,
+        condition,
+      ),
+      ExpressionAttributeValues: {
+        ':c': f.credits,
+        ':one': 1,
+        ':now': f.at,
+        ':nowMs': f.nowMs,
+        ':fence': f.fence,
+        ...(opening ? { ':heads': LANE_HEADS, ':headId': `${f.key.pk}|${f.key.sk}` } : {}),
+        ...(newSlot === undefined ? {} : { ':slot': newSlot, ':nextSlot': newSlot + 1 }),
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+export interface LaneReturn {
+  key: Key;
+  /** Credits the closed lane held, and what its debits consumed while open (added to `consumed`). */
+  credits: number;
+  spent: number;
+  /** lanesOpen as read: the close takes it down by one; the last close takes the balance off the sweeper's index. */
+  lanesOpenSeen: number;
+  /** Set `noLanesUntil` (a collect: the balance ran short) until then, epoch ms. */
+  noLanesUntil?: number;
+  at: string;
+}
+
+/** A closed lane's credits back into the balance item, in the transaction that deletes the lane. */
+export function returnLane(r: LaneReturn): TransactItem {
+  const last = r.lanesOpenSeen <= 1;
+  const sets = ['#balance = #balance + :c', '#lanesOpen = :open', '#updatedAt = :now'];
+  if (r.noLanesUntil !== undefined) sets.push('#noLanesUntil = :until');
+  const update = `SET ${sets.join(', ')} ADD #version :one, #consumed :spent${last ? ' REMOVE gsi1pk, gsi1sk' : ''}`;
+  return {
+    Update: {
+      TableName: table(),
+      Key: r.key,
+      UpdateExpression: update,
+      ConditionExpression: '#lanesOpen = :seen',
+      ExpressionAttributeNames: usedNames(
+        { ...laneNames, '#balance': 'balance', '#version': 'version', '#updatedAt': 'updatedAt', '#consumed': 'consumed' },
+        update,
+      ),
+      ExpressionAttributeValues: {
+        ':c': r.credits,
+        ':spent': r.spent,
+        ':open': Math.max(0, r.lanesOpenSeen - 1),
+        ':seen': r.lanesOpenSeen,
+        ':one': 1,
+        ':now': r.at,
+        ...(r.noLanesUntil === undefined ? {} : { ':until': r.noLanesUntil }),
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/**
+ * Moves the fence: every lane claimed under the old one must close, every direct debit re-reads.
+ * A balance never credited yet is created with just its fence (its first credit then finds no
+ * version and starts it), so a debit on hints read before the move can never pass.
+ */
+export function moveFence(key: Key, at: string): TransactItem {
+  return {
+    Update: {
+      TableName: table(),
+      Key: key,
+      UpdateExpression: 'SET #updatedAt = :now ADD #fence :one',
+      ExpressionAttributeNames: { '#updatedAt': 'updatedAt', '#fence': 'fence' },
+      ExpressionAttributeValues: { ':one': 1, ':now': at },
     },
   };
 }

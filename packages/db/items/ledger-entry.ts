@@ -24,7 +24,8 @@ export interface LedgerEntryItem {
   type: EntryType;
   /** Signed: positive into a balance, negative out of it. */
   credits: number;
-  balanceAfter: number;
+  /** The balance right after this entry; null while lanes held part of it (packages/domain/ledger/lanes.ts). */
+  balanceAfter: number | null;
   balanceKind: BalanceKind;
   /** The account the credits were used by or granted to (the agency itself for its own usage and top-ups). */
   accountId: string;

@@ -6,15 +6,19 @@ import {
   type AccountItem,
   closeAccount,
   countSubAccount,
+  getAccount,
   listSubAccounts as listSubAccountItems,
   putAccount,
+  standingOf,
   updateActiveAccount,
 } from '../../db/items/account';
-import { getBalance, walletKey } from '../../db/items/balance';
+import { walletKey } from '../../db/items/balance';
 import { getResellingSettings } from '../../db/items/reselling-settings';
 import { itemKinds } from '../../db/schema';
 import { transact } from '../../db/transact';
 import { featuresBeyondPlan, planFeatures } from '../features';
+import { exactBalance } from '../ledger/balances';
+import { closeWhatItAllowed } from '../ledger/standing';
 import { openRechargeRequest } from '../recharge/open';
 import { newClientLogin } from './client-login';
 import { emailNotVerified } from './email-verification';
@@ -102,21 +106,32 @@ export async function patchSubAccount(sub: AccountItem, agency: AccountItem, bod
   }
   if (body.autoRecharge && (body.creditMode ?? sub.creditMode ?? 'manual') !== 'reselling') throw autoRechargeNeedsReselling();
   const now = clockNow();
-  const updated = await updateActiveAccount(sub.id, {
-    set: {
-      name: body.name,
-      features: body.features && [...new Set(body.features)],
-      featuresEpoch: body.features && (agency.planEpoch ?? 0),
-      creditMode: body.creditMode,
-      autoRecharge: body.autoRecharge,
-    },
-    // Auto-recharge is a reselling setting: a mode switch racing this write must not slip past.
-    requireMode: body.autoRecharge && !body.creditMode ? 'reselling' : undefined,
-    monthlyCreditLimit: body.monthlyCreditLimit,
-    at: now.toISOString(),
-  });
+  // A change of what its debits draw on must know exactly what it changes from (standing.ts).
+  const moves = body.creditMode !== undefined || body.monthlyCreditLimit !== undefined;
+  let before = sub;
+  let updated: Awaited<ReturnType<typeof updateActiveAccount>>;
+  for (let round = 0; ; round++) {
+    updated = await updateActiveAccount(sub.id, {
+      set: {
+        name: body.name,
+        features: body.features && [...new Set(body.features)],
+        featuresEpoch: body.features && (agency.planEpoch ?? 0),
+        creditMode: body.creditMode,
+        autoRecharge: body.autoRecharge,
+      },
+      // Auto-recharge is a reselling setting: a mode switch racing this write must not slip past.
+      requireMode: body.autoRecharge && !body.creditMode ? 'reselling' : undefined,
+      monthlyCreditLimit: body.monthlyCreditLimit,
+      standing: moves ? standingOf(before) : undefined,
+      at: now.toISOString(),
+    });
+    if (!updated || !('stale' in updated) || round >= 4) break;
+    before = (await getAccount(sub.id)) ?? before;
+  }
   if (!updated) throw accountClosed();
+  if ('stale' in updated) throw new AppError('conflict', 'The sub-account changed meanwhile; retry');
   if ('wrongMode' in updated) throw autoRechargeNeedsReselling();
+  if (moves) await closeWhatItAllowed(before, updated);
   if (body.autoRecharge?.enabled) await openIfBelow(updated, agency, now);
   return { subAccount: subAccountView(updated, agency) };
 }
@@ -126,12 +141,14 @@ const autoRechargeNeedsReselling = () =>
 
 /** Enabling auto-recharge on a wallet already below its threshold opens a request at once (API.md, Auto-recharge). */
 async function openIfBelow(sub: AccountItem, agency: AccountItem, at: Date): Promise<void> {
-  const [wallet, settings] = await Promise.all([getBalance(walletKey(sub.id)), getResellingSettings(sub.agencyId)]);
-  await openRechargeRequest({ sub, agency, settings, balance: wallet?.balance ?? 0, at });
+  const [wallet, settings] = await Promise.all([exactBalance(walletKey(sub.id)), getResellingSettings(sub.agencyId)]);
+  await openRechargeRequest({ sub, agency, settings, balance: wallet.balance, at });
 }
 
 /** Closing is idempotent; the account, its users and its ledger history stay, logins stop. */
 export async function closeSubAccount(sub: AccountItem): Promise<void> {
   if (sub.status === 'closed') return;
-  await closeAccount(sub.id, clockNow().toISOString());
+  const closed = await closeAccount(sub.id, clockNow().toISOString());
+  // What it drew on as it closed (its own state at that write, whatever changed before).
+  await closeWhatItAllowed({ ...closed, status: 'active' }, closed);
 }

@@ -13,6 +13,8 @@ export interface AccountHint {
   creditMode: CreditMode;
   hasLimit: boolean;
   meterMonth?: string;
+  /** What the monthly limit had left when last seen (a hint for sizing a lane's allowance). */
+  meterRemaining?: number;
 }
 
 const MAX_HINTS = 10_000;
@@ -26,6 +28,7 @@ export function rememberAccount(item: AccountItem): AccountHint {
     creditMode: item.creditMode ?? 'manual',
     hasLimit: typeof item.monthlyCreditLimit === 'number',
     meterMonth: item.meterMonth,
+    meterRemaining: item.meterRemaining,
   };
   hints.set(item.id, hint);
   return hint;
@@ -42,4 +45,19 @@ export async function accountHint(accountId: string): Promise<AccountHint | unde
 export function noteMeterMonth(accountId: string, month: string): void {
   const hint = hints.get(accountId);
   if (hint) hint.meterMonth = month;
+}
+
+/** Reads the account again (a closed one may have been reopened; a change may have moved a fence). */
+export async function refreshAccount(accountId: string): Promise<AccountHint | undefined> {
+  const item = await getAccount(accountId);
+  if (!item) {
+    hints.delete(accountId);
+    return undefined;
+  }
+  return rememberAccount(item);
+}
+
+/** Forgets every account of an agency: a fence of its pool moved, so any of them may have changed. */
+export function forgetAccountsOf(agencyId: string): void {
+  for (const [id, hint] of hints) if (hint.agencyId === agencyId) hints.delete(id);
 }

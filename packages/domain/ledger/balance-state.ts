@@ -12,7 +12,22 @@ import type { Key } from '../../db/schema';
 export interface BalanceState {
   balance: number;
   version: number;
+  /** Lanes (lanes.ts): open now, slots numbered so far, the fence, and no lanes before (epoch ms). */
+  lanesOpen: number;
+  laneSlots: number;
+  fence: number;
+  noLanesUntil: number;
 }
+
+type StoredState = Partial<Record<keyof BalanceState, number>>;
+const stateOf = (item: StoredState | undefined): BalanceState => ({
+  balance: item?.balance ?? 0,
+  version: item?.version ?? 0,
+  lanesOpen: item?.lanesOpen ?? 0,
+  laneSlots: item?.laneSlots ?? 0,
+  fence: item?.fence ?? 0,
+  noLanesUntil: item?.noLanesUntil ?? 0,
+});
 
 /** Enough for every balance a container plausibly serves; a forgotten hint costs one read. */
 const MAX_HINTS = 10_000;
@@ -21,14 +36,28 @@ const hints = new BoundedMap<string, BalanceState>(MAX_HINTS);
 export async function balanceHint(key: Key): Promise<BalanceState> {
   const cached = hints.get(itemId(key));
   if (cached) return cached;
-  const item = await getBalance(key);
-  const state = { balance: item?.balance ?? 0, version: item?.version ?? 0 };
+  const state = stateOf(await getBalance(key));
   hints.set(itemId(key), state);
   return state;
 }
 
-export function rememberBalance(key: Key, item: Partial<BalanceState> | undefined): void {
-  hints.set(itemId(key), { balance: item?.balance ?? 0, version: item?.version ?? 0 });
+/** The balance as a write just found it (a failed condition's ALL_OLD) or left it; undefined: it does not exist. */
+export function rememberBalance(key: Key, item: StoredState | undefined): BalanceState {
+  const state = stateOf(item);
+  hints.set(itemId(key), state);
+  return state;
+}
+
+/** After a write of ours moved the balance: what it is now, without reading it. */
+export function updateBalanceHint(key: Key, change: Partial<BalanceState>): void {
+  const id = itemId(key);
+  const known = hints.get(id);
+  if (known) hints.set(id, { ...known, ...change });
+}
+
+/** Forget the balance: the next use reads it. */
+export function forgetBalance(key: Key): void {
+  hints.delete(itemId(key));
 }
 
 /**

@@ -13,6 +13,7 @@ import {
 import type { Key } from '../../db/schema';
 import { ConditionsFailed, type NamedItem, transact } from '../../db/transact';
 import { type BalanceState, balanceHint, rememberBalance } from './balance-state';
+import { COLLECTED_MS, closeLanes } from './lanes';
 import { ledgerStats } from './stats';
 
 /** One side of a movement: a balance, its signed change, and the entry that records it. */
@@ -71,12 +72,12 @@ export async function commit<X extends string = never>(
       balanceHint(plan.balanceKey),
       plan.counter && balanceHint(plan.counter.balanceKey),
     ]);
-    const entry: LedgerEntryItem = { ...plan.entry, balanceAfter: state.balance + plan.delta };
+    const entry: LedgerEntryItem = { ...plan.entry, balanceAfter: balanceAfter(state, plan.delta) };
     const scope = scopeOf(entry);
     const counter = plan.counter && counterState && { leg: plan.counter, state: counterState };
     const counterEntry: LedgerEntryItem | undefined = counter && {
       ...counter.leg.entry,
-      balanceAfter: counter.state.balance + counter.leg.delta,
+      balanceAfter: balanceAfter(counter.state, counter.leg.delta),
     };
     for (const leg of [plan, plan.counter]) if (leg && leg.delta > MAX_BALANCE) throw balanceLimitExceeded();
     try {
@@ -91,16 +92,20 @@ export async function commit<X extends string = never>(
           : []),
         ...plan.extras,
       ]);
-      rememberBalance(plan.balanceKey, { balance: entry.balanceAfter, version: state.version + 1 });
-      if (counter && counterEntry) {
-        rememberBalance(counter.leg.balanceKey, { balance: counterEntry.balanceAfter, version: counter.state.version + 1 });
+      rememberBalance(plan.balanceKey, { ...state, balance: state.balance + plan.delta, version: state.version + 1 });
+      if (counter) {
+        rememberBalance(counter.leg.balanceKey, {
+          ...counter.state,
+          balance: counter.state.balance + counter.leg.delta,
+          version: counter.state.version + 1,
+        });
       }
       return { entry, replayed: false };
     } catch (err) {
       if (!(err instanceof ConditionsFailed)) throw err;
       const failure = err as Failure<X>;
       const existing = failure.failed('entry');
-      if (existing) return { entry: replay(existing.item as IdempotencyRecord | undefined, entry), replayed: true };
+      if (existing) return { entry: replayOf(existing.item, entry), replayed: true };
       // The two entries are written together or not at all: one without the other is a bug.
       if (failure.failed('counterEntry')) throw failure;
       const balance = failure.failed('balance');
@@ -115,7 +120,15 @@ export async function commit<X extends string = never>(
         rememberBalance(plan.counter.balanceKey, counterBalance.item as Partial<BalanceState> | undefined);
       }
       const outcome = judgeFailure(failure, plan, judge);
-      if (outcome instanceof AppError) return { entry: await storeRefusal(scope, entry, outcome), replayed: false };
+      // Too few credits in the balance item while lanes hold some: bring them back, then judge again.
+      if (outcome instanceof AppError && outcome.code === 'insufficient_credits') {
+        const short = shortLegWithLanes(failure, plan);
+        if (short) {
+          await closeLanes(short, { noLanesUntil: Date.now() + COLLECTED_MS });
+          continue;
+        }
+      }
+      if (outcome instanceof AppError) return refuse(scope, entry, outcome);
       ledgerStats.staleRetries++;
       if (outcome === 'stale_version') ledgerStats.staleVersions++;
       count('CommitRetries');
@@ -129,6 +142,24 @@ export async function commit<X extends string = never>(
   throw new AppError('try_again', 'The balance is busy; retry with the same Idempotency-Key', undefined, {
     retryAfterSeconds: 1,
   });
+}
+
+/**
+ * The balance right after the move, when there is one to tell: while lanes hold part of the
+ * balance (lanes.ts), this item alone is not the balance, and the entry records null.
+ */
+const balanceAfter = (state: BalanceState, delta: number) => (state.lanesOpen > 0 ? null : state.balance + delta);
+
+/** The side of the move that lacked credits while lanes of its balance hold some, if any. */
+function shortLegWithLanes<X extends string>(failure: Failure<X>, plan: Plan<X>): Key | undefined {
+  for (const [name, leg] of [
+    ['balance', plan],
+    ['counterBalance', plan.counter],
+  ] as const) {
+    const seen = leg && (failure.failed(name)?.item as Partial<BalanceState> | undefined);
+    if (leg && leg.delta < 0 && (seen?.lanesOpen ?? 0) > 0 && (seen?.balance ?? 0) < -leg.delta) return leg.balanceKey;
+  }
+  return undefined;
 }
 
 const moveOf = (leg: Leg, from: BalanceState, entry: LedgerEntryItem) => ({
@@ -191,7 +222,11 @@ const refusable = new Set([
  * the same answer, then throws it. If a concurrent request with the same key got there
  * first, its outcome is the answer.
  */
-async function storeRefusal(scope: IdempotencyScope, entry: LedgerEntryItem, refusal: AppError): Promise<never> {
+export async function refuse(
+  scope: IdempotencyScope,
+  entry: LedgerEntryItem,
+  refusal: AppError,
+): Promise<{ entry: LedgerEntryItem; replayed: true }> {
   ledgerStats.refusals++;
   const stored = await putRefusal(scope, {
     requestHash: entry.requestHash,
@@ -199,7 +234,8 @@ async function storeRefusal(scope: IdempotencyScope, entry: LedgerEntryItem, ref
     detail: refusal.detail,
     createdAt: entry.createdAt,
   });
-  if (!stored) replay(await getIdempotencyRecord(scope), entry);
+  // The key's first outcome is the answer: the same request committed meanwhile, or was refused.
+  if (!stored) return { entry: replayOf(await getIdempotencyRecord(scope), entry), replayed: true };
   throw refusal;
 }
 
@@ -211,7 +247,8 @@ export const balanceLimitExceeded = () =>
   );
 
 /** The first outcome under this key: its entry again, or its refusal again; another body → 409. */
-function replay(stored: IdempotencyRecord | undefined, attempted: LedgerEntryItem): LedgerEntryItem {
+export function replayOf(found: unknown, attempted: LedgerEntryItem): LedgerEntryItem {
+  const stored = found as IdempotencyRecord | undefined;
   if (!stored) throw new Error('Idempotency record failed its condition but was not returned');
   if (stored.requestHash !== attempted.requestHash) {
     throw new AppError('idempotency_key_reused', 'Idempotency-Key was already used with a different request');

@@ -4,12 +4,14 @@ import { isIdOf, newId } from '../../core/ids';
 import { type AccountItem, checkActiveInMode } from '../../db/items/account';
 import { poolKey, walletKey } from '../../db/items/balance';
 import { fulfilRechargeRequest, type RechargeRequestItem } from '../../db/items/recharge';
+import type { Key } from '../../db/schema';
 import { itemKinds } from '../../db/schema';
 import type { NamedItem } from '../../db/transact';
 import { accountClosed } from '../accounts/errors';
 import { actorOf, type Principal } from '../auth/principal';
 import { rememberAccount } from './account-hints';
 import { oneAtATime, oneAtATimeOn } from './balance-state';
+import { exactBalance } from './balances';
 import { commit, type Failure, type Plan } from './commit';
 import { entryView, requestHash } from './entries';
 import type { GrantBody, TopUpBody } from './schemas';
@@ -60,7 +62,7 @@ export async function topUpAgency(principal: Principal, agency: AccountItem, bod
     idempotencyKey,
   );
   const { entry, replayed } = await oneAtATime(poolKey(agency.id), () => commit(makePlan, () => undefined));
-  return { body: { entry: entryView(entry), balance: entry.balanceAfter }, replayed };
+  return { body: { entry: entryView(entry), balance: await balanceNow(entry, poolKey(agency.id)) }, replayed };
 }
 
 /**
@@ -119,7 +121,7 @@ export async function grantCredits(principal: Principal, sub: AccountItem, body:
     throw wrongMode();
   };
   const { entry, replayed } = await oneAtATimeOn([pool, walletKey(sub.id)], () => commit(makePlan, judge));
-  return { body: { entry: entryView(entry), balance: entry.balanceAfter }, replayed };
+  return { body: { entry: entryView(entry), balance: await balanceNow(entry, walletKey(sub.id)) }, replayed };
 }
 
 type Extra = 'reselling' | 'recharge' | 'rechargeState';
@@ -134,3 +136,8 @@ const rechargeRequestClosed = (item: RechargeRequestItem | undefined) =>
 
 const wrongMode = () =>
   new AppError('wrong_credit_mode', 'Grants go to sub-accounts in reselling mode; switch creditMode to reselling first');
+
+/** The balance the answer reports: the entry's own when it has one, else (lanes hold part of it) as read now. */
+async function balanceNow(entry: { balanceAfter: number | null }, key: Key): Promise<number> {
+  return entry.balanceAfter ?? (await exactBalance(key)).balance;
+}

@@ -2,8 +2,10 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { logger } from '../../core/logger';
 import { type AccountItem, accountKey } from '../../db/items/account';
+import { walletKey } from '../../db/items/balance';
 import { type ResellingSettingsItem, resellingSettingsKey } from '../../db/items/reselling-settings';
 import { getItems, itemId } from '../../db/read';
+import { exactBalance } from '../ledger/balances';
 import { type OpenOutcome, openRechargeRequest } from './open';
 import { enqueueDelivery } from './queue';
 
@@ -17,7 +19,7 @@ import { enqueueDelivery } from './queue';
  */
 export async function handleRechargeRecords(records: DynamoDBRecord[]): Promise<DynamoDBBatchResponse> {
   const failed: number[] = [];
-  const drops = new Map<string, { index: number; agencyId: string; balance: number; at: Date }>();
+  const drops = new Map<string, { index: number; agencyId: string; balance: number | undefined; at: Date }>();
   const deliveries: { index: number; agencyId: string; deliveryId: string }[] = [];
 
   records.forEach((record, index) => {
@@ -28,14 +30,12 @@ export async function handleRechargeRecords(records: DynamoDBRecord[]): Promise<
       deliveries.push({ index, agencyId: String(item.agencyId), deliveryId: String(item.id) });
       return;
     }
-    if (item.kind !== 'balance' || item.sk !== 'WALLET' || record.eventName !== 'MODIFY') return;
-    const before = unmarshall((record.dynamodb?.OldImage ?? {}) as never) as { balance?: number };
-    const balance = Number(item.balance);
-    if (!(balance < Number(before.balance ?? Number.POSITIVE_INFINITY))) return; // credits in: never a trigger
-    const subAccountId = String(item.pk).slice('ACCOUNT#'.length);
-    const seen = drops.get(subAccountId);
-    if (!seen || balance < seen.balance)
-      drops.set(subAccountId, { index, agencyId: String(item.agencyId), balance, at: new Date(String(item.updatedAt)) });
+    const drop = walletDrop(record, item);
+    if (!drop) return;
+    const seen = drops.get(drop.subAccountId);
+    // The lowest balance of the batch is judged; one a lane holds part of is read whole (exact: undefined).
+    if (!seen || drop.balance === undefined || (seen.balance !== undefined && drop.balance < seen.balance))
+      drops.set(drop.subAccountId, { index, agencyId: drop.agencyId, balance: drop.balance, at: drop.at });
   });
 
   await Promise.all([
@@ -61,16 +61,46 @@ export async function handleRechargeRecords(records: DynamoDBRecord[]): Promise<
   return { batchItemFailures: [{ itemIdentifier: first?.dynamodb?.SequenceNumber ?? '' }] };
 }
 
-async function judgeDrop(subAccountId: string, drop: { agencyId: string; balance: number; at: Date }): Promise<OpenOutcome> {
+/**
+ * A record that may have taken a wallet down: its item going down (the balance, exact, when no
+ * lane holds part of it), or a debit of one of its lanes (lanes.ts: the balance is then its item
+ * plus its lanes, read when judged).
+ */
+function walletDrop(record: DynamoDBRecord, item: Record<string, unknown>) {
+  const at = new Date();
+  if (item.kind === 'lane' && item.scope === 'W') {
+    const subAccountId = String(item.headPk).slice('ACCOUNT#'.length);
+    return { subAccountId, agencyId: String(item.agencyId), balance: undefined, at };
+  }
+  if (item.kind !== 'balance' || item.sk !== 'WALLET' || record.eventName !== 'MODIFY') return undefined;
+  const before = unmarshall((record.dynamodb?.OldImage ?? {}) as never) as { balance?: number };
+  const balance = Number(item.balance);
+  if (!(balance < Number(before.balance ?? Number.POSITIVE_INFINITY))) return undefined; // credits in: never a trigger
+  const exact = !item.lanesOpen;
+  return {
+    subAccountId: String(item.pk).slice('ACCOUNT#'.length),
+    agencyId: String(item.agencyId),
+    balance: exact ? balance : undefined,
+    at: new Date(String(item.updatedAt)),
+  };
+}
+
+async function judgeDrop(
+  subAccountId: string,
+  drop: { agencyId: string; balance: number | undefined; at: Date },
+): Promise<OpenOutcome> {
   const keys = [accountKey(subAccountId), accountKey(drop.agencyId), resellingSettingsKey(drop.agencyId)];
-  const found = await getItems(keys);
+  const [found, exact] = await Promise.all([
+    getItems(keys),
+    drop.balance === undefined ? exactBalance(walletKey(subAccountId)) : undefined,
+  ]);
   const [sub, agency, settings] = keys.map((k) => found.get(itemId(k)));
   if (!sub || !agency) return 'off';
   return openRechargeRequest({
     sub: sub as unknown as AccountItem,
     agency: agency as unknown as AccountItem,
     settings: settings as unknown as ResellingSettingsItem | undefined,
-    balance: drop.balance,
+    balance: drop.balance ?? exact?.balance ?? 0,
     at: drop.at,
   });
 }

@@ -7,6 +7,7 @@ import { getResellingSettings } from '../../db/items/reselling-settings';
 import { accountUsageDays } from '../../db/items/usage-day';
 import { getItems, itemId } from '../../db/read';
 import { itemKinds } from '../../db/schema';
+import { exactBalance } from '../ledger/balances';
 import { DAY_MS, daysBetween } from '../ledger/time-range';
 import { resellingConfig } from './config';
 import type { DashboardQuery } from './schemas';
@@ -46,8 +47,15 @@ export async function resellingDashboard(agencyId: string, q: DashboardQuery) {
     ),
   ]);
   const days = daysBetween(from, to);
+  // A wallet with lanes open (a busy one, lanes.ts) is its item plus its lanes.
+  const busy = await Promise.all(
+    page.items.map(async (sub) => {
+      const item = stored.get(itemId(walletKey(sub.id))) as Partial<BalanceItem> | undefined;
+      return item?.lanesOpen ? { ...item, ...(await exactBalance(walletKey(sub.id))) } : item;
+    }),
+  );
   const items = page.items.map((sub, i) => {
-    const wallet = stored.get(itemId(walletKey(sub.id))) as Partial<BalanceItem> | undefined;
+    const wallet = busy[i];
     const totals = (stored.get(itemId(resellingTotalsKey(sub.id))) ?? {}) as Partial<ResellingTotalsItem>;
     const purchasedCredits = totals.purchasedCredits ?? 0;
     const spend = Object.entries(totals)

@@ -5,7 +5,8 @@ import { logger } from '../../core/logger';
 import { getPurchase, type PurchaseItem, type SettledState, settle } from '../../db/items/purchase';
 import { itemKinds } from '../../db/schema';
 import { ConditionsFailed, type NamedItem, transact } from '../../db/transact';
-import { balanceHint, oneAtATime } from '../ledger/balance-state';
+import { balanceHint, forgetBalance, oneAtATime } from '../ledger/balance-state';
+import { COLLECTED_MS, closeLanes } from '../ledger/lanes';
 import { commit, type Failure, type Plan } from '../ledger/commit';
 import { requestHash } from '../ledger/entries';
 import type { PurchaseNoticeEvent } from '../outbox';
@@ -205,6 +206,13 @@ async function step(
     ...countersOf(p, 'refund', -credits, -moneyMoved, utcDate(now)),
   ];
 
+  // Credits set aside in lanes (a busy balance) are the balance's too: bring them back before
+  // taking less than is owed (and recording a shortfall the balance did not have).
+  const head = await balanceHint(balanceOf(p));
+  if (owedNext - owedNow > head.balance && head.lanesOpen > 0) {
+    await closeLanes(balanceOf(p), { noLanesUntil: Date.now() + COLLECTED_MS });
+    forgetBalance(balanceOf(p));
+  }
   const { balance } = await balanceHint(balanceOf(p));
   const first = await plan(balance);
   if (first.credits === 0) {

@@ -93,7 +93,12 @@ export function Transactions() {
                   <td>{t.type.replace('_', ' ')}</td>
                   <td>{t.credits > 0 ? `+${credits(t.credits)}` : credits(t.credits)}</td>
                   <td>
-                    {credits(t.balanceAfter)} ({t.balanceType})
+                    {t.balanceAfter === null ? (
+                      <abbr title="The balance was busy: no single running balance to show. The balance itself is exact.">—</abbr>
+                    ) : (
+                      credits(t.balanceAfter)
+                    )}{' '}
+                    ({t.balanceType})
                   </td>
                   <td>{nameOf(t.subAccountId)}</td>
                   <td>{t.contactId}</td>

@@ -1,0 +1,147 @@
+import { table } from '../client';
+import { getItems } from '../read';
+import type { itemKinds, Key } from '../schema';
+import type { TransactItem } from '../transact';
+
+/**
+ * A lane: credits (and, for a sub-account with a monthly limit, that month's allowance) set
+ * aside from a balance for ONE container, so that a busy balance's debits write the lanes of
+ * the containers serving them instead of all writing the balance item (see
+ * packages/domain/ledger/lanes.ts). Only its owner debits a lane, so lanes never contend; a
+ * lane lives under its own partition key, so a balance's write capacity grows with its lanes.
+ *
+ * Lanes of a balance are numbered 0…laneSlots−1 (the slot count is kept on the balance item),
+ * so every lane of a balance can be read by key, with no index: the exact balance is the head
+ * (the balance item) plus its lanes. A slot is free when no item is there.
+ */
+export interface LaneItem {
+  kind: typeof itemKinds.lane;
+  agencyId: string;
+  /** The balance item the lane draws on (and gives back to). */
+  headPk: string;
+  headSk: string;
+  slot: number;
+  /** What the lane's debits are for: `P` the pool, `W` a wallet, `L<sub>` a sub-account with a monthly limit. */
+  scope: string;
+  credits: number;
+  /** Credits its debits took while it was open: added to the balance's `consumed` when it closes. */
+  spent?: number;
+  /** `L` lanes: the monthly allowance set aside, valid in `month` only. */
+  allowance?: number;
+  month?: string;
+  /** The container that owns it, until `leaseUntil` (epoch ms); each debit extends the lease. */
+  owner: string;
+  leaseUntil: number;
+  /** The balance's fence when claimed: a fence moved since means the lane was closed. */
+  fence: number;
+}
+
+export const laneKey = (head: Key, slot: number): Key => ({ pk: `LANE#${head.pk}#${head.sk}#${slot}`, sk: 'LANE' });
+
+/** Every lane of a balance that exists now (slots 0…slots−1), by slot. */
+export async function getLanes(head: Key, slots: number): Promise<LaneItem[]> {
+  if (slots <= 0) return [];
+  const keys = Array.from({ length: slots }, (_, slot) => laneKey(head, slot));
+  const found: LaneItem[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    const items = await getItems(keys.slice(i, i + 100));
+    for (const item of items.values()) found.push(item as unknown as LaneItem);
+  }
+  return found.sort((a, b) => a.slot - b.slot);
+}
+
+export interface LaneDebit {
+  head: Key;
+  slot: number;
+  scope: string;
+  owner: string;
+  /** Credits the debit takes; `gain` credits (and `allowanceGain`) arrive in the same write (a refill). */
+  credits: number;
+  gain: number;
+  allowance?: { month: string; take: number; gain: number; resetTo?: number };
+  leaseUntil: number;
+}
+
+/**
+ * The owner's debit of its lane, with a refill riding on it when `gain` > 0: the lane must be
+ * this owner's, of this scope, and hold the credits (and the month's allowance) the debit takes
+ * once the refill is in. On a failed condition the lane comes back as it is (ALL_OLD).
+ */
+export function debitLane(d: LaneDebit): TransactItem {
+  const sets = ['#credits = #credits + :net', '#lease = :lease', '#spent = #spent + :q'];
+  const conditions = ['#owner = :owner', '#scope = :scope', '#credits >= :need'];
+  const values: Record<string, unknown> = {
+    ':net': d.gain - d.credits,
+    ':q': d.credits,
+    ':lease': d.leaseUntil,
+    ':owner': d.owner,
+    ':scope': d.scope,
+    ':need': d.credits - d.gain,
+  };
+  const a = d.allowance;
+  if (a) {
+    values[':month'] = a.month;
+    if (a.resetTo !== undefined) {
+      // A new month: last month's allowance is void, this month's is what the refill brought.
+      sets.push('#allowance = :aReset', '#month = :month');
+      values[':aReset'] = a.resetTo - a.take;
+    } else {
+      sets.push('#allowance = #allowance + :aNet');
+      conditions.push('#month = :month', '#allowance >= :aNeed');
+      values[':aNet'] = a.gain - a.take;
+      values[':aNeed'] = a.take - a.gain;
+    }
+  }
+  return {
+    Update: {
+      TableName: table(),
+      Key: laneKey(d.head, d.slot),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: { ...names, ...(a ? { '#allowance': 'allowance', '#month': 'month' } : {}) },
+      ExpressionAttributeValues: values,
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/** Lane attribute names, aliased (several are DynamoDB reserved words). */
+const names = { '#credits': 'credits', '#lease': 'leaseUntil', '#spent': 'spent', '#owner': 'owner', '#scope': 'scope' };
+
+/** A new lane in a free slot (or one whose owner's lease ran out with nothing in it), owned by `lane.owner`. */
+export function claimLane(lane: LaneItem): TransactItem {
+  return {
+    Put: {
+      TableName: table(),
+      Item: { ...lane, ...laneKey({ pk: lane.headPk, sk: lane.headSk }, lane.slot) },
+      ConditionExpression:
+        'attribute_not_exists(pk) OR (#lease < :now AND #credits = :zero AND (attribute_not_exists(#allowance) OR #allowance = :zero))',
+      ExpressionAttributeNames: { '#lease': 'leaseUntil', '#credits': 'credits', '#allowance': 'allowance' },
+      ExpressionAttributeValues: { ':now': Date.now(), ':zero': 0 },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/**
+ * Closes a lane exactly as it was read (`seen`), so its credits (and allowance) go back once:
+ * a debit that moved it since makes the close fail, and the closer reads it again.
+ */
+export function closeLane(seen: LaneItem): TransactItem {
+  return {
+    Delete: {
+      TableName: table(),
+      Key: laneKey({ pk: seen.headPk, sk: seen.headSk }, seen.slot),
+      ConditionExpression: `#credits = :credits AND #owner = :owner AND ${
+        seen.allowance === undefined ? 'attribute_not_exists(#allowance)' : '#allowance = :allowance'
+      }`,
+      ExpressionAttributeNames: { '#credits': 'credits', '#owner': 'owner', '#allowance': 'allowance' },
+      ExpressionAttributeValues: {
+        ':credits': seen.credits,
+        ':owner': seen.owner,
+        ...(seen.allowance === undefined ? {} : { ':allowance': seen.allowance }),
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}

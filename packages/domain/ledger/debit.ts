@@ -1,0 +1,541 @@
+import { timeLeftMs } from '../../core/deadline';
+import { AppError } from '../../core/errors';
+import { newId } from '../../core/ids';
+import { count } from '../../core/metrics';
+import { chargeMeter } from '../../db/items/account';
+import { fundLane, moveBalance, poolKey, walletKey } from '../../db/items/balance';
+import { claimLane, debitLane, type LaneItem } from '../../db/items/lane';
+import { type IdempotencyScope, type LedgerEntryItem, putEntry } from '../../db/items/ledger-entry';
+import { itemId } from '../../db/read';
+import { itemKinds, type Key } from '../../db/schema';
+import { ConditionsFailed, type NamedItem, TransactionConflicted, transact } from '../../db/transact';
+import { accountClosed } from '../accounts/errors';
+import {
+  type AccountHint,
+  accountHint,
+  forgetAccountsOf,
+  noteMeterMonth,
+  refreshAccount,
+  rememberAccount,
+} from './account-hints';
+import { type BalanceState, balanceHint, forgetBalance, oneAtATime, rememberBalance, updateBalanceHint } from './balance-state';
+import { insufficientCredits, refuse, replayOf } from './commit';
+import {
+  allowanceChunk,
+  COLLECTED_MS,
+  chunkFor,
+  closeLanes,
+  containerId,
+  HOT_MS,
+  LEASE_MS,
+  MAX_SLOTS,
+  noteContention,
+  noteUse,
+  type ScopeState,
+  scopeState,
+} from './lanes';
+import { ledgerStats } from './stats';
+
+/**
+ * One usage debit, exactly once, on the balance it draws on: the balance item itself while the
+ * balance is quiet, a lane of this container's while it is busy (lanes.ts explains both).
+ * Every attempt is ONE TransactWriteItems: the balance item or the lane, the entry (keyed by
+ * the idempotency key, so a retry finds the first answer), and for a sub-account with a monthly
+ * limit its meter when the limit's allowance is taken. Nothing is charged on any error.
+ */
+export interface DebitRequest {
+  accountId: string;
+  credits: number;
+  /** The entry without what the debit decides (its balance side, id and time). */
+  entry: Omit<LedgerEntryItem, 'id' | 'createdAt' | 'balanceAfter' | 'balanceKind' | 'agencyId' | 'subAccountId' | 'kind'>;
+  clockNow: () => Date;
+  month: () => string;
+}
+
+/** What a debit draws on: the pool (`P`), a wallet (`W`), or the pool within a sub-account's monthly limit (`L`). */
+interface Scope {
+  id: string;
+  head: Key;
+  code: string;
+  limited: boolean;
+}
+
+function scopeOf(accountId: string, hint: AccountHint): Scope {
+  const wallet = hint.type === 'sub_account' && hint.creditMode === 'reselling';
+  const limited = hint.type === 'sub_account' && !wallet && hint.hasLimit;
+  const head = wallet ? walletKey(accountId) : poolKey(hint.agencyId);
+  const code = wallet ? 'W' : limited ? `L${accountId}` : 'P';
+  return { id: `${itemId(head)}|${code}`, head, code, limited };
+}
+
+type Outcome =
+  | { kind: 'done'; entry: LedgerEntryItem; replayed: boolean }
+  | { kind: 'refused'; error: AppError }
+  | { kind: 'again' }
+  | { kind: 'collect'; head: Key; scopes?: (scope: string) => boolean };
+
+const MAX_ATTEMPTS = 60;
+const ANSWER_MARGIN_MS = 250;
+
+export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; replayed: boolean }> {
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS && timeLeftMs() > ANSWER_MARGIN_MS; attempt++) {
+    let hint = await accountHint(d.accountId);
+    if (hint?.status !== 'active') hint = await refreshAccount(d.accountId);
+    if (!hint) throw new AppError('not_found', 'Account not found');
+    const scope = scopeOf(d.accountId, hint);
+    const entry = entryOf(d, hint, scope);
+    if (hint.status !== 'active') return refuse(idempotencyScopeOf(entry), entry, accountClosed());
+    const state = scopeState(scope.id);
+    const outcome = await oneAtATime(scope.head, async () => {
+      const head = await balanceHint(scope.head);
+      if (state.lane) return laneDebit(d, hint, scope, state, head, entry);
+      const lanesWanted = head.lanesOpen > 0 || state.hotUntil > Date.now();
+      if (lanesWanted && head.noLanesUntil <= Date.now()) return claim(d, hint, scope, state, head, entry);
+      return direct(d, hint, scope, state, head, entry);
+    });
+    switch (outcome.kind) {
+      case 'done':
+        if (!outcome.replayed) {
+          noteUse(state, d.credits);
+          count('Debits');
+          count('CreditsDebited', d.credits);
+        }
+        return { entry: outcome.entry, replayed: outcome.replayed };
+      case 'refused':
+        return refuse(idempotencyScopeOf(entry), entry, outcome.error);
+      case 'collect':
+        await closeLanes(outcome.head, {
+          scopes: outcome.scopes,
+          noLanesUntil: outcome.scopes ? undefined : Date.now() + COLLECTED_MS,
+        });
+        forgetBalance(outcome.head);
+        break;
+      case 'again':
+        ledgerStats.staleRetries++;
+        count('CommitRetries');
+        if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt * 2, 40)));
+        break;
+    }
+  }
+  throw new AppError('try_again', 'The balance is busy; retry with the same Idempotency-Key', undefined, {
+    retryAfterSeconds: 1,
+  });
+}
+
+function entryOf(d: DebitRequest, hint: AccountHint, scope: Scope): LedgerEntryItem {
+  const now = d.clockNow();
+  return {
+    ...d.entry,
+    kind: itemKinds.ledgerEntry,
+    id: newId('transaction', now.getTime()),
+    agencyId: hint.agencyId,
+    createdAt: now.toISOString(),
+    balanceKind: scope.code === 'W' ? 'wallet' : 'pool',
+    subAccountId: hint.type === 'sub_account' ? d.accountId : null,
+    balanceAfter: null,
+  };
+}
+
+const idempotencyScopeOf = (e: LedgerEntryItem): IdempotencyScope => ({
+  agencyId: e.agencyId,
+  operation: 'usage',
+  accountId: e.accountId,
+  idempotencyKey: e.idempotencyKey,
+});
+
+const entryWrite = (entry: LedgerEntryItem): NamedItem<'entry'> => ({
+  name: 'entry',
+  write: putEntry(idempotencyScopeOf(entry), entry),
+});
+
+const leaseUntil = () => Date.now() + LEASE_MS;
+
+/** The shared part of reading a failed attempt: the key's first outcome, or the account's standing. */
+function judgeCommon(err: ConditionsFailed<string>, entry: LedgerEntryItem): Outcome | undefined {
+  const existing = err.failed('entry');
+  if (existing) return { kind: 'done', entry: replayOf(existing.item, entry), replayed: true };
+  const meter = err.failed('meter');
+  if (meter) {
+    const account = meter.item as Parameters<typeof rememberAccount>[0] | undefined;
+    if (!account) return { kind: 'refused', error: new AppError('not_found', 'Account not found') };
+    rememberAccount(account);
+    if (account.status !== 'active') return { kind: 'refused', error: accountClosed() };
+  }
+  return undefined;
+}
+
+/**
+ * The balance item itself, version-pinned so the entry's balanceAfter is exact, only while no
+ * lane is open and under the fence this container's account facts were read under.
+ */
+async function direct(
+  d: DebitRequest,
+  hint: AccountHint,
+  scope: Scope,
+  state: ScopeState,
+  head: BalanceState,
+  entry: LedgerEntryItem,
+): Promise<Outcome> {
+  const month = d.month();
+  const at = entry.createdAt;
+  const exact = { ...entry, balanceAfter: head.balance - d.credits };
+  try {
+    await transact<'balance' | 'entry' | 'meter'>(
+      [
+        {
+          name: 'balance',
+          write: moveBalance({
+            key: scope.head,
+            agencyId: hint.agencyId,
+            from: head,
+            delta: -d.credits,
+            at,
+            direct: { fence: head.fence },
+          }),
+        },
+        entryWrite(exact),
+        ...(scope.limited
+          ? [
+              {
+                name: 'meter' as const,
+                write: chargeMeter({ accountId: d.accountId, seenMonth: hint.meterMonth, month, credits: d.credits }),
+              },
+            ]
+          : []),
+      ],
+      { retryConflicts: false },
+    );
+  } catch (err) {
+    if (err instanceof TransactionConflicted) {
+      state.hotUntil = Date.now() + HOT_MS;
+      return { kind: 'again' };
+    }
+    if (!(err instanceof ConditionsFailed)) throw err;
+    const common = judgeCommon(err, exact);
+    if (common) return common;
+    const failedHead = err.failed('balance');
+    if (failedHead) {
+      const seen = rememberBalance(scope.head, failedHead.item);
+      if (seen.fence !== head.fence) forgetAccountsOf(hint.agencyId);
+      else if (seen.lanesOpen > 0) state.hotUntil = Date.now() + HOT_MS;
+      else if (seen.balance < d.credits) return { kind: 'refused', error: insufficientCredits() };
+      else if (seen.version !== head.version) {
+        // Another container moved the balance since this one last saw it: retry on the version it
+        // returned; several such in a short while mean the balance is busy (lanes, lanes.ts).
+        ledgerStats.movedVersions++;
+        ledgerStats.staleVersions++;
+        noteContention(state);
+      }
+      return { kind: 'again' };
+    }
+    const meter = err.failed('meter');
+    if (meter) return limitRefusal(meter.item, month, d.credits) ?? { kind: 'again' };
+    throw err;
+  }
+  rememberBalance(scope.head, { ...head, balance: head.balance - d.credits, version: head.version + 1 });
+  if (scope.limited) noteMeterMonth(d.accountId, month);
+  return { kind: 'done', entry: exact, replayed: false };
+}
+
+/** A limited sub-account's meter refused: the limit is reached only when its month truly has too little left. */
+function limitRefusal(item: unknown, month: string, credits: number): Outcome | undefined {
+  const account = item as { monthlyCreditLimit?: number; meterMonth?: string; meterRemaining?: number; creditMode?: string };
+  if (typeof account.monthlyCreditLimit !== 'number' || (account.creditMode ?? 'manual') !== 'manual') return undefined;
+  const remaining = account.meterMonth === month ? (account.meterRemaining ?? 0) : account.monthlyCreditLimit;
+  if (remaining >= credits) return undefined;
+  return {
+    kind: 'refused',
+    error: new AppError(
+      'credit_limit_reached',
+      `This charge would exceed the sub-account's monthly limit of ${account.monthlyCreditLimit} credits`,
+    ),
+  };
+}
+
+/** This container's lane: [lane −q; entry], or a refill riding on the debit when the lane is short. */
+async function laneDebit(
+  d: DebitRequest,
+  hint: AccountHint,
+  scope: Scope,
+  state: ScopeState,
+  head: BalanceState,
+  entry: LedgerEntryItem,
+): Promise<Outcome> {
+  const lane = state.lane as NonNullable<ScopeState['lane']>;
+  const month = d.month();
+  const allowanceShort = scope.limited && (lane.month !== month || (lane.allowance ?? 0) < d.credits);
+  if (lane.credits < d.credits || allowanceShort) return refill(d, hint, scope, state, head, entry);
+  try {
+    await transact<'lane' | 'entry'>(
+      [
+        {
+          name: 'lane',
+          write: debitLane({
+            head: scope.head,
+            slot: lane.slot,
+            scope: scope.code,
+            owner: containerId,
+            credits: d.credits,
+            gain: 0,
+            allowance: scope.limited ? { month, take: d.credits, gain: 0 } : undefined,
+            leaseUntil: leaseUntil(),
+          }),
+        },
+        entryWrite(entry),
+      ],
+      { retryConflicts: false },
+    );
+  } catch (err) {
+    if (err instanceof TransactionConflicted) return { kind: 'again' };
+    if (!(err instanceof ConditionsFailed)) throw err;
+    const common = judgeCommon(err, entry);
+    if (common) return common;
+    const failed = err.failed('lane');
+    if (failed) return laneLost(state, scope, hint, failed.item as LaneItem | undefined);
+    throw err;
+  }
+  lane.credits -= d.credits;
+  if (scope.limited) lane.allowance = (lane.allowance ?? 0) - d.credits;
+  return { kind: 'done', entry, replayed: false };
+}
+
+/**
+ * The lane is not as this container knew it: closed (a collect, a fence, the sweeper) or, if
+ * it is still ours, our knowledge is refreshed from it. A closed lane may mean the facts it was
+ * claimed under changed: read them again.
+ */
+function laneLost(state: ScopeState, scope: Scope, hint: AccountHint, seen: LaneItem | undefined): Outcome {
+  if (seen && seen.owner === containerId && seen.scope === scope.code) {
+    state.lane = { slot: seen.slot, credits: seen.credits, allowance: seen.allowance, month: seen.month };
+    return { kind: 'again' };
+  }
+  state.lane = undefined;
+  forgetBalance(scope.head);
+  forgetAccountsOf(hint.agencyId);
+  return { kind: 'again' };
+}
+
+/** Moves a chunk from the balance item into this container's lane, with the debit, in one transaction. */
+async function refill(
+  d: DebitRequest,
+  hint: AccountHint,
+  scope: Scope,
+  state: ScopeState,
+  head: BalanceState,
+  entry: LedgerEntryItem,
+): Promise<Outcome> {
+  const lane = state.lane as NonNullable<ScopeState['lane']>;
+  // No longer busy, and the only lane: give it back and debit the balance item again.
+  if (head.lanesOpen <= 1 && state.hotUntil < Date.now()) return releaseOwn(scope, state);
+  const month = d.month();
+  const need = Math.max(0, d.credits - lane.credits);
+  const credits = need > 0 ? chunkFor(state, need, head) : 0;
+  const newMonth = scope.limited && lane.month !== month;
+  const allowanceNeed = scope.limited ? Math.max(0, d.credits - (newMonth ? 0 : (lane.allowance ?? 0))) : 0;
+  const allowance =
+    scope.limited && (allowanceNeed > 0 || newMonth)
+      ? allowanceChunk(
+          Math.max(credits, d.credits * 8),
+          allowanceNeed || d.credits,
+          hint.meterRemaining ?? Number.MAX_SAFE_INTEGER,
+        )
+      : 0;
+  const at = entry.createdAt;
+  try {
+    await transact<'head' | 'lane' | 'entry' | 'meter'>(
+      [
+        ...(credits > 0
+          ? [{ name: 'head' as const, write: fundLane({ key: scope.head, credits, fence: head.fence, at, nowMs: Date.now() }) }]
+          : []),
+        {
+          name: 'lane',
+          write: debitLane({
+            head: scope.head,
+            slot: lane.slot,
+            scope: scope.code,
+            owner: containerId,
+            credits: d.credits,
+            gain: credits,
+            allowance: scope.limited
+              ? { month, take: d.credits, gain: allowance, ...(newMonth ? { resetTo: allowance } : {}) }
+              : undefined,
+            leaseUntil: leaseUntil(),
+          }),
+        },
+        entryWrite(entry),
+        ...(allowance > 0
+          ? [
+              {
+                name: 'meter' as const,
+                write: chargeMeter({ accountId: d.accountId, seenMonth: hint.meterMonth, month, credits: allowance }),
+              },
+            ]
+          : []),
+      ],
+      { retryConflicts: false },
+    );
+  } catch (err) {
+    if (err instanceof TransactionConflicted) {
+      state.hotUntil = Date.now() + HOT_MS;
+      return { kind: 'again' };
+    }
+    if (!(err instanceof ConditionsFailed)) throw err;
+    const common = judgeCommon(err, entry);
+    if (common) return common;
+    const failedLane = err.failed('lane');
+    if (failedLane) return laneLost(state, scope, hint, failedLane.item as LaneItem | undefined);
+    const failedHead = err.failed('head');
+    if (failedHead) return headRefused(hint, scope, state, head, failedHead.item, need);
+    const meter = err.failed('meter');
+    if (meter) return allowanceRefused(d, scope, meter.item, month);
+    throw err;
+  }
+  lane.credits += credits - d.credits;
+  if (scope.limited) {
+    lane.allowance = (newMonth ? 0 : (lane.allowance ?? 0)) + allowance - d.credits;
+    lane.month = month;
+    noteMeterMonth(d.accountId, month);
+  }
+  if (credits > 0) updateBalanceHint(scope.head, { balance: head.balance - credits, version: head.version + 1 });
+  return { kind: 'done', entry, replayed: false };
+}
+
+/**
+ * The balance item refused a chunk: its fence moved (this container's facts and lane are stale),
+ * it was collected (no lanes for a while), or it holds less than the chunk: a smaller one if it
+ * can give what the debit needs, else every lane comes back before anything is refused.
+ */
+function headRefused(
+  hint: AccountHint,
+  scope: Scope,
+  state: ScopeState,
+  head: BalanceState,
+  item: unknown,
+  need: number,
+): Outcome {
+  const seen = rememberBalance(scope.head, item as Partial<Record<keyof BalanceState, number>> | undefined);
+  if (seen.fence !== head.fence) {
+    state.lane = undefined;
+    forgetAccountsOf(hint.agencyId);
+    return { kind: 'again' };
+  }
+  if (seen.noLanesUntil > Date.now()) return { kind: 'collect', head: scope.head };
+  // The balance item can still give what the debit needs: the next chunk is sized to what it holds.
+  if (seen.balance >= need) return { kind: 'again' };
+  return { kind: 'collect', head: scope.head };
+}
+
+/** A limited sub-account's meter refused an allowance: closed, changed, or its month is nearly spent. */
+function allowanceRefused(d: DebitRequest, scope: Scope, item: unknown, month: string): Outcome {
+  const account = item as Parameters<typeof rememberAccount>[0] | undefined;
+  if (!account) return { kind: 'refused', error: new AppError('not_found', 'Account not found') };
+  const hint = rememberAccount(account);
+  if (hint.status !== 'active') return { kind: 'refused', error: accountClosed() };
+  if (!hint.hasLimit || hint.creditMode !== 'manual') return { kind: 'again' };
+  const remaining = account.meterMonth === month ? (account.meterRemaining ?? 0) : (account.monthlyCreditLimit ?? 0);
+  // What is left of the month may still cover this debit from a smaller allowance: try that.
+  if (remaining >= d.credits) return { kind: 'again' };
+  // Too little left to set aside: bring this sub-account's allowances back, then debit exactly.
+  return { kind: 'collect', head: scope.head, scopes: (s) => s === scope.code };
+}
+
+/** Gives this container's lane back (nothing busy any more) and debits the balance item next. */
+async function releaseOwn(scope: Scope, state: ScopeState): Promise<Outcome> {
+  state.lane = undefined;
+  await closeLanes(scope.head, { scopes: (s) => s === scope.code, ownedBy: containerId });
+  forgetBalance(scope.head);
+  return { kind: 'again' };
+}
+
+/** A lane of its own for this container: a free slot, a chunk of the balance, and the debit, in one transaction. */
+async function claim(
+  d: DebitRequest,
+  hint: AccountHint,
+  scope: Scope,
+  state: ScopeState,
+  head: BalanceState,
+  entry: LedgerEntryItem,
+): Promise<Outcome> {
+  const month = d.month();
+  const fresh = head.lanesOpen >= head.laneSlots;
+  if (fresh && head.laneSlots >= MAX_SLOTS) return direct(d, hint, scope, state, head, entry);
+  const slot = fresh ? head.laneSlots : Math.floor(Math.random() * head.laneSlots);
+  const credits = chunkFor(state, d.credits, head);
+  const allowance = scope.limited ? allowanceChunk(credits, d.credits, hint.meterRemaining ?? Number.MAX_SAFE_INTEGER) : 0;
+  const at = entry.createdAt;
+  const lane: LaneItem = {
+    kind: itemKinds.lane,
+    agencyId: hint.agencyId,
+    headPk: scope.head.pk,
+    headSk: scope.head.sk,
+    slot,
+    scope: scope.code,
+    credits: credits - d.credits,
+    spent: d.credits,
+    ...(scope.limited ? { allowance: allowance - d.credits, month } : {}),
+    owner: containerId,
+    leaseUntil: leaseUntil(),
+    fence: head.fence,
+  };
+  try {
+    await transact<'head' | 'lane' | 'entry' | 'meter'>(
+      [
+        {
+          name: 'head',
+          write: fundLane({
+            key: scope.head,
+            credits,
+            fence: head.fence,
+            opens: fresh ? { newSlotAfter: slot } : {},
+            at,
+            nowMs: Date.now(),
+          }),
+        },
+        { name: 'lane', write: claimLane(lane) },
+        entryWrite(entry),
+        ...(scope.limited
+          ? [
+              {
+                name: 'meter' as const,
+                write: chargeMeter({ accountId: d.accountId, seenMonth: hint.meterMonth, month, credits: allowance }),
+              },
+            ]
+          : []),
+      ],
+      { retryConflicts: false },
+    );
+  } catch (err) {
+    if (err instanceof TransactionConflicted) return { kind: 'again' };
+    if (!(err instanceof ConditionsFailed)) throw err;
+    const common = judgeCommon(err, entry);
+    if (common) return common;
+    const failedHead = err.failed('head');
+    if (failedHead) {
+      const seen = rememberBalance(scope.head, failedHead.item as Partial<Record<keyof BalanceState, number>> | undefined);
+      if (seen.fence !== head.fence) forgetAccountsOf(hint.agencyId);
+      else if (seen.noLanesUntil > Date.now() || seen.laneSlots !== head.laneSlots) return { kind: 'again' };
+      else if (seen.balance < d.credits) {
+        return seen.lanesOpen > 0 ? { kind: 'collect', head: scope.head } : { kind: 'refused', error: insufficientCredits() };
+      }
+      return { kind: 'again' };
+    }
+    // The slot is taken (another container's lane): look at the balance's slots again.
+    if (err.failed('lane')) {
+      forgetBalance(scope.head);
+      return { kind: 'again' };
+    }
+    const meter = err.failed('meter');
+    if (meter) return allowanceRefused(d, scope, meter.item, month);
+    throw err;
+  }
+  state.lane = { slot, credits: lane.credits, allowance: lane.allowance, month: lane.month };
+  updateBalanceHint(scope.head, {
+    balance: head.balance - credits,
+    version: head.version + 1,
+    lanesOpen: head.lanesOpen + 1,
+    laneSlots: fresh ? slot + 1 : head.laneSlots,
+  });
+  if (scope.limited) noteMeterMonth(d.accountId, month);
+  count('LanesClaimed');
+  return { kind: 'done', entry, replayed: false };
+}
