@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ledgerPartitions } from '../../packages/db/items/ledger-entry';
 import { type ApiResponse, api, uniq, uniqueEmail } from './api';
 import { stack } from './stack';
 import { getRaw, testDb } from './table';
@@ -112,10 +113,13 @@ export interface StoredEntry {
   [field: string]: unknown;
 }
 
-/** The agency's ledger entries as stored (items with pk `LEDGER#<agencyId>`), oldest first by id. */
+/** Every item of the agency's ledger partitions (`LEDGER#<agencyId>#<nn>`, its shards): entries and refusals. */
+const ledgerItems = async (agencyId: string) => (await Promise.all(ledgerPartitions(agencyId).map(partition))).flat();
+
+/** The agency's ledger entries as stored (items in its ledger shards), oldest first by id. */
 export async function ledgerEntries(agencyId: string): Promise<StoredEntry[]> {
-  // Only entries: refusals remembered under idempotency keys share the partition but move nothing.
-  const items = (await partition(`LEDGER#${agencyId}`)).filter((i) => i.kind === 'ledger_entry') as StoredEntry[];
+  // Only entries: refusals remembered under idempotency keys share the partitions but move nothing.
+  const items = (await ledgerItems(agencyId)).filter((i) => i.kind === 'ledger_entry') as StoredEntry[];
   return items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
@@ -163,7 +167,7 @@ export interface LedgerSnapshot {
 export async function ledgerSnapshot(agencyId: string, walletsOf: string[] = []): Promise<LedgerSnapshot> {
   const [pool, ledger, days, wallets, accounts] = await Promise.all([
     poolItem(agencyId),
-    partition(`LEDGER#${agencyId}`),
+    ledgerItems(agencyId),
     usageDayRows(agencyId),
     Promise.all(walletsOf.map(walletItem)),
     Promise.all(walletsOf.map(accountItem)),
