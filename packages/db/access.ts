@@ -13,7 +13,7 @@ import type { HttpFunction } from '../http/route-def';
 /** Authentication reads the caller's account and agency, its user (session version), its revocation, an API key. */
 const authenticating = ['ACCOUNT#', 'APIKEY#', 'REVOKED#', 'USER#'] as const;
 
-export type TableUser = HttpFunction | 'notifier' | 'forwarder' | 'recharge-detector' | 'webhook-sender';
+export type TableUser = HttpFunction | 'notifier' | 'forwarder' | 'recharge-detector' | 'webhook-sender' | 'usage-rollups';
 
 export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   fallback: [],
@@ -26,18 +26,20 @@ export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   identity: [...authenticating, 'APIKEYID#', 'OTT#', 'OUTBOX#', 'THROTTLE#'],
   // A sub-account, its client user and email guard, and the credentials email's outbox item;
   // enabling auto-recharge below the threshold opens a request (and its delivery) at once.
-  'sub-accounts': [...authenticating, 'EMAIL#', 'OUTBOX#', 'RECHARGE#', 'WEBHOOK#'],
+  // creditsUsedThisMonth is the account's month rollup.
+  'sub-accounts': [...authenticating, 'EMAIL#', 'OUTBOX#', 'RECHARGE#', 'WEBHOOK#', 'ROLLUP#'],
   // Campaigns live in their account's partition.
   campaigns: authenticating,
   // The debit: balances and meters (accounts), the entry (ledger), the day counter (usage).
   // Platform key only, but a user's token is still authenticated (USER#) before its 403.
   usage: [...authenticating, 'LEDGER#', 'USAGE#'],
-  // A grant with a requestId fulfils that recharge request in its transaction.
-  credits: [...authenticating, 'LEDGER#', 'USAGE#', 'RECHARGE#'],
+  // A grant with a requestId fulfils that recharge request in its transaction; the dashboards read the usage rollups.
+  credits: [...authenticating, 'LEDGER#', 'ROLLUP#', 'RECHARGE#'],
   // Plans and status live on the agency item.
   admin: authenticating,
-  // Settings and pricing (the agency's partition), the Stripe account's owner, purchases, the dashboard's totals.
-  reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'USAGE#'],
+  // Settings and pricing (the agency's partition), the Stripe account's owner, purchases, the dashboard's totals
+  // and its consumption (the usage rollups).
+  reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'ROLLUP#'],
   // Events seen, purchases and their credits (balances, entries, the reselling counters), the Stripe account's owner,
   // payments bound to purchases (or parked refunds and disputes), and the emails telling the agency.
   'stripe-webhooks': [
@@ -60,4 +62,6 @@ export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   notifier: ['OUTBOX#'],
   // Reads the stream only.
   forwarder: [],
+  // Reads and writes the usage rollups, nothing else (it reads the entries from the stream).
+  'usage-rollups': ['ROLLUP#'],
 };

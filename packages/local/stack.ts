@@ -5,7 +5,13 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { resellingSettings } from '../domain/reselling/config';
 import { stripeEventTypes } from '../domain/reselling/event-types';
-import { queueDefinitions, rechargeStreamFilters } from '../queues/definitions';
+import {
+  queueDefinitions,
+  rechargeStreamFilters,
+  type StreamSource,
+  streamSourceDefinition,
+  usageRollupSource,
+} from '../queues/definitions';
 import { localCredentials, localRegion } from './aws-env';
 import { dynamoService, streamArnOf } from './dynamodb';
 import { startGateway } from './gateway';
@@ -34,6 +40,8 @@ export interface LocalStackOptions {
   tableName?: string;
   /** Local stand-in for the queue's visibility timeout, so retries come back in seconds. */
   queueVisibilitySeconds?: number;
+  /** At most this batching window for the stream pollers (tests: a fraction of a second, so the pipeline idles soon). */
+  streamWindowSeconds?: number;
   /** When an engine that dies is restarted, and when the stack gives up (tests use small numbers). */
   restartPolicy?: Partial<RestartPolicy>;
   log?: (line: string) => void;
@@ -73,7 +81,10 @@ export interface LocalStackInfo {
 }
 
 /** Every stream poller of the stack by engine name: what a test waits on before it says "nothing more comes". */
-export type StreamPollersStatus = Record<'stream-poller' | 'recharge-stream-poller', StreamPollerStatus>;
+export type StreamPollersStatus = Record<
+  'stream-poller' | 'recharge-stream-poller' | 'usage-rollups-stream-poller',
+  StreamPollerStatus
+>;
 
 export type EngineName =
   | 'dynamodb'
@@ -84,6 +95,7 @@ export type EngineName =
   | 'stream-poller'
   | 'queue-poller'
   | 'recharge-stream-poller'
+  | 'usage-rollups-stream-poller'
   | 'webhooks-queue-poller';
 
 export interface LocalStack extends LocalStackInfo {
@@ -153,7 +165,7 @@ const portOf = (url: string) => Number(new URL(url).port);
 
 /**
  * Starts the whole system on this machine: DynamoDB Local, local SQS and SES, the gateway
- * and both pollers, and points the AWS SDK of this process (which runs every handler) at
+ * and the pollers, and points the AWS SDK of this process (which runs every handler) at
  * them through the standard AWS_ENDPOINT_URL_* variables: handlers cannot tell they are local.
  * Each engine is supervised: one that dies comes back on the same port (the variables stay
  * true) with the same data; one that keeps dying stops the stack and settles `fatal`.
@@ -261,6 +273,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const { handler: notifierHandler } = await import('../../functions/queue/notifier');
     const { handler: detectorHandler } = await import('../../functions/stream/recharge-detector');
     const { handler: senderHandler } = await import('../../functions/queue/webhook-sender');
+    const { handler: rollupsHandler } = await import('../../functions/stream/usage-rollups');
     // Each under its deployed policy's table keys (packages/db/access.ts).
     const { asFunction, enforceTableAccess } = await import('./table-access');
     enforceTableAccess();
@@ -269,11 +282,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const detector = (...args: Parameters<typeof detectorHandler>) =>
       asFunction('recharge-detector', () => detectorHandler(...args));
     const sender = (...args: Parameters<typeof senderHandler>) => asFunction('webhook-sender', () => senderHandler(...args));
+    const rollups = (...args: Parameters<typeof rollupsHandler>) => asFunction('usage-rollups', () => rollupsHandler(...args));
+    // Each poller batches as its event source is declared, its window shortened when asked.
+    const sourced = (source: StreamSource): StreamSource => ({
+      ...source,
+      maxBatchingWindowSeconds: Math.min(source.maxBatchingWindowSeconds, opts.streamWindowSeconds ?? Number.POSITIVE_INFINITY),
+    });
     // A restarted poller counts from 0 again: passes and caught-up pass stay comparable.
     const notStarted = () => ({ passes: 0, caughtUpThrough: 0, handled: 0 });
     const streamStatus: Record<keyof StreamPollersStatus, () => StreamPollerStatus> = {
       'stream-poller': notStarted,
       'recharge-stream-poller': notStarted,
+      'usage-rollups-stream-poller': notStarted,
     };
     await supervisor.add({
       name: 'stream-poller',
@@ -282,6 +302,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
           endpoint: dynamoEndpoint,
           streamArn: () => streamArnOf(dynamoEndpoint, tableName),
           handler: forwarder,
+          source: sourced(streamSourceDefinition),
           log,
         });
         streamStatus['stream-poller'] = poller.status;
@@ -316,9 +337,27 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
           streamArn: () => streamArnOf(dynamoEndpoint, tableName),
           handler: detector,
           filters: rechargeStreamFilters,
+          // As deployed: no batching window (a wallet drop is acted on at once).
+          source: { ...streamSourceDefinition, maxBatchingWindowSeconds: 0 },
           log,
         });
         streamStatus['recharge-stream-poller'] = poller.status;
+        return loopInstance(poller);
+      },
+    });
+    // The usage rollups: a third reader of the stream, large batches, the shard named in each.
+    await supervisor.add({
+      name: 'usage-rollups-stream-poller',
+      start: async () => {
+        const poller = startStreamPoller({
+          endpoint: dynamoEndpoint,
+          streamArn: () => streamArnOf(dynamoEndpoint, tableName),
+          handler: rollups,
+          filters: usageRollupSource.filters,
+          source: sourced(usageRollupSource),
+          log,
+        });
+        streamStatus['usage-rollups-stream-poller'] = poller.status;
         return loopInstance(poller);
       },
     });
@@ -343,6 +382,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ? await startStatusServer(() => ({
           'stream-poller': streamStatus['stream-poller'](),
           'recharge-stream-poller': streamStatus['recharge-stream-poller'](),
+          'usage-rollups-stream-poller': streamStatus['usage-rollups-stream-poller'](),
         }))
       : undefined;
 

@@ -7,6 +7,7 @@ import { ledgerStats } from '../../packages/domain/ledger/stats';
 import { type AgencyFixture, api, createSubAccount, signUpAgency, uniq } from '../support/api';
 import { invoke } from '../support/invoke';
 import { allPages, ledgerEntries as entriesOf, poolBalance, sumFor, walletBalance } from '../support/ledger';
+import { pipelineIdle } from '../support/pipeline';
 import { stack } from '../support/stack';
 
 /**
@@ -211,6 +212,7 @@ describe('concurrent debits', () => {
     await provenInterleaving(a.token, sub.subAccountId, 'pool', results);
     expect(await poolBalance(a.agencyId)).toBe(900);
     expect(sumFor(await entriesOf(a.agencyId), { pool: true })).toBe(900);
+    await pipelineIdle(); // creditsUsedThisMonth is the month's usage rollup, built from the stream
     const listed = await api('GET', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, clock: AT });
     expect(listed.body.subAccount.creditsUsedThisMonth).toBe(100);
   });
@@ -578,8 +580,10 @@ describe('the monthly meter rolls over', () => {
 
     // The limit is fresh: 45 fits although 40 + 45 > 50 within one month.
     expect((await charge(45)).status).toBe(201);
+    // creditsUsedThisMonth counts the ledger's entries of the month (the rollups), not the meter faked above.
+    await pipelineIdle();
     const after = await api('GET', `/v1/sub-accounts/${sub.subAccountId}`, { token: a.token, clock: AT });
-    expect(after.body.subAccount.creditsUsedThisMonth).toBe(45);
+    expect(after.body.subAccount.creditsUsedThisMonth).toBe(85);
     const over = await charge(6);
     expect(over.status).toBe(402);
     expect(over.body.code).toBe('credit_limit_reached');
