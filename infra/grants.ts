@@ -64,6 +64,21 @@ export function grantOutboxDelivery(target: AppFunction, table: dynamodb.ITable,
   );
 }
 
+/**
+ * Read a batch of items, write each whole on a version condition (and read it again when the
+ * condition fails without returning it): the usage-rollups function's whole use of the table.
+ * No Query, no update or delete.
+ */
+export function grantReadModifyWrite(target: AppFunction, table: dynamodb.ITable, prefixes: readonly string[]): void {
+  target.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+      resources: [table.tableArn],
+      conditions: leadingKeys(prefixes),
+    }),
+  );
+}
+
 export function grantSecretValues(target: AppFunction, secrets: secretsmanager.ISecret[]): void {
   if (secrets.length === 0) return;
   target.addToRolePolicy(

@@ -145,7 +145,12 @@ say('The agency refunds $3.00 of the 40 credits ($6.00) at Stripe: half of them 
   wallet: (await call('GET', `/v1/accounts/${subId}/wallet`, { token: client })).body,
 });
 
-const dashboard = (await call('GET', '/v1/reselling/dashboard', { token })).body;
+// The daily consumption comes from the usage rollups, built from the table stream a few seconds behind.
+const dashboard = await until('the usage rollups to count the 30 credits', async () => {
+  const body = (await call('GET', '/v1/reselling/dashboard', { token })).body;
+  const mine = body.items.find((i: any) => i.subAccountId === subId);
+  return mine?.series.some((d: any) => d.consumed >= 30) ? body : undefined;
+});
 const row = dashboard.items.find((i: any) => i.subAccountId === subId);
 say("The agency's reselling dashboard for Bloom Florists", {
   purchasedCredits: row.purchasedCredits,

@@ -84,8 +84,13 @@ for (const e of history.items) {
   );
 }
 
-const usage = await call('GET', '/v1/credits/usage', { token });
-say('Usage per sub-account', usage.bySubAccount);
+// The dashboards read the usage rollups, built from the table stream a few seconds behind the ledger.
+let usage = await call('GET', '/v1/credits/usage', { token });
+for (let waited = 0; usage.total < 80 && waited < 30_000; waited += 500) {
+  await new Promise((r) => setTimeout(r, 500));
+  usage = await call('GET', '/v1/credits/usage', { token });
+}
+say('Usage per sub-account (the usage rollups, a few seconds behind the ledger)', usage.bySubAccount);
 say('Daily series (last 3 days)', usage.series.slice(-3));
 
 const login = await call('POST', '/v1/auth/login', { body: { email: clientA.subAccount.email, password: clientA.password } });

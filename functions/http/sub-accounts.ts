@@ -1,7 +1,7 @@
 import { table } from '../../packages/db/client';
 import { issueClientCredentials } from '../../packages/domain/accounts/client-login';
 import { closeSubAccount, createSubAccount, listSubAccounts, patchSubAccount } from '../../packages/domain/accounts/sub-accounts';
-import { subAccountView } from '../../packages/domain/accounts/views';
+import { subAccountViewOf } from '../../packages/domain/accounts/views';
 import { httpHandler } from '../../packages/http/handler';
 import { json, noContent } from '../../packages/http/response';
 import { subAccountRoutes } from '../../packages/http/routes/sub-accounts';
@@ -12,7 +12,7 @@ export const handler = httpHandler(subAccountRoutes, {
   'POST /v1/sub-accounts': async ({ agency, body }) => json(201, await createSubAccount(agency, body)),
   'GET /v1/sub-accounts': async ({ agency, query }) => json(200, await listSubAccounts(agency, query)),
   'GET /v1/sub-accounts/{subAccountId}': async ({ account, agency }) =>
-    json(200, { subAccount: subAccountView(account, agency) }),
+    json(200, { subAccount: await subAccountViewOf(account, agency) }),
   'PATCH /v1/sub-accounts/{subAccountId}': async ({ account, agency, body }) =>
     json(200, await patchSubAccount(account, agency, body)),
   'DELETE /v1/sub-accounts/{subAccountId}': async ({ account }) => {

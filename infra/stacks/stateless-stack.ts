@@ -12,11 +12,19 @@ import {
   queueDefinitions,
   rechargeStreamFilters,
   streamSourceDefinition,
+  usageRollupSource,
 } from '../../packages/queues/definitions';
 import { type AppConfig, readConfig, resellingEnvironment } from '../config';
 import { AppFunction } from '../constructs/app-function';
 import { RouteTableApi } from '../constructs/route-table-api';
-import { grantKey, grantOutboxDelivery, grantSecretValues, grantSendEmail, grantTableReadWrite } from '../grants';
+import {
+  grantKey,
+  grantOutboxDelivery,
+  grantReadModifyWrite,
+  grantSecretValues,
+  grantSendEmail,
+  grantTableReadWrite,
+} from '../grants';
 import type { StatefulStack } from './stateful-stack';
 
 export interface StatelessStackProps extends StackProps {
@@ -64,6 +72,7 @@ export class StatelessStack extends Stack {
   readonly rechargeDetector: AppFunction;
   readonly webhookSender: AppFunction;
   readonly laneSweeper: AppFunction;
+  readonly usageRollups: AppFunction;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -188,6 +197,32 @@ export class StatelessStack extends Stack {
       schedule: events.Schedule.rate(Duration.minutes(1)),
       targets: [new targets.LambdaFunction(this.laneSweeper.fn, { retryAttempts: 0 })],
     });
+
+    // Table stream (a third event source, its own filter and batching) → the usage rollups
+    // the dashboards read. Declared once in packages/queues/definitions.ts (why so large a batch).
+    const r = usageRollupSource;
+    this.usageRollups = new AppFunction(this, 'UsageRollups', {
+      entry: 'functions/stream/usage-rollups.ts',
+      description: 'Adds usage entries from the table stream to the per-day and per-month usage rollups, exactly once',
+      timeout: Duration.seconds(60),
+      environment: { TABLE_NAME: data.table.tableName },
+      wildcardReasons: ['dynamodb:ListStreams comes from the DynamoEventSource grant and has no resource-level permissions'],
+    });
+    grantReadModifyWrite(this.usageRollups, data.table, tableKeyPrefixes['usage-rollups']);
+    this.usageRollups.fn.addEventSource(
+      new DynamoEventSource(data.table, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: r.batchSize,
+        maxBatchingWindow: Duration.seconds(r.maxBatchingWindowSeconds),
+        tumblingWindow: Duration.seconds(r.tumblingWindowSeconds),
+        parallelizationFactor: r.parallelizationFactor,
+        retryAttempts: r.retryAttempts,
+        maxRecordAge: Duration.seconds(r.maxRecordAgeSeconds),
+        bisectBatchOnError: r.bisectBatchOnError,
+        filters: r.filters.map((f) => lambda.FilterCriteria.filter(f)),
+        onFailure: new SqsDlq(data.streamFailures),
+      }),
+    );
 
     this.alarmOnServerErrors(data);
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });

@@ -13,7 +13,14 @@ import type { HttpFunction } from '../http/route-def';
 /** Authentication reads the caller's account and agency, its user (session version), its revocation, an API key. */
 const authenticating = ['ACCOUNT#', 'APIKEY#', 'REVOKED#', 'USER#'] as const;
 
-export type TableUser = HttpFunction | 'notifier' | 'forwarder' | 'recharge-detector' | 'webhook-sender' | 'lane-sweeper';
+export type TableUser =
+  | HttpFunction
+  | 'notifier'
+  | 'forwarder'
+  | 'recharge-detector'
+  | 'webhook-sender'
+  | 'lane-sweeper'
+  | 'usage-rollups';
 
 export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   fallback: [],
@@ -26,18 +33,20 @@ export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   identity: [...authenticating, 'APIKEYID#', 'OTT#', 'OUTBOX#', 'THROTTLE#'],
   // A sub-account, its client user and email guard, and the credentials email's outbox item;
   // enabling auto-recharge below the threshold opens a request (and its delivery) at once.
-  'sub-accounts': [...authenticating, 'EMAIL#', 'OUTBOX#', 'RECHARGE#', 'WEBHOOK#', 'LANE#'],
+  // creditsUsedThisMonth is the account's month rollup; closing or re-moding closes its lanes.
+  'sub-accounts': [...authenticating, 'EMAIL#', 'OUTBOX#', 'RECHARGE#', 'WEBHOOK#', 'LANE#', 'ROLLUP#'],
   // Campaigns live in their account's partition.
   campaigns: authenticating,
   // The debit: balances and meters (accounts), the entry (ledger), this container's lanes (lanes.ts).
   // Platform key only, but a user's token is still authenticated (USER#) before its 403.
   usage: [...authenticating, 'LEDGER#', 'LANE#'],
-  // A grant with a requestId fulfils that recharge request in its transaction.
-  credits: [...authenticating, 'LEDGER#', 'USAGE#', 'RECHARGE#', 'LANE#'],
+  // A grant with a requestId fulfils that recharge request in its transaction; the dashboards read the usage rollups.
+  credits: [...authenticating, 'LEDGER#', 'ROLLUP#', 'RECHARGE#', 'LANE#'],
   // Plans and status live on the agency item.
   admin: authenticating,
-  // Settings and pricing (the agency's partition), the Stripe account's owner, purchases, the dashboard's totals.
-  reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'USAGE#', 'LANE#'],
+  // Settings and pricing (the agency's partition), the Stripe account's owner, purchases, the dashboard's totals
+  // and its consumption (the usage rollups).
+  reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'ROLLUP#', 'LANE#'],
   // Events seen, purchases and their credits (balances, entries, the reselling counters), the Stripe account's owner,
   // payments bound to purchases (or parked refunds and disputes), and the emails telling the agency.
   'stripe-webhooks': [
@@ -63,4 +72,6 @@ export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   forwarder: [],
   // Closes idle lanes: their balance items (and a limited sub-account's meter), the lanes.
   'lane-sweeper': ['ACCOUNT#', 'LANE#'],
+  // Reads and writes the usage rollups, nothing else (it reads the entries from the stream).
+  'usage-rollups': ['ROLLUP#'],
 };

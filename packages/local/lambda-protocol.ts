@@ -10,6 +10,8 @@ const workerModules: Partial<Record<LocalFunction, string>> = {
   'recharge-detector': 'stream/recharge-detector',
   notifier: 'queue/notifier',
   'webhook-sender': 'queue/webhook-sender',
+  'usage-rollups': 'stream/usage-rollups',
+  'lane-sweeper': 'scheduled/lane-sweeper',
 };
 
 /** The handler module a function runs, as CDK bundles it (functions/http/<name>.ts for the HTTP ones). */

@@ -2,7 +2,13 @@ import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
 import { resellingSettings } from '../domain/reselling/config';
 import { stripeEventTypes } from '../domain/reselling/event-types';
-import { queueDefinitions, rechargeStreamFilters } from '../queues/definitions';
+import {
+  queueDefinitions,
+  rechargeStreamFilters,
+  type StreamSource,
+  streamSourceDefinition,
+  usageRollupSource,
+} from '../queues/definitions';
 import { localCredentials, localRegion } from './aws-env';
 import type { FidelitySettings } from './dynamo-fidelity/options';
 import type { FidelityProxy } from './dynamo-fidelity/proxy';
@@ -36,6 +42,8 @@ export interface LocalStackOptions {
   tableName?: string;
   /** Local stand-in for the queue's visibility timeout, so retries come back in seconds. */
   queueVisibilitySeconds?: number;
+  /** At most this batching window for the stream pollers (tests: a fraction of a second, so the pipeline idles soon). */
+  streamWindowSeconds?: number;
   /** When an engine that dies is restarted, and when the stack gives up (tests use small numbers). */
   restartPolicy?: Partial<RestartPolicy>;
   log?: (line: string) => void;
@@ -93,7 +101,10 @@ export interface LocalStackInfo {
 }
 
 /** Every stream poller of the stack by engine name: what a test waits on before it says "nothing more comes". */
-export type StreamPollersStatus = Record<'stream-poller' | 'recharge-stream-poller', StreamPollerStatus>;
+export type StreamPollersStatus = Record<
+  'stream-poller' | 'recharge-stream-poller' | 'usage-rollups-stream-poller',
+  StreamPollerStatus
+>;
 
 // Where they always were, for the scripts and tests that start stacks and servers of their own.
 export { assertPortFree, freePort } from './ports';
@@ -108,6 +119,7 @@ export type EngineName =
   | 'stream-poller'
   | 'queue-poller'
   | 'recharge-stream-poller'
+  | 'usage-rollups-stream-poller'
   | 'webhooks-queue-poller';
 
 export interface LocalStack extends LocalStackInfo {
@@ -253,17 +265,29 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const handlers = await workerHandlers(runtime);
     // The pollers read the stream from the engine itself: the fidelity proxy meters writes, not stream reads.
     const streamArn = () => streamArnOf(dynamo.engine, tableName);
+    // Each poller batches as its event source is declared, its window shortened when asked.
+    const sourced = (source: StreamSource): StreamSource => ({
+      ...source,
+      maxBatchingWindowSeconds: Math.min(source.maxBatchingWindowSeconds, opts.streamWindowSeconds ?? Number.POSITIVE_INFINITY),
+    });
     // A restarted poller counts from 0 again: passes and caught-up pass stay comparable.
     const notStarted = () => ({ passes: 0, caughtUpThrough: 0, handled: 0 });
     const streamStatus: Record<keyof StreamPollersStatus, () => StreamPollerStatus> = {
       'stream-poller': notStarted,
       'recharge-stream-poller': notStarted,
+      'usage-rollups-stream-poller': notStarted,
     };
     if (dynamo.streams) {
       await supervisor.add({
         name: 'stream-poller',
         start: async () => {
-          const poller = startStreamPoller({ endpoint: dynamo.engine, streamArn, handler: handlers.forwarder, log });
+          const poller = startStreamPoller({
+            endpoint: dynamo.engine,
+            streamArn,
+            handler: handlers.forwarder,
+            source: sourced(streamSourceDefinition),
+            log,
+          });
           streamStatus['stream-poller'] = poller.status;
           return loopInstance(poller);
         },
@@ -300,9 +324,27 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
             streamArn,
             handler: handlers.detector,
             filters: rechargeStreamFilters,
+            // As deployed: no batching window (a wallet drop is acted on at once).
+            source: { ...streamSourceDefinition, maxBatchingWindowSeconds: 0 },
             log,
           });
           streamStatus['recharge-stream-poller'] = poller.status;
+          return loopInstance(poller);
+        },
+      });
+      // The usage rollups: a third reader of the stream, large batches, the shard named in each.
+      await supervisor.add({
+        name: 'usage-rollups-stream-poller',
+        start: async () => {
+          const poller = startStreamPoller({
+            endpoint: dynamo.engine,
+            streamArn,
+            handler: handlers.rollups,
+            filters: usageRollupSource.filters,
+            source: sourced(usageRollupSource),
+            log,
+          });
+          streamStatus['usage-rollups-stream-poller'] = poller.status;
           return loopInstance(poller);
         },
       });
@@ -328,6 +370,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ? await startStatusServer(() => ({
           'stream-poller': streamStatus['stream-poller'](),
           'recharge-stream-poller': streamStatus['recharge-stream-poller'](),
+          'usage-rollups-stream-poller': streamStatus['usage-rollups-stream-poller'](),
         }))
       : undefined;
 

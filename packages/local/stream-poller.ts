@@ -6,11 +6,19 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { matchesAnyFilter, outboxStreamFilter, streamSourceDefinition } from '../queues/definitions';
+import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import {
+  matchesAnyFilter,
+  outboxStreamFilter,
+  type StreamSource,
+  type StreamWindowEvent,
+  streamSourceDefinition,
+} from '../queues/definitions';
 import { localCredentials, localRegion } from './aws-env';
 
-type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
+type StreamHandler = (
+  event: StreamWindowEvent,
+) => Promise<(DynamoDBBatchResponse & { state?: Record<string, unknown> }) | undefined>;
 
 /**
  * How far the poller has got, for tests that must know nothing more is on its way: `passes`
@@ -27,8 +35,11 @@ export interface StreamPollerStatus {
 
 /**
  * Does for the local table what Lambda's stream event source does in AWS: reads every shard,
- * applies the same filter, hands the handler `DynamoDBStreamEvent` batches, resumes from the
- * first failed record the handler reports, and gives a batch up when the same retry bound runs
+ * applies the same filter, gathers batches as the source says (up to its batch size, for up
+ * to its batching window), hands the handler `DynamoDBStreamEvent` batches (naming the shard
+ * when the source has a tumbling window, and then taking an answer without `state` as a
+ * failure), resumes from the first failed record the handler reports, halves a batch whose
+ * handler threw when the source bisects, and gives a batch up when the same retry bound runs
  * out (logging it, where AWS would send it to the on-failure destination). Retries back off
  * up to 2 s, so a forward that failed while SQS was down goes through soon after it is back.
  *
@@ -46,8 +57,14 @@ export function startStreamPoller(opts: {
   filters?: readonly unknown[];
   /** Names the poller in its log lines (several read the same stream, as several event sources do). */
   name?: string;
+  /** The event source's batching and retries; default: the forwarder's. */
+  source?: StreamSource;
 }): { stop(): Promise<void>; done: Promise<void>; status(): StreamPollerStatus } {
   const filters = opts.filters ?? [outboxStreamFilter];
+  const source: StreamSource = opts.source ?? streamSourceDefinition;
+  const windowMs = source.maxBatchingWindowSeconds * 1000;
+  // Records read but not yet handed over: the batching window is still gathering them.
+  const held = new Map<string, { records: DynamoDBRecord[]; since: number }>();
   const client = new DynamoDBStreamsClient({ endpoint: opts.endpoint, region: localRegion, credentials: localCredentials });
   const iterators = new Map<string, string | undefined>(); // shardId → next iterator (undefined = closed)
   const lastRead = new Map<string, string>(); // shardId → sequence number of the last record read
@@ -64,6 +81,7 @@ export function startStreamPoller(opts: {
       if (streamArn && current !== streamArn) {
         opts.log('stream poller: the table has a new stream (DynamoDB Local restarted in memory); reading it from its start');
         lastRead.clear();
+        held.clear();
       }
       streamArn = current;
       iterators.clear();
@@ -88,15 +106,38 @@ export function startStreamPoller(opts: {
     return arn;
   }
 
-  /** Lambda's retries: from the first failed record, until the retry count or the record's age runs out. */
-  async function deliver(records: DynamoDBRecord[]) {
-    const { retryAttempts, maxRecordAgeSeconds } = streamSourceDefinition;
+  /** One invocation, as Lambda makes it: a windowed source names the shard and must be answered with a state. */
+  async function invoke(shardId: string, records: DynamoDBRecord[]) {
+    if (!source.tumblingWindowSeconds) return opts.handler({ Records: records });
+    const size = source.tumblingWindowSeconds * 1000;
+    const start = Math.floor(Date.now() / size) * size;
+    const event: StreamWindowEvent = {
+      Records: records,
+      shardId,
+      state: {},
+      window: { start: new Date(start).toISOString(), end: new Date(start + size).toISOString() },
+      isFinalInvokeForWindow: false,
+      isWindowTerminatedEarly: false,
+    };
+    const result = await opts.handler(event);
+    if (!result || typeof result.state !== 'object' || result.state === null)
+      throw new Error('the answer has no state (a windowed source needs one)');
+    return result;
+  }
+
+  /**
+   * Lambda's retries: from the first failed record, until the retry count or the record's age
+   * runs out; a handler that threw gets its batch in halves, each retried alone, when the
+   * source bisects.
+   */
+  async function deliver(shardId: string, records: DynamoDBRecord[]): Promise<void> {
+    const { retryAttempts, maxRecordAgeSeconds = 86_400 } = source;
     const firstTried = Date.now() / 1000;
     let pending = records;
     for (let attempt = 0; pending.length > 0 && running; attempt++) {
       let failedAt: number;
       try {
-        const result = await opts.handler({ Records: pending });
+        const result = await invoke(shardId, pending);
         const first = result?.batchItemFailures?.[0]?.itemIdentifier;
         if (!first) {
           if (attempt > 0) opts.log(`stream batch delivered after ${attempt} retries`);
@@ -109,6 +150,12 @@ export function startStreamPoller(opts: {
         if (attempt === 0) opts.log(`stream handler reported a failure (${pending.length - failedAt} records); retrying`);
       } catch (err) {
         opts.log(`stream handler failed: ${(err as Error).message}`);
+        if (source.bisectBatchOnError && pending.length > 1) {
+          const half = Math.ceil(pending.length / 2);
+          await deliver(shardId, pending.slice(0, half));
+          await deliver(shardId, pending.slice(half));
+          return;
+        }
         failedAt = 0;
       }
       pending = pending.slice(failedAt);
@@ -121,22 +168,40 @@ export function startStreamPoller(opts: {
     }
   }
 
+  /** GetRecords hands at most 1,000 records a call, whatever a batch may hold. */
+  const READ_LIMIT = 1000;
+
   async function pollOnce() {
     const pass = ++progress.passes;
     let atEnd = true;
     const arn = await openShards();
     for (const [shardId, iterator] of iterators) {
-      if (!iterator) continue;
-      const out = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: streamSourceDefinition.batchSize }));
-      if ((out.Records?.length ?? 0) >= streamSourceDefinition.batchSize) atEnd = false;
-      iterators.set(shardId, out.NextShardIterator);
-      const read = out.Records ?? [];
-      const last = read.at(-1)?.dynamodb?.SequenceNumber;
-      if (last) lastRead.set(shardId, last);
-      const batch = read.map((r) => toLambdaRecord(r, arn)).filter((r) => matchesAnyFilter(filters, r));
-      if (batch.length) {
-        await deliver(batch);
-        progress.handled += batch.length;
+      const gathering = held.get(shardId) ?? { records: [], since: Date.now() };
+      if (iterator) {
+        const out = await client.send(
+          new GetRecordsCommand({ ShardIterator: iterator, Limit: Math.min(READ_LIMIT, source.batchSize) }),
+        );
+        if ((out.Records?.length ?? 0) >= Math.min(READ_LIMIT, source.batchSize)) atEnd = false;
+        iterators.set(shardId, out.NextShardIterator);
+        const read = out.Records ?? [];
+        const last = read.at(-1)?.dynamodb?.SequenceNumber;
+        if (last) lastRead.set(shardId, last);
+        const passed = read.map((r) => toLambdaRecord(r, arn)).filter((r) => matchesAnyFilter(filters, r));
+        if (passed.length && gathering.records.length === 0) gathering.since = Date.now();
+        gathering.records.push(...passed);
+      }
+      // Handed over when a batch is full, the window has passed, or the shard has closed.
+      const due = !iterator || gathering.records.length >= source.batchSize || Date.now() - gathering.since >= windowMs;
+      if (gathering.records.length && due) {
+        held.delete(shardId);
+        for (let i = 0; i < gathering.records.length; i += source.batchSize) {
+          const batch = gathering.records.slice(i, i + source.batchSize);
+          await deliver(shardId, batch);
+          progress.handled += batch.length;
+        }
+      } else if (gathering.records.length) {
+        held.set(shardId, gathering);
+        atEnd = false; // records wait for their window: not caught up yet
       }
     }
     if (atEnd) progress.caughtUpThrough = pass;

@@ -1,7 +1,9 @@
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { StreamWindowEvent } from '../queues/definitions';
 import type { LambdaRuntime } from './lambda-pool';
 
 type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
+type WindowHandler = (event: StreamWindowEvent) => Promise<DynamoDBBatchResponse & { state?: Record<string, unknown> }>;
 type QueueHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
 export interface WorkerHandlers {
@@ -9,6 +11,7 @@ export interface WorkerHandlers {
   detector: StreamHandler;
   notifier: QueueHandler;
   sender: QueueHandler;
+  rollups: WindowHandler;
 }
 
 /**
@@ -23,6 +26,7 @@ export async function workerHandlers(runtime: LambdaRuntime | undefined): Promis
       detector: (event) => runtime.invoke('recharge-detector', event),
       notifier: (event) => runtime.invoke('notifier', event),
       sender: (event) => runtime.invoke('webhook-sender', event),
+      rollups: (event) => runtime.invoke('usage-rollups', event),
     };
   }
   // Imported only now: like a Lambda cold start, these modules read their env on import.
@@ -30,6 +34,7 @@ export async function workerHandlers(runtime: LambdaRuntime | undefined): Promis
   const { handler: notifier } = await import('../../functions/queue/notifier');
   const { handler: detector } = await import('../../functions/stream/recharge-detector');
   const { handler: sender } = await import('../../functions/queue/webhook-sender');
+  const { handler: rollups } = await import('../../functions/stream/usage-rollups');
   const { asFunction, enforceTableAccess } = await import('./table-access');
   enforceTableAccess();
   return {
@@ -37,5 +42,6 @@ export async function workerHandlers(runtime: LambdaRuntime | undefined): Promis
     detector: (...args) => asFunction('recharge-detector', () => detector(...args)),
     notifier: (...args) => asFunction('notifier', () => notifier(...args)),
     sender: (...args) => asFunction('webhook-sender', () => sender(...args)),
+    rollups: (...args) => asFunction('usage-rollups', () => rollups(...args)),
   };
 }

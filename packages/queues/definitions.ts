@@ -1,3 +1,5 @@
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+
 /**
  * The queues, defined once: CDK creates them from here, the local runtime starts local-aws-sqs
  * with the same names and redrive policy. `visibilityTimeoutSeconds` is six times the
@@ -87,3 +89,68 @@ export const streamSourceDefinition = {
   bisectBatchOnError: true,
   reportBatchItemFailures: true,
 } as const;
+
+/** A windowed source's event also names its shard and carries the window's state (Lambda's time window event). */
+export type StreamWindowEvent = DynamoDBStreamEvent & {
+  shardId?: string;
+  state?: Record<string, unknown>;
+  window?: { start: string; end: string };
+  isFinalInvokeForWindow?: boolean;
+  isWindowTerminatedEarly?: boolean;
+};
+
+/**
+ * Stream records the usage-rollups function reads: inserted usage entries only. Entries are
+ * immutable (an INSERT is all there is of one), and only usage types are usage: top-ups,
+ * grants, purchases, refunds and disputes move credits but were never counted as usage.
+ */
+export const usageRollupStreamFilter = {
+  eventName: ['INSERT'],
+  dynamodb: { NewImage: { kind: { S: ['ledger_entry'] }, type: { S: ['ai_response', 'campaign_message'] } } },
+} as const;
+
+/**
+ * The stream → usage-rollups event source, read by CDK and mirrored by the local stream poller.
+ *
+ * Large batches are the whole point: each rollup item (an account's day and month, the
+ * agency's day) is written once per batch that counts in it, however many debits that is. A
+ * busy pool, wallet or sub-account at thousands of debits a second then costs its rollup items
+ * a few writes per shard every few seconds, instead of one per debit on one hot partition. So
+ * Lambda gathers up to `batchSize` records for up to `maxBatchingWindowSeconds` (the dashboards
+ * lag the ledger by about that much) before it invokes; at 2,000 usage entries of about 600
+ * bytes a batch stays well under Lambda's 6 MB payload.
+ *
+ * Exactly once needs the shard a batch came from, and Lambda names it in the event (`shardId`)
+ * only when the source has a tumbling window: the function keeps no state across the window
+ * (it answers `state: {}`, as a windowed source requires), and the window is the longest Lambda
+ * allows, so its closing invocation is rare. One batch at a time per shard (a window requires
+ * it, and it keeps each shard's records in order).
+ *
+ * Failures retry until the record is a day old, like the forwarder's: the function depends on
+ * the table alone, so a failure is the table's (throttled, unreachable) and every batch would
+ * fail alike; a count of retries would drop usage from the dashboards during any outage longer
+ * than a few seconds. A function error bisects the batch (a batch too large to finish in time
+ * goes through in halves). Past a day, the batch's metadata goes to the stream-failures queue.
+ */
+export const usageRollupSource = {
+  filters: [usageRollupStreamFilter],
+  batchSize: 2_000,
+  maxBatchingWindowSeconds: 5,
+  tumblingWindowSeconds: 900,
+  parallelizationFactor: 1,
+  /** -1: no count; retried until the record is `maxRecordAgeSeconds` old. */
+  retryAttempts: -1,
+  maxRecordAgeSeconds: 86_400,
+  bisectBatchOnError: true,
+} as const;
+
+/** What the local stream poller mirrors of an event source (the forwarder's, the detector's, the rollups'). */
+export interface StreamSource {
+  batchSize: number;
+  maxBatchingWindowSeconds: number;
+  retryAttempts: number;
+  maxRecordAgeSeconds?: number;
+  bisectBatchOnError: boolean;
+  /** Set: Lambda names the shard in the event and expects `state` in the answer. */
+  tumblingWindowSeconds?: number;
+}

@@ -18,17 +18,3 @@ function valueSize(v: unknown): number {
   }
   return 0;
 }
-
-export function writeUnitsPerDebit(items: { name: string; size: number; indexed: boolean }[]) {
-  let total = 0;
-  const lines: string[] = [];
-  for (const item of items) {
-    const kb = Math.max(1, Math.ceil(item.size / 1024));
-    const units = 2 * kb + (item.indexed ? kb : 0);
-    total += units;
-    lines.push(
-      `${item.name.padEnd(38)} ${String(item.size).padStart(5)} B → ${units} WU${item.indexed ? ' (incl. its gsi1 copy)' : ''}`,
-    );
-  }
-  return { total, lines };
-}

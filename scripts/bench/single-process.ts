@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalStack } from '../../packages/local/stack';
 import { cell, percentile } from './figures';
-import { itemSize, writeUnitsPerDebit } from './item-size';
 import { agencyWithPool, apiOf, subAccounts } from './setup';
 
 /**
@@ -31,7 +29,6 @@ export async function runSingleProcess(stack: LocalStack, seconds: number, level
   const run = randomBytes(3).toString('hex');
   const api = apiOf(stack);
   const agency = await agencyWithPool(api, stack.platformApiKey, run, stack.sesUrl);
-  const agencyId = agency.agencyId;
   const subAccountId = (await subAccounts(api, agency, 1, 'client'))[0]!;
   const body = { type: 'ai_response', quantity: 1, contactId: 'contact_0001', conversationId: 'conv_0001' };
 
@@ -49,10 +46,8 @@ export async function runSingleProcess(stack: LocalStack, seconds: number, level
     await res.arrayBuffer();
     if (res.status !== 201) throw new Error(`usage → ${res.status}`);
   };
-  let lastRawKey = '';
   const direct = async () => {
-    lastRawKey = `raw-${run}-${seq++}`;
-    await recordUsage({ kind: 'platform' }, subAccountId, body as never, lastRawKey);
+    await recordUsage({ kind: 'platform' }, subAccountId, body as never, `raw-${run}-${seq++}`);
   };
 
   async function measure(op: () => Promise<void>, concurrency: number) {
@@ -110,27 +105,7 @@ export async function runSingleProcess(stack: LocalStack, seconds: number, level
     console.log(`${String(c).padStart(11)}  ${cell(b.rate, 12)} tx/s  p50 ${b.p50.toFixed(1)} ms  p99 ${b.p99.toFixed(1)} ms`);
   }
 
-  // Write units: the items one debit writes, as stored now.
-  const get = async (pk: string, sk: string) => (await db.send(new GetCommand({ TableName: table(), Key: { pk, sk } }))).Item!;
-  const { poolKey } = await import('../../packages/db/items/balance');
-  const { accountKey } = await import('../../packages/db/items/account');
-  const { usageDayKey } = await import('../../packages/db/items/usage-day');
-  const { idempotencyKey } = await import('../../packages/db/items/ledger-entry');
-  const today = new Date().toISOString().slice(0, 10);
-  const pool = await get(poolKey(agencyId).pk, poolKey(agencyId).sk);
-  const account = await get(accountKey(subAccountId).pk, accountKey(subAccountId).sk);
-  const day = await get(usageDayKey(agencyId, today, subAccountId).pk, usageDayKey(agencyId, today, subAccountId).sk);
-  const entryKey = idempotencyKey({ agencyId, operation: 'usage', accountId: subAccountId, idempotencyKey: lastRawKey });
-  const entry = await get(entryKey.pk, entryKey.sk);
-  // An item costs a gsi1 copy when it carries gsi1's key, as stored (not as assumed here).
-  const onIndex = (item: Record<string, unknown>) => typeof item.gsi1pk === 'string';
-  const wu = writeUnitsPerDebit([
-    { name: 'pool balance', size: itemSize(pool), indexed: onIndex(pool) },
-    { name: 'sub-account (guard + monthly meter)', size: itemSize(account), indexed: onIndex(account) },
-    { name: 'ledger entry (+ idempotency key)', size: itemSize(entry), indexed: onIndex(entry) },
-    { name: 'usage day counter', size: itemSize(day), indexed: onIndex(day) },
-  ]);
-  console.log('\nWrite units per debit (AWS pricing: 2 per KB per transactional item, 1 per KB per GSI copy):');
-  for (const line of wu.lines) console.log(`  ${line}`);
-  console.log(`  total: ${wu.total} write units per debit`);
+  // Which items a debit writes depends on how hot its balance is (direct on the balance, or
+  // on a container's lane): the fidelity layer counts the units each write is billed.
+  console.log('\nWrite units per debit: see `npm run bench -- --hot` (the fidelity layer bills each write).');
 }

@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ledgerPartitions } from '../../packages/db/items/ledger-entry';
 import { usageTypes } from '../../packages/domain/ledger/schemas';
 
 /**
@@ -186,7 +187,7 @@ export async function agencyItems(db: DynamoDBDocumentClient, tableName: string,
       const subs = await query(db, tableName, `AGENCY#${agencyId}#SUBS`, 'gsi1');
       const partitions = [
         `ACCOUNT#${agencyId}`,
-        `LEDGER#${agencyId}`,
+        ...ledgerPartitions(agencyId),
         `USAGE#${agencyId}`,
         ...subs.map((s) => `ACCOUNT#${s.id}`),
       ];

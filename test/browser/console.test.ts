@@ -21,6 +21,7 @@ import {
   waitFor,
 } from '../support/api';
 import { consoleContext, expectAccessible, launchBrowser, screenshot } from '../support/browser';
+import { pipelineIdle } from '../support/pipeline';
 import { stack } from '../support/stack';
 import { type Hit, startReceiver, verify } from '../support/webhook-receiver';
 
@@ -212,6 +213,7 @@ describe('the web console', () => {
       body: { type: 'campaign_message', quantity: 50, campaignId: 'cmp_spring', contactId: 'c_42' },
     });
     expect(used.status).toBe(201);
+    await pipelineIdle(); // the dashboard's usage is the rollups', built from the stream
 
     await page.getByRole('button', { name: 'Log out' }).click();
     await expectText(page.getByRole('status'), 'You have signed out.');

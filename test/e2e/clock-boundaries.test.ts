@@ -1,12 +1,14 @@
 /**
  * Calendar boundaries crossed on purpose: each request runs at an instant the test sets (the
  * test stack's `x-test-clock`), 100 ms either side of a UTC month end and a UTC day end. The
- * monthly meter rolls over exactly at the month's end (creditsUsedThisMonth, the monthly
- * limit), and the usage counters and daily series put each debit on its own UTC day.
+ * monthly meter rolls over exactly at the month's end (the monthly limit), creditsUsedThisMonth
+ * with it, and the usage rollups and daily series put each debit on its own UTC day. The
+ * rollups are built from the table stream: the reads wait for it (`pipelineIdle`).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AgencyFixture, api, createSubAccount, signUpAgency } from '../support/api';
 import { expectStatus, patchSub, topUp } from '../support/ledger';
+import { pipelineIdle } from '../support/pipeline';
 import { stack } from '../support/stack';
 
 let agency: AgencyFixture;
@@ -44,6 +46,7 @@ describe('a UTC month end', () => {
   it('rolls the meter over exactly at midnight: usage, creditsUsedThisMonth and the monthly limit', async () => {
     const before = at(monthEnd.before);
     expectStatus(await before.charge(6), 201, 'charge in March');
+    await pipelineIdle();
     expect((await before.sub()).body.subAccount.creditsUsedThisMonth).toBe(6);
     // March has 4 credits of room left: 5 is over the limit, in March.
     expect((await before.charge(5)).body.code).toBe('credit_limit_reached');
@@ -52,9 +55,14 @@ describe('a UTC month end', () => {
     // 200 ms later it is April: nothing used this month, the whole limit is there again.
     expect((await after.sub()).body.subAccount.creditsUsedThisMonth).toBe(0);
     expectStatus(await after.charge(8), 201, 'charge in April');
+    await pipelineIdle();
     expect((await after.sub()).body.subAccount.creditsUsedThisMonth).toBe(8);
     expect((await after.charge(3)).body.code).toBe('credit_limit_reached');
     expectStatus(await after.charge(2), 201, 'April up to the limit');
+    await pipelineIdle();
+    // March's usage stays March's: asked in March, creditsUsedThisMonth still says 6.
+    expect((await before.sub()).body.subAccount.creditsUsedThisMonth).toBe(6);
+    expect((await after.sub()).body.subAccount.creditsUsedThisMonth).toBe(10);
 
     // Asked about March from April, the counters still say what March used.
     const march = await after.usage('from=2026-03-01&to=2026-03-31');
@@ -68,6 +76,7 @@ describe('a UTC day end', () => {
     const after = at(dayEnd.after, unlimited);
     expectStatus(await before.charge(2), 201, 'the last moment of 2 April');
     expectStatus(await after.charge(3), 201, 'the first moment of 3 April');
+    await pipelineIdle();
     const usage = await after.usage('from=2026-04-01&to=2026-04-03');
     expect(usage.body.series).toEqual([
       { date: '2026-04-01', credits: 0 },

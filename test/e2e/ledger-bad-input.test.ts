@@ -2,7 +2,7 @@
  * Refused money-moving calls move nothing. Each case below sends one bad request (bad body,
  * missing key, closed or foreign account, wrong target, wrong mode, plan limits, not enough
  * credits) and proves both the exact error and, read from the table, that the agency's pool,
- * wallets, ledger entries (pk `LEDGER#<agencyId>`) and usage counters are unchanged.
+ * wallets, ledger entries (its `LEDGER#<agencyId>#<nn>` shards) and usage counters are unchanged.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../packages/core/ids';

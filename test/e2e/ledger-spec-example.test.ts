@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type AgencyFixture, api, createSubAccount, type SubAccountFixture, signUpAgency, uniq } from '../support/api';
 import { plusMs, steppingClock } from '../support/clock';
 import { allPages, chargeUsage, expectStatus, parseCsv, topUp } from '../support/ledger';
+import { pipelineIdle } from '../support/pipeline';
 
 type Entry = {
   id: string;
@@ -90,6 +91,8 @@ beforeAll(async () => {
   const list = expectStatus(await transactions(), 200, 'transactions');
   history = list.body.items;
   expect(list.body.nextCursor).toBeNull();
+  // The dashboards and creditsUsedThisMonth are built from the table stream: wait until it has carried every debit.
+  await pipelineIdle();
 });
 
 describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies', () => {
@@ -282,7 +285,7 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
     expect((await api('GET', '/v1/credits/transactions', { token: starter.token })).status).toBe(200);
   });
 
-  // Proves the agency dashboard adds up per sub-account (named) and per day from the counters.
+  // Proves the agency dashboard adds up per sub-account (named) and per day from the usage rollups.
   it('shows agency usage: 50 and 30 per named sub-account, 80 today', async () => {
     const res = await api('GET', '/v1/credits/usage', { token: agency.token, clock: READ });
     expect(res.status).toBe(200);
@@ -312,7 +315,7 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
     expect(asAgency.body).toEqual(res.body);
   });
 
-  // Proves the monthly meter on the sub-account list counts each client's usage.
+  // Proves the month's usage on the sub-account list counts each client's usage.
   it('reports creditsUsedThisMonth 50 and 30 on the sub-account list', async () => {
     const res = await api('GET', '/v1/sub-accounts', { token: agency.token, clock: READ });
     expect(res.status).toBe(200);

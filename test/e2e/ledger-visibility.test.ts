@@ -16,6 +16,7 @@ import {
   signUpAgency,
 } from '../support/api';
 import { chargeUsage, expectStatus, grant, keyPaths, patchSub, topUp } from '../support/ledger';
+import { pipelineIdle } from '../support/pipeline';
 
 const BALANCE_KEYS = ['balance', 'balanceAfter'] as const;
 
@@ -175,6 +176,7 @@ describe('credit visibility for sub-account principals', () => {
     // …and its history and dashboard show nothing of A.
     const history = await api('GET', '/v1/credits/transactions', { token: other.token });
     expect(history.text).not.toContain(a1.subAccountId);
+    await pipelineIdle(); // A's usage has reached the rollups: B's dashboard would show it now if it could
     expect((await api('GET', '/v1/credits/usage', { token: other.token })).body.total).toBe(0);
   });
 

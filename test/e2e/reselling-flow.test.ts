@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { SubAccountFixture } from '../support/api';
 import { api, waitFor } from '../support/api';
 import { chargeUsage, expectStatus, ledgerEntries } from '../support/ledger';
+import { pipelineIdle } from '../support/pipeline';
 import {
   buy,
   control,
@@ -137,6 +138,7 @@ describe('reselling through the Stripe sandbox', () => {
 
     // The client's bot answers 30 messages out of its wallet.
     expectStatus(await chargeUsage(client.subAccountId, { type: 'ai_response', quantity: 30 }), 201);
+    await pipelineIdle(); // the daily consumption is the usage rollups', built from the stream
 
     const dash = expectStatus(await api('GET', '/v1/reselling/dashboard', { token: seller.agency.token }), 200);
     expect(dash.body.currency).toBe('usd');

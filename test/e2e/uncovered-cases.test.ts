@@ -17,6 +17,7 @@ import {
   patchSub,
   topUp,
 } from '../support/ledger';
+import { pipelineIdle } from '../support/pipeline';
 
 const READ = '2026-02-25T12:00:00.000Z';
 const at = (day: string) => `${day}T12:00:00.000Z`;
@@ -73,6 +74,7 @@ describe('dashboards over a chosen range', () => {
     for (const [account, day, quantity] of charges) {
       expectStatus(await chargeUsage(account, { type: 'ai_response', quantity }, { clock: at(day) }), 201, `charge ${day}`);
     }
+    await pipelineIdle(); // the dashboards read the usage rollups, built from the stream
   });
 
   const usage = (path: string, query: string) => api('GET', `${path}?${query}`, { token: agency.token, clock: READ });

@@ -5,7 +5,13 @@ import type { AppFunction } from '../../infra/constructs/app-function';
 import { tableKeyPrefixes } from '../../packages/db/access';
 import { resellingSettings } from '../../packages/domain/reselling/config';
 import { httpFunctions, routes, throttleClassOf } from '../../packages/http/routes';
-import { outboxStreamFilter, queueDefinitions, streamSourceDefinition } from '../../packages/queues/definitions';
+import {
+  outboxStreamFilter,
+  queueDefinitions,
+  streamSourceDefinition,
+  usageRollupSource,
+  usageRollupStreamFilter,
+} from '../../packages/queues/definitions';
 import { type Synthesized, synthApp } from './synth-app';
 
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
@@ -46,7 +52,7 @@ describe('stateless stack', () => {
 
   it('runs every function on nodejs24.x, arm64, traced, with source maps and its own log group', () => {
     const fns = ofType('AWS::Lambda::Function');
-    expect(fns).toHaveLength(httpFunctions.length + 4); // + forwarder, notifier, recharge detector, webhook sender
+    expect(fns).toHaveLength(httpFunctions.length + 5); // + forwarder, notifier, recharge detector, webhook sender, usage rollups
     for (const [id, f] of fns) {
       const p = f.Properties;
       expect([id, p.Runtime, p.Architectures, p.TracingConfig]).toEqual([id, 'nodejs24.x', ['arm64'], { Mode: 'Active' }]);
@@ -76,6 +82,39 @@ describe('stateless stack', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
     });
+  });
+
+  it('feeds the usage rollups usage inserts in large batches, names the shard (a window), bisects, keeps what fails', () => {
+    const r = usageRollupSource;
+    synth.stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(synth.stacks.stateless.usageRollups) },
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(usageRollupStreamFilter) }] },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: r.batchSize,
+      MaximumBatchingWindowInSeconds: r.maxBatchingWindowSeconds,
+      TumblingWindowInSeconds: r.tumblingWindowSeconds,
+      ParallelizationFactor: 1,
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: -1,
+      MaximumRecordAgeInSeconds: 86_400,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+    // The batching is the point: a batch of at least a thousand, gathered for a few seconds.
+    expect(r.batchSize).toBeGreaterThanOrEqual(1_000);
+    expect(r.maxBatchingWindowSeconds).toBeGreaterThanOrEqual(2);
+    // Usage types only, inserts only.
+    expect(usageRollupStreamFilter.dynamodb.NewImage.type.S).toEqual(['ai_response', 'campaign_message']);
+  });
+
+  it('gives the usage rollups a read-modify-write on the rollup partitions and nothing else on the table', () => {
+    const rollups = synth.stacks.stateless.usageRollups;
+    expect(tableStatements(rollups).map((st) => [st.Action, st.Condition])).toEqual([
+      [
+        ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+        { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ROLLUP#*'] } },
+      ],
+    ]);
+    expect(tableKeyPrefixes['usage-rollups']).toEqual(['ROLLUP#']);
   });
 
   it('consumes the notifications queue with partial batch responses', () => {

@@ -27,18 +27,19 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { poolKey, walletKey } from '../../packages/db/items/balance';
+import { exactBalance } from '../../packages/domain/ledger/balances';
 import { type ApiResponse, api, signUpAgency } from '../support/api';
 import {
+  accountDayRows,
   accountItem,
   type BalanceRow,
   createSubAccountOnly,
   ledgerEntries,
-  poolItem,
   type StoredEntry,
   type UsageType,
-  usageDayRows,
-  walletItem,
 } from '../support/ledger';
+import { pipelineIdle } from '../support/pipeline';
 import { stack } from '../support/stack';
 
 const SUBS = 3;
@@ -340,7 +341,12 @@ async function step(w: World, m: Model, op: Op, key: string): Promise<void> {
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-function checkBalance(label: string, item: BalanceRow | undefined, entries: StoredEntry[], modelBalance: number) {
+function checkBalance(
+  label: string,
+  item: Pick<BalanceRow, 'balance' | 'purchased' | 'consumed'> | undefined,
+  entries: StoredEntry[],
+  modelBalance: number,
+) {
   const balance = item?.balance ?? 0;
   expect(balance, `${label}: balance = sum of its entries`).toBe(sum(entries.map((e) => e.credits)));
   expect(balance, `${label}: never negative`).toBeGreaterThanOrEqual(0);
@@ -356,9 +362,11 @@ function checkBalance(label: string, item: BalanceRow | undefined, entries: Stor
 async function checkInvariants(w: World, m: Model): Promise<void> {
   const [entries, pool, wallets, days, accounts] = await Promise.all([
     ledgerEntries(w.agencyId),
-    poolItem(w.agencyId),
-    Promise.all(w.subs.map(walletItem)),
-    usageDayRows(w.agencyId),
+    exactBalance(poolKey(w.agencyId)),
+    Promise.all(w.subs.map((id) => exactBalance(walletKey(id)))),
+    pipelineIdle()
+      .then(() => Promise.all([w.agencyId, ...w.subs].map(accountDayRows)))
+      .then((d) => d.flat()),
     Promise.all(w.subs.map(accountItem)),
   ]);
   expect(entries.length, 'one entry per accepted move (two per grant), none per retry').toBe(m.entries);

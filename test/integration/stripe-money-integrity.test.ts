@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idempotencyKey } from '../../packages/db/items/ledger-entry';
 import { invoke } from '../support/invoke';
 import { ledgerEntries, type StoredEntry } from '../support/ledger';
 import {
@@ -206,10 +207,13 @@ describe('what does pay', () => {
  * in a race between two containers, which a test cannot time).
  */
 describe('each exactly-once guard holds alone', () => {
-  const entryKey = (p: { id: string }) => ({
-    pk: `LEDGER#${seller.agencyId}`,
-    sk: `IDEM#purchase#${seller.client.subAccountId}#purchase:${p.id}`,
-  });
+  const entryKey = (p: { id: string }) =>
+    idempotencyKey({
+      agencyId: seller.agencyId,
+      operation: 'purchase',
+      accountId: seller.client.subAccountId,
+      idempotencyKey: `purchase:${p.id}`,
+    });
   const purchaseKey = (p: { id: string }) => ({ pk: `PURCHASE#${p.id}`, sk: 'PURCHASE' });
   const setStatus = (p: { id: string }, status: string) =>
     testDb.send(

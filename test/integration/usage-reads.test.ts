@@ -1,6 +1,6 @@
 /**
- * Bounded work in the usage dashboards (issue 8):
- *  - an account's usage is a query of that account's counters alone (it used to read the whole
+ * Bounded work in the usage dashboards (issue 8), now read from the usage rollups (issue 19):
+ *  - an account's usage is a query of that account's day rollups alone (it used to read the whole
  *    agency's counters for the range and filter them: work grew with the agency);
  *  - the agency dashboard reads at most a budget of counters per request, in whole days, and
  *    pages beyond it with a cursor; the pages together are the whole answer.
@@ -12,6 +12,7 @@ import { dynamo } from '../../packages/db/client';
 import { agencyUsage } from '../../packages/domain/ledger/dashboards';
 import { type AgencyFixture, api, createSubAccount, signUpAgency } from '../support/api';
 import { invoke } from '../support/invoke';
+import { pipelineIdle } from '../support/pipeline';
 import { stack } from '../support/stack';
 
 const DAY = 86_400_000;
@@ -46,6 +47,7 @@ beforeAll(async () => {
       expect(res.status, res.text).toBe(201);
     }
   }
+  await pipelineIdle(); // the rollups are built from the stream
 }, 120_000);
 
 /** Records every Query the handlers make and the items each returned. */
@@ -121,7 +123,7 @@ describe('the agency dashboard', () => {
     do {
       const { result, seen } = await observingQueries(() => agencyUsage(agency.agencyId, { ...q(), cursor }, budget));
       // Each page read at most its budget, or one whole day (3 counters) when that is more.
-      const counters = seen.filter((s) => String(plain(s.partition)).startsWith('USAGE#'));
+      const counters = seen.filter((s) => String(plain(s.partition)).startsWith('ROLLUP#'));
       expect(counters.reduce((n, s) => n + s.items.length, 0)).toBeLessThanOrEqual(Math.max(budget, 3));
       pages.push(result);
       cursor = result.nextCursor ?? undefined;

@@ -24,6 +24,8 @@ export async function setup(project: TestProject) {
   stack = await startLocalStack({
     consoleDist,
     queueVisibilitySeconds: 1,
+    // The stream sources' batching windows (the usage rollups' 5 s) cut short: the pipeline idles soon.
+    streamWindowSeconds: 0.2,
     testClock: true,
     pollerStatus: true,
     // A webhook the API refused (a 5xx) comes back within a second or two, not minutes.

@@ -3,7 +3,8 @@ import type { LocalStackInfo, StreamPollersStatus } from '../../packages/local/s
 
 /**
  * "Idle" for any local stack (the shared test stack: support/pipeline.ts; a stack a test started
- * itself): nothing committed before the call can still produce an email or a webhook delivery.
+ * itself): nothing committed before the call can still produce an email, a webhook delivery or
+ * a change of the usage rollups (what the dashboards and creditsUsedThisMonth read).
  * No import of support/stack here, so a file with its own stack can use it without taking on
  * the shared stack's environment.
  */
@@ -59,10 +60,12 @@ async function until(probe: () => Promise<boolean>, deadline: number, label: str
 }
 
 /**
- * Returns once nothing written before this call can still become an email or a webhook
- * delivery, across EVERY poller and queue of the stack: the main stream poller (outbox →
- * notifications queue), the recharge stream poller (wallet drops, delivery inserts → webhooks
- * queue), and both queues, whose handlers write to the table again (a failed delivery's email).
+ * Returns once nothing written before this call can still become an email, a webhook delivery
+ * or a usage rollup, across EVERY poller and queue of the stack: the main stream poller (outbox
+ * → notifications queue), the recharge stream poller (wallet drops, delivery inserts → webhooks
+ * queue), the usage-rollups stream poller (usage entries → the rollups; a poller still holding
+ * records for its batching window has not caught up), and both queues, whose handlers write to
+ * the table again (a failed delivery's email).
  *
  * In rounds: (1) every queue empty, visible, in flight or delayed (each message handled and
  * deleted: a retry is enqueued before its message is deleted, so it is counted too); (2) every

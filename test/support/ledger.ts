@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { poolKey, walletKey } from '../../packages/db/items/balance';
+import { type BalanceItem, poolKey, walletKey } from '../../packages/db/items/balance';
+import { getLanes } from '../../packages/db/items/lane';
+import { ledgerPartitions } from '../../packages/db/items/ledger-entry';
 import { exactBalance } from '../../packages/domain/ledger/balances';
 import { type ApiResponse, api, uniq, uniqueEmail } from './api';
+import { pipelineIdle } from './pipeline';
 import { stack } from './stack';
 import { getRaw, testDb } from './table';
 
@@ -114,24 +117,39 @@ export interface StoredEntry {
   [field: string]: unknown;
 }
 
-/** The agency's ledger entries as stored (items with pk `LEDGER#<agencyId>`), oldest first by id. */
+/** Every item of the agency's ledger partitions (`LEDGER#<agencyId>#<nn>`, its shards): entries and refusals. */
+const ledgerItems = async (agencyId: string) => (await Promise.all(ledgerPartitions(agencyId).map(partition))).flat();
+
+/** The agency's ledger entries as stored (items in its ledger shards), oldest first by id. */
 export async function ledgerEntries(agencyId: string): Promise<StoredEntry[]> {
-  // Only entries: refusals remembered under idempotency keys share the partition but move nothing.
-  const items = (await partition(`LEDGER#${agencyId}`)).filter((i) => i.kind === 'ledger_entry') as StoredEntry[];
+  // Only entries: refusals remembered under idempotency keys share the partitions but move nothing.
+  const items = (await ledgerItems(agencyId)).filter((i) => i.kind === 'ledger_entry') as StoredEntry[];
   return items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 export interface UsageDayRow {
   date: string;
-  accountId: string;
   total: number;
   ai_response?: number;
   campaign_message?: number;
 }
 
-/** The dashboards' counters as stored (items with pk `USAGE#<agencyId>`). */
+/** The agency's usage by day as the dashboards read it: its day rollups (built from the stream; wait for the pipeline first). */
 export async function usageDayRows(agencyId: string): Promise<UsageDayRow[]> {
-  return (await partition(`USAGE#${agencyId}`)) as UsageDayRow[];
+  return (await partition(`ROLLUP#AGENCY#${agencyId}`)) as UsageDayRow[];
+}
+
+/** One account's usage by day (its day rollups, with `accountId`): wait for the pipeline first. */
+export async function accountDayRows(accountId: string): Promise<(UsageDayRow & { accountId: string })[]> {
+  return (await partition(`ROLLUP#ACCOUNT#${accountId}`)).filter((r) => r.kind === 'account_usage_day') as (UsageDayRow & {
+    accountId: string;
+  })[];
+}
+
+/** A balance item's open lanes as stored (the credits set aside for containers). */
+async function lanesOf(head: { pk: string; sk: string }): Promise<Record<string, any>[]> {
+  const item = (await getRaw(head.pk, head.sk)) as BalanceItem | undefined;
+  return (await getLanes(head, item?.laneSlots ?? 0)) as unknown as Record<string, any>[];
 }
 
 export interface BalanceRow {
@@ -148,11 +166,12 @@ export const accountItem = (accountId: string) =>
   getRaw(`ACCOUNT#${accountId}`, 'ACCOUNT') as Promise<Record<string, any> | undefined>;
 
 /**
- * What "nothing was charged" compares: the balances, entries and usage counters of one agency
- * in brief, and `items`, every item a money move writes, deep: the pool, the given
- * sub-accounts' wallets and account items (their monthly meters), every ledger entry and every
- * usage counter. Refusals remembered under an idempotency key (`ledger_refusal`) are left out:
- * writing them is what a refused money call is meant to do.
+ * What "nothing was charged" compares: the exact balances, entries and usage rollups of one
+ * agency in brief, and `items`, every item a money move writes, deep: the pool, the given
+ * sub-accounts' wallets and account items (their monthly meters), the lanes of those balances,
+ * every ledger entry and the agency's day rollups. Refusals remembered under an idempotency key
+ * (`ledger_refusal`) are left out: writing them is what a refused money call is meant to do.
+ * Taken once the pipeline is idle: the rollups of earlier debits land asynchronously.
  */
 export interface LedgerSnapshot {
   pool: number;
@@ -163,22 +182,25 @@ export interface LedgerSnapshot {
 }
 
 export async function ledgerSnapshot(agencyId: string, walletsOf: string[] = []): Promise<LedgerSnapshot> {
-  const [pool, ledger, days, wallets, accounts] = await Promise.all([
+  await pipelineIdle();
+  const [pool, ledger, days, wallets, accounts, lanes] = await Promise.all([
     poolItem(agencyId),
-    partition(`LEDGER#${agencyId}`),
+    ledgerItems(agencyId),
     usageDayRows(agencyId),
     Promise.all(walletsOf.map(walletItem)),
     Promise.all(walletsOf.map(accountItem)),
+    Promise.all([poolKey(agencyId), ...walletsOf.map(walletKey)].map(lanesOf)).then((l) => l.flat()),
   ]);
+  const inLanes = (head: string) => lanes.filter((l) => l.headPk === head).reduce((n, l) => n + l.credits, 0);
   const entries = ledger.filter((i) => i.kind === 'ledger_entry');
-  const items = [pool, ...wallets, ...accounts, ...ledger.filter((i) => i.kind !== 'ledger_refusal'), ...days]
+  const items = [pool, ...wallets, ...accounts, ...lanes, ...ledger.filter((i) => i.kind !== 'ledger_refusal'), ...days]
     .filter((i): i is Record<string, any> => i !== undefined)
     .sort((x, y) => (`${x.pk} ${x.sk}` < `${y.pk} ${y.sk}` ? -1 : 1));
   return {
-    pool: pool?.balance ?? 0,
+    pool: (pool?.balance ?? 0) + inLanes(poolKey(agencyId).pk),
     entries: entries.length,
     usageTotal: days.reduce((n, d) => n + (d.total ?? 0), 0),
-    wallets: Object.fromEntries(walletsOf.map((id, i) => [id, wallets[i]?.balance ?? 0])),
+    wallets: Object.fromEntries(walletsOf.map((id, i) => [id, (wallets[i]?.balance ?? 0) + inLanes(walletKey(id).pk)])),
     items,
   };
 }

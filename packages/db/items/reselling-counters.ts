@@ -7,9 +7,8 @@ import type { TransactItem } from '../transact';
  * What the reselling dashboard reads, kept by the writes that move credits (never by scanning
  * the ledger): per reselling sub-account, lifetime totals of Stripe purchases (credits, and
  * spend per currency, net of refunds) and one item per UTC day (purchased and refunded credits).
- * A sub-account's days are listed on gsi1 under `RESELLING#<sub>`, together with its usage-day
- * counters from wallet debits (usage-day.ts adds them to the same partition), so a date range
- * of purchases and consumption is ONE query.
+ * A sub-account's days are listed on gsi1 under `RESELLING#<sub>`; its consumption per day is
+ * the `wallet` of its usage rollup days (usage-rollup.ts), one query of its own partition.
  */
 export interface ResellingTotalsItem {
   kind: typeof itemKinds.resellingTotals;
@@ -34,7 +33,7 @@ export interface ResellingDayItem {
 export const resellingTotalsKey = (subAccountId: string): Key => ({ pk: `RESELLING#${subAccountId}`, sk: 'TOTALS' });
 const dayKey = (subAccountId: string, date: string): Key => ({ pk: `RESELLING#${subAccountId}`, sk: `DAY#${date}` });
 
-/** gsi1 partition and sort keys of a sub-account's daily purchase items (its wallet usage is on its usage days). */
+/** gsi1 partition and sort keys of a sub-account's daily purchase items (its wallet usage is on its usage rollup days). */
 export const resellingSeriesPartition = (subAccountId: string) => `RESELLING#${subAccountId}`;
 export const resellingSeriesSort = (date: string) => `DAY#${date}#purchases`;
 

@@ -24,7 +24,7 @@ import { newClientLogin } from './client-login';
 import { emailNotVerified } from './email-verification';
 import { accountClosed } from './errors';
 import type { CreateSubAccountBody, ListQuery, PatchSubAccountBody } from './schemas';
-import { subAccountView } from './views';
+import { subAccountView, subAccountViewOf, subAccountViews } from './views';
 
 /**
  * Creates the sub-account and, with a client login (the default), its client user and the
@@ -71,11 +71,11 @@ export async function createSubAccount(agency: AccountItem, body: CreateSubAccou
   );
   if (!clientLogin) {
     await transact([{ name: 'subAccount', write: putAccount(account) }, count]);
-    return { subAccount: subAccountView(account, agency) };
+    return { subAccount: subAccountView(account, agency, 0) };
   }
   const login = await newClientLogin(account, agency, { create: true }, now);
   await transact([{ name: 'subAccount', write: putAccount(account) }, count, ...login.writes]);
-  return { subAccount: subAccountView(account, agency), password: login.password, loginEmail: email };
+  return { subAccount: subAccountView(account, agency, 0), password: login.password, loginEmail: email };
 }
 
 /** The cap on sub-accounts per agency (configuration, SUB_ACCOUNT_QUOTA; default 1,000). */
@@ -86,7 +86,7 @@ function subAccountQuota(): number {
 
 export async function listSubAccounts(agency: AccountItem, query: ListQuery) {
   const page = await listSubAccountItems(agency.id, query);
-  return { items: page.items.map((a) => subAccountView(a, agency)), nextCursor: page.nextCursor };
+  return { items: await subAccountViews(page.items, agency), nextCursor: page.nextCursor };
 }
 
 /**
@@ -133,7 +133,7 @@ export async function patchSubAccount(sub: AccountItem, agency: AccountItem, bod
   if ('wrongMode' in updated) throw autoRechargeNeedsReselling();
   if (moves) await closeWhatItAllowed(before, updated);
   if (body.autoRecharge?.enabled) await openIfBelow(updated, agency, now);
-  return { subAccount: subAccountView(updated, agency) };
+  return { subAccount: await subAccountViewOf(updated, agency) };
 }
 
 const autoRechargeNeedsReselling = () =>

@@ -1,5 +1,6 @@
 import { utcMonth } from '../../core/clock';
 import type { AccountItem } from '../../db/items/account';
+import { monthTotals } from '../../db/items/usage-rollup';
 import { featuresOf } from '../features';
 
 /** What the API shows of accounts: never keys, hashes or internal markers. */
@@ -15,13 +16,28 @@ export function agencyView(a: AccountItem) {
   };
 }
 
-/** The month's usage, from the account's meter: zero when the meter still counts an earlier month. */
-export function creditsUsedThisMonth(account: AccountItem, month = utcMonth()): number {
-  return account.meterMonth === month ? (account.meterUsed ?? 0) : 0;
+/**
+ * Sub-accounts as shown, each with `creditsUsedThisMonth` from its month's usage rollup (built
+ * from the table stream, seconds behind the ledger): one BatchGet for a page of them.
+ */
+export async function subAccountViews(accounts: AccountItem[], agency: AccountItem) {
+  const used = accounts.length
+    ? await monthTotals(
+        accounts.map((a) => a.id),
+        utcMonth(),
+      )
+    : new Map<string, number>();
+  return accounts.map((a) => subAccountView(a, agency, used.get(a.id) ?? 0));
 }
 
-/** A sub-account as shown: its features are those it may use now under its agency's plan (`featuresOf`). */
-export function subAccountView(a: AccountItem, agency: AccountItem) {
+export const subAccountViewOf = async (a: AccountItem, agency: AccountItem) =>
+  (await subAccountViews([a], agency))[0] as ReturnType<typeof subAccountView>;
+
+/**
+ * A sub-account as shown: its features are those it may use now under its agency's plan
+ * (`featuresOf`); `usedThisMonth` is its month rollup's total (`subAccountViews` reads it).
+ */
+export function subAccountView(a: AccountItem, agency: AccountItem, usedThisMonth: number) {
   return {
     id: a.id,
     agencyId: a.agencyId,
@@ -34,7 +50,7 @@ export function subAccountView(a: AccountItem, agency: AccountItem) {
     status: a.status,
     creditMode: a.creditMode ?? 'manual',
     monthlyCreditLimit: a.monthlyCreditLimit ?? null,
-    creditsUsedThisMonth: creditsUsedThisMonth(a),
+    creditsUsedThisMonth: usedThisMonth,
     features: featuresOf(a, agency),
     clientLogin: a.clientLogin ?? true,
     autoRecharge: a.autoRecharge ?? null,

@@ -2,17 +2,21 @@ import { utcDate } from '../../core/clock';
 import { invalidField } from '../../core/errors';
 import { decodeCursor, encodeCursor, foreignCursor } from '../../db/cursor';
 import { type AccountItem, listSubAccounts } from '../../db/items/account';
-import { accountUsageDays, agencyUsagePage, type UsageDayItem } from '../../db/items/usage-day';
+import { type AccountDayRollup, accountDays, agencyAccountDaysPage } from '../../db/items/usage-rollup';
 import { queryAllPages } from '../../db/query';
 import { type AgencyUsageQuery, type UsageQuery, usageTypes } from './schemas';
 import { DAY_MS, daysBetween, timeRange } from './time-range';
 
-/** The usage dashboards, read from the per-account-per-day counters the debits keep. */
+/**
+ * The usage dashboards, read from the per-account-per-day usage rollups (built from the table
+ * stream a few seconds behind the ledger: db/items/usage-rollup.ts).
+ */
 const MAX_RANGE_DAYS = 366;
 
 /**
- * The agency dashboard reads at most this many day counters per request (about 1.5 MB, a few
- * queries): an agency with 1,000 sub-accounts gets 10 days a page, one with 30 a year in one.
+ * The agency dashboard reads at most this many account days per request (a few queries: an
+ * item is about 200 bytes, plus about 90 per stream shard whose batches counted in it that day):
+ * an agency with 1,000 sub-accounts gets 10 days a page, one with 30 a year in one.
  */
 export const AGENCY_COUNTER_BUDGET = 10_000;
 const PAGE = 1_000;
@@ -23,7 +27,7 @@ function dayRange(q: UsageQuery) {
   return { from: utcDate(start), to: utcDate(end) };
 }
 
-function dailySeries(days: UsageDayItem[], from: string, to: string) {
+function dailySeries(days: AccountDayRollup[], from: string, to: string) {
   const byDate = new Map<string, number>();
   for (const d of days) byDate.set(d.date, (byDate.get(d.date) ?? 0) + d.total);
   return daysBetween(from, to).map((date) => ({ date, credits: byDate.get(date) ?? 0 }));
@@ -35,10 +39,10 @@ function dailySeries(days: UsageDayItem[], from: string, to: string) {
  * first day with more counters than the budget is read whole (one counter per account at most).
  */
 async function agencyCounters(agencyId: string, start: string, to: string, budget: number) {
-  const days: UsageDayItem[] = [];
+  const days: AccountDayRollup[] = [];
   let cursor: string | undefined;
   do {
-    const page = await agencyUsagePage(agencyId, start, to, { limit: Math.min(PAGE, budget - days.length), cursor });
+    const page = await agencyAccountDaysPage(agencyId, start, to, { limit: Math.min(PAGE, budget - days.length), cursor });
     days.push(...page.items);
     cursor = page.nextCursor ?? undefined;
   } while (cursor && days.length < budget);
@@ -46,7 +50,7 @@ async function agencyCounters(agencyId: string, start: string, to: string, budge
   if (!cursor || !last) return { days, nextDay: undefined };
   if (last !== days[0]?.date) return { days: days.filter((d) => d.date !== last), nextDay: last };
   do {
-    const page = await agencyUsagePage(agencyId, start, last, { limit: PAGE, cursor });
+    const page = await agencyAccountDaysPage(agencyId, start, last, { limit: PAGE, cursor });
     days.push(...page.items);
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
@@ -98,7 +102,7 @@ export async function agencyUsage(agencyId: string, q: AgencyUsageQuery, budget 
 /** One account's own usage: totals, by type and daily (at most 366 counters, of this account only). Never a balance. */
 export async function accountUsage(account: AccountItem, q: UsageQuery) {
   const { from, to } = dayRange(q);
-  const days = await accountUsageDays(account.id, from, to);
+  const days = await accountDays(account.id, from, to);
   const byType = Object.fromEntries(usageTypes.map((t) => [t, days.reduce((n, d) => n + (Number(d[t]) || 0), 0)]));
   return { from, to, total: days.reduce((n, d) => n + d.total, 0), byType, series: dailySeries(days, from, to) };
 }

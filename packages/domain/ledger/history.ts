@@ -1,15 +1,17 @@
 import { AppError } from '../../core/errors';
 import { idBoundAt } from '../../core/ids';
-import { type LedgerEntryItem, listEntries } from '../../db/items/ledger-entry';
-import { cursorAfter } from '../../db/query';
+import { entryCursor, entryReader, LEDGER_SHARDS, type LedgerEntryItem } from '../../db/items/ledger-entry';
 import { entryView } from './entries';
 import type { TransactionsQuery } from './schemas';
 import { timeRange } from './time-range';
 
 type EntryView = ReturnType<typeof entryView>;
 
-/** Filtered pages may need several reads (DynamoDB filters as it reads): at most this many per call. */
-const MAX_READS_PER_CALL = 10;
+/**
+ * Filtered pages may read many entries that do not match (DynamoDB filters as it reads): a page
+ * reads at most ten pages' worth (and at least ten rounds of its shards' first reads).
+ */
+const filteredPageBudget = (limit: number) => 10 * Math.max(limit, LEDGER_SHARDS);
 
 /** The key condition and filter of a history query: time bounds are keys, the other filters are read-time. */
 function historyQuery(q: TransactionsQuery) {
@@ -31,22 +33,23 @@ function historyQuery(q: TransactionsQuery) {
 }
 
 /**
- * The agency's transaction history, newest first. Time bounds are key conditions; the other
- * filters are applied by DynamoDB as it reads, so a page may need several reads: it stops at
- * `limit` rows or after a bounded number of reads, and the cursor resumes exactly there.
+ * The agency's transaction history, newest first, merged from its shards. Time bounds are key
+ * conditions; the other filters are applied by DynamoDB as it reads, so a page may need many
+ * reads: it stops at `limit` rows or at its read budget, and the cursor resumes exactly there.
  */
 export async function listTransactions(agencyId: string, q: TransactionsQuery) {
   const { range, filter } = historyQuery(q);
-  const page = await listEntries(agencyId, range, filter, { limit: q.limit, cursor: q.cursor, maxReads: MAX_READS_PER_CALL });
-  return { items: page.items.map(entryView), nextCursor: page.nextCursor };
+  const reader = entryReader(agencyId, range, filter, { pageRows: q.limit, cursor: q.cursor });
+  const items = await reader.take(q.limit, filter ? filteredPageBudget(q.limit) : undefined);
+  return { items: items.map(entryView), nextCursor: entryCursor(reader.resumeBelow()) };
 }
 
 /**
- * What one CSV download may cost: queries (each reads at most 200 entries, matching or not),
- * and bytes of answer as Lambda sends it (the CSV inside a JSON envelope, where every quote is
- * escaped): 3 MiB leaves the rest of Lambda's 6 MB response limit unused on purpose.
+ * What one CSV download may cost: entries read (matching the filters or not) and bytes of
+ * answer as Lambda sends it (the CSV inside a JSON envelope, where every quote is escaped):
+ * 3 MiB leaves the rest of Lambda's 6 MB response limit unused on purpose.
  */
-export const exportBudget = { reads: 50, bytes: 3 * 1024 * 1024 };
+export const exportBudget = { entries: 10_000, bytes: 3 * 1024 * 1024 };
 const EXPORT_PAGE = 200;
 
 /**
@@ -56,24 +59,23 @@ const EXPORT_PAGE = 200;
  */
 export async function exportTransactions(agencyId: string, q: TransactionsQuery, budget = exportBudget) {
   const { range, filter } = historyQuery(q);
+  const reader = entryReader(agencyId, range, filter, { pageRows: EXPORT_PAGE, cursor: q.cursor });
   const rows: EntryView[] = [];
   let bytes = Buffer.byteLength(JSON.stringify(csvHeader));
-  let cursor = q.cursor;
   let last: LedgerEntryItem | undefined;
-  for (let read = 0; read < budget.reads; read++) {
-    const page = await listEntries(agencyId, range, filter, { limit: EXPORT_PAGE, cursor, maxReads: 1 });
-    for (const item of page.items) {
+  for (;;) {
+    const page = await reader.take(EXPORT_PAGE, budget.entries);
+    for (const item of page) {
       const row = entryView(item);
       bytes += Buffer.byteLength(JSON.stringify(csvLine(row)));
       // Stop before this row (the next download starts with it); a first row is always sent.
-      if (bytes > budget.bytes && last) return { rows, nextCursor: cursorAfter(last, true) };
+      if (bytes > budget.bytes && last) return { rows, nextCursor: entryCursor(last.id) };
       rows.push(row);
       last = item;
     }
-    cursor = page.nextCursor ?? undefined;
-    if (!cursor) break;
+    if (page.length < EXPORT_PAGE) break; // the end, or the read budget spent
   }
-  return { rows, nextCursor: cursor ?? null };
+  return { rows, nextCursor: entryCursor(reader.resumeBelow()) };
 }
 
 const csvColumns = [

@@ -4,7 +4,7 @@ import { listSubAccountsInMode } from '../../db/items/account';
 import { type BalanceItem, walletKey } from '../../db/items/balance';
 import { type ResellingTotalsItem, resellingSeries, resellingTotalsKey } from '../../db/items/reselling-counters';
 import { getResellingSettings } from '../../db/items/reselling-settings';
-import { accountUsageDays } from '../../db/items/usage-day';
+import { accountDays } from '../../db/items/usage-rollup';
 import { getItems, itemId } from '../../db/read';
 import { itemKinds } from '../../db/schema';
 import { exactBalance } from '../ledger/balances';
@@ -16,9 +16,9 @@ import type { DashboardQuery } from './schemas';
  * The Sub-Account Credit Dashboard: per reselling sub-account, credits purchased (through
  * Stripe) and the money spent on them per currency, credits granted by the agency, consumed,
  * taken back by refunds, remaining, and a daily series. Exact and bounded: a page of sub-accounts
- * (≤ 50), one BatchGet of their wallets and totals, and per sub-account two index queries over
- * at most 92 days (its purchase days and its usage days, ≤ 1 small item a day each). The
- * ledger is never scanned.
+ * (≤ 50), one BatchGet of their wallets and totals, and per sub-account two queries over at
+ * most 92 days (its purchase days on gsi1, and its usage rollup days, whose `wallet` is the
+ * consumption: ≤ 1 small item a day each). The ledger is never scanned.
  */
 const MAX_RANGE_DAYS = 92;
 const DEFAULT_DAYS = 30;
@@ -43,7 +43,7 @@ export async function resellingDashboard(agencyId: string, q: DashboardQuery) {
   const [stored, series] = await Promise.all([
     keys.length ? getItems(keys) : Promise.resolve(new Map<string, Record<string, unknown>>()),
     Promise.all(
-      page.items.map(async (s) => [...(await resellingSeries(s.id, from, to)), ...(await accountUsageDays(s.id, from, to))]),
+      page.items.map(async (s) => [...(await resellingSeries(s.id, from, to)), ...(await accountDays(s.id, from, to))]),
     ),
   ]);
   const days = daysBetween(from, to);

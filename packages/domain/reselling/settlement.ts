@@ -6,9 +6,9 @@ import { getPurchase, type PurchaseItem, type SettledState, settle } from '../..
 import { itemKinds } from '../../db/schema';
 import { ConditionsFailed, type NamedItem, transact } from '../../db/transact';
 import { balanceHint, forgetBalance, oneAtATime } from '../ledger/balance-state';
-import { COLLECTED_MS, closeLanes } from '../ledger/lanes';
 import { commit, type Failure, type Plan } from '../ledger/commit';
 import { requestHash } from '../ledger/entries';
+import { COLLECTED_MS, closeLanes } from '../ledger/lanes';
 import type { PurchaseNoticeEvent } from '../outbox';
 import { balanceOf, countersOf, creditsFor, paymentOf } from './purchase-ledger';
 import { purchaseNotice } from './purchase-notices';

@@ -1,0 +1,149 @@
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { db, table } from '../client';
+import { conditionFailed } from '../conditions';
+import { queryAll, queryPage } from '../query';
+import { getItems, itemId } from '../read';
+import { itemKinds, type Key, stored } from '../schema';
+
+/**
+ * Usage rollups: what the dashboards read, built from the table stream by the usage-rollups
+ * function (packages/domain/ledger/rollups.ts), never written by a debit. Three kinds:
+ *  - per account per UTC day: `total`, one attribute per usage type, and `wallet` (the part
+ *    drawn from a reselling wallet: the reselling dashboard's consumption), in the account's
+ *    own partition and listed on gsi1 under its agency by date then account;
+ *  - per agency per UTC day: `total` and one attribute per usage type, in the agency's own
+ *    partition;
+ *  - per account per UTC month: `total` (creditsUsedThisMonth) and `pool` (the part drawn from
+ *    the agency pool: what a monthly limit counts), beside the account's days.
+ * An account's range is one query of its partition, an agency's days one query of its own,
+ * and each item is written once per stream batch that holds its usage, never once per debit.
+ *
+ * Exactly once under redelivery: each item keeps, per stream shard, the highest sequence
+ * number applied (`applied`), and is written read-modify-write on its `version`.
+ */
+interface RollupBase {
+  agencyId: string;
+  total: number;
+  /** Bumped by every write: the condition of the next one. */
+  version: number;
+  /** Stream shard id → the highest sequence number of it applied here, and when (epoch ms) that was set. */
+  applied: Record<string, Watermark>;
+  /** One attribute per usage type (`ai_response`, `campaign_message`), and `wallet` / `pool` where they apply. */
+  [counter: string]: unknown;
+}
+
+export interface Watermark {
+  /** A decimal string: compare with BigInt. */
+  seq: string;
+  at: number;
+}
+
+export interface AccountDayRollup extends RollupBase {
+  kind: typeof itemKinds.accountUsageDay;
+  accountId: string;
+  date: string;
+}
+export interface AgencyDayRollup extends RollupBase {
+  kind: typeof itemKinds.agencyUsageDay;
+  date: string;
+}
+export interface AccountMonthRollup extends RollupBase {
+  kind: typeof itemKinds.accountUsageMonth;
+  accountId: string;
+  month: string;
+}
+export type UsageRollup = AccountDayRollup | AgencyDayRollup | AccountMonthRollup;
+
+const accountPartition = (accountId: string) => `ROLLUP#ACCOUNT#${accountId}`;
+const agencyPartition = (agencyId: string) => `ROLLUP#AGENCY#${agencyId}`;
+/** gsi1: an agency's account days, by date then account (the agency dashboard's per-account figures). */
+const agencyAccountDays = (agencyId: string) => `ROLLUP#AGENCY#${agencyId}#ACCOUNT_DAYS`;
+
+export const accountDayKey = (accountId: string, date: string): Key => ({ pk: accountPartition(accountId), sk: `DAY#${date}` });
+export const agencyDayKey = (agencyId: string, date: string): Key => ({ pk: agencyPartition(agencyId), sk: `DAY#${date}` });
+export const accountMonthKey = (accountId: string, month: string): Key => ({
+  pk: accountPartition(accountId),
+  sk: `MONTH#${month}`,
+});
+
+/** The key of a rollup item (and its index key, for account days). */
+export function rollupKeys(item: UsageRollup): Key & { gsi1pk?: string; gsi1sk?: string } {
+  switch (item.kind) {
+    case itemKinds.accountUsageDay:
+      return {
+        ...accountDayKey(item.accountId, item.date),
+        gsi1pk: agencyAccountDays(item.agencyId),
+        gsi1sk: `${item.date}#${item.accountId}`,
+      };
+    case itemKinds.agencyUsageDay:
+      return agencyDayKey(item.agencyId, item.date);
+    case itemKinds.accountUsageMonth:
+      return accountMonthKey(item.accountId, item.month);
+  }
+}
+
+/** Several rollup items as they are now, by `itemId` (strongly consistent, BatchGet in chunks of 100). */
+export async function getRollups(keys: Key[]): Promise<Map<string, UsageRollup>> {
+  const found = new Map<string, UsageRollup>();
+  for (let i = 0; i < keys.length; i += 100) {
+    for (const [id, item] of await getItems(keys.slice(i, i + 100))) found.set(id, item as unknown as UsageRollup);
+  }
+  return found;
+}
+
+/**
+ * Writes the next version of a rollup item, on condition that the item is still at the version
+ * it was read at (absent: `expected` undefined). On a lost race, the item as it is now (or
+ * undefined if it is absent) for the caller to redo its change on.
+ */
+export async function putRollup(
+  item: UsageRollup,
+  expected: number | undefined,
+): Promise<{ written: true } | { written: false; current: UsageRollup | undefined }> {
+  try {
+    await db.send(
+      new PutCommand({
+        TableName: table(),
+        Item: stored(item, rollupKeys(item)),
+        ConditionExpression: expected === undefined ? 'attribute_not_exists(pk)' : 'version = :expected',
+        ExpressionAttributeValues: expected === undefined ? undefined : { ':expected': expected },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { written: true };
+  } catch (err) {
+    if (!conditionFailed(err)) throw err;
+    const raw = (err as { Item?: Parameters<typeof unmarshall>[0] }).Item;
+    // The old item comes back with the failure; re-read only if it did not.
+    const current = raw
+      ? (unmarshall(raw) as UsageRollup)
+      : ((await db.send(new GetCommand({ TableName: table(), Key: rollupKeys(item), ConsistentRead: true }))).Item as
+          | UsageRollup
+          | undefined);
+    return { written: false, current };
+  }
+}
+
+/** One account's days from..to (inclusive): at most one item a day, in its own partition. */
+export const accountDays = (accountId: string, from: string, to: string) =>
+  queryAll<AccountDayRollup>({ partition: accountPartition(accountId), sort: { between: [`DAY#${from}`, `DAY#${to}`] } });
+
+/** An agency's own days from..to (inclusive): one item a day. */
+export const agencyDays = (agencyId: string, from: string, to: string) =>
+  queryAll<AgencyDayRollup>({ partition: agencyPartition(agencyId), sort: { between: [`DAY#${from}`, `DAY#${to}`] } });
+
+/** A page of the agency's account days from..to, by date then account, resumable by cursor. */
+export const agencyAccountDaysPage = (agencyId: string, from: string, to: string, page: { limit: number; cursor?: string }) =>
+  queryPage<AccountDayRollup>({
+    index: true,
+    partition: agencyAccountDays(agencyId),
+    sort: { between: [from, `${to}~`] },
+    ...page,
+  });
+
+/** Credits each account used in `month` (absent: none), in one BatchGet a hundred accounts. */
+export async function monthTotals(accountIds: string[], month: string): Promise<Map<string, number>> {
+  const found = await getRollups(accountIds.map((id) => accountMonthKey(id, month)));
+  return new Map(accountIds.map((id) => [id, found.get(itemId(accountMonthKey(id, month)))?.total ?? 0]));
+}
