@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import { tableKeyPrefixes } from '../../packages/db/access';
 import { type HttpFunction, httpFunctions } from '../../packages/http/routes';
 import {
+  laneSweeperSchedule,
   outboxStreamFilter,
   queueDefinitions,
   rechargeStreamFilters,
@@ -194,7 +195,7 @@ export class StatelessStack extends Stack {
     grantTableReadWrite(this.laneSweeper, data.table, tableKeyPrefixes['lane-sweeper']);
     new events.Rule(this, 'LaneSweeperSchedule', {
       description: 'Sweeps idle lanes back into their balances',
-      schedule: events.Schedule.rate(Duration.minutes(1)),
+      schedule: events.Schedule.rate(Duration.seconds(laneSweeperSchedule.everySeconds)),
       targets: [new targets.LambdaFunction(this.laneSweeper.fn, { retryAttempts: 0 })],
     });
 

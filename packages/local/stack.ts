@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { resellingSettings } from '../domain/reselling/config';
 import { stripeEventTypes } from '../domain/reselling/event-types';
 import {
+  laneSweeperSchedule,
   queueDefinitions,
   rechargeStreamFilters,
   type StreamSource,
@@ -18,6 +19,7 @@ import { deathNotice, loopInstance, serverInstance } from './instances';
 import { type LambdaRuntime, lambdaRuntime } from './lambda-pool';
 import { assertPortFree, freePort } from './ports';
 import { startQueuePoller } from './queue-poller';
+import { startSchedule } from './schedule';
 import { loadLocalSecrets } from './secrets';
 import { startLocalSes } from './ses';
 import { type LocalQueues, startLocalQueues } from './sqs';
@@ -44,6 +46,8 @@ export interface LocalStackOptions {
   queueVisibilitySeconds?: number;
   /** At most this batching window for the stream pollers (tests: a fraction of a second, so the pipeline idles soon). */
   streamWindowSeconds?: number;
+  /** How often the lane sweeper runs (default: as deployed, laneSweeperSchedule). */
+  laneSweepSeconds?: number;
   /** When an engine that dies is restarted, and when the stack gives up (tests use small numbers). */
   restartPolicy?: Partial<RestartPolicy>;
   log?: (line: string) => void;
@@ -120,7 +124,8 @@ export type EngineName =
   | 'queue-poller'
   | 'recharge-stream-poller'
   | 'usage-rollups-stream-poller'
-  | 'webhooks-queue-poller';
+  | 'webhooks-queue-poller'
+  | 'lane-sweeper';
 
 export interface LocalStack extends LocalStackInfo {
   info: LocalStackInfo;
@@ -362,6 +367,19 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
             handler: handlers.sender,
             functionName: 'webhook-sender',
             concurrency: runtime ? concurrency : 4,
+            log,
+          }),
+        ),
+    });
+    // The scheduled lane sweeper, as its EventBridge rule runs it.
+    await supervisor.add({
+      name: 'lane-sweeper',
+      start: async () =>
+        loopInstance(
+          startSchedule({
+            name: 'lane sweeper',
+            everyMs: (opts.laneSweepSeconds ?? laneSweeperSchedule.everySeconds) * 1000,
+            run: handlers.sweeper,
             log,
           }),
         ),

@@ -12,6 +12,7 @@ export interface WorkerHandlers {
   notifier: QueueHandler;
   sender: QueueHandler;
   rollups: WindowHandler;
+  sweeper: () => Promise<unknown>;
 }
 
 /**
@@ -27,6 +28,7 @@ export async function workerHandlers(runtime: LambdaRuntime | undefined): Promis
       notifier: (event) => runtime.invoke('notifier', event),
       sender: (event) => runtime.invoke('webhook-sender', event),
       rollups: (event) => runtime.invoke('usage-rollups', event),
+      sweeper: () => runtime.invoke('lane-sweeper', {}),
     };
   }
   // Imported only now: like a Lambda cold start, these modules read their env on import.
@@ -35,6 +37,7 @@ export async function workerHandlers(runtime: LambdaRuntime | undefined): Promis
   const { handler: detector } = await import('../../functions/stream/recharge-detector');
   const { handler: sender } = await import('../../functions/queue/webhook-sender');
   const { handler: rollups } = await import('../../functions/stream/usage-rollups');
+  const { handler: sweeper } = await import('../../functions/scheduled/lane-sweeper');
   const { asFunction, enforceTableAccess } = await import('./table-access');
   enforceTableAccess();
   return {
@@ -43,5 +46,6 @@ export async function workerHandlers(runtime: LambdaRuntime | undefined): Promis
     notifier: (...args) => asFunction('notifier', () => notifier(...args)),
     sender: (...args) => asFunction('webhook-sender', () => sender(...args)),
     rollups: (...args) => asFunction('usage-rollups', () => rollups(...args)),
+    sweeper: () => asFunction('lane-sweeper', () => sweeper()),
   };
 }

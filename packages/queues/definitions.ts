@@ -154,3 +154,10 @@ export interface StreamSource {
   /** Set: Lambda names the shard in the event and expects `state` in the answer. */
   tumblingWindowSeconds?: number;
 }
+
+/**
+ * The lane sweeper's schedule (an EventBridge rule in AWS, a timer in the local stack): idle
+ * lanes give their credits back this often. A minute is EventBridge's finest rate, and with
+ * the one-minute lease (ledger/lanes.ts) a quiet balance is whole again within two.
+ */
+export const laneSweeperSchedule = { everySeconds: 60 } as const;
