@@ -213,6 +213,10 @@ async function direct(
     if (!(err instanceof ConditionsFailed)) throw err;
     const common = judgeCommon(err, exact);
     if (common) return common;
+    // The limit is judged first (API.md): a charge past it is credit_limit_reached even when the pool is short too.
+    const meter = err.failed('meter');
+    const limited = meter && limitRefusal(meter.item, month, d.credits);
+    if (limited) return limited;
     const failedHead = err.failed('balance');
     if (failedHead) {
       const seen = rememberBalance(scope.head, failedHead.item);
@@ -228,8 +232,7 @@ async function direct(
       }
       return { kind: 'again' };
     }
-    const meter = err.failed('meter');
-    if (meter) return limitRefusal(meter.item, month, d.credits) ?? { kind: 'again' };
+    if (meter) return { kind: 'again' };
     throw err;
   }
   rememberBalance(scope.head, { ...head, balance: head.balance - d.credits, version: head.version + 1 });
@@ -509,6 +512,11 @@ async function claim(
     if (!(err instanceof ConditionsFailed)) throw err;
     const common = judgeCommon(err, entry);
     if (common) return common;
+    // The limit is judged before the balance (API.md): a month too spent is answered (or its
+    // allowances collected) even when the pool is short too.
+    const meter = err.failed('meter');
+    const byLimit = meter && allowanceRefused(d, scope, meter.item, month);
+    if (byLimit && byLimit.kind !== 'again') return byLimit;
     const failedHead = err.failed('head');
     if (failedHead) {
       const seen = rememberBalance(scope.head, failedHead.item as Partial<Record<keyof BalanceState, number>> | undefined);
@@ -524,8 +532,7 @@ async function claim(
       forgetBalance(scope.head);
       return { kind: 'again' };
     }
-    const meter = err.failed('meter');
-    if (meter) return allowanceRefused(d, scope, meter.item, month);
+    if (byLimit) return byLimit;
     throw err;
   }
   state.lane = { slot, credits: lane.credits, allowance: lane.allowance, month: lane.month };
