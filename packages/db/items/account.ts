@@ -126,6 +126,11 @@ export interface AccountChanges {
    * allowed (packages/domain/ledger/standing.ts). `{ stale: true }` when it moved meanwhile.
    */
   standing?: Standing;
+  /**
+   * With a limit set where there was none: the meter starts from the month's pool use so far
+   * (unlimited sub-accounts keep no meter: the usage rollups count their use).
+   */
+  meterFrom?: { month: string; poolUsed: number };
   at: string;
 }
 
@@ -152,7 +157,20 @@ export async function updateActiveAccount(
   const clauses = names.map((n) => `#${n} = :${n}`);
   const values: Record<string, unknown> = Object.fromEntries(names.map((n) => [`:${n}`, set[n]]));
   let remove = '';
-  if (typeof changes.monthlyCreditLimit === 'number') {
+  if (typeof changes.monthlyCreditLimit === 'number' && changes.meterFrom) {
+    clauses.push(
+      'monthlyCreditLimit = :limit',
+      'meterMonth = :meterMonth',
+      'meterPoolUsed = :used',
+      'meterRemaining = :remaining',
+    );
+    Object.assign(values, {
+      ':limit': changes.monthlyCreditLimit,
+      ':meterMonth': changes.meterFrom.month,
+      ':used': changes.meterFrom.poolUsed,
+      ':remaining': changes.monthlyCreditLimit - changes.meterFrom.poolUsed,
+    });
+  } else if (typeof changes.monthlyCreditLimit === 'number') {
     // remaining = limit − pool credits used, computed by DynamoDB from the meter as it is at this write.
     clauses.push('monthlyCreditLimit = :limit', 'meterRemaining = :limit - if_not_exists(meterPoolUsed, :zero)');
     Object.assign(values, { ':limit': changes.monthlyCreditLimit, ':zero': 0 });
