@@ -115,9 +115,16 @@ export const MAX_SLOTS = 512;
  * the balance holds, never less than the debit needs.
  */
 const TARGET_REFILLS_PER_SECOND = 10;
+/**
+ * At least this many debits of the size asked go into a lane: a container that is slow on its
+ * own (its share of a busy balance is small) still writes the balance item at most once per
+ * this many debits (≤ 0.05 writes per debit, the issue's bound for the hottest item). Credits
+ * set aside are never lost to a refusal (collected first) and come back within the lease.
+ */
+const MIN_DEBITS_PER_CHUNK = 25;
 export function chunkFor(s: ScopeState, need: number, head: { balance: number; lanesOpen: number }): number {
   const seconds = Math.min(30, Math.max(3, (head.lanesOpen + 1) / TARGET_REFILLS_PER_SECOND));
-  const wanted = Math.max(need * 8, Math.ceil(s.rate * seconds));
+  const wanted = Math.max(need * MIN_DEBITS_PER_CHUNK, Math.ceil(s.rate * seconds));
   const share = Math.floor(head.balance / (head.lanesOpen + 2));
   return Math.max(need, Math.min(wanted, share));
 }
