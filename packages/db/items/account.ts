@@ -63,6 +63,8 @@ export interface AccountItem {
   /** The part of meterUsed drawn from the agency pool (manual mode): what the limit counts. */
   meterPoolUsed?: number;
   meterRemaining?: number;
+  /** Epoch ms: until then no lane sets this account's allowance aside (its month is nearly spent). */
+  lanesOffUntil?: number;
   createdAt: string;
   updatedAt: string;
   closedAt?: string;
@@ -298,6 +300,8 @@ export interface MeterCharge {
   month: string;
   /** Pool credits counted against the limit: a debit's own, or the allowance a lane sets aside. */
   credits: number;
+  /** For a lane (set aside, not spent): refused while the month's allowance was lately collected (`lanesOffUntil`). */
+  forLane?: { nowMs: number };
 }
 
 /**
@@ -312,6 +316,10 @@ export function chargeMeter(c: MeterCharge): TransactItem {
   const rollover = c.seenMonth !== c.month;
   const conditions: string[] = [accountIsActive.expression, 'creditMode = :manual', 'attribute_exists(monthlyCreditLimit)'];
   const values: Record<string, unknown> = { ...accountIsActive.values, ':manual': 'manual', ':q': c.credits, ':month': c.month };
+  if (c.forLane) {
+    conditions.push('(attribute_not_exists(lanesOffUntil) OR lanesOffUntil < :nowMs)');
+    values[':nowMs'] = c.forLane.nowMs;
+  }
   if (!rollover) {
     conditions.push('meterMonth = :month', 'meterRemaining >= :q');
     values[':negativeQ'] = -c.credits;
@@ -334,15 +342,31 @@ export function chargeMeter(c: MeterCharge): TransactItem {
   };
 }
 
-/** A closed lane's unused allowance back to its month's meter (refused once the month turned: it is void). */
-export function returnAllowance(accountId: string, month: string, allowance: number, at: string): TransactItem {
+/**
+ * A closed lane's unused allowance back to its month's meter (refused once the month turned: it
+ * is void). `lanesOffUntil` (epoch ms): the month is nearly spent, so until then this account's
+ * debits take their allowance one by one (no lane may set any aside), as a collected balance does.
+ */
+export function returnAllowance(
+  accountId: string,
+  month: string,
+  allowance: number,
+  at: string,
+  lanesOffUntil?: number,
+): TransactItem {
   return {
     Update: {
       TableName: table(),
       Key: accountKey(accountId),
-      UpdateExpression: 'ADD meterPoolUsed :negative, meterRemaining :a SET updatedAt = :now',
+      UpdateExpression: `ADD meterPoolUsed :negative, meterRemaining :a SET updatedAt = :now${lanesOffUntil ? ', lanesOffUntil = :off' : ''}`,
       ConditionExpression: 'meterMonth = :month AND attribute_exists(monthlyCreditLimit)',
-      ExpressionAttributeValues: { ':negative': -allowance, ':a': allowance, ':month': month, ':now': at },
+      ExpressionAttributeValues: {
+        ':negative': -allowance,
+        ':a': allowance,
+        ':month': month,
+        ':now': at,
+        ...(lanesOffUntil ? { ':off': lanesOffUntil } : {}),
+      },
     },
   };
 }

@@ -15,6 +15,8 @@ export interface AccountHint {
   meterMonth?: string;
   /** What the monthly limit had left when last seen (a hint for sizing a lane's allowance). */
   meterRemaining?: number;
+  /** Epoch ms: its month's allowance was collected lately; debit one by one until then. */
+  lanesOffUntil: number;
 }
 
 const MAX_HINTS = 10_000;
@@ -29,6 +31,7 @@ export function rememberAccount(item: AccountItem): AccountHint {
     hasLimit: typeof item.monthlyCreditLimit === 'number',
     meterMonth: item.meterMonth,
     meterRemaining: item.meterRemaining,
+    lanesOffUntil: item.lanesOffUntil ?? 0,
   };
   hints.set(item.id, hint);
   return hint;

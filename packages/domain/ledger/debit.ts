@@ -4,7 +4,7 @@ import { newId } from '../../core/ids';
 import { count } from '../../core/metrics';
 import { chargeMeter } from '../../db/items/account';
 import { fundLane, moveBalance, poolKey, walletKey } from '../../db/items/balance';
-import { claimLane, debitLane, type LaneItem } from '../../db/items/lane';
+import { claimLane, debitLane, getLanes, type LaneItem } from '../../db/items/lane';
 import { type IdempotencyScope, type LedgerEntryItem, putEntry } from '../../db/items/ledger-entry';
 import { itemId } from '../../db/read';
 import { itemKinds, type Key } from '../../db/schema';
@@ -88,9 +88,11 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
     const state = scopeState(scope.id);
     const outcome = await oneAtATime(scope.head, async () => {
       const head = await balanceHint(scope.head);
-      if (state.lane) return laneDebit(d, hint, scope, state, head, entry);
+      // A limited sub-account whose month is nearly spent takes its allowance debit by debit.
+      const limitLanesOff = scope.limited && hint.lanesOffUntil > Date.now();
+      if (state.lane) return limitLanesOff ? releaseOwn(scope, state) : laneDebit(d, hint, scope, state, head, entry);
       const lanesWanted = head.lanesOpen > 0 || state.hotUntil > Date.now();
-      if (lanesWanted && head.noLanesUntil <= Date.now()) return claim(d, hint, scope, state, head, entry);
+      if (lanesWanted && !limitLanesOff && head.noLanesUntil <= Date.now()) return claim(d, hint, scope, state, head, entry);
       return direct(d, hint, scope, state, head, entry);
     });
     switch (outcome.kind) {
@@ -104,11 +106,20 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
       case 'refused':
         return refuse(idempotencyScopeOf(entry), entry, outcome.error);
       case 'collect':
+        // A balance collected for want of credits takes no lanes for a while; a limited
+        // sub-account collected for want of allowance takes none of its own.
         await closeLanes(outcome.head, {
           scopes: outcome.scopes,
           noLanesUntil: outcome.scopes ? undefined : Date.now() + COLLECTED_MS,
+          limitLanesOffUntil: outcome.scopes ? Date.now() + COLLECTED_MS : undefined,
         });
         forgetBalance(outcome.head);
+        if (outcome.scopes) {
+          // Even with no lane to collect, this container debits one by one now: the month's
+          // room is less than a lane would set aside.
+          const fresh = await refreshAccount(d.accountId);
+          if (fresh) fresh.lanesOffUntil = Math.max(fresh.lanesOffUntil, Date.now() + COLLECTED_MS);
+        }
         break;
       case 'again':
         ledgerStats.staleRetries++;
@@ -370,7 +381,13 @@ async function refill(
           ? [
               {
                 name: 'meter' as const,
-                write: chargeMeter({ accountId: d.accountId, seenMonth: hint.meterMonth, month, credits: allowance }),
+                write: chargeMeter({
+                  accountId: d.accountId,
+                  seenMonth: hint.meterMonth,
+                  month,
+                  credits: allowance,
+                  forLane: { nowMs: Date.now() },
+                }),
               },
             ]
           : []),
@@ -435,6 +452,8 @@ function allowanceRefused(d: DebitRequest, scope: Scope, item: unknown, month: s
   const hint = rememberAccount(account);
   if (hint.status !== 'active') return { kind: 'refused', error: accountClosed() };
   if (!hint.hasLimit || hint.creditMode !== 'manual') return { kind: 'again' };
+  // Another container collected the month's allowances: debit one by one (the next round does).
+  if (hint.lanesOffUntil > Date.now()) return { kind: 'again' };
   const remaining = account.meterMonth === month ? (account.meterRemaining ?? 0) : (account.monthlyCreditLimit ?? 0);
   // What is left of the month may still cover this debit from a smaller allowance: try that.
   if (remaining >= d.credits) return { kind: 'again' };
@@ -450,6 +469,17 @@ async function releaseOwn(scope: Scope, state: ScopeState): Promise<Outcome> {
   return { kind: 'again' };
 }
 
+/** A slot with no lane in it (or a lane whose lease ran out with nothing in it), picked at random among them. */
+async function freeSlot(head: Key, slots: number): Promise<number | undefined> {
+  const taken = new Set<number>();
+  for (const lane of await getLanes(head, slots)) {
+    const empty = lane.credits === 0 && !lane.allowance;
+    if (!(empty && lane.leaseUntil < Date.now())) taken.add(lane.slot);
+  }
+  const free = Array.from({ length: slots }, (_, slot) => slot).filter((slot) => !taken.has(slot));
+  return free.length ? free[Math.floor(Math.random() * free.length)] : undefined;
+}
+
 /** A lane of its own for this container: a free slot, a chunk of the balance, and the debit, in one transaction. */
 async function claim(
   d: DebitRequest,
@@ -460,9 +490,12 @@ async function claim(
   entry: LedgerEntryItem,
 ): Promise<Outcome> {
   const month = d.month();
-  const fresh = head.lanesOpen >= head.laneSlots;
+  // A slot given back is reused (read which: a read costs less than a claim refused on a taken
+  // slot, which the balance's busiest moments would otherwise pay again and again).
+  const free = head.lanesOpen < head.laneSlots ? await freeSlot(scope.head, head.laneSlots) : undefined;
+  const fresh = free === undefined;
   if (fresh && head.laneSlots >= MAX_SLOTS) return direct(d, hint, scope, state, head, entry);
-  const slot = fresh ? head.laneSlots : Math.floor(Math.random() * head.laneSlots);
+  const slot = free ?? head.laneSlots;
   const credits = chunkFor(state, d.credits, head);
   const allowance = scope.limited ? allowanceChunk(credits, d.credits, hint.meterRemaining ?? Number.MAX_SAFE_INTEGER) : 0;
   const at = entry.createdAt;
@@ -500,7 +533,13 @@ async function claim(
           ? [
               {
                 name: 'meter' as const,
-                write: chargeMeter({ accountId: d.accountId, seenMonth: hint.meterMonth, month, credits: allowance }),
+                write: chargeMeter({
+                  accountId: d.accountId,
+                  seenMonth: hint.meterMonth,
+                  month,
+                  credits: allowance,
+                  forLane: { nowMs: Date.now() },
+                }),
               },
             ]
           : []),

@@ -143,6 +143,8 @@ export interface CloseOptions {
   ownedBy?: string;
   /** Mark the balance collected: no lanes until then (epoch ms). */
   noLanesUntil?: number;
+  /** With allowances collected (a limited sub-account's month nearly spent): its lanes stay off until then. */
+  limitLanesOffUntil?: number;
 }
 
 /**
@@ -167,7 +169,7 @@ export async function closeLanes(head: Key, opts: CloseOptions = {}): Promise<nu
     let lanesOpen = item.lanesOpen ?? 0;
     let moved = false;
     for (const lane of lanes) {
-      const outcome = await closeOne(head, lane, lanesOpen, opts.noLanesUntil);
+      const outcome = await closeOne(head, lane, lanesOpen, opts.noLanesUntil, true, opts.limitLanesOffUntil);
       if (outcome === 'closed') {
         closed++;
         lanesOpen--;
@@ -188,6 +190,7 @@ async function closeOne(
   lanesOpenSeen: number,
   noLanesUntil?: number,
   giveAllowance = true,
+  limitLanesOffUntil?: number,
 ): Promise<'closed' | 'lane' | 'head'> {
   const at = new Date().toISOString();
   const allowance = giveAllowance && lane.allowance && lane.month && lane.scope.startsWith('L');
@@ -203,7 +206,13 @@ async function closeOne(
           ? [
               {
                 name: 'allowance' as const,
-                write: returnAllowance(lane.scope.slice(1), lane.month as string, lane.allowance as number, at),
+                write: returnAllowance(
+                  lane.scope.slice(1),
+                  lane.month as string,
+                  lane.allowance as number,
+                  at,
+                  limitLanesOffUntil,
+                ),
               },
             ]
           : []),
@@ -218,7 +227,7 @@ async function closeOne(
     // The sub-account's month turned since the lane was filled: last month's allowance is void,
     // so the lane closes without giving any back.
     if (err.failed('allowance') && !err.failed('lane') && !err.failed('head'))
-      return closeOne(head, lane, lanesOpenSeen, noLanesUntil, false);
+      return closeOne(head, lane, lanesOpenSeen, noLanesUntil, false, limitLanesOffUntil);
     return err.failed('head') ? 'head' : 'lane';
   }
 }
