@@ -5,13 +5,15 @@ import { isIdOf } from '../../core/ids';
 import { mapLimit } from '../../core/map-limit';
 import type { LedgerEntryItem } from '../../db/items/ledger-entry';
 import type { PrincipalOf } from '../auth/principal';
+import { type DebitRequest, debit } from './debit';
+import { debitTogether, type Settled } from './debit-group';
 import type { UsageEvent } from './schemas';
-import { recordUsage } from './usage';
+import { usageDebit } from './usage';
 
 /** What one event of a batch got: its entry, or the refusal a single usage call would have got. */
 export type EventOutcome = { idempotencyKey: string } & ({ entry: LedgerEntryItem } | { refusal: AppError });
 
-/** Accounts charged at once for one batch (each debit a DynamoDB round trip or two). */
+/** Accounts whose events are debited one by one at once (each debit a DynamoDB round trip or two). */
 const CONCURRENCY = 16;
 /**
  * No event is started this close to the request's deadline: it is answered 503 `try_again`
@@ -20,50 +22,62 @@ const CONCURRENCY = 16;
 const START_MARGIN_MS = 1_000;
 
 /**
- * A usage batch (`POST /v1/usage/batch`): each event charged exactly as the single usage route
- * charges it, with its own key in its account's scope, so a key first used on either route
- * replays on the other; one event's refusal never stops another. One account's events are
- * charged in the order sent (its monthly limit or wallet takes the earlier ones first);
- * accounts side by side. The body's schema already refused malformed events and a key given
- * twice for one account.
+ * A usage batch (`POST /v1/usage/batch`): each event is the debit the single usage route
+ * makes for it, its key in the same per-account scope, so a key first used on either route
+ * replays on the other; one event's refusal never stops another. Events of one balance are
+ * debited many to a transaction where that surely passes (debit-group.ts); the rest one by
+ * one, exactly as the single route debits them. One account's events commit in the order sent
+ * (its limit or wallet takes the earlier ones first). The body's schema already refused
+ * malformed events and a key given twice for one account.
  */
 export async function recordUsageBatch(principal: PrincipalOf<'platform'>, events: UsageEvent[]): Promise<EventOutcome[]> {
+  const outcomes = new Array<EventOutcome | undefined>(events.length);
+  const requests = events.map((event, i) => {
+    const { accountId, idempotencyKey, ...body } = event;
+    // As on the single route, where an id of any other shape is a 404 before any read.
+    if (isIdOf(accountId, ['agency', 'subAccount'])) return usageDebit(principal, accountId, body, idempotencyKey);
+    outcomes[i] = { idempotencyKey, refusal: notFound('Account') };
+    return undefined;
+  });
+  const debitable = requests.flatMap((r, i) => (r ? [i] : []));
+  const together = await debitTogether(debitable.map((i) => requests[i] as DebitRequest));
+  debitable.forEach((i, k) => {
+    const settled = together[k];
+    if (settled) outcomes[i] = outcomeOf(events[i]?.idempotencyKey as string, settled);
+  });
+
+  // The rest one by one: an account's events in order, accounts side by side.
   const byAccount = new Map<string, number[]>();
-  events.forEach((e, i) => {
-    const indexes = byAccount.get(e.accountId);
+  for (const i of debitable) {
+    if (outcomes[i]) continue;
+    const accountId = (events[i] as UsageEvent).accountId;
+    const indexes = byAccount.get(accountId);
     if (indexes) indexes.push(i);
-    else byAccount.set(e.accountId, [i]);
-  });
-  const outcomes = new Array<EventOutcome>(events.length);
+    else byAccount.set(accountId, [i]);
+  }
   await mapLimit([...byAccount.values()], CONCURRENCY, async (indexes) => {
-    for (const i of indexes) {
-      const event = events[i] as UsageEvent;
-      outcomes[i] = await outcomeOf(event.idempotencyKey, () => charge(principal, event));
-    }
+    for (const i of indexes) outcomes[i] = await oneByOne((events[i] as UsageEvent).idempotencyKey, requests[i] as DebitRequest);
   });
-  return outcomes;
+  return outcomes as EventOutcome[];
 }
 
-async function charge(principal: PrincipalOf<'platform'>, event: UsageEvent): Promise<LedgerEntryItem> {
-  const { accountId, idempotencyKey, ...body } = event;
-  // As on the single route, where an id of any other shape is a 404 before any read.
-  if (!isIdOf(accountId, ['agency', 'subAccount'])) throw notFound('Account');
-  if (timeLeftMs() < START_MARGIN_MS) throw outOfTime();
-  return (await recordUsage(principal, accountId, body, idempotencyKey)).entry;
+function outcomeOf(idempotencyKey: string, settled: Settled): EventOutcome {
+  return 'refused' in settled ? { idempotencyKey, refusal: settled.refused } : { idempotencyKey, entry: settled.entry };
 }
-
-const outOfTime = () =>
-  new AppError('try_again', 'The batch ran out of time before this event; send it again with the same key', undefined, {
-    retryAfterSeconds: 1,
-  });
 
 /** An event's refusal, or a dependency's failure, is that event's answer; anything else is a bug (500). */
-async function outcomeOf(idempotencyKey: string, run: () => Promise<LedgerEntryItem>): Promise<EventOutcome> {
+async function oneByOne(idempotencyKey: string, request: DebitRequest): Promise<EventOutcome> {
   try {
-    return { idempotencyKey, entry: await run() };
+    if (timeLeftMs() < START_MARGIN_MS) throw outOfTime();
+    return { idempotencyKey, entry: (await debit(request)).entry };
   } catch (err) {
     const refusal = err instanceof AppError ? err : dependencyFailure(err);
     if (!refusal) throw err;
     return { idempotencyKey, refusal };
   }
 }
+
+const outOfTime = () =>
+  new AppError('try_again', 'The batch ran out of time before this event; send it again with the same key', undefined, {
+    retryAfterSeconds: 1,
+  });
