@@ -258,8 +258,11 @@ describe('a malformed body is refused whole, with nothing charged', () => {
     expect(await everything()).toEqual(was);
   });
 
-  it('takes exactly 1,000 events', async () => {
-    const res = await batch({ events: Array.from({ length: 1_000 }, () => event(agency.agencyId, 1)) });
+  it('takes exactly 1,000 events, in a body past the 256 KiB other routes take', async () => {
+    const contactId = 'c'.repeat(200);
+    const events = Array.from({ length: 1_000 }, () => event(agency.agencyId, 1, { contactId }));
+    expect(JSON.stringify({ events }).length).toBeGreaterThan(256 * 1024);
+    const res = await batch({ events });
     expect(res.status, res.text.slice(0, 300)).toBe(200);
     expect(new Set(statuses(res))).toEqual(new Set([201]));
   });
