@@ -23,10 +23,12 @@ import { stack } from '../support/stack';
  * A usage batch's debits of one balance go many to a transaction (debit-group.ts), in this
  * test process as in a container of the usage function: the transactions it took are counted
  * (transactStats), so a batch debited one by one fails here even when every answer is right.
- * Then the cases where a group must not commit and its debits go one by one: a key used by
- * another request between the batch's read of its keys and its write (the race is made
- * certain by running that request inside the read), and a lane: this container's lane of a
- * busy balance takes a group when it holds the sum.
+ * Then what another request does between the batch's read (of its accounts and keys) and its
+ * write, made certain by running that request inside the read: a key used (its event replays
+ * it or is 409, the group's other debits are charged one by one), the balance moved (the group
+ * is tried again), its fence moved for an account switched to reselling (the group goes one by
+ * one, that account to its wallet). And a lane: this container's lane of a busy balance takes
+ * a group when it holds the sum.
  */
 const race = vi.hoisted(() => ({ key: undefined as string | undefined, during: undefined as (() => Promise<void>) | undefined }));
 vi.mock('../../packages/db/read', async (importOriginal) => {
@@ -169,6 +171,40 @@ describe('a group that must not commit goes one by one', () => {
     const res = await send([contested, event(manual[2] as string, 1)]);
     expect(statuses(res)).toEqual([409, 201]);
     expect(res.body.results[0].problem.code).toBe('idempotency_key_reused');
+  });
+});
+
+describe('a balance that moved under the group', () => {
+  it('only its version (another debit): the group is tried again as the balance is now', async () => {
+    const events = Array.from({ length: 50 }, (_, i) => event(manual[i % 2] as string, 1));
+    race.key = events[0]?.idempotencyKey;
+    race.during = async () => {
+      expectStatus(await chargeUsage(manual[2] as string, { type: 'ai_response', quantity: 7 }, { clock: AT }), 201, 'meanwhile');
+    };
+    const pool = await poolBalance(agency.agencyId);
+    const before = transactStats.attempts;
+    const res = await send(events);
+    expect(new Set(statuses(res))).toEqual(new Set([201]));
+    // Cancelled once (the version had moved), then committed: not 50 debits one by one.
+    expect(transactStats.attempts - before).toBe(2);
+    const after = pool - 7 - 50;
+    expect(await poolBalance(agency.agencyId)).toBe(after);
+    expect(Math.min(...res.body.results.map((r: { entry: { balanceAfter: number } }) => r.entry.balanceAfter))).toBe(after);
+  });
+
+  it('its fence, for an account of the group switched to reselling: the group goes one by one, that account to its wallet', async () => {
+    const switching = await createSubAccountOnly(agency.token);
+    const events = [event(manual[0] as string, 1), event(switching, 2), event(manual[1] as string, 3)];
+    race.key = events[0]?.idempotencyKey;
+    race.during = async () => {
+      expectStatus(await patchSub(agency.token, switching, { creditMode: 'reselling' }), 200, 'switch');
+    };
+    const pool = await poolBalance(agency.agencyId);
+    const res = await send(events);
+    // Its wallet holds nothing: refused, as a single call to it now is; the pool's debits go on.
+    expect(statuses(res)).toEqual([201, 402, 201]);
+    expect(res.body.results[1].problem.code).toBe('insufficient_credits');
+    expect(await poolBalance(agency.agencyId)).toBe(pool - 4);
   });
 });
 

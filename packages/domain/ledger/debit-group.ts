@@ -21,13 +21,13 @@ import { containerId, HOT_MS, LEASE_MS, noteUse, type ScopeState, scopeState } f
  * Only where every debit of the group would surely pass, as this container knows the balance:
  * the balance quiet and holding the sum (the entries then carry exact running balances), or
  * this container's lane holding it (and a limited sub-account's allowance). The transaction's
- * conditions are a single debit's, so a stale hint can only cancel it, never overdraw. Keys
- * used before are answered from their first outcome, read with the accounts, without a write.
- * Anything else (a group that does not fit, a cancelled transaction: a key used meanwhile, a
- * moved version, a closed account, a conflict) is left to `debit()`, one by one, which judges
- * each exactly: the caller debits every request answered `undefined`. A group left to
- * `debit()` leaves every later debit of its balance to it too, so one account's debits still
- * commit in the order given.
+ * conditions are a single debit's, so a stale hint can only cancel it, never overdraw: a
+ * balance that only moved (another container's debit, a fence) is tried again as it now is.
+ * Keys used before are answered from their first outcome, read with the accounts, without a
+ * write. A group that does not fit, or whose transaction is cancelled for anything else (a key
+ * used meanwhile, a limit, a closed account, a conflict), is debited one by one (`alone`, the
+ * single route's debit, which judges each exactly) before the next group of its balance is
+ * tried, so one account's debits still commit in the order given.
  */
 export type Settled = { entry: LedgerEntryItem; replayed: boolean } | { refused: AppError };
 
@@ -35,15 +35,24 @@ export type Settled = { entry: LedgerEntryItem; replayed: boolean } | { refused:
 const ENTRIES_PER_TRANSACTION = 98;
 /** Balances whose groups commit at once. */
 const BALANCES_AT_ONCE = 8;
+/** Tries of one group whose balance only moved under it. */
+const ATTEMPTS = 3;
 
-export async function debitTogether(requests: DebitRequest[]): Promise<Array<Settled | undefined>> {
+/**
+ * Settles every request of an active account: grouped, replayed, or `alone(i)`. Requests of
+ * unknown, closed or suspended accounts are left undefined: the caller debits them alone too,
+ * and they are refused as the single route refuses them.
+ */
+export async function debitTogether(
+  requests: DebitRequest[],
+  alone: (index: number) => Promise<Settled>,
+): Promise<Array<Settled | undefined>> {
   const settled = new Array<Settled | undefined>(requests.length);
   const hints = await accountHints([...new Set(requests.map((r) => r.accountId))]);
   const groups = new Map<string, { scope: Scope; hint: AccountHint; indexes: number[] }>();
   const firsts = await firstOutcomes(requests, hints);
   requests.forEach((r, i) => {
     const hint = hints.get(r.accountId);
-    // Unknown, closed or suspended accounts: debit() answers them as the single route does.
     if (hint?.status !== 'active') return;
     const scope = scopeOf(r.accountId, hint);
     const first = firsts.get(i);
@@ -64,10 +73,10 @@ export async function debitTogether(requests: DebitRequest[]): Promise<Array<Set
         const chunk = indexes.slice(at, at + ENTRIES_PER_TRANSACTION);
         const ds = chunk.map((i) => requests[i] as DebitRequest);
         const entries = await oneAtATime(scope.head, () => commitGroup(ds, scope, hint, hints));
-        if (!entries) break;
-        chunk.forEach((i, k) => {
-          settled[i] = { entry: entries[k] as LedgerEntryItem, replayed: false };
-        });
+        for (const [k, i] of chunk.entries()) {
+          const entry = entries?.[k];
+          settled[i] = entry ? { entry, replayed: false } : await alone(i);
+        }
       }
     }
   };
@@ -113,7 +122,7 @@ function replayed(first: unknown, attempted: LedgerEntryItem): Settled {
   }
 }
 
-/** One transaction for the group, or undefined when it was not tried or did not commit. */
+/** One transaction for the group (tried again while its balance only moved), or undefined when it did not commit. */
 async function commitGroup(
   ds: DebitRequest[],
   scope: Scope,
@@ -121,39 +130,57 @@ async function commitGroup(
   hints: Map<string, AccountHint>,
 ): Promise<LedgerEntryItem[] | undefined> {
   const state = scopeState(scope.id);
-  const head = await balanceHint(scope.head);
   const sum = ds.reduce((n, d) => n + d.credits, 0);
   const month = (ds[0] as DebitRequest).month();
-  const entries = inIdOrder(ds.map((d) => entryOf(d, hints.get(d.accountId) as AccountHint, scope)));
-  const moved = state.lane ? fromLane(state, scope, sum, month) : fromBalance(state, scope, hint, head, sum, entries);
-  if (!moved) return undefined;
-  const meter =
-    scope.limited && moved.name === 'balance'
-      ? [
-          {
-            name: 'meter' as const,
-            write: chargeMeter({ accountId: ds[0]?.accountId as string, seenMonth: hint.meterMonth, month, credits: sum }),
-          },
-        ]
-      : [];
-  try {
-    await transact([moved, ...entries.map(entryWrite), ...meter], { retryConflicts: false });
-  } catch (err) {
-    if (!(err instanceof ConditionsFailed || err instanceof TransactionConflicted)) throw err;
-    learnFrom(err, scope, state, head, hint);
-    return undefined;
+  // A limited sub-account's group is its own: the meter is its account's.
+  const lead = (ds[0] as DebitRequest).accountId;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    const head = await balanceHint(scope.head);
+    const entries = inIdOrder(ds.map((d) => entryOf(d, hints.get(d.accountId) as AccountHint, scope)));
+    const moved = state.lane ? fromLane(state, scope, sum, month) : fromBalance(state, scope, hint, head, sum, entries);
+    if (!moved) return undefined;
+    const meter =
+      scope.limited && moved.name === 'balance'
+        ? [
+            {
+              name: 'meter' as const,
+              write: chargeMeter({ accountId: lead, seenMonth: hints.get(lead)?.meterMonth, month, credits: sum }),
+            },
+          ]
+        : [];
+    try {
+      await transact([moved, ...entries.map(entryWrite), ...meter], { retryConflicts: false });
+    } catch (err) {
+      if (!(err instanceof ConditionsFailed || err instanceof TransactionConflicted)) throw err;
+      const next = learnFrom(err, scope, state, head, hint.agencyId);
+      if (next === 'alone') return undefined;
+      // The fence moved: what may debit this balance changed; the group's accounts are read again.
+      if (next === 'fenced' && !(await stillOneGroup(ds, scope, hints))) return undefined;
+      continue;
+    }
+    if (moved.name === 'balance') {
+      rememberBalance(scope.head, { ...head, balance: head.balance - sum, version: head.version + 1 });
+      if (scope.limited) noteMeterMonth(lead, month);
+    } else if (state.lane) {
+      state.lane.credits -= sum;
+      if (scope.limited) state.lane.allowance = (state.lane.allowance ?? 0) - sum;
+    }
+    noteUse(state, sum);
+    count('Debits', ds.length);
+    count('CreditsDebited', sum);
+    return entries;
   }
-  if (moved.name === 'balance') {
-    rememberBalance(scope.head, { ...head, balance: head.balance - sum, version: head.version + 1 });
-    if (scope.limited) noteMeterMonth(ds[0]?.accountId as string, month);
-  } else if (state.lane) {
-    state.lane.credits -= sum;
-    if (scope.limited) state.lane.allowance = (state.lane.allowance ?? 0) - sum;
-  }
-  noteUse(state, sum);
-  count('Debits', ds.length);
-  count('CreditsDebited', sum);
-  return entries;
+  return undefined;
+}
+
+/** After a fence moved: every account of the group read again, still active and still debiting this balance so. */
+async function stillOneGroup(ds: DebitRequest[], scope: Scope, hints: Map<string, AccountHint>): Promise<boolean> {
+  const fresh = await accountHints([...new Set(ds.map((d) => d.accountId))]);
+  for (const [id, hint] of fresh) hints.set(id, hint);
+  return ds.every((d) => {
+    const hint = fresh.get(d.accountId);
+    return hint?.status === 'active' && scopeOf(d.accountId, hint).id === scope.id;
+  });
 }
 
 /** This container's lane, when it holds the sum (and, for a limited sub-account, the month's allowance for it). */
@@ -210,24 +237,31 @@ function inIdOrder(entries: LedgerEntryItem[]): LedgerEntryItem[] {
   return entries.map((e, i) => ({ ...e, id: ids[i] as string }));
 }
 
-/** What a cancelled group tells this container, so the debits that follow start from the truth. */
+/**
+ * What a cancelled group tells this container, and what next: the balance only moved (its
+ * version, or its fence: `fenced`) and still holds the sum with no lane open → try again as it
+ * is now; anything else → the group's debits go one by one.
+ */
 function learnFrom(
   err: ConditionsFailed | TransactionConflicted,
   scope: Scope,
   state: ScopeState,
   head: BalanceState,
-  hint: AccountHint,
-): void {
+  agencyId: string,
+): 'retry' | 'fenced' | 'alone' {
   if (err instanceof TransactionConflicted) {
     if (!state.lane) state.hotUntil = Date.now() + HOT_MS;
-    return;
+    return 'alone';
   }
-  const balance = err.failed('balance');
-  if (balance) {
-    const seen = rememberBalance(scope.head, balance.item);
-    if (seen.fence !== head.fence) forgetAccountsOf(hint.agencyId);
-  }
-  // A lane that refused is left to debit(), which reads it and finds out why (laneLost).
   const meter = err.failed('meter')?.item;
   if (meter) rememberAccount(meter as unknown as AccountItem);
+  const balance = err.failed('balance');
+  if (!balance) return 'alone';
+  const seen = rememberBalance(scope.head, balance.item);
+  const onlyMoved = err.reasons.every((r) => r.name === 'balance');
+  if (!onlyMoved || seen.lanesOpen > 0) return 'alone';
+  if (seen.fence === head.fence) return 'retry';
+  // As debit() does: any account of the agency may have changed.
+  forgetAccountsOf(agencyId);
+  return 'fenced';
 }

@@ -13,7 +13,7 @@ import { usageDebit } from './usage';
 /** What one event of a batch got: its entry, or the refusal a single usage call would have got. */
 export type EventOutcome = { idempotencyKey: string } & ({ entry: LedgerEntryItem } | { refusal: AppError });
 
-/** Accounts whose events are debited one by one at once (each debit a DynamoDB round trip or two). */
+/** Refusals of inactive accounts' events worked out at once. */
 const CONCURRENCY = 16;
 /**
  * No event is started this close to the request's deadline: it is answered 503 `try_again`
@@ -25,9 +25,9 @@ const START_MARGIN_MS = 1_000;
  * A usage batch (`POST /v1/usage/batch`): each event is the debit the single usage route
  * makes for it, its key in the same per-account scope, so a key first used on either route
  * replays on the other; one event's refusal never stops another. Events of one balance are
- * debited many to a transaction where that surely passes (debit-group.ts); the rest one by
- * one, exactly as the single route debits them. One account's events commit in the order sent
- * (its limit or wallet takes the earlier ones first). The body's schema already refused
+ * debited many to a transaction where that surely passes, the others one by one exactly as
+ * the single route debits them (debit-group.ts); one account's events commit in the order
+ * sent (its limit or wallet takes the earlier ones first). The body's schema already refused
  * malformed events and a key given twice for one account.
  */
 export async function recordUsageBatch(principal: PrincipalOf<'platform'>, events: UsageEvent[]): Promise<EventOutcome[]> {
@@ -40,23 +40,19 @@ export async function recordUsageBatch(principal: PrincipalOf<'platform'>, event
     return undefined;
   });
   const debitable = requests.flatMap((r, i) => (r ? [i] : []));
-  const together = await debitTogether(debitable.map((i) => requests[i] as DebitRequest));
+  const together = await debitTogether(
+    debitable.map((i) => requests[i] as DebitRequest),
+    (k) => alone(requests[debitable[k] as number] as DebitRequest),
+  );
   debitable.forEach((i, k) => {
     const settled = together[k];
     if (settled) outcomes[i] = outcomeOf(events[i]?.idempotencyKey as string, settled);
   });
 
-  // The rest one by one: an account's events in order, accounts side by side.
-  const byAccount = new Map<string, number[]>();
-  for (const i of debitable) {
-    if (outcomes[i]) continue;
-    const accountId = (events[i] as UsageEvent).accountId;
-    const indexes = byAccount.get(accountId);
-    if (indexes) indexes.push(i);
-    else byAccount.set(accountId, [i]);
-  }
-  await mapLimit([...byAccount.values()], CONCURRENCY, async (indexes) => {
-    for (const i of indexes) outcomes[i] = await oneByOne((events[i] as UsageEvent).idempotencyKey, requests[i] as DebitRequest);
+  // Events of accounts that are not active (or not there): refused one by one, as the single route refuses them.
+  const left = debitable.filter((i) => !outcomes[i]);
+  await mapLimit(left, CONCURRENCY, async (i) => {
+    outcomes[i] = outcomeOf(events[i]?.idempotencyKey as string, await alone(requests[i] as DebitRequest));
   });
   return outcomes as EventOutcome[];
 }
@@ -65,15 +61,15 @@ function outcomeOf(idempotencyKey: string, settled: Settled): EventOutcome {
   return 'refused' in settled ? { idempotencyKey, refusal: settled.refused } : { idempotencyKey, entry: settled.entry };
 }
 
-/** An event's refusal, or a dependency's failure, is that event's answer; anything else is a bug (500). */
-async function oneByOne(idempotencyKey: string, request: DebitRequest): Promise<EventOutcome> {
+/** One event debited as the single route debits it; its refusal, or a dependency's failure, is its answer (anything else is a bug: 500). */
+async function alone(request: DebitRequest): Promise<Settled> {
   try {
     if (timeLeftMs() < START_MARGIN_MS) throw outOfTime();
-    return { idempotencyKey, entry: (await debit(request)).entry };
+    return await debit(request);
   } catch (err) {
-    const refusal = err instanceof AppError ? err : dependencyFailure(err);
-    if (!refusal) throw err;
-    return { idempotencyKey, refusal };
+    const refused = err instanceof AppError ? err : dependencyFailure(err);
+    if (!refused) throw err;
+    return { refused };
   }
 }
 
