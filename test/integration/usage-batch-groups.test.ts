@@ -51,6 +51,7 @@ const { handler: usageHandler } = await import('../../functions/http/usage');
 const { transactStats } = await import('../../packages/db/transact');
 const { scopeOf } = await import('../../packages/domain/ledger/debit');
 const { accountHint } = await import('../../packages/domain/ledger/account-hints');
+const { forgetBalance } = await import('../../packages/domain/ledger/balance-state');
 const { noteContention, scopeState } = await import('../../packages/domain/ledger/lanes');
 const { getLanes } = await import('../../packages/db/items/lane');
 const { poolKey } = await import('../../packages/db/items/balance');
@@ -175,7 +176,11 @@ describe('a group that must not commit goes one by one', () => {
 });
 
 describe('a balance that moved under the group', () => {
+  /** This container has debited the pool just now: it knows the balance (its version and fence). */
+  const warm = async () => expect(statuses(await send([event(manual[0] as string, 1)]))).toEqual([201]);
+
   it('only its version (another debit): the group is tried again as the balance is now', async () => {
+    await warm();
     const events = Array.from({ length: 50 }, (_, i) => event(manual[i % 2] as string, 1));
     race.key = events[0]?.idempotencyKey;
     race.during = async () => {
@@ -192,7 +197,8 @@ describe('a balance that moved under the group', () => {
     expect(Math.min(...res.body.results.map((r: { entry: { balanceAfter: number } }) => r.entry.balanceAfter))).toBe(after);
   });
 
-  it('its fence, for an account of the group switched to reselling: the group goes one by one, that account to its wallet', async () => {
+  /** A sub-account switched to reselling while the batch runs, after its accounts were read. */
+  async function switchedMeanwhile() {
     const switching = await createSubAccountOnly(agency.token);
     const events = [event(manual[0] as string, 1), event(switching, 2), event(manual[1] as string, 3)];
     race.key = events[0]?.idempotencyKey;
@@ -205,6 +211,16 @@ describe('a balance that moved under the group', () => {
     expect(statuses(res)).toEqual([201, 402, 201]);
     expect(res.body.results[1].problem.code).toBe('insufficient_credits');
     expect(await poolBalance(agency.agencyId)).toBe(pool - 4);
+  }
+
+  it('its fence (a sub-account of the group switched to reselling): the accounts are read again, that one goes to its wallet', async () => {
+    await warm();
+    await switchedMeanwhile();
+  });
+
+  it('a balance this container reads only after the accounts: they are read again before the group is tried', async () => {
+    forgetBalance(poolKey(agency.agencyId));
+    await switchedMeanwhile();
   });
 });
 

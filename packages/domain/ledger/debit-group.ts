@@ -7,7 +7,7 @@ import { idempotencyKey, type LedgerEntryItem } from '../../db/items/ledger-entr
 import { getItems, itemId } from '../../db/read';
 import { ConditionsFailed, type NamedItem, TransactionConflicted, transact } from '../../db/transact';
 import { type AccountHint, forgetAccountsOf, noteMeterMonth, rememberAccount } from './account-hints';
-import { type BalanceState, balanceHint, oneAtATime, rememberBalance } from './balance-state';
+import { type BalanceState, balanceHint, balanceKnown, oneAtATime, rememberBalance } from './balance-state';
 import { replayOf } from './commit';
 import { type DebitRequest, entryOf, entryWrite, type Scope, scopeOf } from './debit';
 import { containerId, HOT_MS, LEASE_MS, noteUse, type ScopeState, scopeState } from './lanes';
@@ -65,6 +65,10 @@ export async function debitTogether(
     group.indexes.push(i);
     groups.set(scope.id, group);
   });
+  // A balance this container reads only now would give a fence read after the accounts were: a
+  // change of standing in between would pass under it. Its groups' accounts are read once more
+  // after it (the fence protocol: the fence, then the facts; lanes.ts, fenceAndClose).
+  const cold = new Set([...groups.values()].filter((g) => !balanceKnown(g.scope.head)).map((g) => g.scope.id));
   const queue = [...groups.values()];
   const worker = async () => {
     for (let group = queue.shift(); group; group = queue.shift()) {
@@ -72,7 +76,8 @@ export async function debitTogether(
       for (let at = 0; at < indexes.length; at += ENTRIES_PER_TRANSACTION) {
         const chunk = indexes.slice(at, at + ENTRIES_PER_TRANSACTION);
         const ds = chunk.map((i) => requests[i] as DebitRequest);
-        const entries = await oneAtATime(scope.head, () => commitGroup(ds, scope, hint, hints));
+        const recheck = at === 0 && cold.has(scope.id);
+        const entries = await oneAtATime(scope.head, () => commitGroup(ds, scope, hint, hints, recheck));
         for (const [k, i] of chunk.entries()) {
           const entry = entries?.[k];
           settled[i] = entry ? { entry, replayed: false } : await alone(i);
@@ -128,6 +133,7 @@ async function commitGroup(
   scope: Scope,
   hint: AccountHint,
   hints: Map<string, AccountHint>,
+  recheck: boolean,
 ): Promise<LedgerEntryItem[] | undefined> {
   const state = scopeState(scope.id);
   const sum = ds.reduce((n, d) => n + d.credits, 0);
@@ -136,6 +142,7 @@ async function commitGroup(
   const lead = (ds[0] as DebitRequest).accountId;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const head = await balanceHint(scope.head);
+    if (recheck && attempt === 1 && !(await stillOneGroup(ds, scope, hints))) return undefined;
     const entries = inIdOrder(ds.map((d) => entryOf(d, hints.get(d.accountId) as AccountHint, scope)));
     const moved = state.lane ? fromLane(state, scope, sum, month) : fromBalance(state, scope, hint, head, sum, entries);
     if (!moved) return undefined;
