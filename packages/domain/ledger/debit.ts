@@ -53,14 +53,14 @@ export interface DebitRequest {
 }
 
 /** What a debit draws on: the pool (`P`), a wallet (`W`), or the pool within a sub-account's monthly limit (`L`). */
-interface Scope {
+export interface Scope {
   id: string;
   head: Key;
   code: string;
   limited: boolean;
 }
 
-function scopeOf(accountId: string, hint: AccountHint): Scope {
+export function scopeOf(accountId: string, hint: AccountHint): Scope {
   const wallet = hint.type === 'sub_account' && hint.creditMode === 'reselling';
   const limited = hint.type === 'sub_account' && !wallet && hint.hasLimit;
   const head = wallet ? walletKey(accountId) : poolKey(hint.agencyId);
@@ -133,7 +133,7 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
   });
 }
 
-function entryOf(d: DebitRequest, hint: AccountHint, scope: Scope): LedgerEntryItem {
+export function entryOf(d: DebitRequest, hint: AccountHint, scope: Scope): LedgerEntryItem {
   const now = d.clockNow();
   return {
     ...d.entry,
@@ -154,7 +154,7 @@ const idempotencyScopeOf = (e: LedgerEntryItem): IdempotencyScope => ({
   idempotencyKey: e.idempotencyKey,
 });
 
-const entryWrite = (entry: LedgerEntryItem): NamedItem<'entry'> => ({
+export const entryWrite = (entry: LedgerEntryItem): NamedItem<'entry'> => ({
   name: 'entry',
   write: putEntry(idempotencyScopeOf(entry), entry),
 });
