@@ -522,5 +522,6 @@ describe('ledger properties', () => {
         'usage 402 insufficient_credits reselling',
       ]),
     );
-  }, 240_000);
+    // Each run also waits for the stream to bring its usage rollups: minutes on a loaded machine.
+  }, 600_000);
 });
