@@ -2,15 +2,14 @@ import { AppError } from '../../core/errors';
 import { count } from '../../core/metrics';
 import { type AccountItem, accountKey, chargeMeter } from '../../db/items/account';
 import { moveBalance } from '../../db/items/balance';
-import { debitLane } from '../../db/items/lane';
 import { idempotencyKey, type LedgerEntryItem } from '../../db/items/ledger-entry';
 import { getItems, itemId } from '../../db/read';
 import { ConditionsFailed, type NamedItem, TransactionConflicted, transact } from '../../db/transact';
 import { type AccountHint, forgetAccountsOf, noteMeterMonth, rememberAccount } from './account-hints';
 import { type BalanceState, balanceHint, balanceKnown, oneAtATime, rememberBalance } from './balance-state';
 import { replayOf } from './commit';
-import { type DebitRequest, entryOf, entryWrite, type Scope, scopeOf } from './debit';
-import { containerId, HOT_MS, LEASE_MS, noteUse, type ScopeState, scopeState } from './lanes';
+import { type DebitRequest, entryOf, entryWrite, ownLaneDebit, type Scope, scopeOf } from './debit';
+import { HOT_MS, noteUse, type ScopeState, scopeState } from './lanes';
 
 /**
  * A batch's debits, many to a transaction: per balance, the balance item (or this container's
@@ -195,19 +194,7 @@ function fromLane(state: ScopeState, scope: Scope, sum: number, month: string): 
   const lane = state.lane;
   if (!lane || lane.credits < sum) return undefined;
   if (scope.limited && (lane.month !== month || (lane.allowance ?? 0) < sum)) return undefined;
-  return {
-    name: 'lane',
-    write: debitLane({
-      head: scope.head,
-      slot: lane.slot,
-      scope: scope.code,
-      owner: containerId,
-      credits: sum,
-      gain: 0,
-      allowance: scope.limited ? { month, take: sum, gain: 0 } : undefined,
-      leaseUntil: Date.now() + LEASE_MS,
-    }),
-  };
+  return ownLaneDebit(scope, lane.slot, sum, month);
 }
 
 /** The balance item itself, while it is quiet (no lanes) and holds the sum; the entries get their running balances. */

@@ -29,6 +29,7 @@ import {
   HOT_MS,
   LEASE_MS,
   MAX_SLOTS,
+  MIN_DEBITS_PER_CHUNK,
   noteContention,
   noteUse,
   type ScopeState,
@@ -161,6 +162,33 @@ export const entryWrite = (entry: LedgerEntryItem): NamedItem<'entry'> => ({
 
 const leaseUntil = () => Date.now() + LEASE_MS;
 
+/** A limited sub-account's meter charged: a debit's own credits, or (`forLane`) the allowance a lane sets aside. */
+const meterWrite = (
+  d: DebitRequest,
+  hint: AccountHint,
+  month: string,
+  credits: number,
+  forLane?: { nowMs: number },
+): NamedItem<'meter'> => ({
+  name: 'meter',
+  write: chargeMeter({ accountId: d.accountId, seenMonth: hint.meterMonth, month, credits, forLane }),
+});
+
+/** This container's debit of its own lane, no refill: `credits` (and as much of a limited lane's allowance) taken. */
+export const ownLaneDebit = (scope: Scope, slot: number, credits: number, month: string): NamedItem<'lane'> => ({
+  name: 'lane',
+  write: debitLane({
+    head: scope.head,
+    slot,
+    scope: scope.code,
+    owner: containerId,
+    credits,
+    gain: 0,
+    allowance: scope.limited ? { month, take: credits, gain: 0 } : undefined,
+    leaseUntil: leaseUntil(),
+  }),
+});
+
 /** The shared part of reading a failed attempt: the key's first outcome, or the account's standing. */
 function judgeCommon(err: ConditionsFailed<string>, entry: LedgerEntryItem): Outcome | undefined {
   const existing = err.failed('entry');
@@ -205,14 +233,7 @@ async function direct(
           }),
         },
         entryWrite(exact),
-        ...(scope.limited
-          ? [
-              {
-                name: 'meter' as const,
-                write: chargeMeter({ accountId: d.accountId, seenMonth: hint.meterMonth, month, credits: d.credits }),
-              },
-            ]
-          : []),
+        ...(scope.limited ? [meterWrite(d, hint, month, d.credits)] : []),
       ],
       { retryConflicts: false },
     );
@@ -280,25 +301,9 @@ async function laneDebit(
   const allowanceShort = scope.limited && (lane.month !== month || (lane.allowance ?? 0) < d.credits);
   if (lane.credits < d.credits || allowanceShort) return refill(d, hint, scope, state, head, entry);
   try {
-    await transact<'lane' | 'entry'>(
-      [
-        {
-          name: 'lane',
-          write: debitLane({
-            head: scope.head,
-            slot: lane.slot,
-            scope: scope.code,
-            owner: containerId,
-            credits: d.credits,
-            gain: 0,
-            allowance: scope.limited ? { month, take: d.credits, gain: 0 } : undefined,
-            leaseUntil: leaseUntil(),
-          }),
-        },
-        entryWrite(entry),
-      ],
-      { retryConflicts: false },
-    );
+    await transact<'lane' | 'entry'>([ownLaneDebit(scope, lane.slot, d.credits, month), entryWrite(entry)], {
+      retryConflicts: false,
+    });
   } catch (err) {
     if (err instanceof TransactionConflicted) return { kind: 'again' };
     if (!(err instanceof ConditionsFailed)) throw err;
@@ -349,7 +354,7 @@ async function refill(
   const allowance =
     scope.limited && (allowanceNeed > 0 || newMonth)
       ? allowanceChunk(
-          Math.max(credits, d.credits * 8),
+          Math.max(credits, d.credits * MIN_DEBITS_PER_CHUNK),
           allowanceNeed || d.credits,
           hint.meterRemaining ?? Number.MAX_SAFE_INTEGER,
         )
@@ -377,20 +382,7 @@ async function refill(
           }),
         },
         entryWrite(entry),
-        ...(allowance > 0
-          ? [
-              {
-                name: 'meter' as const,
-                write: chargeMeter({
-                  accountId: d.accountId,
-                  seenMonth: hint.meterMonth,
-                  month,
-                  credits: allowance,
-                  forLane: { nowMs: Date.now() },
-                }),
-              },
-            ]
-          : []),
+        ...(allowance > 0 ? [meterWrite(d, hint, month, allowance, { nowMs: Date.now() })] : []),
       ],
       { retryConflicts: false },
     );
@@ -529,20 +521,7 @@ async function claim(
         },
         { name: 'lane', write: claimLane(lane) },
         entryWrite(entry),
-        ...(scope.limited
-          ? [
-              {
-                name: 'meter' as const,
-                write: chargeMeter({
-                  accountId: d.accountId,
-                  seenMonth: hint.meterMonth,
-                  month,
-                  credits: allowance,
-                  forLane: { nowMs: Date.now() },
-                }),
-              },
-            ]
-          : []),
+        ...(scope.limited ? [meterWrite(d, hint, month, allowance, { nowMs: Date.now() })] : []),
       ],
       { retryConflicts: false },
     );

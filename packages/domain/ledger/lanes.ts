@@ -121,7 +121,7 @@ const TARGET_REFILLS_PER_SECOND = 10;
  * this many debits (≤ 0.05 writes per debit, the issue's bound for the hottest item). Credits
  * set aside are never lost to a refusal (collected first) and come back within the lease.
  */
-const MIN_DEBITS_PER_CHUNK = 25;
+export const MIN_DEBITS_PER_CHUNK = 25;
 export function chunkFor(s: ScopeState, need: number, head: { balance: number; lanesOpen: number }): number {
   const seconds = Math.min(30, Math.max(3, (head.lanesOpen + 1) / TARGET_REFILLS_PER_SECOND));
   const wanted = Math.max(need * MIN_DEBITS_PER_CHUNK, Math.ceil(s.rate * seconds));
