@@ -109,6 +109,8 @@ export async function runHot(stack: LocalStack, opts: HotOptions): Promise<void>
         await backgroundIdle(stack);
         last = await fidelity.stats(1);
         console.log(row(level.containers, level.concurrency, f, last));
+        const failed = failedShapes(last);
+        if (failed) console.log(failed);
       }
       if (last) console.log(hottest(last));
     }
@@ -143,6 +145,16 @@ function row(k: number, c: number, f: LevelFigures, s: FidelityStats): string {
     per(t.writeUnits, 6),
     ` ${f.serverErrors} (${((100 * f.serverErrors) / Math.max(1, f.requests)).toFixed(1)}%)${t.throttled ? ` ${t.throttled} throttled` : ''}`,
   ].join(' ');
+}
+
+/** Which writes the failed calls were (the three most frequent shapes), when any failed. */
+function failedShapes(s: FidelityStats): string | undefined {
+  const list = Object.entries(s.totals.failedByShape ?? {}).sort((a, b) => b[1] - a[1]);
+  if (!list.length) return undefined;
+  return `       failed: ${list
+    .slice(0, 3)
+    .map(([shape, n]) => `${n}× [${shape}]`)
+    .join('; ')}`;
 }
 
 const hottest = (s: FidelityStats) =>

@@ -97,7 +97,10 @@ describe('DynamoDB fidelity: transaction conflicts', () => {
     expect((await read(x))?.v).toEqual({ S: 'first' });
     expect(await read(other)).toBeUndefined();
     // Billed all the same, and counted as a conflict.
-    expect((await proxy.stats()).totals).toMatchObject({ transactions: 2, billedWriteAttempts: 2, cancelled: 1, conflicts: 1 });
+    const { totals } = await proxy.stats();
+    expect(totals).toMatchObject({ transactions: 2, billedWriteAttempts: 2, cancelled: 1, conflicts: 1 });
+    // Named by what it wrote, ids blanked (the bench's "failed:" line).
+    expect(totals.failedByShape).toEqual({ [[`${other} x`, `${x} x`].sort().join(' + ')]: 1 });
   });
 
   it('cancels a transaction that touches an item a single write holds', async () => {

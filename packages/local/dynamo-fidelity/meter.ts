@@ -18,6 +18,12 @@ export interface FidelityTotals {
   throttled: number;
   /** TransactGetItems calls cancelled for a conflict. */
   readConflicts: number;
+  /**
+   * Failed write calls (cancelled, conflicted, condition failed) by what they wrote: the shapes
+   * of their items' keys, ids blanked (`LANE#ACCOUNT#…#POOL#… LANE + LEDGER#… …`), to tell which
+   * step of a design pays for the failures.
+   */
+  failedByShape: Record<string, number>;
   /** Billed write units: table and index. */
   writeUnits: number;
   tableWriteUnits: number;
@@ -58,6 +64,7 @@ const zeroTotals = (): FidelityTotals => ({
   conditionFailed: 0,
   throttled: 0,
   readConflicts: 0,
+  failedByShape: {},
   writeUnits: 0,
   tableWriteUnits: 0,
   indexWriteUnits: 0,
@@ -86,6 +93,11 @@ export function writeMeter() {
       totals.calls++;
       totals.byOperation[operation] = (totals.byOperation[operation] ?? 0) + 1;
     },
+    /** A failed write call, named by the shapes of the keys it wrote. */
+    failedCall(keys: string[]) {
+      const shape = [...new Set(keys.map(keyShape))].sort().join(' + ');
+      totals.failedByShape[shape] = (totals.failedByShape[shape] ?? 0) + 1;
+    },
     /** A write (committed or not) to an item or partition: `committed` counts it as a write, else only as an attempt. */
     write(scope: Scope, key: string, units: number, committed: boolean) {
       const s = spot(scope, key);
@@ -105,7 +117,7 @@ export function writeMeter() {
     snapshot(n: number, inFlight: number): FidelityStats {
       return {
         seconds: (Date.now() - started) / 1000,
-        totals: { ...totals, byOperation: { ...totals.byOperation } },
+        totals: { ...totals, byOperation: { ...totals.byOperation }, failedByShape: { ...totals.failedByShape } },
         hottest: { items: top('item', n), tablePartitions: top('table', n), indexPartitions: top('index', n) },
         inFlight,
       };
@@ -117,4 +129,18 @@ export function writeMeter() {
     },
   };
 }
+/**
+ * An item's id (`<table> <pk> <sk>`) with its ids and numbers blanked and only the first part of
+ * its sort key kept (entries' sort keys hold idempotency keys): `ACCOUNT#…#POOL POOL`.
+ */
+export function keyShape(id: string): string {
+  const [, pk = '', sk = ''] = id.split(' ');
+  const blank = (k: string) =>
+    k
+      .replace(/\b[a-z]{2,5}_[0-9a-z]{10,}/g, '…')
+      .replace(/\b\d{4}-\d{2}(-\d{2})?\b/g, 'date')
+      .replace(/#\d+\b/g, '#n');
+  return `${blank(pk)} ${blank(sk.split('#')[0] ?? '')}`;
+}
+
 export type WriteMeter = ReturnType<typeof writeMeter>;

@@ -129,6 +129,7 @@ export async function startFidelityProxy(opts: {
       totals().cancelled++;
       totals().conflicts++;
       count.billFailed(writes, true);
+      meter.failedCall(writes.map((w) => w.t.id));
       const list = targets.map((t) => (blocked.has(t.id) ? reasons.conflict() : reasons.none()));
       return { answer: transactionCanceled(list), respondAt };
     }
@@ -155,6 +156,7 @@ export async function startFidelityProxy(opts: {
         if (codes.includes('ConditionalCheckFailed')) totals().conditionFailed++;
         else if (codes.includes('TransactionConflict')) totals().conflicts++;
         count.billFailed(writes, true);
+        meter.failedCall(writes.map((w) => w.t.id));
       }
       return { answer, respondAt };
     } finally {
@@ -173,6 +175,7 @@ export async function startFidelityProxy(opts: {
       totals().billedWriteAttempts++;
       totals().conflicts++;
       count.billFailed(writes, false);
+      meter.failedCall(writes.map((w) => w.t.id));
       return { answer: transactionConflict(), respondAt };
     }
     const limited = throttle(writes, false);
@@ -198,6 +201,7 @@ export async function startFidelityProxy(opts: {
         totals().billedWriteAttempts++;
         totals().conditionFailed++;
         count.billFailed(writes, false);
+        meter.failedCall(writes.map((w) => w.t.id));
       }
       return { answer, respondAt };
     } finally {
