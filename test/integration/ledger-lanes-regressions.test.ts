@@ -1,0 +1,95 @@
+/**
+ * Lanes (packages/domain/ledger/lanes.ts) in the states the interleavings model
+ * (ledger-interleavings.test.ts) found them mishandled, each set up directly: a lane opened
+ * with the same transaction a container's claim writes (less its debit), so no luck of timing
+ * is needed; then the real handlers, over HTTP (the stack's gateway, one container) or in this
+ * process (another container: support/invoke.ts), with a network error injected into this
+ * process's DynamoDB client where a failure between two writes is the point.
+ */
+import { describe, expect, it } from 'vitest';
+import { chargeMeter } from '../../packages/db/items/account';
+import { fundLane, getBalance, poolKey } from '../../packages/db/items/balance';
+import { claimLane, type LaneItem } from '../../packages/db/items/lane';
+import { itemKinds, type Key } from '../../packages/db/schema';
+import { ConditionsFailed, type NamedItem, transact } from '../../packages/db/transact';
+import { closeLanes } from '../../packages/domain/ledger/lanes';
+import { signUpAgency } from '../support/api';
+import { createSubAccountOnly, expectStatus, topUp } from '../support/ledger';
+import { stack } from '../support/stack';
+
+const AT = '2026-07-15T12:00:00.000Z';
+const MONTH = AT.slice(0, 7);
+
+/** A lane of `credits` (and, for `L…`, as much allowance charged to the sub-account's meter) in the balance's next slot, as a claim opens it. */
+async function openLane(head: Key, agencyId: string, scope: string, credits: number, owner = 'another-container') {
+  const item = await getBalance(head);
+  const slot = item?.laneSlots ?? 0;
+  const limited = scope.startsWith('L');
+  const lane: LaneItem = {
+    kind: itemKinds.lane,
+    agencyId,
+    headPk: head.pk,
+    headSk: head.sk,
+    slot,
+    scope,
+    credits,
+    spent: 0,
+    ...(limited ? { allowance: credits, month: MONTH } : {}),
+    owner,
+    leaseUntil: Date.now() + 60_000,
+    fence: item?.fence ?? 0,
+  };
+  const meter: NamedItem[] = limited
+    ? [{ name: 'meter', write: chargeMeter({ accountId: scope.slice(1), seenMonth: MONTH, month: MONTH, credits }) }]
+    : [];
+  await transact([
+    {
+      name: 'head',
+      write: fundLane({ key: head, credits, fence: lane.fence, opens: { newSlotAfter: slot }, at: AT, nowMs: Date.now() }),
+    },
+    { name: 'lane', write: claimLane(lane) },
+    ...meter,
+  ]);
+  return lane;
+}
+
+async function agencyWithSubs(n: number, pool: number) {
+  const agency = await signUpAgency('agency');
+  const subs = await Promise.all(Array.from({ length: n }, () => createSubAccountOnly(agency.token)));
+  expectStatus(await topUp(agency.agencyId, pool, { clock: AT }), 201, 'top-up');
+  return { agencyId: agency.agencyId, token: agency.token, subs };
+}
+
+describe('lanes: what the interleavings model found', () => {
+  it('a claim never takes over a lane still there, idle and empty: its spending would never reach consumed', async () => {
+    const a = await agencyWithSubs(0, 100);
+    const head = poolKey(a.agencyId);
+    const idle = await openLane(head, a.agencyId, 'P', 10, 'gone-container');
+    // Its container spent all of it and went away; its lease ran out.
+    await transact([
+      {
+        name: 'lane',
+        write: {
+          Update: {
+            TableName: stack.tableName,
+            Key: { pk: `LANE#${head.pk}#${head.sk}#0`, sk: 'LANE' },
+            UpdateExpression: 'SET #credits = :zero, #spent = :ten, #lease = :past',
+            ExpressionAttributeNames: { '#credits': 'credits', '#spent': 'spent', '#lease': 'leaseUntil' },
+            ExpressionAttributeValues: { ':zero': 0, ':ten': 10, ':past': Date.now() - 1 },
+          },
+        },
+      },
+    ]);
+    const claim = transact([
+      { name: 'head', write: fundLane({ key: head, credits: 5, fence: 0, opens: {}, at: AT, nowMs: Date.now() }) },
+      {
+        name: 'lane',
+        write: claimLane({ ...idle, owner: 'this-container', credits: 5, spent: 0, leaseUntil: Date.now() + 60_000 }),
+      },
+    ]);
+    await expect(claim).rejects.toBeInstanceOf(ConditionsFailed);
+    // Closing it is what frees the slot, its spending counted.
+    expect(await closeLanes(head, { idleOnly: true })).toBe(1);
+    expect(await getBalance(head)).toMatchObject({ balance: 90, consumed: 10, lanesOpen: 0 });
+  });
+});
