@@ -9,12 +9,12 @@
 import { describe, expect, it } from 'vitest';
 import { chargeMeter } from '../../packages/db/items/account';
 import { fundLane, getBalance, poolKey } from '../../packages/db/items/balance';
-import { claimLane, type LaneItem } from '../../packages/db/items/lane';
+import { claimLane, getLanes, type LaneItem } from '../../packages/db/items/lane';
 import { itemKinds, type Key } from '../../packages/db/schema';
 import { ConditionsFailed, type NamedItem, transact } from '../../packages/db/transact';
 import { closeLanes } from '../../packages/domain/ledger/lanes';
 import { signUpAgency } from '../support/api';
-import { createSubAccountOnly, expectStatus, topUp } from '../support/ledger';
+import { accountItem, chargeUsage, createSubAccountOnly, expectStatus, patchSub, topUp } from '../support/ledger';
 import { stack } from '../support/stack';
 
 const AT = '2026-07-15T12:00:00.000Z';
@@ -91,5 +91,21 @@ describe('lanes: what the interleavings model found', () => {
     // Closing it is what frees the slot, its spending counted.
     expect(await closeLanes(head, { idleOnly: true })).toBe(1);
     expect(await getBalance(head)).toMatchObject({ balance: 90, consumed: 10, lanesOpen: 0 });
+  });
+
+  it('an allowance set aside before the limit was removed comes back to the meter: a limit set again has all its room', async () => {
+    const a = await agencyWithSubs(1, 500);
+    const [sub] = a.subs as [string];
+    expectStatus(await patchSub(a.token, sub, { monthlyCreditLimit: 100 }), 200, 'limit');
+    expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 10 }, { clock: AT }), 201, 'first debit');
+    await openLane(poolKey(a.agencyId), a.agencyId, `L${sub}`, 30);
+    expect(await accountItem(sub)).toMatchObject({ meterPoolUsed: 40, meterRemaining: 60 });
+    // Removing the limit closes its lanes (standing.ts); the 30 set aside were never used.
+    expectStatus(await patchSub(a.token, sub, { monthlyCreditLimit: null }), 200, 'no limit');
+    expect(await getLanes(poolKey(a.agencyId), 1)).toEqual([]);
+    expect((await accountItem(sub))?.meterPoolUsed).toBe(10);
+    expectStatus(await patchSub(a.token, sub, { monthlyCreditLimit: 100 }), 200, 'limit again');
+    expect(await accountItem(sub)).toMatchObject({ meterPoolUsed: 10, meterRemaining: 90 });
+    expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 90 }, { clock: AT }), 201, 'the rest of the month');
   });
 });

@@ -316,14 +316,20 @@ export function chargeMeter(c: MeterCharge): TransactItem {
   };
 }
 
-/** A closed lane's unused allowance back to its month's meter (refused once the month turned: it is void). */
+/**
+ * A closed lane's unused allowance back to its month's meter (refused once the month turned: it
+ * is void). Given back whether or not the limit is still set: a limit removed meanwhile keeps
+ * `meterPoolUsed`, from which a limit set again this month starts, so what was never used must
+ * leave it (the `meterRemaining` this leaves on an account without a limit is read by nothing
+ * and replaced when a limit is set).
+ */
 export function returnAllowance(accountId: string, month: string, allowance: number, at: string): TransactItem {
   return {
     Update: {
       TableName: table(),
       Key: accountKey(accountId),
       UpdateExpression: 'ADD meterPoolUsed :negative, meterRemaining :a SET updatedAt = :now',
-      ConditionExpression: 'meterMonth = :month AND attribute_exists(monthlyCreditLimit)',
+      ConditionExpression: 'meterMonth = :month',
       ExpressionAttributeValues: { ':negative': -allowance, ':a': allowance, ':month': month, ':now': at },
     },
   };
