@@ -108,4 +108,16 @@ describe('lanes: what the interleavings model found', () => {
     expect(await accountItem(sub)).toMatchObject({ meterPoolUsed: 10, meterRemaining: 90 });
     expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 90 }, { clock: AT }), 201, 'the rest of the month');
   });
+
+  it('a sub-account at its monthly limit is refused 402 while other lanes of the pool are open, not 503 forever', async () => {
+    const a = await agencyWithSubs(1, 500);
+    const [sub] = a.subs as [string];
+    expectStatus(await patchSub(a.token, sub, { monthlyCreditLimit: 5 }), 200, 'limit');
+    expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 5 }, { clock: AT }), 201, 'the whole month');
+    // Another container's lane for the pool's other debits: the pool item takes no direct debit now.
+    await openLane(poolKey(a.agencyId), a.agencyId, 'P', 50);
+    const res = await chargeUsage(sub, { type: 'ai_response', quantity: 1 }, { clock: AT });
+    expect(res.status, res.text).toBe(402);
+    expect(res.body.code).toBe('credit_limit_reached');
+  });
 });

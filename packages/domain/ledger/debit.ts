@@ -72,7 +72,7 @@ type Outcome =
   | { kind: 'done'; entry: LedgerEntryItem; replayed: boolean }
   | { kind: 'refused'; error: AppError }
   | { kind: 'again' }
-  | { kind: 'collect'; head: Key; scopes?: (scope: string) => boolean };
+  | { kind: 'collect'; head: Key; scopes?: (scope: string) => boolean; refuseIfNone?: AppError };
 
 const MAX_ATTEMPTS = 60;
 const ANSWER_MARGIN_MS = 250;
@@ -103,13 +103,16 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
         return { entry: outcome.entry, replayed: outcome.replayed };
       case 'refused':
         return refuse(idempotencyScopeOf(entry), entry, outcome.error);
-      case 'collect':
-        await closeLanes(outcome.head, {
+      case 'collect': {
+        const closed = await closeLanes(outcome.head, {
           scopes: outcome.scopes,
           noLanesUntil: outcome.scopes ? undefined : Date.now() + COLLECTED_MS,
         });
         forgetBalance(outcome.head);
+        // Nothing was set aside any more: what refused the debit is the truth.
+        if (closed === 0 && outcome.refuseIfNone) return refuse(idempotencyScopeOf(entry), entry, outcome.refuseIfNone);
         break;
+      }
       case 'again':
         ledgerStats.staleRetries++;
         count('CommitRetries');
@@ -435,8 +438,16 @@ function allowanceRefused(d: DebitRequest, scope: Scope, item: unknown, month: s
   const remaining = account.meterMonth === month ? (account.meterRemaining ?? 0) : (account.monthlyCreditLimit ?? 0);
   // What is left of the month may still cover this debit from a smaller allowance: try that.
   if (remaining >= d.credits) return { kind: 'again' };
-  // Too little left to set aside: bring this sub-account's allowances back, then debit exactly.
-  return { kind: 'collect', head: scope.head, scopes: (s) => s === scope.code };
+  // Too little left to set aside: bring this sub-account's allowances back and try again; when
+  // none were out, the month truly has too little left. (Not `direct`: other scopes' lanes may
+  // keep the balance item from taking direct debits, and the claim would refuse forever.)
+  const refused = limitRefusal(account, month, d.credits);
+  return {
+    kind: 'collect',
+    head: scope.head,
+    scopes: (s) => s === scope.code,
+    refuseIfNone: refused?.kind === 'refused' ? refused.error : undefined,
+  };
 }
 
 /** Gives this container's lane back (nothing busy any more) and debits the balance item next. */
