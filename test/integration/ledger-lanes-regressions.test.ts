@@ -7,14 +7,16 @@
  * process's DynamoDB client where a failure between two writes is the point.
  */
 import { describe, expect, it } from 'vitest';
+import { handler as usageHandler } from '../../functions/http/usage';
 import { chargeMeter } from '../../packages/db/items/account';
 import { fundLane, getBalance, poolKey } from '../../packages/db/items/balance';
 import { claimLane, getLanes, type LaneItem } from '../../packages/db/items/lane';
 import { itemKinds, type Key } from '../../packages/db/schema';
 import { ConditionsFailed, type NamedItem, transact } from '../../packages/db/transact';
 import { closeLanes } from '../../packages/domain/ledger/lanes';
-import { signUpAgency } from '../support/api';
-import { accountItem, chargeUsage, createSubAccountOnly, expectStatus, patchSub, topUp } from '../support/ledger';
+import { signUpAgency, uniq } from '../support/api';
+import { invoke } from '../support/invoke';
+import { accountItem, chargeUsage, createSubAccountOnly, expectStatus, grant, patchSub, topUp } from '../support/ledger';
 import { stack } from '../support/stack';
 
 const AT = '2026-07-15T12:00:00.000Z';
@@ -119,5 +121,30 @@ describe('lanes: what the interleavings model found', () => {
     const res = await chargeUsage(sub, { type: 'ai_response', quantity: 1 }, { clock: AT });
     expect(res.status, res.text).toBe(402);
     expect(res.body.code).toBe('credit_limit_reached');
+  });
+
+  it('a container that learns a moved fence without its accounts (a collect) reads them again before it debits', async () => {
+    const a = await agencyWithSubs(1, 500);
+    const [sub] = a.subs as [string];
+    const here = (key: string) =>
+      invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
+        params: { accountId: sub },
+        token: stack.platformApiKey,
+        headers: { 'idempotency-key': key },
+        body: { type: 'ai_response', quantity: 1 },
+        clock: AT,
+      });
+    // This container knows the sub-account as manual (it drew on the pool)...
+    expect((await here(uniq('manual'))).body.entry.balanceType).toBe('pool');
+    // ...another container's lane opens on the pool, the sub-account is switched to reselling
+    // (the pool's fence moves, that lane closes) and its wallet filled...
+    await openLane(poolKey(a.agencyId), a.agencyId, 'P', 30);
+    expectStatus(await patchSub(a.token, sub, { creditMode: 'reselling' }), 200, 'switch');
+    expectStatus(await grant(a.token, sub, 20), 201, 'grant');
+    // ...and this container learns the new fence by collecting the pool's lanes (a debit's collect does the same).
+    await closeLanes(poolKey(a.agencyId));
+    const after = await here(uniq('reselling'));
+    expect(after.status, JSON.stringify(after.body)).toBe(201);
+    expect(after.body.entry.balanceType).toBe('wallet');
   });
 });

@@ -15,7 +15,9 @@ import {
   accountHint,
   forgetAccountsOf,
   noteMeterMonth,
+  readUnder,
   refreshAccount,
+  refreshAccountUnder,
   rememberAccount,
 } from './account-hints';
 import { type BalanceState, balanceHint, forgetBalance, oneAtATime, rememberBalance, updateBalanceHint } from './balance-state';
@@ -86,8 +88,13 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
     const entry = entryOf(d, hint, scope);
     if (hint.status !== 'active') return refuse(idempotencyScopeOf(entry), entry, accountClosed());
     const state = scopeState(scope.id);
-    const outcome = await oneAtATime(scope.head, async () => {
+    const outcome = await oneAtATime(scope.head, async (): Promise<Outcome> => {
       const head = await balanceHint(scope.head);
+      // What the account may draw on, as known here, holds only under a fence seen before it was read.
+      if (!readUnder(hint, itemId(scope.head), head.fence)) {
+        await refreshAccountUnder(d.accountId, itemId(scope.head), head.fence);
+        return { kind: 'again' };
+      }
       if (state.lane) return laneDebit(d, hint, scope, state, head, entry);
       const lanesWanted = head.lanesOpen > 0 || state.hotUntil > Date.now();
       if (lanesWanted && head.noLanesUntil <= Date.now()) return claim(d, hint, scope, state, head, entry);
