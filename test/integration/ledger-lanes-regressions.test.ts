@@ -7,14 +7,16 @@
  * process's DynamoDB client where a failure between two writes is the point.
  */
 import { describe, expect, it } from 'vitest';
+import { handler as subAccountsHandler } from '../../functions/http/sub-accounts';
 import { handler as usageHandler } from '../../functions/http/usage';
+import { dynamo } from '../../packages/db/client';
 import { chargeMeter } from '../../packages/db/items/account';
-import { fundLane, getBalance, poolKey } from '../../packages/db/items/balance';
+import { fundLane, getBalance, poolKey, walletKey } from '../../packages/db/items/balance';
 import { claimLane, getLanes, type LaneItem } from '../../packages/db/items/lane';
 import { itemKinds, type Key } from '../../packages/db/schema';
 import { ConditionsFailed, type NamedItem, transact } from '../../packages/db/transact';
 import { closeLanes } from '../../packages/domain/ledger/lanes';
-import { signUpAgency, uniq } from '../support/api';
+import { api, signUpAgency, uniq } from '../support/api';
 import { invoke } from '../support/invoke';
 import { accountItem, chargeUsage, createSubAccountOnly, expectStatus, grant, patchSub, topUp } from '../support/ledger';
 import { stack } from '../support/stack';
@@ -61,6 +63,33 @@ async function agencyWithSubs(n: number, pool: number) {
   expectStatus(await topUp(agency.agencyId, pool, { clock: AT }), 201, 'top-up');
   return { agencyId: agency.agencyId, token: agency.token, subs };
 }
+
+/** A network error on the first call of this process's DynamoDB client that `matches`, after DynamoDB applied it. */
+async function losingTheAnswerTo<T>(matches: (command: string, input: any) => boolean, fn: () => Promise<T>): Promise<T> {
+  let struck = false;
+  const name = uniq('lost-answer');
+  dynamo.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      if (!struck && matches(context.commandName ?? '', args.input)) {
+        struck = true;
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: {} });
+      }
+      return out;
+    },
+    { step: 'initialize', name },
+  );
+  try {
+    return await fn();
+  } finally {
+    dynamo.middlewareStack.remove(name);
+    expect(struck, 'the fault struck').toBe(true);
+  }
+}
+
+/** The account's own write (a PATCH's or a close's), its key plain or marshalled. */
+const isAccountWrite = (command: string, input: any) =>
+  command === 'UpdateItemCommand' && [input.Key?.sk, input.Key?.sk?.S].includes('ACCOUNT');
 
 describe('lanes: what the interleavings model found', () => {
   it('a claim never takes over a lane still there, idle and empty: its spending would never reach consumed', async () => {
@@ -146,5 +175,40 @@ describe('lanes: what the interleavings model found', () => {
     const after = await here(uniq('reselling'));
     expect(after.status, JSON.stringify(after.body)).toBe(201);
     expect(after.body.entry.balanceType).toBe('wallet');
+  });
+
+  it('a mode switch whose request failed after writing the account closes the old lanes when the client retries it', async () => {
+    const a = await agencyWithSubs(1, 500);
+    const [sub] = a.subs as [string];
+    expectStatus(await patchSub(a.token, sub, { creditMode: 'reselling' }), 200, 'reselling');
+    expectStatus(await grant(a.token, sub, 50), 201, 'grant');
+    await openLane(walletKey(sub), a.agencyId, 'W', 30);
+    const patch = () =>
+      invoke(subAccountsHandler, 'PATCH /v1/sub-accounts/{subAccountId}', {
+        params: { subAccountId: sub },
+        token: a.token,
+        body: { creditMode: 'manual' },
+      });
+    const failed = await losingTheAnswerTo(isAccountWrite, patch);
+    expect(failed.status).toBe(503);
+    expect((await patch()).status).toBe(200);
+    expect(await getBalance(walletKey(sub))).toMatchObject({ balance: 50, lanesOpen: 0, fence: 1 });
+  });
+
+  it('a close whose request failed after writing the account closes its lanes when the client retries it', async () => {
+    const a = await agencyWithSubs(1, 500);
+    const [sub] = a.subs as [string];
+    await openLane(poolKey(a.agencyId), a.agencyId, 'P', 30);
+    const close = () =>
+      invoke(subAccountsHandler, 'DELETE /v1/sub-accounts/{subAccountId}', { params: { subAccountId: sub }, token: a.token });
+    expect((await losingTheAnswerTo(isAccountWrite, close)).status).toBe(503);
+    expect((await close()).status).toBe(204);
+    expect(await getBalance(poolKey(a.agencyId))).toMatchObject({ balance: 500, lanesOpen: 0, fence: 1 });
+    const res = await api('POST', `/v1/accounts/${sub}/usage`, {
+      token: stack.platformApiKey,
+      headers: { 'idempotency-key': uniq('closed') },
+      body: { type: 'ai_response', quantity: 1 },
+    });
+    expect(res.status).toBe(409);
   });
 });
