@@ -211,4 +211,17 @@ describe('lanes: what the interleavings model found', () => {
     });
     expect(res.status).toBe(409);
   });
+
+  // Known and not fixed here (what `balance` should say while lanes hold part of it is the
+  // design's to decide, issue 19 part 3): the answer's `balance` is read after the commit
+  // (top-ups.ts `balanceNow`), again by every replay. `fails` until the replay is word for word.
+  it.fails('a replay of a top-up made while lanes were open answers its first balance', async () => {
+    const a = await agencyWithSubs(0, 100);
+    await openLane(poolKey(a.agencyId), a.agencyId, 'P', 30);
+    const again = () => topUp(a.agencyId, 10, { key: `${a.agencyId}-top-up`, reference: 'the same', clock: AT });
+    const first = expectStatus(await again(), 201, 'top-up');
+    expect(first.body.entry.balanceAfter).toBeNull();
+    expectStatus(await chargeUsage(a.agencyId, { type: 'ai_response', quantity: 3 }, { clock: AT }), 201, 'a debit');
+    expect((await again()).text).toBe(first.text);
+  });
 });
