@@ -8,6 +8,8 @@
  *   npm run bench -- --recharge      auto-recharge only: threshold crossing → webhook POST, deliveries/s
  *   npm run bench -- --hot           ONE busy pool, limited sub-account or wallet, many containers,
  *                                    through the DynamoDB fidelity proxy (AWS's conflicts and limits)
+ *   npm run bench -- --batch         POST /v1/usage/batch: write calls and units per event, through
+ *                                    the fidelity proxy (BENCH_BATCHES, default 5, of BENCH_BATCH_SIZE, 1000)
  *
  * Environment: BENCH_SECONDS per level (default 6 single-process, 3 containers),
  * BENCH_CONTAINERS (1,4,8,16), BENCH_CONCURRENCY (1,8,32 for both modes),
@@ -23,6 +25,7 @@ import { cpus, loadavg } from 'node:os';
 import { parseFidelityEnv } from '../packages/local/dynamo-fidelity/options';
 import { checkJava } from '../packages/local/dynamodb';
 import { startLocalStack } from '../packages/local/stack';
+import { runBatch } from './bench/batch';
 import { runContainers, scenarioNames } from './bench/containers';
 import { intList } from './bench/figures';
 import { hotScenarioNames, parseLevels, runHot } from './bench/hot';
@@ -33,21 +36,22 @@ import { runSingleProcess } from './bench/single-process';
 // Node 20 is this project's local baseline; the SDK's notice about its future Node 22 floor is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const args = process.argv.slice(2);
-const known = ['--containers', '--all', '--recharge', '--hot'];
+const known = ['--containers', '--all', '--recharge', '--hot', '--batch'];
 if (args.some((a) => !known.includes(a))) {
   console.error(
-    `usage: npm run bench [-- --containers | --all | --recharge | --hot]; scenarios: ${[...scenarioNames(), ...hotScenarioNames].join(',')}`,
+    `usage: npm run bench [-- --containers | --all | --recharge | --hot | --batch]; scenarios: ${[...scenarioNames(), ...hotScenarioNames].join(',')}`,
   );
   process.exit(2);
 }
 const hot = args.includes('--hot');
+const batch = args.includes('--batch');
 const recharge = args.includes('--recharge') || args.includes('--all');
 const containers = args.includes('--containers') || args.includes('--all');
-const single = (!args.includes('--containers') && !args.includes('--recharge') && !hot) || args.includes('--all');
-const fidelity = parseFidelityEnv(process.env.DYNAMODB_FIDELITY) ?? (hot ? {} : undefined);
+const single = (!args.includes('--containers') && !args.includes('--recharge') && !hot && !batch) || args.includes('--all');
+const fidelity = parseFidelityEnv(process.env.DYNAMODB_FIDELITY) ?? (hot || batch ? {} : undefined);
 // The hot bench creates a hundred sub-accounts, each with a generated password: hashed at the
 // tests' cost (2^14), not the deployed one, so the set-up takes seconds, not minutes. Debits never hash.
-if (hot) process.env.PASSWORD_SCRYPT_LOG2N ??= '14';
+if (hot || batch) process.env.PASSWORD_SCRYPT_LOG2N ??= '14';
 
 const problem = checkJava();
 if (problem) {
@@ -103,6 +107,12 @@ try {
       levels: parseLevels(process.env.BENCH_HOT_LEVELS ?? '16x32,64x32,64x64,64x128'),
       only: process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim()),
       spread: 100,
+    });
+  }
+  if (batch) {
+    await runBatch(stack, {
+      batches: Number(process.env.BENCH_BATCHES ?? 5),
+      size: Number(process.env.BENCH_BATCH_SIZE ?? 1000),
     });
   }
   if (containers) {

@@ -15,6 +15,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { localCredentials, localRegion } from '../packages/local/aws-env';
 import { checkJava } from '../packages/local/dynamodb';
 import { startLocalStack } from '../packages/local/stack';
+import { stackIdle } from '../test/support/idle';
 import { apiOf } from './bench/setup';
 import { checkMoves } from './load/answers';
 import { drive } from './load/drive';
@@ -47,7 +48,7 @@ const load = () =>
 console.log(`${cpus().length} cores, load average ${load()} (1, 5, 15 min) before the run`);
 
 const stackLines: string[] = [];
-const stack = await startLocalStack({ queueVisibilitySeconds: 5, log: (line) => stackLines.push(line) });
+const stack = await startLocalStack({ queueVisibilitySeconds: 5, pollerStatus: true, log: (line) => stackLines.push(line) });
 let failed = false;
 try {
   const run = randomBytes(3).toString('hex');
@@ -71,6 +72,8 @@ try {
   // Requests cut off at the end may still be committing: let them land before reading the table
   // (a scan is not a snapshot, so a transaction landing mid-scan would look half-written).
   await sleep(3000);
+  // The usage rollups the invariants compare are built from the stream: wait for it to catch up.
+  await stackIdle(stack, 120_000);
 
   const db = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: stack.dynamoEndpoint, region: localRegion, credentials: localCredentials }),

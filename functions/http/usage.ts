@@ -1,8 +1,9 @@
 import { table } from '../../packages/db/client';
 import { entryView } from '../../packages/domain/ledger/entries';
 import { recordUsage } from '../../packages/domain/ledger/usage';
+import { type EventOutcome, recordUsageBatch } from '../../packages/domain/ledger/usage-batch';
 import { httpHandler } from '../../packages/http/handler';
-import { json, replayHeader } from '../../packages/http/response';
+import { json, problemBody, replayHeader } from '../../packages/http/response';
 import { usageRoutes } from '../../packages/http/routes/usage';
 
 table();
@@ -13,4 +14,14 @@ export const handler = httpHandler(usageRoutes, {
     const { entry, replayed } = await recordUsage(principal, params.accountId, body, idempotencyKey);
     return json(201, { entry: entryView(entry) }, replayHeader(replayed));
   },
+  'POST /v1/usage/batch': async ({ principal, body }) => {
+    const outcomes = await recordUsageBatch(principal, body.events);
+    return json(200, { results: outcomes.map(resultView) });
+  },
 });
+
+/** One event's answer, as the single route would give it: its entry (201) or its problem. */
+const resultView = (o: EventOutcome) =>
+  'entry' in o
+    ? { idempotencyKey: o.idempotencyKey, status: 201, entry: entryView(o.entry) }
+    : { idempotencyKey: o.idempotencyKey, status: o.refusal.status, problem: problemBody(o.refusal) };

@@ -52,7 +52,7 @@ export type Action<R extends RouteDef> = (ctx: RequestContext<R>) => Promise<Htt
 /** Exactly one action per route of the function: a missing or an extra one does not compile. */
 export type ActionsFor<Rs extends readonly RouteDef[]> = { [R in Rs[number] as RouteKeyOf<R>]: Action<R> };
 
-const MAX_BODY_BYTES = 256 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 /** Answer 503 this long before Lambda's hard timeout, and stop retry loops a little earlier still. */
 const ANSWER_EARLY_MS = 500;
 const DEADLINE_MARGIN_MS = 750;
@@ -70,8 +70,9 @@ async function buildContext(event: APIGatewayProxyEventV2, route: RouteDef): Pro
 
   let body: unknown;
   if (route.body) {
-    if (Buffer.byteLength(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8') > MAX_BODY_BYTES) {
-      throw new AppError('payload_too_large', 'body: larger than 256 KiB');
+    const max = route.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    if (Buffer.byteLength(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8') > max) {
+      throw new AppError('payload_too_large', `body: larger than ${max / 1024} KiB`);
     }
     const type = headers['content-type'];
     if (type && !/^application\/(.+\+)?json\b/i.test(type))

@@ -26,21 +26,24 @@ export function text(statusCode: number, body: string, contentType: string, head
 
 /** RFC 9457 problem JSON. `detail` is only exposed for client errors (< 500). */
 export function problem(err: AppError, instance?: string): HttpResult {
-  const { title } = errorCodes[err.code];
-  const body = {
+  return {
+    statusCode: err.status,
+    headers: { 'content-type': 'application/problem+json', ...securityHeaders, ...factHeaders(err) },
+    body: JSON.stringify(problemBody(err, instance)),
+  };
+}
+
+/** The problem's body alone: a response's, or one answer among several (a usage batch's events). */
+export function problemBody(err: AppError, instance?: string) {
+  return {
     type: `https://docs.agency-accounts.dev/errors/${err.code}`,
-    title,
+    title: errorCodes[err.code].title,
     status: err.status,
     code: err.code,
     ...(err.status < 500 && err.detail ? { detail: err.detail } : {}),
     ...(err.errors?.length ? { errors: err.errors } : {}),
     ...(err.status < 500 ? err.facts.extensions : {}),
     ...(instance ? { instance } : {}),
-  };
-  return {
-    statusCode: err.status,
-    headers: { 'content-type': 'application/problem+json', ...securityHeaders, ...factHeaders(err) },
-    body: JSON.stringify(body),
   };
 }
 

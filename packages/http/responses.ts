@@ -171,6 +171,33 @@ export const LedgerEntry = z.strictObject({
   ),
 });
 export const UsageRecorded = z.strictObject({ entry: LedgerEntry });
+/**
+ * What one event of a usage batch got: what a single usage call with its key would have
+ * answered, its status and its entry (201) or its problem (each with that status). 503 and 429:
+ * the event was not judged (a busy balance, the time ran out, a dependency); send it again
+ * with the same key.
+ */
+export const UsageEventResult = z.union([
+  z.strictObject({ idempotencyKey: z.string(), status: z.literal(201), entry: LedgerEntry }),
+  z.strictObject({
+    idempotencyKey: z.string(),
+    status: z.int().check(z.minimum(400), z.maximum(599)),
+    problem: z.extend(Problem, {
+      code: z.enum([
+        'insufficient_credits',
+        'credit_limit_reached',
+        'not_found',
+        'idempotency_key_reused',
+        'account_closed',
+        'throttled',
+        'try_again',
+        'service_unavailable',
+      ]),
+    }),
+  }),
+]);
+/** One result per event, in the order the events were sent. */
+export const UsageBatchRecorded = z.strictObject({ results: z.array(UsageEventResult) });
 export const CreditsMoved = z.strictObject({ entry: LedgerEntry, balance: credits });
 export const PoolBalance = z.strictObject({ balance: credits, currency: z.literal('credits') });
 export const TransactionList = page(LedgerEntry);

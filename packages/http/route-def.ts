@@ -62,6 +62,8 @@ export interface RouteDef {
   /** A feature the account in scope (or the caller's own account) must have. */
   feature?: Feature;
   body?: z.ZodMiniType;
+  /** The largest body it takes, in bytes (413 beyond). @default 256 KiB */
+  maxBodyBytes?: number;
   query?: z.ZodMiniType;
   /** Money-moving calls: an Idempotency-Key header is required. */
   idempotent?: boolean;

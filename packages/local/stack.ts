@@ -282,21 +282,21 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       'recharge-stream-poller': notStarted,
       'usage-rollups-stream-poller': notStarted,
     };
-    if (dynamo.streams) {
-      await supervisor.add({
-        name: 'stream-poller',
+    /** A reader of the table's stream, as one event source mapping is deployed (each its own filter and batching). */
+    const addStreamPoller = (
+      name: keyof StreamPollersStatus,
+      reader: Omit<Parameters<typeof startStreamPoller>[0], 'endpoint' | 'streamArn' | 'log'>,
+    ) =>
+      supervisor.add({
+        name,
         start: async () => {
-          const poller = startStreamPoller({
-            endpoint: dynamo.engine,
-            streamArn,
-            handler: handlers.forwarder,
-            source: sourced(streamSourceDefinition),
-            log,
-          });
-          streamStatus['stream-poller'] = poller.status;
+          const poller = startStreamPoller({ endpoint: dynamo.engine, streamArn, log, ...reader });
+          streamStatus[name] = poller.status;
           return loopInstance(poller);
         },
       });
+    if (dynamo.streams) {
+      await addStreamPoller('stream-poller', { handler: handlers.forwarder, source: sourced(streamSourceDefinition) });
     }
     const def = queueDefinitions.notifications;
     const queueUrl = queueUrls.notifications.queue;
@@ -321,37 +321,17 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     // The recharge detector: its own reader of the stream with its own filter, as its own
     // event source mapping is deployed; and the webhook sender, several batches at once.
     if (dynamo.streams) {
-      await supervisor.add({
-        name: 'recharge-stream-poller',
-        start: async () => {
-          const poller = startStreamPoller({
-            endpoint: dynamo.engine,
-            streamArn,
-            handler: handlers.detector,
-            filters: rechargeStreamFilters,
-            // As deployed: no batching window (a wallet drop is acted on at once).
-            source: { ...streamSourceDefinition, maxBatchingWindowSeconds: 0 },
-            log,
-          });
-          streamStatus['recharge-stream-poller'] = poller.status;
-          return loopInstance(poller);
-        },
+      await addStreamPoller('recharge-stream-poller', {
+        handler: handlers.detector,
+        filters: rechargeStreamFilters,
+        // As deployed: no batching window (a wallet drop is acted on at once).
+        source: { ...streamSourceDefinition, maxBatchingWindowSeconds: 0 },
       });
       // The usage rollups: a third reader of the stream, large batches, the shard named in each.
-      await supervisor.add({
-        name: 'usage-rollups-stream-poller',
-        start: async () => {
-          const poller = startStreamPoller({
-            endpoint: dynamo.engine,
-            streamArn,
-            handler: handlers.rollups,
-            filters: usageRollupSource.filters,
-            source: sourced(usageRollupSource),
-            log,
-          });
-          streamStatus['usage-rollups-stream-poller'] = poller.status;
-          return loopInstance(poller);
-        },
+      await addStreamPoller('usage-rollups-stream-poller', {
+        handler: handlers.rollups,
+        filters: usageRollupSource.filters,
+        source: sourced(usageRollupSource),
       });
     }
     const webhooks = queueDefinitions.webhooks;

@@ -149,7 +149,7 @@ const hottest = (s: FidelityStats) =>
   `  hottest at the last level: item ${s.hottest.items[0]?.key ?? '–'}; key ${s.hottest.tablePartitions[0]?.key ?? '–'}; gsi1 ${s.hottest.indexPartitions[0]?.key ?? '–'}`;
 
 /** Waits until every stream worker has read everything written so far (their writes count in the level that caused them). */
-async function backgroundIdle(stack: LocalStack): Promise<void> {
+export async function backgroundIdle(stack: LocalStack): Promise<void> {
   if (!stack.statusUrl) return;
   const status = async () => (await (await fetch(`${stack.statusUrl}/stream-pollers`)).json()) as StreamPollersStatus;
   const asked = await status();

@@ -5,11 +5,13 @@ import { usageTypes } from '../../packages/domain/ledger/schemas';
 
 /**
  * The ledger's invariants, checked against the items as the table holds them (never through
- * the API's own views): every balance equals the sum of its entries (and its lifetime totals
- * the sums of its credits and debits), nothing is negative, one entry per idempotency key and
- * balance, the dashboards' day counters equal the usage entries, and each sub-account's
- * monthly meter equals its usage entries of that month. A pure function over items, so a test
- * can hand it a corrupted copy; `scanTable` and `agencyItems` read the items.
+ * the API's own views): every balance (its item plus the lanes it set aside credits in) equals
+ * the sum of its entries (and its lifetime totals the sums of its credits and debits), nothing
+ * is negative, one entry per idempotency key and balance, the usage rollups equal the usage
+ * entries (check once the stream is caught up), and each limited sub-account's monthly meter
+ * equals its pool usage entries of that month plus the allowance its open lanes hold. A pure
+ * function over items, so a test can hand it a corrupted copy; `scanTable` and `agencyItems`
+ * read the items.
  */
 
 type Item = Record<string, any>;
@@ -20,7 +22,7 @@ export interface Violation {
     | 'lifetime totals = Σ entries'
     | 'nothing negative'
     | 'one entry per idempotency key'
-    | 'day counters = usage entries'
+    | 'usage rollups = usage entries'
     | 'meter = usage entries';
   /** Which item: its table key. */
   where: string;
@@ -50,8 +52,28 @@ export function checkLedger(items: readonly Item[]): InvariantReport {
   const violations: Violation[] = [];
   const entries = items.filter((i) => i.kind === 'ledger_entry');
   const balances = items.filter((i) => i.kind === 'balance');
-  const days = items.filter((i) => i.kind === 'usage_day');
-  const meters = items.filter((i) => i.kind === 'account' && i.type === 'sub_account' && i.meterMonth);
+  const days = items.filter((i) => i.kind === 'account_usage_day');
+  const lanes = items.filter((i) => i.kind === 'lane');
+  const meters = items.filter(
+    (i) => i.kind === 'account' && i.type === 'sub_account' && i.meterMonth && typeof i.monthlyCreditLimit === 'number',
+  );
+  // A lane's credits are its balance's, set aside; what its debits took is counted in its `spent`.
+  const inLanes = new Map<string, number>();
+  const spentInLanes = new Map<string, number>();
+  const allowanceInLanes = new Map<string, number>();
+  for (const l of lanes) {
+    const head = `${l.headPk}/${l.headSk}`;
+    add(inLanes, head, l.credits);
+    add(spentInLanes, head, l.spent ?? 0);
+    if (!(l.credits >= 0) || !((l.allowance ?? 0) >= 0))
+      violations.push({
+        rule: 'nothing negative',
+        where: keyOf(l),
+        detail: `lane credits ${l.credits}, allowance ${l.allowance}`,
+      });
+    if (String(l.scope).startsWith('L') && l.month)
+      add(allowanceInLanes, `${String(l.scope).slice(1)}|${l.month}`, l.allowance ?? 0);
+  }
 
   const sum = new Map<string, number>();
   const credited = new Map<string, number>();
@@ -62,7 +84,8 @@ export function checkLedger(items: readonly Item[]): InvariantReport {
     add(sum, b, e.credits);
     if (e.credits > 0) add(credited, b, e.credits);
     else add(debited, b, -e.credits);
-    if (!(e.balanceAfter >= 0))
+    // null: the balance had lanes open, so no single running figure was true (ledger-entry.ts).
+    if (e.balanceAfter !== null && !(e.balanceAfter >= 0))
       violations.push({ rule: 'nothing negative', where: keyOf(e), detail: `balanceAfter ${e.balanceAfter}` });
     // A key is scoped by operation and account (usage types share one operation); a grant's two
     // entries (pool and wallet) share the key and differ by balance.
@@ -83,15 +106,22 @@ export function checkLedger(items: readonly Item[]): InvariantReport {
     const id = keyOf(b);
     seen.add(id);
     const expected = sum.get(id) ?? 0;
-    if (b.balance !== expected)
-      violations.push({ rule: 'balance = Σ entries', where: id, detail: `balance ${b.balance}, entries sum to ${expected}` });
+    const balance = b.balance + (inLanes.get(id) ?? 0);
+    const held = inLanes.has(id) ? ` (${b.balance} + ${inLanes.get(id)} in lanes)` : '';
+    if (balance !== expected)
+      violations.push({
+        rule: 'balance = Σ entries',
+        where: id,
+        detail: `balance ${balance}${held}, entries sum to ${expected}`,
+      });
     if (!(b.balance >= 0)) violations.push({ rule: 'nothing negative', where: id, detail: `balance ${b.balance}` });
     const [inn, out] = [credited.get(id) ?? 0, debited.get(id) ?? 0];
-    if ((b.purchased ?? 0) !== inn || (b.consumed ?? 0) !== out)
+    const consumed = (b.consumed ?? 0) + (spentInLanes.get(id) ?? 0);
+    if ((b.purchased ?? 0) !== inn || consumed !== out)
       violations.push({
         rule: 'lifetime totals = Σ entries',
         where: id,
-        detail: `purchased ${b.purchased ?? 0} / consumed ${b.consumed ?? 0}, entries ${inn} / ${out}`,
+        detail: `purchased ${b.purchased ?? 0} / consumed ${consumed}, entries ${inn} / ${out}`,
       });
   }
   for (const [id, total] of sum) {
@@ -99,18 +129,15 @@ export function checkLedger(items: readonly Item[]): InvariantReport {
       violations.push({ rule: 'balance = Σ entries', where: id, detail: `no balance item, entries sum to ${total}` });
   }
 
-  // Usage entries by day and account (and type), and by month and sub-account.
+  // Usage entries by day and account (and type), and pool usage by month and sub-account.
   const byDay = new Map<string, number>();
-  const byMonth = new Map<string, number>();
   const poolByMonth = new Map<string, number>();
   for (const e of entries.filter(isUsage)) {
     const credits = -e.credits;
     const date = String(e.createdAt).slice(0, 10);
-    add(byDay, `USAGE#${e.agencyId}/${date}#${e.accountId}`, credits);
-    add(byDay, `USAGE#${e.agencyId}/${date}#${e.accountId}|${e.type}`, credits);
-    const month = `${e.accountId}|${date.slice(0, 7)}`;
-    add(byMonth, month, credits);
-    if (e.balanceKind === 'pool') add(poolByMonth, month, credits);
+    add(byDay, `ROLLUP#ACCOUNT#${e.accountId}/DAY#${date}`, credits);
+    add(byDay, `ROLLUP#ACCOUNT#${e.accountId}/DAY#${date}|${e.type}`, credits);
+    if (e.balanceKind === 'pool') add(poolByMonth, `${e.accountId}|${date.slice(0, 7)}`, credits);
   }
   const counted = new Set<string>();
   for (const d of days) {
@@ -122,7 +149,7 @@ export function checkLedger(items: readonly Item[]): InvariantReport {
     ]) {
       if ((d[field] ?? 0) !== expected)
         violations.push({
-          rule: 'day counters = usage entries',
+          rule: 'usage rollups = usage entries',
           where: id,
           detail: `${field} ${d[field] ?? 0}, entries ${expected}`,
         });
@@ -130,16 +157,17 @@ export function checkLedger(items: readonly Item[]): InvariantReport {
   }
   for (const [id, credits] of byDay) {
     if (!id.includes('|') && !counted.has(id))
-      violations.push({ rule: 'day counters = usage entries', where: id, detail: `no counter, entries ${credits}` });
+      violations.push({ rule: 'usage rollups = usage entries', where: id, detail: `no rollup, entries ${credits}` });
   }
 
   for (const m of meters) {
     const month = `${m.id}|${m.meterMonth}`;
-    const [used, pool] = [byMonth.get(month) ?? 0, poolByMonth.get(month) ?? 0];
+    // What the limit gave out: to debits of the pool, and set aside (not yet spent) in lanes.
+    const [pool, aside] = [poolByMonth.get(month) ?? 0, allowanceInLanes.get(month) ?? 0];
     const problems: string[] = [];
-    if ((m.meterUsed ?? 0) !== used) problems.push(`meterUsed ${m.meterUsed ?? 0}, entries ${used}`);
-    if ((m.meterPoolUsed ?? 0) !== pool) problems.push(`meterPoolUsed ${m.meterPoolUsed ?? 0}, pool entries ${pool}`);
-    if (typeof m.monthlyCreditLimit === 'number' && m.meterRemaining !== m.monthlyCreditLimit - (m.meterPoolUsed ?? 0))
+    if ((m.meterPoolUsed ?? 0) !== pool + aside)
+      problems.push(`meterPoolUsed ${m.meterPoolUsed ?? 0}, pool entries ${pool} + ${aside} set aside in lanes`);
+    if (m.meterRemaining !== m.monthlyCreditLimit - (m.meterPoolUsed ?? 0))
       problems.push(`meterRemaining ${m.meterRemaining}, limit ${m.monthlyCreditLimit} − meterPoolUsed ${m.meterPoolUsed ?? 0}`);
     if (problems.length)
       violations.push({ rule: 'meter = usage entries', where: `${keyOf(m)} (${m.meterMonth})`, detail: problems.join('; ') });
@@ -185,13 +213,18 @@ export async function agencyItems(db: DynamoDBDocumentClient, tableName: string,
   const parts = await Promise.all(
     agencyIds.map(async (agencyId) => {
       const subs = await query(db, tableName, `AGENCY#${agencyId}#SUBS`, 'gsi1');
+      const accounts = [agencyId, ...subs.map((s) => s.id as string)];
       const partitions = [
-        `ACCOUNT#${agencyId}`,
         ...ledgerPartitions(agencyId),
-        `USAGE#${agencyId}`,
-        ...subs.map((s) => `ACCOUNT#${s.id}`),
+        `ROLLUP#AGENCY#${agencyId}`,
+        ...accounts.flatMap((id) => [`ACCOUNT#${id}`, `ROLLUP#ACCOUNT#${id}`]),
       ];
-      return (await Promise.all(partitions.map((pk) => query(db, tableName, pk)))).flat();
+      const items = (await Promise.all(partitions.map((pk) => query(db, tableName, pk)))).flat();
+      // Each balance's lanes, by slot (lane.ts): one partition each.
+      const lanePartitions = items
+        .filter((i) => i.kind === 'balance' && i.laneSlots > 0)
+        .flatMap((b) => Array.from({ length: b.laneSlots }, (_, slot) => `LANE#${b.pk}#${b.sk}#${slot}`));
+      return [...items, ...(await Promise.all(lanePartitions.map((pk) => query(db, tableName, pk)))).flat()];
     }),
   );
   return parts.flat();

@@ -8,7 +8,7 @@
  *    problem JSON whose `errors[].field` names that field;
  *  - a control character (BEL, NUL, C1) in any text field, and a CR-LF in any one-line field → 400
  *    naming it (free text keeps newlines and tabs);
- *  - a body over 256 KiB → 413; a non-JSON content type → 415; a money route without a usable
+ *  - a body over the route's limit (256 KiB unless it says more) → 413; a non-JSON content type → 415; a money route without a usable
  *    Idempotency-Key → 400;
  *  - and NOTHING is written: every generated string carries a unique marker that must appear in
  *    no item afterwards, and every item of the tenant is deep-equal before and after (sorted by
@@ -18,6 +18,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_BODY_BYTES } from '../../packages/http/handler';
 import type { RouteDef } from '../../packages/http/routes';
 import { pathPattern } from '../../packages/http/routes';
 import { type ApiResponse, api, type CallOptions, uniq } from '../support/api';
@@ -272,9 +273,10 @@ function bodyCases(route: RouteDef, base: Record<string, unknown>, marker: strin
       );
     }
   }
+  const limit = route.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   cases.push({
-    label: 'a body over 256 KiB',
-    opts: { body: { ...base, [unknown]: marker + 'x'.repeat(300 * 1024) } },
+    label: `a body over ${limit / 1024} KiB`,
+    opts: { body: { ...base, [unknown]: marker + 'x'.repeat(limit + 44 * 1024) } },
     status: 413,
     code: 'payload_too_large',
   });

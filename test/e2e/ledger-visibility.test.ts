@@ -101,6 +101,7 @@ describe('credit visibility for sub-account principals', () => {
       }),
     );
     expect(campaign.status, campaign.text).toBe(201);
+    await pipelineIdle(); // the usage read below is the rollups', built from the stream
     for (const [label, token] of [
       ['client', a1.token],
       ['assist', assistA1],

@@ -274,6 +274,17 @@ const controls: Record<WriteRouteKey, Control> = {
     const before = await walletOf();
     return { check: async () => expect(await walletOf()).toBe(before - 1) };
   },
+  'POST /v1/usage/batch': async () => {
+    const before = await walletOf();
+    const event = (n: number) => ({ accountId: home(), type: 'ai_response', quantity: n, idempotencyKey: randomUUID() });
+    return {
+      body: { events: [event(1), event(2)] },
+      check: async (res) => {
+        expect(res.body.results.map((r: { status: number }) => r.status)).toEqual([201, 201]);
+        expect(await walletOf()).toBe(before - 3);
+      },
+    };
+  },
   'POST /v1/admin/agencies/{agencyId}/credits': async () => {
     const before = await poolOf();
     return { body: { credits: 7 }, check: async () => expect(await poolOf()).toBe(before + 7) };

@@ -6,6 +6,7 @@ import { tableKeyPrefixes } from '../../packages/db/access';
 import { resellingSettings } from '../../packages/domain/reselling/config';
 import { httpFunctions, routes, throttleClassOf } from '../../packages/http/routes';
 import {
+  laneSweeperSchedule,
   outboxStreamFilter,
   queueDefinitions,
   streamSourceDefinition,
@@ -52,7 +53,8 @@ describe('stateless stack', () => {
 
   it('runs every function on nodejs24.x, arm64, traced, with source maps and its own log group', () => {
     const fns = ofType('AWS::Lambda::Function');
-    expect(fns).toHaveLength(httpFunctions.length + 5); // + forwarder, notifier, recharge detector, webhook sender, usage rollups
+    // + forwarder, notifier, recharge detector, webhook sender, usage rollups, lane sweeper
+    expect(fns).toHaveLength(httpFunctions.length + 6);
     for (const [id, f] of fns) {
       const p = f.Properties;
       expect([id, p.Runtime, p.Architectures, p.TracingConfig]).toEqual([id, 'nodejs24.x', ['arm64'], { Mode: 'Active' }]);
@@ -115,6 +117,19 @@ describe('stateless stack', () => {
       ],
     ]);
     expect(tableKeyPrefixes['usage-rollups']).toEqual(['ROLLUP#']);
+  });
+
+  it('runs the lane sweeper on its schedule, with the balances and lanes and nothing else on the table', () => {
+    const sweeper = synth.stacks.stateless.laneSweeper;
+    synth.stateless.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: `rate(${laneSweeperSchedule.everySeconds / 60} minute)`,
+      Targets: [{ Arn: { 'Fn::GetAtt': [logicalId(sweeper), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } }],
+    });
+    const prefixes = tableStatements(sweeper).flatMap(
+      (st) => st.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? [],
+    );
+    expect(new Set(prefixes)).toEqual(new Set(['ACCOUNT#*', 'LANE#*']));
+    expect(tableKeyPrefixes['lane-sweeper']).toEqual(['ACCOUNT#', 'LANE#']);
   });
 
   it('consumes the notifications queue with partial batch responses', () => {
@@ -318,8 +333,10 @@ describe('stateless stack', () => {
           p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown; Condition?: any }>,
       );
   };
+  // The stream's own actions (on the stream, for an event source) are not table item access.
+  const streamActions = ['dynamodb:ListStreams', 'dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'];
   const tableStatements = (f: AppFunction) =>
-    statementsOf(f).filter((st) => [st.Action].flat().some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:ListStreams'));
+    statementsOf(f).filter((st) => [st.Action].flat().some((a) => a.startsWith('dynamodb:') && !streamActions.includes(a)));
 
   it('narrows every item permission to the key prefixes its function uses (dynamodb:LeadingKeys), indexes apart', () => {
     const { httpFunctions: http, notifier } = synth.stacks.stateless;

@@ -62,12 +62,15 @@ const getSub = (token: string) => () =>
 const me = (token: string) => () => invoke(identityHandler, 'GET /v1/me', { token });
 
 describe('DynamoDB calls per request, by credential', () => {
+  // After authentication, the route's own read: the sub-account's month of usage (its rollup).
+  const routeOwn = 'BatchGetItemCommand';
+
   it('agency session on a scoped route: ONE BatchGet (agency + the account in scope)', async () => {
-    expect(await counted(getSub(agency.token))).toEqual(['BatchGetItemCommand']);
+    expect(await counted(getSub(agency.token))).toEqual(['BatchGetItemCommand', routeOwn]);
   });
 
   it('API key on a scoped route: the key by its hash, then ONE BatchGet (agency + scope)', async () => {
-    expect(await counted(getSub(key))).toEqual(['GetItemCommand', 'BatchGetItemCommand']);
+    expect(await counted(getSub(key))).toEqual(['GetItemCommand', 'BatchGetItemCommand', routeOwn]);
   });
 
   it('client session and assist token: ONE BatchGet (own account + agency [+ revocation])', async () => {

@@ -213,6 +213,7 @@ describe('DynamoDB Local killed during a burst of debits', () => {
     }
     expect(final.every((s) => s.status === 201)).toBe(true);
 
+    await stackIdle(stack); // the usage rollups checkLedger compares come from the stream
     const items = await agencyItems(db, stack.tableName, [agency.id]);
     expect(checkLedger(items).violations).toEqual([]);
     // DynamoDB Local may lose the last writes it acknowledged when its JVM is SIGKILLed (seen

@@ -109,3 +109,102 @@ describe('the local stack with container processes and the fidelity proxy', () =
     SLOW,
   );
 });
+
+describe('one busy balance debited from several containers (lanes)', () => {
+  /** `n` debits of 1 credit on `accountId`, `parallel` at a time; every answer, in no order. */
+  async function burst(accountId: string, n: number, parallel: number) {
+    const answers: { status: number; code?: string; balanceAfter?: number | null }[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < n) {
+        next++;
+        const res = await client.call('POST', `/v1/accounts/${accountId}/usage`, {
+          token: own.platformApiKey,
+          headers: { 'idempotency-key': uniq('hot') },
+          body: { type: 'ai_response', quantity: 1 },
+        });
+        answers.push({ status: res.status, code: res.body?.code, balanceAfter: res.body?.entry?.balanceAfter });
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, worker));
+    return answers;
+  }
+  const tally = (answers: { status: number; code?: string }[]) =>
+    answers.reduce<Record<string, number>>((t, a) => {
+      const k = `${a.status}${a.code ? ` ${a.code}` : ''}`;
+      t[k] = (t[k] ?? 0) + 1;
+      return t;
+    }, {});
+
+  it(
+    'a pool of 300 and 400 debits from three containers under conflicts: lanes open, exactly 300 taken, no 5xx',
+    async () => {
+      const agency = await client.agency('agency');
+      const topUp = await client.call('POST', `/v1/admin/agencies/${agency.id}/credits`, {
+        token: own.platformApiKey,
+        headers: { 'idempotency-key': uniq('topup') },
+        body: { credits: 300, reference: 'hot pool' },
+      });
+      expect(topUp.status).toBe(201);
+      const sub = await client.call('POST', '/v1/sub-accounts', {
+        token: agency.token,
+        body: { name: 'Hot', email: `${uniq('hot')}@example.test` },
+      });
+      // Transactions hold their items 40 ms: the three containers' debits of the one pool collide.
+      own.fidelity?.configure({ latency: true, phi: 1, model: { transactionMs: 40, transactionSigma: 0, singleMs: 0 } });
+      const answers = await burst(sub.body.subAccount.id, 400, 9);
+      own.fidelity?.configure({ latency: false });
+
+      // Every credit there was is taken, and only then 402: credits set aside in lanes never refused a debit.
+      expect(tally(answers)).toEqual({ '201': 300, '402 insufficient_credits': 100 });
+      // Debits answered while lanes were open name no running balance (there is none to name).
+      expect(
+        answers.some((a) => a.status === 201 && a.balanceAfter === null),
+        'some debit went through a lane',
+      ).toBe(true);
+      const balance = await client.call('GET', '/v1/credits/balance', { token: agency.token });
+      expect(balance.body.balance).toBe(0);
+      let debited = 0;
+      let cursor: string | null = null;
+      do {
+        const page: { body: { items: { type: string }[]; nextCursor: string | null } } = await client.call(
+          'GET',
+          `/v1/credits/transactions?limit=200${cursor ? `&cursor=${cursor}` : ''}`,
+          { token: agency.token },
+        );
+        debited += page.body.items.filter((e) => e.type === 'ai_response').length;
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      expect(debited).toBe(300);
+    },
+    SLOW,
+  );
+
+  it(
+    'a sub-account limited to 150 a month, 200 debits from three containers: exactly 150, then credit_limit_reached',
+    async () => {
+      const agency = await client.agency('agency');
+      await client.call('POST', `/v1/admin/agencies/${agency.id}/credits`, {
+        token: own.platformApiKey,
+        headers: { 'idempotency-key': uniq('topup') },
+        body: { credits: 1000, reference: 'hot limit' },
+      });
+      const sub = await client.call('POST', '/v1/sub-accounts', {
+        token: agency.token,
+        body: { name: 'Limited', email: `${uniq('limited')}@example.test` },
+      });
+      const id = sub.body.subAccount.id;
+      expect(
+        (await client.call('PATCH', `/v1/sub-accounts/${id}`, { token: agency.token, body: { monthlyCreditLimit: 150 } })).status,
+      ).toBe(200);
+      own.fidelity?.configure({ latency: true, phi: 1, model: { transactionMs: 40, transactionSigma: 0, singleMs: 0 } });
+      const answers = await burst(id, 200, 9);
+      own.fidelity?.configure({ latency: false });
+
+      expect(tally(answers)).toEqual({ '201': 150, '402 credit_limit_reached': 50 });
+      const balance = await client.call('GET', '/v1/credits/balance', { token: agency.token });
+      expect(balance.body.balance).toBe(850);
+    },
+    SLOW,
+  );
+});

@@ -166,6 +166,10 @@ export const fixtureBodies: Record<string, (ctx: { home: string; agencyId: strin
   // A loopback target (the test stack allows http://127.0.0.1 as npm start does): port 9 has no
   // listener, so a delivery to it fails fast and nothing leaves the machine.
   'PUT /v1/reselling/auto-recharge-webhook': () => ({ url: 'http://127.0.0.1:9/recharge' }),
+  // An event charged to the caller's own account, under a key of its own.
+  'POST /v1/usage/batch': ({ home }) => ({
+    events: [{ accountId: home, type: 'ai_response', quantity: 1, idempotencyKey: randomUUID() }],
+  }),
 };
 
 /** A body for `route` built from its schema, with `overrides` (per route key) applied on top. */
@@ -193,20 +197,5 @@ export const withQuery = (path: string, query: Record<string, string>) => {
   return qs ? `${path}?${qs}` : path;
 };
 
-/** Runs `fn` over `items`, at most `limit` at a time, keeping the order of results. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!, i);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
+// The product's own bounded map, for the tests that fan requests out.
+export { mapLimit } from '../../packages/core/map-limit';

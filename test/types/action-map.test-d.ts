@@ -19,6 +19,7 @@ httpHandler(usageRoutes, {});
 // An extra action (a route of another function, or a typo) does not compile.
 httpHandler(usageRoutes, {
   'POST /v1/accounts/{accountId}/usage': ok,
+  'POST /v1/usage/batch': ok,
   // @ts-expect-error — not a route of this function
   'GET /v1/me': ok,
 });
@@ -37,6 +38,7 @@ httpHandler(usageRoutes, {
     const none: undefined = account;
     return json(201, { kind, id, key, none });
   },
+  'POST /v1/usage/batch': ok,
 });
 
 httpHandler(campaignRoutes, {

@@ -63,6 +63,8 @@ export interface AccountItem {
   /** The part of meterUsed drawn from the agency pool (manual mode): what the limit counts. */
   meterPoolUsed?: number;
   meterRemaining?: number;
+  /** Epoch ms: until then no lane sets this account's allowance aside (its month is nearly spent). */
+  lanesOffUntil?: number;
   createdAt: string;
   updatedAt: string;
   closedAt?: string;
@@ -126,6 +128,11 @@ export interface AccountChanges {
    * allowed (packages/domain/ledger/standing.ts). `{ stale: true }` when it moved meanwhile.
    */
   standing?: Standing;
+  /**
+   * With a limit set where there was none: the meter starts from the month's pool use so far
+   * (unlimited sub-accounts keep no meter: the usage rollups count their use).
+   */
+  meterFrom?: { month: string; poolUsed: number };
   at: string;
 }
 
@@ -152,7 +159,20 @@ export async function updateActiveAccount(
   const clauses = names.map((n) => `#${n} = :${n}`);
   const values: Record<string, unknown> = Object.fromEntries(names.map((n) => [`:${n}`, set[n]]));
   let remove = '';
-  if (typeof changes.monthlyCreditLimit === 'number') {
+  if (typeof changes.monthlyCreditLimit === 'number' && changes.meterFrom) {
+    clauses.push(
+      'monthlyCreditLimit = :limit',
+      'meterMonth = :meterMonth',
+      'meterPoolUsed = :used',
+      'meterRemaining = :remaining',
+    );
+    Object.assign(values, {
+      ':limit': changes.monthlyCreditLimit,
+      ':meterMonth': changes.meterFrom.month,
+      ':used': changes.meterFrom.poolUsed,
+      ':remaining': changes.monthlyCreditLimit - changes.meterFrom.poolUsed,
+    });
+  } else if (typeof changes.monthlyCreditLimit === 'number') {
     // remaining = limit − pool credits used, computed by DynamoDB from the meter as it is at this write.
     clauses.push('monthlyCreditLimit = :limit', 'meterRemaining = :limit - if_not_exists(meterPoolUsed, :zero)');
     Object.assign(values, { ':limit': changes.monthlyCreditLimit, ':zero': 0 });
@@ -280,6 +300,8 @@ export interface MeterCharge {
   month: string;
   /** Pool credits counted against the limit: a debit's own, or the allowance a lane sets aside. */
   credits: number;
+  /** For a lane (set aside, not spent): refused while the month's allowance was lately collected (`lanesOffUntil`). */
+  forLane?: { nowMs: number };
 }
 
 /**
@@ -294,6 +316,10 @@ export function chargeMeter(c: MeterCharge): TransactItem {
   const rollover = c.seenMonth !== c.month;
   const conditions: string[] = [accountIsActive.expression, 'creditMode = :manual', 'attribute_exists(monthlyCreditLimit)'];
   const values: Record<string, unknown> = { ...accountIsActive.values, ':manual': 'manual', ':q': c.credits, ':month': c.month };
+  if (c.forLane) {
+    conditions.push('(attribute_not_exists(lanesOffUntil) OR lanesOffUntil < :nowMs)');
+    values[':nowMs'] = c.forLane.nowMs;
+  }
   if (!rollover) {
     conditions.push('meterMonth = :month', 'meterRemaining >= :q');
     values[':negativeQ'] = -c.credits;
@@ -321,16 +347,30 @@ export function chargeMeter(c: MeterCharge): TransactItem {
  * is void). Given back whether or not the limit is still set: a limit removed meanwhile keeps
  * `meterPoolUsed`, from which a limit set again this month starts, so what was never used must
  * leave it (the `meterRemaining` this leaves on an account without a limit is read by nothing
- * and replaced when a limit is set).
+ * and replaced when a limit is set). `lanesOffUntil` (epoch ms): the month is nearly spent, so
+ * until then this account's debits take their allowance one by one (no lane may set any aside),
+ * as a collected balance does.
  */
-export function returnAllowance(accountId: string, month: string, allowance: number, at: string): TransactItem {
+export function returnAllowance(
+  accountId: string,
+  month: string,
+  allowance: number,
+  at: string,
+  lanesOffUntil?: number,
+): TransactItem {
   return {
     Update: {
       TableName: table(),
       Key: accountKey(accountId),
-      UpdateExpression: 'ADD meterPoolUsed :negative, meterRemaining :a SET updatedAt = :now',
+      UpdateExpression: `ADD meterPoolUsed :negative, meterRemaining :a SET updatedAt = :now${lanesOffUntil ? ', lanesOffUntil = :off' : ''}`,
       ConditionExpression: 'meterMonth = :month',
-      ExpressionAttributeValues: { ':negative': -allowance, ':a': allowance, ':month': month, ':now': at },
+      ExpressionAttributeValues: {
+        ':negative': -allowance,
+        ':a': allowance,
+        ':month': month,
+        ':now': at,
+        ...(lanesOffUntil ? { ':off': lanesOffUntil } : {}),
+      },
     },
   };
 }

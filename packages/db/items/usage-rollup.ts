@@ -147,3 +147,9 @@ export async function monthTotals(accountIds: string[], month: string): Promise<
   const found = await getRollups(accountIds.map((id) => accountMonthKey(id, month)));
   return new Map(accountIds.map((id) => [id, found.get(itemId(accountMonthKey(id, month)))?.total ?? 0]));
 }
+
+/** The pool credits an account used in `month` as rolled up so far (what a monthly limit counts). */
+export async function monthPoolUsed(accountId: string, month: string): Promise<number> {
+  const found = await getRollups([accountMonthKey(accountId, month)]);
+  return Number(found.get(itemId(accountMonthKey(accountId, month)))?.pool ?? 0);
+}

@@ -1,4 +1,4 @@
-import { now as clockNow } from '../../core/clock';
+import { now as clockNow, utcMonth } from '../../core/clock';
 import { optionalEnv } from '../../core/env';
 import { AppError } from '../../core/errors';
 import { newId } from '../../core/ids';
@@ -14,6 +14,7 @@ import {
 } from '../../db/items/account';
 import { walletKey } from '../../db/items/balance';
 import { getResellingSettings } from '../../db/items/reselling-settings';
+import { monthPoolUsed } from '../../db/items/usage-rollup';
 import { itemKinds } from '../../db/schema';
 import { transact } from '../../db/transact';
 import { featuresBeyondPlan, planFeatures } from '../features';
@@ -111,6 +112,10 @@ export async function patchSubAccount(sub: AccountItem, agency: AccountItem, bod
   let before = sub;
   let updated: Awaited<ReturnType<typeof updateActiveAccount>>;
   for (let round = 0; ; round++) {
+    // A first limit counts the month's pool use so far, as the usage rollups hold it (they lag
+    // the ledger by the stream's delay, seconds: use in those seconds is not counted).
+    const firstLimit = typeof body.monthlyCreditLimit === 'number' && !standingOf(before).hasLimit;
+    const month = utcMonth(now);
     updated = await updateActiveAccount(sub.id, {
       set: {
         name: body.name,
@@ -123,6 +128,7 @@ export async function patchSubAccount(sub: AccountItem, agency: AccountItem, bod
       requireMode: body.autoRecharge && !body.creditMode ? 'reselling' : undefined,
       monthlyCreditLimit: body.monthlyCreditLimit,
       standing: moves ? standingOf(before) : undefined,
+      meterFrom: firstLimit ? { month, poolUsed: await monthPoolUsed(sub.id, month) } : undefined,
       at: now.toISOString(),
     });
     if (!updated || !('stale' in updated) || round >= 4) break;

@@ -23,6 +23,8 @@ export interface AccountHint {
    * a refill, another account's failed debit) must not vouch for a hint read earlier.
    */
   under?: { head: string; fence: number };
+  /** Epoch ms: its month's allowance was collected lately; debit one by one until then. */
+  lanesOffUntil: number;
 }
 
 const MAX_HINTS = 10_000;
@@ -37,6 +39,7 @@ export function rememberAccount(item: AccountItem): AccountHint {
     hasLimit: typeof item.monthlyCreditLimit === 'number',
     meterMonth: item.meterMonth,
     meterRemaining: item.meterRemaining,
+    lanesOffUntil: item.lanesOffUntil ?? 0,
   };
   hints.set(item.id, hint);
   return hint;

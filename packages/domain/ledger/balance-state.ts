@@ -41,6 +41,9 @@ export async function balanceHint(key: Key): Promise<BalanceState> {
   return state;
 }
 
+/** Whether this container knows the balance already (a hint read earlier), without reading it. */
+export const balanceKnown = (key: Key): boolean => hints.has(itemId(key));
+
 /** The balance as a write just found it (a failed condition's ALL_OLD) or left it; undefined: it does not exist. */
 export function rememberBalance(key: Key, item: StoredState | undefined): BalanceState {
   const state = stateOf(item);

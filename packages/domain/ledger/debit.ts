@@ -4,7 +4,7 @@ import { newId } from '../../core/ids';
 import { count } from '../../core/metrics';
 import { chargeMeter } from '../../db/items/account';
 import { fundLane, moveBalance, poolKey, walletKey } from '../../db/items/balance';
-import { claimLane, debitLane, type LaneItem } from '../../db/items/lane';
+import { claimLane, debitLane, getLanes, type LaneItem } from '../../db/items/lane';
 import { type IdempotencyScope, type LedgerEntryItem, putEntry } from '../../db/items/ledger-entry';
 import { itemId } from '../../db/read';
 import { itemKinds, type Key } from '../../db/schema';
@@ -31,6 +31,7 @@ import {
   HOT_MS,
   LEASE_MS,
   MAX_SLOTS,
+  MIN_DEBITS_PER_CHUNK,
   noteContention,
   noteUse,
   type ScopeState,
@@ -55,14 +56,14 @@ export interface DebitRequest {
 }
 
 /** What a debit draws on: the pool (`P`), a wallet (`W`), or the pool within a sub-account's monthly limit (`L`). */
-interface Scope {
+export interface Scope {
   id: string;
   head: Key;
   code: string;
   limited: boolean;
 }
 
-function scopeOf(accountId: string, hint: AccountHint): Scope {
+export function scopeOf(accountId: string, hint: AccountHint): Scope {
   const wallet = hint.type === 'sub_account' && hint.creditMode === 'reselling';
   const limited = hint.type === 'sub_account' && !wallet && hint.hasLimit;
   const head = wallet ? walletKey(accountId) : poolKey(hint.agencyId);
@@ -95,9 +96,11 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
         await refreshAccountUnder(d.accountId, itemId(scope.head), head.fence);
         return { kind: 'again' };
       }
-      if (state.lane) return laneDebit(d, hint, scope, state, head, entry);
+      // A limited sub-account whose month is nearly spent takes its allowance debit by debit.
+      const limitLanesOff = scope.limited && hint.lanesOffUntil > Date.now();
+      if (state.lane) return limitLanesOff ? releaseOwn(scope, state) : laneDebit(d, hint, scope, state, head, entry);
       const lanesWanted = head.lanesOpen > 0 || state.hotUntil > Date.now();
-      if (lanesWanted && head.noLanesUntil <= Date.now()) return claim(d, hint, scope, state, head, entry);
+      if (lanesWanted && !limitLanesOff && head.noLanesUntil <= Date.now()) return claim(d, hint, scope, state, head, entry);
       return direct(d, hint, scope, state, head, entry);
     });
     switch (outcome.kind) {
@@ -111,11 +114,20 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
       case 'refused':
         return refuse(idempotencyScopeOf(entry), entry, outcome.error);
       case 'collect': {
+        // A balance collected for want of credits takes no lanes for a while; a limited
+        // sub-account collected for want of allowance takes none of its own.
         const closed = await closeLanes(outcome.head, {
           scopes: outcome.scopes,
           noLanesUntil: outcome.scopes ? undefined : Date.now() + COLLECTED_MS,
+          limitLanesOffUntil: outcome.scopes ? Date.now() + COLLECTED_MS : undefined,
         });
         forgetBalance(outcome.head);
+        if (outcome.scopes) {
+          // Even with no lane to collect, this container debits one by one now: the month's
+          // room is less than a lane would set aside.
+          const fresh = await refreshAccount(d.accountId);
+          if (fresh) fresh.lanesOffUntil = Math.max(fresh.lanesOffUntil, Date.now() + COLLECTED_MS);
+        }
         // Nothing was set aside any more: what refused the debit is the truth.
         if (closed === 0 && outcome.refuseIfNone) return refuse(idempotencyScopeOf(entry), entry, outcome.refuseIfNone);
         break;
@@ -132,7 +144,7 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
   });
 }
 
-function entryOf(d: DebitRequest, hint: AccountHint, scope: Scope): LedgerEntryItem {
+export function entryOf(d: DebitRequest, hint: AccountHint, scope: Scope): LedgerEntryItem {
   const now = d.clockNow();
   return {
     ...d.entry,
@@ -153,12 +165,39 @@ const idempotencyScopeOf = (e: LedgerEntryItem): IdempotencyScope => ({
   idempotencyKey: e.idempotencyKey,
 });
 
-const entryWrite = (entry: LedgerEntryItem): NamedItem<'entry'> => ({
+export const entryWrite = (entry: LedgerEntryItem): NamedItem<'entry'> => ({
   name: 'entry',
   write: putEntry(idempotencyScopeOf(entry), entry),
 });
 
 const leaseUntil = () => Date.now() + LEASE_MS;
+
+/** A limited sub-account's meter charged: a debit's own credits, or (`forLane`) the allowance a lane sets aside. */
+const meterWrite = (
+  d: DebitRequest,
+  hint: AccountHint,
+  month: string,
+  credits: number,
+  forLane?: { nowMs: number },
+): NamedItem<'meter'> => ({
+  name: 'meter',
+  write: chargeMeter({ accountId: d.accountId, seenMonth: hint.meterMonth, month, credits, forLane }),
+});
+
+/** This container's debit of its own lane, no refill: `credits` (and as much of a limited lane's allowance) taken. */
+export const ownLaneDebit = (scope: Scope, slot: number, credits: number, month: string): NamedItem<'lane'> => ({
+  name: 'lane',
+  write: debitLane({
+    head: scope.head,
+    slot,
+    scope: scope.code,
+    owner: containerId,
+    credits,
+    gain: 0,
+    allowance: scope.limited ? { month, take: credits, gain: 0 } : undefined,
+    leaseUntil: leaseUntil(),
+  }),
+});
 
 /** The shared part of reading a failed attempt: the key's first outcome, or the account's standing. */
 function judgeCommon(err: ConditionsFailed<string>, entry: LedgerEntryItem): Outcome | undefined {
@@ -204,14 +243,7 @@ async function direct(
           }),
         },
         entryWrite(exact),
-        ...(scope.limited
-          ? [
-              {
-                name: 'meter' as const,
-                write: chargeMeter({ accountId: d.accountId, seenMonth: hint.meterMonth, month, credits: d.credits }),
-              },
-            ]
-          : []),
+        ...(scope.limited ? [meterWrite(d, hint, month, d.credits)] : []),
       ],
       { retryConflicts: false },
     );
@@ -223,6 +255,10 @@ async function direct(
     if (!(err instanceof ConditionsFailed)) throw err;
     const common = judgeCommon(err, exact);
     if (common) return common;
+    // The limit is judged first (API.md): a charge past it is credit_limit_reached even when the pool is short too.
+    const meter = err.failed('meter');
+    const limited = meter && limitRefusal(meter.item, month, d.credits);
+    if (limited) return limited;
     const failedHead = err.failed('balance');
     if (failedHead) {
       const seen = rememberBalance(scope.head, failedHead.item);
@@ -238,8 +274,7 @@ async function direct(
       }
       return { kind: 'again' };
     }
-    const meter = err.failed('meter');
-    if (meter) return limitRefusal(meter.item, month, d.credits) ?? { kind: 'again' };
+    if (meter) return { kind: 'again' };
     throw err;
   }
   rememberBalance(scope.head, { ...head, balance: head.balance - d.credits, version: head.version + 1 });
@@ -276,25 +311,9 @@ async function laneDebit(
   const allowanceShort = scope.limited && (lane.month !== month || (lane.allowance ?? 0) < d.credits);
   if (lane.credits < d.credits || allowanceShort) return refill(d, hint, scope, state, head, entry);
   try {
-    await transact<'lane' | 'entry'>(
-      [
-        {
-          name: 'lane',
-          write: debitLane({
-            head: scope.head,
-            slot: lane.slot,
-            scope: scope.code,
-            owner: containerId,
-            credits: d.credits,
-            gain: 0,
-            allowance: scope.limited ? { month, take: d.credits, gain: 0 } : undefined,
-            leaseUntil: leaseUntil(),
-          }),
-        },
-        entryWrite(entry),
-      ],
-      { retryConflicts: false },
-    );
+    await transact<'lane' | 'entry'>([ownLaneDebit(scope, lane.slot, d.credits, month), entryWrite(entry)], {
+      retryConflicts: false,
+    });
   } catch (err) {
     if (err instanceof TransactionConflicted) return { kind: 'again' };
     if (!(err instanceof ConditionsFailed)) throw err;
@@ -345,7 +364,7 @@ async function refill(
   const allowance =
     scope.limited && (allowanceNeed > 0 || newMonth)
       ? allowanceChunk(
-          Math.max(credits, d.credits * 8),
+          Math.max(credits, d.credits * MIN_DEBITS_PER_CHUNK),
           allowanceNeed || d.credits,
           hint.meterRemaining ?? Number.MAX_SAFE_INTEGER,
         )
@@ -373,14 +392,7 @@ async function refill(
           }),
         },
         entryWrite(entry),
-        ...(allowance > 0
-          ? [
-              {
-                name: 'meter' as const,
-                write: chargeMeter({ accountId: d.accountId, seenMonth: hint.meterMonth, month, credits: allowance }),
-              },
-            ]
-          : []),
+        ...(allowance > 0 ? [meterWrite(d, hint, month, allowance, { nowMs: Date.now() })] : []),
       ],
       { retryConflicts: false },
     );
@@ -442,6 +454,8 @@ function allowanceRefused(d: DebitRequest, scope: Scope, item: unknown, month: s
   const hint = rememberAccount(account);
   if (hint.status !== 'active') return { kind: 'refused', error: accountClosed() };
   if (!hint.hasLimit || hint.creditMode !== 'manual') return { kind: 'again' };
+  // Another container collected the month's allowances: debit one by one (the next round does).
+  if (hint.lanesOffUntil > Date.now()) return { kind: 'again' };
   const remaining = account.meterMonth === month ? (account.meterRemaining ?? 0) : (account.monthlyCreditLimit ?? 0);
   // What is left of the month may still cover this debit from a smaller allowance: try that.
   if (remaining >= d.credits) return { kind: 'again' };
@@ -465,6 +479,17 @@ async function releaseOwn(scope: Scope, state: ScopeState): Promise<Outcome> {
   return { kind: 'again' };
 }
 
+/** A slot with no lane in it (or a lane whose lease ran out with nothing in it), picked at random among them. */
+async function freeSlot(head: Key, slots: number): Promise<number | undefined> {
+  const taken = new Set<number>();
+  for (const lane of await getLanes(head, slots)) {
+    const empty = lane.credits === 0 && !lane.allowance;
+    if (!(empty && lane.leaseUntil < Date.now())) taken.add(lane.slot);
+  }
+  const free = Array.from({ length: slots }, (_, slot) => slot).filter((slot) => !taken.has(slot));
+  return free.length ? free[Math.floor(Math.random() * free.length)] : undefined;
+}
+
 /** A lane of its own for this container: a free slot, a chunk of the balance, and the debit, in one transaction. */
 async function claim(
   d: DebitRequest,
@@ -475,9 +500,12 @@ async function claim(
   entry: LedgerEntryItem,
 ): Promise<Outcome> {
   const month = d.month();
-  const fresh = head.lanesOpen >= head.laneSlots;
+  // A slot given back is reused (read which: a read costs less than a claim refused on a taken
+  // slot, which the balance's busiest moments would otherwise pay again and again).
+  const free = head.lanesOpen < head.laneSlots ? await freeSlot(scope.head, head.laneSlots) : undefined;
+  const fresh = free === undefined;
   if (fresh && head.laneSlots >= MAX_SLOTS) return direct(d, hint, scope, state, head, entry);
-  const slot = fresh ? head.laneSlots : Math.floor(Math.random() * head.laneSlots);
+  const slot = free ?? head.laneSlots;
   const credits = chunkFor(state, d.credits, head);
   const allowance = scope.limited ? allowanceChunk(credits, d.credits, hint.meterRemaining ?? Number.MAX_SAFE_INTEGER) : 0;
   const at = entry.createdAt;
@@ -511,14 +539,7 @@ async function claim(
         },
         { name: 'lane', write: claimLane(lane) },
         entryWrite(entry),
-        ...(scope.limited
-          ? [
-              {
-                name: 'meter' as const,
-                write: chargeMeter({ accountId: d.accountId, seenMonth: hint.meterMonth, month, credits: allowance }),
-              },
-            ]
-          : []),
+        ...(scope.limited ? [meterWrite(d, hint, month, allowance, { nowMs: Date.now() })] : []),
       ],
       { retryConflicts: false },
     );
@@ -527,6 +548,11 @@ async function claim(
     if (!(err instanceof ConditionsFailed)) throw err;
     const common = judgeCommon(err, entry);
     if (common) return common;
+    // The limit is judged before the balance (API.md): a month too spent is answered (or its
+    // allowances collected) even when the pool is short too.
+    const meter = err.failed('meter');
+    const byLimit = meter && allowanceRefused(d, scope, meter.item, month);
+    if (byLimit && byLimit.kind !== 'again') return byLimit;
     const failedHead = err.failed('head');
     if (failedHead) {
       const seen = rememberBalance(scope.head, failedHead.item as Partial<Record<keyof BalanceState, number>> | undefined);
@@ -542,8 +568,7 @@ async function claim(
       forgetBalance(scope.head);
       return { kind: 'again' };
     }
-    const meter = err.failed('meter');
-    if (meter) return allowanceRefused(d, scope, meter.item, month);
+    if (byLimit) return byLimit;
     throw err;
   }
   state.lane = { slot, credits: lane.credits, allowance: lane.allowance, month: lane.month };

@@ -115,9 +115,16 @@ export const MAX_SLOTS = 512;
  * the balance holds, never less than the debit needs.
  */
 const TARGET_REFILLS_PER_SECOND = 10;
+/**
+ * At least this many debits of the size asked go into a lane: a container that is slow on its
+ * own (its share of a busy balance is small) still writes the balance item at most once per
+ * this many debits (≤ 0.05 writes per debit, the issue's bound for the hottest item). Credits
+ * set aside are never lost to a refusal (collected first) and come back within the lease.
+ */
+export const MIN_DEBITS_PER_CHUNK = 25;
 export function chunkFor(s: ScopeState, need: number, head: { balance: number; lanesOpen: number }): number {
   const seconds = Math.min(30, Math.max(3, (head.lanesOpen + 1) / TARGET_REFILLS_PER_SECOND));
-  const wanted = Math.max(need * 8, Math.ceil(s.rate * seconds));
+  const wanted = Math.max(need * MIN_DEBITS_PER_CHUNK, Math.ceil(s.rate * seconds));
   const share = Math.floor(head.balance / (head.lanesOpen + 2));
   return Math.max(need, Math.min(wanted, share));
 }
@@ -136,6 +143,8 @@ export interface CloseOptions {
   ownedBy?: string;
   /** Mark the balance collected: no lanes until then (epoch ms). */
   noLanesUntil?: number;
+  /** With allowances collected (a limited sub-account's month nearly spent): its lanes stay off until then. */
+  limitLanesOffUntil?: number;
 }
 
 /**
@@ -160,7 +169,7 @@ export async function closeLanes(head: Key, opts: CloseOptions = {}): Promise<nu
     let lanesOpen = item.lanesOpen ?? 0;
     let moved = false;
     for (const lane of lanes) {
-      const outcome = await closeOne(head, lane, lanesOpen, opts.noLanesUntil);
+      const outcome = await closeOne(head, lane, lanesOpen, opts.noLanesUntil, true, opts.limitLanesOffUntil);
       if (outcome === 'closed') {
         closed++;
         lanesOpen--;
@@ -181,6 +190,7 @@ async function closeOne(
   lanesOpenSeen: number,
   noLanesUntil?: number,
   giveAllowance = true,
+  limitLanesOffUntil?: number,
 ): Promise<'closed' | 'lane' | 'head'> {
   const at = new Date().toISOString();
   const allowance = giveAllowance && lane.allowance && lane.month && lane.scope.startsWith('L');
@@ -196,7 +206,13 @@ async function closeOne(
           ? [
               {
                 name: 'allowance' as const,
-                write: returnAllowance(lane.scope.slice(1), lane.month as string, lane.allowance as number, at),
+                write: returnAllowance(
+                  lane.scope.slice(1),
+                  lane.month as string,
+                  lane.allowance as number,
+                  at,
+                  limitLanesOffUntil,
+                ),
               },
             ]
           : []),
@@ -211,7 +227,7 @@ async function closeOne(
     // The sub-account's month turned since the lane was filled: last month's allowance is void,
     // so the lane closes without giving any back.
     if (err.failed('allowance') && !err.failed('lane') && !err.failed('head'))
-      return closeOne(head, lane, lanesOpenSeen, noLanesUntil, false);
+      return closeOne(head, lane, lanesOpenSeen, noLanesUntil, false, limitLanesOffUntil);
     return err.failed('head') ? 'head' : 'lane';
   }
 }

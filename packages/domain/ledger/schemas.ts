@@ -22,6 +22,43 @@ export const usageBody = z.strictObject({
 });
 export type UsageBody = z.infer<typeof usageBody>;
 
+/** The most events one `POST /v1/usage/batch` takes (Lago and Metronome take 100, Orb 500). */
+export const MAX_BATCH_EVENTS = 1_000;
+
+/**
+ * One event of a usage batch: a single usage call's body, with the account it is charged to
+ * (an unknown one is that event's 404, as on the single route) and its Idempotency-Key (the
+ * header's 1 to 255 characters), scoped to the account as the single route scopes it.
+ */
+export const usageEvent = z.extend(usageBody, {
+  accountId: line(64).check(z.minLength(1)),
+  idempotencyKey: line(255).check(z.minLength(1)),
+});
+export type UsageEvent = z.infer<typeof usageEvent>;
+
+/**
+ * A malformed event, or one account's key twice, refuses the whole batch (API.md): nothing
+ * is charged, and the 400 names the field (`events.7.quantity`). Events that are well formed
+ * are judged one by one (their own 201, 402, 404 or 409).
+ */
+export const usageBatchBody = z.strictObject({
+  events: z.array(usageEvent).check(
+    z.minLength(1, 'at least one event'),
+    z.maxLength(MAX_BATCH_EVENTS, `at most ${MAX_BATCH_EVENTS} events`),
+    z.superRefine((events, ctx) => {
+      const first = new Map<string, number>();
+      events.forEach((e, i) => {
+        const scope = JSON.stringify([e.accountId, e.idempotencyKey]);
+        const seen = first.get(scope);
+        if (seen === undefined) first.set(scope, i);
+        else
+          ctx.addIssue({ code: 'custom', path: [i, 'idempotencyKey'], message: `repeats events.${seen} (same account and key)` });
+      });
+    }),
+  ),
+});
+export type UsageBatchBody = z.infer<typeof usageBatchBody>;
+
 export const topUpBody = z.strictObject({ credits, reference: ref });
 export type TopUpBody = z.infer<typeof topUpBody>;
 

@@ -1,7 +1,7 @@
 import { now as clockNow, utcMonth } from '../../core/clock';
 import { notFound } from '../../core/errors';
 import { actorOf, type Principal } from '../auth/principal';
-import { debit } from './debit';
+import { type DebitRequest, debit } from './debit';
 import { requestHash } from './entries';
 import { creditsPerUnit, type UsageBody } from './schemas';
 
@@ -13,8 +13,13 @@ import { creditsPerUnit, type UsageBody } from './schemas';
  */
 export async function recordUsage(principal: Principal, accountId: string, body: UsageBody, idempotencyKey: string) {
   if (principal.kind === 'assist' && principal.accountId !== accountId) throw notFound('Account');
+  return debit(usageDebit(principal, accountId, body, idempotencyKey));
+}
+
+/** The debit a usage call asks for, the same on the single route and in a batch (so a key replays across both). */
+export function usageDebit(principal: Principal, accountId: string, body: UsageBody, idempotencyKey: string): DebitRequest {
   const credits = body.quantity * creditsPerUnit[body.type];
-  return debit({
+  return {
     accountId,
     credits,
     entry: {
@@ -30,5 +35,5 @@ export async function recordUsage(principal: Principal, accountId: string, body:
     },
     clockNow,
     month: () => utcMonth(clockNow()),
-  });
+  };
 }

@@ -1,5 +1,5 @@
 import { allow } from '../../domain/auth/principal';
-import { usageBody } from '../../domain/ledger/schemas';
+import { MAX_BATCH_EVENTS, usageBatchBody, usageBody } from '../../domain/ledger/schemas';
 import * as res from '../responses';
 import type { RouteDef } from '../route-def';
 
@@ -21,6 +21,19 @@ export const usageRoutes = [
     status: 201,
     response: res.UsageRecorded,
     refusals: ['insufficient_credits', 'credit_limit_reached', 'account_closed'],
+    throttle: 'metering',
+  },
+  {
+    method: 'POST',
+    path: '/v1/usage/batch',
+    fn: 'usage',
+    summary: `Charge up to ${MAX_BATCH_EVENTS} usage events at once (platform services only). 200 {results}, one per event in order: what a single usage call with the event's key would answer (201 + entry, or its 402/404/409 problem). A malformed event or an account's key twice → 400, nothing charged`,
+    allow: allow.platform,
+    body: usageBatchBody,
+    // 1,000 events of a few hundred bytes each; the gateway's own limit.
+    maxBodyBytes: 1024 * 1024,
+    status: 200,
+    response: res.UsageBatchRecorded,
     throttle: 'metering',
   },
 ] as const satisfies readonly RouteDef[];
