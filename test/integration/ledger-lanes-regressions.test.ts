@@ -19,13 +19,14 @@ import { closeLanes } from '../../packages/domain/ledger/lanes';
 import { api, signUpAgency, uniq } from '../support/api';
 import { invoke } from '../support/invoke';
 import { accountItem, chargeUsage, createSubAccountOnly, expectStatus, grant, patchSub, topUp } from '../support/ledger';
+import { pipelineIdle } from '../support/pipeline';
 import { stack } from '../support/stack';
 
 const AT = '2026-07-15T12:00:00.000Z';
 const MONTH = AT.slice(0, 7);
 
 /** A lane of `credits` (and, for `L…`, as much allowance charged to the sub-account's meter) in the balance's next slot, as a claim opens it. */
-async function openLane(head: Key, agencyId: string, scope: string, credits: number, owner = 'another-container') {
+async function openLane(head: Key, agencyId: string, scope: string, credits: number, owner = 'another-container', month = MONTH) {
   const item = await getBalance(head);
   const slot = item?.laneSlots ?? 0;
   const limited = scope.startsWith('L');
@@ -38,13 +39,13 @@ async function openLane(head: Key, agencyId: string, scope: string, credits: num
     scope,
     credits,
     spent: 0,
-    ...(limited ? { allowance: credits, month: MONTH } : {}),
+    ...(limited ? { allowance: credits, month } : {}),
     owner,
     leaseUntil: Date.now() + 60_000,
     fence: item?.fence ?? 0,
   };
   const meter: NamedItem[] = limited
-    ? [{ name: 'meter', write: chargeMeter({ accountId: scope.slice(1), seenMonth: MONTH, month: MONTH, credits }) }]
+    ? [{ name: 'meter', write: chargeMeter({ accountId: scope.slice(1), seenMonth: month, month, credits }) }]
     : [];
   await transact([
     {
@@ -125,19 +126,26 @@ describe('lanes: what the interleavings model found', () => {
   });
 
   it('an allowance set aside before the limit was removed comes back to the meter: a limit set again has all its room', async () => {
+    // Today's month: a first limit counts the month's pool use from the usage rollups (sub-accounts.ts).
+    const month = new Date().toISOString().slice(0, 7);
     const a = await agencyWithSubs(1, 500);
     const [sub] = a.subs as [string];
     expectStatus(await patchSub(a.token, sub, { monthlyCreditLimit: 100 }), 200, 'limit');
-    expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 10 }, { clock: AT }), 201, 'first debit');
-    await openLane(poolKey(a.agencyId), a.agencyId, `L${sub}`, 30);
+    expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 10 }), 201, 'first debit');
+    await openLane(poolKey(a.agencyId), a.agencyId, `L${sub}`, 30, 'another-container', month);
     expect(await accountItem(sub)).toMatchObject({ meterPoolUsed: 40, meterRemaining: 60 });
-    // Removing the limit closes its lanes (standing.ts); the 30 set aside were never used.
+    // Removing the limit closes its lanes (standing.ts); the 30 set aside were never used and
+    // leave the meter (its close is not refused for want of a limit).
     expectStatus(await patchSub(a.token, sub, { monthlyCreditLimit: null }), 200, 'no limit');
     expect(await getLanes(poolKey(a.agencyId), 1)).toEqual([]);
     expect((await accountItem(sub))?.meterPoolUsed).toBe(10);
+    await pipelineIdle();
     expectStatus(await patchSub(a.token, sub, { monthlyCreditLimit: 100 }), 200, 'limit again');
     expect(await accountItem(sub)).toMatchObject({ meterPoolUsed: 10, meterRemaining: 90 });
-    expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 90 }, { clock: AT }), 201, 'the rest of the month');
+    expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 90 }), 201, 'the rest of the month');
+    const past = await chargeUsage(sub, { type: 'ai_response', quantity: 1 });
+    expect(past.status, past.text).toBe(402);
+    expect(past.body.code).toBe('credit_limit_reached');
   });
 
   it('a sub-account at its monthly limit is refused 402 while other lanes of the pool are open, not 503 forever', async () => {
