@@ -120,6 +120,11 @@ export interface StoredEntry {
 /** Every item of the agency's ledger partitions (`LEDGER#<agencyId>#<nn>`, its shards): entries and refusals. */
 const ledgerItems = async (agencyId: string) => (await Promise.all(ledgerPartitions(agencyId).map(partition))).flat();
 
+/** The refusals remembered under the agency's idempotency keys (`sk` ends with the key). */
+export async function ledgerRefusals(agencyId: string): Promise<Record<string, any>[]> {
+  return (await ledgerItems(agencyId)).filter((i) => i.kind === 'ledger_refusal');
+}
+
 /** The agency's ledger entries as stored (items in its ledger shards), oldest first by id. */
 export async function ledgerEntries(agencyId: string): Promise<StoredEntry[]> {
   // Only entries: refusals remembered under idempotency keys share the partitions but move nothing.

@@ -344,8 +344,12 @@ export function chargeMeter(c: MeterCharge): TransactItem {
 
 /**
  * A closed lane's unused allowance back to its month's meter (refused once the month turned: it
- * is void). `lanesOffUntil` (epoch ms): the month is nearly spent, so until then this account's
- * debits take their allowance one by one (no lane may set any aside), as a collected balance does.
+ * is void). Given back whether or not the limit is still set: a limit removed meanwhile keeps
+ * `meterPoolUsed`, from which a limit set again this month starts, so what was never used must
+ * leave it (the `meterRemaining` this leaves on an account without a limit is read by nothing
+ * and replaced when a limit is set). `lanesOffUntil` (epoch ms): the month is nearly spent, so
+ * until then this account's debits take their allowance one by one (no lane may set any aside),
+ * as a collected balance does.
  */
 export function returnAllowance(
   accountId: string,
@@ -359,7 +363,7 @@ export function returnAllowance(
       TableName: table(),
       Key: accountKey(accountId),
       UpdateExpression: `ADD meterPoolUsed :negative, meterRemaining :a SET updatedAt = :now${lanesOffUntil ? ', lanesOffUntil = :off' : ''}`,
-      ConditionExpression: 'meterMonth = :month AND attribute_exists(monthlyCreditLimit)',
+      ConditionExpression: 'meterMonth = :month',
       ExpressionAttributeValues: {
         ':negative': -allowance,
         ':a': allowance,

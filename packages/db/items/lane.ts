@@ -108,16 +108,17 @@ export function debitLane(d: LaneDebit): TransactItem {
 /** Lane attribute names, aliased (several are DynamoDB reserved words). */
 const names = { '#credits': 'credits', '#lease': 'leaseUntil', '#spent': 'spent', '#owner': 'owner', '#scope': 'scope' };
 
-/** A new lane in a free slot (or one whose owner's lease ran out with nothing in it), owned by `lane.owner`. */
+/**
+ * A new lane in a free slot, owned by `lane.owner`. Never over a lane still there, even an idle
+ * empty one: its `spent` is not yet in the balance's `consumed` and it counts in `lanesOpen`,
+ * so only closing it (closeLane with returnLane) may free its slot.
+ */
 export function claimLane(lane: LaneItem): TransactItem {
   return {
     Put: {
       TableName: table(),
       Item: { ...lane, ...laneKey({ pk: lane.headPk, sk: lane.headSk }, lane.slot) },
-      ConditionExpression:
-        'attribute_not_exists(pk) OR (#lease < :now AND #credits = :zero AND (attribute_not_exists(#allowance) OR #allowance = :zero))',
-      ExpressionAttributeNames: { '#lease': 'leaseUntil', '#credits': 'credits', '#allowance': 'allowance' },
-      ExpressionAttributeValues: { ':now': Date.now(), ':zero': 0 },
+      ConditionExpression: 'attribute_not_exists(pk)',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };

@@ -19,7 +19,7 @@ import { itemKinds } from '../../db/schema';
 import { transact } from '../../db/transact';
 import { featuresBeyondPlan, planFeatures } from '../features';
 import { exactBalance } from '../ledger/balances';
-import { closeWhatItAllowed } from '../ledger/standing';
+import { closeWhatItAllowed, closeWhatOthersAllowed } from '../ledger/standing';
 import { openRechargeRequest } from '../recharge/open';
 import { newClientLogin } from './client-login';
 import { emailNotVerified } from './email-verification';
@@ -137,7 +137,12 @@ export async function patchSubAccount(sub: AccountItem, agency: AccountItem, bod
   if (!updated) throw accountClosed();
   if ('stale' in updated) throw new AppError('conflict', 'The sub-account changed meanwhile; retry');
   if ('wrongMode' in updated) throw autoRechargeNeedsReselling();
-  if (moves) await closeWhatItAllowed(before, updated);
+  if (moves) {
+    const same =
+      standingOf(before).creditMode === standingOf(updated).creditMode &&
+      before.monthlyCreditLimit === updated.monthlyCreditLimit;
+    await (same ? closeWhatOthersAllowed(updated) : closeWhatItAllowed(before, updated));
+  }
   if (body.autoRecharge?.enabled) await openIfBelow(updated, agency, now);
   return { subAccount: await subAccountViewOf(updated, agency) };
 }
@@ -153,8 +158,8 @@ async function openIfBelow(sub: AccountItem, agency: AccountItem, at: Date): Pro
 
 /** Closing is idempotent; the account, its users and its ledger history stay, logins stop. */
 export async function closeSubAccount(sub: AccountItem): Promise<void> {
-  if (sub.status === 'closed') return;
-  const closed = await closeAccount(sub.id, clockNow().toISOString());
-  // What it drew on as it closed (its own state at that write, whatever changed before).
+  const closed = sub.status === 'closed' ? sub : await closeAccount(sub.id, clockNow().toISOString());
+  // What it drew on as it closed (its own state at that write, whatever changed before); again
+  // when it was closed already: a close that failed before this ran is retried this way.
   await closeWhatItAllowed({ ...closed, status: 'active' }, closed);
 }

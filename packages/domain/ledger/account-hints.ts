@@ -15,6 +15,14 @@ export interface AccountHint {
   meterMonth?: string;
   /** What the monthly limit had left when last seen (a hint for sizing a lane's allowance). */
   meterRemaining?: number;
+  /**
+   * The fence of the balance it draws on (by item id), as this container knew it before the
+   * account was read: the hint speaks for the account under that fence only. A change of what an
+   * account may draw on is written before the fence moves (standing.ts), so an account read after
+   * the fence was seen at a value shows every change up to it; a fence learned later (a collect,
+   * a refill, another account's failed debit) must not vouch for a hint read earlier.
+   */
+  under?: { head: string; fence: number };
   /** Epoch ms: its month's allowance was collected lately; debit one by one until then. */
   lanesOffUntil: number;
 }
@@ -58,6 +66,16 @@ export async function refreshAccount(accountId: string): Promise<AccountHint | u
     return undefined;
   }
   return rememberAccount(item);
+}
+
+/** Whether the hint was read under this fence of this balance (see `under`). */
+export const readUnder = (hint: AccountHint, head: string, fence: number): boolean =>
+  hint.under?.head === head && hint.under.fence === fence;
+
+/** Reads the account again, under the fence this container knows now for the balance it draws on. */
+export async function refreshAccountUnder(accountId: string, head: string, fence: number): Promise<void> {
+  const hint = await refreshAccount(accountId);
+  if (hint) hint.under = { head, fence };
 }
 
 /** Forgets every account of an agency: a fence of its pool moved, so any of them may have changed. */

@@ -15,7 +15,9 @@ import {
   accountHint,
   forgetAccountsOf,
   noteMeterMonth,
+  readUnder,
   refreshAccount,
+  refreshAccountUnder,
   rememberAccount,
 } from './account-hints';
 import { type BalanceState, balanceHint, forgetBalance, oneAtATime, rememberBalance, updateBalanceHint } from './balance-state';
@@ -73,7 +75,7 @@ type Outcome =
   | { kind: 'done'; entry: LedgerEntryItem; replayed: boolean }
   | { kind: 'refused'; error: AppError }
   | { kind: 'again' }
-  | { kind: 'collect'; head: Key; scopes?: (scope: string) => boolean };
+  | { kind: 'collect'; head: Key; scopes?: (scope: string) => boolean; refuseIfNone?: AppError };
 
 const MAX_ATTEMPTS = 60;
 const ANSWER_MARGIN_MS = 250;
@@ -87,8 +89,13 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
     const entry = entryOf(d, hint, scope);
     if (hint.status !== 'active') return refuse(idempotencyScopeOf(entry), entry, accountClosed());
     const state = scopeState(scope.id);
-    const outcome = await oneAtATime(scope.head, async () => {
+    const outcome = await oneAtATime(scope.head, async (): Promise<Outcome> => {
       const head = await balanceHint(scope.head);
+      // What the account may draw on, as known here, holds only under a fence seen before it was read.
+      if (!readUnder(hint, itemId(scope.head), head.fence)) {
+        await refreshAccountUnder(d.accountId, itemId(scope.head), head.fence);
+        return { kind: 'again' };
+      }
       // A limited sub-account whose month is nearly spent takes its allowance debit by debit.
       const limitLanesOff = scope.limited && hint.lanesOffUntil > Date.now();
       if (state.lane) return limitLanesOff ? releaseOwn(scope, state) : laneDebit(d, hint, scope, state, head, entry);
@@ -106,10 +113,10 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
         return { entry: outcome.entry, replayed: outcome.replayed };
       case 'refused':
         return refuse(idempotencyScopeOf(entry), entry, outcome.error);
-      case 'collect':
+      case 'collect': {
         // A balance collected for want of credits takes no lanes for a while; a limited
         // sub-account collected for want of allowance takes none of its own.
-        await closeLanes(outcome.head, {
+        const closed = await closeLanes(outcome.head, {
           scopes: outcome.scopes,
           noLanesUntil: outcome.scopes ? undefined : Date.now() + COLLECTED_MS,
           limitLanesOffUntil: outcome.scopes ? Date.now() + COLLECTED_MS : undefined,
@@ -121,7 +128,10 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
           const fresh = await refreshAccount(d.accountId);
           if (fresh) fresh.lanesOffUntil = Math.max(fresh.lanesOffUntil, Date.now() + COLLECTED_MS);
         }
+        // Nothing was set aside any more: what refused the debit is the truth.
+        if (closed === 0 && outcome.refuseIfNone) return refuse(idempotencyScopeOf(entry), entry, outcome.refuseIfNone);
         break;
+      }
       case 'again':
         ledgerStats.staleRetries++;
         count('CommitRetries');
@@ -449,8 +459,16 @@ function allowanceRefused(d: DebitRequest, scope: Scope, item: unknown, month: s
   const remaining = account.meterMonth === month ? (account.meterRemaining ?? 0) : (account.monthlyCreditLimit ?? 0);
   // What is left of the month may still cover this debit from a smaller allowance: try that.
   if (remaining >= d.credits) return { kind: 'again' };
-  // Too little left to set aside: bring this sub-account's allowances back, then debit exactly.
-  return { kind: 'collect', head: scope.head, scopes: (s) => s === scope.code };
+  // Too little left to set aside: bring this sub-account's allowances back and try again; when
+  // none were out, the month truly has too little left. (Not `direct`: other scopes' lanes may
+  // keep the balance item from taking direct debits, and the claim would refuse forever.)
+  const refused = limitRefusal(account, month, d.credits);
+  return {
+    kind: 'collect',
+    head: scope.head,
+    scopes: (s) => s === scope.code,
+    refuseIfNone: refused?.kind === 'refused' ? refused.error : undefined,
+  };
 }
 
 /** Gives this container's lane back (nothing busy any more) and debits the balance item next. */

@@ -29,3 +29,18 @@ export async function closeWhatItAllowed(before: AccountItem, after: AccountItem
     await fenceAndClose(poolKey(before.agencyId), (scope) => scope === 'P');
   }
 }
+
+/**
+ * A change asked for that the account shows already (what a retry sees when its first attempt
+ * wrote the change and then failed, before `closeWhatItAllowed` ran, or a change to what it
+ * already was): what it changed from is unknown, so whatever any other standing would have
+ * allowed closes. A change to what it already was pays the same, which is rare.
+ */
+export async function closeWhatOthersAllowed(account: AccountItem): Promise<void> {
+  if (account.type !== 'sub_account' || account.status !== 'active') return;
+  const is = standingOf(account);
+  if (is.creditMode !== 'reselling') await fenceAndClose(walletKey(account.id));
+  // Another limit, or one it no longer has: its allowances come back.
+  await closeLanes(poolKey(account.agencyId), { scopes: (scope) => scope === `L${account.id}` });
+  if (is.creditMode === 'reselling' || is.hasLimit) await fenceAndClose(poolKey(account.agencyId), (scope) => scope === 'P');
+}

@@ -1,0 +1,235 @@
+/**
+ * Lanes (packages/domain/ledger/lanes.ts) in the states the interleavings model
+ * (ledger-interleavings.test.ts) found them mishandled, each set up directly: a lane opened
+ * with the same transaction a container's claim writes (less its debit), so no luck of timing
+ * is needed; then the real handlers, over HTTP (the stack's gateway, one container) or in this
+ * process (another container: support/invoke.ts), with a network error injected into this
+ * process's DynamoDB client where a failure between two writes is the point.
+ */
+import { describe, expect, it } from 'vitest';
+import { handler as subAccountsHandler } from '../../functions/http/sub-accounts';
+import { handler as usageHandler } from '../../functions/http/usage';
+import { dynamo } from '../../packages/db/client';
+import { chargeMeter } from '../../packages/db/items/account';
+import { fundLane, getBalance, poolKey, walletKey } from '../../packages/db/items/balance';
+import { claimLane, getLanes, type LaneItem } from '../../packages/db/items/lane';
+import { itemKinds, type Key } from '../../packages/db/schema';
+import { ConditionsFailed, type NamedItem, transact } from '../../packages/db/transact';
+import { closeLanes } from '../../packages/domain/ledger/lanes';
+import { api, signUpAgency, uniq } from '../support/api';
+import { invoke } from '../support/invoke';
+import { accountItem, chargeUsage, createSubAccountOnly, expectStatus, grant, patchSub, topUp } from '../support/ledger';
+import { pipelineIdle } from '../support/pipeline';
+import { stack } from '../support/stack';
+
+const AT = '2026-07-15T12:00:00.000Z';
+const MONTH = AT.slice(0, 7);
+
+/** A lane of `credits` (and, for `L…`, as much allowance charged to the sub-account's meter) in the balance's next slot, as a claim opens it. */
+async function openLane(head: Key, agencyId: string, scope: string, credits: number, owner = 'another-container', month = MONTH) {
+  const item = await getBalance(head);
+  const slot = item?.laneSlots ?? 0;
+  const limited = scope.startsWith('L');
+  const lane: LaneItem = {
+    kind: itemKinds.lane,
+    agencyId,
+    headPk: head.pk,
+    headSk: head.sk,
+    slot,
+    scope,
+    credits,
+    spent: 0,
+    ...(limited ? { allowance: credits, month } : {}),
+    owner,
+    leaseUntil: Date.now() + 60_000,
+    fence: item?.fence ?? 0,
+  };
+  const meter: NamedItem[] = limited
+    ? [{ name: 'meter', write: chargeMeter({ accountId: scope.slice(1), seenMonth: month, month, credits }) }]
+    : [];
+  await transact([
+    {
+      name: 'head',
+      write: fundLane({ key: head, credits, fence: lane.fence, opens: { newSlotAfter: slot }, at: AT, nowMs: Date.now() }),
+    },
+    { name: 'lane', write: claimLane(lane) },
+    ...meter,
+  ]);
+  return lane;
+}
+
+async function agencyWithSubs(n: number, pool: number) {
+  const agency = await signUpAgency('agency');
+  const subs = await Promise.all(Array.from({ length: n }, () => createSubAccountOnly(agency.token)));
+  expectStatus(await topUp(agency.agencyId, pool, { clock: AT }), 201, 'top-up');
+  return { agencyId: agency.agencyId, token: agency.token, subs };
+}
+
+/** A network error on the first call of this process's DynamoDB client that `matches`, after DynamoDB applied it. */
+async function losingTheAnswerTo<T>(matches: (command: string, input: any) => boolean, fn: () => Promise<T>): Promise<T> {
+  let struck = false;
+  const name = uniq('lost-answer');
+  dynamo.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      if (!struck && matches(context.commandName ?? '', args.input)) {
+        struck = true;
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: {} });
+      }
+      return out;
+    },
+    { step: 'initialize', name },
+  );
+  try {
+    return await fn();
+  } finally {
+    dynamo.middlewareStack.remove(name);
+    expect(struck, 'the fault struck').toBe(true);
+  }
+}
+
+/** The account's own write (a PATCH's or a close's), its key plain or marshalled. */
+const isAccountWrite = (command: string, input: any) =>
+  command === 'UpdateItemCommand' && [input.Key?.sk, input.Key?.sk?.S].includes('ACCOUNT');
+
+describe('lanes: what the interleavings model found', () => {
+  it('a claim never takes over a lane still there, idle and empty: its spending would never reach consumed', async () => {
+    const a = await agencyWithSubs(0, 100);
+    const head = poolKey(a.agencyId);
+    const idle = await openLane(head, a.agencyId, 'P', 10, 'gone-container');
+    // Its container spent all of it and went away; its lease ran out.
+    await transact([
+      {
+        name: 'lane',
+        write: {
+          Update: {
+            TableName: stack.tableName,
+            Key: { pk: `LANE#${head.pk}#${head.sk}#0`, sk: 'LANE' },
+            UpdateExpression: 'SET #credits = :zero, #spent = :ten, #lease = :past',
+            ExpressionAttributeNames: { '#credits': 'credits', '#spent': 'spent', '#lease': 'leaseUntil' },
+            ExpressionAttributeValues: { ':zero': 0, ':ten': 10, ':past': Date.now() - 1 },
+          },
+        },
+      },
+    ]);
+    const claim = transact([
+      { name: 'head', write: fundLane({ key: head, credits: 5, fence: 0, opens: {}, at: AT, nowMs: Date.now() }) },
+      {
+        name: 'lane',
+        write: claimLane({ ...idle, owner: 'this-container', credits: 5, spent: 0, leaseUntil: Date.now() + 60_000 }),
+      },
+    ]);
+    await expect(claim).rejects.toBeInstanceOf(ConditionsFailed);
+    // Closing it is what frees the slot, its spending counted.
+    expect(await closeLanes(head, { idleOnly: true })).toBe(1);
+    expect(await getBalance(head)).toMatchObject({ balance: 90, consumed: 10, lanesOpen: 0 });
+  });
+
+  it('an allowance set aside before the limit was removed comes back to the meter: a limit set again has all its room', async () => {
+    // Today's month: a first limit counts the month's pool use from the usage rollups (sub-accounts.ts).
+    const month = new Date().toISOString().slice(0, 7);
+    const a = await agencyWithSubs(1, 500);
+    const [sub] = a.subs as [string];
+    expectStatus(await patchSub(a.token, sub, { monthlyCreditLimit: 100 }), 200, 'limit');
+    expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 10 }), 201, 'first debit');
+    await openLane(poolKey(a.agencyId), a.agencyId, `L${sub}`, 30, 'another-container', month);
+    expect(await accountItem(sub)).toMatchObject({ meterPoolUsed: 40, meterRemaining: 60 });
+    // Removing the limit closes its lanes (standing.ts); the 30 set aside were never used and
+    // leave the meter (its close is not refused for want of a limit).
+    expectStatus(await patchSub(a.token, sub, { monthlyCreditLimit: null }), 200, 'no limit');
+    expect(await getLanes(poolKey(a.agencyId), 1)).toEqual([]);
+    expect((await accountItem(sub))?.meterPoolUsed).toBe(10);
+    await pipelineIdle();
+    expectStatus(await patchSub(a.token, sub, { monthlyCreditLimit: 100 }), 200, 'limit again');
+    expect(await accountItem(sub)).toMatchObject({ meterPoolUsed: 10, meterRemaining: 90 });
+    expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 90 }), 201, 'the rest of the month');
+    const past = await chargeUsage(sub, { type: 'ai_response', quantity: 1 });
+    expect(past.status, past.text).toBe(402);
+    expect(past.body.code).toBe('credit_limit_reached');
+  });
+
+  it('a sub-account at its monthly limit is refused 402 while other lanes of the pool are open, not 503 forever', async () => {
+    const a = await agencyWithSubs(1, 500);
+    const [sub] = a.subs as [string];
+    expectStatus(await patchSub(a.token, sub, { monthlyCreditLimit: 5 }), 200, 'limit');
+    expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 5 }, { clock: AT }), 201, 'the whole month');
+    // Another container's lane for the pool's other debits: the pool item takes no direct debit now.
+    await openLane(poolKey(a.agencyId), a.agencyId, 'P', 50);
+    const res = await chargeUsage(sub, { type: 'ai_response', quantity: 1 }, { clock: AT });
+    expect(res.status, res.text).toBe(402);
+    expect(res.body.code).toBe('credit_limit_reached');
+  });
+
+  it('a container that learns a moved fence without its accounts (a collect) reads them again before it debits', async () => {
+    const a = await agencyWithSubs(1, 500);
+    const [sub] = a.subs as [string];
+    const here = (key: string) =>
+      invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
+        params: { accountId: sub },
+        token: stack.platformApiKey,
+        headers: { 'idempotency-key': key },
+        body: { type: 'ai_response', quantity: 1 },
+        clock: AT,
+      });
+    // This container knows the sub-account as manual (it drew on the pool)...
+    expect((await here(uniq('manual'))).body.entry.balanceType).toBe('pool');
+    // ...another container's lane opens on the pool, the sub-account is switched to reselling
+    // (the pool's fence moves, that lane closes) and its wallet filled...
+    await openLane(poolKey(a.agencyId), a.agencyId, 'P', 30);
+    expectStatus(await patchSub(a.token, sub, { creditMode: 'reselling' }), 200, 'switch');
+    expectStatus(await grant(a.token, sub, 20), 201, 'grant');
+    // ...and this container learns the new fence by collecting the pool's lanes (a debit's collect does the same).
+    await closeLanes(poolKey(a.agencyId));
+    const after = await here(uniq('reselling'));
+    expect(after.status, JSON.stringify(after.body)).toBe(201);
+    expect(after.body.entry.balanceType).toBe('wallet');
+  });
+
+  it('a mode switch whose request failed after writing the account closes the old lanes when the client retries it', async () => {
+    const a = await agencyWithSubs(1, 500);
+    const [sub] = a.subs as [string];
+    expectStatus(await patchSub(a.token, sub, { creditMode: 'reselling' }), 200, 'reselling');
+    expectStatus(await grant(a.token, sub, 50), 201, 'grant');
+    await openLane(walletKey(sub), a.agencyId, 'W', 30);
+    const patch = () =>
+      invoke(subAccountsHandler, 'PATCH /v1/sub-accounts/{subAccountId}', {
+        params: { subAccountId: sub },
+        token: a.token,
+        body: { creditMode: 'manual' },
+      });
+    const failed = await losingTheAnswerTo(isAccountWrite, patch);
+    expect(failed.status).toBe(503);
+    expect((await patch()).status).toBe(200);
+    expect(await getBalance(walletKey(sub))).toMatchObject({ balance: 50, lanesOpen: 0, fence: 1 });
+  });
+
+  it('a close whose request failed after writing the account closes its lanes when the client retries it', async () => {
+    const a = await agencyWithSubs(1, 500);
+    const [sub] = a.subs as [string];
+    await openLane(poolKey(a.agencyId), a.agencyId, 'P', 30);
+    const close = () =>
+      invoke(subAccountsHandler, 'DELETE /v1/sub-accounts/{subAccountId}', { params: { subAccountId: sub }, token: a.token });
+    expect((await losingTheAnswerTo(isAccountWrite, close)).status).toBe(503);
+    expect((await close()).status).toBe(204);
+    expect(await getBalance(poolKey(a.agencyId))).toMatchObject({ balance: 500, lanesOpen: 0, fence: 1 });
+    const res = await api('POST', `/v1/accounts/${sub}/usage`, {
+      token: stack.platformApiKey,
+      headers: { 'idempotency-key': uniq('closed') },
+      body: { type: 'ai_response', quantity: 1 },
+    });
+    expect(res.status).toBe(409);
+  });
+
+  // Known and not fixed here (what `balance` should say while lanes hold part of it is the
+  // design's to decide, issue 19 part 3): the answer's `balance` is read after the commit
+  // (top-ups.ts `balanceNow`), again by every replay. `fails` until the replay is word for word.
+  it.fails('a replay of a top-up made while lanes were open answers its first balance', async () => {
+    const a = await agencyWithSubs(0, 100);
+    await openLane(poolKey(a.agencyId), a.agencyId, 'P', 30);
+    const again = () => topUp(a.agencyId, 10, { key: `${a.agencyId}-top-up`, reference: 'the same', clock: AT });
+    const first = expectStatus(await again(), 201, 'top-up');
+    expect(first.body.entry.balanceAfter).toBeNull();
+    expectStatus(await chargeUsage(a.agencyId, { type: 'ai_response', quantity: 3 }, { clock: AT }), 201, 'a debit');
+    expect((await again()).text).toBe(first.text);
+  });
+});
