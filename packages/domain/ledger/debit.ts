@@ -74,13 +74,26 @@ export function scopeOf(accountId: string, hint: AccountHint): Scope {
 type Outcome =
   | { kind: 'done'; entry: LedgerEntryItem; replayed: boolean }
   | { kind: 'refused'; error: AppError }
-  | { kind: 'again' }
+  /** `conflicted`: the balance item was in another transaction's hands; wait a little before trying again. */
+  | { kind: 'again'; conflicted?: true }
   | { kind: 'collect'; head: Key; scopes?: (scope: string) => boolean; refuseIfNone?: AppError };
 
 const MAX_ATTEMPTS = 60;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/**
+ * After the n-th conflict on a balance item: a wait drawn from [0, 10·2ⁿ ms], at most 160 ms
+ * ("full jitter"). Containers turning to lanes at once all claim on the balance item; retried
+ * at once they meet again, and every meeting is a billed, cancelled transaction. Only the
+ * switch to lanes pays this; a lane's own debits never conflict.
+ */
+function backOff(n: number): Promise<void> {
+  return sleep(Math.random() * Math.min(160, 10 * 2 ** n));
+}
 const ANSWER_MARGIN_MS = 250;
 
 export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; replayed: boolean }> {
+  let conflicts = 0;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS && timeLeftMs() > ANSWER_MARGIN_MS; attempt++) {
     let hint = await accountHint(d.accountId);
     if (hint?.status !== 'active') hint = await refreshAccount(d.accountId);
@@ -135,7 +148,8 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
       case 'again':
         ledgerStats.staleRetries++;
         count('CommitRetries');
-        if (attempt > 3) await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt * 2, 40)));
+        if (outcome.conflicted) await backOff(++conflicts);
+        else if (attempt > 3) await sleep(Math.random() * Math.min(attempt * 2, 40));
         break;
     }
   }
@@ -250,7 +264,7 @@ async function direct(
   } catch (err) {
     if (err instanceof TransactionConflicted) {
       state.hotUntil = Date.now() + HOT_MS;
-      return { kind: 'again' };
+      return { kind: 'again', conflicted: true };
     }
     if (!(err instanceof ConditionsFailed)) throw err;
     const common = judgeCommon(err, exact);
@@ -399,7 +413,7 @@ async function refill(
   } catch (err) {
     if (err instanceof TransactionConflicted) {
       state.hotUntil = Date.now() + HOT_MS;
-      return { kind: 'again' };
+      return { kind: 'again', conflicted: true };
     }
     if (!(err instanceof ConditionsFailed)) throw err;
     const common = judgeCommon(err, entry);
@@ -544,7 +558,7 @@ async function claim(
       { retryConflicts: false },
     );
   } catch (err) {
-    if (err instanceof TransactionConflicted) return { kind: 'again' };
+    if (err instanceof TransactionConflicted) return { kind: 'again', conflicted: true };
     if (!(err instanceof ConditionsFailed)) throw err;
     const common = judgeCommon(err, entry);
     if (common) return common;
