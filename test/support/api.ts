@@ -136,11 +136,13 @@ export async function waitFor<T>(
   timeoutMs = 15_000,
   label = 'condition',
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  // A monotonic clock: a test may move Date.now (the interleavings model moves it past leases
+  // while the next run's agency waits for its email).
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${label}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -54,7 +54,7 @@ async function streamPollers(target: IdleTarget): Promise<StreamPollersStatus> {
 
 async function until(probe: () => Promise<boolean>, deadline: number, label: string): Promise<void> {
   while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${label}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -79,7 +79,7 @@ async function until(probe: () => Promise<boolean>, deadline: number, label: str
  * NOT happen, instead of sleeping.
  */
 export async function stackIdle(target: IdleTarget, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   const { notifications, webhooks } = target.queueUrls;
   const queuesEmpty = async () =>
     (await queuedMessages(target, notifications)) === 0 && (await queuedMessages(target, webhooks)) === 0;

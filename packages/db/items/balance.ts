@@ -152,7 +152,7 @@ export interface LaneFunding {
   credits: number;
   /** The fence the claimer saw (its account facts are valid under it). */
   fence: number;
-  /** A new lane: lanesOpen + 1; when it takes a new slot, the slot count as seen (it becomes seen + 1). */
+  /** A new lane: lanesOpen + 1; when it takes a slot at or past the slot count, the count becomes that slot + 1. */
   opens?: { newSlotAfter?: number };
   at: string;
   nowMs: number;
@@ -177,7 +177,9 @@ export function fundLane(f: LaneFunding): TransactItem {
   const slotCondition =
     newSlot === undefined
       ? []
-      : [newSlot === 0 ? '(attribute_not_exists(#laneSlots) OR #laneSlots = :slot)' : '#laneSlots = :slot'];
+      : // Not equal: claimers that saw the same count pick different new slots (the lane item's own
+        // condition keeps a slot to one lane); the count only grows, to past the highest slot.
+        ['(attribute_not_exists(#laneSlots) OR #laneSlots <= :slot)'];
   const update = `SET ${sets.join(', ')} ADD ${adds.join(', ')}`;
   const condition = [
     '#balance >= :c',

@@ -1,8 +1,9 @@
 import { timeLeftMs } from '../../core/deadline';
 import { AppError } from '../../core/errors';
 import { newId } from '../../core/ids';
+import { logger } from '../../core/logger';
 import { count } from '../../core/metrics';
-import { chargeMeter } from '../../db/items/account';
+import { chargeMeter, getAccount } from '../../db/items/account';
 import { fundLane, moveBalance, poolKey, walletKey } from '../../db/items/balance';
 import { claimLane, debitLane, getLanes, type LaneItem } from '../../db/items/lane';
 import { type IdempotencyScope, type LedgerEntryItem, putEntry } from '../../db/items/ledger-entry';
@@ -79,6 +80,8 @@ type Outcome =
   | { kind: 'collect'; head: Key; scopes?: (scope: string) => boolean; refuseIfNone?: AppError };
 
 const MAX_ATTEMPTS = 60;
+/** How many slots past the count a new lane may take (slots left empty are reused: `freeSlot`). */
+const NEW_SLOT_SPREAD = 8;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /**
@@ -94,6 +97,7 @@ const ANSWER_MARGIN_MS = 250;
 
 export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; replayed: boolean }> {
   let conflicts = 0;
+  const trail: string[] = [];
   for (let attempt = 1; attempt <= MAX_ATTEMPTS && timeLeftMs() > ANSWER_MARGIN_MS; attempt++) {
     let hint = await accountHint(d.accountId);
     if (hint?.status !== 'active') hint = await refreshAccount(d.accountId);
@@ -111,11 +115,19 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
       }
       // A limited sub-account whose month is nearly spent takes its allowance debit by debit.
       const limitLanesOff = scope.limited && hint.lanesOffUntil > Date.now();
+      trail.push(`${head.lanesOpen}${state.lane ? 'L' : ''}${limitLanesOff ? 'off' : ''}`);
       if (state.lane) return limitLanesOff ? releaseOwn(scope, state) : laneDebit(d, hint, scope, state, head, entry);
       const lanesWanted = head.lanesOpen > 0 || state.hotUntil > Date.now();
-      if (lanesWanted && !limitLanesOff && head.noLanesUntil <= Date.now()) return claim(d, hint, scope, state, head, entry);
+      if (lanesWanted && head.noLanesUntil <= Date.now()) {
+        if (!limitLanesOff) return claim(d, hint, scope, state, head, entry);
+        // Near its limit a sub-account sets no allowance aside; while other lanes keep the
+        // balance item from direct debits, it takes a lane holding just this debit's allowance
+        // (given back before its next debit).
+        if (head.lanesOpen > 0) return claim(d, hint, scope, state, head, entry, { exactAllowance: true });
+      }
       return direct(d, hint, scope, state, head, entry);
     });
+    trail.push(outcome.kind);
     switch (outcome.kind) {
       case 'done':
         if (!outcome.replayed) {
@@ -136,13 +148,18 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
         });
         forgetBalance(outcome.head);
         if (outcome.scopes) {
-          // Even with no lane to collect, this container debits one by one now: the month's
-          // room is less than a lane would set aside.
-          const fresh = await refreshAccount(d.accountId);
-          if (fresh) fresh.lanesOffUntil = Math.max(fresh.lanesOffUntil, Date.now() + COLLECTED_MS);
+          const account = await getAccount(d.accountId);
+          if (account) {
+            // Even with no lane to collect, this container debits one by one now: the month's
+            // room is less than a lane would set aside.
+            const fresh = rememberAccount(account);
+            fresh.lanesOffUntil = Math.max(fresh.lanesOffUntil, Date.now() + COLLECTED_MS);
+            // Nothing of the month is set aside any more (here, or by a close that got there
+            // first): the limit refuses only if the month, read now, has too little left.
+            const refused = closed === 0 && outcome.refuseIfNone ? limitRefusal(account, d.month(), d.credits) : undefined;
+            if (refused?.kind === 'refused') return refuse(idempotencyScopeOf(entry), entry, refused.error);
+          }
         }
-        // Nothing was set aside any more: what refused the debit is the truth.
-        if (closed === 0 && outcome.refuseIfNone) return refuse(idempotencyScopeOf(entry), entry, outcome.refuseIfNone);
         break;
       }
       case 'again':
@@ -153,6 +170,7 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
         break;
     }
   }
+  logger.warn('debit gave up', { accountId: d.accountId, trail: trail.join(' ') });
   throw new AppError('try_again', 'The balance is busy; retry with the same Idempotency-Key', undefined, {
     retryAfterSeconds: 1,
   });
@@ -271,8 +289,11 @@ async function direct(
     if (common) return common;
     // The limit is judged first (API.md): a charge past it is credit_limit_reached even when the pool is short too.
     const meter = err.failed('meter');
+    // Allowance set aside in lanes (this sub-account's, other containers') is not used: bring it
+    // back before refusing (the collect refuses if nothing was out).
     const limited = meter && limitRefusal(meter.item, month, d.credits);
-    if (limited) return limited;
+    if (limited?.kind === 'refused')
+      return { kind: 'collect', head: scope.head, scopes: (s) => s === scope.code, refuseIfNone: limited.error };
     const failedHead = err.failed('balance');
     if (failedHead) {
       const seen = rememberBalance(scope.head, failedHead.item);
@@ -462,14 +483,14 @@ function headRefused(
 }
 
 /** A limited sub-account's meter refused an allowance: closed, changed, or its month is nearly spent. */
-function allowanceRefused(d: DebitRequest, scope: Scope, item: unknown, month: string): Outcome {
+function allowanceRefused(d: DebitRequest, scope: Scope, item: unknown, month: string, exact = false): Outcome {
   const account = item as Parameters<typeof rememberAccount>[0] | undefined;
   if (!account) return { kind: 'refused', error: new AppError('not_found', 'Account not found') };
   const hint = rememberAccount(account);
   if (hint.status !== 'active') return { kind: 'refused', error: accountClosed() };
   if (!hint.hasLimit || hint.creditMode !== 'manual') return { kind: 'again' };
   // Another container collected the month's allowances: debit one by one (the next round does).
-  if (hint.lanesOffUntil > Date.now()) return { kind: 'again' };
+  if (hint.lanesOffUntil > Date.now() && !exact) return { kind: 'again' };
   const remaining = account.meterMonth === month ? (account.meterRemaining ?? 0) : (account.monthlyCreditLimit ?? 0);
   // What is left of the month may still cover this debit from a smaller allowance: try that.
   if (remaining >= d.credits) return { kind: 'again' };
@@ -512,6 +533,7 @@ async function claim(
   state: ScopeState,
   head: BalanceState,
   entry: LedgerEntryItem,
+  how: { exactAllowance?: boolean } = {},
 ): Promise<Outcome> {
   const month = d.month();
   // A slot given back is reused (read which: a read costs less than a claim refused on a taken
@@ -519,9 +541,15 @@ async function claim(
   const free = head.lanesOpen < head.laneSlots ? await freeSlot(scope.head, head.laneSlots) : undefined;
   const fresh = free === undefined;
   if (fresh && head.laneSlots >= MAX_SLOTS) return direct(d, hint, scope, state, head, entry);
-  const slot = free ?? head.laneSlots;
+  // A new slot drawn from the next few: containers turning to lanes at once, from the same view
+  // of the balance, do not all ask for the same one (only one could have it).
+  const slot = free ?? head.laneSlots + Math.floor(Math.random() * Math.min(NEW_SLOT_SPREAD, MAX_SLOTS - head.laneSlots));
   const credits = chunkFor(state, d.credits, head);
-  const allowance = scope.limited ? allowanceChunk(credits, d.credits, hint.meterRemaining ?? Number.MAX_SAFE_INTEGER) : 0;
+  const allowance = !scope.limited
+    ? 0
+    : how.exactAllowance
+      ? d.credits
+      : allowanceChunk(credits, d.credits, hint.meterRemaining ?? Number.MAX_SAFE_INTEGER);
   const at = entry.createdAt;
   const lane: LaneItem = {
     kind: itemKinds.lane,
@@ -553,7 +581,8 @@ async function claim(
         },
         { name: 'lane', write: claimLane(lane) },
         entryWrite(entry),
-        ...(scope.limited ? [meterWrite(d, hint, month, allowance, { nowMs: Date.now() })] : []),
+        // Just this debit's allowance is the debit's own charge: allowed while lanes are off.
+        ...(scope.limited ? [meterWrite(d, hint, month, allowance, how.exactAllowance ? undefined : { nowMs: Date.now() })] : []),
       ],
       { retryConflicts: false },
     );
@@ -565,7 +594,7 @@ async function claim(
     // The limit is judged before the balance (API.md): a month too spent is answered (or its
     // allowances collected) even when the pool is short too.
     const meter = err.failed('meter');
-    const byLimit = meter && allowanceRefused(d, scope, meter.item, month);
+    const byLimit = meter && allowanceRefused(d, scope, meter.item, month, how.exactAllowance);
     if (byLimit && byLimit.kind !== 'again') return byLimit;
     const failedHead = err.failed('head');
     if (failedHead) {
