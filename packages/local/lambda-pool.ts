@@ -214,6 +214,8 @@ export class FunctionPool {
     const { log, extension, module, env } = this.opts;
     const flags = [...(extension ? [`--extension=${extension}`] : []), ...(module ? [`--module=${module}`] : [])];
     const child = fork(containerModule, [this.fn, ...flags], {
+      // The Node running the stack (fork's default, said here): never whichever `node` PATH finds first.
+      execPath: process.execPath,
       execArgv: ['--import', tsx],
       env: env ?? process.env,
       stdio: ['ignore', log ? 'pipe' : 'inherit', log ? 'pipe' : 'inherit', 'ipc'],
