@@ -217,7 +217,8 @@ export class FunctionPool {
       // The Node running the stack (fork's default, said here): never whichever `node` PATH finds first.
       execPath: process.execPath,
       execArgv: ['--import', tsx],
-      env: env ?? process.env,
+      // One invocation at a time, as standard Lambda: never the in-process runtime's many at once (invocations.ts).
+      env: { ...(env ?? process.env), AWS_LAMBDA_MAX_CONCURRENCY: undefined },
       stdio: ['ignore', log ? 'pipe' : 'inherit', log ? 'pipe' : 'inherit', 'ipc'],
     });
     const name = `${this.fn}#${i}`;

@@ -1,6 +1,7 @@
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { TableUser } from '../db/access';
 import type { StreamWindowEvent } from '../queues/definitions';
+import { asInvocation } from './invocations';
 import type { LambdaRuntime } from './lambda-pool';
 
 type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | undefined>;
@@ -23,7 +24,7 @@ export interface WorkerHandlers {
 /**
  * The stream and queue workers' handlers as the pollers call them: through the local Lambda
  * runtime's containers when there is one, else the handler modules imported here, each run
- * under its deployed policy's table keys (packages/db/access.ts).
+ * as its own invocation (invocations.ts) under its deployed policy's table keys (packages/db/access.ts).
  */
 export async function workerHandlers(runtime: LambdaRuntime | undefined): Promise<WorkerHandlers> {
   if (runtime) {
@@ -48,7 +49,7 @@ export async function workerHandlers(runtime: LambdaRuntime | undefined): Promis
   const invoke =
     <E, R>(fn: TableUser, handler: (event: E, context: Context) => Promise<R>) =>
     (event: E, context: Context) =>
-      asFunction(fn, () => handler(event, context));
+      asInvocation(context, () => asFunction(fn, () => handler(event, context)));
   return {
     forwarder: invoke('forwarder', forwarder),
     detector: invoke('recharge-detector', detector),
