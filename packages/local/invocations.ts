@@ -35,7 +35,25 @@ class LocalInvokeStore extends InvokeStoreBase {
   }
 }
 
-let store: LocalInvokeStore | undefined;
+/**
+ * The process's one store, however many copies of this module it has loaded (a test's
+ * in-process containers load the gateway afresh each: test/support/containers.ts), since
+ * Powertools reads the one global.
+ */
+const PROCESS_STORE = Symbol.for('agency-accounts.local-invoke-store');
+
+function processStore(): LocalInvokeStore {
+  const slot = globalThis as { [PROCESS_STORE]?: LocalInvokeStore };
+  let store = slot[PROCESS_STORE];
+  if (!store) {
+    store = new LocalInvokeStore();
+    slot[PROCESS_STORE] = store;
+    awslambda.InvokeStore = store; // the global the runtime sets, created by the store's module
+    // Only its presence matters to Powertools and the store; Lambda sets a number.
+    process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
+  }
+  return store;
+}
 
 /**
  * Runs one in-process invocation in its own scope of the store, as Lambda's runtime does. The
@@ -43,11 +61,5 @@ let store: LocalInvokeStore | undefined;
  * serve one invocation at a time, as standard Lambda does, and are never one.
  */
 export function asInvocation<T>(context: Context, fn: () => T): T {
-  if (!store) {
-    store = new LocalInvokeStore();
-    awslambda.InvokeStore = store; // the global the runtime sets, created by the store's module
-    // Only its presence matters to Powertools and the store; Lambda sets a number.
-    process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '1000';
-  }
-  return store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId }, fn);
+  return processStore().run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: context.awsRequestId }, fn);
 }

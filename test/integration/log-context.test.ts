@@ -147,3 +147,26 @@ describe('log context, HTTP and queue invocations interleaved in one process', (
     }
   });
 });
+
+describe('in-process containers: several copies of the local runtime in one process', () => {
+  // test/support/containers.ts loads the gateway afresh per container (vi.resetModules), so one
+  // process holds several copies of packages/local/invocations.ts; Powertools reads the one
+  // global store, so every copy must run its invocations in that one.
+  it('each copy runs its invocations in the store Powertools reads', async () => {
+    const copies: Array<typeof import('../../packages/local/invocations')> = [];
+    for (let i = 0; i < 2; i++) {
+      vi.resetModules();
+      copies.push(await import('../../packages/local/invocations'));
+    }
+    expect(copies[0]).not.toBe(copies[1]);
+    const requestIdIn = (copy: (typeof copies)[number]) => {
+      const context = lambdaContext('public');
+      return [copy.asInvocation(context, () => awslambda.InvokeStore?.getRequestId()), context.awsRequestId];
+    };
+    // Each copy's first invocation, then each one's next: none may see another copy's store.
+    for (const copy of [...copies, ...copies]) {
+      const [seen, own] = requestIdIn(copy);
+      expect(seen).toBe(own);
+    }
+  });
+});
