@@ -6,6 +6,7 @@ import { findRoute } from '../../packages/http/routes';
 import type { loadFunction as LoadFunction } from '../../packages/local/gateway';
 import { lambdaContext } from '../../packages/local/lambda-context';
 import type { WorkerHandlers } from '../../packages/local/workers';
+import type { StreamWindowEvent } from '../../packages/queues/definitions';
 import { uniqueEmail } from '../support/api';
 import '../support/stack';
 
@@ -15,7 +16,8 @@ import '../support/stack';
  * route and correlation id) and a queue batch (the webhook sender's) run interleaved in this
  * process, through the same in-process paths as the stack's gateway and pollers. Each is held
  * at its first DynamoDB call; the test then fails those calls in the order it picks, so each
- * logs one warning while the other is in flight.
+ * logs one warning while the other is in flight. A stream batch (the usage rollups', windowed)
+ * logs while a login is held the same way.
  */
 const LOGIN = 'POST /v1/auth/login';
 const loginFn = findRoute(LOGIN)?.fn ?? 'public';
@@ -67,6 +69,21 @@ function loginEvent(requestId: string): APIGatewayProxyEventV2 {
 function deliveryBatch(): SQSEvent {
   const body = JSON.stringify({ agencyId: `agc_${randomUUID()}`, deliveryId: `whd_${randomUUID()}`, attempt: 1 });
   return { Records: [{ messageId: randomUUID(), body, attributes: {}, messageAttributes: {} }] } as unknown as SQSEvent;
+}
+
+/** A windowed stream batch, as the usage rollups' event source sends it, of one insert that is no usage entry. */
+function notUsageBatch(): StreamWindowEvent {
+  return {
+    shardId: `shard-${randomUUID()}`,
+    state: {},
+    Records: [
+      {
+        eventID: randomUUID(),
+        eventName: 'INSERT',
+        dynamodb: { SequenceNumber: '1', NewImage: { pk: { S: `TEST#${randomUUID()}` }, sk: { S: 'NOT-USAGE' } } },
+      },
+    ],
+  };
 }
 
 beforeAll(async () => {
@@ -134,19 +151,58 @@ describe('log context, HTTP and queue invocations interleaved in one process', (
         route: undefined,
       },
     };
-    const logged = lines.slice(before);
-    expect(logged.map((l) => l.message).sort()).toEqual(Object.keys(expected).sort());
-    for (const line of logged) {
-      const context = {
-        function_name: line.function_name,
-        function_request_id: line.function_request_id,
-        correlation_id: line.correlation_id,
-        route: line.route,
-      };
-      expect([line.message, context]).toEqual([line.message, expected[line.message as string]]);
-    }
+    expectLines(lines.slice(before), expected);
   });
 });
+
+describe('log context, an HTTP request and a stream batch interleaved in one process', () => {
+  it('a usage rollups batch logs while a request is in flight: its line names its own invocation', async () => {
+    const http = { event: loginEvent(`api-${randomUUID()}`), context: lambdaContext(loginFn) };
+    const stream = { event: notUsageBatch(), context: lambdaContext('usage-rollups') };
+    const hold = holdDynamoCalls(1);
+    const before = lines.length;
+    let answered: Promise<unknown>;
+    try {
+      const handler = await loadFunction(loginFn);
+      answered = handler(http.event, http.context); // route and correlation id appended, then held
+      await hold.waiting(1);
+      // Not a usage entry: logged and left out, nothing read or written.
+      expect(await workers.rollups(stream.event, stream.context)).toEqual({ state: {}, batchItemFailures: [] });
+      hold.fail(0);
+      expect(await answered).toMatchObject({ statusCode: 429 });
+    } finally {
+      hold.release();
+    }
+    expectLines(lines.slice(before), {
+      'not a usage entry; left out of the rollups': {
+        function_name: 'usage-rollups',
+        function_request_id: stream.context.awsRequestId,
+        correlation_id: undefined,
+        route: undefined,
+      },
+      'dependency failed': {
+        function_name: loginFn,
+        function_request_id: http.context.awsRequestId,
+        correlation_id: http.event.requestContext.requestId,
+        route: LOGIN,
+      },
+    });
+  });
+});
+
+/** Exactly the expected messages, each line with its own invocation's function, request id, correlation id and route. */
+function expectLines(logged: Line[], expected: Record<string, Line>) {
+  expect(logged.map((l) => l.message).sort()).toEqual(Object.keys(expected).sort());
+  for (const line of logged) {
+    const context = {
+      function_name: line.function_name,
+      function_request_id: line.function_request_id,
+      correlation_id: line.correlation_id,
+      route: line.route,
+    };
+    expect([line.message, context]).toEqual([line.message, expected[line.message as string]]);
+  }
+}
 
 describe('in-process containers: several copies of the local runtime in one process', () => {
   // test/support/containers.ts loads the gateway afresh per container (vi.resetModules), so one
