@@ -15,6 +15,6 @@ export default defineConfig({
     reporters: ['default', './test/support/summary-reporter.ts'],
     // Passwords hashed at scrypt 2^14 instead of 2^17 (packages/domain/auth/passwords.ts): the
     // suite hashes hundreds, each half a second of CPU at the deployed cost.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', PASSWORD_SCRYPT_LOG2N: '14' },
+    env: { PASSWORD_SCRYPT_LOG2N: '14' },
   },
 });

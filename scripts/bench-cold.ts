@@ -10,7 +10,6 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { synthApp } from '../test/infra/synth-app';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const RUNS = Number(process.env.COLD_RUNS ?? 3);
 
 const synth = synthApp({ bundle: true, cfnValidation: false });
@@ -33,7 +32,7 @@ const loadScript = 'const t = performance.now(); await import(process.argv[1]); 
 const loadMs = (file: string, env: Record<string, string>) =>
   Number(
     execFileSync(process.execPath, ['--input-type=module', '-e', loadScript, file], {
-      env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+      env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1', ...env },
       encoding: 'utf8',
     }).trim(),
   );

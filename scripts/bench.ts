@@ -33,8 +33,6 @@ import { benchRecharge } from './bench/recharge';
 import { benchDelivery } from './bench/reselling-delivery';
 import { runSingleProcess } from './bench/single-process';
 
-// Node 20 is this project's local baseline; the SDK's notice about its future Node 22 floor is noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const args = process.argv.slice(2);
 const known = ['--containers', '--all', '--recharge', '--hot', '--batch'];
 if (args.some((a) => !known.includes(a))) {

@@ -12,7 +12,6 @@ import { dynamoService } from '../packages/local/dynamodb';
 import { freePort } from '../packages/local/stack';
 import { createSupervisor } from '../packages/local/supervisor';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const runs = Number(process.argv[2] ?? 3);
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)}s`;
 

@@ -24,7 +24,6 @@ import { type Move, routeGroups } from './load/mix';
 import { printReport } from './load/report';
 import { buildWorld } from './load/setup';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 const num = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);

@@ -14,8 +14,6 @@ import { checkJava } from '../packages/local/dynamodb';
 import { startLocalStack } from '../packages/local/stack';
 import { DEFAULT_STRIPE_SANDBOX_PORT } from '../packages/local/stripe-sandbox';
 
-// Node 20 is this project's local baseline; the SDK's notice about its future Node 22 floor is noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const dynamoEndpoint = process.env.DYNAMODB_ENDPOINT || undefined;
 const javaProblem = dynamoEndpoint ? undefined : checkJava();
 if (javaProblem) {

@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { requireEnv } from '../../packages/core/env';
-import { logger } from '../../packages/core/logger';
+import { withInvocationLog } from '../../packages/core/logger';
 import { metrics } from '../../packages/core/metrics';
 import * as z from '../../packages/core/zod';
 import { table } from '../../packages/db/client';
@@ -22,10 +22,11 @@ async function recordHandler(record: SQSRecord): Promise<void> {
 }
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  logger.addContext(context);
-  try {
-    return await processPartialResponse(event, recordHandler, processor, { context });
-  } finally {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  }
+  return withInvocationLog(context, async () => {
+    try {
+      return await processPartialResponse(event, recordHandler, processor, { context });
+    } finally {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  });
 }

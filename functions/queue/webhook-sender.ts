@@ -1,6 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { logger } from '../../packages/core/logger';
+import { logger, withInvocationLog } from '../../packages/core/logger';
 import { metrics } from '../../packages/core/metrics';
 import { table } from '../../packages/db/client';
 import { deliveryMessage } from '../../packages/domain/recharge/queue';
@@ -29,12 +29,13 @@ async function recordHandler(record: SQSRecord): Promise<SendOutcome> {
  * backlog does not hold the others' either.
  */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  logger.addContext(context);
-  try {
-    // A processor per batch: it holds the batch's state, and the local runtime runs several batches in one process.
-    const processor = new BatchProcessor(EventType.SQS);
-    return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
-  } finally {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  }
+  return withInvocationLog(context, async () => {
+    try {
+      // A processor per batch: it holds the batch's state, and the local runtime runs several batches in one process.
+      const processor = new BatchProcessor(EventType.SQS);
+      return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
+    } finally {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  });
 }

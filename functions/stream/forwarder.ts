@@ -1,9 +1,9 @@
 import { SendMessageBatchCommand, type SendMessageBatchCommandOutput, SQSClient } from '@aws-sdk/client-sqs';
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { awsClientDefaults } from '../../packages/core/aws-clients';
 import { causeOf } from '../../packages/core/dependency-errors';
 import { requireEnv } from '../../packages/core/env';
-import { logger } from '../../packages/core/logger';
+import { logger, withInvocationLog } from '../../packages/core/logger';
 import { traced } from '../../packages/core/tracing';
 
 const sqs = traced(new SQSClient(awsClientDefaults));
@@ -14,7 +14,11 @@ const queueUrl = requireEnv('NOTIFICATIONS_QUEUE_URL');
  * source filter). Each becomes a message carrying the outbox id alone: the secret parts stay
  * sealed in the table. Failed sends are reported per record so Lambda retries from there.
  */
-export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+export async function handler(event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> {
+  return withInvocationLog(context, () => forward(event));
+}
+
+async function forward(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
   const messages = event.Records.flatMap((record) => {
     const id = record.dynamodb?.NewImage?.id?.S;
     const type = record.dynamodb?.NewImage?.event?.M?.type?.S;

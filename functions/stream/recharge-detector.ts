@@ -1,5 +1,6 @@
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { requireEnv } from '../../packages/core/env';
+import { withInvocationLog } from '../../packages/core/logger';
 import { metrics } from '../../packages/core/metrics';
 import { table } from '../../packages/db/client';
 import { handleRechargeRecords } from '../../packages/domain/recharge/detect';
@@ -11,10 +12,12 @@ requireEnv('WEBHOOKS_QUEUE_URL');
  * Table stream (second event source, filtered: wallet modifications and webhook delivery
  * inserts) → recharge requests opened, deliveries queued for the webhook sender.
  */
-export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
-  try {
-    return await handleRechargeRecords(event.Records);
-  } finally {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  }
+export async function handler(event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> {
+  return withInvocationLog(context, async () => {
+    try {
+      return await handleRechargeRecords(event.Records);
+    } finally {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  });
 }

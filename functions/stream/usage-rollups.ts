@@ -1,3 +1,5 @@
+import type { Context } from 'aws-lambda';
+import { withInvocationLog } from '../../packages/core/logger';
 import { metrics } from '../../packages/core/metrics';
 import { table } from '../../packages/db/client';
 import { applyUsageRecords } from '../../packages/domain/ledger/rollups';
@@ -12,12 +14,18 @@ table();
  * failure throws: Lambda bisects the batch and retries it; nothing it wrote is counted twice.
  * A windowed source must be answered with a state: this function keeps none.
  */
-export async function handler(event: StreamWindowEvent): Promise<{ state: Record<string, never>; batchItemFailures: [] }> {
-  try {
-    if (!event.shardId) throw new Error('the event names no shard: the event source needs its tumbling window (definitions.ts)');
-    await applyUsageRecords(event.shardId, event.Records);
-    return { state: {}, batchItemFailures: [] };
-  } finally {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-  }
+export async function handler(
+  event: StreamWindowEvent,
+  context: Context,
+): Promise<{ state: Record<string, never>; batchItemFailures: [] }> {
+  return withInvocationLog(context, async () => {
+    try {
+      if (!event.shardId)
+        throw new Error('the event names no shard: the event source needs its tumbling window (definitions.ts)');
+      await applyUsageRecords(event.shardId, event.Records);
+      return { state: {}, batchItemFailures: [] };
+    } finally {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  });
 }

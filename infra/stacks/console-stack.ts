@@ -200,10 +200,14 @@ export class ConsoleStack extends Stack {
   private deployFiles(site: s3.Bucket): void {
     const built = s3deploy.Source.asset(consoleDir, {
       bundling: {
-        image: DockerImage.fromRegistry('node:20'),
+        image: DockerImage.fromRegistry('node:24'),
         local: {
           tryBundle(outputDir: string) {
-            execFileSync('npx', ['tsx', join(consoleDir, 'build.ts')], { cwd: repoRoot, stdio: 'inherit' });
+            // The Node running the synth, with tsx as its loader (not whichever `npx` PATH finds first).
+            execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(consoleDir, 'build.ts')], {
+              cwd: repoRoot,
+              stdio: 'inherit',
+            });
             cpSync(join(consoleDir, 'dist'), outputDir, { recursive: true, filter: (src) => !src.endsWith('.build-hash') });
             return true;
           },

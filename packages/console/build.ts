@@ -4,8 +4,6 @@
  * the API changed since the last build (a hash kept in dist/.build-hash), so `npm start` and the
  * test set-up pay for a build once.
  */
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';

@@ -7,6 +7,7 @@ import { AppError } from '../core/errors';
 import { problem } from '../http/response';
 import { type HttpFunction, matchRoute } from '../http/routes';
 import { serveConsole } from './console-static';
+import { asInvocation } from './invocations';
 import { lambdaContext } from './lambda-context';
 import { PoolBusyError } from './lambda-pool';
 
@@ -19,16 +20,17 @@ const TEXT_TYPES = /^(application\/(.+\+)?(json|xml|x-www-form-urlencoded)|text\
 
 /**
  * Loads a function module the way Lambda would: once, on first use (its "cold start"), and
- * runs it under its deployed policy's table keys (packages/db/access.ts).
+ * runs each call as its own invocation (invocations.ts) under its deployed policy's table keys
+ * (packages/db/access.ts). Exported for tests that drive an in-process invocation by hand.
  */
 const modules = new Map<string, Promise<HttpHandler>>();
-function loadFunction(fn: HttpFunction): Promise<HttpHandler> {
+export function loadFunction(fn: HttpFunction): Promise<HttpHandler> {
   let mod = modules.get(fn);
   if (!mod) {
     mod = Promise.all([import(`../../functions/http/${fn}.ts`), import('./table-access')]).then(
       ([m, access]: [{ handler: HttpHandler }, typeof import('./table-access')]) => {
         access.enforceTableAccess();
-        return (event, context) => access.asFunction(fn, () => m.handler(event, context));
+        return (event, context) => asInvocation(context, () => access.asFunction(fn, () => m.handler(event, context)));
       },
     );
     modules.set(fn, mod);

@@ -214,8 +214,11 @@ export class FunctionPool {
     const { log, extension, module, env } = this.opts;
     const flags = [...(extension ? [`--extension=${extension}`] : []), ...(module ? [`--module=${module}`] : [])];
     const child = fork(containerModule, [this.fn, ...flags], {
+      // The Node running the stack (fork's default, said here): never whichever `node` PATH finds first.
+      execPath: process.execPath,
       execArgv: ['--import', tsx],
-      env: env ?? process.env,
+      // One invocation at a time, as standard Lambda: never the in-process runtime's many at once (invocations.ts).
+      env: { ...(env ?? process.env), AWS_LAMBDA_MAX_CONCURRENCY: undefined },
       stdio: ['ignore', log ? 'pipe' : 'inherit', log ? 'pipe' : 'inherit', 'ipc'],
     });
     const name = `${this.fn}#${i}`;

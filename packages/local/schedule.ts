@@ -1,12 +1,18 @@
+import type { Context } from 'aws-lambda';
+import { lambdaContext } from './lambda-context';
+
 /**
  * What an EventBridge rate rule does for a scheduled function, locally: runs it every
  * `everyMs`, one run at a time (a run that overruns delays the next, as a Lambda that is still
- * busy would be invoked again only after), logging a failed run and going on.
+ * busy would be invoked again only after), each run with its own Lambda context, logging a
+ * failed run and going on.
  */
 export function startSchedule(opts: {
   name: string;
+  /** The function the rule invokes, named in the Lambda context of each run. */
+  functionName: string;
   everyMs: number;
-  run: () => Promise<unknown>;
+  run: (context: Context) => Promise<unknown>;
   log: (line: string) => void;
 }): {
   done: Promise<void>;
@@ -25,7 +31,7 @@ export function startSchedule(opts: {
       });
       if (!running) return;
       try {
-        await opts.run();
+        await opts.run(lambdaContext(opts.functionName));
       } catch (err) {
         opts.log(`${opts.name} failed: ${(err as Error).message}`);
       }

@@ -296,7 +296,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         },
       });
     if (dynamo.streams) {
-      await addStreamPoller('stream-poller', { handler: handlers.forwarder, source: sourced(streamSourceDefinition) });
+      await addStreamPoller('stream-poller', {
+        handler: handlers.forwarder,
+        functionName: 'forwarder',
+        source: sourced(streamSourceDefinition),
+      });
     }
     const def = queueDefinitions.notifications;
     const queueUrl = queueUrls.notifications.queue;
@@ -323,6 +327,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     if (dynamo.streams) {
       await addStreamPoller('recharge-stream-poller', {
         handler: handlers.detector,
+        functionName: 'recharge-detector',
         filters: rechargeStreamFilters,
         // As deployed: no batching window (a wallet drop is acted on at once).
         source: { ...streamSourceDefinition, maxBatchingWindowSeconds: 0 },
@@ -330,6 +335,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       // The usage rollups: a third reader of the stream, large batches, the shard named in each.
       await addStreamPoller('usage-rollups-stream-poller', {
         handler: handlers.rollups,
+        functionName: 'usage-rollups',
         filters: usageRollupSource.filters,
         source: sourced(usageRollupSource),
       });
@@ -358,8 +364,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         loopInstance(
           startSchedule({
             name: 'lane sweeper',
+            functionName: 'lane-sweeper',
             everyMs: (opts.laneSweepSeconds ?? laneSweeperSchedule.everySeconds) * 1000,
-            run: handlers.sweeper,
+            // EventBridge's scheduled event: the sweeper reads none of it.
+            run: (context) => handlers.sweeper({}, context),
             log,
           }),
         ),

@@ -6,7 +6,7 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
-import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import {
   matchesAnyFilter,
   outboxStreamFilter,
@@ -15,9 +15,11 @@ import {
   streamSourceDefinition,
 } from '../queues/definitions';
 import { localCredentials, localRegion } from './aws-env';
+import { lambdaContext } from './lambda-context';
 
 type StreamHandler = (
   event: StreamWindowEvent,
+  context: Context,
 ) => Promise<(DynamoDBBatchResponse & { state?: Record<string, unknown> }) | undefined>;
 
 /**
@@ -51,6 +53,8 @@ export function startStreamPoller(opts: {
   endpoint: string;
   streamArn: () => Promise<string>;
   handler: StreamHandler;
+  /** The function the event source invokes, named in the Lambda context of each batch. */
+  functionName: string;
   log: (line: string) => void;
   intervalMs?: number;
   /** The event source's filter patterns (ORed, as Lambda does); default: the forwarder's. */
@@ -106,9 +110,13 @@ export function startStreamPoller(opts: {
     return arn;
   }
 
-  /** One invocation, as Lambda makes it: a windowed source names the shard and must be answered with a state. */
+  /**
+   * One invocation, as Lambda makes it: its own Lambda context; a windowed source names the
+   * shard and must be answered with a state.
+   */
   async function invoke(shardId: string, records: DynamoDBRecord[]) {
-    if (!source.tumblingWindowSeconds) return opts.handler({ Records: records });
+    const context = lambdaContext(opts.functionName);
+    if (!source.tumblingWindowSeconds) return opts.handler({ Records: records }, context);
     const size = source.tumblingWindowSeconds * 1000;
     const start = Math.floor(Date.now() / size) * size;
     const event: StreamWindowEvent = {
@@ -119,7 +127,7 @@ export function startStreamPoller(opts: {
       isFinalInvokeForWindow: false,
       isWindowTerminatedEarly: false,
     };
-    const result = await opts.handler(event);
+    const result = await opts.handler(event, context);
     if (!result || typeof result.state !== 'object' || result.state === null)
       throw new Error('the answer has no state (a windowed source needs one)');
     return result;

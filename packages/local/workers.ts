@@ -1,10 +1,16 @@
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { TableUser } from '../db/access';
 import type { StreamWindowEvent } from '../queues/definitions';
+import { asInvocation } from './invocations';
 import type { LambdaRuntime } from './lambda-pool';
 
-type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | undefined>;
-type WindowHandler = (event: StreamWindowEvent) => Promise<DynamoDBBatchResponse & { state?: Record<string, unknown> }>;
+type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse | undefined>;
+type WindowHandler = (
+  event: StreamWindowEvent,
+  context: Context,
+) => Promise<DynamoDBBatchResponse & { state?: Record<string, unknown> }>;
 type QueueHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+type ScheduledHandler = (event: object, context: Context) => Promise<unknown>;
 
 export interface WorkerHandlers {
   forwarder: StreamHandler;
@@ -12,13 +18,13 @@ export interface WorkerHandlers {
   notifier: QueueHandler;
   sender: QueueHandler;
   rollups: WindowHandler;
-  sweeper: () => Promise<unknown>;
+  sweeper: ScheduledHandler;
 }
 
 /**
  * The stream and queue workers' handlers as the pollers call them: through the local Lambda
  * runtime's containers when there is one, else the handler modules imported here, each run
- * under its deployed policy's table keys (packages/db/access.ts).
+ * as its own invocation (invocations.ts) under its deployed policy's table keys (packages/db/access.ts).
  */
 export async function workerHandlers(runtime: LambdaRuntime | undefined): Promise<WorkerHandlers> {
   if (runtime) {
@@ -28,7 +34,7 @@ export async function workerHandlers(runtime: LambdaRuntime | undefined): Promis
       notifier: (event) => runtime.invoke('notifier', event),
       sender: (event) => runtime.invoke('webhook-sender', event),
       rollups: (event) => runtime.invoke('usage-rollups', event),
-      sweeper: () => runtime.invoke('lane-sweeper', {}),
+      sweeper: (event) => runtime.invoke('lane-sweeper', event),
     };
   }
   // Imported only now: like a Lambda cold start, these modules read their env on import.
@@ -40,12 +46,16 @@ export async function workerHandlers(runtime: LambdaRuntime | undefined): Promis
   const { handler: sweeper } = await import('../../functions/scheduled/lane-sweeper');
   const { asFunction, enforceTableAccess } = await import('./table-access');
   enforceTableAccess();
+  const invoke =
+    <E, R>(fn: TableUser, handler: (event: E, context: Context) => Promise<R>) =>
+    (event: E, context: Context) =>
+      asInvocation(context, () => asFunction(fn, () => handler(event, context)));
   return {
-    forwarder: (...args) => asFunction('forwarder', () => forwarder(...args)),
-    detector: (...args) => asFunction('recharge-detector', () => detector(...args)),
-    notifier: (...args) => asFunction('notifier', () => notifier(...args)),
-    sender: (...args) => asFunction('webhook-sender', () => sender(...args)),
-    rollups: (...args) => asFunction('usage-rollups', () => rollups(...args)),
-    sweeper: () => asFunction('lane-sweeper', () => sweeper()),
+    forwarder: invoke('forwarder', forwarder),
+    detector: invoke('recharge-detector', detector),
+    notifier: invoke('notifier', notifier),
+    sender: invoke('webhook-sender', sender),
+    rollups: invoke('usage-rollups', rollups),
+    sweeper: invoke('lane-sweeper', sweeper),
   };
 }

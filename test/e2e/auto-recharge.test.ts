@@ -15,6 +15,7 @@ import { dynamo } from '../../packages/db/client';
 import { rechargeStateKey } from '../../packages/db/items/recharge';
 import { disableWebhookEndpoint } from '../../packages/db/items/reselling-settings';
 import { ConditionsFailed, transact } from '../../packages/db/transact';
+import { lambdaContext } from '../../packages/local/lambda-context';
 import { api, emailsTo, waitFor } from '../support/api';
 import { invoke } from '../support/invoke';
 import { expectStatus, patchSub, walletBalance, walletItem } from '../support/ledger';
@@ -219,8 +220,8 @@ describe.concurrent('auto-recharge: racing openings, racing debits', () => {
             token: agency.token,
             body: { autoRecharge },
           }),
-          detectorHandler({ Records: records }),
-          detectorHandler({ Records: records }),
+          detectorHandler({ Records: records }, lambdaContext('recharge-detector')),
+          detectorHandler({ Records: records }, lambdaContext('recharge-detector')),
         ]);
         expect(patched.status).toBe(200);
         for (const d of detected) expect(d.batchItemFailures).toEqual([]);

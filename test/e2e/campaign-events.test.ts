@@ -11,7 +11,8 @@ const eventFiles = readdirSync('events/http').filter((f) => f.startsWith('campai
 
 /** `scripts/invoke.ts` with a sample event, against the test stack, exactly as a person would run it. */
 async function invokeByHand(file: string, vars: Record<string, string>) {
-  const { stdout } = await run('npx', ['tsx', 'scripts/invoke.ts', 'campaigns', `events/http/${file}`], {
+  const script = ['--import', import.meta.resolve('tsx'), 'scripts/invoke.ts', 'campaigns', `events/http/${file}`];
+  const { stdout } = await run(process.execPath, script, {
     env: { ...process.env, ...stack.env, POWERTOOLS_LOG_LEVEL: 'ERROR', ...vars },
   }).catch((err: { stdout: string }) => ({ stdout: err.stdout })); // a 4xx exits 1 but still prints
   return JSON.parse(stdout) as { statusCode: number; body: any };

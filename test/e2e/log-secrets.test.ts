@@ -51,7 +51,6 @@ beforeAll(async () => {
     env: {
       ...cleanEnv(),
       ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: 'DEBUG',
       POWERTOOLS_LOGGER_LOG_EVENT: 'true',
       POWERTOOLS_METRICS_DISABLED: 'false',

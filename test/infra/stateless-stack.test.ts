@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +63,18 @@ describe('stateless stack', () => {
       expect(resources[p.LoggingConfig.LogGroup.Ref]?.Type).toBe('AWS::Logs::LogGroup');
     }
     for (const [, g] of ofType('AWS::Logs::LogGroup')) expect(g.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('is built and tested on the Node major Lambda runs: .nvmrc, engines and this very process', () => {
+    const runtimes = new Set(ofType('AWS::Lambda::Function').map(([, f]) => f.Properties.Runtime as string));
+    const major = Number(/^nodejs(\d+)\.x$/.exec([...runtimes].join())?.[1]);
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string } };
+    expect([readFileSync('.nvmrc', 'utf8').trim(), pkg.engines.node]).toEqual([String(major), `>=${major}`]);
+    // .ci/run brings this Node when the machine's is older; run by hand on an older one, this says so.
+    expect(
+      Number(process.versions.node.split('.')[0]),
+      `Node ${process.version}: use Node ${major} (.nvmrc)`,
+    ).toBeGreaterThanOrEqual(major);
   });
 
   it('gives the notifier the queue consumer timeout, within the queue visibility timeout', () => {

@@ -65,6 +65,7 @@ describe('DynamoDB Local under the supervisor', () => {
       poller = startStreamPoller({
         endpoint,
         streamArn: () => streamArnOf(endpoint, table),
+        functionName: 'forwarder',
         log: (line) => lines.push(line),
         handler: async (event) => {
           for (const r of event.Records) streamed.push(r.dynamodb?.NewImage?.id?.S ?? '?');

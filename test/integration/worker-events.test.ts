@@ -23,7 +23,7 @@ describe('sample worker events', () => {
   it('events/stream/outbox-insert.json matches the stream filter and is forwarded', async () => {
     const event = load<DynamoDBStreamEvent>('events/stream/outbox-insert.json');
     expect(event.Records.every((r) => matchesFilter(outboxStreamFilter, r))).toBe(true);
-    expect(await forwarder(event)).toEqual({ batchItemFailures: [] });
+    expect(await forwarder(event, lambdaContext('forwarder'))).toEqual({ batchItemFailures: [] });
   });
 
   it('events/sqs/notification.json is processed without failures', async () => {
@@ -35,7 +35,7 @@ describe('sample worker events', () => {
     const event = load<DynamoDBStreamEvent>('events/stream/wallet-drop.json');
     expect(event.Records.every((r) => matchesAnyFilter(rechargeStreamFilters, r))).toBe(true);
     expect(event.Records.some((r) => matchesFilter(outboxStreamFilter, r))).toBe(false);
-    expect(await rechargeDetector(event)).toEqual({ batchItemFailures: [] });
+    expect(await rechargeDetector(event, lambdaContext('recharge-detector'))).toEqual({ batchItemFailures: [] });
   });
 
   it('events/sqs/webhook-delivery.json is a delivery message the sender takes', async () => {

@@ -16,7 +16,6 @@ export async function setup(project: TestProject) {
   const javaProblem = checkJava();
   if (javaProblem) throw new Error(javaProblem);
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   process.env.PASSWORD_SCRYPT_LOG2N ??= '14'; // the test stack's handlers hash cheaply too (vitest.config.ts)
   const verbose = Boolean(process.env.STACK_LOG);
   // The browser tests drive the console this stack serves (built only when its sources changed).
