@@ -48,6 +48,7 @@ export const itemKinds = {
   accountUsageDay: 'account_usage_day',
   agencyUsageDay: 'agency_usage_day',
   accountUsageMonth: 'account_usage_month',
+  accountTotals: 'account_totals',
   campaign: 'campaign',
   resellingSettings: 'reselling_settings',
   stripeAccount: 'stripe_account',
