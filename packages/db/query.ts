@@ -24,6 +24,8 @@ export interface QuerySpec {
   consistent?: boolean;
   /** With a filter, a page may need several reads: stop after this many and hand back a cursor. */
   maxReads?: number;
+  /** Only these attributes of each item (DynamoDB still bills the whole item's size). */
+  attributes?: readonly string[];
 }
 
 /**
@@ -39,6 +41,10 @@ export async function queryPage<T>(spec: QuerySpec): Promise<Page<T>> {
   if (startKey) assertOwnCursor(startKey, spec, pkName, skName);
 
   const names: Record<string, string> = { '#pk': pkName, ...spec.filter?.names };
+  const projection = spec.attributes?.map((a, i) => {
+    names[`#p${i}`] = a;
+    return `#p${i}`;
+  });
   const values: Record<string, unknown> = { ':pk': spec.partition, ...spec.filter?.values };
   let condition = '#pk = :pk';
   if (spec.sort) {
@@ -61,6 +67,7 @@ export async function queryPage<T>(spec: QuerySpec): Promise<Page<T>> {
         IndexName: spec.index ? ix.name : undefined,
         KeyConditionExpression: condition,
         FilterExpression: spec.filter?.expression,
+        ProjectionExpression: projection?.join(', '),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
         Limit: spec.limit - items.length,
