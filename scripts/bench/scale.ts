@@ -101,7 +101,7 @@ async function seed(stack: LocalStack, call: Call, run: string, size: number, pe
     call(
       'POST',
       `/v1/admin/agencies/${agencyId}/credits`,
-      { credits: 100_000_000, reference: `scale ${n}` },
+      { credits: n === 0 ? 1_000_000_000 : 1_000_000, reference: `scale ${n}` },
       { ...platform, 'idempotency-key': `scale-${run}-${size}-${n}`, 'x-test-clock': new Date(at).toISOString() },
     );
   await topUp(first, 0);
@@ -127,7 +127,7 @@ async function seed(stack: LocalStack, call: Call, run: string, size: number, pe
     await call(
       'POST',
       `/v1/sub-accounts/${id}/credits/grants`,
-      { credits: 10_000_000, reference: 'scale' },
+      { credits: 1_000_000, reference: 'scale' },
       { ...auth, 'idempotency-key': `g-${run}-${id}` },
     );
   }
