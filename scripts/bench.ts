@@ -10,6 +10,8 @@
  *                                    through the DynamoDB fidelity proxy (AWS's conflicts and limits)
  *   npm run bench -- --batch         POST /v1/usage/batch: write calls and units per event, through
  *                                    the fidelity proxy (BENCH_BATCHES, default 5, of BENCH_BATCH_SIZE, 1000)
+ *   npm run bench -- --scale         the console's reads for agencies of 10, 100 and 1,000 sub-accounts
+ *                                    with a year of usage: requests, items and read units, p50 (scale.ts)
  *
  * Environment: BENCH_SECONDS per level (default 6 single-process, 3 containers),
  * BENCH_CONTAINERS (1,4,8,16), BENCH_CONCURRENCY (1,8,32 for both modes),
@@ -31,25 +33,28 @@ import { intList } from './bench/figures';
 import { hotScenarioNames, parseLevels, runHot } from './bench/hot';
 import { benchRecharge } from './bench/recharge';
 import { benchDelivery } from './bench/reselling-delivery';
+import { runScale } from './bench/scale';
 import { runSingleProcess } from './bench/single-process';
 
 const args = process.argv.slice(2);
-const known = ['--containers', '--all', '--recharge', '--hot', '--batch'];
+const known = ['--containers', '--all', '--recharge', '--hot', '--batch', '--scale'];
 if (args.some((a) => !known.includes(a))) {
   console.error(
-    `usage: npm run bench [-- --containers | --all | --recharge | --hot | --batch]; scenarios: ${[...scenarioNames(), ...hotScenarioNames].join(',')}`,
+    `usage: npm run bench [-- --containers | --all | --recharge | --hot | --batch | --scale]; scenarios: ${[...scenarioNames(), ...hotScenarioNames].join(',')}`,
   );
   process.exit(2);
 }
 const hot = args.includes('--hot');
 const batch = args.includes('--batch');
+const scale = args.includes('--scale');
 const recharge = args.includes('--recharge') || args.includes('--all');
 const containers = args.includes('--containers') || args.includes('--all');
-const single = (!args.includes('--containers') && !args.includes('--recharge') && !hot && !batch) || args.includes('--all');
+const single =
+  (!args.includes('--containers') && !args.includes('--recharge') && !hot && !batch && !scale) || args.includes('--all');
 const fidelity = parseFidelityEnv(process.env.DYNAMODB_FIDELITY) ?? (hot || batch ? {} : undefined);
 // The hot bench creates a hundred sub-accounts, each with a generated password: hashed at the
 // tests' cost (2^14), not the deployed one, so the set-up takes seconds, not minutes. Debits never hash.
-if (hot || batch) process.env.PASSWORD_SCRYPT_LOG2N ??= '14';
+if (hot || batch || scale) process.env.PASSWORD_SCRYPT_LOG2N ??= '14';
 
 const problem = checkJava();
 if (problem) {
@@ -74,6 +79,8 @@ const stack = await startLocalStack({
   webhooks: { dailyCap: 1000 },
   dynamoFidelity: fidelity,
   pollerStatus: true,
+  // The scale bench seeds a year of usage, each day's at its own date.
+  testClock: scale,
 });
 try {
   if (single) {
@@ -111,6 +118,13 @@ try {
     await runBatch(stack, {
       batches: Number(process.env.BENCH_BATCHES ?? 5),
       size: Number(process.env.BENCH_BATCH_SIZE ?? 1000),
+    });
+  }
+  if (scale) {
+    await runScale(stack, {
+      sizes: intList(process.env.BENCH_SCALE_SIZES, [10, 100, 1000]),
+      daily: intList(process.env.BENCH_SCALE_DAILY, [20, 100, 300]),
+      repeat: Number(process.env.BENCH_SCALE_REPEAT ?? 5),
     });
   }
   if (containers) {

@@ -1,6 +1,6 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from './client';
-import { tableDefinition } from './schema';
+import { type IndexName, indexNamed } from './schema';
 
 /**
  * One list spread over several index partitions (a hot list sharded so no partition takes
@@ -14,7 +14,9 @@ import { tableDefinition } from './schema';
  * (the CSV export does), `resumeBelow` says where a later request carries on.
  */
 export interface MergedSpec {
-  /** The shards: gsi1 partitions. */
+  /** The index the shards are partitions of (gsi1 when not said). */
+  index?: IndexName;
+  /** The shards: partitions of that index. */
   partitions: readonly string[];
   /** The sort key range, inclusive. */
   between: [string, string];
@@ -40,7 +42,8 @@ const MAX_QUERY_LIMIT = 200;
 
 export class MergedReader<T extends object> {
   private readonly shards: Shard<T>[];
-  private readonly sortKey = tableDefinition.indexes[0].sortKey;
+  private readonly ix;
+  private readonly sortKey;
   /** Items DynamoDB evaluated (matching the filter or not) and queries made, for budgets and figures. */
   evaluated = 0;
   queries = 0;
@@ -50,6 +53,8 @@ export class MergedReader<T extends object> {
     private readonly spec: MergedSpec,
     firstLimit: number,
   ) {
+    this.ix = indexNamed(spec.index ?? 'gsi1');
+    this.sortKey = this.ix.sortKey;
     this.shards = spec.partitions.map((partition) => ({ partition, buffer: [], done: false, nextLimit: firstLimit }));
   }
 
@@ -120,7 +125,7 @@ export class MergedReader<T extends object> {
   }
 
   private async read(s: Shard<T>, limit: number): Promise<void> {
-    const ix = tableDefinition.indexes[0];
+    const ix = this.ix;
     // The cursor was checked to lie inside the range (ledger-entry.ts).
     const upper = this.spec.below ?? this.spec.between[1];
     const out = await db.send(

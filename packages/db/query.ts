@@ -1,7 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from './client';
 import { decodeCursor, encodeCursor, foreignCursor } from './cursor';
-import { tableDefinition } from './schema';
+import { type IndexName, indexNamed, tableDefinition } from './schema';
 
 export interface Page<T> {
   items: T[];
@@ -9,8 +9,8 @@ export interface Page<T> {
 }
 
 export interface QuerySpec {
-  /** Query the generic index instead of the table. */
-  index?: boolean;
+  /** Query an index instead of the table (`true`: the generic gsi1). */
+  index?: boolean | IndexName;
   /** The partition key value (pk, or gsi1pk on the index). */
   partition: string;
   /** A key condition on the sort key (sk, or gsi1sk). */
@@ -24,6 +24,8 @@ export interface QuerySpec {
   consistent?: boolean;
   /** With a filter, a page may need several reads: stop after this many and hand back a cursor. */
   maxReads?: number;
+  /** Only these attributes of each item (DynamoDB still bills the whole item's size). */
+  attributes?: readonly string[];
 }
 
 /**
@@ -32,13 +34,17 @@ export interface QuerySpec {
  * sort condition); any other is a 400, never a page of someone else's list.
  */
 export async function queryPage<T>(spec: QuerySpec): Promise<Page<T>> {
-  const ix = tableDefinition.indexes[0];
+  const ix = indexNamed(spec.index === true || !spec.index ? 'gsi1' : spec.index);
   const pkName = spec.index ? ix.partitionKey : tableDefinition.partitionKey;
   const skName = spec.index ? ix.sortKey : tableDefinition.sortKey;
   let startKey = decodeCursor(spec.cursor);
   if (startKey) assertOwnCursor(startKey, spec, pkName, skName);
 
   const names: Record<string, string> = { '#pk': pkName, ...spec.filter?.names };
+  const projection = spec.attributes?.map((a, i) => {
+    names[`#p${i}`] = a;
+    return `#p${i}`;
+  });
   const values: Record<string, unknown> = { ':pk': spec.partition, ...spec.filter?.values };
   let condition = '#pk = :pk';
   if (spec.sort) {
@@ -61,6 +67,7 @@ export async function queryPage<T>(spec: QuerySpec): Promise<Page<T>> {
         IndexName: spec.index ? ix.name : undefined,
         KeyConditionExpression: condition,
         FilterExpression: spec.filter?.expression,
+        ProjectionExpression: projection?.join(', '),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
         Limit: spec.limit - items.length,
@@ -81,8 +88,8 @@ export async function queryPage<T>(spec: QuerySpec): Promise<Page<T>> {
  * attributes are what DynamoDB's own LastEvaluatedKey would hold there): for a caller that
  * stops inside a page.
  */
-export function cursorAfter(item: object, index: boolean): string {
-  const ix = tableDefinition.indexes[0];
+export function cursorAfter(item: object, index: boolean | IndexName): string {
+  const ix = indexNamed(index === true || !index ? 'gsi1' : index);
   const names = [tableDefinition.partitionKey, tableDefinition.sortKey, ...(index ? [ix.partitionKey, ix.sortKey] : [])];
   const record = item as Record<string, unknown>;
   return encodeCursor(Object.fromEntries(names.map((n) => [n, record[n]]))) as string;

@@ -8,13 +8,25 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 export const tableDefinition = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  /** Generic overloaded index: "list X of Y" patterns. */
-  indexes: [{ name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+  indexes: [
+    /** Generic overloaded index: "list X of Y" patterns. */
+    { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+    /**
+     * Sparse lists an item is on besides its gsi1 one: a sub-account's ledger entries (by
+     * time, spread like the ledger), the reselling sub-accounts of an agency.
+     */
+    { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+  ],
   timeToLiveAttribute: 'ttl',
   streamView: 'NEW_AND_OLD_IMAGES',
 } as const;
 
 export type Key = { pk: string; sk: string };
+export type IndexName = (typeof tableDefinition.indexes)[number]['name'];
+
+/** An index's definition by name. */
+export const indexNamed = (name: IndexName) =>
+  tableDefinition.indexes.find((ix) => ix.name === name) as (typeof tableDefinition.indexes)[number];
 
 /**
  * An item as written: its attributes, then its keys (table and index) on top, so keys carried
@@ -48,6 +60,7 @@ export const itemKinds = {
   accountUsageDay: 'account_usage_day',
   agencyUsageDay: 'agency_usage_day',
   accountUsageMonth: 'account_usage_month',
+  accountTotals: 'account_totals',
   campaign: 'campaign',
   resellingSettings: 'reselling_settings',
   stripeAccount: 'stripe_account',

@@ -215,9 +215,12 @@ export const AgencyUsage = z.strictObject({
   to: date,
   total: credits,
   agencyOwn: credits,
+  /** How many sub-accounts used credits in the range: the length of the whole ranking. */
+  subAccountsWithUsage: z.int().check(z.minimum(0)),
+  /** The sub-accounts that used credits, most first (then by id), `limit` of them from the cursor's rank. */
   bySubAccount: z.array(z.strictObject({ subAccountId: id('subAccount'), name: z.nullable(z.string()), credits })),
   series: Series,
-  /** Set when the read budget ended the answer early: the same query with this cursor carries on. */
+  /** The next ranks of bySubAccount (the same from/to); the totals and series are the whole range's on every page. */
   nextCursor: z.nullable(z.string()),
 });
 /** An account's own usage: never a balance. */

@@ -161,15 +161,15 @@ const hottest = (s: FidelityStats) =>
   `  hottest at the last level: item ${s.hottest.items[0]?.key ?? '–'}; key ${s.hottest.tablePartitions[0]?.key ?? '–'}; gsi1 ${s.hottest.indexPartitions[0]?.key ?? '–'}`;
 
 /** Waits until every stream worker has read everything written so far (their writes count in the level that caused them). */
-export async function backgroundIdle(stack: LocalStack): Promise<void> {
+export async function backgroundIdle(stack: LocalStack, timeoutMs = 30_000): Promise<void> {
   if (!stack.statusUrl) return;
   const status = async () => (await (await fetch(`${stack.statusUrl}/stream-pollers`)).json()) as StreamPollersStatus;
   const asked = await status();
   const caughtUp = (now: StreamPollersStatus) =>
     Object.entries(now).every(([name, s]) => s.caughtUpThrough > asked[name as keyof StreamPollersStatus].passes);
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + timeoutMs;
   while (!caughtUp(await status())) {
-    if (Date.now() > deadline) throw new Error('the stream pollers did not catch up within 30 s');
+    if (Date.now() > deadline) throw new Error(`the stream pollers did not catch up within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -31,9 +31,16 @@ export function useSwitcherAccounts() {
   return { me, accounts: me.data?.pages.flatMap((p) => p.accounts) ?? [] };
 }
 
+/** This UTC month so far: from its first day to today (the usage panels say "this month"). */
+export function thisMonth(): { from: string; to: string } {
+  const today = new Date().toISOString().slice(0, 10);
+  return { from: `${today.slice(0, 7)}-01`, to: today };
+}
+
 export function useAccountUsage(accountId: string) {
+  const range = thisMonth();
   return useQuery({
-    queryKey: ['usage', accountId],
-    queryFn: () => call(api.GET('/v1/accounts/{accountId}/usage', { params: { path: { accountId } } })),
+    queryKey: ['usage', accountId, range.from, range.to],
+    queryFn: () => call(api.GET('/v1/accounts/{accountId}/usage', { params: { path: { accountId }, query: range } })),
   });
 }

@@ -73,6 +73,12 @@ export interface AccountItem {
 export const accountKey = (accountId: string): Key => ({ pk: `ACCOUNT#${accountId}`, sk: 'ACCOUNT' });
 /** gsi1 partition listing an agency's sub-accounts, oldest first (ids are time ordered). */
 const subAccountsPartition = (agencyId: string) => `AGENCY#${agencyId}#SUBS`;
+/**
+ * gsi2 partition listing an agency's sub-accounts in reselling mode, oldest first: sparse, the
+ * keys are set while the account is in reselling mode (a switch sets or removes them), so the
+ * reselling dashboard reads its rows and no manual sub-account.
+ */
+const resellingPartition = (agencyId: string) => `AGENCY#${agencyId}#RESELLING`;
 
 export const getAccount = (accountId: string) => getItem<AccountItem>(accountKey(accountId));
 
@@ -99,15 +105,9 @@ export function listSubAccounts(agencyId: string, page: { limit: number; cursor?
   return queryPage<AccountItem>({ index: true, partition: subAccountsPartition(agencyId), ...page });
 }
 
-/** The agency's sub-accounts in one credit mode, oldest first; a page reads at most `maxReads` times (the filter applies as DynamoDB reads). */
-export function listSubAccountsInMode(agencyId: string, creditMode: CreditMode, page: { limit: number; cursor?: string }) {
-  return queryPage<AccountItem>({
-    index: true,
-    partition: subAccountsPartition(agencyId),
-    filter: { expression: '#mode = :mode', names: { '#mode': 'creditMode' }, values: { ':mode': creditMode } },
-    maxReads: 5,
-    ...page,
-  });
+/** The agency's sub-accounts in reselling mode, oldest first: one query of its sparse list. */
+export function listResellingSubAccounts(agencyId: string, page: { limit: number; cursor?: string }) {
+  return queryPage<AccountItem>({ index: 'gsi2', partition: resellingPartition(agencyId), ...page });
 }
 
 /** The agency's active sub-accounts (closed ones are skipped as DynamoDB reads: a page may hold fewer than `limit`). */
@@ -115,11 +115,27 @@ export function listActiveSubAccounts(agencyId: string, page: { limit: number; c
   return queryPage<AccountItem>({ index: true, partition: subAccountsPartition(agencyId), filter: accountIsActive, ...page });
 }
 
+/** What the account switcher shows of an account. */
+export type SwitcherFields = Pick<AccountItem, 'id' | 'name' | 'type' | 'status'>;
+
+/** The agency's active sub-accounts as the switcher shows them: those attributes only, not the whole items. */
+export function listActiveSwitcherEntries(agencyId: string, page: { limit: number; cursor?: string }) {
+  return queryPage<SwitcherFields>({
+    index: true,
+    partition: subAccountsPartition(agencyId),
+    filter: accountIsActive,
+    attributes: ['id', 'name', 'type', 'status'],
+    ...page,
+  });
+}
+
 export interface AccountChanges {
   /** Plain attributes to set (name, features, creditMode…). */
   set: Partial<Pick<AccountItem, 'name' | 'features' | 'featuresEpoch' | 'creditMode' | 'autoRecharge'>>;
   /** Only while the account is in this credit mode (auto-recharge needs reselling). */
   requireMode?: CreditMode;
+  /** The account's agency: where a switch to reselling lists it. */
+  agencyId: string;
   /** A number sets the monthly limit (and its remaining room, from the meter as it is at this write); null removes it. */
   monthlyCreditLimit?: number | null;
   /**
@@ -158,7 +174,11 @@ export async function updateActiveAccount(
   const names = Object.keys(set).filter((n) => set[n] !== undefined);
   const clauses = names.map((n) => `#${n} = :${n}`);
   const values: Record<string, unknown> = Object.fromEntries(names.map((n) => [`:${n}`, set[n]]));
-  let remove = '';
+  const removed: string[] = [];
+  if (changes.set.creditMode === 'reselling') {
+    clauses.push('gsi2pk = :resellingList, gsi2sk = :resellingId');
+    Object.assign(values, { ':resellingList': resellingPartition(changes.agencyId), ':resellingId': accountId });
+  } else if (changes.set.creditMode === 'manual') removed.push('gsi2pk', 'gsi2sk');
   if (typeof changes.monthlyCreditLimit === 'number' && changes.meterFrom) {
     clauses.push(
       'monthlyCreditLimit = :limit',
@@ -177,8 +197,9 @@ export async function updateActiveAccount(
     clauses.push('monthlyCreditLimit = :limit', 'meterRemaining = :limit - if_not_exists(meterPoolUsed, :zero)');
     Object.assign(values, { ':limit': changes.monthlyCreditLimit, ':zero': 0 });
   } else if (changes.monthlyCreditLimit === null) {
-    remove = ' REMOVE monthlyCreditLimit, meterRemaining';
+    removed.push('monthlyCreditLimit', 'meterRemaining');
   }
+  const remove = removed.length ? ` REMOVE ${removed.join(', ')}` : '';
   try {
     const out = await db.send(
       new UpdateCommand({

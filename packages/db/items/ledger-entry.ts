@@ -23,6 +23,12 @@ import type { BalanceKind } from './balance';
  * same on gsi1), so no partition takes every debit of a busy agency: DynamoDB gives each
  * partition key at most 1,000 write units a second, and each entry costs its write and its
  * index copy. At 10,000 debits/s, 16 shards would each take ~1,250; 32 take ~625.
+ *
+ * An entry of a sub-account is also listed on gsi2 under that sub-account, in the same shard
+ * (`LEDGER#<agency>#SUB#<sub>#<nn>`, by id), so one sub-account's history is a merge of its
+ * own 32 lists, never a filter of the agency's: a busy sub-account's debits still spread 32
+ * ways. It is one more index copy (1 write unit) on a sub-account's debit; the agency's own
+ * entries (its usage, its top-ups) have none.
  */
 export interface LedgerEntryItem {
   kind: typeof itemKinds.ledgerEntry;
@@ -101,6 +107,13 @@ const ledgerPartition = (agencyId: string, shard: string) => `LEDGER#${agencyId}
 export const ledgerPartitions = (agencyId: string): string[] =>
   Array.from({ length: LEDGER_SHARDS }, (_, i) => ledgerPartition(agencyId, String(i).padStart(2, '0')));
 
+const subAccountLedger = (agencyId: string, subAccountId: string, shard: string) =>
+  `LEDGER#${agencyId}#SUB#${subAccountId}#${shard}`;
+
+/** Every gsi2 partition of one sub-account's entries. */
+export const subAccountLedgerPartitions = (agencyId: string, subAccountId: string): string[] =>
+  Array.from({ length: LEDGER_SHARDS }, (_, i) => subAccountLedger(agencyId, subAccountId, String(i).padStart(2, '0')));
+
 export const idempotencyKey = (s: IdempotencyScope): Key => ({
   pk: ledgerPartition(s.agencyId, ledgerShard(s)),
   sk: `IDEM#${s.operation}#${s.accountId}#${s.idempotencyKey}`,
@@ -111,10 +124,14 @@ export const getIdempotencyRecord = (s: IdempotencyScope) => getItem<Idempotency
 /** The entry, on condition that its key was never used; a failed condition returns what is there. */
 export function putEntry(scope: IdempotencyScope, entry: LedgerEntryItem): TransactItem {
   const key = idempotencyKey(scope);
+  const shard = key.pk.slice(-2);
+  const bySubAccount = entry.subAccountId
+    ? { gsi2pk: subAccountLedger(entry.agencyId, entry.subAccountId, shard), gsi2sk: entry.id }
+    : {};
   return {
     Put: {
       TableName: table(),
-      Item: stored(entry, key, { gsi1pk: key.pk, gsi1sk: entry.id }),
+      Item: stored(entry, key, { gsi1pk: key.pk, gsi1sk: entry.id }, bySubAccount),
       ConditionExpression: 'attribute_not_exists(pk)',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
@@ -144,20 +161,20 @@ export type EntryFilter = { expression: string; names: Record<string, string>; v
 
 /**
  * A reader of the agency's entries between two ids (ids are time ordered), newest first,
- * optionally filtered: the k-way merge of its shards (merged-query.ts), from the cursor on.
- * Sized for pages of `pageRows`.
+ * optionally filtered: the k-way merge of its shards (merged-query.ts), from the cursor on;
+ * with `subAccountId`, of that sub-account's shards only (gsi2). Sized for pages of `pageRows`.
  */
 export function entryReader(
   agencyId: string,
   range: [string, string],
   filter: EntryFilter | undefined,
-  page: { pageRows: number; cursor?: string },
+  page: { pageRows: number; cursor?: string; subAccountId?: string },
 ): MergedReader<LedgerEntryItem> {
   const below = page.cursor === undefined ? undefined : entryCursorId(page.cursor, range);
-  return new MergedReader(
-    { partitions: ledgerPartitions(agencyId), between: range, below, filter },
-    MergedReader.firstLimit(page.pageRows, LEDGER_SHARDS),
-  );
+  const list = page.subAccountId
+    ? { index: 'gsi2' as const, partitions: subAccountLedgerPartitions(agencyId, page.subAccountId) }
+    : { index: 'gsi1' as const, partitions: ledgerPartitions(agencyId) };
+  return new MergedReader({ ...list, between: range, below, filter }, MergedReader.firstLimit(page.pageRows, LEDGER_SHARDS));
 }
 
 /**

@@ -2,7 +2,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { db, table } from '../client';
 import { conditionFailed } from '../conditions';
-import { queryAll, queryPage } from '../query';
+import { queryAll } from '../query';
 import { getItems, itemId } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
 
@@ -53,12 +53,28 @@ export interface AccountMonthRollup extends RollupBase {
   accountId: string;
   month: string;
 }
-export type UsageRollup = AccountDayRollup | AgencyDayRollup | AccountMonthRollup;
+/** Part of an agency's per-account totals for a day (`period` YYYY-MM-DD) or a month (YYYY-MM): `a_<accountId>` → credits. */
+export interface AccountTotalsRollup extends RollupBase {
+  kind: typeof itemKinds.accountTotals;
+  part: number;
+  period: string;
+}
+export type UsageRollup = AccountDayRollup | AgencyDayRollup | AccountMonthRollup | AccountTotalsRollup;
+
+/** How many items an agency's per-account totals of one day (or month) are spread over. */
+export const TOTALS_PARTS = 8;
+/** The attribute holding an account's credits in an `AccountTotalsRollup`. */
+export const totalsAttribute = (accountId: string) => `a_${accountId}`;
+/** The part an account's totals live in: a stable hash of its id. */
+export function totalsPart(accountId: string): number {
+  let h = 0;
+  for (let i = 0; i < accountId.length; i++) h = (h * 31 + accountId.charCodeAt(i)) >>> 0;
+  return h % TOTALS_PARTS;
+}
 
 const accountPartition = (accountId: string) => `ROLLUP#ACCOUNT#${accountId}`;
 const agencyPartition = (agencyId: string) => `ROLLUP#AGENCY#${agencyId}`;
-/** gsi1: an agency's account days, by date then account (the agency dashboard's per-account figures). */
-const agencyAccountDays = (agencyId: string) => `ROLLUP#AGENCY#${agencyId}#ACCOUNT_DAYS`;
+const totalsPartition = (agencyId: string, part: number) => `ROLLUP#AGENCY#${agencyId}#TOTALS#${part}`;
 
 export const accountDayKey = (accountId: string, date: string): Key => ({ pk: accountPartition(accountId), sk: `DAY#${date}` });
 export const agencyDayKey = (agencyId: string, date: string): Key => ({ pk: agencyPartition(agencyId), sk: `DAY#${date}` });
@@ -66,16 +82,19 @@ export const accountMonthKey = (accountId: string, month: string): Key => ({
   pk: accountPartition(accountId),
   sk: `MONTH#${month}`,
 });
+/** A part of the agency's per-account totals of a day (`DAY#YYYY-MM-DD`) or month (`MONTH#YYYY-MM`). */
+export const accountTotalsKey = (agencyId: string, part: number, period: string): Key => ({
+  pk: totalsPartition(agencyId, part),
+  sk: `${period.length === 7 ? 'MONTH' : 'DAY'}#${period}`,
+});
 
-/** The key of a rollup item (and its index key, for account days). */
-export function rollupKeys(item: UsageRollup): Key & { gsi1pk?: string; gsi1sk?: string } {
+/** The key of a rollup item. */
+export function rollupKeys(item: UsageRollup): Key {
   switch (item.kind) {
     case itemKinds.accountUsageDay:
-      return {
-        ...accountDayKey(item.accountId, item.date),
-        gsi1pk: agencyAccountDays(item.agencyId),
-        gsi1sk: `${item.date}#${item.accountId}`,
-      };
+      return accountDayKey(item.accountId, item.date);
+    case itemKinds.accountTotals:
+      return accountTotalsKey(item.agencyId, item.part, item.period);
     case itemKinds.agencyUsageDay:
       return agencyDayKey(item.agencyId, item.date);
     case itemKinds.accountUsageMonth:
@@ -133,14 +152,32 @@ export const accountDays = (accountId: string, from: string, to: string) =>
 export const agencyDays = (agencyId: string, from: string, to: string) =>
   queryAll<AgencyDayRollup>({ partition: agencyPartition(agencyId), sort: { between: [`DAY#${from}`, `DAY#${to}`] } });
 
-/** A page of the agency's account days from..to, by date then account, resumable by cursor. */
-export const agencyAccountDaysPage = (agencyId: string, from: string, to: string, page: { limit: number; cursor?: string }) =>
-  queryPage<AccountDayRollup>({
-    index: true,
-    partition: agencyAccountDays(agencyId),
-    sort: { between: [from, `${to}~`] },
-    ...page,
-  });
+/**
+ * Credits per account over whole months `months` (from..to, YYYY-MM, inclusive) and the days
+ * in `days` (ranges of YYYY-MM-DD, inclusive), summed: every part's items of those periods,
+ * read all at once.
+ */
+export async function accountTotals(
+  agencyId: string,
+  periods: { months?: [string, string]; days: Array<[string, string]> },
+): Promise<Map<string, number>> {
+  const ranges: Array<[string, string]> = [
+    ...(periods.months ? [[`MONTH#${periods.months[0]}`, `MONTH#${periods.months[1]}`] as [string, string]] : []),
+    ...periods.days.map(([from, to]) => [`DAY#${from}`, `DAY#${to}`] as [string, string]),
+  ];
+  const reads = Array.from({ length: TOTALS_PARTS }, (_, part) =>
+    ranges.map((between) => queryAll<AccountTotalsRollup>({ partition: totalsPartition(agencyId, part), sort: { between } })),
+  ).flat();
+  const sums = new Map<string, number>();
+  for (const items of await Promise.all(reads)) {
+    for (const item of items) {
+      for (const [name, value] of Object.entries(item)) {
+        if (name.startsWith('a_')) sums.set(name.slice(2), (sums.get(name.slice(2)) ?? 0) + Number(value));
+      }
+    }
+  }
+  return sums;
+}
 
 /** Credits each account used in `month` (absent: none), in one BatchGet a hundred accounts. */
 export async function monthTotals(accountIds: string[], month: string): Promise<Map<string, number>> {

@@ -126,6 +126,7 @@ export async function patchSubAccount(sub: AccountItem, agency: AccountItem, bod
       },
       // Auto-recharge is a reselling setting: a mode switch racing this write must not slip past.
       requireMode: body.autoRecharge && !body.creditMode ? 'reselling' : undefined,
+      agencyId: sub.agencyId,
       monthlyCreditLimit: body.monthlyCreditLimit,
       standing: moves ? standingOf(before) : undefined,
       meterFrom: firstLimit ? { month, poolUsed: await monthPoolUsed(sub.id, month) } : undefined,

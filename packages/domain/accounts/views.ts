@@ -60,6 +60,6 @@ export function subAccountView(a: AccountItem, agency: AccountItem, usedThisMont
   };
 }
 
-export function switcherEntry(a: AccountItem) {
+export function switcherEntry(a: Pick<AccountItem, 'id' | 'name' | 'type' | 'status'>) {
   return { id: a.id, name: a.name, type: a.type, status: a.status };
 }

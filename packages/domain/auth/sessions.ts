@@ -1,7 +1,7 @@
 import { now, nowIso, nowMs } from '../../core/clock';
 import { AppError, invalidField, unauthenticated } from '../../core/errors';
 import { foreignCursor } from '../../db/cursor';
-import { type AccountItem, getAccount, listActiveSubAccounts } from '../../db/items/account';
+import { type AccountItem, getAccount, listActiveSwitcherEntries, type SwitcherFields } from '../../db/items/account';
 import { putRevokedToken } from '../../db/items/revoked-token';
 import { getUser, sessionVersionOf, setPassword } from '../../db/items/user';
 import { transact } from '../../db/transact';
@@ -66,10 +66,11 @@ export async function describeMe(
   }
   const [agency, subs] = await Promise.all([
     page.cursor ? undefined : getAccount(principal.agencyId),
-    // Closed sub-accounts leave the switcher; their history stays reachable by id.
-    listActiveSubAccounts(principal.agencyId, page),
+    // Closed sub-accounts leave the switcher; their history stays reachable by id. Only the
+    // attributes the switcher shows travel (a whole account item is ~7 times larger).
+    listActiveSwitcherEntries(principal.agencyId, page),
   ]);
-  const accounts = [agency, ...subs.items].filter((a): a is AccountItem => !!a).map(switcherEntry);
+  const accounts = [agency, ...subs.items].filter((a): a is SwitcherFields => !!a).map(switcherEntry);
   return { principal: base, accounts, nextCursor: subs.nextCursor };
 }
 

@@ -1,9 +1,9 @@
 import { utcDate } from '../../core/clock';
 import { invalidField } from '../../core/errors';
 import { decodeCursor, encodeCursor, foreignCursor } from '../../db/cursor';
-import { type AccountItem, listSubAccounts } from '../../db/items/account';
-import { type AccountDayRollup, accountDays, agencyAccountDaysPage } from '../../db/items/usage-rollup';
-import { queryAllPages } from '../../db/query';
+import { type AccountItem, accountKey } from '../../db/items/account';
+import { type AccountDayRollup, accountDays, accountTotals, agencyDays } from '../../db/items/usage-rollup';
+import { getItems, itemId } from '../../db/read';
 import { type AgencyUsageQuery, type UsageQuery, usageTypes } from './schemas';
 import { DAY_MS, daysBetween, timeRange } from './time-range';
 
@@ -12,14 +12,6 @@ import { DAY_MS, daysBetween, timeRange } from './time-range';
  * stream a few seconds behind the ledger: db/items/usage-rollup.ts).
  */
 const MAX_RANGE_DAYS = 366;
-
-/**
- * The agency dashboard reads at most this many account days per request (a few queries: an
- * item is about 200 bytes, plus about 90 per stream shard whose batches counted in it that day):
- * an agency with 1,000 sub-accounts gets 10 days a page, one with 30 a year in one.
- */
-export const AGENCY_COUNTER_BUDGET = 10_000;
-const PAGE = 1_000;
 
 function dayRange(q: UsageQuery) {
   const { start, end } = timeRange(q.from, q.to, 29);
@@ -34,68 +26,73 @@ function dailySeries(days: AccountDayRollup[], from: string, to: string) {
 }
 
 /**
- * The agency's counters from `start` to `to`, at most `budget` of them and always whole days:
- * when the budget runs out inside a day, that day is left to the next request (`nextDay`). A
- * first day with more counters than the budget is read whole (one counter per account at most).
+ * The days from..to as whole UTC months and the days left at either end: the periods the
+ * per-account totals are kept for (db/items/usage-rollup.ts), so a year is ≤ 13 month items
+ * and ≤ 60 day items per part, never a day per account.
  */
-async function agencyCounters(agencyId: string, start: string, to: string, budget: number) {
-  const days: AccountDayRollup[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await agencyAccountDaysPage(agencyId, start, to, { limit: Math.min(PAGE, budget - days.length), cursor });
-    days.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor && days.length < budget);
-  const last = days.at(-1)?.date;
-  if (!cursor || !last) return { days, nextDay: undefined };
-  if (last !== days[0]?.date) return { days: days.filter((d) => d.date !== last), nextDay: last };
-  do {
-    const page = await agencyAccountDaysPage(agencyId, start, last, { limit: PAGE, cursor });
-    days.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  const next = utcDate(Date.parse(`${last}T00:00:00Z`) + DAY_MS);
-  return { days, nextDay: next <= to ? next : undefined };
+export function periodsOf(from: string, to: string): { months?: [string, string]; days: Array<[string, string]> } {
+  const monthOf = (d: string) => d.slice(0, 7);
+  const firstWhole = from.endsWith('-01') ? monthOf(from) : nextMonth(monthOf(from));
+  const lastWhole = utcDate(Date.parse(`${to}T00:00:00Z`) + DAY_MS).endsWith('-01') ? monthOf(to) : prevMonth(monthOf(to));
+  if (firstWhole > lastWhole) return { days: [[from, to]] };
+  const days: Array<[string, string]> = [];
+  if (from < `${firstWhole}-01`) days.push([from, utcDate(Date.parse(`${firstWhole}-01T00:00:00Z`) - DAY_MS)]);
+  const afterLast = `${nextMonth(lastWhole)}-01`;
+  if (to >= afterLast) days.push([afterLast, to]);
+  return { months: [firstWhole, lastWhole], days };
 }
 
-/** The day a dashboard cursor resumes at; only a cursor of this range is accepted. */
-function cursorDay(cursor: string | undefined, from: string, to: string): string | undefined {
-  if (!cursor) return undefined;
-  const day = decodeCursor(cursor)?.day;
-  if (!day || !/^\d{4}-\d{2}-\d{2}$/.test(day) || day < from || day > to) throw foreignCursor();
-  return day;
+function nextMonth(m: string): string {
+  const d = new Date(`${m}-01T00:00:00Z`);
+  d.setUTCMonth(d.getUTCMonth() + 1);
+  return d.toISOString().slice(0, 7);
+}
+function prevMonth(m: string): string {
+  const d = new Date(`${m}-01T00:00:00Z`);
+  d.setUTCMonth(d.getUTCMonth() - 1);
+  return d.toISOString().slice(0, 7);
+}
+
+/** Where the ranking carries on: the rank of the next row, for this range only. */
+function cursorRank(cursor: string | undefined, from: string, to: string): number {
+  if (!cursor) return 0;
+  const c = decodeCursor(cursor);
+  const rank = Number(c?.rank);
+  if (!c || c.range !== `${from}..${to}` || !/^\d{1,6}$/.test(c.rank ?? '') || !Number.isSafeInteger(rank)) throw foreignCursor();
+  return rank;
 }
 
 /**
- * Agency dashboard: total, per sub-account (named), the agency's own use, and a daily series,
- * for whole days from `from`. It reads a bounded number of counters: past the budget the
- * answer covers the days read (`to` is the last of them) and `nextCursor` carries on from the
- * next day, with the same from/to; each page's totals are those of its own days.
+ * Agency dashboard for whole days from..to (≤ 366) in one answer: the total and daily series
+ * (the agency's day rollups), the agency's own use, and its sub-accounts ranked by credits used
+ * (most first, then by id), `limit` at a time: `nextCursor` gives the next ranks (the same
+ * from/to; the totals and series are the whole range's on every page). It reads the agency's
+ * day items and its per-account totals (≤ 8 parts × (13 months + 60 days)), then the names of
+ * the rows it returns only: never a list of every sub-account, never a day per account.
  */
-export async function agencyUsage(agencyId: string, q: AgencyUsageQuery, budget = AGENCY_COUNTER_BUDGET) {
-  const range = dayRange(q);
-  const from = cursorDay(q.cursor, range.from, range.to) ?? range.from;
-  const [{ days, nextDay }, subs] = await Promise.all([
-    agencyCounters(agencyId, from, range.to, budget),
-    // Bounded by the plan's sub-account cap.
-    queryAllPages((cursor) => listSubAccounts(agencyId, { limit: 200, cursor })),
-  ]);
-  const to = nextDay ? utcDate(Date.parse(`${nextDay}T00:00:00Z`) - DAY_MS) : range.to;
-  const names = new Map(subs.map((s) => [s.id, s.name]));
-  const perAccount = new Map<string, number>();
-  for (const d of days) perAccount.set(d.accountId, (perAccount.get(d.accountId) ?? 0) + d.total);
-  const bySubAccount = [...perAccount]
-    .filter(([id]) => id !== agencyId)
-    .map(([subAccountId, credits]) => ({ subAccountId, name: names.get(subAccountId) ?? null, credits }))
-    .sort((a, b) => b.credits - a.credits);
+export async function agencyUsage(agencyId: string, q: AgencyUsageQuery) {
+  const { from, to } = dayRange(q);
+  const rank = cursorRank(q.cursor, from, to);
+  const [days, totals] = await Promise.all([agencyDays(agencyId, from, to), accountTotals(agencyId, periodsOf(from, to))]);
+  const ranked = [...totals]
+    .filter(([id, credits]) => id !== agencyId && credits > 0)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  const rows = ranked.slice(rank, rank + q.limit);
+  const names = rows.length ? await getItems(rows.map(([id]) => accountKey(id))) : new Map<string, Record<string, unknown>>();
+  const byDate = new Map(days.map((d) => [d.date, d.total]));
   return {
     from,
     to,
     total: days.reduce((n, d) => n + d.total, 0),
-    agencyOwn: perAccount.get(agencyId) ?? 0,
-    bySubAccount,
-    series: dailySeries(days, from, to),
-    nextCursor: nextDay ? encodeCursor({ day: nextDay }) : null,
+    agencyOwn: totals.get(agencyId) ?? 0,
+    subAccountsWithUsage: ranked.length,
+    bySubAccount: rows.map(([subAccountId, credits]) => ({
+      subAccountId,
+      name: (names.get(itemId(accountKey(subAccountId)))?.name as string | undefined) ?? null,
+      credits,
+    })),
+    series: daysBetween(from, to).map((date) => ({ date, credits: byDate.get(date) ?? 0 })),
+    nextCursor: rank + q.limit < ranked.length ? encodeCursor({ rank: String(rank + q.limit), range: `${from}..${to}` }) : null,
   };
 }
 

@@ -5,9 +5,12 @@ import { count } from '../../core/metrics';
 import {
   accountDayKey,
   accountMonthKey,
+  accountTotalsKey,
   agencyDayKey,
   getRollups,
   putRollup,
+  totalsAttribute,
+  totalsPart,
   type UsageRollup,
   type Watermark,
 } from '../../db/items/usage-rollup';
@@ -75,11 +78,13 @@ export interface Change {
   adds: Array<{ seq: bigint; counters: Record<string, number> }>;
 }
 
-/** The three items a usage entry counts in, each with what it adds there. */
+/** The five items a usage entry counts in, each with what it adds there. */
 function changesOf(u: Usage): Array<{ key: Key; identity: Change['identity']; counters: Record<string, number> }> {
   const date = u.createdAt.slice(0, 10);
   const month = u.createdAt.slice(0, 7);
   const counted: Record<string, number> = { total: u.credits, [u.type]: u.credits };
+  const part = totalsPart(u.accountId);
+  const asTotal = { total: u.credits, [totalsAttribute(u.accountId)]: u.credits };
   return [
     {
       key: accountDayKey(u.accountId, date),
@@ -95,6 +100,16 @@ function changesOf(u: Usage): Array<{ key: Key; identity: Change['identity']; co
       key: accountMonthKey(u.accountId, month),
       identity: { kind: itemKinds.accountUsageMonth, agencyId: u.agencyId, accountId: u.accountId, month },
       counters: u.fromWallet ? { total: u.credits } : { total: u.credits, pool: u.credits },
+    },
+    {
+      key: accountTotalsKey(u.agencyId, part, date),
+      identity: { kind: itemKinds.accountTotals, agencyId: u.agencyId, part, period: date },
+      counters: asTotal,
+    },
+    {
+      key: accountTotalsKey(u.agencyId, part, month),
+      identity: { kind: itemKinds.accountTotals, agencyId: u.agencyId, part, period: month },
+      counters: asTotal,
     },
   ];
 }

@@ -107,6 +107,9 @@ export type TransactionsQuery = z.infer<typeof transactionsQuery>;
 export const usageQuery = z.strictObject({ from: z.optional(instant), to: z.optional(instant) });
 export type UsageQuery = z.infer<typeof usageQuery>;
 
-/** The agency dashboard pages by day past its read budget (`cursor`, with the same from/to). */
-export const agencyUsageQuery = z.extend(usageQuery, { cursor: z.optional(cursor(512)) });
+/** The agency dashboard: the whole range at once; its sub-accounts ranked, `limit` a page (`cursor`, with the same from/to). */
+export const agencyUsageQuery = z.extend(usageQuery, {
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(200)), 50),
+  cursor: z.optional(cursor(512)),
+});
 export type AgencyUsageQuery = z.infer<typeof agencyUsageQuery>;

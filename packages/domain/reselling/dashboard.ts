@@ -1,6 +1,6 @@
 import { utcDate } from '../../core/clock';
 import { invalidField } from '../../core/errors';
-import { listSubAccountsInMode } from '../../db/items/account';
+import { listResellingSubAccounts } from '../../db/items/account';
 import { type BalanceItem, walletKey } from '../../db/items/balance';
 import { type ResellingTotalsItem, resellingSeries, resellingTotalsKey } from '../../db/items/reselling-counters';
 import { getResellingSettings } from '../../db/items/reselling-settings';
@@ -35,15 +35,16 @@ function range(q: DashboardQuery) {
 export async function resellingDashboard(agencyId: string, q: DashboardQuery) {
   const { from, to } = range(q);
   const [page, settings] = await Promise.all([
-    listSubAccountsInMode(agencyId, 'reselling', { limit: q.limit, cursor: q.cursor }),
+    listResellingSubAccounts(agencyId, { limit: q.limit, cursor: q.cursor }),
     getResellingSettings(agencyId),
   ]);
   const currency = settings?.pricing?.currency ?? resellingConfig().currencies[0] ?? 'usd';
   const keys = page.items.flatMap((s) => [walletKey(s.id), resellingTotalsKey(s.id)]);
   const [stored, series] = await Promise.all([
     keys.length ? getItems(keys) : Promise.resolve(new Map<string, Record<string, unknown>>()),
+    // Every sub-account's two series at once, all sub-accounts in parallel.
     Promise.all(
-      page.items.map(async (s) => [...(await resellingSeries(s.id, from, to)), ...(await accountDays(s.id, from, to))]),
+      page.items.map(async (s) => (await Promise.all([resellingSeries(s.id, from, to), accountDays(s.id, from, to)])).flat()),
     ),
   ]);
   const days = daysBetween(from, to);

@@ -65,7 +65,7 @@ export const creditRoutes = [
     path: '/v1/credits/usage',
     fn: 'credits',
     summary:
-      'Agency usage: total, per sub-account, daily series, for whole days. Past a read budget the answer covers the days read (to = the last) and nextCursor carries on (same from/to)',
+      "Agency usage for whole days (at most 366) in one answer: total, daily series, the agency's own use, and its sub-accounts ranked by credits used, limit (default 50) a page; nextCursor gives the next ranks (same from/to)",
     allow: allow.agency,
     query: agencyUsageQuery,
     status: 200,

@@ -4,7 +4,7 @@ import { Link, useLocation } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { TrendChart } from '../chart';
 import { Table } from '../lists';
-import { usePrincipal } from '../queries';
+import { thisMonth, usePrincipal } from '../queries';
 import { credits, Loaded, Section } from '../ui';
 import { AccountHome } from './account-home';
 import { BuyPoolCredits } from './buy-pool-credits';
@@ -20,7 +20,12 @@ export function Dashboard() {
 function AgencyDashboard() {
   const state = useLocation().state as { verifyEmail?: string } | null;
   const balance = useQuery({ queryKey: ['balance'], queryFn: () => call(api.GET('/v1/credits/balance')) });
-  const usage = useQuery({ queryKey: ['agency-usage'], queryFn: () => call(api.GET('/v1/credits/usage')) });
+  // The whole month so far in one answer: the API ranks the sub-accounts and sends the top 50.
+  const range = thisMonth();
+  const usage = useQuery({
+    queryKey: ['agency-usage', range.from, range.to],
+    queryFn: () => call(api.GET('/v1/credits/usage', { params: { query: range } })),
+  });
   return (
     <>
       <h1>Agency dashboard</h1>
@@ -64,7 +69,11 @@ function AgencyUsageView({ usage }: { usage: AgencyUsage }) {
       </p>
       <TrendChart title="Credits used per day" dates={dates} series={series} />
       <Table
-        caption="Per sub-account"
+        caption={
+          usage.subAccountsWithUsage > usage.bySubAccount.length
+            ? `Per sub-account: the ${usage.bySubAccount.length} that used the most of ${usage.subAccountsWithUsage}`
+            : 'Per sub-account'
+        }
         columns={['Sub-account', 'Credits used']}
         items={usage.bySubAccount}
         empty={
