@@ -19,7 +19,7 @@ import {
   putEntry,
 } from '../../packages/db/items/ledger-entry';
 import { itemKinds } from '../../packages/db/schema';
-import { listTransactions } from '../../packages/domain/ledger/history';
+import { filteredPageBudget, listTransactions } from '../../packages/domain/ledger/history';
 import type { TransactionsQuery } from '../../packages/domain/ledger/schemas';
 import { mapLimit } from '../support/routes';
 import { stack } from '../support/stack';
@@ -92,13 +92,16 @@ async function observingReads<T>(fn: () => Promise<T>) {
   }
 }
 
-const page = (q: Partial<TransactionsQuery>) => listTransactions(agencyId, { limit: 50, ...q } as TransactionsQuery);
+const page = (q: Partial<TransactionsQuery>, rounds?: number) => {
+  const query = { limit: 50, ...q } as TransactionsQuery;
+  return listTransactions(agencyId, query, filteredPageBudget(query.limit, rounds));
+};
 
-async function allPages(q: Partial<TransactionsQuery>) {
+async function allPages(q: Partial<TransactionsQuery>, rounds?: number) {
   const pages: { ids: string[]; queries: number; evaluated: number }[] = [];
   let cursor: string | undefined;
   do {
-    const { result, seen } = await observingReads(() => page({ ...q, cursor }));
+    const { result, seen } = await observingReads(() => page({ ...q, cursor }, rounds));
     pages.push({ ids: result.items.map((e: { id: string }) => e.id), ...seen });
     cursor = result.nextCursor ?? undefined;
   } while (cursor && pages.length < 500);
@@ -131,7 +134,9 @@ describe('the sharded ledger', () => {
   it('pages the whole history newest first, each page of 50 reading about 50 entries and a few per shard', async () => {
     const pages = await allPages({});
     expect(pages.flatMap((p) => p.ids)).toEqual(newestFirst(entries));
-    expect(pages.at(-1)?.ids.length).toBeGreaterThan(0);
+    // Full pages; the last may be empty (a shard's query that filled its limit cannot tell it
+    // was the shard's end: DynamoDB hands back a key to go on from all the same).
+    for (const p of pages.slice(0, -1)) expect(p.ids.length).toBe(50);
     const reads = pages.map((p) => p.evaluated);
     console.log(
       `history page of 50: ${Math.max(...pages.map((p) => p.queries))} queries and ${Math.max(...reads)} entries read at most, ${Math.round(reads.reduce((a, b) => a + b, 0) / reads.length)} on average`,
@@ -153,7 +158,8 @@ describe('the sharded ledger', () => {
   });
 
   it('stops a filter that matches nothing at the read budget, and the cursor makes progress', async () => {
-    const pages = await allPages({ campaignId: 'nothing has this campaign', limit: 1 } as Partial<TransactionsQuery>);
+    // A budget of ten rounds (the API's is a hundred: more than this ledger holds).
+    const pages = await allPages({ campaignId: 'nothing has this campaign', limit: 1 } as Partial<TransactionsQuery>, 10);
     expect(pages.flatMap((p) => p.ids)).toEqual([]);
     expect(pages.length).toBeGreaterThan(1);
     // A page of 1 reads at most ten rounds of its shards' first reads (2 each), plus one per shard.

@@ -11,7 +11,14 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { newId } from '../../packages/core/ids';
 import { dynamo } from '../../packages/db/client';
-import { accountDayKey, accountMonthKey, agencyDayKey, getRollups, type UsageRollup } from '../../packages/db/items/usage-rollup';
+import {
+  accountDayKey,
+  accountMonthKey,
+  agencyDayKey,
+  getRollups,
+  totalsPart,
+  type UsageRollup,
+} from '../../packages/db/items/usage-rollup';
 import { itemId } from '../../packages/db/read';
 import { itemKinds, type Key } from '../../packages/db/schema';
 import { applyUsageRecords, WATERMARK_KEPT_MS } from '../../packages/domain/ledger/rollups';
@@ -122,8 +129,10 @@ describe('the usage rollups, exactly once', () => {
     const list = debits(w, 60);
     const batch = recordsOf(w, list, 1000n);
     const first = await applyUsageRecords('shard-a', batch);
-    // 14 items, each read once and written once for the batch's 60 debits.
-    expect(first).toEqual({ records: 60, writes: 14, conflicts: 0 });
+    // 14 items, each read once and written once for the batch's 60 debits, and the agency's
+    // per-account totals: one item per part its accounts fall in, for each of the 2 days and 2 months.
+    const parts = new Set(w.accounts.map(totalsPart)).size;
+    expect(first).toEqual({ records: 60, writes: 14 + parts * 4, conflicts: 0 });
     const again = await applyUsageRecords('shard-a', batch);
     expect(again.writes).toBe(0);
     await expectExact(w, list);

@@ -12,7 +12,7 @@ type EntryView = ReturnType<typeof entryView>;
  * reads): such a page reads at most this many entries before it answers what it found with a
  * cursor (a full page when the matches are not rarer than one in a hundred or so).
  */
-const filteredPageBudget = (limit: number) => 100 * Math.max(limit, LEDGER_SHARDS);
+export const filteredPageBudget = (limit: number, rounds = 100) => rounds * Math.max(limit, LEDGER_SHARDS);
 
 /**
  * The key condition and filter of a history query. Time bounds are keys; a sub-account is a
@@ -45,10 +45,10 @@ function historyQuery(q: TransactionsQuery) {
  * conditions; the other filters are applied by DynamoDB as it reads, so a page may need many
  * reads: it stops at `limit` rows or at its read budget, and the cursor resumes exactly there.
  */
-export async function listTransactions(agencyId: string, q: TransactionsQuery) {
+export async function listTransactions(agencyId: string, q: TransactionsQuery, budget = filteredPageBudget(q.limit)) {
   const { range, filter, subAccountId } = historyQuery(q);
   const reader = entryReader(agencyId, range, filter, { pageRows: q.limit, cursor: q.cursor, subAccountId });
-  const items = await reader.take(q.limit, filter ? filteredPageBudget(q.limit) : undefined);
+  const items = await reader.take(q.limit, filter ? budget : undefined);
   return { items: items.map(entryView), nextCursor: entryCursor(reader.resumeBelow()) };
 }
 
