@@ -20,7 +20,8 @@ export async function judgeAlert(
   at: Date,
 ): Promise<'alerted' | 'already' | 'cleared' | 'none'> {
   const keys = [alertLevelsKey(agencyId), alertedKey(accountId, balance), accountKey(agencyId), accountKey(accountId)];
-  const found = await getItems(keys);
+  // The pool's account is the agency: BatchGet refuses a key twice.
+  const found = await getItems(balance === 'pool' ? keys.slice(0, 3) : keys);
   const [levels, alerted, agency, account] = keys.map((k) => found.get(itemId(k)));
   const level =
     balance === 'pool'
