@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { judgeBalance } from '../../packages/domain/auto-top-up/detect';
 import { api, waitFor } from '../support/api';
 import {
   autoPurchases,
@@ -49,6 +50,18 @@ describe('auto top-up', () => {
     await pipelineIdle();
     expect(await poolBalance(agency.agencyId)).toBe(1400);
     expect((await ledgerEntries(agency.agencyId)).filter((e) => e.type === 'purchase')).toHaveLength(1);
+  });
+
+  it('a crossing seen by five detector containers at once: one attempt, one email', async () => {
+    // A declined card: the pool stays below the threshold, so every container judges a real crossing.
+    const { agency, customer } = await topUpAgency({ pool: 600, threshold: 500, credits: 1000, card: 'decline' });
+    expect(await debitPool(agency.agencyId, 200)).toBe(201);
+    const seen = { balance: 'pool' as const, agencyId: agency.agencyId, accountId: agency.agencyId };
+    await Promise.all(Array.from({ length: 5 }, () => judgeBalance({ ...seen, at: new Date() })));
+    await pipelineIdle();
+    expect(await paymentIntentsOf(customer)).toHaveLength(1);
+    expect(await autoPurchases(agency.token)).toHaveLength(1);
+    expect(await mailsWith(agency.email, /^Auto top-up failed/)).toHaveLength(1);
   });
 
   it('enabling without a saved card is refused (409 no_payment_method)', async () => {

@@ -11,17 +11,16 @@ import { sendAttempt, takeCrossing, topUpReady } from './attempt';
 /**
  * The detector's reading of the pool and the wallets for auto top-up and low-balance alerts
  * (the recharge detector's stream batch, functions/stream/recharge-detector.ts). A balance that
- * moved either way is judged once per batch, at its balance now: down may be a crossing (a
- * top-up, an alert), up may re-arm one. As for the recharge requests, a busy balance's debits
- * write its lanes rather than its item (ledger/lanes.ts): its item then says nothing exact, and
- * the balance is read whole (item plus lanes) when judged.
+ * moved either way is judged once per batch, at its balance NOW, read whole (item plus lanes:
+ * a busy balance's debits write its lanes rather than its item, ledger/lanes.ts): down may be a
+ * crossing (a top-up, an alert), up may re-arm one. Never at a record's own figure: a record
+ * seen again (a retried batch, another container) must not pass for a new crossing once the
+ * pool was topped up and re-armed meanwhile.
  */
 export interface BalanceChange {
   balance: 'pool' | 'wallet';
   agencyId: string;
   accountId: string;
-  /** Exact when no lane holds part of it (the item's own figure); undefined: read it whole. */
-  credits: number | undefined;
   at: Date;
 }
 
@@ -31,7 +30,7 @@ export function balanceChangeOf(record: DynamoDBRecord, item: Record<string, unk
   if (item.kind === 'lane' && (item.scope === 'P' || item.scope === 'W')) {
     const accountId = String(item.headPk).slice('ACCOUNT#'.length);
     const balance = item.scope === 'P' ? 'pool' : 'wallet';
-    return { balance, agencyId: String(item.agencyId), accountId, credits: undefined, at };
+    return { balance, agencyId: String(item.agencyId), accountId, at };
   }
   if (item.kind !== 'balance' || record.eventName !== 'MODIFY' || (item.sk !== 'POOL' && item.sk !== 'WALLET')) return undefined;
   const before = unmarshall((record.dynamodb?.OldImage ?? {}) as never) as { balance?: number };
@@ -40,25 +39,23 @@ export function balanceChangeOf(record: DynamoDBRecord, item: Record<string, unk
     balance: item.sk === 'POOL' ? 'pool' : 'wallet',
     agencyId: String(item.agencyId),
     accountId: String(item.pk).slice('ACCOUNT#'.length),
-    credits: item.lanesOpen ? undefined : Number(item.balance),
     at: new Date(String(item.updatedAt)),
   };
 }
 
-/** Keeps one change per balance: the latest record's (records of a key arrive in order); a lane's means "read it whole". */
+/** One change per balance: the batch's first record of it (a failure is reported from there, so nothing after it is skipped). */
 export function latestChanges(changes: Array<BalanceChange & { index: number }>) {
   const byBalance = new Map<string, BalanceChange & { index: number }>();
   for (const c of changes) {
     const id = `${c.balance}#${c.accountId}`;
-    const seen = byBalance.get(id);
-    byBalance.set(id, seen && c.credits !== undefined && seen.credits === undefined ? { ...c, credits: undefined } : c);
+    if (!byBalance.has(id)) byBalance.set(id, c);
   }
   return [...byBalance.values()];
 }
 
 export async function judgeBalance(change: BalanceChange): Promise<void> {
   const key = change.balance === 'pool' ? poolKey(change.accountId) : walletKey(change.accountId);
-  const credits = change.credits ?? (await exactBalance(key)).balance;
+  const { balance: credits } = await exactBalance(key);
   if (change.balance === 'pool') await judgeTopUp(change.agencyId, credits, change.at);
   await judgeAlert(change.agencyId, change.balance, change.accountId, credits, change.at);
 }
