@@ -281,6 +281,11 @@ function attempted(state: AutoTopUpItem, p: PurchaseItem, last: Omit<TopUpAttemp
   const turnOff = failures >= MAX_FAILURES_IN_A_ROW && state.enabled;
   const next: AutoTopUpItem = {
     ...state,
+    // A paid top-up serves its crossing: the next drop below the threshold is a new one (even
+    // before the pool is seen above it, which a debit right after the credit may hide). A failed
+    // one re-arms only once the pool is seen at or above the threshold, so a refused card is not
+    // retried on every debit.
+    ...(last.status === 'succeeded' && { armed: true }),
     failuresInARow: failures,
     lastAttempt: { ...last, purchaseId: p.id },
     updatedAt: last.at,
