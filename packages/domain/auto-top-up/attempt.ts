@@ -210,7 +210,7 @@ export async function settleTopUp(p: PurchaseItem, intent: Stripe.PaymentIntent)
   }
   if (p.status !== 'pending') return p.status === 'failed' ? 'failed' : 'already';
   const now = clockNow();
-  if (intent.status === 'succeeded') return land(p, intent, now);
+  if (intent.status === 'succeeded') return land(p, intent);
   if (intent.status === 'processing' || intent.status === 'requires_confirmation') return 'pending';
   const error = intent.last_payment_error;
   const needsAuth = intent.status === 'requires_action' || error?.code === 'authentication_required';
@@ -221,7 +221,7 @@ export async function settleTopUp(p: PurchaseItem, intent: Stripe.PaymentIntent)
 
 class Settled extends Error {}
 
-async function land(p: PurchaseItem, intent: Stripe.PaymentIntent, now: Date): Promise<SettleOutcome> {
+async function land(p: PurchaseItem, intent: Stripe.PaymentIntent): Promise<SettleOutcome> {
   const chargeId = typeof intent.latest_charge === 'string' ? intent.latest_charge : intent.latest_charge?.id;
   const makePlan = async (): Promise<Plan<'purchase' | 'payment' | 'state'>> => {
     const [state, payment] = await Promise.all([getAutoTopUp(p.agencyId), getStripePayment(null, intent.id)]);
