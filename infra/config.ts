@@ -52,6 +52,8 @@ export interface AppConfig {
   usageReservedConcurrency: number;
   /** Auto-recharge requests one sub-account may open per UTC day (API.md: 10, configurable); then the agency is emailed. */
   autoRechargeDailyCap: number;
+  /** Auto top-ups one agency's pool may attempt per UTC day (API.md: 5, configurable); then the agency is emailed. */
+  autoTopUpDailyCap: number;
   /** Subscribed by email to the operators' alarm topic (DLQ depth, API 5xx). Unset: no subscription. */
   alarmEmail?: string;
 }
@@ -69,6 +71,7 @@ const defaults: Omit<AppConfig, 'reselling' | 'appLoginUrl'> = {
   meteringBurstLimit: 1000,
   usageReservedConcurrency: 50,
   autoRechargeDailyCap: 10,
+  autoTopUpDailyCap: 5,
 };
 
 export function readConfig(scope: Construct): AppConfig {
@@ -97,6 +100,7 @@ export function readConfig(scope: Construct): AppConfig {
       1,
       1000,
     ),
+    autoTopUpDailyCap: boundedInt(get('autoTopUpDailyCap') ?? defaults.autoTopUpDailyCap, 'autoTopUpDailyCap', 1, 100),
     alarmEmail: get('alarmEmail') as string | undefined,
   };
 }

@@ -1,4 +1,12 @@
 import { table } from '../../packages/db/client';
+import {
+  getAlerts,
+  getAutoTopUpView,
+  putAlerts,
+  putAutoTopUpSettings,
+  removeCard,
+  saveCardCheckout,
+} from '../../packages/domain/auto-top-up/settings';
 import { resellingDashboard } from '../../packages/domain/reselling/dashboard';
 import { creditOffers } from '../../packages/domain/reselling/offers';
 import {
@@ -9,12 +17,13 @@ import {
 } from '../../packages/domain/reselling/purchases';
 import { connectStripe, getSettings, putPricing } from '../../packages/domain/reselling/settings';
 import { httpHandler } from '../../packages/http/handler';
-import { json, replayHeader } from '../../packages/http/response';
+import { json, noContent, replayHeader } from '../../packages/http/response';
+import { autoTopUpRoutes } from '../../packages/http/routes/auto-top-up';
 import { resellingRoutes } from '../../packages/http/routes/reselling';
 
 table();
 
-export const handler = httpHandler(resellingRoutes, {
+export const handler = httpHandler([...resellingRoutes, ...autoTopUpRoutes], {
   'POST /v1/reselling/stripe/connect': async ({ principal, requestId }) =>
     json(201, await connectStripe(principal.agencyId, requestId)),
   'GET /v1/reselling/settings': async ({ principal }) => json(200, await getSettings(principal.agencyId)),
@@ -32,4 +41,14 @@ export const handler = httpHandler(resellingRoutes, {
     return json(201, out.body, replayHeader(out.replayed));
   },
   'GET /v1/credits/purchases': async ({ principal, query }) => json(200, await listPoolPurchases(principal.agencyId, query)),
+  'POST /v1/credits/auto-top-up/payment-method': async ({ principal, requestId }) =>
+    json(201, await saveCardCheckout(principal.agencyId, requestId)),
+  'DELETE /v1/credits/auto-top-up/payment-method': async ({ principal }) => {
+    await removeCard(principal.agencyId);
+    return noContent();
+  },
+  'GET /v1/credits/auto-top-up': async ({ principal }) => json(200, await getAutoTopUpView(principal.agencyId)),
+  'PUT /v1/credits/auto-top-up': async ({ principal, body }) => json(200, await putAutoTopUpSettings(principal.agencyId, body)),
+  'GET /v1/credits/alerts': async ({ principal }) => json(200, await getAlerts(principal.agencyId)),
+  'PUT /v1/credits/alerts': async ({ principal, body }) => json(200, await putAlerts(principal.agencyId, body)),
 });

@@ -146,16 +146,23 @@ export class StatelessStack extends Stack {
     // inserts → the webhooks queue.
     this.rechargeDetector = new AppFunction(this, 'RechargeDetector', {
       entry: 'functions/stream/recharge-detector.ts',
-      description: 'Opens auto-recharge requests when a wallet drops below its threshold; queues webhook deliveries',
+      description:
+        "Opens auto-recharge requests when a wallet drops below its threshold; tops up an agency's pool from its saved card when it crosses the threshold; low-balance alerts; queues webhook deliveries",
       timeout: Duration.seconds(30),
       environment: {
         TABLE_NAME: data.table.tableName,
         WEBHOOKS_QUEUE_URL: data.webhooks.queueUrl,
         AUTO_RECHARGE_DAILY_CAP: String(config.autoRechargeDailyCap),
+        AUTO_TOP_UP_DAILY_CAP: String(config.autoTopUpDailyCap),
+        // Auto top-up charges the saved card off session (Stripe) at the platform's price (the reselling settings).
+        STRIPE_SECRET_KEY_ARN: data.stripeSecretKey.secretArn,
+        ...resellingEnvironment(config.reselling),
       },
+      readsSecrets: true,
       wildcardReasons: ['dynamodb:ListStreams comes from the DynamoEventSource grant and has no resource-level permissions'],
     });
     grantTableReadWrite(this.rechargeDetector, data.table, tableKeyPrefixes['recharge-detector']);
+    grantSecretValues(this.rechargeDetector, [data.stripeSecretKey]);
     data.webhooks.grantSendMessages(this.rechargeDetector.fn);
     this.rechargeDetector.fn.addEventSource(
       new DynamoEventSource(data.table, {

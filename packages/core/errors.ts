@@ -25,6 +25,7 @@ export const errorCodes = {
   balance_limit_exceeded: { status: 409, title: 'Balance limit exceeded' },
   reselling_not_ready: { status: 409, title: 'The agency cannot sell credits yet' },
   recharge_request_closed: { status: 409, title: 'Recharge request already fulfilled or expired' },
+  no_payment_method: { status: 409, title: 'No saved card' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   price_below_minimum: { status: 422, title: 'Price below the platform minimum' },

@@ -62,8 +62,9 @@ export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   ],
   // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries, the test events' throttle.
   'auto-recharge': [...authenticating, 'RECHARGE#', 'WEBHOOK#', 'THROTTLE#'],
-  // Reads the sub-account, agency and settings (ACCOUNT#), opens requests and their deliveries, the cap email.
-  'recharge-detector': ['ACCOUNT#', 'RECHARGE#', 'WEBHOOK#', 'OUTBOX#', 'LANE#'],
+  // Reads the sub-account, agency and settings (ACCOUNT#), opens requests and their deliveries, the cap email;
+  // auto top-up: the pool's crossings, the top-up's purchase, its credit (entry, payment binding) and emails.
+  'recharge-detector': ['ACCOUNT#', 'RECHARGE#', 'WEBHOOK#', 'OUTBOX#', 'LANE#', 'PURCHASE#', 'STRIPE_PAYMENT#', 'LEDGER#'],
   // Reads the endpoint (and disables it on a 410), records attempts, the final failure's email.
   'webhook-sender': ['ACCOUNT#', 'WEBHOOK#', 'OUTBOX#'],
   // Claims, releases and deletes outbox items, nothing else.

@@ -74,6 +74,9 @@ export const itemKinds = {
   rechargeState: 'recharge_state',
   webhookDelivery: 'webhook_delivery',
   webhookSlots: 'webhook_slots',
+  autoTopUp: 'auto_top_up',
+  lowBalanceAlerts: 'low_balance_alerts',
+  lowBalanceAlerted: 'low_balance_alerted',
 } as const;
 
 export function createTableInput(tableName: string): CreateTableCommandInput {

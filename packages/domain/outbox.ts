@@ -100,7 +100,45 @@ export interface PurchaseNoticeEvent {
   currency: string;
 }
 
+/**
+ * Auto top-up news for the agency (auto-top-up/attempt.ts): the card was declined, the bank asks
+ * for authentication (with the Checkout page to pay on), three failures in a row turned auto
+ * top-up off, or the day's cap of attempts was reached.
+ */
+export interface TopUpNoticeEvent {
+  type: 'auto_top_up.notice';
+  notice: 'failed' | 'requires_action' | 'disabled' | 'daily_cap';
+  agencyId: string;
+  agencyName: string;
+  to: string;
+  purchaseId?: string;
+  credits: number;
+  amount: number;
+  currency: string;
+  /** Why the card was refused, in plain words. */
+  reason?: string;
+  /** requires_action: the Checkout page where the payment can be completed. */
+  payUrl?: string;
+  failuresInARow: number;
+  cap?: number;
+}
+
+/** A balance went below the agency's alert level (one per crossing; auto-top-up/alerts.ts). */
+export interface LowBalanceEvent {
+  type: 'low_balance.alert';
+  agencyId: string;
+  agencyName: string;
+  to: string;
+  balance: 'pool' | 'wallet';
+  accountId: string;
+  accountName: string;
+  level: number;
+  credits: number;
+}
+
 export type OutboxEvent =
+  | TopUpNoticeEvent
+  | LowBalanceEvent
   | PurchaseNoticeEvent
   | CredentialsEmailEvent
   | VerifyEmailEvent

@@ -2,6 +2,7 @@ import { type ErrorCode, errorCodes } from '../core/errors';
 import { idPrefixes } from '../core/ids';
 import * as z from '../core/zod';
 import * as accountSchemas from '../domain/accounts/schemas';
+import * as autoTopUpSchemas from '../domain/auto-top-up/schemas';
 import * as campaignSchemas from '../domain/campaigns/schemas';
 import * as ledgerSchemas from '../domain/ledger/schemas';
 import * as rechargeSchemas from '../domain/recharge/schemas';
@@ -41,7 +42,7 @@ function responseComponents(): { schemas: Json; nameOf: Map<z.ZodMiniType, strin
 /** Request bodies, each under the name of its schema's export (`createCampaignBody` → `CreateCampaignRequest`). */
 function requestComponents(list: readonly RouteDef[]): { schemas: Json; nameOf: Map<RouteDef, string> } {
   const exported = new Map<unknown, string>();
-  for (const mod of [accountSchemas, campaignSchemas, ledgerSchemas, resellingSchemas, rechargeSchemas]) {
+  for (const mod of [accountSchemas, campaignSchemas, ledgerSchemas, resellingSchemas, rechargeSchemas, autoTopUpSchemas]) {
     for (const [name, value] of Object.entries(mod)) {
       if (name.endsWith('Body')) exported.set(value, `${pascal(name.slice(0, -'Body'.length))}Request`);
     }

@@ -199,7 +199,11 @@ export const UsageEventResult = z.union([
 /** One result per event, in the order the events were sent. */
 export const UsageBatchRecorded = z.strictObject({ results: z.array(UsageEventResult) });
 export const CreditsMoved = z.strictObject({ entry: LedgerEntry, balance: credits });
-export const PoolBalance = z.strictObject({ balance: credits, currency: z.literal('credits') });
+/** How long the balance lasts at the pace of the last 7 days (or 30); null with no use to judge by (ledger/runway.ts). */
+const Runway = z.nullable(
+  z.strictObject({ days: z.int().check(z.minimum(0)), basis: z.enum(['7d', '30d']), burnPerDay: z.number().check(z.minimum(0)) }),
+);
+export const PoolBalance = z.strictObject({ balance: credits, currency: z.literal('credits'), runway: Runway });
 export const TransactionList = page(LedgerEntry);
 export const Wallet = z.strictObject({
   balance: credits,
@@ -207,6 +211,7 @@ export const Wallet = z.strictObject({
   consumed: credits,
   refunded: credits,
   currency: z.literal('credits'),
+  runway: Runway,
 });
 
 const Series = z.array(z.strictObject({ date, credits }));
@@ -292,6 +297,8 @@ export const CreditPurchase = z.strictObject({
   currency: currencyCode,
   packageId: z.nullable(z.string()),
   checkoutSessionId: z.nullable(z.string()),
+  /** `auto_top_up`: charged to the agency's saved card when its pool crossed the threshold. */
+  trigger: z.enum(['manual', 'auto_top_up']),
   createdAt: timestamp,
   paidAt: z.nullable(timestamp),
   amountRefunded: money,
@@ -370,3 +377,25 @@ export const WebhookDelivery = z.strictObject({
   createdAt: timestamp,
 });
 export const WebhookDeliveryList = page(WebhookDelivery);
+
+// Auto top-up and low-balance alerts (the agency pool).
+export const SetupCheckout = z.strictObject({ checkoutUrl: z.string() });
+export const AutoTopUp = z.strictObject({
+  enabled: z.boolean(),
+  threshold: z.nullable(credits),
+  credits: z.nullable(z.int().check(z.minimum(1))),
+  /** The saved card as a person recognises it; nothing more of it is kept. */
+  paymentMethod: z.nullable(z.strictObject({ brand: z.string(), last4: z.string(), expMonth: z.int(), expYear: z.int() })),
+  lastAttempt: z.nullable(
+    z.strictObject({
+      status: z.enum(['succeeded', 'failed', 'requires_action']),
+      at: timestamp,
+      /** Why the card was refused, in plain words. */
+      reason: z.optional(z.string()),
+    }),
+  ),
+  failuresInARow: z.int().check(z.minimum(0)),
+  /** Why it is off when the platform turned it off: `three_failures_in_a_row`, `payment_method_removed`. */
+  disabledReason: z.optional(z.string()),
+});
+export const AlertLevels = z.strictObject({ poolBelow: z.nullable(credits), walletBelow: z.nullable(credits) });

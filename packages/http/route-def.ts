@@ -33,7 +33,8 @@ export const httpFunctionDescriptions: Record<HttpFunction, string> = {
   usage: 'Metering: the platform charges usage to an account',
   credits: 'Balances, top-ups and grants, the transaction history and the usage dashboards',
   admin: "The platform's say over agencies: plans and suspension",
-  reselling: "Reselling through the agency's Stripe account, and buying credits through Stripe Checkout",
+  reselling:
+    "Reselling through the agency's Stripe account, buying credits through Stripe Checkout, and the pool's auto top-up and low-balance alerts",
   'stripe-webhooks': "Stripe's signed events: payments, refunds and connected accounts",
   'auto-recharge':
     "Auto-recharge through the agency's own payment server: its webhook endpoint, recharge requests and deliveries",

@@ -9,6 +9,7 @@ import { principalKinds } from '../domain/auth/principal';
 import { type CheckedRoutes, type HttpMethod, type RouteDef, type RouteKeyOf, routeKey } from './route-def';
 import { adminRoutes } from './routes/admin';
 import { autoRechargeRoutes } from './routes/auto-recharge';
+import { autoTopUpRoutes } from './routes/auto-top-up';
 import { campaignRoutes } from './routes/campaigns';
 import { creditRoutes } from './routes/credits';
 import { docsRoutes } from './routes/docs';
@@ -39,6 +40,7 @@ const all = [
   ...creditRoutes,
   ...adminRoutes,
   ...resellingRoutes,
+  ...autoTopUpRoutes,
   ...stripeWebhookRoutes,
   ...autoRechargeRoutes,
 ] as const;

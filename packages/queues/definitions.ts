@@ -46,14 +46,16 @@ export const outboxStreamFilter = {
 
 /**
  * Stream records the recharge detector reads (a second event source on the table stream, so
- * the forwarder's filter and failure handling stay as they are): a wallet changed (a debit may
- * have left it below its threshold; a busy wallet's lanes likewise), or a webhook delivery was inserted (to be queued for the
+ * the forwarder's filter and failure handling stay as they are): a wallet or the pool changed (a
+ * debit may have left it below a threshold or an alert level, a credit lifted it back above; a
+ * busy balance's lanes likewise), or a webhook delivery was inserted (to be queued for the
  * sender). Lambda ORs the filters; the local stream poller does the same.
  */
 export const rechargeStreamFilters = [
-  { eventName: ['MODIFY'], dynamodb: { NewImage: { kind: { S: ['balance'] }, sk: { S: ['WALLET'] } } } },
-  // A busy wallet's debits write its lanes (packages/domain/ledger/lanes.ts), not the wallet item.
-  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { kind: { S: ['lane'] }, scope: { S: ['W'] } } } },
+  // The pool too: auto top-up and low-balance alerts (packages/domain/auto-top-up/detect.ts).
+  { eventName: ['MODIFY'], dynamodb: { NewImage: { kind: { S: ['balance'] }, sk: { S: ['WALLET', 'POOL'] } } } },
+  // A busy balance's debits write its lanes (packages/domain/ledger/lanes.ts), not the balance item.
+  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { kind: { S: ['lane'] }, scope: { S: ['W', 'P'] } } } },
   { eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['webhook_delivery'] } } } },
 ] as const;
 

@@ -100,7 +100,7 @@ describe('the spec example: 1,000 credits, a 50-message campaign, 30 AI replies'
   it('leaves the agency with 920 credits', async () => {
     const balance = await api('GET', '/v1/credits/balance', { token: agency.token, clock: READ });
     expect(balance.status).toBe(200);
-    expect(balance.body).toEqual({ balance: 920, currency: 'credits' });
+    expect(balance.body).toMatchObject({ balance: 920, currency: 'credits' });
   });
 
   // Proves the history holds every movement once, newest first, each charge saying who and why.

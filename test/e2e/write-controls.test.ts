@@ -354,6 +354,29 @@ const controls: Record<WriteRouteKey, Control> = {
       check: async () => expect(await poolOf()).toBe(before + 1000),
     };
   },
+  'POST /v1/credits/auto-top-up/payment-method': async () => ({
+    check: async (res) => expect(res.body.checkoutUrl).toMatch(/\/sandbox\/pages\/checkout\/cs_/),
+  }),
+  'DELETE /v1/credits/auto-top-up/payment-method': async () => ({
+    check: async () => {
+      const settings = await get('/v1/credits/auto-top-up');
+      expect([settings.paymentMethod, settings.enabled]).toEqual([null, false]);
+    },
+  }),
+  'PUT /v1/credits/auto-top-up': async () => {
+    const threshold = 100 + priceStep++;
+    return {
+      body: { enabled: false, threshold, credits: 1000 },
+      check: async () => expect((await get('/v1/credits/auto-top-up')).threshold).toBe(threshold),
+    };
+  },
+  'PUT /v1/credits/alerts': async () => {
+    const poolBelow = 200 + priceStep++;
+    return {
+      body: { poolBelow },
+      check: async () => expect((await get('/v1/credits/alerts')).poolBelow).toBe(poolBelow),
+    };
+  },
   'PUT /v1/reselling/auto-recharge-webhook': async (caller) => {
     const url = `${receiver.url}/${caller!.kind}`;
     return { body: { url }, check: async () => expect((await get('/v1/reselling/auto-recharge-webhook')).url).toBe(url) };

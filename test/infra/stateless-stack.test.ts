@@ -280,7 +280,8 @@ describe('stateless stack', () => {
     const all = [...Object.values(http), forwarder, notifier, rechargeDetector, webhookSender];
     const holders = (logicalId: string) =>
       all.filter((f) => secretsOf(f).some((r) => r.includes(logicalId))).map((f) => f.node.id);
-    expect(holders(secretIds.stripeKey)).toEqual(['Http-reselling']);
+    // The recharge detector charges a saved card off session for an agency's auto top-up.
+    expect(holders(secretIds.stripeKey)).toEqual(['Http-reselling', 'RechargeDetector']);
     expect(holders(secretIds.webhook)).toEqual(['Http-stripe-webhooks']);
     expect(holders(secretIds.connect)).toEqual(['Http-stripe-webhooks']);
     // The webhook function reads its two signing secrets and the table: no token key, no platform key, no Stripe API key.

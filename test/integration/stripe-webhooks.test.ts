@@ -114,7 +114,7 @@ describe('believing a verified event', () => {
       [
         'an event type the platform does not act on',
         changed(sessionEvent('checkout.session.completed', p), (e) => {
-          e.type = 'payment_intent.succeeded';
+          e.type = 'payment_intent.created';
         }),
       ],
     ];

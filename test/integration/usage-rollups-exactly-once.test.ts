@@ -94,7 +94,7 @@ function expected(w: ReturnType<typeof world>, list: Debit[]) {
   for (const d of list) {
     const typed = { total: d.credits, [d.type]: d.credits };
     add(accountDayKey(d.accountId, d.at.slice(0, 10)), d.wallet ? { ...typed, wallet: d.credits } : typed);
-    add(agencyDayKey(w.agencyId, d.at.slice(0, 10)), typed);
+    add(agencyDayKey(w.agencyId, d.at.slice(0, 10)), d.wallet ? { ...typed, wallet: d.credits } : typed);
     add(accountMonthKey(d.accountId, d.at.slice(0, 7)), d.wallet ? { total: d.credits } : { total: d.credits, pool: d.credits });
   }
   return want;

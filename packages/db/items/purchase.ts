@@ -40,6 +40,11 @@ export interface PurchaseItem {
   perCreditPrice: string;
   packageId?: string;
   packageName?: string;
+  /** What made it: a person at Checkout (`manual`, absent on older items) or an auto top-up crossing (auto-top-up/attempt.ts). */
+  trigger?: 'manual' | 'auto_top_up';
+  /** Auto top-up: the crossing it pays for (its Stripe idempotency key), and why Stripe refused it, in plain words. */
+  crossing?: number;
+  failureReason?: string;
   actor: Actor;
   idempotencyKey: string;
   requestHash: string;
@@ -344,4 +349,97 @@ export function settle(purchase: PurchaseItem, next: SettledState, at: string): 
 /** An account's purchases, newest first. */
 export function listPurchases(accountId: string, page: { limit: number; cursor?: string }) {
   return queryPage<PurchaseItem>({ index: true, partition: listPartition(accountId), newestFirst: true, ...page });
+}
+
+/**
+ * An auto top-up's purchase, listed at once (pending): no Checkout Session precedes it, the
+ * platform charges the saved card off session. Written with the crossing that causes it.
+ */
+export function putTopUpPurchase(p: PurchaseItem): TransactItem {
+  return {
+    Put: {
+      TableName: table(),
+      Item: stored(p, purchaseKey(p.id), { gsi1pk: listPartition(p.accountId), gsi1sk: p.id }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
+/**
+ * The PaymentIntent Stripe made for an auto top-up, recorded as soon as Stripe answers: from
+ * then on an event about it can be checked against the id we stored (metadata is never
+ * evidence). Idempotent; refused only when another PaymentIntent is recorded already.
+ */
+export async function recordTopUpIntent(purchaseId: string, paymentIntentId: string, at: string): Promise<boolean> {
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: purchaseKey(purchaseId),
+        UpdateExpression: 'SET paymentIntentId = :pi, updatedAt = :now',
+        ConditionExpression: '#trigger = :auto AND (attribute_not_exists(paymentIntentId) OR paymentIntentId = :pi)',
+        // TRIGGER is a DynamoDB reserved word.
+        ExpressionAttributeNames: { '#trigger': 'trigger' },
+        ExpressionAttributeValues: { ':pi': paymentIntentId, ':now': at, ':auto': 'auto_top_up' },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+    throw err;
+  }
+}
+
+/** pending → paid by the auto top-up's own PaymentIntent (the one recorded on it). */
+export function markTopUpPaid(p: PurchaseItem, paymentIntentId: string, chargeId: string | undefined, at: string): TransactItem {
+  return {
+    Update: {
+      TableName: table(),
+      Key: purchaseKey(p.id),
+      UpdateExpression: `SET #status = :paid, paidAt = :now, updatedAt = :now${chargeId ? ', chargeId = :ch' : ''}`,
+      ConditionExpression: '#status = :pending AND paymentIntentId = :pi',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':paid': 'paid',
+        ':pending': 'pending',
+        ':pi': paymentIntentId,
+        ':now': at,
+        ...(chargeId ? { ':ch': chargeId } : {}),
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/**
+ * pending → failed: the card was declined, or the bank asks for authentication (then with the
+ * Checkout Session where the agency can still pay it: its completion lands the purchase as any
+ * Checkout payment does, see markPaid).
+ */
+export function markTopUpFailed(
+  p: PurchaseItem,
+  paymentIntentId: string | undefined,
+  reason: string,
+  at: string,
+  session?: { id: string; url: string },
+): TransactItem {
+  return {
+    Update: {
+      TableName: table(),
+      Key: purchaseKey(p.id),
+      UpdateExpression: `SET #status = :failed, closedAt = :now, updatedAt = :now, failureReason = :reason${session ? ', checkoutSessionId = :cs, checkoutUrl = :url' : ''}`,
+      // No PaymentIntent: Stripe refused to make one (the card was detached meanwhile).
+      ConditionExpression: `#status = :pending AND ${paymentIntentId ? 'paymentIntentId = :pi' : 'attribute_not_exists(paymentIntentId)'}`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':failed': 'failed',
+        ':pending': 'pending',
+        ...(paymentIntentId ? { ':pi': paymentIntentId } : {}),
+        ':now': at,
+        ':reason': reason,
+        ...(session ? { ':cs': session.id, ':url': session.url } : {}),
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
 }

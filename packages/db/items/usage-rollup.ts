@@ -12,8 +12,8 @@ import { itemKinds, type Key, stored } from '../schema';
  *  - per account per UTC day: `total`, one attribute per usage type, and `wallet` (the part
  *    drawn from a reselling wallet: the reselling dashboard's consumption), in the account's
  *    own partition and listed on gsi1 under its agency by date then account;
- *  - per agency per UTC day: `total` and one attribute per usage type, in the agency's own
- *    partition;
+ *  - per agency per UTC day: `total`, one attribute per usage type, and `wallet` (the pool's
+ *    own use, its runway, is `total` less `wallet`), in the agency's own partition;
  *  - per account per UTC month: `total` (creditsUsedThisMonth) and `pool` (the part drawn from
  *    the agency pool: what a monthly limit counts), beside the account's days.
  * An account's range is one query of its partition, an agency's days one query of its own,

@@ -3,6 +3,7 @@ import type { AccountItem } from '../../db/items/account';
 import { type BalanceItem, getBalance, poolKey, walletKey } from '../../db/items/balance';
 import { getLanes } from '../../db/items/lane';
 import type { Key } from '../../db/schema';
+import { poolRunway, walletRunway } from './runway';
 
 /** Reads of balances: the agency pool and a reselling wallet, lanes included (lanes.ts). */
 
@@ -48,7 +49,7 @@ const fromItem = (item: BalanceItem | undefined): ExactBalance => ({
 
 export async function poolBalance(agencyId: string) {
   const { balance } = await exactBalance(poolKey(agencyId));
-  return { balance, currency: 'credits' as const };
+  return { balance, currency: 'credits' as const, runway: await poolRunway(agencyId, balance) };
 }
 
 /** A reselling sub-account's wallet; in manual mode there is no wallet to show (404). */
@@ -57,6 +58,7 @@ export async function walletView(account: AccountItem) {
   const wallet = await exactBalance(walletKey(account.id));
   return {
     ...wallet,
+    runway: await walletRunway(account.id, wallet.balance),
     /** Taken back by Stripe refunds: balance = purchased − consumed − refunded. */
     currency: 'credits' as const,
   };

@@ -94,7 +94,8 @@ function changesOf(u: Usage): Array<{ key: Key; identity: Change['identity']; co
     {
       key: agencyDayKey(u.agencyId, date),
       identity: { kind: itemKinds.agencyUsageDay, agencyId: u.agencyId, date },
-      counters: counted,
+      // `wallet` here too: the pool's own use (its runway) is the day's total less what wallets paid for.
+      counters: u.fromWallet ? { ...counted, wallet: u.credits } : counted,
     },
     {
       key: accountMonthKey(u.accountId, month),

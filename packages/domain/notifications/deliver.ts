@@ -14,6 +14,7 @@ import { credentialsEmail } from './credentials-email';
 import { purchaseNoticeEmail } from './purchase-emails';
 import { deliveryFailedEmail, endpointDisabledEmail, rechargeCapEmail } from './recharge-emails';
 import { passwordResetEmail, verifyEmail } from './token-emails';
+import { lowBalanceEmail, topUpNoticeEmail } from './top-up-emails';
 
 export const ses = traced(new SESClient(awsClientDefaults));
 
@@ -83,6 +84,12 @@ async function send(item: OutboxItem<OutboxEvent>, outboxId: string): Promise<vo
       break;
     case 'purchase.notice':
       mail = purchaseNoticeEmail(event);
+      break;
+    case 'auto_top_up.notice':
+      mail = topUpNoticeEmail(event);
+      break;
+    case 'low_balance.alert':
+      mail = lowBalanceEmail(event);
       break;
     default:
       throw new Error(`Unknown outbox event type ${(event as { type: string }).type}`);

@@ -5,13 +5,15 @@ import { type AccountItem, accountKey } from '../../db/items/account';
 import { walletKey } from '../../db/items/balance';
 import { type ResellingSettingsItem, resellingSettingsKey } from '../../db/items/reselling-settings';
 import { getItems, itemId } from '../../db/read';
+import { type BalanceChange, balanceChangeOf, judgeBalance, latestChanges } from '../auto-top-up/detect';
 import { exactBalance } from '../ledger/balances';
 import { type OpenOutcome, openRechargeRequest } from './open';
 import { enqueueDelivery } from './queue';
 
 /**
- * The recharge detector's stream batch (its filter passes wallet modifications and delivery
- * inserts only). A wallet that went DOWN may have crossed its sub-account's threshold: per
+ * The recharge detector's stream batch (its filter passes pool and wallet modifications, their
+ * lanes, and delivery inserts only). Each pool and wallet that moved is judged for auto top-up
+ * and low-balance alerts (auto-top-up/detect.ts). A wallet that went DOWN may have crossed its sub-account's threshold: per
  * sub-account, the lowest balance of the batch is judged (the opening's conditional write keeps
  * it to one request however many records or containers see the crossing). A delivery insert
  * is queued for the sender. Failures are reported by the first failed record, as Lambda's
@@ -21,6 +23,7 @@ export async function handleRechargeRecords(records: DynamoDBRecord[]): Promise<
   const failed: number[] = [];
   const drops = new Map<string, { index: number; agencyId: string; balance: number | undefined; at: Date }>();
   const deliveries: { index: number; agencyId: string; deliveryId: string }[] = [];
+  const changes: Array<BalanceChange & { index: number }> = [];
 
   records.forEach((record, index) => {
     const image = record.dynamodb?.NewImage;
@@ -30,6 +33,8 @@ export async function handleRechargeRecords(records: DynamoDBRecord[]): Promise<
       deliveries.push({ index, agencyId: String(item.agencyId), deliveryId: String(item.id) });
       return;
     }
+    const change = balanceChangeOf(record, item);
+    if (change) changes.push({ ...change, index });
     const drop = walletDrop(record, item);
     if (!drop) return;
     const seen = drops.get(drop.subAccountId);
@@ -45,6 +50,17 @@ export async function handleRechargeRecords(records: DynamoDBRecord[]): Promise<
       } catch (err) {
         logger.warn('could not queue a webhook delivery', { deliveryId: d.deliveryId, error: (err as Error).message });
         failed.push(d.index);
+      }
+    }),
+    ...latestChanges(changes).map(async (change) => {
+      try {
+        await judgeBalance(change);
+      } catch (err) {
+        logger.warn('could not judge a balance for auto top-up or alerts', {
+          accountId: change.accountId,
+          error: (err as Error).message,
+        });
+        failed.push(change.index);
       }
     }),
     ...[...drops].map(async ([subAccountId, drop]) => {

@@ -16,6 +16,9 @@ export const stripeEventTypes = [
   'charge.dispute.funds_reinstated',
   'account.updated',
   'account.application.deauthorized',
+  // Auto top-up (packages/domain/auto-top-up): the off-session payments of the platform's own account.
+  'payment_intent.succeeded',
+  'payment_intent.payment_failed',
 ] as const;
 
 /** What the platform did with a verified event (the webhook's answer says it, and the log). */
@@ -30,6 +33,7 @@ export const webhookOutcomes = [
   'parked',
   'account_updated',
   'account_deauthorized',
+  'card_saved',
   'duplicate',
   'ignored',
 ] as const;

@@ -43,6 +43,7 @@ export function purchaseView(p: PurchaseItem) {
     currency: p.currency,
     packageId: p.packageId ?? null,
     checkoutSessionId: p.checkoutSessionId ?? null,
+    trigger: p.trigger ?? 'manual',
     createdAt: p.createdAt,
     paidAt: p.paidAt ?? null,
     amountRefunded: p.amountRefunded ?? 0,

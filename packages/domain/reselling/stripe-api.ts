@@ -30,13 +30,20 @@ export class StripeRequestError extends Error {
   readonly type: string;
   readonly code: string | undefined;
   readonly requestId: string | undefined;
-  constructor(status: number, body: { type?: string; code?: string; message?: string }, requestId?: string) {
+  /** A card error's PaymentIntent (Stripe puts it in the error of a confirmation that failed). */
+  readonly paymentIntent: Stripe.PaymentIntent | undefined;
+  constructor(
+    status: number,
+    body: { type?: string; code?: string; message?: string; payment_intent?: Stripe.PaymentIntent },
+    requestId?: string,
+  ) {
     super(body.message ?? `Stripe answered ${status}`);
     this.name = 'StripeRequestError';
     this.status = status;
     this.type = body.type ?? 'api_error';
     this.code = body.code;
     this.requestId = requestId;
+    this.paymentIntent = body.payment_intent;
   }
 }
 
@@ -51,6 +58,16 @@ export interface StripeApi {
     options: StripeCallOptions,
   ): Promise<StripeAnswer<Stripe.Checkout.Session>>;
   createRefund(params: Stripe.RefundCreateParams, options: StripeCallOptions): Promise<StripeAnswer<Stripe.Refund>>;
+  createCustomer(params: Stripe.CustomerCreateParams, options: StripeCallOptions): Promise<StripeAnswer<Stripe.Customer>>;
+  /** A PaymentIntent; with confirm and off_session a declined card throws StripeRequestError 402 carrying it (`paymentIntent`). */
+  createPaymentIntent(
+    params: Stripe.PaymentIntentCreateParams,
+    options: StripeCallOptions,
+  ): Promise<StripeAnswer<Stripe.PaymentIntent>>;
+  retrievePaymentIntent(id: string, options: StripeCallOptions): Promise<Stripe.PaymentIntent>;
+  /** A Checkout Session with `expand[]` paths (a setup session's `setup_intent.payment_method`). */
+  retrieveCheckoutSession(id: string, expand: string[], options: StripeCallOptions): Promise<Stripe.Checkout.Session>;
+  detachPaymentMethod(id: string, options: StripeCallOptions): Promise<StripeAnswer<Stripe.PaymentMethod>>;
   /** Every refund of a PaymentIntent (all pages), as Stripe holds them now. */
   listRefunds(paymentIntent: string, options: StripeCallOptions): Promise<Stripe.Refund[]>;
   /** Every dispute of a PaymentIntent (all pages), as Stripe holds them now. */
@@ -78,7 +95,18 @@ export function stripeApi(secretKey: string, apiBase = 'https://api.stripe.com')
     }
     throw new StripeRequestError(0, { type: 'api_error', message: `${path}: more than ${MAX_PAGES} pages` });
   };
+  const get = async <T>(path: string, params: object, options: StripeCallOptions) => {
+    const url = new URL(path, apiBase);
+    url.search = formEncode(params);
+    return (await send<T>('GET', url, secretKey, undefined, options)).object;
+  };
+  const segment = encodeURIComponent;
   return {
+    createCustomer: (params, options) => post('/v1/customers', params, options),
+    createPaymentIntent: (params, options) => post('/v1/payment_intents', params, options),
+    retrievePaymentIntent: (id, options) => get(`/v1/payment_intents/${segment(id)}`, {}, options),
+    retrieveCheckoutSession: (id, expand, options) => get(`/v1/checkout/sessions/${segment(id)}`, { expand }, options),
+    detachPaymentMethod: (id, options) => post(`/v1/payment_methods/${segment(id)}/detach`, {}, options),
     createAccount: (params, options) => post('/v1/accounts', params, options),
     createAccountLink: (params, options) => post('/v1/account_links', params, options),
     createCheckoutSession: (params, options) => post('/v1/checkout/sessions', params, options),
@@ -129,7 +157,8 @@ async function send<T>(
     );
   }
   if (!response.ok) {
-    const error = (body as { error?: { type?: string; code?: string; message?: string } }).error ?? {};
+    const error =
+      (body as { error?: { type?: string; code?: string; message?: string; payment_intent?: Stripe.PaymentIntent } }).error ?? {};
     throw new StripeRequestError(response.status, error, requestId);
   }
   return { object: body as T, replayed: response.headers.get('idempotent-replayed') === 'true' };

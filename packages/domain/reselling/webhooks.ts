@@ -9,6 +9,7 @@ import { closePurchase, getPurchase, type PurchaseItem } from '../../db/items/pu
 import { applyAccountState, getStripeAccountOwner, markAccountDeauthorized } from '../../db/items/reselling-settings';
 import { getStripeEvent, recordStripeEvent } from '../../db/items/stripe-event';
 import { getStripePayment, parkStripePayment } from '../../db/items/stripe-payment';
+import { isSetupSession, type Judged, onPaymentIntent, onSetupSession } from '../auto-top-up/stripe-events';
 import { resellingConfig } from './config';
 import type { WebhookOutcome } from './event-types';
 import { landPayment } from './landing';
@@ -130,6 +131,11 @@ async function dispatch(event: StripeEvent): Promise<WebhookOutcome> {
     case 'charge.dispute.funds_withdrawn':
     case 'charge.dispute.funds_reinstated':
       return onRefundOrDispute(event);
+    case 'payment_intent.succeeded':
+    case 'payment_intent.payment_failed':
+      return event.account
+        ? ignored(event, 'a connected account’s PaymentIntent')
+        : judged(event, await onPaymentIntent(event.data.object));
     case 'account.updated':
       return onAccount(event);
     case 'account.application.deauthorized':
@@ -160,7 +166,13 @@ async function purchaseOfSession(event: StripeEvent, s: z.infer<typeof sessionSh
   return purchase;
 }
 
+/** An auto top-up handler's verdict: an outcome, or why it was ignored. */
+const judged = (event: StripeEvent, verdict: Judged): WebhookOutcome =>
+  typeof verdict === 'string' ? verdict : ignored(event, verdict.ignored);
+
 async function onSession(event: StripeEvent): Promise<WebhookOutcome> {
+  if (event.type === 'checkout.session.completed' && !event.account && isSetupSession(event.data.object))
+    return judged(event, await onSetupSession(event.data.object));
   const parsed = sessionShape.safeParse(event.data.object);
   if (!parsed.success) return ignored(event, 'not a Checkout Session');
   const s = parsed.data;

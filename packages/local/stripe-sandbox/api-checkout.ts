@@ -49,7 +49,11 @@ function readLineItem(item: Params): LineItem {
  */
 export function createSession(ctx: ApiContext, req: ApiRequest, p: Params): Stripe.Checkout.Session {
   const mode = p.oneOf('mode', ['payment', 'setup', 'subscription'] as const, { required: true });
-  if (mode !== 'payment') throw invalidRequest('The local Stripe sandbox models only mode=payment.', 'mode');
+  if (mode === 'subscription') throw invalidRequest('The local Stripe sandbox models only mode=payment and mode=setup.', 'mode');
+  const customer = p.str('customer') ?? null;
+  if (customer !== null && ctx.store.customers.get(customer)?.scope !== req.scope)
+    throw invalidRequest(`No such customer: '${customer}'`, 'customer', 'resource_missing');
+  if (mode === 'setup') return createSetupSession(ctx, req, p, customer);
   const items = p.list('line_items').map(readLineItem);
   if (!items.length) throw invalidRequest('Missing required param: line_items.', 'line_items', 'parameter_missing');
   const currency = (items[0] as LineItem).currency;
@@ -120,11 +124,55 @@ export function createSession(ctx: ApiContext, req: ApiRequest, p: Params): Stri
     customerEmail,
     metadata,
   });
+  session.customer = customer;
   ctx.store.sessions.set(id, {
     scope: req.scope,
     object: session,
     lineItems: items,
     intentData: { applicationFeeAmount: fee ?? null, metadata: intentMetadata, description: intentDescription },
+  });
+  return expand(ctx.store, req.scope, session, paths);
+}
+
+/** mode=setup: saves a card for `customer` (required); no line items, nothing charged (api-customers.ts completes it). */
+function createSetupSession(ctx: ApiContext, req: ApiRequest, p: Params, customer: string | null): Stripe.Checkout.Session {
+  const currency = p.str('currency')?.toLowerCase() ?? null;
+  const clientReferenceId = p.str('client_reference_id', { max: 200 }) ?? null;
+  const metadata = p.metadata('metadata');
+  const successUrl = p.url('success_url') ?? null;
+  const cancelUrl = p.url('cancel_url') ?? null;
+  const created = nowSeconds();
+  const expiresAt = p.int('expires_at') ?? created + 24 * 3600;
+  const paths = p.expand();
+  p.done();
+  if (!customer) throw invalidRequest('A Checkout Session in setup mode needs a customer here.', 'customer', 'parameter_missing');
+  const id = newId('cs_test', 58);
+  const session = buildCheckoutSession({
+    id,
+    url: `${ctx.baseUrl}/sandbox/pages/checkout/${id}`,
+    currency: currency ?? 'usd',
+    amountTotal: 0,
+    created,
+    expiresAt,
+    successUrl,
+    cancelUrl,
+    clientReferenceId,
+    customerEmail: null,
+    metadata,
+  });
+  Object.assign(session, {
+    mode: 'setup',
+    currency,
+    amount_total: null,
+    amount_subtotal: null,
+    customer,
+    payment_status: 'no_payment_required',
+  } satisfies Partial<Stripe.Checkout.Session>);
+  ctx.store.sessions.set(id, {
+    scope: req.scope,
+    object: session,
+    lineItems: [],
+    intentData: { applicationFeeAmount: null, metadata: {}, description: null },
   });
   return expand(ctx.store, req.scope, session, paths);
 }

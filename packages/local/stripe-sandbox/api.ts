@@ -1,7 +1,8 @@
 import type Stripe from 'stripe';
 import { createAccount, createAccountLink } from './api-accounts';
 import { createSession, expireSessionRoute, retrieveSession } from './api-checkout';
-import { accountInvalid, decodeSegment, invalidRequest, StripeApiError } from './errors';
+import { createCustomer, createPaymentIntent, detachPaymentMethod } from './api-customers';
+import { accountInvalid, decodeSegment, invalidRequest, resourceMissing, StripeApiError } from './errors';
 import { expand } from './expand';
 import type { Ctx } from './flows';
 import type { FormObject } from './form';
@@ -36,6 +37,24 @@ const ROUTES: Array<[method: string, pattern: RegExp, handler: Handler]> = [
   ['GET', /^\/v1\/checkout\/sessions\/([^/]+)$/, retrieveSession],
   ['POST', /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/, expireSessionRoute],
   ['GET', /^\/v1\/payment_intents\/([^/]+)$/, (ctx, req, p, id) => retrieve(ctx, req, p, ctx.store.intent(id, req.scope).object)],
+  ['POST', /^\/v1\/payment_intents$/, createPaymentIntent],
+  ['POST', /^\/v1\/customers$/, createCustomer],
+  [
+    'GET',
+    /^\/v1\/customers\/([^/]+)$/,
+    (ctx, req, p, id) => retrieve(ctx, req, p, scoped(ctx.store.customers.get(id), req, 'customer', id)),
+  ],
+  [
+    'GET',
+    /^\/v1\/setup_intents\/([^/]+)$/,
+    (ctx, req, p, id) => retrieve(ctx, req, p, scoped(ctx.store.setupIntents.get(id), req, 'setup_intent', id)),
+  ],
+  [
+    'GET',
+    /^\/v1\/payment_methods\/([^/]+)$/,
+    (ctx, req, p, id) => retrieve(ctx, req, p, ctx.store.paymentMethod(id, req.scope).object),
+  ],
+  ['POST', /^\/v1\/payment_methods\/([^/]+)\/detach$/, detachPaymentMethod],
   ['GET', /^\/v1\/charges\/([^/]+)$/, (ctx, req, p, id) => retrieve(ctx, req, p, ctx.store.charge(id, req.scope).object)],
   ['POST', /^\/v1\/refunds$/, createRefund],
   ['GET', /^\/v1\/refunds$/, (ctx, req, p) => listOf(ctx, req, p, '/v1/refunds', ctx.store.refunds)],
@@ -60,6 +79,11 @@ function retrieve(ctx: ApiContext, req: ApiRequest, p: Params, object: object): 
   const paths = p.expand();
   p.done();
   return expand(ctx.store, req.scope, object, paths);
+}
+
+function scoped<T extends object>(rec: { scope: Scope; object: T } | undefined, req: ApiRequest, kind: string, id: string): T {
+  if (!rec || rec.scope !== req.scope) throw resourceMissing(kind, id, 'id');
+  return rec.object;
 }
 
 function retrieveAccount(ctx: ApiContext, req: ApiRequest, p: Params, id: string): object {

@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
 import type { ApiContext } from './api';
+import { type CardKind, cardKindOf, completeSetup, setCustomerCard } from './api-customers';
 import { closeDispute, openDispute } from './disputes';
 import { decodeSegment as decode, invalidRequest, StripeApiError } from './errors';
 import { NO_REQUEST } from './events';
@@ -26,6 +27,7 @@ export type ControlBody = Record<string, unknown>;
  * The sandbox's own routes (no API key; it listens on 127.0.0.1 only):
  *   POST   /sandbox/accounts/{acct}/onboard
  *   POST   /sandbox/checkout/sessions/{cs}/{pay|decline|pay_async_success|pay_async_failure|expire|refund}
+ *   POST   /sandbox/checkout/sessions/{cs}/setup {card}   POST /sandbox/customers/{cus}/card {card}
  *   GET    /sandbox/events[?type=&account=&id=]   POST /sandbox/events/{evt}/resend
  *   GET|POST|DELETE /sandbox/faults
  * and the pages: GET|POST /sandbox/pages/onboard/{acct}, GET /sandbox/pages/checkout/{cs},
@@ -39,6 +41,17 @@ type ControlRoute = [
 
 const CONTROL_ROUTES: ControlRoute[] = [
   ['POST', /^\/sandbox\/accounts\/([^/]+)\/onboard$/, (ctx, [acct]) => json(200, onboard(ctx, decode(acct)))],
+  [
+    'POST',
+    /^\/sandbox\/checkout\/sessions\/([^/]+)\/setup$/,
+    (ctx, [cs], { body }) =>
+      json(200, completeSetup(ctx, ctx.store.session(decode(cs), undefined), cardKindOf(body.card ?? 'success'))),
+  ],
+  [
+    'POST',
+    /^\/sandbox\/customers\/([^/]+)\/card$/,
+    (ctx, [cus], { body }) => json(200, setCustomerCard(ctx, decode(cus), cardKindOf(body.card))),
+  ],
   [
     'POST',
     /^\/sandbox\/checkout\/sessions\/([^/]+)\/([a-z_]+)$/,
@@ -85,6 +98,11 @@ const CONTROL_ROUTES: ControlRoute[] = [
       expireIfDue(ctx, rec);
       return html(200, checkoutPage(rec, { merchant: merchantName(ctx, rec.scope) }));
     },
+  ],
+  [
+    'POST',
+    /^\/sandbox\/pages\/checkout\/([^/]+)\/setup\/([a-z_]+)$/,
+    (ctx, [cs, card]) => setupPageAction(ctx, decode(cs), cardKindOf(decode(card))),
   ],
   [
     'POST',
@@ -227,6 +245,17 @@ function onboardingRoute(ctx: ApiContext, method: string, accountId: string, url
   const updated: Stripe.Account = onboard(ctx, accountId);
   if (link) link.used = true;
   return link?.returnUrl ? redirect(link.returnUrl, 303) : html(200, onboardingDonePage(updated));
+}
+
+function setupPageAction(ctx: ApiContext, id: string, card: CardKind): Reply {
+  const rec = ctx.store.session(id, undefined);
+  expireIfDue(ctx, rec);
+  if (rec.object.status !== 'open') return html(200, checkoutPage(rec, { merchant: merchantName(ctx, rec.scope) }));
+  completeSetup(ctx, rec, card);
+  const success = rec.object.success_url;
+  return success
+    ? redirect(success.replaceAll('{CHECKOUT_SESSION_ID}', rec.object.id), 303)
+    : html(200, checkoutPage(rec, { merchant: merchantName(ctx, rec.scope) }));
 }
 
 function checkoutPageAction(ctx: ApiContext, id: string, outcome: Outcome): Reply {

@@ -51,7 +51,28 @@ export function onboardingDonePage(account: Stripe.Account): string {
   );
 }
 
+/** A setup-mode session's page: save a test card of one of the three kinds (api-customers.ts). */
+function setupPage(rec: SessionRecord, merchant: string): string {
+  const s = rec.object;
+  const base = `/sandbox/pages/checkout/${encodeURIComponent(s.id)}/setup`;
+  const back = s.cancel_url ? `<p><a href="${esc(s.cancel_url)}">← Back</a></p>` : '';
+  const actions =
+    s.status === 'open'
+      ? `<p>Save a card for future payments to ${esc(merchant)}.</p>
+${button(`${base}/success`, 'Save card 4242 (payments succeed)')}
+${button(`${base}/decline`, 'Save card 0002 (payments are declined)', true)}
+${button(`${base}/authentication_required`, 'Save card 3155 (payments need authentication)', true)}`
+      : s.status === 'complete'
+        ? '<p>Your card is saved.</p>'
+        : '<p>This Checkout Session has expired.</p>';
+  return layout(
+    `Save a card for ${merchant}`,
+    `${back}<h1>Save a card</h1><p><small>Session <code>${esc(s.id)}</code></small></p>${actions}`,
+  );
+}
+
 export function checkoutPage(rec: SessionRecord, opts: { merchant: string; error?: string }): string {
+  if (rec.object.mode === 'setup') return setupPage(rec, opts.merchant);
   const s = rec.object;
   const currency = s.currency ?? 'usd';
   const total = formatAmount(s.amount_total ?? 0, currency);

@@ -113,8 +113,8 @@ function api(
     reply = errorReply(err, state.log);
   }
   if (key !== null) reply.headers['Idempotency-Key'] = key;
-  // Stripe saves a result once the endpoint ran; a request refused by validation (4xx) is not saved.
-  if (slot && (reply.status < 400 || reply.status >= 500))
+  // Stripe saves a result once the endpoint ran (a card declined, 402, too); a request refused by validation (other 4xx) is not saved.
+  if (slot && (reply.status < 400 || reply.status === 402 || reply.status >= 500))
     ctx.store.idempotency.set(slot, { endpoint, params: fingerprint, status: reply.status, body: reply.body, requestId });
   return reply;
 }

@@ -57,6 +57,13 @@ export class Store {
   /** Accounts that disconnected the platform: every call made for them is refused (403 account_invalid). */
   readonly deauthorized = new Set<string>();
   readonly events = new Map<string, Scoped<Stripe.Event>>();
+  /** Saved cards (api-customers.ts): customers, their payment methods (each of a test-card kind), the SetupIntents that saved them. */
+  readonly customers = new Map<string, Scoped<Stripe.Customer>>();
+  readonly paymentMethods = new Map<
+    string,
+    Scoped<Stripe.PaymentMethod> & { kind: 'success' | 'decline' | 'authentication_required' }
+  >();
+  readonly setupIntents = new Map<string, Scoped<Stripe.SetupIntent>>();
   /** Keyed by scope and Idempotency-Key, as Stripe scopes keys to the account. */
   readonly idempotency = new Map<string, IdempotentResult>();
 
@@ -86,6 +93,10 @@ export class Store {
     return visible(this.disputes.get(id), scope) ?? throwMissing('dispute', id, 'dispute');
   }
 
+  paymentMethod(id: string, scope: Scope | undefined) {
+    return visible(this.paymentMethods.get(id), scope) ?? throwMissing('payment_method', id, 'payment_method');
+  }
+
   /** Every object of a kind in one account, newest first, as Stripe lists them. */
   list<T extends { created: number }>(map: Map<string, Scoped<T>>, scope: Scope, keep: (o: T) => boolean): T[] {
     return [...map.values()]
@@ -100,7 +111,16 @@ export class Store {
 
   /** The object an id names, for `expand`: any kind the sandbox stores, in this scope only. */
   byId(id: string, scope: Scope): unknown {
-    for (const map of [this.intents, this.charges, this.refunds, this.disputes, this.sessions]) {
+    for (const map of [
+      this.intents,
+      this.charges,
+      this.refunds,
+      this.disputes,
+      this.sessions,
+      this.customers,
+      this.paymentMethods,
+      this.setupIntents,
+    ]) {
       const found = (map as Map<string, Scoped<unknown>>).get(id);
       if (found && found.scope === scope) return found.object;
     }

@@ -149,7 +149,7 @@ export async function checkRollups(e: Env, problems: string[]): Promise<void> {
     const typed = { total: q, [x.type]: q };
     const date = String(x.createdAt).slice(0, 10);
     add(accountDayKey(x.accountId, date), x.balanceKind === 'wallet' ? { ...typed, wallet: q } : typed);
-    add(agencyDayKey(e.world.agencyId, date), typed);
+    add(agencyDayKey(e.world.agencyId, date), x.balanceKind === 'wallet' ? { ...typed, wallet: q } : typed);
     add(
       accountMonthKey(x.accountId, String(x.createdAt).slice(0, 7)),
       x.balanceKind === 'wallet' ? { total: q } : { total: q, pool: q },

@@ -1,0 +1,129 @@
+import { table } from '../client';
+import { getItem } from '../read';
+import { itemKinds, type Key, stored } from '../schema';
+import type { TransactItem } from '../transact';
+
+/**
+ * The agency's auto top-up (issue 22), one item in its own partition: the settings, the card
+ * (Stripe's Customer and PaymentMethod ids, and what a person needs to recognise the card:
+ * brand, last 4, expiry; nothing else of it), and the state of the crossings.
+ *
+ * A crossing is the pool going from at or above the threshold to below it. `armed` says the
+ * next drop below the threshold is one: taking it disarms the item (in the transaction that
+ * writes the top-up's purchase), and only seeing the pool at or above the threshold again arms
+ * it. So however many debits or detector containers see the pool below the threshold, one
+ * attempt is made per crossing. Every write is read-modify-write on `version`.
+ */
+export interface SavedCard {
+  id: string;
+  brand: string;
+  last4: string;
+  expMonth: number;
+  expYear: number;
+}
+
+export interface TopUpAttempt {
+  status: 'succeeded' | 'failed' | 'requires_action';
+  at: string;
+  reason?: string;
+  purchaseId: string;
+}
+
+export interface AutoTopUpItem {
+  kind: typeof itemKinds.autoTopUp;
+  agencyId: string;
+  enabled: boolean;
+  threshold: number | null;
+  credits: number | null;
+  stripeCustomerId?: string;
+  paymentMethod?: SavedCard;
+  /** The setup-mode Checkout Session the platform made last: only its completion saves a card. */
+  setupSessionId?: string;
+  armed: boolean;
+  /** Crossings taken so far: the next one's number names its Stripe idempotency key. */
+  crossings: number;
+  /** The attempt in flight (its purchase), until Stripe's answer is recorded. */
+  openPurchaseId?: string;
+  /** The UTC day `dayCount` counts attempts of, and the day the agency was told the cap was reached. */
+  day?: string;
+  dayCount?: number;
+  capNotifiedDay?: string;
+  failuresInARow: number;
+  lastAttempt?: TopUpAttempt;
+  disabledReason?: string;
+  version: number;
+  updatedAt: string;
+}
+
+export const autoTopUpKey = (agencyId: string): Key => ({ pk: `ACCOUNT#${agencyId}`, sk: 'AUTO_TOP_UP' });
+
+export const getAutoTopUp = (agencyId: string) => getItem<AutoTopUpItem>(autoTopUpKey(agencyId));
+
+export function blankAutoTopUp(agencyId: string, at: string): AutoTopUpItem {
+  return {
+    kind: itemKinds.autoTopUp,
+    agencyId,
+    enabled: false,
+    threshold: null,
+    credits: null,
+    armed: false,
+    crossings: 0,
+    failuresInARow: 0,
+    version: 0,
+    updatedAt: at,
+  };
+}
+
+/** The item as `next` says, if it is still at the version it was read at (0: it did not exist). */
+export function putAutoTopUp(next: AutoTopUpItem, seenVersion: number): TransactItem {
+  const { pk, sk } = autoTopUpKey(next.agencyId);
+  return {
+    Put: {
+      TableName: table(),
+      Item: stored({ ...next, version: seenVersion + 1 }, { pk, sk }),
+      ConditionExpression: seenVersion === 0 ? 'attribute_not_exists(pk)' : '#version = :version',
+      ...(seenVersion === 0
+        ? {}
+        : { ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':version': seenVersion } }),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/**
+ * Low-balance alert levels and whether each balance has been told it is below: the agency's
+ * levels (`poolBelow`, `walletBelow`, null = off) on one item, and per balance an "alerted"
+ * item, present while the balance is below its level and the agency was emailed. The email is
+ * written with it, conditioned on it being absent: one email per crossing, however many debits
+ * see it; it is removed when the balance is seen at or above the level again.
+ */
+export interface AlertLevelsItem {
+  kind: typeof itemKinds.lowBalanceAlerts;
+  agencyId: string;
+  poolBelow: number | null;
+  walletBelow: number | null;
+  updatedAt: string;
+}
+
+export const alertLevelsKey = (agencyId: string): Key => ({ pk: `ACCOUNT#${agencyId}`, sk: 'LOW_BALANCE_ALERTS' });
+export const getAlertLevels = (agencyId: string) => getItem<AlertLevelsItem>(alertLevelsKey(agencyId));
+
+/** A balance's alerted mark: the pool's in the agency's partition, a wallet's in its sub-account's. */
+export const alertedKey = (accountId: string, balance: 'pool' | 'wallet'): Key => ({
+  pk: `ACCOUNT#${accountId}`,
+  sk: `LOW_BALANCE_ALERTED#${balance.toUpperCase()}`,
+});
+
+export function markAlerted(accountId: string, balance: 'pool' | 'wallet', level: number, at: string): TransactItem {
+  return {
+    Put: {
+      TableName: table(),
+      Item: stored({ kind: itemKinds.lowBalanceAlerted, accountId, level, at }, alertedKey(accountId, balance)),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
+export function clearAlerted(accountId: string, balance: 'pool' | 'wallet'): TransactItem {
+  return { Delete: { TableName: table(), Key: alertedKey(accountId, balance) } };
+}

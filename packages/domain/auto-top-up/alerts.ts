@@ -1,0 +1,69 @@
+import { logger } from '../../core/logger';
+import { count } from '../../core/metrics';
+import { type AccountItem, accountKey } from '../../db/items/account';
+import { type AlertLevelsItem, alertedKey, alertLevelsKey, clearAlerted, markAlerted } from '../../db/items/auto-top-up';
+import { getItems, itemId } from '../../db/read';
+import { ConditionsFailed, transact } from '../../db/transact';
+import { newOutboxId, outboxWrite } from '../outbox';
+
+/**
+ * Low-balance alerts: one email to the agency per crossing below its level, never one per
+ * debit. The email is written with the balance's "alerted" mark, on condition that the mark is
+ * absent, so however many debits or containers see the balance below, one email goes; the mark
+ * goes once the balance is seen at or above the level again (the next crossing alerts anew).
+ */
+export async function judgeAlert(
+  agencyId: string,
+  balance: 'pool' | 'wallet',
+  accountId: string,
+  credits: number,
+  at: Date,
+): Promise<'alerted' | 'already' | 'cleared' | 'none'> {
+  const keys = [alertLevelsKey(agencyId), alertedKey(accountId, balance), accountKey(agencyId), accountKey(accountId)];
+  // The pool's account is the agency: BatchGet refuses a key twice.
+  const found = await getItems(balance === 'pool' ? keys.slice(0, 3) : keys);
+  const [levels, alerted, agency, account] = keys.map((k) => found.get(itemId(k)));
+  const level =
+    balance === 'pool'
+      ? (levels as AlertLevelsItem | undefined)?.poolBelow
+      : (levels as AlertLevelsItem | undefined)?.walletBelow;
+  if (level === null || level === undefined || credits >= level) {
+    if (!alerted) return 'none';
+    await transact([{ name: 'alerted', write: clearAlerted(accountId, balance) }]);
+    return 'cleared';
+  }
+  if (alerted) return 'already';
+  const owner = agency as AccountItem | undefined;
+  const named = (account ?? agency) as AccountItem | undefined;
+  if (balance === 'wallet' && (named?.creditMode ?? 'manual') !== 'reselling') return 'none';
+  try {
+    await transact([
+      { name: 'alerted', write: markAlerted(accountId, balance, level, at.toISOString()) },
+      ...(owner?.email
+        ? [
+            outboxWrite(
+              newOutboxId(),
+              {
+                type: 'low_balance.alert',
+                agencyId,
+                agencyName: owner.name,
+                to: owner.email,
+                balance,
+                accountId,
+                accountName: named?.name ?? accountId,
+                level,
+                credits,
+              },
+              at,
+            ),
+          ]
+        : []),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionsFailed) return 'already';
+    throw err;
+  }
+  count('LowBalanceAlerts');
+  logger.info('low-balance alert', { agencyId, accountId, balance, level, credits });
+  return 'alerted';
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { api, signUpAgency, waitFor } from '../support/api';
+import { debitPool, mailsWith } from '../support/auto-top-up';
+import { plusMs } from '../support/clock';
+import { chargeUsage, expectStatus, topUp } from '../support/ledger';
+import { pipelineIdle } from '../support/pipeline';
+
+const DAY = 24 * 3600 * 1000;
+/** Noon in the middle of a month, in the past: "today" for the runway's reads. */
+const TODAY = '2026-03-18T12:00:00.000Z';
+
+describe('runway', () => {
+  it('a week of use at a known rate gives the expected days; no use → null', async () => {
+    const agency = await signUpAgency('agency');
+    expectStatus(await topUp(agency.agencyId, 10_000, { clock: plusMs(TODAY, -8 * DAY) }), 201, 'top-up');
+    const none = expectStatus(await api('GET', '/v1/credits/balance', { token: agency.token, clock: TODAY }), 200);
+    expect(none.body.runway).toBeNull();
+    // 7 whole days before today, 100 credits a day: 9,300 left.
+    for (let d = 7; d >= 1; d--) {
+      const res = await chargeUsage(agency.agencyId, { type: 'ai_response', quantity: 100 }, { clock: plusMs(TODAY, -d * DAY) });
+      expectStatus(res, 201, `use ${d} days ago`);
+    }
+    await pipelineIdle();
+    const read = expectStatus(await api('GET', '/v1/credits/balance', { token: agency.token, clock: TODAY }), 200);
+    expect(read.body).toEqual({ balance: 9300, currency: 'credits', runway: { days: 93, basis: '7d', burnPerDay: 100 } });
+    // Two weeks on, the week before is quiet: the 30 days judge (700 over 30 days).
+    const later = expectStatus(
+      await api('GET', '/v1/credits/balance', { token: agency.token, clock: plusMs(TODAY, 14 * DAY) }),
+      200,
+    );
+    expect(later.body.runway).toEqual({ days: Math.floor(9300 / (700 / 30)), basis: '30d', burnPerDay: 23.33 });
+  });
+});
+
+describe('low-balance alerts', () => {
+  it('one email per crossing below the level, never one per debit', async () => {
+    const agency = await signUpAgency('agency');
+    expectStatus(await topUp(agency.agencyId, 1000), 201, 'top-up');
+    expectStatus(await api('PUT', '/v1/credits/alerts', { token: agency.token, body: { poolBelow: 500 } }), 200, 'levels');
+    // Ten debits of 60 at once: 1000 → 400, below 500 from the ninth on.
+    await Promise.all(Array.from({ length: 10 }, (_, i) => debitPool(agency.agencyId, 60, i % 2 ? 'gateway' : 'test process')));
+    await waitFor(async () => (await mailsWith(agency.email, /^Low balance/)).length >= 1, 20_000, 'the alert');
+    for (let i = 0; i < 3; i++) await debitPool(agency.agencyId, 10);
+    await pipelineIdle();
+    expect(await mailsWith(agency.email, /^Low balance/)).toHaveLength(1);
+    // Back above the level, then below again: a second crossing, a second email.
+    expectStatus(await topUp(agency.agencyId, 500), 201, 'top-up');
+    await pipelineIdle();
+    await debitPool(agency.agencyId, 400);
+    await waitFor(async () => (await mailsWith(agency.email, /^Low balance/)).length === 2, 20_000, 'the second alert');
+    expect((await api('GET', '/v1/credits/alerts', { token: agency.token })).body).toEqual({ poolBelow: 500, walletBelow: null });
+  });
+});
