@@ -26,15 +26,14 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBalance } from '../../packages/db/items/balance';
 import { applyUsageRecords } from '../../packages/domain/ledger/rollups';
-import { signUpAgency } from '../support/api';
 import { checkAnswers } from '../support/interleavings/answers';
 import { type Command, type Group, type Plan, planArb, STACK, SUBS } from '../support/interleavings/commands';
-import { type Env, execute, heads, type World } from '../support/interleavings/execute';
+import { type Env, execute, heads } from '../support/interleavings/execute';
 import { Harness, Run } from '../support/interleavings/harness';
 import { flowsOf } from '../support/interleavings/history';
 import { StreamTail } from '../support/interleavings/stream';
 import { checkRollups, checkTable } from '../support/interleavings/table';
-import { createSubAccountOnly } from '../support/ledger';
+import { worldMaker } from '../support/ledger';
 import { pipelineIdle } from '../support/pipeline';
 import { stack } from '../support/stack';
 
@@ -48,7 +47,7 @@ let tail: StreamTail;
 
 beforeAll(async () => {
   console.log(`interleavings: seed ${SEED}, ${RUNS} runs (replay: INTERLEAVE_SEED=${SEED} INTERLEAVE_RUNS=${RUNS})`);
-  nextWorld = freshWorld(); // the first run's agency, while the containers start
+  takeWorld.prepare(); // the first run's agency, while the containers start
   harness = await Harness.start();
   tail = new StreamTail(stack.dynamoEndpoint, stack.tableName);
   await tail.open();
@@ -57,19 +56,7 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-async function freshWorld(): Promise<World> {
-  const agency = await signUpAgency('agency');
-  const subs = await Promise.all(Array.from({ length: SUBS }, (_, i) => createSubAccountOnly(agency.token, `Client ${i}`)));
-  return { agencyId: agency.agencyId, agencyToken: agency.token, subs };
-}
-/** Signing up hashes a password: the next run's agency is made while this run goes. */
-let nextWorld: Promise<World> | undefined;
-function takeWorld(): Promise<World> {
-  const w = nextWorld ?? freshWorld();
-  nextWorld = freshWorld();
-  nextWorld.catch(() => undefined);
-  return w;
-}
+const takeWorld = worldMaker(SUBS);
 
 /** The opening, one step at a time: credits in the pool, a limit on sub 0, sub 2 reselling with a filled wallet. */
 const opening = (p: Plan): Group[] =>

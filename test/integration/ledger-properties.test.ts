@@ -29,15 +29,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { poolKey, walletKey } from '../../packages/db/items/balance';
 import { exactBalance } from '../../packages/domain/ledger/balances';
-import { type ApiResponse, api, signUpAgency } from '../support/api';
+import { type ApiResponse, api } from '../support/api';
 import {
   accountDayRows,
   accountItem,
   type BalanceRow,
-  createSubAccountOnly,
   ledgerEntries,
   type StoredEntry,
   type UsageType,
+  worldMaker,
 } from '../support/ledger';
 import { pipelineIdle } from '../support/pipeline';
 import { stack } from '../support/stack';
@@ -453,23 +453,7 @@ async function checkInvariants(w: World, m: Model): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 
-async function freshWorld(): Promise<World> {
-  const agency = await signUpAgency('agency');
-  const subs = await Promise.all(Array.from({ length: SUBS }, (_, i) => createSubAccountOnly(agency.token, `Client ${i}`)));
-  return { agencyId: agency.agencyId, agencyToken: agency.token, subs };
-}
-
-/**
- * Signing up hashes passwords (slow on purpose), so the next run's agency is made while this
- * run's steps go. Each agency still serves exactly one run.
- */
-let nextWorld: Promise<World> | undefined;
-function takeWorld(): Promise<World> {
-  const w = nextWorld ?? freshWorld();
-  nextWorld = freshWorld();
-  nextWorld.catch(() => undefined);
-  return w;
-}
+const takeWorld = worldMaker(SUBS);
 
 describe('ledger properties', () => {
   // Proves invariants 1–6 above hold after every step of random operation sequences.

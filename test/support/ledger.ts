@@ -4,7 +4,7 @@ import { type BalanceItem, poolKey, walletKey } from '../../packages/db/items/ba
 import { getLanes } from '../../packages/db/items/lane';
 import { ledgerPartitions } from '../../packages/db/items/ledger-entry';
 import { exactBalance } from '../../packages/domain/ledger/balances';
-import { type ApiResponse, api, uniq, uniqueEmail } from './api';
+import { type ApiResponse, api, signUpAgency, uniq, uniqueEmail } from './api';
 import { pipelineIdle } from './pipeline';
 import { stack } from './stack';
 import { getRaw, testDb } from './table';
@@ -293,3 +293,35 @@ export function sumFor(entries: StoredEntry[], balance: { pool: true } | { walle
  */
 export const poolBalance = async (agencyId: string) => (await exactBalance(poolKey(agencyId))).balance;
 export const walletBalance = async (subAccountId: string) => (await exactBalance(walletKey(subAccountId))).balance;
+
+/** An agency and its sub-accounts, for one run of a property or model test. */
+export interface LedgerWorld {
+  agencyId: string;
+  agencyToken: string;
+  subs: string[];
+}
+
+/**
+ * A fresh agency with `subs` sub-accounts per call. Signing up hashes passwords (slow on
+ * purpose), so the next call's agency is made while this run goes; each serves one run.
+ */
+export function worldMaker(subs: number): (() => Promise<LedgerWorld>) & { prepare: () => void } {
+  const fresh = async (): Promise<LedgerWorld> => {
+    const agency = await signUpAgency('agency');
+    const ids = await Promise.all(Array.from({ length: subs }, (_, i) => createSubAccountOnly(agency.token, `Client ${i}`)));
+    return { agencyId: agency.agencyId, agencyToken: agency.token, subs: ids };
+  };
+  let next: Promise<LedgerWorld> | undefined;
+  const prepare = () => {
+    next ??= fresh();
+    next.catch(() => undefined);
+  };
+  const take = () => {
+    const w = next ?? fresh();
+    next = undefined;
+    prepare();
+    return w;
+  };
+  /** `prepare()`: start making the first agency now (while the test's containers start). */
+  return Object.assign(take, { prepare });
+}
