@@ -44,6 +44,13 @@ export function dependencyFailure(err: unknown): AppError | undefined {
   if (!err || typeof err !== 'object' || err instanceof AppError) return undefined;
   const e = err as SdkLikeError;
   const name = e.name ?? '';
+  // A single write met a transaction on its item every time it was tried (db/conflict-retry.ts):
+  // contention, nothing written; the same request later goes through.
+  if (name === 'TransactionConflictException') {
+    return new AppError('try_again', 'The account is busy; retry the request with the same Idempotency-Key', undefined, {
+      retryAfterSeconds: 1,
+    });
+  }
   if (THROTTLING.has(name) || e.$metadata?.httpStatusCode === 429) {
     return new AppError('throttled', 'The service is busy; slow down and retry', undefined, { retryAfterSeconds: 2 });
   }

@@ -69,6 +69,12 @@ describe('dependency failures', () => {
       429,
       'throttled',
     ],
+    [
+      'a write that meets a transaction on every try → 503 try_again',
+      () => sdkError('TransactionConflictException', 400),
+      503,
+      'try_again',
+    ],
   ] as const)('%s, with Retry-After, nothing charged', async (_, make, status, code) => {
     const calls = failEveryCall(make);
     const res = await charge();
@@ -80,6 +86,14 @@ describe('dependency failures', () => {
     await pipelineIdle(); // a debit that got through would be in the month's rollup by now
     const pool = await invoke(subs, 'GET /v1/sub-accounts/{subAccountId}', { params: { subAccountId }, token: agency.token });
     expect(pool.body.subAccount.creditsUsedThisMonth).toBe(0);
+  });
+
+  it('tries a write that met a transaction again (db/conflict-retry.ts), a bounded number of times', async () => {
+    const { conflictRetryPolicy } = await import('../../packages/db/conflict-retry');
+    const calls = failEveryCall(() => sdkError('TransactionConflictException', 400));
+    expect((await charge()).status).toBe(503);
+    // The charge's first call, tried as often as the policy says and no more; nothing after it.
+    expect(calls()).toBe(conflictRetryPolicy.attempts);
   });
 
   it('answers readiness 503 with no details while the table is unreachable, 200 once it answers', async () => {

@@ -145,6 +145,46 @@ describe('DynamoDB fidelity: transaction conflicts', () => {
     expect((await read(x))?.v).toEqual({ S: 'tx' });
   });
 
+  it('has an item free by the time its writer has the answer: its next write never meets its own last one', async () => {
+    // Short holds that end when the answer is due: each is released before its answer, not after it.
+    proxy.configure({ ...HOLD, model: { ...HOLD.model, transactionMs: 5, singleMs: 0 } });
+    const x = uniq('FID');
+    const met: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      await transact(setV(x, `tx${i}`));
+      await db
+        .send(new PutItemCommand({ TableName: T, Item: { ...key(x), v: { S: `put${i}` } } }))
+        .catch((e: Error) => met.push(e.name));
+    }
+    expect(met).toEqual([]);
+    expect((await read(x))?.v).toEqual({ S: 'put39' });
+  });
+
+  it('a single write that met a transaction goes through on a later try (db/conflict-retry.ts)', async () => {
+    const { retryingConflicts, conflictRetryPolicy, conflictRetryStats } = await import('../../packages/db/conflict-retry');
+    const retrying = retryingConflicts(
+      new DynamoDBClient({ endpoint: proxy.url, region: localRegion, credentials: localCredentials, maxAttempts: 1 }),
+    );
+    const policy = { ...conflictRetryPolicy };
+    // Enough tries to outlast a 300 ms transaction whatever the jitter draws.
+    Object.assign(conflictRetryPolicy, { attempts: 60, baseDelayMs: 10, maxDelayMs: 40 });
+    try {
+      proxy.configure({ ...HOLD, model: { ...HOLD.model, transactionMs: 300, singleMs: 0 } });
+      const x = uniq('FID');
+      const first = transact(setV(x, 'tx'));
+      await heldItems(1);
+      const retriedBefore = conflictRetryStats.retried;
+      await retrying.send(new PutItemCommand({ TableName: T, Item: { ...key(x), v: { S: 'single' } } }));
+      await first;
+      expect(conflictRetryStats.retried).toBeGreaterThan(retriedBefore);
+      expect((await proxy.stats()).totals.conflicts).toBe(conflictRetryStats.retried - retriedBefore);
+      expect((await read(x))?.v).toEqual({ S: 'single' });
+    } finally {
+      Object.assign(conflictRetryPolicy, policy);
+      retrying.destroy();
+    }
+  });
+
   it('lets writes to other items through while one is held', async () => {
     proxy.configure(HOLD);
     const [x, y, z] = [uniq('FID'), uniq('FID'), uniq('FID')];

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../packages/local/stack';
 import { uniq, waitFor } from '../support/api';
 import { type OwnClient, ownClient, sleep } from '../support/own-stack';
@@ -31,6 +31,14 @@ beforeAll(async () => {
     log: (line) => lines.push(line),
   });
   client = ownClient(own);
+});
+// A failed test shows what the stack logged about errors (a 500's cause is in the container's log).
+beforeEach(() => {
+  const from = lines.length;
+  onTestFailed(() => {
+    const errors = lines.slice(from).filter((l) => /error|"level":"(ERROR|WARN)"/i.test(l));
+    console.error(`stack log, error lines of this test (${errors.length}):\n${errors.slice(0, 40).join('\n')}`);
+  });
 });
 afterAll(async () => {
   await own?.stop();

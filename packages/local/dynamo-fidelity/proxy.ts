@@ -115,7 +115,8 @@ export async function startFidelityProxy(opts: {
     });
   }
 
-  type Planned = { answer: WireAnswer; respondAt: number };
+  /** An answer, when to give it, and the items it holds until then (released at the latest as it is given). */
+  type Planned = { answer: WireAnswer; respondAt: number; release?: () => void };
 
   async function transactWrite(req: IncomingMessage, body: Buffer, targets: Target[], started: number): Promise<Planned> {
     const latency = options.latency ? draw.transaction(options.model, targets.length) : 0;
@@ -147,7 +148,7 @@ export async function startFidelityProxy(opts: {
     const release = hold(targets, 'transaction', started, latency);
     try {
       const answer = await forward(req, body);
-      release();
+      release.afterForward();
       const { type, codes } = errorType(answer);
       if (type === undefined || type === 'TransactionCanceledException') totals().billedWriteAttempts++;
       if (type === undefined) track(count.committed(writes, true));
@@ -158,9 +159,9 @@ export async function startFidelityProxy(opts: {
         count.billFailed(writes, true);
         meter.failedCall(writes.map((w) => w.t.id));
       }
-      return { answer, respondAt };
+      return { answer, respondAt, release: release.atAnswer };
     } finally {
-      release();
+      release.afterForward();
     }
   }
 
@@ -192,7 +193,7 @@ export async function startFidelityProxy(opts: {
     const release = hold(targets, 'single', started, latency);
     try {
       const answer = await forward(req, body);
-      release();
+      release.afterForward();
       const { type } = errorType(answer);
       if (type === undefined) {
         totals().billedWriteAttempts++;
@@ -203,9 +204,9 @@ export async function startFidelityProxy(opts: {
         count.billFailed(writes, false);
         meter.failedCall(writes.map((w) => w.t.id));
       }
-      return { answer, respondAt };
+      return { answer, respondAt, release: release.atAnswer };
     } finally {
-      release();
+      release.afterForward();
     }
   }
 
@@ -225,16 +226,18 @@ export async function startFidelityProxy(opts: {
   /**
    * Holds the items for φ of the drawn latency from the call's arrival, however long DynamoDB
    * Local itself takes (it applies the writes in order anyway), so a loaded machine does not
-   * stretch the conflict window; without the latency model, while DynamoDB Local works.
+   * stretch the conflict window; without the latency model, while DynamoDB Local works. Either
+   * way they are free by the time the caller has the answer: DynamoDB has finished with an item
+   * when it answers, and the caller's next write to it must not meet its own last one.
    */
-  function hold(targets: Target[], by: Holder, started: number, latency: number): () => void {
+  function hold(targets: Target[], by: Holder, started: number, latency: number) {
     const release = held.hold(
       targets.map((t) => t.id),
       by,
     );
-    if (!options.latency) return release; // the caller releases them once DynamoDB Local has answered
+    if (!options.latency) return { afterForward: release, atAnswer: release };
     setTimeout(release, Math.max(0, started + options.phi * latency - performance.now()));
-    return () => {};
+    return { afterForward: () => {}, atAnswer: release };
   }
 
   /** Each write with the item as known before it; a delete of an unknown item reads it first (its size and index entry are billed). */
@@ -259,6 +262,7 @@ export async function startFidelityProxy(opts: {
     else if (targets.length && operation === 'TransactGetItems') planned = await transactGet(req, body, targets, started);
     else planned = { answer: await forward(req, body), respondAt: started + (options.latency ? draw.single(options.model) : 0) };
     await until(planned.respondAt);
+    planned.release?.();
     return planned.answer;
   }
 
