@@ -20,6 +20,9 @@ export function SubAccounts() {
     queryKey: ['sub-accounts', cursor],
     queryFn: () => call(api.GET('/v1/sub-accounts', { params: { query: { limit: PAGE, ...(cursor ? { cursor } : {}) } } })),
     placeholderData: (prev) => prev,
+    // Sub-accounts also come and go through the API and other team members: opening the page
+    // shows the cached list at once and then the current one, however recently it was read.
+    refetchOnMount: 'always',
   });
   const [adding, setAdding] = useState(false);
   const [created, setCreated] = useState<Created>();
