@@ -40,6 +40,12 @@ export interface LedgerEntryItem {
   credits: number;
   /** The balance right after this entry; null while lanes held part of it (packages/domain/ledger/lanes.ts). */
   balanceAfter: number | null;
+  /**
+   * A top-up's or grant's answer names the balance it leaves. While lanes held part of it
+   * (`balanceAfter` null) that figure was summed from the lanes when the entry was made, and
+   * kept here so that every replay answers the same words. Not listed.
+   */
+  balanceAnswered?: number;
   balanceKind: BalanceKind;
   /** The account the credits were used by or granted to (the agency itself for its own usage and top-ups). */
   accountId: string;

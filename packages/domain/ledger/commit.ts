@@ -2,6 +2,7 @@ import { timeLeftMs } from '../../core/deadline';
 import { AppError } from '../../core/errors';
 import { count } from '../../core/metrics';
 import { type BalanceCounter, MAX_BALANCE, moveBalance } from '../../db/items/balance';
+import { getLanes } from '../../db/items/lane';
 import {
   getIdempotencyRecord,
   type IdempotencyRecord,
@@ -24,6 +25,8 @@ export interface Leg {
   entry: Omit<LedgerEntryItem, 'balanceAfter'>;
   /** The balance's lifetime total to add to, when not the default for the direction (balance.ts): a refund's `refunded`. */
   total?: BalanceCounter;
+  /** The answer names the balance this leaves (top-ups, grants): with lanes open, sum it into `balanceAnswered`. */
+  answersBalance?: boolean;
 }
 
 export interface Plan<X extends string = never> extends Leg {
@@ -72,7 +75,13 @@ export async function commit<X extends string = never>(
       balanceHint(plan.balanceKey),
       plan.counter && balanceHint(plan.counter.balanceKey),
     ]);
-    const entry: LedgerEntryItem = { ...plan.entry, balanceAfter: balanceAfter(state, plan.delta) };
+    const entry: LedgerEntryItem = {
+      ...plan.entry,
+      balanceAfter: balanceAfter(state, plan.delta),
+      ...(plan.answersBalance && state.lanesOpen > 0
+        ? { balanceAnswered: await withLanes(plan.balanceKey, state, plan.delta) }
+        : {}),
+    };
     const scope = scopeOf(entry);
     const counter = plan.counter && counterState && { leg: plan.counter, state: counterState };
     const counterEntry: LedgerEntryItem | undefined = counter && {
@@ -149,6 +158,16 @@ export async function commit<X extends string = never>(
  * balance (lanes.ts), this item alone is not the balance, and the entry records null.
  */
 const balanceAfter = (state: BalanceState, delta: number) => (state.lanesOpen > 0 ? null : state.balance + delta);
+
+/**
+ * The balance after `delta`, lanes included, for a state whose lanes are open. The commit is
+ * conditioned on the item's version, and every claim, refill or collect of a lane moves it: if
+ * the commit succeeds, the lanes read here are the lanes it left, less their own debits since.
+ */
+async function withLanes(key: Key, state: BalanceState, delta: number): Promise<number> {
+  const lanes = await getLanes(key, state.laneSlots);
+  return state.balance + delta + lanes.reduce((n, lane) => n + lane.credits, 0);
+}
 
 /** The side of the move that lacked credits while lanes of its balance hold some, if any. */
 function shortLegWithLanes<X extends string>(failure: Failure<X>, plan: Plan<X>): Key | undefined {

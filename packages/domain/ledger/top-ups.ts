@@ -3,6 +3,7 @@ import { AppError, notFound } from '../../core/errors';
 import { isIdOf, newId } from '../../core/ids';
 import { type AccountItem, checkActiveInMode } from '../../db/items/account';
 import { poolKey, walletKey } from '../../db/items/balance';
+import type { LedgerEntryItem } from '../../db/items/ledger-entry';
 import { fulfilRechargeRequest, type RechargeRequestItem } from '../../db/items/recharge';
 import type { Key } from '../../db/schema';
 import { itemKinds } from '../../db/schema';
@@ -31,6 +32,7 @@ function creditPlan<X extends string = never>(
     return {
       balanceKey,
       delta: entry.credits,
+      answersBalance: true,
       entry: {
         kind: itemKinds.ledgerEntry,
         id: newId('transaction', now.getTime()),
@@ -137,7 +139,10 @@ const rechargeRequestClosed = (item: RechargeRequestItem | undefined) =>
 const wrongMode = () =>
   new AppError('wrong_credit_mode', 'Grants go to sub-accounts in reselling mode; switch creditMode to reselling first');
 
-/** The balance the answer reports: the entry's own when it has one, else (lanes hold part of it) as read now. */
-async function balanceNow(entry: { balanceAfter: number | null }, key: Key): Promise<number> {
-  return entry.balanceAfter ?? (await exactBalance(key)).balance;
+/**
+ * The balance the answer reports: the entry's own, or what it summed from the lanes when lanes
+ * held part of it; an entry made before `balanceAnswered` existed, as read now.
+ */
+async function balanceNow(entry: LedgerEntryItem, key: Key): Promise<number> {
+  return entry.balanceAfter ?? entry.balanceAnswered ?? (await exactBalance(key)).balance;
 }
