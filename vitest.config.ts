@@ -1,11 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three tiers, one run: `npm test` runs them all, as CI does.
+ * - `unit`: pure code, no Java, no stack (`npm run test:unit`, seconds);
+ * - `infra`: the CDK app synthesized and its bundles built, no stack (`npm run test:infra`);
+ * - `stack`: integration, end-to-end and browser tests against one local stack (one DynamoDB
+ *   Local process, one table; tests isolate themselves by creating their own agencies).
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // One local stack (one DynamoDB Local process, one table) for the whole run; tests
-    // isolate themselves by creating their own agencies.
-    globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     // Most tests wait on the engines (DynamoDB Local's JVM, the emulators), not on this CPU:
     // two files at a time keep a 2-core machine busy (vitest's default there is one).
@@ -16,5 +19,17 @@ export default defineConfig({
     // Passwords hashed at scrypt 2^14 instead of 2^17 (packages/domain/auth/passwords.ts): the
     // suite hashes hundreds, each half a second of CPU at the deployed cost.
     env: { PASSWORD_SCRYPT_LOG2N: '14' },
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'infra', include: ['test/infra/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'stack',
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/browser/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+    ],
   },
 });
