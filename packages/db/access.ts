@@ -1,5 +1,3 @@
-import type { HttpFunction } from '../http/route-def';
-
 /**
  * Which table partitions each function may touch, by key prefix: one place for the fact.
  * CDK turns each list into a `dynamodb:LeadingKeys` condition on the function's item
@@ -13,16 +11,11 @@ import type { HttpFunction } from '../http/route-def';
 /** Authentication reads the caller's account and agency, its user (session version), its revocation, an API key. */
 const authenticating = ['ACCOUNT#', 'APIKEY#', 'REVOKED#', 'USER#'] as const;
 
-export type TableUser =
-  | HttpFunction
-  | 'notifier'
-  | 'forwarder'
-  | 'recharge-detector'
-  | 'webhook-sender'
-  | 'lane-sweeper'
-  | 'usage-rollups';
-
-export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
+/**
+ * Keyed by function name: the HTTP functions of the route table (http/route-def.ts; the stack
+ * indexes this by each of them, so one missing here fails the build) and the workers.
+ */
+export const tableKeyPrefixes = {
   fallback: [],
   docs: [],
   // Sign-up writes the agency, its user, the email guard and the verification token and email;
@@ -75,4 +68,6 @@ export const tableKeyPrefixes: Record<TableUser, readonly string[]> = {
   'lane-sweeper': ['ACCOUNT#', 'LANE#'],
   // Reads and writes the usage rollups, nothing else (it reads the entries from the stream).
   'usage-rollups': ['ROLLUP#'],
-};
+} as const satisfies Record<string, readonly string[]>;
+
+export type TableUser = keyof typeof tableKeyPrefixes;

@@ -1,9 +1,7 @@
-/** Plans and the features they grant, defined once (API.md, Features). */
-export const features = ['campaigns', 'ai_bot', 'api_access', 'usage_export', 'white_label', 'reselling'] as const;
-export type Feature = (typeof features)[number];
+/** Plans and the features they grant, defined once (API.md, Features); their names are the table's (db/vocabulary.ts). */
+import type { Feature, Plan } from '../db/vocabulary';
 
-export const plans = ['starter', 'pro', 'agency'] as const;
-export type Plan = (typeof plans)[number];
+export { type Feature, features, type Plan, plans } from '../db/vocabulary';
 
 export const planFeatures: Record<Plan, readonly Feature[]> = {
   starter: ['campaigns', 'ai_bot'],

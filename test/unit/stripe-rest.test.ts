@@ -2,10 +2,12 @@
  * The platform talks to Stripe without the stripe SDK (packages/domain/reselling/stripe-api.ts,
  * stripe-signature.ts); the SDK stays as the oracle here. Signatures: whatever the SDK signs
  * verifies, whatever the SDK refuses is refused. Requests: the form encoding parses back, by
- * the sandbox's Stripe-style parser, to exactly the parameters sent, and the pinned API version
+ * the sandbox's Stripe-style parser and by `qs` (the parser Stripe's own Node library was
+ * built on), to exactly the parameters sent, and the pinned API version
  * is the one the typed SDK is written for.
  */
 import fc from 'fast-check';
+import qs from 'qs';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { formEncode, STRIPE_API_VERSION } from '../../packages/domain/reselling/stripe-api';
@@ -114,7 +116,12 @@ describe('requests to Stripe', () => {
           : String(v);
     fc.assert(
       fc.property(fc.dictionary(key, value, { minKeys: 1, maxKeys: 4 }), (params) => {
-        expect({ ...parseStripeForm(formEncode(params)) }).toEqual(asStrings(params));
+        const encoded = formEncode(params);
+        expect({ ...parseStripeForm(encoded) }).toEqual(asStrings(params));
+        // Null-prototype objects, any depth: a generated key may be `constructor` or nest deep.
+        expect(qs.parse(encoded, { depth: 100, arrayLimit: 100, plainObjects: true, allowPrototypes: true })).toEqual(
+          asStrings(params),
+        );
       }),
     );
   });

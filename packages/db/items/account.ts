@@ -1,12 +1,12 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Feature, Plan, PlanHistory } from '../../domain/features';
 import { db, table } from '../client';
 import { conditionFailed, ifConditionHolds } from '../conditions';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
 import type { NamedItem, TransactItem } from '../transact';
+import type { Feature, Plan } from '../vocabulary';
 
 /**
  * An agency or a sub-account: profile, plan and features, status, credit mode and monthly meter.
@@ -48,7 +48,7 @@ export interface AccountItem {
   features: Feature[];
   /** Agencies only: plan changes that took features away, and when each feature last went (domain/features.ts). */
   planEpoch?: number;
-  featureRevokedAt?: PlanHistory['featureRevokedAt'];
+  featureRevokedAt?: Partial<Record<Feature, number>>;
   /** Sub-accounts only: the agency's plan epoch its allocation was checked against. */
   featuresEpoch?: number;
   status: AccountStatus;

@@ -1,11 +1,11 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { Actor } from '../../domain/auth/principal';
 import { db, table } from '../client';
 import { ifConditionHolds } from '../conditions';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
 import type { TransactItem } from '../transact';
+import type { Actor } from '../vocabulary';
 import { accountKey } from './account';
 
 export interface Faq {

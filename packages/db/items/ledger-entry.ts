@@ -2,8 +2,6 @@ import { createHash } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ErrorCode } from '../../core/errors';
 import { idPattern } from '../../core/ids';
-import type { Actor } from '../../domain/auth/principal';
-import type { EntryType } from '../../domain/ledger/schemas';
 import { db, table } from '../client';
 import { ifConditionHolds } from '../conditions';
 import { decodeCursor, encodeCursor, foreignCursor } from '../cursor';
@@ -11,6 +9,7 @@ import { MergedReader } from '../merged-query';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
 import type { TransactItem } from '../transact';
+import type { Actor, EntryType } from '../vocabulary';
 import type { BalanceKind } from './balance';
 
 /**

@@ -1,10 +1,10 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Actor } from '../../domain/auth/principal';
 import { db, table } from '../client';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
 import { ConditionsFailed, type TransactItem, transact } from '../transact';
+import type { Actor } from '../vocabulary';
 import type { BalanceKind } from './balance';
 
 /**

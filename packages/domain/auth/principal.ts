@@ -1,4 +1,5 @@
 import type { AccountItem } from '../../db/items/account';
+import type { Actor } from '../../db/vocabulary';
 
 /** Who is calling, once authenticated. Every authorization decision reads this. */
 export type Principal =
@@ -55,11 +56,7 @@ export const allow = {
 } as const satisfies Record<string, readonly PrincipalKind[]>;
 
 /** Who made a write: the assisting agency user is named, never hidden behind the client. */
-export type Actor =
-  | { type: 'platform' }
-  | { type: 'user'; userId: string }
-  | { type: 'api_key'; apiKeyId: string }
-  | { type: 'assist'; userId: string; accountId: string };
+export type { Actor };
 
 export function actorOf(p: Principal): Actor {
   switch (p.kind) {

@@ -1,4 +1,5 @@
 import * as z from '../../core/zod';
+import { entryTypes, type UsageType, usageTypes } from '../../db/vocabulary';
 import { cursor, line, trimmedLine } from '../text-fields';
 
 /** Credits are whole, positive and bounded: usage moves at most a million per call, top-ups and grants a billion. */
@@ -8,8 +9,7 @@ const quantity = amount(1_000_000);
 const credits = amount(1_000_000_000);
 const ref = trimmedLine(200);
 
-export const usageTypes = ['ai_response', 'campaign_message'] as const;
-export type UsageType = (typeof usageTypes)[number];
+export { type EntryType, entryTypes, type UsageType, usageTypes } from '../../db/vocabulary';
 /** Credits per unit of each usage type (API.md: 1 per AI response, 1 per campaign message). */
 export const creditsPerUnit: Record<UsageType, number> = { ai_response: 1, campaign_message: 1 };
 
@@ -64,14 +64,6 @@ export type TopUpBody = z.infer<typeof topUpBody>;
 
 export const grantBody = z.strictObject({ credits, reference: z.optional(ref), requestId: z.optional(ref) });
 export type GrantBody = z.infer<typeof grantBody>;
-
-/**
- * `purchase`: credits bought through Stripe Checkout land; `refund`: a Stripe refund takes its
- * share back (or gives it back when the refund fails); `dispute`: a chargeback takes the
- * payment's credits back while it is open or lost (and gives them back when it is won).
- */
-export const entryTypes = ['top_up', 'grant', ...usageTypes, 'purchase', 'refund', 'dispute'] as const;
-export type EntryType = (typeof entryTypes)[number];
 
 /**
  * `from`/`to`: a date (YYYY-MM-DD, whole UTC day) or an ISO timestamp with its offset, a real

@@ -1,12 +1,12 @@
-import { createHmac } from 'node:crypto';
+import Stripe from 'stripe';
 
 /**
- * Stripe's webhook signature: `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
- * "<t>.<raw body>" keyed with the endpoint's whsec_… secret>`. The secret is used as is
- * (the whole `whsec_…` string), exactly as `stripe.webhooks.constructEvent` checks it.
- * Each delivery attempt is signed afresh with its own timestamp, as Stripe does.
+ * Stripe's webhook signature (`Stripe-Signature: t=<unix seconds>,v1=<HMAC-SHA256 of
+ * "<t>.<raw body>">`), made by Stripe's own library (`webhooks.generateTestHeaderString`,
+ * the helper it publishes for exactly this), so the platform's verifier is checked against
+ * Stripe's signer, not against a copy of it. Each delivery attempt is signed afresh with its
+ * own timestamp, as Stripe does.
  */
 export function signPayload(body: string, secret: string, timestamp: number): string {
-  const v1 = createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex');
-  return `t=${timestamp},v1=${v1}`;
+  return Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp });
 }
