@@ -9,5 +9,7 @@
  */
 export const awsClientDefaults = {
   maxAttempts: 3,
-  requestHandler: { connectionTimeout: 500, requestTimeout: 2_000 },
+  // Without `throwOnRequestTimeout` the SDK's HTTP handler only logs a warning when a call
+  // passes `requestTimeout` (@smithy/node-http-handler 4.x) and goes on waiting.
+  requestHandler: { connectionTimeout: 500, requestTimeout: 2_000, throwOnRequestTimeout: true },
 } as const;
