@@ -95,6 +95,25 @@ export class MergedReader<T extends object> {
   }
 
   /**
+   * Whether any row is left after those handed out. A shard whose last query filled its limit
+   * cannot tell it reached its end, so a list that ends exactly at a page's last row would
+   * otherwise hand out a cursor to an empty page: this reads on (at most what is left of
+   * `budget`) only until one more row is buffered or every shard is done. A page that ends
+   * with rows still buffered, the common case, costs nothing more.
+   */
+  async hasMore(budget = Number.POSITIVE_INFINITY): Promise<boolean> {
+    for (;;) {
+      if (this.shards.some((s) => s.buffer.length > 0)) return true;
+      const open = this.shards.filter((s) => !s.done);
+      if (open.length === 0) return false;
+      const left = budget - this.evaluated;
+      if (left <= 0) return true; // not known within the budget: the next request finds out
+      const share = Math.max(1, Math.ceil(left / open.length));
+      await Promise.all(open.map((s) => this.read(s, Math.min(s.nextLimit, share))));
+    }
+  }
+
+  /**
    * Where the list carries on: strictly below this sort key (null: nothing is left). Every
    * row not yet handed out is below it: those buffered, and those unread (each shard's are
    * below its floor). After a page cut short by the budget that is the frontier the shards

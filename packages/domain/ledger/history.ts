@@ -43,13 +43,16 @@ function historyQuery(q: TransactionsQuery) {
 /**
  * The agency's transaction history, newest first, merged from its shards. Time bounds are key
  * conditions; the other filters are applied by DynamoDB as it reads, so a page may need many
- * reads: it stops at `limit` rows or at its read budget, and the cursor resumes exactly there.
+ * reads: it stops at `limit` rows or at its read budget, and the cursor resumes exactly there;
+ * a page that ends the list has no cursor (never one to an empty page).
  */
 export async function listTransactions(agencyId: string, q: TransactionsQuery, budget = filteredPageBudget(q.limit)) {
   const { range, filter, subAccountId } = historyQuery(q);
   const reader = entryReader(agencyId, range, filter, { pageRows: q.limit, cursor: q.cursor, subAccountId });
-  const items = await reader.take(q.limit, filter ? budget : undefined);
-  return { items: items.map(entryView), nextCursor: entryCursor(reader.resumeBelow()) };
+  const readBudget = filter ? budget : undefined;
+  const items = await reader.take(q.limit, readBudget);
+  const more = await reader.hasMore(readBudget);
+  return { items: items.map(entryView), nextCursor: more ? entryCursor(reader.resumeBelow()) : null };
 }
 
 /**
@@ -83,7 +86,8 @@ export async function exportTransactions(agencyId: string, q: TransactionsQuery,
     }
     if (page.length < EXPORT_PAGE) break; // the end, or the read budget spent
   }
-  return { rows, nextCursor: entryCursor(reader.resumeBelow()) };
+  const more = await reader.hasMore(filter ? budget.entries : undefined);
+  return { rows, nextCursor: more ? entryCursor(reader.resumeBelow()) : null };
 }
 
 const csvColumns = [
