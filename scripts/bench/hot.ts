@@ -109,6 +109,7 @@ export async function runHot(stack: LocalStack, opts: HotOptions): Promise<void>
         await backgroundIdle(stack);
         last = await fidelity.stats(1);
         console.log(row(level.containers, level.concurrency, f, last));
+        console.log(callsByKind(last, f.ok));
         const failed = failedShapes(last);
         if (failed) console.log(failed);
       }
@@ -145,6 +146,15 @@ function row(k: number, c: number, f: LevelFigures, s: FidelityStats): string {
     per(t.writeUnits, 6),
     ` ${f.serverErrors} (${((100 * f.serverErrors) / Math.max(1, f.requests)).toFixed(1)}%)${t.throttled ? ` ${t.throttled} throttled` : ''}`,
   ].join(' ');
+}
+
+/** Write calls per debit by the kinds of item they wrote (the request path's `ACCOUNT + LEDGER`…, the rollups' `ROLLUP`). */
+function callsByKind(s: FidelityStats, ok: number): string {
+  const list = Object.entries(s.totals.writeCallsByKind ?? {}).sort((a, b) => b[1] - a[1]);
+  return `       writes by kind: ${list
+    .slice(0, 5)
+    .map(([kind, n]) => `${(n / Math.max(1, ok)).toFixed(2)} [${kind}]`)
+    .join('; ')}`;
 }
 
 /** Which writes the failed calls were (the three most frequent shapes), when any failed. */

@@ -244,6 +244,10 @@ describe('DynamoDB fidelity: what AWS would bill, per item and per partition key
       itemWrites: 6,
       indexWrites: 6,
     });
+    // Every write call counted once by the kinds of item it wrote (here each test key is its own kind).
+    const kinds = s.totals.writeCallsByKind;
+    expect(Object.values(kinds).reduce((n, k) => n + k, 0)).toBe(7);
+    expect(kinds[[a, b].sort().join(' + ')]).toBe(1); // the transaction wrote both
     expect(s.hottest.items[0]).toEqual({ key: `${T} ${a} x`, writes: 3, attempts: 4, units: 5 });
     expect(s.hottest.tablePartitions[0]).toEqual({ key: `${T} ${a}`, writes: 3, attempts: 4, units: 5 });
     const index = Object.fromEntries(s.hottest.indexPartitions.map((p) => [p.key, p.writes]));

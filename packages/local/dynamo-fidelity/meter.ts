@@ -24,6 +24,12 @@ export interface FidelityTotals {
    * step of a design pays for the failures.
    */
   failedByShape: Record<string, number>;
+  /**
+   * Every write call by the kinds of item it wrote (their partition keys' first word, `ACCOUNT +
+   * LEDGER` for a debit, `ROLLUP` for a rollup's update), to tell the request path's share from
+   * the background's.
+   */
+  writeCallsByKind: Record<string, number>;
   /** Billed write units: table and index. */
   writeUnits: number;
   tableWriteUnits: number;
@@ -65,6 +71,7 @@ const zeroTotals = (): FidelityTotals => ({
   throttled: 0,
   readConflicts: 0,
   failedByShape: {},
+  writeCallsByKind: {},
   writeUnits: 0,
   tableWriteUnits: 0,
   indexWriteUnits: 0,
@@ -93,6 +100,11 @@ export function writeMeter() {
       totals.calls++;
       totals.byOperation[operation] = (totals.byOperation[operation] ?? 0) + 1;
     },
+    /** A write call, whatever its outcome, counted by the kinds of item it wrote. */
+    writeCall(keys: string[]) {
+      const kind = [...new Set(keys.map(itemKind))].sort().join(' + ');
+      totals.writeCallsByKind[kind] = (totals.writeCallsByKind[kind] ?? 0) + 1;
+    },
     /** A failed write call, named by the shapes of the keys it wrote. */
     failedCall(keys: string[]) {
       const shape = [...new Set(keys.map(keyShape))].sort().join(' + ');
@@ -117,7 +129,12 @@ export function writeMeter() {
     snapshot(n: number, inFlight: number): FidelityStats {
       return {
         seconds: (Date.now() - started) / 1000,
-        totals: { ...totals, byOperation: { ...totals.byOperation }, failedByShape: { ...totals.failedByShape } },
+        totals: {
+          ...totals,
+          byOperation: { ...totals.byOperation },
+          failedByShape: { ...totals.failedByShape },
+          writeCallsByKind: { ...totals.writeCallsByKind },
+        },
         hottest: { items: top('item', n), tablePartitions: top('table', n), indexPartitions: top('index', n) },
         inFlight,
       };
@@ -129,6 +146,9 @@ export function writeMeter() {
     },
   };
 }
+/** An item's kind: the first word of its partition key (`<table> <pk> <sk>` → `ACCOUNT`, `LEDGER`, `ROLLUP`…). */
+export const itemKind = (id: string): string => (id.split(' ')[1] ?? '').split('#')[0] ?? '';
+
 /**
  * An item's id (`<table> <pk> <sk>`) with its ids and numbers blanked and only the first part of
  * its sort key kept (entries' sort keys hold idempotency keys): `ACCOUNT#…#POOL POOL`.

@@ -124,6 +124,7 @@ export async function startFidelityProxy(opts: {
     totals().writeCalls++;
     totals().transactions++;
     const writes = await withBefore(targets.filter((t) => t.action !== 'check'));
+    meter.writeCall(writes.map((w) => w.t.id));
     const blocked = new Set(options.conflicts ? held.blockedForTransaction(targets.map((t) => t.id)) : []);
     if (blocked.size) {
       totals().billedWriteAttempts++;
@@ -171,6 +172,7 @@ export async function startFidelityProxy(opts: {
     totals().writeCalls++;
     const batch = targets.length !== 1 || req.headers['x-amz-target'] === 'DynamoDB_20120810.BatchWriteItem';
     const writes = await withBefore(targets);
+    meter.writeCall(writes.map((w) => w.t.id));
     const first = writes[0];
     if (options.conflicts && !batch && first && held.blockedForSingle(first.t.id)) {
       totals().billedWriteAttempts++;
