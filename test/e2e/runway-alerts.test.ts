@@ -4,6 +4,7 @@ import { debitPool, mailsWith } from '../support/auto-top-up';
 import { plusMs } from '../support/clock';
 import { chargeUsage, expectStatus, topUp } from '../support/ledger';
 import { pipelineIdle } from '../support/pipeline';
+import { debit, grantWith, rechargeSetup } from '../support/recharge';
 
 const DAY = 24 * 3600 * 1000;
 /** Noon in the middle of a month, in the past: "today" for the runway's reads. */
@@ -49,5 +50,30 @@ describe('low-balance alerts', () => {
     await debitPool(agency.agencyId, 400);
     await waitFor(async () => (await mailsWith(agency.email, /^Low balance/)).length === 2, 20_000, 'the second alert');
     expect((await api('GET', '/v1/credits/alerts', { token: agency.token })).body).toEqual({ poolBelow: 500, walletBelow: null });
+  });
+
+  it("walletBelow: one email to the agency per crossing of a reselling client's wallet, never one per debit", async () => {
+    const { agency, sub } = await rechargeSetup({ pool: 10_000, wallet: 1000 });
+    const name = expectStatus(await api('GET', `/v1/sub-accounts/${sub}`, { token: agency.token }), 200).body.subAccount.name;
+    expectStatus(await api('PUT', '/v1/credits/alerts', { token: agency.token, body: { walletBelow: 500 } }), 200, 'levels');
+    const alerts = () => mailsWith(agency.email, /^Low balance/);
+    // Ten debits of 60 at once: 1000 → 400, below 500 from the ninth on.
+    const used = await Promise.all(Array.from({ length: 10 }, () => debit(sub, 60)));
+    expect(used.map((r) => r.status)).toEqual(Array(10).fill(201));
+    const [mail] = await waitFor(async () => ((await alerts()).length ? alerts() : undefined), 20_000, 'the wallet alert');
+    expect(mail?.subject).toBe(`Low balance: ${name} below 500 credits`);
+    expect(mail?.body.text).toMatch(
+      new RegExp(`The wallet of ${name} \\(${sub}\\) is down to (460|400) credits, below your alert level of 500 credits`),
+    );
+    for (let i = 0; i < 3; i++) expectStatus(await debit(sub, 10), 201, 'a debit below the level');
+    await pipelineIdle();
+    expect(await alerts()).toHaveLength(1);
+    // Granted back above the level, then below again: a second crossing, a second email.
+    expectStatus(await grantWith(agency.token, sub, 500), 201, 'grant'); // 370 → 870
+    await pipelineIdle();
+    expectStatus(await debit(sub, 400), 201, 'below again'); // 470
+    await waitFor(async () => (await alerts()).length === 2, 20_000, 'the second wallet alert');
+    await pipelineIdle();
+    expect(await alerts()).toHaveLength(2);
   });
 });
