@@ -829,6 +829,7 @@ describe('the web console', () => {
     await confirm.waitFor({ state: 'hidden' });
     await expectText(page.getByTestId('saved-card'), /^No card is saved/);
     await expectText(form.getByTestId('auto-top-up-state'), 'Auto top-up is off: the saved card was removed.');
+    expect(await form.getByLabel('Top up the pool automatically').isChecked()).toBe(false);
     expect((await api('GET', '/v1/credits/auto-top-up', { token: agency.token })).body).toMatchObject({
       enabled: false,
       paymentMethod: null,

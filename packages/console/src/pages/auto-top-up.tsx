@@ -25,7 +25,8 @@ export function AutoTopUpSettings({ poll = false }: { poll?: boolean }) {
       {(s) => (
         <>
           <SavedCard settings={s} />
-          <AutoTopUpForm settings={s} />
+          {/* A card saved or removed elsewhere (or here) starts the form again from what the server holds. */}
+          <AutoTopUpForm key={s.paymentMethod ? 'card' : 'no card'} settings={s} />
         </>
       )}
     </Loaded>
