@@ -709,6 +709,133 @@ describe('the web console', () => {
     await expectText(page.getByTestId('pool-balance'), `${(before + 500).toLocaleString('en-US')} credits`);
   });
 
+  it('auto top-up: refusals next to their fields, a card saved through Checkout, a top-up paid, alerts, the runway lines', async () => {
+    const balance = async () => (await api('GET', '/v1/credits/balance', { token: agency.token })).body;
+    // Only today's use so far: no runway to judge by, and no line.
+    expect((await balance()).runway).toBeNull();
+    expect(await page.getByTestId('pool-runway').count()).toBe(0);
+
+    // No card yet: turning it on is refused (409 no_payment_method), said next to the switch.
+    const form = page.getByRole('form', { name: 'Auto top-up' });
+    await expectText(page.getByTestId('saved-card'), /^No card is saved/);
+    await expectText(form.getByTestId('auto-top-up-state'), 'Auto top-up is off.');
+    await form.getByLabel('Top up the pool automatically').check();
+    await form.getByLabel('When the pool falls below (credits)').fill('100');
+    await form.getByLabel('Credits to buy each time').fill('1000');
+    await form.getByRole('button', { name: 'Save auto top-up' }).click();
+    expect(await fieldError(page, 'Top up the pool automatically')).toBe('Save a card first (above), then turn auto top-up on.');
+    expect(await form.getByLabel('Top up the pool automatically').getAttribute('aria-invalid')).toBe('true');
+    await expectAccessible(page, 'auto top-up refused (no card)');
+
+    // Save a card: to the sandbox's setup Checkout and back; the card shows as brand, last 4 and expiry.
+    await page.getByRole('button', { name: 'Save a card' }).click();
+    await page.getByRole('button', { name: 'Save card 4242 (payments succeed)' }).click();
+    await page.waitForURL(/\/credits\/auto-top-up\?setup=success/);
+    await expectText(page.getByRole('status'), 'Your card is saved. Turn auto top-up on below.');
+    await expectText(page.getByTestId('saved-card'), /^Visa ending 4242, expires 12\/\d{4}$/);
+    await expectAccessible(page, 'card saved');
+    await screenshot(page, 'auto-top-up');
+    await page.getByRole('link', { name: 'Back to the dashboard' }).click();
+
+    // Fewer credits than one charge can buy: 400, said next to its field; then saved, the state in words.
+    const pool = (await balance()).balance as number;
+    const threshold = pool - 50;
+    await form.getByLabel('Top up the pool automatically').check();
+    await form.getByLabel('When the pool falls below (credits)').fill(String(threshold));
+    await form.getByLabel('Credits to buy each time').fill('1');
+    await form.getByRole('button', { name: 'Save auto top-up' }).click();
+    expect(await fieldError(page, 'Credits to buy each time')).toMatch(/^Must be at least \d+$/);
+    await form.getByLabel('Credits to buy each time').fill('1000');
+    await form.getByRole('button', { name: 'Save auto top-up' }).click();
+    await expectText(form.getByRole('status'), 'Auto top-up saved.');
+    await expectText(
+      form.getByTestId('auto-top-up-state'),
+      `Auto top-up is on: when the pool falls below ${threshold.toLocaleString('en-US')} credits, 1,000 credits are bought.`,
+    );
+    expect((await api('GET', '/v1/credits/auto-top-up', { token: agency.token })).body).toMatchObject({
+      enabled: true,
+      threshold,
+      credits: 1000,
+    });
+
+    // The alert levels, an empty field off.
+    const alerts = page.getByRole('form', { name: 'Low-balance alerts' });
+    await alerts.getByLabel('Email me when the pool falls below (credits)').fill('300');
+    await alerts.getByRole('button', { name: 'Save alerts' }).click();
+    await expectText(alerts.getByRole('status'), 'Alerts saved.');
+    expect((await api('GET', '/v1/credits/alerts', { token: agency.token })).body).toEqual({ poolBelow: 300, walletBelow: null });
+    await alerts.getByLabel("Email me when a client's wallet falls below (credits)").fill('50');
+    await alerts.getByRole('button', { name: 'Save alerts' }).click();
+    await expectText(alerts.getByRole('status'), 'Alerts saved.');
+    expect((await api('GET', '/v1/credits/alerts', { token: agency.token })).body).toEqual({ poolBelow: 300, walletBelow: 50 });
+    await expectAccessible(page, 'auto top-up and alerts');
+
+    // A week of the agency's own use, 100 a day, on the days before today: the first debit
+    // crosses the threshold, the saved card pays 1,000 once; the runway reads the week.
+    const DAY = 24 * 3600 * 1000;
+    for (let d = 7; d >= 1; d--) {
+      const used = await api('POST', `/v1/accounts/${agency.id}/usage`, {
+        ...platform,
+        headers: { 'idempotency-key': randomUUID() },
+        body: { type: 'ai_response', quantity: 100 },
+        clock: new Date(Date.now() - d * DAY).toISOString(),
+      });
+      expect(used.status).toBe(201);
+    }
+    await waitFor(async () => (await balance()).balance === pool - 700 + 1000, 20_000, 'the auto top-up');
+    await pipelineIdle();
+    const now = await balance();
+    expect(now.runway).toMatchObject({ basis: '7d', burnPerDay: 100 });
+    await page.reload();
+    await expectText(
+      page.getByTestId('pool-runway'),
+      `At this pace your credits last about ${now.runway.days} days (about 100 a day over the last 7 days).`,
+    );
+    await expectText(form.getByTestId('auto-top-up-last'), /^Last top-up: paid on \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$/);
+
+    // A reselling client's wallet: three days of use before today give its runway, on its page.
+    for (let d = 3; d >= 1; d--) {
+      const used = await api('POST', `/v1/accounts/${clientB.subAccountId}/usage`, {
+        ...platform,
+        headers: { 'idempotency-key': randomUUID() },
+        body: { type: 'ai_response', quantity: 20 },
+        clock: new Date(Date.now() - d * DAY).toISOString(),
+      });
+      expect(used.status).toBe(201);
+    }
+    await pipelineIdle();
+    const wallet = (await api('GET', `/v1/accounts/${clientB.subAccountId}/wallet`, { token: agency.token })).body;
+    expect(wallet.runway).toMatchObject({ basis: '7d' });
+    await page.getByLabel('Account', { exact: true }).selectOption({ label: clientB.name });
+    await page.waitForURL(`**/accounts/${clientB.subAccountId}`);
+    await expectText(
+      page.getByTestId('wallet-runway'),
+      new RegExp(`^At this pace your credits last about ${wallet.runway.days} days `),
+    );
+    await expectAccessible(page, 'a reselling client with its runway');
+    // A client in manual mode has no wallet, and no runway line.
+    await page.getByLabel('Account', { exact: true }).selectOption({ label: clientA.name });
+    await page.waitForURL(`**/accounts/${clientA.id}`);
+    await page.getByTestId('account-usage-total').waitFor();
+    expect(await page.getByTestId('wallet-runway').count()).toBe(0);
+
+    // Remove the card (after a confirm): auto top-up turns off, and says why.
+    await page.getByLabel('Account', { exact: true }).selectOption({ label: `${agency.name} (agency)` });
+    await page.waitForURL((url) => url.pathname === '/');
+    await page.getByRole('button', { name: 'Remove the card' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Remove the saved card?' });
+    await expectAccessible(page, 'remove the card confirm');
+    await confirm.getByRole('button', { name: 'Remove', exact: true }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    await expectText(page.getByTestId('saved-card'), /^No card is saved/);
+    await expectText(form.getByTestId('auto-top-up-state'), 'Auto top-up is off: the saved card was removed.');
+    expect(await form.getByLabel('Top up the pool automatically').isChecked()).toBe(false);
+    expect((await api('GET', '/v1/credits/auto-top-up', { token: agency.token })).body).toMatchObject({
+      enabled: false,
+      paymentMethod: null,
+    });
+  });
+
   it('changes the password: a wrong current one said next to its field; the new session replaces the old', async () => {
     const oldToken = (await session(page)).token;
     await page.getByRole('link', { name: 'Change password' }).click();

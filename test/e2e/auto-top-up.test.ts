@@ -13,7 +13,14 @@ import {
 } from '../support/auto-top-up';
 import { expectStatus, ledgerEntries, poolBalance, topUp } from '../support/ledger';
 import { pipelineIdle } from '../support/pipeline';
-import { control, sandboxUrl } from '../support/reselling';
+import { control, purchaseRow, sandboxUrl, sdk } from '../support/reselling';
+
+/** The purchase once Stripe's refunds of it add up to `amountRefunded` (its charge.refunded settled). */
+const refundedTo = (id: string | undefined, amountRefunded: number) =>
+  waitFor(async () => {
+    const row = await purchaseRow(id ?? '');
+    return row?.amountRefunded === amountRefunded ? row : undefined;
+  });
 
 /**
  * Auto top-up (issue 22) end to end: a card saved on the sandbox's setup page, the pool's
@@ -110,6 +117,44 @@ describe('auto top-up', () => {
     expect((await control(`/sandbox/checkout/sessions/${link?.[1]}/pay`)).status).toBe(200);
     await waitForPool(agency.agencyId, (n) => n === 1400, 'the pool credited once paid on Checkout');
     expect((await autoPurchases(agency.token)).map((p) => p.status)).toEqual(['paid']);
+    // The settings learn it with the credits: paid, no failure in a row.
+    expect(await topUpSettings(agency.token)).toMatchObject({ failuresInARow: 0, lastAttempt: { status: 'succeeded' } });
+  });
+
+  it('a refund of an auto top-up takes its share back, as for a Checkout purchase; never below zero', async () => {
+    const { agency } = await topUpAgency({ pool: 600, threshold: 500, credits: 1000 });
+    expect(await debitPool(agency.agencyId, 200)).toBe(201);
+    await waitForPool(agency.agencyId, (n) => n === 1400, 'the top-up');
+    await pipelineIdle();
+    // Off from here, so the debits below make no new crossing.
+    const off = { enabled: false, threshold: 500, credits: 1000 };
+    expectStatus(await api('PUT', '/v1/credits/auto-top-up', { token: agency.token, body: off }), 200, 'off');
+    const [bought] = await autoPurchases(agency.token);
+    const row = await purchaseRow(bought?.id);
+    const { amount, paymentIntentId } = row as { amount: number; paymentIntentId: string };
+
+    // A quarter refunded at Stripe (the platform's own account): its share of the credits leaves the pool.
+    const part = Math.floor(amount / 4);
+    const share = Math.floor((1000 * part) / amount);
+    await sdk().refunds.create({ payment_intent: paymentIntentId, amount: part });
+    expect(await refundedTo(bought?.id, part)).toMatchObject({ status: 'refunded', creditsRefunded: share });
+    expect(await poolBalance(agency.agencyId)).toBe(1400 - share);
+
+    // Most of the rest spent, then the rest refunded: the pool stops at zero, the shortfall recorded.
+    expect(await debitPool(agency.agencyId, 1400 - share - 100)).toBe(201);
+    await sdk().refunds.create({ payment_intent: paymentIntentId });
+    expect(await refundedTo(bought?.id, amount)).toMatchObject({
+      status: 'refunded',
+      creditsRefunded: 1000,
+      refundShortfall: 1000 - share - 100,
+    });
+    expect(await poolBalance(agency.agencyId)).toBe(0);
+    const refunds = (await ledgerEntries(agency.agencyId)).filter((e) => e.type === 'refund');
+    expect(refunds.map((e) => [e.credits, e.balanceAfter])).toEqual([
+      [-share, 1400 - share],
+      [-100, 0],
+    ]);
+    expect(await debitPool(agency.agencyId, 1)).toBe(402);
   });
 
   it('three failures in a row turn auto top-up off, by email and on GET; a crossing while off tries nothing', async () => {

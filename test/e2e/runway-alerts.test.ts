@@ -1,9 +1,16 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { handleRechargeRecords } from '../../packages/domain/recharge/detect';
 import { api, signUpAgency, waitFor } from '../support/api';
 import { debitPool, mailsWith } from '../support/auto-top-up';
 import { plusMs } from '../support/clock';
-import { chargeUsage, expectStatus, topUp } from '../support/ledger';
+import { chargeUsage, expectStatus, poolItem, topUp } from '../support/ledger';
 import { pipelineIdle } from '../support/pipeline';
+import { debit, grantWith, rechargeSetup } from '../support/recharge';
+import { stack } from '../support/stack';
+import { getRaw, testDb } from '../support/table';
 
 const DAY = 24 * 3600 * 1000;
 /** Noon in the middle of a month, in the past: "today" for the runway's reads. */
@@ -49,5 +56,74 @@ describe('low-balance alerts', () => {
     await debitPool(agency.agencyId, 400);
     await waitFor(async () => (await mailsWith(agency.email, /^Low balance/)).length === 2, 20_000, 'the second alert');
     expect((await api('GET', '/v1/credits/alerts', { token: agency.token })).body).toEqual({ poolBelow: 500, walletBelow: null });
+  });
+
+  it('a credit and a debit back below the level in ONE stream batch: a new crossing, one email, none on a retry', async () => {
+    const agency = await signUpAgency('agency');
+    expectStatus(await topUp(agency.agencyId, 1000), 201, 'top-up');
+    expectStatus(await api('PUT', '/v1/credits/alerts', { token: agency.token, body: { poolBelow: 500 } }), 200, 'levels');
+    const alerts = () => mailsWith(agency.email, /^Low balance/);
+    expect(await debitPool(agency.agencyId, 600)).toBe(201); // 400: alerted
+    await waitFor(async () => (await alerts()).length === 1, 20_000, 'the first alert');
+    await pipelineIdle();
+    const mark = await getRaw(`ACCOUNT#${agency.agencyId}`, 'LOW_BALANCE_ALERTED#POOL');
+    const images = [await poolItem(agency.agencyId)];
+    // Back above the level (900), then below it again (450).
+    expectStatus(await topUp(agency.agencyId, 500), 201, 'top-up');
+    images.push(await poolItem(agency.agencyId));
+    expect(await debitPool(agency.agencyId, 450)).toBe(201);
+    images.push(await poolItem(agency.agencyId));
+    expect(images.map((i) => [i?.balance, (i as { lanesOpen?: number } | undefined)?.lanesOpen ?? 0])).toEqual([
+      [400, 0],
+      [900, 0],
+      [450, 0],
+    ]);
+    // However the stream batched them, that was a second crossing.
+    await waitFor(async () => (await alerts()).length === 2, 20_000, 'the second alert');
+    await pipelineIdle();
+
+    // Both records in one batch, seen while the first crossing's mark still stood (put back as it
+    // was): the stream's own grouping, made certain here.
+    await testDb.send(new PutCommand({ TableName: stack.tableName, Item: mark }));
+    const record = (before: unknown, after: unknown, n: number): DynamoDBRecord => ({
+      eventName: 'MODIFY',
+      dynamodb: {
+        OldImage: marshall(before, { removeUndefinedValues: true }) as never,
+        NewImage: marshall(after, { removeUndefinedValues: true }) as never,
+        SequenceNumber: String(n),
+      },
+    });
+    const batch = [record(images[0], images[1], 1), record(images[1], images[2], 2)];
+    expect(await handleRechargeRecords(batch)).toEqual({ batchItemFailures: [] });
+    // The same batch again (a retry, another container): the crossing is told once.
+    expect(await handleRechargeRecords(batch)).toEqual({ batchItemFailures: [] });
+    await waitFor(async () => (await alerts()).length >= 3, 20_000, 'the alert of the one-batch crossing');
+    await pipelineIdle();
+    expect(await alerts()).toHaveLength(3);
+  });
+
+  it("walletBelow: one email to the agency per crossing of a reselling client's wallet, never one per debit", async () => {
+    const { agency, sub } = await rechargeSetup({ pool: 10_000, wallet: 1000 });
+    const name = expectStatus(await api('GET', `/v1/sub-accounts/${sub}`, { token: agency.token }), 200).body.subAccount.name;
+    expectStatus(await api('PUT', '/v1/credits/alerts', { token: agency.token, body: { walletBelow: 500 } }), 200, 'levels');
+    const alerts = () => mailsWith(agency.email, /^Low balance/);
+    // Ten debits of 60 at once: 1000 → 400, below 500 from the ninth on.
+    const used = await Promise.all(Array.from({ length: 10 }, () => debit(sub, 60)));
+    expect(used.map((r) => r.status)).toEqual(Array(10).fill(201));
+    const [mail] = await waitFor(async () => ((await alerts()).length ? alerts() : undefined), 20_000, 'the wallet alert');
+    expect(mail?.subject).toBe(`Low balance: ${name} below 500 credits`);
+    expect(mail?.body.text).toMatch(
+      new RegExp(`The wallet of ${name} \\(${sub}\\) is down to (460|400) credits, below your alert level of 500 credits`),
+    );
+    for (let i = 0; i < 3; i++) expectStatus(await debit(sub, 10), 201, 'a debit below the level');
+    await pipelineIdle();
+    expect(await alerts()).toHaveLength(1);
+    // Granted back above the level, then below again: a second crossing, a second email.
+    expectStatus(await grantWith(agency.token, sub, 500), 201, 'grant'); // 370 → 870
+    await pipelineIdle();
+    expectStatus(await debit(sub, 400), 201, 'below again'); // 470
+    await waitFor(async () => (await alerts()).length === 2, 20_000, 'the second wallet alert');
+    await pipelineIdle();
+    expect(await alerts()).toHaveLength(2);
   });
 });

@@ -3,6 +3,7 @@ import { Navigate, Route, Routes, useLocation } from 'react-router';
 import { Layout } from './layout';
 import { AccountHome } from './pages/account-home';
 import { ApiKeys } from './pages/api-keys';
+import { AutoTopUpReturn } from './pages/auto-top-up';
 import { AgencyCampaigns } from './pages/campaigns';
 import { ChangePassword } from './pages/change-password';
 import { Dashboard } from './pages/dashboard';
@@ -42,6 +43,7 @@ export function App() {
         <Route path="api-keys" element={<ApiKeys />} />
         <Route path="password" element={<ChangePassword />} />
         <Route path="credits/purchases/:purchaseId" element={<PurchaseReturn />} />
+        <Route path="credits/auto-top-up" element={<AutoTopUpReturn />} />
         <Route path="*" element={<p>There is no page here.</p>} />
       </Route>
     </Routes>

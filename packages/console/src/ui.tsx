@@ -1,5 +1,6 @@
 import { type UseQueryResult, useMutation } from '@tanstack/react-query';
 import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
+import type { Schemas } from './api/client';
 import { errorSentence } from './api/words';
 
 /** A labelled input (a textarea when given `rows`) with its error under it, tied by aria-describedby so a screen reader reads both. */
@@ -222,6 +223,18 @@ export function ShownOnce({ label, value, copyLabel }: { label: string; value: s
         {copied === 'failed' && 'Could not copy: select it and copy it yourself.'}
       </p>
     </div>
+  );
+}
+
+/** "At this pace…" for a balance's runway (API.md): nothing when there is no use to judge by. */
+export function RunwayLine({ runway, testId }: { runway: Schemas['PoolBalance']['runway']; testId: string }) {
+  if (!runway) return null;
+  const days = runway.days === 1 ? '1 day' : `${credits(runway.days)} days`;
+  return (
+    <p data-testid={testId}>
+      At this pace your credits last about {days} (about {credits(runway.burnPerDay)} a day over the last{' '}
+      {runway.basis === '7d' ? '7' : '30'} days).
+    </p>
   );
 }
 

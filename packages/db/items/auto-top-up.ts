@@ -114,12 +114,36 @@ export const alertedKey = (accountId: string, balance: 'pool' | 'wallet'): Key =
   sk: `LOW_BALANCE_ALERTED#${balance.toUpperCase()}`,
 });
 
-export function markAlerted(accountId: string, balance: 'pool' | 'wallet', level: number, at: string): TransactItem {
+export interface AlertedItem {
+  kind: typeof itemKinds.lowBalanceAlerted;
+  accountId: string;
+  level: number;
+  at: string;
+  /** The balance item's version when the alert was judged (older marks have none). */
+  version?: number;
+}
+
+/** The mark, written with the email: absent before, or (a new crossing in one batch) the mark of `replacing` version. */
+export function markAlerted(
+  accountId: string,
+  balance: 'pool' | 'wallet',
+  level: number,
+  at: string,
+  version: number,
+  replacing?: number,
+): TransactItem {
+  const item: AlertedItem = { kind: itemKinds.lowBalanceAlerted, accountId, level, at, version };
   return {
     Put: {
       TableName: table(),
-      Item: stored({ kind: itemKinds.lowBalanceAlerted, accountId, level, at }, alertedKey(accountId, balance)),
-      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: stored(item, alertedKey(accountId, balance)),
+      ...(replacing === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : {
+            ConditionExpression: '#version = :replacing',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':replacing': replacing },
+          }),
     },
   };
 }

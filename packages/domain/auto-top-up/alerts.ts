@@ -1,7 +1,14 @@
 import { logger } from '../../core/logger';
 import { count } from '../../core/metrics';
 import { type AccountItem, accountKey } from '../../db/items/account';
-import { type AlertLevelsItem, alertedKey, alertLevelsKey, clearAlerted, markAlerted } from '../../db/items/auto-top-up';
+import {
+  type AlertedItem,
+  type AlertLevelsItem,
+  alertedKey,
+  alertLevelsKey,
+  clearAlerted,
+  markAlerted,
+} from '../../db/items/auto-top-up';
 import { getItems, itemId } from '../../db/read';
 import { ConditionsFailed, transact } from '../../db/transact';
 import { newOutboxId, outboxWrite } from '../outbox';
@@ -11,6 +18,9 @@ import { newOutboxId, outboxWrite } from '../outbox';
  * debit. The email is written with the balance's "alerted" mark, on condition that the mark is
  * absent, so however many debits or containers see the balance below, one email goes; the mark
  * goes once the balance is seen at or above the level again (the next crossing alerts anew).
+ * A batch whose records show the balance back at or above the level after the mark was made
+ * (its version is newer than the mark's), and now below it, is such a next crossing too: the
+ * mark is replaced, conditioned on the one read, so a retry of that batch sends nothing more.
  */
 export async function judgeAlert(
   agencyId: string,
@@ -18,6 +28,7 @@ export async function judgeAlert(
   accountId: string,
   credits: number,
   at: Date,
+  read: { version: number; seen: Array<{ credits: number; version: number }> },
 ): Promise<'alerted' | 'already' | 'cleared' | 'none'> {
   const keys = [alertLevelsKey(agencyId), alertedKey(accountId, balance), accountKey(agencyId), accountKey(accountId)];
   // The pool's account is the agency: BatchGet refuses a key twice.
@@ -32,13 +43,19 @@ export async function judgeAlert(
     await transact([{ name: 'alerted', write: clearAlerted(accountId, balance) }]);
     return 'cleared';
   }
-  if (alerted) return 'already';
+  const mark = alerted as AlertedItem | undefined;
+  const markVersion = mark?.version;
+  const rose = markVersion !== undefined && read.seen.some((s) => s.version > markVersion && s.credits >= level);
+  if (mark && !rose) return 'already';
   const owner = agency as AccountItem | undefined;
   const named = (account ?? agency) as AccountItem | undefined;
   if (balance === 'wallet' && (named?.creditMode ?? 'manual') !== 'reselling') return 'none';
   try {
     await transact([
-      { name: 'alerted', write: markAlerted(accountId, balance, level, at.toISOString()) },
+      {
+        name: 'alerted',
+        write: markAlerted(accountId, balance, level, at.toISOString(), read.version, rose ? markVersion : undefined),
+      },
       ...(owner?.email
         ? [
             outboxWrite(

@@ -275,6 +275,18 @@ async function land(p: PurchaseItem, intent: Stripe.PaymentIntent): Promise<Sett
   return 'paid';
 }
 
+/**
+ * A top-up whose bank asked for authentication, paid later on its Checkout page (landing.ts):
+ * the settings learn it in the landing's own transaction (conditioned on their version), when
+ * it is still their last attempt.
+ */
+export async function paidOnCheckout(p: PurchaseItem, at: string): Promise<NamedItem<'state'>[]> {
+  if (p.trigger !== 'auto_top_up') return [];
+  const state = await getAutoTopUp(p.agencyId);
+  if (state?.lastAttempt?.purchaseId !== p.id) return [];
+  return [{ name: 'state', write: putAutoTopUp(attempted(state, p, { status: 'succeeded', at }), state.version) }];
+}
+
 /** The settings after an attempt of `p` ended: its in-flight mark cleared, the failure count moved. */
 function attempted(state: AutoTopUpItem, p: PurchaseItem, last: Omit<TopUpAttempt, 'purchaseId'>): AutoTopUpItem {
   const failures = last.status === 'succeeded' ? 0 : state.failuresInARow + 1;

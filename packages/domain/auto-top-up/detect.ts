@@ -4,7 +4,7 @@ import { logger } from '../../core/logger';
 import { getAutoTopUp, putAutoTopUp } from '../../db/items/auto-top-up';
 import { poolKey, walletKey } from '../../db/items/balance';
 import { ConditionsFailed, transact } from '../../db/transact';
-import { exactBalance } from '../ledger/balances';
+import { exactBalanceAt } from '../ledger/balances';
 import { judgeAlert } from './alerts';
 import { sendAttempt, takeCrossing, topUpReady } from './attempt';
 
@@ -22,6 +22,12 @@ export interface BalanceChange {
   agencyId: string;
   accountId: string;
   at: Date;
+  /**
+   * The whole balance as this batch's records showed it, each with the item's version (none
+   * from a lane, or while a lane holds part of it): a credit back above an alert level and a
+   * debit below it again in one batch are a new crossing the balance now does not show.
+   */
+  seen?: Array<{ credits: number; version: number }>;
 }
 
 /** The pool or wallet a record moved, if any. */
@@ -30,7 +36,7 @@ export function balanceChangeOf(record: DynamoDBRecord, item: Record<string, unk
   if (item.kind === 'lane' && (item.scope === 'P' || item.scope === 'W')) {
     const accountId = String(item.headPk).slice('ACCOUNT#'.length);
     const balance = item.scope === 'P' ? 'pool' : 'wallet';
-    return { balance, agencyId: String(item.agencyId), accountId, at };
+    return { balance, agencyId: String(item.agencyId), accountId, at, seen: [] };
   }
   if (item.kind !== 'balance' || record.eventName !== 'MODIFY' || (item.sk !== 'POOL' && item.sk !== 'WALLET')) return undefined;
   const before = unmarshall((record.dynamodb?.OldImage ?? {}) as never) as { balance?: number };
@@ -40,24 +46,30 @@ export function balanceChangeOf(record: DynamoDBRecord, item: Record<string, unk
     agencyId: String(item.agencyId),
     accountId: String(item.pk).slice('ACCOUNT#'.length),
     at: new Date(String(item.updatedAt)),
+    seen: item.lanesOpen ? [] : [{ credits: Number(item.balance), version: Number(item.version) }],
   };
 }
 
-/** One change per balance: the batch's first record of it (a failure is reported from there, so nothing after it is skipped). */
+/**
+ * One change per balance: the batch's first record of it (a failure is reported from there, so
+ * nothing after it is skipped), with what every record of it showed.
+ */
 export function latestChanges(changes: Array<BalanceChange & { index: number }>) {
   const byBalance = new Map<string, BalanceChange & { index: number }>();
   for (const c of changes) {
     const id = `${c.balance}#${c.accountId}`;
-    if (!byBalance.has(id)) byBalance.set(id, c);
+    const first = byBalance.get(id);
+    if (first) first.seen = [...(first.seen ?? []), ...(c.seen ?? [])];
+    else byBalance.set(id, { ...c });
   }
   return [...byBalance.values()];
 }
 
 export async function judgeBalance(change: BalanceChange): Promise<void> {
   const key = change.balance === 'pool' ? poolKey(change.accountId) : walletKey(change.accountId);
-  const { balance: credits } = await exactBalance(key);
+  const { balance: credits, version } = await exactBalanceAt(key);
   if (change.balance === 'pool') await judgeTopUp(change.agencyId, credits, change.at);
-  await judgeAlert(change.agencyId, change.balance, change.accountId, credits, change.at);
+  await judgeAlert(change.agencyId, change.balance, change.accountId, credits, change.at, { version, seen: change.seen ?? [] });
 }
 
 async function judgeTopUp(agencyId: string, credits: number, at: Date): Promise<void> {

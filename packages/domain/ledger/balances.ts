@@ -23,10 +23,16 @@ const ROUNDS = 5;
  * own debits only take credits away, each counted in `consumed` of the lane that took them).
  */
 export async function exactBalance(key: Key): Promise<ExactBalance> {
-  let last: ExactBalance | undefined;
+  const { version: _version, ...exact } = await exactBalanceAt(key);
+  return exact;
+}
+
+/** The exact balance and the item's version it was read at (the stream's judges compare records with it). */
+export async function exactBalanceAt(key: Key): Promise<ExactBalance & { version: number }> {
+  let last: (ExactBalance & { version: number }) | undefined;
   for (let round = 0; round < ROUNDS; round++) {
     const item = await getBalance(key);
-    const own = fromItem(item);
+    const own = { ...fromItem(item), version: item?.version ?? 0 };
     if (!item?.lanesOpen || !item.laneSlots) return own;
     const lanes = await getLanes(key, item.laneSlots);
     last = {
@@ -37,7 +43,7 @@ export async function exactBalance(key: Key): Promise<ExactBalance> {
     if ((await getBalance(key))?.version === item.version) return last;
   }
   // Lanes kept being claimed or refilled across every read: the last sum, off by at most what moved meanwhile.
-  return last as ExactBalance;
+  return last as ExactBalance & { version: number };
 }
 
 const fromItem = (item: BalanceItem | undefined): ExactBalance => ({

@@ -13,6 +13,7 @@ import {
 import { bindStripePayment, getStripePayment, type StripePaymentItem } from '../../db/items/stripe-payment';
 import { itemKinds } from '../../db/schema';
 import { ConditionsFailed, transact } from '../../db/transact';
+import { paidOnCheckout } from '../auto-top-up/attempt';
 import { oneAtATime } from '../ledger/balance-state';
 import { commit, type Failure, type Plan } from '../ledger/commit';
 import { requestHash } from '../ledger/entries';
@@ -37,7 +38,7 @@ import { requestOptions, stripeCall, stripeKey } from './stripe-client';
  */
 export type LandingOutcome = 'credited' | 'already' | 'refunded_account_closed' | 'not_this_purchase';
 
-type Extra = 'purchase' | 'payment' | 'account' | 'outbox' | 'totals' | 'day';
+type Extra = 'purchase' | 'payment' | 'account' | 'outbox' | 'totals' | 'day' | 'state';
 
 /** The transaction's reading of the world went stale (the account or the payment changed): read again. */
 class Stale extends Error {}
@@ -138,6 +139,8 @@ async function credit(p: PurchaseItem, facts: LandingFacts): Promise<{ replayed:
           ? await purchaseNotice(p, 'landed_in_manual_mode', { credits: p.credits, amount: p.amount }, now, account)
           : []),
         ...countersOf(p, 'purchase', p.credits, p.amount, utcDate(now)),
+        // An auto top-up paid here after its bank asked for authentication: its settings' last attempt.
+        ...(await paidOnCheckout(p, at)),
       ],
     };
   };
@@ -148,7 +151,7 @@ async function credit(p: PurchaseItem, facts: LandingFacts): Promise<{ replayed:
       const landed = old?.status === 'paid' || old?.status === 'refunded' || old?.status === 'disputed';
       throw new Settled(landed || old?.closedAccountRefund ? 'already' : 'not_this_purchase');
     }
-    if (failure.failed('payment') || failure.failed('account')) throw new Stale();
+    if (failure.failed('payment') || failure.failed('account') || failure.failed('state')) throw new Stale();
     return undefined;
   };
   const { replayed } = await oneAtATime(balanceOf(p), () => commit(makePlan, judge));

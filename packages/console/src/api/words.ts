@@ -4,6 +4,7 @@ import { ApiError, type Problem } from './client';
 const words: Partial<Record<Problem['code'], string>> = {
   invalid_request: 'Some details need fixing.',
   invalid_webhook_url: 'We cannot send webhooks to that address: see the message under it.',
+  no_payment_method: 'Save a card first: auto top-up charges the saved card.',
   recharge_request_closed: 'This recharge request was already fulfilled or has expired: nothing more to do for it.',
   unauthenticated: 'That email and password do not match an account.',
   insufficient_credits: 'There are not enough credits for this. Top up or buy credits, then try again.',
@@ -53,6 +54,7 @@ export function fieldErrors(err: unknown): Record<string, string> {
   if (!(err instanceof ApiError)) return out;
   for (const e of err.problem?.errors ?? []) out[e.field] = plainField(e.message);
   const p = err.problem;
+  if (p?.code === 'no_payment_method') out.enabled = 'Save a card first (above), then turn auto top-up on.';
   if (p?.code === 'email_taken') out.email = 'This email is already registered.';
   if (p?.code === 'price_below_minimum' && p.minimum) out.perCreditPrice ??= `At least ${p.minimum}`;
   if (p?.code === 'invalid_webhook_url') out.url = webhookUrlWords[p.reason ?? ''] ?? out.url ?? 'We cannot use this address.';

@@ -6,7 +6,7 @@ import { fieldErrors } from '../api/words';
 import { TrendChart } from '../chart';
 import { Table } from '../lists';
 import { useAccountUsage, usePrincipal, useSwitcherAccounts } from '../queries';
-import { credits, day, Field, FormError, Loaded, money, Section } from '../ui';
+import { credits, day, Field, FormError, Loaded, money, RunwayLine, Section } from '../ui';
 import { CampaignList } from './campaigns';
 
 /**
@@ -76,6 +76,7 @@ function Wallet({ accountId }: { accountId: string }) {
               <p className="big" data-testid="wallet-balance">
                 {credits(w.balance)} credits available
               </p>
+              <RunwayLine runway={w.runway} testId="wallet-runway" />
               <p>
                 Bought {credits(w.purchased)} · used {credits(w.consumed)}
               </p>

@@ -5,8 +5,9 @@ import { api, call, type Schemas } from '../api/client';
 import { TrendChart } from '../chart';
 import { Table } from '../lists';
 import { thisMonth, usePrincipal } from '../queries';
-import { credits, Loaded, Section } from '../ui';
+import { credits, Loaded, RunwayLine, Section } from '../ui';
 import { AccountHome } from './account-home';
+import { AlertLevels, AutoTopUpSettings } from './auto-top-up';
 import { BuyPoolCredits } from './buy-pool-credits';
 import { ResendVerification } from './resend-verification';
 
@@ -38,12 +39,17 @@ function AgencyDashboard() {
       <Section title="Credit balance" className="stats">
         <Loaded query={balance} label="the balance">
           {(b) => (
-            <p className="big" data-testid="pool-balance">
-              {credits(b.balance)} credits
-            </p>
+            <>
+              <p className="big" data-testid="pool-balance">
+                {credits(b.balance)} credits
+              </p>
+              <RunwayLine runway={b.runway} testId="pool-runway" />
+            </>
           )}
         </Loaded>
         <BuyPoolCredits />
+        <AutoTopUpSettings />
+        <AlertLevels />
       </Section>
       <Section title="Usage this month">
         <Loaded query={usage} label="usage">
