@@ -157,6 +157,31 @@ describe('auto top-up', () => {
     expect(await debitPool(agency.agencyId, 1)).toBe(402);
   });
 
+  it('a dispute of an auto top-up takes its credits back while open and lost, gives them back when won', async () => {
+    const { agency } = await topUpAgency({ pool: 600, threshold: 500, credits: 1000 });
+    expect(await debitPool(agency.agencyId, 200)).toBe(201);
+    await waitForPool(agency.agencyId, (n) => n === 1400, 'the top-up');
+    await pipelineIdle();
+    const off = { enabled: false, threshold: 500, credits: 1000 };
+    expectStatus(await api('PUT', '/v1/credits/auto-top-up', { token: agency.token, body: off }), 200, 'off');
+    const [bought] = await autoPurchases(agency.token);
+    const { paymentIntentId } = (await purchaseRow(bought?.id)) as { paymentIntentId: string };
+    const charge = (await sdk().paymentIntents.retrieve(paymentIntentId)).latest_charge as string;
+
+    // The cardholder disputes the charge: the credits leave the pool at once (the pool has them).
+    const opened = await control(`/sandbox/charges/${charge}/dispute`);
+    expect(opened.status).toBe(200);
+    await waitForPool(agency.agencyId, (n) => n === 400, 'the credits taken back while the dispute is open');
+    expect((await purchaseRow(bought?.id))?.status).toBe('disputed');
+    // Won: the credits come back, once.
+    expect((await control(`/sandbox/disputes/${opened.body.id}/close`, { outcome: 'won' })).status).toBe(200);
+    await waitForPool(agency.agencyId, (n) => n === 1400, 'the credits given back when the dispute is won');
+    await pipelineIdle();
+    const moves = (await ledgerEntries(agency.agencyId)).filter((e) => e.type === 'dispute').map((e) => e.credits);
+    expect(moves.sort((a, b) => a - b)).toEqual([-1000, 1000]);
+    expect(await poolBalance(agency.agencyId)).toBe(1400);
+  });
+
   it('three failures in a row turn auto top-up off, by email and on GET; a crossing while off tries nothing', async () => {
     const { agency, customer } = await topUpAgency({ pool: 600, threshold: 500, credits: 1000, card: 'decline' });
     for (let failure = 1; failure <= 3; failure++) {

@@ -3,6 +3,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type BalanceItem, poolKey, walletKey } from '../../packages/db/items/balance';
 import { getLanes } from '../../packages/db/items/lane';
 import { ledgerPartitions } from '../../packages/db/items/ledger-entry';
+import type { EntryType } from '../../packages/db/vocabulary';
 import { exactBalance } from '../../packages/domain/ledger/balances';
 import { type ApiResponse, api, signUpAgency, uniq, uniqueEmail } from './api';
 import { pipelineIdle } from './pipeline';
@@ -108,7 +109,7 @@ async function partition(pk: string): Promise<Record<string, any>[]> {
 
 export interface StoredEntry {
   id: string;
-  type: 'top_up' | 'grant' | UsageType | 'purchase' | 'refund';
+  type: EntryType;
   credits: number;
   balanceAfter: number | null;
   balanceKind: 'pool' | 'wallet';
