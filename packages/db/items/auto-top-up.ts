@@ -114,11 +114,19 @@ export const alertedKey = (accountId: string, balance: 'pool' | 'wallet'): Key =
   sk: `LOW_BALANCE_ALERTED#${balance.toUpperCase()}`,
 });
 
-export function markAlerted(accountId: string, balance: 'pool' | 'wallet', level: number, at: string): TransactItem {
+/** The mark also names its agency, balance and the credits seen: its insert is the `pool.low`/`wallet.low` event (domain/events). */
+export function markAlerted(
+  accountId: string,
+  balance: 'pool' | 'wallet',
+  level: number,
+  at: string,
+  seen: { agencyId: string; credits: number },
+): TransactItem {
+  const item = { kind: itemKinds.lowBalanceAlerted, accountId, balance, level, at, ...seen };
   return {
     Put: {
       TableName: table(),
-      Item: stored({ kind: itemKinds.lowBalanceAlerted, accountId, level, at }, alertedKey(accountId, balance)),
+      Item: stored(item, alertedKey(accountId, balance)),
       ConditionExpression: 'attribute_not_exists(pk)',
     },
   };

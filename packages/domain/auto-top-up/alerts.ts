@@ -38,7 +38,7 @@ export async function judgeAlert(
   if (balance === 'wallet' && (named?.creditMode ?? 'manual') !== 'reselling') return 'none';
   try {
     await transact([
-      { name: 'alerted', write: markAlerted(accountId, balance, level, at.toISOString()) },
+      { name: 'alerted', write: markAlerted(accountId, balance, level, at.toISOString(), { agencyId, credits }) },
       ...(owner?.email
         ? [
             outboxWrite(
