@@ -194,6 +194,8 @@ function eventWebhooks(): { webhooks: Json; schemas: Json } {
       post: {
         operationId: `event${pascal(names.get(type) ?? type)}`,
         summary: eventSummaries[type],
+        // Not a bearer token: the body is signed (the webhook-signature header).
+        security: [],
         description:
           'Sent to each enabled endpoint subscribed to this type (POST /v1/webhook-endpoints), at least once: `webhook-id` is the same on every attempt, `id` the same for every endpoint. Any 2xx within 10 s is success; 410 turns the endpoint off.',
         parameters: [
