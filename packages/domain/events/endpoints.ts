@@ -121,8 +121,12 @@ export async function sendEndpointTest(agencyId: string, id: string) {
 }
 
 export async function listEndpointDeliveries(agencyId: string, id: string, query: EndpointDeliveriesQuery) {
-  await stored(agencyId, id);
-  const page = await listDeliveries(agencyId, { ...query, endpointId: id });
+  // Both at once; a cursor that is not this list's is a 400 whether or not the endpoint exists.
+  const [page, endpoint] = await Promise.all([
+    listDeliveries(agencyId, { ...query, endpointId: id }),
+    getEventEndpoint(agencyId, id),
+  ]);
+  if (!endpoint) throw notFound('Webhook endpoint');
   return { items: page.items.map(eventDeliveryView), nextCursor: page.nextCursor };
 }
 
