@@ -6,6 +6,7 @@
  * and a stream batch handed over twice producing nothing new.
  */
 import { randomUUID } from 'node:crypto';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +19,8 @@ import { chargeUsage, expectStatus, patchSub, topUp } from '../support/ledger';
 import { pipelineIdle } from '../support/pipeline';
 import { grantWith } from '../support/recharge';
 import { buy, control, purchaseBecomes, readyAgency } from '../support/reselling';
-import { getRaw } from '../support/table';
+import { stack } from '../support/stack';
+import { getRaw, testDb } from '../support/table';
 import { startReceiver, verify } from '../support/webhook-receiver';
 
 const receivers: Array<{ close(): Promise<void> }> = [];
@@ -191,6 +193,29 @@ describe('event webhooks', () => {
     expect(eventsAt(r, secret).map((e) => e.type)).toEqual(['sub_account.closed']);
     expect(r.hits.map((h) => h.headers.host)).toHaveLength(1);
     expect(endpoint.id).toMatch(/^we_/);
+  }, 60_000);
+
+  it('a closed sub-account made active again is sub_account.reopened (the committed change, whoever wrote it)', async () => {
+    // The reopen route is issue 23's part 3; the event reads the committed change, so a direct write shows it now.
+    const agency = await signUpAgency('agency');
+    const r = await receiver();
+    const { secret } = await register(agency.token, r.url, ['sub_account.closed', 'sub_account.reopened']);
+    const sub = (await createSubAccount(agency.token)).subAccountId;
+    expect((await api('DELETE', `/v1/sub-accounts/${sub}`, { token: agency.token })).status).toBe(204);
+    await testDb.send(
+      new UpdateCommand({
+        TableName: stack.tableName,
+        Key: { pk: `ACCOUNT#${sub}`, sk: 'ACCOUNT' },
+        UpdateExpression: 'SET #status = :active, updatedAt = :now REMOVE closedAt',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':active': 'active', ':now': new Date().toISOString() },
+      }),
+    );
+    await waitFor(async () => r.hits.length >= 2, 20_000, 'the reopening');
+    await pipelineIdle();
+    const events = eventsAt(r, secret);
+    expect(events.map((e) => e.type)).toEqual(['sub_account.closed', 'sub_account.reopened']);
+    expect(events[1]?.data.subAccount).toMatchObject({ id: sub, status: 'active', closedAt: null });
   }, 60_000);
 
   it('a 410 turns the endpoint off and emails the agency; enabled again, events flow', async () => {
