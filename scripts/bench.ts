@@ -6,6 +6,7 @@
  *   npm run bench -- --containers    K container processes, one request each at a time (Lambda-like)
  *   npm run bench -- --all           both
  *   npm run bench -- --recharge      auto-recharge only: threshold crossing → webhook POST, deliveries/s
+ *   npm run bench -- --events        event webhooks only: action → first POST of its event, p50/p99
  *   npm run bench -- --hot           ONE busy pool, limited sub-account or wallet, many containers,
  *                                    through the DynamoDB fidelity proxy (AWS's conflicts and limits)
  *   npm run bench -- --batch         POST /v1/usage/batch: write calls and units per event, through
@@ -29,6 +30,7 @@ import { checkJava } from '../packages/local/dynamodb';
 import { startLocalStack } from '../packages/local/stack';
 import { runBatch } from './bench/batch';
 import { runContainers, scenarioNames } from './bench/containers';
+import { benchEvents } from './bench/events';
 import { intList } from './bench/figures';
 import { hotScenarioNames, parseLevels, runHot } from './bench/hot';
 import { benchRecharge } from './bench/recharge';
@@ -37,10 +39,10 @@ import { runScale } from './bench/scale';
 import { runSingleProcess } from './bench/single-process';
 
 const args = process.argv.slice(2);
-const known = ['--containers', '--all', '--recharge', '--hot', '--batch', '--scale'];
+const known = ['--containers', '--all', '--recharge', '--events', '--hot', '--batch', '--scale'];
 if (args.some((a) => !known.includes(a))) {
   console.error(
-    `usage: npm run bench [-- --containers | --all | --recharge | --hot | --batch | --scale]; scenarios: ${[...scenarioNames(), ...hotScenarioNames].join(',')}`,
+    `usage: npm run bench [-- --containers | --all | --recharge | --events | --hot | --batch | --scale]; scenarios: ${[...scenarioNames(), ...hotScenarioNames].join(',')}`,
   );
   process.exit(2);
 }
@@ -48,9 +50,9 @@ const hot = args.includes('--hot');
 const batch = args.includes('--batch');
 const scale = args.includes('--scale');
 const recharge = args.includes('--recharge') || args.includes('--all');
+const eventHooks = args.includes('--events') || args.includes('--all');
 const containers = args.includes('--containers') || args.includes('--all');
-const single =
-  (!args.includes('--containers') && !args.includes('--recharge') && !hot && !batch && !scale) || args.includes('--all');
+const single = (!args.includes('--containers') && !recharge && !eventHooks && !hot && !batch && !scale) || args.includes('--all');
 const fidelity = parseFidelityEnv(process.env.DYNAMODB_FIDELITY) ?? (hot || batch ? {} : undefined);
 // The hot bench creates a hundred sub-accounts, each with a generated password: hashed at the
 // tests' cost (2^14), not the deployed one, so the set-up takes seconds, not minutes. Debits never hash.
@@ -105,6 +107,16 @@ try {
     console.log(
       `  sender throughput: ${r.deliveries} webhook.test deliveries to a loopback receiver answering 200 at once: ${r.deliveriesPerSecond.toFixed(1)} deliveries/s between the first and the last POST received; ${r.endToEndPerSecond.toFixed(1)}/s counting from the first event queued (through the API, 16 at a time, all queued in ${r.queueSeconds.toFixed(1)} s)`,
     );
+  }
+  if (eventHooks) {
+    const e = await benchEvents(stack.info);
+    const line = (f: typeof e.sequential) =>
+      `p50 ${f.p50.toFixed(1)} ms  p99 ${f.p99.toFixed(1)} ms  max ${f.max.toFixed(1)} ms  (${f.n} events)`;
+    console.log(
+      "\nEvent webhooks (the same local pollers; sub_account.updated, from the PATCH's 200 to the POST received on 127.0.0.1):",
+    );
+    console.log(`  one at a time: ${line(e.sequential)}`);
+    console.log(`  ${e.burst.n} sub-accounts renamed at once: ${line(e.burst)}`);
   }
   if (hot) {
     await runHot(stack, {

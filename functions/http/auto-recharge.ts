@@ -1,15 +1,27 @@
 import { requireEnv } from '../../packages/core/env';
 import { table } from '../../packages/db/client';
+import {
+  createEventEndpoint,
+  deleteEventEndpoint,
+  getEventEndpointView,
+  listEndpointDeliveries,
+  listEventEndpoints,
+  patchEventEndpoint,
+  retryEndpointDelivery,
+  rotateEventEndpointSecret,
+  sendEndpointTest,
+} from '../../packages/domain/events/endpoints';
 import { getEndpoint, removeEndpoint, rotateSecret, saveEndpoint, sendTestEvent } from '../../packages/domain/recharge/endpoint';
 import { listDeliveryLog, listRequests, retryDelivery } from '../../packages/domain/recharge/lists';
 import { httpHandler } from '../../packages/http/handler';
 import { json, noContent } from '../../packages/http/response';
 import { autoRechargeRoutes } from '../../packages/http/routes/auto-recharge';
+import { webhookEndpointRoutes } from '../../packages/http/routes/webhook-endpoints';
 
 table();
 requireEnv('WEBHOOKS_QUEUE_URL');
 
-export const handler = httpHandler(autoRechargeRoutes, {
+export const handler = httpHandler([...autoRechargeRoutes, ...webhookEndpointRoutes], {
   'PUT /v1/reselling/auto-recharge-webhook': async ({ principal, body }) =>
     json(200, await saveEndpoint(principal.agencyId, body)),
   'GET /v1/reselling/auto-recharge-webhook': async ({ principal }) => json(200, await getEndpoint(principal.agencyId)),
@@ -25,4 +37,24 @@ export const handler = httpHandler(autoRechargeRoutes, {
     json(200, await listDeliveryLog(principal.agencyId, query)),
   'POST /v1/reselling/webhook-deliveries/{deliveryId}/retry': async ({ principal, params }) =>
     json(202, await retryDelivery(principal.agencyId, params.deliveryId)),
+
+  // Event webhooks.
+  'POST /v1/webhook-endpoints': async ({ principal, body }) => json(201, await createEventEndpoint(principal.agencyId, body)),
+  'GET /v1/webhook-endpoints': async ({ principal }) => json(200, await listEventEndpoints(principal.agencyId)),
+  'GET /v1/webhook-endpoints/{webhookEndpointId}': async ({ principal, params }) =>
+    json(200, await getEventEndpointView(principal.agencyId, params.webhookEndpointId)),
+  'PATCH /v1/webhook-endpoints/{webhookEndpointId}': async ({ principal, params, body }) =>
+    json(200, await patchEventEndpoint(principal.agencyId, params.webhookEndpointId, body)),
+  'DELETE /v1/webhook-endpoints/{webhookEndpointId}': async ({ principal, params }) => {
+    await deleteEventEndpoint(principal.agencyId, params.webhookEndpointId);
+    return noContent();
+  },
+  'POST /v1/webhook-endpoints/{webhookEndpointId}/rotate-secret': async ({ principal, params }) =>
+    json(200, await rotateEventEndpointSecret(principal.agencyId, params.webhookEndpointId)),
+  'POST /v1/webhook-endpoints/{webhookEndpointId}/test': async ({ principal, params }) =>
+    json(202, await sendEndpointTest(principal.agencyId, params.webhookEndpointId)),
+  'GET /v1/webhook-endpoints/{webhookEndpointId}/deliveries': async ({ principal, params, query }) =>
+    json(200, await listEndpointDeliveries(principal.agencyId, params.webhookEndpointId, query)),
+  'POST /v1/webhook-endpoints/{webhookEndpointId}/deliveries/{deliveryId}/retry': async ({ principal, params }) =>
+    json(202, await retryEndpointDelivery(principal.agencyId, params.webhookEndpointId, params.deliveryId)),
 });

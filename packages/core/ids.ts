@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * Opaque, type-prefixed, time-ordered ids (`sub_01jd…`): 10 chars of millisecond time in
@@ -20,6 +20,7 @@ export const idPrefixes = {
   creditPackage: 'pkg',
   rechargeRequest: 'rrq',
   webhookDelivery: 'whd',
+  webhookEndpoint: 'we',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;
@@ -42,6 +43,18 @@ function randomChars(n: number): string {
 
 export function newId(kind: IdKind, now = Date.now()): string {
   return `${idPrefixes[kind]}_${encodeTime(now)}${randomChars(16)}`;
+}
+
+/**
+ * An id of the same shape whose tail is derived from `seed` (SHA-256) instead of drawn: the
+ * same seed at the same millisecond is the same id, so a writer that runs again (a stream
+ * batch retried) writes the same item, and its conditional put keeps it to one.
+ */
+export function derivedId(prefix: string, ms: number, seed: string): string {
+  const digest = createHash('sha256').update(seed).digest();
+  let tail = '';
+  for (let i = 0; i < 16; i++) tail += ALPHABET[(digest[i] as number) & 31];
+  return `${prefix}_${encodeTime(ms)}${tail}`;
 }
 
 /**

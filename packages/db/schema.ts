@@ -74,6 +74,7 @@ export const itemKinds = {
   rechargeState: 'recharge_state',
   webhookDelivery: 'webhook_delivery',
   webhookSlots: 'webhook_slots',
+  webhookEndpoints: 'webhook_endpoints',
   autoTopUp: 'auto_top_up',
   lowBalanceAlerts: 'low_balance_alerts',
   lowBalanceAlerted: 'low_balance_alerted',

@@ -39,7 +39,7 @@ export interface PasswordResetEvent {
   sealedToken: string;
 }
 
-/** An auto-recharge webhook delivery ran out of attempts: the agency is told. */
+/** A webhook delivery (auto-recharge's or an event endpoint's) ran out of attempts: the agency is told. */
 export interface DeliveryFailedEvent {
   type: 'webhook.delivery_failed';
   agencyId: string;
@@ -48,12 +48,14 @@ export interface DeliveryFailedEvent {
   deliveryId: string;
   eventType: string;
   requestId?: string;
+  /** An event endpoint's delivery (absent: the auto-recharge endpoint's). */
+  endpointId?: string;
   url: string;
   attempts: number;
   lastError: string;
 }
 
-/** The agency's auto-recharge endpoint answered 410 Gone and was turned off: the agency is told. */
+/** A webhook endpoint (auto-recharge's, or an event endpoint: `endpointId`) answered 410 Gone and was turned off: the agency is told. */
 export interface EndpointDisabledEvent {
   type: 'webhook.endpoint_disabled';
   agencyId: string;
@@ -62,6 +64,7 @@ export interface EndpointDisabledEvent {
   url: string;
   reason: string;
   deliveryId: string;
+  endpointId?: string;
 }
 
 /** A sub-account reached its daily cap of recharge requests: the agency is told instead (once a day). */

@@ -4,6 +4,8 @@ import * as z from '../core/zod';
 import * as accountSchemas from '../domain/accounts/schemas';
 import * as autoTopUpSchemas from '../domain/auto-top-up/schemas';
 import * as campaignSchemas from '../domain/campaigns/schemas';
+import { type EventType, eventEnvelope, eventSummaries, eventTypes } from '../domain/events/catalog';
+import * as eventSchemas from '../domain/events/schemas';
 import * as ledgerSchemas from '../domain/ledger/schemas';
 import * as rechargeSchemas from '../domain/recharge/schemas';
 import * as resellingSchemas from '../domain/reselling/schemas';
@@ -42,7 +44,15 @@ function responseComponents(): { schemas: Json; nameOf: Map<z.ZodMiniType, strin
 /** Request bodies, each under the name of its schema's export (`createCampaignBody` → `CreateCampaignRequest`). */
 function requestComponents(list: readonly RouteDef[]): { schemas: Json; nameOf: Map<RouteDef, string> } {
   const exported = new Map<unknown, string>();
-  for (const mod of [accountSchemas, campaignSchemas, ledgerSchemas, resellingSchemas, rechargeSchemas, autoTopUpSchemas]) {
+  for (const mod of [
+    accountSchemas,
+    campaignSchemas,
+    ledgerSchemas,
+    resellingSchemas,
+    rechargeSchemas,
+    autoTopUpSchemas,
+    eventSchemas,
+  ]) {
     for (const [name, value] of Object.entries(mod)) {
       if (name.endsWith('Body')) exported.set(value, `${pascal(name.slice(0, -'Body'.length))}Request`);
     }
@@ -164,10 +174,52 @@ function operation(route: RouteDef, names: { response: Map<z.ZodMiniType, string
   };
 }
 
+/**
+ * The event catalog as OpenAPI 3.1 `webhooks`: one POST per event type, its body the event's
+ * envelope (a named component, `…Event`), signed with Standard Webhooks headers.
+ */
+function eventWebhooks(): { webhooks: Json; schemas: Json } {
+  const registry = z.registry<{ id: string }>();
+  const names = new Map<EventType, string>();
+  for (const type of eventTypes) {
+    const name = `${type.split(/[._]/).map(pascal).join('')}Event`;
+    registry.add(eventEnvelope(type), { id: name });
+    names.set(type, name);
+  }
+  const out = z.toJSONSchema(registry, { io: 'output', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' });
+  const header = (description: string) => ({ required: true, description, schema: { type: 'string' } });
+  const webhooks: Json = {};
+  for (const type of eventTypes) {
+    webhooks[type] = {
+      post: {
+        operationId: `event${pascal(names.get(type) ?? type)}`,
+        summary: eventSummaries[type],
+        // Not a bearer token: the body is signed (the webhook-signature header).
+        security: [],
+        description:
+          'Sent to each enabled endpoint subscribed to this type (POST /v1/webhook-endpoints), at least once: `webhook-id` is the same on every attempt, `id` the same for every endpoint. Any 2xx within 10 s is success; 410 turns the endpoint off.',
+        parameters: [
+          { name: 'webhook-id', in: 'header', ...header('msg_…: the delivery, the same on every attempt') },
+          { name: 'webhook-timestamp', in: 'header', ...header('Unix seconds of this attempt') },
+          {
+            name: 'webhook-signature',
+            in: 'header',
+            ...header('v1,<base64 HMAC-SHA256> (Standard Webhooks); two, space separated, for 24 h after a rotation'),
+          },
+        ],
+        requestBody: { required: true, content: { 'application/json': { schema: ref(names.get(type) ?? type) } } },
+        responses: { '200': { description: 'Any 2xx: received' }, '410': { description: 'Gone: the endpoint is turned off' } },
+      },
+    };
+  }
+  return { webhooks, schemas: stripSchemaKeys(out.schemas) };
+}
+
 function build(): Json {
   const list = routes as readonly RouteDef[];
   const out = responseComponents();
   const input = requestComponents(list);
+  const events = eventWebhooks();
   const paths: Record<string, Json> = {};
   for (const route of list) {
     paths[route.path] = {
@@ -193,8 +245,9 @@ function build(): Json {
           description: 'Session token, assist token, agency API key (ak_…) or platform key',
         },
       },
-      schemas: { ...out.schemas, ...input.schemas },
+      schemas: { ...out.schemas, ...input.schemas, ...events.schemas },
     },
     paths,
+    webhooks: events.webhooks,
   };
 }

@@ -1,6 +1,7 @@
 import { errorCodes } from '../core/errors';
 import { type IdKind, idPattern } from '../core/ids';
 import * as z from '../core/zod';
+import { eventTypes } from '../domain/events/catalog';
 import { features, plans } from '../domain/features';
 import { entryTypes, usageTypes } from '../domain/ledger/schemas';
 import { purchaseStatuses, webhookOutcomes } from '../domain/reselling/event-types';
@@ -377,6 +378,41 @@ export const WebhookDelivery = z.strictObject({
   createdAt: timestamp,
 });
 export const WebhookDeliveryList = page(WebhookDelivery);
+
+// Event webhooks (API.md, Event webhooks).
+export const EventWebhookEndpoint = z.strictObject({
+  id: id('webhookEndpoint'),
+  url: z.string(),
+  events: z.array(z.enum(eventTypes)),
+  description: z.nullable(z.string()),
+  enabled: z.boolean(),
+  /** Why it was turned off (the receiver answered 410 Gone); null while enabled. */
+  disabledReason: z.nullable(z.string()),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+/** `secret` (Standard Webhooks, `whsec_…`): shown here and on rotation only. */
+export const EventWebhookEndpointCreated = z.strictObject({
+  endpoint: EventWebhookEndpoint,
+  secret: z.string().check(z.regex(/^whsec_/)),
+});
+export const EventWebhookEndpointList = page(EventWebhookEndpoint);
+export const EventWebhookDelivery = z.strictObject({
+  id: id('webhookDelivery'),
+  eventType: z.enum([...eventTypes, 'webhook.test']),
+  /** The Standard Webhooks `webhook-id` header: the same on every attempt. */
+  webhookId: z.string(),
+  endpointId: z.nullable(id('webhookEndpoint')),
+  /** The event's `id` (`evt_…`); null for a `webhook.test`. */
+  eventId: z.nullable(z.string()),
+  status: z.enum(['pending', 'succeeded', 'failed']),
+  attempts: z.int().check(z.minimum(0)),
+  lastStatusCode: z.nullable(z.int()),
+  lastError: z.nullable(z.string()),
+  nextAttemptAt: z.nullable(timestamp),
+  createdAt: timestamp,
+});
+export const EventWebhookDeliveryList = page(EventWebhookDelivery);
 
 // Auto top-up and low-balance alerts (the agency pool).
 export const SetupCheckout = z.strictObject({ checkoutUrl: z.string() });

@@ -37,7 +37,7 @@ export const httpFunctionDescriptions: Record<HttpFunction, string> = {
     "Reselling through the agency's Stripe account, buying credits through Stripe Checkout, and the pool's auto top-up and low-balance alerts",
   'stripe-webhooks': "Stripe's signed events: payments, refunds and connected accounts",
   'auto-recharge':
-    "Auto-recharge through the agency's own payment server: its webhook endpoint, recharge requests and deliveries",
+    "Webhooks to the agency's servers: auto-recharge through its own payment server (its endpoint, recharge requests and deliveries), and event webhook endpoints",
   fallback: 'Anything the route table does not have: 404 or 405 as problem JSON',
 };
 
@@ -106,6 +106,7 @@ export const paramIdKinds = {
   campaignId: ['campaign'],
   apiKeyId: ['apiKey'],
   deliveryId: ['webhookDelivery'],
+  webhookEndpointId: ['webhookEndpoint'],
 } as const satisfies Record<string, readonly IdKind[]>;
 export type ParamName = keyof typeof paramIdKinds;
 

@@ -19,6 +19,7 @@ import { resellingRoutes } from './routes/reselling';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { subAccountRoutes } from './routes/sub-accounts';
 import { usageRoutes } from './routes/usage';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints';
 
 export {
   type HttpFunction,
@@ -43,6 +44,7 @@ const all = [
   ...autoTopUpRoutes,
   ...stripeWebhookRoutes,
   ...autoRechargeRoutes,
+  ...webhookEndpointRoutes,
 ] as const;
 /** Every route; a path parameter without a known id shape (route-def `paramIdKinds`) does not compile. */
 export const routes: CheckedRoutes<typeof all> = all;

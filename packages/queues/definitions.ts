@@ -57,6 +57,17 @@ export const rechargeStreamFilters = [
   // A busy balance's debits write its lanes (packages/domain/ledger/lanes.ts), not the balance item.
   { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { kind: { S: ['lane'] }, scope: { S: ['W', 'P'] } } } },
   { eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['webhook_delivery'] } } } },
+  // Event webhooks (packages/domain/events/sources.ts): sub-accounts created or changed, grants
+  // (entries are only ever inserted), and purchases, recharge requests and low-balance marks.
+  // Two patterns, not five: Lambda takes at most five per event source.
+  {
+    eventName: ['INSERT', 'MODIFY'],
+    dynamodb: { NewImage: { kind: { S: ['account', 'ledger_entry'] }, type: { S: ['sub_account', 'grant'] } } },
+  },
+  {
+    eventName: ['INSERT', 'MODIFY'],
+    dynamodb: { NewImage: { kind: { S: ['purchase', 'recharge_request', 'low_balance_alerted'] } } },
+  },
 ] as const;
 
 /** The subset of EventBridge-style patterns used above: nested objects, arrays of allowed values. */

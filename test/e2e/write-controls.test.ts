@@ -423,7 +423,94 @@ const controls: Record<WriteRouteKey, Control> = {
         )),
     };
   },
+  'POST /v1/webhook-endpoints': async () => {
+    await clearEventEndpoints();
+    return {
+      check: async (res) => {
+        expect(res.body.secret).toMatch(/^whsec_/);
+        expect((await get(`/v1/webhook-endpoints/${res.body.endpoint.id}`)).events).toEqual(['sub_account.created']);
+      },
+    };
+  },
+  'PATCH /v1/webhook-endpoints/{webhookEndpointId}': async () => {
+    const { endpoint } = await newEventEndpoint();
+    return {
+      params: { webhookEndpointId: endpoint.id },
+      check: async () => expect((await get(`/v1/webhook-endpoints/${endpoint.id}`)).url).toBe('http://127.0.0.1:9/events-moved'),
+    };
+  },
+  'DELETE /v1/webhook-endpoints/{webhookEndpointId}': async () => {
+    const { endpoint } = await newEventEndpoint();
+    return {
+      params: { webhookEndpointId: endpoint.id },
+      check: async () =>
+        expect((await api('GET', `/v1/webhook-endpoints/${endpoint.id}`, { token: A.agency.token })).status).toBe(404),
+    };
+  },
+  'POST /v1/webhook-endpoints/{webhookEndpointId}/rotate-secret': async () => {
+    const { endpoint, secret } = await newEventEndpoint(receiver.url);
+    return {
+      params: { webhookEndpointId: endpoint.id },
+      check: async (res) => {
+        expect(res.body.secret).not.toBe(secret);
+        const hits = receiver.hits.length;
+        const path = `/v1/webhook-endpoints/${endpoint.id}/test`;
+        expectStatus(await api('POST', path, { token: A.agency.token }), 202, 'test');
+        await waitFor(async () => receiver.hits.length > hits, 15_000, 'a test event');
+        // Both secrets sign during the overlap.
+        expect(() => verify(receiver.hits.at(-1)!, res.body.secret)).not.toThrow();
+        expect(() => verify(receiver.hits.at(-1)!, secret)).not.toThrow();
+      },
+    };
+  },
+  'POST /v1/webhook-endpoints/{webhookEndpointId}/test': async () => {
+    const { endpoint } = await newEventEndpoint(receiver.url);
+    const hits = receiver.hits.length;
+    return {
+      params: { webhookEndpointId: endpoint.id },
+      check: async (res) => {
+        const log = await get(`/v1/webhook-endpoints/${endpoint.id}/deliveries`);
+        expect(log.items.map((d: { id: string }) => d.id)).toContain(res.body.deliveryId);
+        await waitFor(async () => receiver.hits.length > hits, 15_000, 'the test event at the receiver');
+      },
+    };
+  },
+  'POST /v1/webhook-endpoints/{webhookEndpointId}/deliveries/{deliveryId}/retry': async () => {
+    const { endpoint } = await newEventEndpoint('http://127.0.0.1:9/events');
+    const sent = expectStatus(
+      await api('POST', `/v1/webhook-endpoints/${endpoint.id}/test`, { token: A.agency.token }),
+      202,
+      'test',
+    );
+    const log = async () => (await get(`/v1/webhook-endpoints/${endpoint.id}/deliveries`)).items as Array<Record<string, any>>;
+    const failed = await waitFor(
+      async () => (await log()).find((d) => d.id === sent.body.deliveryId && d.status === 'failed'),
+      30_000,
+      'a failed delivery',
+    );
+    return {
+      params: { webhookEndpointId: endpoint.id, deliveryId: failed.id },
+      check: async () =>
+        void (await waitFor(
+          async () => (await log()).find((d) => d.id === failed.id && d.attempts > failed.attempts),
+          30_000,
+          'one more attempt',
+        )),
+    };
+  },
 };
+
+/** Room for one more event endpoint (at most 10 per agency): the agency's are removed. */
+async function clearEventEndpoints() {
+  for (const e of (await get('/v1/webhook-endpoints')).items as Array<{ id: string }>)
+    expectStatus(await api('DELETE', `/v1/webhook-endpoints/${e.id}`, { token: A.agency.token }), 204, 'delete endpoint');
+}
+
+async function newEventEndpoint(url = 'http://127.0.0.1:9/events', events = ['sub_account.created']) {
+  await clearEventEndpoints();
+  const res = await api('POST', '/v1/webhook-endpoints', { token: A.agency.token, body: { url, events } });
+  return expectStatus(res, 201, 'event endpoint').body as { endpoint: { id: string }; secret: string };
+}
 
 /** Sends a test event to the endpoint saved now and returns what the receiver got. */
 async function sendTest() {

@@ -23,6 +23,10 @@ export interface FuzzTenant {
     spareAgency: string;
     reselling: string;
     failedDelivery: string;
+    /** An event webhook endpoint (its spare for DELETE), and a failed delivery of the first. */
+    webhookEndpoint: string;
+    spareWebhookEndpoint: string;
+    failedEventDelivery: string;
   };
   /** Callers of the routes that end a session (or every session of a user), per route key: sessions of their own. */
   sessionCallers: Record<string, Caller[]>;
@@ -63,6 +67,7 @@ export async function fuzzTenant(): Promise<FuzzTenant> {
   ]);
   // Then a receiver that takes every delivery at once: no attempts, retries or failure emails to wait for.
   await saveEndpoint(token, receiver.url);
+  const events = await eventEndpoints(token, receiver.url);
 
   const own = (kind: Caller['kind'], label: string, sessionToken: string): Caller => ({
     label,
@@ -83,6 +88,7 @@ export async function fuzzTenant(): Promise<FuzzTenant> {
       spareAgency: spareAgency.agencyId,
       reselling,
       failedDelivery: failed,
+      ...events,
     },
     sessionCallers: {
       'POST /v1/auth/logout': [
@@ -99,6 +105,8 @@ export async function fuzzTenant(): Promise<FuzzTenant> {
       'POST /v1/auth/login': { email: login.email, password: login.password },
       'POST /v1/auth/password': { currentPassword: session.password },
       'PUT /v1/reselling/auto-recharge-webhook': { url: receiver.url },
+      'POST /v1/webhook-endpoints': { url: receiver.url },
+      'PATCH /v1/webhook-endpoints/{webhookEndpointId}': { url: receiver.url },
       // One target or the list, never both; a package or an amount, never both.
       'POST /v1/accounts/{accountId}/campaigns/{campaignId}/copy': { targetAccountIds: undefined },
       'POST /v1/accounts/{accountId}/credit-purchases': { credits: 10, packageId: undefined },
@@ -120,4 +128,24 @@ async function failedDelivery(token: string): Promise<string> {
     'a failed delivery',
   );
   return sent.body.deliveryId;
+}
+
+/**
+ * Two event endpoints on the receiver, and a failed delivery of the first (sent while it
+ * pointed at the closed port 9): what the endpoint routes name.
+ */
+async function eventEndpoints(token: string, url: string) {
+  const register = async (to: string) =>
+    expectStatus(await api('POST', '/v1/webhook-endpoints', { token, body: { url: to, events: ['grant.created'] } }), 201).body
+      .endpoint.id as string;
+  const [webhookEndpoint, spareWebhookEndpoint] = [await register('http://127.0.0.1:9/events'), await register(url)];
+  const sent = expectStatus(await api('POST', `/v1/webhook-endpoints/${webhookEndpoint}/test`, { token }), 202, 'test');
+  await waitFor(
+    async () =>
+      (await api('GET', `/v1/webhook-endpoints/${webhookEndpoint}/deliveries?status=failed`, { token })).body.items.length > 0,
+    30_000,
+    'a failed event delivery',
+  );
+  expectStatus(await api('PATCH', `/v1/webhook-endpoints/${webhookEndpoint}`, { token, body: { url } }), 200);
+  return { webhookEndpoint, spareWebhookEndpoint, failedEventDelivery: sent.body.deliveryId as string };
 }

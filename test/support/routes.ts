@@ -166,6 +166,9 @@ export const fixtureBodies: Record<string, (ctx: { home: string; agencyId: strin
   // A loopback target (the test stack allows http://127.0.0.1 as npm start does): port 9 has no
   // listener, so a delivery to it fails fast and nothing leaves the machine.
   'PUT /v1/reselling/auto-recharge-webhook': () => ({ url: 'http://127.0.0.1:9/recharge' }),
+  // Event webhooks: the same loopback target, and an event type (the generator picks none).
+  'POST /v1/webhook-endpoints': () => ({ url: 'http://127.0.0.1:9/events', events: ['sub_account.created'] }),
+  'PATCH /v1/webhook-endpoints/{webhookEndpointId}': () => ({ url: 'http://127.0.0.1:9/events-moved' }),
   // An event charged to the caller's own account, under a key of its own.
   'POST /v1/usage/batch': ({ home }) => ({
     events: [{ accountId: home, type: 'ai_response', quantity: 1, idempotencyKey: randomUUID() }],

@@ -117,22 +117,31 @@ export const alertedKey = (accountId: string, balance: 'pool' | 'wallet'): Key =
 export interface AlertedItem {
   kind: typeof itemKinds.lowBalanceAlerted;
   accountId: string;
+  balance: 'pool' | 'wallet';
   level: number;
   at: string;
   /** The balance item's version when the alert was judged (older marks have none). */
   version?: number;
+  /** Its agency and the credits seen: writing the mark is the `pool.low`/`wallet.low` event (domain/events). */
+  agencyId?: string;
+  credits?: number;
 }
 
-/** The mark, written with the email: absent before, or (a new crossing in one batch) the mark of `replacing` version. */
+/**
+ * The mark, written with the email: absent before, or (a new crossing in one batch) the mark of
+ * `replacing` version. It names its agency and the credits seen: its write is the
+ * `pool.low`/`wallet.low` event (domain/events).
+ */
 export function markAlerted(
   accountId: string,
   balance: 'pool' | 'wallet',
   level: number,
   at: string,
   version: number,
+  seen: { agencyId: string; credits: number },
   replacing?: number,
 ): TransactItem {
-  const item: AlertedItem = { kind: itemKinds.lowBalanceAlerted, accountId, level, at, version };
+  const item: AlertedItem = { kind: itemKinds.lowBalanceAlerted, accountId, balance, level, at, version, ...seen };
   return {
     Put: {
       TableName: table(),

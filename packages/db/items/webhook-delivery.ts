@@ -1,4 +1,5 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { EventType } from '../../domain/events/catalog';
 import { db, table } from '../client';
 import { ifConditionHolds } from '../conditions';
 import { queryPage } from '../query';
@@ -13,7 +14,7 @@ import type { NamedItem, TransactItem } from '../transact';
  * for the same attempt while a delivery is alive.
  */
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
-export type WebhookEventType = 'credits.recharge_requested' | 'webhook.test';
+export type WebhookEventType = 'credits.recharge_requested' | 'webhook.test' | EventType;
 
 export interface WebhookDeliveryItem {
   kind: typeof itemKinds.webhookDelivery;
@@ -23,6 +24,9 @@ export interface WebhookDeliveryItem {
   /** The Standard Webhooks `webhook-id`: the same on every attempt. */
   webhookId: string;
   requestId?: string;
+  /** Event webhooks: the endpoint (`we_…`) it goes to, and the event (`evt_…`) it carries; absent for auto-recharge's. */
+  endpointId?: string;
+  eventId?: string;
   /** The JSON body, exactly as signed and sent. */
   payload: string;
   status: DeliveryStatus;
@@ -54,6 +58,12 @@ export function putDelivery(item: WebhookDeliveryItem): NamedItem<'delivery'> {
       },
     },
   };
+}
+
+/** The delivery, unless it exists already (a producer that runs again writes nothing): whether it was written. */
+export async function putDeliveryOnce(item: WebhookDeliveryItem): Promise<boolean> {
+  const { Put } = putDelivery(item).write;
+  return (await ifConditionHolds(db.send(new PutCommand(Put as ConstructorParameters<typeof PutCommand>[0])))) !== undefined;
 }
 
 /** Claims attempt `attempt` for `leaseUntil` (epoch ms); false when another holds it or it was made. */
@@ -180,8 +190,23 @@ export async function unreopenDelivery(agencyId: string, id: string, attempts: n
   );
 }
 
-/** The agency's deliveries, newest first, optionally in one status. */
-export function listDeliveries(agencyId: string, q: { limit: number; cursor?: string; status?: DeliveryStatus }) {
+/**
+ * The agency's deliveries, newest first, optionally in one status: those to one event endpoint
+ * (`endpointId`), or else the auto-recharge endpoint's (which carry none).
+ */
+export function listDeliveries(
+  agencyId: string,
+  q: { limit: number; cursor?: string; status?: DeliveryStatus; endpointId?: string },
+) {
+  const names: Record<string, string> = { '#endpoint': 'endpointId' };
+  const values: Record<string, unknown> = {};
+  const clauses = [q.endpointId ? '#endpoint = :endpoint' : 'attribute_not_exists(#endpoint)'];
+  if (q.endpointId) values[':endpoint'] = q.endpointId;
+  if (q.status) {
+    clauses.push('#status = :status');
+    names['#status'] = 'status';
+    values[':status'] = q.status;
+  }
   return queryPage<WebhookDeliveryItem>({
     partition: partition(agencyId),
     sort: { beginsWith: 'whd_' },
@@ -189,8 +214,6 @@ export function listDeliveries(agencyId: string, q: { limit: number; cursor?: st
     limit: q.limit,
     cursor: q.cursor,
     maxReads: 10,
-    ...(q.status
-      ? { filter: { expression: '#status = :status', names: { '#status': 'status' }, values: { ':status': q.status } } }
-      : {}),
+    filter: { expression: clauses.join(' AND '), names, ...(Object.keys(values).length ? { values } : {}) },
   });
 }

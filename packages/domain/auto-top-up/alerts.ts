@@ -54,7 +54,15 @@ export async function judgeAlert(
     await transact([
       {
         name: 'alerted',
-        write: markAlerted(accountId, balance, level, at.toISOString(), read.version, rose ? markVersion : undefined),
+        write: markAlerted(
+          accountId,
+          balance,
+          level,
+          at.toISOString(),
+          read.version,
+          { agencyId, credits },
+          rose ? markVersion : undefined,
+        ),
       },
       ...(owner?.email
         ? [

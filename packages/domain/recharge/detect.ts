@@ -6,13 +6,15 @@ import { walletKey } from '../../db/items/balance';
 import { type ResellingSettingsItem, resellingSettingsKey } from '../../db/items/reselling-settings';
 import { getItems, itemId } from '../../db/read';
 import { type BalanceChange, balanceChangeOf, judgeBalance, latestChanges } from '../auto-top-up/detect';
+import { produceEvents } from '../events/produce';
 import { exactBalance } from '../ledger/balances';
 import { type OpenOutcome, openRechargeRequest } from './open';
 import { enqueueDelivery } from './queue';
 
 /**
- * The recharge detector's stream batch (its filter passes pool and wallet modifications, their
- * lanes, and delivery inserts only). Each pool and wallet that moved is judged for auto top-up
+ * The recharge detector's stream batch (its filters pass pool and wallet modifications, their
+ * lanes, delivery inserts, and the changes that are events: events/sources.ts). Events become
+ * deliveries to the agency's event endpoints (events/produce.ts). Each pool and wallet that moved is judged for auto top-up
  * and low-balance alerts (auto-top-up/detect.ts). A wallet that went DOWN may have crossed its sub-account's threshold: per
  * sub-account, the lowest balance of the batch is judged (the opening's conditional write keeps
  * it to one request however many records or containers see the crossing). A delivery insert
@@ -44,6 +46,7 @@ export async function handleRechargeRecords(records: DynamoDBRecord[]): Promise<
   });
 
   await Promise.all([
+    produceEvents(records).then((indexes) => failed.push(...indexes)),
     ...deliveries.map(async (d) => {
       try {
         await enqueueDelivery({ agencyId: d.agencyId, deliveryId: d.deliveryId, attempt: 1 });

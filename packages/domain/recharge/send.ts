@@ -3,7 +3,7 @@ import { now, nowMs } from '../../core/clock';
 import { logger } from '../../core/logger';
 import { count } from '../../core/metrics';
 import { getAccount } from '../../db/items/account';
-import { disableWebhookEndpoint, getResellingSettings } from '../../db/items/reselling-settings';
+import { disableWebhookEndpoint, getResellingSettings, type StoredWebhookEndpoint } from '../../db/items/reselling-settings';
 import {
   type AttemptRecord,
   claimAttempt,
@@ -12,6 +12,7 @@ import {
   releaseAttempt,
   type WebhookDeliveryItem,
 } from '../../db/items/webhook-delivery';
+import { disableEventEndpoint, getEventEndpoint } from '../../db/items/webhook-endpoints';
 import { ConditionsFailed, transact } from '../../db/transact';
 import { newOutboxId, type OutboxEvent, outboxWrite } from '../outbox';
 import { nextSqsDelaySeconds } from '../webhooks/backoff';
@@ -79,7 +80,7 @@ async function attemptDelivery(
   let url: string | undefined;
   let result: Pick<DeliveryResult, 'outcome' | 'statusCode' | 'error'>;
   try {
-    const endpoint = (await getResellingSettings(agencyId))?.autoRechargeWebhook;
+    const endpoint = await endpointOf(delivery);
     url = endpoint?.url;
     if (!endpoint?.enabled) {
       await postOver(); // none to make
@@ -129,6 +130,16 @@ async function attemptDelivery(
   }
 }
 
+/**
+ * Where a delivery goes: the event endpoint it names, or else the agency's auto-recharge
+ * endpoint. Read at each attempt, so a new URL, a rotated secret or a disabled endpoint
+ * counts from the next attempt on.
+ */
+async function endpointOf(delivery: WebhookDeliveryItem): Promise<StoredWebhookEndpoint | undefined> {
+  if (delivery.endpointId) return getEventEndpoint(delivery.agencyId, delivery.endpointId);
+  return (await getResellingSettings(delivery.agencyId))?.autoRechargeWebhook;
+}
+
 /** The address check again (DNS may have changed since saving), then one signed POST to the pinned address. */
 async function attemptPost(delivery: WebhookDeliveryItem, url: string, sealedSecrets: string, timeoutMs: number) {
   const checked = await resolveAndCheck(url, { allowLoopbackHttp: allowLoopbackHttp() });
@@ -149,9 +160,13 @@ async function disableEndpoint(delivery: WebhookDeliveryItem, url: string, at: s
     url,
     reason,
     deliveryId: delivery.id,
+    ...(delivery.endpointId && { endpointId: delivery.endpointId }),
   }));
   try {
-    await transact([disableWebhookEndpoint(delivery.agencyId, url, reason, at), ...email]);
+    const disable = delivery.endpointId
+      ? disableEventEndpoint(delivery.agencyId, delivery.endpointId, url, reason, at)
+      : disableWebhookEndpoint(delivery.agencyId, url, reason, at);
+    await transact([disable, ...email]);
     count('WebhookEndpointsDisabled');
   } catch (err) {
     if (!(err instanceof ConditionsFailed && err.failed('endpoint'))) throw err;
@@ -168,6 +183,7 @@ async function finalFailure(delivery: WebhookDeliveryItem, token: string, record
     deliveryId: delivery.id,
     eventType: delivery.eventType,
     ...(delivery.requestId && { requestId: delivery.requestId }),
+    ...(delivery.endpointId && { endpointId: delivery.endpointId }),
     url,
     attempts: record.attempt,
     lastError: record.error ?? 'failed',
