@@ -27,3 +27,22 @@ export type UsageType = (typeof usageTypes)[number];
  */
 export const entryTypes = ['top_up', 'grant', ...usageTypes, 'purchase', 'refund', 'dispute'] as const;
 export type EntryType = (typeof entryTypes)[number];
+
+/** The event webhooks' types (API.md, Event webhooks); what each carries is the domain's catalog (domain/events/catalog.ts). */
+export const eventTypes = [
+  'sub_account.created',
+  'sub_account.updated',
+  'sub_account.closed',
+  'sub_account.reopened',
+  'credit_limit.reached',
+  'grant.created',
+  'purchase.paid',
+  'purchase.refunded',
+  'purchase.disputed',
+  'auto_top_up.succeeded',
+  'auto_top_up.failed',
+  'pool.low',
+  'wallet.low',
+  'recharge.requested',
+] as const;
+export type EventType = (typeof eventTypes)[number];

@@ -1,11 +1,11 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { EventType } from '../../domain/events/catalog';
 import { db, table } from '../client';
 import { ifConditionHolds } from '../conditions';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
 import type { NamedItem, TransactItem } from '../transact';
+import type { EventType } from '../vocabulary';
 
 /**
  * One webhook delivery (`whd_…`): the exact signed body, and every attempt's outcome. Its

@@ -1,5 +1,6 @@
 import { type IdKind, idPattern } from '../../core/ids';
 import * as z from '../../core/zod';
+import type { EventType } from '../../db/vocabulary';
 
 /**
  * The event catalog (API.md, Event webhooks): every type an endpoint can subscribe to, and the
@@ -90,10 +91,9 @@ export const eventData = {
     creditsRequested: z.int().check(z.minimum(1)),
     expiresAt: timestamp,
   }),
-} as const;
+} as const satisfies Record<EventType, z.ZodMiniType>;
 
-export type EventType = keyof typeof eventData;
-export const eventTypes = Object.keys(eventData) as [EventType, ...EventType[]];
+export { type EventType, eventTypes } from '../../db/vocabulary';
 
 /** The body every event is sent as (API.md): the envelope around its type's `data`. */
 export const eventEnvelope = <T extends EventType>(type: T) =>
