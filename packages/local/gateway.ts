@@ -6,6 +6,7 @@ import { type ClockSetting, parseClockHeader, withClock } from '../core/clock';
 import { AppError } from '../core/errors';
 import { problem } from '../http/response';
 import { type HttpFunction, matchRoute } from '../http/routes';
+import { serveApiReference } from './api-reference';
 import { serveConsole } from './console-static';
 import { asInvocation } from './invocations';
 import { lambdaContext } from './lambda-context';
@@ -54,7 +55,8 @@ export async function startGateway(
 ): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const started = performance.now();
-    // The web console at the same origin (CloudFront deployed): everything but /v1/*.
+    // The API reference page (/docs), then the web console at the same origin (CloudFront deployed): everything but /v1/*.
+    if (serveApiReference(req, res)) return;
     if (opts.consoleDist && serveConsole(opts.consoleDist, req, res)) return;
     // The test stack lets a request pin the clock it runs under (never `npm start`, never deployed).
     const clock = opts.testClock ? parseClockHeader(headerValue(req.headers[CLOCK_HEADER])) : undefined;
