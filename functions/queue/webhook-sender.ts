@@ -1,7 +1,6 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { logger, withInvocationLog } from '../../packages/core/logger';
-import { metrics } from '../../packages/core/metrics';
+import type { SQSRecord } from 'aws-lambda';
+import { logger } from '../../packages/core/logger';
+import { sqsWorker } from '../../packages/core/sqs-worker';
 import { table } from '../../packages/db/client';
 import { deliveryMessage } from '../../packages/domain/recharge/queue';
 import { type SendOutcome, sendDelivery } from '../../packages/domain/recharge/send';
@@ -28,14 +27,4 @@ async function recordHandler(record: SQSRecord): Promise<SendOutcome> {
  * batch; each agency has at most a few deliveries in flight (fairness.ts), so one agency's
  * backlog does not hold the others' either.
  */
-export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  return withInvocationLog(context, async () => {
-    try {
-      // A processor per batch: it holds the batch's state, and the local runtime runs several batches in one process.
-      const processor = new BatchProcessor(EventType.SQS);
-      return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
-    } finally {
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-    }
-  });
-}
+export const handler = sqsWorker(recordHandler, { throwOnFullBatchFailure: false });

@@ -1,10 +1,11 @@
 import { SendMessageBatchCommand, type SendMessageBatchCommandOutput, SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { awsClientDefaults } from '../../packages/core/aws-clients';
 import { causeOf } from '../../packages/core/dependency-errors';
 import { requireEnv } from '../../packages/core/env';
-import { logger, withInvocationLog } from '../../packages/core/logger';
+import { logger } from '../../packages/core/logger';
 import { traced } from '../../packages/core/tracing';
+import { worker } from '../../packages/core/worker';
 
 const sqs = traced(new SQSClient(awsClientDefaults));
 const queueUrl = requireEnv('NOTIFICATIONS_QUEUE_URL');
@@ -14,9 +15,7 @@ const queueUrl = requireEnv('NOTIFICATIONS_QUEUE_URL');
  * source filter). Each becomes a message carrying the outbox id alone: the secret parts stay
  * sealed in the table. Failed sends are reported per record so Lambda retries from there.
  */
-export async function handler(event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> {
-  return withInvocationLog(context, () => forward(event));
-}
+export const handler = worker(forward);
 
 async function forward(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
   const messages = event.Records.flatMap((record) => {

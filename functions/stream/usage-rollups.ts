@@ -1,6 +1,4 @@
-import type { Context } from 'aws-lambda';
-import { withInvocationLog } from '../../packages/core/logger';
-import { metrics } from '../../packages/core/metrics';
+import { worker } from '../../packages/core/worker';
 import { table } from '../../packages/db/client';
 import { applyUsageRecords } from '../../packages/domain/ledger/rollups';
 import type { StreamWindowEvent } from '../../packages/queues/definitions';
@@ -14,18 +12,8 @@ table();
  * failure throws: Lambda bisects the batch and retries it; nothing it wrote is counted twice.
  * A windowed source must be answered with a state: this function keeps none.
  */
-export async function handler(
-  event: StreamWindowEvent,
-  context: Context,
-): Promise<{ state: Record<string, never>; batchItemFailures: [] }> {
-  return withInvocationLog(context, async () => {
-    try {
-      if (!event.shardId)
-        throw new Error('the event names no shard: the event source needs its tumbling window (definitions.ts)');
-      await applyUsageRecords(event.shardId, event.Records);
-      return { state: {}, batchItemFailures: [] };
-    } finally {
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-    }
-  });
-}
+export const handler = worker(async (event: StreamWindowEvent) => {
+  if (!event.shardId) throw new Error('the event names no shard: the event source needs its tumbling window (definitions.ts)');
+  await applyUsageRecords(event.shardId, event.Records);
+  return { state: {} as Record<string, never>, batchItemFailures: [] as [] };
+});
