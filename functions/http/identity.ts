@@ -10,7 +10,8 @@ import { identityRoutes } from '../../packages/http/routes/identity';
 table();
 
 export const handler = httpHandler(identityRoutes, {
-  'GET /v1/me': async ({ principal, ownAccount, query }) => json(200, await describeMe(principal, ownAccount, query)),
+  'GET /v1/me': async ({ principal, ownAccount, agency, query }) =>
+    json(200, await describeMe(principal, ownAccount, agency, query)),
   'POST /v1/auth/password': async ({ principal, body }) => json(200, await changePassword(principal, body)),
   'POST /v1/auth/logout': async ({ principal }) => {
     await logOut(principal);

@@ -83,6 +83,8 @@ export const MeResponse = z.strictObject({
     actor: z.optional(z.strictObject({ userId: id('user') })),
   }),
   accounts: z.array(SwitcherEntry),
+  /** Agency users only: what the plan allows, and whether the owner confirmed the email. */
+  agency: z.optional(z.strictObject({ plan: z.enum(plans), features: z.array(z.enum(features)), emailVerified: z.boolean() })),
   /** More sub-accounts: the same call with this cursor. */
   nextCursor: z.nullable(z.string()),
 });

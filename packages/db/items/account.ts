@@ -495,3 +495,40 @@ export function enableClientLogin(subAccountId: string, at: string, onNotActive:
     onConditionFailed: onNotActive,
   };
 }
+
+/**
+ * A closed sub-account active again, without a client login until credentials are issued
+ * (`enableClientLogin`); `onNotClosed` when it is not closed.
+ */
+export function reopenAccount(subAccountId: string, at: string, onNotClosed: () => Error): NamedItem<'subAccount'> {
+  return {
+    name: 'subAccount',
+    write: {
+      Update: {
+        TableName: table(),
+        Key: accountKey(subAccountId),
+        UpdateExpression: 'SET #status = :active, clientLogin = :false, updatedAt = :at REMOVE closedAt',
+        ConditionExpression: '#status = :closed',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':active': 'active', ':closed': 'closed', ':false': false, ':at': at },
+      },
+    },
+    onConditionFailed: onNotClosed,
+  };
+}
+
+/** The agency is within its quota with the sub-accounts it counts (closed ones count: a reopened one adds none). */
+export function checkWithinQuota(agencyId: string, quota: number, onOver: () => Error): NamedItem<'agency'> {
+  return {
+    name: 'agency',
+    write: {
+      ConditionCheck: {
+        TableName: table(),
+        Key: accountKey(agencyId),
+        ConditionExpression: 'attribute_not_exists(subAccountCount) OR subAccountCount <= :quota',
+        ExpressionAttributeValues: { ':quota': quota },
+      },
+    },
+    onConditionFailed: onOver,
+  };
+}

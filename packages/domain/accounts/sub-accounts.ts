@@ -4,17 +4,20 @@ import { AppError } from '../../core/errors';
 import { newId } from '../../core/ids';
 import {
   type AccountItem,
+  checkWithinQuota,
   closeAccount,
   countSubAccount,
   getAccount,
   listSubAccounts as listSubAccountItems,
   putAccount,
+  reopenAccount,
   standingOf,
   updateActiveAccount,
 } from '../../db/items/account';
 import { walletKey } from '../../db/items/balance';
 import { getResellingSettings } from '../../db/items/reselling-settings';
 import { monthPoolUsed } from '../../db/items/usage-rollup';
+import { findEmail, getUser, withdrawPassword } from '../../db/items/user';
 import { itemKinds } from '../../db/schema';
 import { transact } from '../../db/transact';
 import { featuresBeyondPlan, planFeatures } from '../features';
@@ -163,4 +166,26 @@ export async function closeSubAccount(sub: AccountItem): Promise<void> {
   // What it drew on as it closed (its own state at that write, whatever changed before); again
   // when it was closed already: a close that failed before this ran is retried this way.
   await closeWhatItAllowed({ ...closed, status: 'active' }, closed);
+}
+
+/**
+ * A closed sub-account active again, within the quota (closed ones stay counted, so this fails
+ * only when the quota was lowered since). Its ledger history was never touched. Its client's
+ * password is withdrawn in the same transaction (and every earlier session ends): the client
+ * logs in again only with credentials issued after this (`issueClientCredentials`).
+ */
+export async function reopenSubAccount(sub: AccountItem, agency: AccountItem) {
+  const notClosed = () => new AppError('conflict', 'The sub-account is not closed');
+  if (sub.status !== 'closed') throw notClosed();
+  const quota = subAccountQuota();
+  const guard = sub.email ? await findEmail(sub.email) : undefined;
+  const client = guard && (await getUser(guard.userId));
+  const at = clockNow().toISOString();
+  await transact([
+    reopenAccount(sub.id, at, notClosed),
+    checkWithinQuota(agency.id, quota, () => new AppError('quota_exceeded', `An agency may have at most ${quota} sub-accounts`)),
+    ...(client?.accountId === sub.id ? [withdrawPassword(client.id, at)] : []),
+  ]);
+  const reopened: AccountItem = { ...sub, status: 'active', clientLogin: false, updatedAt: at, closedAt: undefined };
+  return { subAccount: await subAccountViewOf(reopened, agency) };
 }
