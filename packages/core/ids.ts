@@ -20,6 +20,7 @@ export const idPrefixes = {
   creditPackage: 'pkg',
   rechargeRequest: 'rrq',
   webhookDelivery: 'whd',
+  auditRecord: 'aud',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;
