@@ -41,7 +41,7 @@ export const tableKeyPrefixes = {
   admin: authenticating,
   // Settings and pricing (the agency's partition), the Stripe account's owner, purchases, the dashboard's totals
   // and its consumption (the usage rollups).
-  reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'ROLLUP#', 'LANE#'],
+  reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'ROLLUP#', 'LANE#', auditing],
   // Events seen, purchases and their credits (balances, entries, the reselling counters), the Stripe account's owner,
   // payments bound to purchases (or parked refunds and disputes), and the emails telling the agency.
   'stripe-webhooks': [

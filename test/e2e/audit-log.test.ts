@@ -124,6 +124,31 @@ describe('audited writes', () => {
     ]);
   });
 
+  it("records the agency's settings: low-balance alerts and auto top-up", async () => {
+    expectStatus(await api('PUT', '/v1/credits/alerts', { token: agency.token, body: { poolBelow: 100 } }), 200);
+    expectStatus(await api('PUT', '/v1/credits/alerts', { token: agency.token, body: { poolBelow: 50, walletBelow: 5 } }), 200);
+    const body = { enabled: false, threshold: 200, credits: 1000 };
+    expectStatus(await api('PUT', '/v1/credits/auto-top-up', { token: agency.token, body }), 200);
+    const records = await log(`?target=${agency.agencyId}`);
+    expect(records.map((r) => [r.action, r.changes])).toEqual([
+      [
+        'auto_top_up.updated',
+        [
+          { field: 'threshold', before: null, after: 200 },
+          { field: 'credits', before: null, after: 1000 },
+        ],
+      ],
+      [
+        'alerts.updated',
+        [
+          { field: 'poolBelow', before: 100, after: 50 },
+          { field: 'walletBelow', before: null, after: 5 },
+        ],
+      ],
+      ['alerts.updated', [{ field: 'poolBelow', before: null, after: 100 }]],
+    ]);
+  });
+
   it('pages newest first, and exports a page as CSV', async () => {
     const first = expectStatus(await api('GET', '/v1/audit-log?limit=2', { token: agency.token }), 200).body;
     expect(first.items).toHaveLength(2);
