@@ -980,7 +980,8 @@ describe('the web console', () => {
     // On the pro plan (last: a downgrade takes reselling from the sub-accounts), Edit offers the plan's features only.
     await setAgency(agency.id, { plan: 'pro' });
     await page.goto('/sub-accounts');
-    await page.getByRole('button', { name: 'Edit Filler 01' }).click();
+    // A whole page load on a busy machine: more than the usual 10 s may pass before the list is there.
+    await page.getByRole('button', { name: 'Edit Filler 01' }).click({ timeout: 30_000 });
     const edit = page.getByRole('dialog', { name: 'Edit Sub Account' });
     const offered = await edit.getByRole('group', { name: 'Features' }).getByRole('checkbox').count();
     expect(offered).toBe(4);

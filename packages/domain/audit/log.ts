@@ -82,5 +82,6 @@ export function auditCsv(items: AuditRecordView[]): string {
     requestId: r.requestId,
     sourceIp: r.sourceIp,
   }));
-  return [csvColumns.join(','), ...rows.map((row) => csvColumns.map((c) => csvCell(row[c])).join(','))].join('\r\n') + '\r\n';
+  const lines = [csvColumns.join(','), ...rows.map((row) => csvColumns.map((c) => csvCell(row[c])).join(','))];
+  return `${lines.join('\r\n')}\r\n`;
 }
