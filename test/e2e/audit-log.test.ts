@@ -353,7 +353,14 @@ describe('secrets', () => {
     expectStatus(await api('DELETE', `/v1/sub-accounts/${sub.subAccountId}`, { token: changed.token }), 204);
     expectStatus(await api('POST', `/v1/sub-accounts/${sub.subAccountId}/reopen`, { token: changed.token }), 200);
 
-    const stored = JSON.stringify(await storedRecords(owner.agencyId));
+    const records = await storedRecords(owner.agencyId);
+    // The password change is recorded as having happened, by whom: nothing more.
+    expect(records.find((r) => r.action === 'user.password_changed')).toMatchObject({
+      target: { type: 'user', id: owner.userId },
+      actor: { type: 'user', userId: owner.userId },
+      changes: [],
+    });
+    const stored = JSON.stringify(records);
     expect((await storedRecords(owner.agencyId)).length).toBeGreaterThanOrEqual(7);
     for (const secret of secrets) expect(stored.includes(secret), 'a secret in the audit log').toBe(false);
     // No field even named like one.

@@ -7,6 +7,7 @@ import { getUser, sessionVersionOf, setPassword } from '../../db/items/user';
 import { transact } from '../../db/transact';
 import type { ChangePasswordBody, ListQuery } from '../accounts/schemas';
 import { switcherEntry } from '../accounts/views';
+import { audited } from '../audit/record';
 import { issueSession } from './issue-session';
 import { checkNewPassword } from './password-policy';
 import { hashPassword, verifyPassword } from './passwords';
@@ -35,6 +36,8 @@ export async function changePassword(
   const endedMeanwhile = () => unauthenticated('The password was changed meanwhile; this session has ended');
   await transact([
     setPassword(user.id, await hashPassword(body.newPassword), nowIso(), { hash: user.passwordHash, onStale: endedMeanwhile }),
+    // That it happened, never the password.
+    audited({ agencyId: principal.agencyId, action: 'user.password_changed', target: { type: 'user', id: user.id } }),
   ]);
   // The condition held, so nothing raised the version since this read: it is now one more.
   return issueSession({ ...user, sessionVersion: sessionVersionOf(user) + 1 });
