@@ -1,16 +1,18 @@
 import { table } from '../../packages/db/client';
 import { resendVerification } from '../../packages/domain/accounts/email-verification';
+import { auditCsv, listAuditLog } from '../../packages/domain/audit/log';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../packages/domain/auth/api-key-service';
 import { exitAssist, startAssist } from '../../packages/domain/auth/assist';
 import { changePassword, describeMe, logOut } from '../../packages/domain/auth/sessions';
 import { httpHandler } from '../../packages/http/handler';
-import { json, noContent } from '../../packages/http/response';
+import { json, noContent, text } from '../../packages/http/response';
 import { identityRoutes } from '../../packages/http/routes/identity';
 
 table();
 
 export const handler = httpHandler(identityRoutes, {
-  'GET /v1/me': async ({ principal, ownAccount, query }) => json(200, await describeMe(principal, ownAccount, query)),
+  'GET /v1/me': async ({ principal, ownAccount, agency, query }) =>
+    json(200, await describeMe(principal, ownAccount, agency, query)),
   'POST /v1/auth/password': async ({ principal, body }) => json(200, await changePassword(principal, body)),
   'POST /v1/auth/logout': async ({ principal }) => {
     await logOut(principal);
@@ -25,6 +27,14 @@ export const handler = httpHandler(identityRoutes, {
   'DELETE /v1/api-keys/{apiKeyId}': async ({ principal, params }) => {
     await revokeApiKey(principal.agencyId, params.apiKeyId);
     return noContent();
+  },
+  'GET /v1/audit-log': async ({ principal, query, headers }) => {
+    const page = await listAuditLog(principal.agencyId, query);
+    if (!/\btext\/csv\b/i.test(headers.accept ?? '')) return json(200, page);
+    return text(200, auditCsv(page.items), 'text/csv; charset=utf-8', {
+      'content-disposition': 'attachment; filename="audit-log.csv"',
+      ...(page.nextCursor ? { 'x-next-cursor': page.nextCursor } : {}),
+    });
   },
   'POST /v1/sub-accounts/{subAccountId}/assist': async ({ principal, account }) =>
     json(201, await startAssist(principal, account)),

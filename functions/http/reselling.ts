@@ -8,7 +8,7 @@ import {
   saveCardCheckout,
 } from '../../packages/domain/auto-top-up/settings';
 import { resellingDashboard } from '../../packages/domain/reselling/dashboard';
-import { creditOffers } from '../../packages/domain/reselling/offers';
+import { creditOffers, offersView, platformTerms } from '../../packages/domain/reselling/offers';
 import {
   buyFromAgency,
   buyFromPlatform,
@@ -40,6 +40,7 @@ export const handler = httpHandler([...resellingRoutes, ...autoTopUpRoutes], {
     const out = await buyFromPlatform(principal, principal.agencyId, body, idempotencyKey);
     return json(201, out.body, replayHeader(out.replayed));
   },
+  'GET /v1/credits/packages': async () => json(200, offersView(platformTerms())),
   'GET /v1/credits/purchases': async ({ principal, query }) => json(200, await listPoolPurchases(principal.agencyId, query)),
   'POST /v1/credits/auto-top-up/payment-method': async ({ principal, requestId }) =>
     json(201, await saveCardCheckout(principal.agencyId, requestId)),

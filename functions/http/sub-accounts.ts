@@ -1,6 +1,12 @@
 import { table } from '../../packages/db/client';
 import { issueClientCredentials } from '../../packages/domain/accounts/client-login';
-import { closeSubAccount, createSubAccount, listSubAccounts, patchSubAccount } from '../../packages/domain/accounts/sub-accounts';
+import {
+  closeSubAccount,
+  createSubAccount,
+  listSubAccounts,
+  patchSubAccount,
+  reopenSubAccount,
+} from '../../packages/domain/accounts/sub-accounts';
 import { subAccountViewOf } from '../../packages/domain/accounts/views';
 import { httpHandler } from '../../packages/http/handler';
 import { json, noContent } from '../../packages/http/response';
@@ -19,5 +25,7 @@ export const handler = httpHandler(subAccountRoutes, {
     await closeSubAccount(account);
     return noContent();
   },
+  'POST /v1/sub-accounts/{subAccountId}/reopen': async ({ account, agency }) =>
+    json(200, await reopenSubAccount(account, agency)),
   'POST /v1/sub-accounts/{subAccountId}/credentials': async ({ account }) => json(201, await issueClientCredentials(account)),
 });

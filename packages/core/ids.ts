@@ -21,6 +21,7 @@ export const idPrefixes = {
   rechargeRequest: 'rrq',
   webhookDelivery: 'whd',
   webhookEndpoint: 'we',
+  auditRecord: 'aud',
 } as const;
 
 export type IdKind = keyof typeof idPrefixes;

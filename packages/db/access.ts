@@ -10,6 +10,8 @@
  */
 /** Authentication reads the caller's account and agency, its user (session version), its revocation, an API key. */
 const authenticating = ['ACCOUNT#', 'APIKEY#', 'REVOKED#', 'USER#'] as const;
+/** The agency's audit log: every audited write adds its record to its own transaction. */
+const auditing = 'AUDIT#';
 
 /**
  * Keyed by function name: the HTTP functions of the route table (http/route-def.ts; the stack
@@ -22,14 +24,14 @@ export const tableKeyPrefixes = {
   // login reads them and counts attempts; verification and password reset spend one-time
   // tokens; readiness reads one fixed key. Nothing authenticates.
   public: ['ACCOUNT#', 'USER#', 'EMAIL#', 'OTT#', 'OUTBOX#', 'THROTTLE#', 'READINESS'],
-  // Passwords (users), API keys and their id items, logouts and assist exits, the verification resend.
-  identity: [...authenticating, 'APIKEYID#', 'OTT#', 'OUTBOX#', 'THROTTLE#'],
+  // Passwords (users), API keys and their id items, logouts and assist exits, the verification resend; the audit log.
+  identity: [...authenticating, 'APIKEYID#', 'OTT#', 'OUTBOX#', 'THROTTLE#', auditing],
   // A sub-account, its client user and email guard, and the credentials email's outbox item;
   // enabling auto-recharge below the threshold opens a request (and its delivery) at once.
   // creditsUsedThisMonth is the account's month rollup; closing or re-moding closes its lanes.
-  'sub-accounts': [...authenticating, 'EMAIL#', 'OUTBOX#', 'RECHARGE#', 'WEBHOOK#', 'LANE#', 'ROLLUP#'],
+  'sub-accounts': [...authenticating, 'EMAIL#', 'OUTBOX#', 'RECHARGE#', 'WEBHOOK#', 'LANE#', 'ROLLUP#', auditing],
   // Campaigns live in their account's partition.
-  campaigns: authenticating,
+  campaigns: [...authenticating, auditing],
   // The debit: balances and meters (accounts), the entry (ledger), this container's lanes (lanes.ts).
   // Platform key only, but a user's token is still authenticated (USER#) before its 403.
   usage: [...authenticating, 'LEDGER#', 'LANE#'],
@@ -39,7 +41,7 @@ export const tableKeyPrefixes = {
   admin: authenticating,
   // Settings and pricing (the agency's partition), the Stripe account's owner, purchases, the dashboard's totals
   // and its consumption (the usage rollups).
-  reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'ROLLUP#', 'LANE#'],
+  reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'ROLLUP#', 'LANE#', auditing],
   // Events seen, purchases and their credits (balances, entries, the reselling counters), the Stripe account's owner,
   // payments bound to purchases (or parked refunds and disputes), and the emails telling the agency.
   'stripe-webhooks': [

@@ -78,6 +78,7 @@ export const itemKinds = {
   autoTopUp: 'auto_top_up',
   lowBalanceAlerts: 'low_balance_alerts',
   lowBalanceAlerted: 'low_balance_alerted',
+  auditRecord: 'audit_record',
 } as const;
 
 export function createTableInput(tableName: string): CreateTableCommandInput {

@@ -8,6 +8,7 @@ import { logger } from '../core/logger';
 import { countBy, publishMetrics } from '../core/metrics';
 import type * as z from '../core/zod';
 import type { AccountItem } from '../db/items/account';
+import { auditActorOf, withAuditSource } from '../domain/audit/record';
 import type { PrincipalKind, PrincipalOf } from '../domain/auth/principal';
 import { authenticate } from './authenticate';
 import { authorize, scopeReads } from './authorize';
@@ -172,7 +173,16 @@ export function httpHandler<const Rs extends readonly RouteDef[]>(routes: Rs, ac
         const found = byKey.get(event.routeKey);
         if (!found) throw new AppError('not_found', `No route ${event.routeKey}`);
         const deadline = Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
-        return withDeadline(deadline, async () => found.action(await buildContext(event, found.route)));
+        return withDeadline(deadline, async () => {
+          const ctx = await buildContext(event, found.route);
+          // Who and from where, for the audit record every write adds to its own transaction.
+          const source = {
+            actor: auditActorOf(ctx.principal),
+            requestId: ctx.requestId,
+            sourceIp: event.requestContext?.http?.sourceIp ?? '',
+          };
+          return withAuditSource(source, () => found.action(ctx));
+        });
       })
   );
 }

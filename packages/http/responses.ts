@@ -84,9 +84,31 @@ export const MeResponse = z.strictObject({
     actor: z.optional(z.strictObject({ userId: id('user') })),
   }),
   accounts: z.array(SwitcherEntry),
+  /** Agency users only: what the plan allows, and whether the owner confirmed the email. */
+  agency: z.optional(z.strictObject({ plan: z.enum(plans), features: z.array(z.enum(features)), emailVerified: z.boolean() })),
   /** More sub-accounts: the same call with this cursor. */
   nextCursor: z.nullable(z.string()),
 });
+
+/** One audited write: who, what (the changed fields before and after; never a secret), when, from which request. */
+export const AuditRecord = z.strictObject({
+  id: id('auditRecord'),
+  at: timestamp,
+  action: z.string(),
+  target: z.strictObject({ type: z.string(), id: z.string() }),
+  actor: z.strictObject({
+    type: z.enum(['user', 'api_key', 'platform', 'assist']),
+    /** The user; for `assist`, the agency user behind the session. */
+    userId: z.optional(id('user')),
+    apiKeyId: z.optional(id('apiKey')),
+    /** `assist` only: the sub-account acted as. */
+    assistedAccountId: z.optional(id('subAccount')),
+  }),
+  changes: z.array(z.strictObject({ field: z.string(), before: z.unknown(), after: z.unknown() })),
+  requestId: z.string(),
+  sourceIp: z.string(),
+});
+export const AuditLog = page(AuditRecord);
 
 export const ApiKey = z.strictObject({ id: id('apiKey'), name: z.string(), hint: z.string(), createdAt: timestamp });
 export const ApiKeyCreated = z.extend(ApiKey, { key: z.string().check(z.regex(/^ak_[A-Za-z0-9_-]{43}$/)) });

@@ -27,7 +27,7 @@ export type HttpFunction = (typeof httpFunctions)[number];
 export const httpFunctionDescriptions: Record<HttpFunction, string> = {
   public: 'Open to anyone: liveness, agency sign-up and login',
   docs: 'This API described as OpenAPI 3.1',
-  identity: 'The caller, its password and API keys, and assist mode',
+  identity: 'The caller, its password and API keys, assist mode, and the audit log',
   'sub-accounts': "The agency's client accounts",
   campaigns: "An account's campaigns, and copying them between accounts",
   usage: 'Metering: the platform charges usage to an account',

@@ -950,6 +950,45 @@ describe('the web console', () => {
     await context.close();
   });
 
+  it('reopens a closed sub-account, buys a pool package, and offers only the features of the plan', async () => {
+    await page.getByRole('link', { name: 'Sub Accounts' }).click();
+    await page.getByRole('button', { name: 'Reopen Filler 00' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Reopen this sub-account?' });
+    await expectAccessible(page, 'reopen sub-account confirm');
+    await confirm.getByRole('button', { name: 'Reopen account' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    await expectText(
+      page
+        .getByRole('row', { name: /^Filler 00/ })
+        .getByRole('cell')
+        .nth(3),
+      'active',
+    );
+
+    const offers = (await api('GET', '/v1/credits/packages', { token: agency.token })).body;
+    const pkg = offers.packages[0];
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    const buy = page.getByRole('form', { name: 'Buy pool credits' });
+    await buy.getByLabel(new RegExp(`^${pkg.credits.toLocaleString('en-US')} credits for`)).check();
+    await expectAccessible(page, 'buy pool credits, a package chosen');
+    await buy.getByRole('button', { name: 'Buy pool credits' }).click();
+    await page.getByRole('button', { name: 'Pay', exact: true }).click();
+    await page.waitForURL(/\/credits\/purchases\/\w+\?checkout=success/);
+    const purchases = (await api('GET', '/v1/credits/purchases', { token: agency.token })).body.items;
+    expect(purchases[0]).toMatchObject({ credits: pkg.credits, amount: pkg.price, packageId: pkg.id });
+
+    // On the pro plan (last: a downgrade takes reselling from the sub-accounts), Edit offers the plan's features only.
+    await setAgency(agency.id, { plan: 'pro' });
+    await page.goto('/sub-accounts');
+    // A whole page load on a busy machine: more than the usual 10 s may pass before the list is there.
+    await page.getByRole('button', { name: 'Edit Filler 01' }).click({ timeout: 30_000 });
+    const edit = page.getByRole('dialog', { name: 'Edit Sub Account' });
+    const offered = await edit.getByRole('group', { name: 'Features' }).getByRole('checkbox').count();
+    expect(offered).toBe(4);
+    expect(await edit.getByLabel('Credit reselling').count()).toBe(0);
+    await edit.getByRole('button', { name: 'Cancel' }).click();
+  });
+
   it('had no page error and no console error (CSP violations included) on any page', () => {
     expect(pageErrors).toEqual([]);
   });

@@ -233,6 +233,14 @@ const controls: Record<WriteRouteKey, Control> = {
       check: async () => expect((await get(`/v1/sub-accounts/${sub}`)).subAccount.status).toBe('closed'),
     };
   },
+  'POST /v1/sub-accounts/{subAccountId}/reopen': async () => {
+    const sub = await createSubAccountOnly(A.agency.token);
+    expectStatus(await api('DELETE', `/v1/sub-accounts/${sub}`, { token: A.agency.token }), 204, 'close');
+    return {
+      params: { subAccountId: sub },
+      check: async () => expect((await get(`/v1/sub-accounts/${sub}`)).subAccount.status).toBe('active'),
+    };
+  },
   'POST /v1/sub-accounts/{subAccountId}/credentials': async () => {
     const client = await createSubAccount(A.agency.token);
     return {

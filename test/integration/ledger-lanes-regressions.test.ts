@@ -89,8 +89,11 @@ async function losingTheAnswerTo<T>(matches: (command: string, input: any) => bo
 }
 
 /** The account's own write (a PATCH's or a close's), its key plain or marshalled. */
+const updatesAccount = (update: any) => [update?.Key?.sk, update?.Key?.sk?.S].includes('ACCOUNT');
+/** The account's own write: alone, or (since the audit log) in a transaction with its audit record. */
 const isAccountWrite = (command: string, input: any) =>
-  command === 'UpdateItemCommand' && [input.Key?.sk, input.Key?.sk?.S].includes('ACCOUNT');
+  (command === 'UpdateItemCommand' && updatesAccount(input)) ||
+  (command === 'TransactWriteItemsCommand' && (input.TransactItems ?? []).some((i: any) => updatesAccount(i.Update)));
 
 describe('lanes: what the interleavings model found', () => {
   it('a claim never takes over a lane still there, idle and empty: its spending would never reach consumed', async () => {

@@ -68,6 +68,7 @@ httpHandler(identityRoutes, {
   },
   'GET /v1/api-keys': ok,
   'DELETE /v1/api-keys/{apiKeyId}': ok,
+  'GET /v1/audit-log': ok,
   'POST /v1/sub-accounts/{subAccountId}/assist': ok,
   'POST /v1/auth/logout': ok,
   'POST /v1/auth/verify-email/resend': ok,

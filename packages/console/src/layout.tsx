@@ -1,4 +1,5 @@
 import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
+import { ResendVerification } from './pages/resend-verification';
 import { usePrincipal } from './queries';
 import { useSession } from './session';
 import { Loaded } from './ui';
@@ -17,6 +18,7 @@ export function Layout() {
   const { me, principal } = usePrincipal();
   const navigate = useNavigate();
   const isAgency = principal?.accountType === 'agency';
+  const unconfirmed = !session?.assist && me.data?.pages[0]?.agency?.emailVerified === false;
   return (
     <>
       <a className="skip" href="#main">
@@ -38,6 +40,7 @@ export function Layout() {
           </button>
         </section>
       )}
+      {unconfirmed && <ConfirmEmailBanner />}
       <header className="top">
         <span className="brand">Agency accounts</span>
         {isAgency && <AccountDropdown />}
@@ -107,5 +110,20 @@ function AccountDropdown() {
         </button>
       )}
     </div>
+  );
+}
+
+/**
+ * The one "Confirm your email" banner, on every page while the agency's owner has not followed
+ * the link (GET /v1/me says so): until then adding a sub-account is refused.
+ */
+function ConfirmEmailBanner() {
+  // Right after sign-up the address is known; later the words do without it.
+  const email = (useLocation().state as { verifyEmail?: string } | null)?.verifyEmail;
+  return (
+    <section className="notice" aria-label="Confirm your email">
+      <p>Confirm your email: follow the link we emailed{email ? ` to ${email}` : ' you'} before adding sub-accounts.</p>
+      <ResendVerification email={email} />
+    </section>
   );
 }

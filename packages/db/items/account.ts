@@ -1,11 +1,10 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { db, table } from '../client';
-import { conditionFailed, ifConditionHolds } from '../conditions';
+import { ifConditionHolds } from '../conditions';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
-import type { NamedItem, TransactItem } from '../transact';
+import { ConditionsFailed, type NamedItem, type TransactItem, transact } from '../transact';
 import type { Feature, Plan } from '../vocabulary';
 
 /**
@@ -163,13 +162,17 @@ export const standingOf = (a: Pick<AccountItem, 'creditMode' | 'monthlyCreditLim
 });
 
 /**
- * Applies changes to an active account (in `requireMode`, when given); undefined when it is
- * not active (closed), `{ wrongMode }` when it is in another credit mode.
+ * Applies changes to an active account (in `requireMode`, when given), with `also` (the audit
+ * record) in the same transaction: `{ applied }` when written, undefined when it is not active
+ * (closed), `{ wrongMode }` when it is in another credit mode, `{ stale }` when its standing, or
+ * a field this changes, moved since `seen` was read (the caller reads again and recomputes).
  */
 export async function updateActiveAccount(
-  accountId: string,
+  seen: AccountItem,
   changes: AccountChanges,
-): Promise<AccountItem | { wrongMode: true } | { stale: true } | undefined> {
+  also: NamedItem[] = [],
+): Promise<{ applied: true } | { wrongMode: true } | { stale: true } | undefined> {
+  const accountId = seen.id;
   const set: Record<string, unknown> = { ...changes.set, updatedAt: changes.at };
   const names = Object.keys(set).filter((n) => set[n] !== undefined);
   const clauses = names.map((n) => `#${n} = :${n}`);
@@ -199,61 +202,93 @@ export async function updateActiveAccount(
   } else if (changes.monthlyCreditLimit === null) {
     removed.push('monthlyCreditLimit', 'meterRemaining');
   }
+  // The audit record's "before" must be what this write replaced: each field it changes still holds what was seen.
+  const touched = [
+    ...names.filter((n) => n !== 'updatedAt'),
+    ...(changes.monthlyCreditLimit !== undefined ? ['monthlyCreditLimit'] : []),
+  ];
+  const asSeen = touched.map((n) => {
+    const was = (seen as unknown as Record<string, unknown>)[n];
+    if (was === undefined) return `attribute_not_exists(#seen_${n})`;
+    values[`:seen_${n}`] = was;
+    return `#seen_${n} = :seen_${n}`;
+  });
   const remove = removed.length ? ` REMOVE ${removed.join(', ')}` : '';
   try {
-    const out = await db.send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: accountKey(accountId),
-        UpdateExpression: `SET ${clauses.join(', ')}${remove}`,
-        ConditionExpression: [
-          accountIsActive.expression,
-          ...(changes.requireMode ? ['#requiredMode = :requiredMode'] : []),
-          ...(changes.standing ? standingConditions(changes.standing) : []),
-        ].join(' AND '),
-        ExpressionAttributeNames: {
-          ...accountIsActive.names,
-          ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
-          ...(changes.requireMode ? { '#requiredMode': 'creditMode' } : {}),
-          ...(changes.standing ? { '#standingMode': 'creditMode' } : {}),
+    await transact([
+      {
+        name: 'account',
+        write: {
+          Update: {
+            TableName: table(),
+            Key: accountKey(accountId),
+            UpdateExpression: `SET ${clauses.join(', ')}${remove}`,
+            ConditionExpression: [
+              accountIsActive.expression,
+              ...(changes.requireMode ? ['#requiredMode = :requiredMode'] : []),
+              ...(changes.standing ? standingConditions(changes.standing) : []),
+              ...asSeen,
+            ].join(' AND '),
+            ExpressionAttributeNames: {
+              ...accountIsActive.names,
+              ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
+              ...Object.fromEntries(touched.map((n) => [`#seen_${n}`, n])),
+              ...(changes.requireMode ? { '#requiredMode': 'creditMode' } : {}),
+              ...(changes.standing ? { '#standingMode': 'creditMode' } : {}),
+            },
+            ExpressionAttributeValues: {
+              ...accountIsActive.values,
+              ...values,
+              ...(changes.requireMode ? { ':requiredMode': changes.requireMode } : {}),
+              ...(changes.standing ? { ':standingMode': changes.standing.creditMode } : {}),
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
         },
-        ExpressionAttributeValues: {
-          ...accountIsActive.values,
-          ...values,
-          ...(changes.requireMode ? { ':requiredMode': changes.requireMode } : {}),
-          ...(changes.standing ? { ':standingMode': changes.standing.creditMode } : {}),
-        },
-        ReturnValues: 'ALL_NEW',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-    return out.Attributes as AccountItem;
+      },
+      ...also,
+    ]);
+    return { applied: true };
   } catch (err) {
-    if (!conditionFailed(err)) throw err;
-    const raw = (err as { Item?: Parameters<typeof unmarshall>[0] }).Item;
-    const old = raw ? (unmarshall(raw) as AccountItem) : undefined;
+    const failed = err instanceof ConditionsFailed ? err.failed('account') : undefined;
+    if (!failed) throw err;
+    const old = failed.item as AccountItem | undefined;
     if (old?.status !== 'active') return undefined;
     const now = standingOf(old);
     if (changes.standing && (now.creditMode !== changes.standing.creditMode || now.hasLimit !== changes.standing.hasLimit))
       return { stale: true };
-    return { wrongMode: true };
+    if (changes.requireMode && (old.creditMode ?? 'manual') !== changes.requireMode) return { wrongMode: true };
+    return { stale: true };
   }
 }
 
-/** Marks an account closed (idempotent: closing a closed account changes nothing but the time); the account as it now is. */
-export async function closeAccount(accountId: string, at: string): Promise<AccountItem> {
-  const out = await db.send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: accountKey(accountId),
-      UpdateExpression: 'SET #status = :closed, closedAt = :now, updatedAt = :now',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':closed': 'closed', ':now': at },
-      ReturnValues: 'ALL_NEW',
-    }),
-  );
-  return out.Attributes as AccountItem;
+/**
+ * Marks an active account closed, with `also` (the audit record) in the same transaction;
+ * false when it was not active (closed already: closing changes nothing then).
+ */
+export async function closeAccount(accountId: string, at: string, also: NamedItem[] = []): Promise<boolean> {
+  try {
+    await transact([
+      {
+        name: 'account',
+        write: {
+          Update: {
+            TableName: table(),
+            Key: accountKey(accountId),
+            UpdateExpression: 'SET #status = :closed, closedAt = :now, updatedAt = :now',
+            ConditionExpression: accountIsActive.expression,
+            ExpressionAttributeNames: accountIsActive.names,
+            ExpressionAttributeValues: { ...accountIsActive.values, ':closed': 'closed', ':now': at },
+          },
+        },
+      },
+      ...also,
+    ]);
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionsFailed && err.failed('account')) return false;
+    throw err;
+  }
 }
 
 /** The conditions that the account still stands as seen (absent mode counts as manual). */
@@ -493,5 +528,42 @@ export function enableClientLogin(subAccountId: string, at: string, onNotActive:
       },
     },
     onConditionFailed: onNotActive,
+  };
+}
+
+/**
+ * A closed sub-account active again, without a client login until credentials are issued
+ * (`enableClientLogin`); `onNotClosed` when it is not closed.
+ */
+export function reopenAccount(subAccountId: string, at: string, onNotClosed: () => Error): NamedItem<'subAccount'> {
+  return {
+    name: 'subAccount',
+    write: {
+      Update: {
+        TableName: table(),
+        Key: accountKey(subAccountId),
+        UpdateExpression: 'SET #status = :active, clientLogin = :false, updatedAt = :at REMOVE closedAt',
+        ConditionExpression: '#status = :closed',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':active': 'active', ':closed': 'closed', ':false': false, ':at': at },
+      },
+    },
+    onConditionFailed: onNotClosed,
+  };
+}
+
+/** The agency is within its quota with the sub-accounts it counts (closed ones count: a reopened one adds none). */
+export function checkWithinQuota(agencyId: string, quota: number, onOver: () => Error): NamedItem<'agency'> {
+  return {
+    name: 'agency',
+    write: {
+      ConditionCheck: {
+        TableName: table(),
+        Key: accountKey(agencyId),
+        ConditionExpression: 'attribute_not_exists(subAccountCount) OR subAccountCount <= :quota',
+        ExpressionAttributeValues: { ':quota': quota },
+      },
+    },
+    onConditionFailed: onOver,
   };
 }

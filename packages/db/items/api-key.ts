@@ -2,7 +2,7 @@ import { table } from '../client';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
-import { transact } from '../transact';
+import { type NamedItem, transact } from '../transact';
 
 /**
  * An agency API key, found by the SHA-256 of the presented key; listed per agency on gsi1.
@@ -33,7 +33,7 @@ const apiKeysPartition = (agencyId: string) => `AGENCY#${agencyId}#APIKEYS`;
 
 export const findApiKey = (keyHash: string) => getItem<ApiKeyItem>(apiKeyKey(keyHash));
 
-export async function putApiKey(item: ApiKeyItem): Promise<void> {
+export async function putApiKey(item: ApiKeyItem, also: NamedItem[] = []): Promise<void> {
   const pointer: ApiKeyIdItem = { kind: itemKinds.apiKeyId, agencyId: item.agencyId, keyHash: item.keyHash };
   await transact([
     {
@@ -52,6 +52,7 @@ export async function putApiKey(item: ApiKeyItem): Promise<void> {
         Put: { TableName: table(), Item: stored(pointer, apiKeyIdKey(item.id)), ConditionExpression: 'attribute_not_exists(pk)' },
       },
     },
+    ...also,
   ]);
 }
 
@@ -74,9 +75,10 @@ export async function findAgencyApiKeyHash(agencyId: string, apiKeyId: string): 
 }
 
 /** Deletes the key and its id item together: the very next request with the key is refused. */
-export async function deleteApiKey(apiKeyId: string, keyHash: string): Promise<void> {
+export async function deleteApiKey(apiKeyId: string, keyHash: string, also: NamedItem[] = []): Promise<void> {
   await transact([
     { name: 'apiKey', write: { Delete: { TableName: table(), Key: apiKeyKey(keyHash) } } },
     { name: 'apiKeyId', write: { Delete: { TableName: table(), Key: apiKeyIdKey(apiKeyId) } } },
+    ...also,
   ]);
 }

@@ -58,16 +58,6 @@ export function putNewCampaign(item: CampaignItem): TransactItem {
   };
 }
 
-export async function createCampaignItem(item: CampaignItem): Promise<void> {
-  await db.send(
-    new PutCommand({
-      TableName: table(),
-      Item: stored(item, campaignKey(item.accountId, item.id)),
-      ConditionExpression: 'attribute_not_exists(pk)',
-    }),
-  );
-}
-
 /** Writes the next version of a campaign; false when another write got there first. */
 export async function replaceCampaign(next: CampaignItem, expectedVersion: number): Promise<boolean> {
   const written = await ifConditionHolds(

@@ -81,3 +81,22 @@ export function setPassword(
     onConditionFailed: expected?.onStale,
   };
 }
+
+/** A stored password no password matches (verifyPassword refuses anything but `scrypt$…`). */
+export const NO_PASSWORD = 'none';
+
+/** The user can no longer log in until new credentials are set, and every earlier session ends. */
+export function withdrawPassword(userId: string, at: string): NamedItem<'user'> {
+  return {
+    name: 'user',
+    write: {
+      Update: {
+        TableName: table(),
+        Key: userKey(userId),
+        UpdateExpression: 'SET passwordHash = :none, passwordChangedAt = :at ADD sessionVersion :one',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':none': NO_PASSWORD, ':at': at, ':one': 1 },
+      },
+    },
+  };
+}

@@ -5,6 +5,7 @@ import { type AccountItem, enableClientLogin } from '../../db/items/account';
 import { findEmail, getUser, putUser, setPassword, type UserItem } from '../../db/items/user';
 import { itemKinds } from '../../db/schema';
 import { type NamedItem, transact } from '../../db/transact';
+import { audited } from '../audit/record';
 import { generatePassword, hashPassword } from '../auth/passwords';
 import { newOutboxId, outboxWrite } from '../outbox';
 import { emailTaken, requireAgency } from './agencies';
@@ -70,6 +71,13 @@ export async function issueClientCredentials(sub: AccountItem): Promise<{ passwo
   if (guard && existing?.accountId !== sub.id) throw emailTaken();
   const now = clockNow();
   const login = await newClientLogin(sub, agency, existing ? { existing } : { create: true }, now);
-  await transact([enableClientLogin(sub.id, now.toISOString(), () => accountClosed()), ...login.writes]);
+  // The record says credentials were issued, never what they are.
+  const audit = audited({
+    agencyId: sub.agencyId,
+    action: 'sub_account.credentials_issued',
+    target: { type: 'sub_account', id: sub.id },
+    changes: (sub.clientLogin ?? true) ? [] : [{ field: 'clientLogin', before: false, after: true }],
+  });
+  await transact([enableClientLogin(sub.id, now.toISOString(), () => accountClosed()), ...login.writes, audit]);
   return { password: login.password, email };
 }

@@ -4,19 +4,24 @@ import { AppError } from '../../core/errors';
 import { newId } from '../../core/ids';
 import {
   type AccountItem,
+  checkWithinQuota,
   closeAccount,
   countSubAccount,
   getAccount,
   listSubAccounts as listSubAccountItems,
   putAccount,
+  reopenAccount,
   standingOf,
   updateActiveAccount,
 } from '../../db/items/account';
+import type { AuditChange } from '../../db/items/audit-record';
 import { walletKey } from '../../db/items/balance';
 import { getResellingSettings } from '../../db/items/reselling-settings';
 import { monthPoolUsed } from '../../db/items/usage-rollup';
+import { findEmail, getUser, withdrawPassword } from '../../db/items/user';
 import { itemKinds } from '../../db/schema';
 import { transact } from '../../db/transact';
+import { audited, changesOf } from '../audit/record';
 import { featuresBeyondPlan, planFeatures } from '../features';
 import { exactBalance } from '../ledger/balances';
 import { closeWhatItAllowed, closeWhatOthersAllowed } from '../ledger/standing';
@@ -70,14 +75,19 @@ export async function createSubAccount(agency: AccountItem, body: CreateSubAccou
       ? new AppError('quota_exceeded', `An agency may create at most ${quota} sub-accounts`)
       : emailNotVerified(),
   );
+  const audit = audited(
+    subAccountEntry(account, 'sub_account.created', changesOf(undefined, account, [...createdFields, ...auditedFields])),
+  );
   if (!clientLogin) {
-    await transact([{ name: 'subAccount', write: putAccount(account) }, count]);
+    await transact([{ name: 'subAccount', write: putAccount(account) }, count, audit]);
     return { subAccount: subAccountView(account, agency, 0) };
   }
   const login = await newClientLogin(account, agency, { create: true }, now);
-  await transact([{ name: 'subAccount', write: putAccount(account) }, count, ...login.writes]);
+  await transact([{ name: 'subAccount', write: putAccount(account) }, count, ...login.writes, audit]);
   return { subAccount: subAccountView(account, agency, 0), password: login.password, loginEmail: email };
 }
+
+const createdFields = ['email', 'phone', 'timezone', 'website', 'address', 'clientLogin', 'status'] as const;
 
 /** The cap on sub-accounts per agency (configuration, SUB_ACCOUNT_QUOTA; default 1,000). */
 function subAccountQuota(): number {
@@ -110,34 +120,43 @@ export async function patchSubAccount(sub: AccountItem, agency: AccountItem, bod
   // A change of what its debits draw on must know exactly what it changes from (standing.ts).
   const moves = body.creditMode !== undefined || body.monthlyCreditLimit !== undefined;
   let before = sub;
-  let updated: Awaited<ReturnType<typeof updateActiveAccount>>;
+  let outcome: Awaited<ReturnType<typeof updateActiveAccount>>;
+  let updated: AccountItem = sub;
   for (let round = 0; ; round++) {
     // A first limit counts the month's pool use so far, as the usage rollups hold it (they lag
     // the ledger by the stream's delay, seconds: use in those seconds is not counted).
     const firstLimit = typeof body.monthlyCreditLimit === 'number' && !standingOf(before).hasLimit;
     const month = utcMonth(now);
-    updated = await updateActiveAccount(sub.id, {
-      set: {
-        name: body.name,
-        features: body.features && [...new Set(body.features)],
-        featuresEpoch: body.features && (agency.planEpoch ?? 0),
-        creditMode: body.creditMode,
-        autoRecharge: body.autoRecharge,
+    const set = {
+      name: body.name,
+      features: body.features && [...new Set(body.features)],
+      featuresEpoch: body.features && (agency.planEpoch ?? 0),
+      creditMode: body.creditMode,
+      autoRecharge: body.autoRecharge,
+    };
+    const at = now.toISOString();
+    updated = withChanges(before, set, body.monthlyCreditLimit, at);
+    const changes = changesOf(before, updated, auditedFields);
+    outcome = await updateActiveAccount(
+      before,
+      {
+        set,
+        // Auto-recharge is a reselling setting: a mode switch racing this write must not slip past.
+        requireMode: body.autoRecharge && !body.creditMode ? 'reselling' : undefined,
+        agencyId: sub.agencyId,
+        monthlyCreditLimit: body.monthlyCreditLimit,
+        standing: moves ? standingOf(before) : undefined,
+        meterFrom: firstLimit ? { month, poolUsed: await monthPoolUsed(sub.id, month) } : undefined,
+        at,
       },
-      // Auto-recharge is a reselling setting: a mode switch racing this write must not slip past.
-      requireMode: body.autoRecharge && !body.creditMode ? 'reselling' : undefined,
-      agencyId: sub.agencyId,
-      monthlyCreditLimit: body.monthlyCreditLimit,
-      standing: moves ? standingOf(before) : undefined,
-      meterFrom: firstLimit ? { month, poolUsed: await monthPoolUsed(sub.id, month) } : undefined,
-      at: now.toISOString(),
-    });
-    if (!updated || !('stale' in updated) || round >= 4) break;
+      changes.length ? [audited(subAccountEntry(sub, 'sub_account.updated', changes))] : [],
+    );
+    if (!outcome || !('stale' in outcome) || round >= 4) break;
     before = (await getAccount(sub.id)) ?? before;
   }
-  if (!updated) throw accountClosed();
-  if ('stale' in updated) throw new AppError('conflict', 'The sub-account changed meanwhile; retry');
-  if ('wrongMode' in updated) throw autoRechargeNeedsReselling();
+  if (!outcome) throw accountClosed();
+  if ('stale' in outcome) throw new AppError('conflict', 'The sub-account changed meanwhile; retry');
+  if ('wrongMode' in outcome) throw autoRechargeNeedsReselling();
   if (moves) {
     const same =
       standingOf(before).creditMode === standingOf(updated).creditMode &&
@@ -146,6 +165,28 @@ export async function patchSubAccount(sub: AccountItem, agency: AccountItem, bod
   }
   if (body.autoRecharge?.enabled) await openIfBelow(updated, agency, now);
   return { subAccount: await subAccountViewOf(updated, agency) };
+}
+
+/** What an agency may change of a sub-account, as the audit log shows it. */
+const auditedFields = ['name', 'features', 'creditMode', 'monthlyCreditLimit', 'autoRecharge'] as const;
+
+const subAccountEntry = (sub: AccountItem, action: string, changes: AuditChange[] = []) => ({
+  agencyId: sub.agencyId,
+  action,
+  target: { type: 'sub_account', id: sub.id },
+  changes,
+});
+
+/** The account as the update leaves it (the fields it sets; the meter is DynamoDB's and not shown). */
+function withChanges(
+  before: AccountItem,
+  set: Partial<AccountItem>,
+  monthlyCreditLimit: number | null | undefined,
+  at: string,
+): AccountItem {
+  const defined = Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined));
+  const limit = monthlyCreditLimit === undefined ? before.monthlyCreditLimit : (monthlyCreditLimit ?? undefined);
+  return { ...before, ...defined, monthlyCreditLimit: limit, updatedAt: at };
 }
 
 const autoRechargeNeedsReselling = () =>
@@ -159,8 +200,42 @@ async function openIfBelow(sub: AccountItem, agency: AccountItem, at: Date): Pro
 
 /** Closing is idempotent; the account, its users and its ledger history stay, logins stop. */
 export async function closeSubAccount(sub: AccountItem): Promise<void> {
-  const closed = sub.status === 'closed' ? sub : await closeAccount(sub.id, clockNow().toISOString());
-  // What it drew on as it closed (its own state at that write, whatever changed before); again
-  // when it was closed already: a close that failed before this ran is retried this way.
+  if (sub.status === 'active') {
+    const at = clockNow().toISOString();
+    const change = [{ field: 'status', before: 'active', after: 'closed' }];
+    await closeAccount(sub.id, at, [audited(subAccountEntry(sub, 'sub_account.closed', change))]);
+  }
+  // What it drew on as it closed: its standing as this write (or an earlier close) left it, which
+  // no write changes once closed. Again when it was closed already: a close that failed before
+  // this ran is retried this way.
+  const closed = (await getAccount(sub.id)) ?? sub;
   await closeWhatItAllowed({ ...closed, status: 'active' }, closed);
+}
+
+/**
+ * A closed sub-account active again, within the quota (closed ones stay counted, so this fails
+ * only when the quota was lowered since). Its ledger history was never touched. Its client's
+ * password is withdrawn in the same transaction (and every earlier session ends): the client
+ * logs in again only with credentials issued after this (`issueClientCredentials`).
+ */
+export async function reopenSubAccount(sub: AccountItem, agency: AccountItem) {
+  const notClosed = () => new AppError('conflict', 'The sub-account is not closed');
+  if (sub.status !== 'closed') throw notClosed();
+  const quota = subAccountQuota();
+  const guard = sub.email ? await findEmail(sub.email) : undefined;
+  const client = guard && (await getUser(guard.userId));
+  const at = clockNow().toISOString();
+  await transact([
+    reopenAccount(sub.id, at, notClosed),
+    checkWithinQuota(agency.id, quota, () => new AppError('quota_exceeded', `An agency may have at most ${quota} sub-accounts`)),
+    ...(client?.accountId === sub.id ? [withdrawPassword(client.id, at)] : []),
+    audited(
+      subAccountEntry(sub, 'sub_account.reopened', [
+        { field: 'status', before: 'closed', after: 'active' },
+        ...((sub.clientLogin ?? true) ? [{ field: 'clientLogin', before: true, after: false }] : []),
+      ]),
+    ),
+  ]);
+  const reopened: AccountItem = { ...sub, status: 'active', clientLogin: false, updatedAt: at, closedAt: undefined };
+  return { subAccount: await subAccountViewOf(reopened, agency) };
 }

@@ -10,6 +10,7 @@ import {
 } from '../../db/items/api-key';
 import { itemKinds } from '../../db/schema';
 import type { CreateApiKeyBody, ListQuery } from '../accounts/schemas';
+import { audited } from '../audit/record';
 import { generateApiKey, hashApiKey } from './api-keys';
 
 const view = (k: ApiKeyItem) => ({ id: k.id, name: k.name, hint: k.hint, createdAt: k.createdAt });
@@ -26,7 +27,11 @@ export async function createApiKey(agencyId: string, userId: string, body: Creat
     createdAt: nowIso(),
     createdBy: userId,
   };
-  await putApiKey(item);
+  // Its name only: neither the key nor its hash or hint.
+  const change = [{ field: 'name', before: null, after: item.name }];
+  await putApiKey(item, [
+    audited({ agencyId, action: 'api_key.created', target: { type: 'api_key', id: item.id }, changes: change }),
+  ]);
   return { ...view(item), key };
 }
 
@@ -39,5 +44,7 @@ export async function listApiKeys(agencyId: string, query: ListQuery) {
 export async function revokeApiKey(agencyId: string, apiKeyId: string): Promise<void> {
   const keyHash = await findAgencyApiKeyHash(agencyId, apiKeyId);
   if (!keyHash) throw notFound('API key');
-  await deleteApiKey(apiKeyId, keyHash);
+  await deleteApiKey(apiKeyId, keyHash, [
+    audited({ agencyId, action: 'api_key.revoked', target: { type: 'api_key', id: apiKeyId } }),
+  ]);
 }

@@ -41,8 +41,9 @@ async function sendResetLink(email: string): Promise<void> {
   // An agency user's own account is the agency: one key (BatchGet refuses duplicates).
   const found = await getItems(user.accountId === user.agencyId ? [agencyKey] : [ownKey, agencyKey]);
   const [account, agency] = [ownKey, agencyKey].map((k) => found.get(itemId(k)) as AccountItem | undefined);
-  // A closed sub-account's or a suspended agency's users get nothing: they could not log in anyway.
-  if (account?.status !== 'active' || agency?.status !== 'active') return;
+  // A closed sub-account's or a suspended agency's users get nothing: they could not log in anyway;
+  // nor does a client without a login (a reopened account's, until the agency issues credentials).
+  if (account?.status !== 'active' || agency?.status !== 'active' || account.clientLogin === false) return;
 
   const now = clockNow();
   const { token, write } = newOneTimeToken('password_reset', user.id, user.accountId);

@@ -7,6 +7,7 @@ import { getUser, sessionVersionOf, setPassword } from '../../db/items/user';
 import { transact } from '../../db/transact';
 import type { ChangePasswordBody, ListQuery } from '../accounts/schemas';
 import { switcherEntry } from '../accounts/views';
+import { audited } from '../audit/record';
 import { issueSession } from './issue-session';
 import { checkNewPassword } from './password-policy';
 import { hashPassword, verifyPassword } from './passwords';
@@ -35,6 +36,8 @@ export async function changePassword(
   const endedMeanwhile = () => unauthenticated('The password was changed meanwhile; this session has ended');
   await transact([
     setPassword(user.id, await hashPassword(body.newPassword), nowIso(), { hash: user.passwordHash, onStale: endedMeanwhile }),
+    // That it happened, never the password.
+    audited({ agencyId: principal.agencyId, action: 'user.password_changed', target: { type: 'user', id: user.id } }),
   ]);
   // The condition held, so nothing raised the version since this read: it is now one more.
   return issueSession({ ...user, sessionVersion: sessionVersionOf(user) + 1 });
@@ -48,6 +51,7 @@ export async function changePassword(
 export async function describeMe(
   principal: PrincipalOf<'agency_user' | 'sub_account_user' | 'assist'>,
   ownAccount: AccountItem | undefined,
+  agency: AccountItem,
   page: ListQuery,
 ) {
   const base = {
@@ -64,14 +68,14 @@ export async function describeMe(
     const own = ownAccount ?? (await getAccount(principal.accountId));
     return { principal: base, accounts: own ? [switcherEntry(own)] : [], nextCursor: null };
   }
-  const [agency, subs] = await Promise.all([
-    page.cursor ? undefined : getAccount(principal.agencyId),
-    // Closed sub-accounts leave the switcher; their history stays reachable by id. Only the
-    // attributes the switcher shows travel (a whole account item is ~7 times larger).
-    listActiveSwitcherEntries(principal.agencyId, page),
-  ]);
-  const accounts = [agency, ...subs.items].filter((a): a is SwitcherFields => !!a).map(switcherEntry);
-  return { principal: base, accounts, nextCursor: subs.nextCursor };
+  // Closed sub-accounts leave the switcher; their history stays reachable by id. Only the
+  // attributes the switcher shows travel (a whole account item is ~7 times larger).
+  const subs = await listActiveSwitcherEntries(principal.agencyId, page);
+  // The agency as authentication read it (active): no second read.
+  const accounts = [page.cursor ? undefined : agency, ...subs.items].filter((a): a is SwitcherFields => !!a).map(switcherEntry);
+  // What the console offers follows the plan (features) and the owner's confirmation (banner).
+  const plan = { plan: agency.plan ?? 'starter', features: agency.features, emailVerified: agency.emailVerified === true };
+  return { principal: base, accounts, agency: plan, nextCursor: subs.nextCursor };
 }
 
 /**

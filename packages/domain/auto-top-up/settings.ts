@@ -16,6 +16,7 @@ import {
 } from '../../db/items/auto-top-up';
 import { stored } from '../../db/schema';
 import { ConditionsFailed, transact } from '../../db/transact';
+import { audited, changesOf } from '../audit/record';
 import { resellingConfig } from '../reselling/config';
 import { creditBounds, platformTerms } from '../reselling/offers';
 import { StripeRequestError } from '../reselling/stripe-api';
@@ -53,13 +54,24 @@ export function autoTopUpView(s: AutoTopUpItem | undefined) {
 export const getAutoTopUpView = async (agencyId: string) => autoTopUpView(await getAutoTopUp(agencyId));
 
 /** Read-modify-write of the settings on their version; `change` may throw a refusal. */
-async function update(agencyId: string, change: (s: AutoTopUpItem) => AutoTopUpItem): Promise<AutoTopUpItem> {
+async function update(
+  agencyId: string,
+  change: (s: AutoTopUpItem) => AutoTopUpItem,
+  /** The agency's own settings change: its audit record, in the same transaction (the version makes "before" exact). */
+  audit?: { action: string; fields: readonly (keyof AutoTopUpItem & string)[] },
+): Promise<AutoTopUpItem> {
   for (let round = 0; round < ROUNDS; round++) {
     const at = clockNow().toISOString();
     const seen = await getAutoTopUp(agencyId);
-    const next = change({ ...(seen ?? blankAutoTopUp(agencyId, at)), updatedAt: at });
+    const base = seen ?? blankAutoTopUp(agencyId, at);
+    const next = change({ ...base, updatedAt: at });
+    const changes = audit ? changesOf(base, next, audit.fields) : [];
+    const record =
+      changes.length && audit
+        ? [audited({ agencyId, action: audit.action, target: { type: 'agency', id: agencyId }, changes })]
+        : [];
     try {
-      await transact([{ name: 'state', write: putAutoTopUp(next, seen?.version ?? 0) }]);
+      await transact([{ name: 'state', write: putAutoTopUp(next, seen?.version ?? 0) }, ...record]);
       return { ...next, version: (seen?.version ?? 0) + 1 };
     } catch (err) {
       if (!(err instanceof ConditionsFailed)) throw err;
@@ -178,17 +190,21 @@ export async function putAutoTopUpSettings(agencyId: string, body: AutoTopUpBody
   const { minimumCredits, maximumCredits } = creditBounds(platformTerms());
   if (body.credits < minimumCredits) throw invalidField('credits', `must be at least ${minimumCredits}`);
   if (body.credits > maximumCredits) throw invalidField('credits', `must be at most ${maximumCredits}`);
-  const saved = await update(agencyId, (s) => {
-    if (body.enabled && !s.paymentMethod)
-      throw new AppError('no_payment_method', 'Save a card first: POST /v1/credits/auto-top-up/payment-method');
-    const next: AutoTopUpItem = { ...s, ...body };
-    if (body.enabled) {
-      next.armed = true;
-      if (!s.enabled) next.failuresInARow = 0;
-      delete next.disabledReason;
-    }
-    return next;
-  });
+  const saved = await update(
+    agencyId,
+    (s) => {
+      if (body.enabled && !s.paymentMethod)
+        throw new AppError('no_payment_method', 'Save a card first: POST /v1/credits/auto-top-up/payment-method');
+      const next: AutoTopUpItem = { ...s, ...body };
+      if (body.enabled) {
+        next.armed = true;
+        if (!s.enabled) next.failuresInARow = 0;
+        delete next.disabledReason;
+      }
+      return next;
+    },
+    { action: 'auto_top_up.updated', fields: ['enabled', 'threshold', 'credits'] },
+  );
   return autoTopUpView(saved);
 }
 
@@ -208,6 +224,13 @@ export async function putAlerts(agencyId: string, body: AlertsBody) {
     walletBelow: body.walletBelow === undefined ? (seen?.walletBelow ?? null) : body.walletBelow,
     updatedAt: clockNow().toISOString(),
   };
-  await transact([{ name: 'levels', write: { Put: { TableName: table(), Item: stored(next, alertLevelsKey(agencyId)) } } }]);
+  const changes = changesOf(seen, next, ['poolBelow', 'walletBelow']);
+  const record = changes.length
+    ? [audited({ agencyId, action: 'alerts.updated', target: { type: 'agency', id: agencyId }, changes })]
+    : [];
+  await transact([
+    { name: 'levels', write: { Put: { TableName: table(), Item: stored(next, alertLevelsKey(agencyId)) } } },
+    ...record,
+  ]);
   return alertsView(next);
 }

@@ -4,15 +4,17 @@ import { newId } from '../../core/ids';
 import type { AccountItem } from '../../db/items/account';
 import {
   type CampaignItem,
-  createCampaignItem,
   deleteCampaignItem,
   getCampaignItem,
   listCampaignItems,
+  putNewCampaign,
   replaceCampaign,
 } from '../../db/items/campaign';
 import { itemKinds } from '../../db/schema';
+import { transact } from '../../db/transact';
 import { accountClosed } from '../accounts/errors';
 import type { ListQuery } from '../accounts/schemas';
+import { audited } from '../audit/record';
 import { actorOf, type Principal } from '../auth/principal';
 import { campaignView, contentItem, contentOf } from './content';
 import type { CreateCampaignBody, PatchCampaignBody } from './schemas';
@@ -38,7 +40,13 @@ export async function createCampaign(principal: Principal, account: AccountItem,
     updatedAt: now,
     version: 1,
   };
-  await createCampaignItem(item);
+  const audit = audited({
+    agencyId: account.agencyId,
+    action: 'campaign.created',
+    target: { type: 'campaign', id: item.id },
+    changes: [{ field: 'name', before: null, after: item.name }],
+  });
+  await transact([{ name: 'campaign', write: putNewCampaign(item) }, audit]);
   return { campaign: campaignView(item) };
 }
 

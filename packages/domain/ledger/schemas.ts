@@ -80,7 +80,7 @@ function isInstant(s: string): boolean {
   const ms = Date.parse(s);
   return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && ms >= 0 && ms <= LATEST_MS;
 }
-const instant = line(40).check(
+export const instant = line(40).check(
   z.refine(isInstant, 'must be a date (YYYY-MM-DD) or an ISO timestamp with an offset, 1970 to 9999'),
 );
 

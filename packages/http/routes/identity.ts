@@ -1,4 +1,5 @@
 import { changePasswordBody, createApiKeyBody, listQuery } from '../../domain/accounts/schemas';
+import { auditLogQuery } from '../../domain/audit/log';
 import { allow } from '../../domain/auth/principal';
 import * as res from '../responses';
 import type { RouteDef } from '../route-def';
@@ -72,6 +73,18 @@ export const identityRoutes = [
     summary: 'Revoke an API key',
     allow: allow.agencyUser,
     status: 204,
+  },
+  {
+    method: 'GET',
+    path: '/v1/audit-log',
+    fn: 'identity',
+    summary:
+      "The agency's audit log, newest first: every write through the API that is not a ledger entry (who, what, before and after, never a secret); kept 400 days; Accept: text/csv exports a page as CSV",
+    allow: allow.agencyUser,
+    query: auditLogQuery,
+    status: 200,
+    response: res.AuditLog,
+    csv: true,
   },
   {
     method: 'POST',

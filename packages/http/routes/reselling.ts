@@ -109,6 +109,16 @@ export const resellingRoutes = [
   },
   {
     method: 'GET',
+    path: '/v1/credits/packages',
+    fn: 'reselling',
+    summary:
+      'What the platform sells pool credits at: its packages, per-credit price and the range one purchase of credits may span',
+    allow: allow.agency,
+    status: 200,
+    response: res.CreditOffers,
+  },
+  {
+    method: 'GET',
     path: '/v1/credits/purchases',
     fn: 'reselling',
     summary: "The agency's pool purchases from the platform, newest first",

@@ -62,6 +62,18 @@ export const subAccountRoutes = [
   },
   {
     method: 'POST',
+    path: '/v1/sub-accounts/{subAccountId}/reopen',
+    fn: 'sub-accounts',
+    summary:
+      'Reopen a closed sub-account (within the quota; its history intact); its client logs in again only once …/credentials issues new credentials',
+    allow: allow.agency,
+    scope: subAccountScope,
+    status: 200,
+    response: res.SubAccountResponse,
+    refusals: ['quota_exceeded', 'conflict'],
+  },
+  {
+    method: 'POST',
     path: '/v1/sub-accounts/{subAccountId}/credentials',
     fn: 'sub-accounts',
     summary: "Give the client a login, or a new password: shown once, emailed; the client's earlier sessions end",

@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
-import { Link, useLocation } from 'react-router';
+import { Link } from 'react-router';
 import { api, call, type Schemas } from '../api/client';
 import { TrendChart } from '../chart';
 import { Table } from '../lists';
@@ -9,7 +9,6 @@ import { credits, Loaded, RunwayLine, Section } from '../ui';
 import { AccountHome } from './account-home';
 import { AlertLevels, AutoTopUpSettings } from './auto-top-up';
 import { BuyPoolCredits } from './buy-pool-credits';
-import { ResendVerification } from './resend-verification';
 
 /** `/`: the agency dashboard for an agency user; a client (or an assisting agency user) gets its own account's. */
 export function Dashboard() {
@@ -19,7 +18,6 @@ export function Dashboard() {
 }
 
 function AgencyDashboard() {
-  const state = useLocation().state as { verifyEmail?: string } | null;
   const balance = useQuery({ queryKey: ['balance'], queryFn: () => call(api.GET('/v1/credits/balance')) });
   // The whole month so far in one answer: the API ranks the sub-accounts and sends the top 50.
   const range = thisMonth();
@@ -30,12 +28,6 @@ function AgencyDashboard() {
   return (
     <>
       <h1>Agency dashboard</h1>
-      {state?.verifyEmail && (
-        <div className="notice">
-          <p role="status">We emailed a confirmation link to {state.verifyEmail}. Follow it before adding sub-accounts.</p>
-          <ResendVerification email={state.verifyEmail} />
-        </div>
-      )}
       <Section title="Credit balance" className="stats">
         <Loaded query={balance} label="the balance">
           {(b) => (

@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { ApiError, api, call, type Schemas } from '../api/client';
 import { fieldErrors } from '../api/words';
+import { usePrincipal } from '../queries';
 import { Field, FormActions, FormError } from '../ui';
 
 type Feature = Schemas['SubAccount']['features'][number];
@@ -15,12 +16,14 @@ const featureNames = {
 } as const satisfies Record<Feature, string>;
 
 /**
- * The seed's "Edit Sub Account" modal: name, features (within the agency's plan: a feature
- * beyond it is refused and said next to the features), credit management mode, monthly limit
- * and, in reselling mode, auto-recharge.
+ * The seed's "Edit Sub Account" modal: name, features (only those the agency's plan has, from
+ * GET /v1/me; a refusal is still said next to them, should the plan change meanwhile), credit
+ * management mode, monthly limit and, in reselling mode, auto-recharge.
  */
 export function EditSubAccount({ sub, onDone }: { sub: Schemas['SubAccount']; onDone: () => void }) {
   const qc = useQueryClient();
+  const planFeatures = usePrincipal().me.data?.pages[0]?.agency?.features;
+  const offered = (Object.keys(featureNames) as Feature[]).filter((f) => !planFeatures || planFeatures.includes(f));
   const [mode, setMode] = useState(sub.creditMode);
   const save = useMutation({
     mutationFn: async (form: FormData) => {
@@ -70,7 +73,7 @@ export function EditSubAccount({ sub, onDone }: { sub: Schemas['SubAccount']; on
       <Field label="Name" name="name" defaultValue={sub.name} required error={errors.name} />
       <fieldset aria-describedby={featuresError ? 'features-error' : undefined}>
         <legend>Features</legend>
-        {(Object.keys(featureNames) as Feature[]).map((f) => (
+        {offered.map((f) => (
           <label key={f} className="choice">
             <input type="checkbox" name="features" value={f} defaultChecked={sub.features.includes(f)} />
             {featureNames[f]}

@@ -51,9 +51,29 @@ export function CloseButton({ sub }: { sub: Sub }) {
         void qc.invalidateQueries({ queryKey: ['me'] });
       }}
     >
+      <p>{sub.name} will be closed: its history stays, but it can no longer be edited, assisted or used until it is reopened.</p>
+    </ConfirmButton>
+  );
+}
+
+/** Reopens a closed sub-account (POST …/reopen), after a confirm: the client needs a new password to log in again. */
+export function ReopenButton({ sub }: { sub: Sub }) {
+  const qc = useQueryClient();
+  return (
+    <ConfirmButton
+      label="Reopen"
+      ariaLabel={`Reopen ${sub.name}`}
+      title="Reopen this sub-account?"
+      confirm="Reopen account"
+      act={() => call(api.POST('/v1/sub-accounts/{subAccountId}/reopen', { params: { path: { subAccountId: sub.id } } }))}
+      onDone={() => {
+        void qc.invalidateQueries({ queryKey: ['sub-accounts'] });
+        void qc.invalidateQueries({ queryKey: ['me'] });
+      }}
+    >
       <p>
-        {sub.name} will be closed: its history stays, but it can no longer be edited, assisted or used. The console cannot reopen
-        it.
+        {sub.name} becomes active again, with its history. Its client cannot log in until you give it a new password (New
+        password).
       </p>
     </ConfirmButton>
   );

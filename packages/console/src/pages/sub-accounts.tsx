@@ -8,7 +8,7 @@ import { useSession } from '../session';
 import { credits, Dialog, Field, FormActions, FormError, Loaded } from '../ui';
 import { EditSubAccount } from './edit-sub-account';
 import { ResendVerification } from './resend-verification';
-import { CloseButton, NewCredentialsButton } from './sub-account-actions';
+import { CloseButton, NewCredentialsButton, ReopenButton } from './sub-account-actions';
 
 const PAGE = 20;
 type Created = Schemas['SubAccountCreated'];
@@ -60,6 +60,7 @@ export function SubAccounts() {
                     <AssistButton sub={s} />
                     <NewCredentialsButton sub={s} />
                     <CloseButton sub={s} />
+                    {s.status === 'closed' && <ReopenButton sub={s} />}
                   </td>
                 </tr>
               )}
