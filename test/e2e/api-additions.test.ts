@@ -116,6 +116,7 @@ describe('POST /v1/sub-accounts/{id}/reopen', () => {
     const login = (password: string) => api('POST', '/v1/auth/login', { body: { email: sub.email, password } });
     expect((await login(sub.password)).status).toBe(401);
     expect((await api('GET', '/v1/me', { token: sub.token })).status).toBe(401);
+    await pipelineIdle(); // the credentials email of its creation is in the inbox before the count
     const mailsBefore = (await emailsTo(sub.email)).length;
     expect((await api('POST', '/v1/auth/password-reset', { body: { email: sub.email } })).status).toBe(202);
     await pipelineIdle();
