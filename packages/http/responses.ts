@@ -386,18 +386,22 @@ export const RechargeRequest = z.strictObject({
   expiresAt: timestamp,
 });
 export const RechargeRequestList = page(RechargeRequest);
-export const WebhookDelivery = z.strictObject({
-  id: id('webhookDelivery'),
-  eventType: z.enum(['credits.recharge_requested', 'webhook.test']),
-  /** The Standard Webhooks `webhook-id` header: the same on every attempt. */
-  webhookId: z.string(),
-  requestId: z.nullable(id('rechargeRequest')),
+/** Where a delivery stands, the same for auto-recharge and event deliveries (one sender sends both). */
+const deliveryAttempts = {
   status: z.enum(['pending', 'succeeded', 'failed']),
   attempts: z.int().check(z.minimum(0)),
   lastStatusCode: z.nullable(z.int()),
   lastError: z.nullable(z.string()),
   nextAttemptAt: z.nullable(timestamp),
   createdAt: timestamp,
+};
+export const WebhookDelivery = z.strictObject({
+  id: id('webhookDelivery'),
+  eventType: z.enum(['credits.recharge_requested', 'webhook.test']),
+  /** The Standard Webhooks `webhook-id` header: the same on every attempt. */
+  webhookId: z.string(),
+  requestId: z.nullable(id('rechargeRequest')),
+  ...deliveryAttempts,
 });
 export const WebhookDeliveryList = page(WebhookDelivery);
 
@@ -427,12 +431,7 @@ export const EventWebhookDelivery = z.strictObject({
   endpointId: z.nullable(id('webhookEndpoint')),
   /** The event's `id` (`evt_…`); null for a `webhook.test`. */
   eventId: z.nullable(z.string()),
-  status: z.enum(['pending', 'succeeded', 'failed']),
-  attempts: z.int().check(z.minimum(0)),
-  lastStatusCode: z.nullable(z.int()),
-  lastError: z.nullable(z.string()),
-  nextAttemptAt: z.nullable(timestamp),
-  createdAt: timestamp,
+  ...deliveryAttempts,
 });
 export const EventWebhookDeliveryList = page(EventWebhookDelivery);
 
