@@ -13,6 +13,7 @@ import { parseFidelityEnv } from '../packages/local/dynamo-fidelity/options';
 import { checkJava } from '../packages/local/dynamodb';
 import { startLocalStack } from '../packages/local/stack';
 import { DEFAULT_STRIPE_SANDBOX_PORT } from '../packages/local/stripe-sandbox';
+import { type ConsoleLogin, ensureConsoleLogin } from './lib/console-login';
 
 const dynamoEndpoint = process.env.DYNAMODB_ENDPOINT || undefined;
 const javaProblem = dynamoEndpoint ? undefined : checkJava();
@@ -88,9 +89,24 @@ function dynamoLine(): string {
   return where + fidelity + lambda;
 }
 
+// A login to try the console with at once (kept with the data, so a restart prints the same one).
+const loginFile = inMemory ? undefined : resolve('.data/console-login.json');
+const consoleLogin = await ensureConsoleLogin(
+  { apiUrl: stack.apiUrl, inboxUrl: stack.sesUrl, platformApiKey: stack.platformApiKey },
+  loginFile,
+).catch((err: Error) => err);
+
+function loginLine(login: ConsoleLogin | Error): string {
+  if (login instanceof Error) return `(none: ${login.message}; sign up at ${stack.apiUrl}/sign-up)`;
+  const where = loginFile ? `  (kept in .data/console-login.json)` : '';
+  if (login.state === 'stale') return `${login.email}: its password was changed in the console; use yours${where}`;
+  return `${login.email}  password ${login.password}${where}`;
+}
+
 console.log(`
 Agency accounts is running locally.
   Web console     ${stack.apiUrl}/
+  Console login   ${loginLine(consoleLogin)}
   API             ${stack.apiUrl}/v1/health   (OpenAPI: ${stack.apiUrl}/v1/openapi.json)
   Email inbox     ${stack.sesUrl}/
   ${dynamoLine()}
