@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type AgencyFixture, createSubAccount, signUpAgency } from '../support/api';
+import { type AgencyFixture, api, createSubAccount, signUpAgency } from '../support/api';
 import { invoke } from '../support/invoke';
 import { pipelineIdle } from '../support/pipeline';
 import { stack } from '../support/stack';
@@ -94,6 +94,50 @@ describe('dependency failures', () => {
     expect((await charge()).status).toBe(503);
     // The charge's first call, tried as often as the policy says and no more; nothing after it.
     expect(calls()).toBe(conflictRetryPolicy.attempts);
+  });
+
+  it('answers an edit of a sub-account that changes under every try 503 try_again, the edit not made, nothing audited', async () => {
+    const { db } = await import('../../packages/db/client');
+    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    const { accountKey } = await import('../../packages/db/items/account');
+    const { table } = await import('../../packages/db/client');
+    // Another writer renames the sub-account just before each of the edit's transactions, so
+    // the name it read (and would record as "before") is never the name it would replace.
+    let renames = 0;
+    dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        const items = (args.input as { TransactItems?: { Update?: { Key?: Record<string, unknown> } }[] }).TransactItems;
+        const touchesSub = items?.some((i) => JSON.stringify(i.Update?.Key ?? {}).includes(subAccountId));
+        if (context.commandName === 'TransactWriteItemsCommand' && touchesSub) {
+          await db.send(
+            new UpdateCommand({
+              TableName: table(),
+              Key: accountKey(subAccountId),
+              UpdateExpression: 'SET #name = :name',
+              ExpressionAttributeNames: { '#name': 'name' },
+              ExpressionAttributeValues: { ':name': `Renamed ${++renames}` },
+            }),
+          );
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: FAULT, priority: 'high' },
+    );
+    const res = await invoke(subs, 'PATCH /v1/sub-accounts/{subAccountId}', {
+      params: { subAccountId },
+      token: agency.token,
+      body: { name: 'Never applied' },
+    });
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe('try_again');
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(renames).toBe(5); // the edit read again and tried five times in all
+    dynamo.middlewareStack.remove(FAULT);
+    const sub = await invoke(subs, 'GET /v1/sub-accounts/{subAccountId}', { params: { subAccountId }, token: agency.token });
+    expect(sub.body.subAccount.name).toBe('Renamed 5');
+    const audit = await api('GET', `/v1/audit-log?target=${subAccountId}&action=sub_account.updated`, { token: agency.token });
+    expect(audit.status).toBe(200);
+    expect(audit.body.items).toEqual([]);
   });
 
   it('answers readiness 503 with no details while the table is unreachable, 200 once it answers', async () => {

@@ -155,7 +155,9 @@ export async function patchSubAccount(sub: AccountItem, agency: AccountItem, bod
     before = (await getAccount(sub.id)) ?? before;
   }
   if (!outcome) throw accountClosed();
-  if ('stale' in outcome) throw new AppError('conflict', 'The sub-account changed meanwhile; retry');
+  // Five rounds of others' writes in between: a busy item, not the caller's mistake (nothing was changed).
+  if ('stale' in outcome)
+    throw new AppError('try_again', 'The sub-account kept changing meanwhile; retry', undefined, { retryAfterSeconds: 1 });
   if ('wrongMode' in outcome) throw autoRechargeNeedsReselling();
   if (moves) {
     const same =
