@@ -52,9 +52,6 @@ export const retryPolicy = { attempts: 4, baseDelayMs: 20, maxDelayMs: 400 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Counts of this container's transaction outcomes, for metrics and for tests that prove a race happened. */
-export const transactStats = { attempts: 0, conditionFailures: 0, conflicts: 0 };
-
 /**
  * One TransactWriteItems call. A failed condition becomes the refusal its item names, or else
  * `ConditionsFailed` carrying the cancellation reasons by item name (with the old item where
@@ -68,7 +65,6 @@ export async function transact<N extends string>(
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      transactStats.attempts++;
       await db.send(
         new TransactWriteCommand({ TransactItems: items.map((i) => i.write), ClientRequestToken: opts.clientRequestToken }),
       );
@@ -81,7 +77,6 @@ export async function transact<N extends string>(
         item: r.Item ? unmarshall(r.Item as Parameters<typeof unmarshall>[0]) : undefined,
       }));
       if (reasons.some((r) => r.code === 'ConditionalCheckFailed')) {
-        transactStats.conditionFailures++;
         for (const reason of reasons) {
           const meaning =
             reason.code === 'ConditionalCheckFailed' && items.find((i) => i.name === reason.name)?.onConditionFailed;
@@ -90,7 +85,6 @@ export async function transact<N extends string>(
         throw new ConditionsFailed<N>(reasons.filter((r) => r.code !== 'None'));
       }
       if (!reasons.some((r) => r.code === 'TransactionConflict')) throw err;
-      transactStats.conflicts++;
       count('TransactionConflicts');
       // A caller with somewhere else to go (a lane instead of a contended balance) is told at once.
       if (opts.retryConflicts === false) throw new TransactionConflicted(reasons.filter((r) => r.code !== 'None'));

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type * as Reads from '../../packages/db/read';
 import { type AgencyFixture, api, createSubAccount, signUpAgency } from '../support/api';
 import { campaignItemsIn } from '../support/campaigns';
+import { meterTransactions } from '../support/transaction-meter';
 
 /**
  * The transaction's own guards: a target that is closed or loses the feature AFTER the copy
@@ -29,15 +30,16 @@ vi.mock('../../packages/db/read', async (importOriginal) => {
 
 const { copyCampaign } = await import('../../packages/domain/campaigns/copy');
 const { getAccount } = await import('../../packages/db/items/account');
-const { transactStats } = await import('../../packages/db/transact');
+const { dynamo } = await import('../../packages/db/client');
+const transactions = meterTransactions(dynamo);
 
 /** Proves the race was real: the stale read was served, and the transaction was tried and cancelled by its guard. */
 async function expectGuardStopped(copy: Promise<unknown>, refusal: object) {
   const served = stale.served;
-  const cancelled = transactStats.conditionFailures;
+  const cancelled = transactions.conditionFailures;
   await expect(copy).rejects.toMatchObject(refusal);
   expect(stale.served).toBe(served + 1);
-  expect(transactStats.conditionFailures).toBe(cancelled + 1);
+  expect(transactions.conditionFailures).toBe(cancelled + 1);
 }
 
 describe('copy transaction guards', () => {

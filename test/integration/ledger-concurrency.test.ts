@@ -3,12 +3,12 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handler as creditsHandler } from '../../functions/http/credits';
 import { handler as usageHandler } from '../../functions/http/usage';
 import { dynamo } from '../../packages/db/client';
-import { ledgerStats } from '../../packages/domain/ledger/stats';
 import { type AgencyFixture, api, createSubAccount, signUpAgency, uniq } from '../support/api';
 import { invoke } from '../support/invoke';
 import { allPages, ledgerEntries as entriesOf, poolBalance, sumFor, walletBalance } from '../support/ledger';
 import { pipelineIdle } from '../support/pipeline';
 import { stack } from '../support/stack';
+import { meterTransactions } from '../support/transaction-meter';
 
 /**
  * The ledger's money properties under concurrency: never below zero, every movement an entry,
@@ -280,11 +280,13 @@ describe('a stale version that meets exactly what is left', () => {
       clock: AT,
     });
   /**
-   * The one look inside (ledgerStats: the ledger's own count of retries after a moved
-   * version): that the write really met a stale version, or the case is not tested. A ledger
-   * that keeps no per-container state would meet none: then drop this check, not the test.
+   * The one look inside (an SDK meter on this process's client): this container's transaction
+   * was cancelled by its condition (the balance's version had moved) before it went through:
+   * that the write really met a stale version, or the case is not tested. A ledger that keeps
+   * no per-container state would meet none: then drop this check, not the test.
    */
-  const staleRetries = () => ledgerStats.staleVersions;
+  const transactions = meterTransactions(dynamo);
+  const staleRetries = () => transactions.conditionFailures;
   const poolOf = async (token: string) =>
     expectOk(await api('GET', '/v1/credits/balance', { token, clock: AT }), 'balance').body.balance as number;
 

@@ -17,7 +17,7 @@ import { type StripeSandbox, startStripeSandbox } from '../../packages/local/str
 import { api, type SubAccountFixture, signUpAgency, waitFor } from '../support/api';
 import { invoke } from '../support/invoke';
 import { expectStatus, ledgerEntries } from '../support/ledger';
-import { DEFAULT_PRICING, resellingClient } from '../support/reselling';
+import { checkoutSessionRequests, DEFAULT_PRICING, resellingClient } from '../support/reselling';
 import { stack } from '../support/stack';
 
 let sandbox: StripeSandbox;
@@ -25,7 +25,7 @@ let client: SubAccountFixture;
 let agencyId: string;
 // Loaded after STRIPE_API_BASE points at the private sandbox (the Stripe client reads it once).
 let reselling: typeof import('../../functions/http/reselling');
-let stats: typeof import('../../packages/domain/reselling/stripe-client').stripeStats;
+let stripeAccountId: string;
 let dynamo: typeof import('../../packages/db/client').dynamo;
 
 async function fault(body: { failNext: number; status?: number | 'timeout' }) {
@@ -50,13 +50,13 @@ beforeAll(async () => {
   process.env.STRIPE_API_BASE = sandbox.url;
   process.env.STRIPE_TIMEOUT_MS = '1500';
   reselling = await import('../../functions/http/reselling');
-  stats = (await import('../../packages/domain/reselling/stripe-client')).stripeStats;
   dynamo = (await import('../../packages/db/client')).dynamo;
 
   const agency = await signUpAgency('agency');
   agencyId = agency.agencyId;
   const connect = await invoke(reselling.handler, 'POST /v1/reselling/stripe/connect', { token: agency.token });
   expect(connect.status).toBe(201);
+  stripeAccountId = connect.body.accountId;
   const onboard = await fetch(`${sandbox.url}/sandbox/accounts/${connect.body.accountId}/onboard`, { method: 'POST' });
   expect(onboard.status).toBe(200);
   await waitFor(async () => (await api('GET', '/v1/reselling/settings', { token: agency.token })).body.stripe?.chargesEnabled);
@@ -76,6 +76,9 @@ const purchase = (key: string, body: Record<string, unknown> = { credits: 10 }) 
     body,
   });
 
+/** Checkout Sessions Stripe created or replayed for the agency's account, from this test's sandbox's request log. */
+const sessions = () => checkoutSessionRequests(stripeAccountId, sandbox.url);
+
 async function nothingVisible() {
   const list = await api('GET', `/v1/accounts/${client.subAccountId}/credit-purchases`, { token: client.token });
   return list.body.items.length;
@@ -85,21 +88,21 @@ describe('Stripe failing while a purchase is created', () => {
   for (const status of [500, 503, 429, 'timeout'] as const) {
     it(`${status}: 503 try_again with Retry-After, nothing listed; the retry with the same key creates the session once`, async () => {
       const listed = await nothingVisible();
-      const created = stats.sessionsCreated;
+      const { created } = await sessions();
       const key = `fault-${status}-${randomUUID()}`;
       await fault({ failNext: 1, status });
       const first = await purchase(key);
       expect([first.status, first.body.code, first.headers['retry-after']]).toEqual([503, 'try_again', '2']);
       expect(await nothingVisible()).toBe(listed);
-      expect(stats.sessionsCreated).toBe(created);
+      expect((await sessions()).created).toBe(created);
 
       const retry = await purchase(key);
       expect(retry.status).toBe(201);
-      expect(stats.sessionsCreated - created).toBe(1);
+      expect((await sessions()).created - created).toBe(1);
       expect(await nothingVisible()).toBe(listed + 1);
       const again = await purchase(key);
       expect([again.status, again.body.purchase.checkoutSessionId]).toEqual([201, retry.body.purchase.checkoutSessionId]);
-      expect(stats.sessionsCreated - created).toBe(1);
+      expect((await sessions()).created - created).toBe(1);
     });
   }
 
@@ -123,8 +126,7 @@ describe('Stripe failing while a purchase is created', () => {
 
   it('Stripe made the session but our record of it was lost: the retry gets that same session, which pays once', async () => {
     const key = `lost-${randomUUID()}`;
-    const created = stats.sessionsCreated;
-    const replayed = stats.sessionsReplayed;
+    const { created, replayed } = await sessions();
     const name = 'lose-session-attach';
     let lost = 0;
     dynamo.middlewareStack.add(
@@ -145,12 +147,12 @@ describe('Stripe failing while a purchase is created', () => {
       dynamo.middlewareStack.remove(name);
     }
     expect([lost, first.status]).toEqual([1, 500]);
-    expect(stats.sessionsCreated - created).toBe(1);
+    expect((await sessions()).created - created).toBe(1);
 
     const retry = await purchase(key);
     expect(retry.status).toBe(201);
-    expect(stats.sessionsReplayed - replayed).toBe(1);
-    expect(stats.sessionsCreated - created).toBe(1);
+    expect((await sessions()).replayed - replayed).toBe(1);
+    expect((await sessions()).created - created).toBe(1);
     const sessionId = retry.body.purchase.checkoutSessionId as string;
     const paid = await fetch(`${sandbox.url}/sandbox/checkout/sessions/${sessionId}/pay`, { method: 'POST' });
     expect(paid.status).toBe(200);

@@ -18,11 +18,12 @@ import {
   walletBalance,
 } from '../support/ledger';
 import { stack } from '../support/stack';
+import { meterTransactions } from '../support/transaction-meter';
 
 /**
  * A usage batch's debits of one balance go many to a transaction (debit-group.ts), in this
  * test process as in a container of the usage function: the transactions it took are counted
- * (transactStats), so a batch debited one by one fails here even when every answer is right.
+ * (an SDK meter, support/transaction-meter.ts), so a batch debited one by one fails here even when every answer is right.
  * Then what another request does between the batch's read (of its accounts and keys) and its
  * write, made certain by running that request inside the read: a key used (its event replays
  * it or is 409, the group's other debits are charged one by one), the balance moved (the group
@@ -48,7 +49,8 @@ vi.mock('../../packages/db/read', async (importOriginal) => {
 });
 
 const { handler: usageHandler } = await import('../../functions/http/usage');
-const { transactStats } = await import('../../packages/db/transact');
+const { dynamo } = await import('../../packages/db/client');
+const transactions = meterTransactions(dynamo);
 const { scopeOf } = await import('../../packages/domain/ledger/debit');
 const { accountHint } = await import('../../packages/domain/ledger/account-hints');
 const { forgetBalance } = await import('../../packages/domain/ledger/balance-state');
@@ -91,13 +93,13 @@ describe('a batch, many debits to a transaction', () => {
     );
     const pool = await poolBalance(agency.agencyId);
     const wallet = await walletBalance(reseller);
-    const before = transactStats.attempts;
+    const before = transactions.attempts;
     const res = await send(events);
     expect(res.status).toBe(200);
     expect(new Set(statuses(res))).toEqual(new Set([201]));
     // The pool's 240 + 30 debits (the limited sub-account's are a group of their own, for its
     // meter): 3 + 1 transactions; the wallet's 30: 1.
-    expect(transactStats.attempts - before).toBe(5);
+    expect(transactions.attempts - before).toBe(5);
 
     const poolDebits = events.filter((e) => e.accountId !== reseller).reduce((n, e) => n + e.quantity, 0);
     expect(await poolBalance(agency.agencyId)).toBe(pool - poolDebits);
@@ -129,10 +131,10 @@ describe('a batch, many debits to a transaction', () => {
     const events = [event(manual[0] as string), event(manual[1] as string, 5), event(reseller, 50_000)];
     const first = await send(events);
     expect(statuses(first)).toEqual([201, 201, 402]);
-    const before = transactStats.attempts;
+    const before = transactions.attempts;
     const again = await send(events);
     expect(again.body).toEqual(first.body);
-    expect(transactStats.attempts - before).toBe(0);
+    expect(transactions.attempts - before).toBe(0);
   });
 });
 
@@ -150,11 +152,11 @@ describe('a group that must not commit goes one by one', () => {
       );
     };
     const pool = await poolBalance(agency.agencyId);
-    const cancelled = transactStats.conditionFailures;
+    const cancelled = transactions.conditionFailures;
     const res = await send([others[0], contested, others[1], others[2]]);
     expect(single?.status).toBe(201);
     // The group's transaction was tried and cancelled by the entry's condition, then each debited alone.
-    expect(transactStats.conditionFailures - cancelled).toBeGreaterThanOrEqual(1);
+    expect(transactions.conditionFailures - cancelled).toBeGreaterThanOrEqual(1);
     expect(statuses(res)).toEqual([201, 201, 201, 201]);
     expect(res.body.results[1].entry).toEqual(single?.body.entry);
     expect(await poolBalance(agency.agencyId)).toBe(pool - (1 + 4 + 2 + 3));
@@ -187,11 +189,11 @@ describe('a balance that moved under the group', () => {
       expectStatus(await chargeUsage(manual[2] as string, { type: 'ai_response', quantity: 7 }, { clock: AT }), 201, 'meanwhile');
     };
     const pool = await poolBalance(agency.agencyId);
-    const before = transactStats.attempts;
+    const before = transactions.attempts;
     const res = await send(events);
     expect(new Set(statuses(res))).toEqual(new Set([201]));
     // Cancelled once (the version had moved), then committed: not 50 debits one by one.
-    expect(transactStats.attempts - before).toBe(2);
+    expect(transactions.attempts - before).toBe(2);
     const after = pool - 7 - 50;
     expect(await poolBalance(agency.agencyId)).toBe(after);
     expect(Math.min(...res.body.results.map((r: { entry: { balanceAfter: number } }) => r.entry.balanceAfter))).toBe(after);
@@ -243,11 +245,11 @@ describe("a busy balance: this container's lane takes a group", () => {
     expect(inLane).toBeGreaterThanOrEqual(10);
     const item = await getRaw(poolKey(agency.agencyId).pk, 'POOL');
     const pool = await poolBalance(agency.agencyId);
-    const before = transactStats.attempts;
+    const before = transactions.attempts;
 
     const res = await send(Array.from({ length: 10 }, () => event(account, 1)));
     expect(new Set(statuses(res))).toEqual(new Set([201]));
-    expect(transactStats.attempts - before).toBe(1);
+    expect(transactions.attempts - before).toBe(1);
     expect(res.body.results.map((r: { entry: { balanceAfter: null } }) => r.entry.balanceAfter)).toEqual(Array(10).fill(null));
     expect(await getRaw(poolKey(agency.agencyId).pk, 'POOL')).toEqual(item);
     const [stored] = (await getLanes(poolKey(agency.agencyId), 64)).filter((l) => l.slot === lane?.slot);

@@ -42,6 +42,20 @@ export async function control(path: string, body?: Record<string, unknown>): Pro
   return { status: res.status, body: await res.json() };
 }
 
+/**
+ * The Checkout Sessions the platform asked Stripe for on a connected `account`, as the sandbox's
+ * request log shows them (from every container): `created`, or `replayed` by Stripe from an
+ * earlier request's Idempotency-Key. Requests that failed are not counted.
+ */
+export async function checkoutSessionRequests(account: string, base = sandboxUrl()) {
+  const q = new URLSearchParams({ method: 'POST', path: '/v1/checkout/sessions', account });
+  const { data } = (await (await fetch(`${base}/sandbox/requests?${q}`)).json()) as {
+    data: { status: number; replayed: boolean }[];
+  };
+  const answered = data.filter((r) => r.status === 200);
+  return { created: answered.filter((r) => !r.replayed).length, replayed: answered.filter((r) => r.replayed).length };
+}
+
 export const STARTER_PACK = { name: 'Starter Pack', credits: 100, price: 1500 };
 export const DEFAULT_PRICING = { currency: 'usd', perCreditPrice: '15', packages: [STARTER_PACK] };
 

@@ -15,7 +15,6 @@ import type { Key } from '../../db/schema';
 import { ConditionsFailed, type NamedItem, transact } from '../../db/transact';
 import { type BalanceState, balanceHint, rememberBalance } from './balance-state';
 import { COLLECTED_MS, closeLanes } from './lanes';
-import { ledgerStats } from './stats';
 
 /** One side of a movement: a balance, its signed change, and the entry that records it. */
 export interface Leg {
@@ -118,12 +117,7 @@ export async function commit<X extends string = never>(
       // The two entries are written together or not at all: one without the other is a bug.
       if (failure.failed('counterEntry')) throw failure;
       const balance = failure.failed('balance');
-      if (balance) {
-        const seen = balance.item as Partial<BalanceState> | undefined;
-        // Counted before judging: a moved version that now leaves too little is a refusal, not a retry.
-        if (seen?.version !== undefined && seen.version !== state.version) ledgerStats.movedVersions++;
-        rememberBalance(plan.balanceKey, seen);
-      }
+      if (balance) rememberBalance(plan.balanceKey, balance.item as Partial<BalanceState> | undefined);
       const counterBalance = failure.failed('counterBalance');
       if (counterBalance && plan.counter) {
         rememberBalance(plan.counter.balanceKey, counterBalance.item as Partial<BalanceState> | undefined);
@@ -138,8 +132,6 @@ export async function commit<X extends string = never>(
         }
       }
       if (outcome instanceof AppError) return refuse(scope, entry, outcome);
-      ledgerStats.staleRetries++;
-      if (outcome === 'stale_version') ledgerStats.staleVersions++;
       count('CommitRetries');
       if (outcome === 'stale_version' && attempt > 2) {
         // Another container moved this balance. Past a few rounds, a random pause breaks a
@@ -246,7 +238,6 @@ export async function refuse(
   entry: LedgerEntryItem,
   refusal: AppError,
 ): Promise<{ entry: LedgerEntryItem; replayed: true }> {
-  ledgerStats.refusals++;
   const stored = await putRefusal(scope, {
     requestHash: entry.requestHash,
     code: refusal.code,

@@ -38,7 +38,6 @@ import {
   type ScopeState,
   scopeState,
 } from './lanes';
-import { ledgerStats } from './stats';
 
 /**
  * One usage debit, exactly once, on the balance it draws on: the balance item itself while the
@@ -163,7 +162,6 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
         break;
       }
       case 'again':
-        ledgerStats.staleRetries++;
         count('CommitRetries');
         if (outcome.conflicted) await backOff(++conflicts);
         else if (attempt > 3) await sleep(Math.random() * Math.min(attempt * 2, 40));
@@ -303,8 +301,6 @@ async function direct(
       else if (seen.version !== head.version) {
         // Another container moved the balance since this one last saw it: retry on the version it
         // returned; several such in a short while mean the balance is busy (lanes, lanes.ts).
-        ledgerStats.movedVersions++;
-        ledgerStats.staleVersions++;
         noteContention(state);
       }
       return { kind: 'again' };

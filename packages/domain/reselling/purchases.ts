@@ -18,7 +18,7 @@ import { requestHash } from '../ledger/entries';
 import { resellingConfig } from './config';
 import { type Line, platformTerms, priceLine, sellerOf, type Terms } from './offers';
 import type { PurchaseBody, PurchasesQuery } from './schemas';
-import { noteSession, requestOptions, stripeCall, stripeKey } from './stripe-client';
+import { requestOptions, stripeCall, stripeKey } from './stripe-client';
 
 /**
  * Buying credits through Stripe Checkout, for a reselling sub-account (from its agency, a direct
@@ -163,7 +163,6 @@ async function checkout(purchase: PurchaseItem) {
       }),
     ),
   );
-  noteSession(answer);
   const session = answer.object;
   if (!session.url) throw new Error(`Checkout Session ${session.id} came back without a url`);
   await attachSession(purchase, { id: session.id, url: session.url }, nowIso());

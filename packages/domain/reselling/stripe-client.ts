@@ -3,7 +3,7 @@ import { timeLeftMs } from '../../core/deadline';
 import { optionalEnv, secret } from '../../core/env';
 import { AppError } from '../../core/errors';
 import { logger } from '../../core/logger';
-import { type StripeAnswer, type StripeApi, type StripeCallOptions, StripeRequestError, stripeApi } from './stripe-api';
+import { type StripeApi, type StripeCallOptions, StripeRequestError, stripeApi } from './stripe-api';
 
 /**
  * The one place the platform talks to Stripe. The secret key comes from Secrets Manager when
@@ -37,14 +37,6 @@ export function requestOptions(opts: { idempotencyKey?: string; stripeAccount?: 
 /** Stripe's idempotency key for one of our operations: a hash of who, on what, and our own key. */
 export function stripeKey(...parts: string[]): string {
   return `aa-${createHash('sha256').update(parts.join('\u0000')).digest('base64url')}`;
-}
-
-/** What Stripe did for this container, for tests that count Checkout Sessions created versus replayed. */
-export const stripeStats = { sessionsCreated: 0, sessionsReplayed: 0 };
-
-export function noteSession(answer: StripeAnswer<unknown>): void {
-  if (answer.replayed) stripeStats.sessionsReplayed++;
-  else stripeStats.sessionsCreated++;
 }
 
 /**

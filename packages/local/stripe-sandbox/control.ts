@@ -29,6 +29,7 @@ export type ControlBody = Record<string, unknown>;
  *   POST   /sandbox/checkout/sessions/{cs}/{pay|decline|pay_async_success|pay_async_failure|expire|refund}
  *   POST   /sandbox/checkout/sessions/{cs}/setup {card}   POST /sandbox/customers/{cus}/card {card}
  *   GET    /sandbox/events[?type=&account=&id=]   POST /sandbox/events/{evt}/resend
+ *   GET    /sandbox/requests[?account=&method=&path=]  (the API's request log, newest first)
  *   GET|POST|DELETE /sandbox/faults
  * and the pages: GET|POST /sandbox/pages/onboard/{acct}, GET /sandbox/pages/checkout/{cs},
  * POST /sandbox/pages/checkout/{cs}/{outcome}.
@@ -75,6 +76,7 @@ const CONTROL_ROUTES: ControlRoute[] = [
     (ctx, [re], { body }) => json(200, failRefund(ctx, decode(re), body.status === 'canceled' ? 'canceled' : 'failed')),
   ],
   ['GET', /^\/sandbox\/events$/, (ctx, _, { url }) => json(200, { data: listDeliveries(ctx, url) })],
+  ['GET', /^\/sandbox\/requests$/, (ctx, _, { url }) => json(200, { data: listRequests(ctx, url) })],
   [
     'POST',
     /^\/sandbox\/events\/([^/]+)\/resend$/,
@@ -208,6 +210,17 @@ function listDeliveries(ctx: ApiContext, url: URL) {
   return ctx.events.deliveries
     .filter((d) => (!q.get('type') || d.type === q.get('type')) && (!q.get('account') || d.account === q.get('account')))
     .filter((d) => !q.get('id') || d.id === q.get('id'))
+    .slice()
+    .reverse();
+}
+
+/** What the API answered, as Stripe's request logs let an integrator see it (tests count sessions created vs replayed). */
+function listRequests(ctx: ApiContext, url: URL) {
+  const q = url.searchParams;
+  const account = q.get('account');
+  return ctx.store.requests
+    .filter((r) => (!account || r.account === account) && (!q.get('method') || r.method === q.get('method')))
+    .filter((r) => !q.get('path') || r.path === q.get('path'))
     .slice()
     .reverse();
 }

@@ -56,6 +56,9 @@
  *        attempt, status, outcome, error}]}: every delivery attempt, newest first; `body` is the exact
  *        string sent, `signature` its Stripe-Signature header (also for endpoints with no URL: not sent)
  *   POST {base}/sandbox/events/{evt}/resend   → delivers that event again (the dashboard's "Resend")
+ *   GET  {base}/sandbox/requests[?account=&method=&path=] → {data:[{method, path, account, status,
+ *        replayed}]}: the API's request log (the newest 10,000), newest first; `replayed`: answered
+ *        from an earlier request's Idempotency-Key (the dashboard's request logs)
  *   POST {base}/sandbox/faults {failNext: n, status: 500|503|429|400|403|"timeout"} → the next n /v1
  *        calls fail with that status (Stripe's error shapes: api_error, rate_limit, parameter_unknown,
  *        account_invalid) or are never answered; GET shows, DELETE clears

@@ -94,6 +94,7 @@ function api(
       throw idempotencyError(
         `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
       );
+    ctx.store.logRequest({ method, path: url.pathname, account: scope, status: saved.status, replayed: true });
     return {
       status: saved.status,
       headers: {
@@ -113,6 +114,7 @@ function api(
     reply = errorReply(err, state.log);
   }
   if (key !== null) reply.headers['Idempotency-Key'] = key;
+  ctx.store.logRequest({ method, path: url.pathname, account: scope, status: reply.status, replayed: false });
   // Stripe saves a result once the endpoint ran (a card declined, 402, too); a request refused by validation (other 4xx) is not saved.
   if (slot && (reply.status < 400 || reply.status === 402 || reply.status >= 500))
     ctx.store.idempotency.set(slot, { endpoint, params: fingerprint, status: reply.status, body: reply.body, requestId });

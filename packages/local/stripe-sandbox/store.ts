@@ -45,6 +45,17 @@ export interface IdempotentResult {
   requestId: string;
 }
 
+/** One API request as Stripe's request logs show it: who it was made for, what it answered, whether a key replayed it. */
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  account: Scope;
+  status: number;
+  replayed: boolean;
+}
+/** The newest requests kept (a long `npm start` must not grow without bound). */
+export const REQUEST_LOG_SIZE = 10_000;
+
 /** Everything the sandbox knows, in memory: a restart starts from an empty Stripe account. */
 export class Store {
   readonly accounts = new Map<string, Stripe.Account>();
@@ -66,6 +77,12 @@ export class Store {
   readonly setupIntents = new Map<string, Scoped<Stripe.SetupIntent>>();
   /** Keyed by scope and Idempotency-Key, as Stripe scopes keys to the account. */
   readonly idempotency = new Map<string, IdempotentResult>();
+  /** The API's request log, oldest first (GET /sandbox/requests). */
+  readonly requests: RequestLogEntry[] = [];
+
+  logRequest(entry: RequestLogEntry): void {
+    if (this.requests.push(entry) > REQUEST_LOG_SIZE) this.requests.shift();
+  }
 
   account(id: string): Stripe.Account {
     const account = this.accounts.get(id);
