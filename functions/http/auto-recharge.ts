@@ -15,13 +15,12 @@ import { getEndpoint, removeEndpoint, rotateSecret, saveEndpoint, sendTestEvent 
 import { listDeliveryLog, listRequests, retryDelivery } from '../../packages/domain/recharge/lists';
 import { httpHandler } from '../../packages/http/handler';
 import { json, noContent } from '../../packages/http/response';
-import { autoRechargeRoutes } from '../../packages/http/routes/auto-recharge';
-import { webhookEndpointRoutes } from '../../packages/http/routes/webhook-endpoints';
+import { autoRechargeFunction } from '../../packages/http/routes/auto-recharge';
 
 table();
 requireEnv('WEBHOOKS_QUEUE_URL');
 
-export const handler = httpHandler([...autoRechargeRoutes, ...webhookEndpointRoutes], {
+export const handler = httpHandler(autoRechargeFunction.routes, {
   'PUT /v1/reselling/auto-recharge-webhook': async ({ principal, body }) =>
     json(200, await saveEndpoint(principal.agencyId, body)),
   'GET /v1/reselling/auto-recharge-webhook': async ({ principal }) => json(200, await getEndpoint(principal.agencyId)),

@@ -9,12 +9,12 @@ import {
 import { copyCampaign } from '../../packages/domain/campaigns/copy';
 import { httpHandler } from '../../packages/http/handler';
 import { json, noContent } from '../../packages/http/response';
-import { campaignRoutes } from '../../packages/http/routes/campaigns';
+import { campaignsFunction } from '../../packages/http/routes/campaigns';
 
 table();
 
 // Every route is scoped to {accountId}: `account` is the reachable account, feature checked.
-export const handler = httpHandler(campaignRoutes, {
+export const handler = httpHandler(campaignsFunction.routes, {
   'POST /v1/accounts/{accountId}/campaigns': async ({ principal, account, body }) =>
     json(201, await createCampaign(principal, account, body)),
   'GET /v1/accounts/{accountId}/campaigns': async ({ account, query }) => json(200, await listCampaigns(account, query)),

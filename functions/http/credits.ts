@@ -5,11 +5,11 @@ import { csvNeedsFeature, exportTransactions, listTransactions, toCsv } from '..
 import { grantCredits, topUpAgency } from '../../packages/domain/ledger/top-ups';
 import { httpHandler } from '../../packages/http/handler';
 import { json, replayHeader, text } from '../../packages/http/response';
-import { creditRoutes } from '../../packages/http/routes/credits';
+import { creditsFunction } from '../../packages/http/routes/credits';
 
 table();
 
-export const handler = httpHandler(creditRoutes, {
+export const handler = httpHandler(creditsFunction.routes, {
   'POST /v1/admin/agencies/{agencyId}/credits': async ({ principal, account, body, idempotencyKey }) => {
     const out = await topUpAgency(principal, account, body, idempotencyKey);
     return json(201, out.body, replayHeader(out.replayed));

@@ -6,11 +6,11 @@ import { exitAssist, startAssist } from '../../packages/domain/auth/assist';
 import { changePassword, describeMe, logOut } from '../../packages/domain/auth/sessions';
 import { httpHandler } from '../../packages/http/handler';
 import { json, noContent, text } from '../../packages/http/response';
-import { identityRoutes } from '../../packages/http/routes/identity';
+import { identityFunction } from '../../packages/http/routes/identity';
 
 table();
 
-export const handler = httpHandler(identityRoutes, {
+export const handler = httpHandler(identityFunction.routes, {
   'GET /v1/me': async ({ principal, ownAccount, agency, query }) =>
     json(200, await describeMe(principal, ownAccount, agency, query)),
   'POST /v1/auth/password': async ({ principal, body }) => json(200, await changePassword(principal, body)),

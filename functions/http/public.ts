@@ -6,11 +6,11 @@ import { logIn } from '../../packages/domain/auth/login';
 import { confirmPasswordReset, requestPasswordReset } from '../../packages/domain/auth/password-reset';
 import { httpHandler } from '../../packages/http/handler';
 import { json, noContent } from '../../packages/http/response';
-import { publicRoutes } from '../../packages/http/routes/public';
+import { publicFunction } from '../../packages/http/routes/public';
 
 table(); // fail the cold start, not a request, when TABLE_NAME is missing
 
-export const handler = httpHandler(publicRoutes, {
+export const handler = httpHandler(publicFunction.routes, {
   'GET /v1/health': async () => json(200, { status: 'ok' }),
   'GET /v1/health/ready': async () => {
     await tableAnswers();

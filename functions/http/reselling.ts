@@ -18,12 +18,11 @@ import {
 import { connectStripe, getSettings, putPricing } from '../../packages/domain/reselling/settings';
 import { httpHandler } from '../../packages/http/handler';
 import { json, noContent, replayHeader } from '../../packages/http/response';
-import { autoTopUpRoutes } from '../../packages/http/routes/auto-top-up';
-import { resellingRoutes } from '../../packages/http/routes/reselling';
+import { resellingFunction } from '../../packages/http/routes/reselling';
 
 table();
 
-export const handler = httpHandler([...resellingRoutes, ...autoTopUpRoutes], {
+export const handler = httpHandler(resellingFunction.routes, {
   'POST /v1/reselling/stripe/connect': async ({ principal, requestId }) =>
     json(201, await connectStripe(principal.agencyId, requestId)),
   'GET /v1/reselling/settings': async ({ principal }) => json(200, await getSettings(principal.agencyId)),

@@ -4,7 +4,7 @@ import { handleStripeWebhook, type WebhookEndpoint } from '../../packages/domain
 import { httpHandler, type RequestContext } from '../../packages/http/handler';
 import { json } from '../../packages/http/response';
 import type { RouteDef } from '../../packages/http/route-def';
-import { stripeWebhookRoutes } from '../../packages/http/routes/stripe-webhooks';
+import { stripeWebhooksFunction } from '../../packages/http/routes/stripe-webhooks';
 
 table();
 
@@ -15,7 +15,7 @@ async function receive(endpoint: WebhookEndpoint, { rawBody, headers }: Pick<Req
   return json(200, await handleStripeWebhook(endpoint, rawBody, headers['stripe-signature']));
 }
 
-export const handler = httpHandler(stripeWebhookRoutes, {
+export const handler = httpHandler(stripeWebhooksFunction.routes, {
   'POST /v1/webhooks/stripe/connect': (ctx) => receive('connect', ctx),
   'POST /v1/webhooks/stripe': (ctx) => receive('platform', ctx),
 });

@@ -10,11 +10,11 @@ import {
 import { subAccountViewOf } from '../../packages/domain/accounts/views';
 import { httpHandler } from '../../packages/http/handler';
 import { json, noContent } from '../../packages/http/response';
-import { subAccountRoutes } from '../../packages/http/routes/sub-accounts';
+import { subAccountsFunction } from '../../packages/http/routes/sub-accounts';
 
 table();
 
-export const handler = httpHandler(subAccountRoutes, {
+export const handler = httpHandler(subAccountsFunction.routes, {
   'POST /v1/sub-accounts': async ({ agency, body }) => json(201, await createSubAccount(agency, body)),
   'GET /v1/sub-accounts': async ({ agency, query }) => json(200, await listSubAccounts(agency, query)),
   'GET /v1/sub-accounts/{subAccountId}': async ({ account, agency }) =>

@@ -4,12 +4,12 @@ import { recordUsage } from '../../packages/domain/ledger/usage';
 import { type EventOutcome, recordUsageBatch } from '../../packages/domain/ledger/usage-batch';
 import { httpHandler } from '../../packages/http/handler';
 import { json, problemBody, replayHeader } from '../../packages/http/response';
-import { usageRoutes } from '../../packages/http/routes/usage';
+import { usageFunction } from '../../packages/http/routes/usage';
 
 table();
 
 /** The hot path: one function, one use case, one DynamoDB call when warm. */
-export const handler = httpHandler(usageRoutes, {
+export const handler = httpHandler(usageFunction.routes, {
   'POST /v1/accounts/{accountId}/usage': async ({ principal, params, body, idempotencyKey }) => {
     const { entry, replayed } = await recordUsage(principal, params.accountId, body, idempotencyKey);
     return json(201, { entry: entryView(entry) }, replayHeader(replayed));

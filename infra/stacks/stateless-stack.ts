@@ -5,8 +5,9 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
-import { tableKeyPrefixes } from '../../packages/db/access';
-import { type HttpFunction, httpFunctions } from '../../packages/http/routes';
+import { workerTableKeyPrefixes as workerKeys } from '../../packages/db/access';
+import { type HttpFunction, httpFunctionManifests } from '../../packages/http/functions';
+import type { HttpFunctionManifest } from '../../packages/http/route-def';
 import {
   laneSweeperSchedule,
   outboxStreamFilter,
@@ -32,38 +33,6 @@ export interface StatelessStackProps extends StackProps {
   data: StatefulStack;
 }
 
-/** What an HTTP function may touch; see `httpNeeds`. */
-type Need =
-  | 'table'
-  | 'tokenSecret'
-  | 'platformApiKey'
-  | 'sealEncrypt'
-  | 'sealDecrypt'
-  | 'stripeApi'
-  | 'stripeWebhooks'
-  | 'resellingConfig'
-  | 'webhooksQueue';
-
-/**
- * An HTTP function not listed gets what an authenticated handler needs: the table, the token
- * key (sessions) and the platform key (authentication compares against it). The exceptions
- * are narrower, or wider, on purpose.
- */
-const standardNeeds: Need[] = ['table', 'tokenSecret', 'platformApiKey'];
-const httpNeeds: Partial<Record<HttpFunction, Need[]>> = {
-  fallback: [], // matches the route table only: no data, no secrets
-  docs: [], // the OpenAPI document is built from the route table: no data, no secrets
-  // sign-up and login issue tokens; sign-up and password reset seal the emailed link's token; no route authenticates
-  public: ['table', 'tokenSecret', 'sealEncrypt'],
-  identity: [...standardNeeds, 'sealEncrypt'], // the verification resend seals its token
-  'sub-accounts': [...standardNeeds, 'sealEncrypt'], // seals the generated password
-  reselling: [...standardNeeds, 'stripeApi', 'resellingConfig'], // calls Stripe with the platform's secret key
-  // Seals new webhook secrets, opens them to rotate; queues manual retries.
-  'auto-recharge': [...standardNeeds, 'sealEncrypt', 'sealDecrypt', 'webhooksQueue'],
-  // Verifies Stripe's signatures; never calls Stripe, authenticates no bearer token.
-  'stripe-webhooks': ['table', 'stripeWebhooks', 'resellingConfig'],
-};
-
 /** The code: API, HTTP functions and the outbox workers. Safe to destroy and redeploy. */
 export class StatelessStack extends Stack {
   readonly api: RouteTableApi;
@@ -81,10 +50,11 @@ export class StatelessStack extends Stack {
     const config = readConfig(this);
 
     const functions = {} as Record<HttpFunction, lambda.IFunction>;
-    for (const name of httpFunctions) {
+    for (const manifest of httpFunctionManifests) {
+      const { name } = manifest;
       // Metering keeps executions of its own: a flood elsewhere cannot starve it.
       const reserved = name === 'usage' && config.usageReservedConcurrency > 0 ? config.usageReservedConcurrency : undefined;
-      this.httpFunctions[name] = this.httpFunction(name, httpNeeds[name] ?? standardNeeds, data, config, reserved);
+      this.httpFunctions[name] = this.httpFunction(manifest, data, config, reserved);
       functions[name] = this.httpFunctions[name].fn;
     }
     this.api = new RouteTableApi(this, 'Http', {
@@ -135,7 +105,7 @@ export class StatelessStack extends Stack {
         APP_URL: config.appUrl,
       },
     });
-    grantOutboxDelivery(this.notifier, data.table, tableKeyPrefixes.notifier);
+    grantOutboxDelivery(this.notifier, data.table, workerKeys.notifier);
     grantKey(this.notifier, data.sealKey, 'kms:Decrypt');
     grantSendEmail(this.notifier, config.emailFrom);
     this.notifier.fn.addEventSource(
@@ -161,7 +131,7 @@ export class StatelessStack extends Stack {
       readsSecrets: true,
       wildcardReasons: ['dynamodb:ListStreams comes from the DynamoEventSource grant and has no resource-level permissions'],
     });
-    grantTableReadWrite(this.rechargeDetector, data.table, tableKeyPrefixes['recharge-detector']);
+    grantTableReadWrite(this.rechargeDetector, data.table, workerKeys['recharge-detector']);
     grantSecretValues(this.rechargeDetector, [data.stripeSecretKey]);
     data.webhooks.grantSendMessages(this.rechargeDetector.fn);
     this.rechargeDetector.fn.addEventSource(
@@ -185,7 +155,7 @@ export class StatelessStack extends Stack {
       timeout: Duration.seconds(hooks.consumerTimeoutSeconds),
       environment: { TABLE_NAME: data.table.tableName, WEBHOOKS_QUEUE_URL: data.webhooks.queueUrl },
     });
-    grantTableReadWrite(this.webhookSender, data.table, tableKeyPrefixes['webhook-sender']);
+    grantTableReadWrite(this.webhookSender, data.table, workerKeys['webhook-sender']);
     grantKey(this.webhookSender, data.sealKey, 'kms:Decrypt');
     data.webhooks.grantSendMessages(this.webhookSender.fn);
     this.webhookSender.fn.addEventSource(
@@ -199,7 +169,7 @@ export class StatelessStack extends Stack {
       timeout: Duration.seconds(50),
       environment: { TABLE_NAME: data.table.tableName },
     });
-    grantTableReadWrite(this.laneSweeper, data.table, tableKeyPrefixes['lane-sweeper']);
+    grantTableReadWrite(this.laneSweeper, data.table, workerKeys['lane-sweeper']);
     new events.Rule(this, 'LaneSweeperSchedule', {
       description: 'Sweeps idle lanes back into their balances',
       schedule: events.Schedule.rate(Duration.seconds(laneSweeperSchedule.everySeconds)),
@@ -216,7 +186,7 @@ export class StatelessStack extends Stack {
       environment: { TABLE_NAME: data.table.tableName },
       wildcardReasons: ['dynamodb:ListStreams comes from the DynamoEventSource grant and has no resource-level permissions'],
     });
-    grantReadModifyWrite(this.usageRollups, data.table, tableKeyPrefixes['usage-rollups']);
+    grantReadModifyWrite(this.usageRollups, data.table, workerKeys['usage-rollups']);
     this.usageRollups.fn.addEventSource(
       new DynamoEventSource(data.table, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -252,16 +222,16 @@ export class StatelessStack extends Stack {
     data.notifyOperators(alarm);
   }
 
+  /** An HTTP function as its manifest declares it (packages/http/routes/<group>.ts): given its needs, nothing else. */
   private httpFunction(
-    name: HttpFunction,
-    needs: Need[],
+    manifest: HttpFunctionManifest,
     data: StatefulStack,
     config: AppConfig,
     reservedConcurrency?: number,
   ): AppFunction {
-    const prefixes = tableKeyPrefixes[name];
+    const { name, needs, tableKeys: prefixes } = manifest;
     if (needs.includes('table') !== prefixes.length > 0) {
-      throw new Error(`${name}: table access and its key prefixes (packages/db/access.ts) must go together`);
+      throw new Error(`${name}: table access and its key prefixes (its manifest's tableKeys) must go together`);
     }
     const environment: Record<string, string> = {};
     if (name === 'sub-accounts') environment.SUB_ACCOUNT_QUOTA = String(config.subAccountQuota);

@@ -9,54 +9,15 @@
  * Index queries (`gsi1`) are not narrowed: their partitions are granted by index, not by key.
  */
 /** Authentication reads the caller's account and agency, its user (session version), its revocation, an API key. */
-const authenticating = ['ACCOUNT#', 'APIKEY#', 'REVOKED#', 'USER#'] as const;
+export const authenticating = ['ACCOUNT#', 'APIKEY#', 'REVOKED#', 'USER#'] as const;
 /** The agency's audit log: every audited write adds its record to its own transaction. */
-const auditing = 'AUDIT#';
+export const auditing = 'AUDIT#';
 
 /**
- * Keyed by function name: the HTTP functions of the route table (http/route-def.ts; the stack
- * indexes this by each of them, so one missing here fails the build) and the workers.
+ * The workers' partitions, keyed by function name. Each HTTP function's list is in its manifest
+ * (http/routes/<group>.ts, `tableKeys`); http/functions.ts joins both into `tableKeyPrefixes`.
  */
-export const tableKeyPrefixes = {
-  fallback: [],
-  docs: [],
-  // Sign-up writes the agency, its user, the email guard and the verification token and email;
-  // login reads them and counts attempts; verification and password reset spend one-time
-  // tokens; readiness reads one fixed key. Nothing authenticates.
-  public: ['ACCOUNT#', 'USER#', 'EMAIL#', 'OTT#', 'OUTBOX#', 'THROTTLE#', 'READINESS'],
-  // Passwords (users), API keys and their id items, logouts and assist exits, the verification resend; the audit log.
-  identity: [...authenticating, 'APIKEYID#', 'OTT#', 'OUTBOX#', 'THROTTLE#', auditing],
-  // A sub-account, its client user and email guard, and the credentials email's outbox item;
-  // enabling auto-recharge below the threshold opens a request (and its delivery) at once.
-  // creditsUsedThisMonth is the account's month rollup; closing or re-moding closes its lanes.
-  'sub-accounts': [...authenticating, 'EMAIL#', 'OUTBOX#', 'RECHARGE#', 'WEBHOOK#', 'LANE#', 'ROLLUP#', auditing],
-  // Campaigns live in their account's partition.
-  campaigns: [...authenticating, auditing],
-  // The debit: balances and meters (accounts), the entry (ledger), this container's lanes (lanes.ts).
-  // Platform key only, but a user's token is still authenticated (USER#) before its 403.
-  usage: [...authenticating, 'LEDGER#', 'LANE#'],
-  // A grant with a requestId fulfils that recharge request in its transaction; the dashboards read the usage rollups.
-  credits: [...authenticating, 'LEDGER#', 'ROLLUP#', 'RECHARGE#', 'LANE#'],
-  // Plans and status live on the agency item.
-  admin: authenticating,
-  // Settings and pricing (the agency's partition), the Stripe account's owner, purchases, the dashboard's totals
-  // and its consumption (the usage rollups).
-  reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'ROLLUP#', 'LANE#', auditing],
-  // Events seen, purchases and their credits (balances, entries, the reselling counters), the Stripe account's owner,
-  // payments bound to purchases (or parked refunds and disputes), and the emails telling the agency.
-  'stripe-webhooks': [
-    'STRIPE_EVENT#',
-    'STRIPE_ACCOUNT#',
-    'STRIPE_PAYMENT#',
-    'PURCHASE#',
-    'ACCOUNT#',
-    'LEDGER#',
-    'RESELLING#',
-    'OUTBOX#',
-    'LANE#',
-  ],
-  // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries, the test events' throttle.
-  'auto-recharge': [...authenticating, 'RECHARGE#', 'WEBHOOK#', 'THROTTLE#'],
+export const workerTableKeyPrefixes = {
   // Reads the sub-account, agency and settings (ACCOUNT#), opens requests and their deliveries, the cap email;
   // auto top-up: the pool's crossings, the top-up's purchase, its credit (entry, payment binding) and emails.
   'recharge-detector': ['ACCOUNT#', 'RECHARGE#', 'WEBHOOK#', 'OUTBOX#', 'LANE#', 'PURCHASE#', 'STRIPE_PAYMENT#', 'LEDGER#'],
@@ -72,4 +33,4 @@ export const tableKeyPrefixes = {
   'usage-rollups': ['ROLLUP#'],
 } as const satisfies Record<string, readonly string[]>;
 
-export type TableUser = keyof typeof tableKeyPrefixes;
+export type Worker = keyof typeof workerTableKeyPrefixes;

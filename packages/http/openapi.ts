@@ -10,8 +10,8 @@ import * as ledgerSchemas from '../domain/ledger/schemas';
 import * as rechargeSchemas from '../domain/recharge/schemas';
 import * as resellingSchemas from '../domain/reselling/schemas';
 import * as responses from './responses';
-import { httpFunctionDescriptions, type ParamName, paramIdKinds, type RouteDef } from './route-def';
-import { refusalsOf, routes } from './routes';
+import { type ParamName, paramIdKinds, type RouteDef } from './route-def';
+import { manifestOf, refusalsOf, routes } from './routes';
 
 /**
  * The OpenAPI 3.1 document, generated from the route table and the same zod schemas the
@@ -236,7 +236,7 @@ function build(): Json {
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
     servers: [{ url: '/' }],
-    tags: [...new Set(list.map((r) => r.fn))].map((name) => ({ name, description: httpFunctionDescriptions[name] })),
+    tags: [...new Set(routes.map((r) => r.fn))].map((name) => ({ name, description: manifestOf(name).description })),
     components: {
       securitySchemes: {
         bearer: {

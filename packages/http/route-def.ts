@@ -6,40 +6,42 @@ import type { Feature } from '../domain/features';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
-/** The Lambda functions that serve the API; each handles a group of related routes. */
-export const httpFunctions = [
-  'public',
-  'docs',
-  'identity',
-  'sub-accounts',
-  'campaigns',
-  'usage',
-  'credits',
-  'admin',
-  'reselling',
-  'stripe-webhooks',
-  'auto-recharge',
-  'fallback',
-] as const;
-export type HttpFunction = (typeof httpFunctions)[number];
+/**
+ * What an HTTP function is given beyond its code; CDK grants each (infra/stacks/stateless-stack.ts)
+ * and nothing else: the table, the session token key, the platform key (authentication
+ * compares against it), sealing and opening secrets with the KMS key, the Stripe API key, the
+ * Stripe webhook secrets, the reselling configuration, sending to the webhooks queue.
+ */
+export type FunctionNeed =
+  | 'table'
+  | 'tokenSecret'
+  | 'platformApiKey'
+  | 'sealEncrypt'
+  | 'sealDecrypt'
+  | 'stripeApi'
+  | 'stripeWebhooks'
+  | 'resellingConfig'
+  | 'webhooksQueue';
 
-/** What each function serves (the OpenAPI document's tags). */
-export const httpFunctionDescriptions: Record<HttpFunction, string> = {
-  public: 'Open to anyone: liveness, agency sign-up and login',
-  docs: 'This API described as OpenAPI 3.1',
-  identity: 'The caller, its password and API keys, assist mode, and the audit log',
-  'sub-accounts': "The agency's client accounts",
-  campaigns: "An account's campaigns, and copying them between accounts",
-  usage: 'Metering: the platform charges usage to an account',
-  credits: 'Balances, top-ups and grants, the transaction history and the usage dashboards',
-  admin: "The platform's say over agencies: plans and suspension",
-  reselling:
-    "Reselling through the agency's Stripe account, buying credits through Stripe Checkout, and the pool's auto top-up and low-balance alerts",
-  'stripe-webhooks': "Stripe's signed events: payments, refunds and connected accounts",
-  'auto-recharge':
-    "Webhooks to the agency's servers: auto-recharge through its own payment server (its endpoint, recharge requests and deliveries), and event webhook endpoints",
-  fallback: 'Anything the route table does not have: 404 or 405 as problem JSON',
-};
+/** What an authenticated handler needs: the table, the token key (sessions), the platform key. */
+export const standardNeeds = ['table', 'tokenSecret', 'platformApiKey'] as const satisfies readonly FunctionNeed[];
+
+/**
+ * One HTTP function, declared once, in its routes file: CDK makes its Lambda function with
+ * exactly these needs and table keys (IAM's LeadingKeys), the local runtime runs its handler
+ * (`functions/http/<name>.ts`) under the same keys, the route table and the OpenAPI document
+ * (its tag) come from its routes. Adding a function: its routes file with this manifest, its
+ * handler, and its line in the list (http/functions.ts).
+ */
+export interface HttpFunctionManifest<Name extends string = string> {
+  name: Name;
+  /** What it serves (the OpenAPI tag's description). */
+  description: string;
+  needs: readonly FunctionNeed[];
+  /** The table partitions it may touch, by key prefix (db/access.ts has the shared ones); empty: no table. */
+  tableKeys: readonly string[];
+  routes: readonly (RouteDef & { fn: Name })[];
+}
 
 /**
  * One route of the table. CDK creates the API Gateway route and its function from it; the
@@ -50,7 +52,8 @@ export const httpFunctionDescriptions: Record<HttpFunction, string> = {
 export interface RouteDef {
   method: HttpMethod;
   path: string;
-  fn: HttpFunction;
+  /** The function that serves it (its manifest's name). */
+  fn: string;
   summary: string;
   /** Principal kinds allowed; empty = no authentication. Others get 403, none 401. */
   allow: readonly PrincipalKind[];

@@ -6,46 +6,22 @@
  */
 import { type ErrorCode, errorCodes } from '../core/errors';
 import { principalKinds } from '../domain/auth/principal';
+import { httpFunctionManifests } from './functions';
 import { type CheckedRoutes, type HttpMethod, type RouteDef, type RouteKeyOf, routeKey } from './route-def';
-import { adminRoutes } from './routes/admin';
-import { autoRechargeRoutes } from './routes/auto-recharge';
-import { autoTopUpRoutes } from './routes/auto-top-up';
-import { campaignRoutes } from './routes/campaigns';
-import { creditRoutes } from './routes/credits';
-import { docsRoutes } from './routes/docs';
-import { identityRoutes } from './routes/identity';
-import { publicRoutes } from './routes/public';
-import { resellingRoutes } from './routes/reselling';
-import { stripeWebhookRoutes } from './routes/stripe-webhooks';
-import { subAccountRoutes } from './routes/sub-accounts';
-import { usageRoutes } from './routes/usage';
-import { webhookEndpointRoutes } from './routes/webhook-endpoints';
 
+export { type HttpFunction, httpFunctions, manifestOf } from './functions';
 export {
-  type HttpFunction,
   type HttpMethod,
-  httpFunctions,
   type RouteDef,
   routeKey,
   type ThrottleClass,
   throttleClassOf,
 } from './route-def';
 
-const all = [
-  ...publicRoutes,
-  ...docsRoutes,
-  ...identityRoutes,
-  ...subAccountRoutes,
-  ...campaignRoutes,
-  ...usageRoutes,
-  ...creditRoutes,
-  ...adminRoutes,
-  ...resellingRoutes,
-  ...autoTopUpRoutes,
-  ...stripeWebhookRoutes,
-  ...autoRechargeRoutes,
-  ...webhookEndpointRoutes,
-] as const;
+type Manifest = (typeof httpFunctionManifests)[number];
+const all: readonly Manifest['routes'][number][] = httpFunctionManifests.flatMap(
+  (m): readonly Manifest['routes'][number][] => m.routes,
+);
 /** Every route; a path parameter without a known id shape (route-def `paramIdKinds`) does not compile. */
 export const routes: CheckedRoutes<typeof all> = all;
 
@@ -64,13 +40,13 @@ export function pathPattern(path: string): RegExp {
 }
 
 export interface RouteMatch {
-  route?: RouteDef;
+  route?: Route;
   params: Record<string, string>;
   /** Methods that exist for this path when the method did not match (→ 405). */
   allowedMethods: HttpMethod[];
 }
 
-const compiled = routes.map((route) => ({ route: route as RouteDef, pattern: pathPattern(route.path) }));
+const compiled = routes.map((route) => ({ route, pattern: pathPattern(route.path) }));
 export function matchRoute(method: string, path: string): RouteMatch {
   const allowedMethods: HttpMethod[] = [];
   for (const { route, pattern } of compiled) {

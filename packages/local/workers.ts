@@ -1,5 +1,5 @@
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { TableUser } from '../db/access';
+import type { TableUser } from '../http/functions';
 import type { StreamWindowEvent } from '../queues/definitions';
 import { asInvocation } from './invocations';
 import type { LambdaRuntime } from './lambda-pool';

@@ -3,8 +3,8 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AppFunction } from '../../infra/constructs/app-function';
-import { tableKeyPrefixes } from '../../packages/db/access';
 import { resellingSettings } from '../../packages/domain/reselling/config';
+import { tableKeyPrefixes } from '../../packages/http/functions';
 import { httpFunctions, routes, throttleClassOf } from '../../packages/http/routes';
 import {
   laneSweeperSchedule,

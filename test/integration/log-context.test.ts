@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { dynamo as Dynamo } from '../../packages/db/client';
-import { findRoute } from '../../packages/http/routes';
+import { matchRoute } from '../../packages/http/routes';
 import type { loadFunction as LoadFunction } from '../../packages/local/gateway';
 import { lambdaContext } from '../../packages/local/lambda-context';
 import type { WorkerHandlers } from '../../packages/local/workers';
@@ -20,7 +20,7 @@ import '../support/stack';
  * logs while a login is held the same way.
  */
 const LOGIN = 'POST /v1/auth/login';
-const loginFn = findRoute(LOGIN)?.fn ?? 'public';
+const loginFn = matchRoute('POST', '/v1/auth/login').route?.fn ?? 'public';
 
 type Line = Record<string, unknown>;
 const lines: Line[] = [];

@@ -7,11 +7,11 @@
 import { GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../packages/core/ids';
-import { tableKeyPrefixes } from '../../packages/db/access';
 import { db, table } from '../../packages/db/client';
 import { accountKey } from '../../packages/db/items/account';
 import { outboxKey } from '../../packages/db/items/outbox';
 import { getItem } from '../../packages/db/read';
+import { tableKeyPrefixes } from '../../packages/http/functions';
 import { asFunction, enforceTableAccess } from '../../packages/local/table-access';
 import '../support/stack';
 

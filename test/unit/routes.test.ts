@@ -4,7 +4,10 @@
  * parameters are decoded, a known path with another method yields the methods for a 405, and
  * every route's scope, feature and idempotency settings make sense for the pipeline.
  */
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { type HttpFunction, httpFunctionManifests, tableKeyPrefixes } from '../../packages/http/functions';
+import type { HttpFunctionManifest } from '../../packages/http/route-def';
 import { findRoute, httpFunctions, matchRoute, pathPattern, type RouteDef, routeKey, routes } from '../../packages/http/routes';
 
 const table = routes as readonly RouteDef[];
@@ -97,6 +100,28 @@ describe('the route table', () => {
       expect(httpFunctions).toContain(r.fn);
       expect(r.fn).not.toBe('fallback');
       expect(r.method === 'GET' || r.method === 'DELETE' ? r.body : undefined, `${routeKey(r)} has a body`).toBeUndefined();
+    }
+  });
+});
+
+describe('the HTTP functions, one manifest each', () => {
+  it('has a manifest for each handler module and a handler module for each manifest', () => {
+    const handlers = readdirSync('functions/http')
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => f.replace(/\.ts$/, ''));
+    expect([...httpFunctionManifests.map((m) => m.name)].sort()).toEqual(handlers.sort());
+  });
+
+  it("makes the route table of exactly the manifests' routes, each named by its manifest once", () => {
+    const fromManifests = httpFunctionManifests.flatMap((m) => m.routes.map((r) => `${m.name} ${routeKey(r)}`));
+    expect(fromManifests.sort()).toEqual(table.map((r) => `${r.fn} ${routeKey(r)}`).sort());
+    expect(new Set(table.map(routeKey)).size).toBe(table.length);
+  });
+
+  it('gives table access exactly where the manifest needs the table, and keys nowhere else', () => {
+    for (const m of httpFunctionManifests as readonly HttpFunctionManifest[]) {
+      expect([m.name, m.needs.includes('table')]).toEqual([m.name, m.tableKeys.length > 0]);
+      expect(tableKeyPrefixes[m.name as HttpFunction]).toBe(m.tableKeys);
     }
   });
 });

@@ -1,7 +1,8 @@
+import { authenticating } from '../../db/access';
 import { agencyPatchBody } from '../../domain/accounts/schemas';
 import { allow } from '../../domain/auth/principal';
 import * as res from '../responses';
-import type { RouteDef } from '../route-def';
+import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
 
 /**
  * The platform's say over agencies: plans and suspension. Its own function: the only writes to
@@ -22,3 +23,13 @@ export const adminRoutes = [
     response: res.AgencyResponse,
   },
 ] as const satisfies readonly RouteDef[];
+
+/** The admin function (functions/http/admin.ts). */
+export const adminFunction = {
+  name: 'admin',
+  description: "The platform's say over agencies: plans and suspension",
+  needs: standardNeeds,
+  // Plans and status live on the agency item.
+  tableKeys: authenticating,
+  routes: adminRoutes,
+} as const satisfies HttpFunctionManifest<'admin'>;

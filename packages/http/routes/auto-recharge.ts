@@ -1,7 +1,9 @@
+import { authenticating } from '../../db/access';
 import { allow } from '../../domain/auth/principal';
 import { deliveriesQuery, rechargeRequestsQuery, webhookEndpointBody } from '../../domain/recharge/schemas';
 import * as res from '../responses';
-import type { RouteDef } from '../route-def';
+import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
+import { webhookEndpointRoutes } from './webhook-endpoints';
 
 const agencyReselling = { allow: allow.agency, feature: 'reselling', fn: 'auto-recharge' } as const;
 
@@ -81,3 +83,15 @@ export const autoRechargeRoutes = [
     refusals: ['conflict'],
   },
 ] as const satisfies readonly RouteDef[];
+
+/** The auto-recharge function (functions/http/auto-recharge.ts). */
+export const autoRechargeFunction = {
+  name: 'auto-recharge',
+  description:
+    "Webhooks to the agency's servers: auto-recharge through its own payment server (its endpoint, recharge requests and deliveries), and event webhook endpoints",
+  // Seals new webhook secrets, opens them to rotate; queues manual retries.
+  needs: [...standardNeeds, 'sealEncrypt', 'sealDecrypt', 'webhooksQueue'],
+  // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries, the test events' throttle.
+  tableKeys: [...authenticating, 'RECHARGE#', 'WEBHOOK#', 'THROTTLE#'],
+  routes: [...autoRechargeRoutes, ...webhookEndpointRoutes],
+} as const satisfies HttpFunctionManifest<'auto-recharge'>;

@@ -1,8 +1,9 @@
+import { auditing, authenticating } from '../../db/access';
 import { listQuery } from '../../domain/accounts/schemas';
 import { allow } from '../../domain/auth/principal';
 import { copyCampaignBody, createCampaignBody, patchCampaignBody } from '../../domain/campaigns/schemas';
 import * as res from '../responses';
-import type { RouteDef } from '../route-def';
+import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
 
 /** Account-scoped (switching and assist reach a sub-account's); the feature is checked on the account in scope. */
 const inAccount = {
@@ -70,3 +71,13 @@ export const campaignRoutes = [
     refusals: ['account_closed', 'conflict'],
   },
 ] as const satisfies readonly RouteDef[];
+
+/** The campaigns function (functions/http/campaigns.ts). */
+export const campaignsFunction = {
+  name: 'campaigns',
+  description: "An account's campaigns, and copying them between accounts",
+  needs: standardNeeds,
+  // Campaigns live in their account's partition.
+  tableKeys: [...authenticating, auditing],
+  routes: campaignRoutes,
+} as const satisfies HttpFunctionManifest<'campaigns'>;

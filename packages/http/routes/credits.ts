@@ -1,8 +1,9 @@
+import { authenticating } from '../../db/access';
 import { MAX_BALANCE } from '../../db/items/balance';
 import { allow } from '../../domain/auth/principal';
 import { agencyUsageQuery, grantBody, topUpBody, transactionsQuery, usageQuery } from '../../domain/ledger/schemas';
 import * as res from '../responses';
-import type { RouteDef } from '../route-def';
+import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
 
 /** Balances, top-ups and grants, the ledger's history and the usage dashboards. */
 export const creditRoutes = [
@@ -93,3 +94,13 @@ export const creditRoutes = [
     response: res.Wallet,
   },
 ] as const satisfies readonly RouteDef[];
+
+/** The credits function (functions/http/credits.ts). */
+export const creditsFunction = {
+  name: 'credits',
+  description: 'Balances, top-ups and grants, the transaction history and the usage dashboards',
+  needs: standardNeeds,
+  // A grant with a requestId fulfils that recharge request in its transaction; the dashboards read the usage rollups.
+  tableKeys: [...authenticating, 'LEDGER#', 'ROLLUP#', 'RECHARGE#', 'LANE#'],
+  routes: creditRoutes,
+} as const satisfies HttpFunctionManifest<'credits'>;

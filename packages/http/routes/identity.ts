@@ -1,8 +1,9 @@
+import { auditing, authenticating } from '../../db/access';
 import { changePasswordBody, createApiKeyBody, listQuery } from '../../domain/accounts/schemas';
 import { auditLogQuery } from '../../domain/audit/log';
 import { allow } from '../../domain/auth/principal';
 import * as res from '../responses';
-import type { RouteDef } from '../route-def';
+import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
 
 /** Who the caller is, its API keys, and assist mode. */
 export const identityRoutes = [
@@ -106,3 +107,14 @@ export const identityRoutes = [
     status: 204,
   },
 ] as const satisfies readonly RouteDef[];
+
+/** The identity function (functions/http/identity.ts). */
+export const identityFunction = {
+  name: 'identity',
+  description: 'The caller, its password and API keys, assist mode, and the audit log',
+  // The verification resend seals its token.
+  needs: [...standardNeeds, 'sealEncrypt'],
+  // Passwords (users), API keys and their id items, logouts and assist exits, the verification resend; the audit log.
+  tableKeys: [...authenticating, 'APIKEYID#', 'OTT#', 'OUTBOX#', 'THROTTLE#', auditing],
+  routes: identityRoutes,
+} as const satisfies HttpFunctionManifest<'identity'>;

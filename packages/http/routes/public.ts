@@ -7,7 +7,7 @@ import {
 } from '../../domain/accounts/schemas';
 import { allow } from '../../domain/auth/principal';
 import * as res from '../responses';
-import type { RouteDef } from '../route-def';
+import type { HttpFunctionManifest, RouteDef } from '../route-def';
 
 /** Open to anyone: liveness, sign-up, email verification, login, password reset. */
 export const publicRoutes = [
@@ -83,3 +83,16 @@ export const publicRoutes = [
     status: 204,
   },
 ] as const satisfies readonly RouteDef[];
+
+/** The public function (functions/http/public.ts). */
+export const publicFunction = {
+  name: 'public',
+  description: 'Open to anyone: liveness, agency sign-up and login',
+  // Sign-up and login issue tokens; sign-up and password reset seal the emailed link's token; no route authenticates.
+  needs: ['table', 'tokenSecret', 'sealEncrypt'],
+  // Sign-up writes the agency, its user, the email guard and the verification token and email;
+  // login reads them and counts attempts; verification and password reset spend one-time
+  // tokens; readiness reads one fixed key. Nothing authenticates.
+  tableKeys: ['ACCOUNT#', 'USER#', 'EMAIL#', 'OTT#', 'OUTBOX#', 'THROTTLE#', 'READINESS'],
+  routes: publicRoutes,
+} as const satisfies HttpFunctionManifest<'public'>;

@@ -1,7 +1,9 @@
+import { auditing, authenticating } from '../../db/access';
 import { allow } from '../../domain/auth/principal';
 import { dashboardQuery, pricingBody, purchaseBody, purchasesQuery } from '../../domain/reselling/schemas';
 import * as res from '../responses';
-import type { RouteDef } from '../route-def';
+import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
+import { autoTopUpRoutes } from './auto-top-up';
 
 /** Reselling (the agency's Stripe account, pricing, dashboard) and buying credits through Stripe Checkout. */
 export const resellingRoutes = [
@@ -128,3 +130,16 @@ export const resellingRoutes = [
     response: res.CreditPurchaseList,
   },
 ] as const satisfies readonly RouteDef[];
+
+/** The reselling function (functions/http/reselling.ts). */
+export const resellingFunction = {
+  name: 'reselling',
+  description:
+    "Reselling through the agency's Stripe account, buying credits through Stripe Checkout, and the pool's auto top-up and low-balance alerts",
+  // Calls Stripe with the platform's secret key.
+  needs: [...standardNeeds, 'stripeApi', 'resellingConfig'],
+  // Settings and pricing (the agency's partition), the Stripe account's owner, purchases, the dashboard's totals
+  // and its consumption (the usage rollups).
+  tableKeys: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'ROLLUP#', 'LANE#', auditing],
+  routes: [...resellingRoutes, ...autoTopUpRoutes],
+} as const satisfies HttpFunctionManifest<'reselling'>;

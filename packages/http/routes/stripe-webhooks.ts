@@ -1,6 +1,6 @@
 import { allow } from '../../domain/auth/principal';
 import * as res from '../responses';
-import type { RouteDef } from '../route-def';
+import type { HttpFunctionManifest, RouteDef } from '../route-def';
 
 /**
  * Stripe's webhooks. No bearer token: the `Stripe-Signature` over the raw body is the
@@ -29,3 +29,25 @@ export const stripeWebhookRoutes = [
     refusals: ['invalid_request', 'payload_too_large'],
   },
 ] as const satisfies readonly RouteDef[];
+
+/** The stripe-webhooks function (functions/http/stripe-webhooks.ts). */
+export const stripeWebhooksFunction = {
+  name: 'stripe-webhooks',
+  description: "Stripe's signed events: payments, refunds and connected accounts",
+  // Verifies Stripe's signatures; never calls Stripe, authenticates no bearer token.
+  needs: ['table', 'stripeWebhooks', 'resellingConfig'],
+  // Events seen, purchases and their credits (balances, entries, the reselling counters), the Stripe account's owner,
+  // payments bound to purchases (or parked refunds and disputes), and the emails telling the agency.
+  tableKeys: [
+    'STRIPE_EVENT#',
+    'STRIPE_ACCOUNT#',
+    'STRIPE_PAYMENT#',
+    'PURCHASE#',
+    'ACCOUNT#',
+    'LEDGER#',
+    'RESELLING#',
+    'OUTBOX#',
+    'LANE#',
+  ],
+  routes: stripeWebhookRoutes,
+} as const satisfies HttpFunctionManifest<'stripe-webhooks'>;

@@ -1,7 +1,8 @@
+import { auditing, authenticating } from '../../db/access';
 import { createSubAccountBody, listQuery, patchSubAccountBody } from '../../domain/accounts/schemas';
 import { allow } from '../../domain/auth/principal';
 import * as res from '../responses';
-import type { RouteDef } from '../route-def';
+import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
 
 const subAccountScope = { param: 'subAccountId', kind: 'subAccount' } as const;
 
@@ -84,3 +85,16 @@ export const subAccountRoutes = [
     refusals: ['email_taken', 'email_not_verified', 'account_closed'],
   },
 ] as const satisfies readonly RouteDef[];
+
+/** The sub-accounts function (functions/http/sub-accounts.ts). */
+export const subAccountsFunction = {
+  name: 'sub-accounts',
+  description: "The agency's client accounts",
+  // Seals the generated password.
+  needs: [...standardNeeds, 'sealEncrypt'],
+  // A sub-account, its client user and email guard, and the credentials email's outbox item;
+  // enabling auto-recharge below the threshold opens a request (and its delivery) at once.
+  // creditsUsedThisMonth is the account's month rollup; closing or re-moding closes its lanes.
+  tableKeys: [...authenticating, 'EMAIL#', 'OUTBOX#', 'RECHARGE#', 'WEBHOOK#', 'LANE#', 'ROLLUP#', auditing],
+  routes: subAccountRoutes,
+} as const satisfies HttpFunctionManifest<'sub-accounts'>;

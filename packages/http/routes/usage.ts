@@ -1,7 +1,8 @@
+import { authenticating } from '../../db/access';
 import { allow } from '../../domain/auth/principal';
 import { MAX_BATCH_EVENTS, usageBatchBody, usageBody } from '../../domain/ledger/schemas';
 import * as res from '../responses';
-import type { RouteDef } from '../route-def';
+import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
 
 /**
  * The debit path has its own small function and no scope read: the debit's own transaction
@@ -37,3 +38,14 @@ export const usageRoutes = [
     throttle: 'metering',
   },
 ] as const satisfies readonly RouteDef[];
+
+/** The usage function (functions/http/usage.ts). */
+export const usageFunction = {
+  name: 'usage',
+  description: 'Metering: the platform charges usage to an account',
+  needs: standardNeeds,
+  // The debit: balances and meters (accounts), the entry (ledger), this container's lanes (lanes.ts).
+  // Platform key only, but a user's token is still authenticated (USER#) before its 403.
+  tableKeys: [...authenticating, 'LEDGER#', 'LANE#'],
+  routes: usageRoutes,
+} as const satisfies HttpFunctionManifest<'usage'>;
