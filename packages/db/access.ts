@@ -22,8 +22,8 @@ export const tableKeyPrefixes = {
   docs: [],
   // Sign-up writes the agency, its user, the email guard and the verification token and email;
   // login reads them and counts attempts; verification and password reset spend one-time
-  // tokens; readiness reads one fixed key. Nothing authenticates.
-  public: ['ACCOUNT#', 'USER#', 'EMAIL#', 'OTT#', 'OUTBOX#', 'THROTTLE#', 'READINESS'],
+  // tokens; readiness reads one fixed key. Nothing authenticates. Each of those writes its audit record.
+  public: ['ACCOUNT#', 'USER#', 'EMAIL#', 'OTT#', 'OUTBOX#', 'THROTTLE#', 'READINESS', auditing],
   // Passwords (users), API keys and their id items, logouts and assist exits, the verification resend; the audit log.
   identity: [...authenticating, 'APIKEYID#', 'OTT#', 'OUTBOX#', 'THROTTLE#', auditing],
   // A sub-account, its client user and email guard, and the credentials email's outbox item;
@@ -37,8 +37,8 @@ export const tableKeyPrefixes = {
   usage: [...authenticating, 'LEDGER#', 'LANE#'],
   // A grant with a requestId fulfils that recharge request in its transaction; the dashboards read the usage rollups.
   credits: [...authenticating, 'LEDGER#', 'ROLLUP#', 'RECHARGE#', 'LANE#'],
-  // Plans and status live on the agency item.
-  admin: authenticating,
+  // Plans and status live on the agency item; the platform's change is audited.
+  admin: [...authenticating, auditing],
   // Settings and pricing (the agency's partition), the Stripe account's owner, purchases, the dashboard's totals
   // and its consumption (the usage rollups).
   reselling: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'ROLLUP#', 'LANE#', auditing],
@@ -55,8 +55,9 @@ export const tableKeyPrefixes = {
     'OUTBOX#',
     'LANE#',
   ],
-  // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries, the test events' throttle.
-  'auto-recharge': [...authenticating, 'RECHARGE#', 'WEBHOOK#', 'THROTTLE#'],
+  // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries, the test events' throttle;
+  // each change's audit record.
+  'auto-recharge': [...authenticating, 'RECHARGE#', 'WEBHOOK#', 'THROTTLE#', auditing],
   // Reads the sub-account, agency and settings (ACCOUNT#), opens requests and their deliveries, the cap email;
   // auto top-up: the pool's crossings, the top-up's purchase, its credit (entry, payment binding) and emails.
   'recharge-detector': ['ACCOUNT#', 'RECHARGE#', 'WEBHOOK#', 'OUTBOX#', 'LANE#', 'PURCHASE#', 'STRIPE_PAYMENT#', 'LEDGER#'],
