@@ -1,7 +1,7 @@
 import { table } from '../client';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
-import { ConditionsFailed, type NamedItem, transact, transactIf } from '../transact';
+import { type NamedItem, type TransactItem, transactIf } from '../transact';
 import type { StoredWebhookEndpoint } from './reselling-settings';
 
 /**
@@ -34,7 +34,11 @@ export async function getEventEndpoint(agencyId: string, id: string): Promise<St
   return item?.endpoints[id];
 }
 
-/** Adds the endpoint unless the agency has `cap` already, with what goes with it: 'added' or 'full'. */
+/**
+ * Adds the endpoint unless the agency has `cap` already, with what goes with it: 'added' or
+ * 'full'. The item is read first, so the write tried is the one that fits (the first endpoint
+ * makes the item): a transaction refused by its condition is billed, audit record and all.
+ */
 export async function addEventEndpoint(
   agencyId: string,
   endpoint: StoredEventEndpoint,
@@ -43,34 +47,28 @@ export async function addEventEndpoint(
 ): Promise<'added' | 'full'> {
   const Key = webhookEndpointsKey(agencyId);
   for (let round = 0; round < 3; round++) {
-    try {
-      await transact([
-        {
-          name: 'endpoints',
-          write: {
-            Update: {
-              TableName: table(),
-              Key,
-              UpdateExpression: 'SET endpoints.#id = :ep',
-              ConditionExpression: 'attribute_exists(endpoints) AND size(endpoints) < :cap',
-              ExpressionAttributeNames: { '#id': endpoint.id },
-              ExpressionAttributeValues: { ':ep': endpoint, ':cap': cap },
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            },
+    const seen = await getItem<WebhookEndpointsItem>(Key);
+    if (seen && Object.keys(seen.endpoints).length >= cap) return 'full';
+    const write: TransactItem = seen
+      ? {
+          Update: {
+            TableName: table(),
+            Key,
+            UpdateExpression: 'SET endpoints.#id = :ep',
+            ConditionExpression: 'attribute_exists(endpoints) AND size(endpoints) < :cap',
+            ExpressionAttributeNames: { '#id': endpoint.id },
+            ExpressionAttributeValues: { ':ep': endpoint, ':cap': cap },
           },
-        },
-        ...also,
-      ]);
-      return 'added';
-    } catch (err) {
-      const refused = err instanceof ConditionsFailed && err.failed('endpoints');
-      if (!refused) throw err;
-      if (refused.item) return 'full';
-    }
-    // The agency's first endpoint: the item, holding it.
-    const item: WebhookEndpointsItem = { kind: itemKinds.webhookEndpoints, agencyId, endpoints: { [endpoint.id]: endpoint } };
-    const put = { Put: { TableName: table(), Item: stored(item, Key), ConditionExpression: 'attribute_not_exists(pk)' } };
-    if (await transactIf('endpoints', [{ name: 'endpoints', write: put }, ...also])) return 'added';
+        }
+      : {
+          // The agency's first endpoint: the item, holding it.
+          Put: {
+            TableName: table(),
+            Item: stored({ kind: itemKinds.webhookEndpoints, agencyId, endpoints: { [endpoint.id]: endpoint } }, Key),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        };
+    if (await transactIf('endpoints', [{ name: 'endpoints', write }, ...also])) return 'added';
   }
   throw new Error('webhook endpoints item kept changing');
 }
