@@ -98,3 +98,18 @@ export async function transact<N extends string>(
     }
   }
 }
+
+/**
+ * A conditional write and what goes with it (its audit record), all or nothing: false when the
+ * condition of the item named `guard` did not hold, so nothing was written. Any other refusal is
+ * thrown as `transact` throws it.
+ */
+export async function transactIf(guard: string, items: NamedItem[]): Promise<boolean> {
+  try {
+    await transact(items);
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionsFailed && err.failed(guard)) return false;
+    throw err;
+  }
+}

@@ -18,6 +18,7 @@ import {
   createSubAccount,
   type SubAccountFixture,
   signUpAgency,
+  tokenFromEmail,
   uniqueEmail,
 } from '../support/api';
 import { invoke } from '../support/invoke';
@@ -129,7 +130,7 @@ describe('audited writes', () => {
     expectStatus(await api('PUT', '/v1/credits/alerts', { token: agency.token, body: { poolBelow: 50, walletBelow: 5 } }), 200);
     const body = { enabled: false, threshold: 200, credits: 1000 };
     expectStatus(await api('PUT', '/v1/credits/auto-top-up', { token: agency.token, body }), 200);
-    const records = await log(`?target=${agency.agencyId}`);
+    const records = (await log(`?target=${agency.agencyId}`)).filter((r) => /^(alerts|auto_top_up)\./.test(r.action));
     expect(records.map((r) => [r.action, r.changes])).toEqual([
       [
         'auto_top_up.updated',
@@ -233,11 +234,17 @@ describe('the record is written with the change, or not at all', () => {
 
   describe('a fault in the transaction, injected after the change and its record are prepared', () => {
     let subs: Handler;
+    let campaigns: Handler;
+    let webhooks: Handler;
+    let identity: Handler;
     let dynamo: typeof import('../../packages/db/client').dynamo;
     const FAULT = 'inject-audit-fault';
     beforeAll(async () => {
       ({ dynamo } = await import('../../packages/db/client'));
       ({ handler: subs } = (await import('../../functions/http/sub-accounts')) as { handler: Handler });
+      ({ handler: campaigns } = (await import('../../functions/http/campaigns')) as { handler: Handler });
+      ({ handler: webhooks } = (await import('../../functions/http/auto-recharge')) as { handler: Handler });
+      ({ handler: identity } = (await import('../../functions/http/identity')) as { handler: Handler });
     });
     afterEach(() => {
       dynamo.middlewareStack.remove(FAULT);
@@ -319,12 +326,59 @@ describe('the record is written with the change, or not at all', () => {
         changes: [{ field: 'name', after: 'Now' }],
       });
     });
+
+    it('leaves neither on the routes made transactional for their record (campaign, webhook endpoint, logout)', async () => {
+      const path = `/v1/accounts/${client.subAccountId}/campaigns`;
+      const made = expectStatus(await api('POST', path, { token: agency.token, body: { name: 'Kept' } }), 201).body.campaign;
+      const endpoint = expectStatus(
+        await api('POST', '/v1/webhook-endpoints', {
+          token: agency.token,
+          body: { url: 'http://127.0.0.1:9/fault', events: ['sub_account.created'] },
+        }),
+        201,
+      ).body.endpoint;
+      const session = expectStatus(
+        await api('POST', '/v1/auth/login', { body: { email: agency.email, password: agency.password } }),
+        200,
+      ).body.token;
+      const before = await log();
+      const refused = refuseAuditRecords();
+
+      const calls = [
+        invoke(campaigns, 'PATCH /v1/accounts/{accountId}/campaigns/{campaignId}', {
+          token: agency.token,
+          params: { accountId: client.subAccountId, campaignId: made.id },
+          body: { name: 'Never' },
+        }),
+        invoke(campaigns, 'DELETE /v1/accounts/{accountId}/campaigns/{campaignId}', {
+          token: agency.token,
+          params: { accountId: client.subAccountId, campaignId: made.id },
+        }),
+        invoke(webhooks, 'PATCH /v1/webhook-endpoints/{webhookEndpointId}', {
+          token: agency.token,
+          params: { webhookEndpointId: endpoint.id },
+          body: { description: 'Never' },
+        }),
+        invoke(identity, 'POST /v1/auth/logout', { token: session }),
+      ];
+      for (const call of calls) expect((await call).status).toBeGreaterThanOrEqual(500);
+      expect(refused()).toBe(4);
+      dynamo.middlewareStack.remove(FAULT);
+
+      // Nothing changed: the campaign has its name, the endpoint no description, the session still works.
+      expect(expectStatus(await api('GET', `${path}/${made.id}`, { token: agency.token }), 200).body.campaign.name).toBe('Kept');
+      const now = expectStatus(await api('GET', `/v1/webhook-endpoints/${endpoint.id}`, { token: agency.token }), 200).body;
+      expect(now.description).toBeNull();
+      expect((await api('GET', '/v1/me', { token: session })).status).toBe(200);
+      expect(await log()).toEqual(before);
+      expectStatus(await api('DELETE', `/v1/webhook-endpoints/${endpoint.id}`, { token: agency.token }), 204);
+    });
   });
 });
 
 describe('secrets', () => {
   it('no record holds a password, token, key or secret of a full flow', async () => {
-    const owner = await signUpAgency('pro');
+    const owner = await signUpAgency('agency');
     const secrets: string[] = [owner.password, owner.token];
     const sub = await createSubAccount(owner.token);
     secrets.push(sub.password, sub.token);
@@ -341,17 +395,49 @@ describe('secrets', () => {
       await api('POST', `/v1/accounts/${sub.subAccountId}/campaigns`, { token: assist, body: { name: 'Helped' } }),
       201,
     );
+    const newPassword = `pw-${randomUUID()}`;
     const changed = expectStatus(
-      await api('POST', '/v1/auth/password', {
-        token: owner.token,
-        body: { currentPassword: owner.password, newPassword: `pw-${randomUUID()}` },
-      }),
+      await api('POST', '/v1/auth/password', { token: owner.token, body: { currentPassword: owner.password, newPassword } }),
       200,
     ).body;
-    secrets.push(changed.token);
+    secrets.push(newPassword, changed.token);
     expectStatus(await api('DELETE', `/v1/api-keys/${key.id}`, { token: changed.token }), 204);
     expectStatus(await api('DELETE', `/v1/sub-accounts/${sub.subAccountId}`, { token: changed.token }), 204);
     expectStatus(await api('POST', `/v1/sub-accounts/${sub.subAccountId}/reopen`, { token: changed.token }), 200);
+
+    // Sessions, the emailed tokens, and webhook secrets (rotated ones too).
+    secrets.push(await tokenFromEmail(owner.email, /^Confirm your email/));
+    const session = expectStatus(
+      await api('POST', '/v1/auth/login', { body: { email: owner.email, password: newPassword } }),
+      200,
+    ).body.token;
+    secrets.push(session);
+    const token = changed.token;
+    const endpoint = expectStatus(
+      await api('POST', '/v1/webhook-endpoints', {
+        token,
+        body: { url: 'http://127.0.0.1:9/secrets', events: ['sub_account.created'] },
+      }),
+      201,
+    ).body;
+    secrets.push(endpoint.secret);
+    const rotate = `/v1/webhook-endpoints/${endpoint.endpoint.id}/rotate-secret`;
+    secrets.push(expectStatus(await api('POST', rotate, { token }), 200).body.secret);
+    const recharge = { url: 'http://127.0.0.1:9/recharge' };
+    secrets.push(
+      expectStatus(await api('PUT', '/v1/reselling/auto-recharge-webhook', { token, body: recharge }), 200).body.secret,
+    );
+    const rotated = await api('POST', '/v1/reselling/auto-recharge-webhook/rotate-secret', { token });
+    secrets.push(expectStatus(rotated, 200).body.secret);
+    expectStatus(await api('POST', '/v1/auth/logout', { token: session }), 204);
+    expectStatus(await api('POST', '/v1/auth/password-reset', { body: { email: owner.email } }), 202);
+    const reset = await tokenFromEmail(owner.email, /^Reset your/);
+    const resetPassword = `pw-${randomUUID()}`;
+    expectStatus(
+      await api('POST', '/v1/auth/password-reset/confirm', { body: { token: reset, newPassword: resetPassword } }),
+      204,
+    );
+    secrets.push(reset, resetPassword);
 
     const records = await storedRecords(owner.agencyId);
     // The password change is recorded as having happened, by whom: nothing more.
@@ -361,7 +447,18 @@ describe('secrets', () => {
       changes: [],
     });
     const stored = JSON.stringify(records);
-    expect((await storedRecords(owner.agencyId)).length).toBeGreaterThanOrEqual(7);
+    expect(records.map((r) => r.action)).toEqual(
+      expect.arrayContaining([
+        'user.logged_in',
+        'user.logged_out',
+        'agency.email_verified',
+        'webhook_endpoint.secret_rotated',
+        'auto_recharge_webhook.secret_rotated',
+        'user.password_reset_requested',
+        'user.password_reset',
+      ]),
+    );
+    expect(secrets.every((secret) => typeof secret === 'string' && secret.length >= 16)).toBe(true);
     for (const secret of secrets) expect(stored.includes(secret), 'a secret in the audit log').toBe(false);
     // No field even named like one.
     expect(stored).not.toMatch(/"(password|passwordHash|token|key|keyHash|secret|hint)"/i);

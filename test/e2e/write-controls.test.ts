@@ -7,6 +7,12 @@
  * a route that refuses everyone, and a route that answers its status without doing its work
  * fails here. The route table is the list: a write route without a control fails to compile
  * (`controls` is keyed by every write route) and fails the run.
+ *
+ * And each write leaves its audit record (issue 23): exactly one new record in the agency's
+ * audit partition per call, of the action `audits` names for the route, by the caller (the
+ * user, the API key, the platform, or the agency user behind an assist session and the
+ * sub-account assisted). `audits` is keyed by every write route too: a route is either audited
+ * or on the exemption list there, with the reason (ledger entries are their own audit record).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,11 +30,12 @@ import {
   uniqueEmail,
   waitFor,
 } from '../support/api';
+import { saveCard } from '../support/auto-top-up';
 import { createSubAccountOnly, expectStatus, patchSub, topUp } from '../support/ledger';
 import { deliveriesOf, grantWith, saveEndpoint } from '../support/recharge';
 import { buy, makeReady, type ReadyAgency, sessionEvent, signature } from '../support/reselling';
 import { fillPath, fixtureBodies, keyOf, pathParams, routeTable, sampleBody, sampleQuery, withQuery } from '../support/routes';
-import { getRaw } from '../support/table';
+import { auditRecordsOf, getRaw } from '../support/table';
 import { type Caller, callersOf, createTenant, type TenantFixture } from '../support/tenants';
 import { startReceiver, verify } from '../support/webhook-receiver';
 
@@ -50,6 +57,8 @@ interface Call {
   /** The exact bytes, for the signed Stripe events. */
   rawBody?: string;
   headers?: Record<string, string>;
+  /** The agency whose audit log gets the record, when not the caller's (a public route's, another agency's). */
+  auditAgency?: string | ((res: ApiResponse) => string);
   /** Reads the write back; fails when it did not happen. */
   check(res: ApiResponse): Promise<void>;
 }
@@ -137,6 +146,7 @@ let priceStep = 0;
 const controls: Record<WriteRouteKey, Control> = {
   'POST /v1/agencies': async () => ({
     body: { agencyName: uniq('Agency'), email: uniqueEmail('owner'), password: password() },
+    auditAgency: (res) => res.body.agency.id,
     check: async (res) => expect((await me(res.body.token)).body.principal.agencyId).toBe(res.body.agency.id),
   }),
   'POST /v1/auth/login': async () => ({
@@ -147,6 +157,7 @@ const controls: Record<WriteRouteKey, Control> = {
     const agency = await signUpAgency('starter', { verifyEmail: false });
     return {
       body: { token: await tokenFromEmail(agency.email, /^Confirm your email/) },
+      auditAgency: agency.agencyId,
       check: async () => expect((await agencyItem(agency.agencyId))?.emailVerified).toBe(true),
     };
   },
@@ -154,6 +165,7 @@ const controls: Record<WriteRouteKey, Control> = {
     const agency = await signUpAgency('starter', { verifyEmail: false });
     return {
       body: { email: agency.email },
+      auditAgency: agency.agencyId,
       check: async () => void (await tokenFromEmail(agency.email, /^Reset your/)),
     };
   },
@@ -163,6 +175,7 @@ const controls: Record<WriteRouteKey, Control> = {
     const newPassword = password();
     return {
       body: { token: await tokenFromEmail(agency.email, /^Reset your/), newPassword },
+      auditAgency: agency.agencyId,
       check: async () => {
         await login(agency.email, newPassword);
         await unauthenticated(agency.token);
@@ -175,6 +188,7 @@ const controls: Record<WriteRouteKey, Control> = {
     return {
       token: user.token,
       body: { currentPassword: user.password, newPassword },
+      auditAgency: 'agencyId' in user ? (user.agencyId as string) : A.agency.agencyId,
       check: async (res) => {
         expect((await me(res.body.token)).status).toBe(200);
         await login(user.email, newPassword);
@@ -192,6 +206,7 @@ const controls: Record<WriteRouteKey, Control> = {
     await waitFor(async () => (await confirmations()) === 1, 15_000, 'the first confirmation email');
     return {
       token: agency.token,
+      auditAgency: agency.agencyId,
       check: async () => void (await waitFor(async () => (await confirmations()) === 2, 15_000, 'a second confirmation email')),
     };
   },
@@ -309,6 +324,7 @@ const controls: Record<WriteRouteKey, Control> = {
     return {
       params: { agencyId: agency.agencyId },
       body: { plan: 'pro' },
+      auditAgency: agency.agencyId,
       check: async () => expect((await agencyItem(agency.agencyId))?.plan).toBe('pro'),
     };
   },
@@ -365,12 +381,16 @@ const controls: Record<WriteRouteKey, Control> = {
   'POST /v1/credits/auto-top-up/payment-method': async () => ({
     check: async (res) => expect(res.body.checkoutUrl).toMatch(/\/sandbox\/pages\/checkout\/cs_/),
   }),
-  'DELETE /v1/credits/auto-top-up/payment-method': async () => ({
-    check: async () => {
-      const settings = await get('/v1/credits/auto-top-up');
-      expect([settings.paymentMethod, settings.enabled]).toEqual([null, false]);
-    },
-  }),
+  'DELETE /v1/credits/auto-top-up/payment-method': async () => {
+    // A card to remove (without one the call changes nothing).
+    await saveCard(A.agency, 'success');
+    return {
+      check: async () => {
+        const settings = await get('/v1/credits/auto-top-up');
+        expect([settings.paymentMethod, settings.enabled]).toEqual([null, false]);
+      },
+    };
+  },
   'PUT /v1/credits/auto-top-up': async () => {
     const threshold = 100 + priceStep++;
     return {
@@ -508,6 +528,126 @@ const controls: Record<WriteRouteKey, Control> = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// The audit record each write route leaves.
+
+type Audit =
+  /** The record's action (or one of them) and target type; `actor` for a public route (no caller): who the write proves. */
+  | { action: string | string[]; target: string; actor?: 'user' | 'platform'; orNone?: string }
+  /** Not audited here, and why: each of these is already recorded by what it writes. */
+  | { exempt: string };
+
+const ledger = { exempt: 'a ledger entry: immutable, with its actor, written in the same transaction (its own audit record)' };
+const stripeEvent = {
+  exempt: "Stripe's event, no API caller: the purchase it pays or refunds lands as ledger entries (its own audit record)",
+};
+
+const audits: Record<WriteRouteKey, Audit> = {
+  'POST /v1/agencies': { action: 'agency.created', target: 'agency', actor: 'user' },
+  'POST /v1/auth/login': { action: 'user.logged_in', target: 'user', actor: 'user' },
+  'POST /v1/auth/verify-email': { action: 'agency.email_verified', target: 'agency', actor: 'user' },
+  // The requester is anonymous: the platform sends the link.
+  'POST /v1/auth/password-reset': { action: 'user.password_reset_requested', target: 'user', actor: 'platform' },
+  'POST /v1/auth/password-reset/confirm': { action: 'user.password_reset', target: 'user', actor: 'user' },
+  'POST /v1/auth/password': { action: 'user.password_changed', target: 'user' },
+  'POST /v1/auth/logout': { action: 'user.logged_out', target: 'user' },
+  'POST /v1/auth/verify-email/resend': { action: 'agency.verification_resent', target: 'agency' },
+  'POST /v1/api-keys': { action: 'api_key.created', target: 'api_key' },
+  'DELETE /v1/api-keys/{apiKeyId}': { action: 'api_key.revoked', target: 'api_key' },
+  'POST /v1/sub-accounts/{subAccountId}/assist': { action: 'assist.started', target: 'sub_account' },
+  'POST /v1/assist/exit': { action: 'assist.ended', target: 'sub_account' },
+  'POST /v1/sub-accounts': { action: 'sub_account.created', target: 'sub_account' },
+  'PATCH /v1/sub-accounts/{subAccountId}': { action: 'sub_account.updated', target: 'sub_account' },
+  'DELETE /v1/sub-accounts/{subAccountId}': { action: 'sub_account.closed', target: 'sub_account' },
+  'POST /v1/sub-accounts/{subAccountId}/reopen': { action: 'sub_account.reopened', target: 'sub_account' },
+  'POST /v1/sub-accounts/{subAccountId}/credentials': { action: 'sub_account.credentials_issued', target: 'sub_account' },
+  'POST /v1/accounts/{accountId}/campaigns': { action: 'campaign.created', target: 'campaign' },
+  'PATCH /v1/accounts/{accountId}/campaigns/{campaignId}': { action: 'campaign.updated', target: 'campaign' },
+  'DELETE /v1/accounts/{accountId}/campaigns/{campaignId}': { action: 'campaign.deleted', target: 'campaign' },
+  'POST /v1/accounts/{accountId}/campaigns/{campaignId}/copy': { action: 'campaign.copied', target: 'campaign' },
+  'POST /v1/accounts/{accountId}/usage': ledger,
+  'POST /v1/usage/batch': ledger,
+  'POST /v1/admin/agencies/{agencyId}/credits': ledger,
+  'POST /v1/sub-accounts/{subAccountId}/credits/grants': ledger,
+  'PATCH /v1/admin/agencies/{agencyId}': { action: 'agency.updated', target: 'agency' },
+  'POST /v1/reselling/stripe/connect': {
+    action: 'reselling.stripe_account_connected',
+    target: 'agency',
+    // audit-log.test.ts sees the first connection's record.
+    orNone: 'the agency was connected before (beforeAll): a fresh onboarding link writes nothing',
+  },
+  'PUT /v1/reselling/pricing': { action: 'reselling.pricing_updated', target: 'agency' },
+  'POST /v1/accounts/{accountId}/credit-purchases': { action: 'credit_purchase.checkout_started', target: 'purchase' },
+  'POST /v1/credits/purchases': { action: 'credit_purchase.checkout_started', target: 'purchase' },
+  'POST /v1/webhooks/stripe/connect': stripeEvent,
+  'POST /v1/webhooks/stripe': stripeEvent,
+  'POST /v1/credits/auto-top-up/payment-method': { action: 'auto_top_up.card_setup_started', target: 'agency' },
+  'DELETE /v1/credits/auto-top-up/payment-method': { action: 'auto_top_up.card_removed', target: 'agency' },
+  'PUT /v1/credits/auto-top-up': { action: 'auto_top_up.updated', target: 'agency' },
+  'PUT /v1/credits/alerts': { action: 'alerts.updated', target: 'agency' },
+  // The first PUT creates the endpoint, later ones point it elsewhere.
+  'PUT /v1/reselling/auto-recharge-webhook': {
+    action: ['auto_recharge_webhook.created', 'auto_recharge_webhook.updated'],
+    target: 'auto_recharge_webhook',
+  },
+  'DELETE /v1/reselling/auto-recharge-webhook': { action: 'auto_recharge_webhook.deleted', target: 'auto_recharge_webhook' },
+  'POST /v1/reselling/auto-recharge-webhook/rotate-secret': {
+    action: 'auto_recharge_webhook.secret_rotated',
+    target: 'auto_recharge_webhook',
+  },
+  'POST /v1/reselling/auto-recharge-webhook/test': { action: 'auto_recharge_webhook.test_sent', target: 'auto_recharge_webhook' },
+  'POST /v1/reselling/webhook-deliveries/{deliveryId}/retry': { action: 'webhook_delivery.retried', target: 'webhook_delivery' },
+  'POST /v1/webhook-endpoints': { action: 'webhook_endpoint.created', target: 'webhook_endpoint' },
+  'PATCH /v1/webhook-endpoints/{webhookEndpointId}': { action: 'webhook_endpoint.updated', target: 'webhook_endpoint' },
+  'DELETE /v1/webhook-endpoints/{webhookEndpointId}': { action: 'webhook_endpoint.deleted', target: 'webhook_endpoint' },
+  'POST /v1/webhook-endpoints/{webhookEndpointId}/rotate-secret': {
+    action: 'webhook_endpoint.secret_rotated',
+    target: 'webhook_endpoint',
+  },
+  'POST /v1/webhook-endpoints/{webhookEndpointId}/test': { action: 'webhook_endpoint.test_sent', target: 'webhook_endpoint' },
+  'POST /v1/webhook-endpoints/{webhookEndpointId}/deliveries/{deliveryId}/retry': {
+    action: 'webhook_delivery.retried',
+    target: 'webhook_delivery',
+  },
+};
+
+/** Who the record must name for a caller of this kind. */
+function expectedActor(caller: Caller | undefined, audit: { actor?: 'user' | 'platform' }): Record<string, unknown> {
+  if (!caller) return { type: audit.actor ?? 'platform' };
+  switch (caller.kind) {
+    case 'agency_user':
+    case 'sub_account_user':
+      return { type: 'user' };
+    case 'api_key':
+      return { type: 'api_key', apiKeyId: A.apiKey.id };
+    case 'assist':
+      return { type: 'assist', userId: A.agency.userId, assistedAccountId: caller.home };
+    default:
+      return { type: 'platform' };
+  }
+}
+
+/** The records the call added to the agency's audit log: exactly one, the route's. */
+async function checkAudit(route: RouteDef, caller: Caller | undefined, before: Set<string>, agencyId: string) {
+  const audit = audits[keyOf(route) as WriteRouteKey];
+  const added = (await auditRecordsOf(agencyId)).filter((r) => !before.has(r.id));
+  if ('exempt' in audit) {
+    expect(added, `${keyOf(route)} is exempt (${audit.exempt}): it writes no audit record`).toEqual([]);
+    return;
+  }
+  if (audit.orNone && added.length === 0) return;
+  expect(
+    added.map((r) => r.action),
+    `${caller?.label ?? 'anyone'}: ${keyOf(route)} writes one audit record`,
+  ).toHaveLength(1);
+  const record = added[0]!;
+  expect([audit.action].flat()).toContain(record.action);
+  expect(record.target.type).toBe(audit.target);
+  expect(record.actor).toMatchObject(expectedActor(caller, audit));
+  expect(record.sourceIp).toMatch(/127\.0\.0\.1/);
+  expect(record.requestId).not.toBe('');
+}
+
 /** Room for one more event endpoint (at most 10 per agency): the agency's are removed. */
 async function clearEventEndpoints() {
   for (const e of (await get('/v1/webhook-endpoints')).items as Array<{ id: string }>)
@@ -541,9 +681,10 @@ function callersFor(route: RouteDef): Array<Caller | undefined> {
 }
 
 describe('positive controls: every write route, with the caller’s own ids', () => {
-  it('the route table has write routes, each with a control', () => {
+  it('the route table has write routes, each with a control and an audit expectation (or exemption)', () => {
     expect(writeRoutes.length).toBeGreaterThan(20);
     expect(writeRoutes.map(keyOf).filter((key) => !(key in controls))).toEqual([]);
+    expect(writeRoutes.map(keyOf).filter((key) => !(key in audits))).toEqual([]);
   });
 
   for (const route of writeRoutes) {
@@ -554,12 +695,15 @@ describe('positive controls: every write route, with the caller’s own ids', ()
       expect(callers.filter(Boolean).length, 'a caller of every allowed kind').toBe(route.allow.length);
       for (const caller of callers) {
         const call = await control(caller);
+        const auditAgency = call.auditAgency ?? caller?.agencyId ?? A.agency.agencyId;
         const own = Object.fromEntries(
           pathParams(route.path).map((n) => [n, n === 'agencyId' ? A.agency.agencyId : (caller?.home ?? home())]),
         );
         const matrixBody = route.body
           ? { ...sampleBody(route, 'iso'), ...fixtureBodies[keyOf(route)]?.({ home: home(), agencyId: A.agency.agencyId }) }
           : undefined;
+        const before =
+          typeof auditAgency === 'string' ? new Set((await auditRecordsOf(auditAgency)).map((r) => r.id)) : new Set<string>();
         const res = await api(
           route.method,
           withQuery(fillPath(route.path, { ...own, ...call.params }), sampleQuery(route, 'iso')),
@@ -571,6 +715,7 @@ describe('positive controls: every write route, with the caller’s own ids', ()
         );
         const who = caller?.label ?? 'anyone';
         expect(res.status, `${who}: ${res.text.slice(0, 300)}`).toBe(route.status);
+        await checkAudit(route, caller, before, typeof auditAgency === 'string' ? auditAgency : auditAgency(res));
         await call.check(res);
       }
     });

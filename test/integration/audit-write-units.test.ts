@@ -19,7 +19,7 @@ import { stack } from '../support/stack';
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 let proxy: FidelityProxy;
-let fns: Record<'subs' | 'identity' | 'campaigns' | 'reselling', Handler>;
+let fns: Record<'subs' | 'identity' | 'campaigns' | 'reselling' | 'webhooks' | 'admin' | 'public', Handler>;
 let agency: AgencyFixture;
 let client: SubAccountFixture;
 const measured: Array<{ route: string; status: number; auditUnits: number; allUnits: number }> = [];
@@ -36,8 +36,11 @@ beforeAll(async () => {
     identity: await load('identity'),
     campaigns: await load('campaigns'),
     reselling: await load('reselling'),
+    webhooks: await load('auto-recharge'),
+    admin: await load('admin'),
+    public: await load('public'),
   };
-  agency = await signUpAgency('pro');
+  agency = await signUpAgency('agency');
   client = await createSubAccount(agency.token);
 }, 120_000);
 
@@ -88,5 +91,67 @@ describe('the audit log in write units', () => {
     expect(await measure(fns.identity, 'DELETE /v1/api-keys/{apiKeyId}', { params: { apiKeyId: keys.body.items[0].id } })).toBe(
       2,
     );
+  });
+
+  it('costs the routes audited since the same: 2 units, one record, in the write’s transaction', async () => {
+    const account = client.subAccountId;
+    const made = await invoke(fns.campaigns, 'POST /v1/accounts/{accountId}/campaigns', {
+      token: agency.token,
+      params: { accountId: account },
+      body: { name: 'Units' },
+    });
+    const campaignId = made.body.campaign.id as string;
+    const endpoint = { url: 'http://127.0.0.1:9/units', events: ['sub_account.created'] };
+    const cases: Array<[Handler, RouteKey, Parameters<typeof invoke>[2]]> = [
+      [
+        fns.campaigns,
+        'PATCH /v1/accounts/{accountId}/campaigns/{campaignId}',
+        { params: { accountId: account, campaignId }, body: { name: 'Renamed' } },
+      ],
+      [
+        fns.campaigns,
+        'POST /v1/accounts/{accountId}/campaigns/{campaignId}/copy',
+        { params: { accountId: account, campaignId }, body: { targetAccountId: account } },
+      ],
+      [fns.campaigns, 'DELETE /v1/accounts/{accountId}/campaigns/{campaignId}', { params: { accountId: account, campaignId } }],
+      [
+        fns.reselling,
+        'PUT /v1/reselling/pricing',
+        { body: { currency: 'usd', perCreditPrice: '15', packages: [{ name: 'P', credits: 100, price: 1500 }] } },
+      ],
+      [fns.webhooks, 'PUT /v1/reselling/auto-recharge-webhook', { body: { url: 'http://127.0.0.1:9/a' } }],
+      [fns.webhooks, 'PUT /v1/reselling/auto-recharge-webhook', { body: { url: 'http://127.0.0.1:9/b' } }],
+      [fns.webhooks, 'POST /v1/reselling/auto-recharge-webhook/rotate-secret', {}],
+      [fns.webhooks, 'POST /v1/reselling/auto-recharge-webhook/test', {}],
+      [fns.webhooks, 'DELETE /v1/reselling/auto-recharge-webhook', {}],
+      [fns.webhooks, 'POST /v1/webhook-endpoints', { body: endpoint }],
+      [fns.identity, 'POST /v1/sub-accounts/{subAccountId}/assist', { params: { subAccountId: account } }],
+      [fns.public, 'POST /v1/auth/login', { token: undefined, body: { email: agency.email, password: agency.password } }],
+      [fns.public, 'POST /v1/auth/password-reset', { token: undefined, body: { email: agency.email } }],
+      [fns.reselling, 'PUT /v1/credits/alerts', { body: { poolBelow: 11 } }],
+    ];
+    for (const [fn, key, opts] of cases) expect(await measure(fn, key, opts), key).toBe(2);
+    const [made2] = (await invoke(fns.webhooks, 'GET /v1/webhook-endpoints', { token: agency.token })).body.items;
+    const id = { webhookEndpointId: made2.id as string };
+    expect(
+      await measure(fns.webhooks, 'PATCH /v1/webhook-endpoints/{webhookEndpointId}', { params: id, body: { description: 'U' } }),
+    ).toBe(2);
+    expect(await measure(fns.webhooks, 'POST /v1/webhook-endpoints/{webhookEndpointId}/rotate-secret', { params: id })).toBe(2);
+    expect(await measure(fns.webhooks, 'POST /v1/webhook-endpoints/{webhookEndpointId}/test', { params: id })).toBe(2);
+    expect(await measure(fns.webhooks, 'DELETE /v1/webhook-endpoints/{webhookEndpointId}', { params: id })).toBe(2);
+    const session = (
+      await invoke(fns.public, 'POST /v1/auth/login', { body: { email: agency.email, password: agency.password } })
+    ).body.token;
+    expect(await measure(fns.identity, 'POST /v1/auth/logout', { token: session })).toBe(2);
+    const assist = (
+      await invoke(fns.identity, 'POST /v1/sub-accounts/{subAccountId}/assist', {
+        token: agency.token,
+        params: { subAccountId: account },
+      })
+    ).body.token;
+    expect(await measure(fns.identity, 'POST /v1/assist/exit', { token: assist })).toBe(2);
+    // Last: the platform takes the agency down a plan.
+    const platform = { token: stack.platformApiKey, params: { agencyId: agency.agencyId }, body: { plan: 'pro' } };
+    expect(await measure(fns.admin, 'PATCH /v1/admin/agencies/{agencyId}', platform)).toBe(2);
   });
 });

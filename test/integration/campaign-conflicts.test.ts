@@ -2,8 +2,9 @@
  * The campaigns' 409 `conflict` answers, provoked with real writes at the exact moment that
  * loses the race (a hook on this process's DynamoDB client runs the other writer just before
  * the request's own write goes out):
- *  - PATCH re-reads and retries when the campaign's version moved under it, and after three
- *    lost rounds answers 409 `conflict`, leaving the other writer's campaign as it was;
+ *  - PATCH re-reads and retries when the campaign's version moved under it (its audit record's
+ *    "before" is then the other writer's), and after three lost rounds answers 409 `conflict`,
+ *    leaving the other writer's campaign as it was, and no record;
  *  - a copy whose target lost the campaigns feature during the transaction, and had it back
  *    when the copy looked again, answers 409 `conflict` with nothing copied.
  */
@@ -65,7 +66,11 @@ const otherWriter = (accountId: string, campaignId: string, name: string) => () 
     )
     .then(() => undefined);
 
-const isVersionedPut = (input: Record<string, unknown>) => input.ConditionExpression === 'version = :version';
+/** The campaign's versioned write, in the transaction that carries its audit record. */
+const isVersionedPut = (input: Record<string, unknown>) =>
+  ((input.TransactItems ?? []) as Array<{ Put?: { ConditionExpression?: string } }>).some(
+    (item) => item.Put?.ConditionExpression === 'version = :version',
+  );
 
 const patch = (accountId: string, campaignId: string, name: string) =>
   invoke(campaignsHandler, 'PATCH /v1/accounts/{accountId}/campaigns/{campaignId}', {
@@ -79,7 +84,7 @@ describe('PATCH a campaign that keeps changing', () => {
     const accountId = agency.agencyId;
     const campaignId = await newCampaign(accountId);
     let first = true;
-    const raced = beforeWrite('PutItemCommand', isVersionedPut, async () => {
+    const raced = beforeWrite('TransactWriteItemsCommand', isVersionedPut, async () => {
       if (!first) return;
       first = false;
       await otherWriter(accountId, campaignId, 'Theirs')();
@@ -89,13 +94,18 @@ describe('PATCH a campaign that keeps changing', () => {
     expect(res.status).toBe(200);
     expect(res.body.campaign.name).toBe('Mine');
     expect((await campaignItem(accountId, campaignId))?.version).toBe(3);
+    // Its audit record's "before" is what it replaced: the other writer's name, not the one first read.
+    const log = await api('GET', `/v1/audit-log?target=${campaignId}&action=campaign.updated`, { token: agency.token });
+    expect(log.body.items.map((r: { changes: unknown }) => r.changes)).toEqual([
+      [{ field: 'name', before: 'Theirs', after: 'Mine' }],
+    ]);
   });
 
   it('answers 409 conflict after three lost rounds, and writes nothing of its own', async () => {
     const accountId = agency.agencyId;
     const campaignId = await newCampaign(accountId);
     let n = 0;
-    const raced = beforeWrite('PutItemCommand', isVersionedPut, async () =>
+    const raced = beforeWrite('TransactWriteItemsCommand', isVersionedPut, async () =>
       otherWriter(accountId, campaignId, `Theirs ${++n}`)(),
     );
     const res = await patch(accountId, campaignId, 'Mine');
@@ -103,6 +113,8 @@ describe('PATCH a campaign that keeps changing', () => {
     expect([res.status, res.body.code]).toEqual([409, 'conflict']);
     const stored = await campaignItem(accountId, campaignId);
     expect(stored).toMatchObject({ name: 'Theirs 3', version: 4 });
+    const log = await api('GET', `/v1/audit-log?target=${campaignId}&action=campaign.updated`, { token: agency.token });
+    expect(log.body.items).toEqual([]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { stack } from './stack';
 
 /** Direct table access, to check what a request did (or did not) write. */
@@ -14,6 +14,26 @@ export const testDb = DynamoDBDocumentClient.from(
 export async function getRaw(pk: string, sk: string) {
   const out = await testDb.send(new GetCommand({ TableName: stack.tableName, Key: { pk, sk }, ConsistentRead: true }));
   return out.Item;
+}
+
+/** Every audit record of the agency, as stored (oldest first). */
+export async function auditRecordsOf(agencyId: string): Promise<Record<string, any>[]> {
+  const found: Record<string, any>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await testDb.send(
+      new QueryCommand({
+        TableName: stack.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `AUDIT#${agencyId}` },
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+    found.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return found;
 }
 
 /** Every item that mentions `needle` anywhere (ids are unique per test, so this finds a tenant's items). */

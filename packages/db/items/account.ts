@@ -1,10 +1,8 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { db, table } from '../client';
-import { ifConditionHolds } from '../conditions';
+import { table } from '../client';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
-import { ConditionsFailed, type NamedItem, type TransactItem, transact } from '../transact';
+import { ConditionsFailed, type NamedItem, type TransactItem, transact, transactIf } from '../transact';
 import type { Feature, Plan } from '../vocabulary';
 
 /**
@@ -310,43 +308,53 @@ export interface AgencyChanges {
 
 /**
  * Applies the platform's changes to an agency in ONE write, so its plan, features and
- * revocation record change together. A plan change is conditioned on the plan and epoch it was
- * computed from; undefined when another change got there first (read again and recompute).
+ * revocation record change together, with what goes with it (its audit record). Conditioned on
+ * the plan, epoch and status it was computed from (so the record's "before" is what was
+ * replaced); false when another change got there first (read again and recompute).
  */
-export async function updateAgency(
-  agency: Pick<AccountItem, 'id' | 'plan' | 'planEpoch'>,
+export function updateAgency(
+  agency: Pick<AccountItem, 'id' | 'plan' | 'planEpoch' | 'status'>,
   changes: AgencyChanges,
-): Promise<AccountItem | undefined> {
+  also: NamedItem[],
+): Promise<boolean> {
   const set: Record<string, unknown> = { ...changes.plan, status: changes.status, updatedAt: changes.at };
   const names = Object.keys(set).filter((n) => set[n] !== undefined);
-  const conditions = ['#type = :agency'];
-  const values: Record<string, unknown> = { ':agency': 'agency', ...Object.fromEntries(names.map((n) => [`:${n}`, set[n]])) };
-  if (changes.plan) {
-    const seenEpoch = agency.planEpoch ?? 0;
-    conditions.push(
-      '#plan = :seenPlan',
-      seenEpoch ? '#planEpoch = :seenEpoch' : '(attribute_not_exists(#planEpoch) OR #planEpoch = :seenEpoch)',
-    );
-    Object.assign(values, { ':seenPlan': agency.plan, ':seenEpoch': seenEpoch });
-  }
-  const out = await ifConditionHolds(
-    db.send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: accountKey(agency.id),
-        UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}`,
-        ConditionExpression: conditions.join(' AND '),
-        ExpressionAttributeNames: {
-          '#type': 'type',
-          ...(changes.plan ? { '#plan': 'plan', '#planEpoch': 'planEpoch' } : {}),
-          ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
+  const seenEpoch = agency.planEpoch ?? 0;
+  const conditions = [
+    '#type = :agency',
+    '#status = :seenStatus',
+    agency.plan === undefined ? 'attribute_not_exists(#plan)' : '#plan = :seenPlan',
+    seenEpoch ? '#planEpoch = :seenEpoch' : '(attribute_not_exists(#planEpoch) OR #planEpoch = :seenEpoch)',
+  ];
+  const values: Record<string, unknown> = {
+    ':agency': 'agency',
+    ':seenStatus': agency.status,
+    ':seenEpoch': seenEpoch,
+    ...(agency.plan === undefined ? {} : { ':seenPlan': agency.plan }),
+    ...Object.fromEntries(names.map((n) => [`:${n}`, set[n]])),
+  };
+  return transactIf('agency', [
+    {
+      name: 'agency',
+      write: {
+        Update: {
+          TableName: table(),
+          Key: accountKey(agency.id),
+          UpdateExpression: `SET ${names.map((n) => `#${n}_ = :${n}`).join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: {
+            '#type': 'type',
+            '#plan': 'plan',
+            '#planEpoch': 'planEpoch',
+            '#status': 'status',
+            ...Object.fromEntries(names.map((n) => [`#${n}_`, n])),
+          },
+          ExpressionAttributeValues: values,
         },
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
-    ),
-  );
-  return out?.Attributes as AccountItem | undefined;
+      },
+    },
+    ...also,
+  ]);
 }
 
 export interface MeterCharge {

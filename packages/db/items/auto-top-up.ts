@@ -103,10 +103,30 @@ export interface AlertLevelsItem {
   poolBelow: number | null;
   walletBelow: number | null;
   updatedAt: string;
+  /** Raised by each write, so a write (and its audit record's "before") is over the levels it read. Absent on older items. */
+  version?: number;
 }
 
 export const alertLevelsKey = (agencyId: string): Key => ({ pk: `ACCOUNT#${agencyId}`, sk: 'LOW_BALANCE_ALERTS' });
 export const getAlertLevels = (agencyId: string) => getItem<AlertLevelsItem>(alertLevelsKey(agencyId));
+
+/** The next levels, only over those `seen` (none: only if there are none). */
+export function putAlertLevels(next: AlertLevelsItem, seen: AlertLevelsItem | undefined): TransactItem {
+  const condition = !seen
+    ? 'attribute_not_exists(pk)'
+    : seen.version === undefined
+      ? 'attribute_not_exists(#version)'
+      : '#version = :version';
+  return {
+    Put: {
+      TableName: table(),
+      Item: stored({ ...next, version: (seen?.version ?? 0) + 1 }, alertLevelsKey(next.agencyId)),
+      ConditionExpression: condition,
+      ...(seen ? { ExpressionAttributeNames: { '#version': 'version' } } : {}),
+      ...(seen?.version !== undefined ? { ExpressionAttributeValues: { ':version': seen.version } } : {}),
+    },
+  };
+}
 
 /** A balance's alerted mark: the pool's in the agency's partition, a wallet's in its sub-account's. */
 export const alertedKey = (accountId: string, balance: 'pool' | 'wallet'): Key => ({

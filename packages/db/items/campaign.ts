@@ -1,6 +1,4 @@
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { db, table } from '../client';
-import { ifConditionHolds } from '../conditions';
+import { table } from '../client';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
@@ -58,33 +56,28 @@ export function putNewCampaign(item: CampaignItem): TransactItem {
   };
 }
 
-/** Writes the next version of a campaign; false when another write got there first. */
-export async function replaceCampaign(next: CampaignItem, expectedVersion: number): Promise<boolean> {
-  const written = await ifConditionHolds(
-    db.send(
-      new PutCommand({
-        TableName: table(),
-        Item: stored(next, campaignKey(next.accountId, next.id)),
-        ConditionExpression: 'version = :version',
-        ExpressionAttributeValues: { ':version': expectedVersion },
-      }),
-    ),
-  );
-  return written !== undefined;
+/** The next version of a campaign, only over the version it was made from (read-modify-write). */
+export function replaceCampaign(next: CampaignItem, expectedVersion: number): TransactItem {
+  return {
+    Put: {
+      TableName: table(),
+      Item: stored(next, campaignKey(next.accountId, next.id)),
+      ConditionExpression: 'version = :version',
+      ExpressionAttributeValues: { ':version': expectedVersion },
+    },
+  };
 }
 
-/** Deletes a campaign; false when there was none. */
-export async function deleteCampaignItem(accountId: string, campaignId: string): Promise<boolean> {
-  const written = await ifConditionHolds(
-    db.send(
-      new DeleteCommand({
-        TableName: table(),
-        Key: campaignKey(accountId, campaignId),
-        ConditionExpression: 'attribute_exists(pk)',
-      }),
-    ),
-  );
-  return written !== undefined;
+/** Deletes the campaign as it was read (its version), so what its audit record says was deleted is exactly that. */
+export function deleteCampaignVersion(item: Pick<CampaignItem, 'accountId' | 'id' | 'version'>): TransactItem {
+  return {
+    Delete: {
+      TableName: table(),
+      Key: campaignKey(item.accountId, item.id),
+      ConditionExpression: 'version = :version',
+      ExpressionAttributeValues: { ':version': item.version },
+    },
+  };
 }
 
 export function listCampaignItems(accountId: string, page: { limit: number; cursor?: string }) {

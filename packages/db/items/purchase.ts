@@ -3,7 +3,7 @@ import { db, table } from '../client';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
-import { ConditionsFailed, type TransactItem, transact } from '../transact';
+import { ConditionsFailed, type NamedItem, type TransactItem, transact } from '../transact';
 import type { Actor } from '../vocabulary';
 import type { BalanceKind } from './balance';
 
@@ -139,8 +139,13 @@ export async function createPurchase(purchase: PurchaseItem): Promise<boolean> {
  * Attaches the Checkout Session: the purchase becomes listed and permanent. Refused only if
  * another session is attached already (never with the same Stripe idempotency key).
  */
-export async function attachSession(purchase: PurchaseItem, session: { id: string; url: string }, at: string): Promise<void> {
-  await transact<'purchase' | 'key'>([
+export async function attachSession(
+  purchase: PurchaseItem,
+  session: { id: string; url: string },
+  at: string,
+  also: NamedItem[],
+): Promise<void> {
+  await transact<string>([
     {
       name: 'purchase',
       write: {
@@ -167,6 +172,7 @@ export async function attachSession(purchase: PurchaseItem, session: { id: strin
         },
       },
     },
+    ...also,
   ]);
 }
 

@@ -3,7 +3,7 @@ import { db, table } from '../client';
 import { ifConditionHolds } from '../conditions';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
-import { ConditionsFailed, type NamedItem, transact } from '../transact';
+import { ConditionsFailed, type NamedItem, transact, transactIf } from '../transact';
 
 /**
  * An agency's reselling settings: its connected Stripe account (kept current by Stripe's
@@ -36,6 +36,8 @@ export interface ResellingSettingsItem {
   /** The agency disconnected the platform from this account (account.application.deauthorized): it sells nothing until it connects again. */
   deauthorizedAt?: string;
   pricing?: StoredPricing;
+  /** Raised by each pricing write, so one is made over the pricing it read (its audit record's "before"). */
+  pricingVersion?: number;
   /** The custom payment provider's auto-recharge endpoint (domain/recharge). */
   autoRechargeWebhook?: StoredWebhookEndpoint;
   createdAt: string;
@@ -82,11 +84,13 @@ export async function recordStripeAccount(
   agencyId: string,
   stripeAccountId: string,
   at: string,
-  replacing?: string,
+  replacing: string | undefined,
+  /** Its audit record: written with it, or not at all. */
+  also: NamedItem[],
 ): Promise<boolean> {
   const owner: StripeAccountItem = { kind: itemKinds.stripeAccount, stripeAccountId, agencyId, createdAt: at };
   try {
-    await transact<'settings' | 'owner'>([
+    await transact<string>([
       {
         name: 'settings',
         write: {
@@ -127,6 +131,7 @@ export async function recordStripeAccount(
           },
         },
       },
+      ...also,
     ]);
     return true;
   } catch (err) {
@@ -194,43 +199,68 @@ export async function markAccountDeauthorized(agencyId: string, stripeAccountId:
   return written !== undefined;
 }
 
-/** Replaces the agency's pricing (settings created if absent); returns the settings as stored. */
-export async function savePricing(agencyId: string, pricing: StoredPricing, at: string): Promise<ResellingSettingsItem> {
-  const out = await db.send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: resellingSettingsKey(agencyId),
-      UpdateExpression: `SET #pricing = :pricing, ${createdClauses}`,
-      ExpressionAttributeNames: { ...created, '#pricing': 'pricing' },
-      ExpressionAttributeValues: { ':pricing': pricing, ':kind': itemKinds.resellingSettings, ':agencyId': agencyId, ':now': at },
-      ReturnValues: 'ALL_NEW',
-    }),
-  );
-  return out.Attributes as ResellingSettingsItem;
+/**
+ * Replaces the agency's pricing (settings created if absent), only over the pricing version it
+ * read (`seenVersion`; undefined: none yet), with what goes with it; false when another write
+ * got there first (nothing written).
+ */
+export function savePricing(
+  agencyId: string,
+  pricing: StoredPricing,
+  at: string,
+  seenVersion: number | undefined,
+  also: NamedItem[],
+): Promise<boolean> {
+  return transactIf('pricing', [
+    {
+      name: 'pricing',
+      write: {
+        Update: {
+          TableName: table(),
+          Key: resellingSettingsKey(agencyId),
+          UpdateExpression: `SET #pricing = :pricing, #version = :next, ${createdClauses}`,
+          ConditionExpression: seenVersion === undefined ? 'attribute_not_exists(#version)' : '#version = :seen',
+          ExpressionAttributeNames: { ...created, '#pricing': 'pricing', '#version': 'pricingVersion' },
+          ExpressionAttributeValues: {
+            ':pricing': pricing,
+            ':next': (seenVersion ?? 0) + 1,
+            ':kind': itemKinds.resellingSettings,
+            ':agencyId': agencyId,
+            ':now': at,
+            ...(seenVersion === undefined ? {} : { ':seen': seenVersion }),
+          },
+        },
+      },
+    },
+    ...also,
+  ]);
 }
 
 const endpointNames = { ...created, '#ep': 'autoRechargeWebhook' };
 
-/** Creates the endpoint with its first secret; false when one exists already. */
-export async function createWebhookEndpoint(agencyId: string, endpoint: StoredWebhookEndpoint): Promise<boolean> {
-  const written = await ifConditionHolds(
-    db.send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: resellingSettingsKey(agencyId),
-        UpdateExpression: `SET #ep = :ep, ${createdClauses}`,
-        ConditionExpression: 'attribute_not_exists(#ep)',
-        ExpressionAttributeNames: endpointNames,
-        ExpressionAttributeValues: {
-          ':ep': endpoint,
-          ':kind': itemKinds.resellingSettings,
-          ':agencyId': agencyId,
-          ':now': endpoint.updatedAt,
+/** Creates the endpoint with its first secret, with what goes with it; false when one exists already. */
+export function createWebhookEndpoint(agencyId: string, endpoint: StoredWebhookEndpoint, also: NamedItem[]): Promise<boolean> {
+  return transactIf('endpoint', [
+    {
+      name: 'endpoint',
+      write: {
+        Update: {
+          TableName: table(),
+          Key: resellingSettingsKey(agencyId),
+          UpdateExpression: `SET #ep = :ep, ${createdClauses}`,
+          ConditionExpression: 'attribute_not_exists(#ep)',
+          ExpressionAttributeNames: endpointNames,
+          ExpressionAttributeValues: {
+            ':ep': endpoint,
+            ':kind': itemKinds.resellingSettings,
+            ':agencyId': agencyId,
+            ':now': endpoint.updatedAt,
+          },
         },
-      }),
-    ),
-  );
-  return written !== undefined;
+      },
+    },
+    ...also,
+  ]);
 }
 
 /** The names the endpoint's field updates use: the endpoint map and its fields. */
@@ -242,40 +272,66 @@ const endpointFieldNames = {
   '#updatedAt': 'updatedAt',
 };
 
-/** Points the existing endpoint at `url` and turns it on again (the secret stays); the endpoint as stored, or undefined when there is none. */
-export async function updateWebhookEndpointUrl(agencyId: string, url: string, at: string) {
-  const out = await ifConditionHolds(
-    db.send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: resellingSettingsKey(agencyId),
-        UpdateExpression:
-          'SET #ep.#url = :url, #ep.#enabled = :true, #ep.#updatedAt = :now, #updatedAt = :now REMOVE #ep.#reason',
-        ConditionExpression: 'attribute_exists(#ep)',
-        ExpressionAttributeNames: endpointFieldNames,
-        ExpressionAttributeValues: { ':url': url, ':true': true, ':now': at },
-        ReturnValues: 'ALL_NEW',
-      }),
-    ),
-  );
-  return (out?.Attributes as ResellingSettingsItem | undefined)?.autoRechargeWebhook;
+/**
+ * Points the endpoint read (`seen`: its URL and state) at `url` and turns it on again (the
+ * secret stays), with what goes with it; false when it is gone or changed meanwhile.
+ */
+export function updateWebhookEndpointUrl(
+  agencyId: string,
+  seen: Pick<StoredWebhookEndpoint, 'url' | 'enabled'>,
+  url: string,
+  at: string,
+  also: NamedItem[],
+): Promise<boolean> {
+  return transactIf('endpoint', [
+    {
+      name: 'endpoint',
+      write: {
+        Update: {
+          TableName: table(),
+          Key: resellingSettingsKey(agencyId),
+          UpdateExpression:
+            'SET #ep.#url = :url, #ep.#enabled = :true, #ep.#updatedAt = :now, #updatedAt = :now REMOVE #ep.#reason',
+          ConditionExpression: '#ep.#url = :seenUrl AND #ep.#enabled = :seenEnabled',
+          ExpressionAttributeNames: endpointFieldNames,
+          ExpressionAttributeValues: {
+            ':url': url,
+            ':true': true,
+            ':now': at,
+            ':seenUrl': seen.url,
+            ':seenEnabled': seen.enabled,
+          },
+        },
+      },
+    },
+    ...also,
+  ]);
 }
 
-/** Replaces the sealed secrets, on condition they are still those the rotation started from. */
-export async function replaceWebhookSecrets(agencyId: string, seen: string, sealed: string, at: string): Promise<boolean> {
-  const written = await ifConditionHolds(
-    db.send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: resellingSettingsKey(agencyId),
-        UpdateExpression: 'SET #ep.#secrets = :sealed, #ep.#updatedAt = :now',
-        ConditionExpression: '#ep.#secrets = :seen',
-        ExpressionAttributeNames: { '#ep': 'autoRechargeWebhook', '#secrets': 'sealedSecrets', '#updatedAt': 'updatedAt' },
-        ExpressionAttributeValues: { ':sealed': sealed, ':seen': seen, ':now': at },
-      }),
-    ),
-  );
-  return written !== undefined;
+/** Replaces the sealed secrets, on condition they are still those the rotation started from, with what goes with it. */
+export function replaceWebhookSecrets(
+  agencyId: string,
+  seen: string,
+  sealed: string,
+  at: string,
+  also: NamedItem[],
+): Promise<boolean> {
+  return transactIf('endpoint', [
+    {
+      name: 'endpoint',
+      write: {
+        Update: {
+          TableName: table(),
+          Key: resellingSettingsKey(agencyId),
+          UpdateExpression: 'SET #ep.#secrets = :sealed, #ep.#updatedAt = :now',
+          ConditionExpression: '#ep.#secrets = :seen',
+          ExpressionAttributeNames: { '#ep': 'autoRechargeWebhook', '#secrets': 'sealedSecrets', '#updatedAt': 'updatedAt' },
+          ExpressionAttributeValues: { ':sealed': sealed, ':seen': seen, ':now': at },
+        },
+      },
+    },
+    ...also,
+  ]);
 }
 
 /**
@@ -297,17 +353,22 @@ export const disableWebhookEndpoint = (agencyId: string, url: string, reason: st
   },
 });
 
-/** Removes the endpoint and its secrets (idempotent). */
-export async function deleteWebhookEndpoint(agencyId: string): Promise<void> {
-  await ifConditionHolds(
-    db.send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: resellingSettingsKey(agencyId),
-        UpdateExpression: 'REMOVE #ep',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: { '#ep': 'autoRechargeWebhook' },
-      }),
-    ),
-  );
+/** Removes the endpoint read (at `seenUrl`) and its secrets, with what goes with it; false when it changed meanwhile. */
+export function deleteWebhookEndpoint(agencyId: string, seenUrl: string, also: NamedItem[]): Promise<boolean> {
+  return transactIf('endpoint', [
+    {
+      name: 'endpoint',
+      write: {
+        Update: {
+          TableName: table(),
+          Key: resellingSettingsKey(agencyId),
+          UpdateExpression: 'REMOVE #ep',
+          ConditionExpression: '#ep.#url = :seenUrl',
+          ExpressionAttributeNames: { '#ep': 'autoRechargeWebhook', '#url': 'url' },
+          ExpressionAttributeValues: { ':seenUrl': seenUrl },
+        },
+      },
+    },
+    ...also,
+  ]);
 }

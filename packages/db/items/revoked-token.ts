@@ -1,6 +1,6 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { db, table } from '../client';
+import { table } from '../client';
 import { itemKinds, type Key, stored } from '../schema';
+import type { NamedItem } from '../transact';
 
 /** A revoked token, by its jti; the item expires (ttl) a minute after the token would have. */
 export interface RevokedTokenItem {
@@ -11,11 +11,12 @@ export interface RevokedTokenItem {
 
 export const revokedTokenKey = (jti: string): Key => ({ pk: `REVOKED#${jti}`, sk: 'REVOKED' });
 
-export async function putRevokedToken(jti: string, revokedAt: Date, tokenExpiresAt: Date): Promise<void> {
+/** The revocation, as an item of the transaction that records it (logout, assist exit). */
+export function putRevokedToken(jti: string, revokedAt: Date, tokenExpiresAt: Date): NamedItem<'revocation'> {
   const item: RevokedTokenItem = {
     kind: itemKinds.revokedToken,
     revokedAt: revokedAt.toISOString(),
     ttl: Math.ceil(tokenExpiresAt.getTime() / 1000) + 60,
   };
-  await db.send(new PutCommand({ TableName: table(), Item: stored(item, revokedTokenKey(jti)) }));
+  return { name: 'revocation', write: { Put: { TableName: table(), Item: stored(item, revokedTokenKey(jti)) } } };
 }

@@ -4,7 +4,7 @@ import { ifConditionHolds } from '../conditions';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
-import type { NamedItem, TransactItem } from '../transact';
+import { type NamedItem, type TransactItem, transactIf } from '../transact';
 import type { EventType } from '../vocabulary';
 
 /**
@@ -154,24 +154,40 @@ export function recordAttempt(
 }
 
 /**
- * A manual retry: a failed delivery becomes pending with one more attempt allowed; undefined
- * when it is not failed (pending ones are on their way; succeeded ones are done).
+ * A manual retry: a failed delivery becomes pending with one more attempt allowed, with what
+ * goes with it (its audit record); false when it is no longer the failed delivery read
+ * (`seenAttempts`): pending ones are on their way, succeeded ones are done.
  */
-export async function reopenDelivery(agencyId: string, id: string, nowMs: number, at: string) {
-  const out = await ifConditionHolds(
-    db.send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: deliveryKey(agencyId, id),
-        UpdateExpression: 'SET #status = :pending, maxAttempts = attempts + :one, nextAttemptAt = :now, updatedAt = :at',
-        ConditionExpression: '#status = :failed',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':pending': 'pending', ':failed': 'failed', ':one': 1, ':now': nowMs, ':at': at },
-        ReturnValues: 'ALL_NEW',
-      }),
-    ),
-  );
-  return out?.Attributes as WebhookDeliveryItem | undefined;
+export function reopenDelivery(
+  agencyId: string,
+  id: string,
+  seenAttempts: number,
+  now: { ms: number; iso: string },
+  also: NamedItem[],
+): Promise<boolean> {
+  return transactIf('delivery', [
+    {
+      name: 'delivery',
+      write: {
+        Update: {
+          TableName: table(),
+          Key: deliveryKey(agencyId, id),
+          UpdateExpression: 'SET #status = :pending, maxAttempts = attempts + :one, nextAttemptAt = :now, updatedAt = :at',
+          ConditionExpression: '#status = :failed AND attempts = :seen',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':pending': 'pending',
+            ':failed': 'failed',
+            ':one': 1,
+            ':seen': seenAttempts,
+            ':now': now.ms,
+            ':at': now.iso,
+          },
+        },
+      },
+    },
+    ...also,
+  ]);
 }
 
 /** Undoes a manual retry whose message could not be queued (still pending, no attempt made since): failed again. */

@@ -1,9 +1,7 @@
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { db, table } from '../client';
-import { conditionFailed, ifConditionHolds } from '../conditions';
+import { table } from '../client';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
-import type { NamedItem } from '../transact';
+import { type NamedItem, type TransactItem, transactIf } from '../transact';
 import type { StoredWebhookEndpoint } from './reselling-settings';
 
 /**
@@ -36,31 +34,41 @@ export async function getEventEndpoint(agencyId: string, id: string): Promise<St
   return item?.endpoints[id];
 }
 
-/** Adds the endpoint unless the agency has `cap` already: 'added' or 'full'. */
-export async function addEventEndpoint(agencyId: string, endpoint: StoredEventEndpoint, cap: number): Promise<'added' | 'full'> {
+/**
+ * Adds the endpoint unless the agency has `cap` already, with what goes with it: 'added' or
+ * 'full'. The item is read first, so the write tried is the one that fits (the first endpoint
+ * makes the item): a transaction refused by its condition is billed, audit record and all.
+ */
+export async function addEventEndpoint(
+  agencyId: string,
+  endpoint: StoredEventEndpoint,
+  cap: number,
+  also: NamedItem[],
+): Promise<'added' | 'full'> {
   const Key = webhookEndpointsKey(agencyId);
   for (let round = 0; round < 3; round++) {
-    try {
-      await db.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key,
-          UpdateExpression: 'SET endpoints.#id = :ep',
-          ConditionExpression: 'attribute_exists(endpoints) AND size(endpoints) < :cap',
-          ExpressionAttributeNames: { '#id': endpoint.id },
-          ExpressionAttributeValues: { ':ep': endpoint, ':cap': cap },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return 'added';
-    } catch (err) {
-      if (!conditionFailed(err)) throw err;
-      if ((err as { Item?: unknown }).Item) return 'full';
-    }
-    // The agency's first endpoint: the item, holding it.
-    const item: WebhookEndpointsItem = { kind: itemKinds.webhookEndpoints, agencyId, endpoints: { [endpoint.id]: endpoint } };
-    const put = new PutCommand({ TableName: table(), Item: stored(item, Key), ConditionExpression: 'attribute_not_exists(pk)' });
-    if (await ifConditionHolds(db.send(put))) return 'added';
+    const seen = await getItem<WebhookEndpointsItem>(Key);
+    if (seen && Object.keys(seen.endpoints).length >= cap) return 'full';
+    const write: TransactItem = seen
+      ? {
+          Update: {
+            TableName: table(),
+            Key,
+            UpdateExpression: 'SET endpoints.#id = :ep',
+            ConditionExpression: 'attribute_exists(endpoints) AND size(endpoints) < :cap',
+            ExpressionAttributeNames: { '#id': endpoint.id },
+            ExpressionAttributeValues: { ':ep': endpoint, ':cap': cap },
+          },
+        }
+      : {
+          // The agency's first endpoint: the item, holding it.
+          Put: {
+            TableName: table(),
+            Item: stored({ kind: itemKinds.webhookEndpoints, agencyId, endpoints: { [endpoint.id]: endpoint } }, Key),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        };
+    if (await transactIf('endpoints', [{ name: 'endpoints', write }, ...also])) return 'added';
   }
   throw new Error('webhook endpoints item kept changing');
 }
@@ -75,18 +83,20 @@ export interface EndpointChanges {
 }
 
 /**
- * Changes an endpoint's fields; turning it on (or pointing it elsewhere) clears why it was off.
- * `seenSecrets`: only if its secrets are still those (a rotation's compare-and-set). The
- * endpoint as stored, or undefined when there is none (or the secrets moved on).
+ * Changes an endpoint's fields, with what goes with it (its audit record); turning it on (or
+ * pointing it elsewhere) clears why it was off. Only over the endpoint as read (`seen`: its
+ * `updatedAt` and secrets), so the record's "before" is what was replaced, and a rotation is a
+ * compare-and-set. False when it is gone or changed meanwhile.
  */
-export async function updateEventEndpoint(
+export function updateEventEndpoint(
   agencyId: string,
   id: string,
   changes: EndpointChanges,
-  seenSecrets?: string,
-): Promise<StoredEventEndpoint | undefined> {
-  const names: Record<string, string> = { '#id': id };
-  const values: Record<string, unknown> = {};
+  seen: Pick<StoredEventEndpoint, 'updatedAt' | 'sealedSecrets'>,
+  also: NamedItem[],
+): Promise<boolean> {
+  const names: Record<string, string> = { '#id': id, '#seenAt': 'updatedAt', '#sealed': 'sealedSecrets' };
+  const values: Record<string, unknown> = { ':seenAt': seen.updatedAt, ':seenSecrets': seen.sealedSecrets };
   const set: string[] = [];
   for (const [field, value] of Object.entries(changes)) {
     if (value === undefined) continue;
@@ -96,42 +106,42 @@ export async function updateEventEndpoint(
   }
   const reenabled = changes.enabled === true || changes.url !== undefined;
   if (reenabled) names['#reason'] = 'disabledReason';
-  let condition = 'attribute_exists(endpoints.#id)';
-  if (seenSecrets !== undefined) {
-    names['#sealed'] = 'sealedSecrets';
-    values[':seen'] = seenSecrets;
-    condition += ' AND endpoints.#id.#sealed = :seen';
-  }
-  const out = await ifConditionHolds(
-    db.send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: webhookEndpointsKey(agencyId),
-        UpdateExpression: `SET ${set.join(', ')}${reenabled ? ' REMOVE endpoints.#id.#reason' : ''}`,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
-    ),
-  );
-  return (out?.Attributes as WebhookEndpointsItem | undefined)?.endpoints[id];
+  return transactIf('endpoints', [
+    {
+      name: 'endpoints',
+      write: {
+        Update: {
+          TableName: table(),
+          Key: webhookEndpointsKey(agencyId),
+          UpdateExpression: `SET ${set.join(', ')}${reenabled ? ' REMOVE endpoints.#id.#reason' : ''}`,
+          ConditionExpression: 'endpoints.#id.#seenAt = :seenAt AND endpoints.#id.#sealed = :seenSecrets',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        },
+      },
+    },
+    ...also,
+  ]);
 }
 
-/** Removes the endpoint and its secrets; false when there was none. */
-export async function removeEventEndpoint(agencyId: string, id: string): Promise<boolean> {
-  const out = await ifConditionHolds(
-    db.send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: webhookEndpointsKey(agencyId),
-        UpdateExpression: 'REMOVE endpoints.#id',
-        ConditionExpression: 'attribute_exists(endpoints.#id)',
-        ExpressionAttributeNames: { '#id': id },
-      }),
-    ),
-  );
-  return out !== undefined;
+/** Removes the endpoint as read (its `updatedAt`) and its secrets, with what goes with it; false when it is gone or changed. */
+export function removeEventEndpoint(agencyId: string, id: string, seenAt: string, also: NamedItem[]): Promise<boolean> {
+  return transactIf('endpoints', [
+    {
+      name: 'endpoints',
+      write: {
+        Update: {
+          TableName: table(),
+          Key: webhookEndpointsKey(agencyId),
+          UpdateExpression: 'REMOVE endpoints.#id',
+          ConditionExpression: 'endpoints.#id.#seenAt = :seenAt',
+          ExpressionAttributeNames: { '#id': id, '#seenAt': 'updatedAt' },
+          ExpressionAttributeValues: { ':seenAt': seenAt },
+        },
+      },
+    },
+    ...also,
+  ]);
 }
 
 /** A 410 from it: off, with why, only while it is on at the URL that answered (a second 410 changes nothing). */

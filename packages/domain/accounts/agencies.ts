@@ -5,6 +5,7 @@ import { type AccountItem, getAccount, putAccount, updateAgency } from '../../db
 import { putUser, type UserItem } from '../../db/items/user';
 import { itemKinds } from '../../db/schema';
 import { transact } from '../../db/transact';
+import { audited, changesOf } from '../audit/record';
 import { issueSession } from '../auth/issue-session';
 import { checkNewPassword } from '../auth/password-policy';
 import { hashPassword } from '../auth/passwords';
@@ -51,7 +52,15 @@ export async function signUpAgency(body: SignupBody) {
     { agencyId, agencyName: agency.name, userId: user.id, userName: body.name, email: user.email },
     at,
   );
-  await transact([{ name: 'agency', write: putAccount(agency) }, ...putUser(user, emailTaken), ...verification]);
+  // Its owner made it: the new user is the actor (the request had no principal yet).
+  const audit = audited({
+    agencyId,
+    action: 'agency.created',
+    target: { type: 'agency', id: agencyId },
+    actor: { type: 'user', userId: user.id },
+    changes: [...changesOf(undefined, agency, ['name', 'email', 'plan']), { field: 'ownerUserId', before: null, after: user.id }],
+  });
+  await transact([{ name: 'agency', write: putAccount(agency) }, ...putUser(user, emailTaken), ...verification, audit]);
   const session = await issueSession(user);
   return {
     agency: agencyView(agency),
@@ -79,8 +88,15 @@ export async function setAgency(agency: AccountItem, body: AgencyPatchBody) {
   let current: AccountItem | undefined = agency;
   for (let attempt = 1; current?.type === 'agency' && attempt <= MAX_PLAN_ATTEMPTS; attempt++) {
     const plan = body.plan && body.plan !== current.plan ? { plan: body.plan, ...changePlan(current, body.plan) } : undefined;
-    const updated = await updateAgency(current, { plan, status: body.status, at: clockNow().toISOString() });
-    if (updated) return { agency: agencyView(updated) };
+    const after = { ...current, ...plan, ...(body.status ? { status: body.status } : {}) };
+    const changes = changesOf(current, after, ['plan', 'status', 'features']);
+    // Actor: the platform (the only principal this route admits).
+    const audit = changes.length
+      ? [audited({ agencyId: current.id, action: 'agency.updated', target: { type: 'agency', id: current.id }, changes })]
+      : [];
+    const at = clockNow().toISOString();
+    if (await updateAgency(current, { plan, status: body.status, at }, audit))
+      return { agency: agencyView({ ...after, updatedAt: at }) };
     current = await getAccount(agency.id);
   }
   if (current?.type !== 'agency') throw notFound('Agency');

@@ -5,6 +5,7 @@ import { getAccount, markEmailVerified } from '../../db/items/account';
 import { getUser } from '../../db/items/user';
 import type { NamedItem } from '../../db/transact';
 import { transact } from '../../db/transact';
+import { audited } from '../audit/record';
 import { newOneTimeToken, usableToken } from '../auth/one-time-tokens';
 import type { PrincipalOf } from '../auth/principal';
 import { limits, takeAttempt } from '../auth/throttle';
@@ -47,7 +48,14 @@ export async function verificationWrites(owner: Owner, now: Date): Promise<Named
 /** Spends the token and marks the agency verified, in one transaction; a used, unknown or expired token → 400. */
 export async function verifyEmail(token: string): Promise<void> {
   const { item, spend } = await usableToken(token, 'verify_email');
-  await transact([spend, markEmailVerified(item.accountId, clockNow().toISOString())]);
+  // By the owner the token was sent to (the request names no principal); never the token.
+  const audit = audited({
+    agencyId: item.accountId,
+    action: 'agency.email_verified',
+    target: { type: 'agency', id: item.accountId },
+    actor: { type: 'user', userId: item.userId },
+  });
+  await transact([spend, markEmailVerified(item.accountId, clockNow().toISOString()), audit]);
 }
 
 /** Sends a new link (the earlier ones stay valid until used or expired); throttled per agency; nothing when already verified. */
@@ -56,8 +64,14 @@ export async function resendVerification(principal: PrincipalOf<'agency_user'>):
   const [agency, user] = await Promise.all([getAccount(principal.agencyId), getUser(principal.userId)]);
   if (!agency || agency.emailVerified || !agency.email || !user) return;
   const now = clockNow();
-  await transact(
-    await verificationWrites(
+  const audit = audited({
+    agencyId: agency.id,
+    action: 'agency.verification_resent',
+    target: { type: 'agency', id: agency.id },
+  });
+  await transact([
+    audit,
+    ...(await verificationWrites(
       {
         agencyId: agency.id,
         agencyName: agency.name,
@@ -66,6 +80,6 @@ export async function resendVerification(principal: PrincipalOf<'agency_user'>):
         email: agency.email,
       },
       now,
-    ),
-  );
+    )),
+  ]);
 }

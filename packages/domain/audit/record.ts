@@ -50,6 +50,11 @@ export interface AuditEntry {
   action: string;
   target: { type: string; id: string };
   changes?: AuditChange[];
+  /**
+   * Who, where the request names no principal but the write proves one: the user signing up,
+   * logging in, or spending an emailed token. Otherwise the request's principal.
+   */
+  actor?: AuditActor;
 }
 
 /**
@@ -68,7 +73,7 @@ export function audited(entry: AuditEntry): NamedItem<'audit'> {
     at: new Date(ms).toISOString(),
     action: entry.action,
     target: entry.target,
-    actor: source.actor,
+    actor: entry.actor ?? source.actor,
     changes: entry.changes ?? [],
     requestId: source.requestId,
     sourceIp: source.sourceIp,

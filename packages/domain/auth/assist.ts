@@ -1,7 +1,9 @@
 import { now } from '../../core/clock';
 import type { AccountItem } from '../../db/items/account';
 import { putRevokedToken } from '../../db/items/revoked-token';
+import { transact } from '../../db/transact';
 import { accountClosed } from '../accounts/errors';
+import { audited } from '../audit/record';
 import type { PrincipalOf } from './principal';
 import { ASSIST_TTL_SECONDS, issueToken } from './tokens';
 
@@ -26,9 +28,21 @@ export async function startAssist(principal: PrincipalOf<'agency_user'>, sub: Ac
     },
     ASSIST_TTL_SECONDS,
   );
+  // The agency user starts helping the sub-account: recorded, never the token.
+  await transact([
+    audited({
+      agencyId: principal.agencyId,
+      action: 'assist.started',
+      target: { type: 'sub_account', id: sub.id },
+      changes: [{ field: 'expiresAt', before: null, after: expiresAt.toISOString() }],
+    }),
+  ]);
   return { token, expiresAt: expiresAt.toISOString(), subAccountId: sub.id };
 }
 
 export async function exitAssist(principal: PrincipalOf<'assist'>): Promise<void> {
-  await putRevokedToken(principal.tokenId, now(), principal.expiresAt);
+  await transact([
+    putRevokedToken(principal.tokenId, now(), principal.expiresAt),
+    audited({ agencyId: principal.agencyId, action: 'assist.ended', target: { type: 'sub_account', id: principal.accountId } }),
+  ]);
 }

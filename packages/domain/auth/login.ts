@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { unauthenticated } from '../../core/errors';
 import { getAccount } from '../../db/items/account';
 import { findEmail, getUser } from '../../db/items/user';
+import { transact } from '../../db/transact';
 import type { LoginBody } from '../accounts/schemas';
+import { audited } from '../audit/record';
 import { issueSession } from './issue-session';
 import { hashPassword, verifyPassword } from './passwords';
 import { clearAttempts, limits, takeAttempt } from './throttle';
@@ -35,6 +37,17 @@ export async function logIn(body: LoginBody) {
   // A success gives its attempt back: the window counts failures.
   await clearAttempts(limits.login, email);
   const session = await issueSession(user);
+  // The login, by the user into its account: never the token. A failed login writes nothing
+  // (the attempt window above counts it): a record per failure would let anyone fill the log.
+  await transact([
+    audited({
+      agencyId: user.agencyId,
+      action: 'user.logged_in',
+      target: { type: 'user', id: user.id },
+      actor: { type: 'user', userId: user.id },
+      changes: [{ field: 'accountId', before: null, after: user.accountId }],
+    }),
+  ]);
   return {
     ...session,
     principal: { userId: user.id, accountId: user.accountId, accountType: user.accountType },

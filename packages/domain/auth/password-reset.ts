@@ -6,6 +6,7 @@ import { findEmail, getUser, setPassword } from '../../db/items/user';
 import { getItems, itemId } from '../../db/read';
 import { transact } from '../../db/transact';
 import type { PasswordResetBody, PasswordResetConfirmBody } from '../accounts/schemas';
+import { audited } from '../audit/record';
 import { newOutboxId, outboxWrite } from '../outbox';
 import { newOneTimeToken, usableToken } from './one-time-tokens';
 import { checkNewPassword } from './password-policy';
@@ -56,7 +57,13 @@ async function sendResetLink(email: string): Promise<void> {
     to: user.email,
     sealedToken: await seal(token, outboxId),
   };
-  await transact([write, outboxWrite(outboxId, event, now)]);
+  // That a link was sent, to whom: never the token. The requester is anonymous (the platform).
+  const audit = audited({
+    agencyId: user.agencyId,
+    action: 'user.password_reset_requested',
+    target: { type: 'user', id: user.id },
+  });
+  await transact([write, outboxWrite(outboxId, event, now), audit]);
 }
 
 /** Spends the token and sets the password in one transaction; the user's sessions all end (version + 1). */
@@ -65,7 +72,14 @@ export async function confirmPasswordReset(body: PasswordResetConfirmBody): Prom
   const user = await getUser(item.userId);
   if (!user) throw new Error(`password reset token names a missing user ${item.userId}`);
   await checkNewPassword(body.newPassword, 'newPassword', [user.email, user.name]);
-  await transact([spend, setPassword(user.id, await hashPassword(body.newPassword), clockNow().toISOString())]);
+  // By the owner of the inbox the link went to: never the token or the password.
+  const audit = audited({
+    agencyId: user.agencyId,
+    action: 'user.password_reset',
+    target: { type: 'user', id: user.id },
+    actor: { type: 'user', userId: user.id },
+  });
+  await transact([spend, setPassword(user.id, await hashPassword(body.newPassword), clockNow().toISOString()), audit]);
   // Whoever locked the login out by guessing did not stop the owner of the inbox.
   await clearAttempts(limits.login, user.email);
 }

@@ -85,5 +85,14 @@ export async function describeMe(
  */
 export async function logOut(principal: PrincipalOf<'agency_user' | 'sub_account_user' | 'assist'>): Promise<void> {
   const expiresAt = principal.kind === 'assist' ? principal.expiresAt : new Date(nowMs() + SESSION_TTL_SECONDS * 1000);
-  await putRevokedToken(principal.tokenId, now(), expiresAt);
+  const user = principal.kind === 'assist' ? principal.actorUserId : principal.userId;
+  await transact([
+    putRevokedToken(principal.tokenId, now(), expiresAt),
+    audited({
+      agencyId: principal.agencyId,
+      action: 'user.logged_out',
+      target: { type: 'user', id: user },
+      changes: [{ field: 'accountId', before: principal.accountId, after: null }],
+    }),
+  ]);
 }

@@ -2,20 +2,18 @@ import type Stripe from 'stripe';
 import { now as clockNow } from '../../core/clock';
 import { AppError, invalidField, notFound } from '../../core/errors';
 import { logger } from '../../core/logger';
-import { table } from '../../db/client';
 import { getAccount } from '../../db/items/account';
 import {
   type AlertLevelsItem,
   type AutoTopUpItem,
-  alertLevelsKey,
   blankAutoTopUp,
   getAlertLevels,
   getAutoTopUp,
+  putAlertLevels,
   putAutoTopUp,
   type SavedCard,
 } from '../../db/items/auto-top-up';
-import { stored } from '../../db/schema';
-import { ConditionsFailed, transact } from '../../db/transact';
+import { ConditionsFailed, transact, transactIf } from '../../db/transact';
 import { audited, changesOf } from '../audit/record';
 import { resellingConfig } from '../reselling/config';
 import { creditBounds, platformTerms } from '../reselling/offers';
@@ -51,23 +49,29 @@ export function autoTopUpView(s: AutoTopUpItem | undefined) {
   };
 }
 
+type AutoTopUpView = ReturnType<typeof autoTopUpView>;
+
 export const getAutoTopUpView = async (agencyId: string) => autoTopUpView(await getAutoTopUp(agencyId));
 
 /** Read-modify-write of the settings on their version; `change` may throw a refusal. */
 async function update(
   agencyId: string,
   change: (s: AutoTopUpItem) => AutoTopUpItem,
-  /** The agency's own settings change: its audit record, in the same transaction (the version makes "before" exact). */
-  audit?: { action: string; fields: readonly (keyof AutoTopUpItem & string)[] },
+  /**
+   * The agency's own settings change: its audit record, in the same transaction (the version
+   * makes "before" exact), over the fields as the API shows them (a card by brand and last 4).
+   * `always`: recorded even when no shown field changed (a card setup started).
+   */
+  audit?: { action: string; fields: readonly (keyof AutoTopUpView & string)[]; always?: boolean },
 ): Promise<AutoTopUpItem> {
   for (let round = 0; round < ROUNDS; round++) {
     const at = clockNow().toISOString();
     const seen = await getAutoTopUp(agencyId);
     const base = seen ?? blankAutoTopUp(agencyId, at);
     const next = change({ ...base, updatedAt: at });
-    const changes = audit ? changesOf(base, next, audit.fields) : [];
+    const changes = audit ? changesOf(autoTopUpView(seen), autoTopUpView(next), audit.fields) : [];
     const record =
-      changes.length && audit
+      audit && (changes.length || audit.always)
         ? [audited({ agencyId, action: audit.action, target: { type: 'agency', id: agencyId }, changes })]
         : [];
     try {
@@ -95,6 +99,7 @@ async function customerOf(agencyId: string): Promise<string> {
       requestOptions({ idempotencyKey: stripeKey(agencyId, 'customer') }),
     ),
   );
+  // Stripe's bookkeeping, made on the way to the card setup that this request records.
   const saved = await update(agencyId, (s) => (s.stripeCustomerId ? s : { ...s, stripeCustomerId: customer.id }));
   return saved.stripeCustomerId ?? customer.id;
 }
@@ -119,7 +124,11 @@ export async function saveCardCheckout(agencyId: string, requestId: string) {
     ),
   );
   if (!session.url) throw new Error(`Checkout Session ${session.id} came back without a url`);
-  await update(agencyId, (s) => ({ ...s, setupSessionId: session.id }));
+  await update(agencyId, (s) => ({ ...s, setupSessionId: session.id }), {
+    action: 'auto_top_up.card_setup_started',
+    fields: [],
+    always: true,
+  });
   return { checkoutUrl: session.url };
 }
 
@@ -177,12 +186,16 @@ export async function removeCard(agencyId: string): Promise<void> {
   const saved = (await getAutoTopUp(agencyId))?.paymentMethod;
   if (saved) await detach(saved.id);
   if (!saved && !(await getAutoTopUp(agencyId))) return;
-  await update(agencyId, (s) => {
-    const next: AutoTopUpItem = { ...s, enabled: false };
-    delete next.paymentMethod;
-    if (s.enabled) next.disabledReason = 'payment_method_removed';
-    return next;
-  });
+  await update(
+    agencyId,
+    (s) => {
+      const next: AutoTopUpItem = { ...s, enabled: false };
+      delete next.paymentMethod;
+      if (s.enabled) next.disabledReason = 'payment_method_removed';
+      return next;
+    },
+    { action: 'auto_top_up.card_removed', fields: ['paymentMethod', 'enabled'] },
+  );
 }
 
 /** PUT: the settings; enabling needs a saved card (409 no_payment_method) and arms the next crossing. */
@@ -214,23 +227,26 @@ export function alertsView(a: AlertLevelsItem | undefined) {
 
 export const getAlerts = async (agencyId: string) => alertsView(await getAlertLevels(agencyId));
 
-/** PUT alerts: a field left out keeps its level; null turns it off. */
+/**
+ * PUT alerts: a field left out keeps its level; null turns it off. Written over the levels read
+ * (their version), so the audit record's "before" is what was replaced; a concurrent PUT makes
+ * us read again.
+ */
 export async function putAlerts(agencyId: string, body: AlertsBody) {
-  const seen = await getAlertLevels(agencyId);
-  const next: AlertLevelsItem = {
-    kind: 'low_balance_alerts',
-    agencyId,
-    poolBelow: body.poolBelow === undefined ? (seen?.poolBelow ?? null) : body.poolBelow,
-    walletBelow: body.walletBelow === undefined ? (seen?.walletBelow ?? null) : body.walletBelow,
-    updatedAt: clockNow().toISOString(),
-  };
-  const changes = changesOf(seen, next, ['poolBelow', 'walletBelow']);
-  const record = changes.length
-    ? [audited({ agencyId, action: 'alerts.updated', target: { type: 'agency', id: agencyId }, changes })]
-    : [];
-  await transact([
-    { name: 'levels', write: { Put: { TableName: table(), Item: stored(next, alertLevelsKey(agencyId)) } } },
-    ...record,
-  ]);
-  return alertsView(next);
+  for (let round = 0; round < ROUNDS; round++) {
+    const seen = await getAlertLevels(agencyId);
+    const next: AlertLevelsItem = {
+      kind: 'low_balance_alerts',
+      agencyId,
+      poolBelow: body.poolBelow === undefined ? (seen?.poolBelow ?? null) : body.poolBelow,
+      walletBelow: body.walletBelow === undefined ? (seen?.walletBelow ?? null) : body.walletBelow,
+      updatedAt: clockNow().toISOString(),
+    };
+    const changes = changesOf(seen, next, ['poolBelow', 'walletBelow']);
+    const record = changes.length
+      ? [audited({ agencyId, action: 'alerts.updated', target: { type: 'agency', id: agencyId }, changes })]
+      : [];
+    if (await transactIf('levels', [{ name: 'levels', write: putAlertLevels(next, seen) }, ...record])) return alertsView(next);
+  }
+  throw new AppError('try_again', 'The alert levels are busy; retry', undefined, { retryAfterSeconds: 1 });
 }

@@ -2,21 +2,22 @@ import { nowIso } from '../../core/clock';
 import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
 import type { AccountItem } from '../../db/items/account';
+import type { AuditChange } from '../../db/items/audit-record';
 import {
   type CampaignItem,
-  deleteCampaignItem,
+  deleteCampaignVersion,
   getCampaignItem,
   listCampaignItems,
   putNewCampaign,
   replaceCampaign,
 } from '../../db/items/campaign';
 import { itemKinds } from '../../db/schema';
-import { transact } from '../../db/transact';
+import { transact, transactIf } from '../../db/transact';
 import { accountClosed } from '../accounts/errors';
 import type { ListQuery } from '../accounts/schemas';
-import { audited } from '../audit/record';
+import { audited, changesOf } from '../audit/record';
 import { actorOf, type Principal } from '../auth/principal';
-import { campaignView, contentItem, contentOf } from './content';
+import { type CampaignContent, campaignView, contentItem, contentOf } from './content';
 import type { CreateCampaignBody, PatchCampaignBody } from './schemas';
 
 /** A closed account keeps its campaigns readable (its history stays) but takes no new writes. */
@@ -40,12 +41,7 @@ export async function createCampaign(principal: Principal, account: AccountItem,
     updatedAt: now,
     version: 1,
   };
-  const audit = audited({
-    agencyId: account.agencyId,
-    action: 'campaign.created',
-    target: { type: 'campaign', id: item.id },
-    changes: [{ field: 'name', before: null, after: item.name }],
-  });
+  const audit = audited(campaignEntry(item, 'campaign.created', [{ field: 'name', before: null, after: item.name }]));
   await transact([{ name: 'campaign', write: putNewCampaign(item) }, audit]);
   return { campaign: campaignView(item) };
 }
@@ -66,9 +62,35 @@ export async function listCampaigns(account: AccountItem, query: ListQuery) {
   return { items: page.items.map(campaignView), nextCursor: page.nextCursor };
 }
 
+/** The content fields an audit record names; a value longer than this is recorded by its size alone. */
+const CONTENT_FIELDS = ['name', 'settings', 'instructions', 'faqs', 'configuration'] as const;
+const AUDITED_VALUE_BYTES = 2048;
+
+/**
+ * What a write changed in a campaign's content, before and after. A campaign may be 128 KiB, so
+ * a long value (instructions, documents) is recorded by its size: the record says that it
+ * changed and how much, and stays a small item.
+ */
+export function contentChanges(before: CampaignContent | undefined, after: CampaignContent | undefined): AuditChange[] {
+  const bounded = (value: unknown) => {
+    const bytes = Buffer.byteLength(JSON.stringify(value));
+    return bytes > AUDITED_VALUE_BYTES ? { omitted: 'too long to record', bytes } : value;
+  };
+  return changesOf(before, after ?? {}, CONTENT_FIELDS).map((c) => ({
+    field: c.field,
+    before: bounded(c.before),
+    after: bounded(c.after),
+  }));
+}
+
+export function campaignEntry(c: Pick<CampaignItem, 'agencyId' | 'id'>, action: string, changes: AuditChange[]) {
+  return { agencyId: c.agencyId, action, target: { type: 'campaign', id: c.id }, changes };
+}
+
 /**
  * Read, merge, write back guarded by `version`: the merged campaign must pass the size limit,
- * which an UpdateExpression cannot check. A concurrent write makes us re-read and try again.
+ * which an UpdateExpression cannot check, and the audit record's "before" is the version
+ * replaced. A concurrent write makes us re-read and try again.
  */
 export async function patchCampaign(principal: Principal, account: AccountItem, campaignId: string, body: PatchCampaignBody) {
   assertWritable(account);
@@ -81,12 +103,21 @@ export async function patchCampaign(principal: Principal, account: AccountItem, 
       updatedAt: nowIso(),
       version: current.version + 1,
     };
-    if (await replaceCampaign(next, current.version)) return { campaign: campaignView(next) };
+    const changes = contentChanges(contentOf(current), contentOf(next));
+    const audit = changes.length ? [audited(campaignEntry(next, 'campaign.updated', changes))] : [];
+    if (await transactIf('campaign', [{ name: 'campaign', write: replaceCampaign(next, current.version) }, ...audit]))
+      return { campaign: campaignView(next) };
   }
   throw new AppError('conflict', 'The campaign kept changing while it was being updated; retry');
 }
 
+/** Deletes the campaign as read (its version), with its record; a concurrent change makes us read again. */
 export async function deleteCampaign(account: AccountItem, campaignId: string): Promise<void> {
   assertWritable(account);
-  if (!(await deleteCampaignItem(account.id, campaignId))) throw notFound('Campaign');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const current = await findCampaign(account.id, campaignId);
+    const audit = audited(campaignEntry(current, 'campaign.deleted', [{ field: 'name', before: current.name, after: null }]));
+    if (await transactIf('campaign', [{ name: 'campaign', write: deleteCampaignVersion(current) }, audit])) return;
+  }
+  throw new AppError('conflict', 'The campaign kept changing while it was being deleted; retry');
 }

@@ -6,8 +6,9 @@ import { type CampaignItem, putNewCampaign } from '../../db/items/campaign';
 import { getItems, itemId } from '../../db/read';
 import { itemKinds } from '../../db/schema';
 import { ConditionsFailed, transact } from '../../db/transact';
+import { audited } from '../audit/record';
 import { actorOf, canReach, type Principal } from '../auth/principal';
-import { assertWritable, findCampaign } from './campaigns';
+import { assertWritable, campaignEntry, findCampaign } from './campaigns';
 import { campaignView } from './content';
 import type { CopyCampaignBody } from './schemas';
 
@@ -47,8 +48,18 @@ export async function copyCampaign(principal: Principal, source: AccountItem, ca
     updatedAt: now,
     version: 1,
   }));
+  // Each copy is a campaign created, recorded as such with where it came from: 25 copies, 25
+  // checks and 25 records stay within a transaction's 100 items.
   const items = [
     ...copies.map((c, i) => ({ name: `copy${i}`, write: putNewCampaign(c) })),
+    ...copies.map((c) =>
+      audited(
+        campaignEntry(c, 'campaign.copied', [
+          { field: 'name', before: null, after: c.name },
+          { field: 'copiedFrom', before: null, after: c.copiedFrom },
+        ]),
+      ),
+    ),
     ...reachable.map((t, i) => ({ name: `target${i}`, write: checkCanHoldCampaigns(t.id, source.agencyId) })),
   ];
   try {

@@ -1,6 +1,7 @@
 import { now } from '../../core/clock';
 import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
+import type { AuditChange } from '../../db/items/audit-record';
 import { getDelivery, listDeliveries, putDelivery, type WebhookDeliveryItem } from '../../db/items/webhook-delivery';
 import {
   addEventEndpoint,
@@ -11,6 +12,7 @@ import {
   updateEventEndpoint,
 } from '../../db/items/webhook-endpoints';
 import { transact } from '../../db/transact';
+import { audited, changesOf } from '../audit/record';
 import { limits, takeAttempt } from '../auth/throttle';
 import { type CheckOptions, checkedUrl } from '../recharge/endpoint';
 import { deliveryView, retryDelivery } from '../recharge/lists';
@@ -40,6 +42,11 @@ export function eventEndpointView(e: StoredEventEndpoint) {
   };
 }
 
+/** What an endpoint's audit record shows of it, before and after: never its secrets. */
+const AUDITED = ['url', 'events', 'description', 'enabled'] as const;
+const endpointAudit = (agencyId: string, id: string, action: string, changes: AuditChange[] = []) =>
+  audited({ agencyId, action, target: { type: 'webhook_endpoint', id }, changes });
+
 export async function createEventEndpoint(agencyId: string, body: CreateWebhookEndpointBody, options: CheckOptions = {}) {
   const url = await checkedUrl(body.url, options);
   const at = now().toISOString();
@@ -54,7 +61,8 @@ export async function createEventEndpoint(agencyId: string, body: CreateWebhookE
     createdAt: at,
     updatedAt: at,
   };
-  if ((await addEventEndpoint(agencyId, endpoint, MAX_ENDPOINTS)) === 'full')
+  const audit = endpointAudit(agencyId, endpoint.id, 'webhook_endpoint.created', changesOf(undefined, endpoint, AUDITED));
+  if ((await addEventEndpoint(agencyId, endpoint, MAX_ENDPOINTS, [audit])) === 'full')
     throw new AppError('quota_exceeded', `An agency may register at most ${MAX_ENDPOINTS} webhook endpoints`);
   return { endpoint: eventEndpointView(endpoint), secret };
 }
@@ -71,6 +79,7 @@ async function stored(agencyId: string, id: string): Promise<StoredEventEndpoint
 
 export const getEventEndpointView = async (agencyId: string, id: string) => eventEndpointView(await stored(agencyId, id));
 
+/** PATCH over the endpoint as read, so its record's "before" is what was replaced; a concurrent change makes us read again. */
 export async function patchEventEndpoint(
   agencyId: string,
   id: string,
@@ -78,28 +87,47 @@ export async function patchEventEndpoint(
   options: CheckOptions = {},
 ) {
   const url = body.url === undefined ? undefined : await checkedUrl(body.url, options);
-  const updated = await updateEventEndpoint(agencyId, id, {
-    url,
-    events: body.events && [...new Set(body.events)],
-    enabled: body.enabled,
-    description: body.description,
-    updatedAt: now().toISOString(),
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const seen = await stored(agencyId, id);
+    const changes = {
+      url,
+      events: body.events && [...new Set(body.events)],
+      enabled: body.enabled,
+      description: body.description,
+      updatedAt: now().toISOString(),
+    };
+    const after: StoredEventEndpoint = { ...seen };
+    for (const [field, value] of Object.entries(changes)) if (value !== undefined) Object.assign(after, { [field]: value });
+    if (changes.enabled === true || changes.url !== undefined) delete after.disabledReason;
+    const changed = changesOf(seen, after, AUDITED);
+    const audit = changed.length ? [endpointAudit(agencyId, id, 'webhook_endpoint.updated', changed)] : [];
+    if (await updateEventEndpoint(agencyId, id, changes, seen, audit)) return eventEndpointView(after);
+  }
+  throw new AppError('try_again', 'The endpoint kept changing while it was being updated; retry', undefined, {
+    retryAfterSeconds: 1,
   });
-  if (!updated) throw notFound('Webhook endpoint');
-  return eventEndpointView(updated);
 }
 
 /** Deleting is final: its pending deliveries fail ("no endpoint") when their turn comes. */
 export async function deleteEventEndpoint(agencyId: string, id: string) {
-  if (!(await removeEventEndpoint(agencyId, id))) throw notFound('Webhook endpoint');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const seen = await stored(agencyId, id);
+    const audit = endpointAudit(agencyId, id, 'webhook_endpoint.deleted', changesOf(seen, {}, AUDITED));
+    if (await removeEventEndpoint(agencyId, id, seen.updatedAt, [audit])) return;
+  }
+  throw new AppError('try_again', 'The endpoint kept changing while it was being deleted; retry', undefined, {
+    retryAfterSeconds: 1,
+  });
 }
 
+/** A new secret (the old one signs beside it for 24 h); the record says that it was rotated, never a secret. */
 export async function rotateEventEndpointSecret(agencyId: string, id: string) {
   const endpoint = await stored(agencyId, id);
   const rotated = rotateWebhookSecret(await openSecrets(agencyId, endpoint.sealedSecrets), now());
   const sealedSecrets = await sealSecrets(agencyId, rotated);
   const at = now().toISOString();
-  if (!(await updateEventEndpoint(agencyId, id, { sealedSecrets, updatedAt: at }, endpoint.sealedSecrets)))
+  const audit = endpointAudit(agencyId, id, 'webhook_endpoint.secret_rotated');
+  if (!(await updateEventEndpoint(agencyId, id, { sealedSecrets, updatedAt: at }, endpoint, [audit])))
     throw new AppError('try_again', 'Another rotation happened at the same time; retry', undefined, { retryAfterSeconds: 1 });
   return { secret: rotated.current };
 }
@@ -116,7 +144,10 @@ export async function sendEndpointTest(agencyId: string, id: string) {
   const at = now();
   const payload = JSON.stringify({ type: 'webhook.test', createdAt: at.toISOString(), agencyId, data: { endpointId: id } });
   const delivery = { ...newDelivery(agencyId, 'webhook.test', payload, at), endpointId: id };
-  await transact([putDelivery(delivery)]);
+  await transact([
+    putDelivery(delivery),
+    endpointAudit(agencyId, id, 'webhook_endpoint.test_sent', [{ field: 'deliveryId', before: null, after: delivery.id }]),
+  ]);
   return { deliveryId: delivery.id };
 }
 

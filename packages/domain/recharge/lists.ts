@@ -9,6 +9,7 @@ import {
   unreopenDelivery,
   type WebhookDeliveryItem,
 } from '../../db/items/webhook-delivery';
+import { audited } from '../audit/record';
 import { enqueueDelivery } from './queue';
 import type { DeliveriesQuery, RechargeRequestsQuery } from './schemas';
 
@@ -58,17 +59,25 @@ export async function listDeliveryLog(agencyId: string, query: DeliveriesQuery) 
 
 /** A failed delivery, once more (one attempt, the same webhook-id); pending or succeeded → 409. */
 export async function retryDelivery(agencyId: string, deliveryId: string) {
-  const reopened = await reopenDelivery(agencyId, deliveryId, nowMs(), nowIso());
-  if (!reopened) {
-    const existing = await getDelivery(agencyId, deliveryId);
-    if (!existing) throw notFound('Webhook delivery');
-    throw new AppError('conflict', `The delivery is ${existing.status}; only a failed delivery can be retried`);
-  }
+  const seen = await getDelivery(agencyId, deliveryId);
+  if (!seen) throw notFound('Webhook delivery');
+  const refused = (status: string) =>
+    new AppError('conflict', `The delivery is ${status}; only a failed delivery can be retried`);
+  if (seen.status !== 'failed') throw refused(seen.status);
+  const audit = audited({
+    agencyId,
+    action: 'webhook_delivery.retried',
+    target: { type: 'webhook_delivery', id: deliveryId },
+    changes: [{ field: 'status', before: 'failed', after: 'pending' }],
+  });
+  if (!(await reopenDelivery(agencyId, deliveryId, seen.attempts, { ms: nowMs(), iso: nowIso() }, [audit])))
+    throw refused((await getDelivery(agencyId, deliveryId))?.status ?? 'gone');
   try {
-    await enqueueDelivery({ agencyId, deliveryId, attempt: reopened.attempts + 1 });
+    await enqueueDelivery({ agencyId, deliveryId, attempt: seen.attempts + 1 });
   } catch (err) {
     // Not queued: failed again, so the caller's retry of this call is not refused as "pending".
-    await unreopenDelivery(agencyId, deliveryId, reopened.attempts);
+    // (The retry's audit record stays: it was made, and undone by this.)
+    await unreopenDelivery(agencyId, deliveryId, seen.attempts);
     throw err;
   }
   return { deliveryId };

@@ -13,6 +13,7 @@ import {
 } from '../../db/items/purchase';
 import { itemKinds } from '../../db/schema';
 import { accountClosed } from '../accounts/errors';
+import { audited } from '../audit/record';
 import { actorOf, type Principal } from '../auth/principal';
 import { requestHash } from '../ledger/entries';
 import { resellingConfig } from './config';
@@ -165,7 +166,19 @@ async function checkout(purchase: PurchaseItem) {
   );
   const session = answer.object;
   if (!session.url) throw new Error(`Checkout Session ${session.id} came back without a url`);
-  await attachSession(purchase, { id: session.id, url: session.url }, nowIso());
+  // The checkout the buyer was sent to; the credits, once paid, are their own ledger entry.
+  const audit = audited({
+    agencyId: purchase.agencyId,
+    action: 'credit_purchase.checkout_started',
+    target: { type: 'purchase', id: purchase.id },
+    changes: [
+      { field: 'accountId', before: null, after: purchase.accountId },
+      { field: 'credits', before: null, after: purchase.credits },
+      { field: 'amount', before: null, after: purchase.amount },
+      { field: 'currency', before: null, after: purchase.currency },
+    ],
+  });
+  await attachSession(purchase, { id: session.id, url: session.url }, nowIso(), [audit]);
   const attached = { ...purchase, checkoutSessionId: session.id, checkoutUrl: session.url };
   return { body: { purchase: purchaseView(attached), checkoutUrl: session.url }, replayed: false };
 }

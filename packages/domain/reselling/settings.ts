@@ -10,6 +10,7 @@ import {
   type StoredPricing,
   savePricing,
 } from '../../db/items/reselling-settings';
+import { audited, changesOf } from '../audit/record';
 import { resellingConfig, STRIPE_MAXIMUM_AMOUNT, stripeMinimumCharge } from './config';
 import { amountTooSmall, priceBelowMinimum } from './errors';
 import { coversPerCredit, formatPrice, parsePrice } from './money';
@@ -47,7 +48,13 @@ export async function connectStripe(agencyId: string, requestId: string) {
       requestOptions({ idempotencyKey: stripeKey(agencyId, 'connect_account', replacing ?? '') }),
     ),
   );
-  const recorded = await recordStripeAccount(agencyId, created.id, nowIso(), replacing);
+  const audit = audited({
+    agencyId,
+    action: 'reselling.stripe_account_connected',
+    target: { type: 'agency', id: agencyId },
+    changes: [{ field: 'stripeAccountId', before: replacing ?? null, after: created.id }],
+  });
+  const recorded = await recordStripeAccount(agencyId, created.id, nowIso(), replacing, [audit]);
   accountId = recorded ? created.id : (await getResellingSettings(agencyId))?.stripeAccountId;
   if (!accountId)
     throw new AppError('try_again', 'The connected account is being recorded; retry', undefined, { retryAfterSeconds: 1 });
@@ -133,19 +140,28 @@ export async function putPricing(agencyId: string, body: PricingBody) {
     if (p.price > STRIPE_MAXIMUM_AMOUNT) throw invalidField(`packages.${i}.price`, `must be at most ${STRIPE_MAXIMUM_AMOUNT}`);
   });
 
-  const previous = (await getResellingSettings(agencyId))?.pricing;
-  const same = (a: Omit<StoredPackage, 'id'>, b: Omit<StoredPackage, 'id'>) =>
-    a.name === b.name && a.credits === b.credits && a.price === b.price;
-  const kept = new Set<string>();
-  const packages: StoredPackage[] = body.packages.map((p) => {
-    const old = previous?.currency === body.currency ? previous.packages.find((o) => same(o, p) && !kept.has(o.id)) : undefined;
-    if (old) kept.add(old.id);
-    return { id: old?.id ?? newId('creditPackage'), name: p.name, credits: p.credits, price: p.price };
-  });
-  const stored = await savePricing(
-    agencyId,
-    { currency: body.currency, perCreditPrice: formatPrice(perCreditPrice), packages },
-    nowIso(),
-  );
-  return { pricing: pricingView(stored.pricing) };
+  const at = nowIso();
+  for (let round = 0; round < 3; round++) {
+    const seen = await getResellingSettings(agencyId);
+    const previous = seen?.pricing;
+    const same = (a: Omit<StoredPackage, 'id'>, b: Omit<StoredPackage, 'id'>) =>
+      a.name === b.name && a.credits === b.credits && a.price === b.price;
+    const kept = new Set<string>();
+    const packages: StoredPackage[] = body.packages.map((p) => {
+      const old = previous?.currency === body.currency ? previous.packages.find((o) => same(o, p) && !kept.has(o.id)) : undefined;
+      if (old) kept.add(old.id);
+      return { id: old?.id ?? newId('creditPackage'), name: p.name, credits: p.credits, price: p.price };
+    });
+    const pricing: StoredPricing = { currency: body.currency, perCreditPrice: formatPrice(perCreditPrice), packages };
+    const changes = changesOf(pricingView(previous) ?? undefined, pricingView(pricing) ?? {}, [
+      'currency',
+      'perCreditPrice',
+      'packages',
+    ]);
+    const audit = changes.length
+      ? [audited({ agencyId, action: 'reselling.pricing_updated', target: { type: 'agency', id: agencyId }, changes })]
+      : [];
+    if (await savePricing(agencyId, pricing, at, seen?.pricingVersion, audit)) return { pricing: pricingView(pricing) };
+  }
+  throw new AppError('try_again', 'The pricing changed while it was being saved; retry', undefined, { retryAfterSeconds: 1 });
 }
