@@ -13,7 +13,8 @@ export const tableDefinition = {
     { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
     /**
      * Sparse lists an item is on besides its gsi1 one: a sub-account's ledger entries (by
-     * time, spread like the ledger), the reselling sub-accounts of an agency.
+     * time, spread like the ledger), the reselling sub-accounts of an agency, the audit
+     * records of one target.
      */
     { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
   ],

@@ -1,4 +1,4 @@
-import { authenticating } from '../../db/access';
+import { auditing, authenticating } from '../../db/access';
 import { agencyPatchBody } from '../../domain/accounts/schemas';
 import { allow } from '../../domain/auth/principal';
 import * as res from '../responses';
@@ -29,7 +29,7 @@ export const adminFunction = {
   name: 'admin',
   description: "The platform's say over agencies: plans and suspension",
   needs: standardNeeds,
-  // Plans and status live on the agency item.
-  tableKeys: authenticating,
+  // Plans and status live on the agency item; the platform's change is audited.
+  tableKeys: [...authenticating, auditing],
   routes: adminRoutes,
 } as const satisfies HttpFunctionManifest<'admin'>;

@@ -1,4 +1,4 @@
-import { authenticating } from '../../db/access';
+import { auditing, authenticating } from '../../db/access';
 import { allow } from '../../domain/auth/principal';
 import { deliveriesQuery, rechargeRequestsQuery, webhookEndpointBody } from '../../domain/recharge/schemas';
 import * as res from '../responses';
@@ -91,7 +91,8 @@ export const autoRechargeFunction = {
     "Webhooks to the agency's servers: auto-recharge through its own payment server (its endpoint, recharge requests and deliveries), and event webhook endpoints",
   // Seals new webhook secrets, opens them to rotate; queues manual retries.
   needs: [...standardNeeds, 'sealEncrypt', 'sealDecrypt', 'webhooksQueue'],
-  // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries, the test events' throttle.
-  tableKeys: [...authenticating, 'RECHARGE#', 'WEBHOOK#', 'THROTTLE#'],
+  // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries, the test events' throttle;
+  // each change's audit record.
+  tableKeys: [...authenticating, 'RECHARGE#', 'WEBHOOK#', 'THROTTLE#', auditing],
   routes: [...autoRechargeRoutes, ...webhookEndpointRoutes],
 } as const satisfies HttpFunctionManifest<'auto-recharge'>;

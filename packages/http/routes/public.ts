@@ -1,3 +1,4 @@
+import { auditing } from '../../db/access';
 import {
   loginBody,
   passwordResetBody,
@@ -92,7 +93,7 @@ export const publicFunction = {
   needs: ['table', 'tokenSecret', 'sealEncrypt'],
   // Sign-up writes the agency, its user, the email guard and the verification token and email;
   // login reads them and counts attempts; verification and password reset spend one-time
-  // tokens; readiness reads one fixed key. Nothing authenticates.
-  tableKeys: ['ACCOUNT#', 'USER#', 'EMAIL#', 'OTT#', 'OUTBOX#', 'THROTTLE#', 'READINESS'],
+  // tokens; readiness reads one fixed key. Nothing authenticates. Each of those writes its audit record.
+  tableKeys: ['ACCOUNT#', 'USER#', 'EMAIL#', 'OTT#', 'OUTBOX#', 'THROTTLE#', 'READINESS', auditing],
   routes: publicRoutes,
 } as const satisfies HttpFunctionManifest<'public'>;
