@@ -11,6 +11,7 @@ const agencyNav = [
   ['/campaigns', 'Campaigns'],
   ['/reselling', 'Reselling'],
   ['/api-keys', 'API Keys'],
+  ['/event-webhooks', 'Event Webhooks'],
 ] as const;
 
 export function Layout() {
