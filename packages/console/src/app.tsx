@@ -3,6 +3,7 @@ import { Navigate, Route, Routes, useLocation } from 'react-router';
 import { Layout } from './layout';
 import { AccountHome } from './pages/account-home';
 import { ApiKeys } from './pages/api-keys';
+import { AuditLog } from './pages/audit-log';
 import { AutoTopUpReturn } from './pages/auto-top-up';
 import { AgencyCampaigns } from './pages/campaigns';
 import { ChangePassword } from './pages/change-password';
@@ -43,6 +44,7 @@ export function App() {
         <Route path="reselling/*" element={<Reselling />} />
         <Route path="api-keys" element={<ApiKeys />} />
         <Route path="event-webhooks" element={<EventWebhooks />} />
+        <Route path="audit-log" element={<AuditLog />} />
         <Route path="password" element={<ChangePassword />} />
         <Route path="credits/purchases/:purchaseId" element={<PurchaseReturn />} />
         <Route path="credits/auto-top-up" element={<AutoTopUpReturn />} />

@@ -12,6 +12,7 @@ const agencyNav = [
   ['/reselling', 'Reselling'],
   ['/api-keys', 'API Keys'],
   ['/event-webhooks', 'Event Webhooks'],
+  ['/audit-log', 'Audit Log'],
 ] as const;
 
 export function Layout() {
