@@ -33,6 +33,9 @@ let clientB: SubAccountFixture & { name: string };
 // The agency's payment server: on 127.0.0.1 only, answering `receiverAnswer`.
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let receiverAnswer = 200;
+// The agency's CRM, receiving its event webhooks: also on 127.0.0.1 only.
+let crm: Awaited<ReturnType<typeof startReceiver>>;
+let crmAnswer = 200;
 
 let browser: Browser;
 let agencyContext: BrowserContext;
@@ -86,6 +89,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await receiver?.close();
+  await crm?.close();
 });
 // One chained story: once a step fails, the later ones would only time out on its consequences.
 let broken = false;
@@ -992,6 +996,152 @@ describe('the web console', () => {
     expect(offered).toBe(4);
     expect(await edit.getByLabel('Credit reselling').count()).toBe(0);
     await edit.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  it('event webhooks: refusals next to their fields, the secret shown once, a signed test and a real event, a rotation, a 410 and Retry', async () => {
+    crm = await startReceiver(() => crmAnswer);
+    await page.getByRole('link', { name: 'Event Webhooks' }).click();
+    await page.getByText('No endpoints yet: click Add endpoint.').waitFor();
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    const add = page.getByRole('dialog', { name: 'Add endpoint' });
+    // No event type: said under the types. Then a private address: said under the URL, nothing saved.
+    await add.getByLabel('Endpoint URL').fill('https://10.0.0.1/hook');
+    await add.getByRole('button', { name: 'Add endpoint' }).click();
+    await expectText(add.locator('#events-error'), 'Choose at least one');
+    await add.getByLabel(/^Sub-account updated/).check();
+    await add.getByRole('button', { name: 'Add endpoint' }).click();
+    expect(await fieldError(page, 'Endpoint URL')).toMatch(/^This address is on a private or internal network/);
+    expect(await add.getByLabel('Endpoint URL').getAttribute('aria-invalid')).toBe('true');
+    await expectAccessible(page, 'add endpoint refused');
+    expect((await api('GET', '/v1/webhook-endpoints', { token: agency.token })).body.items).toEqual([]);
+
+    await add.getByLabel('Endpoint URL').fill(crm.url);
+    await add.getByRole('button', { name: 'Add endpoint' }).click();
+    const added = page.getByRole('dialog', { name: 'Endpoint added' });
+    const secret = await added.getByLabel('Signing secret', { exact: true }).inputValue();
+    expect(secret).toMatch(/^whsec_/);
+    expect(await textOf(added)).toContain("Copy it now: you won't see it again.");
+    await added.getByRole('button', { name: 'Copy secret' }).click();
+    await expectText(added.getByRole('status').filter({ hasText: 'Copied' }), 'Copied.');
+    expect(await page.evaluate(() => (globalThis as any).navigator.clipboard.readText() as Promise<string>)).toBe(secret);
+    await expectAccessible(page, 'endpoint added, its secret');
+    await added.getByRole('button', { name: 'Done' }).click();
+    const row = page.getByRole('row').filter({ hasText: crm.url });
+    await expectText(row, /Sub-account updated\s+Enabled/);
+    // Shown once: a reload lists the endpoint, never its secret.
+    await page.reload();
+    await expectText(row, /Enabled/);
+    expect(await page.getByLabel('Signing secret', { exact: true }).count()).toBe(0);
+
+    // Send test: the CRM gets a POST the standardwebhooks library verifies; the endpoint's log shows it delivered.
+    await row.getByRole('button', { name: `Deliveries of ${crm.url}` }).click();
+    const section = page.getByRole('region', { name: `Deliveries to ${crm.url}` });
+    const log = section.getByRole('table', { name: 'Delivery log' });
+    await section.getByText('Nothing sent yet.', { exact: false }).waitFor();
+    await section.getByRole('button', { name: 'Send test' }).click();
+    expect(verify(await waitFor(async () => crm.hits.at(0)), secret)).toMatchObject({ type: 'webhook.test' });
+    await expectText(log.locator('tbody tr').first(), /^\S+ \S+\s+Test\s+succeeded\s+1\s+HTTP 200/);
+    // A real event: a sub-account changed through the API reaches the CRM, and its log.
+    const changed = await api('PATCH', `/v1/sub-accounts/${clientA.id}`, {
+      token: agency.token,
+      body: { monthlyCreditLimit: 777_777 },
+    });
+    expect(changed.status).toBe(200);
+    const event = verify(await waitFor(async () => crm.hits.at(1), 20_000, 'the sub_account.updated event'), secret);
+    expect(event).toMatchObject({ type: 'sub_account.updated', data: { subAccount: { id: clientA.id } } });
+    const [endpoint] = (await api('GET', '/v1/webhook-endpoints', { token: agency.token })).body.items;
+    await waitFor(async () => {
+      const log = await api('GET', `/v1/webhook-endpoints/${endpoint.id}/deliveries`, { token: agency.token });
+      return log.body.items[0]?.eventType === 'sub_account.updated' && log.body.items[0].status === 'succeeded';
+    });
+    await section.getByRole('button', { name: 'Refresh deliveries' }).click();
+    await expectText(log.locator('tbody tr').first(), /Sub-account updated\s+succeeded\s+1\s+HTTP 200/);
+    await expectAccessible(page, 'event webhook deliveries');
+
+    // Rotate, after a confirm: the new secret shown once; for 24 h both sign.
+    await row.getByRole('button', { name: `Rotate secret of ${crm.url}` }).click();
+    const rotation = page.getByRole('dialog', { name: 'Rotate the signing secret?' });
+    await rotation.getByRole('button', { name: 'Rotate secret' }).click();
+    const rotated = await rotation.getByLabel('Signing secret', { exact: true }).inputValue();
+    expect(rotated).toMatch(/^whsec_/);
+    expect(rotated).not.toBe(secret);
+    expect(await textOf(rotation)).toContain("you won't see it again");
+    await expectAccessible(page, 'rotated secret');
+    await rotation.getByRole('button', { name: 'Done' }).click();
+
+    // The CRM answers 410 Gone: the endpoint turns off, its row says why; Edit turns it on; Retry delivers the test.
+    crmAnswer = 410;
+    await section.getByRole('button', { name: 'Send test' }).click();
+    await expectText(row, /Disabled: the endpoint answered 410 Gone/);
+    const gone = log.locator('tbody tr').first();
+    await expectText(gone, /Test\s+failed\s+1\s+HTTP 410/);
+    crmAnswer = 200;
+    await row.getByRole('button', { name: `Edit ${crm.url}` }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit endpoint' });
+    expect(await edit.getByLabel('Endpoint URL').inputValue()).toBe(crm.url);
+    expect(await edit.getByLabel(/^Sub-account updated/).isChecked()).toBe(true);
+    await edit.getByLabel(/^Enabled/).check();
+    await edit.getByLabel(/^Sub-account closed/).check();
+    await expectAccessible(page, 'edit endpoint');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'hidden' });
+    await expectText(row, /Sub-account updated, Sub-account closed\s+Enabled/);
+    const before = crm.hits.length;
+    await gone.getByRole('button', { name: /^Retry the Test delivery/ }).click();
+    await expectText(gone, /Test\s+succeeded\s+2\s+HTTP 200/);
+    const retried = crm.hits[before] as Hit;
+    expect(verify(retried, rotated)).toMatchObject({ type: 'webhook.test' });
+    expect(verify(retried, secret)).toMatchObject({ type: 'webhook.test' });
+
+    // Delete, after a confirm (Cancel keeps it).
+    await row.getByRole('button', { name: `Delete ${crm.url}` }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete this endpoint?' });
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    await row.getByRole('button', { name: `Delete ${crm.url}` }).click();
+    await expectAccessible(page, 'delete endpoint confirm');
+    await confirm.getByRole('button', { name: 'Delete endpoint' }).click();
+    await page.getByText('No endpoints yet: click Add endpoint.').waitFor();
+    expect(await section.count()).toBe(0);
+    expect((await api('GET', '/v1/webhook-endpoints', { token: agency.token })).body.items).toEqual([]);
+  });
+
+  it('reads the audit log: what the story did and who did it, filtered through the query string, a refusal by its field, the CSV', async () => {
+    await page.getByRole('link', { name: 'Audit Log' }).click();
+    const table = page.getByRole('table', { name: 'Audit records, newest first' });
+    await table.locator('tbody tr').first().waitFor();
+    await page.getByLabel('Action', { exact: true }).fill('api_key.created');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForURL(/\/audit-log\?action=api_key\.created$/);
+    await expectText(
+      table.locator('tbody tr'),
+      /^\S+ \S+\s+you\s+api_key\.created\s+api key key_\w+\s+name: — → billing server$/,
+    );
+    expect(await table.locator('tbody tr').count()).toBe(1);
+    await expectAccessible(page, 'audit log');
+
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download CSV' }).click();
+    const lines = readFileSync((await (await download).path()) as string, 'utf8')
+      .trim()
+      .split(/\r?\n/);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('"api_key.created"');
+
+    // A filtered view opened from its address: the filters fill the form; the sub-account Add Account made, by you.
+    await page.goto(`/audit-log?target=${clientA.id}&action=sub_account.created`);
+    expect(await page.getByLabel('Target', { exact: true }).inputValue()).toBe(clientA.id);
+    const created = table.locator('tbody tr');
+    await expectText(created, new RegExp(`^\\S+ \\S+\\s+you\\s+sub_account\\.created\\s+sub account ${clientA.name}\\s`));
+    expect(await textOf(created)).toContain(`name: — → ${clientA.name}`);
+    expect(await created.count()).toBe(1);
+
+    // From after To: said next to From, as the API names it.
+    await page.getByLabel('From', { exact: true }).fill('2030-01-02');
+    await page.getByLabel('To', { exact: true }).fill('2030-01-01');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    expect(await fieldError(page, 'From')).toBe('Must not be after to');
+    await expectAccessible(page, 'audit log filter refused');
   });
 
   it('had no page error and no console error (CSP violations included) on any page', () => {

@@ -3,10 +3,12 @@ import { Navigate, Route, Routes, useLocation } from 'react-router';
 import { Layout } from './layout';
 import { AccountHome } from './pages/account-home';
 import { ApiKeys } from './pages/api-keys';
+import { AuditLog } from './pages/audit-log';
 import { AutoTopUpReturn } from './pages/auto-top-up';
 import { AgencyCampaigns } from './pages/campaigns';
 import { ChangePassword } from './pages/change-password';
 import { Dashboard } from './pages/dashboard';
+import { EventWebhooks } from './pages/event-webhooks';
 import { PurchaseReturn } from './pages/purchase-return';
 import { Reselling } from './pages/reselling';
 import { ResetPassword, SignIn, SignUp, VerifyEmail } from './pages/sign-in';
@@ -41,6 +43,8 @@ export function App() {
         <Route path="campaigns/:campaignId" element={campaignPage} />
         <Route path="reselling/*" element={<Reselling />} />
         <Route path="api-keys" element={<ApiKeys />} />
+        <Route path="event-webhooks" element={<EventWebhooks />} />
+        <Route path="audit-log" element={<AuditLog />} />
         <Route path="password" element={<ChangePassword />} />
         <Route path="credits/purchases/:purchaseId" element={<PurchaseReturn />} />
         <Route path="credits/auto-top-up" element={<AutoTopUpReturn />} />

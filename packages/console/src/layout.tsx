@@ -11,6 +11,8 @@ const agencyNav = [
   ['/campaigns', 'Campaigns'],
   ['/reselling', 'Reselling'],
   ['/api-keys', 'API Keys'],
+  ['/event-webhooks', 'Event Webhooks'],
+  ['/audit-log', 'Audit Log'],
 ] as const;
 
 export function Layout() {

@@ -1,4 +1,7 @@
+import { useMutation } from '@tanstack/react-query';
 import { type ReactNode, useState } from 'react';
+import { ApiError } from './api/client';
+import { errorSentence } from './api/words';
 
 /**
  * A list as a table: a caption, a header cell per column and, when there is nothing to list,
@@ -74,5 +77,51 @@ export function Pager({
         Next page
       </button>
     </nav>
+  );
+}
+
+/** One CSV part as openapi-fetch answers it (`parseAs: 'text'`); its next part's cursor travels in x-next-cursor. */
+type CsvPart = { data?: unknown; error?: unknown; response: Response };
+
+/**
+ * Downloads a list as one CSV file: `fetchPart` asks for `text/csv` with the list's filters and
+ * the cursor given, part after part (following x-next-cursor) until the export is whole.
+ */
+export function CsvDownload({
+  label,
+  filename,
+  fetchPart,
+}: {
+  label: string;
+  filename: string;
+  fetchPart: (cursor: string | undefined) => Promise<CsvPart>;
+}) {
+  const download = useMutation({
+    mutationFn: async () => {
+      const parts: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const { data, error, response } = await fetchPart(cursor);
+        if (!response.ok) throw new ApiError(response.status, JSON.parse(String(error ?? '{}')));
+        const text = String(data ?? '');
+        // Later parts repeat the header line.
+        parts.push(parts.length ? text.slice(text.indexOf('\n') + 1) : text);
+        cursor = response.headers.get('x-next-cursor') ?? undefined;
+      } while (cursor);
+      const url = URL.createObjectURL(new Blob(parts, { type: 'text/csv' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `${filename}-${new Date().toISOString().slice(0, 10)}.csv`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    },
+  });
+  return (
+    <p>
+      <button type="button" onClick={() => download.isPending || download.mutate()} disabled={download.isPending}>
+        {download.isPending ? 'Exporting…' : label}
+      </button>
+      {download.isError && <span role="alert"> {errorSentence(download.error)}</span>}
+    </p>
   );
 }

@@ -83,6 +83,8 @@ function plainField(message: string): string {
   if (min) return `Must be at least ${min[1]} characters`;
   const max = /expected string to have <=(\d+) characters/.exec(message);
   if (max) return `Must be at most ${max[1]} characters`;
+  const minItems = /expected array to have >=(\d+) items?/.exec(message);
+  if (minItems) return minItems[1] === '1' ? 'Choose at least one' : `Choose at least ${minItems[1]}`;
   if (/Invalid email/i.test(message)) return 'Enter a valid email address';
   if (/Invalid URL|url/i.test(message)) return 'Enter a full web address starting with https://';
   if (/expected number, received NaN|Invalid input: expected number/i.test(message)) return 'Enter a number';

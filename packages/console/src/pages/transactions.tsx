@@ -1,9 +1,9 @@
-import { useMutation, useQuery } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { ApiError, api, call, type Schemas } from '../api/client';
+import { api, call, type Schemas } from '../api/client';
 import type { paths } from '../api/schema';
-import { errorSentence, fieldErrors } from '../api/words';
-import { Pager, Table, useCursorPages } from '../lists';
+import { fieldErrors } from '../api/words';
+import { CsvDownload, Pager, Table, useCursorPages } from '../lists';
 import { useSwitcherAccounts } from '../queries';
 import { credits, Field, Loaded } from '../ui';
 
@@ -78,7 +78,17 @@ export function Transactions() {
         <Field label="To" name="to" type="date" error={errors.to} />
         <button type="submit">Apply filters</button>
       </form>
-      <ExportCsv filters={filters} />
+      <CsvDownload
+        label="Export CSV"
+        filename="transactions"
+        fetchPart={(cursor) =>
+          api.GET('/v1/credits/transactions', {
+            params: { query: { ...filters, ...(cursor ? { cursor } : {}) } },
+            headers: { accept: 'text/csv' },
+            parseAs: 'text',
+          })
+        }
+      />
       <Loaded query={list} label="transactions">
         {(l) => (
           <>
@@ -112,41 +122,5 @@ export function Transactions() {
         )}
       </Loaded>
     </>
-  );
-}
-
-/** Downloads the CSV of the current filters, following x-next-cursor until the export is whole. */
-function ExportCsv({ filters }: { filters: Query }) {
-  const exportCsv = useMutation({
-    mutationFn: async () => {
-      const parts: string[] = [];
-      let cursor: string | undefined;
-      do {
-        const { data, error, response } = await api.GET('/v1/credits/transactions', {
-          params: { query: { ...filters, ...(cursor ? { cursor } : {}) } },
-          headers: { accept: 'text/csv' },
-          parseAs: 'text',
-        });
-        if (!response.ok) throw new ApiError(response.status, JSON.parse(String(error ?? '{}')));
-        const text = String(data ?? '');
-        // Later parts repeat the header line.
-        parts.push(parts.length ? text.slice(text.indexOf('\n') + 1) : text);
-        cursor = response.headers.get('x-next-cursor') ?? undefined;
-      } while (cursor);
-      const url = URL.createObjectURL(new Blob(parts, { type: 'text/csv' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `transactions-${new Date().toISOString().slice(0, 10)}.csv`;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    },
-  });
-  return (
-    <p>
-      <button type="button" onClick={() => exportCsv.isPending || exportCsv.mutate()} disabled={exportCsv.isPending}>
-        {exportCsv.isPending ? 'Exporting…' : 'Export CSV'}
-      </button>
-      {exportCsv.isError && <span role="alert"> {errorSentence(exportCsv.error)}</span>}
-    </p>
   );
 }
