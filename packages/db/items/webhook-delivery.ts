@@ -27,6 +27,11 @@ export interface WebhookDeliveryItem {
   /** Event webhooks: the endpoint (`we_…`) it goes to, and the event (`evt_…`) it carries; absent for auto-recharge's. */
   endpointId?: string;
   eventId?: string;
+  /**
+   * Event webhooks: the endpoint and the event's subject (its sub-account, else the agency).
+   * Deliveries of one order key go out in the order they were made (first attempts; see send.ts).
+   */
+  orderKey?: string;
   /** The JSON body, exactly as signed and sent. */
   payload: string;
   status: DeliveryStatus;
@@ -53,11 +58,28 @@ export function putDelivery(item: WebhookDeliveryItem): NamedItem<'delivery'> {
     write: {
       Put: {
         TableName: table(),
-        Item: stored(item, deliveryKey(item.agencyId, item.id)),
+        Item: stored(item, deliveryKey(item.agencyId, item.id), item.orderKey ? orderListKeys(item) : {}),
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
   };
+}
+
+/** A delivery with an order key is also on that key's list (gsi1), oldest to newest. */
+const orderList = (agencyId: string, orderKey: string) => `WEBHOOK#${agencyId}#ORDER#${orderKey}`;
+const orderListKeys = (item: WebhookDeliveryItem) => ({ gsi1pk: orderList(item.agencyId, item.orderKey ?? ''), gsi1sk: item.id });
+
+/** The delivery made just before this one under its order key, if any (an index read: eventually consistent). */
+export async function previousInOrder(item: WebhookDeliveryItem): Promise<WebhookDeliveryItem | undefined> {
+  if (!item.orderKey) return undefined;
+  const page = await queryPage<WebhookDeliveryItem>({
+    index: 'gsi1',
+    partition: orderList(item.agencyId, item.orderKey),
+    sort: { between: ['whd_', item.id] },
+    newestFirst: true,
+    limit: 2,
+  });
+  return page.items.find((d) => d.id < item.id);
 }
 
 /** The delivery, unless it exists already (a producer that runs again writes nothing): whether it was written. */

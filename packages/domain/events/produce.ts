@@ -89,6 +89,13 @@ function produced(draft: EventDraft, record: DynamoDBRecord): ProducedEvent | un
   return { at: draft.at, body, payload: JSON.stringify(body) };
 }
 
+/** What an event is about, for ordering: its sub-account (created → updated → closed) or account (purchase paid → refunded), else its agency. */
+function subjectOf(event: ProducedEvent): string {
+  const data = event.body.data as { subAccountId?: unknown; subAccount?: { id?: unknown }; accountId?: unknown };
+  const subject = data.subAccountId ?? data.subAccount?.id ?? data.accountId;
+  return typeof subject === 'string' ? subject : event.body.agencyId;
+}
+
 function deliveryFor(event: ProducedEvent, endpoint: StoredEventEndpoint): WebhookDeliveryItem {
   const id = derivedId('whd', event.at, `${event.body.id}|${endpoint.id}`);
   const at = new Date(event.at).toISOString();
@@ -100,6 +107,7 @@ function deliveryFor(event: ProducedEvent, endpoint: StoredEventEndpoint): Webho
     webhookId: `msg_${id.slice(4)}`,
     endpointId: endpoint.id,
     eventId: event.body.id,
+    orderKey: `${endpoint.id}#${subjectOf(event)}`,
     payload: event.payload,
     status: 'pending',
     attempts: 0,

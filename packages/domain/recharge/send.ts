@@ -8,6 +8,7 @@ import {
   type AttemptRecord,
   claimAttempt,
   getDelivery,
+  previousInOrder,
   recordAttempt,
   releaseAttempt,
   type WebhookDeliveryItem,
@@ -54,7 +55,28 @@ export async function sendDelivery(message: DeliveryMessage): Promise<SendOutcom
   const delivery = await getDelivery(agencyId, deliveryId);
   if (delivery?.status !== 'pending' || delivery.attempts >= attempt) return 'dropped';
   if (delivery.attempts < attempt - 1) throw new DeliveryBusy(deliveryId);
+  if (attempt === 1 && (await earlierStillUnsent(delivery))) {
+    await enqueueDelivery(message, 1);
+    return 'deferred';
+  }
   return withAgencySlot(message, (postOver) => attemptDelivery(delivery, attempt, postOver));
+}
+
+/** How long a delivery waits for the one before it under its order key at most: order gives way to liveness. */
+export const ORDER_WAIT_MS = 60_000;
+
+/**
+ * Per endpoint and subject, in order of creation: a first attempt waits while the delivery made
+ * just before it (same endpoint, same sub-account or agency) has not finished its own first
+ * attempt, so a receiver gets sub_account.created before .updated, purchase.paid before
+ * .refunded. Only first attempts: a failing receiver's retries (minutes to hours apart) hold
+ * nothing back, and nothing waits longer than ORDER_WAIT_MS after the earlier one was made.
+ */
+async function earlierStillUnsent(delivery: WebhookDeliveryItem): Promise<boolean> {
+  const before = await previousInOrder(delivery);
+  if (before?.status !== 'pending') return false;
+  const unsent = before.attempts === 0 || before.leaseToken !== undefined;
+  return unsent && Date.parse(before.createdAt) > nowMs() - ORDER_WAIT_MS;
 }
 
 /**
