@@ -7,8 +7,11 @@
  * inside the narrowest list (see history.ts for why), within a read budget that these pages
  * stay inside. What DynamoDB evaluated is observed on the handlers' own client.
  */
+
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dynamo } from '../../packages/db/client';
+import { db, dynamo, table } from '../../packages/db/client';
+import { ledgerPartitions } from '../../packages/db/items/ledger-entry';
 import { exportTransactions, listTransactions } from '../../packages/domain/ledger/history';
 import { type AgencyFixture, api, createSubAccount, signUpAgency } from '../support/api';
 import { stack } from '../support/stack';
@@ -17,13 +20,13 @@ const EVENTS = 1_500;
 const RARE = 30; // one in fifty
 const LIMIT = 8;
 
-const GRANTS = 5; // to a reselling sub-account: a grant entry on the pool and one on its wallet each
+const GRANTS = 5; // to each of two reselling sub-accounts: a grant entry on the pool and one on the wallet each
 
 let agency: AgencyFixture;
 let other: AgencyFixture;
 let subs: string[];
-/** A reselling sub-account that only receives grants. */
-let reseller: string;
+/** Reselling sub-accounts that only receive grants. */
+let resellers: string[];
 /** Every entry of the agency, newest first, as the unfiltered history lists them. */
 let all: Array<Record<string, any>>;
 
@@ -32,9 +35,13 @@ beforeAll(async () => {
   other = await signUpAgency('agency');
   subs = [];
   for (let i = 0; i < 5; i++) subs.push((await createSubAccount(agency.token)).subAccountId);
-  reseller = (await createSubAccount(agency.token)).subAccountId;
-  const mode = await api('PATCH', `/v1/sub-accounts/${reseller}`, { token: agency.token, body: { creditMode: 'reselling' } });
-  expect(mode.status, mode.text).toBe(200);
+  resellers = [];
+  for (let i = 0; i < 2; i++) {
+    const id = (await createSubAccount(agency.token)).subAccountId;
+    const mode = await api('PATCH', `/v1/sub-accounts/${id}`, { token: agency.token, body: { creditMode: 'reselling' } });
+    expect(mode.status, mode.text).toBe(200);
+    resellers.push(id);
+  }
   const topUp = (a: AgencyFixture, n: number, clock: string) =>
     api('POST', `/v1/admin/agencies/${a.agencyId}/credits`, {
       token: stack.platformApiKey,
@@ -51,14 +58,16 @@ beforeAll(async () => {
     const res = await topUp(agency, t, `2026-03-0${day}T0${1 + Math.floor(t / 6)}:00:00.000Z`);
     expect(res.status, res.text).toBe(201);
   }
-  for (let g = 0; g < GRANTS; g++) {
-    const res = await api('POST', `/v1/sub-accounts/${reseller}/credits/grants`, {
-      token: agency.token,
-      body: { credits: 10 + g, reference: `g${g}` },
-      headers: { 'idempotency-key': `filters-grant-${g}` },
-      clock: `2026-03-0${2 + g}T08:00:00.000Z`,
-    });
-    expect(res.status, res.text).toBe(201);
+  for (const [r, id] of resellers.entries()) {
+    for (let g = 0; g < GRANTS; g++) {
+      const res = await api('POST', `/v1/sub-accounts/${id}/credits/grants`, {
+        token: agency.token,
+        body: { credits: 10 + g, reference: `g${g}` },
+        headers: { 'idempotency-key': `filters-grant-${g}` },
+        clock: `2026-03-0${2 + g}T0${8 + r}:00:00.000Z`,
+      });
+      expect(res.status, res.text).toBe(201);
+    }
   }
   // The rare values fall on every 50th event, each on its own one: a rare sub-account (the
   // last), campaign, contact and type (campaign_message) among 1,500 usage events.
@@ -90,7 +99,7 @@ beforeAll(async () => {
     all.push(...page.items);
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
-  expect(all.length).toBe(EVENTS + RARE + 2 * GRANTS);
+  expect(all.length).toBe(EVENTS + RARE + 4 * GRANTS);
 }, 180_000);
 
 /** Items DynamoDB evaluated (ScannedCount) in the queries `fn` made. */
@@ -132,13 +141,13 @@ const filters = () =>
     // A type listed by type (gsi3): one list; a page reads its rows, the row its cursor resumes
     // below (key bounds are inclusive) and one to know there are more.
     ['type=top_up', { type: 'top_up' as const }, (e: Entry) => e.type === 'top_up', RARE, LIMIT + 2],
-    // A listed type inside it, the sub-account filtered: the agency's grants only, both legs of each.
+    // A listed type, the sub-account filtered inside it: one reseller's grants (both legs of each), not the other's.
     [
       'type=grant&subAccountId',
-      { type: 'grant' as const, subAccountId: reseller },
-      (e: Entry) => e.type === 'grant' && e.subAccountId === reseller,
-      undefined,
-      LIMIT + 2,
+      { type: 'grant' as const, subAccountId: resellers[0] },
+      (e: Entry) => e.type === 'grant' && e.subAccountId === resellers[0],
+      2 * GRANTS,
+      4 * GRANTS + 2,
     ],
     // A contact inside a sub-account's own list: that sub-account's entries filtered.
     [
@@ -179,9 +188,9 @@ describe('history filters, the matches rare among many', () => {
     }
   });
 
-  // 1,500 debits, 30 top-ups and 10 grant entries = 14 pages of 110; each rare kind = 3 pages of 10.
+  // 1,500 debits, 30 top-ups and 20 grant entries = 10 pages of 155; each rare kind = 3 pages of 10.
   it.each([
-    ['unfiltered, the whole ledger', () => ({}), 110, 14],
+    ['unfiltered, the whole ledger', () => ({}), 155, 10],
     ['a sub-account, its own list', () => ({ subAccountId: subs[4] }), RARE / 3, 3],
     ['a filter applied while reading', () => ({ campaignId: 'cmp_rare' }), RARE / 3, 3],
     ['a type listed by type', () => ({ type: 'top_up' as const }), RARE / 3, 3],
@@ -213,6 +222,33 @@ describe('history filters, the matches rare among many', () => {
     expect(scanned).toBeLessThanOrEqual(RARE + 1);
   });
 
+  it('a debit has no copy on the type lists (its write units unchanged); every other entry has one', async () => {
+    const stored: Entry[] = [];
+    for (const partition of ledgerPartitions(agency.agencyId)) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await db.send(
+          new QueryCommand({
+            TableName: table(),
+            IndexName: 'gsi1',
+            KeyConditionExpression: 'gsi1pk = :pk',
+            ExpressionAttributeValues: { ':pk': partition },
+            ExclusiveStartKey: start,
+          }),
+        );
+        stored.push(...(out.Items ?? []));
+        start = out.LastEvaluatedKey;
+      } while (start);
+    }
+    expect(stored.length).toBe(all.length);
+    const usage = stored.filter((e) => e.type === 'ai_response' || e.type === 'campaign_message');
+    expect(usage.length).toBe(EVENTS);
+    for (const e of usage) expect(e.gsi3pk, e.id).toBeUndefined();
+    for (const e of stored.filter((x) => !usage.includes(x))) {
+      expect(e.gsi3pk, e.id).toBe(`LEDGER#${agency.agencyId}#TYPE#${e.type}`);
+    }
+  });
+
   it('through the route, JSON and CSV: the same entries, and another agency sees none of them', async () => {
     const get = (a: AgencyFixture, query: string, headers: Record<string, string> = {}) =>
       api('GET', `/v1/credits/transactions?${query}`, { token: a.token, headers });
@@ -232,7 +268,7 @@ describe('history filters, the matches rare among many', () => {
       .slice(1, -1)
       .map((line) => JSON.parse(line.split(',')[0]!));
     expect(csvIds).toEqual(all.filter((e) => e.type === 'grant').map((e) => e.id));
-    expect(csvIds.length).toBe(2 * GRANTS);
+    expect(csvIds.length).toBe(4 * GRANTS);
 
     // The other agency: its own top-up only; this agency's campaign, contact and sub-account match nothing there.
     const theirs = await get(other, 'type=top_up');
