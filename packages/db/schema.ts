@@ -17,6 +17,11 @@ export const tableDefinition = {
      * records of one target.
      */
     { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+    /**
+     * Sparse lists of items that are rare and never on the hot path: an agency's ledger entries
+     * of one type, for every type but usage (no debit has a copy here).
+     */
+    { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
   ],
   timeToLiveAttribute: 'ttl',
   streamView: 'NEW_AND_OLD_IMAGES',

@@ -9,7 +9,7 @@ import { MergedReader } from '../merged-query';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
 import type { TransactItem } from '../transact';
-import type { Actor, EntryType } from '../vocabulary';
+import { type Actor, type EntryType, usageTypes } from '../vocabulary';
 import type { BalanceKind } from './balance';
 
 /**
@@ -28,6 +28,12 @@ import type { BalanceKind } from './balance';
  * own 32 lists, never a filter of the agency's: a busy sub-account's debits still spread 32
  * ways. It is one more index copy (1 write unit) on a sub-account's debit; the agency's own
  * entries (its usage, its top-ups) have none.
+ *
+ * An entry of any type but usage (a top-up, grant, purchase, refund, dispute) is also listed on
+ * gsi3 under its agency and type (`LEDGER#<agency>#TYPE#<type>`, by id), so a history of one
+ * such type reads that type's entries only, however many debits surround them. Debits have no
+ * copy there (it would be one more write unit on every debit); these entries come at the rate
+ * of payments and grants, far below a partition's 1,000 write units a second, so one list each.
  */
 export interface LedgerEntryItem {
   kind: typeof itemKinds.ledgerEntry;
@@ -119,6 +125,11 @@ const subAccountLedger = (agencyId: string, subAccountId: string, shard: string)
 export const subAccountLedgerPartitions = (agencyId: string, subAccountId: string): string[] =>
   Array.from({ length: LEDGER_SHARDS }, (_, i) => subAccountLedger(agencyId, subAccountId, String(i).padStart(2, '0')));
 
+/** Whether entries of this type are listed by type (gsi3): every type but usage, the debits. */
+export const listedByType = (type: EntryType): boolean => !(usageTypes as readonly string[]).includes(type);
+
+const typeLedger = (agencyId: string, type: EntryType) => `LEDGER#${agencyId}#TYPE#${type}`;
+
 export const idempotencyKey = (s: IdempotencyScope): Key => ({
   pk: ledgerPartition(s.agencyId, ledgerShard(s)),
   sk: `IDEM#${s.operation}#${s.accountId}#${s.idempotencyKey}`,
@@ -133,10 +144,11 @@ export function putEntry(scope: IdempotencyScope, entry: LedgerEntryItem): Trans
   const bySubAccount = entry.subAccountId
     ? { gsi2pk: subAccountLedger(entry.agencyId, entry.subAccountId, shard), gsi2sk: entry.id }
     : {};
+  const byType = listedByType(entry.type) ? { gsi3pk: typeLedger(entry.agencyId, entry.type), gsi3sk: entry.id } : {};
   return {
     Put: {
       TableName: table(),
-      Item: stored(entry, key, { gsi1pk: key.pk, gsi1sk: entry.id }, bySubAccount),
+      Item: stored(entry, key, { gsi1pk: key.pk, gsi1sk: entry.id }, bySubAccount, byType),
       ConditionExpression: 'attribute_not_exists(pk)',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
@@ -165,21 +177,35 @@ export async function putRefusal(scope: IdempotencyScope, refusal: Omit<LedgerRe
 export type EntryFilter = { expression: string; names: Record<string, string>; values: Record<string, unknown> };
 
 /**
- * A reader of the agency's entries between two ids (ids are time ordered), newest first,
- * optionally filtered: the k-way merge of its shards (merged-query.ts), from the cursor on;
- * with `subAccountId`, of that sub-account's shards only (gsi2). Sized for pages of `pageRows`.
+ * Which list of an agency's entries to read: all of them (gsi1, 32 shards), one sub-account's
+ * (gsi2, 32 shards), or those of one type that is listed by type (gsi3, one list).
+ */
+export type EntryList = { subAccountId: string } | { type: EntryType } | 'all';
+
+function listOf(agencyId: string, list: EntryList) {
+  if (list === 'all') return { index: 'gsi1' as const, partitions: ledgerPartitions(agencyId) };
+  if ('subAccountId' in list)
+    return { index: 'gsi2' as const, partitions: subAccountLedgerPartitions(agencyId, list.subAccountId) };
+  if (!listedByType(list.type)) throw new Error(`${list.type} entries are not listed by type`);
+  return { index: 'gsi3' as const, partitions: [typeLedger(agencyId, list.type)] };
+}
+
+/**
+ * A reader of one list of the agency's entries between two ids (ids are time ordered), newest
+ * first, optionally filtered: the k-way merge of its shards (merged-query.ts), from the cursor
+ * on. Sized for pages of `pageRows`.
  */
 export function entryReader(
   agencyId: string,
   range: [string, string],
   filter: EntryFilter | undefined,
-  page: { pageRows: number; cursor?: string; subAccountId?: string },
+  page: { pageRows: number; cursor?: string; list: EntryList },
 ): MergedReader<LedgerEntryItem> {
   const below = page.cursor === undefined ? undefined : entryCursorId(page.cursor, range);
-  const list = page.subAccountId
-    ? { index: 'gsi2' as const, partitions: subAccountLedgerPartitions(agencyId, page.subAccountId) }
-    : { index: 'gsi1' as const, partitions: ledgerPartitions(agencyId) };
-  return new MergedReader({ ...list, between: range, below, filter }, MergedReader.firstLimit(page.pageRows, LEDGER_SHARDS));
+  const list = listOf(agencyId, page.list);
+  // A page resumed from a cursor reads the row it resumes below once more (key bounds are inclusive).
+  const firstLimit = MergedReader.firstLimit(page.pageRows + (below === undefined ? 0 : 1), list.partitions.length);
+  return new MergedReader({ ...list, between: range, below, filter }, firstLimit);
 }
 
 /**

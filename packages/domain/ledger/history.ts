@@ -1,6 +1,13 @@
 import { AppError } from '../../core/errors';
 import { idBoundAt } from '../../core/ids';
-import { entryCursor, entryReader, LEDGER_SHARDS, type LedgerEntryItem } from '../../db/items/ledger-entry';
+import {
+  type EntryList,
+  entryCursor,
+  entryReader,
+  LEDGER_SHARDS,
+  type LedgerEntryItem,
+  listedByType,
+} from '../../db/items/ledger-entry';
 import { entryView } from './entries';
 import type { TransactionsQuery } from './schemas';
 import { timeRange } from './time-range';
@@ -15,20 +22,28 @@ type EntryView = ReturnType<typeof entryView>;
 export const filteredPageBudget = (limit: number, rounds = 100) => rounds * Math.max(limit, LEDGER_SHARDS);
 
 /**
- * The key condition and filter of a history query. Time bounds are keys; a sub-account is a
- * list of its own (gsi2: its entries only, so its pages read what they return); campaign,
- * contact and type are filtered as DynamoDB reads, inside the sub-account's list when one is
- * named, else the agency's. They have no list of their own: each would be one more index copy,
- * one more write unit, on every debit (issue 24's report).
+ * The list a history query reads and the filter applied as DynamoDB reads it. Time bounds are
+ * keys. A type other than usage is a list of its own (gsi3: top-ups, grants, purchases, refunds,
+ * disputes, rare among the debits), else a sub-account is (gsi2), else the agency's whole
+ * ledger is read: either way a page of that list reads what it returns. The other filters are
+ * applied inside that list. Usage types, campaign and contact have no list of their own: each
+ * would be one more index copy, one more write unit, on every debit (docs/performance.md).
  */
 function historyQuery(q: TransactionsQuery) {
   const { start, end } = timeRange(q.from, q.to);
+  const list: EntryList =
+    q.type !== undefined && listedByType(q.type)
+      ? { type: q.type }
+      : q.subAccountId !== undefined
+        ? { subAccountId: q.subAccountId }
+        : 'all';
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const filters: string[] = [];
-  for (const field of ['campaignId', 'contactId', 'type'] as const) {
+  for (const field of ['subAccountId', 'campaignId', 'contactId', 'type'] as const) {
     const value = q[field];
-    if (value === undefined) continue;
+    // What the list itself already is, it does not filter again.
+    if (value === undefined || (list !== 'all' && field in list)) continue;
     names[`#${field}`] = field;
     values[`:${field}`] = value;
     filters.push(`#${field} = :${field}`);
@@ -36,7 +51,7 @@ function historyQuery(q: TransactionsQuery) {
   return {
     range: [idBoundAt('transaction', start, false), idBoundAt('transaction', end, true)] as [string, string],
     filter: filters.length ? { expression: filters.join(' AND '), names, values } : undefined,
-    subAccountId: q.subAccountId,
+    list,
   };
 }
 
@@ -47,8 +62,8 @@ function historyQuery(q: TransactionsQuery) {
  * a page that ends the list has no cursor (never one to an empty page).
  */
 export async function listTransactions(agencyId: string, q: TransactionsQuery, budget = filteredPageBudget(q.limit)) {
-  const { range, filter, subAccountId } = historyQuery(q);
-  const reader = entryReader(agencyId, range, filter, { pageRows: q.limit, cursor: q.cursor, subAccountId });
+  const { range, filter, list } = historyQuery(q);
+  const reader = entryReader(agencyId, range, filter, { pageRows: q.limit, cursor: q.cursor, list });
   const readBudget = filter ? budget : undefined;
   const items = await reader.take(q.limit, readBudget);
   const more = await reader.hasMore(readBudget);
@@ -69,8 +84,8 @@ const EXPORT_PAGE = 200;
  * the last row sent, so the downloads together hold every entry once.
  */
 export async function exportTransactions(agencyId: string, q: TransactionsQuery, budget = exportBudget) {
-  const { range, filter, subAccountId } = historyQuery(q);
-  const reader = entryReader(agencyId, range, filter, { pageRows: EXPORT_PAGE, cursor: q.cursor, subAccountId });
+  const { range, filter, list } = historyQuery(q);
+  const reader = entryReader(agencyId, range, filter, { pageRows: EXPORT_PAGE, cursor: q.cursor, list });
   const rows: EntryView[] = [];
   let bytes = Buffer.byteLength(JSON.stringify(csvHeader));
   let last: LedgerEntryItem | undefined;
