@@ -44,6 +44,15 @@ const recordsOf = async (target: string, token = agency.token): Promise<AuditRec
 const user = () => ({ type: 'user', userId: agency.userId });
 
 describe('campaigns', () => {
+  it("records a change to a client's own JSON whatever its keys (an empty key is no attribute name DynamoDB takes)", async () => {
+    const path = `/v1/accounts/${client.subAccountId}/campaigns`;
+    const made = expectStatus(await api('POST', path, { token: agency.token, body: { name: 'Keys' } }), 201).body.campaign;
+    const settings = { '': 1, nested: { '': null } };
+    expectStatus(await api('PATCH', `${path}/${made.id}`, { token: agency.token, body: { settings } }), 200);
+    const [updated] = await recordsOf(made.id);
+    expect(updated!.changes).toEqual([{ field: 'settings', before: {}, after: settings }]);
+  });
+
   it('records an update (before and after), a copy (where from) and a delete; an assisted change names the agency user', async () => {
     const path = `/v1/accounts/${client.subAccountId}/campaigns`;
     const made = expectStatus(await api('POST', path, { token: agency.token, body: { name: 'Spring' } }), 201).body.campaign;

@@ -7,7 +7,6 @@
  * DynamoDB Local cannot be made to fail on demand.
  */
 import { randomUUID } from 'node:crypto';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../packages/domain/auth/api-keys';
@@ -23,8 +22,7 @@ import {
 } from '../support/api';
 import { invoke } from '../support/invoke';
 import { createSubAccountOnly, expectStatus, parseCsv } from '../support/ledger';
-import { stack } from '../support/stack';
-import { testDb } from '../support/table';
+import { auditRecordsOf } from '../support/table';
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 type AuditRecord = {
@@ -50,18 +48,6 @@ const log = async (query = '', token = agency.token): Promise<AuditRecord[]> =>
 const recordsOf = (target: string) => log(`?target=${target}`);
 
 /** Every audit item of the agency, straight from its partition. */
-async function storedRecords(agencyId: string): Promise<Record<string, unknown>[]> {
-  const out = await testDb.send(
-    new QueryCommand({
-      TableName: stack.tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': `AUDIT#${agencyId}` },
-      ConsistentRead: true,
-    }),
-  );
-  return out.Items ?? [];
-}
-
 describe('audited writes', () => {
   it('records a sub-account from creation to credentials: who, what, before and after, request id and source IP', async () => {
     const created = expectStatus(
@@ -439,7 +425,7 @@ describe('secrets', () => {
     );
     secrets.push(reset, resetPassword);
 
-    const records = await storedRecords(owner.agencyId);
+    const records = await auditRecordsOf(owner.agencyId);
     // The password change is recorded as having happened, by whom: nothing more.
     expect(records.find((r) => r.action === 'user.password_changed')).toMatchObject({
       target: { type: 'user', id: owner.userId },

@@ -90,13 +90,13 @@ describe('DynamoDB calls per request, by credential', () => {
     expect(await counted(charge, 201)).toEqual(['TransactWriteItemsCommand']);
   });
 
-  it('platform key on the admin PATCH: the agency in scope, then its one update', async () => {
+  it('platform key on the admin PATCH: the agency in scope, then one transaction (its update and audit record)', async () => {
     const patch = () =>
       invoke(adminHandler, 'PATCH /v1/admin/agencies/{agencyId}', {
         params: { agencyId: agency.agencyId },
         token: stack.platformApiKey,
         body: { plan: 'agency' },
       });
-    expect(await counted(patch)).toEqual(['BatchGetItemCommand', 'UpdateItemCommand']);
+    expect(await counted(patch)).toEqual(['BatchGetItemCommand', 'TransactWriteItemsCommand']);
   });
 });

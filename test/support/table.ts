@@ -16,7 +16,7 @@ export async function getRaw(pk: string, sk: string) {
   return out.Item;
 }
 
-/** Every audit record of the agency, as stored (oldest first). */
+/** Every audit record of the agency, as stored (oldest first), its changes' JSON text read back as `changes`. */
 export async function auditRecordsOf(agencyId: string): Promise<Record<string, any>[]> {
   const found: Record<string, any>[] = [];
   let start: Record<string, unknown> | undefined;
@@ -33,7 +33,7 @@ export async function auditRecordsOf(agencyId: string): Promise<Record<string, a
     found.push(...(out.Items ?? []));
     start = out.LastEvaluatedKey;
   } while (start);
-  return found;
+  return found.map((r) => (typeof r.changesJson === 'string' ? { ...r, changes: JSON.parse(r.changesJson) } : r));
 }
 
 /** Every item that mentions `needle` anywhere (ids are unique per test, so this finds a tenant's items). */

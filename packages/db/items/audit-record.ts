@@ -56,14 +56,28 @@ const auditKey = (agencyId: string, id: string): Key => ({ pk: auditPartition(ag
  */
 const targetList = (agencyId: string, targetId: string) => `AUDIT#${agencyId}#TARGET#${targetId}`;
 
+/**
+ * As stored: the changes as JSON text, as campaigns keep their settings. A changed value can be
+ * a client's own object (a campaign's settings), whose keys DynamoDB may refuse as attribute
+ * names (an empty key is a ValidationException); text holds any of them.
+ */
+type StoredAuditRecord = Omit<AuditRecordItem, 'changes'> & { changesJson: string };
+
+function fromStored(item: StoredAuditRecord & { changes?: AuditChange[] }): AuditRecordItem {
+  const { changesJson, ...rest } = item;
+  return { ...rest, changes: changesJson === undefined ? (item.changes ?? []) : (JSON.parse(changesJson) as AuditChange[]) };
+}
+
 /** The record, as one item of the change's own transaction (never overwrites). */
 export function putAuditRecord(record: AuditRecordItem): NamedItem<'audit'> {
+  const { changes, ...rest } = record;
+  const item: StoredAuditRecord = { ...rest, changesJson: JSON.stringify(changes) };
   return {
     name: 'audit',
     write: {
       Put: {
         TableName: table(),
-        Item: stored(record, auditKey(record.agencyId, record.id), {
+        Item: stored(item, auditKey(record.agencyId, record.id), {
           gsi2pk: targetList(record.agencyId, record.target.id),
           gsi2sk: record.id,
         }),
@@ -81,7 +95,7 @@ export interface AuditFilter {
 }
 
 /** A page of the agency's records (or one target's) between two instants (epoch ms), newest first; actor and action filtered as DynamoDB reads. */
-export function listAuditRecords(
+export async function listAuditRecords(
   agencyId: string,
   range: { fromMs: number; toMs: number },
   filter: AuditFilter,
@@ -100,7 +114,7 @@ export function listAuditRecords(
     values[':action'] = filter.action;
   }
   // A target's records are a list of their own (eventually consistent, as every index read).
-  return queryPage<AuditRecordItem>({
+  const found = await queryPage<StoredAuditRecord>({
     ...(filter.target
       ? { index: 'gsi2' as const, partition: targetList(agencyId, filter.target) }
       : { partition: auditPartition(agencyId), consistent: true }),
@@ -109,4 +123,5 @@ export function listAuditRecords(
     newestFirst: true,
     ...page,
   });
+  return { ...found, items: found.items.map(fromStored) };
 }
