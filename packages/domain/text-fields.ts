@@ -22,9 +22,14 @@ const freeTextMessage = 'must not contain control characters (newlines and tabs 
 /** One line of at most `max` characters. */
 export const line = (max: number) => z.string().check(z.maxLength(max), z.regex(singleLinePattern, lineMessage));
 
-/** One line, trimmed, of `min` to `max` characters (names, references). */
+/**
+ * One line, trimmed, of `min` to `max` characters (names, references). The pattern and the
+ * length are checked on the text as sent, as the published schema states them (trimming first
+ * would let `"Bloom\u2028"` through, since U+2028 is white space to `trim`); only then is it
+ * trimmed and held to `min`.
+ */
 export const trimmedLine = (max: number, min = 1) =>
-  z.string().check(z.trim(), z.minLength(min), z.maxLength(max), z.regex(singleLinePattern, lineMessage));
+  z.string().check(z.maxLength(max), z.regex(singleLinePattern, lineMessage), z.trim(), z.minLength(min));
 
 /** Free text of at most `max` characters: newlines and tabs allowed. */
 export const freeText = (max: number) => z.string().check(z.maxLength(max), z.regex(freeTextPattern, freeTextMessage));
