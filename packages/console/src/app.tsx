@@ -1,23 +1,23 @@
 import { lazy, Suspense } from 'react';
 import { Navigate, Route, Routes, useLocation } from 'react-router';
+import { ApiKeys } from './features/api-keys/api-keys';
+import { AuditLog } from './features/audit-log/audit-log';
+import { AutoTopUpReturn } from './features/auto-top-up/auto-top-up';
+import { AgencyCampaigns } from './features/campaigns/campaigns';
+import { PurchaseReturn } from './features/credits/purchase-return';
+import { Transactions } from './features/credits/transactions';
+import { AccountHome } from './features/dashboard/account-home';
+import { Dashboard } from './features/dashboard/dashboard';
+import { ChangePassword } from './features/identity/change-password';
+import { ResetPassword, SignIn, SignUp, VerifyEmail } from './features/identity/sign-in';
+import { Reselling } from './features/reselling/reselling';
+import { SubAccounts } from './features/sub-accounts/sub-accounts';
+import { EventWebhooks } from './features/webhooks/event-webhooks';
 import { Layout } from './layout';
-import { AccountHome } from './pages/account-home';
-import { ApiKeys } from './pages/api-keys';
-import { AuditLog } from './pages/audit-log';
-import { AutoTopUpReturn } from './pages/auto-top-up';
-import { AgencyCampaigns } from './pages/campaigns';
-import { ChangePassword } from './pages/change-password';
-import { Dashboard } from './pages/dashboard';
-import { EventWebhooks } from './pages/event-webhooks';
-import { PurchaseReturn } from './pages/purchase-return';
-import { Reselling } from './pages/reselling';
-import { ResetPassword, SignIn, SignUp, VerifyEmail } from './pages/sign-in';
-import { SubAccounts } from './pages/sub-accounts';
-import { Transactions } from './pages/transactions';
 import { useSession } from './session';
 
 // Opened from the list only: its code loads on first use, not with the console.
-const CampaignPage = lazy(() => import('./pages/campaign').then((m) => ({ default: m.CampaignPage })));
+const CampaignPage = lazy(() => import('./features/campaigns/campaign-page').then((m) => ({ default: m.CampaignPage })));
 const campaignPage = (
   <Suspense fallback={<p aria-busy="true">Loading the campaign…</p>}>
     <CampaignPage />

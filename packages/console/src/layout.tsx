@@ -1,5 +1,5 @@
 import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
-import { ResendVerification } from './pages/resend-verification';
+import { ResendVerification } from './features/identity/resend-verification';
 import { usePrincipal } from './queries';
 import { useSession } from './session';
 import { Loaded } from './ui';

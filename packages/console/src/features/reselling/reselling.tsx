@@ -1,11 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
-import { api, call, type Schemas } from '../api/client';
-import { fieldErrors } from '../api/words';
-import { TrendChart } from '../chart';
-import { Table, useCursorPages } from '../lists';
-import { credits, Field, FormError, Loaded, money, Section } from '../ui';
-import { RechargeWebhook } from './recharge-webhook';
+import { api, call, type Schemas } from '../../api/client';
+import { fieldErrors } from '../../api/words';
+import { TrendChart } from '../../chart';
+import { Table, useCursorPages } from '../../lists';
+import { credits, Field, FormError, Loaded, money, Section } from '../../ui';
+import { RechargeWebhook } from '../webhooks/recharge-webhook';
 
 /** Agency reselling settings: connect Stripe, pricing, the auto-recharge webhook, and the Sub-Account Credit Dashboard. */
 export function Reselling() {

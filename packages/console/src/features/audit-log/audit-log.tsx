@@ -1,10 +1,10 @@
 import { useQuery } from '@tanstack/react-query';
 import { useSearchParams } from 'react-router';
-import { ApiError, api, call, type Schemas } from '../api/client';
-import { fieldErrors } from '../api/words';
-import { CsvDownload, Pager, Table, useCursorPages } from '../lists';
-import { useSwitcherAccounts } from '../queries';
-import { Field, Loaded } from '../ui';
+import { ApiError, api, call, type Schemas } from '../../api/client';
+import { fieldErrors } from '../../api/words';
+import { CsvDownload, Pager, Table, useCursorPages } from '../../lists';
+import { useSwitcherAccounts } from '../../queries';
+import { Field, Loaded } from '../../ui';
 
 const filterNames = ['actor', 'target', 'action', 'from', 'to'] as const;
 type Filters = Partial<Record<(typeof filterNames)[number], string>>;

@@ -1,8 +1,8 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useRef, useState } from 'react';
-import { ApiError, api, call, newIdempotencyKey, type Schemas } from '../api/client';
-import { fieldErrors } from '../api/words';
-import { credits, Field, FormError, money } from '../ui';
+import { ApiError, api, call, newIdempotencyKey, type Schemas } from '../../api/client';
+import { fieldErrors } from '../../api/words';
+import { credits, Field, FormError, money } from '../../ui';
 
 /**
  * The agency buys pool credits from the platform: POST /v1/credits/purchases → Stripe Checkout,

@@ -1,6 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { api, call } from '../api/client';
-import { ConfirmButton } from '../ui';
+import { api, call } from '../../api/client';
+import { ConfirmButton } from '../../ui';
 
 /** Removes the auto-recharge webhook and its secret, after a confirm: pending deliveries fail, open requests stay. */
 export function DeleteWebhook({ onDeleted }: { onDeleted: () => void }) {

@@ -1,9 +1,9 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { api, call, type Schemas } from '../api/client';
-import { usePrincipal } from '../queries';
-import { ConfirmButton, Dialog, day, Loaded, Section } from '../ui';
+import { api, call, type Schemas } from '../../api/client';
+import { usePrincipal } from '../../queries';
+import { ConfirmButton, Dialog, day, Loaded, Section } from '../../ui';
 import { CampaignEditor, pretty, statusOf } from './campaign-editor';
 import { CopyForm, campaignsPath, useCanCopy } from './campaigns';
 

@@ -1,11 +1,11 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, call, type Schemas } from '../api/client';
-import type { paths } from '../api/schema';
-import { fieldErrors } from '../api/words';
-import { CsvDownload, Pager, Table, useCursorPages } from '../lists';
-import { useSwitcherAccounts } from '../queries';
-import { credits, Field, Loaded } from '../ui';
+import { api, call, type Schemas } from '../../api/client';
+import type { paths } from '../../api/schema';
+import { fieldErrors } from '../../api/words';
+import { CsvDownload, Pager, Table, useCursorPages } from '../../lists';
+import { useSwitcherAccounts } from '../../queries';
+import { credits, Field, Loaded } from '../../ui';
 
 type Query = Omit<NonNullable<paths['/v1/credits/transactions']['get']['parameters']['query']>, 'limit' | 'cursor'>;
 type Entry = Schemas['LedgerEntry'];

@@ -1,11 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { ApiError, api, call, type Schemas } from '../api/client';
-import { errorSentence, fieldErrors } from '../api/words';
-import { Table } from '../lists';
-import { Field, FormError, Loaded, Section, ShownOnce } from '../ui';
+import { ApiError, api, call, type Schemas } from '../../api/client';
+import { errorSentence, fieldErrors } from '../../api/words';
+import { Table } from '../../lists';
+import { Field, FormError, Loaded, Section, ShownOnce } from '../../ui';
+import { RechargeRequests } from '../reselling/recharge-requests';
 import { DeleteWebhook } from './delete-webhook';
-import { RechargeRequests } from './recharge-requests';
 
 const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
 

@@ -1,9 +1,9 @@
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, call } from '../api/client';
-import { fieldErrors } from '../api/words';
-import { useSession } from '../session';
-import { Field, FormError } from '../ui';
+import { api, call } from '../../api/client';
+import { fieldErrors } from '../../api/words';
+import { useSession } from '../../session';
+import { Field, FormError } from '../../ui';
 
 /**
  * Change your password (POST /v1/auth/password). The server ends every earlier session of the

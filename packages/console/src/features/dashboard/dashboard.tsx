@@ -1,14 +1,14 @@
 import { useQuery } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { Link } from 'react-router';
-import { api, call, type Schemas } from '../api/client';
-import { TrendChart } from '../chart';
-import { Table } from '../lists';
-import { thisMonth, usePrincipal } from '../queries';
-import { credits, Loaded, RunwayLine, Section } from '../ui';
+import { api, call, type Schemas } from '../../api/client';
+import { TrendChart } from '../../chart';
+import { Table } from '../../lists';
+import { thisMonth, usePrincipal } from '../../queries';
+import { credits, Loaded, RunwayLine, Section } from '../../ui';
+import { AlertLevels, AutoTopUpSettings } from '../auto-top-up/auto-top-up';
+import { BuyPoolCredits } from '../credits/buy-pool-credits';
 import { AccountHome } from './account-home';
-import { AlertLevels, AutoTopUpSettings } from './auto-top-up';
-import { BuyPoolCredits } from './buy-pool-credits';
 
 /** `/`: the agency dashboard for an agency user; a client (or an assisting agency user) gets its own account's. */
 export function Dashboard() {

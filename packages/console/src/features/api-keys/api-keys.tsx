@@ -1,9 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, call } from '../api/client';
-import { errorSentence, fieldErrors } from '../api/words';
-import { Table } from '../lists';
-import { day, Field, FormError, Loaded } from '../ui';
+import { api, call } from '../../api/client';
+import { errorSentence, fieldErrors } from '../../api/words';
+import { Table } from '../../lists';
+import { day, Field, FormError, Loaded } from '../../ui';
 
 /** API keys for the agency's own servers: the key is shown once, then only its hint. */
 export function ApiKeys() {

@@ -1,9 +1,9 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { ApiError, api, call, type Schemas } from '../api/client';
-import { fieldErrors } from '../api/words';
-import { Field, FormActions, FormError } from '../ui';
+import { ApiError, api, call, type Schemas } from '../../api/client';
+import { fieldErrors } from '../../api/words';
+import { Field, FormActions, FormError } from '../../ui';
 
 type Campaign = Schemas['Campaign'];
 type Patch = Schemas['PatchCampaignRequest'];

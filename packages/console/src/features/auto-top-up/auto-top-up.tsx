@@ -1,9 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useId } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { api, call, type Schemas } from '../api/client';
-import { fieldErrors } from '../api/words';
-import { ConfirmButton, credits, Field, FormError, Loaded, Section } from '../ui';
+import { api, call, type Schemas } from '../../api/client';
+import { fieldErrors } from '../../api/words';
+import { ConfirmButton, credits, Field, FormError, Loaded, Section } from '../../ui';
 
 /**
  * The agency pool never runs dry by surprise (API.md "Credits: auto top-up, alerts, runway"):

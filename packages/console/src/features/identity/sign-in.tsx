@@ -1,10 +1,10 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useRef } from 'react';
 import { Link, Navigate, useNavigate, useSearchParams } from 'react-router';
-import { api, call } from '../api/client';
-import { fieldErrors } from '../api/words';
-import { useSession } from '../session';
-import { Field, FormError } from '../ui';
+import { api, call } from '../../api/client';
+import { fieldErrors } from '../../api/words';
+import { useSession } from '../../session';
+import { Field, FormError } from '../../ui';
 import { ResendVerification } from './resend-verification';
 
 const text = (form: FormData, name: string) => String(form.get(name) ?? '').trim();

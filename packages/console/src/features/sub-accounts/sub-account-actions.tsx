@@ -1,6 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { api, call, type Schemas } from '../api/client';
-import { ConfirmButton, ShownOnce } from '../ui';
+import { api, call, type Schemas } from '../../api/client';
+import { ConfirmButton, ShownOnce } from '../../ui';
 
 type Sub = Schemas['SubAccount'];
 

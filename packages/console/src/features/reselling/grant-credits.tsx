@@ -1,8 +1,8 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useRef } from 'react';
-import { ApiError, api, call, newIdempotencyKey, type Schemas } from '../api/client';
-import { fieldErrors } from '../api/words';
-import { Field, FormActions, FormError } from '../ui';
+import { ApiError, api, call, newIdempotencyKey, type Schemas } from '../../api/client';
+import { fieldErrors } from '../../api/words';
+import { Field, FormActions, FormError } from '../../ui';
 
 /**
  * Grant credits from the agency pool into a reselling sub-account's wallet, optionally

@@ -1,13 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useNavigate } from 'react-router';
-import { ApiError, api, call, type Schemas } from '../api/client';
-import { errorSentence, fieldErrors } from '../api/words';
-import { Pager, Table, useCursorPages } from '../lists';
-import { useSession } from '../session';
-import { credits, Dialog, Field, FormActions, FormError, Loaded } from '../ui';
+import { ApiError, api, call, type Schemas } from '../../api/client';
+import { errorSentence, fieldErrors } from '../../api/words';
+import { Pager, Table, useCursorPages } from '../../lists';
+import { useSession } from '../../session';
+import { credits, Dialog, Field, FormActions, FormError, Loaded } from '../../ui';
+import { ResendVerification } from '../identity/resend-verification';
 import { EditSubAccount } from './edit-sub-account';
-import { ResendVerification } from './resend-verification';
 import { CloseButton, NewCredentialsButton, ReopenButton } from './sub-account-actions';
 
 const PAGE = 20;

@@ -1,9 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, call } from '../api/client';
-import { Table, useCursorPages } from '../lists';
-import { useSwitcherAccounts } from '../queries';
-import { credits, Dialog, Loaded } from '../ui';
+import { api, call } from '../../api/client';
+import { Table, useCursorPages } from '../../lists';
+import { useSwitcherAccounts } from '../../queries';
+import { credits, Dialog, Loaded } from '../../ui';
 import { GrantCredits } from './grant-credits';
 
 const PAGE = 20;

@@ -1,9 +1,9 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { ApiError, api, call, type Schemas } from '../api/client';
-import { fieldErrors } from '../api/words';
-import { usePrincipal } from '../queries';
-import { Field, FormActions, FormError } from '../ui';
+import { ApiError, api, call, type Schemas } from '../../api/client';
+import { fieldErrors } from '../../api/words';
+import { usePrincipal } from '../../queries';
+import { Field, FormActions, FormError } from '../../ui';
 
 type Feature = Schemas['SubAccount']['features'][number];
 const featureNames = {

@@ -1,6 +1,6 @@
 import { useMutation } from '@tanstack/react-query';
-import { ApiError, api, call } from '../api/client';
-import { errorSentence } from '../api/words';
+import { ApiError, api, call } from '../../api/client';
+import { errorSentence } from '../../api/words';
 
 /**
  * "Resend the email": a new confirmation link for the agency's email. The API answers 202 the

@@ -1,11 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useLocation } from 'react-router';
-import { api, call, type Schemas } from '../api/client';
-import { errorSentence, fieldErrors } from '../api/words';
-import { usePrincipal, useSwitcherAccounts } from '../queries';
-import { useSession } from '../session';
-import { Dialog, Field, FormActions, FormError, Loaded } from '../ui';
+import { api, call, type Schemas } from '../../api/client';
+import { errorSentence, fieldErrors } from '../../api/words';
+import { usePrincipal, useSwitcherAccounts } from '../../queries';
+import { useSession } from '../../session';
+import { Dialog, Field, FormActions, FormError, Loaded } from '../../ui';
 
 /** The agency's own campaigns (the templates it copies to clients). */
 export function AgencyCampaigns() {
@@ -26,7 +26,7 @@ export function campaignsPath(accountId: string, principal: Principal): string {
   return principal.accountType === 'agency' ? '/campaigns' : '/';
 }
 
-/** One campaign's page (pages/campaign.tsx): under /accounts/{id}/ when it is not the caller's own account's. */
+/** One campaign's page (campaign-page.tsx): under /accounts/{id}/ when it is not the caller's own account's. */
 export function campaignPath(accountId: string, campaignId: string, principal: Principal): string {
   return accountId === principal?.accountId ? `/campaigns/${campaignId}` : `/accounts/${accountId}/campaigns/${campaignId}`;
 }

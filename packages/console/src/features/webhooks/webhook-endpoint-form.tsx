@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { ApiError, api, call, type Schemas } from '../api/client';
-import { fieldErrors } from '../api/words';
-import { Field, FormActions, FormError } from '../ui';
+import { ApiError, api, call, type Schemas } from '../../api/client';
+import { fieldErrors } from '../../api/words';
+import { Field, FormActions, FormError } from '../../ui';
 
 type Endpoint = Schemas['EventWebhookEndpoint'];
 export type EventType = Endpoint['events'][number];

@@ -1,5 +1,5 @@
 import { Link, useSearchParams } from 'react-router';
-import { usePrincipal } from '../queries';
+import { usePrincipal } from '../../queries';
 
 /** Stripe Checkout sends the browser back here (success_url / cancel_url carry ?checkout=). */
 export function PurchaseReturn() {

@@ -1,8 +1,8 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { api, call, type Schemas } from '../api/client';
-import { Table } from '../lists';
-import { ConfirmButton, Dialog, Loaded, ShownOnce } from '../ui';
+import { api, call, type Schemas } from '../../api/client';
+import { Table } from '../../lists';
+import { ConfirmButton, Dialog, Loaded, ShownOnce } from '../../ui';
 import { EndpointDeliveries } from './endpoint-deliveries';
 import { eventTypeNames, WebhookEndpointForm } from './webhook-endpoint-form';
 

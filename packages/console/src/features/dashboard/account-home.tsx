@@ -1,13 +1,13 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useMemo, useRef, useState } from 'react';
 import { useParams } from 'react-router';
-import { ApiError, api, call, newIdempotencyKey, type Schemas } from '../api/client';
-import { fieldErrors } from '../api/words';
-import { TrendChart } from '../chart';
-import { Table } from '../lists';
-import { useAccountUsage, usePrincipal, useSwitcherAccounts } from '../queries';
-import { credits, day, Field, FormError, Loaded, money, RunwayLine, Section } from '../ui';
-import { CampaignList } from './campaigns';
+import { ApiError, api, call, newIdempotencyKey, type Schemas } from '../../api/client';
+import { fieldErrors } from '../../api/words';
+import { TrendChart } from '../../chart';
+import { Table } from '../../lists';
+import { useAccountUsage, usePrincipal, useSwitcherAccounts } from '../../queries';
+import { credits, day, Field, FormError, Loaded, money, RunwayLine, Section } from '../../ui';
+import { CampaignList } from '../campaigns/campaigns';
 
 /**
  * One account's own dashboard: what its client sees, and what the agency sees after switching

@@ -1,9 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
-import { ApiError, api, call, type Schemas } from '../api/client';
-import { errorSentence } from '../api/words';
-import { Pager, Table, useCursorPages } from '../lists';
-import { Section } from '../ui';
+import { ApiError, api, call, type Schemas } from '../../api/client';
+import { errorSentence } from '../../api/words';
+import { Pager, Table, useCursorPages } from '../../lists';
+import { Section } from '../../ui';
 import { eventTypeNames } from './webhook-endpoint-form';
 
 const PAGE = 20;
