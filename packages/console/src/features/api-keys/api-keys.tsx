@@ -4,22 +4,23 @@ import { api, call } from '../../api/client';
 import { errorSentence, fieldErrors } from '../../api/words';
 import { Table } from '../../lists';
 import { day, Field, FormError, Loaded } from '../../ui';
+import { apiKeyKeys } from './queries';
 
 /** API keys for the agency's own servers: the key is shown once, then only its hint. */
 export function ApiKeys() {
   const qc = useQueryClient();
-  const keys = useQuery({ queryKey: ['api-keys'], queryFn: () => call(api.GET('/v1/api-keys')) });
+  const keys = useQuery({ queryKey: apiKeyKeys.all, queryFn: () => call(api.GET('/v1/api-keys')) });
   const [shown, setShown] = useState<string>();
   const create = useMutation({
     mutationFn: (name: string) => call(api.POST('/v1/api-keys', { body: { name } })),
     onSuccess: (k) => {
       setShown(k.key);
-      void qc.invalidateQueries({ queryKey: ['api-keys'] });
+      void qc.invalidateQueries({ queryKey: apiKeyKeys.all });
     },
   });
   const revoke = useMutation({
     mutationFn: (apiKeyId: string) => call(api.DELETE('/v1/api-keys/{apiKeyId}', { params: { path: { apiKeyId } } })),
-    onSuccess: () => qc.invalidateQueries({ queryKey: ['api-keys'] }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: apiKeyKeys.all }),
   });
   const errors = fieldErrors(create.error);
   return (

@@ -1,24 +1,13 @@
 import { useQuery } from '@tanstack/react-query';
 import { useSearchParams } from 'react-router';
-import { ApiError, api, call, type Schemas } from '../../api/client';
+import { ApiError, api, type Schemas } from '../../api/client';
 import { fieldErrors } from '../../api/words';
 import { CsvDownload, Pager, Table, useCursorPages } from '../../lists';
 import { useSwitcherAccounts } from '../../queries';
 import { Field, Loaded } from '../../ui';
+import { type AuditFilters, auditFilterNames, auditPageOptions } from './queries';
 
-const filterNames = ['actor', 'target', 'action', 'from', 'to'] as const;
-type Filters = Partial<Record<(typeof filterNames)[number], string>>;
 type AuditRecord = Schemas['AuditRecord'];
-
-/** One page of the log: the first page (no cursor) is shared by the filters' field errors and the table. */
-const auditPage = (filters: Filters, cursor: string) => ({
-  queryKey: ['audit-log', filters, cursor],
-  queryFn: async () =>
-    // JSON here (the route also answers text/csv, hence the union in its type).
-    (await call(
-      api.GET('/v1/audit-log', { params: { query: { ...filters, limit: 50, ...(cursor ? { cursor } : {}) } } }),
-    )) as Schemas['AuditLog'],
-});
 
 /**
  * The agency's audit log: who changed what, before → after. The filters live in the query
@@ -26,9 +15,9 @@ const auditPage = (filters: Filters, cursor: string) => ({
  */
 export function AuditLog() {
   const [params, setParams] = useSearchParams();
-  const filters: Filters = Object.fromEntries(filterNames.flatMap((n) => (params.get(n) ? [[n, params.get(n)]] : [])));
-  const search = filterNames.map((n) => params.get(n) ?? '').join('\n');
-  const first = useQuery(auditPage(filters, ''));
+  const filters: AuditFilters = Object.fromEntries(auditFilterNames.flatMap((n) => (params.get(n) ? [[n, params.get(n)]] : [])));
+  const search = auditFilterNames.map((n) => params.get(n) ?? '').join('\n');
+  const first = useQuery(auditPageOptions(filters, ''));
   if (first.error instanceof ApiError && first.error.status === 403)
     return (
       <>
@@ -48,7 +37,7 @@ export function AuditLog() {
         onSubmit={(e) => {
           e.preventDefault();
           const f = new FormData(e.currentTarget);
-          const set = filterNames.map((n) => [n, String(f.get(n) ?? '').trim()] as [string, string]);
+          const set = auditFilterNames.map((n) => [n, String(f.get(n) ?? '').trim()] as [string, string]);
           setParams(set.filter(([, v]) => v));
         }}
       >
@@ -79,9 +68,9 @@ export function AuditLog() {
   );
 }
 
-function Records({ filters }: { filters: Filters }) {
+function Records({ filters }: { filters: AuditFilters }) {
   const pages = useCursorPages();
-  const list = useQuery({ ...auditPage(filters, pages.cursor), placeholderData: (prev) => prev });
+  const list = useQuery({ ...auditPageOptions(filters, pages.cursor), placeholderData: (prev) => prev });
   const { me, accounts } = useSwitcherAccounts();
   const you = me.data?.pages[0]?.principal.userId;
   const user = (id: string | undefined) => (id && id === you ? 'you' : `user ${id ?? ''}`);

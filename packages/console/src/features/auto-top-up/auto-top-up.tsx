@@ -4,22 +4,16 @@ import { Link, useSearchParams } from 'react-router';
 import { api, call, type Schemas } from '../../api/client';
 import { fieldErrors } from '../../api/words';
 import { ConfirmButton, credits, Field, FormError, Loaded, Section } from '../../ui';
+import { AlertLevels } from './alert-levels';
+import { autoTopUpKeys, autoTopUpOptions } from './queries';
 
 /**
  * The agency pool never runs dry by surprise (API.md "Credits: auto top-up, alerts, runway"):
  * a card saved through Stripe Checkout (setup mode), auto top-up on it, and low-balance alert
  * levels. Shown under Buy pool credits on the dashboard, and on the page Checkout returns to.
  */
-const useAutoTopUp = (poll = false) =>
-  useQuery({
-    queryKey: ['auto-top-up'],
-    queryFn: () => call(api.GET('/v1/credits/auto-top-up')),
-    // Back from Checkout, the card is saved when Stripe's event arrives: ask until it shows.
-    refetchInterval: (q) => (poll && !q.state.data?.paymentMethod ? 1000 : false),
-  });
-
 export function AutoTopUpSettings({ poll = false }: { poll?: boolean }) {
-  const settings = useAutoTopUp(poll);
+  const settings = useQuery(autoTopUpOptions(poll));
   return (
     <Loaded query={settings} label="the auto top-up settings">
       {(s) => (
@@ -63,7 +57,7 @@ function SavedCard({ settings }: { settings: Settings }) {
             title="Remove the saved card?"
             confirm="Remove"
             act={() => call(api.DELETE('/v1/credits/auto-top-up/payment-method'))}
-            onDone={() => void qc.invalidateQueries({ queryKey: ['auto-top-up'] })}
+            onDone={() => void qc.invalidateQueries({ queryKey: autoTopUpKeys.settings })}
           >
             <p>
               The card ending {card.last4} is removed from Stripe and auto top-up turns off. Your pool is topped up only by hand
@@ -84,7 +78,7 @@ function AutoTopUpForm({ settings }: { settings: Settings }) {
   const enabledId = useId();
   const save = useMutation({
     mutationFn: (body: Schemas['AutoTopUpRequest']) => call(api.PUT('/v1/credits/auto-top-up', { body })),
-    onSuccess: (next) => qc.setQueryData(['auto-top-up'], next),
+    onSuccess: (next) => qc.setQueryData(autoTopUpOptions().queryKey, next),
   });
   const errors = fieldErrors(save.error);
   return (
@@ -173,68 +167,11 @@ function attemptInWords(s: Settings): string {
   return `Last top-up on ${when} failed: ${a.reason ?? 'the payment was refused'}.${inARow}`;
 }
 
-/** Low-balance alert levels: an empty field is off. */
-export function AlertLevels() {
-  const qc = useQueryClient();
-  const levels = useQuery({ queryKey: ['alerts'], queryFn: () => call(api.GET('/v1/credits/alerts')) });
-  const save = useMutation({
-    mutationFn: (body: Schemas['AlertsRequest']) => call(api.PUT('/v1/credits/alerts', { body })),
-    onSuccess: (next) => qc.setQueryData(['alerts'], next),
-  });
-  const errors = fieldErrors(save.error);
-  const level = (v: FormDataEntryValue | null) => (String(v ?? '').trim() === '' ? null : Number(v));
-  return (
-    <Loaded query={levels} label="the alert levels">
-      {(l) => (
-        <form
-          aria-labelledby="alerts-h"
-          onSubmit={(e) => {
-            e.preventDefault();
-            if (save.isPending) return;
-            const form = new FormData(e.currentTarget);
-            save.mutate({ poolBelow: level(form.get('poolBelow')), walletBelow: level(form.get('walletBelow')) });
-          }}
-          onChange={() => save.isSuccess && save.reset()}
-        >
-          <h3 id="alerts-h">Low-balance alerts</h3>
-          <p>
-            We email you once each time a balance falls below its level (not on every use). Leave a field empty to turn it off.
-          </p>
-          <FormError error={save.error} />
-          <Field
-            label="Email me when the pool falls below (credits)"
-            name="poolBelow"
-            type="number"
-            min={0}
-            inputMode="numeric"
-            defaultValue={l.poolBelow ?? undefined}
-            error={errors.poolBelow}
-          />
-          <Field
-            label="Email me when a client's wallet falls below (credits)"
-            name="walletBelow"
-            type="number"
-            min={0}
-            inputMode="numeric"
-            hint="Any reselling client's wallet."
-            defaultValue={l.walletBelow ?? undefined}
-            error={errors.walletBelow}
-          />
-          <button type="submit" disabled={save.isPending}>
-            Save alerts
-          </button>
-          {save.isSuccess && <p role="status">Alerts saved.</p>}
-        </form>
-      )}
-    </Loaded>
-  );
-}
-
 /** `/credits/auto-top-up`: where the card-saving Checkout returns (?setup=success|canceled). */
 export function AutoTopUpReturn() {
   const [params] = useSearchParams();
   const setup = params.get('setup');
-  const card = useAutoTopUp(setup === 'success').data?.paymentMethod;
+  const card = useQuery(autoTopUpOptions(setup === 'success')).data?.paymentMethod;
   return (
     <>
       <h1>Auto top-up</h1>

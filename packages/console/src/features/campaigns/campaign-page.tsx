@@ -6,6 +6,7 @@ import { usePrincipal } from '../../queries';
 import { ConfirmButton, Dialog, day, Loaded, Section } from '../../ui';
 import { CampaignEditor, pretty, statusOf } from './campaign-editor';
 import { CopyForm, campaignsPath, useCanCopy } from './campaigns';
+import { campaignKeys, campaignOptions } from './queries';
 
 type Campaign = Schemas['Campaign'];
 
@@ -19,14 +20,7 @@ export function CampaignPage() {
   const accountId = params.accountId ?? principal?.accountId ?? '';
   const campaignId = params.campaignId ?? '';
   const back = campaignsPath(accountId, principal);
-  const campaign = useQuery({
-    queryKey: ['campaign', accountId, campaignId],
-    queryFn: () =>
-      call(api.GET('/v1/accounts/{accountId}/campaigns/{campaignId}', { params: { path: { accountId, campaignId } } })).then(
-        (r) => r.campaign,
-      ),
-    enabled: accountId !== '',
-  });
+  const campaign = useQuery({ ...campaignOptions(accountId, campaignId), enabled: accountId !== '' });
   const [editing, setEditing] = useState(false);
   const [saved, setSaved] = useState(false);
   // Bumped by "Reload the campaign" after a conflict: the editor starts again from what is stored now.
@@ -171,8 +165,8 @@ function DeleteCampaign({ campaign: c, back }: { campaign: Campaign; back: strin
       }}
       onDone={(notice) => {
         navigate(back, { state: { campaignNotice: notice } });
-        qc.removeQueries({ queryKey: ['campaign', c.accountId, c.id] });
-        void qc.invalidateQueries({ queryKey: ['campaigns', c.accountId] });
+        qc.removeQueries({ queryKey: campaignKeys.one(c.accountId, c.id) });
+        void qc.invalidateQueries({ queryKey: campaignKeys.list(c.accountId) });
       }}
     >
       <p>

@@ -6,6 +6,7 @@ import { errorSentence, fieldErrors } from '../../api/words';
 import { usePrincipal, useSwitcherAccounts } from '../../queries';
 import { useSession } from '../../session';
 import { Dialog, Field, FormActions, FormError, Loaded } from '../../ui';
+import { campaignKeys } from './queries';
 
 /** The agency's own campaigns (the templates it copies to clients). */
 export function AgencyCampaigns() {
@@ -45,7 +46,7 @@ export function CampaignList({ accountId }: { accountId: string }) {
   // Set by the campaign page after a delete, so the list says what happened to it.
   const notice = (useLocation().state as { campaignNotice?: string } | null)?.campaignNotice;
   const list = useQuery({
-    queryKey: ['campaigns', accountId],
+    queryKey: campaignKeys.list(accountId),
     queryFn: () => call(api.GET('/v1/accounts/{accountId}/campaigns', { params: { path: { accountId } } })),
   });
   const [copying, setCopying] = useState<Schemas['Campaign']>();
@@ -104,7 +105,7 @@ function NewCampaign({ accountId }: { accountId: string }) {
           },
         }),
       ),
-    onSuccess: () => qc.invalidateQueries({ queryKey: ['campaigns', accountId] }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: campaignKeys.list(accountId) }),
   });
   const errors = fieldErrors(create.error);
   return (
@@ -149,7 +150,7 @@ export function CopyForm({
           body: ids.length === 1 ? { targetAccountId: ids[0] } : { targetAccountIds: ids },
         }),
       ),
-    onSuccess: () => qc.invalidateQueries({ queryKey: ['campaigns'] }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: campaignKeys.lists }),
   });
   const [picked, setPicked] = useState<string[]>([]);
   if (copy.isSuccess) {

@@ -3,6 +3,7 @@ import { useRef, useState } from 'react';
 import { ApiError, api, call, newIdempotencyKey, type Schemas } from '../../api/client';
 import { fieldErrors } from '../../api/words';
 import { credits, Field, FormError, money } from '../../ui';
+import { creditKeys } from './queries';
 
 /**
  * The agency buys pool credits from the platform: POST /v1/credits/purchases → Stripe Checkout,
@@ -13,7 +14,7 @@ import { credits, Field, FormError, money } from '../../ui';
 export function BuyPoolCredits() {
   const key = useRef(newIdempotencyKey());
   const [choice, setChoice] = useState('custom');
-  const offers = useQuery({ queryKey: ['credit-packages'], queryFn: () => call(api.GET('/v1/credits/packages')) });
+  const offers = useQuery({ queryKey: creditKeys.packages, queryFn: () => call(api.GET('/v1/credits/packages')) });
   const buy = useMutation({
     mutationFn: (body: Schemas['PurchaseRequest']) =>
       call(api.POST('/v1/credits/purchases', { params: { header: { 'Idempotency-Key': key.current } }, body })),

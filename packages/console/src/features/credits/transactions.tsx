@@ -6,6 +6,7 @@ import { fieldErrors } from '../../api/words';
 import { CsvDownload, Pager, Table, useCursorPages } from '../../lists';
 import { useSwitcherAccounts } from '../../queries';
 import { credits, Field, Loaded } from '../../ui';
+import { creditKeys } from './queries';
 
 type Query = Omit<NonNullable<paths['/v1/credits/transactions']['get']['parameters']['query']>, 'limit' | 'cursor'>;
 type Entry = Schemas['LedgerEntry'];
@@ -19,7 +20,7 @@ export function Transactions() {
   const pages = useCursorPages();
   const { cursor } = pages;
   const list = useQuery({
-    queryKey: ['transactions', filters, cursor],
+    queryKey: creditKeys.transactionPage(filters, cursor),
     // JSON here (the route also answers text/csv, hence the union in its type).
     queryFn: async () =>
       (await call(

@@ -5,9 +5,10 @@ import { ApiError, api, call, newIdempotencyKey, type Schemas } from '../../api/
 import { fieldErrors } from '../../api/words';
 import { TrendChart } from '../../chart';
 import { Table } from '../../lists';
-import { useAccountUsage, usePrincipal, useSwitcherAccounts } from '../../queries';
+import { usePrincipal, useSwitcherAccounts } from '../../queries';
 import { credits, day, Field, FormError, Loaded, money, RunwayLine, Section } from '../../ui';
 import { CampaignList } from '../campaigns/campaigns';
+import { accountKeys, useAccountUsage } from './queries';
 
 /**
  * One account's own dashboard: what its client sees, and what the agency sees after switching
@@ -56,7 +57,7 @@ function UsageView({ usage }: { usage: Schemas['AccountUsage'] }) {
 /** The wallet exists in reselling mode only: a 404 means manual mode, and the section is simply absent. */
 function Wallet({ accountId }: { accountId: string }) {
   const wallet = useQuery({
-    queryKey: ['wallet', accountId],
+    queryKey: accountKeys.wallet(accountId),
     queryFn: async () => {
       try {
         return await call(api.GET('/v1/accounts/{accountId}/wallet', { params: { path: { accountId } } }));
@@ -92,7 +93,7 @@ function Wallet({ accountId }: { accountId: string }) {
 
 function BuyCredits({ accountId }: { accountId: string }) {
   const offers = useQuery({
-    queryKey: ['offers', accountId],
+    queryKey: accountKeys.offers(accountId),
     queryFn: () => call(api.GET('/v1/accounts/{accountId}/credit-offers', { params: { path: { accountId } } })),
   });
   // One key per attempt: a retry after a lost answer reuses it (the same purchase), a changed choice gets a new one.
@@ -163,7 +164,7 @@ function BuyCredits({ accountId }: { accountId: string }) {
 
 function Purchases({ accountId }: { accountId: string }) {
   const list = useQuery({
-    queryKey: ['purchases', accountId],
+    queryKey: accountKeys.purchases(accountId),
     queryFn: () => call(api.GET('/v1/accounts/{accountId}/credit-purchases', { params: { path: { accountId } } })),
   });
   return (

@@ -6,9 +6,11 @@ import { TrendChart } from '../../chart';
 import { Table } from '../../lists';
 import { thisMonth, usePrincipal } from '../../queries';
 import { credits, Loaded, RunwayLine, Section } from '../../ui';
-import { AlertLevels, AutoTopUpSettings } from '../auto-top-up/auto-top-up';
+import { AlertLevels } from '../auto-top-up/alert-levels';
+import { AutoTopUpSettings } from '../auto-top-up/auto-top-up';
 import { BuyPoolCredits } from '../credits/buy-pool-credits';
 import { AccountHome } from './account-home';
+import { agencyKeys } from './queries';
 
 /** `/`: the agency dashboard for an agency user; a client (or an assisting agency user) gets its own account's. */
 export function Dashboard() {
@@ -18,11 +20,11 @@ export function Dashboard() {
 }
 
 function AgencyDashboard() {
-  const balance = useQuery({ queryKey: ['balance'], queryFn: () => call(api.GET('/v1/credits/balance')) });
+  const balance = useQuery({ queryKey: agencyKeys.balance, queryFn: () => call(api.GET('/v1/credits/balance')) });
   // The whole month so far in one answer: the API ranks the sub-accounts and sends the top 50.
   const range = thisMonth();
   const usage = useQuery({
-    queryKey: ['agency-usage', range.from, range.to],
+    queryKey: agencyKeys.usage(range),
     queryFn: () => call(api.GET('/v1/credits/usage', { params: { query: range } })),
   });
   return (

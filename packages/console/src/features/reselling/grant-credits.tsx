@@ -3,6 +3,8 @@ import { useRef } from 'react';
 import { ApiError, api, call, newIdempotencyKey, type Schemas } from '../../api/client';
 import { fieldErrors } from '../../api/words';
 import { Field, FormActions, FormError } from '../../ui';
+import { accountKeys, agencyKeys } from '../dashboard/queries';
+import { resellingKeys } from './queries';
 
 /**
  * Grant credits from the agency pool into a reselling sub-account's wallet, optionally
@@ -35,8 +37,9 @@ export function GrantCredits(props: {
       if (err instanceof ApiError && !err.retryable) attempt.current = undefined;
     },
     onSuccess: () => {
-      for (const key of ['recharge-requests', 'wallet', 'balance', 'reselling-dashboard'])
-        void qc.invalidateQueries({ queryKey: [key] });
+      // What the grant changed: the request it fulfils, the wallet it filled, the pool it came from.
+      for (const queryKey of [resellingKeys.rechargeRequests, accountKeys.wallets, agencyKeys.balance, resellingKeys.dashboards])
+        void qc.invalidateQueries({ queryKey });
       onDone();
     },
   });

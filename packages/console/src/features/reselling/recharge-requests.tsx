@@ -5,6 +5,7 @@ import { Table, useCursorPages } from '../../lists';
 import { useSwitcherAccounts } from '../../queries';
 import { credits, Dialog, Loaded } from '../../ui';
 import { GrantCredits } from './grant-credits';
+import { resellingKeys } from './queries';
 
 const PAGE = 20;
 const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 16) : '');
@@ -14,7 +15,7 @@ export function RechargeRequests() {
   const pages = useCursorPages();
   const { cursor } = pages;
   const list = useQuery({
-    queryKey: ['recharge-requests', cursor],
+    queryKey: resellingKeys.rechargeRequestPage(cursor),
     queryFn: () =>
       call(api.GET('/v1/reselling/recharge-requests', { params: { query: { limit: PAGE, ...(cursor ? { cursor } : {}) } } })),
     placeholderData: (prev) => prev,

@@ -4,6 +4,8 @@ import { ApiError, api, call, type Schemas } from '../../api/client';
 import { fieldErrors } from '../../api/words';
 import { usePrincipal } from '../../queries';
 import { Field, FormActions, FormError } from '../../ui';
+import { accountKeys } from '../dashboard/queries';
+import { subAccountKeys } from './queries';
 
 type Feature = Schemas['SubAccount']['features'][number];
 const featureNames = {
@@ -48,8 +50,8 @@ export function EditSubAccount({ sub, onDone }: { sub: Schemas['SubAccount']; on
       return call(api.PATCH('/v1/sub-accounts/{subAccountId}', { params: { path: { subAccountId: sub.id } }, body }));
     },
     onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: ['sub-accounts'] });
-      void qc.invalidateQueries({ queryKey: ['wallet', sub.id] });
+      void qc.invalidateQueries({ queryKey: subAccountKeys.all });
+      void qc.invalidateQueries({ queryKey: accountKeys.wallet(sub.id) });
       onDone();
     },
   });

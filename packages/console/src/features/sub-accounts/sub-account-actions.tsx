@@ -1,6 +1,6 @@
-import { useQueryClient } from '@tanstack/react-query';
 import { api, call, type Schemas } from '../../api/client';
 import { ConfirmButton, ShownOnce } from '../../ui';
+import { useSubAccountsChanged } from './queries';
 
 type Sub = Schemas['SubAccount'];
 
@@ -37,7 +37,7 @@ export function NewCredentialsButton({ sub }: { sub: Sub }) {
 
 /** Closes a sub-account (DELETE …), after a confirm: its history stays; it can no longer be edited, assisted or used. */
 export function CloseButton({ sub }: { sub: Sub }) {
-  const qc = useQueryClient();
+  const changed = useSubAccountsChanged();
   return (
     <ConfirmButton
       label="Close"
@@ -46,10 +46,7 @@ export function CloseButton({ sub }: { sub: Sub }) {
       title="Close this sub-account?"
       confirm="Close account"
       act={() => call(api.DELETE('/v1/sub-accounts/{subAccountId}', { params: { path: { subAccountId: sub.id } } }))}
-      onDone={() => {
-        void qc.invalidateQueries({ queryKey: ['sub-accounts'] });
-        void qc.invalidateQueries({ queryKey: ['me'] });
-      }}
+      onDone={changed}
     >
       <p>{sub.name} will be closed: its history stays, but it can no longer be edited, assisted or used until it is reopened.</p>
     </ConfirmButton>
@@ -58,7 +55,7 @@ export function CloseButton({ sub }: { sub: Sub }) {
 
 /** Reopens a closed sub-account (POST …/reopen), after a confirm: the client needs a new password to log in again. */
 export function ReopenButton({ sub }: { sub: Sub }) {
-  const qc = useQueryClient();
+  const changed = useSubAccountsChanged();
   return (
     <ConfirmButton
       label="Reopen"
@@ -66,10 +63,7 @@ export function ReopenButton({ sub }: { sub: Sub }) {
       title="Reopen this sub-account?"
       confirm="Reopen account"
       act={() => call(api.POST('/v1/sub-accounts/{subAccountId}/reopen', { params: { path: { subAccountId: sub.id } } }))}
-      onDone={() => {
-        void qc.invalidateQueries({ queryKey: ['sub-accounts'] });
-        void qc.invalidateQueries({ queryKey: ['me'] });
-      }}
+      onDone={changed}
     >
       <p>
         {sub.name} becomes active again, with its history. Its client cannot log in until you give it a new password (New

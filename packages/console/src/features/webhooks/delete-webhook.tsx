@@ -1,6 +1,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { api, call } from '../../api/client';
 import { ConfirmButton } from '../../ui';
+import { rechargeWebhookOptions, webhookKeys } from './queries';
 
 /** Removes the auto-recharge webhook and its secret, after a confirm: pending deliveries fail, open requests stay. */
 export function DeleteWebhook({ onDeleted }: { onDeleted: () => void }) {
@@ -13,8 +14,8 @@ export function DeleteWebhook({ onDeleted }: { onDeleted: () => void }) {
       act={() => call(api.DELETE('/v1/reselling/auto-recharge-webhook'))}
       onDone={() => {
         onDeleted();
-        qc.setQueryData(['recharge-webhook'], null);
-        void qc.invalidateQueries({ queryKey: ['webhook-deliveries'] });
+        qc.setQueryData(rechargeWebhookOptions().queryKey, null);
+        void qc.invalidateQueries({ queryKey: webhookKeys.rechargeDeliveries });
       }}
     >
       <p>

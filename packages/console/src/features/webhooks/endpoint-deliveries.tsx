@@ -4,6 +4,7 @@ import { ApiError, api, call, type Schemas } from '../../api/client';
 import { errorSentence } from '../../api/words';
 import { Pager, Table, useCursorPages } from '../../lists';
 import { Section } from '../../ui';
+import { webhookKeys } from './queries';
 import { eventTypeNames } from './webhook-endpoint-form';
 
 const PAGE = 20;
@@ -22,7 +23,7 @@ export function EndpointDeliveries({ endpoint }: { endpoint: Schemas['EventWebho
   const pages = useCursorPages();
   const { cursor } = pages;
   const deliveries = useQuery({
-    queryKey: ['webhook-endpoint-deliveries', webhookEndpointId, cursor],
+    queryKey: webhookKeys.endpointDeliveryPage(webhookEndpointId, cursor),
     queryFn: () =>
       call(
         api.GET('/v1/webhook-endpoints/{webhookEndpointId}/deliveries', {
@@ -33,7 +34,7 @@ export function EndpointDeliveries({ endpoint }: { endpoint: Schemas['EventWebho
     refetchInterval: (q) => (q.state.data?.items.some((d) => d.status === 'pending') ? 1000 : false),
   });
   useEndpointFollowsDeliveries(deliveries.data?.items);
-  const refresh = () => qc.invalidateQueries({ queryKey: ['webhook-endpoint-deliveries', webhookEndpointId] });
+  const refresh = () => qc.invalidateQueries({ queryKey: webhookKeys.endpointDeliveries(webhookEndpointId) });
   const test = useMutation({
     mutationFn: () =>
       call(api.POST('/v1/webhook-endpoints/{webhookEndpointId}/test', { params: { path: { webhookEndpointId } } })),
@@ -107,7 +108,7 @@ function useEndpointFollowsDeliveries(items: Delivery[] | undefined) {
   const state = items?.map((d) => `${d.id}:${d.status}:${d.attempts}`).join(',');
   useEffect(() => {
     if (state === undefined) return;
-    if (seen.current !== undefined && seen.current !== state) void qc.invalidateQueries({ queryKey: ['webhook-endpoints'] });
+    if (seen.current !== undefined && seen.current !== state) void qc.invalidateQueries({ queryKey: webhookKeys.endpoints });
     seen.current = state;
   }, [state, qc]);
 }

@@ -4,6 +4,7 @@ import { api, call, type Schemas } from '../../api/client';
 import { Table } from '../../lists';
 import { ConfirmButton, Dialog, Loaded, ShownOnce } from '../../ui';
 import { EndpointDeliveries } from './endpoint-deliveries';
+import { webhookKeys } from './queries';
 import { eventTypeNames, WebhookEndpointForm } from './webhook-endpoint-form';
 
 type Endpoint = Schemas['EventWebhookEndpoint'];
@@ -15,7 +16,7 @@ const path = (webhookEndpointId: string) => ({ params: { path: { webhookEndpoint
  */
 export function EventWebhooks() {
   const qc = useQueryClient();
-  const endpoints = useQuery({ queryKey: ['webhook-endpoints'], queryFn: () => call(api.GET('/v1/webhook-endpoints')) });
+  const endpoints = useQuery({ queryKey: webhookKeys.endpoints, queryFn: () => call(api.GET('/v1/webhook-endpoints')) });
   const [adding, setAdding] = useState(false);
   const [created, setCreated] = useState<Schemas['EventWebhookEndpointCreated']>();
   const [editing, setEditing] = useState<Endpoint>();
@@ -66,7 +67,7 @@ export function EventWebhooks() {
                     act={() => call(api.DELETE('/v1/webhook-endpoints/{webhookEndpointId}', path(e.id)))}
                     onDone={() => {
                       if (shownId === e.id) setShownId(undefined);
-                      void qc.invalidateQueries({ queryKey: ['webhook-endpoints'] });
+                      void qc.invalidateQueries({ queryKey: webhookKeys.endpoints });
                     }}
                   >
                     <p>We stop sending events to {e.url} and forget its signing secret; deliveries still being tried fail.</p>

@@ -6,6 +6,7 @@ import { Table } from '../../lists';
 import { Field, FormError, Loaded, Section, ShownOnce } from '../../ui';
 import { RechargeRequests } from '../reselling/recharge-requests';
 import { DeleteWebhook } from './delete-webhook';
+import { rechargeWebhookOptions, webhookKeys } from './queries';
 
 const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 19) : '');
 
@@ -16,23 +17,17 @@ const when = (iso: string | null) => (iso ? iso.replace('T', ' ').slice(0, 19) :
  */
 export function RechargeWebhook() {
   const qc = useQueryClient();
-  const hook = useQuery({
-    queryKey: ['recharge-webhook'],
-    queryFn: async () => {
-      try {
-        return await call(api.GET('/v1/reselling/auto-recharge-webhook'));
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 404) return null; // none saved yet
-        throw err;
-      }
-    },
-  });
+  const hook = useQuery(rechargeWebhookOptions());
   const [secret, setSecret] = useState<string>();
   const save = useMutation({
     mutationFn: (url: string) => call(api.PUT('/v1/reselling/auto-recharge-webhook', { body: { url } })),
     onSuccess: (r) => {
       setSecret(r.secret); // only when the endpoint was created: a new URL keeps the secret
-      qc.setQueryData(['recharge-webhook'], { url: r.url, enabled: r.enabled, disabledReason: r.disabledReason });
+      qc.setQueryData(rechargeWebhookOptions().queryKey, () => ({
+        url: r.url,
+        enabled: r.enabled,
+        disabledReason: r.disabledReason,
+      }));
     },
   });
   const rotate = useMutation({
@@ -111,7 +106,7 @@ const eventNames: Record<Delivery['eventType'], string> = {
 /** The delivery log, newest first; while any delivery is still being tried it is read again every second. */
 function Deliveries({ enabled }: { enabled: boolean }) {
   const deliveries = useQuery({
-    queryKey: ['webhook-deliveries'],
+    queryKey: webhookKeys.rechargeDeliveries,
     queryFn: () => call(api.GET('/v1/reselling/webhook-deliveries', { params: { query: { limit: 20 } } })),
     refetchInterval: (q) => (q.state.data?.items.some((d) => d.status === 'pending') ? 1000 : false),
   });

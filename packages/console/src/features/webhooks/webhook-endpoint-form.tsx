@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { ApiError, api, call, type Schemas } from '../../api/client';
 import { fieldErrors } from '../../api/words';
 import { Field, FormActions, FormError } from '../../ui';
+import { webhookKeys } from './queries';
 
 type Endpoint = Schemas['EventWebhookEndpoint'];
 export type EventType = Endpoint['events'][number];
@@ -63,7 +64,7 @@ export function WebhookEndpointForm({
       return undefined;
     },
     onSuccess: (created) => {
-      void qc.invalidateQueries({ queryKey: ['webhook-endpoints'] });
+      void qc.invalidateQueries({ queryKey: webhookKeys.endpoints });
       if (created) onCreated?.(created);
       else onDone();
     },
