@@ -1,5 +1,6 @@
 import { lazy, Suspense } from 'react';
 import { Navigate, Route, Routes, useLocation } from 'react-router';
+import { RouteErrorBoundary } from './error-boundary';
 import { ApiKeys } from './features/api-keys/api-keys';
 import { AuditLog } from './features/audit-log/audit-log';
 import { AutoTopUpReturn } from './features/auto-top-up/auto-top-up';
@@ -19,7 +20,8 @@ import { EventWebhooks } from './features/webhooks/event-webhooks';
 import { Layout } from './layout';
 import { useSession } from './session';
 
-// Opened from the list only: its code loads on first use, not with the console.
+// Opened from the list only: its code loads on first use, not with the console. Should that load
+// fail (a deploy replaced the chunk), the error boundary around the pages says so and offers Reload.
 const CampaignPage = lazy(() => import('./features/campaigns/campaign-page').then((m) => ({ default: m.CampaignPage })));
 const campaignPage = (
   <Suspense fallback={<p aria-busy="true">Loading the campaign…</p>}>
@@ -31,28 +33,30 @@ export function App() {
   const { session } = useSession();
   const location = useLocation();
   return (
-    <Routes>
-      <Route path="/sign-in" element={session ? <Navigate to="/" replace /> : <SignIn />} />
-      <Route path="/sign-up" element={<SignUp />} />
-      <Route path="/verify-email" element={<VerifyEmail />} />
-      <Route path="/reset-password" element={<ResetPassword />} />
-      <Route element={session ? <Layout /> : <Navigate to="/sign-in" replace state={{ from: location.pathname }} />}>
-        <Route index element={<Dashboard />} />
-        <Route path="accounts/:accountId" element={<AccountHome />} />
-        <Route path="accounts/:accountId/campaigns/:campaignId" element={campaignPage} />
-        <Route path="sub-accounts" element={<SubAccounts />} />
-        <Route path="transactions" element={<Transactions />} />
-        <Route path="campaigns" element={<AgencyCampaigns />} />
-        <Route path="campaigns/:campaignId" element={campaignPage} />
-        <Route path="reselling/*" element={<Reselling />} />
-        <Route path="api-keys" element={<ApiKeys />} />
-        <Route path="event-webhooks" element={<EventWebhooks />} />
-        <Route path="audit-log" element={<AuditLog />} />
-        <Route path="password" element={<ChangePassword />} />
-        <Route path="credits/purchases/:purchaseId" element={<PurchaseReturn />} />
-        <Route path="credits/auto-top-up" element={<AutoTopUpReturn />} />
-        <Route path="*" element={<p>There is no page here.</p>} />
-      </Route>
-    </Routes>
+    <RouteErrorBoundary standalone>
+      <Routes>
+        <Route path="/sign-in" element={session ? <Navigate to="/" replace /> : <SignIn />} />
+        <Route path="/sign-up" element={<SignUp />} />
+        <Route path="/verify-email" element={<VerifyEmail />} />
+        <Route path="/reset-password" element={<ResetPassword />} />
+        <Route element={session ? <Layout /> : <Navigate to="/sign-in" replace state={{ from: location.pathname }} />}>
+          <Route index element={<Dashboard />} />
+          <Route path="accounts/:accountId" element={<AccountHome />} />
+          <Route path="accounts/:accountId/campaigns/:campaignId" element={campaignPage} />
+          <Route path="sub-accounts" element={<SubAccounts />} />
+          <Route path="transactions" element={<Transactions />} />
+          <Route path="campaigns" element={<AgencyCampaigns />} />
+          <Route path="campaigns/:campaignId" element={campaignPage} />
+          <Route path="reselling/*" element={<Reselling />} />
+          <Route path="api-keys" element={<ApiKeys />} />
+          <Route path="event-webhooks" element={<EventWebhooks />} />
+          <Route path="audit-log" element={<AuditLog />} />
+          <Route path="password" element={<ChangePassword />} />
+          <Route path="credits/purchases/:purchaseId" element={<PurchaseReturn />} />
+          <Route path="credits/auto-top-up" element={<AutoTopUpReturn />} />
+          <Route path="*" element={<p>There is no page here.</p>} />
+        </Route>
+      </Routes>
+    </RouteErrorBoundary>
   );
 }
