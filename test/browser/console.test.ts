@@ -461,6 +461,31 @@ describe('the web console', () => {
     await page.getByText('No campaigns yet.').waitFor();
   });
 
+  it('a page whose code no longer loads says what happened, with Reload and a way home, under the navigation', async () => {
+    // The campaign page is a lazy chunk of its own: refused here as if a deploy had replaced it.
+    const chunk = '**/assets/campaign-page-*.js';
+    await page.route(chunk, (route) => route.abort());
+    const before = pageErrors.length;
+    await page.goto(campaignPath);
+    const main = page.getByRole('main');
+    await expectText(main.getByRole('heading', { level: 1 }), 'Something went wrong');
+    await expectText(main.getByRole('alert'), /^This page stopped working: .*dynamically imported module/);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Campaigns' }).waitFor();
+    await expectAccessible(page, 'page error');
+    // The way home leaves the broken page; back on it, its code is still missing until a reload.
+    await main.getByRole('link', { name: 'Go to the dashboard' }).click();
+    await expectText(page.getByRole('heading', { level: 1 }), 'Agency dashboard');
+    await page.goBack();
+    await expectText(main.getByRole('heading', { level: 1 }), 'Something went wrong');
+    await page.unroute(chunk);
+    await main.getByRole('button', { name: 'Reload' }).click();
+    await expectText(main.getByRole('heading', { level: 1 }), 'Campaign not found');
+    // The refused chunk and React's report of the error it caught: the only errors this caused.
+    const caused = pageErrors.splice(before);
+    expect(caused.length).toBeGreaterThan(0);
+    expect(caused.filter((e) => !/net::ERR_FAILED|dynamically imported module/.test(e))).toEqual([]);
+  });
+
   let clientBContext: BrowserContext;
   let clientBPage: Page;
   it('a reselling client whose agency is not ready is told so (409, what to do next)', async () => {

@@ -1,5 +1,6 @@
 import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
-import { ResendVerification } from './pages/resend-verification';
+import { RouteErrorBoundary } from './error-boundary';
+import { ResendVerification } from './features/identity/resend-verification';
 import { usePrincipal } from './queries';
 import { useSession } from './session';
 import { Loaded } from './ui';
@@ -77,7 +78,9 @@ export function Layout() {
               {() => null}
             </Loaded>
           ) : (
-            <Outlet />
+            <RouteErrorBoundary>
+              <Outlet />
+            </RouteErrorBoundary>
           )}
         </main>
       </div>

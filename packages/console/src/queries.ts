@@ -1,11 +1,19 @@
-import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { useInfiniteQuery } from '@tanstack/react-query';
 import { api, call } from './api/client';
 import { useSession } from './session';
+
+/**
+ * What every feature shares: who is signed in (GET /v1/me, whose accounts also fill the switcher)
+ * and "this month". Each feature's own query keys and options are in its features/<name>/queries.ts.
+ */
+export const meKeys = {
+  all: ['me'] as const,
+};
 
 /** GET /v1/me, paged like every list: the principal, and the account switcher page by page. */
 export function useMe() {
   return useInfiniteQuery({
-    queryKey: ['me'],
+    queryKey: meKeys.all,
     queryFn: ({ pageParam }) => call(api.GET('/v1/me', { params: { query: pageParam ? { cursor: pageParam } : {} } })),
     initialPageParam: '',
     getNextPageParam: (last) => last.nextCursor ?? undefined,
@@ -35,12 +43,4 @@ export function useSwitcherAccounts() {
 export function thisMonth(): { from: string; to: string } {
   const today = new Date().toISOString().slice(0, 10);
   return { from: `${today.slice(0, 7)}-01`, to: today };
-}
-
-export function useAccountUsage(accountId: string) {
-  const range = thisMonth();
-  return useQuery({
-    queryKey: ['usage', accountId, range.from, range.to],
-    queryFn: () => call(api.GET('/v1/accounts/{accountId}/usage', { params: { path: { accountId }, query: range } })),
-  });
 }

@@ -1,0 +1,4 @@
+/** The agency's API keys (GET /v1/api-keys). */
+export const apiKeyKeys = {
+  all: ['api-keys'] as const,
+};
