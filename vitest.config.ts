@@ -4,8 +4,9 @@ import { defineConfig } from 'vitest/config';
  * Three tiers, one run: `npm test` runs them all, as CI does.
  * - `unit`: pure code, no Java, no stack (`npm run test:unit`, seconds);
  * - `infra`: the CDK app synthesized and its bundles built, no stack (`npm run test:infra`);
- * - `stack`: integration, end-to-end and browser tests against one local stack (one DynamoDB
- *   Local process, one table; tests isolate themselves by creating their own agencies).
+ * - `stack`: integration, end-to-end, console component (happy-dom, against the stack's API) and
+ *   browser tests against one local stack (one DynamoDB Local process, one table; tests isolate
+ *   themselves by creating their own agencies).
  */
 export default defineConfig({
   test: {
@@ -26,7 +27,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'stack',
-          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/browser/**/*.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+            'test/console/**/*.test.tsx',
+            'test/browser/**/*.test.ts',
+          ],
           globalSetup: ['test/support/global-setup.ts'],
         },
       },
