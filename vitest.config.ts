@@ -11,9 +11,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
-    // Most tests wait on the engines (DynamoDB Local's JVM, the emulators), not on this CPU:
-    // two files at a time keep a 2-core machine busy (vitest's default there is one).
-    maxWorkers: 2,
+    // Most tests wait on the engines (DynamoDB Local's JVM, the emulators, a browser), not on
+    // this CPU: three files at a time keep a 2-core machine busy (vitest's default there is one).
+    maxWorkers: 3,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default', './test/support/summary-reporter.ts'],
