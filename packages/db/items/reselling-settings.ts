@@ -3,7 +3,7 @@ import { db, table } from '../client';
 import { ifConditionHolds } from '../conditions';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
-import { ConditionsFailed, type NamedItem, transact, transactIf } from '../transact';
+import { ConditionsFailed, type NamedItem, type TransactItem, transact, transactIf } from '../transact';
 
 /**
  * An agency's reselling settings: its connected Stripe account (kept current by Stripe's
@@ -240,27 +240,21 @@ const endpointNames = { ...created, '#ep': 'autoRechargeWebhook' };
 
 /** Creates the endpoint with its first secret, with what goes with it; false when one exists already. */
 export function createWebhookEndpoint(agencyId: string, endpoint: StoredWebhookEndpoint, also: NamedItem[]): Promise<boolean> {
-  return transactIf('endpoint', [
+  return updateEndpointIf(
+    agencyId,
     {
-      name: 'endpoint',
-      write: {
-        Update: {
-          TableName: table(),
-          Key: resellingSettingsKey(agencyId),
-          UpdateExpression: `SET #ep = :ep, ${createdClauses}`,
-          ConditionExpression: 'attribute_not_exists(#ep)',
-          ExpressionAttributeNames: endpointNames,
-          ExpressionAttributeValues: {
-            ':ep': endpoint,
-            ':kind': itemKinds.resellingSettings,
-            ':agencyId': agencyId,
-            ':now': endpoint.updatedAt,
-          },
-        },
+      UpdateExpression: `SET #ep = :ep, ${createdClauses}`,
+      ConditionExpression: 'attribute_not_exists(#ep)',
+      ExpressionAttributeNames: endpointNames,
+      ExpressionAttributeValues: {
+        ':ep': endpoint,
+        ':kind': itemKinds.resellingSettings,
+        ':agencyId': agencyId,
+        ':now': endpoint.updatedAt,
       },
     },
-    ...also,
-  ]);
+    also,
+  );
 }
 
 /** The names the endpoint's field updates use: the endpoint map and its fields. */
@@ -283,29 +277,22 @@ export function updateWebhookEndpointUrl(
   at: string,
   also: NamedItem[],
 ): Promise<boolean> {
-  return transactIf('endpoint', [
+  return updateEndpointIf(
+    agencyId,
     {
-      name: 'endpoint',
-      write: {
-        Update: {
-          TableName: table(),
-          Key: resellingSettingsKey(agencyId),
-          UpdateExpression:
-            'SET #ep.#url = :url, #ep.#enabled = :true, #ep.#updatedAt = :now, #updatedAt = :now REMOVE #ep.#reason',
-          ConditionExpression: '#ep.#url = :seenUrl AND #ep.#enabled = :seenEnabled',
-          ExpressionAttributeNames: endpointFieldNames,
-          ExpressionAttributeValues: {
-            ':url': url,
-            ':true': true,
-            ':now': at,
-            ':seenUrl': seen.url,
-            ':seenEnabled': seen.enabled,
-          },
-        },
+      UpdateExpression: 'SET #ep.#url = :url, #ep.#enabled = :true, #ep.#updatedAt = :now, #updatedAt = :now REMOVE #ep.#reason',
+      ConditionExpression: '#ep.#url = :seenUrl AND #ep.#enabled = :seenEnabled',
+      ExpressionAttributeNames: endpointFieldNames,
+      ExpressionAttributeValues: {
+        ':url': url,
+        ':true': true,
+        ':now': at,
+        ':seenUrl': seen.url,
+        ':seenEnabled': seen.enabled,
       },
     },
-    ...also,
-  ]);
+    also,
+  );
 }
 
 /** Replaces the sealed secrets, on condition they are still those the rotation started from, with what goes with it. */
@@ -316,22 +303,16 @@ export function replaceWebhookSecrets(
   at: string,
   also: NamedItem[],
 ): Promise<boolean> {
-  return transactIf('endpoint', [
+  return updateEndpointIf(
+    agencyId,
     {
-      name: 'endpoint',
-      write: {
-        Update: {
-          TableName: table(),
-          Key: resellingSettingsKey(agencyId),
-          UpdateExpression: 'SET #ep.#secrets = :sealed, #ep.#updatedAt = :now',
-          ConditionExpression: '#ep.#secrets = :seen',
-          ExpressionAttributeNames: { '#ep': 'autoRechargeWebhook', '#secrets': 'sealedSecrets', '#updatedAt': 'updatedAt' },
-          ExpressionAttributeValues: { ':sealed': sealed, ':seen': seen, ':now': at },
-        },
-      },
+      UpdateExpression: 'SET #ep.#secrets = :sealed, #ep.#updatedAt = :now',
+      ConditionExpression: '#ep.#secrets = :seen',
+      ExpressionAttributeNames: { '#ep': 'autoRechargeWebhook', '#secrets': 'sealedSecrets', '#updatedAt': 'updatedAt' },
+      ExpressionAttributeValues: { ':sealed': sealed, ':seen': seen, ':now': at },
     },
-    ...also,
-  ]);
+    also,
+  );
 }
 
 /**
@@ -355,20 +336,26 @@ export const disableWebhookEndpoint = (agencyId: string, url: string, reason: st
 
 /** Removes the endpoint read (at `seenUrl`) and its secrets, with what goes with it; false when it changed meanwhile. */
 export function deleteWebhookEndpoint(agencyId: string, seenUrl: string, also: NamedItem[]): Promise<boolean> {
-  return transactIf('endpoint', [
+  return updateEndpointIf(
+    agencyId,
     {
-      name: 'endpoint',
-      write: {
-        Update: {
-          TableName: table(),
-          Key: resellingSettingsKey(agencyId),
-          UpdateExpression: 'REMOVE #ep',
-          ConditionExpression: '#ep.#url = :seenUrl',
-          ExpressionAttributeNames: { '#ep': 'autoRechargeWebhook', '#url': 'url' },
-          ExpressionAttributeValues: { ':seenUrl': seenUrl },
-        },
-      },
+      UpdateExpression: 'REMOVE #ep',
+      ConditionExpression: '#ep.#url = :seenUrl',
+      ExpressionAttributeNames: { '#ep': 'autoRechargeWebhook', '#url': 'url' },
+      ExpressionAttributeValues: { ':seenUrl': seenUrl },
     },
+    also,
+  );
+}
+
+/** One conditional update of the agency's auto-recharge endpoint, with what goes with it (its audit record): whether it held. */
+function updateEndpointIf(
+  agencyId: string,
+  update: Omit<NonNullable<TransactItem['Update']>, 'TableName' | 'Key'>,
+  also: NamedItem[],
+): Promise<boolean> {
+  return transactIf('endpoint', [
+    { name: 'endpoint', write: { Update: { TableName: table(), Key: resellingSettingsKey(agencyId), ...update } } },
     ...also,
   ]);
 }
