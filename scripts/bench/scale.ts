@@ -43,13 +43,25 @@ type Call = (
   headers?: Record<string, string>,
 ) => Promise<{ status: number; json: any; text: string; headers: Headers }>;
 
+/** Answers 503/429 the seeding met and retried, as a client honouring Retry-After does (every write is idempotent). */
+const retried = { count: 0 };
+
 function caller(stack: LocalStack): Call {
   return async (method, path, body, headers = {}) => {
-    const res = await fetch(`${stack.apiUrl}${path}`, {
-      method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const send = () =>
+      fetch(`${stack.apiUrl}${path}`, {
+        method,
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    let res = await send();
+    // A 2-core machine running the whole stack can keep a request waiting past the local runtime's limit.
+    for (let attempt = 1; (res.status === 503 || res.status === 429) && attempt <= 8; attempt++) {
+      retried.count++;
+      await res.text();
+      await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') || attempt)));
+      res = await send();
+    }
     const text = await res.text();
     const json = res.headers.get('content-type')?.includes('json') && text ? JSON.parse(text) : undefined;
     if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 500)}`);
@@ -160,6 +172,7 @@ async function seed(stack: LocalStack, call: Call, run: string, size: number, pe
   };
   for (let d = 0; d < days.length; d += 3) await Promise.all(days.slice(d, d + 3).map(oneDay));
   if (refused) throw new Error(`${refused} seeded events were refused`);
+  if (retried.count) console.log(`  seeding: ${retried.count} answers of 503/429 retried after Retry-After`);
   await backgroundIdle(stack, Number(process.env.BENCH_SCALE_IDLE_SECONDS || 300) * 1000);
   return { agencyId, token, subs, entries };
 }
