@@ -5,10 +5,14 @@
  * are recorded (a spy that passes every call through, never an answer of its own).
  */
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { render } from '@testing-library/react';
+import { configure, render } from '@testing-library/react';
 import type { ReactNode } from 'react';
 import { MemoryRouter } from 'react-router';
 import { stack } from '../support/stack';
+
+// waitFor waits on the real API: Testing Library's 1 s default is a timing assertion on a loaded
+// machine (seen failing at load 15). A wait ends as soon as what it waits for is true.
+configure({ asyncUtilTimeout: 15_000 });
 
 export interface Sent {
   method: string;
