@@ -4,12 +4,14 @@ import { api, call, type Schemas } from '../../api/client';
 import type { paths } from '../../api/schema';
 import { fieldErrors } from '../../api/words';
 import { CsvDownload, Pager, Table, useCursorPages } from '../../lists';
+import { searchedInPart } from '../../paging';
 import { useSwitcherAccounts } from '../../queries';
 import { credits, Field, Loaded } from '../../ui';
 import { creditKeys } from './queries';
 
 type Query = Omit<NonNullable<paths['/v1/credits/transactions']['get']['parameters']['query']>, 'limit' | 'cursor'>;
 type Entry = Schemas['LedgerEntry'];
+const PAGE = 50;
 const types: Entry['type'][] = ['top_up', 'grant', 'ai_response', 'campaign_message', 'purchase', 'refund', 'dispute'];
 
 /** The credit transaction history: filters, pages by the API's cursor, Export CSV of the same filters. */
@@ -24,7 +26,7 @@ export function Transactions() {
     // JSON here (the route also answers text/csv, hence the union in its type).
     queryFn: async () =>
       (await call(
-        api.GET('/v1/credits/transactions', { params: { query: { ...filters, limit: 50, ...(cursor ? { cursor } : {}) } } }),
+        api.GET('/v1/credits/transactions', { params: { query: { ...filters, limit: PAGE, ...(cursor ? { cursor } : {}) } } }),
       )) as Schemas['TransactionList'],
     placeholderData: (prev) => prev,
   });
@@ -93,11 +95,18 @@ export function Transactions() {
       <Loaded query={list} label="transactions">
         {(l) => (
           <>
+            {searchedInPart(l.items.length, PAGE, l.nextCursor) && (
+              <p role="status">
+                {l.items.length === 0 ? 'None found' : `${l.items.length} found`} in this part of the history: a campaign or
+                contact across all sub-accounts is searched a part at a time. Next page searches further; choosing a sub-account
+                gives full pages.
+              </p>
+            )}
             <Table
               caption="Credit transactions, newest first"
               columns={['When', 'Type', 'Credits', 'Balance after', 'Sub-account', 'Contact', 'Campaign', 'Reference']}
               items={l.items}
-              empty="No transactions match."
+              empty={searchedInPart(0, PAGE, l.nextCursor) ? 'None in this part of the history.' : 'No transactions match.'}
               row={(t) => (
                 <tr key={t.id}>
                   <td>{t.createdAt.replace('T', ' ').slice(0, 19)}</td>
