@@ -146,7 +146,8 @@ export async function transact<N extends string>(
   if (result.kind !== 'committed') throwing(result);
 }
 
-function throwing<N extends string>(result: Exclude<TransactResult<N>, { kind: 'committed' }>): never {
+/** A result its caller has no reading for, thrown as `transact` throws it. */
+export function throwing<N extends string>(result: Exclude<TransactResult<N>, { kind: 'committed' }>): never {
   switch (result.kind) {
     case 'refused':
       throw result.error;
