@@ -17,8 +17,7 @@ import {
 import { bindStripePayment, getStripePayment } from '../../db/items/stripe-payment';
 import { itemKinds } from '../../db/schema';
 import { ConditionsFailed, type NamedItem, transact } from '../../db/transact';
-import { oneAtATime } from '../ledger/balance-state';
-import { commit, type Failure, type Plan } from '../ledger/commit';
+import { commit, type Plan, type Stop } from '../ledger/commit';
 import { requestHash } from '../ledger/entries';
 import { newOutboxId, outboxWrite, type TopUpNoticeEvent } from '../outbox';
 import { resellingConfig } from '../reselling/config';
@@ -219,13 +218,11 @@ export async function settleTopUp(p: PurchaseItem, intent: Stripe.PaymentIntent)
   return 'failed';
 }
 
-class Settled extends Error {}
-
 async function land(p: PurchaseItem, intent: Stripe.PaymentIntent): Promise<SettleOutcome> {
   const chargeId = typeof intent.latest_charge === 'string' ? intent.latest_charge : intent.latest_charge?.id;
-  const makePlan = async (): Promise<Plan<'purchase' | 'payment' | 'state'>> => {
+  const makePlan = async (): Promise<Plan<'purchase' | 'payment' | 'state'> | Stop<'already'>> => {
     const [state, payment] = await Promise.all([getAutoTopUp(p.agencyId), getStripePayment(null, intent.id)]);
-    if (payment?.purchaseId) throw new Settled();
+    if (payment?.purchaseId) return { stop: 'already' };
     const at = clockNow().toISOString();
     return {
       balanceKey: poolKey(p.agencyId),
@@ -259,17 +256,13 @@ async function land(p: PurchaseItem, intent: Stripe.PaymentIntent): Promise<Sett
       ],
     };
   };
-  const judge = (failure: Failure<'purchase' | 'payment' | 'state'>) => {
-    if (failure.failed('purchase')) throw new Settled();
-    return failure.failed('state') || failure.failed('payment') ? ('retry' as const) : undefined;
-  };
-  try {
-    const { replayed } = await oneAtATime(poolKey(p.agencyId), () => commit(makePlan, judge));
-    if (replayed) return 'already';
-  } catch (err) {
-    if (err instanceof Settled) return 'already';
-    throw err;
-  }
+  const result = await commit(makePlan, {
+    oneAtATime: [poolKey(p.agencyId)],
+    // The purchase left `pending`: settled already. The settings or the payment moved: plan again.
+    onFailed: { purchase: 'return', state: 'retry', payment: 'retry' },
+  });
+  // Bound already, the purchase settled, or its entry there: the other way of landing it came first.
+  if (result.kind !== 'committed') return 'already';
   count('AutoTopUpsPaid');
   logger.info('auto top-up: paid', { agencyId: p.agencyId, purchaseId: p.id, credits: p.credits });
   return 'paid';

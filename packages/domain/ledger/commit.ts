@@ -12,8 +12,8 @@ import {
   putRefusal,
 } from '../../db/items/ledger-entry';
 import type { Key } from '../../db/schema';
-import { ConditionsFailed, type NamedItem, transact } from '../../db/transact';
-import { type BalanceState, balanceHint, rememberBalance } from './balance-state';
+import { attempt, type Failed, type NamedItem, type TransactResult } from '../../db/transact';
+import { type BalanceState, balanceHint, oneAtATimeOn, rememberBalance } from './balance-state';
 import { COLLECTED_MS, closeLanes } from './lanes';
 
 /** One side of a movement: a balance, its signed change, and the entry that records it. */
@@ -28,22 +28,56 @@ export interface Leg {
   answersBalance?: boolean;
 }
 
-export interface Plan<X extends string = never> extends Leg {
+export interface Plan<X extends string = never, M = undefined> extends Leg {
   /**
    * The other side of a transfer (a grant takes from the pool what it gives the wallet): a
    * second balance and its own entry, in the same transaction. The plan's own entry stays the
    * idempotency record; the counter entry is keyed apart (`counterScope`).
    */
   counter?: Leg;
-  /** More items of the same transaction (guards, meters, counters), each under its own name. */
+  /**
+   * More items of the same transaction (guards, meters, counters), each under its own name. A
+   * refusal an extra's failed condition stands for is declared on the item (`onConditionFailed`);
+   * any other meaning, in the commit's `onFailed`.
+   */
   extras: NamedItem<X>[];
+  /** What the use case learned making this plan, handed back when it commits. */
+  memo?: M;
 }
 
+/** A plan that cannot be made (what it depends on has changed): the commit answers `stopped` with the reason. */
+export interface Stop<S> {
+  stop: S;
+}
+
+export interface CommitOptions<X extends string> {
+  /**
+   * The balances this container moves one at a time while the commit runs (balance-state.ts):
+   * the plan's, and a transfer's other side.
+   */
+  oneAtATime: Key[];
+  /**
+   * What a failed condition on an extra means when the item declares no refusal: `retry` (what
+   * the plan was made from moved: plan again), or `return` (the use case reads it: the commit
+   * answers `failed`). `balance: 'retry'` for a plan sized to what the balance holds, which is
+   * then never short, only stale.
+   */
+  onFailed?: Partial<Record<X | 'balance', 'retry' | 'return'>>;
+}
+
+/**
+ * What a commit came to, short of a refusal (thrown as the request's answer, once remembered
+ * under the key): the plan committed (with its memo), the key's first outcome was an entry
+ * (`replayed`), an extra the use case reads failed (`failed`, as the items are now), or the
+ * plan could not be made (`stopped`).
+ */
+export type CommitResult<X extends string, M = undefined, S = never> =
+  | { kind: 'committed'; entry: LedgerEntryItem; memo: M | undefined }
+  | { kind: 'replayed'; entry: LedgerEntryItem }
+  | { kind: 'failed'; failed: Failed<X> }
+  | { kind: 'stopped'; reason: S };
+
 type Own = 'balance' | 'entry' | 'counterBalance' | 'counterEntry';
-export type Failure<X extends string> = ConditionsFailed<Own | X>;
-/** A plan's reading of a failed condition on one of its extras: `retry` after refreshing a hint. */
-export type Verdict = 'retry';
-export type Judge<X extends string> = (failure: Failure<X>, plan: Plan<X>) => Verdict | undefined;
 
 /**
  * Version conflicts are normal under load on one pool (another container committed first);
@@ -58,18 +92,27 @@ const ANSWER_MARGIN_MS = 250;
  * check + never-below-zero / never-above-the-ceiling check), the immutable entry (whose key is
  * the idempotency key, so its put is also the idempotency record), for a transfer the other
  * balance and its entry likewise, and the plan's extras. On a failed condition the
- * cancellation reasons carry the items as they are, which tell apart: idempotent replay (the
- * key's first outcome exists), a refusal decided by `judge` (limits, closed accounts) or by a
- * balance (insufficient credits, the ceiling) — remembered under the key — or a stale hint or
- * version on either side (refresh that side from the returned item and go again). `makePlan`
- * runs per attempt, so an entry's id and time are those of the attempt that commits.
+ * cancellation reasons carry the items as they are, which tell apart (`verdictOf`): idempotent
+ * replay (the key's first outcome exists), a refusal an extra declares (limits, closed
+ * accounts) or a balance's (insufficient credits, the ceiling) — remembered under the key —,
+ * what the use case reads itself (`onFailed`), or a stale hint or version on either side
+ * (refresh that side from the returned item and go again). `makePlan` runs per attempt, so an
+ * entry's id and time are those of the attempt that commits.
  */
-export async function commit<X extends string = never>(
-  makePlan: () => Promise<Plan<X>>,
-  judge: Judge<X>,
-): Promise<{ entry: LedgerEntryItem; replayed: boolean }> {
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS && timeLeftMs() > ANSWER_MARGIN_MS; attempt++) {
+export function commit<X extends string = never, M = undefined, S = never>(
+  makePlan: () => Promise<Plan<X, M> | Stop<S>>,
+  options: CommitOptions<X>,
+): Promise<CommitResult<X, M, S>> {
+  return oneAtATimeOn(options.oneAtATime, () => commitNow(makePlan, options));
+}
+
+async function commitNow<X extends string, M, S>(
+  makePlan: () => Promise<Plan<X, M> | Stop<S>>,
+  options: CommitOptions<X>,
+): Promise<CommitResult<X, M, S>> {
+  for (let round = 1; round <= MAX_ATTEMPTS && timeLeftMs() > ANSWER_MARGIN_MS; round++) {
     const plan = await makePlan();
+    if ('stop' in plan) return { kind: 'stopped', reason: plan.stop };
     const [state, counterState] = await Promise.all([
       balanceHint(plan.balanceKey),
       plan.counter && balanceHint(plan.counter.balanceKey),
@@ -88,18 +131,18 @@ export async function commit<X extends string = never>(
       balanceAfter: balanceAfter(counter.state, counter.leg.delta),
     };
     for (const leg of [plan, plan.counter]) if (leg && leg.delta > MAX_BALANCE) throw balanceLimitExceeded();
-    try {
-      await transact<Own | X>([
-        { name: 'balance', write: moveBalance(moveOf(plan, state, entry)) },
-        { name: 'entry', write: putEntry(scope, entry) },
-        ...(counter && counterEntry
-          ? [
-              { name: 'counterBalance' as const, write: moveBalance(moveOf(counter.leg, counter.state, counterEntry)) },
-              { name: 'counterEntry' as const, write: putEntry(counterScope(scope), counterEntry) },
-            ]
-          : []),
-        ...plan.extras,
-      ]);
+    const result = await attempt<Own | X>([
+      { name: 'balance', write: moveBalance(moveOf(plan, state, entry)) },
+      { name: 'entry', write: putEntry(scope, entry) },
+      ...(counter && counterEntry
+        ? [
+            { name: 'counterBalance' as const, write: moveBalance(moveOf(counter.leg, counter.state, counterEntry)) },
+            { name: 'counterEntry' as const, write: putEntry(counterScope(scope), counterEntry) },
+          ]
+        : []),
+      ...plan.extras,
+    ]);
+    if (result.kind === 'committed') {
       rememberBalance(plan.balanceKey, { ...state, balance: state.balance + plan.delta, version: state.version + 1 });
       if (counter) {
         rememberBalance(counter.leg.balanceKey, {
@@ -108,36 +151,38 @@ export async function commit<X extends string = never>(
           version: counter.state.version + 1,
         });
       }
-      return { entry, replayed: false };
-    } catch (err) {
-      if (!(err instanceof ConditionsFailed)) throw err;
-      const failure = err as Failure<X>;
-      const existing = failure.failed('entry');
-      if (existing) return { entry: replayOf(existing.item, entry), replayed: true };
-      // The two entries are written together or not at all: one without the other is a bug.
-      if (failure.failed('counterEntry')) throw failure;
-      const balance = failure.failed('balance');
-      if (balance) rememberBalance(plan.balanceKey, balance.item as Partial<BalanceState> | undefined);
-      const counterBalance = failure.failed('counterBalance');
-      if (counterBalance && plan.counter) {
-        rememberBalance(plan.counter.balanceKey, counterBalance.item as Partial<BalanceState> | undefined);
-      }
-      const outcome = judgeFailure(failure, plan, judge);
-      // Too few credits in the balance item while lanes hold some: bring them back, then judge again.
-      if (outcome instanceof AppError && outcome.code === 'insufficient_credits') {
-        const short = shortLegWithLanes(failure, plan);
+      return { kind: 'committed', entry, memo: plan.memo };
+    }
+    if (result.kind === 'conflict') throw new Error('A commit retries contention itself; it cannot conflict');
+    const { balance, counterBalance } = result.failed as Failed<Own>;
+    if (balance) rememberBalance(plan.balanceKey, balance.old as Partial<BalanceState> | undefined);
+    if (counterBalance && plan.counter) {
+      rememberBalance(plan.counter.balanceKey, counterBalance.old as Partial<BalanceState> | undefined);
+    }
+    const verdict = verdictOf(result, plan, options.onFailed ?? {});
+    switch (verdict.kind) {
+      case 'replay':
+        return { kind: 'replayed', entry: replayOf(verdict.old, entry) };
+      case 'return':
+        return { kind: 'failed', failed: result.failed as Failed<X> };
+      case 'refuse': {
+        // Too few credits in the balance item while lanes hold some: bring them back, then judge again.
+        const short = verdict.error.code === 'insufficient_credits' && shortLegWithLanes(result.failed, plan);
         if (short) {
           await closeLanes(short, { noLanesUntil: Date.now() + COLLECTED_MS });
           continue;
         }
+        if (!refusable.has(verdict.error.code)) throw verdict.error;
+        const replayed = await refuse(scope, entry, verdict.error);
+        return { kind: 'replayed', entry: replayed.entry };
       }
-      if (outcome instanceof AppError) return refuse(scope, entry, outcome);
-      count('CommitRetries');
-      if (outcome === 'stale_version' && attempt > 2) {
-        // Another container moved this balance. Past a few rounds, a random pause breaks a
-        // rhythm in which the same container keeps committing first.
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt, 20)));
-      }
+      case 'retry':
+        count('CommitRetries');
+        if (verdict.why === 'stale_version' && round > 2) {
+          // Another container moved this balance. Past a few rounds, a random pause breaks a
+          // rhythm in which the same container keeps committing first.
+          await new Promise((r) => setTimeout(r, Math.random() * Math.min(round, 20)));
+        }
     }
   }
   throw new AppError('try_again', 'The balance is busy; retry with the same Idempotency-Key', undefined, {
@@ -162,12 +207,12 @@ async function withLanes(key: Key, state: BalanceState, delta: number): Promise<
 }
 
 /** The side of the move that lacked credits while lanes of its balance hold some, if any. */
-function shortLegWithLanes<X extends string>(failure: Failure<X>, plan: Plan<X>): Key | undefined {
+function shortLegWithLanes(failed: Failed<Own>, plan: Plan<string, unknown>): Key | undefined {
   for (const [name, leg] of [
     ['balance', plan],
     ['counterBalance', plan.counter],
   ] as const) {
-    const seen = leg && (failure.failed(name)?.item as Partial<BalanceState> | undefined);
+    const seen = leg && (failed[name]?.old as Partial<BalanceState> | undefined);
     if (leg && leg.delta < 0 && (seen?.lanesOpen ?? 0) > 0 && (seen?.balance ?? 0) < -leg.delta) return leg.balanceKey;
   }
   return undefined;
@@ -182,40 +227,52 @@ const moveOf = (leg: Leg, from: BalanceState, entry: LedgerEntryItem) => ({
   counter: leg.total,
 });
 
+/** What a commit's failed conditions mean, and so what it does next. */
+export type Verdict =
+  | { kind: 'replay'; old: Record<string, unknown> | undefined }
+  | { kind: 'refuse'; error: AppError }
+  | { kind: 'return' }
+  | { kind: 'retry'; why: 'stale_hint' | 'stale_version' };
+
 /**
- * What a failed condition means: a refusal (the plan's own verdict on limits or closed
- * accounts; else, judged on either side as it is now, too few credits where credits leave or
- * the ceiling where they arrive), or a stale hint or version to retry with. A plan's `retry` (its guard
- * saw a mode switch or a new month) means the wrong balance may have been tried, so nothing
- * is concluded about the balance then.
+ * What a failed condition means, in this order: the key's first outcome exists (replay); an
+ * extra's declared refusal; an extra the use case reads itself (`return`) or one whose reading
+ * moved (`retry` with a fresh hint: the wrong balance may have been tried, so nothing is
+ * concluded about the balance then); else, judged on either side as it is now, too few credits
+ * where credits leave or the ceiling where they arrive, or a stale version to retry with.
  */
-function judgeFailure<X extends string>(
-  failure: Failure<X>,
-  plan: Plan<X>,
-  judge: Judge<X>,
-): AppError | 'stale_hint' | 'stale_version' {
-  let verdict: Verdict | undefined;
-  try {
-    verdict = judge(failure, plan);
-  } catch (refused) {
-    if (refused instanceof AppError && refusable.has(refused.code)) return refused;
-    throw refused;
+export function verdictOf<X extends string>(
+  result: Exclude<TransactResult<Own | X>, { kind: 'committed' } | { kind: 'conflict' }>,
+  plan: Pick<Plan<X, unknown>, 'delta' | 'counter'>,
+  onFailed: Partial<Record<X | 'balance', 'retry' | 'return'>>,
+): Verdict {
+  const failed = result.failed;
+  const own = failed as Failed<Own>;
+  if (own.entry) return { kind: 'replay', old: own.entry.old };
+  // The two entries are written together or not at all: one without the other is a bug.
+  if (own.counterEntry) throw new Error('The counter entry failed its condition without its entry');
+  if (result.kind === 'refused') {
+    if (result.error instanceof AppError) return { kind: 'refuse', error: result.error };
+    throw result.error;
   }
-  if (verdict === 'retry') return 'stale_hint';
+  const read = (Object.keys(failed) as (X | 'balance')[]).map((name) => onFailed[name]);
+  if (read.includes('return')) return { kind: 'return' };
+  if (read.includes('retry')) return { kind: 'retry', why: 'stale_hint' };
   let stale = false;
   for (const [name, leg] of [
     ['balance', plan],
     ['counterBalance', plan.counter],
   ] as const) {
-    const failed = leg && failure.failed(name);
-    if (!failed) continue;
-    const now = (failed.item as Partial<BalanceState> | undefined)?.balance ?? 0;
-    if (leg.delta < 0 && now < -leg.delta) return insufficientCredits();
-    if (leg.delta > 0 && now + leg.delta > MAX_BALANCE) return balanceLimitExceeded();
+    const seen = leg && own[name];
+    if (!seen) continue;
+    const now = (seen.old as Partial<BalanceState> | undefined)?.balance ?? 0;
+    if (leg.delta < 0 && now < -leg.delta) return { kind: 'refuse', error: insufficientCredits() };
+    if (leg.delta > 0 && now + leg.delta > MAX_BALANCE) return { kind: 'refuse', error: balanceLimitExceeded() };
     stale = true;
   }
-  if (!stale) throw failure; // a condition no plan expects to fail: a bug, not a retry
-  return 'stale_version';
+  // A condition no plan expects to fail: a bug, not a retry.
+  if (!stale) throw new Error(`Unexpected failed conditions: ${Object.keys(failed).join(', ')}`);
+  return { kind: 'retry', why: 'stale_version' };
 }
 
 /** Refusals that depend on the ledger's state are remembered under the key, as Stripe does. */

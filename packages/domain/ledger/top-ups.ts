@@ -11,9 +11,8 @@ import type { NamedItem } from '../../db/transact';
 import { accountClosed } from '../accounts/errors';
 import { actorOf, type Principal } from '../auth/principal';
 import { rememberAccount } from './account-hints';
-import { oneAtATime, oneAtATimeOn } from './balance-state';
 import { exactBalance } from './balances';
-import { commit, type Failure, type Plan } from './commit';
+import { type CommitResult, commit, type Plan } from './commit';
 import { entryView, requestHash } from './entries';
 import type { GrantBody, TopUpBody } from './schemas';
 
@@ -63,7 +62,7 @@ export async function topUpAgency(principal: Principal, agency: AccountItem, bod
     { type: 'top_up', credits: body.credits, reference: body.reference, body },
     idempotencyKey,
   );
-  const { entry, replayed } = await oneAtATime(poolKey(agency.id), () => commit(makePlan, () => undefined));
+  const { entry, replayed } = answered(await commit(makePlan, { oneAtATime: [poolKey(agency.id)] }));
   return { body: { entry: entryView(entry), balance: await balanceNow(entry, poolKey(agency.id)) }, replayed };
 }
 
@@ -84,7 +83,17 @@ export async function grantCredits(principal: Principal, sub: AccountItem, body:
     { agencyId: sub.agencyId, accountId: sub.id, subAccountId: sub.id, balance: 'wallet' },
     { type: 'grant', credits: body.credits, reference: body.reference, requestId: body.requestId, body },
     idempotencyKey,
-    [{ name: 'reselling', write: checkActiveInMode(sub.id, 'reselling') }],
+    [
+      {
+        name: 'reselling',
+        write: checkActiveInMode(sub.id, 'reselling'),
+        onConditionFailed: (old) => {
+          const account = old as AccountItem | undefined;
+          if (account) rememberAccount(account);
+          return account?.status !== 'active' ? accountClosed() : wrongMode();
+        },
+      },
+    ],
   );
   const pool = poolKey(sub.agencyId);
   const makePlan = async (): Promise<Plan<Extra>> => {
@@ -92,41 +101,48 @@ export async function grantCredits(principal: Principal, sub: AccountItem, body:
     const out = { ...plan.entry, id: newId('transaction', Date.parse(plan.entry.createdAt)) };
     // The request is fulfilled in the same transaction as the credits move: both or neither.
     const fulfil = body.requestId
-      ? fulfilRechargeRequest({
-          agencyId: sub.agencyId,
-          subAccountId: sub.id,
-          requestId: body.requestId,
-          at: plan.entry.createdAt,
-          entryId: plan.entry.id,
-        })
+      ? requestMeanings(
+          sub.id,
+          fulfilRechargeRequest({
+            agencyId: sub.agencyId,
+            subAccountId: sub.id,
+            requestId: body.requestId,
+            at: plan.entry.createdAt,
+            entryId: plan.entry.id,
+          }),
+        )
       : [];
     return {
       ...plan,
-      extras: [...plan.extras, ...fulfil],
+      // The request's refusals come first: they are answered before the sub-account's.
+      extras: [...fulfil, ...plan.extras],
       counter: { balanceKey: pool, delta: -body.credits, entry: { ...out, credits: -body.credits, balanceKind: 'pool' } },
     };
   };
-  const judge = (failure: Failure<Extra>) => {
-    const request = failure.failed('recharge');
-    if (request) {
-      // Absent, or another sub-account's: unknown here. Fulfilled or expired: closed.
-      const item = request.item as RechargeRequestItem | undefined;
-      if (!item || item.subAccountId !== sub.id) throw notFound('Recharge request');
-      throw rechargeRequestClosed(item);
-    }
-    if (failure.failed('rechargeState')) throw rechargeRequestClosed(undefined);
-    const guard = failure.failed('reselling');
-    if (!guard) return undefined;
-    const account = guard.item as AccountItem | undefined;
-    if (account) rememberAccount(account);
-    if (account?.status !== 'active') throw accountClosed();
-    throw wrongMode();
-  };
-  const { entry, replayed } = await oneAtATimeOn([pool, walletKey(sub.id)], () => commit(makePlan, judge));
+  const { entry, replayed } = answered(await commit(makePlan, { oneAtATime: [pool, walletKey(sub.id)] }));
   return { body: { entry: entryView(entry), balance: await balanceNow(entry, walletKey(sub.id)) }, replayed };
 }
 
 type Extra = 'reselling' | 'recharge' | 'rechargeState';
+
+/** A credit's commit has no extras the use case reads itself: it commits, or replays the key's first outcome. */
+function answered(result: CommitResult<Extra>): { entry: LedgerEntryItem; replayed: boolean } {
+  if (result.kind === 'committed') return { entry: result.entry, replayed: false };
+  if (result.kind === 'replayed') return { entry: result.entry, replayed: true };
+  throw new Error(`A credit's commit came to ${result.kind}`);
+}
+
+/** What the fulfilment of a recharge request failing means: absent, or another sub-account's → unknown here; fulfilled or expired → closed. */
+const requestMeanings = (subAccountId: string, [request, state]: ReturnType<typeof fulfilRechargeRequest>) => [
+  {
+    ...request,
+    onConditionFailed: (old: Record<string, unknown> | undefined) => {
+      const item = old as RechargeRequestItem | undefined;
+      return !item || item.subAccountId !== subAccountId ? notFound('Recharge request') : rechargeRequestClosed(item);
+    },
+  },
+  { ...state, onConditionFailed: () => rechargeRequestClosed(undefined) },
+];
 
 const rechargeRequestClosed = (item: RechargeRequestItem | undefined) =>
   new AppError(

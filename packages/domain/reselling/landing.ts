@@ -12,10 +12,9 @@ import {
 } from '../../db/items/purchase';
 import { bindStripePayment, getStripePayment, type StripePaymentItem } from '../../db/items/stripe-payment';
 import { itemKinds } from '../../db/schema';
-import { ConditionsFailed, transact } from '../../db/transact';
+import { attempt, throwing } from '../../db/transact';
 import { paidOnCheckout } from '../auto-top-up/attempt';
-import { oneAtATime } from '../ledger/balance-state';
-import { commit, type Failure, type Plan } from '../ledger/commit';
+import { type CommitResult, commit, type Plan, type Stop } from '../ledger/commit';
 import { requestHash } from '../ledger/entries';
 import { balanceOf, countersOf, paymentOf } from './purchase-ledger';
 import { purchaseNotice } from './purchase-notices';
@@ -40,16 +39,8 @@ export type LandingOutcome = 'credited' | 'already' | 'refunded_account_closed' 
 
 type Extra = 'purchase' | 'payment' | 'account' | 'outbox' | 'totals' | 'day' | 'state';
 
-/** The transaction's reading of the world went stale (the account or the payment changed): read again. */
-class Stale extends Error {}
 /** The purchase had left the states a payment lands from: `already` paid, or not payable by this session. */
-class Settled extends Error {
-  constructor(readonly outcome: 'already' | 'not_this_purchase') {
-    super(outcome);
-  }
-}
-/** The sub-account turned out closed: refund instead. */
-class AccountClosed extends Error {}
+type Settled = 'already' | 'not_this_purchase';
 
 const MAX_ROUNDS = 5;
 
@@ -60,15 +51,25 @@ export async function landPayment(p: PurchaseItem, facts: LandingFacts): Promise
   }
   if (p.status === 'paid' || p.status === 'refunded' || p.status === 'disputed') return alreadyLanded(p);
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    try {
-      const { replayed, parked } = await credit(p, facts);
-      if (replayed) return alreadyLanded(p);
-      if (parked) await settlePayment(p.id);
-      return 'credited';
-    } catch (err) {
-      if (err instanceof Settled) return err.outcome === 'already' ? alreadyLanded(p) : err.outcome;
-      if (err instanceof AccountClosed) return refundForClosedAccount(p, facts);
-      if (!(err instanceof Stale)) throw err;
+    const result = await credit(p, facts);
+    switch (result.kind) {
+      case 'committed':
+        if (result.memo?.parked) await settlePayment(p.id);
+        return 'credited';
+      case 'replayed':
+        return alreadyLanded(p);
+      case 'stopped':
+        // The sub-account turned out closed: refund instead.
+        if (result.reason === 'account_closed') return refundForClosedAccount(p, facts);
+        return result.reason === 'already' ? alreadyLanded(p) : result.reason;
+      case 'failed': {
+        const purchase = result.failed.purchase;
+        if (purchase) {
+          const settled = settledBy(purchase.old as unknown as PurchaseItem | undefined);
+          return settled === 'already' ? alreadyLanded(p) : settled;
+        }
+        // The transaction's reading of the world went stale (the account or the payment changed): read again.
+      }
     }
   }
   throw new Error(`purchase ${p.id}: the account or payment kept changing while the payment landed`);
@@ -78,34 +79,47 @@ export async function landPayment(p: PurchaseItem, facts: LandingFacts): Promise
  * The payment's binding as read now. Bound to this purchase: it landed already (the binding is
  * written with the credits); bound to another: not this purchase's to land.
  */
-async function paymentBinding(p: PurchaseItem, paymentIntentId: string | undefined) {
-  if (!paymentIntentId) return undefined;
+async function paymentBinding(
+  p: PurchaseItem,
+  paymentIntentId: string | undefined,
+): Promise<{ unbound: StripePaymentItem | undefined } | { settled: Settled }> {
+  if (!paymentIntentId) return { unbound: undefined };
   const seen = await getStripePayment(p.stripeAccountId, paymentIntentId);
-  if (seen?.purchaseId === p.id) throw new Settled('already');
+  if (seen?.purchaseId === p.id) return { settled: 'already' };
   if (seen?.purchaseId) {
     logger.error('a payment already bound to another purchase was reported paying this one', {
       purchaseId: p.id,
       boundTo: seen.purchaseId,
       paymentIntentId,
     });
-    throw new Settled('not_this_purchase');
+    return { settled: 'not_this_purchase' };
   }
-  return seen;
+  return { unbound: seen };
+}
+
+/** What a purchase that failed the landing's condition had become: landed (or refunded for a closed account), or not payable by this session. */
+function settledBy(old: PurchaseItem | undefined): Settled {
+  const landed = old?.status === 'paid' || old?.status === 'refunded' || old?.status === 'disputed';
+  return landed || old?.closedAccountRefund ? 'already' : 'not_this_purchase';
 }
 
 /**
  * Credits the purchase. `replayed`: its entry existed (another delivery credited it first);
- * `parked`: a refund or dispute was parked on the payment (to settle next).
+ * `parked` (committed): a refund or dispute was parked on the payment (to settle next);
+ * `failed`: the purchase, the payment, the account or the settings moved meanwhile.
  */
-async function credit(p: PurchaseItem, facts: LandingFacts): Promise<{ replayed: boolean; parked: boolean }> {
-  let seenPayment: StripePaymentItem | undefined;
-  const makePlan = async (): Promise<Plan<Extra>> => {
-    const [account, payment] = await Promise.all([
+function credit(
+  p: PurchaseItem,
+  facts: LandingFacts,
+): Promise<CommitResult<Extra, { parked: boolean }, Settled | 'account_closed'>> {
+  const makePlan = async (): Promise<Plan<Extra, { parked: boolean }> | Stop<Settled | 'account_closed'>> => {
+    const [account, binding] = await Promise.all([
       p.balance === 'wallet' ? getAccount(p.accountId) : undefined,
       paymentBinding(p, facts.paymentIntentId),
     ]);
-    seenPayment = payment;
-    if (account?.status === 'closed') throw new AccountClosed();
+    if ('settled' in binding) return { stop: binding.settled };
+    const payment = binding.unbound;
+    if (account?.status === 'closed') return { stop: 'account_closed' };
     const now = clockNow();
     const at = now.toISOString();
     const mode = account?.creditMode ?? 'manual';
@@ -142,20 +156,13 @@ async function credit(p: PurchaseItem, facts: LandingFacts): Promise<{ replayed:
         // An auto top-up paid here after its bank asked for authentication: its settings' last attempt.
         ...(await paidOnCheckout(p, at)),
       ],
+      memo: { parked: Boolean(payment?.parkedAt) },
     };
   };
-  const judge = (failure: Failure<Extra>) => {
-    const purchase = failure.failed('purchase');
-    if (purchase) {
-      const old = purchase.item as unknown as PurchaseItem | undefined;
-      const landed = old?.status === 'paid' || old?.status === 'refunded' || old?.status === 'disputed';
-      throw new Settled(landed || old?.closedAccountRefund ? 'already' : 'not_this_purchase');
-    }
-    if (failure.failed('payment') || failure.failed('account') || failure.failed('state')) throw new Stale();
-    return undefined;
-  };
-  const { replayed } = await oneAtATime(balanceOf(p), () => commit(makePlan, judge));
-  return { replayed, parked: Boolean(seenPayment?.parkedAt) };
+  return commit(makePlan, {
+    oneAtATime: [balanceOf(p)],
+    onFailed: { purchase: 'return', payment: 'return', account: 'return', state: 'return' },
+  });
 }
 
 const bindingOf = (p: PurchaseItem, paymentIntentId: string) => ({
@@ -185,29 +192,23 @@ async function alreadyLanded(p: PurchaseItem): Promise<'already'> {
  */
 async function refundForClosedAccount(p: PurchaseItem, facts: LandingFacts): Promise<LandingOutcome> {
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    let payment: StripePaymentItem | undefined;
-    try {
-      payment = await paymentBinding(p, facts.paymentIntentId);
-    } catch (err) {
-      if (err instanceof Settled) return err.outcome;
-      throw err;
-    }
+    const binding = await paymentBinding(p, facts.paymentIntentId);
+    if ('settled' in binding) return binding.settled;
     const now = clockNow();
     const at = now.toISOString();
-    try {
-      await transact<'purchase' | 'payment' | 'closed' | 'outbox'>([
-        { name: 'purchase', write: markRefundedOnLanding(p, facts, at) },
-        ...(facts.paymentIntentId
-          ? [{ name: 'payment' as const, write: bindStripePayment(payment, bindingOf(p, facts.paymentIntentId), at) }]
-          : []),
-        { name: 'closed', write: checkClosed(p.accountId) },
-        ...(await purchaseNotice(p, 'refunded_account_closed', { credits: p.credits, amount: p.amount }, now)),
-      ]);
-    } catch (err) {
-      if (!(err instanceof ConditionsFailed)) throw err;
-      if (err.failed('closed')) return landPayment(p, facts); // reopened meanwhile: the credits land after all
-      if (err.failed('payment')) continue;
-      const old = err.failed('purchase')?.item as unknown as PurchaseItem | undefined;
+    const result = await attempt<'purchase' | 'payment' | 'closed' | 'outbox'>([
+      { name: 'purchase', write: markRefundedOnLanding(p, facts, at) },
+      ...(facts.paymentIntentId
+        ? [{ name: 'payment' as const, write: bindStripePayment(binding.unbound, bindingOf(p, facts.paymentIntentId), at) }]
+        : []),
+      { name: 'closed', write: checkClosed(p.accountId) },
+      ...(await purchaseNotice(p, 'refunded_account_closed', { credits: p.credits, amount: p.amount }, now)),
+    ]);
+    if (result.kind === 'refused' || result.kind === 'conflict') throwing(result);
+    if (result.kind === 'stale') {
+      if (result.failed.closed) return landPayment(p, facts); // reopened meanwhile: the credits land after all
+      if (result.failed.payment) continue;
+      const old = result.failed.purchase?.old as unknown as PurchaseItem | undefined;
       // A concurrent delivery recorded it first: make sure the refund is asked for all the same.
       if (!old?.closedAccountRefund) return old?.status === 'pending' ? 'not_this_purchase' : 'already';
     }

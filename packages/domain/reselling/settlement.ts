@@ -4,9 +4,9 @@ import { newId } from '../../core/ids';
 import { logger } from '../../core/logger';
 import { getPurchase, type PurchaseItem, type SettledState, settle } from '../../db/items/purchase';
 import { itemKinds } from '../../db/schema';
-import { ConditionsFailed, type NamedItem, transact } from '../../db/transact';
-import { balanceHint, forgetBalance, oneAtATime } from '../ledger/balance-state';
-import { commit, type Failure, type Plan } from '../ledger/commit';
+import { attempt, type NamedItem, throwing } from '../../db/transact';
+import { balanceHint, forgetBalance } from '../ledger/balance-state';
+import { commit, type Plan, type Stop } from '../ledger/commit';
 import { requestHash } from '../ledger/entries';
 import { COLLECTED_MS, closeLanes } from '../ledger/lanes';
 import type { PurchaseNoticeEvent } from '../outbox';
@@ -97,19 +97,20 @@ export async function settlePayment(purchaseId: string): Promise<'settled' | 'un
     if (!stripeSays) return changed ? 'settled' : 'unchanged';
     const target = settlementTarget(p, stripeSays.refunds, stripeSays.disputes);
     const chargeId = chargeOf([...stripeSays.refunds, ...stripeSays.disputes]);
-    try {
-      let current: Settleable = p;
-      for (const component of ['refund', 'dispute'] as const) {
-        const next = await step(current, component, target, chargeId);
-        if (next) {
-          current = next;
-          changed = true;
-        }
+    let current: Settleable = p;
+    let moved = false;
+    for (const component of ['refund', 'dispute'] as const) {
+      const next = await step(current, component, target, chargeId);
+      if (next === 'moved') {
+        moved = true;
+        break;
       }
-      return changed ? 'settled' : 'unchanged';
-    } catch (err) {
-      if (!(err instanceof Moved)) throw err;
+      if (next) {
+        current = next;
+        changed = true;
+      }
     }
+    if (!moved) return changed ? 'settled' : 'unchanged';
   }
   throw new Error(`purchase ${purchaseId}: its settlement kept moving`);
 }
@@ -119,9 +120,6 @@ function chargeOf(objects: Array<{ charge: string | { id: string } | null }>): s
   const charge = objects.find((o) => o.charge)?.charge;
   return typeof charge === 'string' ? charge : charge?.id;
 }
-
-/** Another settlement step committed first: start over from the purchase as it is now. */
-class Moved extends Error {}
 
 async function readStripe(p: PurchaseItem & { paymentIntentId: string }) {
   try {
@@ -145,14 +143,15 @@ async function readStripe(p: PurchaseItem & { paymentIntentId: string }) {
  * One component's step towards the target: the credits it owes move by the difference, taken
  * from the balance as far as it holds them (else the shortfall grows), returned from the
  * shortfall first. The purchase's state moves with it, conditioned on the version it was read at.
- * Returns the purchase as it now is, or undefined when this component had nothing to change.
+ * Returns the purchase as it now is, undefined when this component had nothing to change, or
+ * `moved` when another settlement step committed first (start over from the purchase as it is now).
  */
 async function step(
   p: Settleable,
   component: Component,
   target: SettledState,
   chargeId: string | undefined,
-): Promise<Settleable | undefined> {
+): Promise<Settleable | 'moved' | undefined> {
   const before = settledOf(p);
   const owedKey = component === 'refund' ? 'creditsRefunded' : 'creditsDisputed';
   const shortKey = component === 'refund' ? 'refundShortfall' : 'disputeShortfall';
@@ -217,21 +216,16 @@ async function step(
   const first = await plan(balance);
   if (first.credits === 0) {
     // No credits move (all of it shortfall, or paid down from it): the purchase's state alone.
-    try {
-      await transact<Extra>(await extrasFor(first.next, 0, first.shortfall));
-    } catch (err) {
-      if (err instanceof ConditionsFailed && err.failed('purchase')) throw new Moved();
-      throw err;
-    }
+    const result = await attempt<Extra>(await extrasFor(first.next, 0, first.shortfall));
+    if (result.kind === 'stale' && result.failed.purchase) return 'moved';
+    if (result.kind !== 'committed') throwing(result);
     return { ...p, ...first.next, settleVersion: (p.settleVersion ?? 0) + 1 };
   }
 
-  let applied = first.next;
-  const makePlan = async (): Promise<Plan<Extra>> => {
+  const makePlan = async (): Promise<Plan<Extra, SettledState> | Stop<'moved'>> => {
     const { balance: latest } = await balanceHint(balanceOf(p));
     const { next, credits, shortfall } = await plan(latest);
-    if (credits === 0) throw new Moved(); // the balance emptied meanwhile: redo this step as a state-only one
-    applied = next;
+    if (credits === 0) return { stop: 'moved' }; // the balance emptied meanwhile: redo this step as a state-only one
     return {
       balanceKey: balanceOf(p),
       delta: credits,
@@ -256,16 +250,17 @@ async function step(
         payment: paymentOf(p, Math.abs(moneyMoved), { chargeId }),
       },
       extras: await extrasFor(next, credits, shortfall),
+      memo: next,
     };
   };
-  const judge = (failure: Failure<Extra>) => {
-    if (failure.failed('purchase')) throw new Moved();
-    // A stale balance: its hint was refreshed from the returned item; take what it holds now.
-    return failure.failed('balance') ? ('retry' as const) : undefined;
-  };
-  const { replayed } = await oneAtATime(balanceOf(p), () => commit(makePlan, judge));
-  if (replayed) throw new Moved();
-  return { ...p, ...applied, settleVersion: (p.settleVersion ?? 0) + 1 };
+  const result = await commit(makePlan, {
+    oneAtATime: [balanceOf(p)],
+    // The purchase moved: start over. A stale balance: its hint was refreshed from the returned item; take what it holds now.
+    onFailed: { purchase: 'return', balance: 'retry' },
+  });
+  // Replayed: a concurrent step from the same version committed first.
+  if (result.kind !== 'committed') return 'moved';
+  return { ...p, ...result.memo, settleVersion: (p.settleVersion ?? 0) + 1 };
 }
 
 /** While the refund step is applied before the dispute's, the status says what is settled so far. */

@@ -1,0 +1,70 @@
+/**
+ * What a cancelled transaction comes to is decided in one place (`resultOf`), from each named
+ * item's declared meaning: the first failed item (in the transaction's order) that declares a
+ * refusal refuses; failed items that declare nothing come back as `stale`, as they are now;
+ * contention alone is a `conflict`; anything else is no outcome (the caller rethrows it).
+ */
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../packages/core/errors';
+import { type CancelReason, type NamedItem, resultOf } from '../../packages/db/transact';
+
+const write = { ConditionCheck: { TableName: 't', Key: { pk: 'p', sk: 's' }, ConditionExpression: 'x' } };
+const item = <N extends string>(name: N, onConditionFailed?: NamedItem['onConditionFailed']): NamedItem<N> => ({
+  name,
+  write,
+  onConditionFailed,
+});
+const reason = (name: string, code: string, old?: Record<string, unknown>): CancelReason => ({ name, code, item: old });
+
+const items = [
+  item('balance'),
+  item('account', (old) => new AppError('account_closed', `closed: ${String(old?.status)}`)),
+  item('quota', () => new AppError('feature_not_available', 'over')),
+  item('entry'),
+];
+
+describe('resultOf', () => {
+  it('hands back undeclared failed items as stale, with their old images, and every reason', () => {
+    const reasons = [
+      reason('balance', 'ConditionalCheckFailed', { balance: 3 }),
+      reason('account', 'None'),
+      reason('quota', 'TransactionConflict'),
+      reason('entry', 'ConditionalCheckFailed'),
+    ];
+    expect(resultOf(items, reasons)).toEqual({
+      kind: 'stale',
+      failed: { balance: { old: { balance: 3 } }, entry: { old: undefined } },
+      reasons: [reasons[0], reasons[2], reasons[3]],
+    });
+  });
+
+  it('refuses with the declared meaning of the first failed item that declares one, given its old image', () => {
+    const result = resultOf(items, [
+      reason('balance', 'ConditionalCheckFailed', { balance: 3 }),
+      reason('account', 'ConditionalCheckFailed', { status: 'closed' }),
+      reason('quota', 'ConditionalCheckFailed'),
+      reason('entry', 'None'),
+    ]);
+    expect(result?.kind).toBe('refused');
+    if (result?.kind !== 'refused') return;
+    expect(result.item).toBe('account');
+    expect(result.error).toMatchObject({ code: 'account_closed', detail: 'closed: closed' });
+    // Every failed item still comes back: a caller may give one precedence over the refusal.
+    expect(Object.keys(result.failed)).toEqual(['balance', 'account', 'quota']);
+  });
+
+  it('is a conflict when only contention cancelled it, and no outcome for anything else', () => {
+    const conflicted = [reason('balance', 'TransactionConflict'), reason('account', 'None')];
+    expect(resultOf(items, conflicted)).toEqual({ kind: 'conflict', reasons: [conflicted[0]] });
+    expect(resultOf(items, [reason('balance', 'ValidationError'), reason('account', 'None')])).toBeUndefined();
+  });
+
+  it('keeps the first image of a name given twice', () => {
+    const twice = [item('outbox'), item('outbox')];
+    const result = resultOf(twice, [
+      reason('outbox', 'ConditionalCheckFailed', { n: 1 }),
+      reason('outbox', 'ConditionalCheckFailed', { n: 2 }),
+    ]);
+    expect(result).toMatchObject({ kind: 'stale', failed: { outbox: { old: { n: 1 } } } });
+  });
+});
