@@ -118,6 +118,9 @@ describe('requests to Stripe', () => {
       fc.property(fc.dictionary(key, value, { minKeys: 1, maxKeys: 4 }), (params) => {
         const encoded = formEncode(params);
         expect({ ...parseStripeForm(encoded) }).toEqual(asStrings(params));
+        // qs drops `__proto__` keys whatever its options (its guard against prototype pollution),
+        // so it cannot referee those; the sandbox's parser above keeps them as plain keys.
+        if (/(^|&|\[)__proto__(\]|=|\[)/.test(encoded)) return;
         // Null-prototype objects, any depth: a generated key may be `constructor` or nest deep.
         expect(qs.parse(encoded, { depth: 100, arrayLimit: 100, plainObjects: true, allowPrototypes: true })).toEqual(
           asStrings(params),
