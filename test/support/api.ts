@@ -125,8 +125,15 @@ export interface SentEmail {
 }
 
 /** Emails the SES emulator holds for one address. */
+/**
+ * The inbox keeps every email of the run (thousands by its end) and tests poll it: a worker reads
+ * only what arrived since it started (the emulator's `since`, epoch seconds), as its addresses
+ * are all new. `performance.timeOrigin` is the real start, whatever a test does to Date.
+ */
+const inboxSince = Math.floor(performance.timeOrigin / 1000) - 60;
+
 export async function emailsTo(address: string): Promise<SentEmail[]> {
-  const res = await fetch(`${stack.sesUrl}/store`);
+  const res = await fetch(`${stack.sesUrl}/store?since=${inboxSince}`);
   const store = (await res.json()) as { emails: SentEmail[] };
   return store.emails.filter((e) => e.destination.to.includes(address));
 }
