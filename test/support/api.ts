@@ -47,6 +47,7 @@ export const uniqueEmail = (label = 'user') => `${uniq(label)}@example.test`;
 
 export interface AgencyFixture {
   agencyId: string;
+  name: string;
   userId: string;
   email: string;
   password: string;
@@ -60,12 +61,13 @@ export async function signUpAgency(
 ): Promise<AgencyFixture> {
   const email = uniqueEmail('owner');
   const password = `pw-${randomBytes(8).toString('hex')}`;
-  const res = await api('POST', '/v1/agencies', { body: { agencyName: uniq('Agency'), name: 'Owner', email, password } });
+  const name = uniq('Agency');
+  const res = await api('POST', '/v1/agencies', { body: { agencyName: name, name: 'Owner', email, password } });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.text}`);
   const agencyId: string = res.body.agency.id;
   if (plan !== 'starter') await setAgency(agencyId, { plan });
   if (opts.verifyEmail !== false) await verifyAgencyEmail(email);
-  return { agencyId, userId: res.body.user.id, email, password, token: res.body.token };
+  return { agencyId, name, userId: res.body.user.id, email, password, token: res.body.token };
 }
 
 /** The platform's PATCH of an agency (plan and/or status), which must succeed. */
@@ -96,6 +98,7 @@ export async function verifyAgencyEmail(email: string): Promise<void> {
 
 export interface SubAccountFixture {
   subAccountId: string;
+  name: string;
   email: string;
   password: string;
   /** A session token of the client user. */
@@ -108,7 +111,7 @@ export async function createSubAccount(agencyToken: string, name = uniq('Client'
   if (res.status !== 201) throw new Error(`create sub-account failed: ${res.status} ${res.text}`);
   const login = await api('POST', '/v1/auth/login', { body: { email, password: res.body.password } });
   if (login.status !== 200) throw new Error(`client login failed: ${login.status} ${login.text}`);
-  return { subAccountId: res.body.subAccount.id, email, password: res.body.password, token: login.body.token };
+  return { subAccountId: res.body.subAccount.id, name, email, password: res.body.password, token: login.body.token };
 }
 
 export async function assistToken(agencyToken: string, subAccountId: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 
 /** Debian's chromium (apt; .ci/run installs it): Playwright never downloads a browser here. */
@@ -17,11 +17,14 @@ export function launchBrowser(): Promise<Browser> {
  * A context at the console's origin that fails the test on any page error or console error
  * (a CSP violation is a console error), and lets the page use the clipboard.
  */
-export async function consoleContext(browser: Browser, origin: string): Promise<{ context: BrowserContext; errors: string[] }> {
+export async function consoleContext(
+  browser: Browser,
+  origin: string,
+  errors: string[] = [],
+): Promise<{ context: BrowserContext; errors: string[] }> {
   const context = await browser.newContext({ baseURL: origin, viewport: { width: 1100, height: 760 }, acceptDownloads: true });
   context.setDefaultTimeout(10_000);
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
-  const errors: string[] = [];
   context.on('page', (page) => watch(page, errors));
   return { context, errors };
 }
@@ -55,3 +58,42 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: false });
 }
+
+/** The text of a locator once it is visible. */
+export async function textOf(locator: Locator): Promise<string> {
+  await locator.first().waitFor({ state: 'visible', timeout: 15_000 });
+  // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (the text a person sees), not the DOM property
+  return (await locator.first().innerText()).trim();
+}
+
+/** Waits (up to 10 s) for the locator's text to be (or match) `expected`, then asserts it. */
+export async function expectText(locator: Locator, expected: string | RegExp): Promise<void> {
+  const matches = (t: string) => (typeof expected === 'string' ? t === expected : expected.test(t));
+  let text = '';
+  const deadline = Date.now() + 10_000;
+  do {
+    text = await textOf(locator);
+    if (matches(text)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  } while (Date.now() < deadline);
+  if (typeof expected === 'string') expect(text).toBe(expected);
+  else expect(text).toMatch(expected);
+}
+
+/** The message shown under the labelled field (its aria-describedby error). */
+export async function fieldError(p: Page, label: string): Promise<string> {
+  const field = p.locator('.field', { has: p.getByLabel(label, { exact: true }) });
+  return textOf(field.locator('.field-error'));
+}
+
+/** The console's session as the tab holds it (packages/console/src/session.tsx). */
+export const SESSION_KEY = 'agency-accounts.session';
+export const sessionOf = (p: Page) =>
+  p.evaluate(
+    (key) =>
+      JSON.parse((globalThis as any).sessionStorage.getItem(key) ?? 'null') as { token: string; assist?: { token: string } },
+    SESSION_KEY,
+  );
+
+/** What the page's clipboard holds (the context may read it: consoleContext). */
+export const clipboardOf = (p: Page) => p.evaluate(() => (globalThis as any).navigator.clipboard.readText() as Promise<string>);
