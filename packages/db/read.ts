@@ -1,6 +1,6 @@
 import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from './client';
-import type { Key } from './schema';
+import { type Key, keyPrefixes } from './schema';
 
 /** One item by key, strongly consistent. */
 export async function getItem<T>(key: Key): Promise<T | undefined> {
@@ -25,5 +25,7 @@ export async function getItems(list: Key[]): Promise<Map<string, Record<string, 
 
 /** Readiness: one strongly consistent read of a key nothing uses. Throws what the SDK throws when the table is unreachable. */
 export async function tableAnswers(): Promise<void> {
-  await db.send(new GetCommand({ TableName: table(), Key: { pk: 'READINESS', sk: 'READINESS' }, ConsistentRead: true }));
+  await db.send(
+    new GetCommand({ TableName: table(), Key: { pk: keyPrefixes.readiness, sk: keyPrefixes.readiness }, ConsistentRead: true }),
+  );
 }

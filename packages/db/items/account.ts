@@ -1,7 +1,7 @@
 import { table } from '../client';
 import { queryPage } from '../query';
 import { getItem } from '../read';
-import { type itemKinds, type Key, stored } from '../schema';
+import { type itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import { ConditionsFailed, type NamedItem, type TransactItem, transact, transactIf } from '../transact';
 import type { Feature, Plan } from '../vocabulary';
 
@@ -67,7 +67,11 @@ export interface AccountItem {
   closedAt?: string;
 }
 
-export const accountKey = (accountId: string): Key => ({ pk: `ACCOUNT#${accountId}`, sk: 'ACCOUNT' });
+/** An account's partition: the account item, and beside it its balance, settings, alerts, campaigns, purchase keys. */
+export const accountPartition = (accountId: string) => `${keyPrefixes.account}${accountId}`;
+/** The account id of a key in an account's partition (a balance's, as a stream record or a lane carries it). */
+export const accountIdOf = (pk: string) => pk.slice(keyPrefixes.account.length);
+export const accountKey = (accountId: string): Key => ({ pk: accountPartition(accountId), sk: 'ACCOUNT' });
 /** gsi1 partition listing an agency's sub-accounts, oldest first (ids are time ordered). */
 const subAccountsPartition = (agencyId: string) => `AGENCY#${agencyId}#SUBS`;
 /**

@@ -1,7 +1,7 @@
 import { table } from '../client';
 import { queryPage } from '../query';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import { type NamedItem, transact } from '../transact';
 
 /**
@@ -22,8 +22,8 @@ export interface ApiKeyItem {
   createdBy: string;
 }
 
-export const apiKeyKey = (keyHash: string): Key => ({ pk: `APIKEY#${keyHash}`, sk: 'APIKEY' });
-const apiKeyIdKey = (apiKeyId: string): Key => ({ pk: `APIKEYID#${apiKeyId}`, sk: 'APIKEYID' });
+export const apiKeyKey = (keyHash: string): Key => ({ pk: `${keyPrefixes.apiKey}${keyHash}`, sk: 'APIKEY' });
+const apiKeyIdKey = (apiKeyId: string): Key => ({ pk: `${keyPrefixes.apiKeyId}${apiKeyId}`, sk: 'APIKEYID' });
 interface ApiKeyIdItem {
   kind: typeof itemKinds.apiKeyId;
   agencyId: string;

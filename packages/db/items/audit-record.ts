@@ -1,7 +1,7 @@
 import { idBoundAt } from '../../core/ids';
 import { table } from '../client';
 import { type Page, queryPage } from '../query';
-import { type itemKinds, type Key, stored } from '../schema';
+import { type itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { NamedItem } from '../transact';
 
 /**
@@ -46,7 +46,7 @@ export interface AuditChange {
 export const AUDIT_TTL_SECONDS = 400 * 24 * 60 * 60;
 
 /** Its own prefix, so each function that audits is granted it by name (db/access.ts). */
-const auditPartition = (agencyId: string) => `AUDIT#${agencyId}`;
+const auditPartition = (agencyId: string) => `${keyPrefixes.audit}${agencyId}`;
 const auditKey = (agencyId: string, id: string): Key => ({ pk: auditPartition(agencyId), sk: id });
 
 /**
@@ -54,7 +54,7 @@ const auditKey = (agencyId: string, id: string): Key => ({ pk: auditPartition(ag
  * client's limit?" reads that target's records, not the agency's whole log: one index copy
  * (1 write unit per KB) per audited write, none on the debit path.
  */
-const targetList = (agencyId: string, targetId: string) => `AUDIT#${agencyId}#TARGET#${targetId}`;
+const targetList = (agencyId: string, targetId: string) => `${keyPrefixes.audit}${agencyId}#TARGET#${targetId}`;
 
 /**
  * As stored: the changes as JSON text, as campaigns keep their settings. A changed value can be

@@ -2,6 +2,7 @@ import { table } from '../client';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
 import type { TransactItem } from '../transact';
+import { accountPartition } from './account';
 
 /**
  * The agency's auto top-up (issue 22), one item in its own partition: the settings, the card
@@ -55,7 +56,7 @@ export interface AutoTopUpItem {
   updatedAt: string;
 }
 
-export const autoTopUpKey = (agencyId: string): Key => ({ pk: `ACCOUNT#${agencyId}`, sk: 'AUTO_TOP_UP' });
+export const autoTopUpKey = (agencyId: string): Key => ({ pk: accountPartition(agencyId), sk: 'AUTO_TOP_UP' });
 
 export const getAutoTopUp = (agencyId: string) => getItem<AutoTopUpItem>(autoTopUpKey(agencyId));
 
@@ -107,7 +108,7 @@ export interface AlertLevelsItem {
   version?: number;
 }
 
-export const alertLevelsKey = (agencyId: string): Key => ({ pk: `ACCOUNT#${agencyId}`, sk: 'LOW_BALANCE_ALERTS' });
+export const alertLevelsKey = (agencyId: string): Key => ({ pk: accountPartition(agencyId), sk: 'LOW_BALANCE_ALERTS' });
 export const getAlertLevels = (agencyId: string) => getItem<AlertLevelsItem>(alertLevelsKey(agencyId));
 
 /** The next levels, only over those `seen` (none: only if there are none). */
@@ -130,7 +131,7 @@ export function putAlertLevels(next: AlertLevelsItem, seen: AlertLevelsItem | un
 
 /** A balance's alerted mark: the pool's in the agency's partition, a wallet's in its sub-account's. */
 export const alertedKey = (accountId: string, balance: 'pool' | 'wallet'): Key => ({
-  pk: `ACCOUNT#${accountId}`,
+  pk: accountPartition(accountId),
   sk: `LOW_BALANCE_ALERTED#${balance.toUpperCase()}`,
 });
 

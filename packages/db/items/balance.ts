@@ -2,6 +2,7 @@ import { table } from '../client';
 import { getItem } from '../read';
 import { itemKinds, type Key } from '../schema';
 import type { TransactItem } from '../transact';
+import { accountPartition } from './account';
 
 /** A credit balance: the agency's shared pool, or a reselling sub-account's own wallet. */
 export interface BalanceItem {
@@ -38,8 +39,8 @@ export type BalanceKind = 'pool' | 'wallet';
  */
 export const MAX_BALANCE = 1_000_000_000_000;
 
-export const poolKey = (agencyId: string): Key => ({ pk: `ACCOUNT#${agencyId}`, sk: 'POOL' });
-export const walletKey = (subAccountId: string): Key => ({ pk: `ACCOUNT#${subAccountId}`, sk: 'WALLET' });
+export const poolKey = (agencyId: string): Key => ({ pk: accountPartition(agencyId), sk: 'POOL' });
+export const walletKey = (subAccountId: string): Key => ({ pk: accountPartition(subAccountId), sk: 'WALLET' });
 
 export const getBalance = (key: Key) => getItem<BalanceItem>(key);
 

@@ -4,7 +4,7 @@ import { getItem } from '../read';
 import { type itemKinds, type Key, stored } from '../schema';
 import type { TransactItem } from '../transact';
 import type { Actor } from '../vocabulary';
-import { accountKey } from './account';
+import { accountPartition } from './account';
 
 export interface Faq {
   question: string;
@@ -38,7 +38,7 @@ export interface CampaignItem {
 /** In its account's partition, beside the account item. */
 const CAMPAIGN_PREFIX = 'CAMPAIGN#';
 export const campaignKey = (accountId: string, campaignId: string): Key => ({
-  pk: accountKey(accountId).pk,
+  pk: accountPartition(accountId),
   sk: `${CAMPAIGN_PREFIX}${campaignId}`,
 });
 
@@ -82,7 +82,7 @@ export function deleteCampaignVersion(item: Pick<CampaignItem, 'accountId' | 'id
 
 export function listCampaignItems(accountId: string, page: { limit: number; cursor?: string }) {
   return queryPage<CampaignItem>({
-    partition: accountKey(accountId).pk,
+    partition: accountPartition(accountId),
     sort: { beginsWith: CAMPAIGN_PREFIX },
     consistent: true,
     ...page,

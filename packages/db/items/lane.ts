@@ -1,6 +1,6 @@
 import { table } from '../client';
 import { getItems } from '../read';
-import type { itemKinds, Key } from '../schema';
+import { type itemKinds, type Key, keyPrefixes } from '../schema';
 import type { TransactItem } from '../transact';
 
 /**
@@ -36,7 +36,7 @@ export interface LaneItem {
   fence: number;
 }
 
-export const laneKey = (head: Key, slot: number): Key => ({ pk: `LANE#${head.pk}#${head.sk}#${slot}`, sk: 'LANE' });
+export const laneKey = (head: Key, slot: number): Key => ({ pk: `${keyPrefixes.lane}${head.pk}#${head.sk}#${slot}`, sk: 'LANE' });
 
 /** Every lane of a balance that exists now (slots 0…slots−1), by slot. */
 export async function getLanes(head: Key, slots: number): Promise<LaneItem[]> {

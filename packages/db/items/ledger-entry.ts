@@ -7,7 +7,7 @@ import { ifConditionHolds } from '../conditions';
 import { decodeCursor, encodeCursor, foreignCursor } from '../cursor';
 import { MergedReader } from '../merged-query';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { TransactItem } from '../transact';
 import { type Actor, type EntryType, usageTypes } from '../vocabulary';
 import type { BalanceKind } from './balance';
@@ -112,14 +112,14 @@ export function ledgerShard(s: Omit<IdempotencyScope, 'agencyId'>): string {
   return String(hash.readUInt32BE(0) % LEDGER_SHARDS).padStart(2, '0');
 }
 
-const ledgerPartition = (agencyId: string, shard: string) => `LEDGER#${agencyId}#${shard}`;
+const ledgerPartition = (agencyId: string, shard: string) => `${keyPrefixes.ledger}${agencyId}#${shard}`;
 
 /** Every partition (and gsi1 partition) of an agency's ledger. */
 export const ledgerPartitions = (agencyId: string): string[] =>
   Array.from({ length: LEDGER_SHARDS }, (_, i) => ledgerPartition(agencyId, String(i).padStart(2, '0')));
 
 const subAccountLedger = (agencyId: string, subAccountId: string, shard: string) =>
-  `LEDGER#${agencyId}#SUB#${subAccountId}#${shard}`;
+  `${keyPrefixes.ledger}${agencyId}#SUB#${subAccountId}#${shard}`;
 
 /** Every gsi2 partition of one sub-account's entries. */
 export const subAccountLedgerPartitions = (agencyId: string, subAccountId: string): string[] =>
@@ -128,7 +128,7 @@ export const subAccountLedgerPartitions = (agencyId: string, subAccountId: strin
 /** Whether entries of this type are listed by type (gsi3): every type but usage, the debits. */
 export const listedByType = (type: EntryType): boolean => !(usageTypes as readonly string[]).includes(type);
 
-const typeLedger = (agencyId: string, type: EntryType) => `LEDGER#${agencyId}#TYPE#${type}`;
+const typeLedger = (agencyId: string, type: EntryType) => `${keyPrefixes.ledger}${agencyId}#TYPE#${type}`;
 
 export const idempotencyKey = (s: IdempotencyScope): Key => ({
   pk: ledgerPartition(s.agencyId, ledgerShard(s)),

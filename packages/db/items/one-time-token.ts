@@ -1,6 +1,6 @@
 import { table } from '../client';
 import { getItem } from '../read';
-import { type itemKinds, type Key, stored } from '../schema';
+import { type itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { NamedItem } from '../transact';
 
 /**
@@ -20,7 +20,7 @@ export interface OneTimeTokenItem {
   ttl: number;
 }
 
-export const oneTimeTokenKey = (hash: string): Key => ({ pk: `OTT#${hash}`, sk: 'OTT' });
+export const oneTimeTokenKey = (hash: string): Key => ({ pk: `${keyPrefixes.oneTimeToken}${hash}`, sk: 'OTT' });
 export const getOneTimeToken = (hash: string) => getItem<OneTimeTokenItem>(oneTimeTokenKey(hash));
 
 export function putOneTimeToken(hash: string, item: OneTimeTokenItem): NamedItem<'token'> {

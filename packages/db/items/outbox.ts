@@ -1,7 +1,7 @@
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
 import { conditionFailed, ifConditionHolds } from '../conditions';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { NamedItem } from '../transact';
 
 /**
@@ -22,7 +22,7 @@ export interface OutboxItem<E extends { type: string } = { type: string }> {
 
 const RETENTION_SECONDS = 14 * 24 * 3600;
 
-export const outboxKey = (eventId: string): Key => ({ pk: `OUTBOX#${eventId}`, sk: 'OUTBOX' });
+export const outboxKey = (eventId: string): Key => ({ pk: `${keyPrefixes.outbox}${eventId}`, sk: 'OUTBOX' });
 
 export function putOutbox<E extends { type: string }>(id: string, event: E, now: Date): NamedItem<'outbox'> {
   const item: OutboxItem<E> = {

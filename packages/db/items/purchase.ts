@@ -2,9 +2,10 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
 import { queryPage } from '../query';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import { ConditionsFailed, type NamedItem, type TransactItem, transact } from '../transact';
 import type { Actor } from '../vocabulary';
+import { accountPartition } from './account';
 import type { BalanceKind } from './balance';
 
 /**
@@ -85,9 +86,9 @@ export interface PurchaseKeyItem {
   ttl?: number;
 }
 
-export const purchaseKey = (id: string): Key => ({ pk: `PURCHASE#${id}`, sk: 'PURCHASE' });
+export const purchaseKey = (id: string): Key => ({ pk: `${keyPrefixes.purchase}${id}`, sk: 'PURCHASE' });
 export const purchaseIdempotencyKey = (accountId: string, idempotencyKey: string): Key => ({
-  pk: `ACCOUNT#${accountId}`,
+  pk: accountPartition(accountId),
   sk: `PURCHASE_KEY#${idempotencyKey}`,
 });
 const listPartition = (accountId: string) => `PURCHASES#${accountId}`;

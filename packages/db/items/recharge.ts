@@ -2,7 +2,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
 import { queryPage } from '../query';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { NamedItem, TransactItem } from '../transact';
 
 /**
@@ -43,7 +43,7 @@ export interface RechargeStateItem {
   capNotifiedDay?: string;
 }
 
-const partition = (agencyId: string) => `RECHARGE#${agencyId}`;
+const partition = (agencyId: string) => `${keyPrefixes.recharge}${agencyId}`;
 export const rechargeRequestKey = (agencyId: string, requestId: string): Key => ({ pk: partition(agencyId), sk: requestId });
 export const rechargeStateKey = (agencyId: string, subAccountId: string): Key => ({
   pk: partition(agencyId),

@@ -1,6 +1,6 @@
 import { table } from '../client';
 import { queryAll } from '../query';
-import { itemKinds, type Key } from '../schema';
+import { itemKinds, type Key, keyPrefixes } from '../schema';
 import type { TransactItem } from '../transact';
 
 /**
@@ -30,11 +30,17 @@ export interface ResellingDayItem {
   refunded?: number;
 }
 
-export const resellingTotalsKey = (subAccountId: string): Key => ({ pk: `RESELLING#${subAccountId}`, sk: 'TOTALS' });
-const dayKey = (subAccountId: string, date: string): Key => ({ pk: `RESELLING#${subAccountId}`, sk: `DAY#${date}` });
+export const resellingTotalsKey = (subAccountId: string): Key => ({
+  pk: `${keyPrefixes.reselling}${subAccountId}`,
+  sk: 'TOTALS',
+});
+const dayKey = (subAccountId: string, date: string): Key => ({
+  pk: `${keyPrefixes.reselling}${subAccountId}`,
+  sk: `DAY#${date}`,
+});
 
 /** gsi1 partition and sort keys of a sub-account's daily purchase items (its wallet usage is on its usage rollup days). */
-export const resellingSeriesPartition = (subAccountId: string) => `RESELLING#${subAccountId}`;
+export const resellingSeriesPartition = (subAccountId: string) => `${keyPrefixes.reselling}${subAccountId}`;
 export const resellingSeriesSort = (date: string) => `DAY#${date}#purchases`;
 
 export interface CounterMove {

@@ -2,8 +2,9 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
 import { ifConditionHolds } from '../conditions';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import { ConditionsFailed, type NamedItem, type TransactItem, transact, transactIf } from '../transact';
+import { accountPartition } from './account';
 
 /**
  * An agency's reselling settings: its connected Stripe account (kept current by Stripe's
@@ -63,9 +64,9 @@ export interface StripeAccountItem {
   createdAt: string;
 }
 
-export const resellingSettingsKey = (agencyId: string): Key => ({ pk: `ACCOUNT#${agencyId}`, sk: 'RESELLING' });
+export const resellingSettingsKey = (agencyId: string): Key => ({ pk: accountPartition(agencyId), sk: 'RESELLING' });
 export const stripeAccountKey = (stripeAccountId: string): Key => ({
-  pk: `STRIPE_ACCOUNT#${stripeAccountId}`,
+  pk: `${keyPrefixes.stripeAccount}${stripeAccountId}`,
   sk: 'STRIPE_ACCOUNT',
 });
 

@@ -1,7 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 
 /**
  * A Stripe event handled, by its id: a redelivery is recognized and answered without redoing
@@ -21,7 +21,7 @@ export interface StripeEventItem {
 
 const KEEP_SECONDS = 30 * 24 * 3600;
 
-export const stripeEventKey = (eventId: string): Key => ({ pk: `STRIPE_EVENT#${eventId}`, sk: 'STRIPE_EVENT' });
+export const stripeEventKey = (eventId: string): Key => ({ pk: `${keyPrefixes.stripeEvent}${eventId}`, sk: 'STRIPE_EVENT' });
 
 export const getStripeEvent = (eventId: string) => getItem<StripeEventItem>(stripeEventKey(eventId));
 

@@ -3,7 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { db, table } from '../client';
 import { conditionFailed } from '../conditions';
 import { getItem } from '../read';
-import { itemKinds, type Key } from '../schema';
+import { itemKinds, type Key, keyPrefixes } from '../schema';
 import type { TransactItem } from '../transact';
 
 /**
@@ -30,7 +30,7 @@ export interface StripePaymentItem {
 const PARKED_SECONDS = 7 * 24 * 3600;
 
 export const stripePaymentKey = (stripeAccountId: string | null, paymentIntentId: string): Key => ({
-  pk: `STRIPE_PAYMENT#${stripeAccountId ?? 'platform'}#${paymentIntentId}`,
+  pk: `${keyPrefixes.stripePayment}${stripeAccountId ?? 'platform'}#${paymentIntentId}`,
   sk: 'STRIPE_PAYMENT',
 });
 

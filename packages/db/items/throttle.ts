@@ -2,7 +2,7 @@ import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { db, table } from '../client';
 import { conditionFailed, ifConditionHolds } from '../conditions';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 
 /**
  * Attempts counted in a fixed window that opens with the first attempt: `attempts` taken since
@@ -15,7 +15,10 @@ export interface ThrottleItem {
   ttl: number;
 }
 
-export const throttleKey = (name: string, subject: string): Key => ({ pk: `THROTTLE#${name}#${subject}`, sk: 'THROTTLE' });
+export const throttleKey = (name: string, subject: string): Key => ({
+  pk: `${keyPrefixes.throttle}${name}#${subject}`,
+  sk: 'THROTTLE',
+});
 
 export type TakeOutcome = { taken: true } | { taken: false; windowStart: number | undefined };
 

@@ -4,7 +4,7 @@ import { db, table } from '../client';
 import { conditionFailed } from '../conditions';
 import { queryAll } from '../query';
 import { getItems, itemId } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 
 /**
  * Usage rollups: what the dashboards read, built from the table stream by the usage-rollups
@@ -72,9 +72,9 @@ export function totalsPart(accountId: string): number {
   return h % TOTALS_PARTS;
 }
 
-const accountPartition = (accountId: string) => `ROLLUP#ACCOUNT#${accountId}`;
-const agencyPartition = (agencyId: string) => `ROLLUP#AGENCY#${agencyId}`;
-const totalsPartition = (agencyId: string, part: number) => `ROLLUP#AGENCY#${agencyId}#TOTALS#${part}`;
+const accountPartition = (accountId: string) => `${keyPrefixes.rollup}${keyPrefixes.account}${accountId}`;
+const agencyPartition = (agencyId: string) => `${keyPrefixes.rollup}AGENCY#${agencyId}`;
+const totalsPartition = (agencyId: string, part: number) => `${keyPrefixes.rollup}AGENCY#${agencyId}#TOTALS#${part}`;
 
 export const accountDayKey = (accountId: string, date: string): Key => ({ pk: accountPartition(accountId), sk: `DAY#${date}` });
 export const agencyDayKey = (agencyId: string, date: string): Key => ({ pk: agencyPartition(agencyId), sk: `DAY#${date}` });

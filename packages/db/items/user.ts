@@ -1,6 +1,6 @@
 import { table } from '../client';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { NamedItem } from '../transact';
 
 /** A person who logs in: an agency user or a sub-account's client user. */
@@ -30,8 +30,8 @@ export interface EmailItem {
   userId: string;
 }
 
-export const userKey = (userId: string): Key => ({ pk: `USER#${userId}`, sk: 'USER' });
-export const emailKey = (email: string): Key => ({ pk: `EMAIL#${email.toLowerCase()}`, sk: 'EMAIL' });
+export const userKey = (userId: string): Key => ({ pk: `${keyPrefixes.user}${userId}`, sk: 'USER' });
+export const emailKey = (email: string): Key => ({ pk: `${keyPrefixes.email}${email.toLowerCase()}`, sk: 'EMAIL' });
 
 export const getUser = (userId: string) => getItem<UserItem>(userKey(userId));
 export const findEmail = (email: string) => getItem<EmailItem>(emailKey(email));

@@ -3,7 +3,7 @@ import { db, table } from '../client';
 import { ifConditionHolds } from '../conditions';
 import { queryPage } from '../query';
 import { getItem } from '../read';
-import { type itemKinds, type Key, stored } from '../schema';
+import { type itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import { type NamedItem, type TransactItem, transactIf } from '../transact';
 import type { EventType } from '../vocabulary';
 
@@ -48,7 +48,7 @@ export interface WebhookDeliveryItem {
   updatedAt: string;
 }
 
-const partition = (agencyId: string) => `WEBHOOK#${agencyId}`;
+const partition = (agencyId: string) => `${keyPrefixes.webhook}${agencyId}`;
 export const deliveryKey = (agencyId: string, id: string): Key => ({ pk: partition(agencyId), sk: id });
 export const getDelivery = (agencyId: string, id: string) => getItem<WebhookDeliveryItem>(deliveryKey(agencyId, id));
 
@@ -66,7 +66,7 @@ export function putDelivery(item: WebhookDeliveryItem): NamedItem<'delivery'> {
 }
 
 /** A delivery with an order key is also on that key's list (gsi1), oldest to newest. */
-const orderList = (agencyId: string, orderKey: string) => `WEBHOOK#${agencyId}#ORDER#${orderKey}`;
+const orderList = (agencyId: string, orderKey: string) => `${keyPrefixes.webhook}${agencyId}#ORDER#${orderKey}`;
 const orderListKeys = (item: WebhookDeliveryItem) => ({ gsi1pk: orderList(item.agencyId, item.orderKey ?? ''), gsi1sk: item.id });
 
 /** The delivery made just before this one under its order key, if any (an index read: eventually consistent). */

@@ -1,6 +1,6 @@
 import { table } from '../client';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import { type NamedItem, type TransactItem, transactIf } from '../transact';
 import type { StoredWebhookEndpoint } from './reselling-settings';
 
@@ -22,7 +22,7 @@ export interface WebhookEndpointsItem {
   endpoints: Record<string, StoredEventEndpoint>;
 }
 
-export const webhookEndpointsKey = (agencyId: string): Key => ({ pk: `WEBHOOK#${agencyId}`, sk: 'ENDPOINTS' });
+export const webhookEndpointsKey = (agencyId: string): Key => ({ pk: `${keyPrefixes.webhook}${agencyId}`, sk: 'ENDPOINTS' });
 
 export async function getEventEndpoints(agencyId: string): Promise<StoredEventEndpoint[]> {
   const item = await getItem<WebhookEndpointsItem>(webhookEndpointsKey(agencyId));

@@ -2,7 +2,7 @@ import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { db, table } from '../client';
 import { conditionFailed, ifConditionHolds } from '../conditions';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 
 /**
  * An agency's webhook deliveries in flight (`WEBHOOK#<agency>` / `SENDING`): holder token →
@@ -17,7 +17,7 @@ export interface WebhookSlotsItem {
   ttl: number;
 }
 
-const slotsKey = (agencyId: string): Key => ({ pk: `WEBHOOK#${agencyId}`, sk: 'SENDING' });
+const slotsKey = (agencyId: string): Key => ({ pk: `${keyPrefixes.webhook}${agencyId}`, sk: 'SENDING' });
 const DAY_SECONDS = 24 * 60 * 60;
 const ttlAfter = (leaseUntil: number) => Math.ceil(leaseUntil / 1000) + DAY_SECONDS;
 

@@ -1,7 +1,7 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { logger } from '../../core/logger';
-import { type AccountItem, accountKey } from '../../db/items/account';
+import { type AccountItem, accountIdOf, accountKey } from '../../db/items/account';
 import { walletKey } from '../../db/items/balance';
 import { type ResellingSettingsItem, resellingSettingsKey } from '../../db/items/reselling-settings';
 import { getItems, itemId } from '../../db/read';
@@ -88,7 +88,7 @@ export async function handleRechargeRecords(records: DynamoDBRecord[]): Promise<
 function walletDrop(record: DynamoDBRecord, item: Record<string, unknown>) {
   const at = new Date();
   if (item.kind === 'lane' && item.scope === 'W') {
-    const subAccountId = String(item.headPk).slice('ACCOUNT#'.length);
+    const subAccountId = accountIdOf(String(item.headPk));
     return { subAccountId, agencyId: String(item.agencyId), balance: undefined, at };
   }
   if (item.kind !== 'balance' || item.sk !== 'WALLET' || record.eventName !== 'MODIFY') return undefined;
@@ -97,7 +97,7 @@ function walletDrop(record: DynamoDBRecord, item: Record<string, unknown>) {
   if (!(balance < Number(before.balance ?? Number.POSITIVE_INFINITY))) return undefined; // credits in: never a trigger
   const exact = !item.lanesOpen;
   return {
-    subAccountId: String(item.pk).slice('ACCOUNT#'.length),
+    subAccountId: accountIdOf(String(item.pk)),
     agencyId: String(item.agencyId),
     balance: exact ? balance : undefined,
     at: new Date(String(item.updatedAt)),
