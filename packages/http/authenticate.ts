@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { secret } from '../core/env';
 import { unauthenticated } from '../core/errors';
-import { type AccountItem, accountKey } from '../db/items/account';
+import { type AccountItem, type AgencyItem, accountKey } from '../db/items/account';
 import { findApiKey } from '../db/items/api-key';
 import { revokedTokenKey } from '../db/items/revoked-token';
 import { sessionVersionOf, type UserItem, userKey } from '../db/items/user';
@@ -16,7 +16,7 @@ export interface Authenticated {
   /** The caller's own account when it is a sub-account (sub-account users, assist). */
   ownAccount?: AccountItem;
   /** The caller's agency as read for this request (status, plan, features); absent for the platform. */
-  agency?: AccountItem;
+  agency?: AgencyItem;
 }
 
 /** The items of a request's one BatchGet, by `itemId`; a key read and not found is absent. */
@@ -38,7 +38,7 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 const accountIn = (found: Found, id: string) => found.get(itemId(accountKey(id))) as AccountItem | undefined;
 
 /** The caller's agency, unless it is missing or suspended: then every credential of it is refused. */
-function activeAgency(found: Found, agencyId: string): AccountItem {
+function activeAgency(found: Found, agencyId: string): AgencyItem {
   const agency = accountIn(found, agencyId);
   if (agency?.type !== 'agency') throw unauthenticated();
   if (agency.status !== 'active') throw unauthenticated('This agency is suspended');

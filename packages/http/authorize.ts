@@ -1,6 +1,6 @@
 import { AppError, forbidden, notFound } from '../core/errors';
 import { isIdOf } from '../core/ids';
-import { type AccountItem, accountKey, getAccount } from '../db/items/account';
+import { type AccountItem, type AgencyItem, accountKey, getAccount } from '../db/items/account';
 import { itemId } from '../db/read';
 import type { Key } from '../db/schema';
 import { canReach, type Principal } from '../domain/auth/principal';
@@ -63,7 +63,7 @@ export async function authorize(
 }
 
 /** An agency's features are its plan's; a sub-account's are its allocation under its agency's plan. */
-async function featuresNow(account: AccountItem, callersAgency: AccountItem | undefined) {
+async function featuresNow(account: AccountItem, callersAgency: AgencyItem | undefined) {
   if (account.type === 'agency') return account.features;
   const agency = callersAgency?.id === account.agencyId ? callersAgency : await getAccount(account.agencyId);
   return agency ? featuresOf(account, agency) : [];

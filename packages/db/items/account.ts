@@ -21,11 +21,10 @@ export interface Address {
   country?: string;
 }
 
-/** For an agency, `agencyId === id`. */
-export interface AccountItem {
+/** What agencies and sub-accounts both hold. */
+interface AccountBase {
   kind: typeof itemKinds.account;
   id: string;
-  type: 'agency' | 'sub_account';
   agencyId: string;
   name: string;
   email?: string;
@@ -33,26 +32,38 @@ export interface AccountItem {
   timezone?: string;
   website?: string;
   address?: Address;
-  /** Agencies only. */
-  plan?: Plan;
-  /** Agencies: the owner confirmed the email (absent = not confirmed); nothing emails a third party before. */
-  emailVerified?: boolean;
-  /** Agencies: sub-accounts created so far (closed ones included), against the quota. */
-  subAccountCount?: number;
-  /** Sub-accounts: whether the client has a login (absent = true, as before the option existed). */
-  clientLogin?: boolean;
   /** An agency's: its plan's. A sub-account's: its allocation (what it may use: `featuresOf`). */
   features: Feature[];
-  /** Agencies only: plan changes that took features away, and when each feature last went (domain/features.ts). */
+  status: AccountStatus;
+  createdAt: string;
+  updatedAt: string;
+  closedAt?: string;
+}
+
+/** An agency: `agencyId === id`. */
+export interface AgencyItem extends AccountBase {
+  type: 'agency';
+  plan?: Plan;
+  /** The owner confirmed the email (absent = not confirmed); nothing emails a third party before. */
+  emailVerified?: boolean;
+  /** Sub-accounts created so far (closed ones included), against the quota. */
+  subAccountCount?: number;
+  /** Plan changes that took features away, and when each feature last went (domain/features.ts). */
   planEpoch?: number;
   featureRevokedAt?: Partial<Record<Feature, number>>;
-  /** Sub-accounts only: the agency's plan epoch its allocation was checked against. */
+}
+
+/** A sub-account of the agency `agencyId`. */
+export interface SubAccountItem extends AccountBase {
+  type: 'sub_account';
+  /** Whether the client has a login (absent = true, as before the option existed). */
+  clientLogin?: boolean;
+  /** The agency's plan epoch its allocation was checked against. */
   featuresEpoch?: number;
-  status: AccountStatus;
   creditMode?: CreditMode;
-  /** Sub-accounts in manual mode: credits they may draw from the pool per UTC month. */
+  /** In manual mode: credits it may draw from the pool per UTC month. */
   monthlyCreditLimit?: number;
-  /** Reselling sub-accounts: open a recharge request when the wallet drops below `threshold` (domain/recharge). */
+  /** In reselling mode: open a recharge request when the wallet drops below `threshold` (domain/recharge). */
   autoRecharge?: { enabled: boolean; threshold: number; credits: number };
   /** The monthly meter: the month it counts, credits used, and limit − pool credits used while a limit is set. */
   meterMonth?: string;
@@ -62,10 +73,10 @@ export interface AccountItem {
   meterRemaining?: number;
   /** Epoch ms: until then no lane sets this account's allowance aside (its month is nearly spent). */
   lanesOffUntil?: number;
-  createdAt: string;
-  updatedAt: string;
-  closedAt?: string;
 }
+
+/** An agency or a sub-account, told apart by `type`. */
+export type AccountItem = AgencyItem | SubAccountItem;
 
 /** An account's partition: the account item, and beside it its balance, settings, alerts, campaigns, purchase keys. */
 export const accountPartition = (accountId: string) => `${keyPrefixes.account}${accountId}`;
@@ -103,17 +114,17 @@ export const accountIsActive = {
 } as const;
 
 export function listSubAccounts(agencyId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<AccountItem>({ index: true, partition: subAccountsPartition(agencyId), ...page });
+  return queryPage<SubAccountItem>({ index: true, partition: subAccountsPartition(agencyId), ...page });
 }
 
 /** The agency's sub-accounts in reselling mode, oldest first: one query of its sparse list. */
 export function listResellingSubAccounts(agencyId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<AccountItem>({ index: 'gsi2', partition: resellingPartition(agencyId), ...page });
+  return queryPage<SubAccountItem>({ index: 'gsi2', partition: resellingPartition(agencyId), ...page });
 }
 
 /** The agency's active sub-accounts (closed ones are skipped as DynamoDB reads: a page may hold fewer than `limit`). */
 export function listActiveSubAccounts(agencyId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<AccountItem>({ index: true, partition: subAccountsPartition(agencyId), filter: accountIsActive, ...page });
+  return queryPage<SubAccountItem>({ index: true, partition: subAccountsPartition(agencyId), filter: accountIsActive, ...page });
 }
 
 /** What the account switcher shows of an account. */
@@ -132,7 +143,7 @@ export function listActiveSwitcherEntries(agencyId: string, page: { limit: numbe
 
 export interface AccountChanges {
   /** Plain attributes to set (name, features, creditMode…). */
-  set: Partial<Pick<AccountItem, 'name' | 'features' | 'featuresEpoch' | 'creditMode' | 'autoRecharge'>>;
+  set: Partial<Pick<SubAccountItem, 'name' | 'features' | 'featuresEpoch' | 'creditMode' | 'autoRecharge'>>;
   /** Only while the account is in this credit mode (auto-recharge needs reselling). */
   requireMode?: CreditMode;
   /** The account's agency: where a switch to reselling lists it. */
@@ -158,7 +169,7 @@ export interface Standing {
   hasLimit: boolean;
 }
 
-export const standingOf = (a: Pick<AccountItem, 'creditMode' | 'monthlyCreditLimit'>): Standing => ({
+export const standingOf = (a: Pick<SubAccountItem, 'creditMode' | 'monthlyCreditLimit'>): Standing => ({
   creditMode: a.creditMode ?? 'manual',
   hasLimit: typeof a.monthlyCreditLimit === 'number',
 });
@@ -170,7 +181,7 @@ export const standingOf = (a: Pick<AccountItem, 'creditMode' | 'monthlyCreditLim
  * a field this changes, moved since `seen` was read (the caller reads again and recomputes).
  */
 export async function updateActiveAccount(
-  seen: AccountItem,
+  seen: SubAccountItem,
   changes: AccountChanges,
   also: NamedItem[] = [],
 ): Promise<{ applied: true } | { wrongMode: true } | { stale: true } | undefined> {
@@ -254,7 +265,7 @@ export async function updateActiveAccount(
   } catch (err) {
     const failed = err instanceof ConditionsFailed ? err.failed('account') : undefined;
     if (!failed) throw err;
-    const old = failed.item as AccountItem | undefined;
+    const old = failed.item as SubAccountItem | undefined;
     if (old?.status !== 'active') return undefined;
     const now = standingOf(old);
     if (changes.standing && (now.creditMode !== changes.standing.creditMode || now.hasLimit !== changes.standing.hasLimit))
@@ -305,7 +316,7 @@ function standingConditions(s: Standing): string[] {
 
 export interface AgencyChanges {
   /** A new plan with the features and plan history it brings (`changePlan`). */
-  plan?: Pick<AccountItem, 'plan' | 'features' | 'planEpoch' | 'featureRevokedAt'>;
+  plan?: Pick<AgencyItem, 'plan' | 'features' | 'planEpoch' | 'featureRevokedAt'>;
   status?: 'active' | 'suspended';
   at: string;
 }
@@ -317,7 +328,7 @@ export interface AgencyChanges {
  * replaced); false when another change got there first (read again and recompute).
  */
 export function updateAgency(
-  agency: Pick<AccountItem, 'id' | 'plan' | 'planEpoch' | 'status'>,
+  agency: Pick<AgencyItem, 'id' | 'plan' | 'planEpoch' | 'status'>,
   changes: AgencyChanges,
   also: NamedItem[],
 ): Promise<boolean> {

@@ -44,7 +44,12 @@ async function sendResetLink(email: string): Promise<void> {
   const [account, agency] = [ownKey, agencyKey].map((k) => found.get(itemId(k)) as AccountItem | undefined);
   // A closed sub-account's or a suspended agency's users get nothing: they could not log in anyway;
   // nor does a client without a login (a reopened account's, until the agency issues credentials).
-  if (account?.status !== 'active' || agency?.status !== 'active' || account.clientLogin === false) return;
+  if (
+    account?.status !== 'active' ||
+    agency?.status !== 'active' ||
+    (account.type === 'sub_account' && account.clientLogin === false)
+  )
+    return;
 
   const now = clockNow();
   const { token, write } = newOneTimeToken('password_reset', user.id, user.accountId);

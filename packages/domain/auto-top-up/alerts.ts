@@ -49,7 +49,7 @@ export async function judgeAlert(
   if (mark && !rose) return 'already';
   const owner = agency as AccountItem | undefined;
   const named = (account ?? agency) as AccountItem | undefined;
-  if (balance === 'wallet' && (named?.creditMode ?? 'manual') !== 'reselling') return 'none';
+  if (balance === 'wallet' && (named?.type !== 'sub_account' || (named.creditMode ?? 'manual') !== 'reselling')) return 'none';
   try {
     await transact([
       {

@@ -1,7 +1,7 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { logger } from '../../core/logger';
-import { type AccountItem, accountIdOf, accountKey } from '../../db/items/account';
+import { type AgencyItem, accountIdOf, accountKey, type SubAccountItem } from '../../db/items/account';
 import { walletKey } from '../../db/items/balance';
 import { type ResellingSettingsItem, resellingSettingsKey } from '../../db/items/reselling-settings';
 import { getItems, itemId } from '../../db/read';
@@ -116,8 +116,8 @@ async function judgeDrop(
   const [sub, agency, settings] = keys.map((k) => found.get(itemId(k)));
   if (!sub || !agency) return 'off';
   return openRechargeRequest({
-    sub: sub as unknown as AccountItem,
-    agency: agency as unknown as AccountItem,
+    sub: sub as unknown as SubAccountItem,
+    agency: agency as unknown as AgencyItem,
     settings: settings as unknown as ResellingSettingsItem | undefined,
     balance: drop.balance ?? exact?.balance ?? 0,
     at: drop.at,

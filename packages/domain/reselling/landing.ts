@@ -108,7 +108,7 @@ async function credit(p: PurchaseItem, facts: LandingFacts): Promise<{ replayed:
     if (account?.status === 'closed') throw new AccountClosed();
     const now = clockNow();
     const at = now.toISOString();
-    const mode = account?.creditMode ?? 'manual';
+    const mode = account?.type === 'sub_account' ? (account.creditMode ?? 'manual') : 'manual';
     const frozen = p.balance === 'wallet' && mode !== 'reselling';
     return {
       balanceKey: balanceOf(p),
