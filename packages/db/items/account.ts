@@ -1,9 +1,10 @@
 import { table } from '../client';
+import { itemShape, parseFound } from '../item-shape';
 import { queryPage } from '../query';
 import { getItem } from '../read';
-import { type itemKinds, type Key, keyPrefixes, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import { ConditionsFailed, type NamedItem, type TransactItem, transact, transactIf } from '../transact';
-import type { Feature, Plan } from '../vocabulary';
+import { type Feature, type Plan, plans } from '../vocabulary';
 
 /**
  * An agency or a sub-account: profile, plan and features, status, credit mode and monthly meter.
@@ -78,6 +79,49 @@ export interface SubAccountItem extends AccountBase {
 /** An agency or a sub-account, told apart by `type`. */
 export type AccountItem = AgencyItem | SubAccountItem;
 
+/** What the code reads of an account, checked as it is read (the debit path pays these few checks). */
+const accountFields = {
+  id: 'string',
+  agencyId: 'string',
+  name: 'string',
+  features: 'array',
+  status: ['active', 'closed', 'suspended'],
+  createdAt: 'string',
+} as const;
+const accountOptional = {
+  plan: plans,
+  emailVerified: 'boolean',
+  subAccountCount: 'number',
+  planEpoch: 'number',
+  clientLogin: 'boolean',
+  creditMode: ['manual', 'reselling'],
+  monthlyCreditLimit: 'number',
+  meterMonth: 'string',
+  meterPoolUsed: 'number',
+  meterRemaining: 'number',
+  lanesOffUntil: 'number',
+} as const;
+export const accountShape = itemShape<AccountItem>(
+  itemKinds.account,
+  { ...accountFields, type: ['agency', 'sub_account'] },
+  accountOptional,
+);
+/** An agency's own item (read by the agency's id: a sub-account there is malformed). */
+export const agencyShape = itemShape<AgencyItem>(itemKinds.account, { ...accountFields, type: ['agency'] }, accountOptional);
+/** A sub-account list's items: an agency there is as malformed as a missing field. */
+export const subAccountShape = itemShape<SubAccountItem>(
+  itemKinds.account,
+  { ...accountFields, type: ['sub_account'] },
+  accountOptional,
+);
+/** The switcher's projection of a sub-account (`kind` is projected too, so the item says what it is). */
+const switcherShape = itemShape<SwitcherFields>(itemKinds.account, {
+  id: 'string',
+  name: 'string',
+  type: ['agency', 'sub_account'],
+  status: ['active', 'closed', 'suspended'],
+});
+
 /** An account's partition: the account item, and beside it its balance, settings, alerts, campaigns, purchase keys. */
 export const accountPartition = (accountId: string) => `${keyPrefixes.account}${accountId}`;
 /** The account id of a key in an account's partition (a balance's, as a stream record or a lane carries it). */
@@ -92,7 +136,7 @@ const subAccountsPartition = (agencyId: string) => `AGENCY#${agencyId}#SUBS`;
  */
 const resellingPartition = (agencyId: string) => `AGENCY#${agencyId}#RESELLING`;
 
-export const getAccount = (accountId: string) => getItem<AccountItem>(accountKey(accountId));
+export const getAccount = (accountId: string) => getItem(accountKey(accountId), accountShape);
 
 /** A new account; a sub-account is also listed under its agency. */
 export function putAccount(account: AccountItem): TransactItem {
@@ -114,17 +158,17 @@ export const accountIsActive = {
 } as const;
 
 export function listSubAccounts(agencyId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<SubAccountItem>({ index: true, partition: subAccountsPartition(agencyId), ...page });
+  return queryPage({ index: true, partition: subAccountsPartition(agencyId), ...page }, subAccountShape);
 }
 
 /** The agency's sub-accounts in reselling mode, oldest first: one query of its sparse list. */
 export function listResellingSubAccounts(agencyId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<SubAccountItem>({ index: 'gsi2', partition: resellingPartition(agencyId), ...page });
+  return queryPage({ index: 'gsi2', partition: resellingPartition(agencyId), ...page }, subAccountShape);
 }
 
 /** The agency's active sub-accounts (closed ones are skipped as DynamoDB reads: a page may hold fewer than `limit`). */
 export function listActiveSubAccounts(agencyId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<SubAccountItem>({ index: true, partition: subAccountsPartition(agencyId), filter: accountIsActive, ...page });
+  return queryPage({ index: true, partition: subAccountsPartition(agencyId), filter: accountIsActive, ...page }, subAccountShape);
 }
 
 /** What the account switcher shows of an account. */
@@ -132,13 +176,16 @@ export type SwitcherFields = Pick<AccountItem, 'id' | 'name' | 'type' | 'status'
 
 /** The agency's active sub-accounts as the switcher shows them: those attributes only, not the whole items. */
 export function listActiveSwitcherEntries(agencyId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<SwitcherFields>({
-    index: true,
-    partition: subAccountsPartition(agencyId),
-    filter: accountIsActive,
-    attributes: ['id', 'name', 'type', 'status'],
-    ...page,
-  });
+  return queryPage(
+    {
+      index: true,
+      partition: subAccountsPartition(agencyId),
+      filter: accountIsActive,
+      attributes: ['kind', 'id', 'name', 'type', 'status'],
+      ...page,
+    },
+    switcherShape,
+  );
 }
 
 export interface AccountChanges {
@@ -265,8 +312,8 @@ export async function updateActiveAccount(
   } catch (err) {
     const failed = err instanceof ConditionsFailed ? err.failed('account') : undefined;
     if (!failed) throw err;
-    const old = failed.item as SubAccountItem | undefined;
-    if (old?.status !== 'active') return undefined;
+    const old = parseFound(accountShape, failed.item);
+    if (old?.type !== 'sub_account' || old.status !== 'active') return undefined;
     const now = standingOf(old);
     if (changes.standing && (now.creditMode !== changes.standing.creditMode || now.hasLimit !== changes.standing.hasLimit))
       return { stale: true };

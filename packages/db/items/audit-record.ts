@@ -1,7 +1,8 @@
 import { idBoundAt } from '../../core/ids';
 import { table } from '../client';
+import { itemShape } from '../item-shape';
 import { type Page, queryPage } from '../query';
-import { type itemKinds, type Key, keyPrefixes, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { NamedItem } from '../transact';
 
 /**
@@ -62,6 +63,11 @@ const targetList = (agencyId: string, targetId: string) => `${keyPrefixes.audit}
  * names (an empty key is a ValidationException); text holds any of them.
  */
 type StoredAuditRecord = Omit<AuditRecordItem, 'changes'> & { changesJson: string };
+const storedAuditShape = itemShape<StoredAuditRecord>(
+  itemKinds.auditRecord,
+  { id: 'string', agencyId: 'string', at: 'string', action: 'string', target: 'object', actor: 'object' },
+  { changesJson: 'string' },
+);
 
 function fromStored(item: StoredAuditRecord & { changes?: AuditChange[] }): AuditRecordItem {
   const { changesJson, ...rest } = item;
@@ -114,14 +120,17 @@ export async function listAuditRecords(
     values[':action'] = filter.action;
   }
   // A target's records are a list of their own (eventually consistent, as every index read).
-  const found = await queryPage<StoredAuditRecord>({
-    ...(filter.target
-      ? { index: 'gsi2' as const, partition: targetList(agencyId, filter.target) }
-      : { partition: auditPartition(agencyId), consistent: true }),
-    sort: { between: [idBoundAt('auditRecord', range.fromMs, false), idBoundAt('auditRecord', range.toMs, true)] },
-    filter: clauses.length ? { expression: clauses.join(' AND '), names, values } : undefined,
-    newestFirst: true,
-    ...page,
-  });
+  const found = await queryPage(
+    {
+      ...(filter.target
+        ? { index: 'gsi2' as const, partition: targetList(agencyId, filter.target) }
+        : { partition: auditPartition(agencyId), consistent: true }),
+      sort: { between: [idBoundAt('auditRecord', range.fromMs, false), idBoundAt('auditRecord', range.toMs, true)] },
+      filter: clauses.length ? { expression: clauses.join(' AND '), names, values } : undefined,
+      newestFirst: true,
+      ...page,
+    },
+    storedAuditShape,
+  );
   return { ...found, items: found.items.map(fromStored) };
 }

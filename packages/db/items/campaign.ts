@@ -1,7 +1,8 @@
 import { table } from '../client';
+import { itemShape } from '../item-shape';
 import { queryPage } from '../query';
 import { getItem } from '../read';
-import { type itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, stored } from '../schema';
 import type { TransactItem } from '../transact';
 import type { Actor } from '../vocabulary';
 import { accountPartition } from './account';
@@ -34,6 +35,14 @@ export interface CampaignItem {
   updatedAt: string;
   version: number;
 }
+export const campaignShape = itemShape<CampaignItem>(itemKinds.campaign, {
+  id: 'string',
+  accountId: 'string',
+  agencyId: 'string',
+  name: 'string',
+  faqs: 'array',
+  version: 'number',
+});
 
 /** In its account's partition, beside the account item. */
 const CAMPAIGN_PREFIX = 'CAMPAIGN#';
@@ -43,7 +52,7 @@ export const campaignKey = (accountId: string, campaignId: string): Key => ({
 });
 
 export const getCampaignItem = (accountId: string, campaignId: string) =>
-  getItem<CampaignItem>(campaignKey(accountId, campaignId));
+  getItem(campaignKey(accountId, campaignId), campaignShape);
 
 /** A new campaign (never overwrites). */
 export function putNewCampaign(item: CampaignItem): TransactItem {
@@ -81,10 +90,13 @@ export function deleteCampaignVersion(item: Pick<CampaignItem, 'accountId' | 'id
 }
 
 export function listCampaignItems(accountId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<CampaignItem>({
-    partition: accountPartition(accountId),
-    sort: { beginsWith: CAMPAIGN_PREFIX },
-    consistent: true,
-    ...page,
-  });
+  return queryPage(
+    {
+      partition: accountPartition(accountId),
+      sort: { beginsWith: CAMPAIGN_PREFIX },
+      consistent: true,
+      ...page,
+    },
+    campaignShape,
+  );
 }

@@ -5,11 +5,12 @@ import { idPattern } from '../../core/ids';
 import { db, table } from '../client';
 import { ifConditionHolds } from '../conditions';
 import { decodeCursor, encodeCursor, foreignCursor } from '../cursor';
+import { anyOf, itemShape } from '../item-shape';
 import { MergedReader } from '../merged-query';
 import { getItem } from '../read';
 import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { TransactItem } from '../transact';
-import { type Actor, type EntryType, usageTypes } from '../vocabulary';
+import { type Actor, type EntryType, entryTypes, usageTypes } from '../vocabulary';
 import type { BalanceKind } from './balance';
 
 /**
@@ -67,6 +68,13 @@ export interface LedgerEntryItem {
   /** Purchases and refunds: the money behind the credits, and Stripe's ids for it. */
   payment?: EntryPayment;
 }
+export const ledgerEntryShape = itemShape<LedgerEntryItem>(itemKinds.ledgerEntry, {
+  id: 'string',
+  agencyId: 'string',
+  createdAt: 'string',
+  type: entryTypes,
+  credits: 'number',
+});
 
 export interface EntryPayment {
   purchaseId: string;
@@ -91,6 +99,10 @@ export interface LedgerRefusalItem {
   createdAt: string;
   ttl: number;
 }
+export const ledgerRefusalShape = itemShape<LedgerRefusalItem>(itemKinds.ledgerRefusal, {
+  requestHash: 'string',
+  code: 'string',
+});
 
 export type IdempotencyRecord = LedgerEntryItem | LedgerRefusalItem;
 
@@ -135,7 +147,8 @@ export const idempotencyKey = (s: IdempotencyScope): Key => ({
   sk: `IDEM#${s.operation}#${s.accountId}#${s.idempotencyKey}`,
 });
 
-export const getIdempotencyRecord = (s: IdempotencyScope) => getItem<IdempotencyRecord>(idempotencyKey(s));
+export const getIdempotencyRecord = (s: IdempotencyScope) =>
+  getItem(idempotencyKey(s), anyOf(ledgerEntryShape, ledgerRefusalShape));
 
 /** The entry, on condition that its key was never used; a failed condition returns what is there. */
 export function putEntry(scope: IdempotencyScope, entry: LedgerEntryItem): TransactItem {

@@ -1,6 +1,7 @@
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
 import { conditionFailed, ifConditionHolds } from '../conditions';
+import { itemShape } from '../item-shape';
 import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { NamedItem } from '../transact';
 
@@ -19,6 +20,8 @@ export interface OutboxItem<E extends { type: string } = { type: string }> {
   leaseUntil?: number;
   leaseToken?: string;
 }
+
+export const outboxShape = itemShape<OutboxItem>(itemKinds.outbox, { id: 'string', createdAt: 'string', event: 'object' });
 
 const RETENTION_SECONDS = 14 * 24 * 3600;
 

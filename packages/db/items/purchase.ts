@@ -1,5 +1,6 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
+import { itemShape } from '../item-shape';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
@@ -78,6 +79,20 @@ export interface PurchaseItem {
   closedAt?: string;
   ttl?: number;
 }
+export const purchaseShape = itemShape<PurchaseItem>(
+  itemKinds.purchase,
+  {
+    id: 'string',
+    agencyId: 'string',
+    accountId: 'string',
+    balance: ['pool', 'wallet'],
+    status: 'string',
+    credits: 'number',
+    amount: 'number',
+    currency: 'string',
+  },
+  { settleVersion: 'number' },
+);
 
 export interface PurchaseKeyItem {
   kind: typeof itemKinds.purchaseKey;
@@ -85,6 +100,10 @@ export interface PurchaseKeyItem {
   requestHash: string;
   ttl?: number;
 }
+export const purchaseKeyShape = itemShape<PurchaseKeyItem>(itemKinds.purchaseKey, {
+  purchaseId: 'string',
+  requestHash: 'string',
+});
 
 export const purchaseKey = (id: string): Key => ({ pk: `${keyPrefixes.purchase}${id}`, sk: 'PURCHASE' });
 export const purchaseIdempotencyKey = (accountId: string, idempotencyKey: string): Key => ({
@@ -94,9 +113,9 @@ export const purchaseIdempotencyKey = (accountId: string, idempotencyKey: string
 const listPartition = (accountId: string) => `PURCHASES#${accountId}`;
 const listed = (p: Pick<PurchaseItem, 'accountId' | 'id'>) => ({ ':gpk': listPartition(p.accountId), ':gsk': p.id });
 
-export const getPurchase = (id: string) => getItem<PurchaseItem>(purchaseKey(id));
+export const getPurchase = (id: string) => getItem(purchaseKey(id), purchaseShape);
 export const getPurchaseKey = (accountId: string, idempotencyKey: string) =>
-  getItem<PurchaseKeyItem>(purchaseIdempotencyKey(accountId, idempotencyKey));
+  getItem(purchaseIdempotencyKey(accountId, idempotencyKey), purchaseKeyShape);
 
 /** Writes a new purchase and its key; false when the key is already taken (the caller reads it). */
 export async function createPurchase(purchase: PurchaseItem): Promise<boolean> {
@@ -355,7 +374,7 @@ export function settle(purchase: PurchaseItem, next: SettledState, at: string): 
 
 /** An account's purchases, newest first. */
 export function listPurchases(accountId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<PurchaseItem>({ index: true, partition: listPartition(accountId), newestFirst: true, ...page });
+  return queryPage({ index: true, partition: listPartition(accountId), newestFirst: true, ...page }, purchaseShape);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { table } from '../client';
+import { itemShape } from '../item-shape';
 import { queryAll } from '../query';
 import { itemKinds, type Key, keyPrefixes } from '../schema';
 import type { TransactItem } from '../transact';
@@ -99,11 +100,19 @@ export function countResellingMove(m: CounterMove): { totals: TransactItem; day:
   return { totals, day };
 }
 
+/** A day's purchase counters, as the dashboard reads them (its counters are named by the seller's data). */
+const resellingDayShape = itemShape<Record<string, unknown> & { kind: string; date: string }>(itemKinds.resellingDay, {
+  date: 'string',
+});
+
 /** A sub-account's daily purchase items from..to (inclusive): at most one a day, so a bounded read. */
 export function resellingSeries(subAccountId: string, from: string, to: string) {
-  return queryAll<Record<string, unknown> & { kind: string; date: string }>({
-    index: true,
-    partition: resellingSeriesPartition(subAccountId),
-    sort: { between: [`DAY#${from}`, `DAY#${to}~`] },
-  });
+  return queryAll(
+    {
+      index: true,
+      partition: resellingSeriesPartition(subAccountId),
+      sort: { between: [`DAY#${from}`, `DAY#${to}~`] },
+    },
+    resellingDayShape,
+  );
 }

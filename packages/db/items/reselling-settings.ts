@@ -1,6 +1,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
 import { ifConditionHolds } from '../conditions';
+import { itemShape } from '../item-shape';
 import { getItem } from '../read';
 import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import { ConditionsFailed, type NamedItem, type TransactItem, transact, transactIf } from '../transact';
@@ -44,6 +45,17 @@ export interface ResellingSettingsItem {
   createdAt: string;
   updatedAt: string;
 }
+export const resellingSettingsShape = itemShape<ResellingSettingsItem>(
+  itemKinds.resellingSettings,
+  { agencyId: 'string' },
+  {
+    stripeAccountId: 'string',
+    chargesEnabled: 'boolean',
+    pricing: 'object',
+    pricingVersion: 'number',
+    autoRechargeWebhook: 'object',
+  },
+);
 
 export interface StoredWebhookEndpoint {
   /** Normalized (lower-case host, punycode), checked when saved. */
@@ -63,6 +75,10 @@ export interface StripeAccountItem {
   agencyId: string;
   createdAt: string;
 }
+export const stripeAccountShape = itemShape<StripeAccountItem>(itemKinds.stripeAccount, {
+  stripeAccountId: 'string',
+  agencyId: 'string',
+});
 
 export const resellingSettingsKey = (agencyId: string): Key => ({ pk: accountPartition(agencyId), sk: 'RESELLING' });
 export const stripeAccountKey = (stripeAccountId: string): Key => ({
@@ -70,8 +86,8 @@ export const stripeAccountKey = (stripeAccountId: string): Key => ({
   sk: 'STRIPE_ACCOUNT',
 });
 
-export const getResellingSettings = (agencyId: string) => getItem<ResellingSettingsItem>(resellingSettingsKey(agencyId));
-export const getStripeAccountOwner = (stripeAccountId: string) => getItem<StripeAccountItem>(stripeAccountKey(stripeAccountId));
+export const getResellingSettings = (agencyId: string) => getItem(resellingSettingsKey(agencyId), resellingSettingsShape);
+export const getStripeAccountOwner = (stripeAccountId: string) => getItem(stripeAccountKey(stripeAccountId), stripeAccountShape);
 
 const created = { '#kind': 'kind', '#agencyId': 'agencyId', '#createdAt': 'createdAt', '#updatedAt': 'updatedAt' };
 const createdClauses = '#kind = :kind, #agencyId = :agencyId, #createdAt = if_not_exists(#createdAt, :now), #updatedAt = :now';

@@ -2,6 +2,7 @@ import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { db, table } from '../client';
 import { conditionFailed, ifConditionHolds } from '../conditions';
+import { itemShape } from '../item-shape';
 import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 
 /**
@@ -14,6 +15,7 @@ export interface ThrottleItem {
   attempts: number;
   ttl: number;
 }
+const throttleShape = itemShape<ThrottleItem>(itemKinds.throttle, { windowStart: 'number', attempts: 'number' });
 
 export const throttleKey = (name: string, subject: string): Key => ({
   pk: `${keyPrefixes.throttle}${name}#${subject}`,
@@ -39,7 +41,7 @@ export async function addAttempt(key: Key, max: number, cutoffMs: number): Promi
   } catch (err) {
     if (!conditionFailed(err)) throw err;
     const raw = (err as { Item?: Parameters<typeof unmarshall>[0] }).Item;
-    const old = raw ? (unmarshall(raw) as ThrottleItem) : undefined;
+    const old = raw ? throttleShape.parse(unmarshall(raw)) : undefined;
     return { taken: false, windowStart: old && old.windowStart > cutoffMs ? old.windowStart : undefined };
   }
 }

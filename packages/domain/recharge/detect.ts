@@ -1,10 +1,11 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { logger } from '../../core/logger';
-import { type AgencyItem, accountIdOf, accountKey, type SubAccountItem } from '../../db/items/account';
+import { accountIdOf, accountKey, agencyShape, subAccountShape } from '../../db/items/account';
 import { walletKey } from '../../db/items/balance';
-import { type ResellingSettingsItem, resellingSettingsKey } from '../../db/items/reselling-settings';
-import { getItems, itemId } from '../../db/read';
+import { resellingSettingsKey, resellingSettingsShape } from '../../db/items/reselling-settings';
+import { foundItem, getItems } from '../../db/read';
+import type { Key } from '../../db/schema';
 import { type BalanceChange, balanceChangeOf, judgeBalance, latestChanges } from '../auto-top-up/detect';
 import { produceEvents } from '../events/produce';
 import { exactBalance } from '../ledger/balances';
@@ -113,12 +114,14 @@ async function judgeDrop(
     getItems(keys),
     drop.balance === undefined ? exactBalance(walletKey(subAccountId)) : undefined,
   ]);
-  const [sub, agency, settings] = keys.map((k) => found.get(itemId(k)));
+  const [subKey, agencyKey, settingsKey] = keys as [Key, Key, Key];
+  const sub = foundItem(found, subKey, subAccountShape);
+  const agency = foundItem(found, agencyKey, agencyShape);
   if (!sub || !agency) return 'off';
   return openRechargeRequest({
-    sub: sub as unknown as SubAccountItem,
-    agency: agency as unknown as AgencyItem,
-    settings: settings as unknown as ResellingSettingsItem | undefined,
+    sub,
+    agency,
+    settings: foundItem(found, settingsKey, resellingSettingsShape),
     balance: drop.balance ?? exact?.balance ?? 0,
     at: drop.at,
   });
