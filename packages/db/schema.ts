@@ -43,8 +43,9 @@ export function stored<T extends object>(item: T, ...keys: object[]): T & Key {
 }
 
 /**
- * Each item kind has its own module in `items/`: key builders, index keys, stored type and
- * put/update builders. This file holds what they share: the table and the kinds.
+ * Each item kind has its own module in `items/`: key builders (from `keyPrefixes`), index keys,
+ * stored type, its shape (item-shape.ts: every read parses with it) and put/update builders.
+ * This file holds what they share: the table, the key prefixes and the kinds.
  */
 
 /**
