@@ -1,6 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from './client';
 import { decodeCursor, encodeCursor, foreignCursor } from './cursor';
+import type { ItemShape } from './item-shape';
 import { type IndexName, indexNamed, tableDefinition } from './schema';
 
 export interface Page<T> {
@@ -29,11 +30,12 @@ export interface QuerySpec {
 }
 
 /**
- * The one paged query: a page of one partition in key order, resumable by an opaque cursor.
+ * The one paged query: a page of one partition in key order, resumable by an opaque cursor,
+ * each item parsed as `shape` says (a malformed one throws `MalformedItem`).
  * A cursor must come from this very list (same partition, same key attributes, inside the
  * sort condition); any other is a 400, never a page of someone else's list.
  */
-export async function queryPage<T>(spec: QuerySpec): Promise<Page<T>> {
+export async function queryPage<T>(spec: QuerySpec, shape: ItemShape<T>): Promise<Page<T>> {
   const ix = indexNamed(spec.index === true || !spec.index ? 'gsi1' : spec.index);
   const pkName = spec.index ? ix.partitionKey : tableDefinition.partitionKey;
   const skName = spec.index ? ix.sortKey : tableDefinition.sortKey;
@@ -76,7 +78,7 @@ export async function queryPage<T>(spec: QuerySpec): Promise<Page<T>> {
         ConsistentRead: spec.index ? undefined : spec.consistent,
       }),
     );
-    items.push(...((out.Items ?? []) as T[]));
+    for (const item of out.Items ?? []) items.push(shape.parse(item));
     startKey = out.LastEvaluatedKey as Record<string, string> | undefined;
     if (!startKey) break;
   }
@@ -96,8 +98,8 @@ export function cursorAfter(item: object, index: boolean | IndexName): string {
 }
 
 /** Every item of a small partition, page by page. */
-export const queryAll = <T>(spec: Omit<QuerySpec, 'limit' | 'cursor'>): Promise<T[]> =>
-  queryAllPages((cursor) => queryPage<T>({ ...spec, limit: 200, cursor }));
+export const queryAll = <T>(spec: Omit<QuerySpec, 'limit' | 'cursor'>, shape: ItemShape<T>): Promise<T[]> =>
+  queryAllPages((cursor) => queryPage({ ...spec, limit: 200, cursor }, shape));
 
 /** Walks a paged list to its end (small lists only: the caller bounds it). */
 export async function queryAllPages<T>(page: (cursor: string | undefined) => Promise<Page<T>>): Promise<T[]> {

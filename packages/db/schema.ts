@@ -43,9 +43,45 @@ export function stored<T extends object>(item: T, ...keys: object[]): T & Key {
 }
 
 /**
- * Each item kind has its own module in `items/`: key builders, index keys, stored type and
- * put/update builders. This file holds what they share: the table and the kinds.
+ * Each item kind has its own module in `items/`: key builders (from `keyPrefixes`), index keys,
+ * stored type, its shape (item-shape.ts: every read parses with it) and put/update builders.
+ * This file holds what they share: the table, the key prefixes and the kinds.
  */
+
+/**
+ * The leading part of every table partition key, one per family of partitions: the item modules
+ * build their keys from these, and each function is granted the table by them (db/access.ts,
+ * the HTTP manifests' `tableKeys`: IAM's `dynamodb:LeadingKeys`). Index partitions are not here:
+ * index queries are granted by index, not by key.
+ */
+export const keyPrefixes = {
+  /** An account and what hangs off it: its balance, settings, alerts, campaigns, purchase keys. */
+  account: 'ACCOUNT#',
+  user: 'USER#',
+  email: 'EMAIL#',
+  apiKey: 'APIKEY#',
+  apiKeyId: 'APIKEYID#',
+  revokedToken: 'REVOKED#',
+  throttle: 'THROTTLE#',
+  oneTimeToken: 'OTT#',
+  outbox: 'OUTBOX#',
+  /** A balance's lanes: the balance's own key follows (`LANE#ACCOUNT#…#POOL#<slot>`). */
+  lane: 'LANE#',
+  ledger: 'LEDGER#',
+  rollup: 'ROLLUP#',
+  recharge: 'RECHARGE#',
+  /** An agency's webhook endpoints, deliveries and sending slots. */
+  webhook: 'WEBHOOK#',
+  purchase: 'PURCHASE#',
+  reselling: 'RESELLING#',
+  stripeAccount: 'STRIPE_ACCOUNT#',
+  stripeEvent: 'STRIPE_EVENT#',
+  stripePayment: 'STRIPE_PAYMENT#',
+  audit: 'AUDIT#',
+  /** The one key the readiness check reads: nothing is stored there. */
+  readiness: 'READINESS',
+} as const;
+export type KeyPrefix = (typeof keyPrefixes)[keyof typeof keyPrefixes];
 
 /** Item kinds, stored as `kind` on every item so stream consumers can tell them apart. */
 export const itemKinds = {

@@ -1,11 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { secret } from '../core/env';
 import { unauthenticated } from '../core/errors';
-import { type AccountItem, accountKey } from '../db/items/account';
+import { type AccountItem, type AgencyItem, accountKey, accountShape } from '../db/items/account';
 import { findApiKey } from '../db/items/api-key';
 import { revokedTokenKey } from '../db/items/revoked-token';
-import { sessionVersionOf, type UserItem, userKey } from '../db/items/user';
-import { getItems, itemId } from '../db/read';
+import { sessionVersionOf, userKey, userShape } from '../db/items/user';
+import { foundItem, getItems, itemId } from '../db/read';
 import type { Key } from '../db/schema';
 import { API_KEY_PREFIX, hashApiKey } from '../domain/auth/api-keys';
 import type { Principal } from '../domain/auth/principal';
@@ -16,7 +16,7 @@ export interface Authenticated {
   /** The caller's own account when it is a sub-account (sub-account users, assist). */
   ownAccount?: AccountItem;
   /** The caller's agency as read for this request (status, plan, features); absent for the platform. */
-  agency?: AccountItem;
+  agency?: AgencyItem;
 }
 
 /** The items of a request's one BatchGet, by `itemId`; a key read and not found is absent. */
@@ -35,10 +35,10 @@ interface Claim {
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
-const accountIn = (found: Found, id: string) => found.get(itemId(accountKey(id))) as AccountItem | undefined;
+const accountIn = (found: Found, id: string) => foundItem(found, accountKey(id), accountShape);
 
 /** The caller's agency, unless it is missing or suspended: then every credential of it is refused. */
-function activeAgency(found: Found, agencyId: string): AccountItem {
+function activeAgency(found: Found, agencyId: string): AgencyItem {
   const agency = accountIn(found, agencyId);
   if (agency?.type !== 'agency') throw unauthenticated();
   if (agency.status !== 'active') throw unauthenticated('This agency is suspended');
@@ -80,7 +80,7 @@ async function claim(authorization: string | undefined): Promise<Claim> {
   const revokedKeys = [claims.jti, claims.parentSessionId].flatMap((jti) => (jti ? [revokedTokenKey(jti)] : []));
   const sessionStillValid = (found: Found) => {
     // A password change (or reset, or re-issued credentials) raised the version: earlier tokens end.
-    const user = found.get(itemId(userItemKey)) as UserItem | undefined;
+    const user = foundItem(found, userItemKey, userShape);
     if (!user || sessionVersionOf(user) !== claims.sessionVersion || user.agencyId !== claims.agencyId) throw unauthenticated();
     if (revokedKeys.some((key) => found.has(itemId(key)))) throw unauthenticated();
   };

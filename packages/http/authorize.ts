@@ -1,7 +1,7 @@
 import { AppError, forbidden, notFound } from '../core/errors';
 import { isIdOf } from '../core/ids';
-import { type AccountItem, accountKey, getAccount } from '../db/items/account';
-import { itemId } from '../db/read';
+import { type AccountItem, type AgencyItem, accountKey, accountShape, getAccount } from '../db/items/account';
+import { foundItem } from '../db/read';
 import type { Key } from '../db/schema';
 import { canReach, type Principal } from '../domain/auth/principal';
 import { featuresOf } from '../domain/features';
@@ -49,7 +49,7 @@ export async function authorize(
   let account: AccountItem | undefined;
   if (route.scope) {
     const id = params[route.scope.param] ?? '';
-    account = found.get(itemId(accountKey(id))) as AccountItem | undefined;
+    account = foundItem(found, accountKey(id), accountShape);
     if (!account || !canReach(principal, account, route.scope.kind)) throw notFound('Account');
   }
 
@@ -63,7 +63,7 @@ export async function authorize(
 }
 
 /** An agency's features are its plan's; a sub-account's are its allocation under its agency's plan. */
-async function featuresNow(account: AccountItem, callersAgency: AccountItem | undefined) {
+async function featuresNow(account: AccountItem, callersAgency: AgencyItem | undefined) {
   if (account.type === 'agency') return account.features;
   const agency = callersAgency?.id === account.agencyId ? callersAgency : await getAccount(account.agencyId);
   return agency ? featuresOf(account, agency) : [];

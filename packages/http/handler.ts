@@ -7,7 +7,7 @@ import { AppError } from '../core/errors';
 import { logger } from '../core/logger';
 import { countBy, publishMetrics } from '../core/metrics';
 import type * as z from '../core/zod';
-import type { AccountItem } from '../db/items/account';
+import type { AccountItem, AgencyItem, SubAccountItem } from '../db/items/account';
 import { auditActorOf, withAuditSource } from '../domain/audit/record';
 import type { PrincipalKind, PrincipalOf } from '../domain/auth/principal';
 import { authenticate } from './authenticate';
@@ -21,8 +21,14 @@ type Parsed<R, F extends 'body' | 'query'> = R extends { [K in F]: infer S exten
 type AgencyFor<K extends PrincipalKind> = [K] extends [never]
   ? undefined
   : 'platform' extends K
-    ? AccountItem | undefined
-    : AccountItem;
+    ? AgencyItem | undefined
+    : AgencyItem;
+/** A sub-account scope reaches sub-accounts only (`canReach`); an account scope, either kind. */
+type ScopedAccount<R> = R extends { scope: { kind: 'subAccount' } }
+  ? SubAccountItem
+  : R extends { scope: object }
+    ? AccountItem
+    : undefined;
 
 /**
  * Everything an action needs, already authenticated, authorized and validated, typed from its
@@ -37,7 +43,7 @@ export interface RequestContext<R extends RouteDef> {
   query: Parsed<R, 'query'>;
   principal: R['allow'] extends readonly [] ? undefined : PrincipalOf<R['allow'][number]>;
   /** The account named by the route's scope parameter, reachable by the caller. */
-  account: R extends { scope: object } ? AccountItem : undefined;
+  account: ScopedAccount<R>;
   /** The caller's own account, when authentication had to read it (sub-account users, assist). */
   ownAccount: AccountItem | undefined;
   /** The caller's agency as authentication read it (active, with its plan and features). */

@@ -13,10 +13,10 @@ const meter = meterDynamo(dynamo);
 
 // The same module instances the handler uses (one module graph per process), to prime them.
 const { getAccount } = await import('../../packages/db/items/account');
-const { getItem } = await import('../../packages/db/read');
+
 const { rememberAccount } = await import('../../packages/domain/ledger/account-hints');
 const { rememberBalance } = await import('../../packages/domain/ledger/balance-state');
-const { poolKey, walletKey } = await import('../../packages/db/items/balance');
+const { getBalance, poolKey, walletKey } = await import('../../packages/db/items/balance');
 
 /**
  * Leaves this container's hints as a container that has served these accounts would hold
@@ -30,7 +30,7 @@ async function prime(accountIds: string[]): Promise<void> {
     if (!account) throw new Error(`no account ${id}`);
     const hint = rememberAccount(account);
     const balance = hint.creditMode === 'reselling' ? walletKey(id) : poolKey(hint.agencyId);
-    rememberBalance(balance, await getItem<{ balance: number; version: number }>(balance));
+    rememberBalance(balance, await getBalance(balance));
   }
 }
 

@@ -21,7 +21,7 @@ import { withClock } from '../../packages/core/clock';
 import { newId } from '../../packages/core/ids';
 import { seal } from '../../packages/crypto/secret-box';
 import { dynamo } from '../../packages/db/client';
-import type { AccountItem } from '../../packages/db/items/account';
+import type { AgencyItem } from '../../packages/db/items/account';
 import { outboxKey, putOutbox } from '../../packages/db/items/outbox';
 import { createSubAccount as createSubAccountInProcess } from '../../packages/domain/accounts/sub-accounts';
 import { newOutboxId } from '../../packages/domain/outbox';
@@ -262,7 +262,7 @@ describe('outbox pipeline', () => {
     // the email is driven by the committed outbox item, not by the request.
     const agency = await signUpAgency('starter');
     const email = uniqueEmail('orphan');
-    const agencyItem = (await getRaw(`ACCOUNT#${agency.agencyId}`, 'ACCOUNT')) as AccountItem;
+    const agencyItem = (await getRaw(`ACCOUNT#${agency.agencyId}`, 'ACCOUNT')) as AgencyItem;
     const created = await createSubAccountInProcess(agencyItem, { name: 'Orphan', email });
     const [mail] = await waitFor(
       async () => {

@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AccountItem } from '../../packages/db/items/account';
+import type { AgencyItem, SubAccountItem } from '../../packages/db/items/account';
 import { checkedUrl } from '../../packages/domain/recharge/endpoint';
 import { openRechargeRequest } from '../../packages/domain/recharge/open';
 import { queueDefinitions } from '../../packages/queues/definitions';
@@ -64,8 +64,8 @@ describe.concurrent('requests: expiry, the daily cap, enabling below the thresho
     expectStatus(await grantWith(agency.token, sub, 1, { requestId: opened!.id }), 201, 'close the first');
 
     const read = async () => ({
-      sub: (await accountItem(sub)) as AccountItem,
-      agency: (await accountItem(agency.agencyId)) as AccountItem,
+      sub: (await accountItem(sub)) as SubAccountItem,
+      agency: (await accountItem(agency.agencyId)) as AgencyItem,
     });
     const { sub: item, agency: agencyItem } = await read();
     const day = new Date(Date.parse(opened!.createdAt));

@@ -8,8 +8,8 @@ import { GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-
 import { beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../packages/core/ids';
 import { db, table } from '../../packages/db/client';
-import { accountKey } from '../../packages/db/items/account';
-import { outboxKey } from '../../packages/db/items/outbox';
+import { accountKey, accountShape } from '../../packages/db/items/account';
+import { outboxKey, outboxShape } from '../../packages/db/items/outbox';
 import { getItem } from '../../packages/db/read';
 import { tableKeyPrefixes } from '../../packages/http/functions';
 import { asFunction, enforceTableAccess } from '../../packages/local/table-access';
@@ -21,13 +21,13 @@ const denied = { name: 'AccessDeniedException' };
 
 describe('local table access, as the deployed policies grant it', () => {
   it('lets a function read and write the partitions its prefixes name', async () => {
-    await expect(asFunction('notifier', () => getItem(outboxKey(newId('outbox'))))).resolves.toBeUndefined();
-    await expect(asFunction('campaigns', () => getItem(accountKey(newId('agency'))))).resolves.toBeUndefined();
+    await expect(asFunction('notifier', () => getItem(outboxKey(newId('outbox')), outboxShape))).resolves.toBeUndefined();
+    await expect(asFunction('campaigns', () => getItem(accountKey(newId('agency')), accountShape))).resolves.toBeUndefined();
   });
 
   it('refuses any other partition, for reads, writes and queries', async () => {
-    await expect(asFunction('notifier', () => getItem(accountKey(newId('agency'))))).rejects.toMatchObject(denied);
-    await expect(asFunction('campaigns', () => getItem(outboxKey(newId('outbox'))))).rejects.toMatchObject(denied);
+    await expect(asFunction('notifier', () => getItem(accountKey(newId('agency')), accountShape))).rejects.toMatchObject(denied);
+    await expect(asFunction('campaigns', () => getItem(outboxKey(newId('outbox')), outboxShape))).rejects.toMatchObject(denied);
     await expect(
       asFunction('usage', () =>
         db.send(new PutCommand({ TableName: table(), Item: { pk: `OUTBOX#${newId('outbox')}`, sk: 'OUTBOX' } })),
@@ -49,7 +49,7 @@ describe('local table access, as the deployed policies grant it', () => {
 
   it('refuses every table call of a function given none, and every scan', async () => {
     expect(tableKeyPrefixes.docs).toEqual([]);
-    await expect(asFunction('docs', () => getItem(accountKey(newId('agency'))))).rejects.toMatchObject(denied);
+    await expect(asFunction('docs', () => getItem(accountKey(newId('agency')), accountShape))).rejects.toMatchObject(denied);
     await expect(asFunction('credits', () => db.send(new ScanCommand({ TableName: table(), Limit: 1 })))).rejects.toMatchObject(
       denied,
     );

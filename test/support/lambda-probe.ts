@@ -1,5 +1,5 @@
 import { nowIso } from '../../packages/core/clock';
-import { accountKey } from '../../packages/db/items/account';
+import { accountKey, accountShape } from '../../packages/db/items/account';
 import { getItem } from '../../packages/db/read';
 
 /**
@@ -18,7 +18,7 @@ export async function handler(event: { sleepMs?: number; exit?: boolean }) {
     console.log(`probe says hello from ${process.pid}`);
     if (event.exit) process.exit(3);
     if (event.sleepMs) await new Promise((r) => setTimeout(r, event.sleepMs));
-    const read = await getItem(accountKey('agc_probe')).then(
+    const read = await getItem(accountKey('agc_probe'), accountShape).then(
       () => 'allowed',
       (err: Error) => err.name,
     );

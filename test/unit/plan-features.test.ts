@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { newId } from '../../packages/core/ids';
-import { type AccountItem, accountKey } from '../../packages/db/items/account';
+import { type AccountItem, type AgencyItem, accountKey } from '../../packages/db/items/account';
 import { itemId } from '../../packages/db/read';
 import { changePlan, featuresOf, type Plan, planFeatures, plans } from '../../packages/domain/features';
 import { authorize } from '../../packages/http/authorize';
@@ -68,10 +68,10 @@ describe('authorize enforces featuresOf', () => {
     feature: 'usage_export',
     status: 200,
   };
-  const item = (fields: Partial<AccountItem>): AccountItem =>
-    ({ kind: 'account', status: 'active', createdAt: '', updatedAt: '', name: 'x', ...fields }) as AccountItem;
+  const item = <T extends AccountItem>(fields: Partial<T>): T =>
+    ({ kind: 'account', status: 'active', createdAt: '', updatedAt: '', name: 'x', ...fields }) as T;
   const sub = item({ id: subId, type: 'sub_account', agencyId, features: [...planFeatures.pro], featuresEpoch: 0 });
-  const check = (agency: AccountItem) =>
+  const check = (agency: AgencyItem) =>
     authorize(
       route,
       {
@@ -83,11 +83,16 @@ describe('authorize enforces featuresOf', () => {
     );
 
   it('lets the allocation through under the plan it was made on, refuses it after a downgrade', async () => {
-    const pro = item({ id: agencyId, type: 'agency', agencyId, ...agencyOn('pro') });
+    const pro = item<AgencyItem>({ id: agencyId, type: 'agency', agencyId, ...agencyOn('pro') });
     await expect(check(pro)).resolves.toMatchObject({ id: subId });
-    const starter = item({ id: agencyId, type: 'agency', agencyId, ...move(agencyOn('pro'), 'starter') });
+    const starter = item<AgencyItem>({ id: agencyId, type: 'agency', agencyId, ...move(agencyOn('pro'), 'starter') });
     await expect(check(starter)).rejects.toMatchObject({ code: 'feature_not_enabled' });
-    const backToPro = item({ id: agencyId, type: 'agency', agencyId, ...move(move(agencyOn('pro'), 'starter'), 'pro') });
+    const backToPro = item<AgencyItem>({
+      id: agencyId,
+      type: 'agency',
+      agencyId,
+      ...move(move(agencyOn('pro'), 'starter'), 'pro'),
+    });
     await expect(check(backToPro)).rejects.toMatchObject({ code: 'feature_not_enabled' });
   });
 });

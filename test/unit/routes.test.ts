@@ -6,6 +6,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { keyPrefixes } from '../../packages/db/schema';
 import { type HttpFunction, httpFunctionManifests, tableKeyPrefixes } from '../../packages/http/functions';
 import type { HttpFunctionManifest } from '../../packages/http/route-def';
 import { findRoute, httpFunctions, matchRoute, pathPattern, type RouteDef, routeKey, routes } from '../../packages/http/routes';
@@ -123,5 +124,13 @@ describe('the HTTP functions, one manifest each', () => {
       expect([m.name, m.needs.includes('table')]).toEqual([m.name, m.tableKeys.length > 0]);
       expect(tableKeyPrefixes[m.name as HttpFunction]).toBe(m.tableKeys);
     }
+  });
+
+  it("grants the table only by the schema's key prefixes, none of which grants another's partitions", () => {
+    const declared: readonly string[] = Object.values(keyPrefixes);
+    const granted = new Set(Object.values(tableKeyPrefixes).flat());
+    expect([...granted].filter((p) => !declared.includes(p))).toEqual([]);
+    const overlapping = declared.flatMap((a) => declared.filter((b) => a !== b && b.startsWith(a)).map((b) => `${a} ⊂ ${b}`));
+    expect(overlapping).toEqual([]);
   });
 });

@@ -1,9 +1,10 @@
 import { table } from '../client';
+import { itemShape, parseFound } from '../item-shape';
 import { queryPage } from '../query';
 import { getItem } from '../read';
-import { type itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import { ConditionsFailed, type NamedItem, type TransactItem, transact, transactIf } from '../transact';
-import type { Feature, Plan } from '../vocabulary';
+import { type Feature, type Plan, plans } from '../vocabulary';
 
 /**
  * An agency or a sub-account: profile, plan and features, status, credit mode and monthly meter.
@@ -21,11 +22,10 @@ export interface Address {
   country?: string;
 }
 
-/** For an agency, `agencyId === id`. */
-export interface AccountItem {
+/** What agencies and sub-accounts both hold. */
+interface AccountBase {
   kind: typeof itemKinds.account;
   id: string;
-  type: 'agency' | 'sub_account';
   agencyId: string;
   name: string;
   email?: string;
@@ -33,26 +33,38 @@ export interface AccountItem {
   timezone?: string;
   website?: string;
   address?: Address;
-  /** Agencies only. */
-  plan?: Plan;
-  /** Agencies: the owner confirmed the email (absent = not confirmed); nothing emails a third party before. */
-  emailVerified?: boolean;
-  /** Agencies: sub-accounts created so far (closed ones included), against the quota. */
-  subAccountCount?: number;
-  /** Sub-accounts: whether the client has a login (absent = true, as before the option existed). */
-  clientLogin?: boolean;
   /** An agency's: its plan's. A sub-account's: its allocation (what it may use: `featuresOf`). */
   features: Feature[];
-  /** Agencies only: plan changes that took features away, and when each feature last went (domain/features.ts). */
+  status: AccountStatus;
+  createdAt: string;
+  updatedAt: string;
+  closedAt?: string;
+}
+
+/** An agency: `agencyId === id`. */
+export interface AgencyItem extends AccountBase {
+  type: 'agency';
+  plan?: Plan;
+  /** The owner confirmed the email (absent = not confirmed); nothing emails a third party before. */
+  emailVerified?: boolean;
+  /** Sub-accounts created so far (closed ones included), against the quota. */
+  subAccountCount?: number;
+  /** Plan changes that took features away, and when each feature last went (domain/features.ts). */
   planEpoch?: number;
   featureRevokedAt?: Partial<Record<Feature, number>>;
-  /** Sub-accounts only: the agency's plan epoch its allocation was checked against. */
+}
+
+/** A sub-account of the agency `agencyId`. */
+export interface SubAccountItem extends AccountBase {
+  type: 'sub_account';
+  /** Whether the client has a login (absent = true, as before the option existed). */
+  clientLogin?: boolean;
+  /** The agency's plan epoch its allocation was checked against. */
   featuresEpoch?: number;
-  status: AccountStatus;
   creditMode?: CreditMode;
-  /** Sub-accounts in manual mode: credits they may draw from the pool per UTC month. */
+  /** In manual mode: credits it may draw from the pool per UTC month. */
   monthlyCreditLimit?: number;
-  /** Reselling sub-accounts: open a recharge request when the wallet drops below `threshold` (domain/recharge). */
+  /** In reselling mode: open a recharge request when the wallet drops below `threshold` (domain/recharge). */
   autoRecharge?: { enabled: boolean; threshold: number; credits: number };
   /** The monthly meter: the month it counts, credits used, and limit − pool credits used while a limit is set. */
   meterMonth?: string;
@@ -62,12 +74,59 @@ export interface AccountItem {
   meterRemaining?: number;
   /** Epoch ms: until then no lane sets this account's allowance aside (its month is nearly spent). */
   lanesOffUntil?: number;
-  createdAt: string;
-  updatedAt: string;
-  closedAt?: string;
 }
 
-export const accountKey = (accountId: string): Key => ({ pk: `ACCOUNT#${accountId}`, sk: 'ACCOUNT' });
+/** An agency or a sub-account, told apart by `type`. */
+export type AccountItem = AgencyItem | SubAccountItem;
+
+/** What the code reads of an account, checked as it is read (the debit path pays these few checks). */
+const accountFields = {
+  id: 'string',
+  agencyId: 'string',
+  name: 'string',
+  features: 'array',
+  status: ['active', 'closed', 'suspended'],
+  createdAt: 'string',
+} as const;
+const accountOptional = {
+  plan: plans,
+  emailVerified: 'boolean',
+  subAccountCount: 'number',
+  planEpoch: 'number',
+  clientLogin: 'boolean',
+  creditMode: ['manual', 'reselling'],
+  monthlyCreditLimit: 'number',
+  meterMonth: 'string',
+  meterPoolUsed: 'number',
+  meterRemaining: 'number',
+  lanesOffUntil: 'number',
+} as const;
+export const accountShape = itemShape<AccountItem>(
+  itemKinds.account,
+  { ...accountFields, type: ['agency', 'sub_account'] },
+  accountOptional,
+);
+/** An agency's own item (read by the agency's id: a sub-account there is malformed). */
+export const agencyShape = itemShape<AgencyItem>(itemKinds.account, { ...accountFields, type: ['agency'] }, accountOptional);
+/** A sub-account list's items: an agency there is as malformed as a missing field. */
+export const subAccountShape = itemShape<SubAccountItem>(
+  itemKinds.account,
+  { ...accountFields, type: ['sub_account'] },
+  accountOptional,
+);
+/** The switcher's projection of a sub-account (`kind` is projected too, so the item says what it is). */
+const switcherShape = itemShape<SwitcherFields>(itemKinds.account, {
+  id: 'string',
+  name: 'string',
+  type: ['agency', 'sub_account'],
+  status: ['active', 'closed', 'suspended'],
+});
+
+/** An account's partition: the account item, and beside it its balance, settings, alerts, campaigns, purchase keys. */
+export const accountPartition = (accountId: string) => `${keyPrefixes.account}${accountId}`;
+/** The account id of a key in an account's partition (a balance's, as a stream record or a lane carries it). */
+export const accountIdOf = (pk: string) => pk.slice(keyPrefixes.account.length);
+export const accountKey = (accountId: string): Key => ({ pk: accountPartition(accountId), sk: 'ACCOUNT' });
 /** gsi1 partition listing an agency's sub-accounts, oldest first (ids are time ordered). */
 const subAccountsPartition = (agencyId: string) => `AGENCY#${agencyId}#SUBS`;
 /**
@@ -77,7 +136,7 @@ const subAccountsPartition = (agencyId: string) => `AGENCY#${agencyId}#SUBS`;
  */
 const resellingPartition = (agencyId: string) => `AGENCY#${agencyId}#RESELLING`;
 
-export const getAccount = (accountId: string) => getItem<AccountItem>(accountKey(accountId));
+export const getAccount = (accountId: string) => getItem(accountKey(accountId), accountShape);
 
 /** A new account; a sub-account is also listed under its agency. */
 export function putAccount(account: AccountItem): TransactItem {
@@ -99,17 +158,17 @@ export const accountIsActive = {
 } as const;
 
 export function listSubAccounts(agencyId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<AccountItem>({ index: true, partition: subAccountsPartition(agencyId), ...page });
+  return queryPage({ index: true, partition: subAccountsPartition(agencyId), ...page }, subAccountShape);
 }
 
 /** The agency's sub-accounts in reselling mode, oldest first: one query of its sparse list. */
 export function listResellingSubAccounts(agencyId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<AccountItem>({ index: 'gsi2', partition: resellingPartition(agencyId), ...page });
+  return queryPage({ index: 'gsi2', partition: resellingPartition(agencyId), ...page }, subAccountShape);
 }
 
 /** The agency's active sub-accounts (closed ones are skipped as DynamoDB reads: a page may hold fewer than `limit`). */
 export function listActiveSubAccounts(agencyId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<AccountItem>({ index: true, partition: subAccountsPartition(agencyId), filter: accountIsActive, ...page });
+  return queryPage({ index: true, partition: subAccountsPartition(agencyId), filter: accountIsActive, ...page }, subAccountShape);
 }
 
 /** What the account switcher shows of an account. */
@@ -117,18 +176,21 @@ export type SwitcherFields = Pick<AccountItem, 'id' | 'name' | 'type' | 'status'
 
 /** The agency's active sub-accounts as the switcher shows them: those attributes only, not the whole items. */
 export function listActiveSwitcherEntries(agencyId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<SwitcherFields>({
-    index: true,
-    partition: subAccountsPartition(agencyId),
-    filter: accountIsActive,
-    attributes: ['id', 'name', 'type', 'status'],
-    ...page,
-  });
+  return queryPage(
+    {
+      index: true,
+      partition: subAccountsPartition(agencyId),
+      filter: accountIsActive,
+      attributes: ['kind', 'id', 'name', 'type', 'status'],
+      ...page,
+    },
+    switcherShape,
+  );
 }
 
 export interface AccountChanges {
   /** Plain attributes to set (name, features, creditMode…). */
-  set: Partial<Pick<AccountItem, 'name' | 'features' | 'featuresEpoch' | 'creditMode' | 'autoRecharge'>>;
+  set: Partial<Pick<SubAccountItem, 'name' | 'features' | 'featuresEpoch' | 'creditMode' | 'autoRecharge'>>;
   /** Only while the account is in this credit mode (auto-recharge needs reselling). */
   requireMode?: CreditMode;
   /** The account's agency: where a switch to reselling lists it. */
@@ -154,7 +216,7 @@ export interface Standing {
   hasLimit: boolean;
 }
 
-export const standingOf = (a: Pick<AccountItem, 'creditMode' | 'monthlyCreditLimit'>): Standing => ({
+export const standingOf = (a: Pick<SubAccountItem, 'creditMode' | 'monthlyCreditLimit'>): Standing => ({
   creditMode: a.creditMode ?? 'manual',
   hasLimit: typeof a.monthlyCreditLimit === 'number',
 });
@@ -166,7 +228,7 @@ export const standingOf = (a: Pick<AccountItem, 'creditMode' | 'monthlyCreditLim
  * a field this changes, moved since `seen` was read (the caller reads again and recomputes).
  */
 export async function updateActiveAccount(
-  seen: AccountItem,
+  seen: SubAccountItem,
   changes: AccountChanges,
   also: NamedItem[] = [],
 ): Promise<{ applied: true } | { wrongMode: true } | { stale: true } | undefined> {
@@ -250,8 +312,8 @@ export async function updateActiveAccount(
   } catch (err) {
     const failed = err instanceof ConditionsFailed ? err.failed('account') : undefined;
     if (!failed) throw err;
-    const old = failed.item as AccountItem | undefined;
-    if (old?.status !== 'active') return undefined;
+    const old = parseFound(accountShape, failed.item);
+    if (old?.type !== 'sub_account' || old.status !== 'active') return undefined;
     const now = standingOf(old);
     if (changes.standing && (now.creditMode !== changes.standing.creditMode || now.hasLimit !== changes.standing.hasLimit))
       return { stale: true };
@@ -301,7 +363,7 @@ function standingConditions(s: Standing): string[] {
 
 export interface AgencyChanges {
   /** A new plan with the features and plan history it brings (`changePlan`). */
-  plan?: Pick<AccountItem, 'plan' | 'features' | 'planEpoch' | 'featureRevokedAt'>;
+  plan?: Pick<AgencyItem, 'plan' | 'features' | 'planEpoch' | 'featureRevokedAt'>;
   status?: 'active' | 'suspended';
   at: string;
 }
@@ -313,7 +375,7 @@ export interface AgencyChanges {
  * replaced); false when another change got there first (read again and recompute).
  */
 export function updateAgency(
-  agency: Pick<AccountItem, 'id' | 'plan' | 'planEpoch' | 'status'>,
+  agency: Pick<AgencyItem, 'id' | 'plan' | 'planEpoch' | 'status'>,
   changes: AgencyChanges,
   also: NamedItem[],
 ): Promise<boolean> {

@@ -1,7 +1,8 @@
 import { table } from '../client';
+import { itemShape } from '../item-shape';
 import { queryPage } from '../query';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import { type NamedItem, transact } from '../transact';
 
 /**
@@ -21,17 +22,25 @@ export interface ApiKeyItem {
   createdAt: string;
   createdBy: string;
 }
+export const apiKeyShape = itemShape<ApiKeyItem>(itemKinds.apiKey, {
+  id: 'string',
+  agencyId: 'string',
+  name: 'string',
+  keyHash: 'string',
+  hint: 'string',
+});
 
-export const apiKeyKey = (keyHash: string): Key => ({ pk: `APIKEY#${keyHash}`, sk: 'APIKEY' });
-const apiKeyIdKey = (apiKeyId: string): Key => ({ pk: `APIKEYID#${apiKeyId}`, sk: 'APIKEYID' });
+export const apiKeyKey = (keyHash: string): Key => ({ pk: `${keyPrefixes.apiKey}${keyHash}`, sk: 'APIKEY' });
+const apiKeyIdKey = (apiKeyId: string): Key => ({ pk: `${keyPrefixes.apiKeyId}${apiKeyId}`, sk: 'APIKEYID' });
 interface ApiKeyIdItem {
   kind: typeof itemKinds.apiKeyId;
   agencyId: string;
   keyHash: string;
 }
+export const apiKeyIdShape = itemShape<ApiKeyIdItem>(itemKinds.apiKeyId, { agencyId: 'string', keyHash: 'string' });
 const apiKeysPartition = (agencyId: string) => `AGENCY#${agencyId}#APIKEYS`;
 
-export const findApiKey = (keyHash: string) => getItem<ApiKeyItem>(apiKeyKey(keyHash));
+export const findApiKey = (keyHash: string) => getItem(apiKeyKey(keyHash), apiKeyShape);
 
 export async function putApiKey(item: ApiKeyItem, also: NamedItem[] = []): Promise<void> {
   const pointer: ApiKeyIdItem = { kind: itemKinds.apiKeyId, agencyId: item.agencyId, keyHash: item.keyHash };
@@ -57,20 +66,23 @@ export async function putApiKey(item: ApiKeyItem, also: NamedItem[] = []): Promi
 }
 
 export function listApiKeys(agencyId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<ApiKeyItem>({ index: true, partition: apiKeysPartition(agencyId), ...page });
+  return queryPage({ index: true, partition: apiKeysPartition(agencyId), ...page }, apiKeyShape);
 }
 
 /** The hash of the agency's key with this id (a strongly consistent read), or undefined. */
 export async function findAgencyApiKeyHash(agencyId: string, apiKeyId: string): Promise<string | undefined> {
-  const pointer = await getItem<ApiKeyIdItem>(apiKeyIdKey(apiKeyId));
+  const pointer = await getItem(apiKeyIdKey(apiKeyId), apiKeyIdShape);
   if (pointer) return pointer.agencyId === agencyId ? pointer.keyHash : undefined;
   // Keys created before the id item existed are found on the list (eventually consistent, but long settled).
-  const page = await queryPage<ApiKeyItem>({
-    index: true,
-    partition: apiKeysPartition(agencyId),
-    sort: { between: [apiKeyId, apiKeyId] },
-    limit: 1,
-  });
+  const page = await queryPage(
+    {
+      index: true,
+      partition: apiKeysPartition(agencyId),
+      sort: { between: [apiKeyId, apiKeyId] },
+      limit: 1,
+    },
+    apiKeyShape,
+  );
   return page.items[0]?.keyHash;
 }
 

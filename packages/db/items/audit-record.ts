@@ -1,7 +1,8 @@
 import { idBoundAt } from '../../core/ids';
 import { table } from '../client';
+import { itemShape } from '../item-shape';
 import { type Page, queryPage } from '../query';
-import { type itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { NamedItem } from '../transact';
 
 /**
@@ -46,7 +47,7 @@ export interface AuditChange {
 export const AUDIT_TTL_SECONDS = 400 * 24 * 60 * 60;
 
 /** Its own prefix, so each function that audits is granted it by name (db/access.ts). */
-const auditPartition = (agencyId: string) => `AUDIT#${agencyId}`;
+const auditPartition = (agencyId: string) => `${keyPrefixes.audit}${agencyId}`;
 const auditKey = (agencyId: string, id: string): Key => ({ pk: auditPartition(agencyId), sk: id });
 
 /**
@@ -54,7 +55,7 @@ const auditKey = (agencyId: string, id: string): Key => ({ pk: auditPartition(ag
  * client's limit?" reads that target's records, not the agency's whole log: one index copy
  * (1 write unit per KB) per audited write, none on the debit path.
  */
-const targetList = (agencyId: string, targetId: string) => `AUDIT#${agencyId}#TARGET#${targetId}`;
+const targetList = (agencyId: string, targetId: string) => `${keyPrefixes.audit}${agencyId}#TARGET#${targetId}`;
 
 /**
  * As stored: the changes as JSON text, as campaigns keep their settings. A changed value can be
@@ -62,6 +63,11 @@ const targetList = (agencyId: string, targetId: string) => `AUDIT#${agencyId}#TA
  * names (an empty key is a ValidationException); text holds any of them.
  */
 type StoredAuditRecord = Omit<AuditRecordItem, 'changes'> & { changesJson: string };
+const storedAuditShape = itemShape<StoredAuditRecord>(
+  itemKinds.auditRecord,
+  { id: 'string', agencyId: 'string', at: 'string', action: 'string', target: 'object', actor: 'object' },
+  { changesJson: 'string' },
+);
 
 function fromStored(item: StoredAuditRecord & { changes?: AuditChange[] }): AuditRecordItem {
   const { changesJson, ...rest } = item;
@@ -114,14 +120,17 @@ export async function listAuditRecords(
     values[':action'] = filter.action;
   }
   // A target's records are a list of their own (eventually consistent, as every index read).
-  const found = await queryPage<StoredAuditRecord>({
-    ...(filter.target
-      ? { index: 'gsi2' as const, partition: targetList(agencyId, filter.target) }
-      : { partition: auditPartition(agencyId), consistent: true }),
-    sort: { between: [idBoundAt('auditRecord', range.fromMs, false), idBoundAt('auditRecord', range.toMs, true)] },
-    filter: clauses.length ? { expression: clauses.join(' AND '), names, values } : undefined,
-    newestFirst: true,
-    ...page,
-  });
+  const found = await queryPage(
+    {
+      ...(filter.target
+        ? { index: 'gsi2' as const, partition: targetList(agencyId, filter.target) }
+        : { partition: auditPartition(agencyId), consistent: true }),
+      sort: { between: [idBoundAt('auditRecord', range.fromMs, false), idBoundAt('auditRecord', range.toMs, true)] },
+      filter: clauses.length ? { expression: clauses.join(' AND '), names, values } : undefined,
+      newestFirst: true,
+      ...page,
+    },
+    storedAuditShape,
+  );
   return { ...found, items: found.items.map(fromStored) };
 }

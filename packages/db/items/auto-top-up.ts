@@ -1,7 +1,9 @@
 import { table } from '../client';
+import { itemShape } from '../item-shape';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
 import type { TransactItem } from '../transact';
+import { accountPartition } from './account';
 
 /**
  * The agency's auto top-up (issue 22), one item in its own partition: the settings, the card
@@ -54,10 +56,18 @@ export interface AutoTopUpItem {
   version: number;
   updatedAt: string;
 }
+export const autoTopUpShape = itemShape<AutoTopUpItem>(itemKinds.autoTopUp, {
+  agencyId: 'string',
+  enabled: 'boolean',
+  armed: 'boolean',
+  crossings: 'number',
+  failuresInARow: 'number',
+  version: 'number',
+});
 
-export const autoTopUpKey = (agencyId: string): Key => ({ pk: `ACCOUNT#${agencyId}`, sk: 'AUTO_TOP_UP' });
+export const autoTopUpKey = (agencyId: string): Key => ({ pk: accountPartition(agencyId), sk: 'AUTO_TOP_UP' });
 
-export const getAutoTopUp = (agencyId: string) => getItem<AutoTopUpItem>(autoTopUpKey(agencyId));
+export const getAutoTopUp = (agencyId: string) => getItem(autoTopUpKey(agencyId), autoTopUpShape);
 
 export function blankAutoTopUp(agencyId: string, at: string): AutoTopUpItem {
   return {
@@ -106,9 +116,14 @@ export interface AlertLevelsItem {
   /** Raised by each write, so a write (and its audit record's "before") is over the levels it read. Absent on older items. */
   version?: number;
 }
+export const alertLevelsShape = itemShape<AlertLevelsItem>(
+  itemKinds.lowBalanceAlerts,
+  { agencyId: 'string' },
+  { poolBelow: 'number', walletBelow: 'number', version: 'number' },
+);
 
-export const alertLevelsKey = (agencyId: string): Key => ({ pk: `ACCOUNT#${agencyId}`, sk: 'LOW_BALANCE_ALERTS' });
-export const getAlertLevels = (agencyId: string) => getItem<AlertLevelsItem>(alertLevelsKey(agencyId));
+export const alertLevelsKey = (agencyId: string): Key => ({ pk: accountPartition(agencyId), sk: 'LOW_BALANCE_ALERTS' });
+export const getAlertLevels = (agencyId: string) => getItem(alertLevelsKey(agencyId), alertLevelsShape);
 
 /** The next levels, only over those `seen` (none: only if there are none). */
 export function putAlertLevels(next: AlertLevelsItem, seen: AlertLevelsItem | undefined): TransactItem {
@@ -130,7 +145,7 @@ export function putAlertLevels(next: AlertLevelsItem, seen: AlertLevelsItem | un
 
 /** A balance's alerted mark: the pool's in the agency's partition, a wallet's in its sub-account's. */
 export const alertedKey = (accountId: string, balance: 'pool' | 'wallet'): Key => ({
-  pk: `ACCOUNT#${accountId}`,
+  pk: accountPartition(accountId),
   sk: `LOW_BALANCE_ALERTED#${balance.toUpperCase()}`,
 });
 
@@ -146,6 +161,11 @@ export interface AlertedItem {
   agencyId?: string;
   credits?: number;
 }
+export const alertedShape = itemShape<AlertedItem>(
+  itemKinds.lowBalanceAlerted,
+  { accountId: 'string', balance: ['pool', 'wallet'], level: 'number' },
+  { version: 'number' },
+);
 
 /**
  * The mark, written with the email: absent before, or (a new crossing in one batch) the mark of

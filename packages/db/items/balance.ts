@@ -1,7 +1,9 @@
 import { table } from '../client';
+import { itemShape } from '../item-shape';
 import { getItem } from '../read';
 import { itemKinds, type Key } from '../schema';
 import type { TransactItem } from '../transact';
+import { accountPartition } from './account';
 
 /** A credit balance: the agency's shared pool, or a reselling sub-account's own wallet. */
 export interface BalanceItem {
@@ -28,6 +30,21 @@ export interface BalanceItem {
   /** Epoch ms: no lane may be claimed before then (the balance ran short and its lanes were collected). */
   noLanesUntil?: number;
 }
+/** A balance never credited may hold only the fence `moveFence` gave it: no kind, no balance, no version yet. */
+export const balanceShape = itemShape<BalanceItem>(
+  itemKinds.balance,
+  {},
+  {
+    agencyId: 'string',
+    balance: 'number',
+    version: 'number',
+    lanesOpen: 'number',
+    fence: 'number',
+    noLanesUntil: 'number',
+    laneSlots: 'number',
+  },
+  { kindless: true },
+);
 
 export type BalanceKind = 'pool' | 'wallet';
 
@@ -38,10 +55,10 @@ export type BalanceKind = 'pool' | 'wallet';
  */
 export const MAX_BALANCE = 1_000_000_000_000;
 
-export const poolKey = (agencyId: string): Key => ({ pk: `ACCOUNT#${agencyId}`, sk: 'POOL' });
-export const walletKey = (subAccountId: string): Key => ({ pk: `ACCOUNT#${subAccountId}`, sk: 'WALLET' });
+export const poolKey = (agencyId: string): Key => ({ pk: accountPartition(agencyId), sk: 'POOL' });
+export const walletKey = (subAccountId: string): Key => ({ pk: accountPartition(subAccountId), sk: 'WALLET' });
 
-export const getBalance = (key: Key) => getItem<BalanceItem>(key);
+export const getBalance = (key: Key) => getItem(key, balanceShape);
 
 export interface BalanceMove {
   key: Key;
@@ -145,6 +162,13 @@ const fenced = (fence: number) => (fence === 0 ? '(attribute_not_exists(#fence) 
 
 /** The sweeper's index: a balance with lanes open is listed here until its last lane closes. */
 export const LANE_HEADS = 'LANEHEADS';
+/** A balance as its lane heads' list holds it: its key is what the sweeper needs. */
+export const laneHeadShape = itemShape<BalanceItem & Key>(
+  itemKinds.balance,
+  { pk: 'string', sk: 'string' },
+  {},
+  { kindless: true },
+);
 
 export interface LaneFunding {
   key: Key;

@@ -1,10 +1,11 @@
 import { table } from '../client';
+import { itemShape } from '../item-shape';
 import { queryPage } from '../query';
 import { getItem } from '../read';
-import { type itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, stored } from '../schema';
 import type { TransactItem } from '../transact';
 import type { Actor } from '../vocabulary';
-import { accountKey } from './account';
+import { accountPartition } from './account';
 
 export interface Faq {
   question: string;
@@ -34,16 +35,24 @@ export interface CampaignItem {
   updatedAt: string;
   version: number;
 }
+export const campaignShape = itemShape<CampaignItem>(itemKinds.campaign, {
+  id: 'string',
+  accountId: 'string',
+  agencyId: 'string',
+  name: 'string',
+  faqs: 'array',
+  version: 'number',
+});
 
 /** In its account's partition, beside the account item. */
 const CAMPAIGN_PREFIX = 'CAMPAIGN#';
 export const campaignKey = (accountId: string, campaignId: string): Key => ({
-  pk: accountKey(accountId).pk,
+  pk: accountPartition(accountId),
   sk: `${CAMPAIGN_PREFIX}${campaignId}`,
 });
 
 export const getCampaignItem = (accountId: string, campaignId: string) =>
-  getItem<CampaignItem>(campaignKey(accountId, campaignId));
+  getItem(campaignKey(accountId, campaignId), campaignShape);
 
 /** A new campaign (never overwrites). */
 export function putNewCampaign(item: CampaignItem): TransactItem {
@@ -81,10 +90,13 @@ export function deleteCampaignVersion(item: Pick<CampaignItem, 'accountId' | 'id
 }
 
 export function listCampaignItems(accountId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<CampaignItem>({
-    partition: accountKey(accountId).pk,
-    sort: { beginsWith: CAMPAIGN_PREFIX },
-    consistent: true,
-    ...page,
-  });
+  return queryPage(
+    {
+      partition: accountPartition(accountId),
+      sort: { beginsWith: CAMPAIGN_PREFIX },
+      consistent: true,
+      ...page,
+    },
+    campaignShape,
+  );
 }

@@ -1,6 +1,7 @@
 import { table } from '../client';
+import { itemShape } from '../item-shape';
 import { getItems } from '../read';
-import type { itemKinds, Key } from '../schema';
+import { itemKinds, type Key, keyPrefixes } from '../schema';
 import type { TransactItem } from '../transact';
 
 /**
@@ -35,8 +36,23 @@ export interface LaneItem {
   /** The balance's fence when claimed: a fence moved since means the lane was closed. */
   fence: number;
 }
+export const laneShape = itemShape<LaneItem>(
+  itemKinds.lane,
+  {
+    agencyId: 'string',
+    headPk: 'string',
+    headSk: 'string',
+    slot: 'number',
+    scope: 'string',
+    credits: 'number',
+    owner: 'string',
+    leaseUntil: 'number',
+    fence: 'number',
+  },
+  { spent: 'number', allowance: 'number', month: 'string' },
+);
 
-export const laneKey = (head: Key, slot: number): Key => ({ pk: `LANE#${head.pk}#${head.sk}#${slot}`, sk: 'LANE' });
+export const laneKey = (head: Key, slot: number): Key => ({ pk: `${keyPrefixes.lane}${head.pk}#${head.sk}#${slot}`, sk: 'LANE' });
 
 /** Every lane of a balance that exists now (slots 0…slots−1), by slot. */
 export async function getLanes(head: Key, slots: number): Promise<LaneItem[]> {
@@ -45,7 +61,7 @@ export async function getLanes(head: Key, slots: number): Promise<LaneItem[]> {
   const found: LaneItem[] = [];
   for (let i = 0; i < keys.length; i += 100) {
     const items = await getItems(keys.slice(i, i + 100));
-    for (const item of items.values()) found.push(item as unknown as LaneItem);
+    for (const item of items.values()) found.push(laneShape.parse(item));
   }
   return found.sort((a, b) => a.slot - b.slot);
 }

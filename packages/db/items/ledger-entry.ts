@@ -5,11 +5,12 @@ import { idPattern } from '../../core/ids';
 import { db, table } from '../client';
 import { ifConditionHolds } from '../conditions';
 import { decodeCursor, encodeCursor, foreignCursor } from '../cursor';
+import { anyOf, itemShape } from '../item-shape';
 import { MergedReader } from '../merged-query';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { TransactItem } from '../transact';
-import { type Actor, type EntryType, usageTypes } from '../vocabulary';
+import { type Actor, type EntryType, entryTypes, usageTypes } from '../vocabulary';
 import type { BalanceKind } from './balance';
 
 /**
@@ -67,6 +68,13 @@ export interface LedgerEntryItem {
   /** Purchases and refunds: the money behind the credits, and Stripe's ids for it. */
   payment?: EntryPayment;
 }
+export const ledgerEntryShape = itemShape<LedgerEntryItem>(itemKinds.ledgerEntry, {
+  id: 'string',
+  agencyId: 'string',
+  createdAt: 'string',
+  type: entryTypes,
+  credits: 'number',
+});
 
 export interface EntryPayment {
   purchaseId: string;
@@ -91,6 +99,10 @@ export interface LedgerRefusalItem {
   createdAt: string;
   ttl: number;
 }
+export const ledgerRefusalShape = itemShape<LedgerRefusalItem>(itemKinds.ledgerRefusal, {
+  requestHash: 'string',
+  code: 'string',
+});
 
 export type IdempotencyRecord = LedgerEntryItem | LedgerRefusalItem;
 
@@ -112,14 +124,14 @@ export function ledgerShard(s: Omit<IdempotencyScope, 'agencyId'>): string {
   return String(hash.readUInt32BE(0) % LEDGER_SHARDS).padStart(2, '0');
 }
 
-const ledgerPartition = (agencyId: string, shard: string) => `LEDGER#${agencyId}#${shard}`;
+const ledgerPartition = (agencyId: string, shard: string) => `${keyPrefixes.ledger}${agencyId}#${shard}`;
 
 /** Every partition (and gsi1 partition) of an agency's ledger. */
 export const ledgerPartitions = (agencyId: string): string[] =>
   Array.from({ length: LEDGER_SHARDS }, (_, i) => ledgerPartition(agencyId, String(i).padStart(2, '0')));
 
 const subAccountLedger = (agencyId: string, subAccountId: string, shard: string) =>
-  `LEDGER#${agencyId}#SUB#${subAccountId}#${shard}`;
+  `${keyPrefixes.ledger}${agencyId}#SUB#${subAccountId}#${shard}`;
 
 /** Every gsi2 partition of one sub-account's entries. */
 export const subAccountLedgerPartitions = (agencyId: string, subAccountId: string): string[] =>
@@ -128,14 +140,15 @@ export const subAccountLedgerPartitions = (agencyId: string, subAccountId: strin
 /** Whether entries of this type are listed by type (gsi3): every type but usage, the debits. */
 export const listedByType = (type: EntryType): boolean => !(usageTypes as readonly string[]).includes(type);
 
-const typeLedger = (agencyId: string, type: EntryType) => `LEDGER#${agencyId}#TYPE#${type}`;
+const typeLedger = (agencyId: string, type: EntryType) => `${keyPrefixes.ledger}${agencyId}#TYPE#${type}`;
 
 export const idempotencyKey = (s: IdempotencyScope): Key => ({
   pk: ledgerPartition(s.agencyId, ledgerShard(s)),
   sk: `IDEM#${s.operation}#${s.accountId}#${s.idempotencyKey}`,
 });
 
-export const getIdempotencyRecord = (s: IdempotencyScope) => getItem<IdempotencyRecord>(idempotencyKey(s));
+export const getIdempotencyRecord = (s: IdempotencyScope) =>
+  getItem(idempotencyKey(s), anyOf(ledgerEntryShape, ledgerRefusalShape));
 
 /** The entry, on condition that its key was never used; a failed condition returns what is there. */
 export function putEntry(scope: IdempotencyScope, entry: LedgerEntryItem): TransactItem {

@@ -1,6 +1,7 @@
 import { table } from '../client';
+import { itemShape } from '../item-shape';
 import { getItem } from '../read';
-import { type itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { NamedItem } from '../transact';
 
 /**
@@ -19,9 +20,15 @@ export interface OneTimeTokenItem {
   expiresAtMs: number;
   ttl: number;
 }
+export const oneTimeTokenShape = itemShape<OneTimeTokenItem>(itemKinds.oneTimeToken, {
+  purpose: 'string',
+  userId: 'string',
+  accountId: 'string',
+  expiresAtMs: 'number',
+});
 
-export const oneTimeTokenKey = (hash: string): Key => ({ pk: `OTT#${hash}`, sk: 'OTT' });
-export const getOneTimeToken = (hash: string) => getItem<OneTimeTokenItem>(oneTimeTokenKey(hash));
+export const oneTimeTokenKey = (hash: string): Key => ({ pk: `${keyPrefixes.oneTimeToken}${hash}`, sk: 'OTT' });
+export const getOneTimeToken = (hash: string) => getItem(oneTimeTokenKey(hash), oneTimeTokenShape);
 
 export function putOneTimeToken(hash: string, item: OneTimeTokenItem): NamedItem<'token'> {
   return {

@@ -1,7 +1,8 @@
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
 import { conditionFailed, ifConditionHolds } from '../conditions';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemShape } from '../item-shape';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { NamedItem } from '../transact';
 
 /**
@@ -20,9 +21,11 @@ export interface OutboxItem<E extends { type: string } = { type: string }> {
   leaseToken?: string;
 }
 
+export const outboxShape = itemShape<OutboxItem>(itemKinds.outbox, { id: 'string', createdAt: 'string', event: 'object' });
+
 const RETENTION_SECONDS = 14 * 24 * 3600;
 
-export const outboxKey = (eventId: string): Key => ({ pk: `OUTBOX#${eventId}`, sk: 'OUTBOX' });
+export const outboxKey = (eventId: string): Key => ({ pk: `${keyPrefixes.outbox}${eventId}`, sk: 'OUTBOX' });
 
 export function putOutbox<E extends { type: string }>(id: string, event: E, now: Date): NamedItem<'outbox'> {
   const item: OutboxItem<E> = {

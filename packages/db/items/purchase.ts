@@ -1,10 +1,12 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
+import { itemShape } from '../item-shape';
 import { queryPage } from '../query';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import { ConditionsFailed, type NamedItem, type TransactItem, transact } from '../transact';
 import type { Actor } from '../vocabulary';
+import { accountPartition } from './account';
 import type { BalanceKind } from './balance';
 
 /**
@@ -77,6 +79,20 @@ export interface PurchaseItem {
   closedAt?: string;
   ttl?: number;
 }
+export const purchaseShape = itemShape<PurchaseItem>(
+  itemKinds.purchase,
+  {
+    id: 'string',
+    agencyId: 'string',
+    accountId: 'string',
+    balance: ['pool', 'wallet'],
+    status: 'string',
+    credits: 'number',
+    amount: 'number',
+    currency: 'string',
+  },
+  { settleVersion: 'number' },
+);
 
 export interface PurchaseKeyItem {
   kind: typeof itemKinds.purchaseKey;
@@ -84,18 +100,22 @@ export interface PurchaseKeyItem {
   requestHash: string;
   ttl?: number;
 }
+export const purchaseKeyShape = itemShape<PurchaseKeyItem>(itemKinds.purchaseKey, {
+  purchaseId: 'string',
+  requestHash: 'string',
+});
 
-export const purchaseKey = (id: string): Key => ({ pk: `PURCHASE#${id}`, sk: 'PURCHASE' });
+export const purchaseKey = (id: string): Key => ({ pk: `${keyPrefixes.purchase}${id}`, sk: 'PURCHASE' });
 export const purchaseIdempotencyKey = (accountId: string, idempotencyKey: string): Key => ({
-  pk: `ACCOUNT#${accountId}`,
+  pk: accountPartition(accountId),
   sk: `PURCHASE_KEY#${idempotencyKey}`,
 });
 const listPartition = (accountId: string) => `PURCHASES#${accountId}`;
 const listed = (p: Pick<PurchaseItem, 'accountId' | 'id'>) => ({ ':gpk': listPartition(p.accountId), ':gsk': p.id });
 
-export const getPurchase = (id: string) => getItem<PurchaseItem>(purchaseKey(id));
+export const getPurchase = (id: string) => getItem(purchaseKey(id), purchaseShape);
 export const getPurchaseKey = (accountId: string, idempotencyKey: string) =>
-  getItem<PurchaseKeyItem>(purchaseIdempotencyKey(accountId, idempotencyKey));
+  getItem(purchaseIdempotencyKey(accountId, idempotencyKey), purchaseKeyShape);
 
 /** Writes a new purchase and its key; false when the key is already taken (the caller reads it). */
 export async function createPurchase(purchase: PurchaseItem): Promise<boolean> {
@@ -354,7 +374,7 @@ export function settle(purchase: PurchaseItem, next: SettledState, at: string): 
 
 /** An account's purchases, newest first. */
 export function listPurchases(accountId: string, page: { limit: number; cursor?: string }) {
-  return queryPage<PurchaseItem>({ index: true, partition: listPartition(accountId), newestFirst: true, ...page });
+  return queryPage({ index: true, partition: listPartition(accountId), newestFirst: true, ...page }, purchaseShape);
 }
 
 /**

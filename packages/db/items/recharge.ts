@@ -1,8 +1,9 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
+import { itemShape } from '../item-shape';
 import { queryPage } from '../query';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { NamedItem, TransactItem } from '../transact';
 
 /**
@@ -29,6 +30,14 @@ export interface RechargeRequestItem {
   fulfilledBy?: string;
   deliveryId?: string;
 }
+export const rechargeRequestShape = itemShape<RechargeRequestItem>(itemKinds.rechargeRequest, {
+  id: 'string',
+  agencyId: 'string',
+  subAccountId: 'string',
+  status: ['open', 'fulfilled'],
+  creditsRequested: 'number',
+  expiresAt: 'string',
+});
 
 export interface RechargeStateItem {
   kind: typeof itemKinds.rechargeState;
@@ -42,8 +51,13 @@ export interface RechargeStateItem {
   dayCount?: number;
   capNotifiedDay?: string;
 }
+export const rechargeStateShape = itemShape<RechargeStateItem>(
+  itemKinds.rechargeState,
+  { agencyId: 'string', subAccountId: 'string' },
+  { openRequestId: 'string', openExpiresAt: 'number', dayCount: 'number' },
+);
 
-const partition = (agencyId: string) => `RECHARGE#${agencyId}`;
+const partition = (agencyId: string) => `${keyPrefixes.recharge}${agencyId}`;
 export const rechargeRequestKey = (agencyId: string, requestId: string): Key => ({ pk: partition(agencyId), sk: requestId });
 export const rechargeStateKey = (agencyId: string, subAccountId: string): Key => ({
   pk: partition(agencyId),
@@ -51,9 +65,9 @@ export const rechargeStateKey = (agencyId: string, subAccountId: string): Key =>
 });
 
 export const getRechargeRequest = (agencyId: string, id: string) =>
-  getItem<RechargeRequestItem>(rechargeRequestKey(agencyId, id));
+  getItem(rechargeRequestKey(agencyId, id), rechargeRequestShape);
 export const getRechargeState = (agencyId: string, subAccountId: string) =>
-  getItem<RechargeStateItem>(rechargeStateKey(agencyId, subAccountId));
+  getItem(rechargeStateKey(agencyId, subAccountId), rechargeStateShape);
 
 export function putRechargeRequest(item: RechargeRequestItem): NamedItem<'request'> {
   return {
@@ -206,13 +220,16 @@ export function listRechargeRequests(
     else clauses.push(`#status = :open AND expiresAt ${q.status === 'open' ? '>' : '<='} :now`);
     Object.assign(values, q.status === 'fulfilled' ? { ':fulfilled': 'fulfilled' } : { ':open': 'open', ':now': q.nowIso });
   }
-  return queryPage<RechargeRequestItem>({
-    partition: partition(agencyId),
-    sort: { beginsWith: 'rrq_' },
-    newestFirst: true,
-    limit: q.limit,
-    cursor: q.cursor,
-    maxReads: 10,
-    ...(clauses.length ? { filter: { expression: clauses.join(' AND '), names, values } } : {}),
-  });
+  return queryPage(
+    {
+      partition: partition(agencyId),
+      sort: { beginsWith: 'rrq_' },
+      newestFirst: true,
+      limit: q.limit,
+      cursor: q.cursor,
+      maxReads: 10,
+      ...(clauses.length ? { filter: { expression: clauses.join(' AND '), names, values } } : {}),
+    },
+    rechargeRequestShape,
+  );
 }

@@ -1,6 +1,7 @@
 import { table } from '../client';
+import { itemShape } from '../item-shape';
 import { queryAll } from '../query';
-import { itemKinds, type Key } from '../schema';
+import { itemKinds, type Key, keyPrefixes } from '../schema';
 import type { TransactItem } from '../transact';
 
 /**
@@ -30,11 +31,17 @@ export interface ResellingDayItem {
   refunded?: number;
 }
 
-export const resellingTotalsKey = (subAccountId: string): Key => ({ pk: `RESELLING#${subAccountId}`, sk: 'TOTALS' });
-const dayKey = (subAccountId: string, date: string): Key => ({ pk: `RESELLING#${subAccountId}`, sk: `DAY#${date}` });
+export const resellingTotalsKey = (subAccountId: string): Key => ({
+  pk: `${keyPrefixes.reselling}${subAccountId}`,
+  sk: 'TOTALS',
+});
+const dayKey = (subAccountId: string, date: string): Key => ({
+  pk: `${keyPrefixes.reselling}${subAccountId}`,
+  sk: `DAY#${date}`,
+});
 
 /** gsi1 partition and sort keys of a sub-account's daily purchase items (its wallet usage is on its usage rollup days). */
-export const resellingSeriesPartition = (subAccountId: string) => `RESELLING#${subAccountId}`;
+export const resellingSeriesPartition = (subAccountId: string) => `${keyPrefixes.reselling}${subAccountId}`;
 export const resellingSeriesSort = (date: string) => `DAY#${date}#purchases`;
 
 export interface CounterMove {
@@ -93,11 +100,19 @@ export function countResellingMove(m: CounterMove): { totals: TransactItem; day:
   return { totals, day };
 }
 
+/** A day's purchase counters, as the dashboard reads them (its counters are named by the seller's data). */
+const resellingDayShape = itemShape<Record<string, unknown> & { kind: string; date: string }>(itemKinds.resellingDay, {
+  date: 'string',
+});
+
 /** A sub-account's daily purchase items from..to (inclusive): at most one a day, so a bounded read. */
 export function resellingSeries(subAccountId: string, from: string, to: string) {
-  return queryAll<Record<string, unknown> & { kind: string; date: string }>({
-    index: true,
-    partition: resellingSeriesPartition(subAccountId),
-    sort: { between: [`DAY#${from}`, `DAY#${to}~`] },
-  });
+  return queryAll(
+    {
+      index: true,
+      partition: resellingSeriesPartition(subAccountId),
+      sort: { between: [`DAY#${from}`, `DAY#${to}~`] },
+    },
+    resellingDayShape,
+  );
 }

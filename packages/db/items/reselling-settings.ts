@@ -1,9 +1,11 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
 import { ifConditionHolds } from '../conditions';
+import { itemShape } from '../item-shape';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import { ConditionsFailed, type NamedItem, type TransactItem, transact, transactIf } from '../transact';
+import { accountPartition } from './account';
 
 /**
  * An agency's reselling settings: its connected Stripe account (kept current by Stripe's
@@ -43,6 +45,17 @@ export interface ResellingSettingsItem {
   createdAt: string;
   updatedAt: string;
 }
+export const resellingSettingsShape = itemShape<ResellingSettingsItem>(
+  itemKinds.resellingSettings,
+  { agencyId: 'string' },
+  {
+    stripeAccountId: 'string',
+    chargesEnabled: 'boolean',
+    pricing: 'object',
+    pricingVersion: 'number',
+    autoRechargeWebhook: 'object',
+  },
+);
 
 export interface StoredWebhookEndpoint {
   /** Normalized (lower-case host, punycode), checked when saved. */
@@ -62,15 +75,19 @@ export interface StripeAccountItem {
   agencyId: string;
   createdAt: string;
 }
+export const stripeAccountShape = itemShape<StripeAccountItem>(itemKinds.stripeAccount, {
+  stripeAccountId: 'string',
+  agencyId: 'string',
+});
 
-export const resellingSettingsKey = (agencyId: string): Key => ({ pk: `ACCOUNT#${agencyId}`, sk: 'RESELLING' });
+export const resellingSettingsKey = (agencyId: string): Key => ({ pk: accountPartition(agencyId), sk: 'RESELLING' });
 export const stripeAccountKey = (stripeAccountId: string): Key => ({
-  pk: `STRIPE_ACCOUNT#${stripeAccountId}`,
+  pk: `${keyPrefixes.stripeAccount}${stripeAccountId}`,
   sk: 'STRIPE_ACCOUNT',
 });
 
-export const getResellingSettings = (agencyId: string) => getItem<ResellingSettingsItem>(resellingSettingsKey(agencyId));
-export const getStripeAccountOwner = (stripeAccountId: string) => getItem<StripeAccountItem>(stripeAccountKey(stripeAccountId));
+export const getResellingSettings = (agencyId: string) => getItem(resellingSettingsKey(agencyId), resellingSettingsShape);
+export const getStripeAccountOwner = (stripeAccountId: string) => getItem(stripeAccountKey(stripeAccountId), stripeAccountShape);
 
 const created = { '#kind': 'kind', '#agencyId': 'agencyId', '#createdAt': 'createdAt', '#updatedAt': 'updatedAt' };
 const createdClauses = '#kind = :kind, #agencyId = :agencyId, #createdAt = if_not_exists(#createdAt, :now), #updatedAt = :now';

@@ -1,5 +1,5 @@
 import { table } from '../client';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { NamedItem } from '../transact';
 
 /** A revoked token, by its jti; the item expires (ttl) a minute after the token would have. */
@@ -9,7 +9,7 @@ export interface RevokedTokenItem {
   ttl: number;
 }
 
-export const revokedTokenKey = (jti: string): Key => ({ pk: `REVOKED#${jti}`, sk: 'REVOKED' });
+export const revokedTokenKey = (jti: string): Key => ({ pk: `${keyPrefixes.revokedToken}${jti}`, sk: 'REVOKED' });
 
 /** The revocation, as an item of the transaction that records it (logout, assist exit). */
 export function putRevokedToken(jti: string, revokedAt: Date, tokenExpiresAt: Date): NamedItem<'revocation'> {

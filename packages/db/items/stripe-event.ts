@@ -1,7 +1,8 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
+import { itemShape } from '../item-shape';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 
 /**
  * A Stripe event handled, by its id: a redelivery is recognized and answered without redoing
@@ -18,12 +19,17 @@ export interface StripeEventItem {
   handledAt: string;
   ttl: number;
 }
+export const stripeEventShape = itemShape<StripeEventItem>(itemKinds.stripeEvent, {
+  eventId: 'string',
+  type: 'string',
+  outcome: 'string',
+});
 
 const KEEP_SECONDS = 30 * 24 * 3600;
 
-export const stripeEventKey = (eventId: string): Key => ({ pk: `STRIPE_EVENT#${eventId}`, sk: 'STRIPE_EVENT' });
+export const stripeEventKey = (eventId: string): Key => ({ pk: `${keyPrefixes.stripeEvent}${eventId}`, sk: 'STRIPE_EVENT' });
 
-export const getStripeEvent = (eventId: string) => getItem<StripeEventItem>(stripeEventKey(eventId));
+export const getStripeEvent = (eventId: string) => getItem(stripeEventKey(eventId), stripeEventShape);
 
 export async function recordStripeEvent(e: Omit<StripeEventItem, 'kind' | 'ttl'>): Promise<void> {
   const item: StripeEventItem = {

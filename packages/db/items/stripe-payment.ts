@@ -2,8 +2,9 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { db, table } from '../client';
 import { conditionFailed } from '../conditions';
+import { itemShape } from '../item-shape';
 import { getItem } from '../read';
-import { itemKinds, type Key } from '../schema';
+import { itemKinds, type Key, keyPrefixes } from '../schema';
 import type { TransactItem } from '../transact';
 
 /**
@@ -25,17 +26,22 @@ export interface StripePaymentItem {
   parkedAt?: string;
   ttl?: number;
 }
+export const stripePaymentShape = itemShape<StripePaymentItem>(
+  itemKinds.stripePayment,
+  { paymentIntentId: 'string' },
+  { purchaseId: 'string' },
+);
 
 /** Stripe retries an event for three days; a week covers any payment event still to come. */
 const PARKED_SECONDS = 7 * 24 * 3600;
 
 export const stripePaymentKey = (stripeAccountId: string | null, paymentIntentId: string): Key => ({
-  pk: `STRIPE_PAYMENT#${stripeAccountId ?? 'platform'}#${paymentIntentId}`,
+  pk: `${keyPrefixes.stripePayment}${stripeAccountId ?? 'platform'}#${paymentIntentId}`,
   sk: 'STRIPE_PAYMENT',
 });
 
 export const getStripePayment = (stripeAccountId: string | null, paymentIntentId: string) =>
-  getItem<StripePaymentItem>(stripePaymentKey(stripeAccountId, paymentIntentId));
+  getItem(stripePaymentKey(stripeAccountId, paymentIntentId), stripePaymentShape);
 
 /**
  * Binds the payment to the purchase, in the transaction that credits it, on condition that the
@@ -99,7 +105,7 @@ export async function parkStripePayment(
   } catch (err) {
     if (!conditionFailed(err)) throw err;
     const raw = (err as { Item?: Parameters<typeof unmarshall>[0] }).Item;
-    const bound = raw ? (unmarshall(raw) as StripePaymentItem).purchaseId : undefined;
+    const bound = raw ? stripePaymentShape.parse(unmarshall(raw)).purchaseId : undefined;
     if (!bound) throw new Error(`payment ${paymentIntentId}: parking refused but no purchase is bound`);
     return bound;
   }

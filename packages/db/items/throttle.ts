@@ -2,7 +2,8 @@ import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { db, table } from '../client';
 import { conditionFailed, ifConditionHolds } from '../conditions';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemShape } from '../item-shape';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 
 /**
  * Attempts counted in a fixed window that opens with the first attempt: `attempts` taken since
@@ -14,8 +15,12 @@ export interface ThrottleItem {
   attempts: number;
   ttl: number;
 }
+const throttleShape = itemShape<ThrottleItem>(itemKinds.throttle, { windowStart: 'number', attempts: 'number' });
 
-export const throttleKey = (name: string, subject: string): Key => ({ pk: `THROTTLE#${name}#${subject}`, sk: 'THROTTLE' });
+export const throttleKey = (name: string, subject: string): Key => ({
+  pk: `${keyPrefixes.throttle}${name}#${subject}`,
+  sk: 'THROTTLE',
+});
 
 export type TakeOutcome = { taken: true } | { taken: false; windowStart: number | undefined };
 
@@ -36,7 +41,7 @@ export async function addAttempt(key: Key, max: number, cutoffMs: number): Promi
   } catch (err) {
     if (!conditionFailed(err)) throw err;
     const raw = (err as { Item?: Parameters<typeof unmarshall>[0] }).Item;
-    const old = raw ? (unmarshall(raw) as ThrottleItem) : undefined;
+    const old = raw ? throttleShape.parse(unmarshall(raw)) : undefined;
     return { taken: false, windowStart: old && old.windowStart > cutoffMs ? old.windowStart : undefined };
   }
 }

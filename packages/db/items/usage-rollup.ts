@@ -2,9 +2,10 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { db, table } from '../client';
 import { conditionFailed } from '../conditions';
+import { anyOf, itemShape, parseFound } from '../item-shape';
 import { queryAll } from '../query';
 import { getItems, itemId } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 
 /**
  * Usage rollups: what the dashboards read, built from the table stream by the usage-rollups
@@ -61,6 +62,25 @@ export interface AccountTotalsRollup extends RollupBase {
 }
 export type UsageRollup = AccountDayRollup | AgencyDayRollup | AccountMonthRollup | AccountTotalsRollup;
 
+const rollupFields = { agencyId: 'string', total: 'number', version: 'number', applied: 'object' } as const;
+const accountDayShape = itemShape<AccountDayRollup>(itemKinds.accountUsageDay, {
+  ...rollupFields,
+  accountId: 'string',
+  date: 'string',
+});
+const agencyDayShape = itemShape<AgencyDayRollup>(itemKinds.agencyUsageDay, { ...rollupFields, date: 'string' });
+const accountMonthShape = itemShape<AccountMonthRollup>(itemKinds.accountUsageMonth, {
+  ...rollupFields,
+  accountId: 'string',
+  month: 'string',
+});
+const accountTotalsShape = itemShape<AccountTotalsRollup>(itemKinds.accountTotals, {
+  ...rollupFields,
+  part: 'number',
+  period: 'string',
+});
+const rollupShape = anyOf(accountDayShape, agencyDayShape, accountMonthShape, accountTotalsShape);
+
 /** How many items an agency's per-account totals of one day (or month) are spread over. */
 export const TOTALS_PARTS = 8;
 /** The attribute holding an account's credits in an `AccountTotalsRollup`. */
@@ -72,9 +92,9 @@ export function totalsPart(accountId: string): number {
   return h % TOTALS_PARTS;
 }
 
-const accountPartition = (accountId: string) => `ROLLUP#ACCOUNT#${accountId}`;
-const agencyPartition = (agencyId: string) => `ROLLUP#AGENCY#${agencyId}`;
-const totalsPartition = (agencyId: string, part: number) => `ROLLUP#AGENCY#${agencyId}#TOTALS#${part}`;
+const accountPartition = (accountId: string) => `${keyPrefixes.rollup}${keyPrefixes.account}${accountId}`;
+const agencyPartition = (agencyId: string) => `${keyPrefixes.rollup}AGENCY#${agencyId}`;
+const totalsPartition = (agencyId: string, part: number) => `${keyPrefixes.rollup}AGENCY#${agencyId}#TOTALS#${part}`;
 
 export const accountDayKey = (accountId: string, date: string): Key => ({ pk: accountPartition(accountId), sk: `DAY#${date}` });
 export const agencyDayKey = (agencyId: string, date: string): Key => ({ pk: agencyPartition(agencyId), sk: `DAY#${date}` });
@@ -106,7 +126,7 @@ export function rollupKeys(item: UsageRollup): Key {
 export async function getRollups(keys: Key[]): Promise<Map<string, UsageRollup>> {
   const found = new Map<string, UsageRollup>();
   for (let i = 0; i < keys.length; i += 100) {
-    for (const [id, item] of await getItems(keys.slice(i, i + 100))) found.set(id, item as unknown as UsageRollup);
+    for (const [id, item] of await getItems(keys.slice(i, i + 100))) found.set(id, rollupShape.parse(item));
   }
   return found;
 }
@@ -135,22 +155,23 @@ export async function putRollup(
     if (!conditionFailed(err)) throw err;
     const raw = (err as { Item?: Parameters<typeof unmarshall>[0] }).Item;
     // The old item comes back with the failure; re-read only if it did not.
-    const current = raw
-      ? (unmarshall(raw) as UsageRollup)
-      : ((await db.send(new GetCommand({ TableName: table(), Key: rollupKeys(item), ConsistentRead: true }))).Item as
-          | UsageRollup
-          | undefined);
+    const current = parseFound(
+      rollupShape,
+      raw
+        ? unmarshall(raw)
+        : (await db.send(new GetCommand({ TableName: table(), Key: rollupKeys(item), ConsistentRead: true }))).Item,
+    );
     return { written: false, current };
   }
 }
 
 /** One account's days from..to (inclusive): at most one item a day, in its own partition. */
 export const accountDays = (accountId: string, from: string, to: string) =>
-  queryAll<AccountDayRollup>({ partition: accountPartition(accountId), sort: { between: [`DAY#${from}`, `DAY#${to}`] } });
+  queryAll({ partition: accountPartition(accountId), sort: { between: [`DAY#${from}`, `DAY#${to}`] } }, accountDayShape);
 
 /** An agency's own days from..to (inclusive): one item a day. */
 export const agencyDays = (agencyId: string, from: string, to: string) =>
-  queryAll<AgencyDayRollup>({ partition: agencyPartition(agencyId), sort: { between: [`DAY#${from}`, `DAY#${to}`] } });
+  queryAll({ partition: agencyPartition(agencyId), sort: { between: [`DAY#${from}`, `DAY#${to}`] } }, agencyDayShape);
 
 /**
  * Credits per account over whole months `months` (from..to, YYYY-MM, inclusive) and the days
@@ -166,7 +187,7 @@ export async function accountTotals(
     ...periods.days.map(([from, to]) => [`DAY#${from}`, `DAY#${to}`] as [string, string]),
   ];
   const reads = Array.from({ length: TOTALS_PARTS }, (_, part) =>
-    ranges.map((between) => queryAll<AccountTotalsRollup>({ partition: totalsPartition(agencyId, part), sort: { between } })),
+    ranges.map((between) => queryAll({ partition: totalsPartition(agencyId, part), sort: { between } }, accountTotalsShape)),
   ).flat();
   const sums = new Map<string, number>();
   for (const items of await Promise.all(reads)) {

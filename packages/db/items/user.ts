@@ -1,6 +1,7 @@
 import { table } from '../client';
+import { itemShape } from '../item-shape';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import type { NamedItem } from '../transact';
 
 /** A person who logs in: an agency user or a sub-account's client user. */
@@ -21,6 +22,18 @@ export interface UserItem {
    */
   sessionVersion?: number;
 }
+export const userShape = itemShape<UserItem>(
+  itemKinds.user,
+  {
+    id: 'string',
+    email: 'string',
+    passwordHash: 'string',
+    accountId: 'string',
+    accountType: ['agency', 'sub_account'],
+    agencyId: 'string',
+  },
+  { sessionVersion: 'number' },
+);
 
 export const sessionVersionOf = (user: Pick<UserItem, 'sessionVersion'>): number => user.sessionVersion ?? 0;
 
@@ -29,12 +42,13 @@ export interface EmailItem {
   kind: typeof itemKinds.email;
   userId: string;
 }
+export const emailShape = itemShape<EmailItem>(itemKinds.email, { userId: 'string' });
 
-export const userKey = (userId: string): Key => ({ pk: `USER#${userId}`, sk: 'USER' });
-export const emailKey = (email: string): Key => ({ pk: `EMAIL#${email.toLowerCase()}`, sk: 'EMAIL' });
+export const userKey = (userId: string): Key => ({ pk: `${keyPrefixes.user}${userId}`, sk: 'USER' });
+export const emailKey = (email: string): Key => ({ pk: `${keyPrefixes.email}${email.toLowerCase()}`, sk: 'EMAIL' });
 
-export const getUser = (userId: string) => getItem<UserItem>(userKey(userId));
-export const findEmail = (email: string) => getItem<EmailItem>(emailKey(email));
+export const getUser = (userId: string) => getItem(userKey(userId), userShape);
+export const findEmail = (email: string) => getItem(emailKey(email), emailShape);
 
 /** The user and its email guard: both or neither. A taken email fails the guard, which means `onEmailTaken`. */
 export function putUser(user: UserItem, onEmailTaken: () => Error): NamedItem<'user' | 'emailGuard'>[] {

@@ -1,9 +1,10 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, table } from '../client';
 import { ifConditionHolds } from '../conditions';
+import { itemShape } from '../item-shape';
 import { queryPage } from '../query';
 import { getItem } from '../read';
-import { type itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import { type NamedItem, type TransactItem, transactIf } from '../transact';
 import type { EventType } from '../vocabulary';
 
@@ -47,10 +48,19 @@ export interface WebhookDeliveryItem {
   createdAt: string;
   updatedAt: string;
 }
+export const webhookDeliveryShape = itemShape<WebhookDeliveryItem>(itemKinds.webhookDelivery, {
+  id: 'string',
+  agencyId: 'string',
+  webhookId: 'string',
+  payload: 'string',
+  status: 'string',
+  attempts: 'number',
+  maxAttempts: 'number',
+});
 
-const partition = (agencyId: string) => `WEBHOOK#${agencyId}`;
+const partition = (agencyId: string) => `${keyPrefixes.webhook}${agencyId}`;
 export const deliveryKey = (agencyId: string, id: string): Key => ({ pk: partition(agencyId), sk: id });
-export const getDelivery = (agencyId: string, id: string) => getItem<WebhookDeliveryItem>(deliveryKey(agencyId, id));
+export const getDelivery = (agencyId: string, id: string) => getItem(deliveryKey(agencyId, id), webhookDeliveryShape);
 
 export function putDelivery(item: WebhookDeliveryItem): NamedItem<'delivery'> {
   return {
@@ -66,19 +76,22 @@ export function putDelivery(item: WebhookDeliveryItem): NamedItem<'delivery'> {
 }
 
 /** A delivery with an order key is also on that key's list (gsi1), oldest to newest. */
-const orderList = (agencyId: string, orderKey: string) => `WEBHOOK#${agencyId}#ORDER#${orderKey}`;
+const orderList = (agencyId: string, orderKey: string) => `${keyPrefixes.webhook}${agencyId}#ORDER#${orderKey}`;
 const orderListKeys = (item: WebhookDeliveryItem) => ({ gsi1pk: orderList(item.agencyId, item.orderKey ?? ''), gsi1sk: item.id });
 
 /** The delivery made just before this one under its order key, if any (an index read: eventually consistent). */
 export async function previousInOrder(item: WebhookDeliveryItem): Promise<WebhookDeliveryItem | undefined> {
   if (!item.orderKey) return undefined;
-  const page = await queryPage<WebhookDeliveryItem>({
-    index: 'gsi1',
-    partition: orderList(item.agencyId, item.orderKey),
-    sort: { between: ['whd_', item.id] },
-    newestFirst: true,
-    limit: 2,
-  });
+  const page = await queryPage(
+    {
+      index: 'gsi1',
+      partition: orderList(item.agencyId, item.orderKey),
+      sort: { between: ['whd_', item.id] },
+      newestFirst: true,
+      limit: 2,
+    },
+    webhookDeliveryShape,
+  );
   return page.items.find((d) => d.id < item.id);
 }
 
@@ -245,13 +258,16 @@ export function listDeliveries(
     names['#status'] = 'status';
     values[':status'] = q.status;
   }
-  return queryPage<WebhookDeliveryItem>({
-    partition: partition(agencyId),
-    sort: { beginsWith: 'whd_' },
-    newestFirst: true,
-    limit: q.limit,
-    cursor: q.cursor,
-    maxReads: 10,
-    filter: { expression: clauses.join(' AND '), names, ...(Object.keys(values).length ? { values } : {}) },
-  });
+  return queryPage(
+    {
+      partition: partition(agencyId),
+      sort: { beginsWith: 'whd_' },
+      newestFirst: true,
+      limit: q.limit,
+      cursor: q.cursor,
+      maxReads: 10,
+      filter: { expression: clauses.join(' AND '), names, ...(Object.keys(values).length ? { values } : {}) },
+    },
+    webhookDeliveryShape,
+  );
 }

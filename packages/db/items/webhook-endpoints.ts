@@ -1,6 +1,7 @@
 import { table } from '../client';
+import { itemShape } from '../item-shape';
 import { getItem } from '../read';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 import { type NamedItem, type TransactItem, transactIf } from '../transact';
 import type { StoredWebhookEndpoint } from './reselling-settings';
 
@@ -21,16 +22,20 @@ export interface WebhookEndpointsItem {
   agencyId: string;
   endpoints: Record<string, StoredEventEndpoint>;
 }
+export const webhookEndpointsShape = itemShape<WebhookEndpointsItem>(itemKinds.webhookEndpoints, {
+  agencyId: 'string',
+  endpoints: 'object',
+});
 
-export const webhookEndpointsKey = (agencyId: string): Key => ({ pk: `WEBHOOK#${agencyId}`, sk: 'ENDPOINTS' });
+export const webhookEndpointsKey = (agencyId: string): Key => ({ pk: `${keyPrefixes.webhook}${agencyId}`, sk: 'ENDPOINTS' });
 
 export async function getEventEndpoints(agencyId: string): Promise<StoredEventEndpoint[]> {
-  const item = await getItem<WebhookEndpointsItem>(webhookEndpointsKey(agencyId));
+  const item = await getItem(webhookEndpointsKey(agencyId), webhookEndpointsShape);
   return Object.values(item?.endpoints ?? {}).sort((a, b) => a.id.localeCompare(b.id));
 }
 
 export async function getEventEndpoint(agencyId: string, id: string): Promise<StoredEventEndpoint | undefined> {
-  const item = await getItem<WebhookEndpointsItem>(webhookEndpointsKey(agencyId));
+  const item = await getItem(webhookEndpointsKey(agencyId), webhookEndpointsShape);
   return item?.endpoints[id];
 }
 
@@ -47,7 +52,7 @@ export async function addEventEndpoint(
 ): Promise<'added' | 'full'> {
   const Key = webhookEndpointsKey(agencyId);
   for (let round = 0; round < 3; round++) {
-    const seen = await getItem<WebhookEndpointsItem>(Key);
+    const seen = await getItem(Key, webhookEndpointsShape);
     if (seen && Object.keys(seen.endpoints).length >= cap) return 'full';
     const write: TransactItem = seen
       ? {

@@ -2,7 +2,8 @@ import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { db, table } from '../client';
 import { conditionFailed, ifConditionHolds } from '../conditions';
-import { itemKinds, type Key, stored } from '../schema';
+import { itemShape } from '../item-shape';
+import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
 
 /**
  * An agency's webhook deliveries in flight (`WEBHOOK#<agency>` / `SENDING`): holder token →
@@ -16,8 +17,9 @@ export interface WebhookSlotsItem {
   holders: Record<string, number>;
   ttl: number;
 }
+const slotsShape = itemShape<WebhookSlotsItem>(itemKinds.webhookSlots, { holders: 'object' });
 
-const slotsKey = (agencyId: string): Key => ({ pk: `WEBHOOK#${agencyId}`, sk: 'SENDING' });
+const slotsKey = (agencyId: string): Key => ({ pk: `${keyPrefixes.webhook}${agencyId}`, sk: 'SENDING' });
 const DAY_SECONDS = 24 * 60 * 60;
 const ttlAfter = (leaseUntil: number) => Math.ceil(leaseUntil / 1000) + DAY_SECONDS;
 
@@ -46,7 +48,7 @@ export async function takeSlot(agencyId: string, token: string, cap: number, now
     } catch (err) {
       if (!conditionFailed(err)) throw err;
       const raw = (err as { Item?: Parameters<typeof unmarshall>[0] }).Item;
-      holders = raw ? (unmarshall(raw) as WebhookSlotsItem).holders : undefined;
+      holders = raw ? slotsShape.parse(unmarshall(raw)).holders : undefined;
     }
     if (!holders) {
       // The agency's first delivery (or the first after a quiet day): the item, with this holder.

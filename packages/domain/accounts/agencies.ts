@@ -1,7 +1,7 @@
 import { now as clockNow } from '../../core/clock';
 import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
-import { type AccountItem, getAccount, putAccount, updateAgency } from '../../db/items/account';
+import { type AccountItem, type AgencyItem, getAccount, putAccount, updateAgency } from '../../db/items/account';
 import { putUser, type UserItem } from '../../db/items/user';
 import { itemKinds } from '../../db/schema';
 import { transact } from '../../db/transact';
@@ -21,7 +21,7 @@ export async function signUpAgency(body: SignupBody) {
   const agencyId = newId('agency');
   // Every agency starts on starter: plans (and what they unlock) are the platform's to set.
   const plan = 'starter';
-  const agency: AccountItem = {
+  const agency: AgencyItem = {
     kind: itemKinds.account,
     id: agencyId,
     type: 'agency',
@@ -104,7 +104,7 @@ export async function setAgency(agency: AccountItem, body: AgencyPatchBody) {
 }
 
 /** The agency item, or 404. */
-export async function requireAgency(agencyId: string): Promise<AccountItem> {
+export async function requireAgency(agencyId: string): Promise<AgencyItem> {
   const agency = await getAccount(agencyId);
   if (agency?.type !== 'agency') throw notFound('Agency');
   return agency;

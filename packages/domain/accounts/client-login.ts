@@ -1,7 +1,7 @@
 import { now as clockNow } from '../../core/clock';
 import { newId } from '../../core/ids';
 import { seal } from '../../crypto/secret-box';
-import { type AccountItem, enableClientLogin } from '../../db/items/account';
+import { type AgencyItem, enableClientLogin, type SubAccountItem } from '../../db/items/account';
 import { findEmail, getUser, putUser, setPassword, type UserItem } from '../../db/items/user';
 import { itemKinds } from '../../db/schema';
 import { type NamedItem, transact } from '../../db/transact';
@@ -17,8 +17,8 @@ import { accountClosed } from './errors';
  * new client user, or a new password for the existing one, which ends its earlier sessions.
  */
 export async function newClientLogin(
-  sub: AccountItem,
-  agency: AccountItem,
+  sub: SubAccountItem,
+  agency: AgencyItem,
   user: { create: true } | { existing: UserItem },
   now: Date,
 ): Promise<{ password: string; writes: NamedItem[] }> {
@@ -62,7 +62,7 @@ export async function newClientLogin(
  * email must be verified. The client user is found by the sub-account's email: a user of
  * that email in another account means the email is taken (409).
  */
-export async function issueClientCredentials(sub: AccountItem): Promise<{ password: string; email: string }> {
+export async function issueClientCredentials(sub: SubAccountItem): Promise<{ password: string; email: string }> {
   if (sub.status !== 'active') throw accountClosed();
   const email = sub.email ?? '';
   const [agency, guard] = await Promise.all([requireAgency(sub.agencyId), findEmail(email)]);

@@ -62,7 +62,7 @@ export async function verifyEmail(token: string): Promise<void> {
 export async function resendVerification(principal: PrincipalOf<'agency_user'>): Promise<void> {
   await takeAttempt(limits.verificationResend, principal.agencyId);
   const [agency, user] = await Promise.all([getAccount(principal.agencyId), getUser(principal.userId)]);
-  if (!agency || agency.emailVerified || !agency.email || !user) return;
+  if (agency?.type !== 'agency' || agency.emailVerified || !agency.email || !user) return;
   const now = clockNow();
   const audit = audited({
     agencyId: agency.id,

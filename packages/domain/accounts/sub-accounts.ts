@@ -3,7 +3,7 @@ import { optionalEnv } from '../../core/env';
 import { AppError } from '../../core/errors';
 import { newId } from '../../core/ids';
 import {
-  type AccountItem,
+  type AgencyItem,
   checkWithinQuota,
   closeAccount,
   countSubAccount,
@@ -11,6 +11,7 @@ import {
   listSubAccounts as listSubAccountItems,
   putAccount,
   reopenAccount,
+  type SubAccountItem,
   standingOf,
   updateActiveAccount,
 } from '../../db/items/account';
@@ -39,7 +40,7 @@ import { subAccountView, subAccountViewOf, subAccountViews } from './views';
  * to the notifier sealed in the outbox item, which the notifier deletes after sending: it never
  * rests in the table in clear.
  */
-export async function createSubAccount(agency: AccountItem, body: CreateSubAccountBody) {
+export async function createSubAccount(agency: AgencyItem, body: CreateSubAccountBody) {
   if (!agency.emailVerified) throw emailNotVerified();
   const now = clockNow();
   const iso = now.toISOString();
@@ -47,7 +48,7 @@ export async function createSubAccount(agency: AccountItem, body: CreateSubAccou
   const email = body.email.toLowerCase();
   const clientLogin = body.clientLogin ?? true;
 
-  const account: AccountItem = {
+  const account: SubAccountItem = {
     kind: itemKinds.account,
     id,
     type: 'sub_account',
@@ -71,7 +72,7 @@ export async function createSubAccount(agency: AccountItem, body: CreateSubAccou
   };
   const quota = subAccountQuota();
   const count = countSubAccount(agency.id, quota, (old) =>
-    old?.emailVerified
+    old?.type === 'agency' && old.emailVerified
       ? new AppError('quota_exceeded', `An agency may create at most ${quota} sub-accounts`)
       : emailNotVerified(),
   );
@@ -95,7 +96,7 @@ function subAccountQuota(): number {
   return Number.isSafeInteger(configured) && configured >= 0 ? configured : 1000;
 }
 
-export async function listSubAccounts(agency: AccountItem, query: ListQuery) {
+export async function listSubAccounts(agency: AgencyItem, query: ListQuery) {
   const page = await listSubAccountItems(agency.id, query);
   return { items: await subAccountViews(page.items, agency), nextCursor: page.nextCursor };
 }
@@ -104,7 +105,7 @@ export async function listSubAccounts(agency: AccountItem, query: ListQuery) {
  * `agency` is the caller's agency as read for this request. A new allocation records the plan
  * epoch it was checked against, so a downgrade racing this write still takes what it removes.
  */
-export async function patchSubAccount(sub: AccountItem, agency: AccountItem, body: PatchSubAccountBody) {
+export async function patchSubAccount(sub: SubAccountItem, agency: AgencyItem, body: PatchSubAccountBody) {
   const plan = agency.plan ?? 'starter';
   // Reselling is an Agency-plan feature gated behind white-labeling (the product spec).
   const wanted = [...(body.features ?? []), ...(body.creditMode === 'reselling' ? (['reselling', 'white_label'] as const) : [])];
@@ -121,7 +122,7 @@ export async function patchSubAccount(sub: AccountItem, agency: AccountItem, bod
   const moves = body.creditMode !== undefined || body.monthlyCreditLimit !== undefined;
   let before = sub;
   let outcome: Awaited<ReturnType<typeof updateActiveAccount>>;
-  let updated: AccountItem = sub;
+  let updated: SubAccountItem = sub;
   for (let round = 0; ; round++) {
     // A first limit counts the month's pool use so far, as the usage rollups hold it (they lag
     // the ledger by the stream's delay, seconds: use in those seconds is not counted).
@@ -152,7 +153,8 @@ export async function patchSubAccount(sub: AccountItem, agency: AccountItem, bod
       changes.length ? [audited(subAccountEntry(sub, 'sub_account.updated', changes))] : [],
     );
     if (!outcome || !('stale' in outcome) || round >= 4) break;
-    before = (await getAccount(sub.id)) ?? before;
+    const again = await getAccount(sub.id);
+    if (again?.type === 'sub_account') before = again;
   }
   if (!outcome) throw accountClosed();
   // Five rounds of others' writes in between: a busy item, not the caller's mistake (nothing was changed).
@@ -172,7 +174,7 @@ export async function patchSubAccount(sub: AccountItem, agency: AccountItem, bod
 /** What an agency may change of a sub-account, as the audit log shows it. */
 const auditedFields = ['name', 'features', 'creditMode', 'monthlyCreditLimit', 'autoRecharge'] as const;
 
-const subAccountEntry = (sub: AccountItem, action: string, changes: AuditChange[] = []) => ({
+const subAccountEntry = (sub: SubAccountItem, action: string, changes: AuditChange[] = []) => ({
   agencyId: sub.agencyId,
   action,
   target: { type: 'sub_account', id: sub.id },
@@ -181,11 +183,11 @@ const subAccountEntry = (sub: AccountItem, action: string, changes: AuditChange[
 
 /** The account as the update leaves it (the fields it sets; the meter is DynamoDB's and not shown). */
 function withChanges(
-  before: AccountItem,
-  set: Partial<AccountItem>,
+  before: SubAccountItem,
+  set: Partial<SubAccountItem>,
   monthlyCreditLimit: number | null | undefined,
   at: string,
-): AccountItem {
+): SubAccountItem {
   const defined = Object.fromEntries(Object.entries(set).filter(([, v]) => v !== undefined));
   const limit = monthlyCreditLimit === undefined ? before.monthlyCreditLimit : (monthlyCreditLimit ?? undefined);
   return { ...before, ...defined, monthlyCreditLimit: limit, updatedAt: at };
@@ -195,13 +197,13 @@ const autoRechargeNeedsReselling = () =>
   new AppError('wrong_credit_mode', 'autoRecharge needs the sub-account in reselling mode; set creditMode to reselling first');
 
 /** Enabling auto-recharge on a wallet already below its threshold opens a request at once (API.md, Auto-recharge). */
-async function openIfBelow(sub: AccountItem, agency: AccountItem, at: Date): Promise<void> {
+async function openIfBelow(sub: SubAccountItem, agency: AgencyItem, at: Date): Promise<void> {
   const [wallet, settings] = await Promise.all([exactBalance(walletKey(sub.id)), getResellingSettings(sub.agencyId)]);
   await openRechargeRequest({ sub, agency, settings, balance: wallet.balance, at });
 }
 
 /** Closing is idempotent; the account, its users and its ledger history stay, logins stop. */
-export async function closeSubAccount(sub: AccountItem): Promise<void> {
+export async function closeSubAccount(sub: SubAccountItem): Promise<void> {
   if (sub.status === 'active') {
     const at = clockNow().toISOString();
     const change = [{ field: 'status', before: 'active', after: 'closed' }];
@@ -210,7 +212,8 @@ export async function closeSubAccount(sub: AccountItem): Promise<void> {
   // What it drew on as it closed: its standing as this write (or an earlier close) left it, which
   // no write changes once closed. Again when it was closed already: a close that failed before
   // this ran is retried this way.
-  const closed = (await getAccount(sub.id)) ?? sub;
+  const again = await getAccount(sub.id);
+  const closed = again?.type === 'sub_account' ? again : sub;
   await closeWhatItAllowed({ ...closed, status: 'active' }, closed);
 }
 
@@ -220,7 +223,7 @@ export async function closeSubAccount(sub: AccountItem): Promise<void> {
  * password is withdrawn in the same transaction (and every earlier session ends): the client
  * logs in again only with credentials issued after this (`issueClientCredentials`).
  */
-export async function reopenSubAccount(sub: AccountItem, agency: AccountItem) {
+export async function reopenSubAccount(sub: SubAccountItem, agency: AgencyItem) {
   const notClosed = () => new AppError('conflict', 'The sub-account is not closed');
   if (sub.status !== 'closed') throw notClosed();
   const quota = subAccountQuota();
@@ -238,6 +241,6 @@ export async function reopenSubAccount(sub: AccountItem, agency: AccountItem) {
       ]),
     ),
   ]);
-  const reopened: AccountItem = { ...sub, status: 'active', clientLogin: false, updatedAt: at, closedAt: undefined };
+  const reopened: SubAccountItem = { ...sub, status: 'active', clientLogin: false, updatedAt: at, closedAt: undefined };
   return { subAccount: await subAccountViewOf(reopened, agency) };
 }

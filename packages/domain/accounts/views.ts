@@ -1,10 +1,10 @@
 import { utcMonth } from '../../core/clock';
-import type { AccountItem } from '../../db/items/account';
+import type { AccountItem, AgencyItem, SubAccountItem } from '../../db/items/account';
 import { monthTotals } from '../../db/items/usage-rollup';
 import { featuresOf } from '../features';
 
 /** What the API shows of accounts: never keys, hashes or internal markers. */
-export function agencyView(a: AccountItem) {
+export function agencyView(a: AgencyItem) {
   return {
     id: a.id,
     name: a.name,
@@ -20,7 +20,7 @@ export function agencyView(a: AccountItem) {
  * Sub-accounts as shown, each with `creditsUsedThisMonth` from its month's usage rollup (built
  * from the table stream, seconds behind the ledger): one BatchGet for a page of them.
  */
-export async function subAccountViews(accounts: AccountItem[], agency: AccountItem) {
+export async function subAccountViews(accounts: SubAccountItem[], agency: AgencyItem) {
   const used = accounts.length
     ? await monthTotals(
         accounts.map((a) => a.id),
@@ -30,14 +30,14 @@ export async function subAccountViews(accounts: AccountItem[], agency: AccountIt
   return accounts.map((a) => subAccountView(a, agency, used.get(a.id) ?? 0));
 }
 
-export const subAccountViewOf = async (a: AccountItem, agency: AccountItem) =>
+export const subAccountViewOf = async (a: SubAccountItem, agency: AgencyItem) =>
   (await subAccountViews([a], agency))[0] as ReturnType<typeof subAccountView>;
 
 /**
  * A sub-account as shown: its features are those it may use now under its agency's plan
  * (`featuresOf`); `usedThisMonth` is its month rollup's total (`subAccountViews` reads it).
  */
-export function subAccountView(a: AccountItem, agency: AccountItem, usedThisMonth: number) {
+export function subAccountView(a: SubAccountItem, agency: AgencyItem, usedThisMonth: number) {
   return {
     id: a.id,
     agencyId: a.agencyId,

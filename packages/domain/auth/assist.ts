@@ -1,5 +1,5 @@
 import { now } from '../../core/clock';
-import type { AccountItem } from '../../db/items/account';
+import type { SubAccountItem } from '../../db/items/account';
 import { putRevokedToken } from '../../db/items/revoked-token';
 import { transact } from '../../db/transact';
 import { accountClosed } from '../accounts/errors';
@@ -12,7 +12,7 @@ import { ASSIST_TTL_SECONDS, issueToken } from './tokens';
  * actor (`act.sub`). It lives at most an hour and is revoked by "Return to Agency", by the
  * logout of the session that started it (`sid`), and by the agency user's password change.
  */
-export async function startAssist(principal: PrincipalOf<'agency_user'>, sub: AccountItem) {
+export async function startAssist(principal: PrincipalOf<'agency_user'>, sub: SubAccountItem) {
   if (sub.status !== 'active') throw accountClosed();
   const { token, expiresAt } = await issueToken(
     {

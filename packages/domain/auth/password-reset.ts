@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { now as clockNow } from '../../core/clock';
 import { seal } from '../../crypto/secret-box';
-import { type AccountItem, accountKey } from '../../db/items/account';
+import { accountKey, accountShape } from '../../db/items/account';
 import { findEmail, getUser, setPassword } from '../../db/items/user';
-import { getItems, itemId } from '../../db/read';
+import { foundItem, getItems } from '../../db/read';
 import { transact } from '../../db/transact';
 import type { PasswordResetBody, PasswordResetConfirmBody } from '../accounts/schemas';
 import { audited } from '../audit/record';
@@ -41,10 +41,15 @@ async function sendResetLink(email: string): Promise<void> {
   const [ownKey, agencyKey] = [accountKey(user.accountId), accountKey(user.agencyId)];
   // An agency user's own account is the agency: one key (BatchGet refuses duplicates).
   const found = await getItems(user.accountId === user.agencyId ? [agencyKey] : [ownKey, agencyKey]);
-  const [account, agency] = [ownKey, agencyKey].map((k) => found.get(itemId(k)) as AccountItem | undefined);
+  const [account, agency] = [ownKey, agencyKey].map((k) => foundItem(found, k, accountShape));
   // A closed sub-account's or a suspended agency's users get nothing: they could not log in anyway;
   // nor does a client without a login (a reopened account's, until the agency issues credentials).
-  if (account?.status !== 'active' || agency?.status !== 'active' || account.clientLogin === false) return;
+  if (
+    account?.status !== 'active' ||
+    agency?.status !== 'active' ||
+    (account.type === 'sub_account' && account.clientLogin === false)
+  )
+    return;
 
   const now = clockNow();
   const { token, write } = newOneTimeToken('password_reset', user.id, user.accountId);

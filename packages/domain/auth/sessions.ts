@@ -1,7 +1,13 @@
 import { now, nowIso, nowMs } from '../../core/clock';
 import { AppError, invalidField, unauthenticated } from '../../core/errors';
 import { foreignCursor } from '../../db/cursor';
-import { type AccountItem, getAccount, listActiveSwitcherEntries, type SwitcherFields } from '../../db/items/account';
+import {
+  type AccountItem,
+  type AgencyItem,
+  getAccount,
+  listActiveSwitcherEntries,
+  type SwitcherFields,
+} from '../../db/items/account';
 import { putRevokedToken } from '../../db/items/revoked-token';
 import { getUser, sessionVersionOf, setPassword } from '../../db/items/user';
 import { transact } from '../../db/transact';
@@ -51,7 +57,7 @@ export async function changePassword(
 export async function describeMe(
   principal: PrincipalOf<'agency_user' | 'sub_account_user' | 'assist'>,
   ownAccount: AccountItem | undefined,
-  agency: AccountItem,
+  agency: AgencyItem,
   page: ListQuery,
 ) {
   const base = {

@@ -1,15 +1,15 @@
 import { logger } from '../../core/logger';
 import { count } from '../../core/metrics';
-import { type AccountItem, accountKey } from '../../db/items/account';
+import { accountKey, accountShape } from '../../db/items/account';
 import {
-  type AlertedItem,
-  type AlertLevelsItem,
   alertedKey,
+  alertedShape,
   alertLevelsKey,
+  alertLevelsShape,
   clearAlerted,
   markAlerted,
 } from '../../db/items/auto-top-up';
-import { getItems, itemId } from '../../db/read';
+import { foundItem, getItems } from '../../db/read';
 import { ConditionsFailed, transact } from '../../db/transact';
 import { newOutboxId, outboxWrite } from '../outbox';
 
@@ -30,26 +30,25 @@ export async function judgeAlert(
   at: Date,
   read: { version: number; seen: Array<{ credits: number; version: number }> },
 ): Promise<'alerted' | 'already' | 'cleared' | 'none'> {
-  const keys = [alertLevelsKey(agencyId), alertedKey(accountId, balance), accountKey(agencyId), accountKey(accountId)];
+  const keys = [alertLevelsKey(agencyId), alertedKey(accountId, balance), accountKey(agencyId), accountKey(accountId)] as const;
   // The pool's account is the agency: BatchGet refuses a key twice.
-  const found = await getItems(balance === 'pool' ? keys.slice(0, 3) : keys);
-  const [levels, alerted, agency, account] = keys.map((k) => found.get(itemId(k)));
-  const level =
-    balance === 'pool'
-      ? (levels as AlertLevelsItem | undefined)?.poolBelow
-      : (levels as AlertLevelsItem | undefined)?.walletBelow;
+  const found = await getItems(balance === 'pool' ? keys.slice(0, 3) : [...keys]);
+  const levels = foundItem(found, keys[0], alertLevelsShape);
+  const mark = foundItem(found, keys[1], alertedShape);
+  const agency = foundItem(found, keys[2], accountShape);
+  const account = foundItem(found, keys[3], accountShape);
+  const level = balance === 'pool' ? levels?.poolBelow : levels?.walletBelow;
   if (level === null || level === undefined || credits >= level) {
-    if (!alerted) return 'none';
+    if (!mark) return 'none';
     await transact([{ name: 'alerted', write: clearAlerted(accountId, balance) }]);
     return 'cleared';
   }
-  const mark = alerted as AlertedItem | undefined;
   const markVersion = mark?.version;
   const rose = markVersion !== undefined && read.seen.some((s) => s.version > markVersion && s.credits >= level);
   if (mark && !rose) return 'already';
-  const owner = agency as AccountItem | undefined;
-  const named = (account ?? agency) as AccountItem | undefined;
-  if (balance === 'wallet' && (named?.creditMode ?? 'manual') !== 'reselling') return 'none';
+  const owner = agency;
+  const named = account ?? agency;
+  if (balance === 'wallet' && (named?.type !== 'sub_account' || (named.creditMode ?? 'manual') !== 'reselling')) return 'none';
   try {
     await transact([
       {

@@ -1,6 +1,7 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { logger } from '../../core/logger';
+import { accountIdOf } from '../../db/items/account';
 import { getAutoTopUp, putAutoTopUp } from '../../db/items/auto-top-up';
 import { poolKey, walletKey } from '../../db/items/balance';
 import { ConditionsFailed, transact } from '../../db/transact';
@@ -34,7 +35,7 @@ export interface BalanceChange {
 export function balanceChangeOf(record: DynamoDBRecord, item: Record<string, unknown>): BalanceChange | undefined {
   const at = new Date();
   if (item.kind === 'lane' && (item.scope === 'P' || item.scope === 'W')) {
-    const accountId = String(item.headPk).slice('ACCOUNT#'.length);
+    const accountId = accountIdOf(String(item.headPk));
     const balance = item.scope === 'P' ? 'pool' : 'wallet';
     return { balance, agencyId: String(item.agencyId), accountId, at, seen: [] };
   }
@@ -44,7 +45,7 @@ export function balanceChangeOf(record: DynamoDBRecord, item: Record<string, unk
   return {
     balance: item.sk === 'POOL' ? 'pool' : 'wallet',
     agencyId: String(item.agencyId),
-    accountId: String(item.pk).slice('ACCOUNT#'.length),
+    accountId: accountIdOf(String(item.pk)),
     at: new Date(String(item.updatedAt)),
     seen: item.lanesOpen ? [] : [{ credits: Number(item.balance), version: Number(item.version) }],
   };

@@ -1,9 +1,9 @@
 import { nowIso } from '../../core/clock';
 import { AppError, notFound } from '../../core/errors';
 import { newId } from '../../core/ids';
-import { type AccountItem, accountKey, checkCanHoldCampaigns } from '../../db/items/account';
+import { type AccountItem, accountKey, accountShape, checkCanHoldCampaigns } from '../../db/items/account';
 import { type CampaignItem, putNewCampaign } from '../../db/items/campaign';
-import { getItems, itemId } from '../../db/read';
+import { foundItem, getItems } from '../../db/read';
 import { itemKinds } from '../../db/schema';
 import { ConditionsFailed, transact } from '../../db/transact';
 import { audited } from '../audit/record';
@@ -25,10 +25,10 @@ export async function copyCampaign(principal: Principal, source: AccountItem, ca
   const targetIds = body.targetAccountIds ?? (body.targetAccountId ? [body.targetAccountId] : []);
   const original = await findCampaign(source.id, campaignId);
   const targets = await readTargets(targetIds);
-  targets.forEach((target, i) => {
+  const reachable = targets.map((target, i) => {
     if (!target || !canCopyTo(principal, source, target)) throw notFound(`Account ${targetIds[i]}`);
+    return target;
   });
-  const reachable = targets as AccountItem[];
   assertUsable(reachable);
 
   const now = nowIso();
@@ -77,7 +77,7 @@ export async function copyCampaign(principal: Principal, source: AccountItem, ca
 
 async function readTargets(ids: string[]): Promise<Array<AccountItem | undefined>> {
   const found = await getItems(ids.map((id) => accountKey(id)));
-  return ids.map((id) => found.get(itemId(accountKey(id))) as AccountItem | undefined);
+  return ids.map((id) => foundItem(found, accountKey(id), accountShape));
 }
 
 /** An agency may copy to itself or any of its sub-accounts; a sub-account only to itself. */

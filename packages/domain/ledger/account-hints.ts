@@ -31,15 +31,17 @@ const MAX_HINTS = 10_000;
 const hints = new BoundedMap<string, AccountHint>(MAX_HINTS);
 
 export function rememberAccount(item: AccountItem): AccountHint {
+  // An agency draws on its own pool: no credit mode, no limit, no meter.
+  const sub = item.type === 'sub_account' ? item : undefined;
   const hint: AccountHint = {
     type: item.type,
     agencyId: item.agencyId,
     status: item.status,
-    creditMode: item.creditMode ?? 'manual',
-    hasLimit: typeof item.monthlyCreditLimit === 'number',
-    meterMonth: item.meterMonth,
-    meterRemaining: item.meterRemaining,
-    lanesOffUntil: item.lanesOffUntil ?? 0,
+    creditMode: sub?.creditMode ?? 'manual',
+    hasLimit: typeof sub?.monthlyCreditLimit === 'number',
+    meterMonth: sub?.meterMonth,
+    meterRemaining: sub?.meterRemaining,
+    lanesOffUntil: sub?.lanesOffUntil ?? 0,
   };
   hints.set(item.id, hint);
   return hint;

@@ -1,9 +1,9 @@
 import { utcDate } from '../../core/clock';
 import { invalidField } from '../../core/errors';
 import { decodeCursor, encodeCursor, foreignCursor } from '../../db/cursor';
-import { type AccountItem, accountKey } from '../../db/items/account';
+import { type AccountItem, accountKey, accountShape } from '../../db/items/account';
 import { type AccountDayRollup, accountDays, accountTotals, agencyDays } from '../../db/items/usage-rollup';
-import { getItems, itemId } from '../../db/read';
+import { foundItem, getItems } from '../../db/read';
 import { type AgencyUsageQuery, type UsageQuery, usageTypes } from './schemas';
 import { DAY_MS, daysBetween, timeRange } from './time-range';
 
@@ -88,7 +88,7 @@ export async function agencyUsage(agencyId: string, q: AgencyUsageQuery) {
     subAccountsWithUsage: ranked.length,
     bySubAccount: rows.map(([subAccountId, credits]) => ({
       subAccountId,
-      name: (names.get(itemId(accountKey(subAccountId)))?.name as string | undefined) ?? null,
+      name: foundItem(names, accountKey(subAccountId), accountShape)?.name ?? null,
       credits,
     })),
     series: daysBetween(from, to).map((date) => ({ date, credits: byDate.get(date) ?? 0 })),

@@ -1,6 +1,6 @@
 import { AppError } from '../../core/errors';
 import { count } from '../../core/metrics';
-import { type AccountItem, accountKey, chargeMeter } from '../../db/items/account';
+import { accountKey, accountShape, chargeMeter } from '../../db/items/account';
 import { moveBalance } from '../../db/items/balance';
 import { idempotencyKey, type LedgerEntryItem } from '../../db/items/ledger-entry';
 import { getItems, itemId } from '../../db/read';
@@ -95,7 +95,7 @@ async function accountHints(ids: string[]): Promise<Map<string, AccountHint>> {
   for (let i = 0; i < ids.length; i += 100) pages.push(getItems(ids.slice(i, i + 100).map(accountKey)));
   for (const found of await Promise.all(pages)) {
     for (const item of found.values()) {
-      const account = item as unknown as AccountItem;
+      const account = accountShape.parse(item);
       hints.set(account.id, rememberAccount(account));
     }
   }
@@ -248,7 +248,7 @@ function learnFrom(
     return 'alone';
   }
   const meter = err.failed('meter')?.item;
-  if (meter) rememberAccount(meter as unknown as AccountItem);
+  if (meter) rememberAccount(accountShape.parse(meter));
   const balance = err.failed('balance');
   if (!balance) return 'alone';
   const seen = rememberBalance(scope.head, balance.item);

@@ -484,7 +484,7 @@ function allowanceRefused(d: DebitRequest, scope: Scope, item: unknown, month: s
   if (!account) return { kind: 'refused', error: new AppError('not_found', 'Account not found') };
   const hint = rememberAccount(account);
   if (hint.status !== 'active') return { kind: 'refused', error: accountClosed() };
-  if (!hint.hasLimit || hint.creditMode !== 'manual') return { kind: 'again' };
+  if (account.type !== 'sub_account' || !hint.hasLimit || hint.creditMode !== 'manual') return { kind: 'again' };
   // Another container collected the month's allowances: debit one by one (the next round does).
   if (hint.lanesOffUntil > Date.now() && !exact) return { kind: 'again' };
   const remaining = account.meterMonth === month ? (account.meterRemaining ?? 0) : (account.monthlyCreditLimit ?? 0);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { logger } from '../../core/logger';
 import { count } from '../../core/metrics';
 import { returnAllowance } from '../../db/items/account';
-import { getBalance, LANE_HEADS, moveFence, returnLane } from '../../db/items/balance';
+import { getBalance, LANE_HEADS, laneHeadShape, moveFence, returnLane } from '../../db/items/balance';
 import { closeLane, getLanes, type LaneItem } from '../../db/items/lane';
 import { queryPage } from '../../db/query';
 import { itemId } from '../../db/read';
@@ -254,7 +254,7 @@ export async function sweepIdleLanes(): Promise<{ balances: number; closed: numb
   let balances = 0;
   let cursor: string | undefined;
   do {
-    const page = await queryPage<{ pk: string; sk: string }>({ index: true, partition: LANE_HEADS, limit: 100, cursor });
+    const page = await queryPage({ index: true, partition: LANE_HEADS, limit: 100, cursor }, laneHeadShape);
     balances += page.items.length;
     for (const head of page.items) closed += await closeLanes({ pk: head.pk, sk: head.sk }, { idleOnly: true });
     cursor = page.nextCursor ?? undefined;

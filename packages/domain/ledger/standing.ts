@@ -1,4 +1,4 @@
-import { type AccountItem, standingOf } from '../../db/items/account';
+import { type SubAccountItem, standingOf } from '../../db/items/account';
 import { poolKey, walletKey } from '../../db/items/balance';
 import { closeLanes, fenceAndClose } from './lanes';
 
@@ -8,7 +8,7 @@ import { closeLanes, fenceAndClose } from './lanes';
  * (closed, switched, its limit set, changed or removed) must stop, and the lanes that standing
  * allowed give their credits (and allowance) back: called right after the change is written.
  */
-export async function closeWhatItAllowed(before: AccountItem, after: AccountItem): Promise<void> {
+export async function closeWhatItAllowed(before: SubAccountItem, after: SubAccountItem): Promise<void> {
   if (before.type !== 'sub_account' || before.status !== 'active') return;
   const was = standingOf(before);
   const is = standingOf(after);
@@ -36,7 +36,7 @@ export async function closeWhatItAllowed(before: AccountItem, after: AccountItem
  * already was): what it changed from is unknown, so whatever any other standing would have
  * allowed closes. A change to what it already was pays the same, which is rare.
  */
-export async function closeWhatOthersAllowed(account: AccountItem): Promise<void> {
+export async function closeWhatOthersAllowed(account: SubAccountItem): Promise<void> {
   if (account.type !== 'sub_account' || account.status !== 'active') return;
   const is = standingOf(account);
   if (is.creditMode !== 'reselling') await fenceAndClose(walletKey(account.id));

@@ -1,7 +1,7 @@
 import { now as clockNow } from '../../core/clock';
 import { AppError, notFound } from '../../core/errors';
 import { isIdOf, newId } from '../../core/ids';
-import { type AccountItem, checkActiveInMode } from '../../db/items/account';
+import { type AccountItem, checkActiveInMode, type SubAccountItem } from '../../db/items/account';
 import { poolKey, walletKey } from '../../db/items/balance';
 import type { LedgerEntryItem } from '../../db/items/ledger-entry';
 import { fulfilRechargeRequest, type RechargeRequestItem } from '../../db/items/recharge';
@@ -73,7 +73,7 @@ export async function topUpAgency(principal: Principal, agency: AccountItem, bod
  * condition it holds N with its own `grant` entry, and the sub-account's mode guard. A grant
  * never creates credits: too few in the pool → 402 insufficient_credits, nothing moves.
  */
-export async function grantCredits(principal: Principal, sub: AccountItem, body: GrantBody, idempotencyKey: string) {
+export async function grantCredits(principal: Principal, sub: SubAccountItem, body: GrantBody, idempotencyKey: string) {
   // The mode is checked inside the transaction (after idempotency), so a retry of a grant
   // that landed before a mode switch still returns its first result.
   // A requestId that cannot be a recharge request's names nothing: 404 before any write.

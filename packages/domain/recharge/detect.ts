@@ -1,10 +1,11 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { logger } from '../../core/logger';
-import { type AccountItem, accountKey } from '../../db/items/account';
+import { accountIdOf, accountKey, agencyShape, subAccountShape } from '../../db/items/account';
 import { walletKey } from '../../db/items/balance';
-import { type ResellingSettingsItem, resellingSettingsKey } from '../../db/items/reselling-settings';
-import { getItems, itemId } from '../../db/read';
+import { resellingSettingsKey, resellingSettingsShape } from '../../db/items/reselling-settings';
+import { foundItem, getItems } from '../../db/read';
+import type { Key } from '../../db/schema';
 import { type BalanceChange, balanceChangeOf, judgeBalance, latestChanges } from '../auto-top-up/detect';
 import { produceEvents } from '../events/produce';
 import { exactBalance } from '../ledger/balances';
@@ -88,7 +89,7 @@ export async function handleRechargeRecords(records: DynamoDBRecord[]): Promise<
 function walletDrop(record: DynamoDBRecord, item: Record<string, unknown>) {
   const at = new Date();
   if (item.kind === 'lane' && item.scope === 'W') {
-    const subAccountId = String(item.headPk).slice('ACCOUNT#'.length);
+    const subAccountId = accountIdOf(String(item.headPk));
     return { subAccountId, agencyId: String(item.agencyId), balance: undefined, at };
   }
   if (item.kind !== 'balance' || item.sk !== 'WALLET' || record.eventName !== 'MODIFY') return undefined;
@@ -97,7 +98,7 @@ function walletDrop(record: DynamoDBRecord, item: Record<string, unknown>) {
   if (!(balance < Number(before.balance ?? Number.POSITIVE_INFINITY))) return undefined; // credits in: never a trigger
   const exact = !item.lanesOpen;
   return {
-    subAccountId: String(item.pk).slice('ACCOUNT#'.length),
+    subAccountId: accountIdOf(String(item.pk)),
     agencyId: String(item.agencyId),
     balance: exact ? balance : undefined,
     at: new Date(String(item.updatedAt)),
@@ -113,12 +114,14 @@ async function judgeDrop(
     getItems(keys),
     drop.balance === undefined ? exactBalance(walletKey(subAccountId)) : undefined,
   ]);
-  const [sub, agency, settings] = keys.map((k) => found.get(itemId(k)));
+  const [subKey, agencyKey, settingsKey] = keys as [Key, Key, Key];
+  const sub = foundItem(found, subKey, subAccountShape);
+  const agency = foundItem(found, agencyKey, agencyShape);
   if (!sub || !agency) return 'off';
   return openRechargeRequest({
-    sub: sub as unknown as AccountItem,
-    agency: agency as unknown as AccountItem,
-    settings: settings as unknown as ResellingSettingsItem | undefined,
+    sub,
+    agency,
+    settings: foundItem(found, settingsKey, resellingSettingsShape),
     balance: drop.balance ?? exact?.balance ?? 0,
     at: drop.at,
   });

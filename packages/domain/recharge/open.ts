@@ -2,7 +2,7 @@ import { utcDate } from '../../core/clock';
 import { newId } from '../../core/ids';
 import { logger } from '../../core/logger';
 import { count } from '../../core/metrics';
-import type { AccountItem } from '../../db/items/account';
+import type { AgencyItem, SubAccountItem } from '../../db/items/account';
 import {
   getRechargeState,
   markCapNotified,
@@ -26,8 +26,8 @@ export interface AutoRecharge {
 export type OpenOutcome = 'opened' | 'already_open' | 'capped' | 'not_below' | 'off';
 
 export interface OpenInput {
-  sub: AccountItem;
-  agency: AccountItem;
+  sub: SubAccountItem;
+  agency: AgencyItem;
   settings: ResellingSettingsItem | undefined;
   /** The wallet's balance after the debit (or now, when auto-recharge is enabled). */
   balance: number;
@@ -127,7 +127,7 @@ async function notifyCap(input: OpenInput, day: string, cap: number): Promise<vo
 }
 
 /** The `credits.recharge_requested` body, fixed at creation: every attempt sends (and signs) these bytes. */
-export function rechargeDelivery(request: RechargeRequestItem, sub: AccountItem, at: Date): WebhookDeliveryItem {
+export function rechargeDelivery(request: RechargeRequestItem, sub: SubAccountItem, at: Date): WebhookDeliveryItem {
   const payload = {
     type: 'credits.recharge_requested',
     timestamp: at.toISOString(),

@@ -1,11 +1,11 @@
 import { utcDate } from '../../core/clock';
 import { invalidField } from '../../core/errors';
 import { listResellingSubAccounts } from '../../db/items/account';
-import { type BalanceItem, walletKey } from '../../db/items/balance';
+import { balanceShape, walletKey } from '../../db/items/balance';
 import { type ResellingTotalsItem, resellingSeries, resellingTotalsKey } from '../../db/items/reselling-counters';
 import { getResellingSettings } from '../../db/items/reselling-settings';
 import { accountDays } from '../../db/items/usage-rollup';
-import { getItems, itemId } from '../../db/read';
+import { foundItem, getItems, itemId } from '../../db/read';
 import { itemKinds } from '../../db/schema';
 import { exactBalance } from '../ledger/balances';
 import { DAY_MS, daysBetween } from '../ledger/time-range';
@@ -51,7 +51,7 @@ export async function resellingDashboard(agencyId: string, q: DashboardQuery) {
   // A wallet with lanes open (a busy one, lanes.ts) is its item plus its lanes.
   const busy = await Promise.all(
     page.items.map(async (sub) => {
-      const item = stored.get(itemId(walletKey(sub.id))) as Partial<BalanceItem> | undefined;
+      const item = foundItem(stored, walletKey(sub.id), balanceShape);
       return item?.lanesOpen ? { ...item, ...(await exactBalance(walletKey(sub.id))) } : item;
     }),
   );

@@ -122,7 +122,7 @@ function credit(
     if (account?.status === 'closed') return { stop: 'account_closed' };
     const now = clockNow();
     const at = now.toISOString();
-    const mode = account?.creditMode ?? 'manual';
+    const mode = account?.type === 'sub_account' ? (account.creditMode ?? 'manual') : 'manual';
     const frozen = p.balance === 'wallet' && mode !== 'reselling';
     return {
       balanceKey: balanceOf(p),

@@ -1,5 +1,5 @@
 import { invalidField, notFound } from '../../core/errors';
-import { type AccountItem, getAccount } from '../../db/items/account';
+import { type AccountItem, getAccount, type SubAccountItem } from '../../db/items/account';
 import { getResellingSettings, type StoredPricing } from '../../db/items/reselling-settings';
 import { resellingConfig, STRIPE_MAXIMUM_AMOUNT, stripeMinimumCharge } from './config';
 import { amountTooSmall, priceBelowMinimum, resellingNotEnabled, resellingNotReady } from './errors';
@@ -29,7 +29,7 @@ export interface Line {
 }
 
 /** The agency behind a reselling sub-account, ready to sell: else 403 (plan), 409 reselling_not_ready. */
-export async function sellerOf(sub: AccountItem) {
+export async function sellerOf(sub: SubAccountItem) {
   const agency = await getAccount(sub.agencyId);
   if (!agency?.features.includes('reselling')) throw resellingNotEnabled();
   const settings = await getResellingSettings(agency.id);

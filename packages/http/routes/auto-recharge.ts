@@ -1,4 +1,5 @@
 import { auditing, authenticating } from '../../db/access';
+import { keyPrefixes } from '../../db/schema';
 import { allow } from '../../domain/auth/principal';
 import { deliveriesQuery, rechargeRequestsQuery, webhookEndpointBody } from '../../domain/recharge/schemas';
 import * as res from '../responses';
@@ -93,6 +94,6 @@ export const autoRechargeFunction = {
   needs: [...standardNeeds, 'sealEncrypt', 'sealDecrypt', 'webhooksQueue'],
   // The webhook endpoint (the agency's reselling settings), recharge requests, deliveries, the test events' throttle;
   // each change's audit record.
-  tableKeys: [...authenticating, 'RECHARGE#', 'WEBHOOK#', 'THROTTLE#', auditing],
+  tableKeys: [...authenticating, keyPrefixes.recharge, keyPrefixes.webhook, keyPrefixes.throttle, auditing],
   routes: [...autoRechargeRoutes, ...webhookEndpointRoutes],
 } as const satisfies HttpFunctionManifest<'auto-recharge'>;

@@ -1,5 +1,6 @@
 import { authenticating } from '../../db/access';
 import { MAX_BALANCE } from '../../db/items/balance';
+import { keyPrefixes } from '../../db/schema';
 import { allow } from '../../domain/auth/principal';
 import { agencyUsageQuery, grantBody, topUpBody, transactionsQuery, usageQuery } from '../../domain/ledger/schemas';
 import * as res from '../responses';
@@ -101,6 +102,6 @@ export const creditsFunction = {
   description: 'Balances, top-ups and grants, the transaction history and the usage dashboards',
   needs: standardNeeds,
   // A grant with a requestId fulfils that recharge request in its transaction; the dashboards read the usage rollups.
-  tableKeys: [...authenticating, 'LEDGER#', 'ROLLUP#', 'RECHARGE#', 'LANE#'],
+  tableKeys: [...authenticating, keyPrefixes.ledger, keyPrefixes.rollup, keyPrefixes.recharge, keyPrefixes.lane],
   routes: creditRoutes,
 } as const satisfies HttpFunctionManifest<'credits'>;

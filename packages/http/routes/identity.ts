@@ -1,4 +1,5 @@
 import { auditing, authenticating } from '../../db/access';
+import { keyPrefixes } from '../../db/schema';
 import { changePasswordBody, createApiKeyBody, listQuery } from '../../domain/accounts/schemas';
 import { auditLogQuery } from '../../domain/audit/log';
 import { allow } from '../../domain/auth/principal';
@@ -115,6 +116,13 @@ export const identityFunction = {
   // The verification resend seals its token.
   needs: [...standardNeeds, 'sealEncrypt'],
   // Passwords (users), API keys and their id items, logouts and assist exits, the verification resend; the audit log.
-  tableKeys: [...authenticating, 'APIKEYID#', 'OTT#', 'OUTBOX#', 'THROTTLE#', auditing],
+  tableKeys: [
+    ...authenticating,
+    keyPrefixes.apiKeyId,
+    keyPrefixes.oneTimeToken,
+    keyPrefixes.outbox,
+    keyPrefixes.throttle,
+    auditing,
+  ],
   routes: identityRoutes,
 } as const satisfies HttpFunctionManifest<'identity'>;

@@ -1,4 +1,5 @@
 import { auditing } from '../../db/access';
+import { keyPrefixes } from '../../db/schema';
 import {
   loginBody,
   passwordResetBody,
@@ -94,6 +95,15 @@ export const publicFunction = {
   // Sign-up writes the agency, its user, the email guard and the verification token and email;
   // login reads them and counts attempts; verification and password reset spend one-time
   // tokens; readiness reads one fixed key. Nothing authenticates. Each of those writes its audit record.
-  tableKeys: ['ACCOUNT#', 'USER#', 'EMAIL#', 'OTT#', 'OUTBOX#', 'THROTTLE#', 'READINESS', auditing],
+  tableKeys: [
+    keyPrefixes.account,
+    keyPrefixes.user,
+    keyPrefixes.email,
+    keyPrefixes.oneTimeToken,
+    keyPrefixes.outbox,
+    keyPrefixes.throttle,
+    keyPrefixes.readiness,
+    auditing,
+  ],
   routes: publicRoutes,
 } as const satisfies HttpFunctionManifest<'public'>;

@@ -1,4 +1,5 @@
 import { auditing, authenticating } from '../../db/access';
+import { keyPrefixes } from '../../db/schema';
 import { allow } from '../../domain/auth/principal';
 import { dashboardQuery, pricingBody, purchaseBody, purchasesQuery } from '../../domain/reselling/schemas';
 import * as res from '../responses';
@@ -140,6 +141,14 @@ export const resellingFunction = {
   needs: [...standardNeeds, 'stripeApi', 'resellingConfig'],
   // Settings and pricing (the agency's partition), the Stripe account's owner, purchases, the dashboard's totals
   // and its consumption (the usage rollups).
-  tableKeys: [...authenticating, 'STRIPE_ACCOUNT#', 'PURCHASE#', 'RESELLING#', 'ROLLUP#', 'LANE#', auditing],
+  tableKeys: [
+    ...authenticating,
+    keyPrefixes.stripeAccount,
+    keyPrefixes.purchase,
+    keyPrefixes.reselling,
+    keyPrefixes.rollup,
+    keyPrefixes.lane,
+    auditing,
+  ],
   routes: [...resellingRoutes, ...autoTopUpRoutes],
 } as const satisfies HttpFunctionManifest<'reselling'>;

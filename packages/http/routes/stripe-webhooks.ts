@@ -1,3 +1,4 @@
+import { keyPrefixes } from '../../db/schema';
 import { allow } from '../../domain/auth/principal';
 import * as res from '../responses';
 import type { HttpFunctionManifest, RouteDef } from '../route-def';
@@ -39,15 +40,15 @@ export const stripeWebhooksFunction = {
   // Events seen, purchases and their credits (balances, entries, the reselling counters), the Stripe account's owner,
   // payments bound to purchases (or parked refunds and disputes), and the emails telling the agency.
   tableKeys: [
-    'STRIPE_EVENT#',
-    'STRIPE_ACCOUNT#',
-    'STRIPE_PAYMENT#',
-    'PURCHASE#',
-    'ACCOUNT#',
-    'LEDGER#',
-    'RESELLING#',
-    'OUTBOX#',
-    'LANE#',
+    keyPrefixes.stripeEvent,
+    keyPrefixes.stripeAccount,
+    keyPrefixes.stripePayment,
+    keyPrefixes.purchase,
+    keyPrefixes.account,
+    keyPrefixes.ledger,
+    keyPrefixes.reselling,
+    keyPrefixes.outbox,
+    keyPrefixes.lane,
   ],
   routes: stripeWebhookRoutes,
 } as const satisfies HttpFunctionManifest<'stripe-webhooks'>;

@@ -1,4 +1,5 @@
 import { auditing, authenticating } from '../../db/access';
+import { keyPrefixes } from '../../db/schema';
 import { createSubAccountBody, listQuery, patchSubAccountBody } from '../../domain/accounts/schemas';
 import { allow } from '../../domain/auth/principal';
 import * as res from '../responses';
@@ -95,6 +96,15 @@ export const subAccountsFunction = {
   // A sub-account, its client user and email guard, and the credentials email's outbox item;
   // enabling auto-recharge below the threshold opens a request (and its delivery) at once.
   // creditsUsedThisMonth is the account's month rollup; closing or re-moding closes its lanes.
-  tableKeys: [...authenticating, 'EMAIL#', 'OUTBOX#', 'RECHARGE#', 'WEBHOOK#', 'LANE#', 'ROLLUP#', auditing],
+  tableKeys: [
+    ...authenticating,
+    keyPrefixes.email,
+    keyPrefixes.outbox,
+    keyPrefixes.recharge,
+    keyPrefixes.webhook,
+    keyPrefixes.lane,
+    keyPrefixes.rollup,
+    auditing,
+  ],
   routes: subAccountRoutes,
 } as const satisfies HttpFunctionManifest<'sub-accounts'>;

@@ -1,4 +1,5 @@
 import { authenticating } from '../../db/access';
+import { keyPrefixes } from '../../db/schema';
 import { allow } from '../../domain/auth/principal';
 import { MAX_BATCH_EVENTS, usageBatchBody, usageBody } from '../../domain/ledger/schemas';
 import * as res from '../responses';
@@ -46,6 +47,6 @@ export const usageFunction = {
   needs: standardNeeds,
   // The debit: balances and meters (accounts), the entry (ledger), this container's lanes (lanes.ts).
   // Platform key only, but a user's token is still authenticated (USER#) before its 403.
-  tableKeys: [...authenticating, 'LEDGER#', 'LANE#'],
+  tableKeys: [...authenticating, keyPrefixes.ledger, keyPrefixes.lane],
   routes: usageRoutes,
 } as const satisfies HttpFunctionManifest<'usage'>;
