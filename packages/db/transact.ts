@@ -159,6 +159,14 @@ export function throwing<N extends string>(result: Exclude<TransactResult<N>, { 
 }
 
 /**
+ * The `default` of a switch that reads every kind of result: the compiler proves none is left
+ * (the argument is `never`), so a kind added later is a type error at each switch that misses it.
+ */
+export function unhandled(result: never): never {
+  throw new Error(`A transaction result no case reads: ${JSON.stringify(result)}`);
+}
+
+/**
  * A conditional write and what goes with it (its audit record), all or nothing: false when the
  * condition of the item named `guard` did not hold, so nothing was written. Any other refusal is
  * thrown as `transact` throws it.
