@@ -3,7 +3,7 @@ import { itemShape, parseFound } from '../item-shape';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
-import { attempt, type NamedItem, type TransactItem, throwing, transactIf, unhandled } from '../transact';
+import { committedOrStale, type NamedItem, type TransactItem, throwing, transactIf, unhandled } from '../transact';
 import { type Feature, type Plan, plans } from '../vocabulary';
 
 /**
@@ -274,7 +274,7 @@ export async function updateActiveAccount(
     return `#seen_${n} = :seen_${n}`;
   });
   const remove = removed.length ? ` REMOVE ${removed.join(', ')}` : '';
-  const result = await attempt([
+  const result = await committedOrStale([
     {
       name: 'account',
       write: {
@@ -321,9 +321,6 @@ export async function updateActiveAccount(
       if (changes.requireMode && (old.creditMode ?? 'manual') !== changes.requireMode) return { wrongMode: true };
       return { stale: true };
     }
-    case 'refused':
-    case 'conflict':
-      return throwing(result);
     default:
       return unhandled(result);
   }

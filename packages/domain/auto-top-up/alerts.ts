@@ -10,7 +10,7 @@ import {
   markAlerted,
 } from '../../db/items/auto-top-up';
 import { foundItem, getItems } from '../../db/read';
-import { attempt, throwing, transact, unhandled } from '../../db/transact';
+import { committedOrStale, transact, unhandled } from '../../db/transact';
 import { newOutboxId, outboxWrite } from '../outbox';
 
 /**
@@ -49,7 +49,7 @@ export async function judgeAlert(
   const owner = agency;
   const named = account ?? agency;
   if (balance === 'wallet' && (named?.type !== 'sub_account' || (named.creditMode ?? 'manual') !== 'reselling')) return 'none';
-  const result = await attempt([
+  const result = await committedOrStale([
     {
       name: 'alerted',
       write: markAlerted(
@@ -89,9 +89,6 @@ export async function judgeAlert(
       return 'alerted';
     case 'stale':
       return 'already'; // the mark is there (or moved): another batch alerted this crossing
-    case 'refused':
-    case 'conflict':
-      return throwing(result);
     default:
       return unhandled(result);
   }

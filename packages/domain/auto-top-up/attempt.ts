@@ -16,7 +16,7 @@ import {
 } from '../../db/items/purchase';
 import { bindStripePayment, getStripePayment } from '../../db/items/stripe-payment';
 import { itemKinds } from '../../db/schema';
-import { attempt, type NamedItem, type TransactResult, throwing, unhandled } from '../../db/transact';
+import { type CommittedOrStale, committedOrStale, type NamedItem, throwing, unhandled } from '../../db/transact';
 import { commit, type Plan, type Stop } from '../ledger/commit';
 import { requestHash } from '../ledger/entries';
 import { newOutboxId, outboxWrite, type TopUpNoticeEvent } from '../outbox';
@@ -63,7 +63,7 @@ export async function takeCrossing(agencyId: string, balance: number, at: Date):
     const day = utcDate(at);
     const dayCount = state.day === day ? (state.dayCount ?? 0) : 0;
     const isCapped = dayCount >= topUpDailyCap();
-    const result: TransactResult<'state' | 'purchase' | 'outbox'> = isCapped
+    const result: CommittedOrStale<'state' | 'purchase' | 'outbox'> = isCapped
       ? await capped(state, day, at)
       : await take(state, day, dayCount, at, balance);
     switch (result.kind) {
@@ -72,9 +72,6 @@ export async function takeCrossing(agencyId: string, balance: number, at: Date):
       case 'stale':
         // Another container took it (or the settings changed): read them again and judge again.
         if (result.failed.state) continue;
-        return throwing(result);
-      case 'refused':
-      case 'conflict':
         return throwing(result);
       default:
         return unhandled(result);
@@ -90,7 +87,7 @@ async function take(
   dayCount: number,
   at: Date,
   balance: number,
-): Promise<TransactResult<'state' | 'purchase'>> {
+): Promise<CommittedOrStale<'state' | 'purchase'>> {
   const crossing = state.crossings + 1;
   const purchase = topUpPurchase(state, crossing, at);
   const next: AutoTopUpItem = {
@@ -102,7 +99,7 @@ async function take(
     dayCount: dayCount + 1,
     updatedAt: at.toISOString(),
   };
-  const result = await attempt<'state' | 'purchase'>([
+  const result = await committedOrStale<'state' | 'purchase'>([
     { name: 'state', write: putAutoTopUp(next, state.version) },
     { name: 'purchase', write: putTopUpPurchase(purchase) },
   ]);
@@ -114,10 +111,10 @@ async function take(
 }
 
 /** Past the day's cap: disarmed without an attempt, and the agency told once that day. */
-async function capped(state: AutoTopUpItem, day: string, at: Date): Promise<TransactResult<'state' | 'outbox'>> {
+async function capped(state: AutoTopUpItem, day: string, at: Date): Promise<CommittedOrStale<'state' | 'outbox'>> {
   const tell = state.capNotifiedDay !== day;
   const next: AutoTopUpItem = { ...state, armed: false, capNotifiedDay: day, updatedAt: at.toISOString() };
-  const result = await attempt<'state' | 'outbox'>([
+  const result = await committedOrStale<'state' | 'outbox'>([
     { name: 'state', write: putAutoTopUp(next, state.version) },
     ...(tell ? await notice(state, 'daily_cap', { cap: topUpDailyCap() }, at) : []),
   ]);
@@ -348,7 +345,7 @@ async function recordFailure(
       if (!next.enabled && state.enabled)
         writes.push(...(await notice(state, 'disabled', { purchase: p, reason, failuresInARow: next.failuresInARow }, now)));
     }
-    const result = await attempt(writes);
+    const result = await committedOrStale(writes);
     switch (result.kind) {
       case 'committed':
         count('AutoTopUpsFailed');
@@ -357,9 +354,6 @@ async function recordFailure(
       case 'stale':
         if (result.failed.purchase) return; // recorded already (the event and the detector's answer raced)
         continue; // the settings moved: count the failure on them as they are now
-      case 'refused':
-      case 'conflict':
-        return throwing(result);
       default:
         return unhandled(result);
     }
@@ -377,14 +371,11 @@ async function closeAttempt(p: PurchaseItem): Promise<void> {
   if (state?.openPurchaseId !== p.id) return;
   const next = { ...state, updatedAt: clockNow().toISOString() };
   delete next.openPurchaseId;
-  const result = await attempt([{ name: 'state', write: putAutoTopUp(next, state.version) }]);
+  const result = await committedOrStale([{ name: 'state', write: putAutoTopUp(next, state.version) }]);
   switch (result.kind) {
     case 'committed':
     case 'stale': // the settings moved: whoever moved them judges the attempt in flight
       return;
-    case 'refused':
-    case 'conflict':
-      return throwing(result);
     default:
       return unhandled(result);
   }

@@ -4,7 +4,7 @@ import { logger } from '../../core/logger';
 import { accountIdOf } from '../../db/items/account';
 import { getAutoTopUp, putAutoTopUp } from '../../db/items/auto-top-up';
 import { poolKey, walletKey } from '../../db/items/balance';
-import { attempt, throwing, unhandled } from '../../db/transact';
+import { committedOrStale, unhandled } from '../../db/transact';
 import { exactBalanceAt } from '../ledger/balances';
 import { judgeAlert } from './alerts';
 import { sendAttempt, takeCrossing, topUpReady } from './attempt';
@@ -85,7 +85,7 @@ async function judgeTopUp(agencyId: string, credits: number, at: Date): Promise<
   }
   if (state.armed) return;
   // Back at or above the threshold: the next drop below it is a crossing again.
-  const result = await attempt([
+  const result = await committedOrStale([
     { name: 'state', write: putAutoTopUp({ ...state, armed: true, updatedAt: at.toISOString() }, state.version) },
   ]);
   switch (result.kind) {
@@ -94,9 +94,6 @@ async function judgeTopUp(agencyId: string, credits: number, at: Date): Promise<
     case 'stale':
       logger.info('auto top-up: settings moved while re-arming; the next change judges again', { agencyId });
       return;
-    case 'refused':
-    case 'conflict':
-      return throwing(result);
     default:
       return unhandled(result);
   }

@@ -13,7 +13,7 @@ import {
   putAutoTopUp,
   type SavedCard,
 } from '../../db/items/auto-top-up';
-import { attempt, throwing, transactIf, unhandled } from '../../db/transact';
+import { committedOrStale, transactIf, unhandled } from '../../db/transact';
 import { audited, changesOf } from '../audit/record';
 import { resellingConfig } from '../reselling/config';
 import { creditBounds, platformTerms } from '../reselling/offers';
@@ -74,15 +74,12 @@ async function update(
       audit && (changes.length || audit.always)
         ? [audited({ agencyId, action: audit.action, target: { type: 'agency', id: agencyId }, changes })]
         : [];
-    const result = await attempt([{ name: 'state', write: putAutoTopUp(next, seen?.version ?? 0) }, ...record]);
+    const result = await committedOrStale([{ name: 'state', write: putAutoTopUp(next, seen?.version ?? 0) }, ...record]);
     switch (result.kind) {
       case 'committed':
         return { ...next, version: (seen?.version ?? 0) + 1 };
       case 'stale':
         continue; // the settings moved since they were read: change them as they are now
-      case 'refused':
-      case 'conflict':
-        return throwing(result);
       default:
         return unhandled(result);
     }

@@ -5,7 +5,7 @@ import { type AccountItem, accountKey, accountShape, checkCanHoldCampaigns } fro
 import { type CampaignItem, putNewCampaign } from '../../db/items/campaign';
 import { foundItem, getItems } from '../../db/read';
 import { itemKinds } from '../../db/schema';
-import { attempt, throwing, unhandled } from '../../db/transact';
+import { committedOrStale, unhandled } from '../../db/transact';
 import { audited } from '../audit/record';
 import { actorOf, canReach, type Principal } from '../auth/principal';
 import { assertWritable, campaignEntry, findCampaign } from './campaigns';
@@ -62,7 +62,7 @@ export async function copyCampaign(principal: Principal, source: AccountItem, ca
     ),
     ...reachable.map((t, i) => ({ name: `target${i}`, write: checkCanHoldCampaigns(t.id, source.agencyId) })),
   ];
-  const result = await attempt(items);
+  const result = await committedOrStale(items);
   switch (result.kind) {
     case 'committed': {
       const views = copies.map(campaignView);
@@ -73,9 +73,6 @@ export async function copyCampaign(principal: Principal, source: AccountItem, ca
       // A target changed between the read and the write: answer what it is now.
       assertUsable((await readTargets(targetIds)).filter((t): t is AccountItem => !!t));
       throw new AppError('conflict', 'A target account changed during the copy; nothing was copied, retry');
-    case 'refused':
-    case 'conflict':
-      return throwing(result);
     default:
       return unhandled(result);
   }

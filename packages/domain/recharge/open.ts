@@ -13,7 +13,7 @@ import {
 import type { ResellingSettingsItem } from '../../db/items/reselling-settings';
 import { putDelivery, type WebhookDeliveryItem } from '../../db/items/webhook-delivery';
 import { itemKinds } from '../../db/schema';
-import { attempt, throwing, unhandled } from '../../db/transact';
+import { committedOrStale, throwing, unhandled } from '../../db/transact';
 import { newOutboxId, outboxWrite } from '../outbox';
 import { dailyCap, maxAttempts, REQUEST_LIFETIME_MS } from './config';
 
@@ -75,7 +75,7 @@ export async function openRechargeRequest(input: OpenInput): Promise<OpenOutcome
     const endpoint = input.settings?.autoRechargeWebhook;
     const delivery = endpoint?.enabled ? rechargeDelivery(request, sub, at) : undefined;
     if (delivery) request.deliveryId = delivery.id;
-    const result = await attempt<'state' | 'request' | 'delivery'>([
+    const result = await committedOrStale<'state' | 'request' | 'delivery'>([
       takeOpenSlot({
         agencyId: sub.agencyId,
         subAccountId: sub.id,
@@ -98,9 +98,6 @@ export async function openRechargeRequest(input: OpenInput): Promise<OpenOutcome
         // Another opening (or a day rollover) got there first: read the state again and decide.
         if (result.failed.state) continue;
         return throwing(result);
-      case 'refused':
-      case 'conflict':
-        return throwing(result);
       default:
         return unhandled(result);
     }
@@ -111,7 +108,7 @@ export async function openRechargeRequest(input: OpenInput): Promise<OpenOutcome
 async function notifyCap(input: OpenInput, day: string, cap: number): Promise<void> {
   const { sub, agency, at } = input;
   if (!agency.email) return;
-  const result = await attempt([
+  const result = await committedOrStale([
     markCapNotified(sub.agencyId, sub.id, day),
     outboxWrite(
       newOutboxId(),
@@ -131,9 +128,6 @@ async function notifyCap(input: OpenInput, day: string, cap: number): Promise<vo
     case 'committed':
     case 'stale': // told already today
       return;
-    case 'refused':
-    case 'conflict':
-      return throwing(result);
     default:
       return unhandled(result);
   }
