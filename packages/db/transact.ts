@@ -158,6 +158,29 @@ export function throwing<N extends string>(result: Exclude<TransactResult<N>, { 
   }
 }
 
+export type CommittedOrStale<N extends string> = Extract<TransactResult<N>, { kind: 'committed' | 'stale' }>;
+
+/**
+ * `attempt`, for a caller that reads a failed condition only as `stale` (what it read moved): a
+ * refusal an item declares, or contention, is thrown as `transact` throws it.
+ */
+export async function committedOrStale<N extends string>(
+  items: NamedItem<N>[],
+  opts: { clientRequestToken?: string } = {},
+): Promise<CommittedOrStale<N>> {
+  const result = await attempt(items, opts);
+  if (result.kind === 'refused' || result.kind === 'conflict') throwing(result);
+  return result;
+}
+
+/**
+ * The `default` of a switch that reads every kind of result: the compiler proves none is left
+ * (the argument is `never`), so a kind added later is a type error at each switch that misses it.
+ */
+export function unhandled(result: never): never {
+  throw new Error(`A transaction result no case reads: ${JSON.stringify(result)}`);
+}
+
 /**
  * A conditional write and what goes with it (its audit record), all or nothing: false when the
  * condition of the item named `guard` did not hold, so nothing was written. Any other refusal is

@@ -4,6 +4,8 @@
  * refusal refuses; failed items that declare nothing come back as `stale`, as they are now;
  * contention alone is a `conflict`; anything else is no outcome (the caller rethrows it).
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../packages/core/errors';
 import { type CancelReason, type NamedItem, resultOf } from '../../packages/db/transact';
@@ -66,5 +68,29 @@ describe('resultOf', () => {
       reason('outbox', 'ConditionalCheckFailed', { n: 2 }),
     ]);
     expect(result).toMatchObject({ kind: 'stale', failed: { outbox: { old: { n: 1 } } } });
+  });
+});
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const sources = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'node_modules' || e.name === 'dist' ? [] : sources(path);
+    return /\.tsx?$/.test(e.name) && !e.name.endsWith('.d.ts') ? [path] : [];
+  });
+
+describe('a failed write', () => {
+  it('is read from the result, never by catching what transact() throws', () => {
+    const files = ['packages', 'functions']
+      .flatMap((d) => sources(join(ROOT, d)))
+      .map((f) => relative(ROOT, f))
+      .filter((f) => f !== 'packages/db/transact.ts');
+    expect(files.length).toBeGreaterThan(100);
+    const caught = files.flatMap((f) =>
+      readFileSync(join(ROOT, f), 'utf8')
+        .split('\n')
+        .flatMap((line, i) => (/instanceof (ConditionsFailed|TransactionConflicted)\b/.test(line) ? [`${f}:${i + 1}`] : [])),
+    );
+    expect(caught).toEqual([]);
   });
 });

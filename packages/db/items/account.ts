@@ -3,7 +3,7 @@ import { itemShape, parseFound } from '../item-shape';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
-import { ConditionsFailed, type NamedItem, type TransactItem, transact, transactIf } from '../transact';
+import { committedOrStale, type NamedItem, type TransactItem, throwing, transactIf, unhandled } from '../transact';
 import { type Feature, type Plan, plans } from '../vocabulary';
 
 /**
@@ -274,51 +274,55 @@ export async function updateActiveAccount(
     return `#seen_${n} = :seen_${n}`;
   });
   const remove = removed.length ? ` REMOVE ${removed.join(', ')}` : '';
-  try {
-    await transact([
-      {
-        name: 'account',
-        write: {
-          Update: {
-            TableName: table(),
-            Key: accountKey(accountId),
-            UpdateExpression: `SET ${clauses.join(', ')}${remove}`,
-            ConditionExpression: [
-              accountIsActive.expression,
-              ...(changes.requireMode ? ['#requiredMode = :requiredMode'] : []),
-              ...(changes.standing ? standingConditions(changes.standing) : []),
-              ...asSeen,
-            ].join(' AND '),
-            ExpressionAttributeNames: {
-              ...accountIsActive.names,
-              ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
-              ...Object.fromEntries(touched.map((n) => [`#seen_${n}`, n])),
-              ...(changes.requireMode ? { '#requiredMode': 'creditMode' } : {}),
-              ...(changes.standing ? { '#standingMode': 'creditMode' } : {}),
-            },
-            ExpressionAttributeValues: {
-              ...accountIsActive.values,
-              ...values,
-              ...(changes.requireMode ? { ':requiredMode': changes.requireMode } : {}),
-              ...(changes.standing ? { ':standingMode': changes.standing.creditMode } : {}),
-            },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  const result = await committedOrStale([
+    {
+      name: 'account',
+      write: {
+        Update: {
+          TableName: table(),
+          Key: accountKey(accountId),
+          UpdateExpression: `SET ${clauses.join(', ')}${remove}`,
+          ConditionExpression: [
+            accountIsActive.expression,
+            ...(changes.requireMode ? ['#requiredMode = :requiredMode'] : []),
+            ...(changes.standing ? standingConditions(changes.standing) : []),
+            ...asSeen,
+          ].join(' AND '),
+          ExpressionAttributeNames: {
+            ...accountIsActive.names,
+            ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
+            ...Object.fromEntries(touched.map((n) => [`#seen_${n}`, n])),
+            ...(changes.requireMode ? { '#requiredMode': 'creditMode' } : {}),
+            ...(changes.standing ? { '#standingMode': 'creditMode' } : {}),
           },
+          ExpressionAttributeValues: {
+            ...accountIsActive.values,
+            ...values,
+            ...(changes.requireMode ? { ':requiredMode': changes.requireMode } : {}),
+            ...(changes.standing ? { ':standingMode': changes.standing.creditMode } : {}),
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       },
-      ...also,
-    ]);
-    return { applied: true };
-  } catch (err) {
-    const failed = err instanceof ConditionsFailed ? err.failed('account') : undefined;
-    if (!failed) throw err;
-    const old = parseFound(accountShape, failed.item);
-    if (old?.type !== 'sub_account' || old.status !== 'active') return undefined;
-    const now = standingOf(old);
-    if (changes.standing && (now.creditMode !== changes.standing.creditMode || now.hasLimit !== changes.standing.hasLimit))
+    },
+    ...also,
+  ]);
+  switch (result.kind) {
+    case 'committed':
+      return { applied: true };
+    case 'stale': {
+      const failed = result.failed.account;
+      if (!failed) return throwing(result);
+      const old = parseFound(accountShape, failed.old);
+      if (old?.type !== 'sub_account' || old.status !== 'active') return undefined;
+      const now = standingOf(old);
+      if (changes.standing && (now.creditMode !== changes.standing.creditMode || now.hasLimit !== changes.standing.hasLimit))
+        return { stale: true };
+      if (changes.requireMode && (old.creditMode ?? 'manual') !== changes.requireMode) return { wrongMode: true };
       return { stale: true };
-    if (changes.requireMode && (old.creditMode ?? 'manual') !== changes.requireMode) return { wrongMode: true };
-    return { stale: true };
+    }
+    default:
+      return unhandled(result);
   }
 }
 
@@ -327,28 +331,22 @@ export async function updateActiveAccount(
  * false when it was not active (closed already: closing changes nothing then).
  */
 export async function closeAccount(accountId: string, at: string, also: NamedItem[] = []): Promise<boolean> {
-  try {
-    await transact([
-      {
-        name: 'account',
-        write: {
-          Update: {
-            TableName: table(),
-            Key: accountKey(accountId),
-            UpdateExpression: 'SET #status = :closed, closedAt = :now, updatedAt = :now',
-            ConditionExpression: accountIsActive.expression,
-            ExpressionAttributeNames: accountIsActive.names,
-            ExpressionAttributeValues: { ...accountIsActive.values, ':closed': 'closed', ':now': at },
-          },
+  return transactIf('account', [
+    {
+      name: 'account',
+      write: {
+        Update: {
+          TableName: table(),
+          Key: accountKey(accountId),
+          UpdateExpression: 'SET #status = :closed, closedAt = :now, updatedAt = :now',
+          ConditionExpression: accountIsActive.expression,
+          ExpressionAttributeNames: accountIsActive.names,
+          ExpressionAttributeValues: { ...accountIsActive.values, ':closed': 'closed', ':now': at },
         },
       },
-      ...also,
-    ]);
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionsFailed && err.failed('account')) return false;
-    throw err;
-  }
+    },
+    ...also,
+  ]);
 }
 
 /** The conditions that the account still stands as seen (absent mode counts as manual). */

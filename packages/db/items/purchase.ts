@@ -4,7 +4,7 @@ import { itemShape } from '../item-shape';
 import { queryPage } from '../query';
 import { getItem } from '../read';
 import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
-import { ConditionsFailed, type NamedItem, type TransactItem, transact } from '../transact';
+import { type NamedItem, type TransactItem, transact, transactIf } from '../transact';
 import type { Actor } from '../vocabulary';
 import { accountPartition } from './account';
 import type { BalanceKind } from './balance';
@@ -125,34 +125,28 @@ export async function createPurchase(purchase: PurchaseItem): Promise<boolean> {
     requestHash: purchase.requestHash,
     ttl: purchase.ttl,
   };
-  try {
-    await transact<'purchase' | 'key'>([
-      {
-        name: 'purchase',
-        write: {
-          Put: {
-            TableName: table(),
-            Item: stored(purchase, purchaseKey(purchase.id)),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
+  return transactIf('key', [
+    {
+      name: 'purchase',
+      write: {
+        Put: {
+          TableName: table(),
+          Item: stored(purchase, purchaseKey(purchase.id)),
+          ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
-      {
-        name: 'key',
-        write: {
-          Put: {
-            TableName: table(),
-            Item: stored(keyItem, purchaseIdempotencyKey(purchase.accountId, purchase.idempotencyKey)),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
+    },
+    {
+      name: 'key',
+      write: {
+        Put: {
+          TableName: table(),
+          Item: stored(keyItem, purchaseIdempotencyKey(purchase.accountId, purchase.idempotencyKey)),
+          ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
-    ]);
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionsFailed && err.failed('key')) return false;
-    throw err;
-  }
+    },
+  ]);
 }
 
 /**
@@ -259,27 +253,21 @@ export async function closePurchase(
   at: string,
 ): Promise<boolean> {
   const f = factClauses(facts);
-  try {
-    await transact([
-      {
-        name: 'purchase',
-        write: {
-          Update: {
-            TableName: table(),
-            Key: purchaseKey(purchase.id),
-            UpdateExpression: `SET #status = :to, closedAt = :now, updatedAt = :now, gsi1pk = :gpk, gsi1sk = :gsk${f.clauses.map((c) => `, ${c}`).join('')} REMOVE #ttl`,
-            ConditionExpression: '#status = :pending AND checkoutSessionId = :cs',
-            ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
-            ExpressionAttributeValues: { ':to': status, ':pending': 'pending', ':now': at, ...listed(purchase), ...f.values },
-          },
+  return transactIf('purchase', [
+    {
+      name: 'purchase',
+      write: {
+        Update: {
+          TableName: table(),
+          Key: purchaseKey(purchase.id),
+          UpdateExpression: `SET #status = :to, closedAt = :now, updatedAt = :now, gsi1pk = :gpk, gsi1sk = :gsk${f.clauses.map((c) => `, ${c}`).join('')} REMOVE #ttl`,
+          ConditionExpression: '#status = :pending AND checkoutSessionId = :cs',
+          ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':to': status, ':pending': 'pending', ':now': at, ...listed(purchase), ...f.values },
         },
       },
-    ]);
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionsFailed) return false;
-    throw err;
-  }
+    },
+  ]);
 }
 
 /**

@@ -4,7 +4,7 @@ import { ifConditionHolds } from '../conditions';
 import { itemShape } from '../item-shape';
 import { getItem } from '../read';
 import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
-import { ConditionsFailed, type NamedItem, type TransactItem, transact, transactIf } from '../transact';
+import { type NamedItem, type TransactItem, transactIf } from '../transact';
 import { accountPartition } from './account';
 
 /**
@@ -106,55 +106,49 @@ export async function recordStripeAccount(
   also: NamedItem[],
 ): Promise<boolean> {
   const owner: StripeAccountItem = { kind: itemKinds.stripeAccount, stripeAccountId, agencyId, createdAt: at };
-  try {
-    await transact<string>([
-      {
-        name: 'settings',
-        write: {
-          Update: {
-            TableName: table(),
-            Key: resellingSettingsKey(agencyId),
-            // A replacement starts over; a first record (or its retry) keeps what events already set.
-            UpdateExpression: replacing
-              ? `SET #acct = :acct, #charges = :false, #details = :false, ${createdClauses} REMOVE #eventCreated, #deauthorized`
-              : `SET #acct = :acct, #charges = if_not_exists(#charges, :false), #details = if_not_exists(#details, :false), ${createdClauses}`,
-            ConditionExpression: replacing ? '#acct = :replacing' : 'attribute_not_exists(#acct) OR #acct = :acct',
-            ExpressionAttributeNames: {
-              ...created,
-              '#acct': 'stripeAccountId',
-              '#charges': 'chargesEnabled',
-              '#details': 'detailsSubmitted',
-              ...(replacing ? { '#eventCreated': 'stripeEventCreated', '#deauthorized': 'deauthorizedAt' } : {}),
-            },
-            ExpressionAttributeValues: {
-              ':acct': stripeAccountId,
-              ':false': false,
-              ':kind': itemKinds.resellingSettings,
-              ':agencyId': agencyId,
-              ':now': at,
-              ...(replacing ? { ':replacing': replacing } : {}),
-            },
+  return transactIf('settings', [
+    {
+      name: 'settings',
+      write: {
+        Update: {
+          TableName: table(),
+          Key: resellingSettingsKey(agencyId),
+          // A replacement starts over; a first record (or its retry) keeps what events already set.
+          UpdateExpression: replacing
+            ? `SET #acct = :acct, #charges = :false, #details = :false, ${createdClauses} REMOVE #eventCreated, #deauthorized`
+            : `SET #acct = :acct, #charges = if_not_exists(#charges, :false), #details = if_not_exists(#details, :false), ${createdClauses}`,
+          ConditionExpression: replacing ? '#acct = :replacing' : 'attribute_not_exists(#acct) OR #acct = :acct',
+          ExpressionAttributeNames: {
+            ...created,
+            '#acct': 'stripeAccountId',
+            '#charges': 'chargesEnabled',
+            '#details': 'detailsSubmitted',
+            ...(replacing ? { '#eventCreated': 'stripeEventCreated', '#deauthorized': 'deauthorizedAt' } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':acct': stripeAccountId,
+            ':false': false,
+            ':kind': itemKinds.resellingSettings,
+            ':agencyId': agencyId,
+            ':now': at,
+            ...(replacing ? { ':replacing': replacing } : {}),
           },
         },
       },
-      {
-        name: 'owner',
-        write: {
-          Put: {
-            TableName: table(),
-            Item: stored(owner, stripeAccountKey(stripeAccountId)),
-            ConditionExpression: 'attribute_not_exists(pk) OR agencyId = :agencyId',
-            ExpressionAttributeValues: { ':agencyId': agencyId },
-          },
+    },
+    {
+      name: 'owner',
+      write: {
+        Put: {
+          TableName: table(),
+          Item: stored(owner, stripeAccountKey(stripeAccountId)),
+          ConditionExpression: 'attribute_not_exists(pk) OR agencyId = :agencyId',
+          ExpressionAttributeValues: { ':agencyId': agencyId },
         },
       },
-      ...also,
-    ]);
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionsFailed && err.failed('settings')) return false;
-    throw err;
-  }
+    },
+    ...also,
+  ]);
 }
 
 /**

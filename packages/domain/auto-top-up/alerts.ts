@@ -10,7 +10,7 @@ import {
   markAlerted,
 } from '../../db/items/auto-top-up';
 import { foundItem, getItems } from '../../db/read';
-import { ConditionsFailed, transact } from '../../db/transact';
+import { committedOrStale, transact, unhandled } from '../../db/transact';
 import { newOutboxId, outboxWrite } from '../outbox';
 
 /**
@@ -49,45 +49,47 @@ export async function judgeAlert(
   const owner = agency;
   const named = account ?? agency;
   if (balance === 'wallet' && (named?.type !== 'sub_account' || (named.creditMode ?? 'manual') !== 'reselling')) return 'none';
-  try {
-    await transact([
-      {
-        name: 'alerted',
-        write: markAlerted(
-          accountId,
-          balance,
-          level,
-          at.toISOString(),
-          read.version,
-          { agencyId, credits },
-          rose ? markVersion : undefined,
-        ),
-      },
-      ...(owner?.email
-        ? [
-            outboxWrite(
-              newOutboxId(),
-              {
-                type: 'low_balance.alert',
-                agencyId,
-                agencyName: owner.name,
-                to: owner.email,
-                balance,
-                accountId,
-                accountName: named?.name ?? accountId,
-                level,
-                credits,
-              },
-              at,
-            ),
-          ]
-        : []),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionsFailed) return 'already';
-    throw err;
+  const result = await committedOrStale([
+    {
+      name: 'alerted',
+      write: markAlerted(
+        accountId,
+        balance,
+        level,
+        at.toISOString(),
+        read.version,
+        { agencyId, credits },
+        rose ? markVersion : undefined,
+      ),
+    },
+    ...(owner?.email
+      ? [
+          outboxWrite(
+            newOutboxId(),
+            {
+              type: 'low_balance.alert',
+              agencyId,
+              agencyName: owner.name,
+              to: owner.email,
+              balance,
+              accountId,
+              accountName: named?.name ?? accountId,
+              level,
+              credits,
+            },
+            at,
+          ),
+        ]
+      : []),
+  ]);
+  switch (result.kind) {
+    case 'committed':
+      count('LowBalanceAlerts');
+      logger.info('low-balance alert', { agencyId, accountId, balance, level, credits });
+      return 'alerted';
+    case 'stale':
+      return 'already'; // the mark is there (or moved): another batch alerted this crossing
+    default:
+      return unhandled(result);
   }
-  count('LowBalanceAlerts');
-  logger.info('low-balance alert', { agencyId, accountId, balance, level, credits });
-  return 'alerted';
 }

@@ -16,7 +16,7 @@ import {
 } from '../../db/items/purchase';
 import { bindStripePayment, getStripePayment } from '../../db/items/stripe-payment';
 import { itemKinds } from '../../db/schema';
-import { ConditionsFailed, type NamedItem, transact } from '../../db/transact';
+import { type CommittedOrStale, committedOrStale, type NamedItem, throwing, unhandled } from '../../db/transact';
 import { commit, type Plan, type Stop } from '../ledger/commit';
 import { requestHash } from '../ledger/entries';
 import { newOutboxId, outboxWrite, type TopUpNoticeEvent } from '../outbox';
@@ -62,47 +62,64 @@ export async function takeCrossing(agencyId: string, balance: number, at: Date):
     if (!state.armed || state.openPurchaseId) return 'not_armed';
     const day = utcDate(at);
     const dayCount = state.day === day ? (state.dayCount ?? 0) : 0;
-    const nowIso = at.toISOString();
-    try {
-      if (dayCount >= topUpDailyCap()) {
-        await capped(state, day, at);
-        return 'capped';
-      }
-      const crossing = state.crossings + 1;
-      const purchase = topUpPurchase(state, crossing, at);
-      const next: AutoTopUpItem = {
-        ...state,
-        armed: false,
-        crossings: crossing,
-        openPurchaseId: purchase.id,
-        day,
-        dayCount: dayCount + 1,
-        updatedAt: nowIso,
-      };
-      await transact<'state' | 'purchase'>([
-        { name: 'state', write: putAutoTopUp(next, state.version) },
-        { name: 'purchase', write: putTopUpPurchase(purchase) },
-      ]);
-      count('AutoTopUpCrossings');
-      logger.info('auto top-up: crossing taken', { agencyId, purchaseId: purchase.id, crossing, balance });
-      return 'taken';
-    } catch (err) {
-      // Another container took it (or the settings changed): read them again and judge again.
-      if (!(err instanceof ConditionsFailed && err.failed('state'))) throw err;
+    const isCapped = dayCount >= topUpDailyCap();
+    const result: CommittedOrStale<'state' | 'purchase' | 'outbox'> = isCapped
+      ? await capped(state, day, at)
+      : await take(state, day, dayCount, at, balance);
+    switch (result.kind) {
+      case 'committed':
+        return isCapped ? 'capped' : 'taken';
+      case 'stale':
+        // Another container took it (or the settings changed): read them again and judge again.
+        if (result.failed.state) continue;
+        return throwing(result);
+      default:
+        return unhandled(result);
     }
   }
   return 'not_armed';
 }
 
+/** The crossing taken: disarmed, with its attempt's purchase open, in one transaction. */
+async function take(
+  state: AutoTopUpItem & { credits: number },
+  day: string,
+  dayCount: number,
+  at: Date,
+  balance: number,
+): Promise<CommittedOrStale<'state' | 'purchase'>> {
+  const crossing = state.crossings + 1;
+  const purchase = topUpPurchase(state, crossing, at);
+  const next: AutoTopUpItem = {
+    ...state,
+    armed: false,
+    crossings: crossing,
+    openPurchaseId: purchase.id,
+    day,
+    dayCount: dayCount + 1,
+    updatedAt: at.toISOString(),
+  };
+  const result = await committedOrStale<'state' | 'purchase'>([
+    { name: 'state', write: putAutoTopUp(next, state.version) },
+    { name: 'purchase', write: putTopUpPurchase(purchase) },
+  ]);
+  if (result.kind === 'committed') {
+    count('AutoTopUpCrossings');
+    logger.info('auto top-up: crossing taken', { agencyId: state.agencyId, purchaseId: purchase.id, crossing, balance });
+  }
+  return result;
+}
+
 /** Past the day's cap: disarmed without an attempt, and the agency told once that day. */
-async function capped(state: AutoTopUpItem, day: string, at: Date): Promise<void> {
+async function capped(state: AutoTopUpItem, day: string, at: Date): Promise<CommittedOrStale<'state' | 'outbox'>> {
   const tell = state.capNotifiedDay !== day;
   const next: AutoTopUpItem = { ...state, armed: false, capNotifiedDay: day, updatedAt: at.toISOString() };
-  await transact<'state' | 'outbox'>([
+  const result = await committedOrStale<'state' | 'outbox'>([
     { name: 'state', write: putAutoTopUp(next, state.version) },
     ...(tell ? await notice(state, 'daily_cap', { cap: topUpDailyCap() }, at) : []),
   ]);
-  logger.warn('auto top-up: daily cap reached', { agencyId: state.agencyId, day });
+  if (result.kind === 'committed') logger.warn('auto top-up: daily cap reached', { agencyId: state.agencyId, day });
+  return result;
 }
 
 function topUpPurchase(state: AutoTopUpItem & { credits: number }, crossing: number, at: Date): PurchaseItem {
@@ -328,14 +345,17 @@ async function recordFailure(
       if (!next.enabled && state.enabled)
         writes.push(...(await notice(state, 'disabled', { purchase: p, reason, failuresInARow: next.failuresInARow }, now)));
     }
-    try {
-      await transact(writes);
-      count('AutoTopUpsFailed');
-      logger.warn('auto top-up: payment failed', { agencyId: p.agencyId, purchaseId: p.id, status, reason });
-      return;
-    } catch (err) {
-      if (!(err instanceof ConditionsFailed)) throw err;
-      if (err.failed('purchase')) return; // recorded already (the event and the detector's answer raced)
+    const result = await committedOrStale(writes);
+    switch (result.kind) {
+      case 'committed':
+        count('AutoTopUpsFailed');
+        logger.warn('auto top-up: payment failed', { agencyId: p.agencyId, purchaseId: p.id, status, reason });
+        return;
+      case 'stale':
+        if (result.failed.purchase) return; // recorded already (the event and the detector's answer raced)
+        continue; // the settings moved: count the failure on them as they are now
+      default:
+        return unhandled(result);
     }
   }
   throw new Error(`auto top-up ${p.id}: its settings kept changing while its failure was recorded`);
@@ -351,9 +371,14 @@ async function closeAttempt(p: PurchaseItem): Promise<void> {
   if (state?.openPurchaseId !== p.id) return;
   const next = { ...state, updatedAt: clockNow().toISOString() };
   delete next.openPurchaseId;
-  await transact([{ name: 'state', write: putAutoTopUp(next, state.version) }]).catch((err) => {
-    if (!(err instanceof ConditionsFailed)) throw err;
-  });
+  const result = await committedOrStale([{ name: 'state', write: putAutoTopUp(next, state.version) }]);
+  switch (result.kind) {
+    case 'committed':
+    case 'stale': // the settings moved: whoever moved them judges the attempt in flight
+      return;
+    default:
+      return unhandled(result);
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { logger } from '../../core/logger';
 import { accountIdOf } from '../../db/items/account';
 import { getAutoTopUp, putAutoTopUp } from '../../db/items/auto-top-up';
 import { poolKey, walletKey } from '../../db/items/balance';
-import { ConditionsFailed, transact } from '../../db/transact';
+import { committedOrStale, unhandled } from '../../db/transact';
 import { exactBalanceAt } from '../ledger/balances';
 import { judgeAlert } from './alerts';
 import { sendAttempt, takeCrossing, topUpReady } from './attempt';
@@ -85,12 +85,16 @@ async function judgeTopUp(agencyId: string, credits: number, at: Date): Promise<
   }
   if (state.armed) return;
   // Back at or above the threshold: the next drop below it is a crossing again.
-  try {
-    await transact([
-      { name: 'state', write: putAutoTopUp({ ...state, armed: true, updatedAt: at.toISOString() }, state.version) },
-    ]);
-  } catch (err) {
-    if (!(err instanceof ConditionsFailed)) throw err;
-    logger.info('auto top-up: settings moved while re-arming; the next change judges again', { agencyId });
+  const result = await committedOrStale([
+    { name: 'state', write: putAutoTopUp({ ...state, armed: true, updatedAt: at.toISOString() }, state.version) },
+  ]);
+  switch (result.kind) {
+    case 'committed':
+      return;
+    case 'stale':
+      logger.info('auto top-up: settings moved while re-arming; the next change judges again', { agencyId });
+      return;
+    default:
+      return unhandled(result);
   }
 }

@@ -13,7 +13,7 @@ import {
   putAutoTopUp,
   type SavedCard,
 } from '../../db/items/auto-top-up';
-import { ConditionsFailed, transact, transactIf } from '../../db/transact';
+import { committedOrStale, transactIf, unhandled } from '../../db/transact';
 import { audited, changesOf } from '../audit/record';
 import { resellingConfig } from '../reselling/config';
 import { creditBounds, platformTerms } from '../reselling/offers';
@@ -74,11 +74,14 @@ async function update(
       audit && (changes.length || audit.always)
         ? [audited({ agencyId, action: audit.action, target: { type: 'agency', id: agencyId }, changes })]
         : [];
-    try {
-      await transact([{ name: 'state', write: putAutoTopUp(next, seen?.version ?? 0) }, ...record]);
-      return { ...next, version: (seen?.version ?? 0) + 1 };
-    } catch (err) {
-      if (!(err instanceof ConditionsFailed)) throw err;
+    const result = await committedOrStale([{ name: 'state', write: putAutoTopUp(next, seen?.version ?? 0) }, ...record]);
+    switch (result.kind) {
+      case 'committed':
+        return { ...next, version: (seen?.version ?? 0) + 1 };
+      case 'stale':
+        continue; // the settings moved since they were read: change them as they are now
+      default:
+        return unhandled(result);
     }
   }
   throw new AppError('try_again', 'The auto top-up settings are busy; retry', undefined, { retryAfterSeconds: 1 });

@@ -5,7 +5,7 @@ import { type AccountItem, accountKey, accountShape, checkCanHoldCampaigns } fro
 import { type CampaignItem, putNewCampaign } from '../../db/items/campaign';
 import { foundItem, getItems } from '../../db/read';
 import { itemKinds } from '../../db/schema';
-import { ConditionsFailed, transact } from '../../db/transact';
+import { committedOrStale, unhandled } from '../../db/transact';
 import { audited } from '../audit/record';
 import { actorOf, canReach, type Principal } from '../auth/principal';
 import { assertWritable, campaignEntry, findCampaign } from './campaigns';
@@ -62,17 +62,20 @@ export async function copyCampaign(principal: Principal, source: AccountItem, ca
     ),
     ...reachable.map((t, i) => ({ name: `target${i}`, write: checkCanHoldCampaigns(t.id, source.agencyId) })),
   ];
-  try {
-    await transact(items);
-  } catch (err) {
-    if (!(err instanceof ConditionsFailed)) throw err;
-    // A target changed between the read and the write: answer what it is now.
-    assertUsable((await readTargets(targetIds)).filter((t): t is AccountItem => !!t));
-    throw new AppError('conflict', 'A target account changed during the copy; nothing was copied, retry');
+  const result = await committedOrStale(items);
+  switch (result.kind) {
+    case 'committed': {
+      const views = copies.map(campaignView);
+      const [single] = views;
+      return body.targetAccountIds || !single ? { campaigns: views } : { campaign: single };
+    }
+    case 'stale':
+      // A target changed between the read and the write: answer what it is now.
+      assertUsable((await readTargets(targetIds)).filter((t): t is AccountItem => !!t));
+      throw new AppError('conflict', 'A target account changed during the copy; nothing was copied, retry');
+    default:
+      return unhandled(result);
   }
-  const views = copies.map(campaignView);
-  const [single] = views;
-  return body.targetAccountIds || !single ? { campaigns: views } : { campaign: single };
 }
 
 async function readTargets(ids: string[]): Promise<Array<AccountItem | undefined>> {

@@ -4,7 +4,7 @@ import { accountKey, accountShape, chargeMeter } from '../../db/items/account';
 import { moveBalance } from '../../db/items/balance';
 import { idempotencyKey, type LedgerEntryItem } from '../../db/items/ledger-entry';
 import { getItems, itemId } from '../../db/read';
-import { ConditionsFailed, type NamedItem, TransactionConflicted, transact } from '../../db/transact';
+import { attempt, type NamedItem, type TransactResult, throwing, unhandled } from '../../db/transact';
 import { type AccountHint, forgetAccountsOf, noteMeterMonth, rememberAccount } from './account-hints';
 import { type BalanceState, balanceHint, balanceKnown, oneAtATime, rememberBalance } from './balance-state';
 import { replayOf } from './commit';
@@ -139,9 +139,9 @@ async function commitGroup(
   const month = (ds[0] as DebitRequest).month();
   // A limited sub-account's group is its own: the meter is its account's.
   const lead = (ds[0] as DebitRequest).accountId;
-  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+  for (let round = 1; round <= ATTEMPTS; round++) {
     const head = await balanceHint(scope.head);
-    if (recheck && attempt === 1 && !(await stillOneGroup(ds, scope, hints))) return undefined;
+    if (recheck && round === 1 && !(await stillOneGroup(ds, scope, hints))) return undefined;
     const entries = inIdOrder(ds.map((d) => entryOf(d, hints.get(d.accountId) as AccountHint, scope)));
     const moved = state.lane ? fromLane(state, scope, sum, month) : fromBalance(state, scope, hint, head, sum, entries);
     if (!moved) return undefined;
@@ -154,15 +154,22 @@ async function commitGroup(
             },
           ]
         : [];
-    try {
-      await transact([moved, ...entries.map(entryWrite), ...meter], { retryConflicts: false });
-    } catch (err) {
-      if (!(err instanceof ConditionsFailed || err instanceof TransactionConflicted)) throw err;
-      const next = learnFrom(err, scope, state, head, hint.agencyId);
-      if (next === 'alone') return undefined;
-      // The fence moved: what may debit this balance changed; the group's accounts are read again.
-      if (next === 'fenced' && !(await stillOneGroup(ds, scope, hints))) return undefined;
-      continue;
+    const result = await attempt([moved, ...entries.map(entryWrite), ...meter], { retryConflicts: false });
+    switch (result.kind) {
+      case 'committed':
+        break;
+      case 'stale':
+      case 'conflict': {
+        const next = learnFrom(result, scope, state, head, hint.agencyId);
+        if (next === 'alone') return undefined;
+        // The fence moved: what may debit this balance changed; the group's accounts are read again.
+        if (next === 'fenced' && !(await stillOneGroup(ds, scope, hints))) return undefined;
+        continue;
+      }
+      case 'refused':
+        return throwing(result);
+      default:
+        return unhandled(result);
     }
     if (moved.name === 'balance') {
       rememberBalance(scope.head, { ...head, balance: head.balance - sum, version: head.version + 1 });
@@ -237,22 +244,22 @@ function inIdOrder(entries: LedgerEntryItem[]): LedgerEntryItem[] {
  * is now; anything else → the group's debits go one by one.
  */
 function learnFrom(
-  err: ConditionsFailed | TransactionConflicted,
+  result: Extract<TransactResult<string>, { kind: 'stale' | 'conflict' }>,
   scope: Scope,
   state: ScopeState,
   head: BalanceState,
   agencyId: string,
 ): 'retry' | 'fenced' | 'alone' {
-  if (err instanceof TransactionConflicted) {
+  if (result.kind === 'conflict') {
     if (!state.lane) state.hotUntil = Date.now() + HOT_MS;
     return 'alone';
   }
-  const meter = err.failed('meter')?.item;
+  const meter = result.failed.meter?.old;
   if (meter) rememberAccount(accountShape.parse(meter));
-  const balance = err.failed('balance');
+  const balance = result.failed.balance;
   if (!balance) return 'alone';
-  const seen = rememberBalance(scope.head, balance.item);
-  const onlyMoved = err.reasons.every((r) => r.name === 'balance');
+  const seen = rememberBalance(scope.head, balance.old);
+  const onlyMoved = result.reasons.every((r) => r.name === 'balance');
   if (!onlyMoved || seen.lanesOpen > 0) return 'alone';
   if (seen.fence === head.fence) return 'retry';
   // As debit() does: any account of the agency may have changed.

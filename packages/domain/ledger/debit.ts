@@ -9,7 +9,7 @@ import { claimLane, debitLane, getLanes, type LaneItem } from '../../db/items/la
 import { type IdempotencyScope, type LedgerEntryItem, putEntry } from '../../db/items/ledger-entry';
 import { itemId } from '../../db/read';
 import { itemKinds, type Key } from '../../db/schema';
-import { ConditionsFailed, type NamedItem, TransactionConflicted, transact } from '../../db/transact';
+import { attempt, type Failed, type NamedItem, throwing, unhandled } from '../../db/transact';
 import { accountClosed } from '../accounts/errors';
 import {
   type AccountHint,
@@ -230,12 +230,12 @@ export const ownLaneDebit = (scope: Scope, slot: number, credits: number, month:
 });
 
 /** The shared part of reading a failed attempt: the key's first outcome, or the account's standing. */
-function judgeCommon(err: ConditionsFailed<string>, entry: LedgerEntryItem): Outcome | undefined {
-  const existing = err.failed('entry');
-  if (existing) return { kind: 'done', entry: replayOf(existing.item, entry), replayed: true };
-  const meter = err.failed('meter');
+function judgeCommon(failed: Failed<string>, entry: LedgerEntryItem): Outcome | undefined {
+  const existing = failed.entry;
+  if (existing) return { kind: 'done', entry: replayOf(existing.old, entry), replayed: true };
+  const meter = failed.meter;
   if (meter) {
-    const account = meter.item as Parameters<typeof rememberAccount>[0] | undefined;
+    const account = meter.old as Parameters<typeof rememberAccount>[0] | undefined;
     if (!account) return { kind: 'refused', error: new AppError('not_found', 'Account not found') };
     rememberAccount(account);
     if (account.status !== 'active') return { kind: 'refused', error: accountClosed() };
@@ -258,55 +258,62 @@ async function direct(
   const month = d.month();
   const at = entry.createdAt;
   const exact = { ...entry, balanceAfter: head.balance - d.credits };
-  try {
-    await transact<'balance' | 'entry' | 'meter'>(
-      [
-        {
-          name: 'balance',
-          write: moveBalance({
-            key: scope.head,
-            agencyId: hint.agencyId,
-            from: head,
-            delta: -d.credits,
-            at,
-            direct: { fence: head.fence },
-          }),
-        },
-        entryWrite(exact),
-        ...(scope.limited ? [meterWrite(d, hint, month, d.credits)] : []),
-      ],
-      { retryConflicts: false },
-    );
-  } catch (err) {
-    if (err instanceof TransactionConflicted) {
+  const result = await attempt<'balance' | 'entry' | 'meter'>(
+    [
+      {
+        name: 'balance',
+        write: moveBalance({
+          key: scope.head,
+          agencyId: hint.agencyId,
+          from: head,
+          delta: -d.credits,
+          at,
+          direct: { fence: head.fence },
+        }),
+      },
+      entryWrite(exact),
+      ...(scope.limited ? [meterWrite(d, hint, month, d.credits)] : []),
+    ],
+    { retryConflicts: false },
+  );
+  switch (result.kind) {
+    case 'committed':
+      break;
+    case 'conflict': {
       state.hotUntil = Date.now() + HOT_MS;
       return { kind: 'again', conflicted: true };
     }
-    if (!(err instanceof ConditionsFailed)) throw err;
-    const common = judgeCommon(err, exact);
-    if (common) return common;
-    // The limit is judged first (API.md): a charge past it is credit_limit_reached even when the pool is short too.
-    const meter = err.failed('meter');
-    // Allowance set aside in lanes (this sub-account's, other containers') is not used: bring it
-    // back before refusing (the collect refuses if nothing was out).
-    const limited = meter && limitRefusal(meter.item, month, d.credits);
-    if (limited?.kind === 'refused')
-      return { kind: 'collect', head: scope.head, scopes: (s) => s === scope.code, refuseIfNone: limited.error };
-    const failedHead = err.failed('balance');
-    if (failedHead) {
-      const seen = rememberBalance(scope.head, failedHead.item);
-      if (seen.fence !== head.fence) forgetAccountsOf(hint.agencyId);
-      else if (seen.lanesOpen > 0) state.hotUntil = Date.now() + HOT_MS;
-      else if (seen.balance < d.credits) return { kind: 'refused', error: insufficientCredits() };
-      else if (seen.version !== head.version) {
-        // Another container moved the balance since this one last saw it: retry on the version it
-        // returned; several such in a short while mean the balance is busy (lanes, lanes.ts).
-        noteContention(state);
+    case 'stale': {
+      const { failed } = result;
+      const common = judgeCommon(failed, exact);
+      if (common) return common;
+      // The limit is judged first (API.md): a charge past it is credit_limit_reached even when the pool is short too.
+      const meter = failed.meter;
+      // Allowance set aside in lanes (this sub-account's, other containers') is not used: bring it
+      // back before refusing (the collect refuses if nothing was out).
+      const limited = meter && limitRefusal(meter.old, month, d.credits);
+      if (limited?.kind === 'refused')
+        return { kind: 'collect', head: scope.head, scopes: (s) => s === scope.code, refuseIfNone: limited.error };
+      const failedHead = failed.balance;
+      if (failedHead) {
+        const seen = rememberBalance(scope.head, failedHead.old);
+        if (seen.fence !== head.fence) forgetAccountsOf(hint.agencyId);
+        else if (seen.lanesOpen > 0) state.hotUntil = Date.now() + HOT_MS;
+        else if (seen.balance < d.credits) return { kind: 'refused', error: insufficientCredits() };
+        else if (seen.version !== head.version) {
+          // Another container moved the balance since this one last saw it: retry on the version it
+          // returned; several such in a short while mean the balance is busy (lanes, lanes.ts).
+          noteContention(state);
+        }
+        return { kind: 'again' };
       }
-      return { kind: 'again' };
+      if (meter) return { kind: 'again' };
+      return throwing(result);
     }
-    if (meter) return { kind: 'again' };
-    throw err;
+    case 'refused':
+      return throwing(result);
+    default:
+      return unhandled(result);
   }
   rememberBalance(scope.head, { ...head, balance: head.balance - d.credits, version: head.version + 1 });
   if (scope.limited) noteMeterMonth(d.accountId, month);
@@ -341,18 +348,26 @@ async function laneDebit(
   const month = d.month();
   const allowanceShort = scope.limited && (lane.month !== month || (lane.allowance ?? 0) < d.credits);
   if (lane.credits < d.credits || allowanceShort) return refill(d, hint, scope, state, head, entry);
-  try {
-    await transact<'lane' | 'entry'>([ownLaneDebit(scope, lane.slot, d.credits, month), entryWrite(entry)], {
-      retryConflicts: false,
-    });
-  } catch (err) {
-    if (err instanceof TransactionConflicted) return { kind: 'again' };
-    if (!(err instanceof ConditionsFailed)) throw err;
-    const common = judgeCommon(err, entry);
-    if (common) return common;
-    const failed = err.failed('lane');
-    if (failed) return laneLost(state, scope, hint, failed.item as LaneItem | undefined);
-    throw err;
+  const result = await attempt<'lane' | 'entry'>([ownLaneDebit(scope, lane.slot, d.credits, month), entryWrite(entry)], {
+    retryConflicts: false,
+  });
+  switch (result.kind) {
+    case 'committed':
+      break;
+    case 'conflict':
+      return { kind: 'again' };
+    case 'stale': {
+      const { failed } = result;
+      const common = judgeCommon(failed, entry);
+      if (common) return common;
+      const failedLane = failed.lane;
+      if (failedLane) return laneLost(state, scope, hint, failedLane.old as LaneItem | undefined);
+      return throwing(result);
+    }
+    case 'refused':
+      return throwing(result);
+    default:
+      return unhandled(result);
   }
   lane.credits -= d.credits;
   if (scope.limited) lane.allowance = (lane.allowance ?? 0) - d.credits;
@@ -401,47 +416,54 @@ async function refill(
         )
       : 0;
   const at = entry.createdAt;
-  try {
-    await transact<'head' | 'lane' | 'entry' | 'meter'>(
-      [
-        ...(credits > 0
-          ? [{ name: 'head' as const, write: fundLane({ key: scope.head, credits, fence: head.fence, at, nowMs: Date.now() }) }]
-          : []),
-        {
-          name: 'lane',
-          write: debitLane({
-            head: scope.head,
-            slot: lane.slot,
-            scope: scope.code,
-            owner: containerId,
-            credits: d.credits,
-            gain: credits,
-            allowance: scope.limited
-              ? { month, take: d.credits, gain: allowance, ...(newMonth ? { resetTo: allowance } : {}) }
-              : undefined,
-            leaseUntil: leaseUntil(),
-          }),
-        },
-        entryWrite(entry),
-        ...(allowance > 0 ? [meterWrite(d, hint, month, allowance, { nowMs: Date.now() })] : []),
-      ],
-      { retryConflicts: false },
-    );
-  } catch (err) {
-    if (err instanceof TransactionConflicted) {
+  const result = await attempt<'head' | 'lane' | 'entry' | 'meter'>(
+    [
+      ...(credits > 0
+        ? [{ name: 'head' as const, write: fundLane({ key: scope.head, credits, fence: head.fence, at, nowMs: Date.now() }) }]
+        : []),
+      {
+        name: 'lane',
+        write: debitLane({
+          head: scope.head,
+          slot: lane.slot,
+          scope: scope.code,
+          owner: containerId,
+          credits: d.credits,
+          gain: credits,
+          allowance: scope.limited
+            ? { month, take: d.credits, gain: allowance, ...(newMonth ? { resetTo: allowance } : {}) }
+            : undefined,
+          leaseUntil: leaseUntil(),
+        }),
+      },
+      entryWrite(entry),
+      ...(allowance > 0 ? [meterWrite(d, hint, month, allowance, { nowMs: Date.now() })] : []),
+    ],
+    { retryConflicts: false },
+  );
+  switch (result.kind) {
+    case 'committed':
+      break;
+    case 'conflict': {
       state.hotUntil = Date.now() + HOT_MS;
       return { kind: 'again', conflicted: true };
     }
-    if (!(err instanceof ConditionsFailed)) throw err;
-    const common = judgeCommon(err, entry);
-    if (common) return common;
-    const failedLane = err.failed('lane');
-    if (failedLane) return laneLost(state, scope, hint, failedLane.item as LaneItem | undefined);
-    const failedHead = err.failed('head');
-    if (failedHead) return headRefused(hint, scope, state, head, failedHead.item, need);
-    const meter = err.failed('meter');
-    if (meter) return allowanceRefused(d, scope, meter.item, month);
-    throw err;
+    case 'stale': {
+      const { failed } = result;
+      const common = judgeCommon(failed, entry);
+      if (common) return common;
+      const failedLane = failed.lane;
+      if (failedLane) return laneLost(state, scope, hint, failedLane.old as LaneItem | undefined);
+      const failedHead = failed.head;
+      if (failedHead) return headRefused(hint, scope, state, head, failedHead.old, need);
+      const meter = failed.meter;
+      if (meter) return allowanceRefused(d, scope, meter.old, month);
+      return throwing(result);
+    }
+    case 'refused':
+      return throwing(result);
+    default:
+      return unhandled(result);
   }
   lane.credits += credits - d.credits;
   if (scope.limited) {
@@ -561,54 +583,62 @@ async function claim(
     leaseUntil: leaseUntil(),
     fence: head.fence,
   };
-  try {
-    await transact<'head' | 'lane' | 'entry' | 'meter'>(
-      [
-        {
-          name: 'head',
-          write: fundLane({
-            key: scope.head,
-            credits,
-            fence: head.fence,
-            opens: fresh ? { newSlotAfter: slot } : {},
-            at,
-            nowMs: Date.now(),
-          }),
-        },
-        { name: 'lane', write: claimLane(lane) },
-        entryWrite(entry),
-        // Just this debit's allowance is the debit's own charge: allowed while lanes are off.
-        ...(scope.limited ? [meterWrite(d, hint, month, allowance, how.exactAllowance ? undefined : { nowMs: Date.now() })] : []),
-      ],
-      { retryConflicts: false },
-    );
-  } catch (err) {
-    if (err instanceof TransactionConflicted) return { kind: 'again', conflicted: true };
-    if (!(err instanceof ConditionsFailed)) throw err;
-    const common = judgeCommon(err, entry);
-    if (common) return common;
-    // The limit is judged before the balance (API.md): a month too spent is answered (or its
-    // allowances collected) even when the pool is short too.
-    const meter = err.failed('meter');
-    const byLimit = meter && allowanceRefused(d, scope, meter.item, month, how.exactAllowance);
-    if (byLimit && byLimit.kind !== 'again') return byLimit;
-    const failedHead = err.failed('head');
-    if (failedHead) {
-      const seen = rememberBalance(scope.head, failedHead.item as Partial<Record<keyof BalanceState, number>> | undefined);
-      if (seen.fence !== head.fence) forgetAccountsOf(hint.agencyId);
-      else if (seen.noLanesUntil > Date.now() || seen.laneSlots !== head.laneSlots) return { kind: 'again' };
-      else if (seen.balance < d.credits) {
-        return seen.lanesOpen > 0 ? { kind: 'collect', head: scope.head } : { kind: 'refused', error: insufficientCredits() };
+  const result = await attempt<'head' | 'lane' | 'entry' | 'meter'>(
+    [
+      {
+        name: 'head',
+        write: fundLane({
+          key: scope.head,
+          credits,
+          fence: head.fence,
+          opens: fresh ? { newSlotAfter: slot } : {},
+          at,
+          nowMs: Date.now(),
+        }),
+      },
+      { name: 'lane', write: claimLane(lane) },
+      entryWrite(entry),
+      // Just this debit's allowance is the debit's own charge: allowed while lanes are off.
+      ...(scope.limited ? [meterWrite(d, hint, month, allowance, how.exactAllowance ? undefined : { nowMs: Date.now() })] : []),
+    ],
+    { retryConflicts: false },
+  );
+  switch (result.kind) {
+    case 'committed':
+      break;
+    case 'conflict':
+      return { kind: 'again', conflicted: true };
+    case 'stale': {
+      const { failed } = result;
+      const common = judgeCommon(failed, entry);
+      if (common) return common;
+      // The limit is judged before the balance (API.md): a month too spent is answered (or its
+      // allowances collected) even when the pool is short too.
+      const meter = failed.meter;
+      const byLimit = meter && allowanceRefused(d, scope, meter.old, month, how.exactAllowance);
+      if (byLimit && byLimit.kind !== 'again') return byLimit;
+      const failedHead = failed.head;
+      if (failedHead) {
+        const seen = rememberBalance(scope.head, failedHead.old as Partial<Record<keyof BalanceState, number>> | undefined);
+        if (seen.fence !== head.fence) forgetAccountsOf(hint.agencyId);
+        else if (seen.noLanesUntil > Date.now() || seen.laneSlots !== head.laneSlots) return { kind: 'again' };
+        else if (seen.balance < d.credits) {
+          return seen.lanesOpen > 0 ? { kind: 'collect', head: scope.head } : { kind: 'refused', error: insufficientCredits() };
+        }
+        return { kind: 'again' };
       }
-      return { kind: 'again' };
+      // The slot is taken (another container's lane): look at the balance's slots again.
+      if (failed.lane) {
+        forgetBalance(scope.head);
+        return { kind: 'again' };
+      }
+      if (byLimit) return byLimit;
+      return throwing(result);
     }
-    // The slot is taken (another container's lane): look at the balance's slots again.
-    if (err.failed('lane')) {
-      forgetBalance(scope.head);
-      return { kind: 'again' };
-    }
-    if (byLimit) return byLimit;
-    throw err;
+    case 'refused':
+      return throwing(result);
+    default:
+      return unhandled(result);
   }
   state.lane = { slot, credits: lane.credits, allowance: lane.allowance, month: lane.month };
   updateBalanceHint(scope.head, {

@@ -7,7 +7,7 @@ import { closeLane, getLanes, type LaneItem } from '../../db/items/lane';
 import { queryPage } from '../../db/query';
 import { itemId } from '../../db/read';
 import type { Key } from '../../db/schema';
-import { ConditionsFailed, TransactionConflicted, transact } from '../../db/transact';
+import { attempt, throwing, transact, unhandled } from '../../db/transact';
 import { rememberBalance } from './balance-state';
 
 /**
@@ -194,41 +194,42 @@ async function closeOne(
 ): Promise<'closed' | 'lane' | 'head'> {
   const at = new Date().toISOString();
   const allowance = giveAllowance && lane.allowance && lane.month && lane.scope.startsWith('L');
-  try {
-    await transact<'lane' | 'head' | 'allowance'>(
-      [
-        { name: 'lane', write: closeLane(lane) },
-        {
-          name: 'head',
-          write: returnLane({ key: head, credits: lane.credits, spent: lane.spent ?? 0, lanesOpenSeen, noLanesUntil, at }),
-        },
-        ...(allowance
-          ? [
-              {
-                name: 'allowance' as const,
-                write: returnAllowance(
-                  lane.scope.slice(1),
-                  lane.month as string,
-                  lane.allowance as number,
-                  at,
-                  limitLanesOffUntil,
-                ),
-              },
-            ]
-          : []),
-      ],
-      { retryConflicts: false },
-    );
-    count('LanesClosed');
-    return 'closed';
-  } catch (err) {
-    if (err instanceof TransactionConflicted) return 'lane';
-    if (!(err instanceof ConditionsFailed)) throw err;
-    // The sub-account's month turned since the lane was filled: last month's allowance is void,
-    // so the lane closes without giving any back.
-    if (err.failed('allowance') && !err.failed('lane') && !err.failed('head'))
-      return closeOne(head, lane, lanesOpenSeen, noLanesUntil, false, limitLanesOffUntil);
-    return err.failed('head') ? 'head' : 'lane';
+  const result = await attempt<'lane' | 'head' | 'allowance'>(
+    [
+      { name: 'lane', write: closeLane(lane) },
+      {
+        name: 'head',
+        write: returnLane({ key: head, credits: lane.credits, spent: lane.spent ?? 0, lanesOpenSeen, noLanesUntil, at }),
+      },
+      ...(allowance
+        ? [
+            {
+              name: 'allowance' as const,
+              write: returnAllowance(lane.scope.slice(1), lane.month as string, lane.allowance as number, at, limitLanesOffUntil),
+            },
+          ]
+        : []),
+    ],
+    { retryConflicts: false },
+  );
+  switch (result.kind) {
+    case 'committed':
+      count('LanesClosed');
+      return 'closed';
+    case 'conflict':
+      return 'lane';
+    case 'stale': {
+      const { lane: laneMoved, head: headMoved, allowance: monthTurned } = result.failed;
+      // The sub-account's month turned since the lane was filled: last month's allowance is void,
+      // so the lane closes without giving any back.
+      if (monthTurned && !laneMoved && !headMoved)
+        return closeOne(head, lane, lanesOpenSeen, noLanesUntil, false, limitLanesOffUntil);
+      return headMoved ? 'head' : 'lane';
+    }
+    case 'refused':
+      return throwing(result);
+    default:
+      return unhandled(result);
   }
 }
 

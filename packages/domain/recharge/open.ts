@@ -13,7 +13,7 @@ import {
 import type { ResellingSettingsItem } from '../../db/items/reselling-settings';
 import { putDelivery, type WebhookDeliveryItem } from '../../db/items/webhook-delivery';
 import { itemKinds } from '../../db/schema';
-import { ConditionsFailed, transact } from '../../db/transact';
+import { committedOrStale, throwing, unhandled } from '../../db/transact';
 import { newOutboxId, outboxWrite } from '../outbox';
 import { dailyCap, maxAttempts, REQUEST_LIFETIME_MS } from './config';
 
@@ -52,7 +52,7 @@ export async function openRechargeRequest(input: OpenInput): Promise<OpenOutcome
   const day = utcDate(at);
   const cap = dailyCap();
 
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let round = 0; round < 3; round++) {
     const state = await getRechargeState(sub.agencyId, sub.id);
     if (state?.openRequestId && (state.openExpiresAt ?? 0) > atMs) return 'already_open';
     const sameDay = state?.day === day;
@@ -75,27 +75,31 @@ export async function openRechargeRequest(input: OpenInput): Promise<OpenOutcome
     const endpoint = input.settings?.autoRechargeWebhook;
     const delivery = endpoint?.enabled ? rechargeDelivery(request, sub, at) : undefined;
     if (delivery) request.deliveryId = delivery.id;
-    try {
-      await transact<'state' | 'request' | 'delivery'>([
-        takeOpenSlot({
-          agencyId: sub.agencyId,
-          subAccountId: sub.id,
-          requestId: request.id,
-          expiresAtMs: atMs + REQUEST_LIFETIME_MS,
-          nowMs: atMs,
-          day,
-          sameDay,
-          cap,
-        }),
-        putRechargeRequest(request),
-        ...(delivery ? [putDelivery(delivery)] : []),
-      ]);
-      count('RechargeRequestsOpened');
-      logger.info('recharge request opened', { requestId: request.id, subAccountId: sub.id, deliveryId: delivery?.id });
-      return 'opened';
-    } catch (err) {
-      // Another opening (or a day rollover) got there first: read the state again and decide.
-      if (!(err instanceof ConditionsFailed && err.failed('state'))) throw err;
+    const result = await committedOrStale<'state' | 'request' | 'delivery'>([
+      takeOpenSlot({
+        agencyId: sub.agencyId,
+        subAccountId: sub.id,
+        requestId: request.id,
+        expiresAtMs: atMs + REQUEST_LIFETIME_MS,
+        nowMs: atMs,
+        day,
+        sameDay,
+        cap,
+      }),
+      putRechargeRequest(request),
+      ...(delivery ? [putDelivery(delivery)] : []),
+    ]);
+    switch (result.kind) {
+      case 'committed':
+        count('RechargeRequestsOpened');
+        logger.info('recharge request opened', { requestId: request.id, subAccountId: sub.id, deliveryId: delivery?.id });
+        return 'opened';
+      case 'stale':
+        // Another opening (or a day rollover) got there first: read the state again and decide.
+        if (result.failed.state) continue;
+        return throwing(result);
+      default:
+        return unhandled(result);
     }
   }
   return 'already_open';
@@ -104,25 +108,28 @@ export async function openRechargeRequest(input: OpenInput): Promise<OpenOutcome
 async function notifyCap(input: OpenInput, day: string, cap: number): Promise<void> {
   const { sub, agency, at } = input;
   if (!agency.email) return;
-  try {
-    await transact([
-      markCapNotified(sub.agencyId, sub.id, day),
-      outboxWrite(
-        newOutboxId(),
-        {
-          type: 'recharge.daily_cap_reached',
-          agencyId: agency.id,
-          agencyName: agency.name,
-          to: agency.email,
-          subAccountId: sub.id,
-          subAccountName: sub.name,
-          cap,
-        },
-        at,
-      ),
-    ]);
-  } catch (err) {
-    if (!(err instanceof ConditionsFailed)) throw err; // told already today
+  const result = await committedOrStale([
+    markCapNotified(sub.agencyId, sub.id, day),
+    outboxWrite(
+      newOutboxId(),
+      {
+        type: 'recharge.daily_cap_reached',
+        agencyId: agency.id,
+        agencyName: agency.name,
+        to: agency.email,
+        subAccountId: sub.id,
+        subAccountName: sub.name,
+        cap,
+      },
+      at,
+    ),
+  ]);
+  switch (result.kind) {
+    case 'committed':
+    case 'stale': // told already today
+      return;
+    default:
+      return unhandled(result);
   }
 }
 

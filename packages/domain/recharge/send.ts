@@ -14,7 +14,7 @@ import {
   type WebhookDeliveryItem,
 } from '../../db/items/webhook-delivery';
 import { disableEventEndpoint, getEventEndpoint } from '../../db/items/webhook-endpoints';
-import { ConditionsFailed, transact } from '../../db/transact';
+import { transact, transactIf } from '../../db/transact';
 import { newOutboxId, type OutboxEvent, outboxWrite } from '../outbox';
 import { nextSqsDelaySeconds } from '../webhooks/backoff';
 import { type DeliveryResult, postWebhook } from '../webhooks/deliver';
@@ -120,36 +120,35 @@ async function attemptDelivery(
   const base = { attempt, statusCode: result.statusCode, error: result.error, at };
   logger.info('webhook attempt', { deliveryId, attempt, outcome: result.outcome, statusCode: result.statusCode });
 
+  // Each outcome is recorded under the lease: when it expired and another sender took the
+  // delivery over (the delivery's condition fails), that sender records from here: 'dropped'.
+  if (result.outcome === 'success') {
+    const record = recordAttempt(delivery, token, { ...base, status: 'succeeded', error: undefined });
+    if (!(await transactIf('delivery', [record]))) return 'dropped';
+    count('WebhooksDelivered');
+    return 'succeeded';
+  }
+  if (result.outcome === 'gone') {
+    // The endpoint is off before the delivery reads failed: whoever sees the failure sees why.
+    await disableEndpoint(delivery, url as string, at);
+    const recorded = await transactIf('delivery', [recordAttempt(delivery, token, { ...base, status: 'failed' })]);
+    return recorded ? 'disabled' : 'dropped';
+  }
+  const next = nextAttemptAfter(attempt, nowMs(), delivery.maxAttempts);
+  if (next === undefined) {
+    const recorded = await finalFailure(delivery, token, { ...base, status: 'failed' }, url as string);
+    return recorded ? 'failed' : 'dropped';
+  }
   try {
-    if (result.outcome === 'success') {
-      await transact([recordAttempt(delivery, token, { ...base, status: 'succeeded', error: undefined })]);
-      count('WebhooksDelivered');
-      return 'succeeded';
-    }
-    if (result.outcome === 'gone') {
-      // The endpoint is off before the delivery reads failed: whoever sees the failure sees why.
-      await disableEndpoint(delivery, url as string, at);
-      await transact([recordAttempt(delivery, token, { ...base, status: 'failed' })]);
-      return 'disabled';
-    }
-    const next = nextAttemptAfter(attempt, nowMs(), delivery.maxAttempts);
-    if (next === undefined) {
-      await finalFailure(delivery, token, { ...base, status: 'failed' }, url as string);
-      return 'failed';
-    }
-    try {
-      await enqueueDelivery({ agencyId, deliveryId, attempt: attempt + 1, notBefore: next }, nextSqsDelaySeconds(next, nowMs()));
-    } catch (err) {
-      await releaseAttempt(delivery, token);
-      throw err;
-    }
-    await transact([recordAttempt(delivery, token, { ...base, status: 'pending', nextAttemptAt: next })]);
-    return 'retry_scheduled';
+    await enqueueDelivery({ agencyId, deliveryId, attempt: attempt + 1, notBefore: next }, nextSqsDelaySeconds(next, nowMs()));
   } catch (err) {
-    // The lease expired and another sender took the delivery over: it records from here.
-    if (err instanceof ConditionsFailed && err.failed('delivery')) return 'dropped';
+    await releaseAttempt(delivery, token);
     throw err;
   }
+  const recorded = await transactIf('delivery', [
+    recordAttempt(delivery, token, { ...base, status: 'pending', nextAttemptAt: next }),
+  ]);
+  return recorded ? 'retry_scheduled' : 'dropped';
 }
 
 /**
@@ -184,19 +183,18 @@ async function disableEndpoint(delivery: WebhookDeliveryItem, url: string, at: s
     deliveryId: delivery.id,
     ...(delivery.endpointId && { endpointId: delivery.endpointId }),
   }));
-  try {
-    const disable = delivery.endpointId
-      ? disableEventEndpoint(delivery.agencyId, delivery.endpointId, url, reason, at)
-      : disableWebhookEndpoint(delivery.agencyId, url, reason, at);
-    await transact([disable, ...email]);
-    count('WebhookEndpointsDisabled');
-  } catch (err) {
-    if (!(err instanceof ConditionsFailed && err.failed('endpoint'))) throw err;
-  }
+  const disable = delivery.endpointId
+    ? disableEventEndpoint(delivery.agencyId, delivery.endpointId, url, reason, at)
+    : disableWebhookEndpoint(delivery.agencyId, url, reason, at);
+  // The endpoint's condition failing: it is off already, or no longer at this URL.
+  if (await transactIf('endpoint', [disable, ...email])) count('WebhookEndpointsDisabled');
 }
 
-/** No attempt left: the delivery is `failed` and the agency is emailed, in one transaction (the outbox). */
-async function finalFailure(delivery: WebhookDeliveryItem, token: string, record: AttemptRecord, url: string) {
+/**
+ * No attempt left: the delivery is `failed` and the agency is emailed, in one transaction (the
+ * outbox); false when the lease was lost (nothing written).
+ */
+async function finalFailure(delivery: WebhookDeliveryItem, token: string, record: AttemptRecord, url: string): Promise<boolean> {
   const email = await agencyEmail(delivery.agencyId, (agency) => ({
     type: 'webhook.delivery_failed',
     agencyId: delivery.agencyId,
@@ -210,8 +208,9 @@ async function finalFailure(delivery: WebhookDeliveryItem, token: string, record
     attempts: record.attempt,
     lastError: record.error ?? 'failed',
   }));
-  await transact([recordAttempt(delivery, token, record), ...email]);
+  if (!(await transactIf('delivery', [recordAttempt(delivery, token, record), ...email]))) return false;
   count('WebhookDeliveriesFailed');
+  return true;
 }
 
 /** The outbox write emailing the agency about a change, for that change's transaction; none when it has no address. */
