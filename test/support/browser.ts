@@ -23,7 +23,9 @@ export async function consoleContext(
   errors: string[] = [],
 ): Promise<{ context: BrowserContext; errors: string[] }> {
   const context = await browser.newContext({ baseURL: origin, viewport: { width: 1100, height: 760 }, acceptDownloads: true });
-  context.setDefaultTimeout(10_000);
+  // A wait ends as soon as what it waits for holds; in the full suite the stack also serves the
+  // other worker's tests, and 10 s was seen too short for one list to refetch (CI, load ~8).
+  context.setDefaultTimeout(30_000);
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
   context.on('page', (page) => watch(page, errors));
   return { context, errors };
