@@ -1,11 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { Construct } from 'constructs';
-import {
-  parseResellingConfig,
-  type RawResellingConfig,
-  rawResellingConfig,
-  resellingSettings,
-} from '../packages/domain/reselling/config';
+import { parseResellingConfig, type RawResellingConfig, rawResellingConfig, resellingSettings } from '#domain/reselling/config';
 
 /** The repository root: function entries, the lock file and tsconfig are found from here. */
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));

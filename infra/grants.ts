@@ -3,7 +3,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { tableDefinition } from '../packages/db/schema';
+import { tableDefinition } from '#db/schema';
 import { senderAddress } from './config';
 import type { AppFunction } from './constructs/app-function';
 

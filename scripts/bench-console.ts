@@ -3,8 +3,8 @@
  * and prints its bundle sizes; the JavaScript index.html loads up front must stay within
  * 200 KB gzipped (exit 1 beyond).
  */
-import { buildConsole, consoleDist } from '../packages/console/build';
-import { bundleSizes, INITIAL_JS_BUDGET_GZIP } from '../packages/console/bundle-size';
+import { buildConsole, consoleDist } from '#console/build';
+import { bundleSizes, INITIAL_JS_BUDGET_GZIP } from '#console/bundle-size';
 
 console.log(`\nWeb console (${await buildConsole()}; vite build, minified; gzip -9)\n`);
 const { files, initialJsGzip } = bundleSizes(consoleDist);

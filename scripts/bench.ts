@@ -25,9 +25,9 @@
  */
 
 import { cpus, loadavg } from 'node:os';
-import { parseFidelityEnv } from '../packages/local/dynamo-fidelity/options';
-import { checkJava } from '../packages/local/dynamodb';
-import { startLocalStack } from '../packages/local/stack';
+import { parseFidelityEnv } from '#local/dynamo-fidelity/options';
+import { checkJava } from '#local/dynamodb';
+import { startLocalStack } from '#local/stack';
 import { runBatch } from './bench/batch';
 import { runContainers, scenarioNames } from './bench/containers';
 import { benchEvents } from './bench/events';

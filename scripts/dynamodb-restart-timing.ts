@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { localCredentials, localRegion } from '../packages/local/aws-env';
-import { dynamoService } from '../packages/local/dynamodb';
-import { freePort } from '../packages/local/stack';
-import { createSupervisor } from '../packages/local/supervisor';
+import { localCredentials, localRegion } from '#local/aws-env';
+import { dynamoService } from '#local/dynamodb';
+import { freePort } from '#local/stack';
+import { createSupervisor } from '#local/supervisor';
 
 const runs = Number(process.argv[2] ?? 3);
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)}s`;

@@ -13,11 +13,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { httpFunctions } from '../packages/http/routes';
-import { localAccountId, localCredentials, localRegion } from '../packages/local/aws-env';
-import { lambdaContext } from '../packages/local/lambda-context';
-import type { LocalSecrets } from '../packages/local/secrets';
-import { queueDefinitions } from '../packages/queues/definitions';
+import { httpFunctions } from '#http/routes';
+import { localAccountId, localCredentials, localRegion } from '#local/aws-env';
+import { lambdaContext } from '#local/lambda-context';
+import type { LocalSecrets } from '#local/secrets';
+import { queueDefinitions } from '#queues/definitions';
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 

@@ -8,11 +8,11 @@
  * proxy (AWS's conflicts, latency and throughput limits) in front of it.
  */
 import { resolve } from 'node:path';
-import { buildConsole, consoleDist } from '../packages/console/build';
-import { parseFidelityEnv } from '../packages/local/dynamo-fidelity/options';
-import { checkJava } from '../packages/local/dynamodb';
-import { startLocalStack } from '../packages/local/stack';
-import { DEFAULT_STRIPE_SANDBOX_PORT } from '../packages/local/stripe-sandbox';
+import { buildConsole, consoleDist } from '#console/build';
+import { parseFidelityEnv } from '#local/dynamo-fidelity/options';
+import { checkJava } from '#local/dynamodb';
+import { startLocalStack } from '#local/stack';
+import { DEFAULT_STRIPE_SANDBOX_PORT } from '#local/stripe-sandbox/index';
 import { type ConsoleLogin, ensureConsoleLogin } from './lib/console-login';
 
 const dynamoEndpoint = process.env.DYNAMODB_ENDPOINT || undefined;

@@ -1,8 +1,8 @@
-import { table } from '../../packages/db/client';
-import { setAgency } from '../../packages/domain/accounts/agencies';
-import { httpHandler } from '../../packages/http/handler';
-import { json } from '../../packages/http/response';
-import { adminFunction } from '../../packages/http/routes/admin';
+import { table } from '#db/client';
+import { setAgency } from '#domain/accounts/agencies';
+import { httpHandler } from '#http/handler';
+import { json } from '#http/response';
+import { adminFunction } from '#http/routes/admin';
 
 table();
 

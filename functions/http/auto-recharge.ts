@@ -1,5 +1,5 @@
-import { requireEnv } from '../../packages/core/env';
-import { table } from '../../packages/db/client';
+import { requireEnv } from '#core/env';
+import { table } from '#db/client';
 import {
   createEventEndpoint,
   deleteEventEndpoint,
@@ -10,12 +10,12 @@ import {
   retryEndpointDelivery,
   rotateEventEndpointSecret,
   sendEndpointTest,
-} from '../../packages/domain/events/endpoints';
-import { getEndpoint, removeEndpoint, rotateSecret, saveEndpoint, sendTestEvent } from '../../packages/domain/recharge/endpoint';
-import { listDeliveryLog, listRequests, retryDelivery } from '../../packages/domain/recharge/lists';
-import { httpHandler } from '../../packages/http/handler';
-import { json, noContent } from '../../packages/http/response';
-import { autoRechargeFunction } from '../../packages/http/routes/auto-recharge';
+} from '#domain/events/endpoints';
+import { getEndpoint, removeEndpoint, rotateSecret, saveEndpoint, sendTestEvent } from '#domain/recharge/endpoint';
+import { listDeliveryLog, listRequests, retryDelivery } from '#domain/recharge/lists';
+import { httpHandler } from '#http/handler';
+import { json, noContent } from '#http/response';
+import { autoRechargeFunction } from '#http/routes/auto-recharge';
 
 table();
 requireEnv('WEBHOOKS_QUEUE_URL');

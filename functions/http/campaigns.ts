@@ -1,15 +1,9 @@
-import { table } from '../../packages/db/client';
-import {
-  createCampaign,
-  deleteCampaign,
-  getCampaign,
-  listCampaigns,
-  patchCampaign,
-} from '../../packages/domain/campaigns/campaigns';
-import { copyCampaign } from '../../packages/domain/campaigns/copy';
-import { httpHandler } from '../../packages/http/handler';
-import { json, noContent } from '../../packages/http/response';
-import { campaignsFunction } from '../../packages/http/routes/campaigns';
+import { table } from '#db/client';
+import { createCampaign, deleteCampaign, getCampaign, listCampaigns, patchCampaign } from '#domain/campaigns/campaigns';
+import { copyCampaign } from '#domain/campaigns/copy';
+import { httpHandler } from '#http/handler';
+import { json, noContent } from '#http/response';
+import { campaignsFunction } from '#http/routes/campaigns';
 
 table();
 

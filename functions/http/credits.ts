@@ -1,11 +1,11 @@
-import { table } from '../../packages/db/client';
-import { poolBalance, walletView } from '../../packages/domain/ledger/balances';
-import { accountUsage, agencyUsage } from '../../packages/domain/ledger/dashboards';
-import { csvNeedsFeature, exportTransactions, listTransactions, toCsv } from '../../packages/domain/ledger/history';
-import { grantCredits, topUpAgency } from '../../packages/domain/ledger/top-ups';
-import { httpHandler } from '../../packages/http/handler';
-import { json, replayHeader, text } from '../../packages/http/response';
-import { creditsFunction } from '../../packages/http/routes/credits';
+import { table } from '#db/client';
+import { poolBalance, walletView } from '#domain/ledger/balances';
+import { accountUsage, agencyUsage } from '#domain/ledger/dashboards';
+import { csvNeedsFeature, exportTransactions, listTransactions, toCsv } from '#domain/ledger/history';
+import { grantCredits, topUpAgency } from '#domain/ledger/top-ups';
+import { httpHandler } from '#http/handler';
+import { json, replayHeader, text } from '#http/response';
+import { creditsFunction } from '#http/routes/credits';
 
 table();
 

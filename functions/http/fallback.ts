@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { AppError } from '../../packages/core/errors';
-import { type HttpResult, problem } from '../../packages/http/response';
-import { matchRoute } from '../../packages/http/routes';
+import { AppError } from '#core/errors';
+import { type HttpResult, problem } from '#http/response';
+import { matchRoute } from '#http/routes';
 
 /**
  * API Gateway's `$default` route: a path the route table lacks is a problem-JSON 404, and a

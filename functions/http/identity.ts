@@ -1,12 +1,12 @@
-import { table } from '../../packages/db/client';
-import { resendVerification } from '../../packages/domain/accounts/email-verification';
-import { auditCsv, listAuditLog } from '../../packages/domain/audit/log';
-import { createApiKey, listApiKeys, revokeApiKey } from '../../packages/domain/auth/api-key-service';
-import { exitAssist, startAssist } from '../../packages/domain/auth/assist';
-import { changePassword, describeMe, logOut } from '../../packages/domain/auth/sessions';
-import { httpHandler } from '../../packages/http/handler';
-import { json, noContent, text } from '../../packages/http/response';
-import { identityFunction } from '../../packages/http/routes/identity';
+import { table } from '#db/client';
+import { resendVerification } from '#domain/accounts/email-verification';
+import { auditCsv, listAuditLog } from '#domain/audit/log';
+import { createApiKey, listApiKeys, revokeApiKey } from '#domain/auth/api-key-service';
+import { exitAssist, startAssist } from '#domain/auth/assist';
+import { changePassword, describeMe, logOut } from '#domain/auth/sessions';
+import { httpHandler } from '#http/handler';
+import { json, noContent, text } from '#http/response';
+import { identityFunction } from '#http/routes/identity';
 
 table();
 

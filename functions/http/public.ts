@@ -1,12 +1,12 @@
-import { table } from '../../packages/db/client';
-import { tableAnswers } from '../../packages/db/read';
-import { signUpAgency } from '../../packages/domain/accounts/agencies';
-import { verifyEmail } from '../../packages/domain/accounts/email-verification';
-import { logIn } from '../../packages/domain/auth/login';
-import { confirmPasswordReset, requestPasswordReset } from '../../packages/domain/auth/password-reset';
-import { httpHandler } from '../../packages/http/handler';
-import { json, noContent } from '../../packages/http/response';
-import { publicFunction } from '../../packages/http/routes/public';
+import { table } from '#db/client';
+import { tableAnswers } from '#db/read';
+import { signUpAgency } from '#domain/accounts/agencies';
+import { verifyEmail } from '#domain/accounts/email-verification';
+import { logIn } from '#domain/auth/login';
+import { confirmPasswordReset, requestPasswordReset } from '#domain/auth/password-reset';
+import { httpHandler } from '#http/handler';
+import { json, noContent } from '#http/response';
+import { publicFunction } from '#http/routes/public';
 
 table(); // fail the cold start, not a request, when TABLE_NAME is missing
 

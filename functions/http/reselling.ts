@@ -1,4 +1,4 @@
-import { table } from '../../packages/db/client';
+import { table } from '#db/client';
 import {
   getAlerts,
   getAutoTopUpView,
@@ -6,19 +6,14 @@ import {
   putAutoTopUpSettings,
   removeCard,
   saveCardCheckout,
-} from '../../packages/domain/auto-top-up/settings';
-import { resellingDashboard } from '../../packages/domain/reselling/dashboard';
-import { creditOffers, offersView, platformTerms } from '../../packages/domain/reselling/offers';
-import {
-  buyFromAgency,
-  buyFromPlatform,
-  listAccountPurchases,
-  listPoolPurchases,
-} from '../../packages/domain/reselling/purchases';
-import { connectStripe, getSettings, putPricing } from '../../packages/domain/reselling/settings';
-import { httpHandler } from '../../packages/http/handler';
-import { json, noContent, replayHeader } from '../../packages/http/response';
-import { resellingFunction } from '../../packages/http/routes/reselling';
+} from '#domain/auto-top-up/settings';
+import { resellingDashboard } from '#domain/reselling/dashboard';
+import { creditOffers, offersView, platformTerms } from '#domain/reselling/offers';
+import { buyFromAgency, buyFromPlatform, listAccountPurchases, listPoolPurchases } from '#domain/reselling/purchases';
+import { connectStripe, getSettings, putPricing } from '#domain/reselling/settings';
+import { httpHandler } from '#http/handler';
+import { json, noContent, replayHeader } from '#http/response';
+import { resellingFunction } from '#http/routes/reselling';
 
 table();
 

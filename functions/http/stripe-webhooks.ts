@@ -1,10 +1,10 @@
-import { AppError } from '../../packages/core/errors';
-import { table } from '../../packages/db/client';
-import { handleStripeWebhook, type WebhookEndpoint } from '../../packages/domain/reselling/webhooks';
-import { httpHandler, type RequestContext } from '../../packages/http/handler';
-import { json } from '../../packages/http/response';
-import type { RouteDef } from '../../packages/http/route-def';
-import { stripeWebhooksFunction } from '../../packages/http/routes/stripe-webhooks';
+import { AppError } from '#core/errors';
+import { table } from '#db/client';
+import { handleStripeWebhook, type WebhookEndpoint } from '#domain/reselling/webhooks';
+import { httpHandler, type RequestContext } from '#http/handler';
+import { json } from '#http/response';
+import type { RouteDef } from '#http/route-def';
+import { stripeWebhooksFunction } from '#http/routes/stripe-webhooks';
 
 table();
 

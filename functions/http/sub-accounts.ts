@@ -1,16 +1,16 @@
-import { table } from '../../packages/db/client';
-import { issueClientCredentials } from '../../packages/domain/accounts/client-login';
+import { table } from '#db/client';
+import { issueClientCredentials } from '#domain/accounts/client-login';
 import {
   closeSubAccount,
   createSubAccount,
   listSubAccounts,
   patchSubAccount,
   reopenSubAccount,
-} from '../../packages/domain/accounts/sub-accounts';
-import { subAccountViewOf } from '../../packages/domain/accounts/views';
-import { httpHandler } from '../../packages/http/handler';
-import { json, noContent } from '../../packages/http/response';
-import { subAccountsFunction } from '../../packages/http/routes/sub-accounts';
+} from '#domain/accounts/sub-accounts';
+import { subAccountViewOf } from '#domain/accounts/views';
+import { httpHandler } from '#http/handler';
+import { json, noContent } from '#http/response';
+import { subAccountsFunction } from '#http/routes/sub-accounts';
 
 table();
 

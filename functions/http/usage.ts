@@ -1,10 +1,10 @@
-import { table } from '../../packages/db/client';
-import { entryView } from '../../packages/domain/ledger/entries';
-import { recordUsage } from '../../packages/domain/ledger/usage';
-import { type EventOutcome, recordUsageBatch } from '../../packages/domain/ledger/usage-batch';
-import { httpHandler } from '../../packages/http/handler';
-import { json, problemBody, replayHeader } from '../../packages/http/response';
-import { usageFunction } from '../../packages/http/routes/usage';
+import { table } from '#db/client';
+import { entryView } from '#domain/ledger/entries';
+import { recordUsage } from '#domain/ledger/usage';
+import { type EventOutcome, recordUsageBatch } from '#domain/ledger/usage-batch';
+import { httpHandler } from '#http/handler';
+import { json, problemBody, replayHeader } from '#http/response';
+import { usageFunction } from '#http/routes/usage';
 
 table();
 

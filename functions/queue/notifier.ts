@@ -1,9 +1,9 @@
 import type { SQSRecord } from 'aws-lambda';
-import { requireEnv } from '../../packages/core/env';
-import { sqsWorker } from '../../packages/core/sqs-worker';
-import * as z from '../../packages/core/zod';
-import { table } from '../../packages/db/client';
-import { deliverOutboxEvent } from '../../packages/domain/notifications/deliver';
+import { requireEnv } from '#core/env';
+import { sqsWorker } from '#core/sqs-worker';
+import * as z from '#core/zod';
+import { table } from '#db/client';
+import { deliverOutboxEvent } from '#domain/notifications/deliver';
 
 table();
 requireEnv('EMAIL_FROM');

@@ -1,9 +1,9 @@
 import type { SQSRecord } from 'aws-lambda';
-import { logger } from '../../packages/core/logger';
-import { sqsWorker } from '../../packages/core/sqs-worker';
-import { table } from '../../packages/db/client';
-import { deliveryMessage } from '../../packages/domain/recharge/queue';
-import { type SendOutcome, sendDelivery } from '../../packages/domain/recharge/send';
+import { logger } from '#core/logger';
+import { sqsWorker } from '#core/sqs-worker';
+import { table } from '#db/client';
+import { deliveryMessage } from '#domain/recharge/queue';
+import { type SendOutcome, sendDelivery } from '#domain/recharge/send';
 
 table();
 

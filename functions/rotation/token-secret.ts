@@ -1,5 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type RotationEvent, rotateSecret } from '../../packages/crypto/rotate-secret';
+import { type RotationEvent, rotateSecret } from '#crypto/rotate-secret';
 
 const sm = new SecretsManagerClient({});
 

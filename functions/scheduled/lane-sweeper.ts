@@ -1,6 +1,6 @@
-import { worker } from '../../packages/core/worker';
-import { table } from '../../packages/db/client';
-import { sweepIdleLanes } from '../../packages/domain/ledger/lanes';
+import { worker } from '#core/worker';
+import { table } from '#db/client';
+import { sweepIdleLanes } from '#domain/ledger/lanes';
 
 table();
 

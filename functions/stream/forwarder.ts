@@ -1,11 +1,11 @@
 import { SendMessageBatchCommand, type SendMessageBatchCommandOutput, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { awsClientDefaults } from '../../packages/core/aws-clients';
-import { causeOf } from '../../packages/core/dependency-errors';
-import { requireEnv } from '../../packages/core/env';
-import { logger } from '../../packages/core/logger';
-import { traced } from '../../packages/core/tracing';
-import { worker } from '../../packages/core/worker';
+import { awsClientDefaults } from '#core/aws-clients';
+import { causeOf } from '#core/dependency-errors';
+import { requireEnv } from '#core/env';
+import { logger } from '#core/logger';
+import { traced } from '#core/tracing';
+import { worker } from '#core/worker';
 
 const sqs = traced(new SQSClient(awsClientDefaults));
 const queueUrl = requireEnv('NOTIFICATIONS_QUEUE_URL');

@@ -1,8 +1,8 @@
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { requireEnv } from '../../packages/core/env';
-import { worker } from '../../packages/core/worker';
-import { table } from '../../packages/db/client';
-import { handleRechargeRecords } from '../../packages/domain/recharge/detect';
+import { requireEnv } from '#core/env';
+import { worker } from '#core/worker';
+import { table } from '#db/client';
+import { handleRechargeRecords } from '#domain/recharge/detect';
 
 table();
 requireEnv('WEBHOOKS_QUEUE_URL');

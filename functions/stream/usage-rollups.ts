@@ -1,7 +1,7 @@
-import { worker } from '../../packages/core/worker';
-import { table } from '../../packages/db/client';
-import { applyUsageRecords } from '../../packages/domain/ledger/rollups';
-import type { StreamWindowEvent } from '../../packages/queues/definitions';
+import { worker } from '#core/worker';
+import { table } from '#db/client';
+import { applyUsageRecords } from '#domain/ledger/rollups';
+import type { StreamWindowEvent } from '#queues/definitions';
 
 table();
 

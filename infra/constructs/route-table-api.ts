@@ -5,7 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type HttpFunction, routes, type ThrottleClass, throttleClassOf } from '../../packages/http/routes';
+import { type HttpFunction, routes, type ThrottleClass, throttleClassOf } from '#http/routes';
 
 export interface RouteTableApiProps {
   /** The Lambda serving each `fn` of the route table; `fallback` serves `$default`. */

@@ -9,7 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
-import { contentSecurityPolicy } from '../../packages/console/security-headers';
+import { contentSecurityPolicy } from '#console/security-headers';
 import { readConfig, repoRoot } from '../config';
 import type { RouteTableApi } from '../constructs/route-table-api';
 import { webAclParameterName } from './edge-stack';

@@ -9,8 +9,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { tableDefinition } from '../../packages/db/schema';
-import { type QueueName, queueDefinitions } from '../../packages/queues/definitions';
+import { tableDefinition } from '#db/schema';
+import { type QueueName, queueDefinitions } from '#queues/definitions';
 import { readConfig } from '../config';
 import { AppFunction } from '../constructs/app-function';
 

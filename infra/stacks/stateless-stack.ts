@@ -5,9 +5,9 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
-import { workerTableKeyPrefixes as workerKeys } from '../../packages/db/access';
-import { type HttpFunction, httpFunctionManifests } from '../../packages/http/functions';
-import type { HttpFunctionManifest } from '../../packages/http/route-def';
+import { workerTableKeyPrefixes as workerKeys } from '#db/access';
+import { type HttpFunction, httpFunctionManifests } from '#http/functions';
+import type { HttpFunctionManifest } from '#http/route-def';
 import {
   laneSweeperSchedule,
   outboxStreamFilter,
@@ -15,7 +15,7 @@ import {
   rechargeStreamFilters,
   streamSourceDefinition,
   usageRollupSource,
-} from '../../packages/queues/definitions';
+} from '#queues/definitions';
 import { type AppConfig, readConfig, resellingEnvironment } from '../config';
 import { AppFunction } from '../constructs/app-function';
 import { RouteTableApi } from '../constructs/route-table-api';

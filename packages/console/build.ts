@@ -16,7 +16,7 @@ const hashFile = join(consoleDist, '.build-hash');
 /** Writes src/api/schema.d.ts from the served OpenAPI document; true when it changed. */
 export async function generateApiTypes(): Promise<boolean> {
   const [{ openApiDocument }, { default: openapiTS, astToString }] = await Promise.all([
-    import('../http/openapi'),
+    import('#http/openapi'),
     import('openapi-typescript'),
   ]);
   const ast = await openapiTS(openApiDocument() as unknown as Parameters<typeof openapiTS>[0]);

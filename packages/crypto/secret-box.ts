@@ -1,8 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
-import { awsClientDefaults } from '../core/aws-clients';
-import { optionalEnv, requireEnv } from '../core/env';
-import { traced } from '../core/tracing';
+import { awsClientDefaults } from '#core/aws-clients';
+import { optionalEnv, requireEnv } from '#core/env';
+import { traced } from '#core/tracing';
 
 /**
  * Encrypts short secrets that must rest in the table for a moment (a generated password on

@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { awsClientDefaults } from '../core/aws-clients';
-import { requireEnv } from '../core/env';
-import { traced } from '../core/tracing';
+import { awsClientDefaults } from '#core/aws-clients';
+import { requireEnv } from '#core/env';
+import { traced } from '#core/tracing';
 import { retryingConflicts } from './conflict-retry';
 
 /** One client per container; the endpoint comes from AWS_ENDPOINT_URL_DYNAMODB when local. */

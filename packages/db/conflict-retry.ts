@@ -1,6 +1,6 @@
 import type { DynamoDBClient, ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-dynamodb';
 import type { InitializeMiddleware } from '@smithy/types';
-import { count } from '../core/metrics';
+import { count } from '#core/metrics';
 
 /**
  * A single-item write (PutItem, UpdateItem, DeleteItem) to an item a transaction holds is

@@ -1,4 +1,4 @@
-import { AppError } from '../core/errors';
+import { AppError } from '#core/errors';
 
 /**
  * Opaque pagination cursors: the DynamoDB LastEvaluatedKey as base64url JSON. Only string

@@ -1,7 +1,7 @@
 /** Plans and the features they grant, defined once (API.md, Features); their names are the table's (db/vocabulary.ts). */
-import type { Feature, Plan } from '../db/vocabulary';
+import type { Feature, Plan } from '#db/vocabulary';
 
-export { type Feature, features, type Plan, plans } from '../db/vocabulary';
+export { type Feature, features, type Plan, plans } from '#db/vocabulary';
 
 export const planFeatures: Record<Plan, readonly Feature[]> = {
   starter: ['campaigns', 'ai_bot'],

@@ -1,5 +1,5 @@
-import { newId } from '../core/ids';
-import { putOutbox } from '../db/items/outbox';
+import { newId } from '#core/ids';
+import { putOutbox } from '#db/items/outbox';
 
 /**
  * Outbox events: written in the same transaction as the change that causes them, picked up

@@ -1,4 +1,4 @@
-import * as z from '../core/zod';
+import * as z from '#core/zod';
 
 /**
  * The text the API accepts. Every string a client sends is either one line (names,

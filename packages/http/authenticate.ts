@@ -1,15 +1,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { secret } from '../core/env';
-import { unauthenticated } from '../core/errors';
-import { type AccountItem, type AgencyItem, accountKey, accountShape } from '../db/items/account';
-import { findApiKey } from '../db/items/api-key';
-import { revokedTokenKey } from '../db/items/revoked-token';
-import { sessionVersionOf, userKey, userShape } from '../db/items/user';
-import { foundItem, getItems, itemId } from '../db/read';
-import type { Key } from '../db/schema';
-import { API_KEY_PREFIX, hashApiKey } from '../domain/auth/api-keys';
-import type { Principal } from '../domain/auth/principal';
-import { verifyToken } from '../domain/auth/tokens';
+import { secret } from '#core/env';
+import { unauthenticated } from '#core/errors';
+import { type AccountItem, type AgencyItem, accountKey, accountShape } from '#db/items/account';
+import { findApiKey } from '#db/items/api-key';
+import { revokedTokenKey } from '#db/items/revoked-token';
+import { sessionVersionOf, userKey, userShape } from '#db/items/user';
+import { foundItem, getItems, itemId } from '#db/read';
+import type { Key } from '#db/schema';
+import { API_KEY_PREFIX, hashApiKey } from '#domain/auth/api-keys';
+import type { Principal } from '#domain/auth/principal';
+import { verifyToken } from '#domain/auth/tokens';
 
 export interface Authenticated {
   principal: Principal;

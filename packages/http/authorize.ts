@@ -1,10 +1,10 @@
-import { AppError, forbidden, notFound } from '../core/errors';
-import { isIdOf } from '../core/ids';
-import { type AccountItem, type AgencyItem, accountKey, accountShape, getAccount } from '../db/items/account';
-import { foundItem } from '../db/read';
-import type { Key } from '../db/schema';
-import { canReach, type Principal } from '../domain/auth/principal';
-import { featuresOf } from '../domain/features';
+import { AppError, forbidden, notFound } from '#core/errors';
+import { isIdOf } from '#core/ids';
+import { type AccountItem, type AgencyItem, accountKey, accountShape, getAccount } from '#db/items/account';
+import { foundItem } from '#db/read';
+import type { Key } from '#db/schema';
+import { canReach, type Principal } from '#domain/auth/principal';
+import { featuresOf } from '#domain/features';
 import type { Authenticated, Found } from './authenticate';
 import { type ParamName, paramIdKinds, type RouteDef } from './route-def';
 

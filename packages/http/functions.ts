@@ -5,7 +5,7 @@
  * (`functions/http/<name>.ts`), and its line below; CDK, the local runtime, the route table
  * and the OpenAPI document take it from here (a unit test holds the files and the list equal).
  */
-import { workerTableKeyPrefixes } from '../db/access';
+import { workerTableKeyPrefixes } from '#db/access';
 import type { HttpFunctionManifest } from './route-def';
 import { adminFunction } from './routes/admin';
 import { autoRechargeFunction } from './routes/auto-recharge';

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type AppError, errorCodes } from '../core/errors';
+import { type AppError, errorCodes } from '#core/errors';
 
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
 

@@ -1,11 +1,11 @@
-import { errorCodes } from '../core/errors';
-import { type IdKind, idPattern } from '../core/ids';
-import * as z from '../core/zod';
-import { eventTypes } from '../domain/events/catalog';
-import { features, plans } from '../domain/features';
-import { entryTypes, usageTypes } from '../domain/ledger/schemas';
-import { purchaseStatuses, webhookOutcomes } from '../domain/reselling/event-types';
-import { PRICE_PATTERN } from '../domain/reselling/money';
+import { errorCodes } from '#core/errors';
+import { type IdKind, idPattern } from '#core/ids';
+import * as z from '#core/zod';
+import { eventTypes } from '#domain/events/catalog';
+import { features, plans } from '#domain/features';
+import { entryTypes, usageTypes } from '#domain/ledger/schemas';
+import { purchaseStatuses, webhookOutcomes } from '#domain/reselling/event-types';
+import { PRICE_PATTERN } from '#domain/reselling/money';
 
 /**
  * What the API answers, as zod schemas, every field the server sends with its type and

@@ -1,8 +1,8 @@
-import type { ErrorCode } from '../core/errors';
-import type { IdKind } from '../core/ids';
-import type * as z from '../core/zod';
-import type { PrincipalKind } from '../domain/auth/principal';
-import type { Feature } from '../domain/features';
+import type { ErrorCode } from '#core/errors';
+import type { IdKind } from '#core/ids';
+import type * as z from '#core/zod';
+import type { PrincipalKind } from '#domain/auth/principal';
+import type { Feature } from '#domain/features';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 

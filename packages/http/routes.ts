@@ -4,8 +4,8 @@
  * requests with it; the OpenAPI document is generated from it; the tests are driven by it.
  * A function's handler imports only its own group, so its bundle carries only its schemas.
  */
-import { type ErrorCode, errorCodes } from '../core/errors';
-import { principalKinds } from '../domain/auth/principal';
+import { type ErrorCode, errorCodes } from '#core/errors';
+import { principalKinds } from '#domain/auth/principal';
 import { httpFunctionManifests } from './functions';
 import { type CheckedRoutes, type HttpMethod, type RouteDef, type RouteKeyOf, routeKey } from './route-def';
 

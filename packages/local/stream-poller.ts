@@ -13,7 +13,7 @@ import {
   type StreamSource,
   type StreamWindowEvent,
   streamSourceDefinition,
-} from '../queues/definitions';
+} from '#queues/definitions';
 import { localCredentials, localRegion } from './aws-env';
 import { lambdaContext } from './lambda-context';
 

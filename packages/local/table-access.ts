@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { dynamo } from '../db/client';
-import { type TableUser, tableKeyPrefixes } from '../http/functions';
+import { dynamo } from '#db/client';
+import { type TableUser, tableKeyPrefixes } from '#http/functions';
 
 /**
  * The deployed IAM policies' key conditions, enforced locally: every DynamoDB call a handler

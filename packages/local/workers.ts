@@ -1,6 +1,6 @@
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { TableUser } from '../http/functions';
-import type { StreamWindowEvent } from '../queues/definitions';
+import type { TableUser } from '#http/functions';
+import type { StreamWindowEvent } from '#queues/definitions';
 import { asInvocation } from './invocations';
 import type { LambdaRuntime } from './lambda-pool';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { FidelityStats } from '../../packages/local/dynamo-fidelity/meter';
-import type { LocalStack } from '../../packages/local/stack';
+import type { FidelityStats } from '#local/dynamo-fidelity/meter';
+import type { LocalStack } from '#local/stack';
 import { cell, percentile } from './figures';
 import { backgroundIdle } from './hot';
 import { agencyWithPool, apiOf, debitOnce, makeReselling, subAccounts } from './setup';

@@ -4,19 +4,19 @@
  * meter on the container's own DynamoDB client, the attempts each invocation made, and hint
  * priming. Its calls are reached through FunctionPool.call (fleet.ts).
  */
-import type { ContainerExtension } from '../../packages/local/lambda-protocol';
+import type { ContainerExtension } from '#local/lambda-protocol';
 import { meterDynamo } from './dynamo-meter';
 
 // The client must exist before the meter can attach to it: the container's environment is in place (fork).
-const { dynamo } = await import('../../packages/db/client');
+const { dynamo } = await import('#db/client');
 const meter = meterDynamo(dynamo);
 
 // The same module instances the handler uses (one module graph per process), to prime them.
-const { getAccount } = await import('../../packages/db/items/account');
+const { getAccount } = await import('#db/items/account');
 
-const { rememberAccount } = await import('../../packages/domain/ledger/account-hints');
-const { rememberBalance } = await import('../../packages/domain/ledger/balance-state');
-const { getBalance, poolKey, walletKey } = await import('../../packages/db/items/balance');
+const { rememberAccount } = await import('#domain/ledger/account-hints');
+const { rememberBalance } = await import('#domain/ledger/balance-state');
+const { getBalance, poolKey, walletKey } = await import('#db/items/balance');
 
 /**
  * Leaves this container's hints as a container that has served these accounts would hold

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { LocalStack } from '../../packages/local/stack';
+import type { LocalStack } from '#local/stack';
 import { cell } from './figures';
 import { Fleet } from './fleet';
 import { type LevelFigures, measureLevel, warm } from './load';

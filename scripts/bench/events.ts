@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LocalStackInfo } from '../../packages/local/stack';
+import type { LocalStackInfo } from '#local/stack';
 import { emailedToken, jsonCaller } from '../lib/local-api';
 import { percentile } from './figures';
 

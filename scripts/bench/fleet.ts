@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { FunctionPool, InvocationError } from '../../packages/local/lambda-pool';
+import { FunctionPool, InvocationError } from '#local/lambda-pool';
 import { addCounts, type DynamoCounts, zeroCounts } from './dynamo-meter';
 
 export interface Invocation {

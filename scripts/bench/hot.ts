@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { FidelityStats } from '../../packages/local/dynamo-fidelity/meter';
-import type { LocalStack, StreamPollersStatus } from '../../packages/local/stack';
+import type { FidelityStats } from '#local/dynamo-fidelity/meter';
+import type { LocalStack, StreamPollersStatus } from '#local/stack';
 import { cell } from './figures';
 import { Fleet } from './fleet';
 import { type LevelFigures, measureLevel, warm } from './load';

@@ -1,4 +1,4 @@
-import { dynamo } from '../../packages/db/client';
+import { dynamo } from '#db/client';
 
 /**
  * Counts what this process reads from DynamoDB: calls, items read (a query's items as

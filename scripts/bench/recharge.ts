@@ -20,8 +20,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { limits } from '../../packages/domain/auth/throttle';
-import type { LocalStackInfo } from '../../packages/local/stack';
+import { limits } from '#domain/auth/throttle';
+import type { LocalStackInfo } from '#local/stack';
 import { emailedToken, jsonCaller } from '../lib/local-api';
 import { percentile } from './figures';
 

@@ -7,7 +7,7 @@
  * GET of the wallet that shows the credits (polled back to back).
  */
 import { randomBytes } from 'node:crypto';
-import type { LocalStackInfo } from '../../packages/local/stack';
+import type { LocalStackInfo } from '#local/stack';
 import { emailedToken, jsonCaller } from '../lib/local-api';
 
 export async function benchDelivery(stack: LocalStackInfo, purchases = 50) {

@@ -16,8 +16,8 @@
  */
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { newId } from '../../packages/core/ids';
-import { startLocalStack } from '../../packages/local/stack';
+import { newId } from '#core/ids';
+import { startLocalStack } from '#local/stack';
 import { itemSize } from './item-size';
 import { agencyWithPool, apiOf, subAccounts } from './setup';
 
@@ -27,13 +27,13 @@ const run = Date.now().toString(36);
 
 const stack = await startLocalStack({ queueVisibilitySeconds: 5 });
 // Imported after the stack has pointed this process at it: the same modules (and client) its handlers use.
-const { dynamo } = await import('../../packages/db/client');
-const { applyUsageRecords } = await import('../../packages/domain/ledger/rollups');
-const { ledgerPartitions, LEDGER_SHARDS, ledgerShard } = await import('../../packages/db/items/ledger-entry');
-const { agencyDays } = await import('../../packages/db/items/usage-rollup');
-const { listTransactions } = await import('../../packages/domain/ledger/history');
+const { dynamo } = await import('#db/client');
+const { applyUsageRecords } = await import('#domain/ledger/rollups');
+const { ledgerPartitions, LEDGER_SHARDS, ledgerShard } = await import('#db/items/ledger-entry');
+const { agencyDays } = await import('#db/items/usage-rollup');
+const { listTransactions } = await import('#domain/ledger/history');
 const { QueryCommand } = await import('@aws-sdk/lib-dynamodb');
-const { db, table } = await import('../../packages/db/client');
+const { db, table } = await import('#db/client');
 
 /** What the table was asked to do while counting: rollup writes (and their units), BatchGets, queries. */
 const seen = { puts: 0, units: 0, batchGets: 0, queries: 0, evaluated: 0 };

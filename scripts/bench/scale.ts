@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { LocalStack } from '../../packages/local/stack';
+import type { LocalStack } from '#local/stack';
 import { emailedToken } from '../lib/local-api';
 import { cell, percentile } from './figures';
 import { backgroundIdle } from './hot';

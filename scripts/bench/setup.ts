@@ -1,4 +1,4 @@
-import type { LocalStack } from '../../packages/local/stack';
+import type { LocalStack } from '#local/stack';
 import { emailedToken } from '../lib/local-api';
 
 export type Api = (method: string, path: string, body: unknown, headers?: Record<string, string>) => Promise<any>;

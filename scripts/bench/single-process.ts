@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { LocalStack } from '../../packages/local/stack';
+import type { LocalStack } from '#local/stack';
 import { cell, percentile } from './figures';
 import { agencyWithPool, apiOf, subAccounts } from './setup';
 
@@ -14,8 +14,8 @@ import { agencyWithPool, apiOf, subAccounts } from './setup';
  */
 export async function runSingleProcess(stack: LocalStack, seconds: number, levels: number[]): Promise<void> {
   // Imported after the stack set the environment, like a Lambda cold start.
-  const { db, dynamo, table } = await import('../../packages/db/client');
-  const { recordUsage } = await import('../../packages/domain/ledger/usage');
+  const { db, dynamo, table } = await import('#db/client');
+  const { recordUsage } = await import('#domain/ledger/usage');
 
   let dynamoCalls = 0;
   dynamo.middlewareStack.add(

@@ -1,4 +1,4 @@
-import { usageTypes } from '../../packages/domain/ledger/schemas';
+import { usageTypes } from '#domain/ledger/schemas';
 import type { Move } from './mix';
 
 export interface AnswerCheck {

@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { ledgerPartitions } from '../../packages/db/items/ledger-entry';
-import { usageTypes } from '../../packages/domain/ledger/schemas';
+import { ledgerPartitions } from '#db/items/ledger-entry';
+import { usageTypes } from '#domain/ledger/schemas';
 
 /**
  * The ledger's invariants, checked against the items as the table holds them (never through

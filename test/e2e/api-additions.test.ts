@@ -6,9 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { planFeatures } from '#domain/features';
+import { offersView, platformTerms } from '#domain/reselling/offers';
 import { handler as subAccountsHandler } from '../../functions/http/sub-accounts';
-import { planFeatures } from '../../packages/domain/features';
-import { offersView, platformTerms } from '../../packages/domain/reselling/offers';
 import {
   type AgencyFixture,
   api,

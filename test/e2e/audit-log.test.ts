@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../packages/domain/auth/api-keys';
+import { hashApiKey } from '#domain/auth/api-keys';
 import {
   type AgencyFixture,
   api,
@@ -223,10 +223,10 @@ describe('the record is written with the change, or not at all', () => {
     let campaigns: Handler;
     let webhooks: Handler;
     let identity: Handler;
-    let dynamo: typeof import('../../packages/db/client').dynamo;
+    let dynamo: typeof import('#db/client').dynamo;
     const FAULT = 'inject-audit-fault';
     beforeAll(async () => {
-      ({ dynamo } = await import('../../packages/db/client'));
+      ({ dynamo } = await import('#db/client'));
       ({ handler: subs } = (await import('../../functions/http/sub-accounts')) as { handler: Handler });
       ({ handler: campaigns } = (await import('../../functions/http/campaigns')) as { handler: Handler });
       ({ handler: webhooks } = (await import('../../functions/http/auto-recharge')) as { handler: Handler });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeBalance } from '../../packages/domain/auto-top-up/detect';
+import { judgeBalance } from '#domain/auto-top-up/detect';
 import { api, waitFor } from '../support/api';
 import {
   autoPurchases,

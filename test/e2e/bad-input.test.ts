@@ -18,9 +18,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_BODY_BYTES } from '../../packages/http/handler';
-import type { RouteDef } from '../../packages/http/routes';
-import { pathPattern } from '../../packages/http/routes';
+import { DEFAULT_MAX_BODY_BYTES } from '#http/handler';
+import type { RouteDef } from '#http/routes';
+import { pathPattern } from '#http/routes';
 import { type ApiResponse, api, type CallOptions, uniq } from '../support/api';
 import {
   fillPath,

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findRoute, pathPattern } from '../../packages/http/routes';
+import { findRoute, pathPattern } from '#http/routes';
 import { type AgencyFixture, createSubAccount, type SubAccountFixture, signUpAgency } from '../support/api';
 import { stack } from '../support/stack';
 

@@ -6,7 +6,7 @@
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MAX_BALANCE } from '../../packages/db/items/balance';
+import { MAX_BALANCE } from '#db/items/balance';
 import { type AgencyFixture, signUpAgency, uniq } from '../support/api';
 import {
   createSubAccountOnly,

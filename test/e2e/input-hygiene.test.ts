@@ -9,9 +9,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type IdKind, idPrefixes, newId } from '../../packages/core/ids';
-import { type ParamName, paramIdKinds } from '../../packages/http/route-def';
-import type { RouteDef } from '../../packages/http/routes';
+import { type IdKind, idPrefixes, newId } from '#core/ids';
+import { type ParamName, paramIdKinds } from '#http/route-def';
+import type { RouteDef } from '#http/routes';
 import { api, uniq, uniqueEmail } from '../support/api';
 import { fillPath, keyOf, mapLimit, pathParams, routeTable, sampleBody } from '../support/routes';
 import { itemsMentioning } from '../support/table';

@@ -17,8 +17,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { idPrefixes, newId } from '../../packages/core/ids';
-import type { RouteDef } from '../../packages/http/routes';
+import { idPrefixes, newId } from '#core/ids';
+import type { RouteDef } from '#http/routes';
 import { type ApiResponse, api, createSubAccount } from '../support/api';
 import { expectStatus } from '../support/ledger';
 import { saveEndpoint } from '../support/recharge';

@@ -5,7 +5,7 @@
  * wallets, ledger entries (its `LEDGER#<agencyId>#<nn>` shards) and usage counters are unchanged.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../packages/core/ids';
+import { newId } from '#core/ids';
 import { type AgencyFixture, type ApiResponse, api, assistToken, signUpAgency } from '../support/api';
 import { chargeUsage, createSubAccountOnly, expectStatus, grant, ledgerSnapshot, patchSub, topUp } from '../support/ledger';
 import { stack } from '../support/stack';

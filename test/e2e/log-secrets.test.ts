@@ -15,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../packages/local/stack';
+import { freePort } from '#local/stack';
 import { type OwnClient, ownClient, sleep, until } from '../support/own-stack';
 
 const root = resolve(import.meta.dirname, '../..');

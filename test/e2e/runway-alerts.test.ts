@@ -2,7 +2,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { handleRechargeRecords } from '../../packages/domain/recharge/detect';
+import { handleRechargeRecords } from '#domain/recharge/detect';
 import { api, signUpAgency, waitFor } from '../support/api';
 import { debitPool, mailsWith } from '../support/auto-top-up';
 import { plusMs } from '../support/clock';

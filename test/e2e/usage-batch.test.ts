@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../packages/core/ids';
+import { newId } from '#core/ids';
 import { type AgencyFixture, type ApiResponse, api, createSubAccount, signUpAgency, uniq } from '../support/api';
 import {
   chargeUsage,

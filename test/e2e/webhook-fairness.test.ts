@@ -10,10 +10,10 @@ import '../support/stack'; // first: points this process at the local stack befo
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
-import { putDelivery } from '../../packages/db/items/webhook-delivery';
-import { transact } from '../../packages/db/transact';
-import { AGENCY_IN_FLIGHT_CAP } from '../../packages/domain/recharge/fairness';
-import { newDelivery } from '../../packages/domain/recharge/open';
+import { putDelivery } from '#db/items/webhook-delivery';
+import { transact } from '#db/transact';
+import { AGENCY_IN_FLIGHT_CAP } from '#domain/recharge/fairness';
+import { newDelivery } from '#domain/recharge/open';
 import { api, signUpAgency, waitFor } from '../support/api';
 import { deliveriesOf, saveEndpoint } from '../support/recharge';
 import { startReceiver } from '../support/webhook-receiver';

@@ -16,8 +16,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PrincipalKind } from '../../packages/domain/auth/principal';
-import type { Route, RouteDef } from '../../packages/http/routes';
+import type { PrincipalKind } from '#domain/auth/principal';
+import type { Route, RouteDef } from '#http/routes';
 import {
   type ApiResponse,
   api,

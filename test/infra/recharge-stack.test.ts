@@ -1,8 +1,8 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { queueDefinitions, rechargeStreamFilters } from '#queues/definitions';
 import type { AppFunction } from '../../infra/constructs/app-function';
-import { queueDefinitions, rechargeStreamFilters } from '../../packages/queues/definitions';
 import { type Synthesized, synthApp } from './synth-app';
 
 type Resource = { Type: string; Properties: Record<string, any> };

@@ -1,8 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tableDefinition } from '#db/schema';
+import { queueDefinitions } from '#queues/definitions';
 import { TOKEN_SECRET_ROTATION_DAYS } from '../../infra/stacks/stateful-stack';
-import { tableDefinition } from '../../packages/db/schema';
-import { queueDefinitions } from '../../packages/queues/definitions';
 import { type Synthesized, synthApp } from './synth-app';
 
 describe('stateful stack', () => {

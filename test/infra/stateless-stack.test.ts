@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AppFunction } from '../../infra/constructs/app-function';
-import { resellingSettings } from '../../packages/domain/reselling/config';
-import { tableKeyPrefixes } from '../../packages/http/functions';
-import { httpFunctions, routes, throttleClassOf } from '../../packages/http/routes';
+import { resellingSettings } from '#domain/reselling/config';
+import { tableKeyPrefixes } from '#http/functions';
+import { httpFunctions, routes, throttleClassOf } from '#http/routes';
 import {
   laneSweeperSchedule,
   outboxStreamFilter,
@@ -13,7 +12,8 @@ import {
   streamSourceDefinition,
   usageRollupSource,
   usageRollupStreamFilter,
-} from '../../packages/queues/definitions';
+} from '#queues/definitions';
+import type { AppFunction } from '../../infra/constructs/app-function';
 import { type Synthesized, synthApp } from './synth-app';
 
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };

@@ -5,9 +5,9 @@
  * answers every index query from a view that has not caught up (no items).
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dynamo } from '#db/client';
 import { handler as creditsHandler } from '../../functions/http/credits';
 import { handler as identityHandler } from '../../functions/http/identity';
-import { dynamo } from '../../packages/db/client';
 import { type AgencyFixture, api, signUpAgency } from '../support/api';
 import { invoke } from '../support/invoke';
 

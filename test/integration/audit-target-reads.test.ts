@@ -4,8 +4,8 @@
  * filter follow the records returned, however busy the rest of the agency is.
  */
 import { describe, expect, it } from 'vitest';
-import { dynamo } from '../../packages/db/client';
-import { auditLogQuery, listAuditLog } from '../../packages/domain/audit/log';
+import { dynamo } from '#db/client';
+import { auditLogQuery, listAuditLog } from '#domain/audit/log';
 import { api, createSubAccount, signUpAgency } from '../support/api';
 import { expectStatus } from '../support/ledger';
 import { pipelineIdle } from '../support/pipeline';

@@ -9,8 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { RouteKey } from '../../packages/http/routes';
-import type { FidelityProxy } from '../../packages/local/dynamo-fidelity/proxy';
+import type { RouteKey } from '#http/routes';
+import type { FidelityProxy } from '#local/dynamo-fidelity/proxy';
 import { type AgencyFixture, createSubAccount, type SubAccountFixture, signUpAgency } from '../support/api';
 import { invoke } from '../support/invoke';
 import { createSubAccountOnly } from '../support/ledger';
@@ -25,7 +25,7 @@ let client: SubAccountFixture;
 const measured: Array<{ route: string; status: number; auditUnits: number; allUnits: number }> = [];
 
 beforeAll(async () => {
-  const { startFidelityProxy } = await import('../../packages/local/dynamo-fidelity/proxy');
+  const { startFidelityProxy } = await import('#local/dynamo-fidelity/proxy');
   proxy = await startFidelityProxy({ target: stack.dynamoEndpoint, settings: { latency: false } });
   // Fresh handler modules whose DynamoDB client is made with the proxy as its endpoint.
   process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.url;

@@ -6,11 +6,11 @@
  * assist token). The platform key on the usage route, the hot path, reads nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dynamo } from '#db/client';
 import { handler as adminHandler } from '../../functions/http/admin';
 import { handler as identityHandler } from '../../functions/http/identity';
 import { handler as subAccountsHandler } from '../../functions/http/sub-accounts';
 import { handler as usageHandler } from '../../functions/http/usage';
-import { dynamo } from '../../packages/db/client';
 import {
   type AgencyFixture,
   api,

@@ -10,8 +10,8 @@
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dynamo } from '#db/client';
 import { handler as campaignsHandler } from '../../functions/http/campaigns';
-import { dynamo } from '../../packages/db/client';
 import { type AgencyFixture, api, createSubAccount, signUpAgency } from '../support/api';
 import { campaignItemsIn } from '../support/campaigns';
 import { invoke } from '../support/invoke';

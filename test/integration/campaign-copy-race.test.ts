@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import type * as Reads from '../../packages/db/read';
+import type * as Reads from '#db/read';
 import { type AgencyFixture, api, createSubAccount, signUpAgency } from '../support/api';
 import { campaignItemsIn } from '../support/campaigns';
 import { meterTransactions } from '../support/transaction-meter';
@@ -10,7 +10,7 @@ import { meterTransactions } from '../support/transaction-meter';
  * target, so only the ConditionCheck in the TransactWriteItems can stop it.
  */
 const stale = vi.hoisted(() => ({ ids: new Set<string>(), served: 0 }));
-vi.mock('../../packages/db/read', async (importOriginal) => {
+vi.mock('#db/read', async (importOriginal) => {
   const real = await importOriginal<typeof Reads>();
   return {
     ...real,
@@ -28,9 +28,9 @@ vi.mock('../../packages/db/read', async (importOriginal) => {
   };
 });
 
-const { copyCampaign } = await import('../../packages/domain/campaigns/copy');
-const { getAccount } = await import('../../packages/db/items/account');
-const { dynamo } = await import('../../packages/db/client');
+const { copyCampaign } = await import('#domain/campaigns/copy');
+const { getAccount } = await import('#db/items/account');
+const { dynamo } = await import('#db/client');
 const transactions = meterTransactions(dynamo);
 
 /** Proves the race was real: the stale read was served, and the transaction was tried and cancelled by its guard. */

@@ -17,12 +17,12 @@ type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIG
 let usage: Handler;
 let publicFn: Handler;
 let subs: Handler;
-let dynamo: typeof import('../../packages/db/client').dynamo;
+let dynamo: typeof import('#db/client').dynamo;
 let agency: AgencyFixture;
 let subAccountId: string;
 
 beforeAll(async () => {
-  ({ dynamo } = await import('../../packages/db/client'));
+  ({ dynamo } = await import('#db/client'));
   ({ handler: usage } = (await import('../../functions/http/usage')) as { handler: Handler });
   ({ handler: publicFn } = (await import('../../functions/http/public')) as { handler: Handler });
   ({ handler: subs } = (await import('../../functions/http/sub-accounts')) as { handler: Handler });
@@ -89,7 +89,7 @@ describe('dependency failures', () => {
   });
 
   it('tries a write that met a transaction again (db/conflict-retry.ts), a bounded number of times', async () => {
-    const { conflictRetryPolicy } = await import('../../packages/db/conflict-retry');
+    const { conflictRetryPolicy } = await import('#db/conflict-retry');
     const calls = failEveryCall(() => sdkError('TransactionConflictException', 400));
     expect((await charge()).status).toBe(503);
     // The charge's first call, tried as often as the policy says and no more; nothing after it.
@@ -97,10 +97,10 @@ describe('dependency failures', () => {
   });
 
   it('answers an edit of a sub-account that changes under every try 503 try_again, the edit not made, nothing audited', async () => {
-    const { db } = await import('../../packages/db/client');
+    const { db } = await import('#db/client');
     const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
-    const { accountKey } = await import('../../packages/db/items/account');
-    const { table } = await import('../../packages/db/client');
+    const { accountKey } = await import('#db/items/account');
+    const { table } = await import('#db/client');
     // Another writer renames the sub-account just before each of the edit's transactions, so
     // the name it read (and would record as "before") is never the name it would replace.
     let renames = 0;

@@ -9,9 +9,9 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { localCredentials, localRegion } from '../../packages/local/aws-env';
-import { defaultFidelity } from '../../packages/local/dynamo-fidelity/options';
-import { type FidelityProxy, startFidelityProxy } from '../../packages/local/dynamo-fidelity/proxy';
+import { localCredentials, localRegion } from '#local/aws-env';
+import { defaultFidelity } from '#local/dynamo-fidelity/options';
+import { type FidelityProxy, startFidelityProxy } from '#local/dynamo-fidelity/proxy';
 import { uniq, waitFor } from '../support/api';
 import { stack } from '../support/stack';
 
@@ -161,7 +161,7 @@ describe('DynamoDB fidelity: transaction conflicts', () => {
   });
 
   it('a single write that met a transaction goes through on a later try (db/conflict-retry.ts)', async () => {
-    const { retryingConflicts, conflictRetryPolicy, conflictRetryStats } = await import('../../packages/db/conflict-retry');
+    const { retryingConflicts, conflictRetryPolicy, conflictRetryStats } = await import('#db/conflict-retry');
     const retrying = retryingConflicts(
       new DynamoDBClient({ endpoint: proxy.url, region: localRegion, credentials: localCredentials, maxAttempts: 1 }),
     );

@@ -22,9 +22,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { localCredentials, localRegion } from '../../packages/local/aws-env';
-import type { LocalStack } from '../../packages/local/stack';
-import { queueDefinitions } from '../../packages/queues/definitions';
+import { localCredentials, localRegion } from '#local/aws-env';
+import type { LocalStack } from '#local/stack';
+import { queueDefinitions } from '#queues/definitions';
 import { checkMoves } from '../../scripts/load/answers';
 import { agencyItems, checkLedger, scanTable } from '../../scripts/load/invariants';
 import type { Move } from '../../scripts/load/mix';
@@ -73,7 +73,7 @@ beforeAll(async () => {
       return text.startsWith('{') ? true : write(chunk, ...rest);
     }) as typeof stream.write);
   }
-  const { startLocalStack } = await import('../../packages/local/stack');
+  const { startLocalStack } = await import('#local/stack');
   stack = await startLocalStack({
     dataDir,
     queueVisibilitySeconds: 1,

@@ -10,9 +10,9 @@
 
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { db, dynamo, table } from '../../packages/db/client';
-import { ledgerPartitions } from '../../packages/db/items/ledger-entry';
-import { exportTransactions, listTransactions } from '../../packages/domain/ledger/history';
+import { db, dynamo, table } from '#db/client';
+import { ledgerPartitions } from '#db/items/ledger-entry';
+import { exportTransactions, listTransactions } from '#domain/ledger/history';
 import { type AgencyFixture, api, createSubAccount, signUpAgency } from '../support/api';
 import { stack } from '../support/stack';
 

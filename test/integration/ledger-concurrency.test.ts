@@ -1,8 +1,8 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dynamo } from '#db/client';
 import { handler as creditsHandler } from '../../functions/http/credits';
 import { handler as usageHandler } from '../../functions/http/usage';
-import { dynamo } from '../../packages/db/client';
 import { type AgencyFixture, api, createSubAccount, signUpAgency, uniq } from '../support/api';
 import { invoke } from '../support/invoke';
 import { allPages, ledgerEntries as entriesOf, poolBalance, sumFor, walletBalance } from '../support/ledger';

@@ -24,8 +24,8 @@
 import { randomInt } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getBalance } from '../../packages/db/items/balance';
-import { applyUsageRecords } from '../../packages/domain/ledger/rollups';
+import { getBalance } from '#db/items/balance';
+import { applyUsageRecords } from '#domain/ledger/rollups';
 import { checkAnswers } from '../support/interleavings/answers';
 import { type Command, type Group, type Plan, planArb, STACK, SUBS } from '../support/interleavings/commands';
 import { type Env, execute, heads } from '../support/interleavings/execute';

@@ -7,15 +7,15 @@
  * process's DynamoDB client where a failure between two writes is the point.
  */
 import { describe, expect, it } from 'vitest';
+import { dynamo } from '#db/client';
+import { chargeMeter } from '#db/items/account';
+import { fundLane, getBalance, poolKey, walletKey } from '#db/items/balance';
+import { claimLane, getLanes, type LaneItem } from '#db/items/lane';
+import { itemKinds, type Key } from '#db/schema';
+import { ConditionsFailed, type NamedItem, transact } from '#db/transact';
+import { closeLanes } from '#domain/ledger/lanes';
 import { handler as subAccountsHandler } from '../../functions/http/sub-accounts';
 import { handler as usageHandler } from '../../functions/http/usage';
-import { dynamo } from '../../packages/db/client';
-import { chargeMeter } from '../../packages/db/items/account';
-import { fundLane, getBalance, poolKey, walletKey } from '../../packages/db/items/balance';
-import { claimLane, getLanes, type LaneItem } from '../../packages/db/items/lane';
-import { itemKinds, type Key } from '../../packages/db/schema';
-import { ConditionsFailed, type NamedItem, transact } from '../../packages/db/transact';
-import { closeLanes } from '../../packages/domain/ledger/lanes';
 import { api, signUpAgency, uniq } from '../support/api';
 import { invoke } from '../support/invoke';
 import { accountItem, chargeUsage, createSubAccountOnly, expectStatus, grant, patchSub, topUp } from '../support/ledger';

@@ -29,8 +29,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { poolKey, walletKey } from '../../packages/db/items/balance';
-import { exactBalance } from '../../packages/domain/ledger/balances';
+import { poolKey, walletKey } from '#db/items/balance';
+import { exactBalance } from '#domain/ledger/balances';
 import { type ApiResponse, api } from '../support/api';
 import {
   accountDayRows,

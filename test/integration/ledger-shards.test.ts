@@ -9,18 +9,12 @@
  */
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../packages/core/ids';
-import { dynamo } from '../../packages/db/client';
-import {
-  LEDGER_SHARDS,
-  type LedgerEntryItem,
-  ledgerPartitions,
-  ledgerShard,
-  putEntry,
-} from '../../packages/db/items/ledger-entry';
-import { itemKinds } from '../../packages/db/schema';
-import { filteredPageBudget, listTransactions } from '../../packages/domain/ledger/history';
-import type { TransactionsQuery } from '../../packages/domain/ledger/schemas';
+import { newId } from '#core/ids';
+import { dynamo } from '#db/client';
+import { LEDGER_SHARDS, type LedgerEntryItem, ledgerPartitions, ledgerShard, putEntry } from '#db/items/ledger-entry';
+import { itemKinds } from '#db/schema';
+import { filteredPageBudget, listTransactions } from '#domain/ledger/history';
+import type { TransactionsQuery } from '#domain/ledger/schemas';
 import { mapLimit } from '../support/routes';
 import { stack } from '../support/stack';
 import { testDb } from '../support/table';

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FunctionPool, InvocationError, PoolBusyError } from '../../packages/local/lambda-pool';
+import { FunctionPool, InvocationError, PoolBusyError } from '#local/lambda-pool';
 import '../support/stack';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../packages/local/stack';
+import { type LocalStack, startLocalStack } from '#local/stack';
 import { uniq, waitFor } from '../support/api';
 import { type OwnClient, ownClient, sleep } from '../support/own-stack';
 import { stack as shared } from '../support/stack';

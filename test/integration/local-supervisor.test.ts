@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ListTablesCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { localCredentials, localRegion } from '../../packages/local/aws-env';
-import { dynamoService, streamArnOf } from '../../packages/local/dynamodb';
-import { serverInstance } from '../../packages/local/instances';
-import { freePort, type LocalStack, startLocalStack } from '../../packages/local/stack';
-import { startStreamPoller } from '../../packages/local/stream-poller';
-import { type BackEvent, createSupervisor, type Instance, type Supervisor } from '../../packages/local/supervisor';
+import { localCredentials, localRegion } from '#local/aws-env';
+import { dynamoService, streamArnOf } from '#local/dynamodb';
+import { serverInstance } from '#local/instances';
+import { freePort, type LocalStack, startLocalStack } from '#local/stack';
+import { startStreamPoller } from '#local/stream-poller';
+import { type BackEvent, createSupervisor, type Instance, type Supervisor } from '#local/supervisor';
 
 // Each test starts its own engines (not the shared test stack), so killing them disturbs no other test.
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { dynamo as Dynamo } from '../../packages/db/client';
-import { matchRoute } from '../../packages/http/routes';
-import type { loadFunction as LoadFunction } from '../../packages/local/gateway';
-import { lambdaContext } from '../../packages/local/lambda-context';
-import type { WorkerHandlers } from '../../packages/local/workers';
-import type { StreamWindowEvent } from '../../packages/queues/definitions';
+import type { dynamo as Dynamo } from '#db/client';
+import { matchRoute } from '#http/routes';
+import type { loadFunction as LoadFunction } from '#local/gateway';
+import { lambdaContext } from '#local/lambda-context';
+import type { WorkerHandlers } from '#local/workers';
+import type { StreamWindowEvent } from '#queues/definitions';
 import { uniqueEmail } from '../support/api';
 import '../support/stack';
 
@@ -96,10 +96,10 @@ beforeAll(async () => {
   }
   vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'WARN');
   vi.resetModules();
-  ({ dynamo } = await import('../../packages/db/client'));
-  ({ loadFunction } = await import('../../packages/local/gateway'));
+  ({ dynamo } = await import('#db/client'));
+  ({ loadFunction } = await import('#local/gateway'));
   // In this process, as the one-process stack runs them.
-  workers = await (await import('../../packages/local/workers')).workerHandlers(undefined);
+  workers = await (await import('#local/workers')).workerHandlers(undefined);
 });
 afterAll(() => {
   vi.restoreAllMocks();
@@ -209,10 +209,10 @@ describe('in-process containers: several copies of the local runtime in one proc
   // process holds several copies of packages/local/invocations.ts; Powertools reads the one
   // global store, so every copy must run its invocations in that one.
   it('each copy runs its invocations in the store Powertools reads', async () => {
-    const copies: Array<typeof import('../../packages/local/invocations')> = [];
+    const copies: Array<typeof import('#local/invocations')> = [];
     for (let i = 0; i < 2; i++) {
       vi.resetModules();
-      copies.push(await import('../../packages/local/invocations'));
+      copies.push(await import('#local/invocations'));
     }
     expect(copies[0]).not.toBe(copies[1]);
     const requestIdIn = (copy: (typeof copies)[number]) => {

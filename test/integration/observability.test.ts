@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { lambdaContext } from '../../packages/local/lambda-context';
+import { lambdaContext } from '#local/lambda-context';
 import { type AgencyFixture, createSubAccount, signUpAgency } from '../support/api';
 import { stack } from '../support/stack';
 

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { errorCodes } from '../../packages/core/errors';
-import { refusalsOf } from '../../packages/http/routes';
+import { errorCodes } from '#core/errors';
+import { refusalsOf } from '#http/routes';
 import { api } from '../support/api';
 import { jsonSchemaOf, keyOf, pathParams, routeTable } from '../support/routes';
 

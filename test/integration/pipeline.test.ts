@@ -17,16 +17,16 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSCli
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { withClock } from '../../packages/core/clock';
-import { newId } from '../../packages/core/ids';
-import { seal } from '../../packages/crypto/secret-box';
-import { dynamo } from '../../packages/db/client';
-import type { AgencyItem } from '../../packages/db/items/account';
-import { outboxKey, putOutbox } from '../../packages/db/items/outbox';
-import { createSubAccount as createSubAccountInProcess } from '../../packages/domain/accounts/sub-accounts';
-import { newOutboxId } from '../../packages/domain/outbox';
-import { lambdaContext } from '../../packages/local/lambda-context';
-import { queueDefinitions } from '../../packages/queues/definitions';
+import { withClock } from '#core/clock';
+import { newId } from '#core/ids';
+import { seal } from '#crypto/secret-box';
+import { dynamo } from '#db/client';
+import type { AgencyItem } from '#db/items/account';
+import { outboxKey, putOutbox } from '#db/items/outbox';
+import { createSubAccount as createSubAccountInProcess } from '#domain/accounts/sub-accounts';
+import { newOutboxId } from '#domain/outbox';
+import { lambdaContext } from '#local/lambda-context';
+import { queueDefinitions } from '#queues/definitions';
 import { api, emailsTo, signUpAgency, uniq, uniqueEmail, waitFor } from '../support/api';
 import { pipelineIdle } from '../support/pipeline';
 import { deliveriesOf, rechargeSetup, saveEndpoint } from '../support/recharge';
@@ -49,7 +49,7 @@ const sqs = new SQSClient({
 beforeAll(async () => {
   // Imported after support/stack has pointed this process at the stack (the modules read env on import).
   ({ handler: notifier } = (await import('../../functions/queue/notifier')) as { handler: Notifier });
-  ({ ses, OUTBOX_LEASE_MS: leaseMs, deliverOutboxEvent } = await import('../../packages/domain/notifications/deliver'));
+  ({ ses, OUTBOX_LEASE_MS: leaseMs, deliverOutboxEvent } = await import('#domain/notifications/deliver'));
 });
 
 /**

@@ -7,9 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { dynamo } from '#db/client';
+import { accountDays } from '#db/items/usage-rollup';
 import { handler as usageHandler } from '../../functions/http/usage';
-import { dynamo } from '../../packages/db/client';
-import { accountDays } from '../../packages/db/items/usage-rollup';
 import { api, type SubAccountFixture } from '../support/api';
 import { invoke } from '../support/invoke';
 import { allPages, createSubAccountOnly, expectStatus, topUp } from '../support/ledger';

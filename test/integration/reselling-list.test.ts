@@ -5,8 +5,8 @@
  * every sub-account, five reads a page, and could answer short pages).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dynamo } from '../../packages/db/client';
-import { resellingDashboard } from '../../packages/domain/reselling/dashboard';
+import { dynamo } from '#db/client';
+import { resellingDashboard } from '#domain/reselling/dashboard';
 import { type AgencyFixture, api, createSubAccount, signUpAgency } from '../support/api';
 
 let agency: AgencyFixture;

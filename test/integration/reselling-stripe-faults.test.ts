@@ -12,8 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stripeEventTypes } from '../../packages/domain/reselling/event-types';
-import { type StripeSandbox, startStripeSandbox } from '../../packages/local/stripe-sandbox';
+import { stripeEventTypes } from '#domain/reselling/event-types';
+import { type StripeSandbox, startStripeSandbox } from '#local/stripe-sandbox/index';
 import { api, type SubAccountFixture, signUpAgency, waitFor } from '../support/api';
 import { invoke } from '../support/invoke';
 import { expectStatus, ledgerEntries } from '../support/ledger';
@@ -26,7 +26,7 @@ let agencyId: string;
 // Loaded after STRIPE_API_BASE points at the private sandbox (the Stripe client reads it once).
 let reselling: typeof import('../../functions/http/reselling');
 let stripeAccountId: string;
-let dynamo: typeof import('../../packages/db/client').dynamo;
+let dynamo: typeof import('#db/client').dynamo;
 
 async function fault(body: { failNext: number; status?: number | 'timeout' }) {
   const res = await fetch(`${sandbox.url}/sandbox/faults`, {
@@ -50,7 +50,7 @@ beforeAll(async () => {
   process.env.STRIPE_API_BASE = sandbox.url;
   process.env.STRIPE_TIMEOUT_MS = '1500';
   reselling = await import('../../functions/http/reselling');
-  dynamo = (await import('../../packages/db/client')).dynamo;
+  dynamo = (await import('#db/client')).dynamo;
 
   const agency = await signUpAgency('agency');
   agencyId = agency.agencyId;

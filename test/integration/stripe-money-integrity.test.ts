@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { idempotencyKey } from '../../packages/db/items/ledger-entry';
+import { idempotencyKey } from '#db/items/ledger-entry';
 import { invoke } from '../support/invoke';
 import { ledgerEntries, type StoredEntry } from '../support/ledger';
 import {
@@ -238,7 +238,7 @@ describe('each exactly-once guard holds alone', () => {
   }
   /** This process reads the purchase as still pending while `fn` runs (as a container that read it before another's commit would). */
   async function readingPending<T>(p: { id: string }, fn: () => Promise<T>): Promise<T> {
-    const { dynamo } = await import('../../packages/db/client');
+    const { dynamo } = await import('#db/client');
     const name = 'stale-purchase-read';
     dynamo.middlewareStack.add(
       (next) => async (args) => {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Delivery } from '../../packages/local/stripe-sandbox';
+import type { Delivery } from '#local/stripe-sandbox/index';
 import {
   CONNECT_WEBHOOK_SECRET,
   onboardedAccount,

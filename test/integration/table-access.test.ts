@@ -6,13 +6,13 @@
  */
 import { GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../packages/core/ids';
-import { db, table } from '../../packages/db/client';
-import { accountKey, accountShape } from '../../packages/db/items/account';
-import { outboxKey, outboxShape } from '../../packages/db/items/outbox';
-import { getItem } from '../../packages/db/read';
-import { tableKeyPrefixes } from '../../packages/http/functions';
-import { asFunction, enforceTableAccess } from '../../packages/local/table-access';
+import { newId } from '#core/ids';
+import { db, table } from '#db/client';
+import { accountKey, accountShape } from '#db/items/account';
+import { outboxKey, outboxShape } from '#db/items/outbox';
+import { getItem } from '#db/read';
+import { tableKeyPrefixes } from '#http/functions';
+import { asFunction, enforceTableAccess } from '#local/table-access';
 import '../support/stack';
 
 beforeAll(() => enforceTableAccess());

@@ -2,7 +2,7 @@ import { createSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { traced } from '../../packages/core/tracing';
+import { traced } from '#core/tracing';
 import { stack } from '../support/stack';
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import type * as Reads from '../../packages/db/read';
+import type * as Reads from '#db/read';
 import { type AgencyFixture, signUpAgency, uniq } from '../support/api';
 import { invoke } from '../support/invoke';
 import {
@@ -32,7 +32,7 @@ import { meterTransactions } from '../support/transaction-meter';
  * a group when it holds the sum.
  */
 const race = vi.hoisted(() => ({ key: undefined as string | undefined, during: undefined as (() => Promise<void>) | undefined }));
-vi.mock('../../packages/db/read', async (importOriginal) => {
+vi.mock('#db/read', async (importOriginal) => {
   const real = await importOriginal<typeof Reads>();
   return {
     ...real,
@@ -49,14 +49,14 @@ vi.mock('../../packages/db/read', async (importOriginal) => {
 });
 
 const { handler: usageHandler } = await import('../../functions/http/usage');
-const { dynamo } = await import('../../packages/db/client');
+const { dynamo } = await import('#db/client');
 const transactions = meterTransactions(dynamo);
-const { scopeOf } = await import('../../packages/domain/ledger/debit');
-const { accountHint } = await import('../../packages/domain/ledger/account-hints');
-const { forgetBalance } = await import('../../packages/domain/ledger/balance-state');
-const { noteContention, scopeState } = await import('../../packages/domain/ledger/lanes');
-const { getLanes } = await import('../../packages/db/items/lane');
-const { poolKey } = await import('../../packages/db/items/balance');
+const { scopeOf } = await import('#domain/ledger/debit');
+const { accountHint } = await import('#domain/ledger/account-hints');
+const { forgetBalance } = await import('#domain/ledger/balance-state');
+const { noteContention, scopeState } = await import('#domain/ledger/lanes');
+const { getLanes } = await import('#db/items/lane');
+const { poolKey } = await import('#db/items/balance');
 const { getRaw } = await import('../support/table');
 
 const AT = '2026-05-15T12:00:00.000Z';

@@ -8,8 +8,8 @@
  * What DynamoDB returned is observed on the handlers' own client (an observer, not a fake).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { dynamo } from '#db/client';
 import { handler as creditsHandler } from '../../functions/http/credits';
-import { dynamo } from '../../packages/db/client';
 import { type AgencyFixture, api, createSubAccount, signUpAgency } from '../support/api';
 import { invoke } from '../support/invoke';
 import { pipelineIdle } from '../support/pipeline';

@@ -9,19 +9,12 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { newId } from '../../packages/core/ids';
-import { dynamo } from '../../packages/db/client';
-import {
-  accountDayKey,
-  accountMonthKey,
-  agencyDayKey,
-  getRollups,
-  totalsPart,
-  type UsageRollup,
-} from '../../packages/db/items/usage-rollup';
-import { itemId } from '../../packages/db/read';
-import { itemKinds, type Key } from '../../packages/db/schema';
-import { applyUsageRecords, WATERMARK_KEPT_MS } from '../../packages/domain/ledger/rollups';
+import { newId } from '#core/ids';
+import { dynamo } from '#db/client';
+import { accountDayKey, accountMonthKey, agencyDayKey, getRollups, totalsPart, type UsageRollup } from '#db/items/usage-rollup';
+import { itemId } from '#db/read';
+import { itemKinds, type Key } from '#db/schema';
+import { applyUsageRecords, WATERMARK_KEPT_MS } from '#domain/ledger/rollups';
 
 interface Debit {
   accountId: string;

@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { postWebhook } from '../../packages/domain/webhooks/deliver';
-import { generateWebhookSecret, signWebhook } from '../../packages/domain/webhooks/signing';
-import { type CheckedTarget, type Resolver, resolveAndCheck } from '../../packages/domain/webhooks/webhook-url';
+import { postWebhook } from '#domain/webhooks/deliver';
+import { generateWebhookSecret, signWebhook } from '#domain/webhooks/signing';
+import { type CheckedTarget, type Resolver, resolveAndCheck } from '#domain/webhooks/webhook-url';
 
 interface Hit {
   method: string;

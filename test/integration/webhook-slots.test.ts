@@ -6,7 +6,7 @@
 import '../support/stack'; // first: points this process at the local stack
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { releaseSlot, takeSlot } from '../../packages/db/items/webhook-slots';
+import { releaseSlot, takeSlot } from '#db/items/webhook-slots';
 import { uniq } from '../support/api';
 
 const CAP = 5;

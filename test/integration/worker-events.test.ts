@@ -2,13 +2,13 @@ import '../support/stack'; // first: points this process at the local stack befo
 import { readFileSync } from 'node:fs';
 import type { DynamoDBStreamEvent, SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { deliveryMessage } from '#domain/recharge/queue';
+import { lambdaContext } from '#local/lambda-context';
+import { matchesAnyFilter, matchesFilter, outboxStreamFilter, rechargeStreamFilters } from '#queues/definitions';
 import { handler as notifier } from '../../functions/queue/notifier';
 import { handler as webhookSender } from '../../functions/queue/webhook-sender';
 import { handler as forwarder } from '../../functions/stream/forwarder';
 import { handler as rechargeDetector } from '../../functions/stream/recharge-detector';
-import { deliveryMessage } from '../../packages/domain/recharge/queue';
-import { lambdaContext } from '../../packages/local/lambda-context';
-import { matchesAnyFilter, matchesFilter, outboxStreamFilter, rechargeStreamFilters } from '../../packages/queues/definitions';
 
 /**
  * The sample worker events under events/ stay true: the stream sample passes the deployed

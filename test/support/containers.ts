@@ -44,9 +44,9 @@ export async function startContainers(n: number, around: AroundRequest, warmUp =
     // its first request, warmed up here before the next reset) is this container's copy.
     vi.resetModules();
     const [gateway, lanes, client] = await Promise.all([
-      import('../../packages/local/gateway'),
-      import('../../packages/domain/ledger/lanes'),
-      import('../../packages/db/client'),
+      import('#local/gateway'),
+      import('#domain/ledger/lanes'),
+      import('#db/client'),
     ]);
     const { url, server } = await gateway.startGateway(0, () => {}, { testClock: true });
     wrapRequests(server, (req, serve) => around(index, req, serve));

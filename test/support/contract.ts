@@ -1,8 +1,8 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { errorCodes } from '../../packages/core/errors';
-import { openApiDocument } from '../../packages/http/openapi';
-import { matchRoute } from '../../packages/http/routes';
+import { errorCodes } from '#core/errors';
+import { openApiDocument } from '#http/openapi';
+import { matchRoute } from '#http/routes';
 
 /**
  * Every response a test receives — over HTTP or from an in-process invocation, success or

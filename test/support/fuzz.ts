@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { type IdKind, idPrefixes } from '../../packages/core/ids';
-import { type ParamName, paramIdKinds } from '../../packages/http/route-def';
-import type { RouteDef } from '../../packages/http/routes';
+import { type IdKind, idPrefixes } from '#core/ids';
+import { type ParamName, paramIdKinds } from '#http/route-def';
+import type { RouteDef } from '#http/routes';
 import { requestBodySchema, schemaAt } from './contract';
 import { type JsonSchema, jsonSchemaOf, pathParams, typesOf } from './routes';
 

@@ -1,7 +1,7 @@
 import type { TestProject } from 'vitest/node';
-import { buildConsole, consoleDist } from '../../packages/console/build';
-import { checkJava } from '../../packages/local/dynamodb';
-import { type LocalStack, type LocalStackInfo, startLocalStack } from '../../packages/local/stack';
+import { buildConsole, consoleDist } from '#console/build';
+import { checkJava } from '#local/dynamodb';
+import { type LocalStack, type LocalStackInfo, startLocalStack } from '#local/stack';
 
 declare module 'vitest' {
   export interface ProvidedContext {

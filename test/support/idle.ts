@@ -1,5 +1,5 @@
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { LocalStackInfo, StreamPollersStatus } from '../../packages/local/stack';
+import type { LocalStackInfo, StreamPollersStatus } from '#local/stack';
 
 /**
  * "Idle" for any local stack (the shared test stack: support/pipeline.ts; a stack a test started

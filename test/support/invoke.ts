@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { parseClockHeader, withClock } from '../../packages/core/clock';
-import { findRoute, type RouteKey } from '../../packages/http/routes';
-import { lambdaContext } from '../../packages/local/lambda-context';
+import { parseClockHeader, withClock } from '#core/clock';
+import { findRoute, type RouteKey } from '#http/routes';
+import { lambdaContext } from '#local/lambda-context';
 import { checkResponse } from './contract';
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;

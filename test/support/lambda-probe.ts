@@ -1,6 +1,6 @@
-import { nowIso } from '../../packages/core/clock';
-import { accountKey, accountShape } from '../../packages/db/items/account';
-import { getItem } from '../../packages/db/read';
+import { nowIso } from '#core/clock';
+import { accountKey, accountShape } from '#db/items/account';
+import { getItem } from '#db/read';
 
 /**
  * A handler module for the local Lambda runtime's tests (FunctionPool's `module` seam): it

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type BalanceItem, poolKey, walletKey } from '../../packages/db/items/balance';
-import { getLanes } from '../../packages/db/items/lane';
-import { ledgerPartitions } from '../../packages/db/items/ledger-entry';
-import type { EntryType } from '../../packages/db/vocabulary';
-import { exactBalance } from '../../packages/domain/ledger/balances';
+import { type BalanceItem, poolKey, walletKey } from '#db/items/balance';
+import { getLanes } from '#db/items/lane';
+import { ledgerPartitions } from '#db/items/ledger-entry';
+import type { EntryType } from '#db/vocabulary';
+import { exactBalance } from '#domain/ledger/balances';
 import { type ApiResponse, api, signUpAgency, uniq, uniqueEmail } from './api';
 import { pipelineIdle } from './pipeline';
 import { stack } from './stack';

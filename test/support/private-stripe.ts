@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { stripeEventTypes } from '../../packages/domain/reselling/event-types';
-import { type StripeSandbox, startStripeSandbox } from '../../packages/local/stripe-sandbox';
+import { stripeEventTypes } from '#domain/reselling/event-types';
+import { type StripeSandbox, startStripeSandbox } from '#local/stripe-sandbox/index';
 import { api, type SubAccountFixture, signUpAgency } from './api';
 import { invoke } from './invoke';
 import { expectStatus } from './ledger';

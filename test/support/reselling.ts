@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import Stripe from 'stripe';
+import { lambdaContext } from '#local/lambda-context';
 import { handler as webhookHandler } from '../../functions/http/stripe-webhooks';
-import { lambdaContext } from '../../packages/local/lambda-context';
 import {
   type AgencyFixture,
   type ApiResponse,

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { type IdKind, idPrefixes, newId } from '../../packages/core/ids';
-import { type RouteDef, routes } from '../../packages/http/routes';
+import { type IdKind, idPrefixes, newId } from '#core/ids';
+import { type RouteDef, routes } from '#http/routes';
 
 /**
  * Helpers for tests that are driven by the route table: every route, including the ones added
@@ -201,4 +201,4 @@ export const withQuery = (path: string, query: Record<string, string>) => {
 };
 
 // The product's own bounded map, for the tests that fan requests out.
-export { mapLimit } from '../../packages/core/map-limit';
+export { mapLimit } from '#core/map-limit';

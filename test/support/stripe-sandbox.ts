@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
-import { type StripeSandbox, type StripeSandboxOptions, startStripeSandbox } from '../../packages/local/stripe-sandbox';
+import { type StripeSandbox, type StripeSandboxOptions, startStripeSandbox } from '#local/stripe-sandbox/index';
 
 export const SECRET_KEY = 'sk_test_sandbox_0123456789abcdef';
 export const WEBHOOK_SECRET = 'whsec_platform_test_secret';

@@ -1,4 +1,4 @@
-import type { PrincipalKind } from '../../packages/domain/auth/principal';
+import type { PrincipalKind } from '#domain/auth/principal';
 import { type AgencyFixture, api, assistToken, createSubAccount, type SubAccountFixture, signUpAgency, waitFor } from './api';
 import { stack } from './stack';
 import { itemsMentioning, snapshotOf } from './table';

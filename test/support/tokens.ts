@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { kidOf } from '../../packages/domain/auth/signing-keys';
+import { kidOf } from '#domain/auth/signing-keys';
 
 /**
  * Hand-made JWTs for authentication tests. Claim names mirror packages/domain/auth/tokens.ts

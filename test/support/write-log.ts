@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { dynamo } from '../../packages/db/client';
+import { dynamo } from '#db/client';
 
 /**
  * Every write that DynamoDB accepted from THIS process's handler modules (the application's

@@ -4,11 +4,11 @@
  * from its route. Every `@ts-expect-error` below must stay an error — if the compiler stopped
  * catching the mistake, the directive itself would fail the typecheck.
  */
-import { httpHandler } from '../../packages/http/handler';
-import { json, noContent } from '../../packages/http/response';
-import { campaignRoutes } from '../../packages/http/routes/campaigns';
-import { identityRoutes } from '../../packages/http/routes/identity';
-import { usageRoutes } from '../../packages/http/routes/usage';
+import { httpHandler } from '#http/handler';
+import { json, noContent } from '#http/response';
+import { campaignRoutes } from '#http/routes/campaigns';
+import { identityRoutes } from '#http/routes/identity';
+import { usageRoutes } from '#http/routes/usage';
 
 const ok = async () => noContent();
 

@@ -8,9 +8,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contentSecurityPolicy } from '../../packages/console/security-headers';
-import { openApiDocument } from '../../packages/http/openapi';
-import { serveApiReference } from '../../packages/local/api-reference';
+import { contentSecurityPolicy } from '#console/security-headers';
+import { openApiDocument } from '#http/openapi';
+import { serveApiReference } from '#local/api-reference';
 
 const pageDir = join(import.meta.dirname, '../../packages/local/api-reference');
 

@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsClientDefaults } from '../../packages/core/aws-clients';
-import { dependencyFailure } from '../../packages/core/dependency-errors';
+import { awsClientDefaults } from '#core/aws-clients';
+import { dependencyFailure } from '#core/dependency-errors';
 
 /**
  * A dependency that takes the request and never answers becomes an error the caller can

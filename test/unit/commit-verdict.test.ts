@@ -5,10 +5,10 @@
  * balances as they are now (too few credits, the ceiling, or a stale version).
  */
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../packages/core/errors';
-import { MAX_BALANCE } from '../../packages/db/items/balance';
-import type { Failed } from '../../packages/db/transact';
-import { verdictOf } from '../../packages/domain/ledger/commit';
+import { AppError } from '#core/errors';
+import { MAX_BALANCE } from '#db/items/balance';
+import type { Failed } from '#db/transact';
+import { verdictOf } from '#domain/ledger/commit';
 
 type X = 'purchase' | 'state';
 const stale = (failed: Failed<string>) => ({ kind: 'stale' as const, failed, reasons: [] });

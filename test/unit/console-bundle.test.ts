@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { consoleDist } from '../../packages/console/build';
-import { bundleSizes, INITIAL_JS_BUDGET_GZIP } from '../../packages/console/bundle-size';
+import { consoleDist } from '#console/build';
+import { bundleSizes, INITIAL_JS_BUDGET_GZIP } from '#console/bundle-size';
 
 // The console was built by the test set-up (global-setup.ts), as npm start builds it.
 describe('the web console bundle', () => {

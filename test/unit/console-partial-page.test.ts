@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { searchedInPart } from '../../packages/console/src/paging';
+import { searchedInPart } from '#console/src/paging';
 
 // A history page filtered by a campaign or contact across all sub-accounts stops at the API's
 // read budget: fewer rows than asked with a cursor is a search under way, not the answer.

@@ -3,8 +3,8 @@
  * the API could have returned is a 400 naming `cursor` (never a 500, never a smuggled value).
  */
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../packages/core/errors';
-import { decodeCursor, encodeCursor } from '../../packages/db/cursor';
+import { AppError } from '#core/errors';
+import { decodeCursor, encodeCursor } from '#db/cursor';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64url');
 

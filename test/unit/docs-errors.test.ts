@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AppError, type ErrorCode, errorCodes } from '../../packages/core/errors';
-import { problemBody } from '../../packages/http/response';
+import { AppError, type ErrorCode, errorCodes } from '#core/errors';
+import { problemBody } from '#http/response';
 import { sections } from '../support/markdown';
 
 const page = sections(readFileSync(resolve(import.meta.dirname, '../../docs/errors.md'), 'utf8'));

@@ -15,7 +15,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { errorCodes } from '../../packages/core/errors';
+import { errorCodes } from '#core/errors';
 
 const ROOT = join(import.meta.dirname, '..');
 const SELF = relative(ROOT, import.meta.filename);

@@ -4,7 +4,7 @@
  * in the same millisecond apart.
  */
 import { describe, expect, it } from 'vitest';
-import { hasPrefix, type IdKind, idPrefixes, newId } from '../../packages/core/ids';
+import { hasPrefix, type IdKind, idPrefixes, newId } from '#core/ids';
 
 describe('ids', () => {
   it('carries the type prefix and a fixed-length Crockford base32 body', () => {

@@ -4,11 +4,11 @@
  * the key and the field (a bug: a 500, never a 4xx), instead of flowing on as a lie.
  */
 import { describe, expect, it } from 'vitest';
-import { anyOf, MalformedItem } from '../../packages/db/item-shape';
-import { accountShape, agencyShape, subAccountShape } from '../../packages/db/items/account';
-import { alertLevelsShape } from '../../packages/db/items/auto-top-up';
-import { balanceShape } from '../../packages/db/items/balance';
-import { ledgerEntryShape, ledgerRefusalShape } from '../../packages/db/items/ledger-entry';
+import { anyOf, MalformedItem } from '#db/item-shape';
+import { accountShape, agencyShape, subAccountShape } from '#db/items/account';
+import { alertLevelsShape } from '#db/items/auto-top-up';
+import { balanceShape } from '#db/items/balance';
+import { ledgerEntryShape, ledgerRefusalShape } from '#db/items/ledger-entry';
 
 const key = { pk: 'ACCOUNT#sub_1', sk: 'ACCOUNT' };
 const subAccount = {

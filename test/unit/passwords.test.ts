@@ -4,7 +4,7 @@
  * throw), and generated passwords: 16 characters from the unambiguous alphabet, from a CSPRNG.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { generatePassword, hashPassword, verifyPassword } from '../../packages/domain/auth/passwords';
+import { generatePassword, hashPassword, verifyPassword } from '#domain/auth/passwords';
 
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789';
 

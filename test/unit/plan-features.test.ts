@@ -4,12 +4,12 @@
  * is refused, even when the stored allocation still lists it.
  */
 import { describe, expect, it } from 'vitest';
-import { newId } from '../../packages/core/ids';
-import { type AccountItem, type AgencyItem, accountKey } from '../../packages/db/items/account';
-import { itemId } from '../../packages/db/read';
-import { changePlan, featuresOf, type Plan, planFeatures, plans } from '../../packages/domain/features';
-import { authorize } from '../../packages/http/authorize';
-import type { RouteDef } from '../../packages/http/route-def';
+import { newId } from '#core/ids';
+import { type AccountItem, type AgencyItem, accountKey } from '#db/items/account';
+import { itemId } from '#db/read';
+import { changePlan, featuresOf, type Plan, planFeatures, plans } from '#domain/features';
+import { authorize } from '#http/authorize';
+import type { RouteDef } from '#http/route-def';
 
 const agencyOn = (plan: Plan) => ({ plan, features: [...planFeatures[plan]], planEpoch: 0, featureRevokedAt: {} });
 const move = (agency: ReturnType<typeof agencyOn>, plan: Plan) => ({ plan, ...changePlan(agency, plan) });

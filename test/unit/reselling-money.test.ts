@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseResellingConfig, rawResellingConfig } from '../../packages/domain/reselling/config';
+import { parseResellingConfig, rawResellingConfig } from '#domain/reselling/config';
 import {
   amountFor,
   coversPerCredit,
@@ -14,7 +14,7 @@ import {
   formatPrice,
   PRICE_PATTERN,
   parsePrice,
-} from '../../packages/domain/reselling/money';
+} from '#domain/reselling/money';
 
 const price = fc.bigInt({ min: 1n, max: 99_999_999_9999n });
 const credits = fc.integer({ min: 1, max: 1_000_000 });

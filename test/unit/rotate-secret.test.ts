@@ -12,7 +12,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
-import { type RotationEvent, rotateSecret, SECRET_LENGTH } from '../../packages/crypto/rotate-secret';
+import { type RotationEvent, rotateSecret, SECRET_LENGTH } from '#crypto/rotate-secret';
 
 class FakeSecretsManager {
   values = new Map<string, string>();

@@ -6,10 +6,10 @@
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { keyPrefixes } from '../../packages/db/schema';
-import { type HttpFunction, httpFunctionManifests, tableKeyPrefixes } from '../../packages/http/functions';
-import type { HttpFunctionManifest } from '../../packages/http/route-def';
-import { findRoute, httpFunctions, matchRoute, pathPattern, type RouteDef, routeKey, routes } from '../../packages/http/routes';
+import { keyPrefixes } from '#db/schema';
+import { type HttpFunction, httpFunctionManifests, tableKeyPrefixes } from '#http/functions';
+import type { HttpFunctionManifest } from '#http/route-def';
+import { findRoute, httpFunctions, matchRoute, pathPattern, type RouteDef, routeKey, routes } from '#http/routes';
 
 const table = routes as readonly RouteDef[];
 const paramsOf = (path: string) => [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);

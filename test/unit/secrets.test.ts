@@ -22,7 +22,7 @@ describe('secret()', () => {
     vi.stubEnv('AWS_SESSION_TOKEN', 'session-token-1');
     vi.stubEnv('TEST_SECRET_ARN', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:test-AbCdEf');
     vi.resetModules();
-    const { secret } = await import('../../packages/core/env');
+    const { secret } = await import('#core/env');
 
     expect(await secret('TEST_SECRET')).toBe('current-value');
     expect(await secret('TEST_SECRET')).toBe('current-value');
@@ -42,7 +42,7 @@ describe('secret()', () => {
     vi.stubEnv('LOCAL_ONLY', 'local-value');
     vi.stubEnv('LOCAL_ONLY_PREVIOUS', 'previous-local');
     vi.resetModules();
-    const { secret } = await import('../../packages/core/env');
+    const { secret } = await import('#core/env');
     expect(await secret('LOCAL_ONLY')).toBe('local-value');
     expect(await secret('LOCAL_ONLY', 'AWSPREVIOUS')).toBe('previous-local');
     vi.unstubAllEnvs();

@@ -10,9 +10,9 @@ import fc from 'fast-check';
 import qs from 'qs';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { formEncode, STRIPE_API_VERSION } from '../../packages/domain/reselling/stripe-api';
-import { SignatureError, verifyStripeSignature } from '../../packages/domain/reselling/stripe-signature';
-import { parseStripeForm } from '../../packages/local/stripe-sandbox/form';
+import { formEncode, STRIPE_API_VERSION } from '#domain/reselling/stripe-api';
+import { SignatureError, verifyStripeSignature } from '#domain/reselling/stripe-signature';
+import { parseStripeForm } from '#local/stripe-sandbox/form';
 
 const secret = 'whsec_test_0123456789abcdef';
 const TOLERANCE = 300;

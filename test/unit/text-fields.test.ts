@@ -5,8 +5,8 @@
  * held to its minimum.
  */
 import { describe, expect, it } from 'vitest';
-import * as z from '../../packages/core/zod';
-import { singleLinePattern, trimmedLine } from '../../packages/domain/text-fields';
+import * as z from '#core/zod';
+import { singleLinePattern, trimmedLine } from '#domain/text-fields';
 
 const name = trimmedLine(10);
 const optional = trimmedLine(10, 0);

@@ -6,9 +6,9 @@
  * still verify; new ones are signed with the current secret.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../packages/core/errors';
-import { forgetSigningKeys, kidOf } from '../../packages/domain/auth/signing-keys';
-import { issueToken, verifyToken } from '../../packages/domain/auth/tokens';
+import { AppError } from '#core/errors';
+import { forgetSigningKeys, kidOf } from '#domain/auth/signing-keys';
+import { issueToken, verifyToken } from '#domain/auth/tokens';
 import { forgeToken, otherSecret, unsignedToken } from '../support/tokens';
 
 const SECRET = 'unit-test-token-secret-0123456789abcdef';

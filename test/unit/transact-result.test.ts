@@ -7,8 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../packages/core/errors';
-import { type CancelReason, type NamedItem, resultOf } from '../../packages/db/transact';
+import { AppError } from '#core/errors';
+import { type CancelReason, type NamedItem, resultOf } from '#db/transact';
 
 const write = { ConditionCheck: { TableName: 't', Key: { pk: 'p', sk: 's' }, ConditionExpression: 'x' } };
 const item = <N extends string>(name: N, onConditionFailed?: NamedItem['onConditionFailed']): NamedItem<N> => ({

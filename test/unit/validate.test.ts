@@ -8,8 +8,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AppError } from '../../packages/core/errors';
-import { parseJsonBody, parseWith } from '../../packages/http/validate';
+import { AppError } from '#core/errors';
+import { parseJsonBody, parseWith } from '#http/validate';
 
 const schema = z.strictObject({
   name: z.string().max(5),

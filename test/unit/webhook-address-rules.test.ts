@@ -4,8 +4,8 @@
  * rules), so odd IPv4 spellings are tested as an agency would type them.
  */
 import { describe, expect, it } from 'vitest';
-import { type AddressRefusal, checkAddress, parseIp, parseIpv4, parseIpv6 } from '../../packages/domain/webhooks/address-rules';
-import { checkWebhookUrl } from '../../packages/domain/webhooks/webhook-url';
+import { type AddressRefusal, checkAddress, parseIp, parseIpv4, parseIpv6 } from '#domain/webhooks/address-rules';
+import { checkWebhookUrl } from '#domain/webhooks/webhook-url';
 
 const refused: [url: string, refusal: AddressRefusal][] = [
   // IPv4 spellings WHATWG normalizes to 127.0.0.1 and friends

@@ -7,7 +7,7 @@ import {
   retryDelaySeconds,
   SQS_MAX_DELAY_SECONDS,
   sqsHops,
-} from '../../packages/domain/webhooks/backoff';
+} from '#domain/webhooks/backoff';
 
 describe('webhook retry schedule', () => {
   it('retries first after about 5 s, then ever later, over about a day', () => {

@@ -11,7 +11,7 @@ import {
   signingSecrets,
   signWebhook,
   type WebhookSecrets,
-} from '../../packages/domain/webhooks/signing';
+} from '#domain/webhooks/signing';
 
 const HOUR = 3600_000;
 const body = JSON.stringify({ type: 'credits.recharge_requested', data: { requestId: 'rrq_1', creditsRequested: 500 } });

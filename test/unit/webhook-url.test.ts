@@ -4,12 +4,7 @@
  * localhost, which /etc/hosts answers).
  */
 import { describe, expect, it, vi } from 'vitest';
-import {
-  checkWebhookUrl,
-  MAX_WEBHOOK_URL_LENGTH,
-  type Resolver,
-  resolveAndCheck,
-} from '../../packages/domain/webhooks/webhook-url';
+import { checkWebhookUrl, MAX_WEBHOOK_URL_LENGTH, type Resolver, resolveAndCheck } from '#domain/webhooks/webhook-url';
 
 const answers =
   (...addresses: string[]): Resolver =>

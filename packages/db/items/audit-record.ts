@@ -1,4 +1,4 @@
-import { idBoundAt } from '../../core/ids';
+import { idBoundAt } from '#core/ids';
 import { table } from '../client';
 import { itemShape } from '../item-shape';
 import { type Page, queryPage } from '../query';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { ErrorCode } from '../../core/errors';
-import { idPattern } from '../../core/ids';
+import type { ErrorCode } from '#core/errors';
+import { idPattern } from '#core/ids';
 import { db, table } from '../client';
 import { ifConditionHolds } from '../conditions';
 import { decodeCursor, encodeCursor, foreignCursor } from '../cursor';

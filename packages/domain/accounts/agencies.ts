@@ -1,10 +1,10 @@
-import { now as clockNow } from '../../core/clock';
-import { AppError, notFound } from '../../core/errors';
-import { newId } from '../../core/ids';
-import { type AccountItem, type AgencyItem, getAccount, putAccount, updateAgency } from '../../db/items/account';
-import { putUser, type UserItem } from '../../db/items/user';
-import { itemKinds } from '../../db/schema';
-import { transact } from '../../db/transact';
+import { now as clockNow } from '#core/clock';
+import { AppError, notFound } from '#core/errors';
+import { newId } from '#core/ids';
+import { type AccountItem, type AgencyItem, getAccount, putAccount, updateAgency } from '#db/items/account';
+import { putUser, type UserItem } from '#db/items/user';
+import { itemKinds } from '#db/schema';
+import { transact } from '#db/transact';
 import { audited, changesOf } from '../audit/record';
 import { issueSession } from '../auth/issue-session';
 import { checkNewPassword } from '../auth/password-policy';

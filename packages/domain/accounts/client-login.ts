@@ -1,10 +1,10 @@
-import { now as clockNow } from '../../core/clock';
-import { newId } from '../../core/ids';
-import { seal } from '../../crypto/secret-box';
-import { type AgencyItem, enableClientLogin, type SubAccountItem } from '../../db/items/account';
-import { findEmail, getUser, putUser, setPassword, type UserItem } from '../../db/items/user';
-import { itemKinds } from '../../db/schema';
-import { type NamedItem, transact } from '../../db/transact';
+import { now as clockNow } from '#core/clock';
+import { newId } from '#core/ids';
+import { seal } from '#crypto/secret-box';
+import { type AgencyItem, enableClientLogin, type SubAccountItem } from '#db/items/account';
+import { findEmail, getUser, putUser, setPassword, type UserItem } from '#db/items/user';
+import { itemKinds } from '#db/schema';
+import { type NamedItem, transact } from '#db/transact';
 import { audited } from '../audit/record';
 import { generatePassword, hashPassword } from '../auth/passwords';
 import { newOutboxId, outboxWrite } from '../outbox';

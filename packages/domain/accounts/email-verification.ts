@@ -1,10 +1,10 @@
-import { now as clockNow } from '../../core/clock';
-import { AppError } from '../../core/errors';
-import { seal } from '../../crypto/secret-box';
-import { getAccount, markEmailVerified } from '../../db/items/account';
-import { getUser } from '../../db/items/user';
-import type { NamedItem } from '../../db/transact';
-import { transact } from '../../db/transact';
+import { now as clockNow } from '#core/clock';
+import { AppError } from '#core/errors';
+import { seal } from '#crypto/secret-box';
+import { getAccount, markEmailVerified } from '#db/items/account';
+import { getUser } from '#db/items/user';
+import type { NamedItem } from '#db/transact';
+import { transact } from '#db/transact';
 import { audited } from '../audit/record';
 import { newOneTimeToken, usableToken } from '../auth/one-time-tokens';
 import type { PrincipalOf } from '../auth/principal';

@@ -1,4 +1,4 @@
-import { AppError } from '../../core/errors';
+import { AppError } from '#core/errors';
 
 /** A closed sub-account: readable (its history stays) but nothing is written to it or charged. */
 export const accountClosed = (accountId?: string) =>

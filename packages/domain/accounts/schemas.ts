@@ -1,4 +1,4 @@
-import * as z from '../../core/zod';
+import * as z from '#core/zod';
 import { features, plans } from '../features';
 import { cursor, httpUrl, line, trimmedLine } from '../text-fields';
 

@@ -1,7 +1,7 @@
-import { now as clockNow, utcMonth } from '../../core/clock';
-import { optionalEnv } from '../../core/env';
-import { AppError } from '../../core/errors';
-import { newId } from '../../core/ids';
+import { now as clockNow, utcMonth } from '#core/clock';
+import { optionalEnv } from '#core/env';
+import { AppError } from '#core/errors';
+import { newId } from '#core/ids';
 import {
   type AgencyItem,
   checkWithinQuota,
@@ -14,14 +14,14 @@ import {
   type SubAccountItem,
   standingOf,
   updateActiveAccount,
-} from '../../db/items/account';
-import type { AuditChange } from '../../db/items/audit-record';
-import { walletKey } from '../../db/items/balance';
-import { getResellingSettings } from '../../db/items/reselling-settings';
-import { monthPoolUsed } from '../../db/items/usage-rollup';
-import { findEmail, getUser, withdrawPassword } from '../../db/items/user';
-import { itemKinds } from '../../db/schema';
-import { transact } from '../../db/transact';
+} from '#db/items/account';
+import type { AuditChange } from '#db/items/audit-record';
+import { walletKey } from '#db/items/balance';
+import { getResellingSettings } from '#db/items/reselling-settings';
+import { monthPoolUsed } from '#db/items/usage-rollup';
+import { findEmail, getUser, withdrawPassword } from '#db/items/user';
+import { itemKinds } from '#db/schema';
+import { transact } from '#db/transact';
 import { audited, changesOf } from '../audit/record';
 import { featuresBeyondPlan, planFeatures } from '../features';
 import { exactBalance } from '../ledger/balances';

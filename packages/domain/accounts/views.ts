@@ -1,6 +1,6 @@
-import { utcMonth } from '../../core/clock';
-import type { AccountItem, AgencyItem, SubAccountItem } from '../../db/items/account';
-import { monthTotals } from '../../db/items/usage-rollup';
+import { utcMonth } from '#core/clock';
+import type { AccountItem, AgencyItem, SubAccountItem } from '#db/items/account';
+import { monthTotals } from '#db/items/usage-rollup';
 import { featuresOf } from '../features';
 
 /** What the API shows of accounts: never keys, hashes or internal markers. */

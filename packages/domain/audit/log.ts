@@ -1,5 +1,5 @@
-import * as z from '../../core/zod';
-import { type AuditRecordItem, listAuditRecords } from '../../db/items/audit-record';
+import * as z from '#core/zod';
+import { type AuditRecordItem, listAuditRecords } from '#db/items/audit-record';
 import { instant } from '../ledger/schemas';
 import { timeRange } from '../ledger/time-range';
 import { cursor, line } from '../text-fields';

@@ -1,15 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { nowMs } from '../../core/clock';
-import { newId } from '../../core/ids';
+import { nowMs } from '#core/clock';
+import { newId } from '#core/ids';
 import {
   AUDIT_TTL_SECONDS,
   type AuditActor,
   type AuditChange,
   type AuditRecordItem,
   putAuditRecord,
-} from '../../db/items/audit-record';
-import { itemKinds } from '../../db/schema';
-import type { NamedItem } from '../../db/transact';
+} from '#db/items/audit-record';
+import { itemKinds } from '#db/schema';
+import type { NamedItem } from '#db/transact';
 import type { Principal } from '../auth/principal';
 
 /**

@@ -1,14 +1,14 @@
-import { nowIso } from '../../core/clock';
-import { notFound } from '../../core/errors';
-import { newId } from '../../core/ids';
+import { nowIso } from '#core/clock';
+import { notFound } from '#core/errors';
+import { newId } from '#core/ids';
 import {
   type ApiKeyItem,
   deleteApiKey,
   findAgencyApiKeyHash,
   listApiKeys as listApiKeyItems,
   putApiKey,
-} from '../../db/items/api-key';
-import { itemKinds } from '../../db/schema';
+} from '#db/items/api-key';
+import { itemKinds } from '#db/schema';
 import type { CreateApiKeyBody, ListQuery } from '../accounts/schemas';
 import { audited } from '../audit/record';
 import { generateApiKey, hashApiKey } from './api-keys';

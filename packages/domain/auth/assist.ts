@@ -1,7 +1,7 @@
-import { now } from '../../core/clock';
-import type { SubAccountItem } from '../../db/items/account';
-import { putRevokedToken } from '../../db/items/revoked-token';
-import { transact } from '../../db/transact';
+import { now } from '#core/clock';
+import type { SubAccountItem } from '#db/items/account';
+import { putRevokedToken } from '#db/items/revoked-token';
+import { transact } from '#db/transact';
 import { accountClosed } from '../accounts/errors';
 import { audited } from '../audit/record';
 import type { PrincipalOf } from './principal';

@@ -1,4 +1,4 @@
-import { sessionVersionOf, type UserItem } from '../../db/items/user';
+import { sessionVersionOf, type UserItem } from '#db/items/user';
 import { issueToken, SESSION_TTL_SECONDS } from './tokens';
 
 /** A session token for a user, under the user's current session version. */

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { unauthenticated } from '../../core/errors';
-import { getAccount } from '../../db/items/account';
-import { findEmail, getUser } from '../../db/items/user';
-import { transact } from '../../db/transact';
+import { unauthenticated } from '#core/errors';
+import { getAccount } from '#db/items/account';
+import { findEmail, getUser } from '#db/items/user';
+import { transact } from '#db/transact';
 import type { LoginBody } from '../accounts/schemas';
 import { audited } from '../audit/record';
 import { issueSession } from './issue-session';

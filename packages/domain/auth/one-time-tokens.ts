@@ -1,15 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { nowMs } from '../../core/clock';
-import { invalidField } from '../../core/errors';
+import { nowMs } from '#core/clock';
+import { invalidField } from '#core/errors';
 import {
   getOneTimeToken,
   type OneTimePurpose,
   type OneTimeTokenItem,
   putOneTimeToken,
   spendOneTimeToken,
-} from '../../db/items/one-time-token';
-import { itemKinds } from '../../db/schema';
-import type { NamedItem } from '../../db/transact';
+} from '#db/items/one-time-token';
+import { itemKinds } from '#db/schema';
+import type { NamedItem } from '#db/transact';
 
 /** Email verification links live a day, password reset links an hour. */
 export const oneTimeLifetimeMs: Record<OneTimePurpose, number> = {

@@ -1,5 +1,5 @@
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import { invalidField } from '../../core/errors';
+import { invalidField } from '#core/errors';
 
 /**
  * A new password (sign-up, change, reset) must not be one an attacker tries first. The length

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { now as clockNow } from '../../core/clock';
-import { seal } from '../../crypto/secret-box';
-import { accountKey, accountShape } from '../../db/items/account';
-import { findEmail, getUser, setPassword } from '../../db/items/user';
-import { foundItem, getItems } from '../../db/read';
-import { transact } from '../../db/transact';
+import { now as clockNow } from '#core/clock';
+import { seal } from '#crypto/secret-box';
+import { accountKey, accountShape } from '#db/items/account';
+import { findEmail, getUser, setPassword } from '#db/items/user';
+import { foundItem, getItems } from '#db/read';
+import { transact } from '#db/transact';
 import type { PasswordResetBody, PasswordResetConfirmBody } from '../accounts/schemas';
 import { audited } from '../audit/record';
 import { newOutboxId, outboxWrite } from '../outbox';

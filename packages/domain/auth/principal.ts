@@ -1,5 +1,5 @@
-import type { AccountItem } from '../../db/items/account';
-import type { Actor } from '../../db/vocabulary';
+import type { AccountItem } from '#db/items/account';
+import type { Actor } from '#db/vocabulary';
 
 /** Who is calling, once authenticated. Every authorization decision reads this. */
 export type Principal =

@@ -1,16 +1,10 @@
-import { now, nowIso, nowMs } from '../../core/clock';
-import { AppError, invalidField, unauthenticated } from '../../core/errors';
-import { foreignCursor } from '../../db/cursor';
-import {
-  type AccountItem,
-  type AgencyItem,
-  getAccount,
-  listActiveSwitcherEntries,
-  type SwitcherFields,
-} from '../../db/items/account';
-import { putRevokedToken } from '../../db/items/revoked-token';
-import { getUser, sessionVersionOf, setPassword } from '../../db/items/user';
-import { transact } from '../../db/transact';
+import { now, nowIso, nowMs } from '#core/clock';
+import { AppError, invalidField, unauthenticated } from '#core/errors';
+import { foreignCursor } from '#db/cursor';
+import { type AccountItem, type AgencyItem, getAccount, listActiveSwitcherEntries, type SwitcherFields } from '#db/items/account';
+import { putRevokedToken } from '#db/items/revoked-token';
+import { getUser, sessionVersionOf, setPassword } from '#db/items/user';
+import { transact } from '#db/transact';
 import type { ChangePasswordBody, ListQuery } from '../accounts/schemas';
 import { switcherEntry } from '../accounts/views';
 import { audited } from '../audit/record';

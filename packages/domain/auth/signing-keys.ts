@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { nowMs } from '../../core/clock';
-import { fetchSecretStage, optionalEnv, requireEnv } from '../../core/env';
+import { nowMs } from '#core/clock';
+import { fetchSecretStage, optionalEnv, requireEnv } from '#core/env';
 
 /**
  * The keys that sign and verify session tokens. Deployed, the token secret rotates in Secrets

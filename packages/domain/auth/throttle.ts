@@ -1,6 +1,6 @@
-import { nowMs } from '../../core/clock';
-import { AppError } from '../../core/errors';
-import { addAttempt, deleteThrottle, openWindow, throttleKey } from '../../db/items/throttle';
+import { nowMs } from '#core/clock';
+import { AppError } from '#core/errors';
+import { addAttempt, deleteThrottle, openWindow, throttleKey } from '#db/items/throttle';
 
 /**
  * Per-subject attempt limits (login and password reset per email, verification resends and

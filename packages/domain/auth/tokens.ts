@@ -1,7 +1,7 @@
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import { nowMs } from '../../core/clock';
-import { unauthenticated } from '../../core/errors';
-import { newId } from '../../core/ids';
+import { nowMs } from '#core/clock';
+import { unauthenticated } from '#core/errors';
+import { newId } from '#core/ids';
 import { keyRing, verificationKey } from './signing-keys';
 
 /**

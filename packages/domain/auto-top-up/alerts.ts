@@ -1,16 +1,9 @@
-import { logger } from '../../core/logger';
-import { count } from '../../core/metrics';
-import { accountKey, accountShape } from '../../db/items/account';
-import {
-  alertedKey,
-  alertedShape,
-  alertLevelsKey,
-  alertLevelsShape,
-  clearAlerted,
-  markAlerted,
-} from '../../db/items/auto-top-up';
-import { foundItem, getItems } from '../../db/read';
-import { committedOrStale, transact, unhandled } from '../../db/transact';
+import { logger } from '#core/logger';
+import { count } from '#core/metrics';
+import { accountKey, accountShape } from '#db/items/account';
+import { alertedKey, alertedShape, alertLevelsKey, alertLevelsShape, clearAlerted, markAlerted } from '#db/items/auto-top-up';
+import { foundItem, getItems } from '#db/read';
+import { committedOrStale, transact, unhandled } from '#db/transact';
 import { newOutboxId, outboxWrite } from '../outbox';
 
 /**

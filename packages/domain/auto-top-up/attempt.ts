@@ -1,11 +1,11 @@
 import type Stripe from 'stripe';
-import { now as clockNow, utcDate } from '../../core/clock';
-import { newId } from '../../core/ids';
-import { logger } from '../../core/logger';
-import { count } from '../../core/metrics';
-import { getAccount } from '../../db/items/account';
-import { type AutoTopUpItem, getAutoTopUp, putAutoTopUp, type TopUpAttempt } from '../../db/items/auto-top-up';
-import { poolKey } from '../../db/items/balance';
+import { now as clockNow, utcDate } from '#core/clock';
+import { newId } from '#core/ids';
+import { logger } from '#core/logger';
+import { count } from '#core/metrics';
+import { getAccount } from '#db/items/account';
+import { type AutoTopUpItem, getAutoTopUp, putAutoTopUp, type TopUpAttempt } from '#db/items/auto-top-up';
+import { poolKey } from '#db/items/balance';
 import {
   getPurchase,
   markTopUpFailed,
@@ -13,10 +13,10 @@ import {
   type PurchaseItem,
   putTopUpPurchase,
   recordTopUpIntent,
-} from '../../db/items/purchase';
-import { bindStripePayment, getStripePayment } from '../../db/items/stripe-payment';
-import { itemKinds } from '../../db/schema';
-import { type CommittedOrStale, committedOrStale, type NamedItem, throwing, unhandled } from '../../db/transact';
+} from '#db/items/purchase';
+import { bindStripePayment, getStripePayment } from '#db/items/stripe-payment';
+import { itemKinds } from '#db/schema';
+import { type CommittedOrStale, committedOrStale, type NamedItem, throwing, unhandled } from '#db/transact';
 import { commit, type Plan, type Stop } from '../ledger/commit';
 import { requestHash } from '../ledger/entries';
 import { newOutboxId, outboxWrite, type TopUpNoticeEvent } from '../outbox';

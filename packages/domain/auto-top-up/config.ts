@@ -1,4 +1,4 @@
-import { optionalEnv } from '../../core/env';
+import { optionalEnv } from '#core/env';
 
 /** Attempts per agency per UTC day (API.md: 5, configurable); past it the agency is emailed once instead. */
 export function topUpDailyCap(): number {

@@ -1,10 +1,10 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { logger } from '../../core/logger';
-import { accountIdOf } from '../../db/items/account';
-import { getAutoTopUp, putAutoTopUp } from '../../db/items/auto-top-up';
-import { poolKey, walletKey } from '../../db/items/balance';
-import { committedOrStale, unhandled } from '../../db/transact';
+import { logger } from '#core/logger';
+import { accountIdOf } from '#db/items/account';
+import { getAutoTopUp, putAutoTopUp } from '#db/items/auto-top-up';
+import { poolKey, walletKey } from '#db/items/balance';
+import { committedOrStale, unhandled } from '#db/transact';
 import { exactBalanceAt } from '../ledger/balances';
 import { judgeAlert } from './alerts';
 import { sendAttempt, takeCrossing, topUpReady } from './attempt';

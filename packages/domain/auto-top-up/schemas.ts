@@ -1,4 +1,4 @@
-import * as z from '../../core/zod';
+import * as z from '#core/zod';
 
 /** Request shapes of auto top-up and low-balance alerts; types are inferred, never restated. */
 const level = z.int().check(z.minimum(0), z.maximum(1_000_000_000));

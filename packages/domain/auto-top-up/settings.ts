@@ -1,8 +1,8 @@
 import type Stripe from 'stripe';
-import { now as clockNow } from '../../core/clock';
-import { AppError, invalidField, notFound } from '../../core/errors';
-import { logger } from '../../core/logger';
-import { getAccount } from '../../db/items/account';
+import { now as clockNow } from '#core/clock';
+import { AppError, invalidField, notFound } from '#core/errors';
+import { logger } from '#core/logger';
+import { getAccount } from '#db/items/account';
 import {
   type AlertLevelsItem,
   type AutoTopUpItem,
@@ -12,8 +12,8 @@ import {
   putAlertLevels,
   putAutoTopUp,
   type SavedCard,
-} from '../../db/items/auto-top-up';
-import { committedOrStale, transactIf, unhandled } from '../../db/transact';
+} from '#db/items/auto-top-up';
+import { committedOrStale, transactIf, unhandled } from '#db/transact';
 import { audited, changesOf } from '../audit/record';
 import { resellingConfig } from '../reselling/config';
 import { creditBounds, platformTerms } from '../reselling/offers';

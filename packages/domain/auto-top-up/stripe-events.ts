@@ -1,6 +1,6 @@
-import { isIdOf } from '../../core/ids';
-import * as z from '../../core/zod';
-import { getPurchase } from '../../db/items/purchase';
+import { isIdOf } from '#core/ids';
+import * as z from '#core/zod';
+import { getPurchase } from '#db/items/purchase';
 import type { WebhookOutcome } from '../reselling/event-types';
 import { requestOptions, stripeCall } from '../reselling/stripe-client';
 import { settleTopUp } from './attempt';

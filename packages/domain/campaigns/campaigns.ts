@@ -1,8 +1,8 @@
-import { nowIso } from '../../core/clock';
-import { AppError, notFound } from '../../core/errors';
-import { newId } from '../../core/ids';
-import type { AccountItem } from '../../db/items/account';
-import type { AuditChange } from '../../db/items/audit-record';
+import { nowIso } from '#core/clock';
+import { AppError, notFound } from '#core/errors';
+import { newId } from '#core/ids';
+import type { AccountItem } from '#db/items/account';
+import type { AuditChange } from '#db/items/audit-record';
 import {
   type CampaignItem,
   deleteCampaignVersion,
@@ -10,9 +10,9 @@ import {
   listCampaignItems,
   putNewCampaign,
   replaceCampaign,
-} from '../../db/items/campaign';
-import { itemKinds } from '../../db/schema';
-import { transact, transactIf } from '../../db/transact';
+} from '#db/items/campaign';
+import { itemKinds } from '#db/schema';
+import { transact, transactIf } from '#db/transact';
 import { accountClosed } from '../accounts/errors';
 import type { ListQuery } from '../accounts/schemas';
 import { audited, changesOf } from '../audit/record';

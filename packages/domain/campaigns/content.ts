@@ -1,5 +1,5 @@
-import { AppError } from '../../core/errors';
-import type { CampaignItem, Faq } from '../../db/items/campaign';
+import { AppError } from '#core/errors';
+import type { CampaignItem, Faq } from '#db/items/campaign';
 
 export type { Faq };
 

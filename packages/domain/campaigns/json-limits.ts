@@ -1,4 +1,4 @@
-import * as z from '../../core/zod';
+import * as z from '#core/zod';
 
 /** Limits on the free-form JSON documents a campaign carries (`settings`, `configuration`). */
 export const MAX_JSON_DEPTH = 8;

@@ -1,4 +1,4 @@
-import * as z from '../../core/zod';
+import * as z from '#core/zod';
 import { freeText, line, trimmedLine } from '../text-fields';
 import { boundedJsonObject } from './json-limits';
 

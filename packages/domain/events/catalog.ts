@@ -1,6 +1,6 @@
-import { type IdKind, idPattern } from '../../core/ids';
-import * as z from '../../core/zod';
-import type { EventType } from '../../db/vocabulary';
+import { type IdKind, idPattern } from '#core/ids';
+import * as z from '#core/zod';
+import type { EventType } from '#db/vocabulary';
 
 /**
  * The event catalog (API.md, Event webhooks): every type an endpoint can subscribe to, and the
@@ -93,7 +93,7 @@ export const eventData = {
   }),
 } as const satisfies Record<EventType, z.ZodMiniType>;
 
-export { type EventType, eventTypes } from '../../db/vocabulary';
+export { type EventType, eventTypes } from '#db/vocabulary';
 
 /** The body every event is sent as (API.md): the envelope around its type's `data`. */
 export const eventEnvelope = <T extends EventType>(type: T) =>

@@ -1,8 +1,8 @@
-import { now } from '../../core/clock';
-import { AppError, notFound } from '../../core/errors';
-import { newId } from '../../core/ids';
-import type { AuditChange } from '../../db/items/audit-record';
-import { getDelivery, listDeliveries, putDelivery, type WebhookDeliveryItem } from '../../db/items/webhook-delivery';
+import { now } from '#core/clock';
+import { AppError, notFound } from '#core/errors';
+import { newId } from '#core/ids';
+import type { AuditChange } from '#db/items/audit-record';
+import { getDelivery, listDeliveries, putDelivery, type WebhookDeliveryItem } from '#db/items/webhook-delivery';
 import {
   addEventEndpoint,
   getEventEndpoint,
@@ -10,8 +10,8 @@ import {
   removeEventEndpoint,
   type StoredEventEndpoint,
   updateEventEndpoint,
-} from '../../db/items/webhook-endpoints';
-import { transact } from '../../db/transact';
+} from '#db/items/webhook-endpoints';
+import { transact } from '#db/transact';
 import { audited, changesOf } from '../audit/record';
 import { limits, takeAttempt } from '../auth/throttle';
 import { type CheckOptions, checkedUrl } from '../recharge/endpoint';

@@ -1,10 +1,10 @@
 import type { DynamoDBRecord } from 'aws-lambda';
-import { derivedId } from '../../core/ids';
-import { logger } from '../../core/logger';
-import { count } from '../../core/metrics';
-import { putDeliveryOnce, type WebhookDeliveryItem } from '../../db/items/webhook-delivery';
-import { getEventEndpoints, type StoredEventEndpoint } from '../../db/items/webhook-endpoints';
-import { itemKinds } from '../../db/schema';
+import { derivedId } from '#core/ids';
+import { logger } from '#core/logger';
+import { count } from '#core/metrics';
+import { putDeliveryOnce, type WebhookDeliveryItem } from '#db/items/webhook-delivery';
+import { getEventEndpoints, type StoredEventEndpoint } from '#db/items/webhook-endpoints';
+import { itemKinds } from '#db/schema';
 import { maxAttempts } from '../recharge/config';
 import { EVENT_VERSION, eventEnvelope } from './catalog';
 import { type EventDraft, eventsOf } from './sources';

@@ -1,4 +1,4 @@
-import * as z from '../../core/zod';
+import * as z from '#core/zod';
 import { cursor, line, trimmedLine } from '../text-fields';
 import { eventTypes } from './catalog';
 

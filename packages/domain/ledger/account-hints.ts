@@ -1,5 +1,5 @@
-import { BoundedMap } from '../../core/bounded-map';
-import { type AccountItem, type CreditMode, getAccount } from '../../db/items/account';
+import { BoundedMap } from '#core/bounded-map';
+import { type AccountItem, type CreditMode, getAccount } from '#db/items/account';
 
 /**
  * This container's memory of accounts, for the debit path: which agency an account belongs

@@ -1,7 +1,7 @@
-import { BoundedMap } from '../../core/bounded-map';
-import { getBalance } from '../../db/items/balance';
-import { itemId } from '../../db/read';
-import type { Key } from '../../db/schema';
+import { BoundedMap } from '#core/bounded-map';
+import { getBalance } from '#db/items/balance';
+import { itemId } from '#db/read';
+import type { Key } from '#db/schema';
 
 /**
  * What this container last saw of each balance item: a hint for optimistic concurrency, never

@@ -1,8 +1,8 @@
-import { notFound } from '../../core/errors';
-import type { AccountItem } from '../../db/items/account';
-import { type BalanceItem, getBalance, poolKey, walletKey } from '../../db/items/balance';
-import { getLanes } from '../../db/items/lane';
-import type { Key } from '../../db/schema';
+import { notFound } from '#core/errors';
+import type { AccountItem } from '#db/items/account';
+import { type BalanceItem, getBalance, poolKey, walletKey } from '#db/items/balance';
+import { getLanes } from '#db/items/lane';
+import type { Key } from '#db/schema';
 import { poolRunway, walletRunway } from './runway';
 
 /** Reads of balances: the agency pool and a reselling wallet, lanes included (lanes.ts). */

@@ -1,8 +1,8 @@
-import { timeLeftMs } from '../../core/deadline';
-import { AppError } from '../../core/errors';
-import { count } from '../../core/metrics';
-import { type BalanceCounter, MAX_BALANCE, moveBalance } from '../../db/items/balance';
-import { getLanes } from '../../db/items/lane';
+import { timeLeftMs } from '#core/deadline';
+import { AppError } from '#core/errors';
+import { count } from '#core/metrics';
+import { type BalanceCounter, MAX_BALANCE, moveBalance } from '#db/items/balance';
+import { getLanes } from '#db/items/lane';
 import {
   getIdempotencyRecord,
   type IdempotencyRecord,
@@ -10,9 +10,9 @@ import {
   type LedgerEntryItem,
   putEntry,
   putRefusal,
-} from '../../db/items/ledger-entry';
-import type { Key } from '../../db/schema';
-import { attempt, type Failed, type NamedItem, type TransactResult } from '../../db/transact';
+} from '#db/items/ledger-entry';
+import type { Key } from '#db/schema';
+import { attempt, type Failed, type NamedItem, type TransactResult } from '#db/transact';
 import { type BalanceState, balanceHint, oneAtATimeOn, rememberBalance } from './balance-state';
 import { COLLECTED_MS, closeLanes } from './lanes';
 

@@ -1,9 +1,9 @@
-import { utcDate } from '../../core/clock';
-import { invalidField } from '../../core/errors';
-import { decodeCursor, encodeCursor, foreignCursor } from '../../db/cursor';
-import { type AccountItem, accountKey, accountShape } from '../../db/items/account';
-import { type AccountDayRollup, accountDays, accountTotals, agencyDays } from '../../db/items/usage-rollup';
-import { foundItem, getItems } from '../../db/read';
+import { utcDate } from '#core/clock';
+import { invalidField } from '#core/errors';
+import { decodeCursor, encodeCursor, foreignCursor } from '#db/cursor';
+import { type AccountItem, accountKey, accountShape } from '#db/items/account';
+import { type AccountDayRollup, accountDays, accountTotals, agencyDays } from '#db/items/usage-rollup';
+import { foundItem, getItems } from '#db/read';
 import { type AgencyUsageQuery, type UsageQuery, usageTypes } from './schemas';
 import { DAY_MS, daysBetween, timeRange } from './time-range';
 

@@ -1,10 +1,10 @@
-import { AppError } from '../../core/errors';
-import { count } from '../../core/metrics';
-import { accountKey, accountShape, chargeMeter } from '../../db/items/account';
-import { moveBalance } from '../../db/items/balance';
-import { idempotencyKey, type LedgerEntryItem } from '../../db/items/ledger-entry';
-import { getItems, itemId } from '../../db/read';
-import { attempt, type NamedItem, type TransactResult, throwing, unhandled } from '../../db/transact';
+import { AppError } from '#core/errors';
+import { count } from '#core/metrics';
+import { accountKey, accountShape, chargeMeter } from '#db/items/account';
+import { moveBalance } from '#db/items/balance';
+import { idempotencyKey, type LedgerEntryItem } from '#db/items/ledger-entry';
+import { getItems, itemId } from '#db/read';
+import { attempt, type NamedItem, type TransactResult, throwing, unhandled } from '#db/transact';
 import { type AccountHint, forgetAccountsOf, noteMeterMonth, rememberAccount } from './account-hints';
 import { type BalanceState, balanceHint, balanceKnown, oneAtATime, rememberBalance } from './balance-state';
 import { replayOf } from './commit';

@@ -1,15 +1,15 @@
-import { timeLeftMs } from '../../core/deadline';
-import { AppError } from '../../core/errors';
-import { newId } from '../../core/ids';
-import { logger } from '../../core/logger';
-import { count } from '../../core/metrics';
-import { chargeMeter, getAccount } from '../../db/items/account';
-import { fundLane, moveBalance, poolKey, walletKey } from '../../db/items/balance';
-import { claimLane, debitLane, getLanes, type LaneItem } from '../../db/items/lane';
-import { type IdempotencyScope, type LedgerEntryItem, putEntry } from '../../db/items/ledger-entry';
-import { itemId } from '../../db/read';
-import { itemKinds, type Key } from '../../db/schema';
-import { attempt, type Failed, type NamedItem, throwing, unhandled } from '../../db/transact';
+import { timeLeftMs } from '#core/deadline';
+import { AppError } from '#core/errors';
+import { newId } from '#core/ids';
+import { logger } from '#core/logger';
+import { count } from '#core/metrics';
+import { chargeMeter, getAccount } from '#db/items/account';
+import { fundLane, moveBalance, poolKey, walletKey } from '#db/items/balance';
+import { claimLane, debitLane, getLanes, type LaneItem } from '#db/items/lane';
+import { type IdempotencyScope, type LedgerEntryItem, putEntry } from '#db/items/ledger-entry';
+import { itemId } from '#db/read';
+import { itemKinds, type Key } from '#db/schema';
+import { attempt, type Failed, type NamedItem, throwing, unhandled } from '#db/transact';
 import { accountClosed } from '../accounts/errors';
 import {
   type AccountHint,

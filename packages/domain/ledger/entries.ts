@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { LedgerEntryItem } from '../../db/items/ledger-entry';
+import type { LedgerEntryItem } from '#db/items/ledger-entry';
 
 /** An entry as the API shows it, the same everywhere (usage, top-ups, grants, the history): credits signed. */
 export function entryView(e: LedgerEntryItem) {

@@ -1,5 +1,5 @@
-import { AppError } from '../../core/errors';
-import { idBoundAt } from '../../core/ids';
+import { AppError } from '#core/errors';
+import { idBoundAt } from '#core/ids';
 import {
   type EntryList,
   entryCursor,
@@ -7,7 +7,7 @@ import {
   LEDGER_SHARDS,
   type LedgerEntryItem,
   listedByType,
-} from '../../db/items/ledger-entry';
+} from '#db/items/ledger-entry';
 import { entryView } from './entries';
 import type { TransactionsQuery } from './schemas';
 import { timeRange } from './time-range';

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { logger } from '../../core/logger';
-import { count } from '../../core/metrics';
-import { returnAllowance } from '../../db/items/account';
-import { getBalance, LANE_HEADS, laneHeadShape, moveFence, returnLane } from '../../db/items/balance';
-import { closeLane, getLanes, type LaneItem } from '../../db/items/lane';
-import { queryPage } from '../../db/query';
-import { itemId } from '../../db/read';
-import type { Key } from '../../db/schema';
-import { attempt, throwing, transact, unhandled } from '../../db/transact';
+import { logger } from '#core/logger';
+import { count } from '#core/metrics';
+import { returnAllowance } from '#db/items/account';
+import { getBalance, LANE_HEADS, laneHeadShape, moveFence, returnLane } from '#db/items/balance';
+import { closeLane, getLanes, type LaneItem } from '#db/items/lane';
+import { queryPage } from '#db/query';
+import { itemId } from '#db/read';
+import type { Key } from '#db/schema';
+import { attempt, throwing, transact, unhandled } from '#db/transact';
 import { rememberBalance } from './balance-state';
 
 /**

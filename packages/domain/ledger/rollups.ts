@@ -1,7 +1,7 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { logger } from '../../core/logger';
-import { count } from '../../core/metrics';
+import { logger } from '#core/logger';
+import { count } from '#core/metrics';
 import {
   accountDayKey,
   accountMonthKey,
@@ -13,9 +13,9 @@ import {
   totalsPart,
   type UsageRollup,
   type Watermark,
-} from '../../db/items/usage-rollup';
-import { itemId } from '../../db/read';
-import { itemKinds, type Key } from '../../db/schema';
+} from '#db/items/usage-rollup';
+import { itemId } from '#db/read';
+import { itemKinds, type Key } from '#db/schema';
 import { type UsageType, usageTypes } from './schemas';
 
 /**

@@ -1,5 +1,5 @@
-import { nowMs, utcDate } from '../../core/clock';
-import { accountDays, agencyDays } from '../../db/items/usage-rollup';
+import { nowMs, utcDate } from '#core/clock';
+import { accountDays, agencyDays } from '#db/items/usage-rollup';
 
 /**
  * How long a balance lasts at the current pace: the balance ÷ the average daily use over the

@@ -1,5 +1,5 @@
-import * as z from '../../core/zod';
-import { entryTypes, type UsageType, usageTypes } from '../../db/vocabulary';
+import * as z from '#core/zod';
+import { entryTypes, type UsageType, usageTypes } from '#db/vocabulary';
 import { cursor, line, trimmedLine } from '../text-fields';
 
 /** Credits are whole, positive and bounded: usage moves at most a million per call, top-ups and grants a billion. */
@@ -9,7 +9,7 @@ const quantity = amount(1_000_000);
 const credits = amount(1_000_000_000);
 const ref = trimmedLine(200);
 
-export { type EntryType, entryTypes, type UsageType, usageTypes } from '../../db/vocabulary';
+export { type EntryType, entryTypes, type UsageType, usageTypes } from '#db/vocabulary';
 /** Credits per unit of each usage type (API.md: 1 per AI response, 1 per campaign message). */
 export const creditsPerUnit: Record<UsageType, number> = { ai_response: 1, campaign_message: 1 };
 

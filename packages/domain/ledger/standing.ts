@@ -1,5 +1,5 @@
-import { type SubAccountItem, standingOf } from '../../db/items/account';
-import { poolKey, walletKey } from '../../db/items/balance';
+import { type SubAccountItem, standingOf } from '#db/items/account';
+import { poolKey, walletKey } from '#db/items/balance';
 import { closeLanes, fenceAndClose } from './lanes';
 
 /**

@@ -1,5 +1,5 @@
-import { nowMs, utcDate } from '../../core/clock';
-import { invalidField } from '../../core/errors';
+import { nowMs, utcDate } from '#core/clock';
+import { invalidField } from '#core/errors';
 
 const DAY_MS = 86_400_000;
 

@@ -1,9 +1,9 @@
-import { timeLeftMs } from '../../core/deadline';
-import { dependencyFailure } from '../../core/dependency-errors';
-import { AppError, notFound } from '../../core/errors';
-import { isIdOf } from '../../core/ids';
-import { mapLimit } from '../../core/map-limit';
-import type { LedgerEntryItem } from '../../db/items/ledger-entry';
+import { timeLeftMs } from '#core/deadline';
+import { dependencyFailure } from '#core/dependency-errors';
+import { AppError, notFound } from '#core/errors';
+import { isIdOf } from '#core/ids';
+import { mapLimit } from '#core/map-limit';
+import type { LedgerEntryItem } from '#db/items/ledger-entry';
 import type { PrincipalOf } from '../auth/principal';
 import { type DebitRequest, debit } from './debit';
 import { debitTogether, type Settled } from './debit-group';

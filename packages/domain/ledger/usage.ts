@@ -1,5 +1,5 @@
-import { now as clockNow, utcMonth } from '../../core/clock';
-import { notFound } from '../../core/errors';
+import { now as clockNow, utcMonth } from '#core/clock';
+import { notFound } from '#core/errors';
 import { actorOf, type Principal } from '../auth/principal';
 import { type DebitRequest, debit } from './debit';
 import { requestHash } from './entries';

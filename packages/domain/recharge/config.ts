@@ -1,4 +1,4 @@
-import { optionalEnv } from '../../core/env';
+import { optionalEnv } from '#core/env';
 import { RETRY_DELAYS_SECONDS } from '../webhooks/backoff';
 
 /**

@@ -1,11 +1,11 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
-import { logger } from '../../core/logger';
-import { accountIdOf, accountKey, agencyShape, subAccountShape } from '../../db/items/account';
-import { walletKey } from '../../db/items/balance';
-import { resellingSettingsKey, resellingSettingsShape } from '../../db/items/reselling-settings';
-import { foundItem, getItems } from '../../db/read';
-import type { Key } from '../../db/schema';
+import { logger } from '#core/logger';
+import { accountIdOf, accountKey, agencyShape, subAccountShape } from '#db/items/account';
+import { walletKey } from '#db/items/balance';
+import { resellingSettingsKey, resellingSettingsShape } from '#db/items/reselling-settings';
+import { foundItem, getItems } from '#db/read';
+import type { Key } from '#db/schema';
 import { type BalanceChange, balanceChangeOf, judgeBalance, latestChanges } from '../auto-top-up/detect';
 import { produceEvents } from '../events/produce';
 import { exactBalance } from '../ledger/balances';

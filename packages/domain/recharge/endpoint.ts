@@ -1,6 +1,6 @@
-import { now } from '../../core/clock';
-import { AppError, notFound } from '../../core/errors';
-import type { AuditChange } from '../../db/items/audit-record';
+import { now } from '#core/clock';
+import { AppError, notFound } from '#core/errors';
+import type { AuditChange } from '#db/items/audit-record';
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,
@@ -8,9 +8,9 @@ import {
   replaceWebhookSecrets,
   type StoredWebhookEndpoint,
   updateWebhookEndpointUrl,
-} from '../../db/items/reselling-settings';
-import { putDelivery } from '../../db/items/webhook-delivery';
-import { transact } from '../../db/transact';
+} from '#db/items/reselling-settings';
+import { putDelivery } from '#db/items/webhook-delivery';
+import { transact } from '#db/transact';
 import { audited, changesOf } from '../audit/record';
 import { limits, takeAttempt } from '../auth/throttle';
 import { generateWebhookSecret, rotateWebhookSecret } from '../webhooks/signing';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { nowMs } from '../../core/clock';
-import { logger } from '../../core/logger';
-import { count } from '../../core/metrics';
-import { releaseSlot, takeSlot } from '../../db/items/webhook-slots';
-import { queueDefinitions } from '../../queues/definitions';
+import { nowMs } from '#core/clock';
+import { logger } from '#core/logger';
+import { count } from '#core/metrics';
+import { releaseSlot, takeSlot } from '#db/items/webhook-slots';
+import { queueDefinitions } from '#queues/definitions';
 import { deliveryTimeoutMs } from './config';
 import { type DeliveryMessage, enqueueDelivery } from './queue';
 

@@ -1,14 +1,14 @@
-import { now, nowIso, nowMs } from '../../core/clock';
-import { AppError, notFound } from '../../core/errors';
-import { isIdOf } from '../../core/ids';
-import { listRechargeRequests, type RechargeRequestItem } from '../../db/items/recharge';
+import { now, nowIso, nowMs } from '#core/clock';
+import { AppError, notFound } from '#core/errors';
+import { isIdOf } from '#core/ids';
+import { listRechargeRequests, type RechargeRequestItem } from '#db/items/recharge';
 import {
   getDelivery,
   listDeliveries,
   reopenDelivery,
   unreopenDelivery,
   type WebhookDeliveryItem,
-} from '../../db/items/webhook-delivery';
+} from '#db/items/webhook-delivery';
 import { audited } from '../audit/record';
 import { enqueueDelivery } from './queue';
 import type { DeliveriesQuery, RechargeRequestsQuery } from './schemas';

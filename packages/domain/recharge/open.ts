@@ -1,19 +1,19 @@
-import { utcDate } from '../../core/clock';
-import { newId } from '../../core/ids';
-import { logger } from '../../core/logger';
-import { count } from '../../core/metrics';
-import type { AgencyItem, SubAccountItem } from '../../db/items/account';
+import { utcDate } from '#core/clock';
+import { newId } from '#core/ids';
+import { logger } from '#core/logger';
+import { count } from '#core/metrics';
+import type { AgencyItem, SubAccountItem } from '#db/items/account';
 import {
   getRechargeState,
   markCapNotified,
   putRechargeRequest,
   type RechargeRequestItem,
   takeOpenSlot,
-} from '../../db/items/recharge';
-import type { ResellingSettingsItem } from '../../db/items/reselling-settings';
-import { putDelivery, type WebhookDeliveryItem } from '../../db/items/webhook-delivery';
-import { itemKinds } from '../../db/schema';
-import { committedOrStale, throwing, unhandled } from '../../db/transact';
+} from '#db/items/recharge';
+import type { ResellingSettingsItem } from '#db/items/reselling-settings';
+import { putDelivery, type WebhookDeliveryItem } from '#db/items/webhook-delivery';
+import { itemKinds } from '#db/schema';
+import { committedOrStale, throwing, unhandled } from '#db/transact';
 import { newOutboxId, outboxWrite } from '../outbox';
 import { dailyCap, maxAttempts, REQUEST_LIFETIME_MS } from './config';
 

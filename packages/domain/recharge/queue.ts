@@ -1,8 +1,8 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { awsClientDefaults } from '../../core/aws-clients';
-import { requireEnv } from '../../core/env';
-import { traced } from '../../core/tracing';
-import * as z from '../../core/zod';
+import { awsClientDefaults } from '#core/aws-clients';
+import { requireEnv } from '#core/env';
+import { traced } from '#core/tracing';
+import * as z from '#core/zod';
 
 /**
  * The webhooks queue's message: one attempt of one delivery. `notBefore` (epoch ms) carries a

@@ -1,4 +1,4 @@
-import { open, seal } from '../../crypto/secret-box';
+import { open, seal } from '#crypto/secret-box';
 import type { WebhookSecrets } from '../webhooks/signing';
 
 /**

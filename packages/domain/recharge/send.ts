@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { now, nowMs } from '../../core/clock';
-import { logger } from '../../core/logger';
-import { count } from '../../core/metrics';
-import { getAccount } from '../../db/items/account';
-import { disableWebhookEndpoint, getResellingSettings, type StoredWebhookEndpoint } from '../../db/items/reselling-settings';
+import { now, nowMs } from '#core/clock';
+import { logger } from '#core/logger';
+import { count } from '#core/metrics';
+import { getAccount } from '#db/items/account';
+import { disableWebhookEndpoint, getResellingSettings, type StoredWebhookEndpoint } from '#db/items/reselling-settings';
 import {
   type AttemptRecord,
   claimAttempt,
@@ -12,9 +12,9 @@ import {
   recordAttempt,
   releaseAttempt,
   type WebhookDeliveryItem,
-} from '../../db/items/webhook-delivery';
-import { disableEventEndpoint, getEventEndpoint } from '../../db/items/webhook-endpoints';
-import { transact, transactIf } from '../../db/transact';
+} from '#db/items/webhook-delivery';
+import { disableEventEndpoint, getEventEndpoint } from '#db/items/webhook-endpoints';
+import { transact, transactIf } from '#db/transact';
 import { newOutboxId, type OutboxEvent, outboxWrite } from '../outbox';
 import { nextSqsDelaySeconds } from '../webhooks/backoff';
 import { type DeliveryResult, postWebhook } from '../webhooks/deliver';

@@ -1,4 +1,4 @@
-import { AppError } from '../../core/errors';
+import { AppError } from '#core/errors';
 import { formatPrice, type Price } from './money';
 
 /** The refusals of reselling, each with the facts a client needs to correct itself. */

@@ -1,18 +1,18 @@
-import { now as clockNow, nowIso, utcDate } from '../../core/clock';
-import { AppError } from '../../core/errors';
-import { newId } from '../../core/ids';
-import { logger } from '../../core/logger';
-import { checkActiveInMode, checkClosed, getAccount } from '../../db/items/account';
+import { now as clockNow, nowIso, utcDate } from '#core/clock';
+import { AppError } from '#core/errors';
+import { newId } from '#core/ids';
+import { logger } from '#core/logger';
+import { checkActiveInMode, checkClosed, getAccount } from '#db/items/account';
 import {
   type LandingFacts,
   markPaid,
   markRefundedOnLanding,
   type PurchaseItem,
   recordClosedAccountRefund,
-} from '../../db/items/purchase';
-import { bindStripePayment, getStripePayment, type StripePaymentItem } from '../../db/items/stripe-payment';
-import { itemKinds } from '../../db/schema';
-import { attempt, throwing } from '../../db/transact';
+} from '#db/items/purchase';
+import { bindStripePayment, getStripePayment, type StripePaymentItem } from '#db/items/stripe-payment';
+import { itemKinds } from '#db/schema';
+import { attempt, throwing } from '#db/transact';
 import { paidOnCheckout } from '../auto-top-up/attempt';
 import { type CommitResult, commit, type Plan, type Stop } from '../ledger/commit';
 import { requestHash } from '../ledger/entries';

@@ -1,6 +1,6 @@
-import { invalidField, notFound } from '../../core/errors';
-import { type AccountItem, getAccount, type SubAccountItem } from '../../db/items/account';
-import { getResellingSettings, type StoredPricing } from '../../db/items/reselling-settings';
+import { invalidField, notFound } from '#core/errors';
+import { type AccountItem, getAccount, type SubAccountItem } from '#db/items/account';
+import { getResellingSettings, type StoredPricing } from '#db/items/reselling-settings';
 import { resellingConfig, STRIPE_MAXIMUM_AMOUNT, stripeMinimumCharge } from './config';
 import { amountTooSmall, priceBelowMinimum, resellingNotEnabled, resellingNotReady } from './errors';
 import { amountFor, coversPerCredit, creditsReaching, creditsWithin, formatPrice, type Price, parsePrice } from './money';

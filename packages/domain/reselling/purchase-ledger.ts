@@ -1,8 +1,8 @@
-import { poolKey, walletKey } from '../../db/items/balance';
-import type { EntryPayment } from '../../db/items/ledger-entry';
-import type { PaymentFacts, PurchaseItem } from '../../db/items/purchase';
-import { countResellingMove } from '../../db/items/reselling-counters';
-import type { NamedItem } from '../../db/transact';
+import { poolKey, walletKey } from '#db/items/balance';
+import type { EntryPayment } from '#db/items/ledger-entry';
+import type { PaymentFacts, PurchaseItem } from '#db/items/purchase';
+import { countResellingMove } from '#db/items/reselling-counters';
+import type { NamedItem } from '#db/transact';
 
 /** What every ledger move of a purchase shares: its balance, the money behind an entry, the dashboard's counters. */
 

@@ -1,6 +1,6 @@
-import { type AccountItem, getAccount } from '../../db/items/account';
-import type { PurchaseItem } from '../../db/items/purchase';
-import type { NamedItem } from '../../db/transact';
+import { type AccountItem, getAccount } from '#db/items/account';
+import type { PurchaseItem } from '#db/items/purchase';
+import type { NamedItem } from '#db/transact';
 import { newOutboxId, outboxWrite, type PurchaseNoticeEvent } from '../outbox';
 
 /**

@@ -1,17 +1,10 @@
-import { nowIso, nowMs } from '../../core/clock';
-import { AppError, notFound } from '../../core/errors';
-import { newId } from '../../core/ids';
-import type { AccountItem } from '../../db/items/account';
-import type { BalanceKind } from '../../db/items/balance';
-import {
-  attachSession,
-  createPurchase,
-  getPurchase,
-  getPurchaseKey,
-  listPurchases,
-  type PurchaseItem,
-} from '../../db/items/purchase';
-import { itemKinds } from '../../db/schema';
+import { nowIso, nowMs } from '#core/clock';
+import { AppError, notFound } from '#core/errors';
+import { newId } from '#core/ids';
+import type { AccountItem } from '#db/items/account';
+import type { BalanceKind } from '#db/items/balance';
+import { attachSession, createPurchase, getPurchase, getPurchaseKey, listPurchases, type PurchaseItem } from '#db/items/purchase';
+import { itemKinds } from '#db/schema';
 import { accountClosed } from '../accounts/errors';
 import { audited } from '../audit/record';
 import { actorOf, type Principal } from '../auth/principal';

@@ -1,7 +1,7 @@
-import { nowIso } from '../../core/clock';
-import { AppError, invalidField, notFound } from '../../core/errors';
-import { newId } from '../../core/ids';
-import { getAccount } from '../../db/items/account';
+import { nowIso } from '#core/clock';
+import { AppError, invalidField, notFound } from '#core/errors';
+import { newId } from '#core/ids';
+import { getAccount } from '#db/items/account';
 import {
   getResellingSettings,
   type ResellingSettingsItem,
@@ -9,7 +9,7 @@ import {
   type StoredPackage,
   type StoredPricing,
   savePricing,
-} from '../../db/items/reselling-settings';
+} from '#db/items/reselling-settings';
 import { audited, changesOf } from '../audit/record';
 import { resellingConfig, STRIPE_MAXIMUM_AMOUNT, stripeMinimumCharge } from './config';
 import { amountTooSmall, priceBelowMinimum } from './errors';

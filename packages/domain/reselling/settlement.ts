@@ -1,10 +1,10 @@
 import type Stripe from 'stripe';
-import { now as clockNow, utcDate } from '../../core/clock';
-import { newId } from '../../core/ids';
-import { logger } from '../../core/logger';
-import { getPurchase, type PurchaseItem, type SettledState, settle } from '../../db/items/purchase';
-import { itemKinds } from '../../db/schema';
-import { attempt, type NamedItem, throwing } from '../../db/transact';
+import { now as clockNow, utcDate } from '#core/clock';
+import { newId } from '#core/ids';
+import { logger } from '#core/logger';
+import { getPurchase, type PurchaseItem, type SettledState, settle } from '#db/items/purchase';
+import { itemKinds } from '#db/schema';
+import { attempt, type NamedItem, throwing } from '#db/transact';
 import { balanceHint, forgetBalance } from '../ledger/balance-state';
 import { commit, type Plan, type Stop } from '../ledger/commit';
 import { requestHash } from '../ledger/entries';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { timeLeftMs } from '../../core/deadline';
-import { optionalEnv, secret } from '../../core/env';
-import { AppError } from '../../core/errors';
-import { logger } from '../../core/logger';
+import { timeLeftMs } from '#core/deadline';
+import { optionalEnv, secret } from '#core/env';
+import { AppError } from '#core/errors';
+import { logger } from '#core/logger';
 import { type StripeApi, type StripeCallOptions, StripeRequestError, stripeApi } from './stripe-api';
 
 /**

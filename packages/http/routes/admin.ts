@@ -1,6 +1,6 @@
-import { auditing, authenticating } from '../../db/access';
-import { agencyPatchBody } from '../../domain/accounts/schemas';
-import { allow } from '../../domain/auth/principal';
+import { auditing, authenticating } from '#db/access';
+import { agencyPatchBody } from '#domain/accounts/schemas';
+import { allow } from '#domain/auth/principal';
 import * as res from '../responses';
 import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
 

@@ -1,7 +1,7 @@
-import { auditing, authenticating } from '../../db/access';
-import { keyPrefixes } from '../../db/schema';
-import { allow } from '../../domain/auth/principal';
-import { deliveriesQuery, rechargeRequestsQuery, webhookEndpointBody } from '../../domain/recharge/schemas';
+import { auditing, authenticating } from '#db/access';
+import { keyPrefixes } from '#db/schema';
+import { allow } from '#domain/auth/principal';
+import { deliveriesQuery, rechargeRequestsQuery, webhookEndpointBody } from '#domain/recharge/schemas';
 import * as res from '../responses';
 import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
 import { webhookEndpointRoutes } from './webhook-endpoints';

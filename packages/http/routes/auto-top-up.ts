@@ -1,5 +1,5 @@
-import { allow } from '../../domain/auth/principal';
-import { alertsBody, autoTopUpBody } from '../../domain/auto-top-up/schemas';
+import { allow } from '#domain/auth/principal';
+import { alertsBody, autoTopUpBody } from '#domain/auto-top-up/schemas';
 import * as res from '../responses';
 import type { RouteDef } from '../route-def';
 

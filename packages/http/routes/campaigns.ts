@@ -1,7 +1,7 @@
-import { auditing, authenticating } from '../../db/access';
-import { listQuery } from '../../domain/accounts/schemas';
-import { allow } from '../../domain/auth/principal';
-import { copyCampaignBody, createCampaignBody, patchCampaignBody } from '../../domain/campaigns/schemas';
+import { auditing, authenticating } from '#db/access';
+import { listQuery } from '#domain/accounts/schemas';
+import { allow } from '#domain/auth/principal';
+import { copyCampaignBody, createCampaignBody, patchCampaignBody } from '#domain/campaigns/schemas';
 import * as res from '../responses';
 import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
 

@@ -1,8 +1,8 @@
-import { authenticating } from '../../db/access';
-import { MAX_BALANCE } from '../../db/items/balance';
-import { keyPrefixes } from '../../db/schema';
-import { allow } from '../../domain/auth/principal';
-import { agencyUsageQuery, grantBody, topUpBody, transactionsQuery, usageQuery } from '../../domain/ledger/schemas';
+import { authenticating } from '#db/access';
+import { MAX_BALANCE } from '#db/items/balance';
+import { keyPrefixes } from '#db/schema';
+import { allow } from '#domain/auth/principal';
+import { agencyUsageQuery, grantBody, topUpBody, transactionsQuery, usageQuery } from '#domain/ledger/schemas';
 import * as res from '../responses';
 import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
 

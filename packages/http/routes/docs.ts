@@ -1,4 +1,4 @@
-import { allow } from '../../domain/auth/principal';
+import { allow } from '#domain/auth/principal';
 import * as res from '../responses';
 import type { HttpFunctionManifest, RouteDef } from '../route-def';
 

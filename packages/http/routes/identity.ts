@@ -1,8 +1,8 @@
-import { auditing, authenticating } from '../../db/access';
-import { keyPrefixes } from '../../db/schema';
-import { changePasswordBody, createApiKeyBody, listQuery } from '../../domain/accounts/schemas';
-import { auditLogQuery } from '../../domain/audit/log';
-import { allow } from '../../domain/auth/principal';
+import { auditing, authenticating } from '#db/access';
+import { keyPrefixes } from '#db/schema';
+import { changePasswordBody, createApiKeyBody, listQuery } from '#domain/accounts/schemas';
+import { auditLogQuery } from '#domain/audit/log';
+import { allow } from '#domain/auth/principal';
 import * as res from '../responses';
 import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
 

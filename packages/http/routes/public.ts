@@ -1,13 +1,7 @@
-import { auditing } from '../../db/access';
-import { keyPrefixes } from '../../db/schema';
-import {
-  loginBody,
-  passwordResetBody,
-  passwordResetConfirmBody,
-  signupBody,
-  verifyEmailBody,
-} from '../../domain/accounts/schemas';
-import { allow } from '../../domain/auth/principal';
+import { auditing } from '#db/access';
+import { keyPrefixes } from '#db/schema';
+import { loginBody, passwordResetBody, passwordResetConfirmBody, signupBody, verifyEmailBody } from '#domain/accounts/schemas';
+import { allow } from '#domain/auth/principal';
 import * as res from '../responses';
 import type { HttpFunctionManifest, RouteDef } from '../route-def';
 

@@ -1,7 +1,7 @@
-import { auditing, authenticating } from '../../db/access';
-import { keyPrefixes } from '../../db/schema';
-import { allow } from '../../domain/auth/principal';
-import { dashboardQuery, pricingBody, purchaseBody, purchasesQuery } from '../../domain/reselling/schemas';
+import { auditing, authenticating } from '#db/access';
+import { keyPrefixes } from '#db/schema';
+import { allow } from '#domain/auth/principal';
+import { dashboardQuery, pricingBody, purchaseBody, purchasesQuery } from '#domain/reselling/schemas';
 import * as res from '../responses';
 import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
 import { autoTopUpRoutes } from './auto-top-up';

@@ -1,5 +1,5 @@
-import { keyPrefixes } from '../../db/schema';
-import { allow } from '../../domain/auth/principal';
+import { keyPrefixes } from '#db/schema';
+import { allow } from '#domain/auth/principal';
 import * as res from '../responses';
 import type { HttpFunctionManifest, RouteDef } from '../route-def';
 

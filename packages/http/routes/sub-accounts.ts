@@ -1,7 +1,7 @@
-import { auditing, authenticating } from '../../db/access';
-import { keyPrefixes } from '../../db/schema';
-import { createSubAccountBody, listQuery, patchSubAccountBody } from '../../domain/accounts/schemas';
-import { allow } from '../../domain/auth/principal';
+import { auditing, authenticating } from '#db/access';
+import { keyPrefixes } from '#db/schema';
+import { createSubAccountBody, listQuery, patchSubAccountBody } from '#domain/accounts/schemas';
+import { allow } from '#domain/auth/principal';
 import * as res from '../responses';
 import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
 

@@ -1,7 +1,7 @@
-import { authenticating } from '../../db/access';
-import { keyPrefixes } from '../../db/schema';
-import { allow } from '../../domain/auth/principal';
-import { MAX_BATCH_EVENTS, usageBatchBody, usageBody } from '../../domain/ledger/schemas';
+import { authenticating } from '#db/access';
+import { keyPrefixes } from '#db/schema';
+import { allow } from '#domain/auth/principal';
+import { MAX_BATCH_EVENTS, usageBatchBody, usageBody } from '#domain/ledger/schemas';
 import * as res from '../responses';
 import { type HttpFunctionManifest, type RouteDef, standardNeeds } from '../route-def';
 

@@ -1,5 +1,5 @@
-import { allow } from '../../domain/auth/principal';
-import { createWebhookEndpointBody, endpointDeliveriesQuery, patchWebhookEndpointBody } from '../../domain/events/schemas';
+import { allow } from '#domain/auth/principal';
+import { createWebhookEndpointBody, endpointDeliveriesQuery, patchWebhookEndpointBody } from '#domain/events/schemas';
 import * as res from '../responses';
 import type { RouteDef } from '../route-def';
 

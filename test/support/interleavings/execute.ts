@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { poolKey, walletKey } from '../../../packages/db/items/balance';
-import { closeLanes, LEASE_MS } from '../../../packages/domain/ledger/lanes';
-import { applyUsageRecords } from '../../../packages/domain/ledger/rollups';
+import { poolKey, walletKey } from '#db/items/balance';
+import { closeLanes, LEASE_MS } from '#domain/ledger/lanes';
+import { applyUsageRecords } from '#domain/ledger/rollups';
 import { api } from '../api';
 import { type BalanceRef, type Command, type Fault, STACK, type Via, type Who } from './commands';
 import { type Harness, type Run, requestContext } from './harness';

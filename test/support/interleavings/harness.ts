@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type fc from 'fast-check';
 import { vi } from 'vitest';
-import { dynamo as sweeperDynamo } from '../../../packages/db/client';
+import { dynamo as sweeperDynamo } from '#db/client';
 import { type Container, startContainers } from '../containers';
 import { classify, networkError } from './calls';
 import { type Fault, IN_PROCESS, STACK, type Via } from './commands';

@@ -5,8 +5,8 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { streamArnOf } from '../../../packages/local/dynamodb';
-import { matchesAnyFilter, usageRollupSource } from '../../../packages/queues/definitions';
+import { streamArnOf } from '#local/dynamodb';
+import { matchesAnyFilter, usageRollupSource } from '#queues/definitions';
 
 /**
  * The shared table's stream as the usage rollups' event source sees it (its filter applied),

@@ -1,10 +1,10 @@
-import { type BalanceItem, getBalance } from '../../../packages/db/items/balance';
-import { getLanes, type LaneItem } from '../../../packages/db/items/lane';
-import { accountDayKey, accountMonthKey, agencyDayKey, getRollups } from '../../../packages/db/items/usage-rollup';
-import { itemId } from '../../../packages/db/read';
-import type { Key } from '../../../packages/db/schema';
-import { exactBalance } from '../../../packages/domain/ledger/balances';
-import { closeLanes } from '../../../packages/domain/ledger/lanes';
+import { type BalanceItem, getBalance } from '#db/items/balance';
+import { getLanes, type LaneItem } from '#db/items/lane';
+import { accountDayKey, accountMonthKey, agencyDayKey, getRollups } from '#db/items/usage-rollup';
+import { itemId } from '#db/read';
+import type { Key } from '#db/schema';
+import { exactBalance } from '#domain/ledger/balances';
+import { closeLanes } from '#domain/ledger/lanes';
 import { api } from '../api';
 import { accountItem, ledgerEntries, ledgerRefusals, type StoredEntry } from '../ledger';
 import type { BalanceRef } from './commands';
