@@ -3,29 +3,18 @@
  * rotated, a failed delivery retried, deleted), a reselling client's auto-recharge settings, and
  * a recharge request it triggers, fulfilled by hand.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type AgencyFixture, api, createSubAccount, type SubAccountFixture, waitFor } from '../support/api';
 import { clipboardOf, expectAccessible, expectText, fieldError, screenshot } from '../support/browser';
 import { agencyWithConsole, consoleBrowser, newAgency } from '../support/console-browser';
 import { expectStatus, patchSub } from '../support/ledger';
 import { debit, grantWith, requestsOf, saveEndpoint } from '../support/recharge';
-import { type Hit, startReceiver, verify } from '../support/webhook-receiver';
+import { type Hit, receiverPerTest, verify } from '../support/webhook-receiver';
 
 const b = consoleBrowser();
 
-// The agency's payment server: on 127.0.0.1 only, answering `answer` (each test starts its own).
-let answer = 200;
-let receivers: Awaited<ReturnType<typeof startReceiver>>[] = [];
-const paymentServer = async () => {
-  answer = 200;
-  const receiver = await startReceiver(() => answer);
-  receivers.push(receiver);
-  return receiver;
-};
-afterEach(async () => {
-  await Promise.all(receivers.map((r) => r.close()));
-  receivers = [];
-});
+// The agency's payment server: on 127.0.0.1 only (each test starts its own).
+const { start: paymentServer, replies } = receiverPerTest();
 
 /** An Agency-plan agency with a 1,000-credit pool, its webhook saved, and a reselling client holding 100 credits. */
 async function agencyWithWebhook(
@@ -81,11 +70,11 @@ describe('auto-recharge', () => {
     await waitFor(async () => (await shown.count()) === 1 && (await shown.inputValue()) !== secret);
     const rotated = await shown.inputValue();
     expect(rotated).toMatch(/^whsec_/);
-    answer = 500;
+    replies.status = 500;
     await section.getByRole('button', { name: 'Send test' }).click();
     const failed = log.locator('tbody tr').first();
     await expectText(failed, /Test\s+failed\s+3\s+HTTP 500/);
-    answer = 200;
+    replies.status = 200;
     const before = receiver.hits.length;
     await failed.getByRole('button', { name: /^Retry the test webhook/ }).click();
     await expectText(failed, /Test\s+succeeded\s+4\s+HTTP 200/);

@@ -4,27 +4,17 @@
  * off, Retry, and deleting it. The agency's CRM is a receiver on 127.0.0.1.
  */
 import type { Page } from 'playwright-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type AgencyFixture, api, waitFor } from '../support/api';
 import { clipboardOf, expectAccessible, expectText, fieldError, textOf } from '../support/browser';
 import { agencyWithConsole, consoleBrowser, newAgency } from '../support/console-browser';
 import { createSubAccountOnly, expectStatus } from '../support/ledger';
-import { type Hit, startReceiver, verify } from '../support/webhook-receiver';
+import { type Hit, receiverPerTest, verify } from '../support/webhook-receiver';
 
 const b = consoleBrowser();
 
-let answer = 200;
-let crms: Awaited<ReturnType<typeof startReceiver>>[] = [];
-const startCrm = async () => {
-  answer = 200;
-  const crm = await startReceiver(() => answer);
-  crms.push(crm);
-  return crm;
-};
-afterEach(async () => {
-  await Promise.all(crms.map((r) => r.close()));
-  crms = [];
-});
+// The agency's CRM receiving events: on 127.0.0.1 only (each test starts its own).
+const { start: startCrm, replies } = receiverPerTest();
 
 /** An agency with one endpoint (sub_account.updated, made through the API) to its CRM, the console on Event Webhooks. */
 async function agencyWithEndpoint() {
@@ -128,12 +118,12 @@ describe('event webhooks', () => {
     await rotation.getByRole('button', { name: 'Done' }).click();
 
     // The CRM answers 410 Gone: the endpoint turns off, its row says why; Edit turns it on; Retry delivers the test.
-    answer = 410;
+    replies.status = 410;
     await section.getByRole('button', { name: 'Send test' }).click();
     await expectText(row, /Disabled: the endpoint answered 410 Gone/);
     const gone = log.locator('tbody tr').first();
     await expectText(gone, /Test\s+failed\s+1\s+HTTP 410/);
-    answer = 200;
+    replies.status = 200;
     await row.getByRole('button', { name: `Edit ${crm.url}` }).click();
     const edit = page.getByRole('dialog', { name: 'Edit endpoint' });
     expect(await edit.getByLabel('Endpoint URL').inputValue()).toBe(crm.url);

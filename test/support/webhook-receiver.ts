@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { afterEach } from 'vitest';
 
 /**
  * An agency's payment server stand-in, on 127.0.0.1 only: records every request it gets
@@ -51,4 +52,27 @@ export function verify(hit: Hit, secret: string): Record<string, any> {
     'webhook-timestamp': String(hit.headers['webhook-timestamp']),
     'webhook-signature': String(hit.headers['webhook-signature']),
   }) as Record<string, any>;
+}
+
+/**
+ * A test file's receivers: each test starts its own, answering `replies.status` at the time of
+ * each hit (200 at the start of a test; a test sets it to make the receiver fail), and every
+ * receiver closes after the test. Call at the top of the file.
+ */
+export function receiverPerTest(): { start(): ReturnType<typeof startReceiver>; replies: { status: Reply } } {
+  const replies: { status: Reply } = { status: 200 };
+  let open: Array<Awaited<ReturnType<typeof startReceiver>>> = [];
+  afterEach(async () => {
+    await Promise.all(open.map((r) => r.close()));
+    open = [];
+  });
+  return {
+    replies,
+    async start() {
+      replies.status = 200;
+      const receiver = await startReceiver(() => replies.status);
+      open.push(receiver);
+      return receiver;
+    },
+  };
 }
