@@ -94,7 +94,7 @@ export interface LocalStackInfo {
   stripeSandboxUrl: string | null;
   /**
    * `GET <statusUrl>/stream-pollers` → StreamPollersStatus (each stream poller's progress), when
-   * asked for (`pollerStatus`).
+   * asked for (`pollerStatus`); asking also wakes the pollers from their idle pause.
    */
   statusUrl: string | null;
   /** The fidelity proxy (also `dynamoEndpoint` then): GET /fidelity/stats, POST /fidelity/reset, GET|POST /fidelity/config. */
@@ -282,6 +282,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       'recharge-stream-poller': notStarted,
       'usage-rollups-stream-poller': notStarted,
     };
+    const wakeStream: Partial<Record<keyof StreamPollersStatus, () => void>> = {};
     /** A reader of the table's stream, as one event source mapping is deployed (each its own filter and batching). */
     const addStreamPoller = (
       name: keyof StreamPollersStatus,
@@ -292,6 +293,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         start: async () => {
           const poller = startStreamPoller({ endpoint: dynamo.engine, streamArn, log, ...reader });
           streamStatus[name] = poller.status;
+          wakeStream[name] = poller.wake;
           return loopInstance(poller);
         },
       });
@@ -373,11 +375,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         ),
     });
     const status = opts.pollerStatus
-      ? await startStatusServer(() => ({
-          'stream-poller': streamStatus['stream-poller'](),
-          'recharge-stream-poller': streamStatus['recharge-stream-poller'](),
-          'usage-rollups-stream-poller': streamStatus['usage-rollups-stream-poller'](),
-        }))
+      ? await startStatusServer(() => {
+          // Asked means a test waits on the pipeline: poll now rather than at the idle rate.
+          for (const wake of Object.values(wakeStream)) wake();
+          return {
+            'stream-poller': streamStatus['stream-poller'](),
+            'recharge-stream-poller': streamStatus['recharge-stream-poller'](),
+            'usage-rollups-stream-poller': streamStatus['usage-rollups-stream-poller'](),
+          };
+        })
       : undefined;
 
     const info: LocalStackInfo = {

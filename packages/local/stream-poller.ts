@@ -56,14 +56,23 @@ export function startStreamPoller(opts: {
   /** The function the event source invokes, named in the Lambda context of each batch. */
   functionName: string;
   log: (line: string) => void;
+  /** The pause after a pass that read records (more may be on their way). Default 100 ms. */
   intervalMs?: number;
+  /**
+   * The pause after a pass that read nothing: Lambda polls each shard of a DynamoDB stream at a
+   * base rate of four times a second (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html,
+   * "Polling and batching streams"). Default 250 ms; `wake()` cuts a pause short.
+   */
+  idleIntervalMs?: number;
+  /** How often the shards are listed again (DescribeStream) while none has ended. Default 1 s. */
+  relistMs?: number;
   /** The event source's filter patterns (ORed, as Lambda does); default: the forwarder's. */
   filters?: readonly unknown[];
   /** Names the poller in its log lines (several read the same stream, as several event sources do). */
   name?: string;
   /** The event source's batching and retries; default: the forwarder's. */
   source?: StreamSource;
-}): { stop(): Promise<void>; done: Promise<void>; status(): StreamPollerStatus } {
+}): { stop(): Promise<void>; done: Promise<void>; status(): StreamPollerStatus; wake(): void } {
   const filters = opts.filters ?? [outboxStreamFilter];
   const source: StreamSource = opts.source ?? streamSourceDefinition;
   const windowMs = source.maxBatchingWindowSeconds * 1000;
@@ -73,9 +82,14 @@ export function startStreamPoller(opts: {
   const iterators = new Map<string, string | undefined>(); // shardId → next iterator (undefined = closed)
   const lastRead = new Map<string, string>(); // shardId → sequence number of the last record read
   let streamArn: string | undefined;
+  let describedAt = 0; // when the shards were last listed
+  let shardClosed = false; // a shard ended since: its children are to be listed now
   let reopen = true; // first poll, or after an error: iterators may belong to a dead engine
   let running = true;
   const interval = opts.intervalMs ?? 100;
+  const idleInterval = opts.idleIntervalMs ?? 250;
+  const relist = opts.relistMs ?? 1000;
+  let endPause: (() => void) | undefined;
   const stopped = new AbortController();
   const progress: StreamPollerStatus = { passes: 0, caughtUpThrough: 0, handled: 0 };
 
@@ -92,6 +106,11 @@ export function startStreamPoller(opts: {
       reopen = false;
     }
     const arn = streamArn as string;
+    // The shards are listed once in a while, or at once when one has ended, not on every pass
+    // (each listing is a DescribeStream call the engine serves; Lambda lists between polls too).
+    if (iterators.size && !shardClosed && Date.now() - describedAt < relist) return arn;
+    describedAt = Date.now();
+    shardClosed = false;
     const { StreamDescription } = await client.send(new DescribeStreamCommand({ StreamArn: arn }));
     for (const shard of StreamDescription?.Shards ?? []) {
       if (!shard.ShardId || iterators.has(shard.ShardId)) continue;
@@ -182,6 +201,7 @@ export function startStreamPoller(opts: {
   async function pollOnce() {
     const pass = ++progress.passes;
     let atEnd = true;
+    let readInPass = 0;
     const arn = await openShards();
     for (const [shardId, iterator] of iterators) {
       const gathering = held.get(shardId) ?? { records: [], since: Date.now() };
@@ -191,7 +211,9 @@ export function startStreamPoller(opts: {
         );
         if ((out.Records?.length ?? 0) >= Math.min(READ_LIMIT, source.batchSize)) atEnd = false;
         iterators.set(shardId, out.NextShardIterator);
+        if (!out.NextShardIterator) shardClosed = true;
         const read = out.Records ?? [];
+        readInPass += read.length;
         const last = read.at(-1)?.dynamodb?.SequenceNumber;
         if (last) lastRead.set(shardId, last);
         const passed = read.map((r) => toLambdaRecord(r, arn)).filter((r) => matchesAnyFilter(filters, r));
@@ -213,17 +235,32 @@ export function startStreamPoller(opts: {
       }
     }
     if (atEnd) progress.caughtUpThrough = pass;
+    return readInPass > 0 || held.size > 0;
   }
 
+  /** A pause that `wake()` or `stop()` ends early. */
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        stopped.signal.removeEventListener('abort', end);
+        endPause = undefined;
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      stopped.signal.addEventListener('abort', end);
+      endPause = end;
+    });
+
+  let failing = false; // the engine did not answer: pauses back off, and a wake does not cut them
   const done = (async () => {
-    let failing = false;
     let wait = interval;
     while (running) {
       try {
-        await pollOnce();
+        const busy = await pollOnce();
         if (failing) opts.log('stream poller: reading the stream again');
         failing = false;
-        wait = interval;
+        wait = busy ? interval : idleInterval;
       } catch (err) {
         if (!running) break;
         if (!failing) opts.log(`stream poller: cannot read the stream (${(err as Error).message}); retrying until it answers`);
@@ -231,13 +268,17 @@ export function startStreamPoller(opts: {
         reopen = true;
         wait = Math.min(wait * 2, 2000);
       }
-      await sleep(wait, undefined, { signal: stopped.signal }).catch(() => undefined);
+      await pause(wait);
     }
   })();
 
   return {
     done,
     status: () => ({ ...progress }),
+    /** Polls now instead of at the end of the pause (someone waits for the pipeline: support/idle.ts). */
+    wake: () => {
+      if (!failing) endPause?.();
+    },
     async stop() {
       running = false;
       stopped.abort();
