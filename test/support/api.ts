@@ -127,8 +127,9 @@ export interface SentEmail {
   body: { text?: string; html?: string };
 }
 
-/** Emails the SES emulator holds for one address. */
 /**
+ * Emails the SES emulator holds for one address.
+ *
  * The inbox keeps every email of the run (thousands by its end) and tests poll it: a worker reads
  * only what arrived since it started (the emulator's `since`, epoch seconds), as its addresses
  * are all new. `performance.timeOrigin` is the real start, whatever a test does to Date.
@@ -136,6 +137,13 @@ export interface SentEmail {
 const inboxSince = Math.floor(performance.timeOrigin / 1000) - 60;
 
 export async function emailsTo(address: string): Promise<SentEmail[]> {
+  // A test polling the inbox waits on the pipeline: asking the pollers' status wakes them from
+  // their idle pause (Lambda's pace), so an email is as quick to come as when they polled faster.
+  if (stack.statusUrl)
+    void fetch(`${stack.statusUrl}/stream-pollers`).then(
+      (r) => r.body?.cancel(),
+      () => undefined,
+    );
   const res = await fetch(`${stack.sesUrl}/store?since=${inboxSince}`);
   const store = (await res.json()) as { emails: SentEmail[] };
   return store.emails.filter((e) => e.destination.to.includes(address));
