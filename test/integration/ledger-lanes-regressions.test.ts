@@ -163,6 +163,32 @@ describe('lanes: what the interleavings model found', () => {
     expect(res.body.code).toBe('credit_limit_reached');
   });
 
+  it('a collect cut short between two lanes (its answer lost) is finished by the next debit, not 503 until its pause ends', async () => {
+    const a = await agencyWithSubs(1, 100);
+    const [sub] = a.subs as [string];
+    const head = poolKey(a.agencyId);
+    await openLane(head, a.agencyId, 'P', 20);
+    await openLane(head, a.agencyId, 'P', 20);
+    // A container collects the pool and loses the answer to its first lane's close: the balance
+    // takes no lanes for a while, and the other lane stays open (so no direct debit either).
+    const pkOf = (key: any) => String(key?.pk?.S ?? key?.pk ?? '');
+    const closesALane = (command: string, input: any) =>
+      command === 'TransactWriteItemsCommand' &&
+      (input.TransactItems ?? []).some((i: any) => pkOf(i.Delete?.Key).startsWith('LANE#'));
+    await losingTheAnswerTo(closesALane, () =>
+      expect(closeLanes(head, { noLanesUntil: Date.now() + 30_000 })).rejects.toThrow(/socket hang up/),
+    );
+    const cutShort = await getBalance(head);
+    expect(cutShort).toMatchObject({ balance: 80, lanesOpen: 1 });
+    expect(cutShort?.noLanesUntil).toBeGreaterThan(Date.now());
+
+    // Another container's debit: it finishes the collect, then debits the balance item.
+    const res = await chargeUsage(sub, { type: 'ai_response', quantity: 3 }, { clock: AT });
+    expect(res.status, res.text).toBe(201);
+    expect(await getBalance(head)).toMatchObject({ balance: 97, lanesOpen: 0 });
+    expect(await getLanes(head, 2)).toEqual([]);
+  });
+
   it('a container that learns a moved fence without its accounts (a collect) reads them again before it debits', async () => {
     const a = await agencyWithSubs(1, 500);
     const [sub] = a.subs as [string];

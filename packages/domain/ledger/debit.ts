@@ -298,6 +298,10 @@ async function direct(
       if (failedHead) {
         const seen = rememberBalance(scope.head, failedHead.old);
         if (seen.fence !== head.fence) forgetAccountsOf(hint.agencyId);
+        // Collected (no lanes for a while) yet lanes still open: a collect was cut short (its
+        // container lost an answer or crashed between lanes). Neither a claim nor a direct debit
+        // can land until they are back, so this debit finishes the collect.
+        else if (seen.lanesOpen > 0 && seen.noLanesUntil > Date.now()) return { kind: 'collect', head: scope.head };
         else if (seen.lanesOpen > 0) state.hotUntil = Date.now() + HOT_MS;
         else if (seen.balance < d.credits) return { kind: 'refused', error: insufficientCredits() };
         else if (seen.version !== head.version) {
