@@ -11,8 +11,6 @@
  * can tell the second was the first again.
  */
 import '../support/stack'; // first: points this process at the local stack before handler modules load
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, expect, it } from 'vitest';
 import { withClock } from '#core/clock';
 import { getDelivery, putDelivery } from '#db/items/webhook-delivery';
@@ -22,45 +20,24 @@ import { sendDelivery } from '#domain/recharge/send';
 import { signUpAgency, waitFor } from '../support/api';
 import { pipelineIdle } from '../support/pipeline';
 import { saveEndpoint } from '../support/recharge';
+import { startReceiver } from '../support/webhook-receiver';
 
 const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
-/** Holds the first POST open until `answerFirst(status)`; answers every later one 200. */
-async function firstHeldReceiver() {
-  const webhookIds: string[] = [];
-  let held: http.ServerResponse | undefined;
-  const server = http.createServer((req, res) => {
-    res.on('error', () => {});
-    req.resume();
-    req.on('end', () => {
-      webhookIds.push(String(req.headers['webhook-id']));
-      if (webhookIds.length === 1) held = res;
-      else res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/recharge`,
-    webhookIds,
-    held: () => held,
-    answerFirst(status: number) {
-      if (held && !held.destroyed) held.writeHead(status).end();
-    },
-  };
-}
-
 it('a sender that lost its lease mid-POST records nothing: the one that took the delivery over decides it', async () => {
   // This process's senders wait a minute for an answer (the stack's wait 1.5 s): the held POST outlasts the takeover.
   process.env.WEBHOOK_TIMEOUT_MS = '60000';
   const agency = await signUpAgency();
-  const receiver = await firstHeldReceiver();
+  // The first POST is held open until the test answers it; every later one is answered 200.
+  let answerFirst: (status: number) => void = () => undefined;
+  const firstAnswer = new Promise<number>((resolve) => {
+    answerFirst = resolve;
+  });
+  const receiver = await startReceiver((_hit, index) => (index === 0 ? firstAnswer : 200));
+  closers.push(receiver.close);
   await saveEndpoint(agency.token, receiver.url);
   const at = new Date();
   const delivery = {
@@ -73,13 +50,13 @@ it('a sender that lost its lease mid-POST records nothing: the one that took the
   const message = { agencyId: agency.agencyId, deliveryId: delivery.id, attempt: 2 };
 
   const first = sendDelivery(message);
-  await waitFor(async () => receiver.held(), 30_000, 'the first POST');
+  await waitFor(async () => receiver.hits.length === 1, 30_000, 'the first POST');
   expect((await getDelivery(agency.agencyId, delivery.id))?.leaseToken, 'the first sender holds the lease').toBeDefined();
 
   // The second sender, an hour on: the first one's lease (its timeout + 20 s) is long over.
   const second = await withClock({ offsetMs: 3_600_000 }, () => sendDelivery(message));
   expect(second).toBe('succeeded');
-  receiver.answerFirst(500);
+  answerFirst(500);
   expect(await first).toBe('dropped');
   await pipelineIdle(); // the retry the first sender queued before its record failed: dropped too
 
@@ -87,5 +64,5 @@ it('a sender that lost its lease mid-POST records nothing: the one that took the
   expect(after).toMatchObject({ status: 'succeeded', attempts: 2, lastStatusCode: 200 });
   expect(after?.leaseToken).toBeUndefined();
   expect(after?.nextAttemptAt).toBeUndefined();
-  expect(receiver.webhookIds).toEqual([delivery.webhookId, delivery.webhookId]);
+  expect(receiver.hits.map((h) => h.headers['webhook-id'])).toEqual([delivery.webhookId, delivery.webhookId]);
 });

@@ -5,7 +5,7 @@ import { afterEach } from 'vitest';
 
 /**
  * An agency's payment server stand-in, on 127.0.0.1 only: records every request it gets
- * (headers, exact body) and answers as `respond` says (a status, or `hang` to never answer).
+ * (headers, exact body) and answers as `respond` says (a status, one to come, or `hang` to never answer).
  * `verify` checks a hit's signature with the standardwebhooks library, as a real receiver would.
  */
 export interface Hit {
@@ -14,7 +14,8 @@ export interface Hit {
   at: number;
 }
 
-export type Reply = number | 'hang';
+/** A status now, a status later (the request held open until the promise settles), or never. */
+export type Reply = number | Promise<number> | 'hang';
 
 export async function startReceiver(respond: (hit: Hit, index: number) => Reply = () => 200) {
   const hits: Hit[] = [];
@@ -29,8 +30,11 @@ export async function startReceiver(respond: (hit: Hit, index: number) => Reply 
       res.on('error', () => {});
       const reply = respond(hit, hits.length - 1);
       if (reply === 'hang') return;
-      res.writeHead(reply, reply >= 300 && reply < 400 ? { location: 'http://127.0.0.1:1/elsewhere' } : {});
-      res.end('ok');
+      void Promise.resolve(reply).then((status) => {
+        if (res.destroyed) return; // the sender gave up first
+        res.writeHead(status, status >= 300 && status < 400 ? { location: 'http://127.0.0.1:1/elsewhere' } : {});
+        res.end('ok');
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
