@@ -8,12 +8,6 @@ import { defineConfig } from 'vitest/config';
  *   browser tests against one local stack (one DynamoDB Local process, one table; tests isolate
  *   themselves by creating their own agencies).
  */
-// DynamoDB Local's JVM is the largest user of CPU in a run, and CI's two cores are busy all
-// through it: Java's quick compiler alone and the serial collector cut its CPU by 44% on six
-// stack files (docs/testing.md). The tests only: `npm start` and the benches keep Java's
-// defaults. A value set by the caller wins.
-process.env.JDK_JAVA_OPTIONS ??= '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
-
 export default defineConfig({
   test: {
     pool: 'forks',
