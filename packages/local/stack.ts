@@ -275,14 +275,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ...source,
       maxBatchingWindowSeconds: Math.min(source.maxBatchingWindowSeconds, opts.streamWindowSeconds ?? Number.POSITIVE_INFINITY),
     });
-    // A restarted poller counts from 0 again: passes and caught-up pass stay comparable.
-    const notStarted = () => ({ passes: 0, caughtUpThrough: 0, handled: 0 });
-    const streamStatus: Record<keyof StreamPollersStatus, () => StreamPollerStatus> = {
-      'stream-poller': notStarted,
-      'recharge-stream-poller': notStarted,
-      'usage-rollups-stream-poller': notStarted,
-    };
-    const wakeStream: Partial<Record<keyof StreamPollersStatus, () => void>> = {};
+    // The running instance of each (a restarted poller counts from 0 again: passes and
+    // caught-up pass stay comparable).
+    const streamPollers: Partial<
+      Record<keyof StreamPollersStatus, Pick<ReturnType<typeof startStreamPoller>, 'status' | 'wake'>>
+    > = {};
+    const statusOf = (name: keyof StreamPollersStatus): StreamPollerStatus =>
+      streamPollers[name]?.status() ?? { passes: 0, caughtUpThrough: 0, handled: 0 };
     /** A reader of the table's stream, as one event source mapping is deployed (each its own filter and batching). */
     const addStreamPoller = (
       name: keyof StreamPollersStatus,
@@ -292,8 +291,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         name,
         start: async () => {
           const poller = startStreamPoller({ endpoint: dynamo.engine, streamArn, log, ...reader });
-          streamStatus[name] = poller.status;
-          wakeStream[name] = poller.wake;
+          streamPollers[name] = poller;
           return loopInstance(poller);
         },
       });
@@ -377,11 +375,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const status = opts.pollerStatus
       ? await startStatusServer(() => {
           // Asked means a test waits on the pipeline: poll now rather than at the idle rate.
-          for (const wake of Object.values(wakeStream)) wake();
+          for (const poller of Object.values(streamPollers)) poller.wake();
           return {
-            'stream-poller': streamStatus['stream-poller'](),
-            'recharge-stream-poller': streamStatus['recharge-stream-poller'](),
-            'usage-rollups-stream-poller': streamStatus['usage-rollups-stream-poller'](),
+            'stream-poller': statusOf('stream-poller'),
+            'recharge-stream-poller': statusOf('recharge-stream-poller'),
+            'usage-rollups-stream-poller': statusOf('usage-rollups-stream-poller'),
           };
         })
       : undefined;

@@ -47,6 +47,18 @@ export async function queuedMessages(target: Pick<IdleTarget, 'sqsEndpoint'>, qu
   );
 }
 
+/**
+ * Wakes the stack's stream pollers from their idle pause (Lambda's pace, 250 ms): reading their
+ * status does. For a test about to wait on the pipeline (an email, a delivery), without waiting here.
+ */
+export function wakeStreamPollers(target: Pick<IdleTarget, 'statusUrl'>): void {
+  if (target.statusUrl)
+    void fetch(`${target.statusUrl}/stream-pollers`).then(
+      (r) => r.body?.cancel(),
+      () => undefined,
+    );
+}
+
 async function streamPollers(target: IdleTarget): Promise<StreamPollersStatus> {
   if (!target.statusUrl) throw new Error('the stack serves no poller status (start it with pollerStatus)');
   return (await (await fetch(`${target.statusUrl}/stream-pollers`)).json()) as StreamPollersStatus;
