@@ -1,4 +1,3 @@
-import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
 import { resellingSettings } from '#domain/reselling/config';
 import { stripeEventTypes } from '#domain/reselling/event-types';
@@ -23,9 +22,11 @@ import { startSchedule } from './schedule';
 import { loadLocalSecrets } from './secrets';
 import { startLocalSes } from './ses';
 import { type LocalQueues, startLocalQueues } from './sqs';
+import { startStatusServer } from './status-server';
 import { type StreamPollerStatus, startStreamPoller } from './stream-poller';
 import { type RetryPolicy, type StripeSandbox, startStripeSandbox } from './stripe-sandbox';
 import { createSupervisor, type KillOptions, type RestartEvent, type RestartPolicy, type Supervisor } from './supervisor';
+import { tableMirror } from './table-mirror';
 import { workerHandlers } from './workers';
 
 export interface LocalStackOptions {
@@ -64,6 +65,11 @@ export interface LocalStackOptions {
   /** Serve the pollers' progress on 127.0.0.1 (`statusUrl`), for tests that wait for the pipeline to be idle. */
   pollerStatus?: boolean;
   /**
+   * With `pollerStatus`: keep a copy of the table from its stream (table-mirror.ts) and serve the
+   * items that mention given ids at `POST <statusUrl>/table/items` (the test stack's snapshots).
+   */
+  tableMirror?: boolean;
+  /**
    * Run each function as Lambda does: up to this many container processes per function, each
    * serving one request (or batch) at a time (lambda-pool.ts). 1, the default: every handler
    * runs in this process (`LOCAL_LAMBDA_CONCURRENCY` for `npm start`).
@@ -94,7 +100,8 @@ export interface LocalStackInfo {
   stripeSandboxUrl: string | null;
   /**
    * `GET <statusUrl>/stream-pollers` → StreamPollersStatus (each stream poller's progress), when
-   * asked for (`pollerStatus`); asking also wakes the pollers from their idle pause.
+   * asked for (`pollerStatus`); asking also wakes the pollers from their idle pause. With
+   * `tableMirror`, `POST <statusUrl>/table/items` {mentioning: string[]} → {items} (status-server.ts).
    */
   statusUrl: string | null;
   /** The fidelity proxy (also `dynamoEndpoint` then): GET /fidelity/stats, POST /fidelity/reset, GET|POST /fidelity/config. */
@@ -124,6 +131,7 @@ export type EngineName =
   | 'queue-poller'
   | 'recharge-stream-poller'
   | 'usage-rollups-stream-poller'
+  | 'table-mirror'
   | 'webhooks-queue-poller'
   | 'lane-sweeper';
 
@@ -340,6 +348,17 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         source: sourced(usageRollupSource),
       });
     }
+    // The test stack's copy of the table: one more reader of the stream, every record.
+    const mirror = opts.tableMirror && dynamo.streams ? tableMirror() : undefined;
+    if (mirror)
+      await supervisor.add({
+        name: 'table-mirror',
+        start: async () => {
+          const reader = startStreamPoller({ endpoint: dynamo.engine, streamArn, log, ...mirror.poller });
+          mirror.attach(reader);
+          return loopInstance(reader);
+        },
+      });
     const webhooks = queueDefinitions.webhooks;
     await supervisor.add({
       name: 'webhooks-queue-poller',
@@ -373,14 +392,17 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         ),
     });
     const status = opts.pollerStatus
-      ? await startStatusServer(() => {
-          // Asked means a test waits on the pipeline: poll now rather than at the idle rate.
-          for (const poller of Object.values(streamPollers)) poller.wake();
-          return {
-            'stream-poller': statusOf('stream-poller'),
-            'recharge-stream-poller': statusOf('recharge-stream-poller'),
-            'usage-rollups-stream-poller': statusOf('usage-rollups-stream-poller'),
-          };
+      ? await startStatusServer({
+          streams: () => {
+            // Asked means a test waits on the pipeline: poll now rather than at the idle rate.
+            for (const poller of Object.values(streamPollers)) poller.wake();
+            return {
+              'stream-poller': statusOf('stream-poller'),
+              'recharge-stream-poller': statusOf('recharge-stream-poller'),
+              'usage-rollups-stream-poller': statusOf('usage-rollups-stream-poller'),
+            };
+          },
+          mirror,
         })
       : undefined;
 
@@ -424,18 +446,6 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     await supervisor.stop();
     throw err;
   }
-}
-
-/** A test seam: the stream pollers' progress as JSON on 127.0.0.1 (the test workers are other processes). */
-async function startStatusServer(streams: () => StreamPollersStatus): Promise<{ url: string; close(): void }> {
-  const server = createHttpServer((req, res) => {
-    const found = req.url === '/stream-pollers';
-    res.writeHead(found ? 200 : 404, { 'content-type': 'application/json' });
-    res.end(found ? JSON.stringify(streams()) : '{}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  return { url, close: () => server.close() };
 }
 
 /**

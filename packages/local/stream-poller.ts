@@ -72,6 +72,8 @@ export function startStreamPoller(opts: {
   name?: string;
   /** The event source's batching and retries; default: the forwarder's. */
   source?: StreamSource;
+  /** Told when the table has a new stream (re-created in memory), before its records are read from the start. */
+  onNewStream?: () => void;
 }): { stop(): Promise<void>; done: Promise<void>; status(): StreamPollerStatus; wake(): void } {
   const filters = opts.filters ?? [outboxStreamFilter];
   const source: StreamSource = opts.source ?? streamSourceDefinition;
@@ -100,6 +102,7 @@ export function startStreamPoller(opts: {
         opts.log('stream poller: the table has a new stream (DynamoDB Local restarted in memory); reading it from its start');
         lastRead.clear();
         held.clear();
+        opts.onNewStream?.();
       }
       streamArn = current;
       iterators.clear();

@@ -5,7 +5,7 @@
  * pollers' status (a test waiting for the pipeline) cuts that pause short.
  *
  * The poller reads the shared table's stream through a counting pass-through on 127.0.0.1,
- * its handler a no-op: a reader of its own, like the stack's three.
+ * its handler a no-op: a reader of its own, like each of the stack's.
  */
 import { createServer, request, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -27,6 +27,8 @@ export async function setup(project: TestProject) {
     streamWindowSeconds: 0.2,
     testClock: true,
     pollerStatus: true,
+    // The tests' item snapshots (support/table.ts) read a copy kept from the stream, not a Scan of the shared table.
+    tableMirror: true,
     // A webhook the API refused (a 5xx) comes back within a second or two, not minutes.
     stripeRetry: { attempts: 6, baseDelayMs: 200, maxDelayMs: 2000, timeoutMs: 5000 },
     // Auto-recharge webhooks: three attempts a second apart, receivers given 1.5 s (not a day and 10 s).

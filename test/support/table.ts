@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { stack } from './stack';
 
 /** Direct table access, to check what a request did (or did not) write. */
@@ -36,48 +36,23 @@ export async function auditRecordsOf(agencyId: string): Promise<Record<string, a
   return found.map((r) => (typeof r.changesJson === 'string' ? { ...r, changes: JSON.parse(r.changesJson) } : r));
 }
 
-/** Every item that mentions `needle` anywhere (ids are unique per test, so this finds a tenant's items). */
-export async function itemsMentioning(needle: string): Promise<Record<string, unknown>[]> {
-  const found: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await testDb.send(
-      new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start, ConsistentRead: true }),
-    );
-    for (const item of out.Items ?? []) if (JSON.stringify(item).includes(needle)) found.push(item);
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return found;
-}
-
-/** Every item that mentions any of `needles`, sorted by key: a snapshot to deep-compare before and after. */
+/**
+ * Every item that mentions any of `needles` anywhere (ids are unique per test, so this finds a
+ * tenant's items), sorted by key, holding every write acknowledged before the call. Answered
+ * by the test stack's copy of the table, kept from its stream (packages/local/table-mirror.ts):
+ * a Scan of the table the whole suite shares takes seconds once the suite has filled it.
+ */
 export async function snapshotOf(needles: string[]): Promise<Record<string, unknown>[]> {
-  const found: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await testDb.send(
-      new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start, ConsistentRead: true }),
-    );
-    for (const item of out.Items ?? []) {
-      const text = JSON.stringify(item);
-      if (needles.some((n) => text.includes(n))) found.push(item);
-    }
-    start = out.LastEvaluatedKey;
-  } while (start);
-  const key = (item: Record<string, unknown>) => `${item.pk}\u0000${item.sk}`;
-  return found.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  if (!stack.statusUrl) throw new Error('the test stack serves no table mirror (statusUrl is null)');
+  const res = await fetch(`${stack.statusUrl}/table/items`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ mentioning: needles }),
+  });
+  const body = (await res.json()) as { items?: Record<string, unknown>[]; error?: string };
+  if (!res.ok || !body.items) throw new Error(`table mirror: ${res.status} ${body.error ?? ''}`);
+  return body.items;
 }
 
-/** A count of all items, for "nothing was written" checks. */
-export async function countItems(): Promise<number> {
-  let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await testDb.send(
-      new ScanCommand({ TableName: stack.tableName, Select: 'COUNT', ExclusiveStartKey: start, ConsistentRead: true }),
-    );
-    count += out.Count ?? 0;
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return count;
-}
+/** Every item that mentions `needle` anywhere, sorted by key. */
+export const itemsMentioning = (needle: string) => snapshotOf([needle]);
