@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import { type LocalStack, startLocalStack } from '#local/stack';
+import { type DynamoLocal, startDynamoLocal } from '#local/dynamodb';
+import { freePort, type LocalStack, startLocalStack } from '#local/stack';
 import { uniq, waitFor } from '../support/api';
 import { type OwnClient, ownClient, sleep } from '../support/own-stack';
-import { stack as shared } from '../support/stack';
 
 /**
  * A local stack of its own as `LOCAL_LAMBDA_CONCURRENCY=3 DYNAMODB_ENDPOINT=… DYNAMODB_FIDELITY=on
@@ -14,6 +14,7 @@ import { stack as shared } from '../support/stack';
  */
 /** Each container cold-starts (imports its function's module graph) on a 2-core machine shared with other work. */
 const SLOW = 240_000;
+let engine: DynamoLocal;
 let own: LocalStack;
 let client: OwnClient;
 const lines: string[] = [];
@@ -21,9 +22,10 @@ const lines: string[] = [];
 beforeAll(async () => {
   // The containers inherit this process's environment: their INFO lines show they log to the stack.
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+  engine = await startDynamoLocal(await freePort(), undefined);
   own = await startLocalStack({
     lambdaConcurrency: 3,
-    dynamoEndpoint: shared.dynamoEndpoint,
+    dynamoEndpoint: engine.endpoint,
     tableName: uniq('containers'),
     dynamoFidelity: { latency: false },
     testClock: true,
@@ -42,6 +44,7 @@ beforeEach(() => {
 });
 afterAll(async () => {
   await own?.stop();
+  await engine?.stop();
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
 });
 
