@@ -1,4 +1,9 @@
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { _, Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import standaloneCodeModule from 'ajv/dist/standalone/index.js';
 import addFormatsModule from 'ajv-formats';
 import { errorCodes } from '#core/errors';
 import { openApiDocument } from '#http/openapi';
@@ -14,6 +19,7 @@ import { matchRoute } from '#http/routes';
 const BASE = 'https://agency-accounts.test/openapi.json';
 type Json = Record<string, unknown>;
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+const standaloneCode = standaloneCodeModule as unknown as (ajv: Ajv2020, refs: Record<string, string>) => string;
 
 interface Operation {
   parameters?: Array<{ name: string; in: 'path' | 'query' | 'header'; schema: Json }>;
@@ -39,11 +45,89 @@ function rebase(value: unknown): unknown {
   return value;
 }
 
-const ajv = addFormats(new Ajv2020({ strict: true, allErrors: true }));
+const problemSchema = { $ref: '#/components/schemas/Problem' };
+
+/** Standalone validators load their formats from here (the ones `addFormats` gives a live instance). */
+const code = { source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` };
+const ajv = addFormats(new Ajv2020({ strict: true, allErrors: true, code }));
 ajv.addKeyword('example');
 ajv.addSchema({ $id: BASE, $defs: rebase(doc.components.schemas) as Json });
+/** Query values arrive as strings: this validator reads `"50"` as the integer the document types. */
+const queryAjv = addFormats(new Ajv2020({ strict: true, allErrors: true, coerceTypes: true, code }));
+
+/**
+ * Every validator the document implies, by the key `validatorFor` is asked with: each declared
+ * JSON response, the gateway's fallback problem, each request body and each declared path
+ * parameter (`ajv`), and each declared query parameter (`queryAjv`, coercing).
+ */
+function documentSchemas(): { plain: Record<string, Json>; query: Record<string, Json> } {
+  const plain: Record<string, Json> = { fallback: problemSchema };
+  const query: Record<string, Json> = {};
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    for (const [method, operation] of Object.entries(methods)) {
+      const route = `${method.toUpperCase()} ${path}`;
+      for (const [status, response] of Object.entries(operation.responses))
+        for (const [mediaType, media] of Object.entries(response.content ?? {}))
+          if (mediaType !== 'text/csv') plain[`${route} ${status} ${mediaType}`] = media.schema;
+      const body = operation.requestBody?.content['application/json']?.schema;
+      if (body) plain[`${route} request`] = body;
+      for (const p of operation.parameters ?? []) {
+        if (p.in === 'path') plain[`${route} path ${p.name}`] = p.schema;
+        if (p.in === 'query') query[`${route} query ${p.name}`] = p.schema;
+      }
+    }
+  }
+  return { plain, query };
+}
+
+/**
+ * The document's validators, compiled once per version of the document and kept as standalone
+ * code under node_modules/.cache: every test file's process loads them instead of compiling
+ * them again (Ajv's compiling was 1–3 s of CPU per stack file, most of a file's own CPU).
+ */
+function precompiled(): { plain: Map<string, ValidateFunction>; query: Map<string, ValidateFunction> } {
+  const require = createRequire(import.meta.url);
+  const ajvVersion = (require('ajv/package.json') as { version: string }).version;
+  const schemas = documentSchemas();
+  const hash = createHash('sha256').update(JSON.stringify({ ajvVersion, doc, schemas })).digest('hex').slice(0, 16);
+  const dir = join(import.meta.dirname, '../../node_modules/.cache/contract');
+  const file = (kind: string) => join(dir, `${kind}-${hash}.cjs`);
+  const names = (keys: Record<string, Json>) => Object.keys(keys).map((key, i) => [key, `v${i}`] as const);
+  const build = (kind: 'plain' | 'query', instance: Ajv2020, keys: Record<string, Json>) => {
+    if (existsSync(file(kind))) return;
+    const refs: Record<string, string> = {};
+    for (const [key, name] of names(keys)) {
+      const id = `${BASE}/${kind}/${name}`;
+      instance.addSchema({ ...(rebase(keys[key]) as Json), $id: id });
+      refs[name] = id;
+    }
+    mkdirSync(dir, { recursive: true });
+    // An older document's validators are of no more use (7 MB each).
+    for (const name of readdirSync(dir))
+      if (name.startsWith(`${kind}-`) && !name.includes(hash)) rmSync(join(dir, name), { force: true });
+    // Written whole, then renamed: a process that finds the file finds all of it.
+    const partial = `${file(kind)}.${process.pid}`;
+    writeFileSync(partial, standaloneCode(instance, refs));
+    renameSync(partial, file(kind));
+  };
+  const load = (kind: 'plain' | 'query', keys: Record<string, Json>) => {
+    const module = require(file(kind)) as Record<string, ValidateFunction>;
+    return new Map(names(keys).map(([key, name]) => [key, module[name] as ValidateFunction]));
+  };
+  const plain = addFormats(new Ajv2020({ strict: true, allErrors: true, code }));
+  plain.addKeyword('example');
+  plain.addSchema({ $id: BASE, $defs: rebase(doc.components.schemas) as Json });
+  build('plain', plain, schemas.plain);
+  build('query', addFormats(new Ajv2020({ strict: true, allErrors: true, coerceTypes: true, code })), schemas.query);
+  return { plain: load('plain', schemas.plain), query: load('query', schemas.query) };
+}
 
 const validators = new Map<string, ValidateFunction>();
+const queryValidators = new Map<string, ValidateFunction>();
+for (const [kind, map] of Object.entries(precompiled()))
+  for (const [key, v] of map) (kind === 'plain' ? validators : queryValidators).set(key, v);
+
+/** The precompiled validator of `key`, or one compiled now (a key the document does not declare, e.g. an undeclared path parameter). */
 function validatorFor(key: string, schema: Json): ValidateFunction {
   let v = validators.get(key);
   if (!v) {
@@ -52,8 +136,6 @@ function validatorFor(key: string, schema: Json): ValidateFunction {
   }
   return v;
 }
-
-const problemSchema = { $ref: '#/components/schemas/Problem' };
 
 export interface ObservedResponse {
   method: string;
@@ -116,9 +198,6 @@ function validate(where: string, key: string, schema: Json, body: unknown, got: 
 // ---------------------------------------------------------------------------------------------
 // Requests: what the server let through must be what the document allows.
 
-/** Query values arrive as strings: this validator reads `"50"` as the integer the document types. */
-const queryAjv = addFormats(new Ajv2020({ strict: true, allErrors: true, coerceTypes: true }));
-
 /** The operation the document declares for a concrete request, and its path parameters. */
 function operationOf(method: string, path: string) {
   const match = matchRoute(method, new URL(path, 'http://x').pathname);
@@ -180,7 +259,6 @@ export function checkAcceptedRequest(r: { method: string; path: string; rawBody?
 
 const keyOf = (route: { method: string; path: string }) => `${route.method} ${route.path}`;
 
-const queryValidators = new Map<string, ValidateFunction>();
 function queryValidatorFor(key: string, schema: Json): ValidateFunction {
   let v = queryValidators.get(key);
   if (!v) {

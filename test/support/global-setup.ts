@@ -20,6 +20,8 @@ export async function setup(project: TestProject) {
   const verbose = Boolean(process.env.STACK_LOG);
   // The browser tests drive the console this stack serves (built only when its sources changed).
   await buildConsole();
+  // The contract's validators, compiled here once for the document as it is, before any test file loads them.
+  await import('./contract');
   stack = await startLocalStack({
     consoleDist,
     queueVisibilitySeconds: 1,
