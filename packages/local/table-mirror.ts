@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { StreamSource } from '#queues/definitions';
-import type { StreamPollerStatus, startStreamPoller } from './stream-poller';
+import type { startStreamPoller } from './stream-poller';
 
 type Item = Record<string, unknown>;
 type Reader = Pick<ReturnType<typeof startStreamPoller>, 'status' | 'wake'>;
@@ -113,7 +113,6 @@ export function tableMirror() {
       items.clear();
       reader = next;
     },
-    status: (): StreamPollerStatus | undefined => reader?.status(),
     /** Every item whose JSON text contains any of `needles`, sorted by key, once the copy holds every earlier write. */
     async mentioning(needles: readonly string[]): Promise<Item[]> {
       await caughtUp();
