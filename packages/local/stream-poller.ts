@@ -68,8 +68,6 @@ export function startStreamPoller(opts: {
   relistMs?: number;
   /** The event source's filter patterns (ORed, as Lambda does); default: the forwarder's. */
   filters?: readonly unknown[];
-  /** Names the poller in its log lines (several read the same stream, as several event sources do). */
-  name?: string;
   /** The event source's batching and retries; default: the forwarder's. */
   source?: StreamSource;
   /** Told when the table has a new stream (re-created in memory), before its records are read from the start. */

@@ -92,7 +92,6 @@ export function tableMirror() {
   return {
     /** What the stream poller needs: its handler, its (lack of a) filter and its batching. */
     poller: {
-      name: 'table mirror',
       functionName: 'table-mirror',
       filters: [everyRecord],
       source: mirrorSource,

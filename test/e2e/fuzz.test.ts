@@ -45,7 +45,7 @@ import { type LoggedWrite, startWriteLog } from '../support/write-log';
 /**
  * Runs per route: 30 locally (a random seed each time, so local runs keep exploring); 20 in CI,
  * whose fixed seed replays the same requests every time (the first 20 of the 30), and whose
- * 15 minutes the suite's other files need too (the fuzz is its longest file, ~210 s at 30).
+ * 15 minutes the suite's other files need too (still among its longest files: ~100–110 s at 20).
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? (process.env.CI ? 20 : 30));
 /** CI's seed: a red build replays from its log alone, and a change of seed is a commit. */

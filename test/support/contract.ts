@@ -47,6 +47,13 @@ function rebase(value: unknown): unknown {
 
 const problemSchema = { $ref: '#/components/schemas/Problem' };
 
+/** The key of each validator: one set of builders for the document's list and for the checks that ask. */
+type RouteKey = { method: string; path: string };
+const keyOf = (route: RouteKey) => `${route.method.toUpperCase()} ${route.path}`;
+const responseKey = (route: RouteKey, status: number | string, mediaType: string) => `${keyOf(route)} ${status} ${mediaType}`;
+const requestKey = (route: RouteKey) => `${keyOf(route)} request`;
+const paramKey = (route: RouteKey, where: 'path' | 'query', name: string) => `${keyOf(route)} ${where} ${name}`;
+
 /** Standalone validators load their formats from here (the ones `addFormats` gives a live instance). */
 const code = { source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` };
 const ajv = addFormats(new Ajv2020({ strict: true, allErrors: true, code }));
@@ -65,15 +72,15 @@ function documentSchemas(): { plain: Record<string, Json>; query: Record<string,
   const query: Record<string, Json> = {};
   for (const [path, methods] of Object.entries(doc.paths)) {
     for (const [method, operation] of Object.entries(methods)) {
-      const route = `${method.toUpperCase()} ${path}`;
+      const route = { method, path };
       for (const [status, response] of Object.entries(operation.responses))
         for (const [mediaType, media] of Object.entries(response.content ?? {}))
-          if (mediaType !== 'text/csv') plain[`${route} ${status} ${mediaType}`] = media.schema;
+          if (mediaType !== 'text/csv') plain[responseKey(route, status, mediaType)] = media.schema;
       const body = operation.requestBody?.content['application/json']?.schema;
-      if (body) plain[`${route} request`] = body;
+      if (body) plain[requestKey(route)] = body;
       for (const p of operation.parameters ?? []) {
-        if (p.in === 'path') plain[`${route} path ${p.name}`] = p.schema;
-        if (p.in === 'query') query[`${route} query ${p.name}`] = p.schema;
+        if (p.in === 'path') plain[paramKey(route, 'path', p.name)] = p.schema;
+        if (p.in === 'query') query[paramKey(route, 'query', p.name)] = p.schema;
       }
     }
   }
@@ -114,18 +121,12 @@ function precompiled(): { plain: Map<string, ValidateFunction>; query: Map<strin
     const module = require(file(kind)) as Record<string, ValidateFunction>;
     return new Map(names(keys).map(([key, name]) => [key, module[name] as ValidateFunction]));
   };
-  const plain = addFormats(new Ajv2020({ strict: true, allErrors: true, code }));
-  plain.addKeyword('example');
-  plain.addSchema({ $id: BASE, $defs: rebase(doc.components.schemas) as Json });
-  build('plain', plain, schemas.plain);
-  build('query', addFormats(new Ajv2020({ strict: true, allErrors: true, coerceTypes: true, code })), schemas.query);
+  build('plain', ajv, schemas.plain);
+  build('query', queryAjv, schemas.query);
   return { plain: load('plain', schemas.plain), query: load('query', schemas.query) };
 }
 
-const validators = new Map<string, ValidateFunction>();
-const queryValidators = new Map<string, ValidateFunction>();
-for (const [kind, map] of Object.entries(precompiled()))
-  for (const [key, v] of map) (kind === 'plain' ? validators : queryValidators).set(key, v);
+const { plain: validators, query: queryValidators } = precompiled();
 
 /** The precompiled validator of `key`, or one compiled now (a key the document does not declare, e.g. an undeclared path parameter). */
 function validatorFor(key: string, schema: Json): ValidateFunction {
@@ -171,14 +172,7 @@ export function checkResponse(r: ObservedResponse): void {
   const media = mediaType && declared.content[mediaType];
   if (!media) throw new Error(`${where}: content type ${mediaType} not declared (${Object.keys(declared.content).join(', ')})`);
   if (mediaType === 'text/csv') return;
-  validate(
-    where,
-    `${match.route.method} ${match.route.path} ${r.status} ${mediaType}`,
-    media.schema,
-    r.body,
-    mediaType,
-    mediaType,
-  );
+  validate(where, responseKey(match.route, r.status, mediaType), media.schema, r.body, mediaType, mediaType);
 }
 
 function validate(where: string, key: string, schema: Json, body: unknown, got: string | undefined, expected: string) {
@@ -230,7 +224,7 @@ export function checkAcceptedRequest(r: { method: string; path: string; rawBody?
   const declared = new Map((operation.parameters ?? []).map((p) => [`${p.in} ${p.name}`, p.schema]));
   const problems: string[] = [];
   for (const [name, value] of Object.entries(params)) {
-    const v = validatorFor(`${keyOf(route)} path ${name}`, declared.get(`path ${name}`) ?? {});
+    const v = validatorFor(paramKey(route, 'path', name), declared.get(`path ${name}`) ?? {});
     if (!v(value)) problems.push(`path parameter ${name} ${JSON.stringify(value)}: ${ajv.errorsText(v.errors)}`);
   }
   const query: Record<string, string> = {};
@@ -238,7 +232,7 @@ export function checkAcceptedRequest(r: { method: string; path: string; rawBody?
   // A parameter the document does not declare says nothing either way (OpenAPI cannot close a query).
   for (const [name, value] of Object.entries(query)) {
     const schema = declared.get(`query ${name}`);
-    const v = schema && queryValidatorFor(`${keyOf(route)} query ${name}`, schema);
+    const v = schema && queryValidatorFor(paramKey(route, 'query', name), schema);
     if (v && !v(value)) problems.push(`query parameter ${name}=${JSON.stringify(value)}: ${queryAjv.errorsText(v.errors)}`);
   }
   const bodySchema = operation.requestBody?.content['application/json']?.schema;
@@ -249,15 +243,13 @@ export function checkAcceptedRequest(r: { method: string; path: string; rawBody?
     } catch {
       problems.push('its body is not JSON');
     }
-    const v = validatorFor(`${keyOf(route)} request`, bodySchema);
+    const v = validatorFor(requestKey(route), bodySchema);
     if (body !== undefined && !v(body)) problems.push(`its body: ${ajv.errorsText(v.errors, { separator: '; ' })}`);
   }
   if (problems.length) {
     throw new Error(`${where}, but the document does not allow it:\n${problems.join('\n')}\n${(r.rawBody ?? '').slice(0, 500)}`);
   }
 }
-
-const keyOf = (route: { method: string; path: string }) => `${route.method} ${route.path}`;
 
 function queryValidatorFor(key: string, schema: Json): ValidateFunction {
   let v = queryValidators.get(key);
