@@ -1,4 +1,14 @@
 import { defineConfig } from 'vitest/config';
+import { splitByIsolation } from './test/support/isolation';
+
+/** One local stack for both stack projects (global-setup.ts starts it once). */
+const stackTier = { globalSetup: ['test/support/global-setup.ts'] };
+const stackFiles = splitByIsolation([
+  'test/integration/**/*.test.ts',
+  'test/e2e/**/*.test.ts',
+  'test/console/**/*.test.tsx',
+  'test/browser/**/*.test.ts',
+]);
 
 /**
  * Three tiers, one run: `npm test` runs them all, as CI does.
@@ -6,7 +16,8 @@ import { defineConfig } from 'vitest/config';
  * - `infra`: the CDK app synthesized and its bundles built, no stack (`npm run test:infra`);
  * - `stack`: integration, end-to-end, console component (happy-dom, against the stack's API) and
  *   browser tests against one local stack (one DynamoDB Local process, one table; tests isolate
- *   themselves by creating their own agencies).
+ *   themselves by creating their own agencies). Its files share their worker's modules unless
+ *   they change the process's state (`stack-isolated`: test/support/isolation.ts says which).
  */
 export default defineConfig({
   test: {
@@ -23,19 +34,8 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { extends: true, test: { name: 'infra', include: ['test/infra/**/*.test.ts'] } },
-      {
-        extends: true,
-        test: {
-          name: 'stack',
-          include: [
-            'test/integration/**/*.test.ts',
-            'test/e2e/**/*.test.ts',
-            'test/console/**/*.test.tsx',
-            'test/browser/**/*.test.ts',
-          ],
-          globalSetup: ['test/support/global-setup.ts'],
-        },
-      },
+      { extends: true, test: { name: 'stack', include: stackFiles.shared, isolate: false, ...stackTier } },
+      { extends: true, test: { name: 'stack-isolated', include: stackFiles.isolated, ...stackTier } },
     ],
   },
 });

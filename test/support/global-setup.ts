@@ -9,10 +9,32 @@ declare module 'vitest' {
   }
 }
 
-let stack: LocalStack | undefined;
-let fatal: Error | undefined;
+/**
+ * Both stack projects (vitest.config.ts) run this setup; they share one stack, started by the
+ * first and stopped after the last. Kept on globalThis: each project may load this module anew.
+ */
+interface SharedStack {
+  started: Promise<LocalStack>;
+  users: number;
+  fatal?: Error;
+}
+const shared = globalThis as { testStack?: SharedStack };
 
 export async function setup(project: TestProject) {
+  shared.testStack ??= { started: start(), users: 0 };
+  shared.testStack.users++;
+  project.provide('stack', (await shared.testStack.started).info);
+}
+
+export async function teardown() {
+  const state = shared.testStack;
+  if (!state || --state.users > 0) return;
+  shared.testStack = undefined;
+  await (await state.started).stop();
+  if (state.fatal) throw state.fatal;
+}
+
+async function start(): Promise<LocalStack> {
   const javaProblem = checkJava();
   if (javaProblem) throw new Error(javaProblem);
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
@@ -22,7 +44,7 @@ export async function setup(project: TestProject) {
   await buildConsole();
   // The contract's validators, compiled here once for the document as it is, before any test file loads them.
   await import('./contract');
-  stack = await startLocalStack({
+  const stack = await startLocalStack({
     consoleDist,
     queueVisibilitySeconds: 1,
     // The stream sources' batching windows (the usage rollups' 5 s) cut short: the pipeline idles soon.
@@ -42,13 +64,8 @@ export async function setup(project: TestProject) {
   // A restart of the shared stack explains failures around it: always said, as is giving up.
   stack.events.on('restart', (e) => verbose || console.error(`test stack: ${e.service} ${e.reason}; restarted`));
   void stack.fatal.then((err) => {
-    fatal = err;
+    if (shared.testStack) shared.testStack.fatal = err;
     console.error(`test stack: ${err.message}`);
   });
-  project.provide('stack', stack.info);
-}
-
-export async function teardown() {
-  await stack?.stop();
-  if (fatal) throw fatal;
+  return stack;
 }
