@@ -72,6 +72,12 @@ export function startStreamPoller(opts: {
   source?: StreamSource;
   /** Told when the table has a new stream (re-created in memory), before its records are read from the start. */
   onNewStream?: () => void;
+  /**
+   * Where reading begins, as an event source mapping's `StartingPosition`: the oldest record
+   * (default) or the newest, for the shards open when the poller first lists them. Shards
+   * that open later, and a new stream of a re-created table, are read from their start.
+   */
+  startingPosition?: 'TRIM_HORIZON' | 'LATEST';
 }): { stop(): Promise<void>; done: Promise<void>; status(): StreamPollerStatus; wake(): void } {
   const filters = opts.filters ?? [outboxStreamFilter];
   const source: StreamSource = opts.source ?? streamSourceDefinition;
@@ -85,6 +91,9 @@ export function startStreamPoller(opts: {
   let describedAt = 0; // when the shards were last listed
   let shardClosed = false; // a shard ended since: its children are to be listed now
   let reopen = true; // first poll, or after an error: iterators may belong to a dead engine
+  // Shards opened at LATEST that have given no record yet: opened again at LATEST after an error.
+  const atLatest = new Set<string>();
+  let firstListing = opts.startingPosition === 'LATEST';
   let running = true;
   const interval = opts.intervalMs ?? 100;
   const idleInterval = opts.idleIntervalMs ?? 250;
@@ -100,6 +109,7 @@ export function startStreamPoller(opts: {
         opts.log('stream poller: the table has a new stream (DynamoDB Local restarted in memory); reading it from its start');
         lastRead.clear();
         held.clear();
+        atLatest.clear();
         opts.onNewStream?.();
       }
       streamArn = current;
@@ -115,6 +125,7 @@ export function startStreamPoller(opts: {
     const { StreamDescription } = await client.send(new DescribeStreamCommand({ StreamArn: arn }));
     for (const shard of StreamDescription?.Shards ?? []) {
       if (!shard.ShardId || iterators.has(shard.ShardId)) continue;
+      if (firstListing) atLatest.add(shard.ShardId);
       const after = lastRead.get(shard.ShardId);
       const { ShardIterator } = await client.send(
         new GetShardIteratorCommand({
@@ -122,11 +133,12 @@ export function startStreamPoller(opts: {
           ShardId: shard.ShardId,
           ...(after
             ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }
-            : { ShardIteratorType: 'TRIM_HORIZON' }),
+            : { ShardIteratorType: atLatest.has(shard.ShardId) ? 'LATEST' : 'TRIM_HORIZON' }),
         }),
       );
       iterators.set(shard.ShardId, ShardIterator);
     }
+    firstListing = false;
     return arn;
   }
 
@@ -216,7 +228,10 @@ export function startStreamPoller(opts: {
         const read = out.Records ?? [];
         readInPass += read.length;
         const last = read.at(-1)?.dynamodb?.SequenceNumber;
-        if (last) lastRead.set(shardId, last);
+        if (last) {
+          lastRead.set(shardId, last);
+          atLatest.delete(shardId);
+        }
         const passed = read.map((r) => toLambdaRecord(r, arn)).filter((r) => matchesAnyFilter(filters, r));
         if (passed.length && gathering.records.length === 0) gathering.since = Date.now();
         gathering.records.push(...passed);

@@ -5,11 +5,14 @@
  * pollers' status (a test waiting for the pipeline) cuts that pause short.
  *
  * The poller reads the shared table's stream through a counting pass-through on 127.0.0.1,
- * its handler a no-op: a reader of its own, like each of the stack's.
+ * its handler a no-op: a reader of its own, like each of the stack's, from the stream's newest
+ * record (a reader from the oldest would first catch up with everything the suite wrote).
  */
 import { createServer, request, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localCredentials, localRegion } from '#local/aws-env';
 import { streamArnOf } from '#local/dynamodb';
 import { startStreamPoller } from '#local/stream-poller';
 import { waitFor } from '../support/api';
@@ -51,6 +54,7 @@ const reader = (opts: { idleIntervalMs: number; relistMs: number }) =>
     functionName: 'pace-test',
     log: () => undefined,
     intervalMs: 1,
+    startingPosition: 'LATEST',
     ...opts,
   });
 
@@ -100,5 +104,38 @@ describe('the local stream poller', () => {
     } finally {
       await poller.stop();
     }
+  });
+
+  it('read from LATEST, hands over what is written after its first listing and nothing before', async () => {
+    const db = new DynamoDBClient({ endpoint: stack.dynamoEndpoint, region: localRegion, credentials: localCredentials });
+    const mark = `PACE#${Date.now()}#${Math.random()}`;
+    const put = (sk: string) =>
+      db.send(new PutItemCommand({ TableName: stack.tableName, Item: { pk: { S: mark }, sk: { S: sk } } }));
+    const seen: string[] = [];
+    await put('before');
+    const poller = startStreamPoller({
+      endpoint,
+      streamArn: () => streamArnOf(stack.dynamoEndpoint, stack.tableName),
+      handler: async (event: { Records: Array<{ dynamodb?: { Keys?: Record<string, { S?: string }> } }> }) => {
+        for (const r of event.Records) if (r.dynamodb?.Keys?.pk?.S === mark) seen.push(r.dynamodb.Keys.sk?.S ?? '');
+        return { batchItemFailures: [] };
+      },
+      filters: [{ eventName: ['INSERT'] }],
+      functionName: 'pace-test',
+      log: () => undefined,
+      intervalMs: 1,
+      idleIntervalMs: 5,
+      startingPosition: 'LATEST',
+    });
+    try {
+      // A pass counts when it begins: the second has begun once the first listing is done.
+      await waitFor(async () => poller.status().passes >= 2, 30_000, 'the first pass');
+      await put('after');
+      await waitFor(async () => seen.includes('after'), 30_000, 'the record written after the start');
+    } finally {
+      await poller.stop();
+      db.destroy();
+    }
+    expect(seen).toEqual(['after']);
   });
 });
