@@ -6,6 +6,7 @@
  * process (another container: support/invoke.ts), with a network error injected into this
  * process's DynamoDB client where a failure between two writes is the point.
  */
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { dynamo } from '#db/client';
 import { chargeMeter } from '#db/items/account';
@@ -187,6 +188,51 @@ describe('lanes: what the interleavings model found', () => {
     expect(res.status, res.text).toBe(201);
     expect(await getBalance(head)).toMatchObject({ balance: 97, lanesOpen: 0 });
     expect(await getLanes(head, 2)).toEqual([]);
+  });
+
+  it('a debit whose transaction met another on the balance item reads the item again before it tries again', async () => {
+    const a = await agencyWithSubs(1, 500);
+    const [sub] = a.subs as [string];
+    const head = poolKey(a.agencyId);
+    const here = (key: string) =>
+      invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
+        params: { accountId: sub },
+        token: stack.platformApiKey,
+        headers: { 'idempotency-key': key },
+        body: { type: 'ai_response', quantity: 1 },
+        clock: AT,
+      });
+    // This container knows the pool quiet: no lanes, no slots.
+    expect((await here(uniq('quiet'))).status).toBe(201);
+    // Meanwhile other containers turned to lanes: every slot this one knows of is taken.
+    for (let i = 0; i < 8; i++) await openLane(head, a.agencyId, 'P', 10);
+    // Its next debit meets another transaction on the balance item (DynamoDB Local never
+    // raises TransactionConflict: injected), and tries again.
+    const transactions: string[] = [];
+    const name = uniq('conflict');
+    dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+        const items = (args.input as { TransactItems: unknown[] }).TransactItems;
+        transactions.push(transactions.length === 0 ? 'conflicted' : 'sent');
+        if (transactions.length > 1) return next(args);
+        throw new TransactionCanceledException({
+          message: 'Transaction cancelled',
+          $metadata: {},
+          CancellationReasons: items.map((_, i) => ({ Code: i === 0 ? 'TransactionConflict' : 'None' })),
+        });
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      expect((await here(uniq('after-conflict'))).status).toBe(201);
+    } finally {
+      dynamo.middlewareStack.remove(name);
+    }
+    // Read again, the balance shows its eight lanes and slots: the claim takes a ninth at the
+    // first try. On what it knew it would pick a taken slot and fail once more (billed).
+    expect(transactions).toEqual(['conflicted', 'sent']);
+    expect(await getBalance(head)).toMatchObject({ lanesOpen: 9 });
   });
 
   it('a container that learns a moved fence without its accounts (a collect) reads them again before it debits', async () => {
