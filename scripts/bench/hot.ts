@@ -87,8 +87,9 @@ export async function runHot(stack: LocalStack, opts: HotOptions): Promise<void>
     `\nFidelity: items held for φ=${settings.phi} of each call's latency (${settings.latency ? `median ${settings.model.transactionMs} ms + ${settings.model.transactionPerItemMs}/item a transaction, ${settings.model.singleMs} ms other calls` : 'none'}), throttling ${settings.throttle ? `at ${settings.unitsPerSecond} WU/s per item and per key` : 'off'}.` +
       `\n${opts.seconds}s per level. All figures but debits/s, p50/p99 (time in the container) and 5xx are per successful debit,` +
       '\ncounted by the fidelity proxy, background writes (stream and queue workers) included:' +
-      '\n  billed = write calls AWS bills (all but throttled ones); cancel/confl/cond = failed write calls: cancelled' +
-      '\n  transactions, transaction conflicts (cancelled or TransactionConflictException), failed conditions;' +
+      '\n  billed = write calls AWS bills (all but throttled ones); failed = failed write calls, each once; of them,' +
+      '\n  cancel/confl/cond (overlapping) = cancelled transactions, transaction conflicts (cancelled or' +
+      '\n  TransactionConflictException), failed conditions;' +
       '\n  writes = write calls; item/pk/gsi1 = committed writes on the hottest item, table partition key, gsi1 key;' +
       '\n  WU = billed write units (table and index).',
   );
@@ -123,7 +124,7 @@ export async function runHot(stack: LocalStack, opts: HotOptions): Promise<void>
 }
 
 const header =
-  '  K  conc  debits/s  p50 ms  p99 ms  billed  cancel  confl   cond  writes   item     pk   gsi1     WU   5xx (share)';
+  '  K  conc  debits/s  p50 ms  p99 ms  billed  failed  cancel  confl   cond  writes   item     pk   gsi1     WU   5xx (share)';
 
 function row(k: number, c: number, f: LevelFigures, s: FidelityStats): string {
   const t = s.totals;
@@ -136,6 +137,7 @@ function row(k: number, c: number, f: LevelFigures, s: FidelityStats): string {
     cell(f.p50, 7),
     cell(f.p99, 7),
     per(t.billedWriteAttempts),
+    per(failedCalls(s)),
     per(t.cancelled),
     per(t.conflicts, 6),
     per(t.conditionFailed, 6),
@@ -156,6 +158,9 @@ function callsByKind(s: FidelityStats, ok: number): string {
     .map(([kind, n]) => `${(n / Math.max(1, ok)).toFixed(2)} [${kind}]`)
     .join('; ')}`;
 }
+
+/** Failed write calls, each counted once (a transaction cancelled for a conflict is in both `cancel` and `confl`). */
+const failedCalls = (s: FidelityStats) => Object.values(s.totals.failedByShape ?? {}).reduce((sum, n) => sum + n, 0);
 
 /** Which writes the failed calls were (the three most frequent shapes), when any failed. */
 function failedShapes(s: FidelityStats): string | undefined {

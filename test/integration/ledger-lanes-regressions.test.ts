@@ -190,6 +190,44 @@ describe('lanes: what the interleavings model found', () => {
     expect(await getLanes(head, 2)).toEqual([]);
   });
 
+  it('containers claiming new slots from the same view each get theirs, a late lower slot too', async () => {
+    const a = await agencyWithSubs(0, 100);
+    const head = poolKey(a.agencyId);
+    // Both saw no lanes and no slots, and drew slots 5 and 2 of the next page; 5 commits first.
+    const claimFrom = (slot: number, owner: string) =>
+      transact([
+        {
+          name: 'head',
+          write: fundLane({ key: head, credits: 10, fence: 0, opens: { newSlotAfter: slot }, at: AT, nowMs: Date.now() }),
+        },
+        {
+          name: 'lane',
+          write: claimLane({
+            kind: itemKinds.lane,
+            agencyId: a.agencyId,
+            headPk: head.pk,
+            headSk: head.sk,
+            slot,
+            scope: 'P',
+            credits: 10,
+            spent: 0,
+            owner,
+            leaseUntil: Date.now() + 60_000,
+            fence: 0,
+          }),
+        },
+      ]);
+    await claimFrom(5, 'first-container');
+    await claimFrom(2, 'second-container');
+    expect(await getBalance(head)).toMatchObject({ balance: 80, lanesOpen: 2, laneSlots: 8 });
+    expect((await getLanes(head, 8)).map((l) => [l.slot, l.owner])).toEqual([
+      [2, 'second-container'],
+      [5, 'first-container'],
+    ]);
+    // A slot already taken stays one lane's: the lane's own condition refuses a second claimer.
+    await expect(claimFrom(5, 'third-container')).rejects.toBeInstanceOf(ConditionsFailed);
+  });
+
   it('a debit whose transaction met another on the balance item reads the item again before it tries again', async () => {
     const a = await agencyWithSubs(1, 500);
     const [sub] = a.subs as [string];

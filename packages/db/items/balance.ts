@@ -170,13 +170,25 @@ export const laneHeadShape = itemShape<BalanceItem & Key>(
   { kindless: true },
 );
 
+/**
+ * The slot count grows a page at a time: every claimer of a new slot in the same page writes
+ * the same count, so containers turning to lanes at once, each in a slot of its own, do not
+ * fail on each other's count (a count of exactly slot + 1 refused every claimer of a lower
+ * slot that was a moment late). A page's unused slots are free slots for the next claims.
+ */
+export const SLOT_PAGE = 8;
+export const slotCountAfter = (slot: number): number => Math.ceil((slot + 1) / SLOT_PAGE) * SLOT_PAGE;
+
 export interface LaneFunding {
   key: Key;
   /** Credits moved into the lane. */
   credits: number;
   /** The fence the claimer saw (its account facts are valid under it). */
   fence: number;
-  /** A new lane: lanesOpen + 1; when it takes a slot at or past the slot count, the count becomes that slot + 1. */
+  /**
+   * A new lane: lanesOpen + 1; when it takes a new slot, the count grows to the end of that
+   * slot's page (`slotCountAfter`).
+   */
   opens?: { newSlotAfter?: number };
   at: string;
   nowMs: number;
@@ -197,13 +209,13 @@ export function fundLane(f: LaneFunding): TransactItem {
     adds.push('#lanesOpen :one');
     sets.push('gsi1pk = :heads', 'gsi1sk = :headId');
   }
-  if (newSlot !== undefined) sets.push('#laneSlots = :nextSlot');
+  if (newSlot !== undefined) sets.push('#laneSlots = :slotCount');
   const slotCondition =
     newSlot === undefined
       ? []
-      : // Not equal: claimers that saw the same count pick different new slots (the lane item's own
-        // condition keeps a slot to one lane); the count only grows, to past the highest slot.
-        ['(attribute_not_exists(#laneSlots) OR #laneSlots <= :slot)'];
+      : // The count only grows (every lane's slot stays below it); a slot already inside it is
+        // taken as a free one (the lane item's own condition keeps a slot to one lane).
+        ['(attribute_not_exists(#laneSlots) OR #laneSlots <= :slotCount)'];
   const update = `SET ${sets.join(', ')} ADD ${adds.join(', ')}`;
   const condition = [
     '#balance >= :c',
@@ -229,7 +241,7 @@ export function fundLane(f: LaneFunding): TransactItem {
         ':nowMs': f.nowMs,
         ':fence': f.fence,
         ...(opening ? { ':heads': LANE_HEADS, ':headId': `${f.key.pk}|${f.key.sk}` } : {}),
-        ...(newSlot === undefined ? {} : { ':slot': newSlot, ':nextSlot': newSlot + 1 }),
+        ...(newSlot === undefined ? {} : { ':slotCount': slotCountAfter(newSlot) }),
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },

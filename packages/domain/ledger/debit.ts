@@ -4,7 +4,7 @@ import { newId } from '#core/ids';
 import { logger } from '#core/logger';
 import { count } from '#core/metrics';
 import { chargeMeter, getAccount } from '#db/items/account';
-import { fundLane, moveBalance, poolKey, walletKey } from '#db/items/balance';
+import { fundLane, moveBalance, poolKey, SLOT_PAGE, slotCountAfter, walletKey } from '#db/items/balance';
 import { claimLane, debitLane, getLanes, type LaneItem } from '#db/items/lane';
 import { type IdempotencyScope, type LedgerEntryItem, putEntry } from '#db/items/ledger-entry';
 import { itemId } from '#db/read';
@@ -79,8 +79,6 @@ type Outcome =
   | { kind: 'collect'; head: Key; scopes?: (scope: string) => boolean; refuseIfNone?: AppError };
 
 const MAX_ATTEMPTS = 60;
-/** How many slots past the count a new lane may take (slots left empty are reused: `freeSlot`). */
-const NEW_SLOT_SPREAD = 8;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /**
@@ -572,9 +570,9 @@ async function claim(
   const free = head.lanesOpen < head.laneSlots ? await freeSlot(scope.head, head.laneSlots) : undefined;
   const fresh = free === undefined;
   if (fresh && head.laneSlots >= MAX_SLOTS) return direct(d, hint, scope, state, head, entry);
-  // A new slot drawn from the next few: containers turning to lanes at once, from the same view
+  // A new slot drawn from the next page: containers turning to lanes at once, from the same view
   // of the balance, do not all ask for the same one (only one could have it).
-  const slot = free ?? head.laneSlots + Math.floor(Math.random() * Math.min(NEW_SLOT_SPREAD, MAX_SLOTS - head.laneSlots));
+  const slot = free ?? head.laneSlots + Math.floor(Math.random() * Math.min(SLOT_PAGE, MAX_SLOTS - head.laneSlots));
   const credits = chunkFor(state, d.credits, head);
   const allowance = !scope.limited
     ? 0
@@ -658,7 +656,7 @@ async function claim(
     balance: head.balance - credits,
     version: head.version + 1,
     lanesOpen: head.lanesOpen + 1,
-    laneSlots: fresh ? slot + 1 : head.laneSlots,
+    laneSlots: fresh ? Math.max(head.laneSlots, slotCountAfter(slot)) : head.laneSlots,
   });
   if (scope.limited) noteMeterMonth(d.accountId, month);
   count('LanesClaimed');
