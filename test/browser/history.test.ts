@@ -18,11 +18,13 @@ describe('history', () => {
     expectStatus(await chargeUsage(client.subAccountId, { type: 'campaign_message', quantity: 50 }), 201, 'usage');
     const page = await b.signedIn(agency);
     await page.getByRole('link', { name: 'Transactions' }).click();
-    await page.getByRole('cell', { name: '+1,000' }).waitFor();
-    expect(await page.getByRole('cell', { name: '-50' }).count()).toBe(1);
+    // Exact names: a cell's name is matched as a substring otherwise, and the sub-account's
+    // random name (`client-50a1…`) once matched '-50' too.
+    await page.getByRole('cell', { name: '+1,000', exact: true }).waitFor();
+    expect(await page.getByRole('cell', { name: '-50', exact: true }).count()).toBe(1);
     await page.getByLabel('Type').selectOption({ label: 'campaign message' });
     await page.getByRole('button', { name: 'Apply filters' }).click();
-    await waitFor(async () => (await page.getByRole('cell', { name: '+1,000' }).count()) === 0);
+    await waitFor(async () => (await page.getByRole('cell', { name: '+1,000', exact: true }).count()) === 0);
     expect(await page.locator('tbody tr').count()).toBe(1);
     expect(await textOf(page.locator('tbody tr'))).toContain(client.name);
     await expectAccessible(page, 'transactions');
