@@ -89,6 +89,16 @@ async function losingTheAnswerTo<T>(matches: (command: string, input: any) => bo
   }
 }
 
+/** A debit of one credit by this process: another container than the stack's gateway. */
+const debitInThisProcess = (accountId: string, idempotencyKey: string) =>
+  invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
+    params: { accountId },
+    token: stack.platformApiKey,
+    headers: { 'idempotency-key': idempotencyKey },
+    body: { type: 'ai_response', quantity: 1 },
+    clock: AT,
+  });
+
 /** The account's own write (a PATCH's or a close's), its key plain or marshalled. */
 const updatesAccount = (update: any) => [update?.Key?.sk, update?.Key?.sk?.S].includes('ACCOUNT');
 /** The account's own write: alone, or (since the audit log) in a transaction with its audit record. */
@@ -232,14 +242,7 @@ describe('lanes: what the interleavings model found', () => {
     const a = await agencyWithSubs(1, 500);
     const [sub] = a.subs as [string];
     const head = poolKey(a.agencyId);
-    const here = (key: string) =>
-      invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
-        params: { accountId: sub },
-        token: stack.platformApiKey,
-        headers: { 'idempotency-key': key },
-        body: { type: 'ai_response', quantity: 1 },
-        clock: AT,
-      });
+    const here = (key: string) => debitInThisProcess(sub, key);
     // This container knows the pool quiet: no lanes, no slots.
     expect((await here(uniq('quiet'))).status).toBe(201);
     // Meanwhile other containers turned to lanes: every slot this one knows of is taken.
@@ -276,14 +279,7 @@ describe('lanes: what the interleavings model found', () => {
   it('a container that learns a moved fence without its accounts (a collect) reads them again before it debits', async () => {
     const a = await agencyWithSubs(1, 500);
     const [sub] = a.subs as [string];
-    const here = (key: string) =>
-      invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
-        params: { accountId: sub },
-        token: stack.platformApiKey,
-        headers: { 'idempotency-key': key },
-        body: { type: 'ai_response', quantity: 1 },
-        clock: AT,
-      });
+    const here = (key: string) => debitInThisProcess(sub, key);
     // This container knows the sub-account as manual (it drew on the pool)...
     expect((await here(uniq('manual'))).body.entry.balanceType).toBe('pool');
     // ...another container's lane opens on the pool, the sub-account is switched to reselling
