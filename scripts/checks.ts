@@ -3,6 +3,7 @@
  * TypeScript projects, biome, the import-alias rule), side by side. Each is one process on one
  * core, so on two cores they take about half of their sum (the type check of the project is
  * the longest). Each one's output is printed whole when it ends; any failure fails the run.
+ * Arguments keep the checks whose names start with one of them (`npm run typecheck`: `types`).
  */
 import { spawn } from 'node:child_process';
 
@@ -30,5 +31,8 @@ function run([name, [bin, ...args]]: [string, string[]]): Promise<boolean> {
   });
 }
 
-const passed = await Promise.all(checks.map(run));
+const wanted = process.argv.slice(2);
+const chosen = checks.filter(([name]) => !wanted.length || wanted.some((w) => name.startsWith(w)));
+if (!chosen.length) throw new Error(`no check is named ${wanted.join(' or ')}`);
+const passed = await Promise.all(chosen.map(run));
 if (passed.includes(false)) process.exit(1);
