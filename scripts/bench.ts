@@ -19,7 +19,7 @@
  * BENCH_CONFLICT_RATE (0.25: share of transaction attempts answered TransactionConflict in the
  * pool-1-conflicts scenario), BENCH_SCENARIOS (containers mode; default all:
  * pool-1,pool-10,pool-100,pool-1-conflicts,wallet-1,wallet-10,wallet-100; hot mode: hot-pool,
- * hot-limit,hot-wallet), DYNAMODB_FIDELITY (any mode through the fidelity proxy; hot mode: its
+ * hot-limit,hot-wallet,hot-mixed), DYNAMODB_FIDELITY (any mode through the fidelity proxy; hot mode: its
  * settings, default on, e.g. `phi=0.3,throttle=on`), BENCH_HOT_LEVELS (16x32,64x32,64x64,64x128:
  * containers x concurrent requests), BENCH_SECONDS (hot mode: 4).
  */

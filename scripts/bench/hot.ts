@@ -27,9 +27,38 @@ interface Scenario {
   name: string;
   title: string;
   accounts: string[];
+  /** Picks the account of the next debit (uniform over `accounts` when absent). */
+  pick?: () => string;
 }
 
-export const hotScenarioNames = ['hot-pool', 'hot-limit', 'hot-wallet'];
+export const hotScenarioNames = ['hot-pool', 'hot-limit', 'hot-wallet', 'hot-mixed'];
+
+/**
+ * An agency as it runs: `n` sub-accounts debited Zipf(1) by rank (the rank-r one r times less
+ * often than the busiest), every fifth limited and every tenth reselling, as the simulation's
+ * load is (scripts/sim/world.ts). Each limited sub-account and each wallet is a balance of its
+ * own, so a container meets several hot balances at once and may hold a lane on each.
+ */
+const MIXED_SIZE = 50;
+const mixedRole = (rank: number) => (rank % 10 === 3 ? 'reselling' : rank % 5 === 1 ? 'limited' : 'manual');
+
+/** Draws ranks 0…n−1 with weights 1/(rank+1). */
+function zipfPicker<T>(items: T[]): () => T {
+  const cumulative: number[] = [];
+  let sum = 0;
+  for (let r = 0; r < items.length; r++) cumulative.push((sum += 1 / (r + 1)));
+  return () => {
+    const x = Math.random() * sum;
+    let lo = 0;
+    let hi = items.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return items[lo]!;
+  };
+}
 
 /** `16x32,64x32,64x64,64x128` → levels. */
 export function parseLevels(text: string): HotOptions['levels'] {
@@ -64,7 +93,12 @@ export async function runHot(stack: LocalStack, opts: HotOptions): Promise<void>
   const auth = { authorization: `Bearer ${agency.token}` };
   await api('PATCH', `/v1/sub-accounts/${limited}`, { monthlyCreditLimit: 1_000_000_000 }, auth);
   await makeReselling(api, agency, reseller, 100_000_000, run); // the pool keeps 900 million for the others
-  await debitOnce(api, stack.platformApiKey, subs, run);
+  const mixed = wanted.includes('hot-mixed') ? await subAccounts(api, agency, MIXED_SIZE, 'mixed') : [];
+  for (const [rank, id] of mixed.entries()) {
+    if (mixedRole(rank) === 'limited') await api('PATCH', `/v1/sub-accounts/${id}`, { monthlyCreditLimit: 100_000_000 }, auth);
+    if (mixedRole(rank) === 'reselling') await makeReselling(api, agency, id, 10_000_000, run);
+  }
+  await debitOnce(api, stack.platformApiKey, [...subs, ...mixed], run);
   const scenarios: Scenario[] = [
     {
       name: 'hot-pool',
@@ -73,6 +107,12 @@ export async function runHot(stack: LocalStack, opts: HotOptions): Promise<void>
     },
     { name: 'hot-limit', title: '(b) ONE manual sub-account with a monthly limit (pool + its meter)', accounts: [limited] },
     { name: 'hot-wallet', title: '(c) ONE reselling sub-account (its wallet)', accounts: [reseller] },
+    {
+      name: 'hot-mixed',
+      title: `(d) One agency as it runs: ${MIXED_SIZE} sub-accounts, Zipf(1) by rank, every fifth limited, every tenth reselling`,
+      accounts: mixed,
+      pick: zipfPicker(mixed),
+    },
   ].filter((s) => wanted.includes(s.name));
 
   const size = Math.max(...opts.levels.map((l) => l.containers));
@@ -105,7 +145,7 @@ export async function runHot(stack: LocalStack, opts: HotOptions): Promise<void>
         fleet.use(level.containers);
         await backgroundIdle(stack);
         await fidelity.reset();
-        const pick = () => s.accounts[Math.floor(Math.random() * s.accounts.length)]!;
+        const pick = s.pick ?? (() => s.accounts[Math.floor(Math.random() * s.accounts.length)]!);
         const f = await measureLevel(fleet, level.concurrency, opts.seconds, () => eventFor(pick()));
         await backgroundIdle(stack);
         last = await fidelity.stats(1);
