@@ -14,7 +14,7 @@ import { fundLane, getBalance, poolKey, walletKey } from '#db/items/balance';
 import { claimLane, getLanes, type LaneItem } from '#db/items/lane';
 import { itemKinds, type Key } from '#db/schema';
 import { ConditionsFailed, type NamedItem, transact } from '#db/transact';
-import { closeLanes } from '#domain/ledger/lanes';
+import { closeLanes, containerId } from '#domain/ledger/lanes';
 import { handler as subAccountsHandler } from '../../functions/http/sub-accounts';
 import { handler as usageHandler } from '../../functions/http/usage';
 import { api, signUpAgency, uniq } from '../support/api';
@@ -89,15 +89,46 @@ async function losingTheAnswerTo<T>(matches: (command: string, input: any) => bo
   }
 }
 
-/** A debit of one credit by this process: another container than the stack's gateway. */
-const debitInThisProcess = (accountId: string, idempotencyKey: string) =>
+/** A debit by this process: another container than the stack's gateway. */
+const debitInThisProcess = (accountId: string, idempotencyKey: string, quantity = 1) =>
   invoke(usageHandler, 'POST /v1/accounts/{accountId}/usage', {
     params: { accountId },
     token: stack.platformApiKey,
     headers: { 'idempotency-key': idempotencyKey },
-    body: { type: 'ai_response', quantity: 1 },
+    body: { type: 'ai_response', quantity },
     clock: AT,
   });
+
+/**
+ * This process's next TransactWriteItems cancelled for a conflict on the item `conflicted` picks
+ * (DynamoDB Local never raises one), as AWS answers it: that item `TransactionConflict`, the
+ * others `None`. Returns what each transaction sent meanwhile was.
+ */
+async function conflictingOnce(conflicted: (items: any[]) => number, fn: () => Promise<unknown>): Promise<string[]> {
+  const transactions: string[] = [];
+  const name = uniq('conflict');
+  dynamo.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+      const items = (args.input as { TransactItems: any[] }).TransactItems;
+      transactions.push(transactions.length === 0 ? 'conflicted' : 'sent');
+      if (transactions.length > 1) return next(args);
+      const at = conflicted(items);
+      throw new TransactionCanceledException({
+        message: 'Transaction cancelled',
+        $metadata: {},
+        CancellationReasons: items.map((_, i) => ({ Code: i === at ? 'TransactionConflict' : 'None' })),
+      });
+    },
+    { step: 'initialize', name },
+  );
+  try {
+    await fn();
+  } finally {
+    dynamo.middlewareStack.remove(name);
+  }
+  return transactions;
+}
 
 /** The account's own write (a PATCH's or a close's), its key plain or marshalled. */
 const updatesAccount = (update: any) => [update?.Key?.sk, update?.Key?.sk?.S].includes('ACCOUNT');
@@ -247,29 +278,11 @@ describe('lanes: what the interleavings model found', () => {
     expect((await here(uniq('quiet'))).status).toBe(201);
     // Meanwhile other containers turned to lanes: every slot this one knows of is taken.
     for (let i = 0; i < 8; i++) await openLane(head, a.agencyId, 'P', 10);
-    // Its next debit meets another transaction on the balance item (DynamoDB Local never
-    // raises TransactionConflict: injected), and tries again.
-    const transactions: string[] = [];
-    const name = uniq('conflict');
-    dynamo.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
-        const items = (args.input as { TransactItems: unknown[] }).TransactItems;
-        transactions.push(transactions.length === 0 ? 'conflicted' : 'sent');
-        if (transactions.length > 1) return next(args);
-        throw new TransactionCanceledException({
-          message: 'Transaction cancelled',
-          $metadata: {},
-          CancellationReasons: items.map((_, i) => ({ Code: i === 0 ? 'TransactionConflict' : 'None' })),
-        });
-      },
-      { step: 'initialize', name },
+    // Its next debit meets another transaction on the balance item, and tries again.
+    const transactions = await conflictingOnce(
+      () => 0,
+      async () => expect((await here(uniq('after-conflict'))).status).toBe(201),
     );
-    try {
-      expect((await here(uniq('after-conflict'))).status).toBe(201);
-    } finally {
-      dynamo.middlewareStack.remove(name);
-    }
     // Read again, the balance shows its eight lanes and slots: the claim takes a ninth at the
     // first try. On what it knew it would pick a taken slot and fail once more (billed).
     expect(transactions).toEqual(['conflicted', 'sent']);
@@ -355,5 +368,54 @@ describe('lanes: what the interleavings model found', () => {
     expect(first.body.balance).toBe(50);
     expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 3 }, { clock: AT }), 201, 'a debit');
     expect((await again()).text).toBe(first.text);
+  });
+
+  it('a limited sub-account that is not busy itself rides the pool lane, its meter charged debit by debit', async () => {
+    const a = await agencyWithSubs(2, 500);
+    const [manual, limited] = a.subs as [string, string];
+    const head = poolKey(a.agencyId);
+    expectStatus(await patchSub(a.token, limited, { monthlyCreditLimit: 40 }), 200, 'limit');
+    // The pool is busy: another container's lane, and one of this container's.
+    await openLane(head, a.agencyId, 'P', 50);
+    expect((await debitInThisProcess(manual, uniq('manual'))).status).toBe(201);
+    const mine = (await getLanes(head, 8)).find((l) => l.owner === containerId);
+    expect(mine?.scope).toBe('P');
+    // The limited sub-account debits this container's pool lane: no lane of its own (a claim and
+    // a release on the pool item, with its allowance set aside), its month charged exactly.
+    for (let i = 0; i < 3; i++) expect((await debitInThisProcess(limited, uniq('ride'), 2)).status).toBe(201);
+    const lanes = await getLanes(head, 8);
+    expect(lanes.map((l) => l.scope).sort()).toEqual(['P', 'P']);
+    expect(lanes.find((l) => l.owner === containerId)).toMatchObject({ spent: (mine?.spent ?? 0) + 6 });
+    expect(await accountItem(limited)).toMatchObject({ meterPoolUsed: 6, meterRemaining: 34 });
+    // The month's limit holds on the ride, past what the lane holds (a refill rides too).
+    const rest = await debitInThisProcess(limited, uniq('rest'), 34);
+    expect(rest.status, JSON.stringify(rest.body)).toBe(201);
+    const past = await debitInThisProcess(limited, uniq('past'));
+    expect(past.status).toBe(402);
+    expect(past.body.code).toBe('credit_limit_reached');
+    expect(await accountItem(limited)).toMatchObject({ meterPoolUsed: 40, meterRemaining: 0 });
+    expect((await getLanes(head, 8)).every((l) => l.scope === 'P')).toBe(true);
+  });
+
+  it('a limited sub-account whose meter meets another transaction is busy itself: it takes a lane of its own', async () => {
+    const a = await agencyWithSubs(2, 500);
+    const [manual, limited] = a.subs as [string, string];
+    const head = poolKey(a.agencyId);
+    expectStatus(await patchSub(a.token, limited, { monthlyCreditLimit: 400 }), 200, 'limit');
+    await openLane(head, a.agencyId, 'P', 50);
+    expect((await debitInThisProcess(manual, uniq('manual'))).status).toBe(201);
+    expect((await debitInThisProcess(limited, uniq('ride'))).status).toBe(201);
+    // Its next ride meets another debit of the same sub-account on its account item.
+    const transactions = await conflictingOnce(
+      (items) => items.findIndex((i) => updatesAccount(i.Update)),
+      async () => expect((await debitInThisProcess(limited, uniq('met'))).status).toBe(201),
+    );
+    expect(transactions).toEqual(['conflicted', 'sent']);
+    const own = (await getLanes(head, 16)).filter((l) => l.scope === `L${limited}`);
+    expect(own).toHaveLength(1);
+    expect(own[0]).toMatchObject({ owner: containerId });
+    // Its allowance set aside with the lane, charged to the month: 2 debits of 1, and the rest of the lane's.
+    const account = await accountItem(limited);
+    expect(account?.meterPoolUsed).toBe(1 + 1 + (own[0]?.allowance ?? 0));
   });
 });

@@ -9,7 +9,7 @@ import { claimLane, debitLane, getLanes, type LaneItem } from '#db/items/lane';
 import { type IdempotencyScope, type LedgerEntryItem, putEntry } from '#db/items/ledger-entry';
 import { itemId } from '#db/read';
 import { itemKinds, type Key } from '#db/schema';
-import { attempt, type Failed, type NamedItem, throwing, unhandled } from '#db/transact';
+import { attempt, type CancelReason, type Failed, type NamedItem, throwing, unhandled } from '#db/transact';
 import { accountClosed } from '../accounts/errors';
 import {
   type AccountHint,
@@ -103,6 +103,8 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
     const entry = entryOf(d, hint, scope);
     if (hint.status !== 'active') return refuse(idempotencyScopeOf(entry), entry, accountClosed());
     const state = scopeState(scope.id);
+    // The scope whose rate this debit adds to: the pool's when a limited sub-account rides its lane.
+    let drewOn = state;
     const outcome = await oneAtATime(scope.head, async (): Promise<Outcome> => {
       const head = await balanceHint(scope.head);
       // What the account may draw on, as known here, holds only under a fence seen before it was read.
@@ -116,6 +118,15 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
       if (state.lane) return limitLanesOff ? releaseOwn(scope, state) : laneDebit(d, hint, scope, state, head, entry);
       const lanesWanted = head.lanesOpen > 0 || state.hotUntil > Date.now();
       if (lanesWanted && head.noLanesUntil <= Date.now()) {
+        if (scope.limited && state.meterHotUntil <= Date.now()) {
+          const pool = poolScopeOf(scope);
+          drewOn = scopeState(pool.id);
+          return ridePoolLane(d, hint, pool, drewOn, head, entry, {
+            scope,
+            state,
+            write: meterWrite(d, hint, d.month(), d.credits),
+          });
+        }
         if (!limitLanesOff) return claim(d, hint, scope, state, head, entry);
         // Near its limit a sub-account sets no allowance aside; while other lanes keep the
         // balance item from direct debits, it takes a lane holding just this debit's allowance
@@ -128,7 +139,7 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
     switch (outcome.kind) {
       case 'done':
         if (!outcome.replayed) {
-          noteUse(state, d.credits);
+          noteUse(drewOn, d.credits);
           count('Debits');
           count('CreditsDebited', d.credits);
         }
@@ -228,6 +239,58 @@ export const ownLaneDebit = (scope: Scope, slot: number, credits: number, month:
 });
 
 /**
+ * A limited sub-account that is not busy itself, while the pool is: it debits this container's
+ * pool lane and charges its own meter by the debit's credits, in the same transaction. Lanes of
+ * its own (with allowance) would cost a claim and a release on the pool item for every few
+ * debits of a sub-account that debits now and then, and every container would hold one for
+ * every such sub-account (the hot bench's mixed agency: 0.32 failed write calls per debit, most
+ * of them these claims). Its meter, on its account item, is charged exactly debit by debit; when
+ * it meets another transaction there (the sub-account itself is busy) the sub-account takes
+ * lanes of its own. The account item is listed on gsi1 (its agency's sub-accounts), so each
+ * charge is also an index write there: docs/performance.md says what that costs.
+ */
+interface MeterRider {
+  /** The limited sub-account's own scope and state. */
+  scope: Scope;
+  state: ScopeState;
+  write: NamedItem<'meter'>;
+}
+
+const poolScopeOf = (limited: Scope): Scope => ({
+  id: `${itemId(limited.head)}|P`,
+  head: limited.head,
+  code: 'P',
+  limited: false,
+});
+
+function ridePoolLane(
+  d: DebitRequest,
+  hint: AccountHint,
+  pool: Scope,
+  poolState: ScopeState,
+  head: BalanceState,
+  entry: LedgerEntryItem,
+  rider: MeterRider,
+): Promise<Outcome> {
+  return poolState.lane
+    ? laneDebit(d, hint, pool, poolState, head, entry, rider)
+    : claim(d, hint, pool, poolState, head, entry, {}, rider);
+}
+
+/** A conflict met on the limited sub-account's meter: the sub-account itself is busy (lanes of its own next). */
+function meterConflicted(reasons: CancelReason[], rider: Pick<MeterRider, 'state'> | undefined): void {
+  if (rider && reasons.some((r) => r.name === 'meter' && r.code === 'TransactionConflict'))
+    rider.state.meterHotUntil = Date.now() + HOT_MS;
+}
+
+/** The rider's meter refused its debit: the month too spent (after its allowances come back), or facts changed. */
+function meterRefused(d: DebitRequest, rider: MeterRider, item: unknown, month: string): Outcome {
+  const limited = limitRefusal(item, month, d.credits);
+  if (limited?.kind !== 'refused') return { kind: 'again' };
+  return { kind: 'collect', head: rider.scope.head, scopes: (s) => s === rider.scope.code, refuseIfNone: limited.error };
+}
+
+/**
  * Another transaction held the balance item: it has likely moved it (a version, a lane opened,
  * new slots) by the time this debit tries again, so the next try reads it first. Tried again on
  * what it knew, a claim picks a slot from a stale count and fails once more on its condition:
@@ -290,6 +353,7 @@ async function direct(
       break;
     case 'conflict':
       state.hotUntil = Date.now() + HOT_MS;
+      if (scope.limited) meterConflicted(result.reasons, { state });
       return conflictedOn(scope);
     case 'stale': {
       const { failed } = result;
@@ -355,25 +419,29 @@ async function laneDebit(
   state: ScopeState,
   head: BalanceState,
   entry: LedgerEntryItem,
+  rider?: MeterRider,
 ): Promise<Outcome> {
   const lane = state.lane as NonNullable<ScopeState['lane']>;
   const month = d.month();
   const allowanceShort = scope.limited && (lane.month !== month || (lane.allowance ?? 0) < d.credits);
-  if (lane.credits < d.credits || allowanceShort) return refill(d, hint, scope, state, head, entry);
-  const result = await attempt<'lane' | 'entry'>([ownLaneDebit(scope, lane.slot, d.credits, month), entryWrite(entry)], {
-    retryConflicts: false,
-  });
+  if (lane.credits < d.credits || allowanceShort) return refill(d, hint, scope, state, head, entry, rider);
+  const result = await attempt<'lane' | 'entry' | 'meter'>(
+    [ownLaneDebit(scope, lane.slot, d.credits, month), entryWrite(entry), ...(rider ? [rider.write] : [])],
+    { retryConflicts: false },
+  );
   switch (result.kind) {
     case 'committed':
       break;
     case 'conflict':
-      return { kind: 'again' };
+      meterConflicted(result.reasons, rider);
+      return rider ? { kind: 'again', conflicted: true } : { kind: 'again' };
     case 'stale': {
       const { failed } = result;
       const common = judgeCommon(failed, entry);
       if (common) return common;
       const failedLane = failed.lane;
       if (failedLane) return laneLost(state, scope, hint, failedLane.old as LaneItem | undefined);
+      if (rider && failed.meter) return meterRefused(d, rider, failed.meter.old, month);
       return throwing(result);
     }
     case 'refused':
@@ -383,6 +451,7 @@ async function laneDebit(
   }
   lane.credits -= d.credits;
   if (scope.limited) lane.allowance = (lane.allowance ?? 0) - d.credits;
+  if (rider) noteMeterMonth(d.accountId, month);
   return { kind: 'done', entry, replayed: false };
 }
 
@@ -410,6 +479,7 @@ async function refill(
   state: ScopeState,
   head: BalanceState,
   entry: LedgerEntryItem,
+  rider?: MeterRider,
 ): Promise<Outcome> {
   const lane = state.lane as NonNullable<ScopeState['lane']>;
   // No longer busy, and the only lane: give it back and debit the balance item again.
@@ -450,6 +520,7 @@ async function refill(
       },
       entryWrite(entry),
       ...(allowance > 0 ? [meterWrite(d, hint, month, allowance, { nowMs: Date.now() })] : []),
+      ...(rider ? [rider.write] : []),
     ],
     { retryConflicts: false },
   );
@@ -458,6 +529,7 @@ async function refill(
       break;
     case 'conflict':
       state.hotUntil = Date.now() + HOT_MS;
+      meterConflicted(result.reasons, rider);
       return conflictedOn(scope);
     case 'stale': {
       const { failed } = result;
@@ -468,7 +540,7 @@ async function refill(
       const failedHead = failed.head;
       if (failedHead) return headRefused(hint, scope, state, head, failedHead.old, need);
       const meter = failed.meter;
-      if (meter) return allowanceRefused(d, scope, meter.old, month);
+      if (meter) return rider ? meterRefused(d, rider, meter.old, month) : allowanceRefused(d, scope, meter.old, month);
       return throwing(result);
     }
     case 'refused':
@@ -480,8 +552,8 @@ async function refill(
   if (scope.limited) {
     lane.allowance = (newMonth ? 0 : (lane.allowance ?? 0)) + allowance - d.credits;
     lane.month = month;
-    noteMeterMonth(d.accountId, month);
   }
+  if (scope.limited || rider) noteMeterMonth(d.accountId, month);
   if (credits > 0) updateBalanceHint(scope.head, { balance: head.balance - credits, version: head.version + 1 });
   return { kind: 'done', entry, replayed: false };
 }
@@ -563,13 +635,15 @@ async function claim(
   head: BalanceState,
   entry: LedgerEntryItem,
   how: { exactAllowance?: boolean } = {},
+  rider?: MeterRider,
 ): Promise<Outcome> {
   const month = d.month();
   // A slot given back is reused (read which: a read costs less than a claim refused on a taken
   // slot, which the balance's busiest moments would otherwise pay again and again).
   const free = head.lanesOpen < head.laneSlots ? await freeSlot(scope.head, head.laneSlots) : undefined;
   const fresh = free === undefined;
-  if (fresh && head.laneSlots >= MAX_SLOTS) return direct(d, hint, scope, state, head, entry);
+  if (fresh && head.laneSlots >= MAX_SLOTS)
+    return rider ? direct(d, hint, rider.scope, rider.state, head, entry) : direct(d, hint, scope, state, head, entry);
   // A new slot drawn from the next page: containers turning to lanes at once, from the same view
   // of the balance, do not all ask for the same one (only one could have it).
   const slot = free ?? head.laneSlots + Math.floor(Math.random() * Math.min(SLOT_PAGE, MAX_SLOTS - head.laneSlots));
@@ -611,6 +685,7 @@ async function claim(
       entryWrite(entry),
       // Just this debit's allowance is the debit's own charge: allowed while lanes are off.
       ...(scope.limited ? [meterWrite(d, hint, month, allowance, how.exactAllowance ? undefined : { nowMs: Date.now() })] : []),
+      ...(rider ? [rider.write] : []),
     ],
     { retryConflicts: false },
   );
@@ -618,6 +693,7 @@ async function claim(
     case 'committed':
       break;
     case 'conflict':
+      meterConflicted(result.reasons, rider);
       return conflictedOn(scope);
     case 'stale': {
       const { failed } = result;
@@ -626,7 +702,9 @@ async function claim(
       // The limit is judged before the balance (API.md): a month too spent is answered (or its
       // allowances collected) even when the pool is short too.
       const meter = failed.meter;
-      const byLimit = meter && allowanceRefused(d, scope, meter.old, month, how.exactAllowance);
+      const byLimit =
+        meter &&
+        (rider ? meterRefused(d, rider, meter.old, month) : allowanceRefused(d, scope, meter.old, month, how.exactAllowance));
       if (byLimit && byLimit.kind !== 'again') return byLimit;
       const failedHead = failed.head;
       if (failedHead) {
@@ -658,7 +736,7 @@ async function claim(
     lanesOpen: head.lanesOpen + 1,
     laneSlots: fresh ? Math.max(head.laneSlots, slotCountAfter(slot)) : head.laneSlots,
   });
-  if (scope.limited) noteMeterMonth(d.accountId, month);
+  if (scope.limited || rider) noteMeterMonth(d.accountId, month);
   count('LanesClaimed');
   return { kind: 'done', entry, replayed: false };
 }

@@ -59,6 +59,12 @@ export interface ScopeState {
   rateAt: number;
   /** Contention met lately: claim a lane rather than debit the balance item. */
   hotUntil: number;
+  /**
+   * A limited sub-account's own meter (its account item) met contention lately: the sub-account
+   * itself is busy, so it takes lanes of its own that carry its allowance. Until then, while the
+   * pool is busy, it rides the pool's lane and charges its meter debit by debit (debit.ts).
+   */
+  meterHotUntil: number;
   /** Recent moved versions met on the balance item (epoch ms), to tell a busy balance from a passing race. */
   moved: number[];
 }
@@ -68,7 +74,7 @@ const scopes = new Map<string, ScopeState>();
 export function scopeState(scopeId: string): ScopeState {
   const known = scopes.get(scopeId);
   if (known) return known;
-  const fresh: ScopeState = { rate: 0, rateAt: Date.now(), hotUntil: 0, moved: [] };
+  const fresh: ScopeState = { rate: 0, rateAt: Date.now(), hotUntil: 0, meterHotUntil: 0, moved: [] };
   scopes.set(scopeId, fresh);
   return fresh;
 }
