@@ -19,7 +19,16 @@ import { handler as subAccountsHandler } from '../../functions/http/sub-accounts
 import { handler as usageHandler } from '../../functions/http/usage';
 import { api, signUpAgency, uniq } from '../support/api';
 import { invoke } from '../support/invoke';
-import { accountItem, chargeUsage, createSubAccountOnly, expectStatus, grant, patchSub, topUp } from '../support/ledger';
+import {
+  accountItem,
+  chargeUsage,
+  createSubAccountOnly,
+  expectStatus,
+  grant,
+  patchSub,
+  poolBalance,
+  topUp,
+} from '../support/ledger';
 import { pipelineIdle } from '../support/pipeline';
 import { stack } from '../support/stack';
 
@@ -128,6 +137,29 @@ async function conflictingOnce(conflicted: (items: any[]) => number, fn: () => P
     dynamo.middlewareStack.remove(name);
   }
   return transactions;
+}
+
+/** The DynamoDB calls this process makes while `fn` runs, by command name (a read of a pool item as `read POOL`). */
+async function callsOfThisProcess(fn: () => Promise<unknown>): Promise<string[]> {
+  const calls: string[] = [];
+  const name = uniq('calls');
+  dynamo.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Key?: { sk?: unknown } };
+      const sk = (input.Key?.sk as { S?: string } | undefined)?.S ?? input.Key?.sk;
+      calls.push(
+        /^Get(Item)?Command$/.test(context.commandName ?? '') && sk === 'POOL' ? 'read POOL' : (context.commandName ?? ''),
+      );
+      return next(args);
+    },
+    { step: 'initialize', name },
+  );
+  try {
+    await fn();
+  } finally {
+    dynamo.middlewareStack.remove(name);
+  }
+  return calls;
 }
 
 /** The account's own write (a PATCH's or a close's), its key plain or marshalled. */
@@ -417,5 +449,30 @@ describe('lanes: what the interleavings model found', () => {
     // Its allowance set aside with the lane, charged to the month: 2 debits of 1, and the rest of the lane's.
     const account = await accountItem(limited);
     expect(account?.meterPoolUsed).toBe(1 + 1 + (own[0]?.allowance ?? 0));
+  });
+
+  it('a container whose last debit found the balance moved by another reads it first: no failed write', async () => {
+    const a = await agencyWithSubs(1, 500);
+    const [sub] = a.subs as [string];
+    const here = async (key: string) => {
+      const calls = await callsOfThisProcess(async () => expect((await debitInThisProcess(sub, uniq(key))).status).toBe(201));
+      return {
+        transactions: calls.filter((c) => c === 'TransactWriteItemsCommand').length,
+        poolReads: calls.filter((c) => c === 'read POOL').length,
+      };
+    };
+    const elsewhere = async () =>
+      expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 1 }, { clock: AT }), 201, 'gateway debit');
+    await here('first');
+    await elsewhere();
+    // Its view is one version old: the version-pinned write fails (billed), the retry lands.
+    expect(await here('stale')).toEqual({ transactions: 2, poolReads: 0 });
+    await elsewhere();
+    // Moved again meanwhile, as a balance shared by many containers is: it reads, then writes once.
+    expect(await here('read-first')).toEqual({ transactions: 1, poolReads: 1 });
+    // Nobody moved it since: the read finds the view right, and the next debit no longer reads.
+    expect(await here('view-right')).toEqual({ transactions: 1, poolReads: 1 });
+    expect(await here('no-read')).toEqual({ transactions: 1, poolReads: 0 });
+    expect(await poolBalance(a.agencyId)).toBe(500 - 7);
   });
 });

@@ -21,7 +21,15 @@ import {
   refreshAccountUnder,
   rememberAccount,
 } from './account-hints';
-import { type BalanceState, balanceHint, forgetBalance, oneAtATime, rememberBalance, updateBalanceHint } from './balance-state';
+import {
+  type BalanceState,
+  balanceHint,
+  balanceKnown,
+  forgetBalance,
+  oneAtATime,
+  rememberBalance,
+  updateBalanceHint,
+} from './balance-state';
 import { insufficientCredits, refuse, replayOf } from './commit';
 import {
   allowanceChunk,
@@ -105,8 +113,9 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
     const state = scopeState(scope.id);
     // The scope whose rate this debit adds to: the pool's when a limited sub-account rides its lane.
     let drewOn = state;
+    const firstTry = attempt === 1;
     const outcome = await oneAtATime(scope.head, async (): Promise<Outcome> => {
-      const head = await balanceHint(scope.head);
+      const head = firstTry && state.readFirst && !state.lane ? await freshView(scope, state) : await balanceHint(scope.head);
       // What the account may draw on, as known here, holds only under a fence seen before it was read.
       if (!readUnder(hint, itemId(scope.head), head.fence)) {
         await refreshAccountUnder(d.accountId, itemId(scope.head), head.fence);
@@ -380,6 +389,7 @@ async function direct(
           // Another container moved the balance since this one last saw it: retry on the version it
           // returned; several such in a short while mean the balance is busy (lanes, lanes.ts).
           noteContention(state);
+          state.readFirst = true;
         }
         return { kind: 'again' };
       }
@@ -394,6 +404,21 @@ async function direct(
   rememberBalance(scope.head, { ...head, balance: head.balance - d.credits, version: head.version + 1 });
   if (scope.limited) noteMeterMonth(d.accountId, month);
   return { kind: 'done', entry: exact, replayed: false };
+}
+
+/**
+ * The balance as it is now, read before a debit that would otherwise go out on a view another
+ * container has likely moved: a balance shared by many containers, each debiting it now and
+ * then, is moved between any one container's debits, and a version-pinned write on the old view
+ * fails (billed) before the retry on the returned item lands. A read costs less, and once a read
+ * shows the view was right, this container stops reading first.
+ */
+async function freshView(scope: Scope, state: ScopeState): Promise<BalanceState> {
+  const known = balanceKnown(scope.head) ? await balanceHint(scope.head) : undefined;
+  forgetBalance(scope.head);
+  const now = await balanceHint(scope.head);
+  if (known && known.version === now.version) state.readFirst = false;
+  return now;
 }
 
 /** A limited sub-account's meter refused: the limit is reached only when its month truly has too little left. */

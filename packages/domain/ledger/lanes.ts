@@ -65,6 +65,12 @@ export interface ScopeState {
    * pool is busy, it rides the pool's lane and charges its meter debit by debit (debit.ts).
    */
   meterHotUntil: number;
+  /**
+   * This container's last direct debit of the balance found it moved by another container: its
+   * view is likely stale again, so the next debit reads the item before writing (a read, not a
+   * failed and billed transaction). Cleared when a read finds the view was right after all.
+   */
+  readFirst: boolean;
   /** Recent moved versions met on the balance item (epoch ms), to tell a busy balance from a passing race. */
   moved: number[];
 }
@@ -74,7 +80,7 @@ const scopes = new Map<string, ScopeState>();
 export function scopeState(scopeId: string): ScopeState {
   const known = scopes.get(scopeId);
   if (known) return known;
-  const fresh: ScopeState = { rate: 0, rateAt: Date.now(), hotUntil: 0, meterHotUntil: 0, moved: [] };
+  const fresh: ScopeState = { rate: 0, rateAt: Date.now(), hotUntil: 0, meterHotUntil: 0, readFirst: false, moved: [] };
   scopes.set(scopeId, fresh);
   return fresh;
 }
