@@ -7,6 +7,7 @@
  * process's DynamoDB client where a failure between two writes is the point.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import type { InitializeMiddleware } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
 import { dynamo } from '#db/client';
 import { chargeMeter } from '#db/items/account';
@@ -75,25 +76,33 @@ async function agencyWithSubs(n: number, pool: number) {
   return { agencyId: agency.agencyId, token: agency.token, subs };
 }
 
-/** A network error on the first call of this process's DynamoDB client that `matches`, after DynamoDB applied it. */
-async function losingTheAnswerTo<T>(matches: (command: string, input: any) => boolean, fn: () => Promise<T>): Promise<T> {
-  let struck = false;
-  const name = uniq('lost-answer');
-  dynamo.middlewareStack.add(
-    (next, context) => async (args) => {
-      const out = await next(args);
-      if (!struck && matches(context.commandName ?? '', args.input)) {
-        struck = true;
-        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: {} });
-      }
-      return out;
-    },
-    { step: 'initialize', name },
-  );
+type Middleware = InitializeMiddleware<any, any>;
+
+/** Runs `fn` with `middleware` on this process's DynamoDB client (the handlers' client too), removed after. */
+async function withMiddleware<T>(middleware: Middleware, fn: () => Promise<T>): Promise<T> {
+  const name = uniq('middleware');
+  dynamo.middlewareStack.add(middleware, { step: 'initialize', name });
   try {
     return await fn();
   } finally {
     dynamo.middlewareStack.remove(name);
+  }
+}
+
+/** A network error on the first call of this process's DynamoDB client that `matches`, after DynamoDB applied it. */
+async function losingTheAnswerTo<T>(matches: (command: string, input: any) => boolean, fn: () => Promise<T>): Promise<T> {
+  let struck = false;
+  const losing: Middleware = (next, context) => async (args) => {
+    const out = await next(args);
+    if (!struck && matches(context.commandName ?? '', args.input)) {
+      struck = true;
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: {} });
+    }
+    return out;
+  };
+  try {
+    return await withMiddleware(losing, fn);
+  } finally {
     expect(struck, 'the fault struck').toBe(true);
   }
 }
@@ -109,56 +118,54 @@ const debitInThisProcess = (accountId: string, idempotencyKey: string, quantity 
   });
 
 /**
+ * A sub-account with this monthly limit, of an agency whose pool is busy: another container's
+ * lane and one of this process's (claimed by a debit of another sub-account) are open.
+ */
+async function busyPoolAndLimitedSub(monthlyCreditLimit: number) {
+  const a = await agencyWithSubs(2, 500);
+  const [manual, limited] = a.subs as [string, string];
+  const head = poolKey(a.agencyId);
+  expectStatus(await patchSub(a.token, limited, { monthlyCreditLimit }), 200, 'limit');
+  await openLane(head, a.agencyId, 'P', 50);
+  expect((await debitInThisProcess(manual, uniq('manual'))).status).toBe(201);
+  return { limited, head };
+}
+
+/**
  * This process's next TransactWriteItems cancelled for a conflict on the item `conflicted` picks
  * (DynamoDB Local never raises one), as AWS answers it: that item `TransactionConflict`, the
  * others `None`. Returns what each transaction sent meanwhile was.
  */
 async function conflictingOnce(conflicted: (items: any[]) => number, fn: () => Promise<unknown>): Promise<string[]> {
   const transactions: string[] = [];
-  const name = uniq('conflict');
-  dynamo.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
-      const items = (args.input as { TransactItems: any[] }).TransactItems;
-      transactions.push(transactions.length === 0 ? 'conflicted' : 'sent');
-      if (transactions.length > 1) return next(args);
-      const at = conflicted(items);
-      throw new TransactionCanceledException({
-        message: 'Transaction cancelled',
-        $metadata: {},
-        CancellationReasons: items.map((_, i) => ({ Code: i === at ? 'TransactionConflict' : 'None' })),
-      });
-    },
-    { step: 'initialize', name },
-  );
-  try {
-    await fn();
-  } finally {
-    dynamo.middlewareStack.remove(name);
-  }
+  const conflicting: Middleware = (next, context) => async (args) => {
+    if (context.commandName !== 'TransactWriteItemsCommand') return next(args);
+    const items = (args.input as { TransactItems: any[] }).TransactItems;
+    transactions.push(transactions.length === 0 ? 'conflicted' : 'sent');
+    if (transactions.length > 1) return next(args);
+    const at = conflicted(items);
+    throw new TransactionCanceledException({
+      message: 'Transaction cancelled',
+      $metadata: {},
+      CancellationReasons: items.map((_, i) => ({ Code: i === at ? 'TransactionConflict' : 'None' })),
+    });
+  };
+  await withMiddleware(conflicting, fn);
   return transactions;
 }
 
 /** The DynamoDB calls this process makes while `fn` runs, by command name (a read of a pool item as `read POOL`). */
 async function callsOfThisProcess(fn: () => Promise<unknown>): Promise<string[]> {
   const calls: string[] = [];
-  const name = uniq('calls');
-  dynamo.middlewareStack.add(
-    (next, context) => async (args) => {
-      const input = args.input as { Key?: { sk?: unknown } };
-      const sk = (input.Key?.sk as { S?: string } | undefined)?.S ?? input.Key?.sk;
-      calls.push(
-        /^Get(Item)?Command$/.test(context.commandName ?? '') && sk === 'POOL' ? 'read POOL' : (context.commandName ?? ''),
-      );
-      return next(args);
-    },
-    { step: 'initialize', name },
-  );
-  try {
-    await fn();
-  } finally {
-    dynamo.middlewareStack.remove(name);
-  }
+  const counting: Middleware = (next, context) => async (args) => {
+    const input = args.input as { Key?: { sk?: unknown } };
+    const sk = (input.Key?.sk as { S?: string } | undefined)?.S ?? input.Key?.sk;
+    calls.push(
+      /^Get(Item)?Command$/.test(context.commandName ?? '') && sk === 'POOL' ? 'read POOL' : (context.commandName ?? ''),
+    );
+    return next(args);
+  };
+  await withMiddleware(counting, fn);
   return calls;
 }
 
@@ -403,13 +410,7 @@ describe('lanes: what the interleavings model found', () => {
   });
 
   it('a limited sub-account that is not busy itself rides the pool lane, its meter charged debit by debit', async () => {
-    const a = await agencyWithSubs(2, 500);
-    const [manual, limited] = a.subs as [string, string];
-    const head = poolKey(a.agencyId);
-    expectStatus(await patchSub(a.token, limited, { monthlyCreditLimit: 40 }), 200, 'limit');
-    // The pool is busy: another container's lane, and one of this container's.
-    await openLane(head, a.agencyId, 'P', 50);
-    expect((await debitInThisProcess(manual, uniq('manual'))).status).toBe(201);
+    const { limited, head } = await busyPoolAndLimitedSub(40);
     const mine = (await getLanes(head, 8)).find((l) => l.owner === containerId);
     expect(mine?.scope).toBe('P');
     // The limited sub-account debits this container's pool lane: no lane of its own (a claim and
@@ -430,12 +431,7 @@ describe('lanes: what the interleavings model found', () => {
   });
 
   it('a limited sub-account whose meter meets another transaction is busy itself: it takes a lane of its own', async () => {
-    const a = await agencyWithSubs(2, 500);
-    const [manual, limited] = a.subs as [string, string];
-    const head = poolKey(a.agencyId);
-    expectStatus(await patchSub(a.token, limited, { monthlyCreditLimit: 400 }), 200, 'limit');
-    await openLane(head, a.agencyId, 'P', 50);
-    expect((await debitInThisProcess(manual, uniq('manual'))).status).toBe(201);
+    const { limited, head } = await busyPoolAndLimitedSub(400);
     expect((await debitInThisProcess(limited, uniq('ride'))).status).toBe(201);
     // Its next ride meets another debit of the same sub-account on its account item.
     const transactions = await conflictingOnce(
