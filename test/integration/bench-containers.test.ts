@@ -72,6 +72,11 @@ describe('bench: container processes', () => {
     expect(await fleet.invokeOn(0, debit())).toMatchObject({ status: 201, attempts: 2 });
     expect(await fleet.takeCounts()).toEqual({ calls: 2, transactions: 2, failedConditions: 1, conflicts: 0, injected: 0 });
 
+    // Its view was stale last time, so it reads the pool before the next debit; nobody moved it
+    // meanwhile: a read and one transaction, and the read tells it its view is right again.
+    expect((await fleet.invokeOn(0, debit())).status).toBe(201);
+    expect(await fleet.takeCounts()).toEqual({ calls: 2, transactions: 1, failedConditions: 0, conflicts: 0, injected: 0 });
+
     // Now current again: one call.
     expect((await fleet.invokeOn(0, debit())).status).toBe(201);
     expect(await fleet.takeCounts()).toEqual({ calls: 1, transactions: 1, failedConditions: 0, conflicts: 0, injected: 0 });
