@@ -121,6 +121,7 @@ export const itemKinds = {
   lowBalanceAlerts: 'low_balance_alerts',
   lowBalanceAlerted: 'low_balance_alerted',
   auditRecord: 'audit_record',
+  accountMeter: 'account_meter',
 } as const;
 
 export function createTableInput(tableName: string): CreateTableCommandInput {

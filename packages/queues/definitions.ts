@@ -58,7 +58,8 @@ export const rechargeStreamFilters = [
   { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { kind: { S: ['lane'] }, scope: { S: ['W', 'P'] } } } },
   { eventName: ['INSERT'], dynamodb: { NewImage: { kind: { S: ['webhook_delivery'] } } } },
   // Event webhooks (packages/domain/events/sources.ts): sub-accounts created or changed, grants
-  // (entries are only ever inserted), and purchases, recharge requests and low-balance marks.
+  // (entries are only ever inserted), and purchases, recharge requests, low-balance marks and
+  // limited sub-accounts' meters (a month's limit reached).
   // Two patterns, not five: Lambda takes at most five per event source.
   {
     eventName: ['INSERT', 'MODIFY'],
@@ -66,7 +67,7 @@ export const rechargeStreamFilters = [
   },
   {
     eventName: ['INSERT', 'MODIFY'],
-    dynamodb: { NewImage: { kind: { S: ['purchase', 'recharge_request', 'low_balance_alerted'] } } },
+    dynamodb: { NewImage: { kind: { S: ['purchase', 'recharge_request', 'low_balance_alerted', 'account_meter'] } } },
   },
 ] as const;
 

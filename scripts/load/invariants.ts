@@ -54,9 +54,7 @@ export function checkLedger(items: readonly Item[]): InvariantReport {
   const balances = items.filter((i) => i.kind === 'balance');
   const days = items.filter((i) => i.kind === 'account_usage_day');
   const lanes = items.filter((i) => i.kind === 'lane');
-  const meters = items.filter(
-    (i) => i.kind === 'account' && i.type === 'sub_account' && i.meterMonth && typeof i.monthlyCreditLimit === 'number',
-  );
+  const meters = items.filter((i) => i.kind === 'account_meter' && i.meterMonth && typeof i.monthlyCreditLimit === 'number');
   // A lane's credits are its balance's, set aside; what its debits took is counted in its `spent`.
   const inLanes = new Map<string, number>();
   const spentInLanes = new Map<string, number>();
@@ -161,7 +159,7 @@ export function checkLedger(items: readonly Item[]): InvariantReport {
   }
 
   for (const m of meters) {
-    const month = `${m.id}|${m.meterMonth}`;
+    const month = `${m.accountId}|${m.meterMonth}`;
     // What the limit gave out: to debits of the pool, and set aside (not yet spent) in lanes.
     const [pool, aside] = [poolByMonth.get(month) ?? 0, allowanceInLanes.get(month) ?? 0];
     const problems: string[] = [];

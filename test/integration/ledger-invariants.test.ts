@@ -118,7 +118,7 @@ describe('the ledger invariant checker', () => {
       rules(
         corrupt(
           all,
-          (i) => i.kind === 'account' && i.id === manual,
+          (i) => i.kind === 'account_meter' && i.accountId === manual,
           (i) => (i.meterRemaining -= 1),
         ),
       ),

@@ -10,9 +10,9 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { InitializeMiddleware } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
 import { dynamo } from '#db/client';
-import { chargeMeter } from '#db/items/account';
 import { fundLane, getBalance, poolKey, walletKey } from '#db/items/balance';
 import { claimLane, getLanes, type LaneItem } from '#db/items/lane';
+import { chargeMeter } from '#db/items/meter';
 import { itemKinds, type Key } from '#db/schema';
 import { ConditionsFailed, type NamedItem, transact } from '#db/transact';
 import { closeLanes, containerId } from '#domain/ledger/lanes';
@@ -21,11 +21,11 @@ import { handler as usageHandler } from '../../functions/http/usage';
 import { api, signUpAgency, uniq } from '../support/api';
 import { invoke } from '../support/invoke';
 import {
-  accountItem,
   chargeUsage,
   createSubAccountOnly,
   expectStatus,
   grant,
+  meterItem,
   patchSub,
   poolBalance,
   topUp,
@@ -55,9 +55,7 @@ async function openLane(head: Key, agencyId: string, scope: string, credits: num
     leaseUntil: Date.now() + 60_000,
     fence: item?.fence ?? 0,
   };
-  const meter: NamedItem[] = limited
-    ? [{ name: 'meter', write: chargeMeter({ accountId: scope.slice(1), seenMonth: month, month, credits }) }]
-    : [];
+  const meter: NamedItem[] = limited ? chargeMeter({ accountId: scope.slice(1), seenMonth: month, month, credits }) : [];
   await transact([
     {
       name: 'head',
@@ -217,15 +215,15 @@ describe('lanes: what the interleavings model found', () => {
     expectStatus(await patchSub(a.token, sub, { monthlyCreditLimit: 100 }), 200, 'limit');
     expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 10 }), 201, 'first debit');
     await openLane(poolKey(a.agencyId), a.agencyId, `L${sub}`, 30, 'another-container', month);
-    expect(await accountItem(sub)).toMatchObject({ meterPoolUsed: 40, meterRemaining: 60 });
+    expect(await meterItem(sub)).toMatchObject({ meterPoolUsed: 40, meterRemaining: 60 });
     // Removing the limit closes its lanes (standing.ts); the 30 set aside were never used and
     // leave the meter (its close is not refused for want of a limit).
     expectStatus(await patchSub(a.token, sub, { monthlyCreditLimit: null }), 200, 'no limit');
     expect(await getLanes(poolKey(a.agencyId), 1)).toEqual([]);
-    expect((await accountItem(sub))?.meterPoolUsed).toBe(10);
+    expect((await meterItem(sub))?.meterPoolUsed).toBe(10);
     await pipelineIdle();
     expectStatus(await patchSub(a.token, sub, { monthlyCreditLimit: 100 }), 200, 'limit again');
-    expect(await accountItem(sub)).toMatchObject({ meterPoolUsed: 10, meterRemaining: 90 });
+    expect(await meterItem(sub)).toMatchObject({ meterPoolUsed: 10, meterRemaining: 90 });
     expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 90 }), 201, 'the rest of the month');
     const past = await chargeUsage(sub, { type: 'ai_response', quantity: 1 });
     expect(past.status, past.text).toBe(402);
@@ -419,23 +417,23 @@ describe('lanes: what the interleavings model found', () => {
     const lanes = await getLanes(head, 8);
     expect(lanes.map((l) => l.scope).sort()).toEqual(['P', 'P']);
     expect(lanes.find((l) => l.owner === containerId)).toMatchObject({ spent: (mine?.spent ?? 0) + 6 });
-    expect(await accountItem(limited)).toMatchObject({ meterPoolUsed: 6, meterRemaining: 34 });
+    expect(await meterItem(limited)).toMatchObject({ meterPoolUsed: 6, meterRemaining: 34 });
     // The month's limit holds on the ride, past what the lane holds (a refill rides too).
     const rest = await debitInThisProcess(limited, uniq('rest'), 34);
     expect(rest.status, JSON.stringify(rest.body)).toBe(201);
     const past = await debitInThisProcess(limited, uniq('past'));
     expect(past.status).toBe(402);
     expect(past.body.code).toBe('credit_limit_reached');
-    expect(await accountItem(limited)).toMatchObject({ meterPoolUsed: 40, meterRemaining: 0 });
+    expect(await meterItem(limited)).toMatchObject({ meterPoolUsed: 40, meterRemaining: 0 });
     expect((await getLanes(head, 8)).every((l) => l.scope === 'P')).toBe(true);
   });
 
   it('a limited sub-account whose meter meets another transaction is busy itself: it takes a lane of its own', async () => {
     const { limited, head } = await busyPoolAndLimitedSub(400);
     expect((await debitInThisProcess(limited, uniq('ride'))).status).toBe(201);
-    // Its next ride meets another debit of the same sub-account on its account item.
+    // Its next ride meets another debit of the same sub-account on its meter.
     const transactions = await conflictingOnce(
-      (items) => items.findIndex((i) => updatesAccount(i.Update)),
+      (items) => items.findIndex((i) => [i.Update?.Key?.sk, i.Update?.Key?.sk?.S].includes('METER')),
       async () => expect((await debitInThisProcess(limited, uniq('met'))).status).toBe(201),
     );
     expect(transactions).toEqual(['conflicted', 'sent']);
@@ -443,8 +441,8 @@ describe('lanes: what the interleavings model found', () => {
     expect(own).toHaveLength(1);
     expect(own[0]).toMatchObject({ owner: containerId });
     // Its allowance set aside with the lane, charged to the month: 2 debits of 1, and the rest of the lane's.
-    const account = await accountItem(limited);
-    expect(account?.meterPoolUsed).toBe(1 + 1 + (own[0]?.allowance ?? 0));
+    const meter = await meterItem(limited);
+    expect(meter?.meterPoolUsed).toBe(1 + 1 + (own[0]?.allowance ?? 0));
   });
 
   it('a container whose last debit found the balance moved by another reads it first: no failed write', async () => {

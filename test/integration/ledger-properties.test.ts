@@ -37,6 +37,7 @@ import {
   accountItem,
   type BalanceRow,
   ledgerEntries,
+  meterItem,
   type StoredEntry,
   type UsageType,
   worldMaker,
@@ -379,7 +380,7 @@ async function checkInvariants(w: World, m: Model, rollups: boolean): Promise<vo
           .then(() => Promise.all([w.agencyId, ...w.subs].map(accountDayRows)))
           .then((d) => d.flat())
       : undefined,
-    Promise.all(w.subs.map(accountItem)),
+    Promise.all(w.subs.map(async (id) => ({ account: await accountItem(id), meter: await meterItem(id) }))),
   ]);
   expect(entries.length, 'one entry per accepted move (two per grant), none per retry').toBe(m.entries);
   // One entry per key; a grant's key holds exactly one entry on each side, summing to zero.
@@ -453,18 +454,19 @@ function checkRollups(w: World, m: Model, entries: StoredEntry[], days: Awaited<
 }
 
 /** Each sub-account's mode, limit and, with a limit, its meter (what the limit gave out: remaining = limit − used, kept exact). */
-function checkMeters(w: World, m: Model, accounts: Awaited<ReturnType<typeof accountItem>>[]) {
+function checkMeters(w: World, m: Model, accounts: { account?: Record<string, any>; meter?: Record<string, any> }[]) {
   w.subs.forEach((_, i) => {
-    const a = accounts[i]!;
-    expect(a.creditMode, `sub ${i} mode`).toBe(m.mode[i]);
-    expect(a.monthlyCreditLimit ?? null, `sub ${i} limit`).toBe(m.limit[i]);
+    const { account: a, meter } = accounts[i]!;
+    expect(a?.creditMode, `sub ${i} mode`).toBe(m.mode[i]);
+    expect(a?.monthlyCreditLimit ?? null, `sub ${i} limit`).toBe(m.limit[i]);
+    expect(meter?.monthlyCreditLimit ?? null, `sub ${i} meter's copy of the limit`).toBe(m.limit[i]);
     if (m.limit[i] === null) {
-      expect(a.meterRemaining, `sub ${i} meter remaining`).toBeUndefined();
+      expect(meter?.meterRemaining, `sub ${i} meter remaining`).toBeUndefined();
       return;
     }
-    expect(a.meterPoolUsed ?? 0, `sub ${i} meter pool used`).toBe(m.poolUsed[i]);
-    if (m.poolUsed[i]! > 0) expect(a.meterMonth, `sub ${i} meter month: the instant the test set`).toBe(AT.slice(0, 7));
-    expect(a.meterRemaining, `sub ${i} meter remaining`).toBe(m.limit[i]! - m.poolUsed[i]!);
+    expect(meter?.meterPoolUsed ?? 0, `sub ${i} meter pool used`).toBe(m.poolUsed[i]);
+    if (m.poolUsed[i]! > 0) expect(meter?.meterMonth, `sub ${i} meter month: the instant the test set`).toBe(AT.slice(0, 7));
+    expect(meter?.meterRemaining, `sub ${i} meter remaining`).toBe(m.limit[i]! - m.poolUsed[i]!);
   });
 }
 

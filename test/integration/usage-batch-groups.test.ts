@@ -4,12 +4,12 @@ import type * as Reads from '#db/read';
 import { type AgencyFixture, signUpAgency, uniq } from '../support/api';
 import { invoke } from '../support/invoke';
 import {
-  accountItem,
   chargeUsage,
   createSubAccountOnly,
   expectStatus,
   grant,
   ledgerEntries,
+  meterItem,
   patchSub,
   poolBalance,
   type StoredEntry,
@@ -104,7 +104,7 @@ describe('a batch, many debits to a transaction', () => {
     const poolDebits = events.filter((e) => e.accountId !== reseller).reduce((n, e) => n + e.quantity, 0);
     expect(await poolBalance(agency.agencyId)).toBe(pool - poolDebits);
     expect(await walletBalance(reseller)).toBe(wallet - 90);
-    expect((await accountItem(limited))?.meterPoolUsed).toBe(60);
+    expect((await meterItem(limited))?.meterPoolUsed).toBe(60);
     const entries = await ledgerEntries(agency.agencyId);
     expect(sumFor(entries, { pool: true })).toBe(await poolBalance(agency.agencyId));
     expect(sumFor(entries, { wallet: reseller })).toBe(await walletBalance(reseller));

@@ -170,6 +170,9 @@ export const walletItem = (subAccountId: string) =>
   getRaw(`ACCOUNT#${subAccountId}`, 'WALLET') as Promise<BalanceRow | undefined>;
 export const accountItem = (accountId: string) =>
   getRaw(`ACCOUNT#${accountId}`, 'ACCOUNT') as Promise<Record<string, any> | undefined>;
+/** A limited sub-account's monthly meter (packages/db/items/meter.ts). */
+export const meterItem = (accountId: string) =>
+  getRaw(`ACCOUNT#${accountId}`, 'METER') as Promise<Record<string, any> | undefined>;
 
 /**
  * What "nothing was charged" compares: the exact balances, entries and usage rollups of one

@@ -7,7 +7,8 @@ import { committedOrStale, type NamedItem, type TransactItem, throwing, transact
 import { type Feature, type Plan, plans } from '../vocabulary';
 
 /**
- * An agency or a sub-account: profile, plan and features, status, credit mode and monthly meter.
+ * An agency or a sub-account: profile, plan and features, status, credit mode and monthly limit
+ * (the limit's meter is an item of its own: meter.ts).
  * Sub-accounts are `active` or `closed`; agencies `active` or `suspended` (by the platform).
  */
 export type AccountStatus = 'active' | 'closed' | 'suspended';
@@ -66,14 +67,6 @@ export interface SubAccountItem extends AccountBase {
   monthlyCreditLimit?: number;
   /** In reselling mode: open a recharge request when the wallet drops below `threshold` (domain/recharge). */
   autoRecharge?: { enabled: boolean; threshold: number; credits: number };
-  /** The monthly meter: the month it counts, credits used, and limit − pool credits used while a limit is set. */
-  meterMonth?: string;
-  meterUsed?: number;
-  /** The part of meterUsed drawn from the agency pool (manual mode): what the limit counts. */
-  meterPoolUsed?: number;
-  meterRemaining?: number;
-  /** Epoch ms: until then no lane sets this account's allowance aside (its month is nearly spent). */
-  lanesOffUntil?: number;
 }
 
 /** An agency or a sub-account, told apart by `type`. */
@@ -96,10 +89,6 @@ const accountOptional = {
   clientLogin: 'boolean',
   creditMode: ['manual', 'reselling'],
   monthlyCreditLimit: 'number',
-  meterMonth: 'string',
-  meterPoolUsed: 'number',
-  meterRemaining: 'number',
-  lanesOffUntil: 'number',
 } as const;
 export const accountShape = itemShape<AccountItem>(
   itemKinds.account,
@@ -195,7 +184,7 @@ export interface AccountChanges {
   requireMode?: CreditMode;
   /** The account's agency: where a switch to reselling lists it. */
   agencyId: string;
-  /** A number sets the monthly limit (and its remaining room, from the meter as it is at this write); null removes it. */
+  /** A number sets the monthly limit, null removes it (the meter's side goes in `also`: meter.ts `meterLimitWrite`). */
   monthlyCreditLimit?: number | null;
   /**
    * Only if the account still draws on its credits as read (mode, and whether it has a limit): a
@@ -203,11 +192,6 @@ export interface AccountChanges {
    * allowed (packages/domain/ledger/standing.ts). `{ stale: true }` when it moved meanwhile.
    */
   standing?: Standing;
-  /**
-   * With a limit set where there was none: the meter starts from the month's pool use so far
-   * (unlimited sub-accounts keep no meter: the usage rollups count their use).
-   */
-  meterFrom?: { month: string; poolUsed: number };
   at: string;
 }
 
@@ -242,26 +226,10 @@ export async function updateActiveAccount(
     clauses.push('gsi2pk = :resellingList, gsi2sk = :resellingId');
     Object.assign(values, { ':resellingList': resellingPartition(changes.agencyId), ':resellingId': accountId });
   } else if (changes.set.creditMode === 'manual') removed.push('gsi2pk', 'gsi2sk');
-  if (typeof changes.monthlyCreditLimit === 'number' && changes.meterFrom) {
-    clauses.push(
-      'monthlyCreditLimit = :limit',
-      'meterMonth = :meterMonth',
-      'meterPoolUsed = :used',
-      'meterRemaining = :remaining',
-    );
-    Object.assign(values, {
-      ':limit': changes.monthlyCreditLimit,
-      ':meterMonth': changes.meterFrom.month,
-      ':used': changes.meterFrom.poolUsed,
-      ':remaining': changes.monthlyCreditLimit - changes.meterFrom.poolUsed,
-    });
-  } else if (typeof changes.monthlyCreditLimit === 'number') {
-    // remaining = limit − pool credits used, computed by DynamoDB from the meter as it is at this write.
-    clauses.push('monthlyCreditLimit = :limit', 'meterRemaining = :limit - if_not_exists(meterPoolUsed, :zero)');
-    Object.assign(values, { ':limit': changes.monthlyCreditLimit, ':zero': 0 });
-  } else if (changes.monthlyCreditLimit === null) {
-    removed.push('monthlyCreditLimit', 'meterRemaining');
-  }
+  if (typeof changes.monthlyCreditLimit === 'number') {
+    clauses.push('monthlyCreditLimit = :limit');
+    values[':limit'] = changes.monthlyCreditLimit;
+  } else if (changes.monthlyCreditLimit === null) removed.push('monthlyCreditLimit');
   // The audit record's "before" must be what this write replaced: each field it changes still holds what was seen.
   const touched = [
     ...names.filter((n) => n !== 'updatedAt'),
@@ -415,88 +383,6 @@ export function updateAgency(
     },
     ...also,
   ]);
-}
-
-export interface MeterCharge {
-  accountId: string;
-  /** The month the meter was last seen on (undefined: never used). */
-  seenMonth: string | undefined;
-  month: string;
-  /** Pool credits counted against the limit: a debit's own, or the allowance a lane sets aside. */
-  credits: number;
-  /** For a lane (set aside, not spent): refused while the month's allowance was lately collected (`lanesOffUntil`). */
-  forLane?: { nowMs: number };
-}
-
-/**
- * A limited sub-account's monthly allowance, taken: by a debit of the pool itself, or set aside
- * in a lane (lanes.ts). It must be active, in manual mode, with a limit, and the meter must be on
- * the month it was seen on (else it rolls over to this one) with room for `credits`.
- * `meterPoolUsed` is what the limit has given out this month (to debits and to lanes; a closed
- * lane gives its unused part back); `meterRemaining = limit − meterPoolUsed`. How much was used
- * for real (creditsUsedThisMonth) is the usage rollups', not the meter's.
- */
-export function chargeMeter(c: MeterCharge): TransactItem {
-  const rollover = c.seenMonth !== c.month;
-  const conditions: string[] = [accountIsActive.expression, 'creditMode = :manual', 'attribute_exists(monthlyCreditLimit)'];
-  const values: Record<string, unknown> = { ...accountIsActive.values, ':manual': 'manual', ':q': c.credits, ':month': c.month };
-  if (c.forLane) {
-    conditions.push('(attribute_not_exists(lanesOffUntil) OR lanesOffUntil < :nowMs)');
-    values[':nowMs'] = c.forLane.nowMs;
-  }
-  if (!rollover) {
-    conditions.push('meterMonth = :month', 'meterRemaining >= :q');
-    values[':negativeQ'] = -c.credits;
-  } else {
-    conditions.push(c.seenMonth ? 'meterMonth = :prev' : 'attribute_not_exists(meterMonth)', 'monthlyCreditLimit >= :q');
-    if (c.seenMonth) values[':prev'] = c.seenMonth;
-  }
-  return {
-    Update: {
-      TableName: table(),
-      Key: accountKey(c.accountId),
-      UpdateExpression: rollover
-        ? 'SET meterMonth = :month, meterPoolUsed = :q, meterRemaining = monthlyCreditLimit - :q'
-        : 'ADD meterPoolUsed :q, meterRemaining :negativeQ',
-      ConditionExpression: conditions.join(' AND '),
-      ExpressionAttributeNames: accountIsActive.names,
-      ExpressionAttributeValues: values,
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    },
-  };
-}
-
-/**
- * A closed lane's unused allowance back to its month's meter (refused once the month turned: it
- * is void). Given back whether or not the limit is still set: a limit removed meanwhile keeps
- * `meterPoolUsed`, from which a limit set again this month starts, so what was never used must
- * leave it (the `meterRemaining` this leaves on an account without a limit is read by nothing
- * and replaced when a limit is set). `lanesOffUntil` (epoch ms): the month is nearly spent, so
- * until then this account's debits take their allowance one by one (no lane may set any aside),
- * as a collected balance does.
- */
-export function returnAllowance(
-  accountId: string,
-  month: string,
-  allowance: number,
-  at: string,
-  lanesOffUntil?: number,
-): TransactItem {
-  return {
-    Update: {
-      TableName: table(),
-      Key: accountKey(accountId),
-      UpdateExpression: `ADD meterPoolUsed :negative, meterRemaining :a SET updatedAt = :now${lanesOffUntil ? ', lanesOffUntil = :off' : ''}`,
-      ConditionExpression: 'meterMonth = :month',
-      ExpressionAttributeValues: {
-        ':negative': -allowance,
-        ':a': allowance,
-        ':month': month,
-        ':now': at,
-        ...(lanesOffUntil ? { ':off': lanesOffUntil } : {}),
-      },
-    },
-  };
 }
 
 /** A check that the account is active and in the given credit mode (grants need reselling; absent means manual). */

@@ -17,6 +17,7 @@ import {
 } from '#db/items/account';
 import type { AuditChange } from '#db/items/audit-record';
 import { walletKey } from '#db/items/balance';
+import { meterLimitWrite } from '#db/items/meter';
 import { getResellingSettings } from '#db/items/reselling-settings';
 import { monthPoolUsed } from '#db/items/usage-rollup';
 import { findEmail, getUser, withdrawPassword } from '#db/items/user';
@@ -64,9 +65,6 @@ export async function createSubAccount(agency: AgencyItem, body: CreateSubAccoun
     status: 'active',
     creditMode: 'manual',
     clientLogin,
-    meterMonth: iso.slice(0, 7),
-    meterUsed: 0,
-    meterPoolUsed: 0,
     createdAt: iso,
     updatedAt: iso,
   };
@@ -147,10 +145,25 @@ export async function patchSubAccount(sub: SubAccountItem, agency: AgencyItem, b
         agencyId: sub.agencyId,
         monthlyCreditLimit: body.monthlyCreditLimit,
         standing: moves ? standingOf(before) : undefined,
-        meterFrom: firstLimit ? { month, poolUsed: await monthPoolUsed(sub.id, month) } : undefined,
         at,
       },
-      changes.length ? [audited(subAccountEntry(sub, 'sub_account.updated', changes))] : [],
+      [
+        ...(changes.length ? [audited(subAccountEntry(sub, 'sub_account.updated', changes))] : []),
+        // The limit's meter, in the same transaction: a first limit starts from the month's pool use so far.
+        ...(body.monthlyCreditLimit !== undefined
+          ? [
+              {
+                name: 'meter',
+                write: meterLimitWrite(
+                  sub,
+                  body.monthlyCreditLimit,
+                  at,
+                  firstLimit ? { month, poolUsed: await monthPoolUsed(sub.id, month) } : undefined,
+                ),
+              },
+            ]
+          : []),
+      ],
     );
     if (!outcome || !('stale' in outcome) || round >= 4) break;
     const again = await getAccount(sub.id);

@@ -34,6 +34,8 @@ export function eventsOf(record: DynamoDBRecord): EventDraft[] {
       return old ? purchaseEvents(item, old) : [];
     case 'recharge_request':
       return old ? [] : [rechargeEvent(item)];
+    case 'account_meter':
+      return limitReached(item, old);
     case 'low_balance_alerted':
       // Written once per crossing: new, or replaced by the next crossing seen in one batch (alerts.ts).
       return item.agencyId && (!old || old.version !== item.version) ? [lowBalanceEvent(item)] : [];
@@ -88,15 +90,21 @@ function subAccountEvents(a: Image, old: Image | undefined): EventDraft[] {
     out.push({ ...base, type: 'sub_account.reopened', data: subAccountView(a) });
   const changed = profileFields.filter((f) => JSON.stringify(old[f]) !== JSON.stringify(a[f]));
   if (changed.length) out.push({ ...base, type: 'sub_account.updated', data: { ...subAccountView(a), changed } });
-  // The month's allowance given out to the last credit (a debit, or a lane setting the rest aside).
-  const reached = a.monthlyCreditLimit !== undefined && a.meterRemaining === 0 && a.meterMonth === old.meterMonth;
-  if (reached && Number(old.meterRemaining) > 0)
-    out.push({
-      ...base,
-      type: 'credit_limit.reached',
-      data: { subAccountId: a.id, month: a.meterMonth, monthlyCreditLimit: a.monthlyCreditLimit },
-    });
   return out;
+}
+
+/** A limited sub-account's meter (meter.ts): the month's allowance given out to the last credit (a debit, or a lane setting the rest aside). */
+function limitReached(m: Image, old: Image | undefined): EventDraft[] {
+  const reached = m.monthlyCreditLimit !== undefined && m.meterRemaining === 0 && m.meterMonth === old?.meterMonth;
+  if (!reached || !(Number(old?.meterRemaining) > 0)) return [];
+  return [
+    {
+      agencyId: String(m.agencyId),
+      at: ms(m.updatedAt),
+      type: 'credit_limit.reached',
+      data: { subAccountId: m.accountId, month: m.meterMonth, monthlyCreditLimit: m.monthlyCreditLimit },
+    },
+  ];
 }
 
 function grantEvent(e: Image): EventDraft {

@@ -1,5 +1,6 @@
 import { BoundedMap } from '#core/bounded-map';
 import { type AccountItem, type CreditMode, getAccount } from '#db/items/account';
+import { getMeter, type MeterItem, meterCopiedFrom } from '#db/items/meter';
 
 /**
  * This container's memory of accounts, for the debit path: which agency an account belongs
@@ -12,6 +13,7 @@ export interface AccountHint {
   status: AccountItem['status'];
   creditMode: CreditMode;
   hasLimit: boolean;
+  /** From its meter item (meter.ts), read with the account when it has a limit. */
   meterMonth?: string;
   /** What the monthly limit had left when last seen (a hint for sizing a lane's allowance). */
   meterRemaining?: number;
@@ -30,28 +32,48 @@ export interface AccountHint {
 const MAX_HINTS = 10_000;
 const hints = new BoundedMap<string, AccountHint>(MAX_HINTS);
 
-export function rememberAccount(item: AccountItem): AccountHint {
+/**
+ * The account as read (a failed check's ALL_OLD, or a read). Its meter is another item: given
+ * (or `null`, none), it replaces what was known of the meter; absent, what was known stays.
+ */
+export function rememberAccount(item: AccountItem, meter?: MeterItem | null): AccountHint {
   // An agency draws on its own pool: no credit mode, no limit, no meter.
   const sub = item.type === 'sub_account' ? item : undefined;
+  const known = meter === undefined ? hints.get(item.id) : undefined;
   const hint: AccountHint = {
     type: item.type,
     agencyId: item.agencyId,
     status: item.status,
     creditMode: sub?.creditMode ?? 'manual',
     hasLimit: typeof sub?.monthlyCreditLimit === 'number',
-    meterMonth: sub?.meterMonth,
-    meterRemaining: sub?.meterRemaining,
-    lanesOffUntil: sub?.lanesOffUntil ?? 0,
+    meterMonth: known ? known.meterMonth : (meter?.meterMonth ?? undefined),
+    meterRemaining: known ? known.meterRemaining : (meter?.meterRemaining ?? undefined),
+    lanesOffUntil: known ? known.lanesOffUntil : (meter?.lanesOffUntil ?? 0),
   };
   hints.set(item.id, hint);
   return hint;
 }
 
-export async function accountHint(accountId: string): Promise<AccountHint | undefined> {
-  const cached = hints.get(accountId);
-  if (cached) return cached;
+/** The meter as a failed charge or a read found it: what this container knows of it now. */
+export function rememberMeter(accountId: string, meter: MeterItem | undefined): void {
+  const hint = hints.get(accountId);
+  if (!hint) return;
+  hint.meterMonth = meter?.meterMonth;
+  hint.meterRemaining = meter?.meterRemaining;
+  hint.lanesOffUntil = meter?.lanesOffUntil ?? 0;
+}
+
+/** Reads an account, and the meter of a sub-account with a limit. */
+async function readAccount(accountId: string): Promise<AccountHint | undefined> {
   const item = await getAccount(accountId);
-  return item ? rememberAccount(item) : undefined;
+  if (!item) return undefined;
+  const limited = item.type === 'sub_account' && typeof item.monthlyCreditLimit === 'number';
+  const meter = limited ? ((await getMeter(accountId)) ?? (await meterCopiedFrom(item))) : undefined;
+  return rememberAccount(item, meter ?? null);
+}
+
+export async function accountHint(accountId: string): Promise<AccountHint | undefined> {
+  return hints.get(accountId) ?? readAccount(accountId);
 }
 
 /** After a debit committed, the meter is on that month: the next debit need not roll it over. */
@@ -62,12 +84,9 @@ export function noteMeterMonth(accountId: string, month: string): void {
 
 /** Reads the account again (a closed one may have been reopened; a change may have moved a fence). */
 export async function refreshAccount(accountId: string): Promise<AccountHint | undefined> {
-  const item = await getAccount(accountId);
-  if (!item) {
-    hints.delete(accountId);
-    return undefined;
-  }
-  return rememberAccount(item);
+  const hint = await readAccount(accountId);
+  if (!hint) hints.delete(accountId);
+  return hint;
 }
 
 /** Whether the hint was read under this fence of this balance (see `under`). */

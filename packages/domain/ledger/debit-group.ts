@@ -1,11 +1,12 @@
 import { AppError } from '#core/errors';
 import { count } from '#core/metrics';
-import { accountKey, accountShape, chargeMeter } from '#db/items/account';
+import { accountKey, accountShape } from '#db/items/account';
 import { moveBalance } from '#db/items/balance';
 import { idempotencyKey, type LedgerEntryItem } from '#db/items/ledger-entry';
-import { getItems, itemId } from '#db/read';
+import { chargeMeter, type MeterItem, meterCopiedFrom, meterKey, meterShape } from '#db/items/meter';
+import { foundItem, getItems, itemId } from '#db/read';
 import { attempt, type NamedItem, type TransactResult, throwing, unhandled } from '#db/transact';
-import { type AccountHint, forgetAccountsOf, noteMeterMonth, rememberAccount } from './account-hints';
+import { type AccountHint, forgetAccountsOf, noteMeterMonth, rememberAccount, rememberMeter } from './account-hints';
 import { type BalanceState, balanceHint, balanceKnown, oneAtATime, rememberBalance } from './balance-state';
 import { replayOf } from './commit';
 import { type DebitRequest, entryOf, entryWrite, ownLaneDebit, type Scope, scopeOf } from './debit';
@@ -30,8 +31,12 @@ import { HOT_MS, noteUse, type ScopeState, scopeState } from './lanes';
  */
 export type Settled = { entry: LedgerEntryItem; replayed: boolean } | { refused: AppError };
 
-/** Items of one transaction: at most 100 (TransactWriteItems); one for the balance or lane, one for a meter. */
-const ENTRIES_PER_TRANSACTION = 98;
+/**
+ * Entries in one transaction: at most 100 items (TransactWriteItems), one of them for the
+ * balance or lane and, for a limited sub-account's group, two for its meter (its account's check
+ * and the meter itself).
+ */
+const entriesPerTransaction = (scope: Scope) => (scope.limited ? 97 : 99);
 /** Balances whose groups commit at once. */
 const BALANCES_AT_ONCE = 8;
 /** Tries of one group whose balance only moved under it. */
@@ -72,8 +77,9 @@ export async function debitTogether(
   const worker = async () => {
     for (let group = queue.shift(); group; group = queue.shift()) {
       const { scope, hint, indexes } = group;
-      for (let at = 0; at < indexes.length; at += ENTRIES_PER_TRANSACTION) {
-        const chunk = indexes.slice(at, at + ENTRIES_PER_TRANSACTION);
+      const perTransaction = entriesPerTransaction(scope);
+      for (let at = 0; at < indexes.length; at += perTransaction) {
+        const chunk = indexes.slice(at, at + perTransaction);
         const ds = chunk.map((i) => requests[i] as DebitRequest);
         const recheck = at === 0 && cold.has(scope.id);
         const entries = await oneAtATime(scope.head, () => commitGroup(ds, scope, hint, hints, recheck));
@@ -88,16 +94,19 @@ export async function debitTogether(
   return settled;
 }
 
-/** The accounts as they are now (one BatchGetItem per 100), remembered as this container's hints. */
+/** The accounts as they are now, with their meters (one BatchGetItem per 50), remembered as this container's hints. */
 async function accountHints(ids: string[]): Promise<Map<string, AccountHint>> {
   const hints = new Map<string, AccountHint>();
+  const keys = ids.flatMap((id) => [accountKey(id), meterKey(id)]);
   const pages = [];
-  for (let i = 0; i < ids.length; i += 100) pages.push(getItems(ids.slice(i, i + 100).map(accountKey)));
-  for (const found of await Promise.all(pages)) {
-    for (const item of found.values()) {
-      const account = accountShape.parse(item);
-      hints.set(account.id, rememberAccount(account));
-    }
+  for (let i = 0; i < keys.length; i += 100) pages.push(getItems(keys.slice(i, i + 100)));
+  const found = new Map((await Promise.all(pages)).flatMap((page) => [...page]));
+  for (const id of ids) {
+    const account = foundItem(found, accountKey(id), accountShape);
+    if (!account) continue;
+    const limited = account.type === 'sub_account' && typeof account.monthlyCreditLimit === 'number';
+    const meter = foundItem(found, meterKey(id), meterShape) ?? (limited ? await meterCopiedFrom(account) : undefined);
+    hints.set(id, rememberAccount(account, meter ?? null));
   }
   return hints;
 }
@@ -147,12 +156,7 @@ async function commitGroup(
     if (!moved) return undefined;
     const meter =
       scope.limited && moved.name === 'balance'
-        ? [
-            {
-              name: 'meter' as const,
-              write: chargeMeter({ accountId: lead, seenMonth: hints.get(lead)?.meterMonth, month, credits: sum }),
-            },
-          ]
+        ? chargeMeter({ accountId: lead, seenMonth: hints.get(lead)?.meterMonth, month, credits: sum })
         : [];
     const result = await attempt([moved, ...entries.map(entryWrite), ...meter], { retryConflicts: false });
     switch (result.kind) {
@@ -160,7 +164,7 @@ async function commitGroup(
         break;
       case 'stale':
       case 'conflict': {
-        const next = learnFrom(result, scope, state, head, hint.agencyId);
+        const next = learnFrom(result, scope, state, head, hint.agencyId, lead);
         if (next === 'alone') return undefined;
         // The fence moved: what may debit this balance changed; the group's accounts are read again.
         if (next === 'fenced' && !(await stillOneGroup(ds, scope, hints))) return undefined;
@@ -249,13 +253,16 @@ function learnFrom(
   state: ScopeState,
   head: BalanceState,
   agencyId: string,
+  lead: string,
 ): 'retry' | 'fenced' | 'alone' {
   if (result.kind === 'conflict') {
     if (!state.lane) state.hotUntil = Date.now() + HOT_MS;
     return 'alone';
   }
-  const meter = result.failed.meter?.old;
-  if (meter) rememberAccount(accountShape.parse(meter));
+  const standing = result.failed.standing?.old;
+  if (standing) rememberAccount(accountShape.parse(standing));
+  const meter = result.failed.meter;
+  if (meter) rememberMeter(lead, meter.old as MeterItem | undefined);
   const balance = result.failed.balance;
   if (!balance) return 'alone';
   const seen = rememberBalance(scope.head, balance.old);

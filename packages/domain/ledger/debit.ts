@@ -3,10 +3,11 @@ import { AppError } from '#core/errors';
 import { newId } from '#core/ids';
 import { logger } from '#core/logger';
 import { count } from '#core/metrics';
-import { chargeMeter, getAccount } from '#db/items/account';
+import { type AccountItem, getAccount } from '#db/items/account';
 import { fundLane, moveBalance, poolKey, SLOT_PAGE, slotCountAfter, walletKey } from '#db/items/balance';
 import { claimLane, debitLane, getLanes, type LaneItem } from '#db/items/lane';
 import { type IdempotencyScope, type LedgerEntryItem, putEntry } from '#db/items/ledger-entry';
+import { chargeMeter, getMeter, type MeterItem } from '#db/items/meter';
 import { itemId } from '#db/read';
 import { itemKinds, type Key } from '#db/schema';
 import { attempt, type CancelReason, type Failed, type NamedItem, throwing, unhandled } from '#db/transact';
@@ -20,6 +21,7 @@ import {
   refreshAccount,
   refreshAccountUnder,
   rememberAccount,
+  rememberMeter,
 } from './account-hints';
 import {
   type BalanceState,
@@ -133,7 +135,7 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
           return ridePoolLane(d, hint, pool, drewOn, head, entry, {
             scope,
             state,
-            write: meterWrite(d, hint, d.month(), d.credits),
+            writes: meterWrites(d, hint, d.month(), d.credits),
           });
         }
         if (!limitLanesOff) return claim(d, hint, scope, state, head, entry);
@@ -166,14 +168,15 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
         forgetBalance(outcome.head);
         if (outcome.scopes) {
           const account = await getAccount(d.accountId);
+          const meter = await getMeter(d.accountId);
           if (account) {
             // Even with no lane to collect, this container debits one by one now: the month's
             // room is less than a lane would set aside.
-            const fresh = rememberAccount(account);
+            const fresh = rememberAccount(account, meter ?? null);
             fresh.lanesOffUntil = Math.max(fresh.lanesOffUntil, Date.now() + COLLECTED_MS);
             // Nothing of the month is set aside any more (here, or by a close that got there
             // first): the limit refuses only if the month, read now, has too little left.
-            const refused = closed === 0 && outcome.refuseIfNone ? limitRefusal(account, d.month(), d.credits) : undefined;
+            const refused = closed === 0 && outcome.refuseIfNone ? limitRefusal(meter, d.month(), d.credits) : undefined;
             if (refused?.kind === 'refused') return refuse(idempotencyScopeOf(entry), entry, refused.error);
           }
         }
@@ -220,17 +223,12 @@ export const entryWrite = (entry: LedgerEntryItem): NamedItem<'entry'> => ({
 
 const leaseUntil = () => Date.now() + LEASE_MS;
 
-/** A limited sub-account's meter charged: a debit's own credits, or (`forLane`) the allowance a lane sets aside. */
-const meterWrite = (
-  d: DebitRequest,
-  hint: AccountHint,
-  month: string,
-  credits: number,
-  forLane?: { nowMs: number },
-): NamedItem<'meter'> => ({
-  name: 'meter',
-  write: chargeMeter({ accountId: d.accountId, seenMonth: hint.meterMonth, month, credits, forLane }),
-});
+/**
+ * A limited sub-account's meter charged (its account checked, not written: meter.ts): a debit's
+ * own credits, or (`forLane`) the allowance a lane sets aside.
+ */
+const meterWrites = (d: DebitRequest, hint: AccountHint, month: string, credits: number, forLane?: { nowMs: number }) =>
+  chargeMeter({ accountId: d.accountId, seenMonth: hint.meterMonth, month, credits, forLane });
 
 /** This container's debit of its own lane, no refill: `credits` (and as much of a limited lane's allowance) taken. */
 export const ownLaneDebit = (scope: Scope, slot: number, credits: number, month: string): NamedItem<'lane'> => ({
@@ -262,7 +260,7 @@ interface MeterRider {
   /** The limited sub-account's own scope and state. */
   scope: Scope;
   state: ScopeState;
-  write: NamedItem<'meter'>;
+  writes: ReturnType<typeof meterWrites>;
 }
 
 const poolScopeOf = (limited: Scope): Scope => ({
@@ -288,7 +286,7 @@ function ridePoolLane(
 
 /** A conflict met on the limited sub-account's meter: the sub-account itself is busy (lanes of its own next). */
 function meterConflicted(reasons: CancelReason[], rider: Pick<MeterRider, 'state'> | undefined): void {
-  if (rider && reasons.some((r) => r.name === 'meter' && r.code === 'TransactionConflict'))
+  if (rider && reasons.some((r) => (r.name === 'meter' || r.name === 'standing') && r.code === 'TransactionConflict'))
     rider.state.meterHotUntil = Date.now() + HOT_MS;
 }
 
@@ -310,17 +308,22 @@ function conflictedOn(scope: Scope): Outcome {
   return { kind: 'again', conflicted: true };
 }
 
-/** The shared part of reading a failed attempt: the key's first outcome, or the account's standing. */
+/**
+ * The shared part of reading a failed attempt: the key's first outcome, or the account's
+ * standing (closed; or its mode or limit changed, so the next round draws on what it is now).
+ */
 function judgeCommon(failed: Failed<string>, entry: LedgerEntryItem): Outcome | undefined {
   const existing = failed.entry;
   if (existing) return { kind: 'done', entry: replayOf(existing.old, entry), replayed: true };
-  const meter = failed.meter;
-  if (meter) {
-    const account = meter.old as Parameters<typeof rememberAccount>[0] | undefined;
+  const standing = failed.standing;
+  if (standing) {
+    const account = standing.old as AccountItem | undefined;
     if (!account) return { kind: 'refused', error: new AppError('not_found', 'Account not found') };
     rememberAccount(account);
     if (account.status !== 'active') return { kind: 'refused', error: accountClosed() };
+    return { kind: 'again' };
   }
+  if (failed.meter) rememberMeter(entry.accountId, failed.meter.old as MeterItem | undefined);
   return undefined;
 }
 
@@ -339,7 +342,7 @@ async function direct(
   const month = d.month();
   const at = entry.createdAt;
   const exact = { ...entry, balanceAfter: head.balance - d.credits };
-  const result = await attempt<'balance' | 'entry' | 'meter'>(
+  const result = await attempt<'balance' | 'entry' | 'standing' | 'meter'>(
     [
       {
         name: 'balance',
@@ -353,7 +356,7 @@ async function direct(
         }),
       },
       entryWrite(exact),
-      ...(scope.limited ? [meterWrite(d, hint, month, d.credits)] : []),
+      ...(scope.limited ? meterWrites(d, hint, month, d.credits) : []),
     ],
     { retryConflicts: false },
   );
@@ -423,15 +426,15 @@ async function freshView(scope: Scope, state: ScopeState): Promise<BalanceState>
 
 /** A limited sub-account's meter refused: the limit is reached only when its month truly has too little left. */
 function limitRefusal(item: unknown, month: string, credits: number): Outcome | undefined {
-  const account = item as { monthlyCreditLimit?: number; meterMonth?: string; meterRemaining?: number; creditMode?: string };
-  if (typeof account.monthlyCreditLimit !== 'number' || (account.creditMode ?? 'manual') !== 'manual') return undefined;
-  const remaining = account.meterMonth === month ? (account.meterRemaining ?? 0) : account.monthlyCreditLimit;
+  const meter = item as Partial<MeterItem> | undefined;
+  if (typeof meter?.monthlyCreditLimit !== 'number') return undefined;
+  const remaining = meter.meterMonth === month ? (meter.meterRemaining ?? 0) : meter.monthlyCreditLimit;
   if (remaining >= credits) return undefined;
   return {
     kind: 'refused',
     error: new AppError(
       'credit_limit_reached',
-      `This charge would exceed the sub-account's monthly limit of ${account.monthlyCreditLimit} credits`,
+      `This charge would exceed the sub-account's monthly limit of ${meter.monthlyCreditLimit} credits`,
     ),
   };
 }
@@ -450,8 +453,8 @@ async function laneDebit(
   const month = d.month();
   const allowanceShort = scope.limited && (lane.month !== month || (lane.allowance ?? 0) < d.credits);
   if (lane.credits < d.credits || allowanceShort) return refill(d, hint, scope, state, head, entry, rider);
-  const result = await attempt<'lane' | 'entry' | 'meter'>(
-    [ownLaneDebit(scope, lane.slot, d.credits, month), entryWrite(entry), ...(rider ? [rider.write] : [])],
+  const result = await attempt<'lane' | 'entry' | 'standing' | 'meter'>(
+    [ownLaneDebit(scope, lane.slot, d.credits, month), entryWrite(entry), ...(rider ? rider.writes : [])],
     { retryConflicts: false },
   );
   switch (result.kind) {
@@ -523,7 +526,7 @@ async function refill(
         )
       : 0;
   const at = entry.createdAt;
-  const result = await attempt<'head' | 'lane' | 'entry' | 'meter'>(
+  const result = await attempt<'head' | 'lane' | 'entry' | 'standing' | 'meter'>(
     [
       ...(credits > 0
         ? [{ name: 'head' as const, write: fundLane({ key: scope.head, credits, fence: head.fence, at, nowMs: Date.now() }) }]
@@ -544,8 +547,8 @@ async function refill(
         }),
       },
       entryWrite(entry),
-      ...(allowance > 0 ? [meterWrite(d, hint, month, allowance, { nowMs: Date.now() })] : []),
-      ...(rider ? [rider.write] : []),
+      ...(allowance > 0 ? meterWrites(d, hint, month, allowance, { nowMs: Date.now() }) : []),
+      ...(rider ? rider.writes : []),
     ],
     { retryConflicts: false },
   );
@@ -608,22 +611,22 @@ function headRefused(
   return { kind: 'collect', head: scope.head };
 }
 
-/** A limited sub-account's meter refused an allowance: closed, changed, or its month is nearly spent. */
+/**
+ * A limited sub-account's meter refused an allowance (judgeCommon has judged its standing and
+ * remembered the meter): its limit changed, or its month is nearly spent.
+ */
 function allowanceRefused(d: DebitRequest, scope: Scope, item: unknown, month: string, exact = false): Outcome {
-  const account = item as Parameters<typeof rememberAccount>[0] | undefined;
-  if (!account) return { kind: 'refused', error: new AppError('not_found', 'Account not found') };
-  const hint = rememberAccount(account);
-  if (hint.status !== 'active') return { kind: 'refused', error: accountClosed() };
-  if (account.type !== 'sub_account' || !hint.hasLimit || hint.creditMode !== 'manual') return { kind: 'again' };
+  const meter = item as MeterItem | undefined;
+  if (typeof meter?.monthlyCreditLimit !== 'number') return { kind: 'again' };
   // Another container collected the month's allowances: debit one by one (the next round does).
-  if (hint.lanesOffUntil > Date.now() && !exact) return { kind: 'again' };
-  const remaining = account.meterMonth === month ? (account.meterRemaining ?? 0) : (account.monthlyCreditLimit ?? 0);
+  if ((meter.lanesOffUntil ?? 0) > Date.now() && !exact) return { kind: 'again' };
+  const remaining = meter.meterMonth === month ? (meter.meterRemaining ?? 0) : meter.monthlyCreditLimit;
   // What is left of the month may still cover this debit from a smaller allowance: try that.
   if (remaining >= d.credits) return { kind: 'again' };
   // Too little left to set aside: bring this sub-account's allowances back and try again; when
   // none were out, the month truly has too little left. (Not `direct`: other scopes' lanes may
   // keep the balance item from taking direct debits, and the claim would refuse forever.)
-  const refused = limitRefusal(account, month, d.credits);
+  const refused = limitRefusal(meter, month, d.credits);
   return {
     kind: 'collect',
     head: scope.head,
@@ -693,7 +696,7 @@ async function claim(
     leaseUntil: leaseUntil(),
     fence: head.fence,
   };
-  const result = await attempt<'head' | 'lane' | 'entry' | 'meter'>(
+  const result = await attempt<'head' | 'lane' | 'entry' | 'standing' | 'meter'>(
     [
       {
         name: 'head',
@@ -709,8 +712,8 @@ async function claim(
       { name: 'lane', write: claimLane(lane) },
       entryWrite(entry),
       // Just this debit's allowance is the debit's own charge: allowed while lanes are off.
-      ...(scope.limited ? [meterWrite(d, hint, month, allowance, how.exactAllowance ? undefined : { nowMs: Date.now() })] : []),
-      ...(rider ? [rider.write] : []),
+      ...(scope.limited ? meterWrites(d, hint, month, allowance, how.exactAllowance ? undefined : { nowMs: Date.now() }) : []),
+      ...(rider ? rider.writes : []),
     ],
     { retryConflicts: false },
   );

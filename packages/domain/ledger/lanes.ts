@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { logger } from '#core/logger';
 import { count } from '#core/metrics';
-import { returnAllowance } from '#db/items/account';
 import { getBalance, LANE_HEADS, laneHeadShape, moveFence, returnLane } from '#db/items/balance';
 import { closeLane, getLanes, type LaneItem } from '#db/items/lane';
+import { returnAllowance } from '#db/items/meter';
 import { queryPage } from '#db/query';
 import { itemId } from '#db/read';
 import type { Key } from '#db/schema';

@@ -6,7 +6,7 @@ import type { Key } from '#db/schema';
 import { exactBalance } from '#domain/ledger/balances';
 import { closeLanes } from '#domain/ledger/lanes';
 import { api } from '../api';
-import { accountItem, ledgerEntries, ledgerRefusals, type StoredEntry } from '../ledger';
+import { accountItem, ledgerEntries, ledgerRefusals, meterItem, type StoredEntry } from '../ledger';
 import type { BalanceRef } from './commands';
 import { AT, type Env, headOf } from './execute';
 import { type Flow, finalOf, type History, total } from './history';
@@ -124,12 +124,13 @@ async function checkMeters(e: Env, flows: Flow[], problems: string[]): Promise<v
       (f) => f.balance === 'pool' && h.withKey(f.key)[0]!.op === 'usage' && h.withKey(f.key)[0]!.who === i,
     );
     const all = pool.reduce((n, f) => n - f.delta, 0);
-    const counted = account?.meterMonth === AT.slice(0, 7) ? (account.meterPoolUsed ?? 0) : 0;
+    const meter = await meterItem(id);
+    const counted = meter?.meterMonth === AT.slice(0, 7) ? (meter.meterPoolUsed ?? 0) : 0;
     if (counted > all) say(`the meter counts ${counted} of the pool, its pool debits were ${all}`);
     if (h.standingsEver(i).every((x) => x.limit !== null) && counted !== all)
       say(`limited throughout, yet the meter counts ${counted} and its pool debits were ${all}`);
-    if (s.limit !== null && account?.meterMonth === AT.slice(0, 7) && account.meterRemaining !== s.limit - counted)
-      say(`meterRemaining ${account.meterRemaining} ≠ limit ${s.limit} − ${counted}`);
+    if (s.limit !== null && meter?.meterMonth === AT.slice(0, 7) && meter.meterRemaining !== s.limit - counted)
+      say(`meterRemaining ${meter.meterRemaining} ≠ limit ${s.limit} − ${counted}`);
   }
 }
 
