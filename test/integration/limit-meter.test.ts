@@ -64,16 +64,7 @@ describe('the monthly meter, an item of its own', () => {
 
   it('a meter kept on the account item (before meters had items) is copied on first use, its month intact', async () => {
     const { sub } = await limitedSub(40);
-    // As an account looked before: the meter's fields on it, and no meter item.
-    await testDb.send(new DeleteCommand({ TableName: stack.tableName, Key: { pk: `ACCOUNT#${sub}`, sk: 'METER' } }));
-    await testDb.send(
-      new UpdateCommand({
-        TableName: stack.tableName,
-        Key: { pk: `ACCOUNT#${sub}`, sk: 'ACCOUNT' },
-        UpdateExpression: 'SET meterMonth = :month, meterPoolUsed = :used, meterRemaining = :remaining',
-        ExpressionAttributeValues: { ':month': MONTH, ':used': 35, ':remaining': 5 },
-      }),
-    );
+    await meterOnTheAccount(sub, 35, 5);
     const over = await chargeUsage(sub, { type: 'ai_response', quantity: 6 }, { clock: AT });
     expect(over.status, over.text).toBe(402);
     expect(over.body.code).toBe('credit_limit_reached');
@@ -85,4 +76,32 @@ describe('the monthly meter, an item of its own', () => {
       meterRemaining: 0,
     });
   });
+
+  it('a limit changed on a meter kept on the account item starts from that meter: the month stays counted', async () => {
+    const { agency, sub } = await limitedSub(40);
+    await meterOnTheAccount(sub, 35, 5);
+    expectStatus(await patchSub(agency.token, sub, { monthlyCreditLimit: 50 }), 200, 'raised');
+    expect(await meterItem(sub)).toMatchObject({
+      monthlyCreditLimit: 50,
+      meterMonth: MONTH,
+      meterPoolUsed: 35,
+      meterRemaining: 15,
+    });
+    const over = await chargeUsage(sub, { type: 'ai_response', quantity: 16 }, { clock: AT });
+    expect(over.status, over.text).toBe(402);
+    expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 15 }, { clock: AT }), 201, 'the rest');
+  });
 });
+
+/** As a limited sub-account looked before meters had items: the meter's fields on its account item, no meter item. */
+async function meterOnTheAccount(sub: string, used: number, remaining: number) {
+  await testDb.send(new DeleteCommand({ TableName: stack.tableName, Key: { pk: `ACCOUNT#${sub}`, sk: 'METER' } }));
+  await testDb.send(
+    new UpdateCommand({
+      TableName: stack.tableName,
+      Key: { pk: `ACCOUNT#${sub}`, sk: 'ACCOUNT' },
+      UpdateExpression: 'SET meterMonth = :month, meterPoolUsed = :used, meterRemaining = :remaining',
+      ExpressionAttributeValues: { ':month': MONTH, ':used': used, ':remaining': remaining },
+    }),
+  );
+}

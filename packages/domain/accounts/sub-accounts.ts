@@ -17,7 +17,7 @@ import {
 } from '#db/items/account';
 import type { AuditChange } from '#db/items/audit-record';
 import { walletKey } from '#db/items/balance';
-import { meterLimitWrite } from '#db/items/meter';
+import { getMeter, meterCopiedFrom, meterLimitWrite } from '#db/items/meter';
 import { getResellingSettings } from '#db/items/reselling-settings';
 import { monthPoolUsed } from '#db/items/usage-rollup';
 import { findEmail, getUser, withdrawPassword } from '#db/items/user';
@@ -119,6 +119,9 @@ export async function patchSubAccount(sub: SubAccountItem, agency: AgencyItem, b
   // A change of what its debits draw on must know exactly what it changes from (standing.ts).
   const moves = body.creditMode !== undefined || body.monthlyCreditLimit !== undefined;
   let before = sub;
+  // A limit changed on a meter still kept on the account item (before meters had items) starts
+  // from that meter, copied first: the month's use so far stays counted.
+  if (body.monthlyCreditLimit !== undefined && standingOf(sub).hasLimit && !(await getMeter(sub.id))) await meterCopiedFrom(sub);
   let outcome: Awaited<ReturnType<typeof updateActiveAccount>>;
   let updated: SubAccountItem = sub;
   for (let round = 0; ; round++) {
