@@ -5,6 +5,7 @@ import { moveBalance } from '#db/items/balance';
 import { idempotencyKey, type LedgerEntryItem } from '#db/items/ledger-entry';
 import { chargeMeter, type MeterItem, meterCopiedFrom, meterKey, meterShape } from '#db/items/meter';
 import { foundItem, getItems, itemId } from '#db/read';
+import type { Key } from '#db/schema';
 import { attempt, type NamedItem, type TransactResult, throwing, unhandled } from '#db/transact';
 import { type AccountHint, forgetAccountsOf, noteMeterMonth, rememberAccount, rememberMeter } from './account-hints';
 import { type BalanceState, balanceHint, balanceKnown, oneAtATime, rememberBalance } from './balance-state';
@@ -94,21 +95,34 @@ export async function debitTogether(
   return settled;
 }
 
-/** The accounts as they are now, with their meters (one BatchGetItem per 50), remembered as this container's hints. */
+/**
+ * The accounts as they are now, and the meters of those with a limit (one BatchGetItem per 100
+ * of each), remembered as this container's hints.
+ */
 async function accountHints(ids: string[]): Promise<Map<string, AccountHint>> {
+  const accounts = await readAll(ids.map(accountKey));
+  const limited = new Set(
+    ids.filter((id) => {
+      const account = foundItem(accounts, accountKey(id), accountShape);
+      return account?.type === 'sub_account' && typeof account.monthlyCreditLimit === 'number';
+    }),
+  );
+  const meters = limited.size ? await readAll([...limited].map(meterKey)) : new Map();
   const hints = new Map<string, AccountHint>();
-  const keys = ids.flatMap((id) => [accountKey(id), meterKey(id)]);
-  const pages = [];
-  for (let i = 0; i < keys.length; i += 100) pages.push(getItems(keys.slice(i, i + 100)));
-  const found = new Map((await Promise.all(pages)).flatMap((page) => [...page]));
   for (const id of ids) {
-    const account = foundItem(found, accountKey(id), accountShape);
+    const account = foundItem(accounts, accountKey(id), accountShape);
     if (!account) continue;
-    const limited = account.type === 'sub_account' && typeof account.monthlyCreditLimit === 'number';
-    const meter = foundItem(found, meterKey(id), meterShape) ?? (limited ? await meterCopiedFrom(account) : undefined);
+    const meter = limited.has(id) ? (foundItem(meters, meterKey(id), meterShape) ?? (await meterCopiedFrom(account))) : undefined;
     hints.set(id, rememberAccount(account, meter ?? null));
   }
   return hints;
+}
+
+/** Items by key, 100 to a BatchGetItem, the pages read at once. */
+async function readAll(keys: Key[]): Promise<Map<string, Record<string, unknown>>> {
+  const pages = [];
+  for (let i = 0; i < keys.length; i += 100) pages.push(getItems(keys.slice(i, i + 100)));
+  return new Map((await Promise.all(pages)).flatMap((page) => [...page]));
 }
 
 /** The first outcome (entry or remembered refusal) under each request's key, where there is one. */
