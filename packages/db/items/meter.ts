@@ -5,7 +5,7 @@ import { itemShape } from '../item-shape';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
 import type { NamedItem, TransactItem } from '../transact';
-import { type AccountItem, accountIsActive, accountKey, accountPartition } from './account';
+import { type AccountItem, accountIsActive, accountKey, accountPartition, type SubAccountItem } from './account';
 
 /**
  * A limited sub-account's monthly meter, an item of its own beside the account item
@@ -48,6 +48,14 @@ export const meterShape = itemShape<MeterItem>(
 export const meterKey = (accountId: string): Key => ({ pk: accountPartition(accountId), sk: 'METER' });
 export const getMeter = (accountId: string) => getItem(meterKey(accountId), meterShape);
 
+/** Whether an account keeps a meter: a sub-account with a monthly limit. */
+export const keepsMeter = (account: AccountItem): account is SubAccountItem & { monthlyCreditLimit: number } =>
+  account.type === 'sub_account' && typeof account.monthlyCreditLimit === 'number';
+
+/** What the limit has left in `month`: the meter's room on its month, the whole limit once the month turned. */
+export const monthRoom = (meter: Partial<MeterItem>, month: string): number =>
+  meter.meterMonth === month ? (meter.meterRemaining ?? 0) : (meter.monthlyCreditLimit ?? 0);
+
 /** The meter fields an account item carried before the meter had an item of its own. */
 type LegacyMeter = Partial<Pick<MeterItem, 'meterMonth' | 'meterPoolUsed' | 'meterRemaining' | 'lanesOffUntil'>>;
 
@@ -58,30 +66,26 @@ type LegacyMeter = Partial<Pick<MeterItem, 'meterMonth' | 'meterPoolUsed' | 'met
  */
 export async function meterCopiedFrom(account: AccountItem): Promise<MeterItem | undefined> {
   try {
-    await db.send(new PutCommand(meterFromAccount(account, new Date().toISOString()).Put as PutCommandInput));
+    await db.send(new PutCommand(meterFromAccount(account, new Date().toISOString())));
   } catch (e) {
     if (!conditionFailed(e)) throw e;
   }
   return getMeter(account.id);
 }
 
-function meterFromAccount(account: AccountItem & LegacyMeter, at: string): TransactItem {
+function meterFromAccount(account: AccountItem & LegacyMeter, at: string): PutCommandInput {
   const item: MeterItem = {
     kind: itemKinds.accountMeter,
     accountId: account.id,
     agencyId: account.agencyId,
-    ...(account.type === 'sub_account' && typeof account.monthlyCreditLimit === 'number'
-      ? { monthlyCreditLimit: account.monthlyCreditLimit }
-      : {}),
+    ...(keepsMeter(account) ? { monthlyCreditLimit: account.monthlyCreditLimit } : {}),
     ...(account.meterMonth !== undefined ? { meterMonth: account.meterMonth } : {}),
     ...(account.meterPoolUsed !== undefined ? { meterPoolUsed: account.meterPoolUsed } : {}),
     ...(account.meterRemaining !== undefined ? { meterRemaining: account.meterRemaining } : {}),
     ...(account.lanesOffUntil !== undefined ? { lanesOffUntil: account.lanesOffUntil } : {}),
     updatedAt: at,
   };
-  return {
-    Put: { TableName: table(), Item: stored(item, meterKey(account.id)), ConditionExpression: 'attribute_not_exists(pk)' },
-  };
+  return { TableName: table(), Item: stored(item, meterKey(account.id)), ConditionExpression: 'attribute_not_exists(pk)' };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { BoundedMap } from '#core/bounded-map';
 import { type AccountItem, type CreditMode, getAccount } from '#db/items/account';
-import { getMeter, type MeterItem, meterCopiedFrom } from '#db/items/meter';
+import { getMeter, keepsMeter, type MeterItem, meterCopiedFrom } from '#db/items/meter';
 
 /**
  * This container's memory of accounts, for the debit path: which agency an account belongs
@@ -67,8 +67,7 @@ export function rememberMeter(accountId: string, meter: MeterItem | undefined): 
 async function readAccount(accountId: string): Promise<AccountHint | undefined> {
   const item = await getAccount(accountId);
   if (!item) return undefined;
-  const limited = item.type === 'sub_account' && typeof item.monthlyCreditLimit === 'number';
-  const meter = limited ? ((await getMeter(accountId)) ?? (await meterCopiedFrom(item))) : undefined;
+  const meter = keepsMeter(item) ? ((await getMeter(accountId)) ?? (await meterCopiedFrom(item))) : undefined;
   return rememberAccount(item, meter ?? null);
 }
 

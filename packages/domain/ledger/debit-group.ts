@@ -3,7 +3,7 @@ import { count } from '#core/metrics';
 import { accountKey, accountShape } from '#db/items/account';
 import { moveBalance } from '#db/items/balance';
 import { idempotencyKey, type LedgerEntryItem } from '#db/items/ledger-entry';
-import { chargeMeter, type MeterItem, meterCopiedFrom, meterKey, meterShape } from '#db/items/meter';
+import { chargeMeter, keepsMeter, type MeterItem, meterCopiedFrom, meterKey, meterShape } from '#db/items/meter';
 import { foundItem, getItems, itemId } from '#db/read';
 import type { Key } from '#db/schema';
 import { attempt, type NamedItem, type TransactResult, throwing, unhandled } from '#db/transact';
@@ -104,7 +104,7 @@ async function accountHints(ids: string[]): Promise<Map<string, AccountHint>> {
   const limited = new Set(
     ids.filter((id) => {
       const account = foundItem(accounts, accountKey(id), accountShape);
-      return account?.type === 'sub_account' && typeof account.monthlyCreditLimit === 'number';
+      return account !== undefined && keepsMeter(account);
     }),
   );
   const meters = limited.size ? await readAll([...limited].map(meterKey)) : new Map();

@@ -7,7 +7,7 @@ import { type AccountItem, getAccount } from '#db/items/account';
 import { fundLane, moveBalance, poolKey, SLOT_PAGE, slotCountAfter, walletKey } from '#db/items/balance';
 import { claimLane, debitLane, getLanes, type LaneItem } from '#db/items/lane';
 import { type IdempotencyScope, type LedgerEntryItem, putEntry } from '#db/items/ledger-entry';
-import { chargeMeter, getMeter, type MeterItem } from '#db/items/meter';
+import { chargeMeter, getMeter, type MeterItem, monthRoom } from '#db/items/meter';
 import { itemId } from '#db/read';
 import { itemKinds, type Key } from '#db/schema';
 import { attempt, type CancelReason, type Failed, type NamedItem, throwing, unhandled } from '#db/transact';
@@ -167,8 +167,7 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
         });
         forgetBalance(outcome.head);
         if (outcome.scopes) {
-          const account = await getAccount(d.accountId);
-          const meter = await getMeter(d.accountId);
+          const [account, meter] = await Promise.all([getAccount(d.accountId), getMeter(d.accountId)]);
           if (account) {
             // Even with no lane to collect, this container debits one by one now: the month's
             // room is less than a lane would set aside.
@@ -428,8 +427,7 @@ async function freshView(scope: Scope, state: ScopeState): Promise<BalanceState>
 function limitRefusal(item: unknown, month: string, credits: number): Outcome | undefined {
   const meter = item as Partial<MeterItem> | undefined;
   if (typeof meter?.monthlyCreditLimit !== 'number') return undefined;
-  const remaining = meter.meterMonth === month ? (meter.meterRemaining ?? 0) : meter.monthlyCreditLimit;
-  if (remaining >= credits) return undefined;
+  if (monthRoom(meter, month) >= credits) return undefined;
   return {
     kind: 'refused',
     error: new AppError(
@@ -620,9 +618,8 @@ function allowanceRefused(d: DebitRequest, scope: Scope, item: unknown, month: s
   if (typeof meter?.monthlyCreditLimit !== 'number') return { kind: 'again' };
   // Another container collected the month's allowances: debit one by one (the next round does).
   if ((meter.lanesOffUntil ?? 0) > Date.now() && !exact) return { kind: 'again' };
-  const remaining = meter.meterMonth === month ? (meter.meterRemaining ?? 0) : meter.monthlyCreditLimit;
   // What is left of the month may still cover this debit from a smaller allowance: try that.
-  if (remaining >= d.credits) return { kind: 'again' };
+  if (monthRoom(meter, month) >= d.credits) return { kind: 'again' };
   // Too little left to set aside: bring this sub-account's allowances back and try again; when
   // none were out, the month truly has too little left. (Not `direct`: other scopes' lanes may
   // keep the balance item from taking direct debits, and the claim would refuse forever.)
