@@ -148,9 +148,10 @@ export async function runHot(stack: LocalStack, opts: HotOptions): Promise<void>
         const pick = s.pick ?? (() => s.accounts[Math.floor(Math.random() * s.accounts.length)]!);
         const f = await measureLevel(fleet, level.concurrency, opts.seconds, () => eventFor(pick()));
         await backgroundIdle(stack);
-        last = await fidelity.stats(1);
+        last = await fidelity.stats(2);
         console.log(row(level.containers, level.concurrency, f, last));
         console.log(callsByKind(last, f.ok));
+        console.log(sharedKeys(last, f.ok));
         const failed = failedShapes(last);
         if (failed) console.log(failed);
       }
@@ -198,6 +199,15 @@ function callsByKind(s: FidelityStats, ok: number): string {
     .map(([kind, n]) => `${(n / Math.max(1, ok)).toFixed(2)} [${kind}]`)
     .join('; ')}`;
 }
+
+/**
+ * The keys no tenant owns that took the most writes (per debit): every agency's writes meet
+ * there, so at platform scale they add up on one partition whatever this one agency does.
+ */
+const sharedKeys = (s: FidelityStats, ok: number): string =>
+  `       keys no tenant owns: ${
+    s.shared.map((h) => `${(h.writes / Math.max(1, ok)).toFixed(3)} [${h.key}]`).join('; ') || 'none written'
+  }`;
 
 /** Failed write calls, each counted once (a transaction cancelled for a conflict is in both `cancel` and `confl`). */
 const failedCalls = (s: FidelityStats) => Object.values(s.totals.failedByShape ?? {}).reduce((sum, n) => sum + n, 0);

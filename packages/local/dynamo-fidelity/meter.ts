@@ -55,6 +55,11 @@ export interface FidelityStats {
   totals: FidelityTotals;
   /** The most written, by committed writes: items, table partition keys, index partition keys (`<table>/<index> <key>`). */
   hottest: { items: HotSpot[]; tablePartitions: HotSpot[]; indexPartitions: HotSpot[] };
+  /**
+   * The most written partition keys, table and index, that name no agency or sub-account: keys
+   * every tenant's writes share, whose load grows with the platform, not with one agency.
+   */
+  shared: HotSpot[];
   /** Items held by writes in flight right now. */
   inFlight: number;
 }
@@ -92,8 +97,13 @@ export function writeMeter() {
     spots[scope].set(key, s);
     return s;
   };
-  const top = (scope: Scope, n: number) =>
-    [...spots[scope].values()].sort((a, b) => b.writes - a.writes || b.units - a.units).slice(0, n);
+  const byWrites = (a: HotSpot, b: HotSpot) => b.writes - a.writes || b.units - a.units;
+  const top = (scope: Scope, n: number) => [...spots[scope].values()].sort(byWrites).slice(0, n);
+  const shared = (n: number) =>
+    [...spots.table.values(), ...spots.index.values()]
+      .filter((s) => !namesTenant(s.key))
+      .sort(byWrites)
+      .slice(0, n);
   return {
     totals: () => totals,
     call(operation: string) {
@@ -136,6 +146,7 @@ export function writeMeter() {
           writeCallsByKind: { ...totals.writeCallsByKind },
         },
         hottest: { items: top('item', n), tablePartitions: top('table', n), indexPartitions: top('index', n) },
+        shared: shared(n),
         inFlight,
       };
     },
@@ -146,6 +157,9 @@ export function writeMeter() {
     },
   };
 }
+/** Whether a partition key names an agency or a sub-account (their ids: core/ids.ts). */
+const namesTenant = (key: string) => /\b(agc|sub)_[0-9a-z]+/.test(key);
+
 /** An item's kind: the first word of its partition key (`<table> <pk> <sk>` → `ACCOUNT`, `LEDGER`, `ROLLUP`…). */
 export const itemKind = (id: string): string => (id.split(' ')[1] ?? '').split('#')[0] ?? '';
 
