@@ -65,7 +65,10 @@ export const keyPrefixes = {
   throttle: 'THROTTLE#',
   oneTimeToken: 'OTT#',
   outbox: 'OUTBOX#',
-  /** A balance's lanes: the balance's own key follows (`LANE#ACCOUNT#…#POOL#<slot>`). */
+  /**
+   * A balance's lanes: the balance's own key follows (`LANE#ACCOUNT#…#POOL#<slot>`); and the
+   * sweeper's list of balances with lanes open (`LANE#HEADS#<nn>`).
+   */
   lane: 'LANE#',
   ledger: 'LEDGER#',
   rollup: 'ROLLUP#',
@@ -96,6 +99,7 @@ export const itemKinds = {
   outbox: 'outbox',
   balance: 'balance',
   lane: 'lane',
+  laneHead: 'lane_head',
   ledgerEntry: 'ledger_entry',
   ledgerRefusal: 'ledger_refusal',
   usageDay: 'usage_day',

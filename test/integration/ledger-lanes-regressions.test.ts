@@ -7,15 +7,18 @@
  * process's DynamoDB client where a failure between two writes is the point.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { InitializeMiddleware } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
-import { dynamo } from '#db/client';
-import { fundLane, getBalance, poolKey, walletKey } from '#db/items/balance';
+import { db, dynamo } from '#db/client';
+import { fundLane, getBalance, LEGACY_LANE_HEADS, poolKey, walletKey } from '#db/items/balance';
 import { claimLane, getLanes, type LaneItem } from '#db/items/lane';
+import { laneHeadKey, laneHeadShape, listLaneHead } from '#db/items/lane-head';
 import { chargeMeter } from '#db/items/meter';
+import { getItem, itemId } from '#db/read';
 import { itemKinds, type Key } from '#db/schema';
 import { ConditionsFailed, type NamedItem, transact } from '#db/transact';
-import { closeLanes, containerId } from '#domain/ledger/lanes';
+import { closeLanes, containerId, listedLaneHeads } from '#domain/ledger/lanes';
 import { handler as subAccountsHandler } from '../../functions/http/sub-accounts';
 import { handler as usageHandler } from '../../functions/http/usage';
 import { api, signUpAgency, uniq } from '../support/api';
@@ -62,6 +65,7 @@ async function openLane(head: Key, agencyId: string, scope: string, credits: num
       write: fundLane({ key: head, credits, fence: lane.fence, opens: { newSlotAfter: slot }, at: AT, nowMs: Date.now() }),
     },
     { name: 'lane', write: claimLane(lane) },
+    { name: 'listed', write: listLaneHead(head, AT) },
     ...meter,
   ]);
   return lane;
@@ -468,5 +472,39 @@ describe('lanes: what the interleavings model found', () => {
     expect(await here('view-right')).toEqual({ transactions: 1, poolReads: 1 });
     expect(await here('no-read')).toEqual({ transactions: 1, poolReads: 0 });
     expect(await poolBalance(a.agencyId)).toBe(500 - 7);
+  });
+});
+
+describe("lanes: the sweeper's list", () => {
+  const listed = async (head: Key) => ({
+    item: (await getItem(laneHeadKey(head), laneHeadShape)) !== undefined,
+    found: (await listedLaneHeads()).some((h) => itemId(h) === itemId(head)),
+  });
+
+  it('holds a balance while any lane is open, off it with the last; one listed the old way is found there too', async () => {
+    const a = await agencyWithSubs(1, 500);
+    const [sub] = a.subs as [string];
+    const head = poolKey(a.agencyId);
+    // A lane claimed before the list existed: the balance item itself on gsi1, no list item.
+    await openLane(head, a.agencyId, 'P', 50);
+    await db.send(new DeleteCommand({ TableName: stack.tableName, Key: laneHeadKey(head) }));
+    await db.send(
+      new UpdateCommand({
+        TableName: stack.tableName,
+        Key: head,
+        UpdateExpression: 'SET gsi1pk = :heads, gsi1sk = :id',
+        ExpressionAttributeValues: { ':heads': LEGACY_LANE_HEADS, ':id': itemId(head) },
+      }),
+    );
+    expect(await listed(head)).toEqual({ item: false, found: true });
+    // This container's debit meets an open lane, so it claims one of its own: the claim lists the balance.
+    expect((await debitInThisProcess(sub, uniq('claim'))).status).toBe(201);
+    expect(await listed(head)).toEqual({ item: true, found: true });
+    expect(await closeLanes(head, { ownedBy: 'another-container' })).toBe(1);
+    expect(await listed(head)).toEqual({ item: true, found: true });
+    expect(await closeLanes(head)).toBe(1);
+    expect(await listed(head)).toEqual({ item: false, found: false });
+    expect(await getBalance(head)).toMatchObject({ balance: 499, lanesOpen: 0 });
+    expect(await getBalance(head)).not.toHaveProperty('gsi1pk');
   });
 });

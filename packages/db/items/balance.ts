@@ -160,10 +160,15 @@ const noLanes = '(attribute_not_exists(#lanesOpen) OR #lanesOpen = :zero)';
 /** The fence is where the caller saw it (absent counts as 0). */
 const fenced = (fence: number) => (fence === 0 ? '(attribute_not_exists(#fence) OR #fence = :fence)' : '#fence = :fence');
 
-/** The sweeper's index: a balance with lanes open is listed here until its last lane closes. */
-export const LANE_HEADS = 'LANEHEADS';
-/** A balance as its lane heads' list holds it: its key is what the sweeper needs. */
-export const laneHeadShape = itemShape<BalanceItem & Key>(
+/**
+ * Where balances with lanes open were listed before they had a list of their own (lane-head.ts):
+ * on gsi1, the balance item itself, so every write of it was an index write on this one key.
+ * Balances listed so before the change stay there until their last lane closes (which takes
+ * them off); the sweeper reads them there until then.
+ */
+export const LEGACY_LANE_HEADS = 'LANEHEADS';
+/** A balance as the legacy list holds it: its key is what the sweeper needs. */
+export const legacyLaneHeadShape = itemShape<BalanceItem & Key>(
   itemKinds.balance,
   { pk: 'string', sk: 'string' },
   {},
@@ -205,10 +210,7 @@ export function fundLane(f: LaneFunding): TransactItem {
   const newSlot = f.opens?.newSlotAfter;
   const sets = ['#balance = #balance - :c', '#updatedAt = :now'];
   const adds = ['#version :one'];
-  if (opening) {
-    adds.push('#lanesOpen :one');
-    sets.push('gsi1pk = :heads', 'gsi1sk = :headId');
-  }
+  if (opening) adds.push('#lanesOpen :one');
   if (newSlot !== undefined) sets.push('#laneSlots = :slotCount');
   const slotCondition =
     newSlot === undefined
@@ -240,7 +242,6 @@ export function fundLane(f: LaneFunding): TransactItem {
         ':now': f.at,
         ':nowMs': f.nowMs,
         ':fence': f.fence,
-        ...(opening ? { ':heads': LANE_HEADS, ':headId': `${f.key.pk}|${f.key.sk}` } : {}),
         ...(newSlot === undefined ? {} : { ':slotCount': slotCountAfter(newSlot) }),
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -253,7 +254,7 @@ export interface LaneReturn {
   /** Credits the closed lane held, and what its debits consumed while open (added to `consumed`). */
   credits: number;
   spent: number;
-  /** lanesOpen as read: the close takes it down by one; the last close takes the balance off the sweeper's index. */
+  /** lanesOpen as read: the close takes it down by one; the last close takes the balance off the sweeper's lists. */
   lanesOpenSeen: number;
   /** Set `noLanesUntil` (a collect: the balance ran short) until then, epoch ms. */
   noLanesUntil?: number;
@@ -265,6 +266,7 @@ export function returnLane(r: LaneReturn): TransactItem {
   const last = r.lanesOpenSeen <= 1;
   const sets = ['#balance = #balance + :c', '#lanesOpen = :open', '#updatedAt = :now'];
   if (r.noLanesUntil !== undefined) sets.push('#noLanesUntil = :until');
+  // The last close also takes a balance off the legacy list, if it is there (LEGACY_LANE_HEADS).
   const update = `SET ${sets.join(', ')} ADD #version :one, #consumed :spent${last ? ' REMOVE gsi1pk, gsi1sk' : ''}`;
   return {
     Update: {

@@ -6,6 +6,7 @@ import { count } from '#core/metrics';
 import { type AccountItem, getAccount } from '#db/items/account';
 import { fundLane, moveBalance, poolKey, SLOT_PAGE, slotCountAfter, walletKey } from '#db/items/balance';
 import { claimLane, debitLane, getLanes, type LaneItem } from '#db/items/lane';
+import { listLaneHead } from '#db/items/lane-head';
 import { type IdempotencyScope, type LedgerEntryItem, putEntry } from '#db/items/ledger-entry';
 import { chargeMeter, getMeter, type MeterItem, monthRoom } from '#db/items/meter';
 import { itemId } from '#db/read';
@@ -693,7 +694,7 @@ async function claim(
     leaseUntil: leaseUntil(),
     fence: head.fence,
   };
-  const result = await attempt<'head' | 'lane' | 'entry' | 'standing' | 'meter'>(
+  const result = await attempt<'head' | 'lane' | 'listed' | 'entry' | 'standing' | 'meter'>(
     [
       {
         name: 'head',
@@ -707,6 +708,7 @@ async function claim(
         }),
       },
       { name: 'lane', write: claimLane(lane) },
+      { name: 'listed', write: listLaneHead(scope.head, at) },
       entryWrite(entry),
       // Just this debit's allowance is the debit's own charge: allowed while lanes are off.
       ...(scope.limited ? meterWrites(d, hint, month, allowance, how.exactAllowance ? undefined : { nowMs: Date.now() }) : []),

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { logger } from '#core/logger';
 import { count } from '#core/metrics';
-import { getBalance, LANE_HEADS, laneHeadShape, moveFence, returnLane } from '#db/items/balance';
+import { getBalance, LEGACY_LANE_HEADS, legacyLaneHeadShape, moveFence, returnLane } from '#db/items/balance';
 import { closeLane, getLanes, type LaneItem } from '#db/items/lane';
+import { laneHeadPartitions, laneHeadShape, unlistLaneHead } from '#db/items/lane-head';
 import { returnAllowance } from '#db/items/meter';
-import { queryPage } from '#db/query';
+import { queryAll } from '#db/query';
 import { itemId } from '#db/read';
 import type { Key } from '#db/schema';
 import { attempt, throwing, transact, unhandled } from '#db/transact';
@@ -206,13 +207,15 @@ async function closeOne(
 ): Promise<'closed' | 'lane' | 'head'> {
   const at = new Date().toISOString();
   const allowance = giveAllowance && lane.allowance && lane.month && lane.scope.startsWith('L');
-  const result = await attempt<'lane' | 'head' | 'allowance'>(
+  const result = await attempt<'lane' | 'head' | 'unlisted' | 'allowance'>(
     [
       { name: 'lane', write: closeLane(lane) },
       {
         name: 'head',
         write: returnLane({ key: head, credits: lane.credits, spent: lane.spent ?? 0, lanesOpenSeen, noLanesUntil, at }),
       },
+      // The balance's last lane: off the sweeper's list (returnLane's condition makes sure it is the last).
+      ...(lanesOpenSeen <= 1 ? [{ name: 'unlisted' as const, write: unlistLaneHead(head) }] : []),
       ...(allowance
         ? [
             {
@@ -260,18 +263,22 @@ export async function fenceAndClose(head: Key, scopes?: (scope: string) => boole
  * The sweeper (every minute): lanes whose container stopped using them (gone, or idle past the
  * lease) give their credits back, so a balance that quietened returns to single-item debits and
  * exact running balances, and no credit stays set aside for a container that will not come
- * back. Balances with lanes open are listed on the index under `LANE_HEADS` while they have any.
+ * back. Balances with lanes open are on the lane heads' list (lane-head.ts) while they have
+ * any; those listed before that list existed are read where they were (LEGACY_LANE_HEADS).
  */
 export async function sweepIdleLanes(): Promise<{ balances: number; closed: number }> {
+  const heads = await listedLaneHeads();
   let closed = 0;
-  let balances = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await queryPage({ index: true, partition: LANE_HEADS, limit: 100, cursor }, laneHeadShape);
-    balances += page.items.length;
-    for (const head of page.items) closed += await closeLanes({ pk: head.pk, sk: head.sk }, { idleOnly: true });
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  if (closed) logger.info('idle lanes swept', { balances, closed });
-  return { balances, closed };
+  for (const head of heads) closed += await closeLanes(head, { idleOnly: true });
+  if (closed) logger.info('idle lanes swept', { balances: heads.length, closed });
+  return { balances: heads.length, closed };
+}
+
+/** Every balance with lanes open, as the sweeper finds them. */
+export async function listedLaneHeads(): Promise<Key[]> {
+  const [listed, legacy] = await Promise.all([
+    Promise.all(laneHeadPartitions().map((partition) => queryAll({ partition }, laneHeadShape))),
+    queryAll({ index: true, partition: LEGACY_LANE_HEADS }, legacyLaneHeadShape),
+  ]);
+  return [...listed.flat().map((h) => ({ pk: h.headPk, sk: h.headSk })), ...legacy.map((h) => ({ pk: h.pk, sk: h.sk }))];
 }

@@ -1,7 +1,8 @@
 import { type BalanceItem, getBalance } from '#db/items/balance';
 import { getLanes, type LaneItem } from '#db/items/lane';
+import { laneHeadKey, laneHeadShape } from '#db/items/lane-head';
 import { accountDayKey, accountMonthKey, agencyDayKey, getRollups } from '#db/items/usage-rollup';
-import { itemId } from '#db/read';
+import { getItem, itemId } from '#db/read';
 import type { Key } from '#db/schema';
 import { exactBalance } from '#domain/ledger/balances';
 import { closeLanes } from '#domain/ledger/lanes';
@@ -18,7 +19,8 @@ import { type Flow, finalOf, type History, total } from './history';
  * - every balance, its item and lanes together, never below zero anywhere, equal to the sum
  *   of its entries and to the credits the answers say came in less those they say went out
  *   (also as the API reads it); `purchased` = credits in, `consumed` (item and lanes) = credits
- *   out; `lanesOpen` counts the lanes there are;
+ *   out; `lanesOpen` counts the lanes there are, and the balance is on the sweeper's list
+ *   exactly while there are any;
  * - then, every lane collected: the same balances in the item alone, nothing listed for the
  *   sweeper, and each sub-account's monthly meter = its limit less what the limit counted.
  */
@@ -94,7 +96,9 @@ async function checkBalance(
   const consumed = (item?.consumed ?? 0) + sum(lanes.map((l) => l.spent ?? 0));
   if (consumed !== sum(entries.filter((x) => x.credits < 0).map((x) => -x.credits))) say(`consumed ${consumed} ≠ credits out`);
   if ((item?.lanesOpen ?? 0) !== lanes.length) say(`lanesOpen ${item?.lanesOpen}, ${lanes.length} lanes there`);
-  if (collected && (lanes.length || (item as Record<string, unknown> | undefined)?.gsi1pk)) say('lanes left after a collect');
+  if (collected && lanes.length) say('lanes left after a collect');
+  const listed = (await getItem(laneHeadKey(head), laneHeadShape)) !== undefined;
+  if (listed !== lanes.length > 0) say(`${lanes.length} lanes there, ${listed ? '' : 'not '}on the sweeper's list`);
   const read = (await exactBalance(head)).balance;
   if (read !== exact) say(`read as ${read}, is ${exact}`);
   if (b === 'pool') {
