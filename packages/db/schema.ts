@@ -105,7 +105,6 @@ export const itemKinds = {
   usageDay: 'usage_day',
   accountUsageDay: 'account_usage_day',
   agencyUsageDay: 'agency_usage_day',
-  accountUsageMonth: 'account_usage_month',
   accountTotals: 'account_totals',
   campaign: 'campaign',
   resellingSettings: 'reselling_settings',

@@ -11,7 +11,16 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { newId } from '#core/ids';
 import { dynamo } from '#db/client';
-import { accountDayKey, accountMonthKey, agencyDayKey, getRollups, totalsPart, type UsageRollup } from '#db/items/usage-rollup';
+import {
+  accountDayKey,
+  accountTotalsKey,
+  agencyDayKey,
+  getRollups,
+  totalsAttribute,
+  totalsPart,
+  type UsageRollup,
+  walletTotalsAttribute,
+} from '#db/items/usage-rollup';
 import { itemId } from '#db/read';
 import { itemKinds, type Key } from '#db/schema';
 import { applyUsageRecords, WATERMARK_KEPT_MS } from '#domain/ledger/rollups';
@@ -76,7 +85,7 @@ function record(w: ReturnType<typeof world>, d: Debit, seq: bigint): DynamoDBRec
 const recordsOf = (w: ReturnType<typeof world>, list: Debit[], start: bigint, step = 1n) =>
   list.map((d, i) => record(w, d, start + BigInt(i) * step));
 
-/** What the rollups must say: the debits summed per account day, agency day and account month. */
+/** What the rollups must say: the debits summed per account day, agency day, and per account in the agency's day and month parts. */
 function expected(w: ReturnType<typeof world>, list: Debit[]) {
   const want = new Map<string, Record<string, number>>();
   const add = (key: Key, counters: Record<string, number>) => {
@@ -88,12 +97,20 @@ function expected(w: ReturnType<typeof world>, list: Debit[]) {
     const typed = { total: d.credits, [d.type]: d.credits };
     add(accountDayKey(d.accountId, d.at.slice(0, 10)), d.wallet ? { ...typed, wallet: d.credits } : typed);
     add(agencyDayKey(w.agencyId, d.at.slice(0, 10)), d.wallet ? { ...typed, wallet: d.credits } : typed);
-    add(accountMonthKey(d.accountId, d.at.slice(0, 7)), d.wallet ? { total: d.credits } : { total: d.credits, pool: d.credits });
+    const part = totalsPart(d.accountId);
+    const asTotal = { total: d.credits, [totalsAttribute(d.accountId)]: d.credits };
+    add(accountTotalsKey(w.agencyId, part, d.at.slice(0, 10)), asTotal);
+    add(
+      accountTotalsKey(w.agencyId, part, d.at.slice(0, 7)),
+      d.wallet ? { ...asTotal, [walletTotalsAttribute(d.accountId)]: d.credits } : asTotal,
+    );
   }
   return want;
 }
 
-const COUNTERS = ['total', 'ai_response', 'campaign_message', 'wallet', 'pool'];
+const COUNTERS = ['total', 'ai_response', 'campaign_message', 'wallet'];
+/** A counter, or an account's credits in a totals part (`a_<id>`, `w_<id>`). */
+const isCounter = (name: string) => COUNTERS.includes(name) || /^[aw]_/.test(name);
 
 /** The rollups as stored, reduced to their counters, for the keys `want` names. */
 async function stored(want: Map<string, Record<string, number>>) {
@@ -105,14 +122,15 @@ async function stored(want: Map<string, Record<string, number>>) {
   return new Map(
     [...want.keys()].map((id) => {
       const item = found.get(id) as Record<string, unknown> | undefined;
-      return [id, Object.fromEntries(COUNTERS.filter((c) => item?.[c] !== undefined).map((c) => [c, item?.[c] as number]))];
+      return [id, Object.fromEntries(Object.entries(item ?? {}).filter(([name]) => isCounter(name)))];
     }),
   );
 }
 
 async function expectExact(w: ReturnType<typeof world>, list: Debit[]) {
   const want = expected(w, list);
-  expect(want.size).toBe(3 * 2 + 2 + 3 * 2); // 3 accounts × 2 days, the agency's 2 days, 3 accounts × 2 months
+  const parts = new Set(w.accounts.map(totalsPart)).size;
+  expect(want.size).toBe(3 * 2 + 2 + parts * 4); // 3 accounts × 2 days, the agency's 2 days, each part × 2 days and 2 months
   expect(await stored(want)).toEqual(want);
 }
 
@@ -122,10 +140,11 @@ describe('the usage rollups, exactly once', () => {
     const list = debits(w, 60);
     const batch = recordsOf(w, list, 1000n);
     const first = await applyUsageRecords('shard-a', batch);
-    // 14 items, each read once and written once for the batch's 60 debits, and the agency's
-    // per-account totals: one item per part its accounts fall in, for each of the 2 days and 2 months.
+    // 8 items (3 accounts' and the agency's days), each read once and written once for the
+    // batch's 60 debits, and the agency's per-account totals: one item per part its accounts fall
+    // in, for each of the 2 days and 2 months (an account's month is there, not an item of its own).
     const parts = new Set(w.accounts.map(totalsPart)).size;
-    expect(first).toEqual({ records: 60, writes: 14 + parts * 4, conflicts: 0 });
+    expect(first).toEqual({ records: 60, writes: 8 + parts * 4, conflicts: 0 });
     const again = await applyUsageRecords('shard-a', batch);
     expect(again.writes).toBe(0);
     await expectExact(w, list);
@@ -250,13 +269,13 @@ describe('the usage rollups, exactly once', () => {
       at: '2026-10-31T12:00:00.000Z',
       wallet: false,
     });
-    const key = accountMonthKey(w.agencyId, '2026-10');
+    const key = accountTotalsKey(w.agencyId, totalsPart(w.agencyId), '2026-10');
     const t0 = Date.parse('2026-11-01T00:00:00Z');
     await applyUsageRecords('shard-old', [record(w, one(1), 1n)], t0);
     await applyUsageRecords('shard-recent', [record(w, one(2), 1n)], t0 + WATERMARK_KEPT_MS - 1000);
     await applyUsageRecords('shard-new', [record(w, one(4), 1n)], t0 + WATERMARK_KEPT_MS + 1000);
     const month = (await getRollups([key])).get(itemId(key)) as UsageRollup;
     expect(Object.keys(month.applied).sort()).toEqual(['shard-new', 'shard-recent']);
-    expect([month.total, month.pool, month.version]).toEqual([7, 7, 3]);
+    expect([month.total, month[totalsAttribute(w.agencyId)], month.version]).toEqual([7, 7, 3]);
   });
 });

@@ -12,13 +12,16 @@ import { itemKinds, type Key, keyPrefixes, stored } from '../schema';
  * function (packages/domain/ledger/rollups.ts), never written by a debit. Three kinds:
  *  - per account per UTC day: `total`, one attribute per usage type, and `wallet` (the part
  *    drawn from a reselling wallet: the reselling dashboard's consumption), in the account's
- *    own partition and listed on gsi1 under its agency by date then account;
+ *    own partition;
  *  - per agency per UTC day: `total`, one attribute per usage type, and `wallet` (the pool's
  *    own use, its runway, is `total` less `wallet`), in the agency's own partition;
- *  - per account per UTC month: `total` (creditsUsedThisMonth) and `pool` (the part drawn from
- *    the agency pool: what a monthly limit counts), beside the account's days.
+ *  - per agency per UTC day and per month, its accounts' totals in `TOTALS_PARTS` parts by
+ *    account (`a_<account>`; a month's part also `w_<account>`, the part drawn from a wallet):
+ *    the dashboard's ranking, and each account's month (`creditsUsedThisMonth`, and the pool
+ *    use a monthly limit counts: `a_` less `w_`).
  * An account's range is one query of its partition, an agency's days one query of its own,
- * and each item is written once per stream batch that holds its usage, never once per debit.
+ * and each item is written once per stream batch that holds its usage, never once per debit:
+ * an active account costs a batch one write (its day), the parts at most 2 × `TOTALS_PARTS`.
  *
  * Exactly once under redelivery: each item keeps, per stream shard, the highest sequence
  * number applied (`applied`), and is written read-modify-write on its `version`.
@@ -49,18 +52,17 @@ export interface AgencyDayRollup extends RollupBase {
   kind: typeof itemKinds.agencyUsageDay;
   date: string;
 }
-export interface AccountMonthRollup extends RollupBase {
-  kind: typeof itemKinds.accountUsageMonth;
-  accountId: string;
-  month: string;
-}
-/** Part of an agency's per-account totals for a day (`period` YYYY-MM-DD) or a month (YYYY-MM): `a_<accountId>` → credits. */
+/**
+ * Part of an agency's per-account totals for a day (`period` YYYY-MM-DD) or a month (YYYY-MM):
+ * `a_<accountId>` → credits; in a month's part also `w_<accountId>` → the credits of those drawn
+ * from the account's wallet (absent: none).
+ */
 export interface AccountTotalsRollup extends RollupBase {
   kind: typeof itemKinds.accountTotals;
   part: number;
   period: string;
 }
-export type UsageRollup = AccountDayRollup | AgencyDayRollup | AccountMonthRollup | AccountTotalsRollup;
+export type UsageRollup = AccountDayRollup | AgencyDayRollup | AccountTotalsRollup;
 
 const rollupFields = { agencyId: 'string', total: 'number', version: 'number', applied: 'object' } as const;
 const accountDayShape = itemShape<AccountDayRollup>(itemKinds.accountUsageDay, {
@@ -69,22 +71,19 @@ const accountDayShape = itemShape<AccountDayRollup>(itemKinds.accountUsageDay, {
   date: 'string',
 });
 const agencyDayShape = itemShape<AgencyDayRollup>(itemKinds.agencyUsageDay, { ...rollupFields, date: 'string' });
-const accountMonthShape = itemShape<AccountMonthRollup>(itemKinds.accountUsageMonth, {
-  ...rollupFields,
-  accountId: 'string',
-  month: 'string',
-});
 const accountTotalsShape = itemShape<AccountTotalsRollup>(itemKinds.accountTotals, {
   ...rollupFields,
   part: 'number',
   period: 'string',
 });
-const rollupShape = anyOf(accountDayShape, agencyDayShape, accountMonthShape, accountTotalsShape);
+const rollupShape = anyOf(accountDayShape, agencyDayShape, accountTotalsShape);
 
 /** How many items an agency's per-account totals of one day (or month) are spread over. */
 export const TOTALS_PARTS = 8;
 /** The attribute holding an account's credits in an `AccountTotalsRollup`. */
 export const totalsAttribute = (accountId: string) => `a_${accountId}`;
+/** The attribute holding the part of them drawn from the account's wallet, in a month's part. */
+export const walletTotalsAttribute = (accountId: string) => `w_${accountId}`;
 /** The part an account's totals live in: a stable hash of its id. */
 export function totalsPart(accountId: string): number {
   let h = 0;
@@ -98,10 +97,6 @@ const totalsPartition = (agencyId: string, part: number) => `${keyPrefixes.rollu
 
 export const accountDayKey = (accountId: string, date: string): Key => ({ pk: accountPartition(accountId), sk: `DAY#${date}` });
 export const agencyDayKey = (agencyId: string, date: string): Key => ({ pk: agencyPartition(agencyId), sk: `DAY#${date}` });
-export const accountMonthKey = (accountId: string, month: string): Key => ({
-  pk: accountPartition(accountId),
-  sk: `MONTH#${month}`,
-});
 /** A part of the agency's per-account totals of a day (`DAY#YYYY-MM-DD`) or month (`MONTH#YYYY-MM`). */
 export const accountTotalsKey = (agencyId: string, part: number, period: string): Key => ({
   pk: totalsPartition(agencyId, part),
@@ -117,8 +112,6 @@ export function rollupKeys(item: UsageRollup): Key {
       return accountTotalsKey(item.agencyId, item.part, item.period);
     case itemKinds.agencyUsageDay:
       return agencyDayKey(item.agencyId, item.date);
-    case itemKinds.accountUsageMonth:
-      return accountMonthKey(item.accountId, item.month);
   }
 }
 
@@ -200,14 +193,32 @@ export async function accountTotals(
   return sums;
 }
 
-/** Credits each account used in `month` (absent: none), in one BatchGet a hundred accounts. */
-export async function monthTotals(accountIds: string[], month: string): Promise<Map<string, number>> {
-  const found = await getRollups(accountIds.map((id) => accountMonthKey(id, month)));
-  return new Map(accountIds.map((id) => [id, found.get(itemId(accountMonthKey(id, month)))?.total ?? 0]));
+/** Each account's month as its agency's month parts hold it (absent: none used). */
+async function monthOfAccounts(agencyId: string, accountIds: string[], month: string) {
+  const keys = [...new Set(accountIds.map(totalsPart))].map((part) => accountTotalsKey(agencyId, part, month));
+  const found = await getRollups(keys);
+  return (accountId: string) => {
+    const part = found.get(itemId(accountTotalsKey(agencyId, totalsPart(accountId), month))) as
+      | Record<string, unknown>
+      | undefined;
+    const used = Number(part?.[totalsAttribute(accountId)] ?? 0);
+    return { used, fromWallet: Math.min(used, Number(part?.[walletTotalsAttribute(accountId)] ?? 0)) };
+  };
 }
 
-/** The pool credits an account used in `month` as rolled up so far (what a monthly limit counts). */
-export async function monthPoolUsed(accountId: string, month: string): Promise<number> {
-  const found = await getRollups([accountMonthKey(accountId, month)]);
-  return Number(found.get(itemId(accountMonthKey(accountId, month)))?.pool ?? 0);
+/** Credits each of an agency's accounts used in `month`: at most `TOTALS_PARTS` items read, however many accounts. */
+export async function monthTotals(agencyId: string, accountIds: string[], month: string): Promise<Map<string, number>> {
+  const monthOf = await monthOfAccounts(agencyId, accountIds, month);
+  return new Map(accountIds.map((id) => [id, monthOf(id).used]));
+}
+
+/**
+ * The pool credits an account used in `month` as rolled up so far (what a monthly limit
+ * counts): its month less what its wallet paid for. (Wallet use was first kept here in the
+ * month a deploy moved it from a per-account month item: that month, wallet use before the
+ * deploy counts as pool use, which leaves a first limit set then less room, never more.)
+ */
+export async function monthPoolUsed(agencyId: string, accountId: string, month: string): Promise<number> {
+  const { used, fromWallet } = (await monthOfAccounts(agencyId, [accountId], month))(accountId);
+  return used - fromWallet;
 }

@@ -161,7 +161,7 @@ export async function patchSubAccount(sub: SubAccountItem, agency: AgencyItem, b
                   sub,
                   body.monthlyCreditLimit,
                   at,
-                  firstLimit ? { month, poolUsed: await monthPoolUsed(sub.id, month) } : undefined,
+                  firstLimit ? { month, poolUsed: await monthPoolUsed(sub.agencyId, sub.id, month) } : undefined,
                 ),
               },
             ]

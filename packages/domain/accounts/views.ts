@@ -17,12 +17,13 @@ export function agencyView(a: AgencyItem) {
 }
 
 /**
- * Sub-accounts as shown, each with `creditsUsedThisMonth` from its month's usage rollup (built
- * from the table stream, seconds behind the ledger): one BatchGet for a page of them.
+ * Sub-accounts as shown, each with `creditsUsedThisMonth` from its agency's month rollup parts
+ * (built from the table stream, seconds behind the ledger): one BatchGet for a page of them.
  */
 export async function subAccountViews(accounts: SubAccountItem[], agency: AgencyItem) {
   const used = accounts.length
     ? await monthTotals(
+        agency.id,
         accounts.map((a) => a.id),
         utcMonth(),
       )

@@ -4,7 +4,6 @@ import { logger } from '#core/logger';
 import { count } from '#core/metrics';
 import {
   accountDayKey,
-  accountMonthKey,
   accountTotalsKey,
   agencyDayKey,
   getRollups,
@@ -13,6 +12,7 @@ import {
   totalsPart,
   type UsageRollup,
   type Watermark,
+  walletTotalsAttribute,
 } from '#db/items/usage-rollup';
 import { itemId } from '#db/read';
 import { itemKinds, type Key } from '#db/schema';
@@ -78,7 +78,7 @@ export interface Change {
   adds: Array<{ seq: bigint; counters: Record<string, number> }>;
 }
 
-/** The five items a usage entry counts in, each with what it adds there. */
+/** The four items a usage entry counts in, each with what it adds there. */
 function changesOf(u: Usage): Array<{ key: Key; identity: Change['identity']; counters: Record<string, number> }> {
   const date = u.createdAt.slice(0, 10);
   const month = u.createdAt.slice(0, 7);
@@ -98,19 +98,17 @@ function changesOf(u: Usage): Array<{ key: Key; identity: Change['identity']; co
       counters: u.fromWallet ? { ...counted, wallet: u.credits } : counted,
     },
     {
-      key: accountMonthKey(u.accountId, month),
-      identity: { kind: itemKinds.accountUsageMonth, agencyId: u.agencyId, accountId: u.accountId, month },
-      counters: u.fromWallet ? { total: u.credits } : { total: u.credits, pool: u.credits },
-    },
-    {
       key: accountTotalsKey(u.agencyId, part, date),
       identity: { kind: itemKinds.accountTotals, agencyId: u.agencyId, part, period: date },
       counters: asTotal,
     },
     {
+      // The account's month (creditsUsedThisMonth) and, apart, its wallet's share: the rest is
+      // the pool use a monthly limit counts. In the agency's part, not an item per account: an
+      // active account costs each batch one write (its day), not two.
       key: accountTotalsKey(u.agencyId, part, month),
       identity: { kind: itemKinds.accountTotals, agencyId: u.agencyId, part, period: month },
-      counters: asTotal,
+      counters: u.fromWallet ? { ...asTotal, [walletTotalsAttribute(u.accountId)]: u.credits } : asTotal,
     },
   ];
 }

@@ -1,7 +1,15 @@
 import { type BalanceItem, getBalance } from '#db/items/balance';
 import { getLanes, type LaneItem } from '#db/items/lane';
 import { laneHeadKey, laneHeadShape } from '#db/items/lane-head';
-import { accountDayKey, accountMonthKey, agencyDayKey, getRollups } from '#db/items/usage-rollup';
+import {
+  accountDayKey,
+  accountTotalsKey,
+  agencyDayKey,
+  getRollups,
+  totalsAttribute,
+  totalsPart,
+  walletTotalsAttribute,
+} from '#db/items/usage-rollup';
 import { getItem, itemId } from '#db/read';
 import type { Key } from '#db/schema';
 import { exactBalance } from '#domain/ledger/balances';
@@ -155,15 +163,18 @@ export async function checkRollups(e: Env, problems: string[]): Promise<void> {
     const date = String(x.createdAt).slice(0, 10);
     add(accountDayKey(x.accountId, date), x.balanceKind === 'wallet' ? { ...typed, wallet: q } : typed);
     add(agencyDayKey(e.world.agencyId, date), x.balanceKind === 'wallet' ? { ...typed, wallet: q } : typed);
+    // The account's month, in its agency's month part: its credits and, apart, its wallet's share.
+    const asTotal = { total: q, [totalsAttribute(x.accountId)]: q };
     add(
-      accountMonthKey(x.accountId, String(x.createdAt).slice(0, 7)),
-      x.balanceKind === 'wallet' ? { total: q } : { total: q, pool: q },
+      accountTotalsKey(e.world.agencyId, totalsPart(x.accountId), String(x.createdAt).slice(0, 7)),
+      x.balanceKind === 'wallet' ? { ...asTotal, [walletTotalsAttribute(x.accountId)]: q } : asTotal,
     );
   }
   const found = await getRollups([...want.values()].map((r) => r.key));
   for (const [id, { counters }] of want) {
     const item = found.get(id) as Record<string, unknown> | undefined;
-    for (const c of ['total', 'ai_response', 'campaign_message', 'wallet', 'pool']) {
+    const perAccount = [...Object.keys(counters), ...Object.keys(item ?? {})].filter((name) => /^[aw]_/.test(name));
+    for (const c of new Set(['total', 'ai_response', 'campaign_message', 'wallet', ...perAccount])) {
       if (Number(item?.[c] ?? 0) !== (counters[c] ?? 0))
         problems.push(`rollup ${id} ${c}: ${item?.[c] ?? 0}, the entries sum to ${counters[c] ?? 0}`);
     }
