@@ -10,7 +10,7 @@ import { attempt, type NamedItem, type TransactResult, throwing, unhandled } fro
 import { type AccountHint, forgetAccountsOf, noteMeterMonth, rememberAccount, rememberMeter } from './account-hints';
 import { type BalanceState, balanceHint, balanceKnown, oneAtATime, rememberBalance } from './balance-state';
 import { replayOf } from './commit';
-import { type DebitRequest, entryOf, entryWrite, ownLaneDebit, type Scope, scopeOf } from './debit';
+import { type DebitRequest, entryOf, entryWrite, ownLaneDebit, type Scope, scopeOf } from './debit-attempt';
 import { HOT_MS, noteUse, type ScopeState, scopeState } from './lanes';
 
 /**
