@@ -5,8 +5,18 @@
  */
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { signUpAgency } from '../support/api';
-import { accountItem, chargeUsage, createSubAccountOnly, expectStatus, meterItem, patchSub, topUp } from '../support/ledger';
+import { api, signUpAgency } from '../support/api';
+import {
+  accountItem,
+  chargeUsage,
+  createSubAccountOnly,
+  expectStatus,
+  grant,
+  meterItem,
+  patchSub,
+  topUp,
+} from '../support/ledger';
+import { pipelineIdle } from '../support/pipeline';
 import { stack } from '../support/stack';
 import { testDb } from '../support/table';
 
@@ -90,6 +100,27 @@ describe('the monthly meter, an item of its own', () => {
     const over = await chargeUsage(sub, { type: 'ai_response', quantity: 16 }, { clock: AT });
     expect(over.status, over.text).toBe(402);
     expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 15 }, { clock: AT }), 201, 'the rest');
+  });
+
+  it("a first limit counts the month's pool use, not what the client paid for from its wallet", async () => {
+    // Today, as the PATCH that sets the limit reads its month.
+    const agency = await signUpAgency('agency');
+    expectStatus(await topUp(agency.agencyId, 1_000), 201, 'top-up');
+    const sub = await createSubAccountOnly(agency.token);
+    expectStatus(await patchSub(agency.token, sub, { creditMode: 'reselling' }), 200, 'reselling');
+    expectStatus(await grant(agency.token, sub, 100), 201, 'grant');
+    expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 30 }), 201, 'from the wallet');
+    expectStatus(await patchSub(agency.token, sub, { creditMode: 'manual' }), 200, 'manual');
+    expectStatus(await chargeUsage(sub, { type: 'campaign_message', quantity: 12 }), 201, 'from the pool');
+    await pipelineIdle();
+    // The month's use is both (the rollups' month part); the limit counts the pool's 12 only.
+    const read = await api('GET', `/v1/sub-accounts/${sub}`, { token: agency.token });
+    expect(read.body.subAccount.creditsUsedThisMonth).toBe(42);
+    expectStatus(await patchSub(agency.token, sub, { monthlyCreditLimit: 20 }), 200, 'first limit');
+    expect(await meterItem(sub)).toMatchObject({ monthlyCreditLimit: 20, meterPoolUsed: 12, meterRemaining: 8 });
+    const past = await chargeUsage(sub, { type: 'ai_response', quantity: 9 });
+    expect(past.status, past.text).toBe(402);
+    expect(past.body.code).toBe('credit_limit_reached');
   });
 });
 
