@@ -5,7 +5,7 @@ import { itemShape } from '../item-shape';
 import { getItem } from '../read';
 import { itemKinds, type Key, stored } from '../schema';
 import type { NamedItem, TransactItem } from '../transact';
-import { type AccountItem, accountIsActive, accountKey, accountPartition, type SubAccountItem } from './account';
+import { type AccountItem, accountIsActive, accountKey, accountPartition, getAccount, type SubAccountItem } from './account';
 
 /**
  * A limited sub-account's monthly meter, an item of its own beside the account item
@@ -71,6 +71,19 @@ export async function meterCopiedFrom(account: AccountItem): Promise<MeterItem |
     if (!conditionFailed(e)) throw e;
   }
   return getMeter(account.id);
+}
+
+/**
+ * An account as it is now and, for a sub-account with a limit, its meter (copied from the account
+ * item if the limit was set before meters had items of their own): the two read at once.
+ */
+export async function getAccountWithMeter(
+  accountId: string,
+): Promise<{ account: AccountItem; meter: MeterItem | undefined } | undefined> {
+  const [account, meter] = await Promise.all([getAccount(accountId), getMeter(accountId)]);
+  if (!account) return undefined;
+  if (!keepsMeter(account)) return { account, meter: undefined };
+  return { account, meter: meter ?? (await meterCopiedFrom(account)) };
 }
 
 function meterFromAccount(account: AccountItem & LegacyMeter, at: string): PutCommandInput {

@@ -1,6 +1,6 @@
 import { BoundedMap } from '#core/bounded-map';
-import { type AccountItem, type CreditMode, getAccount } from '#db/items/account';
-import { getMeter, keepsMeter, type MeterItem, meterCopiedFrom } from '#db/items/meter';
+import type { AccountItem, CreditMode } from '#db/items/account';
+import { getAccountWithMeter, type MeterItem } from '#db/items/meter';
 
 /**
  * This container's memory of accounts, for the debit path: which agency an account belongs
@@ -65,10 +65,8 @@ export function rememberMeter(accountId: string, meter: MeterItem | undefined): 
 
 /** Reads an account, and the meter of a sub-account with a limit. */
 async function readAccount(accountId: string): Promise<AccountHint | undefined> {
-  const item = await getAccount(accountId);
-  if (!item) return undefined;
-  const meter = keepsMeter(item) ? ((await getMeter(accountId)) ?? (await meterCopiedFrom(item))) : undefined;
-  return rememberAccount(item, meter ?? null);
+  const found = await getAccountWithMeter(accountId);
+  return found ? rememberAccount(found.account, found.meter ?? null) : undefined;
 }
 
 export async function accountHint(accountId: string): Promise<AccountHint | undefined> {

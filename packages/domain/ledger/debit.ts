@@ -2,9 +2,8 @@ import { timeLeftMs } from '#core/deadline';
 import { AppError } from '#core/errors';
 import { logger } from '#core/logger';
 import { count } from '#core/metrics';
-import { getAccount } from '#db/items/account';
 import type { LedgerEntryItem } from '#db/items/ledger-entry';
-import { getMeter } from '#db/items/meter';
+import { getAccountWithMeter } from '#db/items/meter';
 import { itemId } from '#db/read';
 import { accountClosed } from '../accounts/errors';
 import { type AccountHint, accountHint, readUnder, refreshAccount, refreshAccountUnder, rememberAccount } from './account-hints';
@@ -114,8 +113,9 @@ export async function debit(d: DebitRequest): Promise<{ entry: LedgerEntryItem; 
         });
         forgetBalance(outcome.head);
         if (outcome.scopes) {
-          const [account, meter] = await Promise.all([getAccount(d.accountId), getMeter(d.accountId)]);
-          if (account) {
+          const found = await getAccountWithMeter(d.accountId);
+          if (found) {
+            const { account, meter } = found;
             // Even with no lane to collect, this container debits one by one now: the month's
             // room is less than a lane would set aside.
             const fresh = rememberAccount(account, meter ?? null);
