@@ -75,15 +75,16 @@ export async function meterCopiedFrom(account: AccountItem): Promise<MeterItem |
 
 /**
  * An account as it is now and, for a sub-account with a limit, its meter (copied from the account
- * item if the limit was set before meters had items of their own): the two read at once.
+ * item if the limit was set before meters had items of their own). The meter is read after the
+ * account, and only for an account that keeps one: most accounts have none to read.
  */
 export async function getAccountWithMeter(
   accountId: string,
 ): Promise<{ account: AccountItem; meter: MeterItem | undefined } | undefined> {
-  const [account, meter] = await Promise.all([getAccount(accountId), getMeter(accountId)]);
+  const account = await getAccount(accountId);
   if (!account) return undefined;
   if (!keepsMeter(account)) return { account, meter: undefined };
-  return { account, meter: meter ?? (await meterCopiedFrom(account)) };
+  return { account, meter: (await getMeter(accountId)) ?? (await meterCopiedFrom(account)) };
 }
 
 function meterFromAccount(account: AccountItem & LegacyMeter, at: string): PutCommandInput {
