@@ -4,7 +4,7 @@ import { Link } from 'react-router';
 import { ApiError, api, call, type Schemas } from '../../api/client';
 import { fieldErrors } from '../../api/words';
 import { Field, FormActions, FormError } from '../../ui';
-import { campaignKeys, campaignOptions } from './queries';
+import { putSavedCampaign } from './queries';
 
 type Campaign = Schemas['Campaign'];
 type Patch = Schemas['PatchCampaignRequest'];
@@ -63,8 +63,7 @@ export function CampaignEditor({
         }),
       ),
     onSuccess: (r) => {
-      qc.setQueryData(campaignOptions(c.accountId, c.id).queryKey, r.campaign);
-      void qc.invalidateQueries({ queryKey: campaignKeys.list(c.accountId) });
+      putSavedCampaign(qc, r.campaign);
       onSaved();
     },
   });

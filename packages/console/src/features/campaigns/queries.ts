@@ -1,5 +1,5 @@
-import { queryOptions } from '@tanstack/react-query';
-import { api, call } from '../../api/client';
+import { type QueryClient, queryOptions } from '@tanstack/react-query';
+import { api, call, type Schemas } from '../../api/client';
 
 /** Campaigns (GET /v1/accounts/{id}/campaigns[/{campaignId}]): each account's list, and one campaign. */
 export const campaignKeys = {
@@ -18,3 +18,17 @@ export const campaignOptions = (accountId: string, campaignId: string) =>
         (r) => r.campaign,
       ),
   });
+
+/**
+ * A saved campaign, written into its account's cached list as well as its own entry: the list a
+ * person goes back to shows the new name at once, not the old one until its refetch answers.
+ */
+export function putSavedCampaign(qc: QueryClient, campaign: Schemas['Campaign']) {
+  qc.setQueryData(campaignOptions(campaign.accountId, campaign.id).queryKey, campaign);
+  qc.setQueryData(
+    campaignKeys.list(campaign.accountId),
+    (list: { items: Schemas['Campaign'][] } | undefined) =>
+      list && { ...list, items: list.items.map((c) => (c.id === campaign.id ? campaign : c)) },
+  );
+  void qc.invalidateQueries({ queryKey: campaignKeys.list(campaign.accountId) });
+}
