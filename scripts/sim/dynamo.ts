@@ -230,6 +230,10 @@ export class Table {
    * A transaction that passes holds its items until its commit, when the changes apply.
    */
   *transact(writes: Write[], origin: Origin, probe?: () => Truth): Proc<TxResult> {
+    // DynamoDB refuses a transaction that names one item twice (ValidationException): a design that does is wrong.
+    if (new Set(writes.map((w) => w.item)).size !== writes.length) {
+      throw new Error(`a transaction names one item twice: ${writes.map((w) => w.item.key).join(', ')}`);
+    }
     const latency = (this.opts.twiLatency ?? twiLatencyMs)(this.rng, writes.length);
     const hold = latency * this.opts.holdFraction;
     const prepareAt = (latency - hold) / 2;

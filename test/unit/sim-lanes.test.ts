@@ -11,14 +11,16 @@ import { config, defaultDb, MEAN_Q, runCell } from '../../scripts/sim/run';
  * with containers reclaimed and lanes swept fast, checking after every commit that
  * reserve + shards + Σ lanes + Σ debits = credits in, for every holder.
  */
-function auditedLanes(reserveShards: number, rate: number) {
+function auditedLanes(reserveShards: number, rate: number, asBuilt?: { prefilledLanes: number }) {
   const kinds = new Map<string, number>();
   let commits = 0;
   const violations: string[] = [];
   const design = lanesDesign({
     uncollapseCredits: rate * MEAN_Q * 0.5,
     reserveShards,
-    quietLimitedOnPoolLane: reserveShards > 1,
+    quietLimitedOnPoolLane: reserveShards > 1 || asBuilt !== undefined,
+    chunksAsBuilt: asBuilt !== undefined,
+    prefilledLanes: asBuilt?.prefilledLanes,
   });
   const figures = runCell(
     config(design, {
@@ -36,7 +38,11 @@ function auditedLanes(reserveShards: number, rate: number) {
         };
         const transact = db.transact.bind(db);
         db.transact = function* (writes: Write[], origin, probe) {
+          // A lane no container owns that holds credits: one filled ahead by a claim, being taken.
+          const takesFilledAhead = writes.some((w) => w.item.key.startsWith('LANE#') && w.item.owner === 0 && w.item.balance > 0);
           const r = yield* transact(writes, origin, probe);
+          if (r.ok && takesFilledAhead && origin === 'request')
+            kinds.set('filled ahead, taken', (kinds.get('filled ahead, taken') ?? 0) + 1);
           if (r.ok) {
             const keys = writes.map((w) => w.item.key);
             const lane = keys.some((k) => k.startsWith('LANE#'));
@@ -61,16 +67,22 @@ function auditedLanes(reserveShards: number, rate: number) {
 }
 
 describe('the simulation: design D conserves credits', () => {
-  for (const [shards, rate] of [
-    [1, 200],
-    [8, 1000],
+  for (const [shards, rate, asBuilt] of [
+    [1, 200, undefined],
+    [8, 1000, undefined],
+    [1, 200, { prefilledLanes: 0 }],
+    [1, 400, { prefilledLanes: 16 }],
   ] as const) {
-    it(`never creates or loses a credit across refills, collects and sweeps (${shards} reserve shard${shards > 1 ? 's' : ''})`, () => {
-      const { figures, kinds, commits, violations } = auditedLanes(shards, rate);
+    const variant =
+      `${shards} reserve shard${shards > 1 ? 's' : ''}` +
+      (asBuilt ? `, chunks as built${asBuilt.prefilledLanes ? `, ${asBuilt.prefilledLanes} lanes filled ahead` : ''}` : '');
+    it(`never creates or loses a credit across refills, collects and sweeps (${variant})`, () => {
+      const { figures, kinds, commits, violations } = auditedLanes(shards, rate, asBuilt);
       expect(violations).toEqual([]);
       expect(commits).toBeGreaterThan(300);
       expect(kinds.get('debit or refill')).toBeGreaterThan(100);
       expect(kinds.get('collect')).toBeGreaterThan(0);
+      if (asBuilt?.prefilledLanes) expect(kinds.get('filled ahead, taken')).toBeGreaterThan(10);
       expect(kinds.get('sweep')).toBeGreaterThan(0);
       expect(figures.imbalance).toBe(0);
       expect(figures.false402).toBe(0);

@@ -87,7 +87,25 @@ export interface LanesTuning {
    * of its own. D as specified: false (every limited sub-account is a scope of its own).
    */
   quietLimitedOnPoolLane: boolean;
+  /**
+   * Chunks sized as the build sizes them (packages/domain/ledger/lanes.ts `chunkFor`): the more
+   * lanes a scope has open, the more seconds of use each chunk holds (3–30 s, aiming at 10
+   * refills a second on the reserve), at least 25 debits, at most a fair share of the reserve.
+   * Otherwise: `chunkSeconds` of use, at most `chunkReserveShare` of the reserve.
+   */
+  chunksAsBuilt?: boolean;
+  /**
+   * A claim on the reserve also fills this many lanes that no container owns yet (in the same
+   * transaction), when fewer than half that many are waiting; a container needing a lane takes
+   * one of those first (a transaction on the lane and its entry only), so the containers that
+   * start together do not all claim on the one reserve item. 0: every claim is on the reserve.
+   */
+  prefilledLanes?: number;
 }
+
+/** The build's constants (packages/domain/ledger/lanes.ts), for `chunksAsBuilt`. */
+const BUILT_TARGET_REFILLS_PER_SECOND = 10;
+const BUILT_MIN_DEBITS_PER_CHUNK = 25;
 
 const RATE_TAU_MS = 1000;
 const HOT_MS = 10_000;
@@ -163,6 +181,8 @@ export function lanesDesign(tuning: LanesTuning, name = 'D'): Design<LanesState>
     return shardsAllowance(sub) ? allowanceShard(ctx, sub, month, containerId % R) : root;
   };
   /** A source can give `n`: the reserve or LIMIT item only while not collapsed (a shard has no flag: the collector empties it). */
+  /** A lane filled ahead by a claim, that no container owns yet, holding at least `q`. */
+  const isWaiting = (it: Item, q: number) => it.owner === 0 && !it.flag && it.balance >= q;
   const canGive = (field: Field, n: number, isRoot: boolean) => (it: Item) => it[field] >= n && !(isRoot && it.flag);
 
   const entry = (ctx: Ctx, req: Debit, holder: string, month: number): Write =>
@@ -177,7 +197,13 @@ export function lanesDesign(tuning: LanesTuning, name = 'D'): Design<LanesState>
     s.rate = s.rate * Math.exp(-(now - s.at) / RATE_TAU_MS) + (q * 1000) / RATE_TAU_MS;
     s.at = now;
   };
-  const chunkFor = (ctx: Ctx, s: ScopeState, q: number, available: number) => {
+  const chunkFor = (ctx: Ctx, s: ScopeState, q: number, available: number, scope: string) => {
+    if (tuning.chunksAsBuilt) {
+      const open = ownedIn(scope).size;
+      const seconds = Math.min(30, Math.max(3, (open + 1) / BUILT_TARGET_REFILLS_PER_SECOND));
+      const wanted = Math.max(q * BUILT_MIN_DEBITS_PER_CHUNK, Math.ceil(s.rate * seconds));
+      return Math.max(q, Math.min(wanted, Math.floor(available / (open + 2))));
+    }
     const wanted = Math.max(5 * q, Math.ceil(s.rate * ctx.opts.chunkSeconds));
     return Math.max(q, Math.min(wanted, Math.floor(available * ctx.opts.chunkReserveShare)));
   };
@@ -466,16 +492,70 @@ export function lanesDesign(tuning: LanesTuning, name = 'D'): Design<LanesState>
   ): Proc<'ok' | 'short' | 'busy'> {
     const q = req.q;
     const available = R === 1 ? reserveOf(ctx, holder).balance : reserveOf(ctx, holder).balance / R;
-    const chunk = chunkFor(ctx, s, q, available);
+    const chunk = chunkFor(ctx, s, q, available, scope);
     // The index says which lanes are taken (one Query); the claim's condition settles races.
     yield* ctx.db.read(readLatencyMs(ctx.rng));
     const taken = ownedIn(scope);
+    const P = limited ? 0 : (tuning.prefilledLanes ?? 0);
+    const waiting = P ? [...taken].filter((k) => isWaiting(laneOf(ctx, scope, holder, k), q)) : [];
+    for (let i = 0; i < Math.min(LANE_PROBES, waiting.length); i++) {
+      const lane = laneOf(ctx, scope, holder, waiting[(c.id + i) % waiting.length]!);
+      let left = 0;
+      const r = yield* ctx.db.transact(
+        [
+          {
+            item: lane,
+            check: (it) => isWaiting(it, q),
+            apply: (it) => {
+              it.owner = c.id;
+              it.balance -= q;
+              it.lastUsed = ctx.sim.now;
+              left = it.balance;
+            },
+            indexed: false,
+          },
+          entry(ctx, req, holder, month),
+          ...extra,
+        ],
+        'request',
+      );
+      if (r.ok) {
+        s.lane = { item: lane, balance: left, allowance: 0, month };
+        return 'ok';
+      }
+      if (extra.length && r.reasons[2] !== 'none') return 'busy';
+    }
+    const fill =
+      P && waiting.length < P / 2 && available >= 2 * chunk * (P + 1)
+        ? Array.from({ length: ctx.opts.maxLanes }, (_, k) => k)
+            .filter((k) => !taken.has(k) && laneOf(ctx, scope, holder, k).owner === 0)
+            .slice(0, P + LANE_PROBES)
+        : [];
+    // Lanes to fill ahead, never the one being claimed (one transaction writes an item once).
+    const prefillBeside = (claimed: number) =>
+      fill
+        .filter((k) => k !== claimed)
+        .slice(0, P)
+        .map(
+          (k): Write => ({
+            item: laneOf(ctx, scope, holder, k),
+            check: (it) => it.owner === 0 && it.balance === 0 && !it.flag,
+            apply: (it) => {
+              it.balance = chunk;
+              it.month = month;
+              it.lastUsed = ctx.sim.now;
+              ownedIn(scope).add(k);
+            },
+            indexed: true,
+          }),
+        );
     const base = (c.id * 2654435761) % ctx.opts.maxLanes;
     for (let probe = 0, tries = 0; probe < 64 && tries < LANE_PROBES; probe++) {
       const k = (base + probe * 7919) % ctx.opts.maxLanes;
       if (taken.has(k)) continue;
       tries++;
       const lane = laneOf(ctx, scope, holder, k);
+      const prefill = prefillBeside(k);
       const writes: Write[] = [
         {
           item: lane,
@@ -491,8 +571,9 @@ export function lanesDesign(tuning: LanesTuning, name = 'D'): Design<LanesState>
           indexed: true,
         },
         entry(ctx, req, holder, month),
-        ...sourcesFor(ctx, c, req, holder, limited, month, chunk),
+        ...sourcesFor(ctx, c, req, holder, limited, month, chunk * (1 + prefill.length)),
         ...extra,
+        ...prefill,
       ];
       noteScope(holder, scope);
       const r = yield* ctx.db.transact(writes, 'request');
@@ -501,7 +582,8 @@ export function lanesDesign(tuning: LanesTuning, name = 'D'): Design<LanesState>
         return 'ok';
       }
       if (r.seen[0]) continue; // taken meanwhile: the next lane
-      if (extra.length && r.reasons[writes.length - 1] !== 'none') return 'busy';
+      if (extra.length && r.reasons[3 + (limited ? 1 : 0)] !== 'none') return 'busy';
+      if (prefill.some((_, i) => r.seen[writes.length - prefill.length + i])) return 'busy';
       if (r.seen[2] || r.seen[3]) {
         if ((yield* afterShortSource(ctx, r, 2, chunk, c, req, holder, limited, month)) === 'again') return 'busy';
         s.refillAfter = ctx.sim.now + 200;
@@ -549,7 +631,7 @@ export function lanesDesign(tuning: LanesTuning, name = 'D'): Design<LanesState>
     });
     if (low - q < s.rate * ctx.opts.refillLeadSeconds && now >= s.refillAfter) {
       const available = R === 1 ? reserveOf(ctx, holder).balance : reserveOf(ctx, holder).balance / R;
-      const chunk = chunkFor(ctx, s, q, available);
+      const chunk = chunkFor(ctx, s, q, available, scope);
       const sources = sourcesFor(ctx, c, req, holder, limited, month, chunk);
       const r = yield* ctx.db.transact([laneWrite(chunk), entry(ctx, req, holder, month), ...sources, ...extra], 'request');
       if (r.ok) {
@@ -644,8 +726,11 @@ export function lanesDesign(tuning: LanesTuning, name = 'D'): Design<LanesState>
 
   const design: Design<LanesState> = {
     name,
-    title:
-      R === 1 && !tuning.quietLimitedOnPoolLane
+    title: tuning.chunksAsBuilt
+      ? `container-owned escrow lanes as built: one reserve, chunks grow with the lanes open${
+          tuning.prefilledLanes ? `, a claim fills ${tuning.prefilledLanes} lanes ahead` : ''
+        }`
+      : R === 1 && !tuning.quietLimitedOnPoolLane
         ? 'container-owned escrow lanes, adaptive (as specified)'
         : `escrow lanes fed by ${R} reserve shards${tuning.quietLimitedOnPoolLane ? ', quiet limits on the pool lane' : ''}`,
 
