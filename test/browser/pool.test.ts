@@ -164,6 +164,8 @@ describe('the agency pool', () => {
     // A client in manual mode has no wallet, and no runway line.
     await page.getByLabel('Account', { exact: true }).selectOption({ label: manual.name });
     await page.waitForURL(`**/accounts/${manual.subAccountId}`);
+    // Its own page, not the last one's still on screen: the heading and the usage render with the wallet.
+    await expectText(page.getByRole('heading', { level: 1 }), manual.name);
     await page.getByTestId('account-usage-total').waitFor();
     expect(await page.getByTestId('wallet-runway').count()).toBe(0);
   });
