@@ -95,10 +95,11 @@ export interface LanesTuning {
    */
   chunksAsBuilt?: boolean;
   /**
-   * A claim on the reserve also fills this many lanes that no container owns yet (in the same
-   * transaction), when fewer than half that many are waiting; a container needing a lane takes
-   * one of those first (a transaction on the lane and its entry only), so the containers that
-   * start together do not all claim on the one reserve item. 0: every claim is on the reserve.
+   * A claim on the reserve also fills lanes that no container owns yet (in the same
+   * transaction) when none is waiting: twice as many as the scope has open, at least 8, at most
+   * this many. A container needing a lane takes one of those first (a transaction on the lane
+   * and its entry only), so the containers that start together do not all claim on the one
+   * reserve item. 0: every claim is on the reserve.
    */
   prefilledLanes?: number;
 }
@@ -111,6 +112,8 @@ const RATE_TAU_MS = 1000;
 const HOT_MS = 10_000;
 const MAX_ROUNDS = 20;
 const LANE_PROBES = 4;
+/** The fewest lanes a claim fills ahead (`prefilledLanes`). */
+const FILL_AHEAD_AT_LEAST = 8;
 /** A container that collected and found nothing set aside judges its next refusals of that scope by reading only, for this long. */
 const MEMO_MS = 1000;
 
@@ -182,7 +185,8 @@ export function lanesDesign(tuning: LanesTuning, name = 'D'): Design<LanesState>
   };
   /** A source can give `n`: the reserve or LIMIT item only while not collapsed (a shard has no flag: the collector empties it). */
   /** A lane filled ahead by a claim, that no container owns yet, holding at least `q`. */
-  const isWaiting = (it: Item, q: number) => it.owner === 0 && !it.flag && it.balance >= q;
+  const isWaiting = (it: Item, q: number, month?: number) =>
+    it.owner === 0 && !it.flag && it.balance >= q && (month === undefined || (it.month === month && it.allowance >= q));
   const canGive = (field: Field, n: number, isRoot: boolean) => (it: Item) => it[field] >= n && !(isRoot && it.flag);
 
   const entry = (ctx: Ctx, req: Debit, holder: string, month: number): Write =>
@@ -496,21 +500,25 @@ export function lanesDesign(tuning: LanesTuning, name = 'D'): Design<LanesState>
     // The index says which lanes are taken (one Query); the claim's condition settles races.
     yield* ctx.db.read(readLatencyMs(ctx.rng));
     const taken = ownedIn(scope);
-    const P = limited ? 0 : (tuning.prefilledLanes ?? 0);
-    const waiting = P ? [...taken].filter((k) => isWaiting(laneOf(ctx, scope, holder, k), q)) : [];
+    const P = tuning.prefilledLanes ?? 0;
+    const forMonth = limited ? month : undefined;
+    const waiting = P ? [...taken].filter((k) => isWaiting(laneOf(ctx, scope, holder, k), q, forMonth)) : [];
     for (let i = 0; i < Math.min(LANE_PROBES, waiting.length); i++) {
       const lane = laneOf(ctx, scope, holder, waiting[(c.id + i) % waiting.length]!);
       let left = 0;
+      let leftAllowance = 0;
       const r = yield* ctx.db.transact(
         [
           {
             item: lane,
-            check: (it) => isWaiting(it, q),
+            check: (it) => isWaiting(it, q, forMonth),
             apply: (it) => {
               it.owner = c.id;
               it.balance -= q;
+              if (limited) it.allowance -= q;
               it.lastUsed = ctx.sim.now;
               left = it.balance;
+              leftAllowance = it.allowance;
             },
             indexed: false,
           },
@@ -520,28 +528,33 @@ export function lanesDesign(tuning: LanesTuning, name = 'D'): Design<LanesState>
         'request',
       );
       if (r.ok) {
-        s.lane = { item: lane, balance: left, allowance: 0, month };
+        s.lane = { item: lane, balance: left, allowance: limited ? leftAllowance : 0, month };
         return 'ok';
       }
       if (extra.length && r.reasons[2] !== 'none') return 'busy';
     }
+    const ahead = Math.min(P, Math.max(FILL_AHEAD_AT_LEAST, 2 * taken.size));
     const fill =
-      P && waiting.length < P / 2 && available >= 2 * chunk * (P + 1)
+      P &&
+      waiting.length === 0 &&
+      available >= 2 * chunk * (ahead + 1) &&
+      (!limited || monthLimit(ctx, req.sub, month).allowance >= 2 * chunk * (ahead + 1))
         ? Array.from({ length: ctx.opts.maxLanes }, (_, k) => k)
             .filter((k) => !taken.has(k) && laneOf(ctx, scope, holder, k).owner === 0)
-            .slice(0, P + LANE_PROBES)
+            .slice(0, ahead + LANE_PROBES)
         : [];
     // Lanes to fill ahead, never the one being claimed (one transaction writes an item once).
     const prefillBeside = (claimed: number) =>
       fill
         .filter((k) => k !== claimed)
-        .slice(0, P)
+        .slice(0, ahead)
         .map(
           (k): Write => ({
             item: laneOf(ctx, scope, holder, k),
             check: (it) => it.owner === 0 && it.balance === 0 && !it.flag,
             apply: (it) => {
               it.balance = chunk;
+              if (limited) it.allowance = chunk;
               it.month = month;
               it.lastUsed = ctx.sim.now;
               ownedIn(scope).add(k);
