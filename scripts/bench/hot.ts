@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { getBalance, poolKey } from '#db/items/balance';
 import type { FidelityStats } from '#local/dynamo-fidelity/meter';
 import type { LocalStack, StreamPollersStatus } from '#local/stack';
 import { cell } from './figures';
@@ -154,6 +155,7 @@ export async function runHot(stack: LocalStack, opts: HotOptions): Promise<void>
         console.log(sharedKeys(last, f.ok));
         const failed = failedShapes(last);
         if (failed) console.log(failed);
+        console.log(await poolLanes(agency.agencyId));
       }
       if (last) console.log(hottest(last));
     }
@@ -220,6 +222,12 @@ function failedShapes(s: FidelityStats): string | undefined {
     .slice(0, 3)
     .map(([shape, n]) => `${n}× [${shape}]`)
     .join('; ')}`;
+}
+
+/** The pool's lanes after the level: how many are open of how many slots numbered (at most MAX_SLOTS). */
+async function poolLanes(agencyId: string): Promise<string> {
+  const pool = await getBalance(poolKey(agencyId));
+  return `       pool lanes: ${pool?.lanesOpen ?? 0} open of ${pool?.laneSlots ?? 0} slots`;
 }
 
 const hottest = (s: FidelityStats) =>
