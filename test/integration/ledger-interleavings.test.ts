@@ -70,7 +70,16 @@ const opening = (p: Plan): Group[] =>
   ).map((c) => [{ ...c, via: STACK, retryVia: STACK } as Command]);
 
 /** What the runs reached, printed at the end: lanes opened, faults struck, outcomes met. */
-const seen = { runs: 0, withLanes: 0, claimedHere: 0, faults: 0, crashes: 0, known: 0, outcomes: new Map<string, number>() };
+const seen = {
+  runs: 0,
+  withLanes: 0,
+  claimedHere: 0,
+  takenHere: 0,
+  faults: 0,
+  crashes: 0,
+  known: 0,
+  outcomes: new Map<string, number>(),
+};
 const note = (what: string) => seen.outcomes.set(what, (seen.outcomes.get(what) ?? 0) + 1);
 
 async function runPlan(s: fc.Scheduler, plan: Plan): Promise<void> {
@@ -122,6 +131,7 @@ async function tally({ run, world }: Env): Promise<void> {
   seen.runs++;
   if (slots.some((n) => n > 0)) seen.withLanes++;
   seen.claimedHere += run.lanesClaimed;
+  seen.takenHere += run.lanesTaken;
   seen.faults += run.faults.length;
   seen.crashes += run.dead.size;
   for (const m of run.history.money) {
@@ -158,7 +168,7 @@ describe('the ledger under interleavings', () => {
       throw error;
     }
     console.log(
-      `interleavings: ${seen.withLanes} of ${seen.runs} runs opened lanes (${seen.claimedHere} claimed in the test's containers); ` +
+      `interleavings: ${seen.withLanes} of ${seen.runs} runs opened lanes (${seen.claimedHere} claimed, ${seen.takenHere} filled ahead taken, in the test's containers); ` +
         `${seen.faults} faults, ${seen.crashes} containers crashed; ${seen.known} replays of a move answered a new balance (known); ` +
         `outcomes ${JSON.stringify(Object.fromEntries(seen.outcomes))}`,
     );

@@ -12,7 +12,7 @@ import type { InitializeMiddleware } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
 import { db, dynamo } from '#db/client';
 import { fundLane, getBalance, LEGACY_LANE_HEADS, poolKey, walletKey } from '#db/items/balance';
-import { claimLane, getLanes, type LaneItem } from '#db/items/lane';
+import { AHEAD, claimLane, getLanes, type LaneItem } from '#db/items/lane';
 import { laneHeadKey, laneHeadShape, listLaneHead } from '#db/items/lane-head';
 import { chargeMeter } from '#db/items/meter';
 import { getItem, itemId } from '#db/read';
@@ -38,6 +38,9 @@ import { stack } from '../support/stack';
 
 const AT = '2026-07-15T12:00:00.000Z';
 const MONTH = AT.slice(0, 7);
+
+/** Every lane of the balance now. */
+const lanesOf = async (head: Key) => getLanes(head, (await getBalance(head))?.laneSlots ?? 0);
 
 /** A lane of `credits` (and, for `L…`, as much allowance charged to the sub-account's meter) in the balance's next slot, as a claim opens it. */
 async function openLane(head: Key, agencyId: string, scope: string, credits: number, owner = 'another-container', month = MONTH) {
@@ -325,9 +328,12 @@ describe('lanes: what the interleavings model found', () => {
       async () => expect((await here(uniq('after-conflict'))).status).toBe(201),
     );
     // Read again, the balance shows its eight lanes and slots: the claim takes a ninth at the
-    // first try. On what it knew it would pick a taken slot and fail once more (billed).
+    // first try (and fills lanes ahead). On what it knew it would pick a taken slot and fail once
+    // more (billed).
     expect(transactions).toEqual(['conflicted', 'sent']);
-    expect(await getBalance(head)).toMatchObject({ lanesOpen: 9 });
+    const after = await getBalance(head);
+    expect(after?.aheadSlots?.length).toBeGreaterThan(0);
+    expect(after?.lanesOpen).toBe(9 + (after?.aheadSlots?.length ?? 0));
   });
 
   it('a container that learns a moved fence without its accounts (a collect) reads them again before it debits', async () => {
@@ -418,8 +424,9 @@ describe('lanes: what the interleavings model found', () => {
     // The limited sub-account debits this container's pool lane: no lane of its own (a claim and
     // a release on the pool item, with its allowance set aside), its month charged exactly.
     for (let i = 0; i < 3; i++) expect((await debitInThisProcess(limited, uniq('ride'), 2)).status).toBe(201);
-    const lanes = await getLanes(head, 8);
-    expect(lanes.map((l) => l.scope).sort()).toEqual(['P', 'P']);
+    const lanes = await lanesOf(head);
+    expect(lanes.every((l) => l.scope === 'P')).toBe(true);
+    expect(lanes.filter((l) => l.owner !== AHEAD)).toHaveLength(2);
     expect(lanes.find((l) => l.owner === containerId)).toMatchObject({ spent: (mine?.spent ?? 0) + 6 });
     expect(await meterItem(limited)).toMatchObject({ meterPoolUsed: 6, meterRemaining: 34 });
     // The month's limit holds on the ride, past what the lane holds (a refill rides too).
@@ -429,7 +436,7 @@ describe('lanes: what the interleavings model found', () => {
     expect(past.status).toBe(402);
     expect(past.body.code).toBe('credit_limit_reached');
     expect(await meterItem(limited)).toMatchObject({ meterPoolUsed: 40, meterRemaining: 0 });
-    expect((await getLanes(head, 8)).every((l) => l.scope === 'P')).toBe(true);
+    expect((await lanesOf(head)).every((l) => l.scope === 'P')).toBe(true);
   });
 
   it('a limited sub-account whose meter meets another transaction is busy itself: it takes a lane of its own', async () => {
@@ -441,12 +448,43 @@ describe('lanes: what the interleavings model found', () => {
       async () => expect((await debitInThisProcess(limited, uniq('met'))).status).toBe(201),
     );
     expect(transactions).toEqual(['conflicted', 'sent']);
-    const own = (await getLanes(head, 16)).filter((l) => l.scope === `L${limited}`);
+    const scoped = (await lanesOf(head)).filter((l) => l.scope === `L${limited}`);
+    const own = scoped.filter((l) => l.owner !== AHEAD);
     expect(own).toHaveLength(1);
     expect(own[0]).toMatchObject({ owner: containerId });
-    // Its allowance set aside with the lane, charged to the month: 2 debits of 1, and the rest of the lane's.
+    // Its allowance set aside with its lane and those it filled ahead, charged to the month: 2
+    // debits of 1, and the rest of the lanes'.
     const meter = await meterItem(limited);
-    expect(meter?.meterPoolUsed).toBe(1 + 1 + (own[0]?.allowance ?? 0));
+    expect(meter?.meterPoolUsed).toBe(1 + 1 + scoped.reduce((sum, l) => sum + (l.allowance ?? 0), 0));
+  });
+
+  it('a claim fills lanes ahead; the next container takes one with its debit, writing nothing else', async () => {
+    const a = await agencyWithSubs(1, 500);
+    const [sub] = a.subs as [string];
+    const head = poolKey(a.agencyId);
+    // Another container has a lane, so this one claims one too, and fills lanes ahead.
+    await openLane(head, a.agencyId, 'P', 10);
+    expect((await debitInThisProcess(sub, uniq('claim'))).status).toBe(201);
+    const filled = await getBalance(head);
+    const ahead = (await lanesOf(head)).filter((l) => l.owner === AHEAD);
+    // Twice the scope's lanes in use (the other container's), one more counted.
+    expect(ahead).toHaveLength(2 * (1 + 1));
+    expect(ahead.map((l) => l.slot).sort()).toEqual([...(filled?.aheadSlots ?? [])].sort());
+    expect(filled?.lanesOpen).toBe(2 + ahead.length);
+    // The stack's own container (over HTTP) needs a lane: it takes one filled ahead. The balance
+    // item is not written (same version), and the lane is its own now, less its debit.
+    expectStatus(await chargeUsage(sub, { type: 'ai_response', quantity: 3 }, { key: uniq('take'), clock: AT }), 201, 'take');
+    expect((await getBalance(head))?.version).toBe(filled?.version);
+    const lanes = await lanesOf(head);
+    const taken = lanes.filter((l) => l.owner !== AHEAD && l.owner !== containerId && l.owner !== 'another-container');
+    expect(taken).toHaveLength(1);
+    expect(ahead.map((l) => l.slot)).toContain(taken[0]?.slot);
+    expect(taken[0]).toMatchObject({ credits: (ahead[0]?.credits ?? 0) - 3, spent: 3 });
+    // Every credit is where it should be: the balance read sums the item and every lane.
+    expect(await poolBalance(a.agencyId)).toBe(500 - 1 - 3);
+    // A collect brings every lane back, those still waiting too.
+    expect(await closeLanes(head)).toBe(lanes.length);
+    expect(await getBalance(head)).toMatchObject({ balance: 496, lanesOpen: 0 });
   });
 
   it('a container whose last debit found the balance moved by another reads it first: no failed write', async () => {
@@ -502,7 +540,9 @@ describe("lanes: the sweeper's list", () => {
     expect(await listed(head)).toEqual({ item: true, found: true });
     expect(await closeLanes(head, { ownedBy: 'another-container' })).toBe(1);
     expect(await listed(head)).toEqual({ item: true, found: true });
-    expect(await closeLanes(head)).toBe(1);
+    // Its own lane and those its claim filled ahead.
+    const ahead = (await getBalance(head))?.aheadSlots?.length ?? 0;
+    expect(await closeLanes(head)).toBe(1 + ahead);
     expect(await listed(head)).toEqual({ item: false, found: false });
     expect(await getBalance(head)).toMatchObject({ balance: 499, lanesOpen: 0 });
     expect(await getBalance(head)).not.toHaveProperty('gsi1pk');

@@ -29,6 +29,13 @@ export interface BalanceItem {
   fence?: number;
   /** Epoch ms: no lane may be claimed before then (the balance ran short and its lanes were collected). */
   noLanesUntil?: number;
+  /**
+   * The slots of the lanes the last claim filled ahead (lanes.ts), and a count of such claims:
+   * a claim is made only on the view of the last one, so containers that need lanes at once
+   * take those lanes instead of each claiming on this item.
+   */
+  aheadSlots?: number[];
+  aheadSeq?: number;
 }
 /** A balance never credited may hold only the fence `moveFence` gave it: no kind, no balance, no version yet. */
 export const balanceShape = itemShape<BalanceItem>(
@@ -42,6 +49,8 @@ export const balanceShape = itemShape<BalanceItem>(
     fence: 'number',
     noLanesUntil: 'number',
     laneSlots: 'number',
+    aheadSlots: 'array',
+    aheadSeq: 'number',
   },
   { kindless: true },
 );
@@ -154,6 +163,8 @@ const laneNames = {
   '#laneSlots': 'laneSlots',
   '#fence': 'fence',
   '#noLanesUntil': 'noLanesUntil',
+  '#aheadSlots': 'aheadSlots',
+  '#aheadSeq': 'aheadSeq',
 };
 /** No lane is open: every credit of the balance is in this item. */
 const noLanes = '(attribute_not_exists(#lanesOpen) OR #lanesOpen = :zero)';
@@ -191,10 +202,15 @@ export interface LaneFunding {
   /** The fence the claimer saw (its account facts are valid under it). */
   fence: number;
   /**
-   * A new lane: lanesOpen + 1; when it takes a new slot, the count grows to the end of that
-   * slot's page (`slotCountAfter`).
+   * New lanes (`lanes`, default 1): lanesOpen + lanes; when they take new slots, the count grows
+   * to the end of the highest one's page (`slotCountAfter`).
    */
-  opens?: { newSlotAfter?: number };
+  opens?: { newSlotAfter?: number; lanes?: number };
+  /**
+   * A claim (lanes.ts): made on the view of the last claim only (`seenSeq`, its `aheadSeq`), and
+   * naming the lanes it fills ahead (none: the last claim's stay named).
+   */
+  claim?: { seenSeq: number; aheadSlots: number[] };
   at: string;
   nowMs: number;
 }
@@ -210,8 +226,13 @@ export function fundLane(f: LaneFunding): TransactItem {
   const newSlot = f.opens?.newSlotAfter;
   const sets = ['#balance = #balance - :c', '#updatedAt = :now'];
   const adds = ['#version :one'];
-  if (opening) adds.push('#lanesOpen :one');
+  if (opening) adds.push('#lanesOpen :opened');
   if (newSlot !== undefined) sets.push('#laneSlots = :slotCount');
+  const claim = f.claim;
+  if (claim) {
+    adds.push('#aheadSeq :one');
+    if (claim.aheadSlots.length) sets.push('#aheadSlots = :aheadSlots');
+  }
   const slotCondition =
     newSlot === undefined
       ? []
@@ -224,6 +245,7 @@ export function fundLane(f: LaneFunding): TransactItem {
     fenced(f.fence),
     '(attribute_not_exists(#noLanesUntil) OR #noLanesUntil < :nowMs)',
     ...slotCondition,
+    ...(claim ? [claim.seenSeq === 0 ? '(attribute_not_exists(#aheadSeq) OR #aheadSeq = :seq)' : '#aheadSeq = :seq'] : []),
   ].join(' AND ');
   return {
     Update: {
@@ -242,7 +264,14 @@ export function fundLane(f: LaneFunding): TransactItem {
         ':now': f.at,
         ':nowMs': f.nowMs,
         ':fence': f.fence,
+        ...(opening ? { ':opened': f.opens?.lanes ?? 1 } : {}),
         ...(newSlot === undefined ? {} : { ':slotCount': slotCountAfter(newSlot) }),
+        ...(claim
+          ? {
+              ':seq': claim.seenSeq,
+              ...(claim.aheadSlots.length ? { ':aheadSlots': claim.aheadSlots } : {}),
+            }
+          : {}),
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },

@@ -54,10 +54,23 @@ export const laneShape = itemShape<LaneItem>(
 
 export const laneKey = (head: Key, slot: number): Key => ({ pk: `${keyPrefixes.lane}${head.pk}#${head.sk}#${slot}`, sk: 'LANE' });
 
+/**
+ * The owner of a lane that a claim filled ahead (lanes.ts): no container's yet, it waits for the
+ * next container that needs a lane of its balance, which takes it (`takeLane`) without writing
+ * the balance item.
+ */
+export const AHEAD = '(ahead)';
+
 /** Every lane of a balance that exists now (slots 0…slots−1), by slot. */
-export async function getLanes(head: Key, slots: number): Promise<LaneItem[]> {
-  if (slots <= 0) return [];
-  const keys = Array.from({ length: slots }, (_, slot) => laneKey(head, slot));
+export const getLanes = (head: Key, slots: number): Promise<LaneItem[]> =>
+  getLanesAt(
+    head,
+    Array.from({ length: Math.max(0, slots) }, (_, slot) => slot),
+  );
+
+/** The lanes of a balance in these slots that exist now, by slot. */
+export async function getLanesAt(head: Key, slots: number[]): Promise<LaneItem[]> {
+  const keys = slots.map((slot) => laneKey(head, slot));
   const found: LaneItem[] = [];
   for (let i = 0; i < keys.length; i += 100) {
     const items = await getItems(keys.slice(i, i + 100));
@@ -135,6 +148,43 @@ export function claimLane(lane: LaneItem): TransactItem {
       TableName: table(),
       Item: { ...lane, ...laneKey({ pk: lane.headPk, sk: lane.headSk }, lane.slot) },
       ConditionExpression: 'attribute_not_exists(pk)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    },
+  };
+}
+
+/**
+ * A lane filled ahead, taken by `owner` with its first debit of `credits` (and as much of its
+ * allowance): only exactly as it was read, so the taker knows what it holds without reading it
+ * again, and only one container can take it.
+ */
+export function takeLane(seen: LaneItem, owner: string, credits: number, leaseUntil: number): TransactItem {
+  const allowance = seen.allowance !== undefined;
+  return {
+    Update: {
+      TableName: table(),
+      Key: laneKey({ pk: seen.headPk, sk: seen.headSk }, seen.slot),
+      UpdateExpression: `SET #owner = :owner, #lease = :lease, #credits = #credits - :q, #spent = #spent + :q${
+        allowance ? ', #allowance = #allowance - :q' : ''
+      }`,
+      ConditionExpression: `#owner = :ahead AND #credits = :credits AND ${
+        allowance ? '#allowance = :allowance' : 'attribute_not_exists(#allowance)'
+      }`,
+      ExpressionAttributeNames: {
+        '#owner': 'owner',
+        '#lease': 'leaseUntil',
+        '#credits': 'credits',
+        '#spent': 'spent',
+        '#allowance': 'allowance',
+      },
+      ExpressionAttributeValues: {
+        ':owner': owner,
+        ':ahead': AHEAD,
+        ':lease': leaseUntil,
+        ':q': credits,
+        ':credits': seen.credits,
+        ...(allowance ? { ':allowance': seen.allowance } : {}),
+      },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };

@@ -17,9 +17,13 @@ export interface BalanceState {
   laneSlots: number;
   fence: number;
   noLanesUntil: number;
+  /** The lanes the last claim filled ahead, and how many claims there have been (debit-ahead.ts). */
+  aheadSlots: number[];
+  aheadSeq: number;
 }
 
-type StoredState = Partial<Record<keyof BalanceState, number>>;
+/** The balance item as stored (or as a failed condition hands it back): any of its fields may be missing. */
+export type StoredState = Partial<BalanceState>;
 const stateOf = (item: StoredState | undefined): BalanceState => ({
   balance: item?.balance ?? 0,
   version: item?.version ?? 0,
@@ -27,6 +31,8 @@ const stateOf = (item: StoredState | undefined): BalanceState => ({
   laneSlots: item?.laneSlots ?? 0,
   fence: item?.fence ?? 0,
   noLanesUntil: item?.noLanesUntil ?? 0,
+  aheadSlots: Array.isArray(item?.aheadSlots) ? item.aheadSlots : [],
+  aheadSeq: item?.aheadSeq ?? 0,
 });
 
 /** Enough for every balance a container plausibly serves; a forgotten hint costs one read. */

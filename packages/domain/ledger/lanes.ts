@@ -20,7 +20,9 @@ import { rememberBalance } from './balance-state';
  * an item of its own (lane.ts) into which it moves a chunk of the balance, sized to a few
  * seconds of its own use, and from then on debits the lane: [lane −q IF it holds q; entry],
  * one transaction that no other container ever contends with. The balance item is written only
- * when a lane is claimed, refilled or closed, a few times a second however busy the balance.
+ * when a lane is claimed, refilled or closed, a few times a second however busy the balance. A
+ * claim also fills lanes ahead for the next containers, which take them without writing the
+ * balance item (debit-ahead.ts).
  *
  * Exactness is kept, not traded:
  * - Credits are never below zero anywhere: a lane debit's condition is the lane's balance, a
@@ -81,7 +83,14 @@ const scopes = new Map<string, ScopeState>();
 export function scopeState(scopeId: string): ScopeState {
   const known = scopes.get(scopeId);
   if (known) return known;
-  const fresh: ScopeState = { rate: 0, rateAt: Date.now(), hotUntil: 0, meterHotUntil: 0, readFirst: false, moved: [] };
+  const fresh: ScopeState = {
+    rate: 0,
+    rateAt: Date.now(),
+    hotUntil: 0,
+    meterHotUntil: 0,
+    readFirst: false,
+    moved: [],
+  };
   scopes.set(scopeId, fresh);
   return fresh;
 }

@@ -40,6 +40,8 @@ export class Run {
   /** Requests (and test-side jobs) neither parked at a scheduling point nor queued for a container. */
   busy = 0;
   lanesClaimed = 0;
+  /** Lanes filled ahead that a debit of the test's containers took (debit-ahead.ts). */
+  lanesTaken = 0;
   readonly faults: string[] = [];
   readonly problems: string[] = [];
 
@@ -155,6 +157,7 @@ export class Harness {
         }
         const out = await next(args);
         if (call.points.includes('claim')) run.lanesClaimed++;
+        if (call.points.includes('laneDebit') && JSON.stringify(args.input).includes('":ahead"')) run.lanesTaken++;
         if (fault) throw networkError();
         return out;
       },
