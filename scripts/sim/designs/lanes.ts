@@ -96,8 +96,8 @@ export interface LanesTuning {
   chunksAsBuilt?: boolean;
   /**
    * A claim on the reserve also fills lanes that no container owns yet (in the same
-   * transaction) when none is waiting: twice as many as the scope has open, at least 8, at most
-   * this many. A container needing a lane takes one of those first (a transaction on the lane
+   * transaction) when none is waiting: twice as many as the scope has in use, one more
+   * counted (2, 8, 24…), at most this many. A container needing a lane takes one of those first (a transaction on the lane
    * and its entry only), so the containers that start together do not all claim on the one
    * reserve item. 0: every claim is on the reserve.
    */
@@ -112,8 +112,6 @@ const RATE_TAU_MS = 1000;
 const HOT_MS = 10_000;
 const MAX_ROUNDS = 20;
 const LANE_PROBES = 4;
-/** The fewest lanes a claim fills ahead (`prefilledLanes`). */
-const FILL_AHEAD_AT_LEAST = 8;
 /** A container that collected and found nothing set aside judges its next refusals of that scope by reading only, for this long. */
 const MEMO_MS = 1000;
 
@@ -533,7 +531,8 @@ export function lanesDesign(tuning: LanesTuning, name = 'D'): Design<LanesState>
       }
       if (extra.length && r.reasons[2] !== 'none') return 'busy';
     }
-    const ahead = Math.min(P, Math.max(FILL_AHEAD_AT_LEAST, 2 * taken.size));
+    // As the build (debit-ahead.ts): twice the scope's lanes in use, one more counted.
+    const ahead = Math.min(P, 2 * (taken.size + 1));
     const fill =
       P &&
       waiting.length === 0 &&
@@ -741,7 +740,7 @@ export function lanesDesign(tuning: LanesTuning, name = 'D'): Design<LanesState>
     name,
     title: tuning.chunksAsBuilt
       ? `container-owned escrow lanes as built: one reserve, chunks grow with the lanes open${
-          tuning.prefilledLanes ? `, a claim fills ${tuning.prefilledLanes} lanes ahead` : ''
+          tuning.prefilledLanes ? `, a claim fills up to ${tuning.prefilledLanes} lanes ahead` : ''
         }`
       : R === 1 && !tuning.quietLimitedOnPoolLane
         ? 'container-owned escrow lanes, adaptive (as specified)'
