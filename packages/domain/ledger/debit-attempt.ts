@@ -16,8 +16,9 @@ import { containerId, HOT_MS, LEASE_MS, type ScopeState } from './lanes';
 
 /**
  * What every attempt of a usage debit is made of, whichever way it goes (debit.ts chooses:
- * the balance item itself, debit-direct.ts; or this container's lane, debit-lanes.ts): what
- * it draws on, its entry and the items it writes, and how a failed attempt is read.
+ * the balance item itself, debit-direct.ts; or this container's lane, debit-lanes.ts, got by
+ * debit-claim.ts): what it draws on, its entry and the items it writes, and how a failed
+ * attempt is read.
  */
 
 /** A usage debit as the routes ask for it. */

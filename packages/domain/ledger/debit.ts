@@ -21,8 +21,9 @@ import {
   type Scope,
   scopeOf,
 } from './debit-attempt';
+import { claim } from './debit-claim';
 import { direct } from './debit-direct';
-import { claim, laneDebit, releaseOwn } from './debit-lanes';
+import { laneDebit, releaseOwn } from './debit-lanes';
 import { COLLECTED_MS, closeLanes, noteUse, type ScopeState, scopeState } from './lanes';
 
 export type { DebitRequest } from './debit-attempt';
