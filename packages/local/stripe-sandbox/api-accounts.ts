@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import type { ApiContext, ApiRequest } from './api';
+import type { ApiContext, ApiRequest } from './api-context';
 import { invalidRequest } from './errors';
 import { newId, nowSeconds } from './ids';
 import { buildAccount, buildAccountLink } from './objects-account';

@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import type { ApiContext, ApiRequest } from './api';
+import type { ApiContext, ApiRequest } from './api-context';
 import { invalidRequest, StripeApiError } from './errors';
 import { expand } from './expand';
 import type { Ctx } from './flows';

@@ -1,30 +1,13 @@
 import type Stripe from 'stripe';
 import { createAccount, createAccountLink } from './api-accounts';
 import { createSession, expireSessionRoute, retrieveSession } from './api-checkout';
+import type { ApiContext, ApiRequest } from './api-context';
 import { createCustomer, createPaymentIntent, detachPaymentMethod } from './api-customers';
 import { accountInvalid, decodeSegment, invalidRequest, resourceMissing, StripeApiError } from './errors';
 import { expand } from './expand';
-import type { Ctx } from './flows';
-import type { FormObject } from './form';
 import { Params } from './params';
 import { refund } from './refunds';
 import type { Scope, Scoped } from './store';
-
-export interface ApiContext extends Ctx {
-  baseUrl: string;
-  secretKey: string;
-}
-
-export interface ApiRequest {
-  method: string;
-  path: string;
-  /** The form body (POST) or query string (GET), parsed. */
-  params: FormObject;
-  /** The Stripe-Account header: the connected account acted on, or null for the platform. */
-  scope: Scope;
-  requestId: string;
-  idempotencyKey: string | null;
-}
 
 type Handler = (ctx: ApiContext, req: ApiRequest, p: Params, id: string) => object;
 

@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import type { ApiContext } from './api';
+import type { ApiContext } from './api-context';
 import { type CardKind, cardKindOf, completeSetup, setCustomerCard } from './api-customers';
 import { closeDispute, openDispute } from './disputes';
 import { decodeSegment as decode, invalidRequest, StripeApiError } from './errors';

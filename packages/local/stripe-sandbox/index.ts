@@ -91,7 +91,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
-import type { ApiContext } from './api';
+import type { ApiContext } from './api-context';
 import type { Faults } from './control';
 import { type Delivery, EventBus, type RetryPolicy } from './events';
 import { expireIfDue } from './flows';

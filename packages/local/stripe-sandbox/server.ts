@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type ApiContext, routeApi } from './api';
+import { routeApi } from './api';
+import type { ApiContext } from './api-context';
 import { type ControlBody, type FaultStatus, type Faults, routeControl } from './control';
 import { accountInvalid, idempotencyError, invalidRequest, redactKey, StripeApiError } from './errors';
 import { canonicalParams, parseStripeForm } from './form';
