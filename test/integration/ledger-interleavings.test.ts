@@ -76,6 +76,8 @@ const seen = {
   claimedHere: 0,
   takenHere: 0,
   faults: 0,
+  /** Of them, struck at a lane's freeze (a close of many lanes cut short after it: lane-close.ts). */
+  atFreeze: 0,
   crashes: 0,
   known: 0,
   outcomes: new Map<string, number>(),
@@ -133,6 +135,7 @@ async function tally({ run, world }: Env): Promise<void> {
   seen.claimedHere += run.lanesClaimed;
   seen.takenHere += run.lanesTaken;
   seen.faults += run.faults.length;
+  seen.atFreeze += run.faults.filter((f) => f.includes('(freeze)')).length;
   seen.crashes += run.dead.size;
   for (const m of run.history.money) {
     const last = m.attempts.at(-1);
@@ -169,7 +172,7 @@ describe('the ledger under interleavings', () => {
     }
     console.log(
       `interleavings: ${seen.withLanes} of ${seen.runs} runs opened lanes (${seen.claimedHere} claimed, ${seen.takenHere} filled ahead taken, in the test's containers); ` +
-        `${seen.faults} faults, ${seen.crashes} containers crashed; ${seen.known} replays of a move answered a new balance (known); ` +
+        `${seen.faults} faults (${seen.atFreeze} at a lane's freeze), ${seen.crashes} containers crashed; ${seen.known} replays of a move answered a new balance (known); ` +
         `outcomes ${JSON.stringify(Object.fromEntries(seen.outcomes))}`,
     );
     // The model is about busy balances: runs in which no lane ever opened would prove little.

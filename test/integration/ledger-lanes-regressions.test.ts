@@ -12,13 +12,14 @@ import type { InitializeMiddleware } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
 import { db, dynamo } from '#db/client';
 import { fundLane, getBalance, LEGACY_LANE_HEADS, poolKey, walletKey } from '#db/items/balance';
-import { AHEAD, claimLane, getLanes, type LaneItem } from '#db/items/lane';
+import { AHEAD, CLOSING, claimLane, getLanes, type LaneItem } from '#db/items/lane';
 import { laneHeadKey, laneHeadShape, listLaneHead } from '#db/items/lane-head';
 import { chargeMeter } from '#db/items/meter';
 import { getItem, itemId } from '#db/read';
 import { itemKinds, type Key } from '#db/schema';
 import { ConditionsFailed, type NamedItem, transact } from '#db/transact';
-import { closeLanes, containerId, listedLaneHeads } from '#domain/ledger/lanes';
+import { CLOSE_BATCH, closeLanes } from '#domain/ledger/lane-close';
+import { containerId, listedLaneHeads } from '#domain/ledger/lanes';
 import { handler as subAccountsHandler } from '../../functions/http/sub-accounts';
 import { handler as usageHandler } from '../../functions/http/usage';
 import { api, signUpAgency, uniq } from '../support/api';
@@ -107,6 +108,23 @@ async function losingTheAnswerTo<T>(matches: (command: string, input: any) => bo
   };
   try {
     return await withMiddleware(losing, fn);
+  } finally {
+    expect(struck, 'the fault struck').toBe(true);
+  }
+}
+
+/** A network error instead of the first call of this process's DynamoDB client that `matches`: it never reaches DynamoDB. */
+async function failingBefore<T>(matches: (command: string, input: any) => boolean, fn: () => Promise<T>): Promise<T> {
+  let struck = false;
+  const failing: Middleware = (next, context) => async (args) => {
+    if (!struck && matches(context.commandName ?? '', args.input)) {
+      struck = true;
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: {} });
+    }
+    return next(args);
+  };
+  try {
+    return await withMiddleware(failing, fn);
   } finally {
     expect(struck, 'the fault struck').toBe(true);
   }
@@ -237,6 +255,32 @@ describe('lanes: what the interleavings model found', () => {
     expect(past.body.code).toBe('credit_limit_reached');
   });
 
+  it('lanes closed together give each month its allowance back once, and a month turned since none', async () => {
+    const month = new Date().toISOString().slice(0, 7);
+    const a = await agencyWithSubs(2, 500);
+    const [sub, turned] = a.subs as [string, string];
+    const head = poolKey(a.agencyId);
+    for (const s of [sub, turned]) {
+      expectStatus(await patchSub(a.token, s, { monthlyCreditLimit: 100 }), 200, 'limit');
+      expectStatus(await chargeUsage(s, { type: 'ai_response', quantity: 10 }), 201, 'first debit');
+    }
+    await openLane(head, a.agencyId, `L${sub}`, 20, 'container-a', month);
+    await openLane(head, a.agencyId, `L${sub}`, 30, 'container-b', month);
+    await openLane(head, a.agencyId, `L${turned}`, 25, 'container-c', month);
+    await openLane(head, a.agencyId, 'P', 40);
+    expect(await meterItem(sub)).toMatchObject({ meterPoolUsed: 60, meterRemaining: 40 });
+    // The other sub-account's month turns (its first debit of the next month, 4 credits).
+    const next = `${Number(month.slice(0, 4)) + (month.endsWith('12') ? 1 : 0)}-${String((Number(month.slice(5)) % 12) + 1).padStart(2, '0')}`;
+    await transact(chargeMeter({ accountId: turned, seenMonth: month, month: next, credits: 4 }));
+    const writes = await callsOfThisProcess(() => closeLanes(head));
+    // One transaction for the four lanes (tried again without the turned month's allowance).
+    expect(writes.filter((c) => c === 'TransactWriteItemsCommand')).toHaveLength(2);
+    expect(await getLanes(head, 4)).toEqual([]);
+    expect(await getBalance(head)).toMatchObject({ balance: 500 - 20, lanesOpen: 0 });
+    expect(await meterItem(sub)).toMatchObject({ meterPoolUsed: 10, meterRemaining: 90 });
+    expect(await meterItem(turned)).toMatchObject({ meterMonth: next, meterPoolUsed: 4 });
+  });
+
   it('a sub-account at its monthly limit is refused 402 while other lanes of the pool are open, not 503 forever', async () => {
     const a = await agencyWithSubs(1, 500);
     const [sub] = a.subs as [string];
@@ -249,30 +293,59 @@ describe('lanes: what the interleavings model found', () => {
     expect(res.body.code).toBe('credit_limit_reached');
   });
 
-  it('a collect cut short between two lanes (its answer lost) is finished by the next debit, not 503 until its pause ends', async () => {
+  it('a collect cut short between two batches of lanes (its answer lost) is finished by the next debit, not 503 until its pause ends', async () => {
     const a = await agencyWithSubs(1, 100);
     const [sub] = a.subs as [string];
     const head = poolKey(a.agencyId);
-    await openLane(head, a.agencyId, 'P', 20);
-    await openLane(head, a.agencyId, 'P', 20);
-    // A container collects the pool and loses the answer to its first lane's close: the balance
-    // takes no lanes for a while, and the other lane stays open (so no direct debit either).
+    // One lane more than a transaction closes: the collect closes them in two.
+    for (let i = 0; i <= CLOSE_BATCH; i++) await openLane(head, a.agencyId, 'P', 1);
+    // A container collects the pool and loses the answer to its first batch: the balance takes
+    // no lanes for a while, and the other lane stays open (so no direct debit either).
     const pkOf = (key: any) => String(key?.pk?.S ?? key?.pk ?? '');
-    const closesALane = (command: string, input: any) =>
+    const closesLanes = (command: string, input: any) =>
       command === 'TransactWriteItemsCommand' &&
       (input.TransactItems ?? []).some((i: any) => pkOf(i.Delete?.Key).startsWith('LANE#'));
-    await losingTheAnswerTo(closesALane, () =>
-      expect(closeLanes(head, { noLanesUntil: Date.now() + 30_000 })).rejects.toThrow(/socket hang up/),
+    const writes = await callsOfThisProcess(() =>
+      losingTheAnswerTo(closesLanes, () =>
+        expect(closeLanes(head, { noLanesUntil: Date.now() + 30_000 })).rejects.toThrow(/socket hang up/),
+      ),
     );
+    // Every lane frozen in a write of its own, then one transaction on the balance item for 48 lanes.
+    expect(writes.filter((c) => c === 'UpdateItemCommand')).toHaveLength(CLOSE_BATCH + 1);
+    expect(writes.filter((c) => c === 'TransactWriteItemsCommand')).toHaveLength(1);
     const cutShort = await getBalance(head);
-    expect(cutShort).toMatchObject({ balance: 80, lanesOpen: 1 });
+    expect(cutShort).toMatchObject({ balance: 100 - 1, lanesOpen: 1 });
     expect(cutShort?.noLanesUntil).toBeGreaterThan(Date.now());
 
     // Another container's debit: it finishes the collect, then debits the balance item.
     const res = await chargeUsage(sub, { type: 'ai_response', quantity: 3 }, { clock: AT });
     expect(res.status, res.text).toBe(201);
     expect(await getBalance(head)).toMatchObject({ balance: 97, lanesOpen: 0 });
-    expect(await getLanes(head, 2)).toEqual([]);
+    expect(await getLanes(head, CLOSE_BATCH + 1)).toEqual([]);
+  });
+
+  it('a collect cut short after freezing its lanes: debits go on, and the next collect closes the frozen lanes', async () => {
+    const a = await agencyWithSubs(1, 100);
+    const [sub] = a.subs as [string];
+    const head = poolKey(a.agencyId);
+    const owned = await openLane(head, a.agencyId, 'P', 20, containerId);
+    await openLane(head, a.agencyId, 'P', 20);
+    // The collect's batch never reaches DynamoDB: both lanes are frozen, none closed.
+    const closesLanes = (command: string) => command === 'TransactWriteItemsCommand';
+    await failingBefore(closesLanes, () => expect(closeLanes(head)).rejects.toThrow(/socket hang up/));
+    const frozen = await lanesOf(head);
+    expect(frozen.map((l) => l.owner)).toEqual([CLOSING, CLOSING]);
+    expect(await poolBalance(a.agencyId)).toBe(100);
+    // This process owned one of them: its debit finds it frozen, and is answered from elsewhere.
+    expect((await debitInThisProcess(sub, uniq('after-freeze'))).status).toBe(201);
+    expect((await lanesOf(head)).find((l) => l.slot === owned.slot)?.owner).toBe(CLOSING);
+    expect(await poolBalance(a.agencyId)).toBe(99);
+    // The sweeper (their lease is over) or the next collect closes them, every credit back.
+    await closeLanes(head, { idleOnly: true });
+    expect((await lanesOf(head)).filter((l) => l.owner === CLOSING)).toEqual([]);
+    expect(await poolBalance(a.agencyId)).toBe(99);
+    await closeLanes(head);
+    expect(await getBalance(head)).toMatchObject({ balance: 99, lanesOpen: 0 });
   });
 
   it('containers claiming new slots from the same view each get theirs, a late lower slot too', async () => {

@@ -283,16 +283,19 @@ export interface LaneReturn {
   /** Credits the closed lane held, and what its debits consumed while open (added to `consumed`). */
   credits: number;
   spent: number;
-  /** lanesOpen as read: the close takes it down by one; the last close takes the balance off the sweeper's lists. */
+  /** lanesOpen as read: the close takes it down by `lanes` (1 when absent); the last close takes the balance off the sweeper's lists. */
   lanesOpenSeen: number;
+  /** How many lanes the close returns (`credits` and `spent` are their sums). */
+  lanes?: number;
   /** Set `noLanesUntil` (a collect: the balance ran short) until then, epoch ms. */
   noLanesUntil?: number;
   at: string;
 }
 
-/** A closed lane's credits back into the balance item, in the transaction that deletes the lane. */
+/** Closed lanes' credits back into the balance item, in the transaction that deletes the lanes. */
 export function returnLane(r: LaneReturn): TransactItem {
-  const last = r.lanesOpenSeen <= 1;
+  const open = Math.max(0, r.lanesOpenSeen - (r.lanes ?? 1));
+  const last = open === 0;
   const sets = ['#balance = #balance + :c', '#lanesOpen = :open', '#updatedAt = :now'];
   if (r.noLanesUntil !== undefined) sets.push('#noLanesUntil = :until');
   // The last close also takes a balance off the legacy list, if it is there (LEGACY_LANE_HEADS).
@@ -310,7 +313,7 @@ export function returnLane(r: LaneReturn): TransactItem {
       ExpressionAttributeValues: {
         ':c': r.credits,
         ':spent': r.spent,
-        ':open': Math.max(0, r.lanesOpenSeen - 1),
+        ':open': open,
         ':seen': r.lanesOpenSeen,
         ':one': 1,
         ':now': r.at,

@@ -1,4 +1,6 @@
-import { table } from '../client';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { db, table } from '../client';
+import { conditionFailed } from '../conditions';
 import { itemShape } from '../item-shape';
 import { getItems } from '../read';
 import { itemKinds, type Key, keyPrefixes } from '../schema';
@@ -60,6 +62,54 @@ export const laneKey = (head: Key, slot: number): Key => ({ pk: `${keyPrefixes.l
  * the balance item.
  */
 export const AHEAD = '(ahead)';
+
+/**
+ * The owner of a lane being closed with others in one transaction (closeLanes): nobody debits
+ * or takes it any more, so the lanes a close read cannot move before it commits.
+ */
+export const CLOSING = '(closing)';
+
+/**
+ * Stops every debit and take of a lane (its owner becomes CLOSING, its lease over) and answers
+ * it as it is now. Only a lane of `scope` still there (its slot may have been closed and claimed
+ * again since it was read), and, when asked, idle before `idleBefore` or owned by `ownedBy`;
+ * otherwise (or when a transaction held it each time) undefined.
+ */
+export async function freezeLane(
+  head: Key,
+  slot: number,
+  scope: string,
+  only: { idleBefore?: number; ownedBy?: string } = {},
+): Promise<LaneItem | undefined> {
+  const conditions = ['#scope = :scope'];
+  if (only.idleBefore !== undefined) conditions.push('#lease < :idleBefore');
+  if (only.ownedBy !== undefined) conditions.push('#owner = :ownedBy');
+  try {
+    const out = await db.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: laneKey(head, slot),
+        UpdateExpression: 'SET #owner = :closing, #lease = :zero',
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: { '#owner': 'owner', '#lease': 'leaseUntil', '#scope': 'scope' },
+        ExpressionAttributeValues: {
+          ':closing': CLOSING,
+          ':scope': scope,
+          ':zero': 0,
+          ...(only.idleBefore === undefined ? {} : { ':idleBefore': only.idleBefore }),
+          ...(only.ownedBy === undefined ? {} : { ':ownedBy': only.ownedBy }),
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes ? laneShape.parse(out.Attributes) : undefined;
+  } catch (err) {
+    // Gone, no longer idle or owned as asked, or held by its owner's transactions every time:
+    // the closer reads the balance's lanes again.
+    if (conditionFailed(err) || (err as Error).name === 'TransactionConflictException') return undefined;
+    throw err;
+  }
+}
 
 /** Every lane of a balance that exists now (slots 0…slots−1), by slot. */
 export const getLanes = (head: Key, slots: number): Promise<LaneItem[]> =>

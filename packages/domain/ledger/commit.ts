@@ -14,7 +14,8 @@ import {
 import type { Key } from '#db/schema';
 import { attempt, type Failed, type NamedItem, type TransactResult } from '#db/transact';
 import { type BalanceState, balanceHint, oneAtATimeOn, rememberBalance } from './balance-state';
-import { COLLECTED_MS, closeLanes } from './lanes';
+import { closeLanes } from './lane-close';
+import { COLLECTED_MS } from './lanes';
 
 /** One side of a movement: a balance, its signed change, and the entry that records it. */
 export interface Leg {

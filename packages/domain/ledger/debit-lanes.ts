@@ -20,7 +20,8 @@ import {
   ownLaneDebit,
   type Scope,
 } from './debit-attempt';
-import { allowanceChunk, chunkFor, closeLanes, containerId, HOT_MS, MIN_DEBITS_PER_CHUNK, type ScopeState } from './lanes';
+import { closeLanes } from './lane-close';
+import { allowanceChunk, chunkFor, containerId, HOT_MS, MIN_DEBITS_PER_CHUNK, type ScopeState } from './lanes';
 
 /**
  * A busy balance's debits, through this container's lane (lanes.ts says what lanes are): the

@@ -24,7 +24,8 @@ import {
 import { claim } from './debit-claim';
 import { direct } from './debit-direct';
 import { laneDebit, releaseOwn } from './debit-lanes';
-import { COLLECTED_MS, closeLanes, noteUse, type ScopeState, scopeState } from './lanes';
+import { closeLanes } from './lane-close';
+import { COLLECTED_MS, noteUse, type ScopeState, scopeState } from './lanes';
 
 export type { DebitRequest } from './debit-attempt';
 

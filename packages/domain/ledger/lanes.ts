@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { logger } from '#core/logger';
-import { count } from '#core/metrics';
-import { getBalance, LEGACY_LANE_HEADS, legacyLaneHeadShape, moveFence, returnLane } from '#db/items/balance';
-import { closeLane, getLanes, type LaneItem } from '#db/items/lane';
-import { laneHeadPartitions, laneHeadShape, unlistLaneHead } from '#db/items/lane-head';
-import { returnAllowance } from '#db/items/meter';
+import { LEGACY_LANE_HEADS, legacyLaneHeadShape, moveFence } from '#db/items/balance';
+import { laneHeadPartitions, laneHeadShape } from '#db/items/lane-head';
 import { queryAll } from '#db/query';
 import { itemId } from '#db/read';
 import type { Key } from '#db/schema';
-import { attempt, throwing, transact, unhandled } from '#db/transact';
-import { rememberBalance } from './balance-state';
+import { transact } from '#db/transact';
+import { closeLanes } from './lane-close';
 
 /**
  * Lanes: how one busy balance takes thousands of debits a second.
@@ -154,107 +151,6 @@ export function chunkFor(s: ScopeState, need: number, head: { balance: number; l
 /** The same for a limited sub-account's monthly allowance, from what the limit has left. */
 export function allowanceChunk(creditsChunk: number, need: number, remaining: number): number {
   return Math.max(need, Math.min(creditsChunk, Math.floor(remaining / 2)));
-}
-
-export interface CloseOptions {
-  /** Only lanes of these scopes (all lanes of the balance when absent). */
-  scopes?: (scope: string) => boolean;
-  /** Close only lanes whose lease ran out (the sweeper). */
-  idleOnly?: boolean;
-  /** Close only this container's own lanes (giving one back when it is no longer busy). */
-  ownedBy?: string;
-  /** Mark the balance collected: no lanes until then (epoch ms). */
-  noLanesUntil?: number;
-  /** With allowances collected (a limited sub-account's month nearly spent): its lanes stay off until then. */
-  limitLanesOffUntil?: number;
-}
-
-/**
- * Closes the balance's lanes (those `opts` select), each exactly as read, its credits (and a
- * limited lane's allowance, in its month) back where they came from, its spending into the
- * balance's `consumed`. A lane that moved meanwhile (its owner debited it) is read again.
- * Returns how many were closed.
- */
-export async function closeLanes(head: Key, opts: CloseOptions = {}): Promise<number> {
-  let closed = 0;
-  for (let round = 0; round < 8; round++) {
-    const item = await getBalance(head);
-    if (!item?.laneSlots) return closed;
-    rememberBalance(head, item);
-    const lanes = (await getLanes(head, item.laneSlots)).filter(
-      (l) =>
-        (!opts.scopes || opts.scopes(l.scope)) &&
-        (!opts.idleOnly || l.leaseUntil < Date.now()) &&
-        (!opts.ownedBy || l.owner === opts.ownedBy),
-    );
-    if (lanes.length === 0) return closed;
-    let lanesOpen = item.lanesOpen ?? 0;
-    let moved = false;
-    for (const lane of lanes) {
-      const outcome = await closeOne(head, lane, lanesOpen, opts.noLanesUntil, true, opts.limitLanesOffUntil);
-      if (outcome === 'closed') {
-        closed++;
-        lanesOpen--;
-      } else {
-        moved = true;
-        if (outcome === 'head') break; // lanesOpen moved: read the balance again
-      }
-    }
-    if (!moved) return closed;
-  }
-  logger.warn('lanes kept moving while they were closed', { head: itemId(head), closed });
-  return closed;
-}
-
-async function closeOne(
-  head: Key,
-  lane: LaneItem,
-  lanesOpenSeen: number,
-  noLanesUntil?: number,
-  giveAllowance = true,
-  limitLanesOffUntil?: number,
-): Promise<'closed' | 'lane' | 'head'> {
-  const at = new Date().toISOString();
-  const allowance = giveAllowance && lane.allowance && lane.month && lane.scope.startsWith('L');
-  const result = await attempt<'lane' | 'head' | 'unlisted' | 'allowance'>(
-    [
-      { name: 'lane', write: closeLane(lane) },
-      {
-        name: 'head',
-        write: returnLane({ key: head, credits: lane.credits, spent: lane.spent ?? 0, lanesOpenSeen, noLanesUntil, at }),
-      },
-      // The balance's last lane: off the sweeper's list (returnLane's condition makes sure it is the last).
-      ...(lanesOpenSeen <= 1 ? [{ name: 'unlisted' as const, write: unlistLaneHead(head) }] : []),
-      ...(allowance
-        ? [
-            {
-              name: 'allowance' as const,
-              write: returnAllowance(lane.scope.slice(1), lane.month as string, lane.allowance as number, at, limitLanesOffUntil),
-            },
-          ]
-        : []),
-    ],
-    { retryConflicts: false },
-  );
-  switch (result.kind) {
-    case 'committed':
-      count('LanesClosed');
-      return 'closed';
-    case 'conflict':
-      return 'lane';
-    case 'stale': {
-      const { lane: laneMoved, head: headMoved, allowance: monthTurned } = result.failed;
-      // The sub-account's month turned since the lane was filled: last month's allowance is void,
-      // so the lane closes without giving any back.
-      if (monthTurned && !laneMoved && !headMoved)
-        return closeOne(head, lane, lanesOpenSeen, noLanesUntil, false, limitLanesOffUntil);
-      return headMoved ? 'head' : 'lane';
-    }
-    case 'refused':
-      return throwing(result);
-    default:
-      return unhandled(result);
-  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type SubAccountItem, standingOf } from '#db/items/account';
 import { poolKey, walletKey } from '#db/items/balance';
-import { closeLanes, fenceAndClose } from './lanes';
+import { closeLanes } from './lane-close';
+import { fenceAndClose } from './lanes';
 
 /**
  * A sub-account's standing decides what its debits draw on: its wallet (reselling), the pool

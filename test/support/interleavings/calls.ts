@@ -36,7 +36,9 @@ export function classify(command: string, input: unknown): CallKind {
     case 'PutItemCommand':
       return isEntry(i.Item) ? { name: 'Put refusal', points: ['refusal'] } : { name: 'Put', points: [] };
     case 'UpdateItemCommand':
-      return isAccount(i.Key) ? { name: 'Update account', points: ['account'] } : { name: 'Update', points: [] };
+      if (isAccount(i.Key)) return { name: 'Update account', points: ['account'] };
+      // A lane frozen before it is closed with others (lane-close.ts).
+      return isLane(i.Key) ? { name: 'Update lane (freeze)', points: ['freezeLane'] } : { name: 'Update', points: [] };
     case 'TransactWriteItemsCommand':
       return transaction(i);
     default:

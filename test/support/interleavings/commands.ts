@@ -33,7 +33,17 @@ export type BalanceRef = 'pool' | number;
  * fence moved, an account written (a PATCH or close, before the lanes its old standing allowed
  * close), or any read.
  */
-export type FaultPoint = 'balance' | 'claim' | 'laneDebit' | 'refill' | 'closeLane' | 'refusal' | 'fence' | 'account' | 'read';
+export type FaultPoint =
+  | 'balance'
+  | 'claim'
+  | 'laneDebit'
+  | 'refill'
+  | 'freezeLane'
+  | 'closeLane'
+  | 'refusal'
+  | 'fence'
+  | 'account'
+  | 'read';
 
 /**
  * `before`: the call never reaches DynamoDB; `after`: it was applied and its answer is lost.
@@ -104,9 +114,9 @@ const faultAt = (points: FaultPoint[], freq = 4) =>
     { freq, nil: undefined },
   );
 
-const DEBIT_FAULTS: FaultPoint[] = ['balance', 'claim', 'laneDebit', 'refill', 'closeLane', 'refusal', 'read'];
-const MOVE_FAULTS: FaultPoint[] = ['balance', 'closeLane', 'refusal'];
-const STANDING_FAULTS: FaultPoint[] = ['account', 'fence', 'closeLane'];
+const DEBIT_FAULTS: FaultPoint[] = ['balance', 'claim', 'laneDebit', 'refill', 'freezeLane', 'closeLane', 'refusal', 'read'];
+const MOVE_FAULTS: FaultPoint[] = ['balance', 'freezeLane', 'closeLane', 'refusal'];
+const STANDING_FAULTS: FaultPoint[] = ['account', 'fence', 'freezeLane', 'closeLane'];
 
 /** Sent somewhere, retried somewhere; a fault (one in `freq`) only where it can strike (the test's own containers). */
 const sent = (points: FaultPoint[], freq = 4) =>
@@ -161,7 +171,7 @@ const other: fc.Arbitrary<Command> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .record({ kind: fc.constant('collect' as const), balance: balanceRef, fault: faultAt(['closeLane']) })
+      .record({ kind: fc.constant('collect' as const), balance: balanceRef, fault: faultAt(['freezeLane', 'closeLane']) })
       .map((c) => (c.fault ? { ...c, fault: { ...c.fault, crash: false } } : c)),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'redeliver' as const }) },
@@ -209,7 +219,9 @@ const switching: fc.Arbitrary<Group[]> = sub.chain((i) =>
 const drain: fc.Arbitrary<Group[]> = fc
   .tuple(who, fc.integer({ min: 0, max: 2 }), inProcess, via)
   .map(([w, leave, v, r]) => [[{ kind: 'drain', who: w, leave, via: v, retryVia: r }]]);
-const sweep: fc.Arbitrary<Group[]> = faultAt(['closeLane']).map((f) => [[{ kind: 'sweep', fault: f && { ...f, crash: false } }]]);
+const sweep: fc.Arbitrary<Group[]> = faultAt(['freezeLane', 'closeLane']).map((f) => [
+  [{ kind: 'sweep', fault: f && { ...f, crash: false } }],
+]);
 
 /**
  * A run: the agency's opening balances, a first group that always bursts (so lanes open in

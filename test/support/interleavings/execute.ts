@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { poolKey, walletKey } from '#db/items/balance';
-import { closeLanes, LEASE_MS } from '#domain/ledger/lanes';
+import { closeLanes } from '#domain/ledger/lane-close';
+import { LEASE_MS } from '#domain/ledger/lanes';
 import { applyUsageRecords } from '#domain/ledger/rollups';
 import { api } from '../api';
 import { type BalanceRef, type Command, type Fault, STACK, type Via, type Who } from './commands';

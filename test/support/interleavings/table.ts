@@ -13,7 +13,7 @@ import {
 import { getItem, itemId } from '#db/read';
 import type { Key } from '#db/schema';
 import { exactBalance } from '#domain/ledger/balances';
-import { closeLanes } from '#domain/ledger/lanes';
+import { closeLanes } from '#domain/ledger/lane-close';
 import { api } from '../api';
 import { accountItem, ledgerEntries, ledgerRefusals, meterItem, type StoredEntry } from '../ledger';
 import type { BalanceRef } from './commands';
