@@ -244,7 +244,9 @@ export class Table {
     const truth = probe ? probe() : NO_TRUTH;
 
     const units = writes.map((w) => transactionalUnits(w.item.bytes));
+    const shape = this.measuring && SHAPES ? shapeOf(writes) : undefined;
     if (!this.admit(writes, units, true)) {
+      if (shape) tally(shape, 'throttled');
       this.countFailure('throttled');
       yield latency - prepareAt;
       const none = writes.map(() => 'none' as const);
@@ -277,10 +279,12 @@ export class Table {
         false,
       );
       this.countFailure(reasons.includes('conflict') ? 'conflict' : 'condition');
+      if (shape) tally(shape, reasons.includes('conflict') ? 'conflict' : 'condition');
       yield latency - prepareAt;
       return { ok: false, throttled: false, reasons, seen, truth };
     }
     for (const w of writes) w.item.heldUntil = now + hold;
+    if (shape) tally(shape, 'ok');
     this.consume(writes, units, true);
     yield hold;
     for (const w of writes) this.applyWrite(w);
@@ -446,4 +450,44 @@ function refill(b: Bucket, now: number): number {
 export function snapshot(it: Item): Snapshot {
   const { set, heldUntil: _held, buckets: _buckets, ...rest } = it;
   return set ? { ...rest, lanes: [...set] } : rest;
+}
+
+/**
+ * `SIM_SHAPES=1`: what the transactions on reserve items were, by the kinds of items they wrote
+ * (a claim: RES + LANE×n + LEDGER…) and how they ended, printed per cell (shapesReport). A tool
+ * for reading a design's hot item, off by default.
+ */
+const SHAPES = Boolean(process.env.SIM_SHAPES);
+const shapes = new Map<string, Record<string, number>>();
+function shapeOf(writes: Write[]): string | undefined {
+  if (!writes.some((w) => w.item.key.startsWith('RES#'))) return undefined;
+  const kinds = new Map<string, number>();
+  for (const w of writes) {
+    // Entries are keyed by their request (`~<n>`): one kind.
+    const kind = (w.item.key.split('#')[0] as string).replace(/\d+/g, '') || 'ENTRY';
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  return [...kinds]
+    .map(([k, n]) => (n > 1 ? `${k}×${n > 4 ? '5+' : n}` : k))
+    .sort()
+    .join('+');
+}
+function tally(shape: string, outcome: string): void {
+  const known = shapes.get(shape) ?? {};
+  known[outcome] = (known[outcome] ?? 0) + 1;
+  shapes.set(shape, known);
+}
+/** The tallies since the last report, most attempted first (and cleared). */
+export function shapesReport(): string {
+  const rows = [...shapes]
+    .map(([shape, o]) => ({ shape, o, n: Object.values(o).reduce((a, b) => a + b, 0) }))
+    .sort((a, b) => b.n - a.n)
+    .map(
+      (r) =>
+        `  ${r.shape}: ${r.n} (${Object.entries(r.o)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')})`,
+    );
+  shapes.clear();
+  return rows.join('\n');
 }

@@ -8,7 +8,7 @@
  */
 import { invokeOverheadMs } from './aws';
 import { type Answer, type Ctx, type Design, type DesignOptions, defaultDesignOptions } from './design';
-import { type DbOptions, type DbStats, Table } from './dynamo';
+import { type DbOptions, type DbStats, shapesReport, Table } from './dynamo';
 import { Sim } from './engine';
 import { Fleet } from './lambda';
 import { Rng, Zipf } from './rng';
@@ -248,6 +248,8 @@ export function runCell(cfg: RunConfig): Figures {
   // Past the end, requests still in flight finish (their answers count); the Lambda timeout bounds them.
   sim.run(end + cfg.lambdaTimeoutMs + 1000);
   const s = stats!;
+  if (process.env.SIM_SHAPES)
+    console.log(`transactions on reserves, ${cfg.design.name} ${cfg.shape} ${cfg.rate}/s:\n${shapesReport()}`);
   const per = (n: number) => (committed ? n / committed : Number.NaN);
   const hottest = (map: Map<string, number>, prefix = '') => {
     let key = '-';
