@@ -19,7 +19,7 @@ import { getItem, itemId } from '#db/read';
 import { itemKinds, type Key } from '#db/schema';
 import { ConditionsFailed, type NamedItem, transact } from '#db/transact';
 import { CLOSE_BATCH, closeLanes } from '#domain/ledger/lane-close';
-import { containerId, listedLaneHeads } from '#domain/ledger/lanes';
+import { containerId, listedLaneHeads, scopeState } from '#domain/ledger/lanes';
 import { handler as subAccountsHandler } from '../../functions/http/sub-accounts';
 import { handler as usageHandler } from '../../functions/http/usage';
 import { api, signUpAgency, uniq } from '../support/api';
@@ -558,6 +558,37 @@ describe('lanes: what the interleavings model found', () => {
     // A collect brings every lane back, those still waiting too.
     expect(await closeLanes(head)).toBe(lanes.length);
     expect(await getBalance(head)).toMatchObject({ balance: 496, lanesOpen: 0 });
+  });
+
+  it('a lane running low is refilled riding on a debit; with the balance item busy, the debit goes on the lane alone', async () => {
+    const a = await agencyWithSubs(1, 10_000);
+    const [sub] = a.subs as [string];
+    const head = poolKey(a.agencyId);
+    // Another container has a lane, so this one claims one of its own with its first debit.
+    await openLane(head, a.agencyId, 'P', 100);
+    expect((await debitInThisProcess(sub, uniq('claim'))).status).toBe(201);
+    const own = async () => (await lanesOf(head)).find((l) => l.owner === containerId) as LaneItem;
+    const held = (await own()).credits;
+    // This container debits fast enough that what its lane holds is under half a second of use.
+    const state = scopeState(`${itemId(head)}|P`);
+    const busy = () => {
+      state.rate = held * 4;
+    };
+    busy();
+    const transactions = await conflictingOnce(
+      (items) => items.findIndex((i) => [i.Update?.Key?.sk, i.Update?.Key?.sk?.S].includes('POOL')),
+      async () => expect((await debitInThisProcess(sub, uniq('busy'))).status).toBe(201),
+    );
+    // The refill met another transaction on the pool item: the debit went on the lane alone.
+    expect(transactions).toEqual(['conflicted', 'sent']);
+    expect((await own()).credits).toBe(held - 1);
+    // A little later the next debit refills it ahead, in its one transaction.
+    await new Promise((r) => setTimeout(r, 350));
+    busy();
+    const calls = await callsOfThisProcess(async () => expect((await debitInThisProcess(sub, uniq('refill'))).status).toBe(201));
+    expect(calls.filter((c) => c === 'TransactWriteItemsCommand')).toHaveLength(1);
+    expect((await own()).credits).toBeGreaterThan(held - 2);
+    expect(await poolBalance(a.agencyId)).toBe(10_000 - 3);
   });
 
   it('a container whose last debit found the balance moved by another reads it first: no failed write', async () => {

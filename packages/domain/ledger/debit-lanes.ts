@@ -21,7 +21,7 @@ import {
   type Scope,
 } from './debit-attempt';
 import { closeLanes } from './lane-close';
-import { allowanceChunk, chunkFor, containerId, HOT_MS, MIN_DEBITS_PER_CHUNK, type ScopeState } from './lanes';
+import { allowanceChunk, chunkFor, containerId, HOT_MS, MIN_DEBITS_PER_CHUNK, REFILL_LEAD_MS, type ScopeState } from './lanes';
 
 /**
  * A busy balance's debits, through this container's lane (lanes.ts says what lanes are): the
@@ -43,6 +43,10 @@ export async function laneDebit(
   const month = d.month();
   const allowanceShort = scope.limited && (lane.month !== month || (lane.allowance ?? 0) < d.credits);
   if (lane.credits < d.credits || allowanceShort) return refill(d, hint, scope, state, head, entry, rider);
+  if (!scope.limited && !rider && runningLow(state, lane.credits - d.credits)) {
+    const ahead = await refillAhead(d, hint, scope, state, head, entry);
+    if (ahead) return ahead;
+  }
   const result = await attempt<'lane' | 'entry' | 'standing' | 'meter'>(
     [ownLaneDebit(scope, lane.slot, d.credits, month), entryWrite(entry), ...(rider ? rider.writes : [])],
     { retryConflicts: false },
@@ -71,6 +75,79 @@ export async function laneDebit(
   if (scope.limited) lane.allowance = (lane.allowance ?? 0) - d.credits;
   if (rider) noteMeterMonth(d.accountId, month);
   return { kind: 'done', entry, replayed: false };
+}
+
+/** The lane will hold less than REFILL_LEAD_MS of this container's use after this debit (and no refill ahead is paused). */
+function runningLow(state: ScopeState, leftAfter: number): boolean {
+  return leftAfter < (state.rate * REFILL_LEAD_MS) / 1000 && Date.now() >= (state.refillAheadAfter ?? 0);
+}
+
+/**
+ * A refill before the lane runs dry, riding on a debit the lane can still cover (a pool's or a
+ * wallet's lane; a limited lane's allowance is refilled when it runs out). When the balance item
+ * is busy (another transaction on it) or short, the debit goes on the lane alone (undefined) and
+ * this container tries again a little later; a closed lane or a moved fence is answered as any
+ * debit's would be.
+ */
+async function refillAhead(
+  d: DebitRequest,
+  hint: AccountHint,
+  scope: Scope,
+  state: ScopeState,
+  head: BalanceState,
+  entry: LedgerEntryItem,
+): Promise<Outcome | undefined> {
+  const lane = state.lane as NonNullable<ScopeState['lane']>;
+  const credits = chunkFor(state, d.credits, head);
+  const at = entry.createdAt;
+  const result = await attempt<'head' | 'lane' | 'entry' | 'standing'>(
+    [
+      { name: 'head', write: fundLane({ key: scope.head, credits, fence: head.fence, at, nowMs: Date.now() }) },
+      {
+        name: 'lane',
+        write: debitLane({
+          head: scope.head,
+          slot: lane.slot,
+          scope: scope.code,
+          owner: containerId,
+          credits: d.credits,
+          gain: credits,
+          leaseUntil: leaseUntil(),
+        }),
+      },
+      entryWrite(entry),
+    ],
+    { retryConflicts: false },
+  );
+  const later = (ms: number) => {
+    state.refillAheadAfter = Date.now() + ms * (0.5 + Math.random());
+    return undefined;
+  };
+  switch (result.kind) {
+    case 'committed':
+      lane.credits += credits - d.credits;
+      updateBalanceHint(scope.head, { balance: head.balance - credits, version: head.version + 1 });
+      return { kind: 'done', entry, replayed: false };
+    case 'conflict':
+      return later(200);
+    case 'stale': {
+      const { failed } = result;
+      const common = judgeCommon(failed, entry);
+      if (common) return common;
+      if (failed.lane) return laneLost(state, scope, hint, failed.lane.old as LaneItem | undefined);
+      if (failed.head) {
+        const seen = rememberBalance(scope.head, failed.head.old as StoredState | undefined);
+        // Facts read under the old fence are stale, this lane closed with it: as a refill would.
+        if (seen.fence !== head.fence) return headRefused(hint, scope, state, head, failed.head.old, d.credits);
+        return later(1_000);
+      }
+      return throwing(result);
+    }
+    case 'refused':
+      return throwing(result);
+    default:
+      return unhandled(result);
+  }
 }
 
 /**

@@ -73,6 +73,8 @@ export interface ScopeState {
   readFirst: boolean;
   /** Recent moved versions met on the balance item (epoch ms), to tell a busy balance from a passing race. */
   moved: number[];
+  /** No refill ahead of need before then (epoch ms): the last one met a busy or short balance item. */
+  refillAheadAfter?: number;
 }
 
 const scopes = new Map<string, ScopeState>();
@@ -120,6 +122,13 @@ export function noteContention(s: ScopeState, nowMs = Date.now()): void {
   s.moved = [...s.moved.filter((t) => t > nowMs - 1_000), nowMs];
   if (s.moved.length >= MOVED_TO_HOT) s.hotUntil = nowMs + HOT_MS;
 }
+/**
+ * A lane is refilled this long (of its container's use) before it runs dry, riding on a debit
+ * that goes on alone if the balance item is busy: the debit that finds its lane empty does not
+ * wait on a refill that meets the claims and refills of every other container.
+ */
+export const REFILL_LEAD_MS = 500;
+
 /** A lane unused this long (its container gone or idle) may be swept back into its balance. */
 export const LEASE_MS = 60_000;
 /** A collected balance takes no lanes for this long (it was short; exact debits of the item suit it). */
