@@ -1,5 +1,5 @@
 import { fundLane } from '#db/items/balance';
-import { debitLane, type LaneItem } from '#db/items/lane';
+import { debitLane, type LaneDebit, type LaneItem } from '#db/items/lane';
 import type { LedgerEntryItem } from '#db/items/ledger-entry';
 import { type MeterItem, monthRoom } from '#db/items/meter';
 import { attempt, throwing, unhandled } from '#db/transact';
@@ -101,22 +101,7 @@ async function refillAhead(
   const credits = chunkFor(state, d.credits, head);
   const at = entry.createdAt;
   const result = await attempt<'head' | 'lane' | 'entry' | 'standing'>(
-    [
-      { name: 'head', write: fundLane({ key: scope.head, credits, fence: head.fence, at, nowMs: Date.now() }) },
-      {
-        name: 'lane',
-        write: debitLane({
-          head: scope.head,
-          slot: lane.slot,
-          scope: scope.code,
-          owner: containerId,
-          credits: d.credits,
-          gain: credits,
-          leaseUntil: leaseUntil(),
-        }),
-      },
-      entryWrite(entry),
-    ],
+    [...refillItems(scope, head, lane.slot, d.credits, credits, at), entryWrite(entry)],
     { retryConflicts: false },
   );
   const later = (ms: number) => {
@@ -195,24 +180,15 @@ async function refill(
   const at = entry.createdAt;
   const result = await attempt<'head' | 'lane' | 'entry' | 'standing' | 'meter'>(
     [
-      ...(credits > 0
-        ? [{ name: 'head' as const, write: fundLane({ key: scope.head, credits, fence: head.fence, at, nowMs: Date.now() }) }]
-        : []),
-      {
-        name: 'lane',
-        write: debitLane({
-          head: scope.head,
-          slot: lane.slot,
-          scope: scope.code,
-          owner: containerId,
-          credits: d.credits,
-          gain: credits,
-          allowance: scope.limited
-            ? { month, take: d.credits, gain: allowance, ...(newMonth ? { resetTo: allowance } : {}) }
-            : undefined,
-          leaseUntil: leaseUntil(),
-        }),
-      },
+      ...refillItems(
+        scope,
+        head,
+        lane.slot,
+        d.credits,
+        credits,
+        at,
+        scope.limited ? { month, take: d.credits, gain: allowance, ...(newMonth ? { resetTo: allowance } : {}) } : undefined,
+      ),
       entryWrite(entry),
       ...(allowance > 0 ? meterWrites(d, hint, month, allowance, { nowMs: Date.now() }) : []),
       ...(rider ? rider.writes : []),
@@ -251,6 +227,39 @@ async function refill(
   if (scope.limited || rider) noteMeterMonth(d.accountId, month);
   if (credits > 0) updateBalanceHint(scope.head, { balance: head.balance - credits, version: head.version + 1 });
   return { kind: 'done', entry, replayed: false };
+}
+
+/**
+ * A refill's writes: `credits` from the balance item (none when 0), and this container's lane
+ * taking the debit and gaining them (and, limited, the allowance).
+ */
+function refillItems(
+  scope: Scope,
+  head: BalanceState,
+  slot: number,
+  debit: number,
+  credits: number,
+  at: string,
+  allowance?: LaneDebit['allowance'],
+) {
+  return [
+    ...(credits > 0
+      ? [{ name: 'head' as const, write: fundLane({ key: scope.head, credits, fence: head.fence, at, nowMs: Date.now() }) }]
+      : []),
+    {
+      name: 'lane' as const,
+      write: debitLane({
+        head: scope.head,
+        slot,
+        scope: scope.code,
+        owner: containerId,
+        credits: debit,
+        gain: credits,
+        allowance,
+        leaseUntil: leaseUntil(),
+      }),
+    },
+  ];
 }
 
 /**
