@@ -130,7 +130,8 @@ function takeable(lane: LaneItem, scope: Scope, head: BalanceState, credits: num
   return !scope.limited || (lane.month === month && (lane.allowance ?? 0) >= credits);
 }
 
-function shuffled<T>(items: T[]): T[] {
+/** The items in random order (Fisher–Yates), so containers reading the same list at once pick apart. */
+export function shuffled<T>(items: T[]): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));

@@ -8,7 +8,7 @@ import { attempt, type TransactResult, throwing, unhandled } from '#db/transact'
 import { type AccountHint, forgetAccountsOf, noteMeterMonth } from './account-hints';
 import { type BalanceState, forgetBalance, rememberBalance, type StoredState, updateBalanceHint } from './balance-state';
 import { insufficientCredits } from './commit';
-import { aheadCount, takeAhead } from './debit-ahead';
+import { aheadCount, shuffled, takeAhead } from './debit-ahead';
 import {
   conflictedOn,
   type DebitRequest,
@@ -49,11 +49,7 @@ async function readSlots(head: Key, slots: number, scope: string): Promise<{ fre
     if (!(spent && idle)) taken.add(lane.slot);
     if (lane.scope === scope && lane.owner !== AHEAD && !idle) inUse++;
   }
-  const free = Array.from({ length: slots }, (_, slot) => slot).filter((slot) => !taken.has(slot));
-  for (let i = free.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [free[i], free[j]] = [free[j] as number, free[i] as number];
-  }
+  const free = shuffled(Array.from({ length: slots }, (_, slot) => slot).filter((slot) => !taken.has(slot)));
   return { free, empty: free.filter((slot) => !there.has(slot)), inUse };
 }
 
